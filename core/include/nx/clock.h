@@ -1,0 +1,79 @@
+/*
+ * clock.h — one time interface for live trading, replay and backtest.
+ *
+ * Live: monotonic time for durations and timeouts, realtime for timestamps
+ * (both ns). Simulated: time stands still until the engine advances it to
+ * the timestamp of the event it is about to process, so a backtest of a
+ * recording and a live run of the same data see the same clock readings at
+ * the same events. Time never runs backwards in either mode.
+ *
+ * The clock is a plain struct, not a vtable: nx_clock_now() is one
+ * predictable branch and either a vDSO clock_gettime (~20 ns) or one relaxed
+ * load (~1 ns).
+ *
+ * Threads: any thread may read; in simulated mode only one thread (the one
+ * replaying events) may advance.
+ */
+#ifndef NX_CLOCK_H
+#define NX_CLOCK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "nx/compiler.h"
+
+typedef enum nx_clock_kind {
+    NX_CLOCK_LIVE = 0,
+    NX_CLOCK_SIM = 1,
+} nx_clock_kind_t;
+
+typedef struct nx_clock {
+    nx_clock_kind_t kind;
+    _Atomic int64_t sim_ns; /* SIM: current time, ns since epoch UTC */
+} nx_clock_t;
+
+#define NX_NS_PER_SEC  1000000000LL
+#define NX_NS_PER_MS   1000000LL
+#define NX_NS_PER_US   1000LL
+
+void nx_clock_init_live(nx_clock_t *c);
+
+/* Simulated clock starting at start_ns (ns since epoch). */
+void nx_clock_init_sim(nx_clock_t *c, int64_t start_ns);
+
+/* SIM only: move time forward to t_ns. Earlier times are ignored (time never
+ * runs backwards; out-of-order events keep the later reading). Returns the
+ * clock's time after the call. */
+int64_t nx_clock_advance(nx_clock_t *c, int64_t t_ns);
+
+/* Wall-clock time, ns since the Unix epoch (UTC). */
+NX_INLINE int64_t nx_clock_now(nx_clock_t *c)
+{
+    if (c->kind == NX_CLOCK_SIM)
+        return atomic_load_explicit(&c->sim_ns, memory_order_relaxed);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * NX_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* Monotonic time for durations, ns from an arbitrary origin. In SIM mode it
+ * is the simulated time, so timeouts expire by event time in a backtest. */
+NX_INLINE int64_t nx_clock_mono(nx_clock_t *c)
+{
+    if (c->kind == NX_CLOCK_SIM)
+        return atomic_load_explicit(&c->sim_ns, memory_order_relaxed);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NX_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* Monotonic ns of the real machine, whatever the mode (for measuring). */
+NX_INLINE int64_t nx_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NX_NS_PER_SEC + ts.tv_nsec;
+}
+
+#endif /* NX_CLOCK_H */

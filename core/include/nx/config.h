@@ -1,0 +1,108 @@
+/*
+ * config.h — the one JSON configuration file, validated in full before
+ * anything starts.
+ *
+ * The file is parsed with jansson (duplicate keys rejected), then checked
+ * against a declarative schema (config_schema.c): every unknown key, wrong
+ * type and out-of-range value is reported — all of them, not just the first
+ * — with the file, line, column, key path and the allowed values, e.g.
+ *
+ *   nexus.json:7:21: engine.market_ring: 1000 is not allowed; expected a
+ *   power of two in 1024..16777216
+ *
+ * Secrets never come from the file: a key that looks like one ("token",
+ * "secret", "password", "api_key") is refused with a pointer to the
+ * environment variable to use instead.
+ *
+ * `nexus check-config --describe` prints the schema key by key (types,
+ * ranges, defaults, meaning); config/README.md is that output.
+ *
+ * Threads: loading is start-up work on the main thread; the resulting
+ * nx_config_t is read-only afterwards and may be shared.
+ */
+#ifndef NX_CONFIG_H
+#define NX_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nx/clock.h"
+#include "nx/log.h"
+#include "nx/ring.h"
+#include "nx/symtab.h"
+#include "nx/venue.h"
+
+#define NX_CONFIG_MAX_SYMBOLS 256
+#define NX_CONFIG_MAX_ERRORS 32
+#define NX_PATH_MAX 256
+
+typedef struct nx_config_symbol {
+    nx_venue_t venue;
+    char symbol[NX_SYMBOL_NAME_MAX + 1];
+    uint8_t price_scale, qty_scale;
+    int64_t tick_size;    /* price units */
+    int64_t lot_size;     /* qty units */
+    int64_t min_notional; /* price units */
+} nx_config_symbol_t;
+
+typedef struct nx_config {
+    char path[NX_PATH_MAX];
+    struct {
+        uint32_t market_ring;  /* events, power of two */
+        uint32_t order_ring;   /* events, power of two */
+        uint32_t journal_ring; /* events, power of two */
+        nx_wait_t wait;        /* consumer wait strategy */
+        nx_clock_kind_t clock; /* live or sim */
+        uint32_t stats_interval_s; /* 0 = no periodic stats line */
+        uint32_t heartbeat_ms;     /* timer event period */
+        int32_t engine_cpu;        /* pin engine thread, -1 = no pinning */
+        int32_t network_cpu;       /* pin network thread, -1 = no pinning */
+    } engine;
+    struct {
+        nx_log_level_t level;
+        nx_log_format_t format;
+        uint32_t debounce_s;
+        char file[NX_PATH_MAX]; /* "" = stderr */
+    } log;
+    char data_dir[NX_PATH_MAX];
+    uint32_t n_symbols;
+    nx_config_symbol_t symbols[NX_CONFIG_MAX_SYMBOLS];
+} nx_config_t;
+
+typedef struct nx_config_error {
+    int line, column;  /* 1-based; 0 when the error is about the whole file */
+    char path[160];    /* key path, "engine.market_ring", "symbols[2].venue" */
+    char message[320]; /* what is wrong and what is allowed */
+} nx_config_error_t;
+
+typedef struct nx_config_errors {
+    char file[NX_PATH_MAX];
+    int count;     /* errors recorded (at most NX_CONFIG_MAX_ERRORS) */
+    int truncated; /* 1 if more errors were found than recorded */
+    nx_config_error_t e[NX_CONFIG_MAX_ERRORS];
+} nx_config_errors_t;
+
+/* Fill cfg with every default (what an empty "{}" file gives). */
+void nx_config_defaults(nx_config_t *cfg);
+
+/* Load and validate the file at path. Returns 0 and a complete *cfg, or
+ * NX_ECONFIG with every problem in *errs (NX_EIO if the file cannot be
+ * read, also described in *errs). cfg is left with defaults on failure. */
+int nx_config_load(const char *path, nx_config_t *cfg, nx_config_errors_t *errs);
+
+/* Same, from a string; `name` stands for the file name in messages. */
+int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,
+                          nx_config_errors_t *errs);
+
+/* "file:line:col: path: message" per error, one per line. */
+void nx_config_errors_print(const nx_config_errors_t *errs, FILE *out);
+
+/* Print the schema: every key with type, allowed values, default and
+ * meaning, as Markdown. */
+void nx_config_describe(FILE *out);
+
+/* Intern every configured symbol into t. Returns 0 or the first
+ * nx_symtab_add error (validation already guarantees success). */
+int nx_config_symbols_intern(const nx_config_t *cfg, nx_symtab_t *t);
+
+#endif /* NX_CONFIG_H */

@@ -1,0 +1,563 @@
+/*
+ * config.c — load, validate and extract the configuration (see config.h).
+ *
+ * Two passes over the jansson DOM. validate() walks the schema and records
+ * every structural problem (unknown key, wrong type, out of range, missing)
+ * with its position; only if there is none does extract() copy values into
+ * nx_config_t and run the cross-field checks (a tick size must be exact at
+ * the symbol's price scale, a symbol may appear once). Both passes report
+ * through add_error(), which finds the line and column in the raw text.
+ */
+#include "nx/config.h"
+#include "nx/error.h"
+#include "nx/fixed.h"
+
+#include "config_schema.h"
+#include "json_locate.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 16
+
+typedef struct vctx {
+    const char *text;
+    size_t len;
+    nx_config_errors_t *errs;
+    nx_jpath_comp_t path[MAX_DEPTH];
+    int depth;
+} vctx_t;
+
+static void path_str(const vctx_t *c, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < c->depth && o < cap; i++) {
+        int n;
+        if (c->path[i].key)
+            n = snprintf(out + o, cap - o, "%s%s", o ? "." : "", c->path[i].key);
+        else
+            n = snprintf(out + o, cap - o, "[%zu]", c->path[i].index);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+    if (o == 0)
+        snprintf(out, cap, "(top level)");
+}
+
+/* Record an error at the current path; at_key: point at the key rather than
+ * its value (unknown keys). */
+NX_PRINTF(3, 4) static void add_error(vctx_t *c, int at_key, const char *fmt, ...)
+{
+    nx_config_errors_t *errs = c->errs;
+    if (errs->count >= NX_CONFIG_MAX_ERRORS) {
+        errs->truncated = 1;
+        return;
+    }
+    nx_config_error_t *e = &errs->e[errs->count++];
+    memset(e, 0, sizeof *e);
+    path_str(c, e->path, sizeof e->path);
+    long off = nx_json_locate(c->text, c->len, c->path, c->depth, at_key);
+    if (off >= 0)
+        nx_json_linecol(c->text, c->len, off, &e->line, &e->column);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "something else";
+}
+
+static void show_value(const json_t *v, char *out, size_t cap)
+{
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!s) {
+        snprintf(out, cap, "(value)");
+        return;
+    }
+    if (strlen(s) > 40)
+        snprintf(out, cap, "%.37s...", s);
+    else
+        snprintf(out, cap, "%s", s);
+    free(s);
+}
+
+static void choices_str(const char *const *ch, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; ch[i] && o < cap; i++) {
+        int n = snprintf(out + o, cap - o, "%s\"%s\"", i ? ", " : "", ch[i]);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+}
+
+static void members_str(const nx_cnode_t *m, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; m[i].key && o < cap; i++) {
+        int n = snprintf(out + o, cap - o, "%s%s", i ? ", " : "", m[i].key);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+}
+
+/* Keys that name secrets are refused outright: secrets come from the
+ * environment only. */
+static const char *secret_env_hint(const char *key)
+{
+    static const struct {
+        const char *needle, *env;
+    } hints[] = {
+        {"token", "NEXUS_TELEGRAM_TOKEN"},   {"secret", "NEXUS_MASTER_KEY or `nexus keys set`"},
+        {"password", "DATABASE_URL"},        {"api_key", "`nexus keys set USER VENUE`"},
+        {"apikey", "`nexus keys set USER VENUE`"}, {"master_key", "NEXUS_MASTER_KEY"},
+    };
+    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+        if (strstr(key, hints[i].needle))
+            return hints[i].env;
+    return NULL;
+}
+
+static void validate(vctx_t *c, const nx_cnode_t *n, json_t *v);
+
+static void validate_object(vctx_t *c, const nx_cnode_t *n, json_t *v)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val)
+    {
+        const nx_cnode_t *child = NULL;
+        for (const nx_cnode_t *m = n->children; m->key; m++) {
+            if (strcmp(m->key, key) == 0) {
+                child = m;
+                break;
+            }
+        }
+        if (c->depth >= MAX_DEPTH)
+            return;
+        c->path[c->depth].key = key;
+        c->depth++;
+        if (!child) {
+            const char *hint = secret_env_hint(key);
+            if (hint) {
+                add_error(c, 1, "secrets are never read from the config file; use %s", hint);
+            } else {
+                char allowed[256];
+                members_str(n->children, allowed, sizeof allowed);
+                add_error(c, 1, "unknown key; allowed keys here: %s", allowed);
+            }
+        } else {
+            validate(c, child, val);
+        }
+        c->depth--;
+    }
+    for (const nx_cnode_t *m = n->children; m->key; m++) {
+        if ((m->flags & NX_CF_REQUIRED) && !json_object_get(v, m->key))
+            add_error(c, 0, "missing required key \"%s\" (%s)", m->key, m->doc);
+    }
+}
+
+static void validate(vctx_t *c, const nx_cnode_t *n, json_t *v)
+{
+    char shown[64], allowed[256];
+    switch (n->type) {
+    case NX_CT_OBJECT:
+        if (!json_is_object(v)) {
+            add_error(c, 0, "expected an object, got %s", json_type_name(v));
+            return;
+        }
+        validate_object(c, n, v);
+        return;
+    case NX_CT_ARRAY:
+        if (!json_is_array(v)) {
+            add_error(c, 0, "expected an array, got %s", json_type_name(v));
+            return;
+        }
+        if ((int64_t)json_array_size(v) < n->min || (int64_t)json_array_size(v) > n->max) {
+            add_error(c, 0, "%zu entries; allowed %lld..%lld", json_array_size(v),
+                      (long long)n->min, (long long)n->max);
+            return;
+        }
+        for (size_t i = 0; i < json_array_size(v) && c->depth < MAX_DEPTH; i++) {
+            c->path[c->depth].key = NULL;
+            c->path[c->depth].index = i;
+            c->depth++;
+            validate(c, n->children, json_array_get(v, i));
+            c->depth--;
+        }
+        return;
+    case NX_CT_STRING:
+        if (!json_is_string(v)) {
+            add_error(c, 0, "expected a string, got %s", json_type_name(v));
+            return;
+        }
+        if ((int64_t)json_string_length(v) < n->min || (int64_t)json_string_length(v) > n->max) {
+            show_value(v, shown, sizeof shown);
+            add_error(c, 0, "%s has %zu characters; allowed %lld..%lld", shown,
+                      json_string_length(v), (long long)n->min, (long long)n->max);
+        }
+        return;
+    case NX_CT_INT: {
+        if (!json_is_integer(v)) {
+            add_error(c, 0, "expected an integer, got %s", json_type_name(v));
+            return;
+        }
+        json_int_t x = json_integer_value(v);
+        int pow2_bad = (n->flags & NX_CF_POW2) && (x <= 0 || (x & (x - 1)));
+        if (x < n->min || x > n->max || pow2_bad) {
+            add_error(c, 0, "%lld is not allowed; expected %s%lld..%lld", (long long)x,
+                      (n->flags & NX_CF_POW2) ? "a power of two in " : "an integer in ",
+                      (long long)n->min, (long long)n->max);
+        }
+        return;
+    }
+    case NX_CT_BOOL:
+        if (!json_is_boolean(v))
+            add_error(c, 0, "expected true or false, got %s", json_type_name(v));
+        return;
+    case NX_CT_ENUM:
+        choices_str(n->choices, allowed, sizeof allowed);
+        if (!json_is_string(v)) {
+            add_error(c, 0, "expected one of %s, got %s", allowed, json_type_name(v));
+            return;
+        }
+        for (int i = 0; n->choices[i]; i++)
+            if (strcmp(n->choices[i], json_string_value(v)) == 0)
+                return;
+        show_value(v, shown, sizeof shown);
+        add_error(c, 0, "%s is not allowed; expected one of %s", shown, allowed);
+        return;
+    case NX_CT_DECIMAL: {
+        if (!json_is_string(v)) {
+            add_error(c, 0, "expected a decimal number written as a string (\"0.001\"), got %s",
+                      json_type_name(v));
+            return;
+        }
+        int64_t x;
+        int rc = nx_fixed_parse(json_string_value(v), json_string_length(v), 8, &x);
+        show_value(v, shown, sizeof shown);
+        if (rc) {
+            add_error(c, 0, "%s is not a decimal with at most 8 fraction digits (%s)", shown,
+                      nx_strerror(rc));
+            return;
+        }
+        if ((n->flags & NX_CF_POSITIVE) ? x <= 0 : x < 0)
+            add_error(c, 0, "%s is not allowed; expected a decimal %s 0", shown,
+                      (n->flags & NX_CF_POSITIVE) ? ">" : ">=");
+        return;
+    }
+    }
+}
+
+void nx_config_defaults(nx_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->engine.market_ring = 65536;
+    cfg->engine.order_ring = 4096;
+    cfg->engine.journal_ring = 65536;
+    cfg->engine.wait = NX_WAIT_BLOCK;
+    cfg->engine.clock = NX_CLOCK_LIVE;
+    cfg->engine.stats_interval_s = 10;
+    cfg->engine.heartbeat_ms = 1000;
+    cfg->engine.engine_cpu = -1;
+    cfg->engine.network_cpu = -1;
+    cfg->log.level = NX_LOG_INFO;
+    cfg->log.format = NX_LOG_TEXT;
+    cfg->log.debounce_s = 10;
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "./nexus-data");
+}
+
+static int enum_index(json_t *v, const char *const *choices)
+{
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(choices[i], json_string_value(v)) == 0)
+            return i;
+    return -1;
+}
+
+static void get_u32(json_t *o, const char *k, uint32_t *dst)
+{
+    json_t *v = json_object_get(o, k);
+    if (v)
+        *dst = (uint32_t)json_integer_value(v);
+}
+
+static void get_i32(json_t *o, const char *k, int32_t *dst)
+{
+    json_t *v = json_object_get(o, k);
+    if (v)
+        *dst = (int32_t)json_integer_value(v);
+}
+
+static void get_str(json_t *o, const char *k, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(o, k);
+    if (v)
+        snprintf(dst, cap, "%s", json_string_value(v));
+}
+
+/* Parse a validated decimal string at `scale`; report if inexact there. */
+static int get_decimal(vctx_t *c, json_t *o, const char *k, unsigned scale, int64_t *dst)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v)
+        return 0;
+    c->path[c->depth].key = k;
+    c->depth++;
+    int rc = nx_fixed_parse(json_string_value(v), json_string_length(v), scale, dst);
+    if (rc)
+        add_error(c, 0, "\"%s\" cannot be held exactly at scale %u (%s)", json_string_value(v),
+                  scale, nx_strerror(rc));
+    c->depth--;
+    return rc;
+}
+
+static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
+{
+    static const char *const wait_ch[] = {"spin", "spin_yield", "block", NULL};
+    static const char *const clock_ch[] = {"live", "sim", NULL};
+    static const char *const level_ch[] = {"debug", "info", "warn", "error", NULL};
+    static const char *const fmt_ch[] = {"text", "json", NULL};
+    json_t *e = json_object_get(root, "engine");
+    if (e) {
+        get_u32(e, "market_ring", &cfg->engine.market_ring);
+        get_u32(e, "order_ring", &cfg->engine.order_ring);
+        get_u32(e, "journal_ring", &cfg->engine.journal_ring);
+        get_u32(e, "stats_interval_s", &cfg->engine.stats_interval_s);
+        get_u32(e, "heartbeat_ms", &cfg->engine.heartbeat_ms);
+        get_i32(e, "engine_cpu", &cfg->engine.engine_cpu);
+        get_i32(e, "network_cpu", &cfg->engine.network_cpu);
+        json_t *v;
+        if ((v = json_object_get(e, "wait")))
+            cfg->engine.wait = (nx_wait_t)enum_index(v, wait_ch);
+        if ((v = json_object_get(e, "clock")))
+            cfg->engine.clock = (nx_clock_kind_t)enum_index(v, clock_ch);
+    }
+    json_t *l = json_object_get(root, "log");
+    if (l) {
+        json_t *v;
+        if ((v = json_object_get(l, "level")))
+            cfg->log.level = (nx_log_level_t)enum_index(v, level_ch);
+        if ((v = json_object_get(l, "format")))
+            cfg->log.format = (nx_log_format_t)enum_index(v, fmt_ch);
+        get_u32(l, "debounce_s", &cfg->log.debounce_s);
+        get_str(l, "file", cfg->log.file, sizeof cfg->log.file);
+    }
+    get_str(root, "data_dir", cfg->data_dir, sizeof cfg->data_dir);
+
+    json_t *syms = json_object_get(root, "symbols");
+    for (size_t i = 0; syms && i < json_array_size(syms); i++) {
+        json_t *s = json_array_get(syms, i);
+        nx_config_symbol_t *cs = &cfg->symbols[cfg->n_symbols];
+        memset(cs, 0, sizeof *cs);
+        c->path[0].key = "symbols";
+        c->path[1].key = NULL;
+        c->path[1].index = i;
+        c->depth = 2;
+        const char *vn = json_string_value(json_object_get(s, "venue"));
+        cs->venue = nx_venue_parse(vn, strlen(vn));
+        get_str(s, "symbol", cs->symbol, sizeof cs->symbol);
+        uint32_t ps = 8, qs = 8;
+        get_u32(s, "price_scale", &ps);
+        get_u32(s, "qty_scale", &qs);
+        cs->price_scale = (uint8_t)ps;
+        cs->qty_scale = (uint8_t)qs;
+        int bad = 0;
+        bad |= get_decimal(c, s, "tick_size", ps, &cs->tick_size);
+        bad |= get_decimal(c, s, "lot_size", qs, &cs->lot_size);
+        bad |= get_decimal(c, s, "min_notional", ps, &cs->min_notional);
+        for (uint32_t j = 0; j < cfg->n_symbols; j++) {
+            if (cfg->symbols[j].venue == cs->venue && strcmp(cfg->symbols[j].symbol, cs->symbol) == 0) {
+                c->path[2].key = "symbol";
+                c->depth = 3;
+                add_error(c, 0, "%s on %s is already listed at symbols[%u]", cs->symbol, vn, j);
+                bad = 1;
+            }
+        }
+        if (!bad)
+            cfg->n_symbols++;
+    }
+    c->depth = 0;
+}
+
+int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,
+                          nx_config_errors_t *errs)
+{
+    memset(errs, 0, sizeof *errs);
+    snprintf(errs->file, sizeof errs->file, "%s", name ? name : "(config)");
+    nx_config_defaults(cfg);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        nx_config_error_t *e = &errs->e[errs->count++];
+        e->line = jerr.line > 0 ? jerr.line : 0;
+        e->column = jerr.column > 0 ? jerr.column : 0;
+        snprintf(e->path, sizeof e->path, "(syntax)");
+        snprintf(e->message, sizeof e->message, "invalid JSON: %s", jerr.text);
+        return NX_ECONFIG;
+    }
+    vctx_t c = {.text = text, .len = len, .errs = errs};
+    validate(&c, &nx_config_root, root);
+    if (errs->count == 0) {
+        nx_config_t tmp;
+        nx_config_defaults(&tmp);
+        extract(&c, root, &tmp);
+        if (errs->count == 0) {
+            snprintf(tmp.path, sizeof tmp.path, "%s", errs->file);
+            *cfg = tmp;
+        }
+    }
+    json_decref(root);
+    return errs->count ? NX_ECONFIG : 0;
+}
+
+int nx_config_load(const char *path, nx_config_t *cfg, nx_config_errors_t *errs)
+{
+    memset(errs, 0, sizeof *errs);
+    snprintf(errs->file, sizeof errs->file, "%s", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nx_config_defaults(cfg);
+        errs->count = 1;
+        snprintf(errs->e[0].path, sizeof errs->e[0].path, "(file)");
+        snprintf(errs->e[0].message, sizeof errs->e[0].message, "cannot open: %s", strerror(errno));
+        return NX_EIO;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            if (cap > (64u << 20)) {
+                free(buf);
+                fclose(f);
+                errs->count = 1;
+                snprintf(errs->e[0].path, sizeof errs->e[0].path, "(file)");
+                snprintf(errs->e[0].message, sizeof errs->e[0].message, "file larger than 64 MiB");
+                return NX_EIO;
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NX_ENOMEM;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    fclose(f);
+    int rc = nx_config_load_string(buf, len, path, cfg, errs);
+    free(buf);
+    return rc;
+}
+
+void nx_config_errors_print(const nx_config_errors_t *errs, FILE *out)
+{
+    for (int i = 0; i < errs->count; i++) {
+        const nx_config_error_t *e = &errs->e[i];
+        if (e->line)
+            fprintf(out, "%s:%d:%d: %s: %s\n", errs->file, e->line, e->column, e->path, e->message);
+        else
+            fprintf(out, "%s: %s: %s\n", errs->file, e->path, e->message);
+    }
+    if (errs->truncated)
+        fprintf(out, "%s: (more errors not shown)\n", errs->file);
+}
+
+static const char *type_doc(const nx_cnode_t *n, char *buf, size_t cap)
+{
+    switch (n->type) {
+    case NX_CT_OBJECT:
+        return "object";
+    case NX_CT_ARRAY:
+        snprintf(buf, cap, "array of 0..%lld", (long long)n->max);
+        return buf;
+    case NX_CT_STRING:
+        snprintf(buf, cap, "string, %lld..%lld chars", (long long)n->min, (long long)n->max);
+        return buf;
+    case NX_CT_INT:
+        snprintf(buf, cap, "%s %lld..%lld", (n->flags & NX_CF_POW2) ? "power of two" : "integer",
+                 (long long)n->min, (long long)n->max);
+        return buf;
+    case NX_CT_BOOL:
+        return "boolean";
+    case NX_CT_ENUM: {
+        size_t o = (size_t)snprintf(buf, cap, "one of ");
+        for (int i = 0; n->choices[i] && o < cap; i++)
+            o += (size_t)snprintf(buf + o, cap - o, "%s`%s`", i ? ", " : "", n->choices[i]);
+        return buf;
+    }
+    case NX_CT_DECIMAL:
+        snprintf(buf, cap, "decimal string, %s 0", (n->flags & NX_CF_POSITIVE) ? ">" : ">=");
+        return buf;
+    }
+    return "?";
+}
+
+static void describe(FILE *out, const nx_cnode_t *n, const char *prefix)
+{
+    for (const nx_cnode_t *m = n->children; m->key; m++) {
+        char path[160], tbuf[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", m->key);
+        fprintf(out, "| `%s` | %s | %s | %s |\n", path, type_doc(m, tbuf, sizeof tbuf),
+                m->def ? m->def : "", m->doc);
+        if (m->type == NX_CT_OBJECT)
+            describe(out, m, path);
+        else if (m->type == NX_CT_ARRAY && m->children->type == NX_CT_OBJECT) {
+            char sub[170];
+            snprintf(sub, sizeof sub, "%s[]", path);
+            describe(out, m->children, sub);
+        }
+    }
+}
+
+void nx_config_describe(FILE *out)
+{
+    fprintf(out, "| key | type and allowed values | default | meaning |\n|---|---|---|---|\n");
+    describe(out, &nx_config_root, "");
+}
+
+int nx_config_symbols_intern(const nx_config_t *cfg, nx_symtab_t *t)
+{
+    for (uint32_t i = 0; i < cfg->n_symbols; i++) {
+        const nx_config_symbol_t *s = &cfg->symbols[i];
+        int rc = nx_symtab_add(t, s->venue, s->symbol, s->price_scale, s->qty_scale, s->tick_size,
+                               s->lot_size, s->min_notional, NULL);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,18 @@
+/*
+ * cli.h — subcommands of the `nexus` binary (private to nexus/).
+ */
+#ifndef NX_CLI_H
+#define NX_CLI_H
+
+/* Exit codes shared by every subcommand. */
+enum {
+    NX_EXIT_OK = 0,
+    NX_EXIT_FAIL = 1,   /* runtime failure */
+    NX_EXIT_CONFIG = 2, /* invalid configuration or input */
+    NX_EXIT_USAGE = 64, /* bad command line (sysexits EX_USAGE) */
+};
+
+int nx_cmd_check_config(int argc, char **argv);
+int nx_cmd_run(int argc, char **argv);
+
+#endif

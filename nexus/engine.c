@@ -1,0 +1,273 @@
+/*
+ * engine.c — thread bodies and the ordered shutdown (see engine.h).
+ */
+#include "engine.h"
+
+#include "nx/error.h"
+#include "nx/log.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 256
+
+static void pin(const char *who, int cpu)
+{
+    if (cpu < 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (rc)
+        NX_WARN("engine", "cannot pin %s thread to cpu %d: %s", who, cpu, strerror(rc));
+}
+
+static void sleep_ns(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    struct timespec ts = {ns / NX_NS_PER_SEC, ns % NX_NS_PER_SEC};
+    nanosleep(&ts, NULL);
+}
+
+/* Network thread: the heartbeat timer today; venue connections later. */
+static void *network_main(void *arg)
+{
+    nx_engine_t *e = arg;
+    pin("network", e->cfg->engine.network_cpu);
+    nx_ring_consumer_t *oc = nx_ring_consumer(e->orders, 0);
+    int64_t period = (int64_t)e->cfg->engine.heartbeat_ms * NX_NS_PER_MS;
+    int64_t next = nx_mono_ns() + period;
+    uint64_t tick = 0;
+    while (!atomic_load_explicit(&e->stop, memory_order_acquire)) {
+        int64_t now = nx_mono_ns();
+        if (now >= next) {
+            uint64_t seq;
+            if (nx_bus_claim(e->market, 1, &seq) == 1) {
+                nx_event_t *ev = nx_bus_event(e->market, seq);
+                ev->hdr.type = NX_EV_TIMER;
+                ev->hdr.venue = 0;
+                ev->hdr.symbol = NX_SYMBOL_NONE;
+                ev->hdr.exch_ns = 0;
+                ev->hdr.recv_ns = nx_clock_now(&e->clock);
+                ev->u.timer.deadline_ns = ev->hdr.recv_ns;
+                ev->u.timer.tick = tick++;
+                ev->u.timer.timer_id = 0;
+                nx_ring_publish(e->market, seq + 1);
+            }
+            next += period;
+            if (next < now)
+                next = now + period; /* we were descheduled: do not burst */
+        }
+        /* Drain orders (none are produced yet; effectors will send them). */
+        uint64_t s;
+        uint32_t n = nx_ring_poll(e->orders, oc, BATCH, &s);
+        if (n) {
+            atomic_fetch_add_explicit(&e->orders_seen, n, memory_order_relaxed);
+            nx_ring_release(oc, s + n);
+        }
+        int64_t left = next - nx_mono_ns();
+        sleep_ns(left < 10 * NX_NS_PER_MS ? left : 10 * NX_NS_PER_MS);
+    }
+    nx_ring_close(e->market);
+    return NULL;
+}
+
+static void journal_put(nx_engine_t *e, const nx_event_t *src)
+{
+    uint64_t seq;
+    if (nx_bus_claim(e->journal, 1, &seq) != 1)
+        return; /* closed: only happens after shutdown began */
+    nx_event_t *dst = nx_bus_event(e->journal, seq);
+    uint64_t s = dst->hdr.seq;
+    *dst = *src;
+    dst->hdr.seq = s;
+    nx_ring_publish(e->journal, seq + 1);
+}
+
+/* Engine thread: cortex, shield and order manager will run here per event. */
+static void *engine_main(void *arg)
+{
+    nx_engine_t *e = arg;
+    pin("engine", e->cfg->engine.engine_cpu);
+    nx_ring_consumer_t *c = nx_ring_consumer(e->market, 0);
+    for (;;) {
+        uint64_t seq;
+        uint32_t n = nx_ring_wait(e->market, c, BATCH, &seq, 100 * NX_NS_PER_MS);
+        if (n == 0) {
+            if (nx_ring_is_closed(e->market))
+                break;
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            const nx_event_t *ev = nx_bus_event(e->market, seq + i);
+            if (e->clock.kind == NX_CLOCK_SIM && ev->hdr.exch_ns)
+                nx_clock_advance(&e->clock, ev->hdr.exch_ns);
+            if (NX_UNLIKELY(ev->hdr.flags & NX_EVF_GAP)) {
+                atomic_fetch_add_explicit(&e->engine_gaps, 1, memory_order_relaxed);
+                NX_LOGK(NX_LOG_WARN, "engine", "engine.gap",
+                        "market ring overrun: events were dropped before seq %llu",
+                        (unsigned long long)ev->hdr.seq);
+            }
+            unsigned t = ev->hdr.type < NX_EV_TYPE_COUNT ? ev->hdr.type : 0;
+            atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
+            if (t == NX_EV_TIMER || t == NX_EV_CONTROL || t == NX_EV_STATUS)
+                journal_put(e, ev);
+        }
+        atomic_fetch_add_explicit(&e->engine_events, n, memory_order_relaxed);
+        nx_ring_release(c, seq + n);
+    }
+    nx_ring_close(e->orders);
+    nx_ring_close(e->journal);
+    return NULL;
+}
+
+static void stats_line(nx_engine_t *e)
+{
+    nx_ring_stats_t m, j;
+    nx_ring_stats(e->market, &m);
+    nx_ring_stats(e->journal, &j);
+    double up = (double)(nx_mono_ns() - e->start_mono_ns) / 1e9;
+    NX_INFO("stats",
+            "up %.0fs | market published=%llu overruns=%llu lag=%llu | engine events=%llu "
+            "gaps=%llu | journal written=%llu lag=%llu",
+            up, (unsigned long long)m.published, (unsigned long long)m.overruns,
+            (unsigned long long)m.max_lag,
+            (unsigned long long)atomic_load(&e->engine_events),
+            (unsigned long long)atomic_load(&e->engine_gaps),
+            (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag);
+}
+
+/* Service thread: storage writer, chat and dashboard will run here. */
+static void *service_main(void *arg)
+{
+    nx_engine_t *e = arg;
+    nx_ring_consumer_t *c = nx_ring_consumer(e->journal, 0);
+    int64_t every = (int64_t)e->cfg->engine.stats_interval_s * NX_NS_PER_SEC;
+    int64_t next_stats = nx_mono_ns() + every;
+    for (;;) {
+        uint64_t seq;
+        uint32_t n = nx_ring_wait(e->journal, c, BATCH, &seq, 100 * NX_NS_PER_MS);
+        if (n) {
+            atomic_fetch_add_explicit(&e->journal_written, n, memory_order_relaxed);
+            nx_ring_release(c, seq + n);
+        } else if (nx_ring_is_closed(e->journal)) {
+            break;
+        }
+        if (every && nx_mono_ns() >= next_stats) {
+            stats_line(e);
+            next_stats += every;
+        }
+    }
+    return NULL;
+}
+
+int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
+{
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    if (cfg->engine.clock == NX_CLOCK_SIM)
+        nx_clock_init_sim(&e->clock, 0);
+    else
+        nx_clock_init_live(&e->clock);
+    int rc;
+    e->symtab = malloc(sizeof *e->symtab);
+    if (!e->symtab)
+        return NX_ENOMEM;
+    nx_symtab_init(e->symtab);
+    if ((rc = nx_config_symbols_intern(cfg, e->symtab)))
+        goto fail_symtab;
+    if ((rc = nx_ring_create(&e->market, "market", cfg->engine.market_ring, sizeof(nx_event_t), 1,
+                             NX_RING_NEVER_BLOCK, cfg->engine.wait)))
+        goto fail_symtab;
+    if ((rc = nx_ring_create(&e->orders, "orders", cfg->engine.order_ring, sizeof(nx_event_t), 1,
+                             NX_RING_NO_DROP, NX_WAIT_SPIN_YIELD)))
+        goto fail_market;
+    if ((rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
+                             1, NX_RING_NO_DROP, NX_WAIT_BLOCK)))
+        goto fail_orders;
+    return 0;
+
+fail_orders:
+    nx_ring_destroy(e->orders);
+fail_market:
+    nx_ring_destroy(e->market);
+fail_symtab:
+    free(e->symtab);
+    return rc;
+}
+
+int nx_engine_start(nx_engine_t *e)
+{
+    e->start_mono_ns = nx_mono_ns();
+    if (pthread_create(&e->th_service, NULL, service_main, e))
+        return NX_ESYSTEM;
+    if (pthread_create(&e->th_engine, NULL, engine_main, e))
+        goto fail_engine;
+    if (pthread_create(&e->th_network, NULL, network_main, e))
+        goto fail_network;
+    e->started = 1;
+    return 0;
+
+fail_network:
+    nx_ring_close(e->market);
+    pthread_join(e->th_engine, NULL);
+fail_engine:
+    nx_ring_close(e->journal);
+    pthread_join(e->th_service, NULL);
+    return NX_ESYSTEM;
+}
+
+void nx_engine_request_stop(nx_engine_t *e)
+{
+    atomic_store_explicit(&e->stop, 1, memory_order_release);
+}
+
+void nx_engine_join(nx_engine_t *e)
+{
+    if (!e->started)
+        return;
+    pthread_join(e->th_network, NULL);
+    pthread_join(e->th_engine, NULL);
+    pthread_join(e->th_service, NULL);
+    e->started = 0;
+}
+
+void nx_engine_destroy(nx_engine_t *e)
+{
+    nx_ring_destroy(e->journal);
+    nx_ring_destroy(e->orders);
+    nx_ring_destroy(e->market);
+    free(e->symtab);
+    e->symtab = NULL;
+}
+
+static const char *wait_name(nx_wait_t w)
+{
+    return w == NX_WAIT_SPIN ? "spin" : w == NX_WAIT_SPIN_YIELD ? "spin_yield" : "block";
+}
+
+void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap)
+{
+    const nx_config_t *c = e->cfg;
+    char syms[256];
+    size_t o = 0;
+    syms[0] = 0;
+    for (uint32_t i = 0; i < c->n_symbols && o < sizeof syms - 32; i++)
+        o += (size_t)snprintf(syms + o, sizeof syms - o, "%s%s:%s", i ? "," : "",
+                              nx_venue_name(c->symbols[i].venue), c->symbols[i].symbol);
+    snprintf(buf, cap,
+             "nexus %s up: config=%s clock=%s wait=%s rings market=%u(never-block) "
+             "orders=%u(no-drop) journal=%u(no-drop) event=%zuB symbols=%u[%s] "
+             "threads=network,engine,service cpus=%ld log=%s/%s",
+             NX_VERSION_STRING, c->path, c->engine.clock == NX_CLOCK_SIM ? "sim" : "live",
+             wait_name(c->engine.wait), c->engine.market_ring, c->engine.order_ring,
+             c->engine.journal_ring, sizeof(nx_event_t), c->n_symbols, syms,
+             sysconf(_SC_NPROCESSORS_ONLN), nx_log_level_name(c->log.level),
+             c->log.format == NX_LOG_JSON ? "json" : "text");
+}

@@ -1,0 +1,65 @@
+/*
+ * engine.h — the running engine: three threads wired by three rings
+ * (private to nexus/).
+ *
+ *   network thread --[market ring, never-block]--> engine thread
+ *   engine thread  --[order ring, no-drop]-------> network thread
+ *   engine thread  --[journal ring, no-drop]-----> service thread
+ *
+ * Today the network thread's only source is the heartbeat timer; feeds
+ * (uplink), the cortex, shield and effectors, and storage (servos) plug into
+ * these same loops in later work. Shutdown is ordered so nothing published
+ * is lost: the network thread stops producing and closes the market ring;
+ * the engine drains it, then closes the order and journal rings; the
+ * service thread drains the journal; then every thread is joined.
+ */
+#ifndef NX_ENGINE_H
+#define NX_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "nx/clock.h"
+#include "nx/config.h"
+#include "nx/event.h"
+#include "nx/ring.h"
+#include "nx/symtab.h"
+
+typedef struct nx_engine {
+    const nx_config_t *cfg;
+    nx_clock_t clock;
+    nx_symtab_t *symtab;
+    nx_ring_t *market, *orders, *journal;
+    pthread_t th_network, th_engine, th_service;
+    int started;
+    _Atomic int stop;
+    int64_t start_mono_ns;
+
+    /* Counters, written by one thread each, read by the service thread. */
+    _Atomic uint64_t engine_events;
+    _Atomic uint64_t engine_by_type[NX_EV_TYPE_COUNT];
+    _Atomic uint64_t engine_gaps;      /* events flagged NX_EVF_GAP */
+    _Atomic uint64_t journal_written;  /* journal entries drained by the service thread */
+    _Atomic uint64_t orders_seen;      /* order ring entries drained by the network thread */
+} nx_engine_t;
+
+/* Build rings and the symbol table from a validated config (start-up:
+ * allocates). Returns 0 or a negative NX_E… code. */
+int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg);
+
+/* Start the network, engine and service threads. */
+int nx_engine_start(nx_engine_t *e);
+
+/* Ask every thread to finish (any thread, async-signal-safe). */
+void nx_engine_request_stop(nx_engine_t *e);
+
+/* Wait for the threads to drain and exit. */
+void nx_engine_join(nx_engine_t *e);
+
+void nx_engine_destroy(nx_engine_t *e);
+
+/* One condensed line describing the running engine (start-up summary). */
+void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * main.c — `nexus`: dispatch to a subcommand.
+ *
+ *   nexus --version | --help
+ *   nexus check-config FILE [--describe]
+ *   nexus run --config FILE [--duration SECONDS]
+ *
+ * Later subcommands (decode, replay, indicators, plugin, users, keys, db,
+ * backtest, train) join the table below.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} subcommand_t;
+
+static const subcommand_t commands[] = {
+    {"run", nx_cmd_run, "start the engine with a config file"},
+    {"check-config", nx_cmd_check_config, "validate a config file and summarise it"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: nexus <command> [options]\n"
+                 "       nexus --version\n\n"
+                 "Nexus is a low-latency algorithmic trading engine.\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun `nexus <command> --help` for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return NX_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("nexus %s\n", NX_VERSION_STRING);
+        return NX_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return NX_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "nexus: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return NX_EXIT_USAGE;
+}
