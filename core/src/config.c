@@ -421,6 +421,17 @@ int nx_config_load_string(const char *text, size_t len, const char *name, nx_con
         nx_config_error_t *e = &errs->e[errs->count++];
         e->line = jerr.line > 0 ? jerr.line : 0;
         e->column = jerr.column > 0 ? jerr.column : 0;
+        if (strstr(jerr.text, "duplicate object key") && jerr.position > 0 &&
+            (size_t)jerr.position <= len) {
+            /* jansson points past the key; point at its opening quote. */
+            long p = (long)jerr.position - 1;
+            while (p > 0 && text[p] != '"')
+                p--;
+            p--;
+            while (p > 0 && !(text[p] == '"' && text[p - 1] != '\\'))
+                p--;
+            nx_json_linecol(text, len, p, &e->line, &e->column);
+        }
         snprintf(e->path, sizeof e->path, "(syntax)");
         snprintf(e->message, sizeof e->message, "invalid JSON: %s", jerr.text);
         return NX_ECONFIG;

@@ -298,13 +298,14 @@ static debounce_t *deb_find(uint64_t key)
     return d;
 }
 
-static void summarise(debounce_t *d, int64_t now)
+/* Write the suppressed count; the caller decides when the next window
+ * starts. */
+static void summarise(debounce_t *d)
 {
     char suffix[48];
     snprintf(suffix, sizeof suffix, " (repeated %llu times)", (unsigned long long)d->suppressed);
     emit(&d->last, suffix);
     d->suppressed = 0;
-    d->last_emit_ns = now;
 }
 
 static void handle(const rec_t *r)
@@ -321,7 +322,7 @@ static void handle(const rec_t *r)
         return;
     }
     if (d->suppressed)
-        summarise(d, r->mono_ns);
+        summarise(d);
     emit(r, NULL);
     d->last_emit_ns = r->mono_ns;
 }
@@ -347,8 +348,10 @@ static void deb_sweep(int force)
     int64_t window = (int64_t)L.debounce_ms * 1000000;
     for (unsigned i = 0; i < DEBOUNCE_SLOTS; i++) {
         debounce_t *d = &L.deb[i];
-        if (d->key && d->suppressed && (force || now - d->last_emit_ns >= window))
-            summarise(d, now);
+        if (d->key && d->suppressed && (force || now - d->last_emit_ns >= window)) {
+            summarise(d);
+            d->last_emit_ns = 0; /* window closed: the next occurrence is written */
+        }
     }
 }
 
@@ -442,6 +445,8 @@ int nx_log_start(const nx_log_opts_t *o)
     atomic_store(&L.enq, 0);
     L.deq = 0;
     atomic_store(&L.written, 0);
+    atomic_store(&L.dropped, 0);
+    L.dropped_reported = 0;
     atomic_store(&L.stop, 0);
     L.debounce_ms = o->debounce_ms;
     memset(L.deb, 0, sizeof L.deb);

@@ -162,6 +162,7 @@ NX_INLINE uint32_t nx_ring_claim(nx_ring_t *r, uint32_t n, uint64_t *seq)
 {
     uint64_t next = r->claim_next;
     uint64_t cap = r->mask + 1;
+    *seq = next;
     uint64_t free_slots = r->cached_gate + cap - next;
     if (NX_UNLIKELY(free_slots < n)) {
         r->cached_gate = nx_ring__gate(r); /* A2 */
@@ -184,7 +185,6 @@ NX_INLINE uint32_t nx_ring_claim(nx_ring_t *r, uint32_t n, uint64_t *seq)
             n = (uint32_t)free_slots;
         }
     }
-    *seq = next;
     r->claim_next = next + n;
     return n;
 }

@@ -1,6 +1,6 @@
 /*
  * cortex.h — events in, decisions out: multi-timeframe candles, incremental
- * indicators, the strategy host for plugins/*.so, and the regime classifier.
+ * indicators, the strategy host for the plugin .so files, and the regime classifier.
  *
  * Public interface (runs on the engine thread, no allocation per event):
  *  - Candles per symbol for configured timeframes (1m 3m 5m 15m 30m 1h 2h 4h

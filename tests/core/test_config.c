@@ -1,0 +1,193 @@
+/*
+ * test_config.c — every class of config error is reported with the right
+ * file:line:column, key path and allowed values; a valid file loads.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nx/config.h"
+#include "nx/error.h"
+
+static nx_config_t cfg;
+static nx_config_errors_t errs;
+
+static int load(const char *text)
+{
+    return nx_config_load_string(text, strlen(text), "t.json", &cfg, &errs);
+}
+
+/* Exactly one error at line:col whose path and message contain the given
+ * strings. */
+static void expect_one(const char *text, int line, int col, const char *path, const char *msg)
+{
+    int rc = load(text);
+    if (rc != NX_ECONFIG || errs.count != 1) {
+        nx_config_errors_print(&errs, stderr);
+        fail_msg("expected exactly one error, got rc=%d count=%d", rc, errs.count);
+    }
+    const nx_config_error_t *e = &errs.e[0];
+    if (e->line != line || e->column != col || !strstr(e->path, path) || !strstr(e->message, msg)) {
+        nx_config_errors_print(&errs, stderr);
+        fail_msg("wanted %d:%d %s '%s'", line, col, path, msg);
+    }
+}
+
+static void test_valid_and_defaults(void **state)
+{
+    (void)state;
+    assert_int_equal(load("{}"), 0);
+    assert_int_equal(cfg.engine.market_ring, 65536);
+    assert_int_equal(cfg.engine.wait, NX_WAIT_BLOCK);
+    assert_int_equal(cfg.n_symbols, 0);
+    assert_int_equal(load("{\"engine\":{\"market_ring\":2048,\"wait\":\"spin\",\"clock\":\"sim\"},"
+                          "\"symbols\":[{\"venue\":\"bybit-linear\",\"symbol\":\"BTCUSDT\","
+                          "\"tick_size\":\"0.10\",\"lot_size\":\"0.001\",\"price_scale\":2}]}"),
+                     0);
+    assert_int_equal(cfg.engine.market_ring, 2048);
+    assert_int_equal(cfg.engine.wait, NX_WAIT_SPIN);
+    assert_int_equal(cfg.engine.clock, NX_CLOCK_SIM);
+    assert_int_equal(cfg.n_symbols, 1);
+    assert_int_equal(cfg.symbols[0].venue, NX_VENUE_BYBIT_LINEAR);
+    assert_int_equal(cfg.symbols[0].tick_size, 10);       /* 0.10 at scale 2 */
+    assert_int_equal(cfg.symbols[0].lot_size, 100000);    /* 0.001 at scale 8 */
+
+    char path[512];
+    const char *src = getenv("NX_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/config/nexus.example.json", src ? src : "..");
+    if (nx_config_load(path, &cfg, &errs)) {
+        nx_config_errors_print(&errs, stderr);
+        fail_msg("the shipped example config must be valid");
+    }
+    assert_true(cfg.n_symbols >= 1);
+}
+
+static void test_syntax_error(void **state)
+{
+    (void)state;
+    expect_one("{\n  \"engine\": {\n    \"market_ring\": 1024,\n  }\n}\n", 4, 3, "(syntax)",
+               "invalid JSON");
+    expect_one("{\n  \"log\": {},\n  \"log\": {}\n}\n", 3, 3, "(syntax)", "duplicate");
+}
+
+static void test_unknown_key(void **state)
+{
+    (void)state;
+    expect_one("{\n  \"engine\": {\n    \"market_rnig\": 1024\n  }\n}\n", 3, 5,
+               "engine.market_rnig", "allowed keys here: market_ring, order_ring");
+    expect_one("{\"log\": {\"level\": \"info\"}, \"colour\": true}", 1, 28, "colour",
+               "unknown key");
+}
+
+static void test_wrong_type(void **state)
+{
+    (void)state;
+    expect_one("{\n  \"engine\": {\n    \"market_ring\": \"big\"\n  }\n}\n", 3, 20,
+               "engine.market_ring", "expected an integer, got a string");
+    expect_one("{\"engine\": []}", 1, 12, "engine", "expected an object, got an array");
+    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": 0.01, "
+               "\"lot_size\": \"1\"}]}",
+               1, 65, "symbols[0].tick_size", "decimal number written as a string");
+}
+
+static void test_out_of_range(void **state)
+{
+    (void)state;
+    expect_one("{\n  \"engine\": {\n    \"market_ring\": 1000\n  }\n}\n", 3, 20,
+               "engine.market_ring", "expected a power of two in 1024..16777216");
+    expect_one("{\n  \"engine\": {\n    \"stats_interval_s\": -5\n  }\n}\n", 3, 25,
+               "engine.stats_interval_s", "-5 is not allowed; expected an integer in 0..86400");
+    expect_one("{\"log\": {\"level\": \"verbose\"}}", 1, 19, "log.level",
+               "expected one of \"debug\", \"info\", \"warn\", \"error\"");
+    expect_one("{\"symbols\": [\n {\"venue\": \"kraken\", \"symbol\": \"X\", \"tick_size\": \"1\", "
+               "\"lot_size\": \"1\"}]}",
+               2, 12, "symbols[0].venue", "\"binance-usdm\"");
+    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0\", "
+               "\"lot_size\": \"1\"}]}",
+               1, 65, "symbols[0].tick_size", "expected a decimal > 0");
+    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"1.5x\", "
+               "\"lot_size\": \"1\"}]}",
+               1, 65, "symbols[0].tick_size", "malformed input");
+}
+
+static void test_missing_and_semantic(void **state)
+{
+    (void)state;
+    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"lot_size\": \"1\"}]}", 1,
+               14, "symbols[0]", "missing required key \"tick_size\"");
+    /* Tick finer than the price scale cannot be held exactly. */
+    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.001\", "
+               "\"lot_size\": \"1\", \"price_scale\": 2}]}",
+               1, 65, "symbols[0].tick_size", "cannot be held exactly at scale 2");
+    expect_one("{\"symbols\": [\n"
+               "  {\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.01\", \"lot_size\": \"1\"},\n"
+               "  {\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.01\", \"lot_size\": \"1\"}\n"
+               "]}",
+               3, 33, "symbols[1].symbol", "already listed at symbols[0]");
+}
+
+static void test_secrets_refused(void **state)
+{
+    (void)state;
+    expect_one("{\n  \"telegram_token\": \"123:abc\"\n}", 2, 3, "telegram_token",
+               "secrets are never read from the config file; use NEXUS_TELEGRAM_TOKEN");
+    expect_one("{\"log\": {\"api_key\": \"x\"}}", 1, 10, "log.api_key", "secrets are never read");
+}
+
+static void test_all_errors_reported(void **state)
+{
+    (void)state;
+    assert_int_equal(load("{\n \"engine\": {\"market_ring\": 3, \"wait\": \"nap\"},\n"
+                          " \"log\": {\"format\": 7},\n \"bogus\": 1\n}"),
+                     NX_ECONFIG);
+    assert_int_equal(errs.count, 4);
+    char buf[4096];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    nx_config_errors_print(&errs, f);
+    fclose(f);
+    assert_non_null(strstr(buf, "t.json:2:28: engine.market_ring:"));
+    assert_non_null(strstr(buf, "t.json:2:39: engine.wait:"));
+    assert_non_null(strstr(buf, "t.json:3:20: log.format:"));
+    assert_non_null(strstr(buf, "t.json:4:2: bogus: unknown key"));
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    assert_int_equal(nx_config_load("/nonexistent/nexus.json", &cfg, &errs), NX_EIO);
+    assert_int_equal(errs.count, 1);
+    assert_non_null(strstr(errs.e[0].message, "No such file"));
+}
+
+static void test_describe_lists_every_key(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    nx_config_describe(f);
+    fclose(f);
+    static const char *const keys[] = {"`engine.market_ring`", "`engine.wait`", "`log.debounce_s`",
+                                       "`data_dir`", "`symbols[].tick_size`", "`symbols[].venue`"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_non_null(strstr(buf, keys[i]));
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_and_defaults), cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_unknown_key),        cmocka_unit_test(test_wrong_type),
+        cmocka_unit_test(test_out_of_range),       cmocka_unit_test(test_missing_and_semantic),
+        cmocka_unit_test(test_secrets_refused),    cmocka_unit_test(test_all_errors_reported),
+        cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_describe_lists_every_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

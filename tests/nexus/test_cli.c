@@ -1,0 +1,218 @@
+/*
+ * test_cli.c — the `nexus` binary as a user runs it: --version, --help on
+ * each subcommand, check-config exit codes and messages, and `nexus run`
+ * starting, logging its start-up summary, and stopping on SIGTERM/SIGINT
+ * with exit 0 after draining its rings.
+ *
+ * argv[1] = path to the nexus binary, argv[2] = the example config.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *nexus_bin, *example_cfg;
+
+typedef struct proc {
+    pid_t pid;
+    int out, err; /* read ends */
+    char obuf[65536], ebuf[65536];
+    size_t olen, elen;
+} proc_t;
+
+static void spawn(proc_t *p, char *const argv[])
+{
+    int o[2], e[2];
+    assert_int_equal(pipe(o), 0);
+    assert_int_equal(pipe(e), 0);
+    memset(p, 0, sizeof *p);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        dup2(o[1], 1);
+        dup2(e[1], 2);
+        close(o[0]);
+        close(e[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(o[1]);
+    close(e[1]);
+    p->out = o[0];
+    p->err = e[0];
+}
+
+/* Read whatever is available for up to timeout_ms; returns 1 if `needle`
+ * has appeared on stderr (NULL: read until both pipes close). */
+static int pump(proc_t *p, const char *needle, int timeout_ms)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (needle && strstr(p->ebuf, needle))
+            return 1;
+        struct pollfd fds[2] = {{p->out, POLLIN, 0}, {p->err, POLLIN, 0}};
+        int open_fds = (p->out >= 0) + (p->err >= 0);
+        if (!open_fds)
+            return needle ? strstr(p->ebuf, needle) != NULL : 1;
+        int r = poll(fds, 2, 50);
+        if (r > 0) {
+            for (int i = 0; i < 2; i++) {
+                int *fd = i ? &p->err : &p->out;
+                char *buf = i ? p->ebuf : p->obuf;
+                size_t *len = i ? &p->elen : &p->olen;
+                if (*fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP))) {
+                    ssize_t n = read(*fd, buf + *len, sizeof p->obuf - 1 - *len);
+                    if (n <= 0) {
+                        close(*fd);
+                        *fd = -1;
+                    } else {
+                        *len += (size_t)n;
+                        buf[*len] = 0;
+                    }
+                }
+            }
+        }
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > timeout_ms)
+            return needle ? strstr(p->ebuf, needle) != NULL : 0;
+    }
+}
+
+static int finish(proc_t *p)
+{
+    pump(p, NULL, 20000);
+    int st;
+    assert_int_equal(waitpid(p->pid, &st, 0), p->pid);
+    if (!WIFEXITED(st))
+        fail_msg("nexus did not exit normally (signal %d)", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    return WEXITSTATUS(st);
+}
+
+static int run_cmd(proc_t *p, const char *a1, const char *a2, const char *a3)
+{
+    char *argv[] = {(char *)nexus_bin, (char *)a1, (char *)a2, (char *)a3, NULL};
+    spawn(p, argv);
+    return finish(p);
+}
+
+static proc_t P;
+
+static void test_version_and_help(void **state)
+{
+    (void)state;
+    assert_int_equal(run_cmd(&P, "--version", NULL, NULL), 0);
+    assert_non_null(strstr(P.obuf, "nexus 0."));
+    assert_int_equal(run_cmd(&P, "--help", NULL, NULL), 0);
+    assert_non_null(strstr(P.obuf, "check-config"));
+    assert_int_equal(run_cmd(&P, "run", "--help", NULL), 0);
+    assert_non_null(strstr(P.obuf, "--config"));
+    assert_int_equal(run_cmd(&P, "check-config", "--help", NULL), 0);
+    assert_non_null(strstr(P.obuf, "FILE:LINE:COLUMN"));
+    assert_int_equal(run_cmd(&P, "frobnicate", NULL, NULL), 64);
+    assert_non_null(strstr(P.ebuf, "unknown command 'frobnicate'"));
+    assert_int_equal(run_cmd(&P, "run", NULL, NULL), 64);
+    assert_int_equal(run_cmd(&P, NULL, NULL, NULL), 64);
+}
+
+static char bad_path[64];
+
+static void write_bad_config(void)
+{
+    snprintf(bad_path, sizeof bad_path, "/tmp/nexus-bad-%d.json", (int)getpid());
+    FILE *f = fopen(bad_path, "w");
+    assert_non_null(f);
+    fputs("{\n  \"engine\": {\n    \"market_ring\": 1000\n  },\n  \"colour\": 1\n}\n", f);
+    fclose(f);
+}
+
+static void test_check_config(void **state)
+{
+    (void)state;
+    assert_int_equal(run_cmd(&P, "check-config", example_cfg, NULL), 0);
+    assert_non_null(strstr(P.obuf, ": OK"));
+    assert_non_null(strstr(P.obuf, "symbols:"));
+    write_bad_config();
+    assert_int_equal(run_cmd(&P, "check-config", bad_path, NULL), 2);
+    char want[128];
+    snprintf(want, sizeof want, "%s:3:20: engine.market_ring: 1000 is not allowed", bad_path);
+    assert_non_null(strstr(P.ebuf, want));
+    snprintf(want, sizeof want, "%s:5:3: colour: unknown key", bad_path);
+    assert_non_null(strstr(P.ebuf, want));
+    assert_non_null(strstr(P.ebuf, "2 problems; nothing was started"));
+    assert_int_equal(run_cmd(&P, "check-config", "--describe", NULL), 0);
+    assert_non_null(strstr(P.obuf, "`engine.market_ring`"));
+    /* `run` refuses the same file with the same exit code, starting nothing. */
+    assert_int_equal(run_cmd(&P, "run", "--config", bad_path), 2);
+    assert_null(strstr(P.ebuf, " up: "));
+    unlink(bad_path);
+}
+
+static void stop_with(int sig)
+{
+    char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)example_cfg, NULL};
+    spawn(&P, argv);
+    if (!pump(&P, " up: ", 10000))
+        fail_msg("no start-up summary; stderr:\n%s", P.ebuf);
+    /* Let a few heartbeats flow through the rings first. */
+    pump(&P, "stats:", 3000);
+    kill(P.pid, sig);
+    assert_int_equal(finish(&P), 0);
+    assert_non_null(strstr(P.ebuf, sig == SIGTERM ? "stopping (SIGTERM)" : "stopping (SIGINT)"));
+    const char *s = strstr(P.ebuf, "stopped cleanly: market published=");
+    assert_non_null(s);
+    unsigned long long pub, cons, ovr, jp, jw;
+    assert_int_equal(sscanf(s, "stopped cleanly: market published=%llu consumed=%llu overruns=%llu; "
+                               "journal published=%llu written=%llu",
+                            &pub, &cons, &ovr, &jp, &jw),
+                     5);
+    assert_true(pub > 0);
+    assert_int_equal(pub, cons); /* drained: every published event consumed */
+    assert_int_equal(ovr, 0);
+    assert_int_equal(jp, jw);
+    /* Exactly one start-up summary line. */
+    assert_int_equal(strstr(strstr(P.ebuf, " up: ") + 1, " up: "), NULL);
+}
+
+static void test_run_stops_on_sigterm(void **state)
+{
+    (void)state;
+    stop_with(SIGTERM);
+}
+
+static void test_run_stops_on_sigint(void **state)
+{
+    (void)state;
+    stop_with(SIGINT);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_cli NEXUS_BINARY EXAMPLE_CONFIG\n");
+        return 2;
+    }
+    nexus_bin = argv[1];
+    example_cfg = argv[2];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_run_stops_on_sigterm),
+        cmocka_unit_test(test_run_stops_on_sigint),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
