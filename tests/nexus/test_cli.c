@@ -156,6 +156,19 @@ static void test_check_config(void **state)
     assert_non_null(strstr(P.ebuf, "2 problems; nothing was started"));
     assert_int_equal(run_cmd(&P, "check-config", "--describe", NULL), 0);
     assert_non_null(strstr(P.obuf, "`engine.market_ring`"));
+    /* config/README.md documents the config key by key: it must hold the
+     * schema's description verbatim, so docs and code cannot drift. */
+    char readme[512];
+    snprintf(readme, sizeof readme, "%s/config/README.md", getenv("NX_SOURCE_DIR"));
+    FILE *f = fopen(readme, "r");
+    assert_non_null(f);
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    doc[n] = 0;
+    fclose(f);
+    if (!strstr(doc, P.obuf))
+        fail_msg("config/README.md is out of date: regenerate its table with "
+                 "`nexus check-config --describe`");
     /* `run` refuses the same file with the same exit code, starting nothing. */
     assert_int_equal(run_cmd(&P, "run", "--config", bad_path), 2);
     assert_null(strstr(P.ebuf, " up: "));
