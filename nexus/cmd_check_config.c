@@ -23,11 +23,6 @@ static void help(FILE *out)
                  "  -h, --help   this text\n");
 }
 
-static const char *wait_name(nx_wait_t w)
-{
-    return w == NX_WAIT_SPIN ? "spin" : w == NX_WAIT_SPIN_YIELD ? "spin_yield" : "block";
-}
-
 int nx_cmd_check_config(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -67,7 +62,7 @@ int nx_cmd_check_config(int argc, char **argv)
     printf("%s: OK\n", argv[optind]);
     printf("  engine: clock=%s wait=%s rings market=%u order=%u journal=%u heartbeat=%ums "
            "stats=%us\n",
-           cfg.engine.clock == NX_CLOCK_SIM ? "sim" : "live", wait_name(cfg.engine.wait),
+           cfg.engine.clock == NX_CLOCK_SIM ? "sim" : "live", nx_wait_name(cfg.engine.wait),
            cfg.engine.market_ring, cfg.engine.order_ring, cfg.engine.journal_ring,
            cfg.engine.heartbeat_ms, cfg.engine.stats_interval_s);
     printf("  log: level=%s format=%s debounce=%us output=%s\n", nx_log_level_name(cfg.log.level),

@@ -24,13 +24,12 @@
 
 static void help(FILE *out)
 {
-    fprintf(out,
-            "usage: nexus run --config FILE [--duration SECONDS]\n\n"
-            "Start the engine. Stops cleanly on SIGINT or SIGTERM: rings are drained and\n"
-            "every thread joined before exit 0.\n\n"
-            "  -c, --config FILE      config file (see config/nexus.example.json)\n"
-            "  -d, --duration SECONDS stop by itself after this many seconds\n"
-            "  -h, --help             this text\n");
+    fprintf(out, "usage: nexus run --config FILE [--duration SECONDS]\n\n"
+                 "Start the engine. Stops cleanly on SIGINT or SIGTERM: rings are drained and\n"
+                 "every thread joined before exit 0.\n\n"
+                 "  -c, --config FILE      config file (see config/nexus.example.json)\n"
+                 "  -d, --duration SECONDS stop by itself after this many seconds\n"
+                 "  -h, --help             this text\n");
 }
 
 int nx_cmd_run(int argc, char **argv)

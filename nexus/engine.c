@@ -137,8 +137,7 @@ static void stats_line(nx_engine_t *e)
             "up %.0fs | market published=%llu overruns=%llu lag=%llu | engine events=%llu "
             "gaps=%llu | journal written=%llu lag=%llu",
             up, (unsigned long long)m.published, (unsigned long long)m.overruns,
-            (unsigned long long)m.max_lag,
-            (unsigned long long)atomic_load(&e->engine_events),
+            (unsigned long long)m.max_lag, (unsigned long long)atomic_load(&e->engine_events),
             (unsigned long long)atomic_load(&e->engine_gaps),
             (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag);
 }
@@ -247,11 +246,6 @@ void nx_engine_destroy(nx_engine_t *e)
     e->symtab = NULL;
 }
 
-static const char *wait_name(nx_wait_t w)
-{
-    return w == NX_WAIT_SPIN ? "spin" : w == NX_WAIT_SPIN_YIELD ? "spin_yield" : "block";
-}
-
 void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap)
 {
     const nx_config_t *c = e->cfg;
@@ -266,7 +260,7 @@ void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap)
              "orders=%u(no-drop) journal=%u(no-drop) event=%zuB symbols=%u[%s] "
              "threads=network,engine,service cpus=%ld log=%s/%s",
              NX_VERSION_STRING, c->path, c->engine.clock == NX_CLOCK_SIM ? "sim" : "live",
-             wait_name(c->engine.wait), c->engine.market_ring, c->engine.order_ring,
+             nx_wait_name(c->engine.wait), c->engine.market_ring, c->engine.order_ring,
              c->engine.journal_ring, sizeof(nx_event_t), c->n_symbols, syms,
              sysconf(_SC_NPROCESSORS_ONLN), nx_log_level_name(c->log.level),
              c->log.format == NX_LOG_JSON ? "json" : "text");

@@ -39,9 +39,9 @@ typedef struct nx_engine {
     /* Counters, written by one thread each, read by the service thread. */
     _Atomic uint64_t engine_events;
     _Atomic uint64_t engine_by_type[NX_EV_TYPE_COUNT];
-    _Atomic uint64_t engine_gaps;      /* events flagged NX_EVF_GAP */
-    _Atomic uint64_t journal_written;  /* journal entries drained by the service thread */
-    _Atomic uint64_t orders_seen;      /* order ring entries drained by the network thread */
+    _Atomic uint64_t engine_gaps;     /* events flagged NX_EVF_GAP */
+    _Atomic uint64_t journal_written; /* journal entries drained by the service thread */
+    _Atomic uint64_t orders_seen;     /* order ring entries drained by the network thread */
 } nx_engine_t;
 
 /* Build rings and the symbol table from a validated config (start-up:

@@ -21,11 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NEXUS_PLUGIN_ABI_MAJOR 1
-#define NEXUS_PLUGIN_ABI_MINOR 0
+#define NEXUS_PLUGIN_ABI_MAJOR   1
+#define NEXUS_PLUGIN_ABI_MINOR   0
 #define NEXUS_PLUGIN_ABI_VERSION ((NEXUS_PLUGIN_ABI_MAJOR << 16) | NEXUS_PLUGIN_ABI_MINOR)
-#define NEXUS_PLUGIN_ENTRY nexus_plugin_entry
-#define NEXUS_PLUGIN_ENTRY_NAME "nexus_plugin_entry"
+#define NEXUS_PLUGIN_ENTRY       nexus_plugin_entry
+#define NEXUS_PLUGIN_ENTRY_NAME  "nexus_plugin_entry"
 
 #if defined(__GNUC__)
 #define NEXUS_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -54,14 +54,14 @@ enum {
 
 typedef struct nexus_signal {
     uint32_t abi_version, struct_size;
-    uint32_t symbol;     /* symbol id the signal is about */
-    int32_t side;        /* NEXUS_BUY ... NEXUS_EXIT_SHORT */
-    double confidence;   /* 0..1 */
-    int32_t sl_kind;     /* NEXUS_LEVEL_* */
-    int32_t tp_kind;     /* NEXUS_LEVEL_* */
+    uint32_t symbol;   /* symbol id the signal is about */
+    int32_t side;      /* NEXUS_BUY ... NEXUS_EXIT_SHORT */
+    double confidence; /* 0..1 */
+    int32_t sl_kind;   /* NEXUS_LEVEL_* */
+    int32_t tp_kind;   /* NEXUS_LEVEL_* */
     double sl_value;
     double tp_value;
-    char reason[24];     /* short tag, NUL-terminated */
+    char reason[24]; /* short tag, NUL-terminated */
 } nexus_signal_t;
 
 /* What the host offers a plugin (grows only at the end). */

@@ -137,9 +137,12 @@ static const char *secret_env_hint(const char *key)
     static const struct {
         const char *needle, *env;
     } hints[] = {
-        {"token", "NEXUS_TELEGRAM_TOKEN"},   {"secret", "NEXUS_MASTER_KEY or `nexus keys set`"},
-        {"password", "DATABASE_URL"},        {"api_key", "`nexus keys set USER VENUE`"},
-        {"apikey", "`nexus keys set USER VENUE`"}, {"master_key", "NEXUS_MASTER_KEY"},
+        {"token", "NEXUS_TELEGRAM_TOKEN"},
+        {"secret", "NEXUS_MASTER_KEY or `nexus keys set`"},
+        {"password", "DATABASE_URL"},
+        {"api_key", "`nexus keys set USER VENUE`"},
+        {"apikey", "`nexus keys set USER VENUE`"},
+        {"master_key", "NEXUS_MASTER_KEY"},
     };
     for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
         if (strstr(key, hints[i].needle))
@@ -396,7 +399,8 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         bad |= get_decimal(c, s, "lot_size", qs, &cs->lot_size);
         bad |= get_decimal(c, s, "min_notional", ps, &cs->min_notional);
         for (uint32_t j = 0; j < cfg->n_symbols; j++) {
-            if (cfg->symbols[j].venue == cs->venue && strcmp(cfg->symbols[j].symbol, cs->symbol) == 0) {
+            if (cfg->symbols[j].venue == cs->venue &&
+                strcmp(cfg->symbols[j].symbol, cs->symbol) == 0) {
                 c->path[2].key = "symbol";
                 c->depth = 3;
                 add_error(c, 0, "%s on %s is already listed at symbols[%u]", cs->symbol, vn, j);

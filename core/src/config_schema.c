@@ -13,25 +13,29 @@ static const char *const wait_choices[] = {"spin", "spin_yield", "block", NULL};
 static const char *const clock_choices[] = {"live", "sim", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_choices[] = {"text", "json", NULL};
-static const char *const venue_choices[] = {"binance-usdm", "binance-spot", "bybit-linear",
-                                            "bybit-spot",   "alpaca",       "paper",
-                                            NULL};
+static const char *const venue_choices[] = {
+    "binance-usdm", "binance-spot", "bybit-linear", "bybit-spot", "alpaca", "paper", NULL};
 
 static const nx_cnode_t engine_members[] = {
-    {"market_ring", NX_CT_INT, "Market-data ring capacity in events (128 B each). Never-block: "
+    {"market_ring", NX_CT_INT,
+     "Market-data ring capacity in events (128 B each). Never-block: "
      "a full ring drops and counts events rather than stall the network thread.",
      "65536", 1024, 1 << 24, NX_CF_POW2, NULL, NULL},
-    {"order_ring", NX_CT_INT, "Order ring capacity in events. No-drop: the producer waits.",
-     "4096", 64, 1 << 20, NX_CF_POW2, NULL, NULL},
+    {"order_ring", NX_CT_INT, "Order ring capacity in events. No-drop: the producer waits.", "4096",
+     64, 1 << 20, NX_CF_POW2, NULL, NULL},
     {"journal_ring", NX_CT_INT, "Journal ring capacity in events (to the storage writer). No-drop.",
      "65536", 1024, 1 << 24, NX_CF_POW2, NULL, NULL},
-    {"wait", NX_CT_ENUM, "How consumer threads wait for events: spin (lowest latency, burns a "
+    {"wait", NX_CT_ENUM,
+     "How consumer threads wait for events: spin (lowest latency, burns a "
      "core), spin_yield, or block (futex; right for machines with few cores).",
      "\"block\"", 0, 0, 0, wait_choices, NULL},
-    {"clock", NX_CT_ENUM, "live: wall clock. sim: time advances with event timestamps "
-     "(replay and backtest).", "\"live\"", 0, 0, 0, clock_choices, NULL},
-    {"stats_interval_s", NX_CT_INT, "Seconds between statistics lines in the log; 0 turns them off.",
-     "10", 0, 86400, 0, NULL, NULL},
+    {"clock", NX_CT_ENUM,
+     "live: wall clock. sim: time advances with event timestamps "
+     "(replay and backtest).",
+     "\"live\"", 0, 0, 0, clock_choices, NULL},
+    {"stats_interval_s", NX_CT_INT,
+     "Seconds between statistics lines in the log; 0 turns them off.", "10", 0, 86400, 0, NULL,
+     NULL},
     {"heartbeat_ms", NX_CT_INT, "Period of the engine's timer event, in milliseconds.", "1000", 1,
      60000, 0, NULL, NULL},
     {"engine_cpu", NX_CT_INT, "CPU to pin the engine thread to; -1 leaves it to the scheduler.",
@@ -45,8 +49,10 @@ static const nx_cnode_t log_members[] = {
     {"level", NX_CT_ENUM, "Lowest level written.", "\"info\"", 0, 0, 0, level_choices, NULL},
     {"format", NX_CT_ENUM, "text: one human line per record; json: one JSON object per line.",
      "\"text\"", 0, 0, 0, format_choices, NULL},
-    {"debounce_s", NX_CT_INT, "Repeats of the same keyed message within this many seconds are "
-     "suppressed and summarised as \"(repeated K times)\".", "10", 0, 3600, 0, NULL, NULL},
+    {"debounce_s", NX_CT_INT,
+     "Repeats of the same keyed message within this many seconds are "
+     "suppressed and summarised as \"(repeated K times)\".",
+     "10", 0, 3600, 0, NULL, NULL},
     {"file", NX_CT_STRING, "Append the log to this file; empty means standard error.", "\"\"", 0,
      255, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
@@ -61,8 +67,8 @@ static const nx_cnode_t symbol_members[] = {
      "(required)", 0, 0, NX_CF_REQUIRED | NX_CF_POSITIVE, NULL, NULL},
     {"lot_size", NX_CT_DECIMAL, "Smallest quantity step, as a decimal string (\"0.001\").",
      "(required)", 0, 0, NX_CF_REQUIRED | NX_CF_POSITIVE, NULL, NULL},
-    {"min_notional", NX_CT_DECIMAL, "Smallest order value price x quantity, decimal string.", "\"0\"",
-     0, 0, 0, NULL, NULL},
+    {"min_notional", NX_CT_DECIMAL, "Smallest order value price x quantity, decimal string.",
+     "\"0\"", 0, 0, 0, NULL, NULL},
     {"price_scale", NX_CT_INT, "Prices are held as integers in units of 10^-price_scale.", "8", 0,
      18, 0, NULL, NULL},
     {"qty_scale", NX_CT_INT, "Quantities are held as integers in units of 10^-qty_scale.", "8", 0,
@@ -70,8 +76,8 @@ static const nx_cnode_t symbol_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
-static const nx_cnode_t symbol_elem = {"", NX_CT_OBJECT, "One tradable instrument.", NULL, 0, 0, 0,
-                                       NULL, symbol_members};
+static const nx_cnode_t symbol_elem = {
+    "", NX_CT_OBJECT, "One tradable instrument.", NULL, 0, 0, 0, NULL, symbol_members};
 
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
@@ -83,5 +89,5 @@ static const nx_cnode_t root_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
-const nx_cnode_t nx_config_root = {"", NX_CT_OBJECT, "Nexus configuration.", NULL, 0, 0, 0, NULL,
-                                   root_members};
+const nx_cnode_t nx_config_root = {"",   NX_CT_OBJECT, "Nexus configuration.", NULL, 0, 0, 0,
+                                   NULL, root_members};

@@ -28,11 +28,11 @@ struct nx_cnode {
     const char *key;
     nx_ctype_t type;
     const char *doc;
-    const char *def;             /* default, as shown in the docs */
-    int64_t min, max;            /* INT value, STRING length, ARRAY count */
-    unsigned flags;              /* NX_CF_* */
-    const char *const *choices;  /* ENUM: NULL-terminated */
-    const nx_cnode_t *children;  /* OBJECT: members (key NULL ends); ARRAY: element node */
+    const char *def;            /* default, as shown in the docs */
+    int64_t min, max;           /* INT value, STRING length, ARRAY count */
+    unsigned flags;             /* NX_CF_* */
+    const char *const *choices; /* ENUM: NULL-terminated */
+    const nx_cnode_t *children; /* OBJECT: members (key NULL ends); ARRAY: element node */
 };
 
 extern const nx_cnode_t nx_config_root;

@@ -4,12 +4,18 @@
 #include "nx/event.h"
 
 static const char *const type_names[NX_EV_TYPE_COUNT] = {
-    [NX_EV_NONE] = "none",         [NX_EV_TRADE] = "trade",
-    [NX_EV_BBO] = "bbo",           [NX_EV_KLINE] = "kline",
-    [NX_EV_BOOK] = "book",         [NX_EV_MARK] = "mark",
-    [NX_EV_SIGNAL] = "signal",     [NX_EV_ORDER_INTENT] = "order_intent",
-    [NX_EV_ORDER_UPDATE] = "order_update", [NX_EV_CONTROL] = "control",
-    [NX_EV_TIMER] = "timer",       [NX_EV_STATUS] = "status",
+    [NX_EV_NONE] = "none",
+    [NX_EV_TRADE] = "trade",
+    [NX_EV_BBO] = "bbo",
+    [NX_EV_KLINE] = "kline",
+    [NX_EV_BOOK] = "book",
+    [NX_EV_MARK] = "mark",
+    [NX_EV_SIGNAL] = "signal",
+    [NX_EV_ORDER_INTENT] = "order_intent",
+    [NX_EV_ORDER_UPDATE] = "order_update",
+    [NX_EV_CONTROL] = "control",
+    [NX_EV_TIMER] = "timer",
+    [NX_EV_STATUS] = "status",
 };
 
 const char *nx_event_type_name(nx_event_type_t t)

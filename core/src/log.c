@@ -21,16 +21,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSG_MAX 440
-#define MODULE_MAX 16
+#define MSG_MAX        440
+#define MODULE_MAX     16
 #define DEBOUNCE_SLOTS 256
-#define SECRETS_MAX 32
+#define SECRETS_MAX    32
 #define SECRET_LEN_MAX 256
 
 typedef struct rec {
-    int64_t real_ns;  /* wall-clock time of the call */
-    int64_t mono_ns;  /* monotonic time of the call (debounce windows) */
-    uint64_t key;     /* debounce key hash, 0 = not debounced */
+    int64_t real_ns; /* wall-clock time of the call */
+    int64_t mono_ns; /* monotonic time of the call (debounce windows) */
+    uint64_t key;    /* debounce key hash, 0 = not debounced */
     uint8_t level;
     char module[MODULE_MAX];
     char msg[MSG_MAX];
@@ -175,7 +175,8 @@ char *nx_redact(const char *secret, char *out, size_t cap)
     if (cap == 0)
         return out;
     uint64_t h = fnv(secret ? secret : "");
-    snprintf(out, cap, "[REDACTED:%04x]", (unsigned)((h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) & 0xffff));
+    snprintf(out, cap, "[REDACTED:%04x]",
+             (unsigned)((h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) & 0xffff));
     return out;
 }
 
@@ -260,10 +261,12 @@ static void emit(const rec_t *r, const char *suffix)
         json_escape(esc, sizeof esc, msg);
         char mod[MODULE_MAX * 6 + 1];
         json_escape(mod, sizeof mod, r->module);
-        n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"%s\"}\n",
-                     ts, level_names[r->level], mod, esc);
+        n = snprintf(line, sizeof line,
+                     "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"%s\"}\n", ts,
+                     level_names[r->level], mod, esc);
     } else {
-        n = snprintf(line, sizeof line, "%s %-5s %s: %s\n", ts, level_names[r->level], r->module, msg);
+        n = snprintf(line, sizeof line, "%s %-5s %s: %s\n", ts, level_names[r->level], r->module,
+                     msg);
     }
     if (n > (int)sizeof line - 1)
         n = (int)sizeof line - 1;
@@ -500,7 +503,8 @@ void nx_log_flush(void)
 void nx_log_vwrite(nx_log_level_t level, const char *module, const char *key, const char *fmt,
                    va_list ap)
 {
-    if ((int)level < atomic_load_explicit(&nx_log__level, memory_order_relaxed) || level >= NX_LOG_OFF)
+    if ((int)level < atomic_load_explicit(&nx_log__level, memory_order_relaxed) ||
+        level >= NX_LOG_OFF)
         return;
     if (!atomic_load_explicit(&L.running, memory_order_acquire)) {
         /* Synchronous path: no thread yet (CLI tools, start-up errors). */

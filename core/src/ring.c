@@ -36,8 +36,8 @@ size_t nx_ring_memsize(uint64_t capacity, uint32_t elem_size)
 {
     if (!is_pow2(capacity) || !is_pow2(elem_size))
         return 0;
-    size_t head = (sizeof(nx_ring_t) + NX_FALSE_SHARING_RANGE - 1) &
-                  ~(size_t)(NX_FALSE_SHARING_RANGE - 1);
+    size_t head =
+        (sizeof(nx_ring_t) + NX_FALSE_SHARING_RANGE - 1) & ~(size_t)(NX_FALSE_SHARING_RANGE - 1);
     return head + (size_t)capacity * elem_size;
 }
 
@@ -233,4 +233,9 @@ void nx_ring_stats(const nx_ring_t *r, nx_ring_stats_t *st)
     st->overruns = atomic_load_explicit(&m->overruns, memory_order_relaxed);
     st->max_lag = head - min;
     st->capacity = r->mask + 1;
+}
+
+const char *nx_wait_name(nx_wait_t w)
+{
+    return w == NX_WAIT_SPIN ? "spin" : w == NX_WAIT_SPIN_YIELD ? "spin_yield" : "block";
 }

@@ -49,7 +49,7 @@ _Static_assert(sizeof(bev_t) == 64, "64-byte events");
 
 CK_RING_PROTOTYPE(bev, bev)
 
-#define CAP 4096
+#define CAP   4096
 #define BATCH 64
 
 static uint64_t n_events;
@@ -403,13 +403,15 @@ int main(int argc, char **argv)
 
     pct_t nl = nx_latency();
     pct_t cl = ck_latency();
-    printf("one-way latency nx: p50 %.0f ns  p99 %.0f ns  p99.9 %.0f ns  max %.0f ns (%d samples)\n",
-           nl.p50, nl.p99, nl.p999, nl.max, LAT_SAMPLES);
+    printf(
+        "one-way latency nx: p50 %.0f ns  p99 %.0f ns  p99.9 %.0f ns  max %.0f ns (%d samples)\n",
+        nl.p50, nl.p99, nl.p999, nl.max, LAT_SAMPLES);
     printf("one-way latency ck: p50 %.0f ns  p99 %.0f ns  p99.9 %.0f ns  max %.0f ns\n", cl.p50,
            cl.p99, cl.p999, cl.max);
-    printf("{\"bench\":\"bus\",\"events_per_s\":%.0f,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
-           "\"ck_events_per_s\":%.0f,\"ratio_vs_ck\":%.2f,\"pingpong_ns\":%.1f}\n",
-           nx_b, nl.p50, nl.p99, nl.p999, ck, nx_b / ck, pp);
+    printf(
+        "{\"bench\":\"bus\",\"events_per_s\":%.0f,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
+        "\"ck_events_per_s\":%.0f,\"ratio_vs_ck\":%.2f,\"pingpong_ns\":%.1f}\n",
+        nx_b, nl.p50, nl.p99, nl.p999, ck, nx_b / ck, pp);
     free(lat);
     return 0;
 }

@@ -55,8 +55,8 @@ static void test_valid_and_defaults(void **state)
     assert_int_equal(cfg.engine.clock, NX_CLOCK_SIM);
     assert_int_equal(cfg.n_symbols, 1);
     assert_int_equal(cfg.symbols[0].venue, NX_VENUE_BYBIT_LINEAR);
-    assert_int_equal(cfg.symbols[0].tick_size, 10);       /* 0.10 at scale 2 */
-    assert_int_equal(cfg.symbols[0].lot_size, 100000);    /* 0.001 at scale 8 */
+    assert_int_equal(cfg.symbols[0].tick_size, 10);    /* 0.10 at scale 2 */
+    assert_int_equal(cfg.symbols[0].lot_size, 100000); /* 0.001 at scale 8 */
 
     char path[512];
     const char *src = getenv("NX_SOURCE_DIR");
@@ -111,23 +111,28 @@ static void test_out_of_range(void **state)
     expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0\", "
                "\"lot_size\": \"1\"}]}",
                1, 65, "symbols[0].tick_size", "expected a decimal > 0");
-    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"1.5x\", "
-               "\"lot_size\": \"1\"}]}",
-               1, 65, "symbols[0].tick_size", "malformed input");
+    expect_one(
+        "{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"1.5x\", "
+        "\"lot_size\": \"1\"}]}",
+        1, 65, "symbols[0].tick_size", "malformed input");
 }
 
 static void test_missing_and_semantic(void **state)
 {
     (void)state;
-    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"lot_size\": \"1\"}]}", 1,
-               14, "symbols[0]", "missing required key \"tick_size\"");
+    expect_one(
+        "{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"lot_size\": \"1\"}]}", 1,
+        14, "symbols[0]", "missing required key \"tick_size\"");
     /* Tick finer than the price scale cannot be held exactly. */
-    expect_one("{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.001\", "
-               "\"lot_size\": \"1\", \"price_scale\": 2}]}",
-               1, 65, "symbols[0].tick_size", "cannot be held exactly at scale 2");
+    expect_one(
+        "{\"symbols\": [{\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.001\", "
+        "\"lot_size\": \"1\", \"price_scale\": 2}]}",
+        1, 65, "symbols[0].tick_size", "cannot be held exactly at scale 2");
     expect_one("{\"symbols\": [\n"
-               "  {\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.01\", \"lot_size\": \"1\"},\n"
-               "  {\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.01\", \"lot_size\": \"1\"}\n"
+               "  {\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.01\", "
+               "\"lot_size\": \"1\"},\n"
+               "  {\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.01\", "
+               "\"lot_size\": \"1\"}\n"
                "]}",
                3, 33, "symbols[1].symbol", "already listed at symbols[0]");
 }
@@ -173,8 +178,9 @@ static void test_describe_lists_every_key(void **state)
     FILE *f = open_memstream(&buf, &len);
     nx_config_describe(f);
     fclose(f);
-    static const char *const keys[] = {"`engine.market_ring`", "`engine.wait`", "`log.debounce_s`",
-                                       "`data_dir`", "`symbols[].tick_size`", "`symbols[].venue`"};
+    static const char *const keys[] = {"`engine.market_ring`",  "`engine.wait`",
+                                       "`log.debounce_s`",      "`data_dir`",
+                                       "`symbols[].tick_size`", "`symbols[].venue`"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_non_null(strstr(buf, keys[i]));
     free(buf);

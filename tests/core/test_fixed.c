@@ -50,8 +50,19 @@ static void test_round_trip(void **state)
 {
     (void)state;
     static const char *const cases[] = {
-        "0", "1", "-1", "0.1", "0.00000001", "35547.19", "19720", "-123.456", "92233720368.54775807",
-        "-92233720368.54775807", "0.5", "1000000", "7.611",
+        "0",
+        "1",
+        "-1",
+        "0.1",
+        "0.00000001",
+        "35547.19",
+        "19720",
+        "-123.456",
+        "92233720368.54775807",
+        "-92233720368.54775807",
+        "0.5",
+        "1000000",
+        "7.611",
     };
     char buf[NX_FIXED_FMT_MAX];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -116,9 +127,9 @@ static void test_rejections(void **state)
     int64_t v = 42;
     assert_int_equal(nx_fixed_parse("", 0, 8, &v), NX_EEMPTY);
     assert_int_equal(nx_fixed_parse(NULL, 0, 8, &v), NX_EEMPTY);
-    static const char *const junk[] = {"-", ".", ".5", "1.", "1..2", "1.2.3", "+1", " 1", "1 ",
-                                       "1e5", "1E-3", "abc", "12a", "0x10", "--1", "1-", "1,5",
-                                       "NaN", "inf", "\"1\""};
+    static const char *const junk[] = {"-",   ".",  ".5",  "1.",   "1..2", "1.2.3", "+1",
+                                       " 1",  "1 ", "1e5", "1E-3", "abc",  "12a",   "0x10",
+                                       "--1", "1-", "1,5", "NaN",  "inf",  "\"1\""};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
         int rc = parse(junk[i], 8, &v);
         if (rc != NX_ESYNTAX)

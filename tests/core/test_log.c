@@ -231,9 +231,12 @@ static void test_level_filter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_debounce),          cmocka_unit_test(test_debounce_summary_at_stop),
-        cmocka_unit_test(test_redaction),         cmocka_unit_test(test_many_threads_in_order),
-        cmocka_unit_test(test_full_queue_never_blocks), cmocka_unit_test(test_level_filter),
+        cmocka_unit_test(test_debounce),
+        cmocka_unit_test(test_debounce_summary_at_stop),
+        cmocka_unit_test(test_redaction),
+        cmocka_unit_test(test_many_threads_in_order),
+        cmocka_unit_test(test_full_queue_never_blocks),
+        cmocka_unit_test(test_level_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

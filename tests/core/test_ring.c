@@ -90,9 +90,9 @@ typedef struct cons_arg {
     nx_ring_t *r;
     uint32_t idx;
     uint32_t max_batch;
-    int slow;          /* spin a little per event to force overruns */
+    int slow; /* spin a little per event to force overruns */
     uint64_t received;
-    uint64_t gaps;     /* sum of seq jumps */
+    uint64_t gaps; /* sum of seq jumps */
     uint64_t gap_flags;
     uint64_t errors;
     uint64_t last_seq;
@@ -141,7 +141,8 @@ static void run(nx_ring_policy_t policy, nx_wait_t wait, uint32_t consumers, uin
                 uint64_t total, int slow, uint64_t *overruns_out, cons_arg_t *out)
 {
     nx_ring_t *r;
-    assert_int_equal(nx_ring_create(&r, "test", cap, sizeof(nx_event_t), consumers, policy, wait), 0);
+    assert_int_equal(nx_ring_create(&r, "test", cap, sizeof(nx_event_t), consumers, policy, wait),
+                     0);
     prod_arg_t pa = {.r = r, .total = total, .max_batch = 64};
     cons_arg_t ca[4];
     pthread_t pt, ct[4];
@@ -220,9 +221,12 @@ static void test_init_rejects_bad_geometry(void **state)
 {
     (void)state;
     nx_ring_t *r;
-    assert_int_equal(nx_ring_create(&r, "x", 1000, 128, 1, NX_RING_NO_DROP, NX_WAIT_SPIN), NX_EINVAL);
-    assert_int_equal(nx_ring_create(&r, "x", 1024, 100, 1, NX_RING_NO_DROP, NX_WAIT_SPIN), NX_EINVAL);
-    assert_int_equal(nx_ring_create(&r, "x", 1024, 128, 0, NX_RING_NO_DROP, NX_WAIT_SPIN), NX_EINVAL);
+    assert_int_equal(nx_ring_create(&r, "x", 1000, 128, 1, NX_RING_NO_DROP, NX_WAIT_SPIN),
+                     NX_EINVAL);
+    assert_int_equal(nx_ring_create(&r, "x", 1024, 100, 1, NX_RING_NO_DROP, NX_WAIT_SPIN),
+                     NX_EINVAL);
+    assert_int_equal(nx_ring_create(&r, "x", 1024, 128, 0, NX_RING_NO_DROP, NX_WAIT_SPIN),
+                     NX_EINVAL);
     assert_int_equal(nx_ring_create(&r, "x", 1024, 128, NX_RING_MAX_CONSUMERS + 1, NX_RING_NO_DROP,
                                     NX_WAIT_SPIN),
                      NX_EINVAL);
@@ -235,9 +239,8 @@ static void test_single_thread_semantics(void **state)
 {
     (void)state;
     nx_ring_t *r;
-    assert_int_equal(nx_ring_create(&r, "x", 8, sizeof(nx_event_t), 1, NX_RING_NEVER_BLOCK,
-                                    NX_WAIT_SPIN),
-                     0);
+    assert_int_equal(
+        nx_ring_create(&r, "x", 8, sizeof(nx_event_t), 1, NX_RING_NEVER_BLOCK, NX_WAIT_SPIN), 0);
     nx_ring_consumer_t *c = nx_ring_consumer(r, 0);
     uint64_t seq;
     assert_int_equal(nx_ring_poll(r, c, 10, &seq), 0);

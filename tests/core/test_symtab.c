@@ -23,7 +23,8 @@ static void test_intern_and_find(void **state)
     (void)state;
     nx_symtab_t *t = malloc(sizeof *t);
     nx_symtab_init(t);
-    assert_int_equal(nx_symtab_add(t, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 10000000, 100000, 0, NULL), 0);
+    assert_int_equal(
+        nx_symtab_add(t, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 10000000, 100000, 0, NULL), 0);
     assert_int_equal(nx_symtab_add(t, NX_VENUE_BYBIT_LINEAR, "BTCUSDT", 2, 3, 10, 1, 0, NULL), 1);
     uint32_t existing = 99;
     assert_int_equal(nx_symtab_add(t, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, &existing),
@@ -53,8 +54,9 @@ static void test_rejects_bad_entries(void **state)
     nx_symtab_init(t);
     assert_int_equal(nx_symtab_add(t, NX_VENUE_ALPACA, "", 2, 0, 1, 1, 0, NULL), NX_EINVAL);
     assert_int_equal(nx_symtab_add(t, NX_VENUE_ALPACA, "AAPL US", 2, 0, 1, 1, 0, NULL), NX_EINVAL);
-    assert_int_equal(nx_symtab_add(t, NX_VENUE_ALPACA, "AAAAAAAAAAAAAAAAAAAAAAAA", 2, 0, 1, 1, 0, NULL),
-                     NX_EINVAL);
+    assert_int_equal(
+        nx_symtab_add(t, NX_VENUE_ALPACA, "AAAAAAAAAAAAAAAAAAAAAAAA", 2, 0, 1, 1, 0, NULL),
+        NX_EINVAL);
     assert_int_equal(nx_symtab_add(t, NX_VENUE_NONE, "AAPL", 2, 0, 1, 1, 0, NULL), NX_EINVAL);
     assert_int_equal(nx_symtab_add(t, NX_VENUE_ALPACA, "AAPL", 19, 0, 1, 1, 0, NULL), NX_EINVAL);
     assert_int_equal(nx_symtab_add(t, NX_VENUE_ALPACA, "AAPL", 2, 0, 0, 1, 0, NULL), NX_EINVAL);

@@ -189,8 +189,9 @@ static void stop_with(int sig)
     const char *s = strstr(P.ebuf, "stopped cleanly: market published=");
     assert_non_null(s);
     unsigned long long pub, cons, ovr, jp, jw;
-    assert_int_equal(sscanf(s, "stopped cleanly: market published=%llu consumed=%llu overruns=%llu; "
-                               "journal published=%llu written=%llu",
+    assert_int_equal(sscanf(s,
+                            "stopped cleanly: market published=%llu consumed=%llu overruns=%llu; "
+                            "journal published=%llu written=%llu",
                             &pub, &cons, &ovr, &jp, &jw),
                      5);
     assert_true(pub > 0);

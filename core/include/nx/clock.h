@@ -33,9 +33,9 @@ typedef struct nx_clock {
     _Atomic int64_t sim_ns; /* SIM: current time, ns since epoch UTC */
 } nx_clock_t;
 
-#define NX_NS_PER_SEC  1000000000LL
-#define NX_NS_PER_MS   1000000LL
-#define NX_NS_PER_US   1000LL
+#define NX_NS_PER_SEC 1000000000LL
+#define NX_NS_PER_MS  1000000LL
+#define NX_NS_PER_US  1000LL
 
 void nx_clock_init_live(nx_clock_t *c);
 
@@ -47,14 +47,20 @@ void nx_clock_init_sim(nx_clock_t *c, int64_t start_ns);
  * clock's time after the call. */
 int64_t nx_clock_advance(nx_clock_t *c, int64_t t_ns);
 
+/* One clock_gettime reading in ns (vDSO, no syscall on x86-64). */
+NX_INLINE int64_t nx__clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * NX_NS_PER_SEC + ts.tv_nsec;
+}
+
 /* Wall-clock time, ns since the Unix epoch (UTC). */
 NX_INLINE int64_t nx_clock_now(nx_clock_t *c)
 {
     if (c->kind == NX_CLOCK_SIM)
         return atomic_load_explicit(&c->sim_ns, memory_order_relaxed);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * NX_NS_PER_SEC + ts.tv_nsec;
+    return nx__clock_ns(CLOCK_REALTIME);
 }
 
 /* Monotonic time for durations, ns from an arbitrary origin. In SIM mode it
@@ -63,17 +69,13 @@ NX_INLINE int64_t nx_clock_mono(nx_clock_t *c)
 {
     if (c->kind == NX_CLOCK_SIM)
         return atomic_load_explicit(&c->sim_ns, memory_order_relaxed);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NX_NS_PER_SEC + ts.tv_nsec;
+    return nx__clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Monotonic ns of the real machine, whatever the mode (for measuring). */
 NX_INLINE int64_t nx_mono_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NX_NS_PER_SEC + ts.tv_nsec;
+    return nx__clock_ns(CLOCK_MONOTONIC);
 }
 
 #endif /* NX_CLOCK_H */

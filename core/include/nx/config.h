@@ -33,8 +33,8 @@
 #include "nx/venue.h"
 
 #define NX_CONFIG_MAX_SYMBOLS 256
-#define NX_CONFIG_MAX_ERRORS 32
-#define NX_PATH_MAX 256
+#define NX_CONFIG_MAX_ERRORS  32
+#define NX_PATH_MAX           256
 
 typedef struct nx_config_symbol {
     nx_venue_t venue;
@@ -48,11 +48,11 @@ typedef struct nx_config_symbol {
 typedef struct nx_config {
     char path[NX_PATH_MAX];
     struct {
-        uint32_t market_ring;  /* events, power of two */
-        uint32_t order_ring;   /* events, power of two */
-        uint32_t journal_ring; /* events, power of two */
-        nx_wait_t wait;        /* consumer wait strategy */
-        nx_clock_kind_t clock; /* live or sim */
+        uint32_t market_ring;      /* events, power of two */
+        uint32_t order_ring;       /* events, power of two */
+        uint32_t journal_ring;     /* events, power of two */
+        nx_wait_t wait;            /* consumer wait strategy */
+        nx_clock_kind_t clock;     /* live or sim */
         uint32_t stats_interval_s; /* 0 = no periodic stats line */
         uint32_t heartbeat_ms;     /* timer event period */
         int32_t engine_cpu;        /* pin engine thread, -1 = no pinning */

@@ -17,7 +17,7 @@
     X(EOVERFLOW, 4, "numeric overflow")                                                            \
     X(EEMPTY, 5, "empty input")                                                                    \
     X(ESYNTAX, 6, "malformed input")                                                               \
-    X(EPRECISION, 7, "more fraction digits than the scale allows")                                \
+    X(EPRECISION, 7, "more fraction digits than the scale allows")                                 \
     X(EFULL, 8, "ring or table full")                                                              \
     X(EAGAIN, 9, "resource temporarily unavailable")                                               \
     X(ENOENT, 10, "not found")                                                                     \
@@ -36,7 +36,7 @@ enum {
 #define NX_ERR_ENUM(name, num, text) NX_##name = -(num),
     NX_ERRNO_MAP(NX_ERR_ENUM)
 #undef NX_ERR_ENUM
-    NX_OK = 0
+        NX_OK = 0
 };
 
 /* Sentence for an error code (0 gives "success"). Never NULL; unknown codes

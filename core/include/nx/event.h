@@ -85,23 +85,23 @@ typedef struct nx_ev_bbo {
 } nx_ev_bbo_t;
 
 typedef struct nx_ev_kline {
-    int64_t open_ms;      /* candle open time, ms since epoch UTC */
+    int64_t open_ms;                /* candle open time, ms since epoch UTC */
     int64_t open, high, low, close; /* price ticks */
-    int64_t volume;       /* base volume, qty lots */
-    int64_t quote_volume; /* quote volume, price*qty in price ticks, 0 if unknown */
-    uint32_t interval_s;  /* 60 for 1m ... 86400 for 1d */
-    uint32_t trades;      /* trade count, 0 if unknown */
-    uint8_t closed;       /* 1 = final update for this candle */
+    int64_t volume;                 /* base volume, qty lots */
+    int64_t quote_volume;           /* quote volume, price*qty in price ticks, 0 if unknown */
+    uint32_t interval_s;            /* 60 for 1m ... 86400 for 1d */
+    uint32_t trades;                /* trade count, 0 if unknown */
+    uint8_t closed;                 /* 1 = final update for this candle */
 } nx_ev_kline_t;
 
 typedef struct nx_ev_book {
-    int64_t price;          /* level price ticks */
-    int64_t qty;            /* new absolute quantity lots; 0 = remove the level */
-    uint64_t first_id;      /* first update id in the venue message (Binance U) */
-    uint64_t last_id;       /* final update id (Binance u, Bybit u) */
-    uint64_t prev_id;       /* previous message's final id (Binance pu), 0 if none */
-    uint64_t venue_seq;     /* cross-sequence (Bybit seq), 0 if none */
-    uint8_t side;           /* NX_SIDE_BUY = bid, NX_SIDE_SELL = ask */
+    int64_t price;      /* level price ticks */
+    int64_t qty;        /* new absolute quantity lots; 0 = remove the level */
+    uint64_t first_id;  /* first update id in the venue message (Binance U) */
+    uint64_t last_id;   /* final update id (Binance u, Bybit u) */
+    uint64_t prev_id;   /* previous message's final id (Binance pu), 0 if none */
+    uint64_t venue_seq; /* cross-sequence (Bybit seq), 0 if none */
+    uint8_t side;       /* NX_SIDE_BUY = bid, NX_SIDE_SELL = ask */
 } nx_ev_book_t;
 
 typedef struct nx_ev_mark {
@@ -125,18 +125,18 @@ typedef enum nx_level_kind {
 } nx_level_kind_t;
 
 typedef struct nx_ev_signal {
-    double confidence;  /* 0..1 */
-    double sl_value;    /* ATR multiple when sl_kind == NX_LEVEL_ATR_MULT */
-    double tp_value;    /* ATR multiple when tp_kind == NX_LEVEL_ATR_MULT */
-    int64_t sl_price;   /* price ticks when sl_kind == NX_LEVEL_PRICE */
-    int64_t tp_price;   /* price ticks when tp_kind == NX_LEVEL_PRICE */
-    int64_t ref_price;  /* price ticks the signal was computed at */
-    uint16_t strategy;  /* strategy slot id in the cortex */
-    uint8_t side;       /* nx_signal_side_t */
-    uint8_t sl_kind;    /* nx_level_kind_t */
-    uint8_t tp_kind;    /* nx_level_kind_t */
-    uint8_t timeframe;  /* index of the timeframe that fired */
-    char reason[24];    /* short tag, NUL-terminated ("ema_cross", "black_swan") */
+    double confidence; /* 0..1 */
+    double sl_value;   /* ATR multiple when sl_kind == NX_LEVEL_ATR_MULT */
+    double tp_value;   /* ATR multiple when tp_kind == NX_LEVEL_ATR_MULT */
+    int64_t sl_price;  /* price ticks when sl_kind == NX_LEVEL_PRICE */
+    int64_t tp_price;  /* price ticks when tp_kind == NX_LEVEL_PRICE */
+    int64_t ref_price; /* price ticks the signal was computed at */
+    uint16_t strategy; /* strategy slot id in the cortex */
+    uint8_t side;      /* nx_signal_side_t */
+    uint8_t sl_kind;   /* nx_level_kind_t */
+    uint8_t tp_kind;   /* nx_level_kind_t */
+    uint8_t timeframe; /* index of the timeframe that fired */
+    char reason[24];   /* short tag, NUL-terminated ("ema_cross", "black_swan") */
 } nx_ev_signal_t;
 
 typedef enum nx_order_type {
@@ -148,18 +148,18 @@ typedef enum nx_order_type {
 } nx_order_type_t;
 
 typedef struct nx_ev_order_intent {
-    uint64_t client_id;   /* encodes user session and per-session sequence */
-    int64_t price;        /* limit price ticks, 0 for market */
-    int64_t qty;          /* lots, > 0 */
-    int64_t stop_loss;    /* price ticks, 0 = none */
-    int64_t take_profit;  /* price ticks, 0 = none */
-    int64_t trail_offset; /* trailing distance in ticks, 0 = none */
+    uint64_t client_id;     /* encodes user session and per-session sequence */
+    int64_t price;          /* limit price ticks, 0 for market */
+    int64_t qty;            /* lots, > 0 */
+    int64_t stop_loss;      /* price ticks, 0 = none */
+    int64_t take_profit;    /* price ticks, 0 = none */
+    int64_t trail_offset;   /* trailing distance in ticks, 0 = none */
     int64_t trail_activate; /* activation price ticks, 0 = immediately */
-    uint32_t session;     /* user session id */
-    uint8_t side;         /* nx_side_t */
-    uint8_t order_type;   /* nx_order_type_t */
-    uint8_t reduce_only;  /* 1 = may only reduce a position */
-    uint8_t leverage;     /* 1..20 */
+    uint32_t session;       /* user session id */
+    uint8_t side;           /* nx_side_t */
+    uint8_t order_type;     /* nx_order_type_t */
+    uint8_t reduce_only;    /* 1 = may only reduce a position */
+    uint8_t leverage;       /* 1..20 */
 } nx_ev_order_intent_t;
 
 typedef enum nx_order_status {
@@ -173,27 +173,27 @@ typedef enum nx_order_status {
 } nx_order_status_t;
 
 typedef struct nx_ev_order_update {
-    uint64_t client_id;    /* our id */
-    uint64_t venue_id;     /* venue order id */
-    uint64_t fill_id;      /* venue trade/execution id of this fill, 0 if no fill */
-    int64_t last_px;       /* fill price ticks, 0 if no fill */
-    int64_t last_qty;      /* fill qty lots, 0 if no fill */
-    int64_t cum_qty;       /* cumulative filled lots */
-    int64_t fee;           /* fee in quote ticks (price scale), signed: rebates < 0 */
-    uint32_t session;      /* user session id */
-    uint8_t status;        /* nx_order_status_t */
-    uint8_t side;          /* nx_side_t */
-    uint8_t maker;         /* 1 = maker fill */
-    uint8_t reason;        /* venue-independent reject/cancel reason code */
+    uint64_t client_id; /* our id */
+    uint64_t venue_id;  /* venue order id */
+    uint64_t fill_id;   /* venue trade/execution id of this fill, 0 if no fill */
+    int64_t last_px;    /* fill price ticks, 0 if no fill */
+    int64_t last_qty;   /* fill qty lots, 0 if no fill */
+    int64_t cum_qty;    /* cumulative filled lots */
+    int64_t fee;        /* fee in quote ticks (price scale), signed: rebates < 0 */
+    uint32_t session;   /* user session id */
+    uint8_t status;     /* nx_order_status_t */
+    uint8_t side;       /* nx_side_t */
+    uint8_t maker;      /* 1 = maker fill */
+    uint8_t reason;     /* venue-independent reject/cancel reason code */
 } nx_ev_order_update_t;
 
 typedef enum nx_control_cmd {
     NX_CTL_PAUSE = 1, /* no new entries */
     NX_CTL_RESUME,
-    NX_CTL_MODE,      /* arg = new mode */
-    NX_CTL_RELOAD,    /* reload plugins / config section named in text */
-    NX_CTL_KILL,      /* kill switch: arg 1 on, 0 off */
-    NX_CTL_SHUTDOWN,  /* drain and stop */
+    NX_CTL_MODE,     /* arg = new mode */
+    NX_CTL_RELOAD,   /* reload plugins / config section named in text */
+    NX_CTL_KILL,     /* kill switch: arg 1 on, 0 off */
+    NX_CTL_SHUTDOWN, /* drain and stop */
 } nx_control_cmd_t;
 
 typedef struct nx_ev_control {
@@ -224,7 +224,7 @@ typedef struct nx_ev_status {
     char detail[48];
 } nx_ev_status_t;
 
-#define NX_EVENT_SIZE 128
+#define NX_EVENT_SIZE    128
 #define NX_EVENT_PAYLOAD (NX_EVENT_SIZE - sizeof(nx_event_hdr_t))
 
 typedef struct nx_event {

@@ -95,8 +95,8 @@ uint64_t nx_log_dropped(void);
 int nx_log_level_parse(const char *s);
 const char *nx_log_level_name(nx_log_level_t l);
 
-void nx_log_write(nx_log_level_t level, const char *module, const char *key, const char *fmt,
-                  ...) NX_PRINTF(4, 5);
+void nx_log_write(nx_log_level_t level, const char *module, const char *key, const char *fmt, ...)
+    NX_PRINTF(4, 5);
 void nx_log_vwrite(nx_log_level_t level, const char *module, const char *key, const char *fmt,
                    va_list ap);
 

@@ -78,7 +78,7 @@ typedef enum nx_wait {
 typedef struct nx_ring_consumer {
     alignas(NX_FALSE_SHARING_RANGE) _Atomic uint64_t cursor; /* all seq < cursor are released */
     alignas(NX_FALSE_SHARING_RANGE) uint64_t cached_head;    /* consumer-private copy of head */
-    uint64_t polled;                                          /* consumer-private: seq after last poll */
+    uint64_t polled; /* consumer-private: seq after last poll */
 } nx_ring_consumer_t;
 
 typedef struct nx_ring {
@@ -87,20 +87,20 @@ typedef struct nx_ring {
     uint64_t mask;       /* capacity - 1 */
     uint32_t elem_shift; /* log2(element size) */
     uint32_t n_consumers;
-    uint8_t policy;      /* nx_ring_policy_t */
-    uint8_t wait;        /* nx_wait_t of the consumers */
+    uint8_t policy; /* nx_ring_policy_t */
+    uint8_t wait;   /* nx_wait_t of the consumers */
     char name[22];
 
     /* Producer-written, consumer-read. */
     alignas(NX_FALSE_SHARING_RANGE) _Atomic uint64_t head; /* all seq < head are published */
-    _Atomic uint64_t overruns;                              /* events dropped (NEVER_BLOCK) */
+    _Atomic uint64_t overruns;                             /* events dropped (NEVER_BLOCK) */
 
     /* Producer-private. */
     alignas(NX_FALSE_SHARING_RANGE) uint64_t claim_next; /* next seq to claim */
-    uint64_t cached_gate;                                 /* min consumer cursor, cached */
-    uint64_t drops;                                       /* producer copy of overruns */
-    uint64_t drops_flagged;                               /* drops already marked NX_EVF_GAP */
-    uint64_t producer_waits;                              /* times the producer had to wait */
+    uint64_t cached_gate;                                /* min consumer cursor, cached */
+    uint64_t drops;                                      /* producer copy of overruns */
+    uint64_t drops_flagged;                              /* drops already marked NX_EVF_GAP */
+    uint64_t producer_waits;                             /* times the producer had to wait */
 
     /* Blocking support (NX_WAIT_BLOCK) and shutdown. */
     alignas(NX_FALSE_SHARING_RANGE) _Atomic uint32_t futex_seq;
@@ -111,9 +111,9 @@ typedef struct nx_ring {
 } nx_ring_t;
 
 typedef struct nx_ring_stats {
-    uint64_t published;      /* events published so far */
-    uint64_t overruns;       /* events dropped because the ring was full */
-    uint64_t max_lag;        /* published - slowest consumer's cursor */
+    uint64_t published; /* events published so far */
+    uint64_t overruns;  /* events dropped because the ring was full */
+    uint64_t max_lag;   /* published - slowest consumer's cursor */
     uint64_t capacity;
 } nx_ring_stats_t;
 
@@ -247,6 +247,9 @@ uint32_t nx_ring_wait(nx_ring_t *r, nx_ring_consumer_t *c, uint32_t max, uint64_
  * returns 0. */
 void nx_ring_close(nx_ring_t *r);
 int nx_ring_is_closed(const nx_ring_t *r);
+
+/* "spin" | "spin_yield" | "block". */
+const char *nx_wait_name(nx_wait_t w);
 
 /* Any thread: a consistent-enough snapshot of counters (relaxed loads). */
 void nx_ring_stats(const nx_ring_t *r, nx_ring_stats_t *st);

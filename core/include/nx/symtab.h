@@ -25,7 +25,7 @@
 #include "nx/venue.h"
 
 #define NX_SYMBOL_NAME_MAX 23
-#define NX_SYMTAB_MAX 4096
+#define NX_SYMTAB_MAX      4096
 
 typedef struct nx_symbol {
     char name[NX_SYMBOL_NAME_MAX + 1]; /* venue's spelling, upper case, NUL-padded */

@@ -17,7 +17,7 @@
 /* Client order id layout: high 24 bits user session, low 40 bits the
  * session's order sequence (10^12 orders per session). */
 #define NX_CLID_SESSION_BITS 24
-#define NX_CLID_SEQ_BITS 40
+#define NX_CLID_SEQ_BITS     40
 
 static inline uint64_t nx_clid_make(uint32_t session, uint64_t seq)
 {

@@ -37,8 +37,8 @@ typedef enum nx_stream {
  * understood. A frame that is valid JSON but not market data (a subscribe
  * acknowledgement) yields 0 events and NX_OK. */
 typedef struct nx_parse_result {
-    uint32_t events;  /* events published for this frame */
-    int error;        /* 0 or a negative NX_E… code (malformed frame) */
+    uint32_t events; /* events published for this frame */
+    int error;       /* 0 or a negative NX_E… code (malformed frame) */
 } nx_parse_result_t;
 
 #endif /* NX_UPLINK_H */
