@@ -22,6 +22,7 @@ typedef struct subcommand {
 static const subcommand_t commands[] = {
     {"run", nx_cmd_run, "start the engine with a config file"},
     {"check-config", nx_cmd_check_config, "validate a config file and summarise it"},
+    {"decode", nx_cmd_decode, "decode raw venue frames into normalised events (JSON lines)"},
 };
 
 static void usage(FILE *out)

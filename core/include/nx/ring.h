@@ -197,6 +197,21 @@ NX_INLINE void nx_ring_publish(nx_ring_t *r, uint64_t end)
         nx_ring__wake(r); /* F1 */
 }
 
+/* Producer: give back the claimed but not yet published slots from seq on
+ * (a frame that turned out malformed half-way is not published at all).
+ * seq must lie between the published head and the next claim. */
+NX_INLINE void nx_ring_unclaim(nx_ring_t *r, uint64_t seq)
+{
+    if (seq >= atomic_load_explicit(&r->head, memory_order_relaxed) && seq <= r->claim_next)
+        r->claim_next = seq;
+}
+
+/* Producer: the sequence the next claim would start at. */
+NX_INLINE uint64_t nx_ring_next(const nx_ring_t *r)
+{
+    return r->claim_next;
+}
+
 /* Producer: events dropped so far (NEVER_BLOCK), to stamp sequences. */
 NX_INLINE uint64_t nx_ring_drops(const nx_ring_t *r)
 {

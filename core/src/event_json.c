@@ -1,0 +1,127 @@
+/*
+ * event_json.c — events as JSON (see event_json.h).
+ */
+#include "nx/event_json.h"
+#include "nx/fixed.h"
+#include "nx/venue.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+typedef struct out {
+    char *buf;
+    size_t cap, n;
+    int overflow;
+} out_t;
+
+NX_PRINTF(2, 3) static void put(out_t *o, const char *fmt, ...)
+{
+    if (o->overflow)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(o->buf + o->n, o->cap - o->n, fmt, ap);
+    va_end(ap);
+    if (r < 0 || (size_t)r >= o->cap - o->n)
+        o->overflow = 1;
+    else
+        o->n += (size_t)r;
+}
+
+static void dec(out_t *o, const char *key, int64_t v, unsigned scale)
+{
+    char b[NX_FIXED_FMT_MAX];
+    nx_fixed_format(v, scale, b, sizeof b);
+    put(o, ",\"%s\":\"%s\"", key, b);
+}
+
+static const char *side_name(uint8_t s)
+{
+    return s == NX_SIDE_BUY ? "buy" : s == NX_SIDE_SELL ? "sell" : "none";
+}
+
+static const char *status_name(uint8_t c)
+{
+    static const char *const n[] = {"?",        "connected",     "disconnected", "stale",
+                                    "book_gap", "book_resynced", "overrun"};
+    return c < sizeof n / sizeof n[0] ? n[c] : "?";
+}
+
+size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_t cap)
+{
+    out_t o = {buf, cap, 0, 0};
+    const nx_symbol_t *s = e->hdr.symbol != NX_SYMBOL_NONE ? nx_symtab_get(t, e->hdr.symbol) : NULL;
+    unsigned ps = s ? s->price_scale : 8, qs = s ? s->qty_scale : 8;
+    put(&o, "{\"type\":\"%s\",\"venue\":\"%s\"", nx_event_type_name((nx_event_type_t)e->hdr.type),
+        nx_venue_name((nx_venue_t)e->hdr.venue));
+    if (s)
+        put(&o, ",\"symbol\":\"%s\"", s->name);
+    put(&o, ",\"seq\":%llu,\"exch_ns\":%lld", (unsigned long long)e->hdr.seq,
+        (long long)e->hdr.exch_ns);
+    if (e->hdr.recv_ns)
+        put(&o, ",\"recv_ns\":%lld", (long long)e->hdr.recv_ns);
+    if (e->hdr.flags & NX_EVF_STALE)
+        put(&o, ",\"stale\":true");
+    if (e->hdr.flags & NX_EVF_GAP)
+        put(&o, ",\"gap\":true");
+    switch (e->hdr.type) {
+    case NX_EV_TRADE:
+        dec(&o, "price", e->u.trade.price, ps);
+        dec(&o, "qty", e->u.trade.qty, qs);
+        put(&o, ",\"trade_id\":%llu,\"aggressor\":\"%s\"",
+            (unsigned long long)e->u.trade.trade_id, side_name(e->u.trade.aggressor));
+        break;
+    case NX_EV_BBO:
+        dec(&o, "bid", e->u.bbo.bid_px, ps);
+        dec(&o, "bid_qty", e->u.bbo.bid_qty, qs);
+        dec(&o, "ask", e->u.bbo.ask_px, ps);
+        dec(&o, "ask_qty", e->u.bbo.ask_qty, qs);
+        put(&o, ",\"update_id\":%llu", (unsigned long long)e->u.bbo.update_id);
+        break;
+    case NX_EV_KLINE:
+        put(&o, ",\"open_ms\":%lld,\"interval_s\":%u", (long long)e->u.kline.open_ms,
+            e->u.kline.interval_s);
+        dec(&o, "open", e->u.kline.open, ps);
+        dec(&o, "high", e->u.kline.high, ps);
+        dec(&o, "low", e->u.kline.low, ps);
+        dec(&o, "close", e->u.kline.close, ps);
+        dec(&o, "volume", e->u.kline.volume, qs);
+        dec(&o, "quote_volume", e->u.kline.quote_volume, ps);
+        put(&o, ",\"trades\":%u,\"closed\":%s", e->u.kline.trades,
+            e->u.kline.closed ? "true" : "false");
+        break;
+    case NX_EV_BOOK:
+        put(&o, ",\"side\":\"%s\"",
+            e->u.book.side == NX_SIDE_BUY    ? "bid"
+            : e->u.book.side == NX_SIDE_SELL ? "ask"
+                                             : "none");
+        if (e->u.book.side != NX_SIDE_NONE) {
+            dec(&o, "price", e->u.book.price, ps);
+            dec(&o, "qty", e->u.book.qty, qs);
+        }
+        put(&o, ",\"first_id\":%llu,\"last_id\":%llu,\"prev_id\":%llu,\"venue_seq\":%llu",
+            (unsigned long long)e->u.book.first_id, (unsigned long long)e->u.book.last_id,
+            (unsigned long long)e->u.book.prev_id, (unsigned long long)e->u.book.venue_seq);
+        if (e->hdr.flags & NX_EVF_SNAPSHOT)
+            put(&o, ",\"snapshot\":true");
+        break;
+    case NX_EV_MARK:
+        dec(&o, "mark", e->u.mark.mark_px, ps);
+        dec(&o, "index", e->u.mark.index_px, ps);
+        dec(&o, "funding_rate", e->u.mark.funding_rate_e8, 8);
+        put(&o, ",\"next_funding_ms\":%lld", (long long)e->u.mark.next_funding_ms);
+        break;
+    case NX_EV_STATUS:
+        put(&o, ",\"status\":\"%s\",\"count\":%llu,\"detail\":\"%s\"",
+            status_name(e->u.status.code), (unsigned long long)e->u.status.count,
+            e->u.status.detail);
+        break;
+    case NX_EV_TIMER:
+        put(&o, ",\"tick\":%llu", (unsigned long long)e->u.timer.tick);
+        break;
+    default:
+        break;
+    }
+    put(&o, "}");
+    return o.overflow ? 0 : o.n;
+}

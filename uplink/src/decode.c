@@ -1,0 +1,272 @@
+/*
+ * decode.c — the decoder frame protocol (begin, emit, commit or fail),
+ * symbol lookup, and the small text conversions the parsers share.
+ */
+#include "decode_impl.h"
+
+#include "nx/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nx_decoder_init(nx_decoder_t *d, nx_venue_t venue, nx_symtab_t *symtab, nx_ring_t *ring)
+{
+    if (!d || !symtab || !ring || venue <= NX_VENUE_NONE || venue >= NX_VENUE_COUNT ||
+        venue == NX_VENUE_PAPER)
+        return NX_EINVAL;
+    memset(d, 0, sizeof *d);
+    d->venue = venue;
+    d->symtab = symtab;
+    d->ring = ring;
+    if (venue == NX_VENUE_BYBIT_LINEAR || venue == NX_VENUE_BYBIT_SPOT) {
+        d->tickers = calloc(NX_SYMTAB_MAX, sizeof *d->tickers);
+        if (!d->tickers)
+            return NX_ENOMEM;
+    }
+    return 0;
+}
+
+void nx_decoder_fini(nx_decoder_t *d)
+{
+    free(d->tickers);
+    d->tickers = NULL;
+}
+
+void nx__dec_begin(nx_decoder_t *d)
+{
+    d->frame_seq = nx_ring_next(d->ring);
+    d->frame_events = 0;
+}
+
+nx_event_t *nx__dec_emit(nx_decoder_t *d, nx_event_type_t type, uint32_t symbol, int64_t exch_ns)
+{
+    uint64_t seq;
+    if (NX_UNLIKELY(nx_bus_claim(d->ring, 1, &seq) != 1)) {
+        d->st.dropped++;
+        return NULL;
+    }
+    nx_event_t *e = nx_bus_event(d->ring, seq);
+    e->hdr.type = (uint8_t)type;
+    e->hdr.venue = (uint8_t)d->venue;
+    e->hdr.flags |= (uint16_t)d->frame_flags;
+    e->hdr.symbol = symbol;
+    e->hdr.exch_ns = exch_ns;
+    e->hdr.recv_ns = d->recv_ns;
+    if (d->stale_ns && exch_ns && d->recv_ns - exch_ns > d->stale_ns)
+        e->hdr.flags |= NX_EVF_STALE;
+    memset(&e->u, 0, sizeof e->u);
+    d->frame_events++;
+    return e;
+}
+
+int nx__dec_commit(nx_decoder_t *d, uint64_t *first_seq)
+{
+    uint64_t end = nx_ring_next(d->ring);
+    if (first_seq)
+        *first_seq = d->frame_seq;
+    if (end > d->frame_seq) {
+        nx_bus_event(d->ring, end - 1)->hdr.flags |= NX_EVF_LAST;
+        nx_ring_publish(d->ring, end);
+    }
+    uint32_t n = (uint32_t)(end - d->frame_seq);
+    d->st.events += n;
+    for (uint64_t s = d->frame_seq; s < end; s++)
+        d->st.by_type[nx_bus_event(d->ring, s)->hdr.type]++;
+    return (int)n;
+}
+
+int nx__dec_fail(nx_decoder_t *d, const char *what, const char *frame, size_t len)
+{
+    nx_ring_unclaim(d->ring, d->frame_seq);
+    d->st.errors++;
+    char excerpt[72];
+    size_t n = len < sizeof excerpt - 1 ? len : sizeof excerpt - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)frame[i];
+        excerpt[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    excerpt[n] = 0;
+    snprintf(d->last_error, sizeof d->last_error, "%s: %s%s", what, excerpt,
+             len > n ? "..." : "");
+    return NX_ESYNTAX;
+}
+
+uint32_t nx__dec_symbol(nx_decoder_t *d, const nx_jspan_t *s)
+{
+    if (s->type != NX_J_STR || s->n == 0)
+        return NX_SYMBOL_NONE;
+    uint32_t id = nx_symtab_find(d->symtab, d->venue, s->p, s->n);
+    if (id != NX_SYMBOL_NONE || !d->auto_intern || s->n > NX_SYMBOL_NAME_MAX)
+        return id;
+    char name[NX_SYMBOL_NAME_MAX + 1];
+    memcpy(name, s->p, s->n);
+    name[s->n] = 0;
+    int rc = nx_symtab_add(d->symtab, d->venue, name, 8, 8, 1, 1, 0, NULL);
+    return rc >= 0 ? (uint32_t)rc : NX_SYMBOL_NONE;
+}
+
+int nx_decode_frame(nx_decoder_t *d, const char *frame, size_t len, uint64_t *first_seq)
+{
+    d->st.frames++;
+    d->frame_flags = 0;
+    nx__dec_begin(d);
+    int rc;
+    switch (d->venue) {
+    case NX_VENUE_BINANCE_USDM:
+    case NX_VENUE_BINANCE_SPOT:
+        rc = nx__parse_binance(d, frame, len);
+        break;
+    case NX_VENUE_BYBIT_LINEAR:
+    case NX_VENUE_BYBIT_SPOT:
+        rc = nx__parse_bybit(d, frame, len);
+        break;
+    case NX_VENUE_ALPACA:
+        rc = nx__parse_alpaca(d, frame, len);
+        break;
+    default:
+        return nx__dec_fail(d, "no parser for venue", frame, len);
+    }
+    if (rc < 0)
+        return rc; /* the parser called nx__dec_fail */
+    if (rc == NX_DEC_CONTROL)
+        d->st.control++;
+    else if (rc == NX_DEC_IGNORED)
+        d->st.ignored++;
+    else if (rc == NX_DEC_NOSYM)
+        d->st.unknown_symbol++;
+    return nx__dec_commit(d, first_seq);
+}
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned dd)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        v = v * 10 + (int)d;
+    }
+    *out = v;
+    return 0;
+}
+
+int nx_rfc3339_ns(const char *s, size_t len, int64_t *out)
+{
+    int Y, M, D, h, m, sec;
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':' || digits(s, 4, &Y) || digits(s + 5, 2, &M) ||
+        digits(s + 8, 2, &D) || digits(s + 11, 2, &h) || digits(s + 14, 2, &m) ||
+        digits(s + 17, 2, &sec) || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
+        sec > 60)
+        return NX_ESYNTAX;
+    size_t i = 19;
+    int64_t frac = 0;
+    if (i < len && s[i] == '.') {
+        i++;
+        int nd = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (nd < 9) {
+                frac = frac * 10 + (s[i] - '0');
+                nd++;
+            }
+            i++;
+        }
+        if (nd == 0)
+            return NX_ESYNTAX;
+        while (nd < 9) {
+            frac *= 10;
+            nd++;
+        }
+    }
+    int64_t off = 0;
+    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh, om;
+        if (digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om))
+            return NX_ESYNTAX;
+        off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+        i += 6;
+    } else {
+        return NX_ESYNTAX;
+    }
+    if (i != len)
+        return NX_ESYNTAX;
+    int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
+    int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - off;
+    *out = secs * NX_NS_PER_SEC + frac;
+    return 0;
+}
+
+uint32_t nx_interval_seconds(nx_venue_t venue, const char *s, size_t len)
+{
+    if (len == 0 || len > 4)
+        return 0;
+    if (venue == NX_VENUE_BYBIT_LINEAR || venue == NX_VENUE_BYBIT_SPOT) {
+        if (len == 1 && s[0] == 'D')
+            return 86400;
+        if (len == 1 && s[0] == 'W')
+            return 7 * 86400;
+        if (len == 1 && s[0] == 'M')
+            return 30 * 86400;
+        int v;
+        if (digits(s, (int)len, &v) || v <= 0)
+            return 0;
+        return (uint32_t)v * 60;
+    }
+    int v;
+    if (len < 2 || digits(s, (int)len - 1, &v) || v <= 0)
+        return 0;
+    switch (s[len - 1]) {
+    case 's':
+        return (uint32_t)v;
+    case 'm':
+        return (uint32_t)v * 60;
+    case 'h':
+        return (uint32_t)v * 3600;
+    case 'd':
+        return (uint32_t)v * 86400;
+    case 'w':
+        return (uint32_t)v * 7 * 86400;
+    case 'M':
+        return (uint32_t)v * 30 * 86400;
+    }
+    return 0;
+}
+
+int nx_decode_status(nx_decoder_t *d, uint32_t symbol, nx_status_code_t code, uint64_t count,
+                     const char *detail)
+{
+    uint64_t seq;
+    if (nx_bus_claim(d->ring, 1, &seq) != 1) {
+        d->st.dropped++;
+        return NX_EFULL;
+    }
+    nx_event_t *e = nx_bus_event(d->ring, seq);
+    e->hdr.type = NX_EV_STATUS;
+    e->hdr.venue = (uint8_t)d->venue;
+    e->hdr.symbol = symbol;
+    e->hdr.exch_ns = 0;
+    e->hdr.recv_ns = d->recv_ns;
+    memset(&e->u, 0, sizeof e->u);
+    e->u.status.code = (uint8_t)code;
+    e->u.status.count = count;
+    if (detail)
+        snprintf(e->u.status.detail, sizeof e->u.status.detail, "%s", detail);
+    nx_ring_publish(d->ring, seq + 1);
+    d->st.events++;
+    d->st.by_type[NX_EV_STATUS]++;
+    return 0;
+}

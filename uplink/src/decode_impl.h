@@ -1,0 +1,53 @@
+/*
+ * decode_impl.h — helpers shared by the venue parsers (private to uplink).
+ */
+#ifndef NX_DECODE_IMPL_H
+#define NX_DECODE_IMPL_H
+
+#include "jscan.h"
+#include "nx/decode.h"
+#include "nx/error.h"
+#include "nx/fixed.h"
+
+/* Start a frame: remember where its events begin. */
+void nx__dec_begin(nx_decoder_t *d);
+
+/* Claim one event slot for the current frame and fill its header; NULL if
+ * the ring was full (counted as dropped; the frame goes on). */
+nx_event_t *nx__dec_emit(nx_decoder_t *d, nx_event_type_t type, uint32_t symbol, int64_t exch_ns);
+
+/* Finish the frame: publish its events (the last flagged NX_EVF_LAST) and
+ * return how many. */
+int nx__dec_commit(nx_decoder_t *d, uint64_t *first_seq);
+
+/* Abandon the frame: un-claim its slots, count an error, keep an excerpt. */
+int nx__dec_fail(nx_decoder_t *d, const char *what, const char *frame, size_t len);
+
+/* Symbol id for a span, interning it when the decoder auto-interns.
+ * NX_SYMBOL_NONE if unknown. */
+uint32_t nx__dec_symbol(nx_decoder_t *d, const nx_jspan_t *s);
+
+/* Fixed-point of a span (a string or a bare number) at a scale. */
+static inline int nx__dec_fixed(const nx_jspan_t *v, unsigned scale, int64_t *out)
+{
+    if (v->type != NX_J_STR && v->type != NX_J_NUM)
+        return NX_ESYNTAX;
+    return nx_fixed_parse(v->p, v->n, scale, out);
+}
+
+/* Emit NX_EV_BOOK events for [[price, qty], ...] arrays of both sides, or
+ * one marker (side NONE) when both are empty. -1 on a malformed level. */
+int nx__dec_levels(nx_decoder_t *d, const nx_jspan_t *bids, const nx_jspan_t *asks,
+                   const nx_symbol_t *sym, int64_t ts, uint64_t first_id, uint64_t last_id,
+                   uint64_t prev_id, uint64_t venue_seq);
+
+int nx__parse_binance(nx_decoder_t *d, const char *buf, size_t len);
+int nx__parse_bybit(nx_decoder_t *d, const char *buf, size_t len);
+int nx__parse_alpaca(nx_decoder_t *d, const char *buf, size_t len);
+
+/* Parser outcomes other than "events emitted": */
+#define NX_DEC_CONTROL 1 /* a control frame: no events */
+#define NX_DEC_IGNORED 2 /* a well-formed frame Nexus does not use */
+#define NX_DEC_NOSYM 3   /* a frame for a symbol not in the table */
+
+#endif

@@ -1,0 +1,491 @@
+/*
+ * parse_binance.c — Binance USD-M futures and spot market streams.
+ *
+ * One pass over the frame collects the spans of the keys Nexus uses (key
+ * order is not assumed: "s" may come after "p"), then the event kind in "e"
+ * decides which spans are converted. Combined-stream envelopes
+ * {"stream":..,"data":{..}} recurse into "data"; `!markPrice@arr` frames are
+ * arrays of payloads. Frames without "e" are the 2019-era bookTicker
+ * (u, s, b, B, a, A) or subscription replies ({"result":null,"id":1}).
+ *
+ * Single-letter keys mean different things per kind ("a" is the aggregate
+ * trade id in aggTrade, the best ask in bookTicker and the ask levels in
+ * depthUpdate), so spans are kept raw and typed only when used.
+ */
+#include "decode_impl.h"
+
+#include "nx/clock.h"
+
+typedef struct bn {
+    nx_jspan_t e, E, T, s, a, p, q, m, u, b, B, A, U, pu, k, t, i, r, x;
+    nx_jspan_t stream, data, result, id, code, msg;
+    uint32_t seen; /* bit per field above, in declaration order */
+} bn_t;
+
+enum {
+    F_e,
+    F_E,
+    F_T,
+    F_s,
+    F_a,
+    F_p,
+    F_q,
+    F_m,
+    F_u,
+    F_b,
+    F_B,
+    F_A,
+    F_U,
+    F_pu,
+    F_k,
+    F_t,
+    F_i,
+    F_r,
+    F_x,
+    F_stream,
+    F_data,
+    F_result,
+    F_id,
+    F_code,
+    F_msg,
+};
+
+#define HAS(f, x) ((f)->seen & (1u << (x)))
+
+static nx_jspan_t *field(bn_t *f, const nx_jspan_t *k, int *bit)
+{
+    if (k->n == 1) {
+        switch (k->p[0]) {
+        case 'e': *bit = F_e; return &f->e;
+        case 'E': *bit = F_E; return &f->E;
+        case 'T': *bit = F_T; return &f->T;
+        case 's': *bit = F_s; return &f->s;
+        case 'a': *bit = F_a; return &f->a;
+        case 'p': *bit = F_p; return &f->p;
+        case 'q': *bit = F_q; return &f->q;
+        case 'm': *bit = F_m; return &f->m;
+        case 'u': *bit = F_u; return &f->u;
+        case 'b': *bit = F_b; return &f->b;
+        case 'B': *bit = F_B; return &f->B;
+        case 'A': *bit = F_A; return &f->A;
+        case 'U': *bit = F_U; return &f->U;
+        case 'k': *bit = F_k; return &f->k;
+        case 't': *bit = F_t; return &f->t;
+        case 'i': *bit = F_i; return &f->i;
+        case 'r': *bit = F_r; return &f->r;
+        case 'x': *bit = F_x; return &f->x;
+        }
+        return NULL;
+    }
+    if (NX_JEQ(*k, "pu")) { *bit = F_pu; return &f->pu; }
+    if (NX_JEQ(*k, "id")) { *bit = F_id; return &f->id; }
+    if (NX_JEQ(*k, "data")) { *bit = F_data; return &f->data; }
+    if (NX_JEQ(*k, "stream")) { *bit = F_stream; return &f->stream; }
+    if (NX_JEQ(*k, "result")) { *bit = F_result; return &f->result; }
+    if (NX_JEQ(*k, "code")) { *bit = F_code; return &f->code; }
+    if (NX_JEQ(*k, "msg")) { *bit = F_msg; return &f->msg; }
+    return NULL;
+}
+
+/* Collect the known keys of the object at c into f. */
+static int collect(nx_jcur_t *c, bn_t *f)
+{
+    f->seen = 0;
+    if (nx_js_obj_begin(c))
+        return -1;
+    nx_jspan_t key, skip;
+    for (int first = 1;; first = 0) {
+        int r = nx_js_obj_key(c, &key, first);
+        if (r <= 0)
+            return r;
+        int bit = 0;
+        nx_jspan_t *dst = field(f, &key, &bit);
+        if (nx_js_value(c, dst ? dst : &skip))
+            return -1;
+        if (dst)
+            f->seen |= 1u << bit;
+    }
+}
+
+static int64_t ms_ns(const nx_jspan_t *v)
+{
+    int64_t ms;
+    if (v->type != NX_J_NUM || nx_js_i64(v, &ms))
+        return 0;
+    return ms * NX_NS_PER_MS;
+}
+
+/* Event time: the transaction time T when present, else E. */
+static int64_t event_ns(const bn_t *f)
+{
+    if (HAS(f, F_T) && f->T.type == NX_J_NUM)
+        return ms_ns(&f->T);
+    return HAS(f, F_E) ? ms_ns(&f->E) : 0;
+}
+
+#define FAIL(what) return nx__dec_fail(d, what, buf, len)
+
+static int trade(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
+                 size_t len, int agg)
+{
+    const nx_jspan_t *id = agg ? &f->a : &f->t;
+    if (!HAS(f, F_p) || !HAS(f, F_q) || id->type != NX_J_NUM)
+        FAIL("trade without p/q/id");
+    int64_t px, qty;
+    uint64_t tid;
+    if (nx__dec_fixed(&f->p, sym->price_scale, &px) || nx__dec_fixed(&f->q, sym->qty_scale, &qty) ||
+        nx_js_u64(id, &tid))
+        FAIL("bad trade price/qty/id");
+    nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, sym->id, event_ns(f));
+    if (e) {
+        e->u.trade.price = px;
+        e->u.trade.qty = qty;
+        e->u.trade.trade_id = tid;
+        /* m = buyer is the maker, so the aggressor sold. */
+        e->u.trade.aggressor = HAS(f, F_m) ? (f->m.type == NX_J_TRUE ? NX_SIDE_SELL : NX_SIDE_BUY)
+                                           : NX_SIDE_NONE;
+    }
+    return 0;
+}
+
+static int book_ticker(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
+                       size_t len)
+{
+    int64_t bp, bq, ap, aq;
+    uint64_t uid = 0;
+    if (nx__dec_fixed(&f->b, sym->price_scale, &bp) || nx__dec_fixed(&f->B, sym->qty_scale, &bq) ||
+        nx__dec_fixed(&f->a, sym->price_scale, &ap) || nx__dec_fixed(&f->A, sym->qty_scale, &aq) ||
+        (HAS(f, F_u) && nx_js_u64(&f->u, &uid)))
+        FAIL("bad bookTicker fields");
+    nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, sym->id, event_ns(f));
+    if (e) {
+        e->u.bbo.bid_px = bp;
+        e->u.bbo.bid_qty = bq;
+        e->u.bbo.ask_px = ap;
+        e->u.bbo.ask_qty = aq;
+        e->u.bbo.update_id = uid;
+    }
+    return 0;
+}
+
+static int kline(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
+                 size_t len)
+{
+    if (f->k.type != NX_J_OBJ)
+        FAIL("kline without k");
+    nx_jcur_t c = {f->k.p, f->k.p + f->k.n};
+    nx_jspan_t key, v, t = {0}, i = {0}, o = {0}, h = {0}, l = {0}, cl = {0}, vol = {0}, n = {0},
+                       x = {0}, q = {0};
+    if (nx_js_obj_begin(&c))
+        FAIL("bad kline object");
+    for (int first = 1;; first = 0) {
+        int r = nx_js_obj_key(&c, &key, first);
+        if (r < 0)
+            FAIL("bad kline object");
+        if (r == 0)
+            break;
+        if (nx_js_value(&c, &v))
+            FAIL("bad kline value");
+        if (key.n != 1)
+            continue;
+        switch (key.p[0]) {
+        case 't': t = v; break;
+        case 'i': i = v; break;
+        case 'o': o = v; break;
+        case 'h': h = v; break;
+        case 'l': l = v; break;
+        case 'c': cl = v; break;
+        case 'v': vol = v; break;
+        case 'n': n = v; break;
+        case 'x': x = v; break;
+        case 'q': q = v; break;
+        }
+    }
+    nx_ev_kline_t k = {0};
+    uint64_t trades = 0;
+    uint32_t iv = i.type == NX_J_STR ? nx_interval_seconds(d->venue, i.p, i.n) : 0;
+    if (t.type != NX_J_NUM || nx_js_i64(&t, &k.open_ms) || iv == 0 ||
+        nx__dec_fixed(&o, sym->price_scale, &k.open) ||
+        nx__dec_fixed(&h, sym->price_scale, &k.high) ||
+        nx__dec_fixed(&l, sym->price_scale, &k.low) ||
+        nx__dec_fixed(&cl, sym->price_scale, &k.close) ||
+        nx__dec_fixed(&vol, sym->qty_scale, &k.volume) ||
+        (q.type && nx__dec_fixed(&q, sym->price_scale, &k.quote_volume)) ||
+        (n.type && nx_js_u64(&n, &trades)) || (x.type != NX_J_TRUE && x.type != NX_J_FALSE))
+        FAIL("bad kline fields");
+    k.interval_s = iv;
+    k.trades = (uint32_t)trades;
+    k.closed = x.type == NX_J_TRUE;
+    nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, sym->id, ms_ns(&f->E));
+    if (e)
+        e->u.kline = k;
+    return 0;
+}
+
+/* Emit one NX_EV_BOOK per [price, qty] pair of a level array. */
+static int levels(nx_decoder_t *d, const nx_jspan_t *arr, uint8_t side, const nx_symbol_t *sym,
+                  int64_t ts, uint64_t first_id, uint64_t last_id, uint64_t prev_id,
+                  uint64_t venue_seq, uint32_t *count)
+{
+    nx_jcur_t c = {arr->p, arr->p + arr->n};
+    if (nx_js_arr_begin(&c))
+        return -1;
+    for (int first = 1;; first = 0) {
+        int r = nx_js_arr_next(&c, first);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 0;
+        nx_jspan_t px, qty;
+        if (nx_js_arr_begin(&c) || nx_js_arr_next(&c, 1) != 1 || nx_js_value(&c, &px) ||
+            nx_js_arr_next(&c, 0) != 1 || nx_js_value(&c, &qty))
+            return -1;
+        /* Tolerate extra elements in a level (some venues add a count). */
+        for (;;) {
+            int more = nx_js_arr_next(&c, 0);
+            if (more < 0)
+                return -1;
+            if (more == 0)
+                break;
+            nx_jspan_t extra;
+            if (nx_js_value(&c, &extra))
+                return -1;
+        }
+        int64_t p, q;
+        if (nx__dec_fixed(&px, sym->price_scale, &p) || nx__dec_fixed(&qty, sym->qty_scale, &q) ||
+            p <= 0 || q < 0)
+            return -1;
+        nx_event_t *e = nx__dec_emit(d, NX_EV_BOOK, sym->id, ts);
+        if (e) {
+            e->u.book.price = p;
+            e->u.book.qty = q;
+            e->u.book.first_id = first_id;
+            e->u.book.last_id = last_id;
+            e->u.book.prev_id = prev_id;
+            e->u.book.venue_seq = venue_seq;
+            e->u.book.side = side;
+        }
+        (*count)++;
+    }
+}
+
+/* Shared with the Bybit parser: levels of both sides, or one marker event
+ * (side NONE) when there are none, so the update-id chain stays visible. */
+int nx__dec_levels(nx_decoder_t *d, const nx_jspan_t *bids, const nx_jspan_t *asks,
+                   const nx_symbol_t *sym, int64_t ts, uint64_t first_id, uint64_t last_id,
+                   uint64_t prev_id, uint64_t venue_seq)
+{
+    uint32_t count = 0;
+    if ((bids->type == NX_J_ARR &&
+         levels(d, bids, NX_SIDE_BUY, sym, ts, first_id, last_id, prev_id, venue_seq, &count)) ||
+        (asks->type == NX_J_ARR &&
+         levels(d, asks, NX_SIDE_SELL, sym, ts, first_id, last_id, prev_id, venue_seq, &count)))
+        return -1;
+    if (count == 0) {
+        nx_event_t *e = nx__dec_emit(d, NX_EV_BOOK, sym->id, ts);
+        if (e) {
+            e->u.book.first_id = first_id;
+            e->u.book.last_id = last_id;
+            e->u.book.prev_id = prev_id;
+            e->u.book.venue_seq = venue_seq;
+            e->u.book.side = NX_SIDE_NONE;
+        }
+    }
+    return 0;
+}
+
+static int depth(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
+                 size_t len)
+{
+    uint64_t U = 0, u = 0, pu = 0;
+    if (nx_js_u64(&f->U, &U) || nx_js_u64(&f->u, &u) || (HAS(f, F_pu) && nx_js_u64(&f->pu, &pu)) ||
+        (HAS(f, F_b) && f->b.type != NX_J_ARR) || (HAS(f, F_a) && f->a.type != NX_J_ARR))
+        FAIL("bad depthUpdate ids or levels");
+    /* Partial-book streams (<sym>@depth5/10/20) replace the book. */
+    if (HAS(f, F_stream) && f->stream.type == NX_J_STR) {
+        const char *at = memchr(f->stream.p, '@', f->stream.n);
+        if (at && (size_t)(f->stream.p + f->stream.n - at) > 6 && memcmp(at, "@depth", 6) == 0 &&
+            at[6] >= '0' && at[6] <= '9')
+            d->frame_flags |= NX_EVF_SNAPSHOT;
+    }
+    nx_jspan_t none = {0};
+    if (nx__dec_levels(d, HAS(f, F_b) ? &f->b : &none, HAS(f, F_a) ? &f->a : &none, sym,
+                       event_ns(f), U, u, pu, 0))
+        FAIL("bad depth level");
+    return 0;
+}
+
+static int mark(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
+                size_t len)
+{
+    int64_t mp, ip = 0, fr = 0, nf = 0;
+    if (nx__dec_fixed(&f->p, sym->price_scale, &mp) ||
+        (HAS(f, F_i) && nx__dec_fixed(&f->i, sym->price_scale, &ip)) ||
+        (HAS(f, F_r) && f->r.n && nx__dec_fixed(&f->r, 8, &fr)) ||
+        (HAS(f, F_T) && nx_js_i64(&f->T, &nf)))
+        FAIL("bad markPriceUpdate fields");
+    nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, sym->id, ms_ns(&f->E));
+    if (e) {
+        e->u.mark.mark_px = mp;
+        e->u.mark.index_px = ip;
+        e->u.mark.funding_rate_e8 = fr;
+        e->u.mark.next_funding_ms = nf;
+    }
+    return 0;
+}
+
+static int payload(nx_decoder_t *d, nx_jcur_t *c, const nx_jspan_t *stream, const char *buf,
+                   size_t len, int depth_left)
+{
+    bn_t f;
+    if (collect(c, &f))
+        FAIL("malformed JSON");
+    if (stream) {
+        f.stream = *stream;
+        f.seen |= 1u << F_stream;
+    }
+    if (HAS(&f, F_data)) {
+        if (depth_left == 0)
+            FAIL("nested envelope");
+        nx_jcur_t dc = {f.data.p, f.data.p + f.data.n};
+        if (f.data.type == NX_J_ARR) {
+            /* {"stream":"!markPrice@arr","data":[...]} */
+            if (nx_js_arr_begin(&dc))
+                FAIL("malformed data array");
+            for (int first = 1;; first = 0) {
+                int r = nx_js_arr_next(&dc, first);
+                if (r < 0)
+                    FAIL("malformed data array");
+                if (r == 0)
+                    return 0;
+                int rc = payload(d, &dc, HAS(&f, F_stream) ? &f.stream : NULL, buf, len, 0);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+        if (f.data.type != NX_J_OBJ)
+            FAIL("data is not an object");
+        return payload(d, &dc, HAS(&f, F_stream) ? &f.stream : NULL, buf, len, 0);
+    }
+    if (!HAS(&f, F_e)) {
+        if (HAS(&f, F_result) || HAS(&f, F_id) || HAS(&f, F_code))
+            return NX_DEC_CONTROL;
+        if (HAS(&f, F_u) && HAS(&f, F_b) && HAS(&f, F_a) && HAS(&f, F_s)) {
+            /* 2019-era bookTicker without "e". */
+            uint32_t id = nx__dec_symbol(d, &f.s);
+            if (id == NX_SYMBOL_NONE)
+                return NX_DEC_NOSYM;
+            return book_ticker(d, &f, nx_symtab_get(d->symtab, id), buf, len);
+        }
+        FAIL("unexpected frame");
+    }
+    if (f.e.type != NX_J_STR)
+        FAIL("event type is not a string");
+    enum { K_AGG, K_TRADE, K_BBO, K_KLINE, K_DEPTH, K_MARK, K_OTHER } kind = K_OTHER;
+    if (NX_JEQ(f.e, "aggTrade"))
+        kind = K_AGG;
+    else if (NX_JEQ(f.e, "bookTicker"))
+        kind = K_BBO;
+    else if (NX_JEQ(f.e, "depthUpdate"))
+        kind = K_DEPTH;
+    else if (NX_JEQ(f.e, "kline"))
+        kind = K_KLINE;
+    else if (NX_JEQ(f.e, "trade"))
+        kind = K_TRADE;
+    else if (NX_JEQ(f.e, "markPriceUpdate"))
+        kind = K_MARK;
+    if (kind == K_OTHER)
+        return NX_DEC_IGNORED;
+    if (!HAS(&f, F_s))
+        FAIL("event without symbol");
+    uint32_t id = nx__dec_symbol(d, &f.s);
+    if (id == NX_SYMBOL_NONE)
+        return NX_DEC_NOSYM;
+    const nx_symbol_t *sym = nx_symtab_get(d->symtab, id);
+    switch (kind) {
+    case K_AGG:
+        return trade(d, &f, sym, buf, len, 1);
+    case K_TRADE:
+        return trade(d, &f, sym, buf, len, 0);
+    case K_BBO:
+        return book_ticker(d, &f, sym, buf, len);
+    case K_KLINE:
+        return kline(d, &f, sym, buf, len);
+    case K_DEPTH:
+        return depth(d, &f, sym, buf, len);
+    case K_MARK:
+        return mark(d, &f, sym, buf, len);
+    default:
+        return NX_DEC_IGNORED;
+    }
+}
+
+int nx__parse_binance(nx_decoder_t *d, const char *buf, size_t len)
+{
+    nx_jcur_t c = {buf, buf + len};
+    nx_js_ws(&c);
+    if (c.p < c.end && *c.p == '[') {
+        /* !markPrice@arr on a raw connection: an array of payloads. */
+        if (nx_js_arr_begin(&c))
+            FAIL("malformed array");
+        for (int first = 1;; first = 0) {
+            int r = nx_js_arr_next(&c, first);
+            if (r < 0)
+                FAIL("malformed array");
+            if (r == 0)
+                break;
+            int rc = payload(d, &c, NULL, buf, len, 0);
+            if (rc < 0)
+                return rc;
+        }
+    } else {
+        int rc = payload(d, &c, NULL, buf, len, 1);
+        if (rc)
+            return rc;
+    }
+    nx_js_ws(&c);
+    if (c.p != c.end)
+        FAIL("trailing bytes after JSON");
+    return 0;
+}
+
+int nx_decode_binance_depth_snapshot(nx_decoder_t *d, uint32_t symbol, const char *buf, size_t len,
+                                     uint64_t *first_seq)
+{
+    d->st.frames++;
+    d->frame_flags = NX_EVF_SNAPSHOT;
+    nx__dec_begin(d);
+    const nx_symbol_t *sym = nx_symtab_get(d->symtab, symbol);
+    if (!sym)
+        FAIL("snapshot for unknown symbol");
+    nx_jcur_t c = {buf, buf + len};
+    nx_jspan_t key, v, bids = {0}, asks = {0}, lid = {0}, T = {0}, E = {0};
+    if (nx_js_obj_begin(&c))
+        FAIL("malformed depth snapshot");
+    for (int first = 1;; first = 0) {
+        int r = nx_js_obj_key(&c, &key, first);
+        if (r < 0)
+            FAIL("malformed depth snapshot");
+        if (r == 0)
+            break;
+        if (nx_js_value(&c, &v))
+            FAIL("malformed depth snapshot");
+        if (NX_JEQ(key, "bids"))
+            bids = v;
+        else if (NX_JEQ(key, "asks"))
+            asks = v;
+        else if (NX_JEQ(key, "lastUpdateId"))
+            lid = v;
+        else if (NX_JEQ(key, "T"))
+            T = v;
+        else if (NX_JEQ(key, "E"))
+            E = v;
+    }
+    uint64_t L;
+    if (nx_js_u64(&lid, &L) || bids.type != NX_J_ARR || asks.type != NX_J_ARR)
+        FAIL("depth snapshot without lastUpdateId/bids/asks");
+    int64_t ts = T.type == NX_J_NUM ? ms_ns(&T) : E.type == NX_J_NUM ? ms_ns(&E) : 0;
+    if (nx__dec_levels(d, &bids, &asks, sym, ts, L, L, 0, 0))
+        FAIL("bad depth snapshot level");
+    return nx__dec_commit(d, first_seq);
+}
