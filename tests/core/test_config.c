@@ -60,7 +60,7 @@ static void test_valid_and_defaults(void **state)
 
     char path[512];
     const char *src = getenv("NX_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/config/nexus.example.json", src ? src : "..");
+    snprintf(path, sizeof path, "%s/config/nexus.example.json", src ? src : NX_SOURCE_DIR_DEFAULT);
     if (nx_config_load(path, &cfg, &errs)) {
         nx_config_errors_print(&errs, stderr);
         fail_msg("the shipped example config must be valid");
