@@ -557,8 +557,8 @@ static void test_malformed_frames(void **state)
         "{\"e\":\"aggTrade\",\"s\":\"BTCUSDT\",\"p\":\"0.123456789\",\"q\":\"1\",\"a\":1,\"T\":1}",
         "{\"e\":\"kline\",\"E\":1,\"s\":\"BTCUSDT\",\"k\":{\"t\":1,\"i\":\"7x\"}}",
         /* a depth update whose 2nd level is broken: the 1st must not leak */
-        "{\"e\":\"depthUpdate\",\"s\":\"BTCUSDT\",\"U\":1,\"u\":2,\"pu\":0,\"b\":[[\"1\",\"1\"],"
-        "[\"x\",\"1\"]],\"a\":[]}",
+        ("{\"e\":\"depthUpdate\",\"s\":\"BTCUSDT\",\"U\":1,\"u\":2,\"pu\":0,\"b\":[[\"1\",\"1\"],"
+         "[\"x\",\"1\"]],\"a\":[]}"),
         "{\"e\":\"aggTrade\"} trailing",
         "[1,2,3]",
         "{\"unexpected\":true}",

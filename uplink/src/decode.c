@@ -4,6 +4,14 @@
  */
 #include "decode_impl.h"
 
+/* Bytes that may continue a bare JSON value: digits, sign, '.', exponent,
+ * and the letters of true/false/null. */
+const uint8_t nx_js_bare[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1, ['t'] = 1,
+    ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1,
+};
+
 #include "nx/clock.h"
 
 #include <stdio.h>
@@ -55,8 +63,11 @@ nx_event_t *nx__dec_emit(nx_decoder_t *d, nx_event_type_t type, uint32_t symbol,
     e->hdr.recv_ns = d->recv_ns;
     if (d->stale_ns && exch_ns && d->recv_ns - exch_ns > d->stale_ns)
         e->hdr.flags |= NX_EVF_STALE;
-    memset(&e->u, 0, sizeof e->u);
+    /* The payload is not cleared here: every caller assigns its whole
+     * payload struct (a compound literal zero-fills what it does not name),
+     * which saves a 96-byte memset per event. */
     d->frame_events++;
+    d->st.by_type[type]++;
     return e;
 }
 
@@ -71,13 +82,14 @@ int nx__dec_commit(nx_decoder_t *d, uint64_t *first_seq)
     }
     uint32_t n = (uint32_t)(end - d->frame_seq);
     d->st.events += n;
-    for (uint64_t s = d->frame_seq; s < end; s++)
-        d->st.by_type[nx_bus_event(d->ring, s)->hdr.type]++;
     return (int)n;
 }
 
 int nx__dec_fail(nx_decoder_t *d, const char *what, const char *frame, size_t len)
 {
+    /* Take back the frame's events and their counts. */
+    for (uint64_t s = d->frame_seq; s < nx_ring_next(d->ring); s++)
+        d->st.by_type[nx_bus_event(d->ring, s)->hdr.type]--;
     nx_ring_unclaim(d->ring, d->frame_seq);
     d->st.errors++;
     char excerpt[72];
@@ -96,14 +108,29 @@ uint32_t nx__dec_symbol(nx_decoder_t *d, const nx_jspan_t *s)
 {
     if (s->type != NX_J_STR || s->n == 0)
         return NX_SYMBOL_NONE;
+    /* Frames of one connection repeat a handful of symbols: a one-entry
+     * cache skips the hash most of the time. */
+    if (s->n == d->last_sym_len && memcmp(s->p, d->last_sym, s->n) == 0)
+        return d->last_sym_id;
     uint32_t id = nx_symtab_find(d->symtab, d->venue, s->p, s->n);
-    if (id != NX_SYMBOL_NONE || !d->auto_intern || s->n > NX_SYMBOL_NAME_MAX)
+    if (id != NX_SYMBOL_NONE) {
+        memcpy(d->last_sym, s->p, s->n);
+        d->last_sym_len = s->n;
+        d->last_sym_id = id;
         return id;
+    }
+    if (!d->auto_intern || s->n > NX_SYMBOL_NAME_MAX)
+        return NX_SYMBOL_NONE;
     char name[NX_SYMBOL_NAME_MAX + 1];
     memcpy(name, s->p, s->n);
     name[s->n] = 0;
     int rc = nx_symtab_add(d->symtab, d->venue, name, 8, 8, 1, 1, 0, NULL);
-    return rc >= 0 ? (uint32_t)rc : NX_SYMBOL_NONE;
+    if (rc < 0)
+        return NX_SYMBOL_NONE;
+    memcpy(d->last_sym, s->p, s->n);
+    d->last_sym_len = s->n;
+    d->last_sym_id = (uint32_t)rc;
+    return (uint32_t)rc;
 }
 
 int nx_decode_frame(nx_decoder_t *d, const char *frame, size_t len, uint64_t *first_seq)
@@ -206,6 +233,8 @@ int nx_rfc3339_ns(const char *s, size_t len, int64_t *out)
         return NX_ESYNTAX;
     int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
     int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - off;
+    if (secs > INT64_MAX / NX_NS_PER_SEC - 1 || secs < -(INT64_MAX / NX_NS_PER_SEC) + 1)
+        return NX_ESYNTAX; /* beyond what int64 ns can hold: found by fuzz_alpaca */
     *out = secs * NX_NS_PER_SEC + frac;
     return 0;
 }

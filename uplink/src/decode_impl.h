@@ -27,6 +27,17 @@ int nx__dec_fail(nx_decoder_t *d, const char *what, const char *frame, size_t le
  * NX_SYMBOL_NONE if unknown. */
 uint32_t nx__dec_symbol(nx_decoder_t *d, const nx_jspan_t *s);
 
+/* Epoch milliseconds in a span (number or digit string) to ns; 0 when
+ * absent, malformed, or beyond what int64 ns can hold (year 2262). */
+static inline int64_t nx__ms_ns(const nx_jspan_t *v)
+{
+    int64_t ms;
+    if ((v->type != NX_J_NUM && v->type != NX_J_STR) || nx_js_i64(v, &ms) ||
+        ms > INT64_MAX / 1000000 || ms < -(INT64_MAX / 1000000))
+        return 0;
+    return ms * 1000000;
+}
+
 /* Fixed-point of a span (a string or a bare number) at a scale. */
 static inline int nx__dec_fixed(const nx_jspan_t *v, unsigned scale, int64_t *out)
 {

@@ -89,12 +89,8 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
             (f.i.type && nx_js_u64(&f.i, &tid)))
             FAIL("bad trade fields");
         nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, id, ts);
-        if (e) {
-            e->u.trade.price = px;
-            e->u.trade.qty = qty;
-            e->u.trade.trade_id = tid;
-            e->u.trade.aggressor = NX_SIDE_NONE; /* Alpaca does not say */
-        }
+        if (e) /* Alpaca does not say who the aggressor was */
+            e->u.trade = (nx_ev_trade_t){px, qty, tid, NX_SIDE_NONE};
     } else if (kind == 'q') {
         int64_t bp, bs, ap, as;
         if (nx__dec_fixed(&f.bp, sym->price_scale, &bp) ||
@@ -102,12 +98,8 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
             nx__dec_fixed(&f.ap, sym->price_scale, &ap) || nx__dec_fixed(&f.as, sym->qty_scale, &as))
             FAIL("bad quote fields");
         nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, id, ts);
-        if (e) {
-            e->u.bbo.bid_px = bp;
-            e->u.bbo.bid_qty = bs;
-            e->u.bbo.ask_px = ap;
-            e->u.bbo.ask_qty = as;
-        }
+        if (e)
+            e->u.bbo = (nx_ev_bbo_t){bp, bs, ap, as, 0};
     } else {
         nx_ev_kline_t k = {0};
         uint64_t trades = 0;

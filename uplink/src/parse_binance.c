@@ -87,10 +87,14 @@ static nx_jspan_t *field(bn_t *f, const nx_jspan_t *k, int *bit)
     return NULL;
 }
 
-/* Collect the known keys of the object at c into f. */
-static int collect(nx_jcur_t *c, bn_t *f)
+/* Collect the known keys of the object at c into f. With `inner`, a
+ * "data" object is collected into it in the same pass instead of being
+ * skipped and scanned again (the combined-stream envelope). */
+static int collect(nx_jcur_t *c, bn_t *f, bn_t *inner)
 {
-    f->seen = 0;
+    /* Absent fields read as empty spans (type NX_J_BAD), never as stale
+     * pointers: found by fuzz_binance. */
+    memset(f, 0, sizeof *f);
     if (nx_js_obj_begin(c))
         return -1;
     nx_jspan_t key, skip;
@@ -100,6 +104,17 @@ static int collect(nx_jcur_t *c, bn_t *f)
             return r;
         int bit = 0;
         nx_jspan_t *dst = field(f, &key, &bit);
+        if (inner && bit == F_data && dst) {
+            nx_js_ws(c);
+            if (c->p < c->end && *c->p == '{') {
+                const char *start = c->p;
+                if (collect(c, inner, NULL))
+                    return -1;
+                f->data = (nx_jspan_t){start, (uint32_t)(c->p - start), NX_J_OBJ};
+                f->seen |= 1u << F_data;
+                continue;
+            }
+        }
         if (nx_js_value(c, dst ? dst : &skip))
             return -1;
         if (dst)
@@ -107,20 +122,12 @@ static int collect(nx_jcur_t *c, bn_t *f)
     }
 }
 
-static int64_t ms_ns(const nx_jspan_t *v)
-{
-    int64_t ms;
-    if (v->type != NX_J_NUM || nx_js_i64(v, &ms))
-        return 0;
-    return ms * NX_NS_PER_MS;
-}
-
 /* Event time: the transaction time T when present, else E. */
 static int64_t event_ns(const bn_t *f)
 {
     if (HAS(f, F_T) && f->T.type == NX_J_NUM)
-        return ms_ns(&f->T);
-    return HAS(f, F_E) ? ms_ns(&f->E) : 0;
+        return nx__ms_ns(&f->T);
+    return HAS(f, F_E) ? nx__ms_ns(&f->E) : 0;
 }
 
 #define FAIL(what) return nx__dec_fail(d, what, buf, len)
@@ -138,12 +145,10 @@ static int trade(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
         FAIL("bad trade price/qty/id");
     nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, sym->id, event_ns(f));
     if (e) {
-        e->u.trade.price = px;
-        e->u.trade.qty = qty;
-        e->u.trade.trade_id = tid;
         /* m = buyer is the maker, so the aggressor sold. */
-        e->u.trade.aggressor = HAS(f, F_m) ? (f->m.type == NX_J_TRUE ? NX_SIDE_SELL : NX_SIDE_BUY)
-                                           : NX_SIDE_NONE;
+        uint8_t aggr = HAS(f, F_m) ? (f->m.type == NX_J_TRUE ? NX_SIDE_SELL : NX_SIDE_BUY)
+                                   : NX_SIDE_NONE;
+        e->u.trade = (nx_ev_trade_t){.price = px, .qty = qty, .trade_id = tid, .aggressor = aggr};
     }
     return 0;
 }
@@ -158,13 +163,8 @@ static int book_ticker(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, c
         (HAS(f, F_u) && nx_js_u64(&f->u, &uid)))
         FAIL("bad bookTicker fields");
     nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, sym->id, event_ns(f));
-    if (e) {
-        e->u.bbo.bid_px = bp;
-        e->u.bbo.bid_qty = bq;
-        e->u.bbo.ask_px = ap;
-        e->u.bbo.ask_qty = aq;
-        e->u.bbo.update_id = uid;
-    }
+    if (e)
+        e->u.bbo = (nx_ev_bbo_t){bp, bq, ap, aq, uid};
     return 0;
 }
 
@@ -216,7 +216,7 @@ static int kline(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
     k.interval_s = iv;
     k.trades = (uint32_t)trades;
     k.closed = x.type == NX_J_TRUE;
-    nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, sym->id, ms_ns(&f->E));
+    nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, sym->id, nx__ms_ns(&f->E));
     if (e)
         e->u.kline = k;
     return 0;
@@ -256,15 +256,8 @@ static int levels(nx_decoder_t *d, const nx_jspan_t *arr, uint8_t side, const nx
             p <= 0 || q < 0)
             return -1;
         nx_event_t *e = nx__dec_emit(d, NX_EV_BOOK, sym->id, ts);
-        if (e) {
-            e->u.book.price = p;
-            e->u.book.qty = q;
-            e->u.book.first_id = first_id;
-            e->u.book.last_id = last_id;
-            e->u.book.prev_id = prev_id;
-            e->u.book.venue_seq = venue_seq;
-            e->u.book.side = side;
-        }
+        if (e)
+            e->u.book = (nx_ev_book_t){p, q, first_id, last_id, prev_id, venue_seq, side};
         (*count)++;
     }
 }
@@ -283,13 +276,8 @@ int nx__dec_levels(nx_decoder_t *d, const nx_jspan_t *bids, const nx_jspan_t *as
         return -1;
     if (count == 0) {
         nx_event_t *e = nx__dec_emit(d, NX_EV_BOOK, sym->id, ts);
-        if (e) {
-            e->u.book.first_id = first_id;
-            e->u.book.last_id = last_id;
-            e->u.book.prev_id = prev_id;
-            e->u.book.venue_seq = venue_seq;
-            e->u.book.side = NX_SIDE_NONE;
-        }
+        if (e)
+            e->u.book = (nx_ev_book_t){0, 0, first_id, last_id, prev_id, venue_seq, NX_SIDE_NONE};
     }
     return 0;
 }
@@ -324,49 +312,57 @@ static int mark(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const ch
         (HAS(f, F_r) && f->r.n && nx__dec_fixed(&f->r, 8, &fr)) ||
         (HAS(f, F_T) && nx_js_i64(&f->T, &nf)))
         FAIL("bad markPriceUpdate fields");
-    nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, sym->id, ms_ns(&f->E));
-    if (e) {
-        e->u.mark.mark_px = mp;
-        e->u.mark.index_px = ip;
-        e->u.mark.funding_rate_e8 = fr;
-        e->u.mark.next_funding_ms = nf;
-    }
+    nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, sym->id, nx__ms_ns(&f->E));
+    if (e)
+        e->u.mark = (nx_ev_mark_t){mp, ip, fr, nf};
     return 0;
 }
 
+static int dispatch(nx_decoder_t *d, bn_t *f, const char *buf, size_t len);
+
 static int payload(nx_decoder_t *d, nx_jcur_t *c, const nx_jspan_t *stream, const char *buf,
-                   size_t len, int depth_left)
+                   size_t len, int top)
 {
-    bn_t f;
-    if (collect(c, &f))
+    bn_t f, inner;
+    if (collect(c, &f, top ? &inner : NULL))
         FAIL("malformed JSON");
     if (stream) {
         f.stream = *stream;
         f.seen |= 1u << F_stream;
     }
-    if (HAS(&f, F_data)) {
-        if (depth_left == 0)
-            FAIL("nested envelope");
-        nx_jcur_t dc = {f.data.p, f.data.p + f.data.n};
-        if (f.data.type == NX_J_ARR) {
-            /* {"stream":"!markPrice@arr","data":[...]} */
-            if (nx_js_arr_begin(&dc))
-                FAIL("malformed data array");
-            for (int first = 1;; first = 0) {
-                int r = nx_js_arr_next(&dc, first);
-                if (r < 0)
-                    FAIL("malformed data array");
-                if (r == 0)
-                    return 0;
-                int rc = payload(d, &dc, HAS(&f, F_stream) ? &f.stream : NULL, buf, len, 0);
-                if (rc < 0)
-                    return rc;
-            }
+    if (!HAS(&f, F_data))
+        return dispatch(d, &f, buf, len);
+    if (!top)
+        FAIL("nested envelope");
+    if (f.data.type == NX_J_OBJ) {
+        /* Collected in the same pass. */
+        if (HAS(&f, F_stream)) {
+            inner.stream = f.stream;
+            inner.seen |= 1u << F_stream;
         }
-        if (f.data.type != NX_J_OBJ)
-            FAIL("data is not an object");
-        return payload(d, &dc, HAS(&f, F_stream) ? &f.stream : NULL, buf, len, 0);
+        return dispatch(d, &inner, buf, len);
     }
+    if (f.data.type != NX_J_ARR)
+        FAIL("data is not an object");
+    /* {"stream":"!markPrice@arr","data":[...]} */
+    nx_jcur_t dc = {f.data.p, f.data.p + f.data.n};
+    if (nx_js_arr_begin(&dc))
+        FAIL("malformed data array");
+    for (int first = 1;; first = 0) {
+        int r = nx_js_arr_next(&dc, first);
+        if (r < 0)
+            FAIL("malformed data array");
+        if (r == 0)
+            return 0;
+        int rc = payload(d, &dc, HAS(&f, F_stream) ? &f.stream : NULL, buf, len, 0);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int dispatch(nx_decoder_t *d, bn_t *fp, const char *buf, size_t len)
+{
+#define f (*fp)
     if (!HAS(&f, F_e)) {
         if (HAS(&f, F_result) || HAS(&f, F_id) || HAS(&f, F_code))
             return NX_DEC_CONTROL;
@@ -419,6 +415,7 @@ static int payload(nx_decoder_t *d, nx_jcur_t *c, const nx_jspan_t *stream, cons
         return NX_DEC_IGNORED;
     }
 }
+#undef f
 
 int nx__parse_binance(nx_decoder_t *d, const char *buf, size_t len)
 {
@@ -484,7 +481,7 @@ int nx_decode_binance_depth_snapshot(nx_decoder_t *d, uint32_t symbol, const cha
     uint64_t L;
     if (nx_js_u64(&lid, &L) || bids.type != NX_J_ARR || asks.type != NX_J_ARR)
         FAIL("depth snapshot without lastUpdateId/bids/asks");
-    int64_t ts = T.type == NX_J_NUM ? ms_ns(&T) : E.type == NX_J_NUM ? ms_ns(&E) : 0;
+    int64_t ts = T.type == NX_J_NUM ? nx__ms_ns(&T) : E.type == NX_J_NUM ? nx__ms_ns(&E) : 0;
     if (nx__dec_levels(d, &bids, &asks, sym, ts, L, L, 0, 0))
         FAIL("bad depth snapshot level");
     return nx__dec_commit(d, first_seq);

@@ -19,14 +19,6 @@
 
 #define FAIL(what) return nx__dec_fail(d, what, buf, len)
 
-static int64_t ms_ns(const nx_jspan_t *v)
-{
-    int64_t ms;
-    if ((v->type != NX_J_NUM && v->type != NX_J_STR) || nx_js_i64(v, &ms))
-        return 0;
-    return ms * NX_NS_PER_MS;
-}
-
 static uint64_t trade_id(const nx_jspan_t *v)
 {
     uint64_t x;
@@ -85,14 +77,10 @@ static int trades(nx_decoder_t *d, const nx_jspan_t *data, const char *buf, size
         if (nx__dec_fixed(&p, sym->price_scale, &px) || nx__dec_fixed(&vol, sym->qty_scale, &qty) ||
             T.type != NX_J_NUM || i.type != NX_J_STR)
             FAIL("bad publicTrade fields");
-        nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, id, ms_ns(&T));
+        nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, id, nx__ms_ns(&T));
         if (e) {
-            e->u.trade.price = px;
-            e->u.trade.qty = qty;
-            e->u.trade.trade_id = trade_id(&i);
-            e->u.trade.aggressor = NX_JEQ(S, "Buy")    ? NX_SIDE_BUY
-                                   : NX_JEQ(S, "Sell") ? NX_SIDE_SELL
-                                                       : NX_SIDE_NONE;
+            uint8_t aggr = NX_JEQ(S, "Buy") ? NX_SIDE_BUY : NX_JEQ(S, "Sell") ? NX_SIDE_SELL : NX_SIDE_NONE;
+            e->u.trade = (nx_ev_trade_t){px, qty, trade_id(&i), aggr};
         }
     }
     return any && !any_known ? NX_DEC_NOSYM : 0;
@@ -206,7 +194,7 @@ static int klines(nx_decoder_t *d, const nx_jspan_t *topic, const nx_jspan_t *da
             FAIL("bad kline fields");
         k.interval_s = secs;
         k.closed = conf.type == NX_J_TRUE;
-        nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, id, ms_ns(&ts));
+        nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, id, nx__ms_ns(&ts));
         if (e)
             e->u.kline = k;
     }
@@ -277,21 +265,13 @@ static int tickers(nx_decoder_t *d, const nx_jspan_t *data, int snapshot, int64_
     int mark_changed = (mp.n || ip.n || fr.n);
     if (bbo_changed && t->bid_px > 0 && t->ask_px > 0) {
         nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, id, ts);
-        if (e) {
-            e->u.bbo.bid_px = t->bid_px;
-            e->u.bbo.bid_qty = t->bid_qty;
-            e->u.bbo.ask_px = t->ask_px;
-            e->u.bbo.ask_qty = t->ask_qty;
-        }
+        if (e)
+            e->u.bbo = (nx_ev_bbo_t){t->bid_px, t->bid_qty, t->ask_px, t->ask_qty, 0};
     }
     if (mark_changed && t->mark_px > 0) {
         nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, id, ts);
-        if (e) {
-            e->u.mark.mark_px = t->mark_px;
-            e->u.mark.index_px = t->index_px;
-            e->u.mark.funding_rate_e8 = t->funding_rate_e8;
-            e->u.mark.next_funding_ms = t->next_funding_ms;
-        }
+        if (e)
+            e->u.mark = (nx_ev_mark_t){t->mark_px, t->index_px, t->funding_rate_e8, t->next_funding_ms};
     }
     return 0;
 }
@@ -331,7 +311,7 @@ int nx__parse_bybit(nx_decoder_t *d, const char *buf, size_t len)
         FAIL("frame without topic");
     }
     int snapshot = NX_JEQ(type, "snapshot");
-    int64_t t = ms_ns(&ts);
+    int64_t t = nx__ms_ns(&ts);
 #define PREFIX(lit) (topic.n > sizeof(lit) - 1 && memcmp(topic.p, lit, sizeof(lit) - 1) == 0)
     if (PREFIX("publicTrade."))
         return trades(d, &data, buf, len);

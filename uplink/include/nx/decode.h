@@ -72,6 +72,8 @@ typedef struct nx_decoder {
     nx_decoder_stats_t st;
     nx_ticker_state_t *tickers; /* [NX_SYMTAB_MAX], Bybit only */
     char last_error[160];  /* "what: excerpt" of the last error */
+    char last_sym[NX_SYMBOL_NAME_MAX + 1]; /* one-entry symbol cache */
+    uint32_t last_sym_len, last_sym_id;
     /* per-frame state */
     uint64_t frame_seq;    /* first slot claimed for this frame */
     uint32_t frame_events;
