@@ -16,11 +16,6 @@
 
 #include "nx/clock.h"
 
-typedef struct bn {
-    nx_jspan_t e, E, T, s, a, p, q, m, u, b, B, A, U, pu, k, t, i, r, x;
-    nx_jspan_t stream, data, result, id, code, msg;
-    uint32_t seen; /* bit per field above, in declaration order */
-} bn_t;
 
 enum {
     F_e,
@@ -48,7 +43,20 @@ enum {
     F_id,
     F_code,
     F_msg,
+    F_COUNT
 };
+
+typedef struct bn {
+    nx_jspan_t v[F_COUNT]; /* spans by field, valid where `seen` has the bit */
+    uint32_t seen;
+} bn_t;
+
+/* Read a field: an absent one reads as an empty span (type NX_J_BAD),
+ * never as a stale pointer from an earlier frame (found by fuzz_binance).
+ * Checking the bit at the few reads a kind makes is cheaper than clearing
+ * 25 spans per object. */
+static const nx_jspan_t bn_absent;
+#define FV(f, name) (*(((f)->seen >> F_##name) & 1u ? &(f)->v[F_##name] : &bn_absent))
 
 #define HAS(f, x) ((f)->seen & (1u << (x)))
 
@@ -56,34 +64,34 @@ static nx_jspan_t *field(bn_t *f, const nx_jspan_t *k, int *bit)
 {
     if (k->n == 1) {
         switch (k->p[0]) {
-        case 'e': *bit = F_e; return &f->e;
-        case 'E': *bit = F_E; return &f->E;
-        case 'T': *bit = F_T; return &f->T;
-        case 's': *bit = F_s; return &f->s;
-        case 'a': *bit = F_a; return &f->a;
-        case 'p': *bit = F_p; return &f->p;
-        case 'q': *bit = F_q; return &f->q;
-        case 'm': *bit = F_m; return &f->m;
-        case 'u': *bit = F_u; return &f->u;
-        case 'b': *bit = F_b; return &f->b;
-        case 'B': *bit = F_B; return &f->B;
-        case 'A': *bit = F_A; return &f->A;
-        case 'U': *bit = F_U; return &f->U;
-        case 'k': *bit = F_k; return &f->k;
-        case 't': *bit = F_t; return &f->t;
-        case 'i': *bit = F_i; return &f->i;
-        case 'r': *bit = F_r; return &f->r;
-        case 'x': *bit = F_x; return &f->x;
+        case 'e': *bit = F_e; return &f->v[F_e];
+        case 'E': *bit = F_E; return &f->v[F_E];
+        case 'T': *bit = F_T; return &f->v[F_T];
+        case 's': *bit = F_s; return &f->v[F_s];
+        case 'a': *bit = F_a; return &f->v[F_a];
+        case 'p': *bit = F_p; return &f->v[F_p];
+        case 'q': *bit = F_q; return &f->v[F_q];
+        case 'm': *bit = F_m; return &f->v[F_m];
+        case 'u': *bit = F_u; return &f->v[F_u];
+        case 'b': *bit = F_b; return &f->v[F_b];
+        case 'B': *bit = F_B; return &f->v[F_B];
+        case 'A': *bit = F_A; return &f->v[F_A];
+        case 'U': *bit = F_U; return &f->v[F_U];
+        case 'k': *bit = F_k; return &f->v[F_k];
+        case 't': *bit = F_t; return &f->v[F_t];
+        case 'i': *bit = F_i; return &f->v[F_i];
+        case 'r': *bit = F_r; return &f->v[F_r];
+        case 'x': *bit = F_x; return &f->v[F_x];
         }
         return NULL;
     }
-    if (NX_JEQ(*k, "pu")) { *bit = F_pu; return &f->pu; }
-    if (NX_JEQ(*k, "id")) { *bit = F_id; return &f->id; }
-    if (NX_JEQ(*k, "data")) { *bit = F_data; return &f->data; }
-    if (NX_JEQ(*k, "stream")) { *bit = F_stream; return &f->stream; }
-    if (NX_JEQ(*k, "result")) { *bit = F_result; return &f->result; }
-    if (NX_JEQ(*k, "code")) { *bit = F_code; return &f->code; }
-    if (NX_JEQ(*k, "msg")) { *bit = F_msg; return &f->msg; }
+    if (NX_JEQ(*k, "pu")) { *bit = F_pu; return &f->v[F_pu]; }
+    if (NX_JEQ(*k, "id")) { *bit = F_id; return &f->v[F_id]; }
+    if (NX_JEQ(*k, "data")) { *bit = F_data; return &f->v[F_data]; }
+    if (NX_JEQ(*k, "stream")) { *bit = F_stream; return &f->v[F_stream]; }
+    if (NX_JEQ(*k, "result")) { *bit = F_result; return &f->v[F_result]; }
+    if (NX_JEQ(*k, "code")) { *bit = F_code; return &f->v[F_code]; }
+    if (NX_JEQ(*k, "msg")) { *bit = F_msg; return &f->v[F_msg]; }
     return NULL;
 }
 
@@ -92,16 +100,16 @@ static nx_jspan_t *field(bn_t *f, const nx_jspan_t *k, int *bit)
  * skipped and scanned again (the combined-stream envelope). */
 static int collect(nx_jcur_t *c, bn_t *f, bn_t *inner)
 {
-    /* Absent fields read as empty spans (type NX_J_BAD), never as stale
-     * pointers: found by fuzz_binance. */
-    memset(f, 0, sizeof *f);
+    f->seen = 0;
     if (nx_js_obj_begin(c))
         return -1;
     nx_jspan_t key, skip;
     for (int first = 1;; first = 0) {
         int r = nx_js_obj_key(c, &key, first);
-        if (r <= 0)
+        if (r < 0)
             return r;
+        if (r == 0)
+            return 0;
         int bit = 0;
         nx_jspan_t *dst = field(f, &key, &bit);
         if (inner && bit == F_data && dst) {
@@ -110,7 +118,7 @@ static int collect(nx_jcur_t *c, bn_t *f, bn_t *inner)
                 const char *start = c->p;
                 if (collect(c, inner, NULL))
                     return -1;
-                f->data = (nx_jspan_t){start, (uint32_t)(c->p - start), NX_J_OBJ};
+                f->v[F_data] = (nx_jspan_t){start, (uint32_t)(c->p - start), NX_J_OBJ};
                 f->seen |= 1u << F_data;
                 continue;
             }
@@ -125,9 +133,9 @@ static int collect(nx_jcur_t *c, bn_t *f, bn_t *inner)
 /* Event time: the transaction time T when present, else E. */
 static int64_t event_ns(const bn_t *f)
 {
-    if (HAS(f, F_T) && f->T.type == NX_J_NUM)
-        return nx__ms_ns(&f->T);
-    return HAS(f, F_E) ? nx__ms_ns(&f->E) : 0;
+    if (HAS(f, F_T) && FV(f, T).type == NX_J_NUM)
+        return nx__ms_ns(&FV(f, T));
+    return HAS(f, F_E) ? nx__ms_ns(&FV(f, E)) : 0;
 }
 
 #define FAIL(what) return nx__dec_fail(d, what, buf, len)
@@ -135,18 +143,18 @@ static int64_t event_ns(const bn_t *f)
 static int trade(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
                  size_t len, int agg)
 {
-    const nx_jspan_t *id = agg ? &f->a : &f->t;
+    const nx_jspan_t *id = agg ? &FV(f, a) : &FV(f, t);
     if (!HAS(f, F_p) || !HAS(f, F_q) || id->type != NX_J_NUM)
         FAIL("trade without p/q/id");
     int64_t px, qty;
     uint64_t tid;
-    if (nx__dec_fixed(&f->p, sym->price_scale, &px) || nx__dec_fixed(&f->q, sym->qty_scale, &qty) ||
+    if (nx__dec_fixed(&FV(f, p), sym->price_scale, &px) || nx__dec_fixed(&FV(f, q), sym->qty_scale, &qty) ||
         nx_js_u64(id, &tid))
         FAIL("bad trade price/qty/id");
     nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, sym->id, event_ns(f));
     if (e) {
         /* m = buyer is the maker, so the aggressor sold. */
-        uint8_t aggr = HAS(f, F_m) ? (f->m.type == NX_J_TRUE ? NX_SIDE_SELL : NX_SIDE_BUY)
+        uint8_t aggr = HAS(f, F_m) ? (FV(f, m).type == NX_J_TRUE ? NX_SIDE_SELL : NX_SIDE_BUY)
                                    : NX_SIDE_NONE;
         e->u.trade = (nx_ev_trade_t){.price = px, .qty = qty, .trade_id = tid, .aggressor = aggr};
     }
@@ -158,9 +166,9 @@ static int book_ticker(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, c
 {
     int64_t bp, bq, ap, aq;
     uint64_t uid = 0;
-    if (nx__dec_fixed(&f->b, sym->price_scale, &bp) || nx__dec_fixed(&f->B, sym->qty_scale, &bq) ||
-        nx__dec_fixed(&f->a, sym->price_scale, &ap) || nx__dec_fixed(&f->A, sym->qty_scale, &aq) ||
-        (HAS(f, F_u) && nx_js_u64(&f->u, &uid)))
+    if (nx__dec_fixed(&FV(f, b), sym->price_scale, &bp) || nx__dec_fixed(&FV(f, B), sym->qty_scale, &bq) ||
+        nx__dec_fixed(&FV(f, a), sym->price_scale, &ap) || nx__dec_fixed(&FV(f, A), sym->qty_scale, &aq) ||
+        (HAS(f, F_u) && nx_js_u64(&FV(f, u), &uid)))
         FAIL("bad bookTicker fields");
     nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, sym->id, event_ns(f));
     if (e)
@@ -171,9 +179,9 @@ static int book_ticker(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, c
 static int kline(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
                  size_t len)
 {
-    if (f->k.type != NX_J_OBJ)
+    if (FV(f, k).type != NX_J_OBJ)
         FAIL("kline without k");
-    nx_jcur_t c = {f->k.p, f->k.p + f->k.n};
+    nx_jcur_t c = {FV(f, k).p, FV(f, k).p + FV(f, k).n};
     nx_jspan_t key, v, t = {0}, i = {0}, o = {0}, h = {0}, l = {0}, cl = {0}, vol = {0}, n = {0},
                        x = {0}, q = {0};
     if (nx_js_obj_begin(&c))
@@ -216,7 +224,7 @@ static int kline(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
     k.interval_s = iv;
     k.trades = (uint32_t)trades;
     k.closed = x.type == NX_J_TRUE;
-    nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, sym->id, nx__ms_ns(&f->E));
+    nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, sym->id, nx__ms_ns(&FV(f, E)));
     if (e)
         e->u.kline = k;
     return 0;
@@ -286,18 +294,18 @@ static int depth(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
                  size_t len)
 {
     uint64_t U = 0, u = 0, pu = 0;
-    if (nx_js_u64(&f->U, &U) || nx_js_u64(&f->u, &u) || (HAS(f, F_pu) && nx_js_u64(&f->pu, &pu)) ||
-        (HAS(f, F_b) && f->b.type != NX_J_ARR) || (HAS(f, F_a) && f->a.type != NX_J_ARR))
+    if (nx_js_u64(&FV(f, U), &U) || nx_js_u64(&FV(f, u), &u) || (HAS(f, F_pu) && nx_js_u64(&FV(f, pu), &pu)) ||
+        (HAS(f, F_b) && FV(f, b).type != NX_J_ARR) || (HAS(f, F_a) && FV(f, a).type != NX_J_ARR))
         FAIL("bad depthUpdate ids or levels");
     /* Partial-book streams (<sym>@depth5/10/20) replace the book. */
-    if (HAS(f, F_stream) && f->stream.type == NX_J_STR) {
-        const char *at = memchr(f->stream.p, '@', f->stream.n);
-        if (at && (size_t)(f->stream.p + f->stream.n - at) > 6 && memcmp(at, "@depth", 6) == 0 &&
+    if (HAS(f, F_stream) && FV(f, stream).type == NX_J_STR) {
+        const char *at = memchr(FV(f, stream).p, '@', FV(f, stream).n);
+        if (at && (size_t)(FV(f, stream).p + FV(f, stream).n - at) > 6 && memcmp(at, "@depth", 6) == 0 &&
             at[6] >= '0' && at[6] <= '9')
             d->frame_flags |= NX_EVF_SNAPSHOT;
     }
     nx_jspan_t none = {0};
-    if (nx__dec_levels(d, HAS(f, F_b) ? &f->b : &none, HAS(f, F_a) ? &f->a : &none, sym,
+    if (nx__dec_levels(d, HAS(f, F_b) ? &FV(f, b) : &none, HAS(f, F_a) ? &FV(f, a) : &none, sym,
                        event_ns(f), U, u, pu, 0))
         FAIL("bad depth level");
     return 0;
@@ -307,12 +315,12 @@ static int mark(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const ch
                 size_t len)
 {
     int64_t mp, ip = 0, fr = 0, nf = 0;
-    if (nx__dec_fixed(&f->p, sym->price_scale, &mp) ||
-        (HAS(f, F_i) && nx__dec_fixed(&f->i, sym->price_scale, &ip)) ||
-        (HAS(f, F_r) && f->r.n && nx__dec_fixed(&f->r, 8, &fr)) ||
-        (HAS(f, F_T) && nx_js_i64(&f->T, &nf)))
+    if (nx__dec_fixed(&FV(f, p), sym->price_scale, &mp) ||
+        (HAS(f, F_i) && nx__dec_fixed(&FV(f, i), sym->price_scale, &ip)) ||
+        (HAS(f, F_r) && FV(f, r).n && nx__dec_fixed(&FV(f, r), 8, &fr)) ||
+        (HAS(f, F_T) && nx_js_i64(&FV(f, T), &nf)))
         FAIL("bad markPriceUpdate fields");
-    nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, sym->id, nx__ms_ns(&f->E));
+    nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, sym->id, nx__ms_ns(&FV(f, E)));
     if (e)
         e->u.mark = (nx_ev_mark_t){mp, ip, fr, nf};
     return 0;
@@ -327,25 +335,25 @@ static int payload(nx_decoder_t *d, nx_jcur_t *c, const nx_jspan_t *stream, cons
     if (collect(c, &f, top ? &inner : NULL))
         FAIL("malformed JSON");
     if (stream) {
-        f.stream = *stream;
+        f.v[F_stream] = *stream;
         f.seen |= 1u << F_stream;
     }
     if (!HAS(&f, F_data))
         return dispatch(d, &f, buf, len);
     if (!top)
         FAIL("nested envelope");
-    if (f.data.type == NX_J_OBJ) {
+    if (FV(&f, data).type == NX_J_OBJ) {
         /* Collected in the same pass. */
         if (HAS(&f, F_stream)) {
-            inner.stream = f.stream;
+            inner.v[F_stream] = FV(&f, stream);
             inner.seen |= 1u << F_stream;
         }
         return dispatch(d, &inner, buf, len);
     }
-    if (f.data.type != NX_J_ARR)
+    if (FV(&f, data).type != NX_J_ARR)
         FAIL("data is not an object");
     /* {"stream":"!markPrice@arr","data":[...]} */
-    nx_jcur_t dc = {f.data.p, f.data.p + f.data.n};
+    nx_jcur_t dc = {FV(&f, data).p, FV(&f, data).p + FV(&f, data).n};
     if (nx_js_arr_begin(&dc))
         FAIL("malformed data array");
     for (int first = 1;; first = 0) {
@@ -354,7 +362,7 @@ static int payload(nx_decoder_t *d, nx_jcur_t *c, const nx_jspan_t *stream, cons
             FAIL("malformed data array");
         if (r == 0)
             return 0;
-        int rc = payload(d, &dc, HAS(&f, F_stream) ? &f.stream : NULL, buf, len, 0);
+        int rc = payload(d, &dc, HAS(&f, F_stream) ? &FV(&f, stream) : NULL, buf, len, 0);
         if (rc < 0)
             return rc;
     }
@@ -368,33 +376,33 @@ static int dispatch(nx_decoder_t *d, bn_t *fp, const char *buf, size_t len)
             return NX_DEC_CONTROL;
         if (HAS(&f, F_u) && HAS(&f, F_b) && HAS(&f, F_a) && HAS(&f, F_s)) {
             /* 2019-era bookTicker without "e". */
-            uint32_t id = nx__dec_symbol(d, &f.s);
+            uint32_t id = nx__dec_symbol(d, &FV(&f, s));
             if (id == NX_SYMBOL_NONE)
                 return NX_DEC_NOSYM;
             return book_ticker(d, &f, nx_symtab_get(d->symtab, id), buf, len);
         }
         FAIL("unexpected frame");
     }
-    if (f.e.type != NX_J_STR)
+    if (FV(&f, e).type != NX_J_STR)
         FAIL("event type is not a string");
     enum { K_AGG, K_TRADE, K_BBO, K_KLINE, K_DEPTH, K_MARK, K_OTHER } kind = K_OTHER;
-    if (NX_JEQ(f.e, "aggTrade"))
+    if (NX_JEQ(FV(&f, e), "aggTrade"))
         kind = K_AGG;
-    else if (NX_JEQ(f.e, "bookTicker"))
+    else if (NX_JEQ(FV(&f, e), "bookTicker"))
         kind = K_BBO;
-    else if (NX_JEQ(f.e, "depthUpdate"))
+    else if (NX_JEQ(FV(&f, e), "depthUpdate"))
         kind = K_DEPTH;
-    else if (NX_JEQ(f.e, "kline"))
+    else if (NX_JEQ(FV(&f, e), "kline"))
         kind = K_KLINE;
-    else if (NX_JEQ(f.e, "trade"))
+    else if (NX_JEQ(FV(&f, e), "trade"))
         kind = K_TRADE;
-    else if (NX_JEQ(f.e, "markPriceUpdate"))
+    else if (NX_JEQ(FV(&f, e), "markPriceUpdate"))
         kind = K_MARK;
     if (kind == K_OTHER)
         return NX_DEC_IGNORED;
     if (!HAS(&f, F_s))
         FAIL("event without symbol");
-    uint32_t id = nx__dec_symbol(d, &f.s);
+    uint32_t id = nx__dec_symbol(d, &FV(&f, s));
     if (id == NX_SYMBOL_NONE)
         return NX_DEC_NOSYM;
     const nx_symbol_t *sym = nx_symtab_get(d->symtab, id);
