@@ -1,0 +1,86 @@
+/*
+ * replay.h — the exchange on loopback: a libwebsockets server on 127.0.0.1
+ * that speaks a venue's own wire format, for tests and for the main job.
+ *
+ * Sources: raw recorded frames (JSON lines, byte for byte as captured), or
+ * a candle CSV (open_time_ms,open,high,low,close,volume) turned into that
+ * venue's trade and closed-kline messages (four trades per candle: open,
+ * high, low, close, a quarter of the volume each).
+ *
+ * Serving: WebSocket market streams (Binance combined /stream and routed
+ * /public /market bases, Bybit V5 /v5/public/{linear,spot} with subscribe
+ * and ping ops, Alpaca /v2/{feed} with auth and subscribe) and the REST
+ * endpoints the feeds use: klines (/fapi/v1/klines, /api/v3/klines,
+ * /v5/market/kline, /v2/stocks/{symbol}/bars), depth snapshot
+ * (/fapi/v1/depth, built from the book the server has streamed so far, so
+ * a client can resync), exchange info and server time.
+ *
+ * The stream is "live": one server-wide position advances through the
+ * messages (paced as recorded, scaled, or as fast as the client reads), so
+ * a client that disconnects misses what is sent meanwhile and must backfill
+ * over REST, as with a real venue. REST klines only return candles the
+ * stream has already closed.
+ *
+ * Fault injection, on a schedule (options) or on command
+ * (GET /_replay/fault?kind=drop|stall|skip|malformed|http429[&n=..][&ms=..]):
+ * drop the WebSocket connection (and skip `drop_gap` messages, the data the
+ * client misses), stall, skip a depth update id, send a malformed frame,
+ * answer REST with 429 and Retry-After. GET /_replay/status reports counters.
+ *
+ * Threads: the server runs its own lws context on the thread that calls
+ * nx_replay_run(); nx_replay_stop() may be called from any thread.
+ */
+#ifndef NX_REPLAY_H
+#define NX_REPLAY_H
+
+#include <stdint.h>
+
+#include "nx/venue.h"
+
+typedef struct nx_replay_opts {
+    nx_venue_t venue;
+    const char *frames_path;  /* raw frames, one per line; or NULL */
+    const char *candles_path; /* candle CSV; or NULL */
+    const char *symbol;       /* symbol of the candle CSV (default BTCUSDT) */
+    int port;                 /* 0 = any free port (see nx_replay_port) */
+    double speed;             /* 0 = as fast as the client reads; 1 = as recorded; N = x N */
+    uint32_t drop_every;      /* drop the connection every N messages (0 = never) */
+    uint32_t drop_gap;        /* messages the client misses per drop (default 8) */
+    uint32_t drop_max;        /* stop dropping after this many drops (0 = no limit) */
+    uint32_t malformed_every; /* send a malformed frame every N messages */
+    uint32_t skip_every;      /* drop one depth update every N depth updates */
+    uint32_t stall_every;     /* pause the stream every N messages ... */
+    uint32_t stall_ms;        /* ... for this long */
+    uint32_t http429_first;   /* answer the first N REST requests with 429 */
+    uint32_t retry_after_s;   /* Retry-After on those answers (default 1) */
+    int quiet;
+} nx_replay_opts_t;
+
+typedef struct nx_replay nx_replay_t;
+
+typedef struct nx_replay_stats {
+    uint64_t messages;  /* messages in the store */
+    uint64_t position;  /* live position */
+    uint64_t sent;      /* frames written to clients */
+    uint64_t drops, malformed, skipped, stalls, http429, rest_requests;
+    uint32_t clients;   /* WebSocket clients connected now */
+    uint32_t connections; /* WebSocket connections accepted in all */
+    int done;           /* the stream reached its end */
+} nx_replay_stats_t;
+
+void nx_replay_opts_default(nx_replay_opts_t *o);
+
+/* Load the source and bind 127.0.0.1:port. Returns 0, or NX_EIO (file),
+ * NX_ESYNTAX (bad CSV), NX_ESYSTEM (socket), NX_EINVAL. */
+int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o);
+
+/* The bound port. */
+int nx_replay_port(const nx_replay_t *r);
+
+/* Serve until nx_replay_stop(). */
+int nx_replay_run(nx_replay_t *r);
+void nx_replay_stop(nx_replay_t *r);
+void nx_replay_stats(nx_replay_t *r, nx_replay_stats_t *st);
+void nx_replay_destroy(nx_replay_t *r);
+
+#endif /* NX_REPLAY_H */
