@@ -35,6 +35,7 @@ static void help(FILE *out)
             "  --drop-max N         at most N drops\n"
             "  --malformed-every N  send a malformed frame every N messages\n"
             "  --skip-every N       skip one depth update id every N depth updates\n"
+            "  --skip-after N       ... none of the first N (let clients sync first)\n"
             "  --stall-every N --stall-ms MS   pause the stream every N messages\n"
             "  --http429-first N    answer the first N REST requests with 429\n"
             "  --retry-after S      Retry-After seconds on 429 answers (default 1)\n"
@@ -62,6 +63,7 @@ int nx_cmd_replay(int argc, char **argv)
         O_DROP_MAX,
         O_MALFORMED,
         O_SKIP,
+        O_SKIP_AFTER,
         O_STALL_EVERY,
         O_STALL_MS,
         O_429,
@@ -79,6 +81,7 @@ int nx_cmd_replay(int argc, char **argv)
                                          {"drop-max", required_argument, 0, O_DROP_MAX},
                                          {"malformed-every", required_argument, 0, O_MALFORMED},
                                          {"skip-every", required_argument, 0, O_SKIP},
+                                         {"skip-after", required_argument, 0, O_SKIP_AFTER},
                                          {"stall-every", required_argument, 0, O_STALL_EVERY},
                                          {"stall-ms", required_argument, 0, O_STALL_MS},
                                          {"http429-first", required_argument, 0, O_429},
@@ -104,6 +107,7 @@ int nx_cmd_replay(int argc, char **argv)
         case O_DROP_MAX: o.drop_max = (uint32_t)atol(optarg); break;
         case O_MALFORMED: o.malformed_every = (uint32_t)atol(optarg); break;
         case O_SKIP: o.skip_every = (uint32_t)atol(optarg); break;
+        case O_SKIP_AFTER: o.skip_after = (uint32_t)atol(optarg); break;
         case O_STALL_EVERY: o.stall_every = (uint32_t)atol(optarg); break;
         case O_STALL_MS: o.stall_ms = (uint32_t)atol(optarg); break;
         case O_429: o.http429_first = (uint32_t)atol(optarg); break;

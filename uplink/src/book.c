@@ -121,8 +121,12 @@ static int binance_chains(const nx_book_t *b, const nx_ev_book_t *m)
 {
     if (b->first_pending) {
         uint64_t L = b->snapshot_id;
+        /* The documented bridge is U <= L <= u. A diff that starts right
+         * after L (pu == L on futures, U == L + 1 on spot) continues the
+         * snapshot exactly too: it happens when the snapshot was taken at
+         * the end of a diff the client already had. */
         return is_spot(b) ? (m->first_id <= L + 1 && m->last_id >= L + 1)
-                          : (m->first_id <= L && m->last_id >= L);
+                          : ((m->first_id <= L && m->last_id >= L) || m->prev_id == L);
     }
     return is_spot(b) ? m->first_id == b->last_id + 1 : m->prev_id == b->last_id;
 }
@@ -146,14 +150,21 @@ static nx_book_result_t after_apply(nx_book_t *b, const nx_ev_book_t *m, int64_t
     return NX_BOOK_APPLIED;
 }
 
+static void buffer(nx_book_t *b, const nx_event_t *const *ev, uint32_t n);
+
 /* Apply one Binance diff while live. */
 static nx_book_result_t binance_diff(nx_book_t *b, const nx_event_t *const *ev, uint32_t n)
 {
     const nx_ev_book_t *m = &ev[0]->u.book;
     if (b->first_pending && m->last_id < b->snapshot_id)
         return NX_BOOK_SKIPPED; /* older than the snapshot */
-    if (!binance_chains(b, m))
-        return gap(b);
+    if (!binance_chains(b, m)) {
+        gap(b);
+        /* This diff is valid; keep it for after the next snapshot. */
+        if (b->pending)
+            buffer(b, ev, n);
+        return NX_BOOK_GAP;
+    }
     b->first_pending = 0;
     apply_levels(b, ev, n);
     return after_apply(b, m, ev[0]->hdr.exch_ns);

@@ -78,7 +78,8 @@ int nx__dec_commit(nx_decoder_t *d, uint64_t *first_seq)
         *first_seq = d->frame_seq;
     if (end > d->frame_seq) {
         nx_bus_event(d->ring, end - 1)->hdr.flags |= NX_EVF_LAST;
-        nx_ring_publish(d->ring, end);
+        if (!d->hold)
+            nx_ring_publish(d->ring, end);
     }
     uint32_t n = (uint32_t)(end - d->frame_seq);
     d->st.events += n;
@@ -298,4 +299,11 @@ int nx_decode_status(nx_decoder_t *d, uint32_t symbol, nx_status_code_t code, ui
     d->st.events++;
     d->st.by_type[NX_EV_STATUS]++;
     return 0;
+}
+
+void nx_decoder_publish(nx_decoder_t *d)
+{
+    uint64_t end = nx_ring_next(d->ring);
+    if (end > d->frame_seq)
+        nx_ring_publish(d->ring, end);
 }

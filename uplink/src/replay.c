@@ -903,7 +903,8 @@ static int ws_writable(nx_replay_t *r, struct lws *wsi, pss_t *p)
     apply_until(r, p->cursor + 1);
     if (m->kind == K_DEPTH) {
         r->depth_seen++;
-        if (r->cmd_skip > 0 || (r->o.skip_every && r->depth_seen % r->o.skip_every == 0)) {
+        if (r->cmd_skip > 0 || (r->o.skip_every && r->depth_seen > r->o.skip_after &&
+                                 r->depth_seen % r->o.skip_every == 0)) {
             if (r->cmd_skip > 0)
                 r->cmd_skip--;
             r->st.skipped++;

@@ -69,6 +69,7 @@ typedef struct nx_decoder {
     int auto_intern;       /* add unknown symbols (price/qty scale 8): for `nexus decode` */
     int64_t recv_ns;       /* receive time stamped on this frame's events */
     int64_t stale_ns;      /* flag events older than this (recv - exch); 0 = never */
+    int hold;              /* claim and fill but do not publish: nx_decoder_publish() */
     nx_decoder_stats_t st;
     nx_ticker_state_t *tickers; /* [NX_SYMTAB_MAX], Bybit only */
     char last_error[160];  /* "what: excerpt" of the last error */
@@ -89,6 +90,11 @@ void nx_decoder_fini(nx_decoder_t *d);
  * their first sequence in *first_seq, or a negative NX_E… code for a
  * malformed frame (nothing published, st.errors counted, last_error set). */
 int nx_decode_frame(nx_decoder_t *d, const char *frame, size_t len, uint64_t *first_seq);
+
+/* With d->hold set: publish what the last nx_decode_frame() filled (after
+ * the caller had a look, e.g. to suppress duplicate klines by turning them
+ * into NX_EV_NONE). */
+void nx_decoder_publish(nx_decoder_t *d);
 
 /* Decode a Binance REST depth snapshot (GET /fapi/v1/depth or
  * /api/v3/depth) for `symbol` into NX_EV_BOOK events flagged

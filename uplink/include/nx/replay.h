@@ -49,6 +49,7 @@ typedef struct nx_replay_opts {
     uint32_t drop_max;        /* stop dropping after this many drops (0 = no limit) */
     uint32_t malformed_every; /* send a malformed frame every N messages */
     uint32_t skip_every;      /* drop one depth update every N depth updates */
+    uint32_t skip_after;      /* ... but none of the first N (clients syncing their books) */
     uint32_t stall_every;     /* pause the stream every N messages ... */
     uint32_t stall_ms;        /* ... for this long */
     uint32_t http429_first;   /* answer the first N REST requests with 429 */

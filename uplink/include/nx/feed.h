@@ -1,0 +1,118 @@
+/*
+ * feed.h — live market data from one venue over WebSocket, kept whole.
+ *
+ * A feed owns the venue connections ("legs") for a set of subscribed
+ * symbols and streams: Binance USD-M uses two legs on the 2026 routed bases
+ * (/public for book streams, /market for trades, klines and mark price),
+ * Bybit V5 and Alpaca one each. Every leg parses frames straight into the
+ * market ring (decode.h) on the network thread.
+ *
+ * Never silently stale:
+ *  - a per-leg watchdog reconnects a leg that received nothing for
+ *    `watchdog_ms`, and reports NX_ST_STALE;
+ *  - reconnects back off exponentially with jitter (backoff_min_ms ..
+ *    backoff_max_ms), reset by a healthy connection;
+ *  - REST answers 429/418 are honoured: no REST request is sent before the
+ *    Retry-After time passes;
+ *  - after any reconnect or kline gap, missing closed klines are fetched
+ *    over REST (/fapi/v1/klines, /v5/market/kline, Alpaca bars) and
+ *    published in order, flagged NX_EVF_BACKFILL; live klines that would
+ *    duplicate or jump ahead of them are held back or suppressed, so
+ *    downstream sees every closed candle exactly once, in order;
+ *  - order books resync on any gap (REST snapshot for Binance, resubscribe
+ *    for Bybit) with NX_ST_BOOK_GAP / NX_ST_BOOK_RESYNCED status events;
+ *  - the Bybit `ping` op is sent every 20 s; Binance pings are answered by
+ *    libwebsockets; a Binance leg is renewed before the venue's 24 h limit.
+ *
+ * Subscriptions are reference-counted per (symbol, stream): many users
+ * watching one symbol make one wire subscription.
+ *
+ * Threads: every function runs on the network thread that services the
+ * nx_net_t, except nx_feed_stats (any thread, relaxed counters).
+ */
+#ifndef NX_FEED_H
+#define NX_FEED_H
+
+#include <stdint.h>
+
+#include "nx/clock.h"
+#include "nx/decode.h"
+#include "nx/ring.h"
+#include "nx/symtab.h"
+#include "nx/venue.h"
+
+typedef struct nx_net nx_net_t;
+typedef struct nx_feed nx_feed_t;
+
+/* One libwebsockets context for every venue connection of the process.
+ * Returns NULL on failure. */
+nx_net_t *nx_net_create(nx_clock_t *clock);
+/* Service sockets and timers for up to timeout_ms. */
+int nx_net_service(nx_net_t *n, int timeout_ms);
+/* Wake a blocked nx_net_service from another thread. */
+void nx_net_wake(nx_net_t *n);
+void nx_net_destroy(nx_net_t *n);
+
+enum {
+    NX_FEED_TRADES = 1u << 0,
+    NX_FEED_BBO = 1u << 1,
+    NX_FEED_KLINES = 1u << 2,
+    NX_FEED_BOOK = 1u << 3,
+    NX_FEED_MARK = 1u << 4,
+};
+
+typedef struct nx_feed_opts {
+    nx_venue_t venue;
+    const char *ws_url;   /* "wss://fstream.binance.com", "ws://127.0.0.1:9911" */
+    const char *rest_url; /* "https://fapi.binance.com", "http://127.0.0.1:9911" */
+    const char *kline_interval; /* "1m" (Binance), "1" (Bybit); Alpaca bars are 1m */
+    uint32_t watchdog_ms;       /* default 10000 */
+    uint32_t backoff_min_ms;    /* default 50 */
+    uint32_t backoff_max_ms;    /* default 30000 */
+    uint32_t book_depth;        /* levels kept per side, default 1000 */
+    int64_t stale_ns;           /* default 60 s */
+    uint32_t max_age_s;         /* renew a connection after this long, default 23.5 h */
+    const char *alpaca_key, *alpaca_secret; /* from the environment; never logged */
+} nx_feed_opts_t;
+
+typedef struct nx_feed_stats {
+    uint64_t frames, events, errors, control;
+    uint64_t connects, disconnects, reconnect_max_ms, reconnect_total_ms;
+    uint64_t watchdog_fires;
+    uint64_t rest_requests, rest_errors, http429;
+    uint64_t backfill_requests, backfill_klines, klines_suppressed;
+    uint64_t book_gaps, book_resyncs;
+    int64_t rest_blocked_until_ns; /* Retry-After in force until */
+    int64_t last_429_ns, first_rest_after_429_ns;
+} nx_feed_stats_t;
+
+void nx_feed_opts_default(nx_feed_opts_t *o);
+
+/* Create a feed on `net` producing into `ring` (never-block market ring).
+ * Start-up: allocates its buffers. Returns NULL on bad options. */
+nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *symtab,
+                          nx_ring_t *ring);
+
+/* Add one reference to (symbol, streams); the first reference subscribes
+ * on the wire (now if connected, else at connect). Returns 0 or NX_EINVAL. */
+int nx_feed_subscribe(nx_feed_t *f, uint32_t symbol, unsigned streams);
+/* Drop one reference; the last one unsubscribes. */
+int nx_feed_unsubscribe(nx_feed_t *f, uint32_t symbol, unsigned streams);
+/* Wire subscriptions for a symbol (after de-duplication), for tests. */
+unsigned nx_feed_wire_streams(const nx_feed_t *f, uint32_t symbol);
+
+/* Connect every leg that has subscriptions. */
+int nx_feed_start(nx_feed_t *f);
+/* Close every leg and stop reconnecting. */
+void nx_feed_stop(nx_feed_t *f);
+
+void nx_feed_stats(const nx_feed_t *f, nx_feed_stats_t *st);
+const nx_decoder_stats_t *nx_feed_decoder_stats(const nx_feed_t *f);
+
+/* The local book of a subscribed symbol (network thread), or NULL. */
+struct nx_book;
+const struct nx_book *nx_feed_book(nx_feed_t *f, uint32_t symbol);
+
+void nx_feed_destroy(nx_feed_t *f);
+
+#endif /* NX_FEED_H */

@@ -1,0 +1,1209 @@
+/*
+ * feed.c — venue connections, subscriptions, reconnects, backfill and book
+ * resync on the network thread (see feed.h).
+ *
+ * Workload: a few connections, 10^2..10^5 frames/s in bursts, a REST call
+ * now and then. Frames go through the decoder straight into the market
+ * ring; only closed klines take a detour through the continuity filter
+ * (the decoder holds the frame, the filter suppresses duplicates and holds
+ * back klines that arrive ahead of a gap, then the frame is published).
+ * Everything else here is control: one 50 ms timer per feed drives the
+ * watchdog, reconnect backoff, Bybit pings, connection renewal and queued
+ * REST requests.
+ */
+#include "nx/feed.h"
+
+#include "jscan.h"
+#include "nx/book.h"
+#include "nx/error.h"
+#include "nx/fixed.h"
+#include "nx/log.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_FEEDS 16
+#define REST_SLOTS 8
+#define REST_BUF (4u << 20)
+#define FRAME_BUF (4u << 20)
+#define STASH 64
+#define TICK_US 50000
+
+enum { LEG_DOWN = 0, LEG_CONNECTING, LEG_UP };
+enum { REST_KLINES = 1, REST_DEPTH };
+
+struct nx_net {
+    struct lws_context *ctx;
+    nx_clock_t *clock;
+};
+
+typedef struct leg {
+    struct nx_feed *f;
+    int idx;           /* 0 = market/main, 1 = public (Binance book streams) */
+    struct lws *wsi;
+    int state;
+    int close_now;
+    char *buf;         /* frame assembly */
+    size_t len;
+    int64_t last_rx_ns, down_since_ns, up_since_ns, reconnect_at_ns, last_ping_ns;
+    uint32_t attempts;
+    int alpaca_state;  /* 0 wait "connected", 1 auth sent, 2 subscribed */
+    char out[8][1024]; /* queued control messages */
+    uint32_t out_head, out_tail;
+    int ever_up;
+} leg_t;
+
+typedef struct rest {
+    struct nx_feed *f;
+    int used, kind, inflight;
+    uint32_t symbol;
+    struct lws *wsi;
+    char path[512];
+    char *buf;
+    size_t len;
+    int status, retry_after_s, completed;
+    int64_t not_before_ns;
+} rest_t;
+
+typedef struct sym_state {
+    uint16_t refs[5];       /* per stream bit */
+    int64_t last_closed_ms; /* open time of the last published closed kline, -1 none */
+    uint32_t interval_s;
+    int backfill_inflight, backfill_retried;
+    nx_event_t stash[STASH];
+    uint32_t nstash;
+} sym_state_t;
+
+struct nx_feed {
+    nx_net_t *net;
+    nx_feed_opts_t o;
+    char ws_prot[8], ws_host[128], ws_base[256];
+    int ws_port, ws_ssl;
+    char rest_prot[8], rest_host[128], rest_base[256];
+    int rest_port, rest_ssl;
+    char kline_iv[16];
+    nx_symtab_t *symtab;
+    nx_ring_t *ring;
+    nx_decoder_t dec;
+    nx_bookset_t books;
+    leg_t legs[2];
+    int nlegs;
+    sym_state_t *syms;
+    rest_t rest[REST_SLOTS];
+    nx_feed_stats_t st;
+    int started, stopped;
+    uint64_t req_id;
+    lws_sorted_usec_list_t tick;
+};
+
+static nx_feed_t *feeds[MAX_FEEDS];
+
+/* Stats are written by the network thread and read by others: relaxed
+ * atomics keep that well defined (every field is 64 bits). */
+#define ST_ADD(f, field, n) __atomic_fetch_add(&(f)->st.field, (n), __ATOMIC_RELAXED)
+#define ST_SET(f, field, v) __atomic_store_n(&(f)->st.field, (v), __ATOMIC_RELAXED)
+
+static int64_t now_ns(const nx_feed_t *f)
+{
+    (void)f;
+    return nx_mono_ns();
+}
+
+static int is_binance(const nx_feed_t *f)
+{
+    return f->o.venue == NX_VENUE_BINANCE_USDM || f->o.venue == NX_VENUE_BINANCE_SPOT;
+}
+
+static int is_bybit(const nx_feed_t *f)
+{
+    return f->o.venue == NX_VENUE_BYBIT_LINEAR || f->o.venue == NX_VENUE_BYBIT_SPOT;
+}
+
+static void lower(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; s[i] && i < cap - 1; i++)
+        out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+    out[i] = 0;
+}
+
+/* ---------- subscriptions ---------- */
+
+static unsigned wire(const nx_feed_t *f, uint32_t sym)
+{
+    unsigned m = 0;
+    for (int b = 0; b < 5; b++)
+        if (f->syms[sym].refs[b])
+            m |= 1u << b;
+    return m;
+}
+
+unsigned nx_feed_wire_streams(const nx_feed_t *f, uint32_t symbol)
+{
+    return symbol < NX_SYMTAB_MAX ? wire(f, symbol) : 0;
+}
+
+/* Which leg carries a stream (Binance USD-M routes book streams to /public). */
+static int leg_of(const nx_feed_t *f, unsigned stream)
+{
+    if (f->o.venue == NX_VENUE_BINANCE_USDM && (stream & (NX_FEED_BOOK | NX_FEED_BBO)))
+        return 1;
+    return 0;
+}
+
+/* Venue names of one stream for a symbol; returns how many (0..1). */
+static int stream_name(const nx_feed_t *f, uint32_t sym, unsigned stream, char *out, size_t cap)
+{
+    const nx_symbol_t *s = nx_symtab_get(f->symtab, sym);
+    if (!s)
+        return 0;
+    char l[32];
+    lower(s->name, l, sizeof l);
+    if (is_binance(f)) {
+        switch (stream) {
+        case NX_FEED_TRADES: snprintf(out, cap, "%s@aggTrade", l); return 1;
+        case NX_FEED_BBO: snprintf(out, cap, "%s@bookTicker", l); return 1;
+        case NX_FEED_KLINES: snprintf(out, cap, "%s@kline_%s", l, f->kline_iv); return 1;
+        case NX_FEED_BOOK: snprintf(out, cap, "%s@depth@100ms", l); return 1;
+        case NX_FEED_MARK:
+            if (f->o.venue != NX_VENUE_BINANCE_USDM)
+                return 0;
+            snprintf(out, cap, "%s@markPrice@1s", l);
+            return 1;
+        }
+        return 0;
+    }
+    if (is_bybit(f)) {
+        switch (stream) {
+        case NX_FEED_TRADES: snprintf(out, cap, "publicTrade.%s", s->name); return 1;
+        case NX_FEED_BBO:
+        case NX_FEED_MARK: snprintf(out, cap, "tickers.%s", s->name); return 1;
+        case NX_FEED_KLINES: snprintf(out, cap, "kline.%s.%s", f->kline_iv, s->name); return 1;
+        case NX_FEED_BOOK: snprintf(out, cap, "orderbook.50.%s", s->name); return 1;
+        }
+        return 0;
+    }
+    snprintf(out, cap, "%s", s->name); /* Alpaca lists symbols per channel */
+    return 1;
+}
+
+static void queue_out(leg_t *l, const char *msg)
+{
+    if (l->out_tail - l->out_head >= 8)
+        return; /* a burst of subscription changes: the next connect sends all */
+    snprintf(l->out[l->out_tail++ % 8], sizeof l->out[0], "%s", msg);
+    if (l->wsi)
+        lws_callback_on_writable(l->wsi);
+}
+
+/* Send the (un)subscription for these streams of a symbol on a live leg. */
+static void wire_change(nx_feed_t *f, uint32_t sym, unsigned streams, int sub)
+{
+    char msg[1024], name[96];
+    for (unsigned b = 1; b <= NX_FEED_MARK; b <<= 1) {
+        if (!(streams & b) || !stream_name(f, sym, b, name, sizeof name))
+            continue;
+        leg_t *l = &f->legs[leg_of(f, b)];
+        if (l->state != LEG_UP) {
+            if (sub && f->started && l->state == LEG_DOWN && !l->reconnect_at_ns)
+                l->reconnect_at_ns = now_ns(f); /* bring the leg up at the next tick */
+            continue;
+        }
+        if (is_binance(f))
+            snprintf(msg, sizeof msg, "{\"method\":\"%s\",\"params\":[\"%s\"],\"id\":%llu}",
+                     sub ? "SUBSCRIBE" : "UNSUBSCRIBE", name, (unsigned long long)++f->req_id);
+        else if (is_bybit(f))
+            snprintf(msg, sizeof msg, "{\"op\":\"%s\",\"args\":[\"%s\"],\"req_id\":\"%llu\"}",
+                     sub ? "subscribe" : "unsubscribe", name, (unsigned long long)++f->req_id);
+        else {
+            const char *ch = b == NX_FEED_TRADES ? "trades" : b == NX_FEED_BBO ? "quotes" : "bars";
+            if (b == NX_FEED_BOOK || b == NX_FEED_MARK)
+                continue;
+            snprintf(msg, sizeof msg, "{\"action\":\"%s\",\"%s\":[\"%s\"]}",
+                     sub ? "subscribe" : "unsubscribe", ch, name);
+        }
+        queue_out(l, msg);
+    }
+}
+
+int nx_feed_subscribe(nx_feed_t *f, uint32_t symbol, unsigned streams)
+{
+    if (!nx_symtab_get(f->symtab, symbol) || !streams || streams > 31)
+        return NX_EINVAL;
+    unsigned fresh = 0;
+    for (int b = 0; b < 5; b++) {
+        if (!(streams & (1u << b)))
+            continue;
+        if (f->syms[symbol].refs[b]++ == 0)
+            fresh |= 1u << b;
+    }
+    if (fresh)
+        wire_change(f, symbol, fresh, 1);
+    return 0;
+}
+
+int nx_feed_unsubscribe(nx_feed_t *f, uint32_t symbol, unsigned streams)
+{
+    if (!nx_symtab_get(f->symtab, symbol))
+        return NX_EINVAL;
+    unsigned gone = 0;
+    for (int b = 0; b < 5; b++) {
+        if (!(streams & (1u << b)) || !f->syms[symbol].refs[b])
+            continue;
+        if (--f->syms[symbol].refs[b] == 0)
+            gone |= 1u << b;
+    }
+    if (gone)
+        wire_change(f, symbol, gone, 0);
+    return 0;
+}
+
+/* ---------- REST ---------- */
+
+static void rest_dispatch(nx_feed_t *f);
+
+static int rest_queue(nx_feed_t *f, int kind, uint32_t sym, const char *path)
+{
+    for (int i = 0; i < REST_SLOTS; i++) {
+        rest_t *q = &f->rest[i];
+        if (q->used && q->kind == kind && q->symbol == sym && !strcmp(q->path, path))
+            return 0; /* already queued */
+    }
+    for (int i = 0; i < REST_SLOTS; i++) {
+        rest_t *q = &f->rest[i];
+        if (q->used)
+            continue;
+        q->used = 1;
+        q->kind = kind;
+        q->symbol = sym;
+        q->inflight = 0;
+        q->not_before_ns = 0;
+        snprintf(q->path, sizeof q->path, "%s%s", f->rest_base, path);
+        rest_dispatch(f);
+        return 0;
+    }
+    return NX_EFULL;
+}
+
+static void rest_dispatch(nx_feed_t *f)
+{
+    int64_t now = now_ns(f);
+    if (now < f->st.rest_blocked_until_ns)
+        return; /* Retry-After in force */
+    for (int i = 0; i < REST_SLOTS; i++) {
+        rest_t *q = &f->rest[i];
+        if (!q->used || q->inflight || now < q->not_before_ns)
+            continue;
+        struct lws_client_connect_info ci;
+        memset(&ci, 0, sizeof ci);
+        ci.context = f->net->ctx;
+        ci.address = f->rest_host;
+        ci.port = f->rest_port;
+        ci.path = q->path;
+        ci.host = f->rest_host;
+        ci.origin = f->rest_host;
+        ci.method = "GET";
+        ci.ssl_connection = f->rest_ssl ? LCCSCF_USE_SSL : 0;
+        ci.local_protocol_name = "nx-rest";
+        ci.userdata = q;
+        ci.pwsi = &q->wsi;
+        q->len = 0;
+        q->status = 0;
+        q->completed = 0;
+        q->retry_after_s = 0;
+        q->inflight = 1;
+        ST_ADD(f, rest_requests, 1);
+        if (f->st.last_429_ns && !f->st.first_rest_after_429_ns)
+            ST_SET(f, first_rest_after_429_ns, now);
+        if (!lws_client_connect_via_info(&ci)) {
+            q->inflight = 0;
+            q->not_before_ns = now + 200 * NX_NS_PER_MS;
+            ST_ADD(f, rest_errors, 1);
+        }
+    }
+}
+
+static void publish_kline(nx_feed_t *f, uint32_t sym, const nx_ev_kline_t *k, int64_t exch_ns,
+                          uint16_t flags)
+{
+    uint64_t seq;
+    if (nx_bus_claim(f->ring, 1, &seq) != 1) {
+        f->dec.st.dropped++;
+        return;
+    }
+    nx_event_t *e = nx_bus_event(f->ring, seq);
+    e->hdr.type = NX_EV_KLINE;
+    e->hdr.venue = (uint8_t)f->o.venue;
+    e->hdr.flags |= flags;
+    e->hdr.symbol = sym;
+    e->hdr.exch_ns = exch_ns;
+    e->hdr.recv_ns = nx_clock_now(f->net->clock);
+    e->u.kline = *k;
+    nx_ring_publish(f->ring, seq + 1);
+    f->dec.st.events++;
+    f->dec.st.by_type[NX_EV_KLINE]++;
+}
+
+static void request_backfill(nx_feed_t *f, uint32_t sym)
+{
+    sym_state_t *s = &f->syms[sym];
+    if (s->backfill_inflight || s->last_closed_ms < 0 || !s->interval_s)
+        return;
+    const nx_symbol_t *ss = nx_symtab_get(f->symtab, sym);
+    int64_t from = s->last_closed_ms + (int64_t)s->interval_s * 1000;
+    char path[400];
+    if (f->o.venue == NX_VENUE_BINANCE_USDM)
+        snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&startTime=%lld&limit=1500",
+                 ss->name, f->kline_iv, (long long)from);
+    else if (f->o.venue == NX_VENUE_BINANCE_SPOT)
+        snprintf(path, sizeof path, "/api/v3/klines?symbol=%s&interval=%s&startTime=%lld&limit=1000",
+                 ss->name, f->kline_iv, (long long)from);
+    else if (is_bybit(f))
+        snprintf(path, sizeof path, "/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%lld&limit=1000",
+                 f->o.venue == NX_VENUE_BYBIT_SPOT ? "spot" : "linear", ss->name, f->kline_iv,
+                 (long long)from);
+    else {
+        time_t t = (time_t)(from / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char ts[40];
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        snprintf(path, sizeof path, "/v2/stocks/%s/bars?timeframe=1Min&start=%s&limit=10000",
+                 ss->name, ts);
+    }
+    if (rest_queue(f, REST_KLINES, sym, path) == 0) {
+        s->backfill_inflight = 1;
+        ST_ADD(f, backfill_requests, 1);
+    }
+}
+
+static void request_depth(nx_feed_t *f, uint32_t sym)
+{
+    const nx_symbol_t *ss = nx_symtab_get(f->symtab, sym);
+    char path[200];
+    snprintf(path, sizeof path, "%s?symbol=%s&limit=1000",
+             f->o.venue == NX_VENUE_BINANCE_USDM ? "/fapi/v1/depth" : "/api/v3/depth", ss->name);
+    rest_queue(f, REST_DEPTH, sym, path);
+}
+
+/* Parse a REST kline answer into ascending candles and publish those after
+ * the last one published; then release the stash. */
+static int on_klines(nx_feed_t *f, rest_t *q)
+{
+    sym_state_t *s = &f->syms[q->symbol];
+    const nx_symbol_t *ss = nx_symtab_get(f->symtab, q->symbol);
+    nx_jcur_t c = {q->buf, q->buf + q->len};
+    nx_jspan_t key, v, list = {0};
+    int bybit = is_bybit(f), alpaca = f->o.venue == NX_VENUE_ALPACA;
+    if (bybit || alpaca) {
+        /* {"result":{"list":[...]}} or {"bars":[...]} */
+        if (nx_js_obj_begin(&c))
+            return -1;
+        for (int first = 1;; first = 0) {
+            int r = nx_js_obj_key(&c, &key, first);
+            if (r <= 0)
+                break;
+            if (bybit && NX_JEQ(key, "result")) {
+                nx_js_ws(&c);
+                if (nx_js_obj_begin(&c))
+                    return -1;
+                for (int f2 = 1;; f2 = 0) {
+                    int r2 = nx_js_obj_key(&c, &key, f2);
+                    if (r2 <= 0)
+                        break;
+                    if (nx_js_value(&c, &v))
+                        return -1;
+                    if (NX_JEQ(key, "list"))
+                        list = v;
+                }
+                continue;
+            }
+            if (nx_js_value(&c, &v))
+                return -1;
+            if (alpaca && NX_JEQ(key, "bars"))
+                list = v;
+        }
+    } else {
+        nx_js_ws(&c);
+        list = (nx_jspan_t){c.p, (uint32_t)(c.end - c.p), NX_J_ARR};
+    }
+    if (list.type != NX_J_ARR)
+        return alpaca ? 0 : -1; /* Alpaca sends "bars":null when empty */
+    /* Collect candles (ascending after reversing Bybit's newest-first). */
+    enum { MAXK = 1500 };
+    static nx_ev_kline_t ks[MAXK];
+    uint32_t nk = 0;
+    nx_jcur_t lc = {list.p, list.p + list.n};
+    nx_js_arr_begin(&lc);
+    uint32_t iv = s->interval_s ? s->interval_s : 60;
+    for (int first = 1; nk < MAXK; first = 0) {
+        int r = nx_js_arr_next(&lc, first);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        nx_ev_kline_t k = {0};
+        k.interval_s = iv;
+        k.closed = 1;
+        if (alpaca) {
+            nx_jspan_t t = {0}, o = {0}, h = {0}, l = {0}, cl = {0}, vol = {0};
+            if (nx_js_obj_begin(&lc))
+                return -1;
+            for (int f2 = 1;; f2 = 0) {
+                int r2 = nx_js_obj_key(&lc, &key, f2);
+                if (r2 < 0)
+                    return -1;
+                if (r2 == 0)
+                    break;
+                if (nx_js_value(&lc, &v))
+                    return -1;
+                if (key.n == 1) {
+                    switch (key.p[0]) {
+                    case 't': t = v; break;
+                    case 'o': o = v; break;
+                    case 'h': h = v; break;
+                    case 'l': l = v; break;
+                    case 'c': cl = v; break;
+                    case 'v': vol = v; break;
+                    }
+                }
+            }
+            int64_t ns;
+            if (t.type != NX_J_STR || nx_rfc3339_ns(t.p, t.n, &ns) ||
+                nx_fixed_parse(o.p, o.n, ss->price_scale, &k.open) ||
+                nx_fixed_parse(h.p, h.n, ss->price_scale, &k.high) ||
+                nx_fixed_parse(l.p, l.n, ss->price_scale, &k.low) ||
+                nx_fixed_parse(cl.p, cl.n, ss->price_scale, &k.close) ||
+                nx_fixed_parse(vol.p, vol.n, ss->qty_scale, &k.volume))
+                return -1;
+            k.open_ms = ns / NX_NS_PER_MS;
+        } else {
+            nx_jspan_t el[7];
+            if (nx_js_arr_begin(&lc))
+                return -1;
+            int ne = 0;
+            for (int f2 = 1;; f2 = 0) {
+                int r2 = nx_js_arr_next(&lc, f2);
+                if (r2 < 0)
+                    return -1;
+                if (r2 == 0)
+                    break;
+                nx_jspan_t x;
+                if (nx_js_value(&lc, &x))
+                    return -1;
+                if (ne < 7)
+                    el[ne] = x;
+                ne++;
+            }
+            if (ne < 6)
+                return -1;
+            uint64_t ot;
+            if (nx_js_u64(&el[0], &ot) || nx_fixed_parse(el[1].p, el[1].n, ss->price_scale, &k.open) ||
+                nx_fixed_parse(el[2].p, el[2].n, ss->price_scale, &k.high) ||
+                nx_fixed_parse(el[3].p, el[3].n, ss->price_scale, &k.low) ||
+                nx_fixed_parse(el[4].p, el[4].n, ss->price_scale, &k.close) ||
+                nx_fixed_parse(el[5].p, el[5].n, ss->qty_scale, &k.volume))
+                return -1;
+            k.open_ms = (int64_t)ot;
+        }
+        ks[nk++] = k;
+    }
+    if (bybit)
+        for (uint32_t i = 0; i < nk / 2; i++) {
+            nx_ev_kline_t t = ks[i];
+            ks[i] = ks[nk - 1 - i];
+            ks[nk - 1 - i] = t;
+        }
+    int64_t ivms = (int64_t)iv * 1000;
+    for (uint32_t i = 0; i < nk; i++) {
+        if (ks[i].open_ms <= s->last_closed_ms)
+            continue;
+        publish_kline(f, q->symbol, &ks[i], (ks[i].open_ms + ivms) * NX_NS_PER_MS, NX_EVF_BACKFILL);
+        s->last_closed_ms = ks[i].open_ms;
+        ST_ADD(f, backfill_klines, 1);
+    }
+    s->backfill_inflight = 0;
+    /* A full page: there is more. */
+    if (nk >= 1000) {
+        request_backfill(f, q->symbol);
+        return 0;
+    }
+    /* Release held-back live klines in order. A hole left before one of them
+     * is asked for once more (the REST answer may predate it); after that
+     * the venue has no candle there and the gap is real. */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < s->nstash; i++) {
+        nx_event_t *e = &s->stash[i];
+        int64_t open = e->u.kline.open_ms;
+        if (open <= s->last_closed_ms) {
+            ST_ADD(f, klines_suppressed, 1);
+            continue;
+        }
+        if (open > s->last_closed_ms + ivms && !s->backfill_retried) {
+            s->stash[keep++] = *e;
+            continue;
+        }
+        publish_kline(f, q->symbol, &e->u.kline, e->hdr.exch_ns, 0);
+        s->last_closed_ms = open;
+    }
+    s->nstash = keep;
+    if (keep) {
+        s->backfill_retried = 1;
+        request_backfill(f, q->symbol);
+    } else {
+        s->backfill_retried = 0;
+    }
+    return 0;
+}
+
+static void on_depth(nx_feed_t *f, rest_t *q)
+{
+    uint64_t first;
+    f->dec.recv_ns = nx_clock_now(f->net->clock);
+    int n = nx_decode_binance_depth_snapshot(&f->dec, q->symbol, q->buf, q->len, &first);
+    if (n < 0) {
+        ST_ADD(f, rest_errors, 1);
+        NX_LOGK(NX_LOG_WARN, "feed", "feed.depth", "%s: bad depth snapshot: %s",
+                nx_venue_name(f->o.venue), f->dec.last_error);
+        return;
+    }
+    nx_bookset_apply(&f->books, &f->dec, first, (uint32_t)n);
+}
+
+static void rest_done(nx_feed_t *f, rest_t *q)
+{
+    int64_t now = now_ns(f);
+    q->inflight = 0;
+    if (q->status == 429 || q->status == 418) {
+        /* Honour Retry-After; without one, 418 (an IP ban) waits longer. */
+        int ra = q->retry_after_s > 0 ? q->retry_after_s : q->status == 418 ? 120 : 5;
+        ST_SET(f, rest_blocked_until_ns, now + (int64_t)ra * NX_NS_PER_SEC);
+        ST_SET(f, last_429_ns, now);
+        ST_SET(f, first_rest_after_429_ns, 0);
+        ST_ADD(f, http429, 1);
+        NX_LOGK(NX_LOG_WARN, "feed", "feed.429", "%s: REST answered %d; waiting %d s (Retry-After)",
+                nx_venue_name(f->o.venue), q->status, ra);
+        return; /* stays queued */
+    }
+    if (q->status != 200 || !q->completed) {
+        ST_ADD(f, rest_errors, 1);
+        q->not_before_ns = now + 500 * NX_NS_PER_MS;
+        return; /* retried */
+    }
+    int ok = 0;
+    if (q->kind == REST_KLINES) {
+        ok = on_klines(f, q) == 0;
+        if (!ok)
+            f->syms[q->symbol].backfill_inflight = 0;
+    } else {
+        on_depth(f, q);
+        ok = 1;
+    }
+    if (!ok)
+        ST_ADD(f, rest_errors, 1);
+    q->used = 0;
+}
+
+static int rest_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+    rest_t *q = user;
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {
+        q->status = (int)lws_http_client_http_response(wsi);
+        char ra[32];
+        if (lws_hdr_copy(wsi, ra, sizeof ra, WSI_TOKEN_HTTP_RETRY_AFTER) > 0)
+            q->retry_after_s = atoi(ra);
+        break;
+    }
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+        if (q->len + len < REST_BUF) {
+            memcpy(q->buf + q->len, in, len);
+            q->len += len;
+            q->buf[q->len] = 0;
+        }
+        break;
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+        char buffer[4096 + LWS_PRE];
+        char *px = buffer + LWS_PRE;
+        int lenx = sizeof buffer - LWS_PRE;
+        if (lws_http_client_read(wsi, &px, &lenx) < 0)
+            return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+        /* The answer is whole: handle it now (a keep-alive connection may
+         * stay open long after). */
+        q->completed = 1;
+        if (q->inflight)
+            rest_done(q->f, q);
+        return -1; /* one request per connection: close it */
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        if (q && q->inflight) {
+            q->wsi = NULL;
+            rest_done(q->f, q); /* failed before completing: retried */
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* ---------- WebSocket legs ---------- */
+
+static void leg_connect(nx_feed_t *f, leg_t *l)
+{
+    char path[8192];
+    size_t o = 0;
+    int streams = 0;
+    if (is_binance(f)) {
+        const char *route = f->o.venue == NX_VENUE_BINANCE_USDM ? (l->idx ? "/public" : "/market") : "";
+        o = (size_t)snprintf(path, sizeof path, "%s%s/stream?streams=", f->ws_base, route);
+        for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
+            unsigned w = wire(f, s);
+            for (unsigned b = 1; b <= NX_FEED_MARK; b <<= 1) {
+                char name[96];
+                if (!(w & b) || leg_of(f, b) != l->idx || !stream_name(f, s, b, name, sizeof name))
+                    continue;
+                if (o + strlen(name) + 2 >= sizeof path)
+                    break; /* 1024 streams per connection at most anyway */
+                o += (size_t)snprintf(path + o, sizeof path - o, "%s%s", streams ? "/" : "", name);
+                streams++;
+            }
+        }
+        if (!streams)
+            return;
+    } else {
+        snprintf(path, sizeof path, "%s", f->ws_base[0] ? f->ws_base : "/");
+    }
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = f->net->ctx;
+    ci.address = f->ws_host;
+    ci.port = f->ws_port;
+    ci.path = path;
+    ci.host = f->ws_host;
+    ci.origin = f->ws_host;
+    ci.ssl_connection = f->ws_ssl ? LCCSCF_USE_SSL : 0;
+    ci.local_protocol_name = "nx-ws";
+    ci.userdata = l;
+    ci.pwsi = &l->wsi;
+    l->state = LEG_CONNECTING;
+    l->len = 0;
+    l->close_now = 0;
+    l->alpaca_state = 0;
+    l->out_head = l->out_tail = 0;
+    l->reconnect_at_ns = 0;
+    if (!lws_client_connect_via_info(&ci)) {
+        l->state = LEG_DOWN;
+        l->wsi = NULL;
+        l->attempts++;
+        l->reconnect_at_ns = now_ns(f) + 100 * NX_NS_PER_MS;
+    }
+}
+
+static void leg_schedule_reconnect(nx_feed_t *f, leg_t *l)
+{
+    /* Exponential backoff with full jitter in [d/2, d]. */
+    uint32_t shift = l->attempts < 16 ? l->attempts : 16;
+    uint64_t d = (uint64_t)f->o.backoff_min_ms << shift;
+    if (d > f->o.backoff_max_ms)
+        d = f->o.backoff_max_ms;
+    uint64_t j = d / 2 + (uint64_t)rand() % (d / 2 + 1);
+    l->attempts++;
+    l->reconnect_at_ns = now_ns(f) + (int64_t)j * NX_NS_PER_MS;
+}
+
+static void send_subscriptions(nx_feed_t *f, leg_t *l)
+{
+    char msg[1024];
+    if (is_bybit(f)) {
+        /* At most 10 topics per request. */
+        size_t o = 0;
+        int n = 0;
+        for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
+            unsigned w = wire(f, s);
+            char seen[96] = "";
+            for (unsigned b = 1; b <= NX_FEED_MARK; b <<= 1) {
+                char name[96];
+                if (!(w & b) || !stream_name(f, s, b, name, sizeof name) || !strcmp(name, seen))
+                    continue;
+                snprintf(seen, sizeof seen, "%s", name);
+                if (n == 0)
+                    o = (size_t)snprintf(msg, sizeof msg, "{\"op\":\"subscribe\",\"req_id\":\"%llu\",\"args\":[",
+                                         (unsigned long long)++f->req_id);
+                o += (size_t)snprintf(msg + o, sizeof msg - o, "%s\"%s\"", n ? "," : "", name);
+                if (++n == 10) {
+                    snprintf(msg + o, sizeof msg - o, "]}");
+                    queue_out(l, msg);
+                    n = 0;
+                }
+            }
+        }
+        if (n) {
+            snprintf(msg + o, sizeof msg - o, "]}");
+            queue_out(l, msg);
+        }
+    } else if (f->o.venue == NX_VENUE_ALPACA) {
+        char tr[512] = "", qu[512] = "", ba[512] = "";
+        for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
+            unsigned w = wire(f, s);
+            const nx_symbol_t *ss = nx_symtab_get(f->symtab, s);
+            if (w & NX_FEED_TRADES)
+                snprintf(tr + strlen(tr), sizeof tr - strlen(tr), "%s\"%s\"", tr[0] ? "," : "", ss->name);
+            if (w & NX_FEED_BBO)
+                snprintf(qu + strlen(qu), sizeof qu - strlen(qu), "%s\"%s\"", qu[0] ? "," : "", ss->name);
+            if (w & NX_FEED_KLINES)
+                snprintf(ba + strlen(ba), sizeof ba - strlen(ba), "%s\"%s\"", ba[0] ? "," : "", ss->name);
+        }
+        snprintf(msg, sizeof msg, "{\"action\":\"subscribe\",\"trades\":[%s],\"quotes\":[%s],\"bars\":[%s]}",
+                 tr, qu, ba);
+        queue_out(l, msg);
+    }
+}
+
+static void status(nx_feed_t *f, uint32_t sym, nx_status_code_t code, uint64_t count, const char *d)
+{
+    f->dec.recv_ns = nx_clock_now(f->net->clock);
+    nx_decode_status(&f->dec, sym, code, count, d);
+}
+
+static void on_up(nx_feed_t *f, leg_t *l)
+{
+    int64_t now = now_ns(f);
+    l->state = LEG_UP;
+    l->up_since_ns = now;
+    l->last_rx_ns = now;
+    l->last_ping_ns = now;
+    ST_ADD(f, connects, 1);
+    if (l->down_since_ns) {
+        uint64_t ms = (uint64_t)((now - l->down_since_ns) / NX_NS_PER_MS);
+        ST_ADD(f, reconnect_total_ms, ms);
+        if (ms > f->st.reconnect_max_ms)
+            ST_SET(f, reconnect_max_ms, ms);
+    }
+    status(f, NX_SYMBOL_NONE, NX_ST_CONNECTED, f->st.connects, l->idx ? "public" : "market");
+    if (is_bybit(f))
+        send_subscriptions(f, l);
+    /* Whatever happened while we were away: backfill klines, resync books. */
+    for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
+        unsigned w = wire(f, s);
+        if (!w)
+            continue;
+        if ((w & NX_FEED_KLINES) && leg_of(f, NX_FEED_KLINES) == l->idx && l->ever_up)
+            request_backfill(f, s);
+        if ((w & NX_FEED_BOOK) && leg_of(f, NX_FEED_BOOK) == l->idx) {
+            nx_book_t *b = nx_bookset_get(&f->books, s);
+            if (b)
+                nx_book_reset(b);
+            if (is_binance(f))
+                request_depth(f, s);
+        }
+    }
+    l->ever_up = 1;
+}
+
+static void on_down(nx_feed_t *f, leg_t *l)
+{
+    if (l->state == LEG_UP) {
+        ST_ADD(f, disconnects, 1);
+        status(f, NX_SYMBOL_NONE, NX_ST_DISCONNECTED, f->st.disconnects, l->idx ? "public" : "market");
+    }
+    l->state = LEG_DOWN;
+    l->wsi = NULL;
+    if (!l->down_since_ns)
+        l->down_since_ns = now_ns(f);
+    if (!f->stopped)
+        leg_schedule_reconnect(f, l);
+}
+
+/* After decoding a frame (held): keep closed klines whole and in order. */
+static void filter_klines(nx_feed_t *f, uint64_t first, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        nx_event_t *e = nx_bus_event(f->ring, first + i);
+        if (e->hdr.type != NX_EV_KLINE || !e->u.kline.closed || e->hdr.symbol >= NX_SYMTAB_MAX)
+            continue;
+        sym_state_t *s = &f->syms[e->hdr.symbol];
+        if (!s->interval_s)
+            s->interval_s = e->u.kline.interval_s;
+        int64_t open = e->u.kline.open_ms, ivms = (int64_t)s->interval_s * 1000;
+        int pass = 0;
+        if (s->backfill_inflight) {
+            if (s->nstash < STASH)
+                s->stash[s->nstash++] = *e;
+        } else if (s->last_closed_ms < 0 || open == s->last_closed_ms + ivms) {
+            pass = 1;
+        } else if (open > s->last_closed_ms + ivms) {
+            /* A hole before this candle: hold it back and fetch the hole. */
+            if (s->nstash < STASH)
+                s->stash[s->nstash++] = *e;
+            request_backfill(f, e->hdr.symbol);
+        } else {
+            ST_ADD(f, klines_suppressed, 1); /* a duplicate */
+        }
+        if (pass) {
+            s->last_closed_ms = open;
+        } else {
+            e->hdr.type = NX_EV_NONE;
+            f->dec.st.by_type[NX_EV_KLINE]--;
+            f->dec.st.by_type[NX_EV_NONE]++;
+        }
+    }
+}
+
+static void on_frame(nx_feed_t *f, leg_t *l, const char *buf, size_t len)
+{
+    f->dec.recv_ns = nx_clock_now(f->net->clock);
+    if (f->o.venue == NX_VENUE_ALPACA && l->alpaca_state < 2) {
+        /* Alpaca handshake: connected -> auth -> authenticated -> subscribe. */
+        if (l->alpaca_state == 0 && strstr(buf, "\"connected\"")) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "{\"action\":\"auth\",\"key\":\"%s\",\"secret\":\"%s\"}",
+                     f->o.alpaca_key ? f->o.alpaca_key : "", f->o.alpaca_secret ? f->o.alpaca_secret : "");
+            queue_out(l, msg);
+            l->alpaca_state = 1;
+        } else if (l->alpaca_state == 1 && strstr(buf, "\"authenticated\"")) {
+            send_subscriptions(f, l);
+            l->alpaca_state = 2;
+        } else if (strstr(buf, "\"error\"")) {
+            NX_LOGK(NX_LOG_ERROR, "feed", "feed.alpaca.auth", "alpaca: %.*s", (int)(len < 120 ? len : 120), buf);
+        }
+    }
+    uint64_t first;
+    f->dec.hold = 1;
+    int n = nx_decode_frame(&f->dec, buf, len, &first);
+    f->dec.hold = 0;
+    ST_ADD(f, frames, 1);
+    if (n < 0) {
+        ST_ADD(f, errors, 1);
+        NX_LOGK(NX_LOG_WARN, "feed", "feed.malformed", "%s: malformed frame: %s",
+                nx_venue_name(f->o.venue), f->dec.last_error);
+        return;
+    }
+    if (n > 0) {
+        filter_klines(f, first, (uint32_t)n);
+        nx_decoder_publish(&f->dec);
+        ST_ADD(f, events, (uint64_t)n);
+        uint64_t gaps_before = f->books.gaps, resync_before = f->books.resyncs;
+        nx_bookset_apply(&f->books, &f->dec, first, (uint32_t)n);
+        ST_SET(f, book_gaps, f->books.gaps);
+        ST_SET(f, book_resyncs, f->books.resyncs);
+        (void)gaps_before;
+        (void)resync_before;
+    }
+}
+
+static void on_book_gap(void *ctx, uint32_t sym)
+{
+    nx_feed_t *f = ctx;
+    if (is_binance(f)) {
+        request_depth(f, sym);
+    } else if (is_bybit(f)) {
+        char name[96], msg[512];
+        if (!stream_name(f, sym, NX_FEED_BOOK, name, sizeof name))
+            return;
+        leg_t *l = &f->legs[0];
+        snprintf(msg, sizeof msg, "{\"op\":\"unsubscribe\",\"args\":[\"%s\"],\"req_id\":\"%llu\"}", name,
+                 (unsigned long long)++f->req_id);
+        queue_out(l, msg);
+        snprintf(msg, sizeof msg, "{\"op\":\"subscribe\",\"args\":[\"%s\"],\"req_id\":\"%llu\"}", name,
+                 (unsigned long long)++f->req_id);
+        queue_out(l, msg);
+    }
+}
+
+static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    leg_t *l = user;
+    nx_feed_t *f = l ? l->f : NULL;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        on_up(f, l);
+        if (l->out_tail != l->out_head)
+            lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        l->last_rx_ns = now_ns(f);
+        l->attempts = 0;
+        l->down_since_ns = 0;
+        if (l->len + len >= FRAME_BUF) {
+            l->len = 0; /* a frame larger than any venue sends: drop it, count it */
+            ST_ADD(f, errors, 1);
+            break;
+        }
+        memcpy(l->buf + l->len, in, len);
+        l->len += len;
+        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+            l->buf[l->len] = 0;
+            on_frame(f, l, l->buf, l->len);
+            l->len = 0;
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (l->close_now)
+            return -1;
+        if (l->out_head != l->out_tail) {
+            const char *m = l->out[l->out_head++ % 8];
+            size_t ml = strlen(m);
+            unsigned char buf[LWS_PRE + 1024];
+            memcpy(buf + LWS_PRE, m, ml);
+            if (lws_write(wsi, buf + LWS_PRE, ml, LWS_WRITE_TEXT) < (int)ml)
+                return -1;
+            if (l->out_head != l->out_tail)
+                lws_callback_on_writable(wsi);
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (l) {
+            NX_LOGK(NX_LOG_WARN, "feed", "feed.connect", "%s: connection failed: %s",
+                    nx_venue_name(f->o.venue), in ? (const char *)in : "?");
+            on_down(f, l);
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (l)
+            on_down(f, l);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    nx_feed_t *f = lws_container_of(sul, nx_feed_t, tick);
+    int64_t now = now_ns(f);
+    for (int i = 0; i < f->nlegs; i++) {
+        leg_t *l = &f->legs[i];
+        if (f->stopped)
+            break;
+        if (l->state == LEG_DOWN && l->reconnect_at_ns && now >= l->reconnect_at_ns)
+            leg_connect(f, l);
+        if (l->state != LEG_UP)
+            continue;
+        if (now - l->last_rx_ns > (int64_t)f->o.watchdog_ms * NX_NS_PER_MS) {
+            ST_ADD(f, watchdog_fires, 1);
+            status(f, NX_SYMBOL_NONE, NX_ST_STALE, f->st.watchdog_fires, "no data: reconnecting");
+            NX_LOGK(NX_LOG_WARN, "feed", "feed.watchdog", "%s: no data for %u ms: reconnecting",
+                    nx_venue_name(f->o.venue), f->o.watchdog_ms);
+            l->close_now = 1;
+            lws_callback_on_writable(l->wsi);
+        } else if (now - l->up_since_ns > (int64_t)f->o.max_age_s * NX_NS_PER_SEC) {
+            l->close_now = 1; /* renew before the venue's 24 h cut; backfill covers the seam */
+            lws_callback_on_writable(l->wsi);
+        } else if (is_bybit(f) && now - l->last_ping_ns > 20 * NX_NS_PER_SEC) {
+            l->last_ping_ns = now;
+            queue_out(l, "{\"op\":\"ping\"}");
+        }
+    }
+    rest_dispatch(f);
+    if (!f->stopped)
+        lws_sul_schedule(f->net->ctx, 0, &f->tick, on_tick, TICK_US);
+}
+
+/* ---------- lifecycle ---------- */
+
+static const struct lws_protocols client_protocols[] = {
+    {"nx-ws", ws_cb, 0, 65536, 0, NULL, 0},
+    {"nx-rest", rest_cb, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+nx_net_t *nx_net_create(nx_clock_t *clock)
+{
+    nx_net_t *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->clock = clock;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = client_protocols;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.fd_limit_per_thread = 1024;
+    lws_set_log_level(LLL_ERR, NULL);
+    n->ctx = lws_create_context(&info);
+    if (!n->ctx) {
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+int nx_net_service(nx_net_t *n, int timeout_ms)
+{
+    return lws_service(n->ctx, timeout_ms);
+}
+
+void nx_net_wake(nx_net_t *n)
+{
+    lws_cancel_service(n->ctx);
+}
+
+void nx_net_destroy(nx_net_t *n)
+{
+    if (!n)
+        return;
+    lws_context_destroy(n->ctx);
+    free(n);
+}
+
+void nx_feed_opts_default(nx_feed_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->kline_interval = "1m";
+    o->watchdog_ms = 10000;
+    o->backoff_min_ms = 50;
+    o->backoff_max_ms = 30000;
+    o->book_depth = 1000;
+    o->stale_ns = 60 * NX_NS_PER_SEC;
+    o->max_age_s = 23 * 3600 + 1800;
+}
+
+static int split_url(const char *url, char *prot, char *host, int *port, char *base, int *ssl)
+{
+    char tmp[512];
+    if (!url || strlen(url) >= sizeof tmp)
+        return -1;
+    snprintf(tmp, sizeof tmp, "%s", url);
+    const char *p, *a, *path;
+    if (lws_parse_uri(tmp, &p, &a, port, &path))
+        return -1;
+    snprintf(prot, 8, "%s", p);
+    snprintf(host, 128, "%s", a);
+    /* Keep the base path as "/x/y" without a trailing '/', or "" for none
+     * (lws_parse_uri hands it back with or without its leading '/'). */
+    while (*path == '/')
+        path++;
+    snprintf(base, 256, "%s%s", path[0] ? "/" : "", path);
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        base[--bl] = 0;
+    *ssl = !strcmp(prot, "wss") || !strcmp(prot, "https");
+    return 0;
+}
+
+nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *symtab, nx_ring_t *ring)
+{
+    if (!net || !o || !o->ws_url || !o->rest_url || o->venue <= NX_VENUE_NONE ||
+        o->venue == NX_VENUE_PAPER || o->venue >= NX_VENUE_COUNT)
+        return NULL;
+    nx_feed_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->net = net;
+    f->o = *o;
+    f->symtab = symtab;
+    f->ring = ring;
+    snprintf(f->kline_iv, sizeof f->kline_iv, "%s", o->kline_interval ? o->kline_interval : "1m");
+    if (split_url(o->ws_url, f->ws_prot, f->ws_host, &f->ws_port, f->ws_base, &f->ws_ssl) ||
+        split_url(o->rest_url, f->rest_prot, f->rest_host, &f->rest_port, f->rest_base, &f->rest_ssl))
+        goto fail;
+    f->syms = calloc(NX_SYMTAB_MAX, sizeof *f->syms);
+    if (!f->syms || nx_decoder_init(&f->dec, o->venue, symtab, ring))
+        goto fail;
+    f->dec.stale_ns = o->stale_ns;
+    for (uint32_t i = 0; i < NX_SYMTAB_MAX; i++)
+        f->syms[i].last_closed_ms = -1;
+    nx_bookset_init(&f->books, o->venue, o->book_depth, 1 << 16);
+    f->books.on_gap = on_book_gap;
+    f->books.ctx = f;
+    f->nlegs = o->venue == NX_VENUE_BINANCE_USDM ? 2 : 1;
+    for (int i = 0; i < f->nlegs; i++) {
+        f->legs[i].f = f;
+        f->legs[i].idx = i;
+        f->legs[i].buf = malloc(FRAME_BUF + 1);
+        if (!f->legs[i].buf)
+            goto fail;
+    }
+    for (int i = 0; i < REST_SLOTS; i++) {
+        f->rest[i].f = f;
+        f->rest[i].buf = malloc(REST_BUF + 1);
+        if (!f->rest[i].buf)
+            goto fail;
+    }
+    for (int i = 0; i < MAX_FEEDS; i++)
+        if (!feeds[i]) {
+            feeds[i] = f;
+            break;
+        }
+    return f;
+fail:
+    nx_feed_destroy(f);
+    return NULL;
+}
+
+int nx_feed_start(nx_feed_t *f)
+{
+    f->started = 1;
+    f->stopped = 0;
+    for (int i = 0; i < f->nlegs; i++) {
+        leg_t *l = &f->legs[i];
+        int any = 0;
+        for (uint32_t s = 0; s < nx_symtab_count(f->symtab) && !any; s++)
+            for (unsigned b = 1; b <= NX_FEED_MARK; b <<= 1)
+                if ((wire(f, s) & b) && leg_of(f, b) == i)
+                    any = 1;
+        if (any)
+            leg_connect(f, l);
+    }
+    lws_sul_schedule(f->net->ctx, 0, &f->tick, on_tick, TICK_US);
+    return 0;
+}
+
+void nx_feed_stop(nx_feed_t *f)
+{
+    f->stopped = 1;
+    lws_sul_cancel(&f->tick);
+    for (int i = 0; i < f->nlegs; i++) {
+        leg_t *l = &f->legs[i];
+        l->reconnect_at_ns = 0;
+        if (l->wsi && l->state != LEG_DOWN) {
+            l->close_now = 1;
+            lws_callback_on_writable(l->wsi);
+        }
+    }
+}
+
+void nx_feed_stats(const nx_feed_t *f, nx_feed_stats_t *st)
+{
+    const uint64_t *src = (const uint64_t *)&f->st;
+    uint64_t *dst = (uint64_t *)st;
+    for (size_t i = 0; i < sizeof *st / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+const nx_book_t *nx_feed_book(nx_feed_t *f, uint32_t symbol)
+{
+    return symbol < NX_SYMTAB_MAX ? f->books.books[symbol] : NULL;
+}
+
+const nx_decoder_stats_t *nx_feed_decoder_stats(const nx_feed_t *f)
+{
+    return &f->dec.st;
+}
+
+void nx_feed_destroy(nx_feed_t *f)
+{
+    if (!f)
+        return;
+    for (int i = 0; i < MAX_FEEDS; i++)
+        if (feeds[i] == f)
+            feeds[i] = NULL;
+    for (int i = 0; i < 2; i++) {
+        free(f->legs[i].buf);
+    }
+    for (int i = 0; i < REST_SLOTS; i++)
+        free(f->rest[i].buf);
+    nx_bookset_free(&f->books);
+    nx_decoder_fini(&f->dec);
+    free(f->syms);
+    free(f);
+}
