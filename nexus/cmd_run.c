@@ -29,6 +29,8 @@ static void help(FILE *out)
                  "every thread joined before exit 0.\n\n"
                  "  -c, --config FILE      config file (see config/nexus.example.json)\n"
                  "  -d, --duration SECONDS stop by itself after this many seconds\n"
+            "  -e, --events           print every market event the engine receives as a\n"
+            "                         JSON line on standard output\n"
                  "  -h, --help             this text\n");
 }
 
@@ -36,13 +38,14 @@ int nx_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"duration", required_argument, 0, 'd'},
+                                         {"events", no_argument, 0, 'e'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *path = NULL;
     double duration = 0;
-    int c;
+    int c, print_events = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:d:eh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             path = optarg;
@@ -56,6 +59,9 @@ int nx_cmd_run(int argc, char **argv)
             }
             break;
         }
+        case 'e':
+            print_events = 1;
+            break;
         case 'h':
             help(stdout);
             return NX_EXIT_OK;
@@ -113,6 +119,7 @@ int nx_cmd_run(int argc, char **argv)
         nx_log_stop();
         return NX_EXIT_FAIL;
     }
+    eng.print_events = print_events;
     if ((rc = nx_engine_start(&eng))) {
         NX_ERROR("main", "cannot start the engine threads: %s", nx_strerror(rc));
         nx_engine_destroy(&eng);

@@ -4,6 +4,7 @@
 #include "engine.h"
 
 #include "nx/error.h"
+#include "nx/event_json.h"
 #include "nx/log.h"
 
 #include <sched.h>
@@ -35,11 +36,86 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL);
 }
 
-/* Network thread: the heartbeat timer today; venue connections later. */
+/* Create one feed per configured venue connection on this thread's lws
+ * context and subscribe every configured symbol of that venue. */
+static int feeds_start(nx_engine_t *e)
+{
+    const nx_config_t *c = e->cfg;
+    if (!c->n_feeds)
+        return 0;
+    e->net = nx_net_create(&e->clock);
+    if (!e->net)
+        return NX_ESYSTEM;
+    const char *ak = getenv("NEXUS_ALPACA_KEY_ID"), *as = getenv("NEXUS_ALPACA_SECRET_KEY");
+    if (ak)
+        nx_log_add_secret(ak);
+    if (as)
+        nx_log_add_secret(as);
+    for (uint32_t i = 0; i < c->n_feeds; i++) {
+        const nx_config_feed_t *fc = &c->feeds[i];
+        nx_feed_opts_t o;
+        nx_feed_opts_default(&o);
+        o.venue = fc->venue;
+        o.ws_url = fc->ws_url;
+        o.rest_url = fc->rest_url;
+        o.kline_interval = fc->kline_interval;
+        o.watchdog_ms = fc->watchdog_ms;
+        o.stale_ns = (int64_t)fc->stale_s * NX_NS_PER_SEC;
+        o.book_depth = fc->book_depth;
+        o.alpaca_key = ak;
+        o.alpaca_secret = as;
+        nx_feed_t *f = nx_feed_create(e->net, &o, e->symtab, e->market);
+        if (!f)
+            return NX_EINVAL;
+        e->feeds[e->n_feeds++] = f;
+        uint32_t subs = 0;
+        for (uint32_t s = 0; s < nx_symtab_count(e->symtab); s++) {
+            const nx_symbol_t *sym = nx_symtab_get(e->symtab, s);
+            if (sym->venue == fc->venue && nx_feed_subscribe(f, s, fc->streams) == 0)
+                subs++;
+        }
+        nx_feed_start(f);
+        NX_INFO("feed", "%s: %u symbols, streams 0x%x, ws %s", nx_venue_name(fc->venue), subs,
+                fc->streams, fc->ws_url);
+    }
+    return 0;
+}
+
+static void feeds_stop(nx_engine_t *e)
+{
+    if (!e->net)
+        return;
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_stop(e->feeds[i]);
+    int64_t end = nx_mono_ns() + 200 * NX_NS_PER_MS;
+    while (nx_mono_ns() < end)
+        nx_net_service(e->net, 10);
+    for (uint32_t i = 0; i < e->n_feeds; i++) {
+        nx_feed_stats_t st;
+        nx_feed_stats(e->feeds[i], &st);
+        NX_INFO("feed",
+                "%s: frames=%llu events=%llu errors=%llu connects=%llu backfilled=%llu "
+                "book_gaps=%llu resyncs=%llu",
+                nx_venue_name(e->cfg->feeds[i].venue), (unsigned long long)st.frames,
+                (unsigned long long)st.events, (unsigned long long)st.errors,
+                (unsigned long long)st.connects, (unsigned long long)st.backfill_klines,
+                (unsigned long long)st.book_gaps, (unsigned long long)st.book_resyncs);
+    }
+    nx_net_destroy(e->net);
+    e->net = NULL;
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_destroy(e->feeds[i]);
+    e->n_feeds = 0;
+}
+
+/* Network thread: every venue connection, and the heartbeat timer. */
 static void *network_main(void *arg)
 {
     nx_engine_t *e = arg;
     pin("network", e->cfg->engine.network_cpu);
+    int frc = feeds_start(e);
+    if (frc)
+        NX_ERROR("feed", "cannot start the market-data feeds: %s", nx_strerror(frc));
     nx_ring_consumer_t *oc = nx_ring_consumer(e->orders, 0);
     int64_t period = (int64_t)e->cfg->engine.heartbeat_ms * NX_NS_PER_MS;
     int64_t next = nx_mono_ns() + period;
@@ -72,8 +148,14 @@ static void *network_main(void *arg)
             nx_ring_release(oc, s + n);
         }
         int64_t left = next - nx_mono_ns();
-        sleep_ns(left < 10 * NX_NS_PER_MS ? left : 10 * NX_NS_PER_MS);
+        if (left > 10 * NX_NS_PER_MS)
+            left = 10 * NX_NS_PER_MS;
+        if (e->net)
+            nx_net_service(e->net, left > NX_NS_PER_MS ? (int)(left / NX_NS_PER_MS) : 0);
+        else
+            sleep_ns(left);
     }
+    feeds_stop(e);
     nx_ring_close(e->market);
     return NULL;
 }
@@ -115,6 +197,11 @@ static void *engine_main(void *arg)
                         (unsigned long long)ev->hdr.seq);
             }
             unsigned t = ev->hdr.type < NX_EV_TYPE_COUNT ? ev->hdr.type : 0;
+            if (e->print_events && t != NX_EV_NONE && t != NX_EV_TIMER) {
+                char json[1024];
+                if (nx_event_json(ev, e->symtab, json, sizeof json))
+                    puts(json);
+            }
             atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
             if (t == NX_EV_TIMER || t == NX_EV_CONTROL || t == NX_EV_STATUS)
                 journal_put(e, ev);

@@ -411,6 +411,53 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
             cfg->n_symbols++;
     }
     c->depth = 0;
+
+    static const char *const stream_ch[] = {"trades", "bbo", "klines", "book", "mark", NULL};
+    json_t *feeds = json_object_get(root, "feeds");
+    for (size_t i = 0; feeds && i < json_array_size(feeds); i++) {
+        json_t *fj = json_array_get(feeds, i);
+        nx_config_feed_t *fd = &cfg->feeds[cfg->n_feeds++];
+        memset(fd, 0, sizeof *fd);
+        const char *vn = json_string_value(json_object_get(fj, "venue"));
+        fd->venue = nx_venue_parse(vn, strlen(vn));
+        get_str(fj, "ws_url", fd->ws_url, sizeof fd->ws_url);
+        get_str(fj, "rest_url", fd->rest_url, sizeof fd->rest_url);
+        snprintf(fd->kline_interval, sizeof fd->kline_interval, "1m");
+        get_str(fj, "kline_interval", fd->kline_interval, sizeof fd->kline_interval);
+        fd->watchdog_ms = 10000;
+        fd->stale_s = 60;
+        fd->book_depth = 1000;
+        get_u32(fj, "watchdog_ms", &fd->watchdog_ms);
+        get_u32(fj, "stale_s", &fd->stale_s);
+        get_u32(fj, "book_depth", &fd->book_depth);
+        json_t *st = json_object_get(fj, "streams");
+        if (!st) {
+            fd->streams = 1u | 4u; /* trades, klines */
+        } else {
+            for (size_t k = 0; k < json_array_size(st); k++)
+                fd->streams |= 1u << enum_index(json_array_get(st, k), stream_ch);
+        }
+        c->path[0].key = "feeds";
+        c->path[1].key = NULL;
+        c->path[1].index = i;
+        c->depth = 2;
+        int has_symbol = 0;
+        for (uint32_t k = 0; k < cfg->n_symbols; k++)
+            has_symbol |= cfg->symbols[k].venue == fd->venue;
+        if (!has_symbol)
+            add_error(c, 0, "no symbol of venue %s is configured; add one under \"symbols\"", vn);
+        if (strncmp(fd->ws_url, "ws://", 5) && strncmp(fd->ws_url, "wss://", 6)) {
+            c->path[2].key = "ws_url";
+            c->depth = 3;
+            add_error(c, 0, "\"%s\" is not a ws:// or wss:// URL", fd->ws_url);
+        }
+        if (strncmp(fd->rest_url, "http://", 7) && strncmp(fd->rest_url, "https://", 8)) {
+            c->path[2].key = "rest_url";
+            c->depth = 3;
+            add_error(c, 0, "\"%s\" is not an http:// or https:// URL", fd->rest_url);
+        }
+        c->depth = 0;
+    }
 }
 
 int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,

@@ -66,6 +66,20 @@ static void test_valid_and_defaults(void **state)
         fail_msg("the shipped example config must be valid");
     }
     assert_true(cfg.n_symbols >= 1);
+    snprintf(path, sizeof path, "%s/config/replay.example.json", src ? src : NX_SOURCE_DIR_DEFAULT);
+    if (nx_config_load(path, &cfg, &errs)) {
+        nx_config_errors_print(&errs, stderr);
+        fail_msg("the shipped replay config must be valid");
+    }
+    assert_int_equal(cfg.n_feeds, 3);
+    assert_int_equal(cfg.feeds[1].venue, NX_VENUE_BYBIT_LINEAR);
+    assert_int_equal(cfg.feeds[1].streams, 0xFu); /* trades, bbo, klines, book */
+    assert_int_equal(cfg.feeds[1].book_depth, 200);
+    /* A feed for a venue without symbols, and a bad URL, are refused. */
+    assert_int_equal(load("{\"feeds\":[{\"venue\":\"alpaca\",\"ws_url\":\"http://x\","
+                          "\"rest_url\":\"http://x\"}]}"),
+                     NX_ECONFIG);
+    assert_int_equal(errs.count, 2);
 }
 
 static void test_syntax_error(void **state)

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,19 @@ typedef struct replay {
 } replay_t;
 
 /* Start `nexus replay ARGS...` and read the port it listens on. */
+static pid_t children[16];
+static int nchildren;
+
+static void kill_children(void)
+{
+    for (int i = 0; i < nchildren; i++)
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+}
+
 static void replay_start(replay_t *r, const char *const *args)
 {
     int out[2];
@@ -57,6 +71,7 @@ static void replay_start(replay_t *r, const char *const *args)
     r->pid = fork();
     assert_true(r->pid >= 0);
     if (r->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
         dup2(out[1], 1);
         close(out[0]);
         char *argv[40];
@@ -69,6 +84,8 @@ static void replay_start(replay_t *r, const char *const *args)
         execv(nexus_bin, argv);
         _exit(127);
     }
+    if (nchildren < 16)
+        children[nchildren++] = r->pid;
     close(out[1]);
     FILE *f = fdopen(out[0], "r");
     char line[256] = "";
@@ -85,6 +102,9 @@ static void replay_stop(replay_t *r)
     kill(r->pid, SIGTERM);
     int st;
     waitpid(r->pid, &st, 0);
+    for (int i = 0; i < nchildren; i++)
+        if (children[i] == r->pid)
+            children[i] = 0;
 }
 
 typedef struct rig {
@@ -442,6 +462,74 @@ static void test_alpaca(void **state)
     venue_round_trip(NX_VENUE_ALPACA, "alpaca", "15m", "AAPL");
 }
 
+/* ---------- the engine itself against all three venues ---------- */
+
+static void test_nexus_run_all_venues(void **state)
+{
+    (void)state;
+    replay_t bn, by, al;
+    const char *csv_path = src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
+    const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
+    const char *a2[] = {"--venue", "bybit-linear", "--frames",
+                        src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
+                        "--speed", "2", NULL};
+    const char *a3[] = {"--venue", "alpaca", "--candles", csv_path, "--symbol", "AAPL", NULL};
+    replay_start(&bn, a1);
+    replay_start(&by, a2);
+    replay_start(&al, a3);
+    char cfg_path[64];
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-feeds-%d.json", (int)getpid());
+    FILE *f = fopen(cfg_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\":{\"stats_interval_s\":1},\"log\":{\"level\":\"info\"},\"symbols\":["
+            "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"},"
+            "{\"venue\":\"bybit-linear\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.1\",\"lot_size\":\"0.001\"},"
+            "{\"venue\":\"bybit-linear\",\"symbol\":\"ETHUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.01\"},"
+            "{\"venue\":\"alpaca\",\"symbol\":\"AAPL\",\"tick_size\":\"0.01\",\"lot_size\":\"1\"}],"
+            "\"feeds\":["
+            "{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\",\"rest_url\":\"http://127.0.0.1:%d\","
+            "\"streams\":[\"trades\",\"klines\"],\"kline_interval\":\"15m\",\"stale_s\":0},"
+            "{\"venue\":\"bybit-linear\",\"ws_url\":\"ws://127.0.0.1:%d/v5/public/linear\","
+            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"trades\",\"book\",\"bbo\",\"klines\"],"
+            "\"kline_interval\":\"1\",\"stale_s\":0,\"book_depth\":200},"
+            "{\"venue\":\"alpaca\",\"ws_url\":\"ws://127.0.0.1:%d/v2/iex\",\"rest_url\":\"http://127.0.0.1:%d\","
+            "\"streams\":[\"trades\",\"klines\"],\"stale_s\":0}]}",
+            bn.port, bn.port, by.port, by.port, al.port, al.port);
+    fclose(f);
+    char out_path[64];
+    snprintf(out_path, sizeof out_path, "/tmp/nexus-events-%d.jsonl", (int)getpid());
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 4 --events > %s 2>/dev/null", nexus_bin,
+             cfg_path, out_path);
+    int rc = system(cmd);
+    assert_int_equal(WEXITSTATUS(rc), 0);
+    FILE *ev = fopen(out_path, "r");
+    assert_non_null(ev);
+    char line[2048];
+    int venues[3] = {0, 0, 0}, books = 0, klines = 0;
+    while (fgets(line, sizeof line, ev)) {
+        venues[0] += strstr(line, "\"venue\":\"binance-usdm\"") != NULL;
+        venues[1] += strstr(line, "\"venue\":\"bybit-linear\"") != NULL;
+        venues[2] += strstr(line, "\"venue\":\"alpaca\"") != NULL;
+        books += strstr(line, "\"type\":\"book\"") != NULL;
+        klines += strstr(line, "\"type\":\"kline\"") != NULL;
+    }
+    fclose(ev);
+    printf("# nexus run: binance=%d bybit=%d alpaca=%d book=%d kline=%d events\n", venues[0],
+           venues[1], venues[2], books, klines);
+    assert_true(venues[0] > 100);
+    assert_true(venues[1] > 100);
+    assert_true(venues[2] > 100);
+    assert_true(books > 0);
+    assert_true(klines > 0);
+    unlink(cfg_path);
+    unlink(out_path);
+    replay_stop(&bn);
+    replay_stop(&by);
+    replay_stop(&al);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -457,6 +545,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_http429_honoured),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
+        cmocka_unit_test(test_nexus_run_all_venues),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    kill_children(); /* a failed test may have left its replay running */
+    return rc;
 }

@@ -38,6 +38,7 @@ enum { REST_KLINES = 1, REST_DEPTH };
 struct nx_net {
     struct lws_context *ctx;
     nx_clock_t *clock;
+    lws_sorted_usec_list_t wake; /* bounds one nx_net_service() wait */
 };
 
 typedef struct leg {
@@ -182,7 +183,14 @@ static int stream_name(const nx_feed_t *f, uint32_t sym, unsigned stream, char *
         case NX_FEED_BBO:
         case NX_FEED_MARK: snprintf(out, cap, "tickers.%s", s->name); return 1;
         case NX_FEED_KLINES: snprintf(out, cap, "kline.%s.%s", f->kline_iv, s->name); return 1;
-        case NX_FEED_BOOK: snprintf(out, cap, "orderbook.50.%s", s->name); return 1;
+        case NX_FEED_BOOK: {
+            /* Bybit serves depths 1, 50, 200 and 500 (linear); take the
+             * smallest that covers the depth kept. */
+            uint32_t d = f->o.book_depth;
+            unsigned t = d <= 1 ? 1 : d <= 50 ? 50 : d <= 200 ? 200 : 500;
+            snprintf(out, cap, "orderbook.%u.%s", t, s->name);
+            return 1;
+        }
         }
         return 0;
     }
@@ -837,7 +845,10 @@ static void filter_klines(nx_feed_t *f, uint64_t first, uint32_t n)
         if (s->backfill_inflight) {
             if (s->nstash < STASH)
                 s->stash[s->nstash++] = *e;
-        } else if (s->last_closed_ms < 0 || open == s->last_closed_ms + ivms) {
+        } else if (s->last_closed_ms < 0 || open == s->last_closed_ms + ivms ||
+                   (f->o.venue == NX_VENUE_ALPACA && open > s->last_closed_ms)) {
+            /* Alpaca sends no bar for a minute without trades, so a hole
+             * between bars is normal there; only reconnects backfill. */
             pass = 1;
         } else if (open > s->last_closed_ms + ivms) {
             /* A hole before this candle: hold it back and fetch the hole. */
@@ -1037,9 +1048,18 @@ nx_net_t *nx_net_create(nx_clock_t *clock)
     return n;
 }
 
+static void on_wake(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* only there to end the poll */
+}
+
 int nx_net_service(nx_net_t *n, int timeout_ms)
 {
-    return lws_service(n->ctx, timeout_ms);
+    /* libwebsockets 4.x ignores lws_service()'s timeout and sleeps until
+     * the next scheduled timer (up to ~30 s when none is left): a one-shot
+     * timer makes the wait what the caller asked for. */
+    lws_sul_schedule(n->ctx, 0, &n->wake, on_wake, (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
+    return lws_service(n->ctx, 0);
 }
 
 void nx_net_wake(nx_net_t *n)
@@ -1051,6 +1071,7 @@ void nx_net_destroy(nx_net_t *n)
 {
     if (!n)
         return;
+    lws_sul_cancel(&n->wake);
     lws_context_destroy(n->ctx);
     free(n);
 }

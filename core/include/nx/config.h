@@ -45,6 +45,18 @@ typedef struct nx_config_symbol {
     int64_t min_notional; /* price units */
 } nx_config_symbol_t;
 
+#define NX_CONFIG_MAX_FEEDS 8
+
+typedef struct nx_config_feed {
+    nx_venue_t venue;
+    char ws_url[256], rest_url[256];
+    unsigned streams;        /* bit 0 trades, 1 bbo, 2 klines, 3 book, 4 mark */
+    char kline_interval[16];
+    uint32_t watchdog_ms;
+    uint32_t stale_s;
+    uint32_t book_depth;
+} nx_config_feed_t;
+
 typedef struct nx_config {
     char path[NX_PATH_MAX];
     struct {
@@ -67,6 +79,8 @@ typedef struct nx_config {
     char data_dir[NX_PATH_MAX];
     uint32_t n_symbols;
     nx_config_symbol_t symbols[NX_CONFIG_MAX_SYMBOLS];
+    uint32_t n_feeds;
+    nx_config_feed_t feeds[NX_CONFIG_MAX_FEEDS];
 } nx_config_t;
 
 typedef struct nx_config_error {
