@@ -22,6 +22,9 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +123,8 @@ typedef struct rig {
     uint64_t status[8];
 } rig_t;
 
+static uint32_t book_stale_ms_opt; /* 0 = feed default */
+
 static rig_t *rig(nx_venue_t v, int port, const char *kline_iv, uint32_t watchdog_ms)
 {
     rig_t *r = calloc(1, sizeof *r);
@@ -143,6 +148,8 @@ static rig_t *rig(nx_venue_t v, int port, const char *kline_iv, uint32_t watchdo
     o.stale_ns = 0; /* historical data */
     if (watchdog_ms)
         o.watchdog_ms = watchdog_ms;
+    if (book_stale_ms_opt)
+        o.book_stale_ms = book_stale_ms_opt;
     o.alpaca_key = "test-key";
     o.alpaca_secret = "test-secret";
     r->feed = nx_feed_create(r->net, &o, &r->symtab, r->ring);
@@ -412,6 +419,72 @@ static void test_http429_honoured(void **state)
     replay_stop(&rp);
 }
 
+/* GET a path from the replay (fault commands), over a plain socket. */
+static void http_get(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[256], buf[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    assert_true(r > 0);
+    buf[r] = 0;
+    assert_non_null(strstr(buf, "200"));
+    close(fd);
+}
+
+static int books_live(rig_t *r, void *arg)
+{
+    uint32_t *syms = arg;
+    for (int i = 0; i < 4; i++) {
+        const nx_book_t *b = nx_feed_book(r->feed, syms[i]);
+        if (!b || b->state != NX_BOOK_LIVE)
+            return 0;
+    }
+    return 1;
+}
+
+static void test_stale_book_resyncs(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {"--venue", "binance-usdm", "--frames",
+                          src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"),
+                          "--speed", "1", NULL};
+    replay_start(&rp, args);
+    book_stale_ms_opt = 400;
+    rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "1m", 0);
+    book_stale_ms_opt = 0;
+    static const char *const names[] = {"SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"};
+    uint32_t syms[4];
+    for (int i = 0; i < 4; i++) {
+        syms[i] = (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, names[i], 8, 8, 1, 1, 0, NULL);
+        nx_feed_subscribe(r->feed, syms[i], NX_FEED_BOOK);
+    }
+    nx_feed_start(r->feed);
+    if (!run_until(r, books_live, syms, 10))
+        fail_msg("books never became live");
+    /* The venue keeps the connection but stops sending: the books go stale. */
+    http_get(rp.port, "/_replay/fault?kind=stall&ms=1500");
+    run_until(r, NULL, NULL, 2.5);
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    printf("# book_stale=%llu stale_status=%llu watchdog=%llu\n", (unsigned long long)st.book_stale,
+           (unsigned long long)r->status[NX_ST_STALE], (unsigned long long)st.watchdog_fires);
+    assert_true(st.book_stale >= 1);
+    assert_int_equal(r->status[NX_ST_STALE], st.book_stale);
+    assert_int_equal(st.watchdog_fires, 0); /* the connection itself was fine */
+    /* After the stall the stream resumes and the resynced books are live. */
+    run_until(r, books_live, syms, 5);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(nx_feed_book(r->feed, syms[i])->state, NX_BOOK_LIVE);
+    rig_free(r);
+    replay_stop(&rp);
+}
+
 /* ---------- the other venues ---------- */
 
 static int have_klines(rig_t *r, void *arg)
@@ -543,6 +616,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reconnects_and_backfill),
         cmocka_unit_test(test_book_gaps_resync_once_each),
         cmocka_unit_test(test_http429_honoured),
+        cmocka_unit_test(test_stale_book_resyncs),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

@@ -52,7 +52,7 @@ typedef struct leg {
     int64_t last_rx_ns, down_since_ns, up_since_ns, reconnect_at_ns, last_ping_ns;
     uint32_t attempts;
     int alpaca_state;  /* 0 wait "connected", 1 auth sent, 2 subscribed */
-    char out[8][1024]; /* queued control messages */
+    char out[8][4096]; /* queued control messages */
     uint32_t out_head, out_tail;
     int ever_up;
 } leg_t;
@@ -74,6 +74,8 @@ typedef struct sym_state {
     int64_t last_closed_ms; /* open time of the last published closed kline, -1 none */
     uint32_t interval_s;
     int backfill_inflight, backfill_retried;
+    uint64_t book_msgs_seen;  /* book messages applied at the last check */
+    int64_t book_changed_ns;  /* when that count last moved */
     nx_event_t stash[STASH];
     uint32_t nstash;
 } sym_state_t;
@@ -272,6 +274,7 @@ int nx_feed_unsubscribe(nx_feed_t *f, uint32_t symbol, unsigned streams)
 /* ---------- REST ---------- */
 
 static void rest_dispatch(nx_feed_t *f);
+static void on_book_gap(void *ctx, uint32_t sym);
 
 static int rest_queue(nx_feed_t *f, int kind, uint32_t sym, const char *path)
 {
@@ -729,7 +732,7 @@ static void leg_schedule_reconnect(nx_feed_t *f, leg_t *l)
 
 static void send_subscriptions(nx_feed_t *f, leg_t *l)
 {
-    char msg[1024];
+    char msg[4096];
     if (is_bybit(f)) {
         /* At most 10 topics per request. */
         size_t o = 0;
@@ -758,7 +761,7 @@ static void send_subscriptions(nx_feed_t *f, leg_t *l)
             queue_out(l, msg);
         }
     } else if (f->o.venue == NX_VENUE_ALPACA) {
-        char tr[512] = "", qu[512] = "", ba[512] = "";
+        char tr[1024] = "", qu[1024] = "", ba[1024] = "";
         for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
             unsigned w = wire(f, s);
             const nx_symbol_t *ss = nx_symtab_get(f->symtab, s);
@@ -875,7 +878,7 @@ static void on_frame(nx_feed_t *f, leg_t *l, const char *buf, size_t len)
         /* Alpaca handshake: connected -> auth -> authenticated -> subscribe. */
         if (l->alpaca_state == 0 && strstr(buf, "\"connected\"")) {
             char msg[1024];
-            snprintf(msg, sizeof msg, "{\"action\":\"auth\",\"key\":\"%s\",\"secret\":\"%s\"}",
+            snprintf(msg, sizeof msg, "{\"action\":\"auth\",\"key\":\"%.400s\",\"secret\":\"%.400s\"}",
                      f->o.alpaca_key ? f->o.alpaca_key : "", f->o.alpaca_secret ? f->o.alpaca_secret : "");
             queue_out(l, msg);
             l->alpaca_state = 1;
@@ -962,7 +965,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (l->out_head != l->out_tail) {
             const char *m = l->out[l->out_head++ % 8];
             size_t ml = strlen(m);
-            unsigned char buf[LWS_PRE + 1024];
+            unsigned char buf[LWS_PRE + sizeof l->out[0]];
             memcpy(buf + LWS_PRE, m, ml);
             if (lws_write(wsi, buf + LWS_PRE, ml, LWS_WRITE_TEXT) < (int)ml)
                 return -1;
@@ -1012,6 +1015,25 @@ static void on_tick(lws_sorted_usec_list_t *sul)
         } else if (is_bybit(f) && now - l->last_ping_ns > 20 * NX_NS_PER_SEC) {
             l->last_ping_ns = now;
             queue_out(l, "{\"op\":\"ping\"}");
+        }
+    }
+    /* A live book that stopped moving while its connection is up is no
+     * longer trusted: resync it (and say so). */
+    for (uint32_t s = 0; s < nx_symtab_count(f->symtab) && !f->stopped; s++) {
+        nx_book_t *b = f->books.books[s];
+        if (!b || !(wire(f, s) & NX_FEED_BOOK) || f->legs[leg_of(f, NX_FEED_BOOK)].state != LEG_UP)
+            continue;
+        sym_state_t *ss = &f->syms[s];
+        if (b->messages != ss->book_msgs_seen || !ss->book_changed_ns) {
+            ss->book_msgs_seen = b->messages;
+            ss->book_changed_ns = now;
+        } else if (b->state == NX_BOOK_LIVE &&
+                   now - ss->book_changed_ns > (int64_t)f->o.book_stale_ms * NX_NS_PER_MS) {
+            ss->book_changed_ns = now;
+            ST_ADD(f, book_stale, 1);
+            status(f, s, NX_ST_STALE, f->st.book_stale, "book stale: resyncing");
+            nx_book_reset(b);
+            on_book_gap(f, s);
         }
     }
     rest_dispatch(f);
@@ -1086,6 +1108,7 @@ void nx_feed_opts_default(nx_feed_opts_t *o)
     o->book_depth = 1000;
     o->stale_ns = 60 * NX_NS_PER_SEC;
     o->max_age_s = 23 * 3600 + 1800;
+    o->book_stale_ms = 60000;
 }
 
 static int split_url(const char *url, char *prot, char *host, int *port, char *base, int *ssl)

@@ -19,8 +19,10 @@
  *    published in order, flagged NX_EVF_BACKFILL; live klines that would
  *    duplicate or jump ahead of them are held back or suppressed, so
  *    downstream sees every closed candle exactly once, in order;
- *  - order books resync on any gap (REST snapshot for Binance, resubscribe
- *    for Bybit) with NX_ST_BOOK_GAP / NX_ST_BOOK_RESYNCED status events;
+ *  - order books resync on any gap or crossing (REST snapshot for Binance,
+ *    resubscribe for Bybit) with NX_ST_BOOK_GAP / NX_ST_BOOK_RESYNCED status
+ *    events, and when a live book has not moved for `book_stale_ms` while
+ *    its connection is up (NX_ST_STALE);
  *  - the Bybit `ping` op is sent every 20 s; Binance pings are answered by
  *    libwebsockets; a Binance leg is renewed before the venue's 24 h limit.
  *
@@ -72,6 +74,7 @@ typedef struct nx_feed_opts {
     uint32_t book_depth;        /* levels kept per side, default 1000 */
     int64_t stale_ns;           /* default 60 s */
     uint32_t max_age_s;         /* renew a connection after this long, default 23.5 h */
+    uint32_t book_stale_ms;     /* resync a live book unchanged this long, default 60000 */
     const char *alpaca_key, *alpaca_secret; /* from the environment; never logged */
 } nx_feed_opts_t;
 
@@ -81,7 +84,7 @@ typedef struct nx_feed_stats {
     uint64_t watchdog_fires;
     uint64_t rest_requests, rest_errors, http429;
     uint64_t backfill_requests, backfill_klines, klines_suppressed;
-    uint64_t book_gaps, book_resyncs;
+    uint64_t book_gaps, book_resyncs, book_stale;
     int64_t rest_blocked_until_ns; /* Retry-After in force until */
     int64_t last_429_ns, first_rest_after_429_ns;
 } nx_feed_stats_t;
