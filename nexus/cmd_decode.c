@@ -133,19 +133,20 @@ int nx_cmd_decode(int argc, char **argv)
     fflush(stdout);
 
     const nx_decoder_stats_t *st = &dec.st;
-    fprintf(stderr,
-            "{\"frames\":%llu,\"events\":%llu,\"by_type\":{\"trade\":%llu,\"bbo\":%llu,\"kline\":%llu,"
-            "\"book\":%llu,\"mark\":%llu,\"status\":%llu},\"errors\":%llu,\"control\":%llu,"
-            "\"ignored\":%llu,\"dropped\":%llu,\"book_gaps\":%llu,\"book_resyncs\":%llu,"
-            "\"book_crossed\":%llu}\n",
-            (unsigned long long)st->frames, (unsigned long long)st->events,
-            (unsigned long long)st->by_type[NX_EV_TRADE], (unsigned long long)st->by_type[NX_EV_BBO],
-            (unsigned long long)st->by_type[NX_EV_KLINE], (unsigned long long)st->by_type[NX_EV_BOOK],
-            (unsigned long long)st->by_type[NX_EV_MARK],
-            (unsigned long long)st->by_type[NX_EV_STATUS], (unsigned long long)st->errors,
-            (unsigned long long)st->control, (unsigned long long)st->ignored,
-            (unsigned long long)st->dropped, (unsigned long long)books.gaps,
-            (unsigned long long)books.resyncs, (unsigned long long)books.crossed);
+    fprintf(
+        stderr,
+        "{\"frames\":%llu,\"events\":%llu,\"by_type\":{\"trade\":%llu,\"bbo\":%llu,\"kline\":%llu,"
+        "\"book\":%llu,\"mark\":%llu,\"status\":%llu},\"errors\":%llu,\"control\":%llu,"
+        "\"ignored\":%llu,\"dropped\":%llu,\"book_gaps\":%llu,\"book_resyncs\":%llu,"
+        "\"book_crossed\":%llu}\n",
+        (unsigned long long)st->frames, (unsigned long long)st->events,
+        (unsigned long long)st->by_type[NX_EV_TRADE], (unsigned long long)st->by_type[NX_EV_BBO],
+        (unsigned long long)st->by_type[NX_EV_KLINE], (unsigned long long)st->by_type[NX_EV_BOOK],
+        (unsigned long long)st->by_type[NX_EV_MARK], (unsigned long long)st->by_type[NX_EV_STATUS],
+        (unsigned long long)st->errors, (unsigned long long)st->control,
+        (unsigned long long)st->ignored, (unsigned long long)st->dropped,
+        (unsigned long long)books.gaps, (unsigned long long)books.resyncs,
+        (unsigned long long)books.crossed);
     nx_bookset_free(&books);
     nx_decoder_fini(&dec);
     nx_ring_destroy(ring);

@@ -19,29 +19,30 @@
 
 static void help(FILE *out)
 {
-    fprintf(out,
-            "usage: nexus replay --venue VENUE (--frames FILE | --candles FILE) [options]\n\n"
-            "Serve a venue's WebSocket streams and REST endpoints on 127.0.0.1 from recorded\n"
-            "frames (JSON lines) or a candle CSV (open_time_ms,open,high,low,close,volume).\n\n"
-            "  --venue V            binance-usdm | binance-spot | bybit-linear | bybit-spot | alpaca\n"
-            "  --frames FILE        raw frames, one per line\n"
-            "  --candles FILE       candles, turned into trades and closed klines\n"
-            "  --symbol S           symbol of the candle file (default BTCUSDT)\n"
-            "  --port N             port (default 0: any free port)\n"
-            "  --speed X            0 = as fast as the client reads (default), 1 = as\n"
-            "                       recorded, N = N times faster\n"
-            "  --drop-every N       drop the WebSocket every N messages\n"
-            "  --drop-gap N         messages a client misses per drop (default 8)\n"
-            "  --drop-max N         at most N drops\n"
-            "  --malformed-every N  send a malformed frame every N messages\n"
-            "  --skip-every N       skip one depth update id every N depth updates\n"
-            "  --skip-after N       ... none of the first N (let clients sync first)\n"
-            "  --stall-every N --stall-ms MS   pause the stream every N messages\n"
-            "  --http429-first N    answer the first N REST requests with 429\n"
-            "  --retry-after S      Retry-After seconds on 429 answers (default 1)\n"
-            "  --exit-when-done     stop once the stream has been sent to the end\n"
-            "Faults on command: GET /_replay/fault?kind=drop|stall|skip|malformed|http429\n"
-            "Counters: GET /_replay/status\n");
+    fprintf(
+        out,
+        "usage: nexus replay --venue VENUE (--frames FILE | --candles FILE) [options]\n\n"
+        "Serve a venue's WebSocket streams and REST endpoints on 127.0.0.1 from recorded\n"
+        "frames (JSON lines) or a candle CSV (open_time_ms,open,high,low,close,volume).\n\n"
+        "  --venue V            binance-usdm | binance-spot | bybit-linear | bybit-spot | alpaca\n"
+        "  --frames FILE        raw frames, one per line\n"
+        "  --candles FILE       candles, turned into trades and closed klines\n"
+        "  --symbol S           symbol of the candle file (default BTCUSDT)\n"
+        "  --port N             port (default 0: any free port)\n"
+        "  --speed X            0 = as fast as the client reads (default), 1 = as\n"
+        "                       recorded, N = N times faster\n"
+        "  --drop-every N       drop the WebSocket every N messages\n"
+        "  --drop-gap N         messages a client misses per drop (default 8)\n"
+        "  --drop-max N         at most N drops\n"
+        "  --malformed-every N  send a malformed frame every N messages\n"
+        "  --skip-every N       skip one depth update id every N depth updates\n"
+        "  --skip-after N       ... none of the first N (let clients sync first)\n"
+        "  --stall-every N --stall-ms MS   pause the stream every N messages\n"
+        "  --http429-first N    answer the first N REST requests with 429\n"
+        "  --retry-after S      Retry-After seconds on 429 answers (default 1)\n"
+        "  --exit-when-done     stop once the stream has been sent to the end\n"
+        "Faults on command: GET /_replay/fault?kind=drop|stall|skip|malformed|http429\n"
+        "Counters: GET /_replay/status\n");
 }
 
 static void *serve(void *arg)
@@ -96,25 +97,63 @@ int nx_cmd_replay(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'v': venue = optarg; break;
-        case O_FRAMES: o.frames_path = optarg; break;
-        case O_CANDLES: o.candles_path = optarg; break;
-        case O_SYMBOL: o.symbol = optarg; break;
-        case O_PORT: o.port = atoi(optarg); break;
-        case O_SPEED: o.speed = atof(optarg); break;
-        case O_DROP_EVERY: o.drop_every = (uint32_t)atol(optarg); break;
-        case O_DROP_GAP: o.drop_gap = (uint32_t)atol(optarg); break;
-        case O_DROP_MAX: o.drop_max = (uint32_t)atol(optarg); break;
-        case O_MALFORMED: o.malformed_every = (uint32_t)atol(optarg); break;
-        case O_SKIP: o.skip_every = (uint32_t)atol(optarg); break;
-        case O_SKIP_AFTER: o.skip_after = (uint32_t)atol(optarg); break;
-        case O_STALL_EVERY: o.stall_every = (uint32_t)atol(optarg); break;
-        case O_STALL_MS: o.stall_ms = (uint32_t)atol(optarg); break;
-        case O_429: o.http429_first = (uint32_t)atol(optarg); break;
-        case O_RETRY: o.retry_after_s = (uint32_t)atol(optarg); break;
-        case O_DONE: exit_when_done = 1; break;
-        case 'h': help(stdout); return NX_EXIT_OK;
-        default: help(stderr); return NX_EXIT_USAGE;
+        case 'v':
+            venue = optarg;
+            break;
+        case O_FRAMES:
+            o.frames_path = optarg;
+            break;
+        case O_CANDLES:
+            o.candles_path = optarg;
+            break;
+        case O_SYMBOL:
+            o.symbol = optarg;
+            break;
+        case O_PORT:
+            o.port = atoi(optarg);
+            break;
+        case O_SPEED:
+            o.speed = atof(optarg);
+            break;
+        case O_DROP_EVERY:
+            o.drop_every = (uint32_t)atol(optarg);
+            break;
+        case O_DROP_GAP:
+            o.drop_gap = (uint32_t)atol(optarg);
+            break;
+        case O_DROP_MAX:
+            o.drop_max = (uint32_t)atol(optarg);
+            break;
+        case O_MALFORMED:
+            o.malformed_every = (uint32_t)atol(optarg);
+            break;
+        case O_SKIP:
+            o.skip_every = (uint32_t)atol(optarg);
+            break;
+        case O_SKIP_AFTER:
+            o.skip_after = (uint32_t)atol(optarg);
+            break;
+        case O_STALL_EVERY:
+            o.stall_every = (uint32_t)atol(optarg);
+            break;
+        case O_STALL_MS:
+            o.stall_ms = (uint32_t)atol(optarg);
+            break;
+        case O_429:
+            o.http429_first = (uint32_t)atol(optarg);
+            break;
+        case O_RETRY:
+            o.retry_after_s = (uint32_t)atol(optarg);
+            break;
+        case O_DONE:
+            exit_when_done = 1;
+            break;
+        case 'h':
+            help(stdout);
+            return NX_EXIT_OK;
+        default:
+            help(stderr);
+            return NX_EXIT_USAGE;
         }
     }
     if (!venue || optind != argc || !o.frames_path == !o.candles_path || o.speed < 0) {
@@ -140,8 +179,8 @@ int nx_cmd_replay(int argc, char **argv)
     }
     nx_replay_stats_t st;
     nx_replay_stats(r, &st);
-    printf("nexus replay: listening on 127.0.0.1:%d (%s, %llu messages)\n", nx_replay_port(r), venue,
-           (unsigned long long)st.messages);
+    printf("nexus replay: listening on 127.0.0.1:%d (%s, %llu messages)\n", nx_replay_port(r),
+           venue, (unsigned long long)st.messages);
     fflush(stdout);
     pthread_t th;
     pthread_create(&th, NULL, serve, r);

@@ -29,8 +29,8 @@ static void help(FILE *out)
                  "every thread joined before exit 0.\n\n"
                  "  -c, --config FILE      config file (see config/nexus.example.json)\n"
                  "  -d, --duration SECONDS stop by itself after this many seconds\n"
-            "  -e, --events           print every market event the engine receives as a\n"
-            "                         JSON line on standard output\n"
+                 "  -e, --events           print every market event the engine receives as a\n"
+                 "                         JSON line on standard output\n"
                  "  -h, --help             this text\n");
 }
 

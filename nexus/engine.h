@@ -34,8 +34,8 @@ typedef struct nx_engine {
     nx_ring_t *market, *orders, *journal;
     pthread_t th_network, th_engine, th_service;
     int started;
-    int print_events;          /* --events: the engine prints each event as a JSON line */
-    nx_net_t *net;             /* network thread: every venue connection */
+    int print_events; /* --events: the engine prints each event as a JSON line */
+    nx_net_t *net;    /* network thread: every venue connection */
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
     uint32_t n_feeds;
     _Atomic int stop;

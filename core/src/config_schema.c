@@ -78,24 +78,30 @@ static const nx_cnode_t symbol_members[] = {
 
 static const char *const stream_choices[] = {"trades", "bbo", "klines", "book", "mark", NULL};
 static const char *const feed_venue_choices[] = {"binance-usdm", "binance-spot", "bybit-linear",
-                                                 "bybit-spot", "alpaca", NULL};
-static const nx_cnode_t stream_elem = {"", NX_CT_ENUM, "A stream to subscribe.", NULL, 0, 0, 0,
-                                       stream_choices, NULL};
+                                                 "bybit-spot",   "alpaca",       NULL};
+static const nx_cnode_t stream_elem = {"", NX_CT_ENUM, "A stream to subscribe.", NULL, 0,
+                                       0,  0,          stream_choices,           NULL};
 
 static const nx_cnode_t feed_members[] = {
-    {"venue", NX_CT_ENUM, "Venue to stream from; every configured symbol of this venue is "
-     "subscribed.", "(required)", 0, 0, NX_CF_REQUIRED, feed_venue_choices, NULL},
-    {"ws_url", NX_CT_STRING, "WebSocket base URL (wss://fstream.binance.com, "
+    {"venue", NX_CT_ENUM,
+     "Venue to stream from; every configured symbol of this venue is "
+     "subscribed.",
+     "(required)", 0, 0, NX_CF_REQUIRED, feed_venue_choices, NULL},
+    {"ws_url", NX_CT_STRING,
+     "WebSocket base URL (wss://fstream.binance.com, "
      "wss://stream.bybit.com/v5/public/linear, wss://stream.data.alpaca.markets/v2/iex, or a "
-     "`nexus replay` address such as ws://127.0.0.1:9911).", "(required)", 1, 255,
-     NX_CF_REQUIRED, NULL, NULL},
-    {"rest_url", NX_CT_STRING, "REST base URL for backfill and book snapshots "
+     "`nexus replay` address such as ws://127.0.0.1:9911).",
+     "(required)", 1, 255, NX_CF_REQUIRED, NULL, NULL},
+    {"rest_url", NX_CT_STRING,
+     "REST base URL for backfill and book snapshots "
      "(https://fapi.binance.com, https://api.bybit.com, https://data.alpaca.markets).",
      "(required)", 1, 255, NX_CF_REQUIRED, NULL, NULL},
-    {"streams", NX_CT_ARRAY, "Streams to subscribe per symbol.", "[\"trades\",\"klines\"]", 1,
-     5, 0, NULL, &stream_elem},
-    {"kline_interval", NX_CT_STRING, "Kline interval in the venue's spelling (\"1m\" on Binance, "
-     "\"1\" on Bybit; Alpaca bars are 1 minute).", "\"1m\"", 1, 8, 0, NULL, NULL},
+    {"streams", NX_CT_ARRAY, "Streams to subscribe per symbol.", "[\"trades\",\"klines\"]", 1, 5, 0,
+     NULL, &stream_elem},
+    {"kline_interval", NX_CT_STRING,
+     "Kline interval in the venue's spelling (\"1m\" on Binance, "
+     "\"1\" on Bybit; Alpaca bars are 1 minute).",
+     "\"1m\"", 1, 8, 0, NULL, NULL},
     {"watchdog_ms", NX_CT_INT, "Reconnect a connection that received nothing for this long.",
      "10000", 100, 600000, 0, NULL, NULL},
     {"stale_s", NX_CT_INT, "Flag events older than this many seconds as stale; 0 never.", "60", 0,
@@ -104,7 +110,7 @@ static const nx_cnode_t feed_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
-static const nx_cnode_t feed_elem = {"", NX_CT_OBJECT, "One venue connection set.", NULL, 0, 0, 0,
+static const nx_cnode_t feed_elem = {"",   NX_CT_OBJECT, "One venue connection set.", NULL, 0, 0, 0,
                                      NULL, feed_members};
 
 static const nx_cnode_t symbol_elem = {
@@ -117,8 +123,10 @@ static const nx_cnode_t root_members[] = {
      "\"./nexus-data\"", 1, 255, 0, NULL, NULL},
     {"symbols", NX_CT_ARRAY, "Instruments to trade, with their venue rules.", "[]", 0, 256, 0, NULL,
      &symbol_elem},
-    {"feeds", NX_CT_ARRAY, "Market-data connections. Secrets (Alpaca keys) come from the "
-     "environment: NEXUS_ALPACA_KEY_ID, NEXUS_ALPACA_SECRET_KEY.", "[]", 0, 8, 0, NULL, &feed_elem},
+    {"feeds", NX_CT_ARRAY,
+     "Market-data connections. Secrets (Alpaca keys) come from the "
+     "environment: NEXUS_ALPACA_KEY_ID, NEXUS_ALPACA_SECRET_KEY.",
+     "[]", 0, 8, 0, NULL, &feed_elem},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -68,8 +68,8 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
     case NX_EV_TRADE:
         dec(&o, "price", e->u.trade.price, ps);
         dec(&o, "qty", e->u.trade.qty, qs);
-        put(&o, ",\"trade_id\":%llu,\"aggressor\":\"%s\"",
-            (unsigned long long)e->u.trade.trade_id, side_name(e->u.trade.aggressor));
+        put(&o, ",\"trade_id\":%llu,\"aggressor\":\"%s\"", (unsigned long long)e->u.trade.trade_id,
+            side_name(e->u.trade.aggressor));
         break;
     case NX_EV_BBO:
         dec(&o, "bid", e->u.bbo.bid_px, ps);

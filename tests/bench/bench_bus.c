@@ -33,11 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 #include "nx/clock.h"
+#include "tsc.h"
 #include "nx/ring.h"
 
 typedef struct bev {
@@ -53,29 +51,6 @@ CK_RING_PROTOTYPE(bev, bev)
 #define BATCH 64
 
 static uint64_t n_events;
-static double ns_per_tick = 1.0;
-
-static inline uint64_t ticks(void)
-{
-#if defined(__x86_64__)
-    return __rdtsc();
-#else
-    return (uint64_t)nx_mono_ns();
-#endif
-}
-
-static void calibrate(void)
-{
-#if defined(__x86_64__)
-    int64_t t0 = nx_mono_ns();
-    uint64_t c0 = ticks();
-    struct timespec ts = {0, 200000000};
-    nanosleep(&ts, NULL);
-    int64_t t1 = nx_mono_ns();
-    uint64_t c1 = ticks();
-    ns_per_tick = (double)(t1 - t0) / (double)(c1 - c0);
-#endif
-}
 
 static void pin(int cpu)
 {

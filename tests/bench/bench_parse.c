@@ -20,39 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 #include "nx/clock.h"
+#include "tsc.h"
 #include "nx/decode.h"
 #include "nx/fixed.h"
 
-#define REPS 16
-#define SAMPLES 200000
+#define REPS     16
+#define SAMPLES  200000
 #define JSAMPLES 40000 /* jansson is ~10x slower: fewer samples, same percentiles */
 
-static double ns_per_tick = 1.0;
-
-static inline uint64_t ticks(void)
-{
-#if defined(__x86_64__)
-    return __rdtsc();
-#else
-    return (uint64_t)nx_mono_ns();
-#endif
-}
-
-static void calibrate(void)
-{
-#if defined(__x86_64__)
-    int64_t t0 = nx_mono_ns();
-    uint64_t c0 = ticks();
-    struct timespec ts = {0, 200000000};
-    nanosleep(&ts, NULL);
-    ns_per_tick = (double)(nx_mono_ns() - t0) / (double)(ticks() - c0);
-#endif
-}
 
 typedef struct set {
     const char *name;
@@ -71,8 +48,8 @@ static void add(set_t *s, const char *line, size_t len)
 }
 
 enum { AGG, BBO, KLINE, DEPTH, BY_TRADE, BY_BOOK, NSETS };
-static set_t sets[NSETS] = {{"aggTrade"},   {"bookTicker"}, {"kline"},
-                            {"depth"},      {"bybit_trade"}, {"bybit_book"}};
+static set_t sets[NSETS] = {{"aggTrade"}, {"bookTicker"},  {"kline"},
+                            {"depth"},    {"bybit_trade"}, {"bybit_book"}};
 
 static void load(const char *dir)
 {
@@ -88,11 +65,11 @@ static void load(const char *dir)
     }
     while ((len = getline(&line, &cap, f)) > 0) {
         line[--len] = 0;
-        int k = strstr(line, "@aggTrade")      ? AGG
-                : strstr(line, "@bookTicker")  ? BBO
-                : strstr(line, "@kline")       ? KLINE
-                : strstr(line, "@depth")       ? DEPTH
-                                               : -1;
+        int k = strstr(line, "@aggTrade")     ? AGG
+                : strstr(line, "@bookTicker") ? BBO
+                : strstr(line, "@kline")      ? KLINE
+                : strstr(line, "@depth")      ? DEPTH
+                                              : -1;
         if (k >= 0)
             add(&sets[k], line, (size_t)len);
     }
@@ -188,7 +165,8 @@ static inline void jans(int set, const char *p, size_t n)
             json_t *k = json_object_get(d, "k");
             s += json_integer_value(json_object_get(k, "t")) + fx(k, "o") + fx(k, "h") +
                  fx(k, "l") + fx(k, "c") + fx(k, "v") + fx(k, "q") +
-                 json_integer_value(json_object_get(k, "n")) + json_is_true(json_object_get(k, "x")) +
+                 json_integer_value(json_object_get(k, "n")) +
+                 json_is_true(json_object_get(k, "x")) +
                  (int64_t)json_string_length(json_object_get(k, "i"));
         } else {
             s += json_integer_value(json_object_get(d, "U")) +
@@ -291,7 +269,8 @@ int main(int argc, char **argv)
         tot_ours += o.total_ns / o.msgs * (double)sets[k].n;
         tot_j += j.total_ns / j.msgs * (double)sets[k].n;
         printf("%-12s %9.0f %9.0f %12.0f | %9.0f %9.0f | %6.2f\n", sets[k].name, o.p50, o.p99,
-               1e9 / (o.total_ns / o.msgs), j.p50, j.p99, (j.total_ns / j.msgs) / (o.total_ns / o.msgs));
+               1e9 / (o.total_ns / o.msgs), j.p50, j.p99,
+               (j.total_ns / j.msgs) / (o.total_ns / o.msgs));
     }
     /* Whole mix on one core, every frame once per round. */
     size_t count = 0;
@@ -303,8 +282,7 @@ int main(int argc, char **argv)
     double mix_ns = (double)(nx_mono_ns() - t0);
     double msgs_per_s = (double)count / (mix_ns / 1e9);
     printf("mix: %zu frames in %.1f ms: %.0f msgs/s on one core; decoder errors %llu\n", count,
-           mix_ns / 1e6, msgs_per_s,
-           (unsigned long long)(dec_bn.st.errors + dec_by.st.errors));
+           mix_ns / 1e6, msgs_per_s, (unsigned long long)(dec_bn.st.errors + dec_by.st.errors));
     printf("{\"bench\":\"parse\",\"aggTrade_p50_ns\":%.0f,\"bookTicker_p50_ns\":%.0f,"
            "\"kline_p50_ns\":%.0f,\"depth_p50_ns\":%.0f,\"bybit_trade_p50_ns\":%.0f,"
            "\"bybit_book_p50_ns\":%.0f,\"msgs_per_s\":%.0f,\"ratio_vs_jansson\":%.2f}\n",

@@ -39,8 +39,8 @@ static rig_t *rig(nx_venue_t v)
     rig_t *r = calloc(1, sizeof *r);
     nx_symtab_init(&r->symtab);
     r->sym = (uint32_t)nx_symtab_add(&r->symtab, v, "BTCUSDT", 2, 3, 1, 1, 0, NULL);
-    assert_int_equal(nx_ring_create(&r->ring, "b", 4096, sizeof(nx_event_t), 1,
-                                    NX_RING_NEVER_BLOCK, NX_WAIT_SPIN),
+    assert_int_equal(nx_ring_create(&r->ring, "b", 4096, sizeof(nx_event_t), 1, NX_RING_NEVER_BLOCK,
+                                    NX_WAIT_SPIN),
                      0);
     assert_int_equal(nx_decoder_init(&r->dec, v, &r->symtab, r->ring), 0);
     nx_bookset_init(&r->books, v, 5, 1024);
@@ -104,8 +104,10 @@ static void test_binance_usdm_sync(void **state)
     rig_t *r = rig(NX_VENUE_BINANCE_USDM);
     nx_book_t *b = nx_bookset_get(&r->books, r->sym);
     /* Diffs arrive before the snapshot: buffered. */
-    assert_int_equal(feed(r, diff(90, 95, 89, "[[\"99.00\",\"1\"]]", "[]")), 0); /* u < L: dropped */
-    assert_int_equal(feed(r, diff(96, 105, 95, "[[\"100.00\",\"2\"]]", "[]")), 0); /* bridges L=100 */
+    assert_int_equal(feed(r, diff(90, 95, 89, "[[\"99.00\",\"1\"]]", "[]")),
+                     0); /* u < L: dropped */
+    assert_int_equal(feed(r, diff(96, 105, 95, "[[\"100.00\",\"2\"]]", "[]")),
+                     0); /* bridges L=100 */
     assert_int_equal(feed(r, diff(106, 110, 105, "[]", "[[\"101.00\",\"3\"]]")), 0);
     assert_int_equal(b->state, NX_BOOK_WAIT_SNAPSHOT);
     assert_int_equal(b->nbids + b->nasks, 0);
@@ -151,8 +153,9 @@ static void test_binance_spot_sync(void **state)
     rig_t *r = rig(NX_VENUE_BINANCE_SPOT);
     nx_book_t *b = nx_bookset_get(&r->books, r->sym);
     assert_int_equal(feed(r, diff(101, 103, 0, "[[\"10.00\",\"1\"]]", "[]")), 0);
-    assert_int_equal(snapshot(r, "{\"lastUpdateId\":100,\"bids\":[],\"asks\":[[\"11.00\",\"1\"]]}"), 0);
-    assert_int_equal(b->nbids, 1); /* U <= L+1 <= u: applied */
+    assert_int_equal(snapshot(r, "{\"lastUpdateId\":100,\"bids\":[],\"asks\":[[\"11.00\",\"1\"]]}"),
+                     0);
+    assert_int_equal(b->nbids, 1);                               /* U <= L+1 <= u: applied */
     assert_int_equal(feed(r, diff(104, 104, 0, "[]", "[]")), 0); /* U == u + 1 */
     assert_int_equal(feed(r, diff(106, 107, 0, "[]", "[]")), 1); /* 105 missing */
     done(r);
@@ -175,9 +178,8 @@ static void test_bybit_sync_and_cross(void **state)
     nx_book_t *b = nx_bookset_get(&r->books, r->sym);
     assert_int_equal(feed(r, bybit("delta", 9, "[[\"1\",\"1\"]]", "[]")), 0); /* before snapshot */
     assert_int_equal(b->nbids, 0);
-    assert_int_equal(feed(r, bybit("snapshot", 10, "[[\"100\",\"1\"],[\"99\",\"1\"]]",
-                                   "[[\"101\",\"1\"]]")),
-                     0);
+    assert_int_equal(
+        feed(r, bybit("snapshot", 10, "[[\"100\",\"1\"],[\"99\",\"1\"]]", "[[\"101\",\"1\"]]")), 0);
     assert_int_equal(feed(r, bybit("delta", 11, "[[\"100\",\"0\"]]", "[]")), 0);
     assert_int_equal(b->bids[0].px, 9900);
     assert_int_equal(feed(r, bybit("delta", 12, "[]", "[]")), 0); /* empty delta keeps the chain */
@@ -198,7 +200,7 @@ static void test_depth_limit(void **state)
     for (int p = 1; p <= 5; p++)
         nx_book_set(&b, NX_SIDE_SELL, p, 1);
     assert_int_equal(b.nasks, 3);
-    assert_int_equal(b.asks[2].px, 3); /* the best three are kept */
+    assert_int_equal(b.asks[2].px, 3);   /* the best three are kept */
     nx_book_set(&b, NX_SIDE_SELL, 0, 1); /* better level evicts the worst */
     assert_int_equal(b.asks[0].px, 0);
     assert_int_equal(b.asks[2].px, 2);

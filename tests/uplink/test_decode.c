@@ -309,9 +309,8 @@ static void rapply(rbook_t *b, json_t *levels, int side)
 {
     size_t i;
     json_t *l;
-    json_array_foreach(levels, i, l)
-        rset(b, side, dec8(json_string_value(json_array_get(l, 0))),
-             dec8(json_string_value(json_array_get(l, 1))));
+    json_array_foreach(levels, i, l) rset(b, side, dec8(json_string_value(json_array_get(l, 0))),
+                                          dec8(json_string_value(json_array_get(l, 1))));
 }
 
 static void ref_binance(json_t *j)
@@ -577,8 +576,9 @@ static void test_malformed_frames(void **state)
     nx_ring_stats(r->ring, &st);
     assert_int_equal(st.published, 0);
     /* The decoder carries on. */
-    decode_one(r, "{\"e\":\"aggTrade\",\"s\":\"BTCUSDT\",\"p\":\"1\",\"q\":\"1\",\"a\":1,\"T\":1,"
-                  "\"m\":false}",
+    decode_one(r,
+               "{\"e\":\"aggTrade\",\"s\":\"BTCUSDT\",\"p\":\"1\",\"q\":\"1\",\"a\":1,\"T\":1,"
+               "\"m\":false}",
                1);
     rig_free(r);
 }
@@ -603,10 +603,11 @@ static void test_bybit_and_alpaca_fields(void **state)
                "\"BTCUSDT\",\"bid1Price\":\"10\",\"bid1Size\":\"1\",\"ask1Price\":\"11\","
                "\"ask1Size\":\"2\",\"markPrice\":\"10.5\",\"fundingRate\":\"-0.005\"}}",
                2);
-    e = decode_one(r,
-                   "{\"topic\":\"tickers.BTCUSDT\",\"type\":\"delta\",\"data\":{\"symbol\":\"BTCUSDT\","
-                   "\"bid1Price\":\"10.5\",\"bid1Size\":\"3\"},\"cs\":1,\"ts\":2}",
-                   1);
+    e = decode_one(
+        r,
+        "{\"topic\":\"tickers.BTCUSDT\",\"type\":\"delta\",\"data\":{\"symbol\":\"BTCUSDT\","
+        "\"bid1Price\":\"10.5\",\"bid1Size\":\"3\"},\"cs\":1,\"ts\":2}",
+        1);
     assert_int_equal(e->hdr.type, NX_EV_BBO);
     assert_int_equal(e->u.bbo.bid_px, 1050000000);
     assert_int_equal(e->u.bbo.ask_px, 1100000000);

@@ -20,8 +20,8 @@
 
 static long allocs;
 #ifdef NX_NO_WRAP
-#define __real_malloc malloc
-#define __real_calloc calloc
+#define __real_malloc  malloc
+#define __real_calloc  calloc
 #define __real_realloc realloc
 #endif
 void *__real_malloc(size_t n);

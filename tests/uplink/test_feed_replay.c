@@ -136,7 +136,9 @@ static rig_t *rig(nx_venue_t v, int port, const char *kline_iv, uint32_t watchdo
     r->net = nx_net_create(&r->clock);
     assert_non_null(r->net);
     char ws[64], rest[64];
-    const char *path = v == NX_VENUE_BYBIT_LINEAR ? "/v5/public/linear" : v == NX_VENUE_ALPACA ? "/v2/iex" : "";
+    const char *path = v == NX_VENUE_BYBIT_LINEAR ? "/v5/public/linear"
+                       : v == NX_VENUE_ALPACA     ? "/v2/iex"
+                                                  : "";
     snprintf(ws, sizeof ws, "ws://127.0.0.1:%d%s", port, path);
     snprintf(rest, sizeof rest, "http://127.0.0.1:%d", port);
     nx_feed_opts_t o;
@@ -213,7 +215,8 @@ static csv_t csv;
 
 static void load_csv(void)
 {
-    FILE *f = fopen(src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"), "r");
+    FILE *f =
+        fopen(src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"), "r");
     assert_non_null(f);
     char line[256];
     csv.n = 0;
@@ -239,13 +242,24 @@ static void test_reconnects_and_backfill(void **state)
     (void)state;
     load_csv();
     replay_t rp;
-    const char *args[] = {"--venue", "binance-usdm", "--candles",
-                          src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
-                          "--drop-every", "120", "--drop-gap", "23", "--drop-max", "100",
-                          "--malformed-every", "97", NULL};
+    const char *args[] = {
+        "--venue",
+        "binance-usdm",
+        "--candles",
+        src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+        "--drop-every",
+        "120",
+        "--drop-gap",
+        "23",
+        "--drop-max",
+        "100",
+        "--malformed-every",
+        "97",
+        NULL};
     replay_start(&rp, args);
     rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "15m", 0);
-    uint32_t sym = (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    uint32_t sym =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
     assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_TRADES | NX_FEED_KLINES), 0);
     /* A second user watching the same symbol adds no wire subscription. */
     assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_KLINES), 0);
@@ -306,9 +320,10 @@ static int quiet(rig_t *r, void *arg)
 
 static rig_t *book_rig(replay_t *rp, const char *const *extra, uint32_t *syms_out)
 {
-    const char *args[16] = {"--venue", "binance-usdm", "--frames",
-                            src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"),
-                            "--speed", "4"};
+    const char *args[16] = {
+        "--venue",  "binance-usdm",
+        "--frames", src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"),
+        "--speed",  "4"};
     int n = 6;
     for (int i = 0; extra[i]; i++)
         args[n++] = extra[i];
@@ -317,10 +332,12 @@ static rig_t *book_rig(replay_t *rp, const char *const *extra, uint32_t *syms_ou
     rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp->port, "1m", 0);
     static const char *const syms[] = {"SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"};
     for (int i = 0; i < 4; i++) {
-        syms_out[i] = (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, syms[i], 8, 8, 1, 1, 0, NULL);
-        assert_int_equal(nx_feed_subscribe(r->feed, syms_out[i], NX_FEED_BOOK | NX_FEED_BBO |
-                                                                     NX_FEED_TRADES | NX_FEED_KLINES),
-                         0);
+        syms_out[i] = (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, syms[i], 8, 8, 1,
+                                              1, 0, NULL);
+        assert_int_equal(
+            nx_feed_subscribe(r->feed, syms_out[i],
+                              NX_FEED_BOOK | NX_FEED_BBO | NX_FEED_TRADES | NX_FEED_KLINES),
+            0);
     }
     nx_feed_start(r->feed);
     int64_t q[2] = {0, 0};
@@ -334,7 +351,8 @@ static rig_t *book_rig(replay_t *rp, const char *const *extra, uint32_t *syms_ou
  * it (the chain breaks there). Worked out from the capture itself. */
 static int expected_gaps(int every, int after)
 {
-    FILE *f = fopen(src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"), "r");
+    FILE *f =
+        fopen(src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"), "r");
     assert_non_null(f);
     char line[8192], syms[512][16];
     int n = 0, skipped[512] = {0};
@@ -451,9 +469,11 @@ static void test_stale_book_resyncs(void **state)
 {
     (void)state;
     replay_t rp;
-    const char *args[] = {"--venue", "binance-usdm", "--frames",
-                          src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"),
-                          "--speed", "1", NULL};
+    const char *args[] = {
+        "--venue",  "binance-usdm",
+        "--frames", src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"),
+        "--speed",  "1",
+        NULL};
     replay_start(&rp, args);
     book_stale_ms_opt = 400;
     rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "1m", 0);
@@ -461,7 +481,8 @@ static void test_stale_book_resyncs(void **state)
     static const char *const names[] = {"SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"};
     uint32_t syms[4];
     for (int i = 0; i < 4; i++) {
-        syms[i] = (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, names[i], 8, 8, 1, 1, 0, NULL);
+        syms[i] = (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, names[i], 8, 8, 1, 1,
+                                          0, NULL);
         nx_feed_subscribe(r->feed, syms[i], NX_FEED_BOOK);
     }
     nx_feed_start(r->feed);
@@ -495,9 +516,18 @@ static int have_klines(rig_t *r, void *arg)
 static void venue_round_trip(nx_venue_t v, const char *venue, const char *iv, const char *symbol)
 {
     replay_t rp;
-    const char *args[] = {"--venue", venue, "--candles",
-                          src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
-                          "--symbol", symbol, "--drop-every", "400", "--drop-max", "3", NULL};
+    const char *args[] = {
+        "--venue",
+        venue,
+        "--candles",
+        src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+        "--symbol",
+        symbol,
+        "--drop-every",
+        "400",
+        "--drop-max",
+        "3",
+        NULL};
     replay_start(&rp, args);
     rig_t *r = rig(v, rp.port, iv, 0);
     uint32_t s = (uint32_t)nx_symtab_add(&r->symtab, v, symbol, 8, 8, 1, 1, 0, NULL);
@@ -541,11 +571,14 @@ static void test_nexus_run_all_venues(void **state)
 {
     (void)state;
     replay_t bn, by, al;
-    const char *csv_path = src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
+    const char *csv_path =
+        src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
     const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
-    const char *a2[] = {"--venue", "bybit-linear", "--frames",
-                        src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
-                        "--speed", "2", NULL};
+    const char *a2[] = {
+        "--venue",  "bybit-linear",
+        "--frames", src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
+        "--speed",  "2",
+        NULL};
     const char *a3[] = {"--venue", "alpaca", "--candles", csv_path, "--symbol", "AAPL", NULL};
     replay_start(&bn, a1);
     replay_start(&by, a2);
@@ -554,27 +587,33 @@ static void test_nexus_run_all_venues(void **state)
     snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-feeds-%d.json", (int)getpid());
     FILE *f = fopen(cfg_path, "w");
     assert_non_null(f);
-    fprintf(f,
-            "{\"engine\":{\"stats_interval_s\":1},\"log\":{\"level\":\"info\"},\"symbols\":["
-            "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"},"
-            "{\"venue\":\"bybit-linear\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.1\",\"lot_size\":\"0.001\"},"
-            "{\"venue\":\"bybit-linear\",\"symbol\":\"ETHUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.01\"},"
-            "{\"venue\":\"alpaca\",\"symbol\":\"AAPL\",\"tick_size\":\"0.01\",\"lot_size\":\"1\"}],"
-            "\"feeds\":["
-            "{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\",\"rest_url\":\"http://127.0.0.1:%d\","
-            "\"streams\":[\"trades\",\"klines\"],\"kline_interval\":\"15m\",\"stale_s\":0},"
-            "{\"venue\":\"bybit-linear\",\"ws_url\":\"ws://127.0.0.1:%d/v5/public/linear\","
-            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"trades\",\"book\",\"bbo\",\"klines\"],"
-            "\"kline_interval\":\"1\",\"stale_s\":0,\"book_depth\":200},"
-            "{\"venue\":\"alpaca\",\"ws_url\":\"ws://127.0.0.1:%d/v2/iex\",\"rest_url\":\"http://127.0.0.1:%d\","
-            "\"streams\":[\"trades\",\"klines\"],\"stale_s\":0}]}",
-            bn.port, bn.port, by.port, by.port, al.port, al.port);
+    fprintf(
+        f,
+        "{\"engine\":{\"stats_interval_s\":1},\"log\":{\"level\":\"info\"},\"symbols\":["
+        "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":"
+        "\"0.00001\"},"
+        "{\"venue\":\"bybit-linear\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.1\",\"lot_size\":\"0."
+        "001\"},"
+        "{\"venue\":\"bybit-linear\",\"symbol\":\"ETHUSDT\",\"tick_size\":\"0.01\",\"lot_size\":"
+        "\"0.01\"},"
+        "{\"venue\":\"alpaca\",\"symbol\":\"AAPL\",\"tick_size\":\"0.01\",\"lot_size\":\"1\"}],"
+        "\"feeds\":["
+        "{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\",\"rest_url\":\"http://"
+        "127.0.0.1:%d\","
+        "\"streams\":[\"trades\",\"klines\"],\"kline_interval\":\"15m\",\"stale_s\":0},"
+        "{\"venue\":\"bybit-linear\",\"ws_url\":\"ws://127.0.0.1:%d/v5/public/linear\","
+        "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"trades\",\"book\",\"bbo\",\"klines\"],"
+        "\"kline_interval\":\"1\",\"stale_s\":0,\"book_depth\":200},"
+        "{\"venue\":\"alpaca\",\"ws_url\":\"ws://127.0.0.1:%d/v2/iex\",\"rest_url\":\"http://"
+        "127.0.0.1:%d\","
+        "\"streams\":[\"trades\",\"klines\"],\"stale_s\":0}]}",
+        bn.port, bn.port, by.port, by.port, al.port, al.port);
     fclose(f);
     char out_path[64];
     snprintf(out_path, sizeof out_path, "/tmp/nexus-events-%d.jsonl", (int)getpid());
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 4 --events > %s 2>/dev/null", nexus_bin,
-             cfg_path, out_path);
+    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 4 --events > %s 2>/dev/null",
+             nexus_bin, cfg_path, out_path);
     int rc = system(cmd);
     assert_int_equal(WEXITSTATUS(rc), 0);
     FILE *ev = fopen(out_path, "r");

@@ -346,8 +346,8 @@ uint32_t nx_bookset_apply(nx_bookset_t *s, nx_decoder_t *d, uint64_t first_seq, 
             int crossed = b->crossed > crossed_before;
             s->crossed += (uint64_t)crossed;
             char detail[48];
-            snprintf(detail, sizeof detail, "%s at id %llu", crossed ? "crossed book" : "chain broken",
-                     (unsigned long long)id);
+            snprintf(detail, sizeof detail, "%s at id %llu",
+                     crossed ? "crossed book" : "chain broken", (unsigned long long)id);
             nx_decode_status(d, sym, NX_ST_BOOK_GAP, b->gaps, detail);
             if (s->on_gap)
                 s->on_gap(s->ctx, sym);

@@ -100,8 +100,7 @@ int nx__dec_fail(nx_decoder_t *d, const char *what, const char *frame, size_t le
         excerpt[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
     }
     excerpt[n] = 0;
-    snprintf(d->last_error, sizeof d->last_error, "%s: %s%s", what, excerpt,
-             len > n ? "..." : "");
+    snprintf(d->last_error, sizeof d->last_error, "%s: %s%s", what, excerpt, len > n ? "..." : "");
     return NX_ESYNTAX;
 }
 

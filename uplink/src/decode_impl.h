@@ -52,6 +52,21 @@ int nx__dec_levels(nx_decoder_t *d, const nx_jspan_t *bids, const nx_jspan_t *as
                    const nx_symbol_t *sym, int64_t ts, uint64_t first_id, uint64_t last_id,
                    uint64_t prev_id, uint64_t venue_seq);
 
+/* A candle's open, high, low, close (price scale) and volume (qty scale)
+ * into k. Returns 0 or the first nx_fixed_parse error. */
+static inline int nx__dec_ohlcv(const nx_symbol_t *s, const nx_jspan_t *o, const nx_jspan_t *h,
+                                const nx_jspan_t *l, const nx_jspan_t *c, const nx_jspan_t *v,
+                                nx_ev_kline_t *k)
+{
+    int rc;
+    if ((rc = nx__dec_fixed(o, s->price_scale, &k->open)) ||
+        (rc = nx__dec_fixed(h, s->price_scale, &k->high)) ||
+        (rc = nx__dec_fixed(l, s->price_scale, &k->low)) ||
+        (rc = nx__dec_fixed(c, s->price_scale, &k->close)))
+        return rc;
+    return nx__dec_fixed(v, s->qty_scale, &k->volume);
+}
+
 int nx__parse_binance(nx_decoder_t *d, const char *buf, size_t len);
 int nx__parse_bybit(nx_decoder_t *d, const char *buf, size_t len);
 int nx__parse_alpaca(nx_decoder_t *d, const char *buf, size_t len);
@@ -59,6 +74,6 @@ int nx__parse_alpaca(nx_decoder_t *d, const char *buf, size_t len);
 /* Parser outcomes other than "events emitted": */
 #define NX_DEC_CONTROL 1 /* a control frame: no events */
 #define NX_DEC_IGNORED 2 /* a well-formed frame Nexus does not use */
-#define NX_DEC_NOSYM 3   /* a frame for a symbol not in the table */
+#define NX_DEC_NOSYM   3 /* a frame for a symbol not in the table */
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "nx/feed.h"
 
+#include "decode_impl.h"
 #include "jscan.h"
 #include "nx/book.h"
 #include "nx/error.h"
@@ -25,12 +26,12 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_FEEDS 16
+#define MAX_FEEDS  16
 #define REST_SLOTS 8
-#define REST_BUF (4u << 20)
-#define FRAME_BUF (4u << 20)
-#define STASH 64
-#define TICK_US 50000
+#define REST_BUF   (4u << 20)
+#define FRAME_BUF  (4u << 20)
+#define STASH      64
+#define TICK_US    50000
 
 enum { LEG_DOWN = 0, LEG_CONNECTING, LEG_UP };
 enum { REST_KLINES = 1, REST_DEPTH };
@@ -43,11 +44,11 @@ struct nx_net {
 
 typedef struct leg {
     struct nx_feed *f;
-    int idx;           /* 0 = market/main, 1 = public (Binance book streams) */
+    int idx; /* 0 = market/main, 1 = public (Binance book streams) */
     struct lws *wsi;
     int state;
     int close_now;
-    char *buf;         /* frame assembly */
+    char *buf; /* frame assembly */
     size_t len;
     int64_t last_rx_ns, down_since_ns, up_since_ns, reconnect_at_ns, last_ping_ns;
     uint32_t attempts;
@@ -74,8 +75,8 @@ typedef struct sym_state {
     int64_t last_closed_ms; /* open time of the last published closed kline, -1 none */
     uint32_t interval_s;
     int backfill_inflight, backfill_retried;
-    uint64_t book_msgs_seen;  /* book messages applied at the last check */
-    int64_t book_changed_ns;  /* when that count last moved */
+    uint64_t book_msgs_seen; /* book messages applied at the last check */
+    int64_t book_changed_ns; /* when that count last moved */
     nx_event_t stash[STASH];
     uint32_t nstash;
 } sym_state_t;
@@ -167,10 +168,18 @@ static int stream_name(const nx_feed_t *f, uint32_t sym, unsigned stream, char *
     lower(s->name, l, sizeof l);
     if (is_binance(f)) {
         switch (stream) {
-        case NX_FEED_TRADES: snprintf(out, cap, "%s@aggTrade", l); return 1;
-        case NX_FEED_BBO: snprintf(out, cap, "%s@bookTicker", l); return 1;
-        case NX_FEED_KLINES: snprintf(out, cap, "%s@kline_%s", l, f->kline_iv); return 1;
-        case NX_FEED_BOOK: snprintf(out, cap, "%s@depth@100ms", l); return 1;
+        case NX_FEED_TRADES:
+            snprintf(out, cap, "%s@aggTrade", l);
+            return 1;
+        case NX_FEED_BBO:
+            snprintf(out, cap, "%s@bookTicker", l);
+            return 1;
+        case NX_FEED_KLINES:
+            snprintf(out, cap, "%s@kline_%s", l, f->kline_iv);
+            return 1;
+        case NX_FEED_BOOK:
+            snprintf(out, cap, "%s@depth@100ms", l);
+            return 1;
         case NX_FEED_MARK:
             if (f->o.venue != NX_VENUE_BINANCE_USDM)
                 return 0;
@@ -181,10 +190,16 @@ static int stream_name(const nx_feed_t *f, uint32_t sym, unsigned stream, char *
     }
     if (is_bybit(f)) {
         switch (stream) {
-        case NX_FEED_TRADES: snprintf(out, cap, "publicTrade.%s", s->name); return 1;
+        case NX_FEED_TRADES:
+            snprintf(out, cap, "publicTrade.%s", s->name);
+            return 1;
         case NX_FEED_BBO:
-        case NX_FEED_MARK: snprintf(out, cap, "tickers.%s", s->name); return 1;
-        case NX_FEED_KLINES: snprintf(out, cap, "kline.%s.%s", f->kline_iv, s->name); return 1;
+        case NX_FEED_MARK:
+            snprintf(out, cap, "tickers.%s", s->name);
+            return 1;
+        case NX_FEED_KLINES:
+            snprintf(out, cap, "kline.%s.%s", f->kline_iv, s->name);
+            return 1;
         case NX_FEED_BOOK: {
             /* Bybit serves depths 1, 50, 200 and 500 (linear); take the
              * smallest that covers the depth kept. */
@@ -367,13 +382,16 @@ static void request_backfill(nx_feed_t *f, uint32_t sym)
     int64_t from = s->last_closed_ms + (int64_t)s->interval_s * 1000;
     char path[400];
     if (f->o.venue == NX_VENUE_BINANCE_USDM)
-        snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&startTime=%lld&limit=1500",
-                 ss->name, f->kline_iv, (long long)from);
+        snprintf(path, sizeof path,
+                 "/fapi/v1/klines?symbol=%s&interval=%s&startTime=%lld&limit=1500", ss->name,
+                 f->kline_iv, (long long)from);
     else if (f->o.venue == NX_VENUE_BINANCE_SPOT)
-        snprintf(path, sizeof path, "/api/v3/klines?symbol=%s&interval=%s&startTime=%lld&limit=1000",
-                 ss->name, f->kline_iv, (long long)from);
+        snprintf(path, sizeof path,
+                 "/api/v3/klines?symbol=%s&interval=%s&startTime=%lld&limit=1000", ss->name,
+                 f->kline_iv, (long long)from);
     else if (is_bybit(f))
-        snprintf(path, sizeof path, "/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%lld&limit=1000",
+        snprintf(path, sizeof path,
+                 "/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%lld&limit=1000",
                  f->o.venue == NX_VENUE_BYBIT_SPOT ? "spot" : "linear", ss->name, f->kline_iv,
                  (long long)from);
     else {
@@ -473,22 +491,30 @@ static int on_klines(nx_feed_t *f, rest_t *q)
                     return -1;
                 if (key.n == 1) {
                     switch (key.p[0]) {
-                    case 't': t = v; break;
-                    case 'o': o = v; break;
-                    case 'h': h = v; break;
-                    case 'l': l = v; break;
-                    case 'c': cl = v; break;
-                    case 'v': vol = v; break;
+                    case 't':
+                        t = v;
+                        break;
+                    case 'o':
+                        o = v;
+                        break;
+                    case 'h':
+                        h = v;
+                        break;
+                    case 'l':
+                        l = v;
+                        break;
+                    case 'c':
+                        cl = v;
+                        break;
+                    case 'v':
+                        vol = v;
+                        break;
                     }
                 }
             }
             int64_t ns;
             if (t.type != NX_J_STR || nx_rfc3339_ns(t.p, t.n, &ns) ||
-                nx_fixed_parse(o.p, o.n, ss->price_scale, &k.open) ||
-                nx_fixed_parse(h.p, h.n, ss->price_scale, &k.high) ||
-                nx_fixed_parse(l.p, l.n, ss->price_scale, &k.low) ||
-                nx_fixed_parse(cl.p, cl.n, ss->price_scale, &k.close) ||
-                nx_fixed_parse(vol.p, vol.n, ss->qty_scale, &k.volume))
+                nx__dec_ohlcv(ss, &o, &h, &l, &cl, &vol, &k))
                 return -1;
             k.open_ms = ns / NX_NS_PER_MS;
         } else {
@@ -512,11 +538,8 @@ static int on_klines(nx_feed_t *f, rest_t *q)
             if (ne < 6)
                 return -1;
             uint64_t ot;
-            if (nx_js_u64(&el[0], &ot) || nx_fixed_parse(el[1].p, el[1].n, ss->price_scale, &k.open) ||
-                nx_fixed_parse(el[2].p, el[2].n, ss->price_scale, &k.high) ||
-                nx_fixed_parse(el[3].p, el[3].n, ss->price_scale, &k.low) ||
-                nx_fixed_parse(el[4].p, el[4].n, ss->price_scale, &k.close) ||
-                nx_fixed_parse(el[5].p, el[5].n, ss->qty_scale, &k.volume))
+            if (nx_js_u64(&el[0], &ot) ||
+                nx__dec_ohlcv(ss, &el[1], &el[2], &el[3], &el[4], &el[5], &k))
                 return -1;
             k.open_ms = (int64_t)ot;
         }
@@ -673,7 +696,8 @@ static void leg_connect(nx_feed_t *f, leg_t *l)
     size_t o = 0;
     int streams = 0;
     if (is_binance(f)) {
-        const char *route = f->o.venue == NX_VENUE_BINANCE_USDM ? (l->idx ? "/public" : "/market") : "";
+        const char *route =
+            f->o.venue == NX_VENUE_BINANCE_USDM ? (l->idx ? "/public" : "/market") : "";
         o = (size_t)snprintf(path, sizeof path, "%s%s/stream?streams=", f->ws_base, route);
         for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
             unsigned w = wire(f, s);
@@ -746,7 +770,8 @@ static void send_subscriptions(nx_feed_t *f, leg_t *l)
                     continue;
                 snprintf(seen, sizeof seen, "%s", name);
                 if (n == 0)
-                    o = (size_t)snprintf(msg, sizeof msg, "{\"op\":\"subscribe\",\"req_id\":\"%llu\",\"args\":[",
+                    o = (size_t)snprintf(msg, sizeof msg,
+                                         "{\"op\":\"subscribe\",\"req_id\":\"%llu\",\"args\":[",
                                          (unsigned long long)++f->req_id);
                 o += (size_t)snprintf(msg + o, sizeof msg - o, "%s\"%s\"", n ? "," : "", name);
                 if (++n == 10) {
@@ -766,14 +791,18 @@ static void send_subscriptions(nx_feed_t *f, leg_t *l)
             unsigned w = wire(f, s);
             const nx_symbol_t *ss = nx_symtab_get(f->symtab, s);
             if (w & NX_FEED_TRADES)
-                snprintf(tr + strlen(tr), sizeof tr - strlen(tr), "%s\"%s\"", tr[0] ? "," : "", ss->name);
+                snprintf(tr + strlen(tr), sizeof tr - strlen(tr), "%s\"%s\"", tr[0] ? "," : "",
+                         ss->name);
             if (w & NX_FEED_BBO)
-                snprintf(qu + strlen(qu), sizeof qu - strlen(qu), "%s\"%s\"", qu[0] ? "," : "", ss->name);
+                snprintf(qu + strlen(qu), sizeof qu - strlen(qu), "%s\"%s\"", qu[0] ? "," : "",
+                         ss->name);
             if (w & NX_FEED_KLINES)
-                snprintf(ba + strlen(ba), sizeof ba - strlen(ba), "%s\"%s\"", ba[0] ? "," : "", ss->name);
+                snprintf(ba + strlen(ba), sizeof ba - strlen(ba), "%s\"%s\"", ba[0] ? "," : "",
+                         ss->name);
         }
-        snprintf(msg, sizeof msg, "{\"action\":\"subscribe\",\"trades\":[%s],\"quotes\":[%s],\"bars\":[%s]}",
-                 tr, qu, ba);
+        snprintf(msg, sizeof msg,
+                 "{\"action\":\"subscribe\",\"trades\":[%s],\"quotes\":[%s],\"bars\":[%s]}", tr, qu,
+                 ba);
         queue_out(l, msg);
     }
 }
@@ -823,7 +852,8 @@ static void on_down(nx_feed_t *f, leg_t *l)
 {
     if (l->state == LEG_UP) {
         ST_ADD(f, disconnects, 1);
-        status(f, NX_SYMBOL_NONE, NX_ST_DISCONNECTED, f->st.disconnects, l->idx ? "public" : "market");
+        status(f, NX_SYMBOL_NONE, NX_ST_DISCONNECTED, f->st.disconnects,
+               l->idx ? "public" : "market");
     }
     l->state = LEG_DOWN;
     l->wsi = NULL;
@@ -878,15 +908,18 @@ static void on_frame(nx_feed_t *f, leg_t *l, const char *buf, size_t len)
         /* Alpaca handshake: connected -> auth -> authenticated -> subscribe. */
         if (l->alpaca_state == 0 && strstr(buf, "\"connected\"")) {
             char msg[1024];
-            snprintf(msg, sizeof msg, "{\"action\":\"auth\",\"key\":\"%.400s\",\"secret\":\"%.400s\"}",
-                     f->o.alpaca_key ? f->o.alpaca_key : "", f->o.alpaca_secret ? f->o.alpaca_secret : "");
+            snprintf(msg, sizeof msg,
+                     "{\"action\":\"auth\",\"key\":\"%.400s\",\"secret\":\"%.400s\"}",
+                     f->o.alpaca_key ? f->o.alpaca_key : "",
+                     f->o.alpaca_secret ? f->o.alpaca_secret : "");
             queue_out(l, msg);
             l->alpaca_state = 1;
         } else if (l->alpaca_state == 1 && strstr(buf, "\"authenticated\"")) {
             send_subscriptions(f, l);
             l->alpaca_state = 2;
         } else if (strstr(buf, "\"error\"")) {
-            NX_LOGK(NX_LOG_ERROR, "feed", "feed.alpaca.auth", "alpaca: %.*s", (int)(len < 120 ? len : 120), buf);
+            NX_LOGK(NX_LOG_ERROR, "feed", "feed.alpaca.auth", "alpaca: %.*s",
+                    (int)(len < 120 ? len : 120), buf);
         }
     }
     uint64_t first;
@@ -923,16 +956,17 @@ static void on_book_gap(void *ctx, uint32_t sym)
         if (!stream_name(f, sym, NX_FEED_BOOK, name, sizeof name))
             return;
         leg_t *l = &f->legs[0];
-        snprintf(msg, sizeof msg, "{\"op\":\"unsubscribe\",\"args\":[\"%s\"],\"req_id\":\"%llu\"}", name,
-                 (unsigned long long)++f->req_id);
+        snprintf(msg, sizeof msg, "{\"op\":\"unsubscribe\",\"args\":[\"%s\"],\"req_id\":\"%llu\"}",
+                 name, (unsigned long long)++f->req_id);
         queue_out(l, msg);
-        snprintf(msg, sizeof msg, "{\"op\":\"subscribe\",\"args\":[\"%s\"],\"req_id\":\"%llu\"}", name,
-                 (unsigned long long)++f->req_id);
+        snprintf(msg, sizeof msg, "{\"op\":\"subscribe\",\"args\":[\"%s\"],\"req_id\":\"%llu\"}",
+                 name, (unsigned long long)++f->req_id);
         queue_out(l, msg);
     }
 }
 
-static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
 {
     leg_t *l = user;
     nx_feed_t *f = l ? l->f : NULL;
@@ -1080,7 +1114,8 @@ int nx_net_service(nx_net_t *n, int timeout_ms)
     /* libwebsockets 4.x ignores lws_service()'s timeout and sleeps until
      * the next scheduled timer (up to ~30 s when none is left): a one-shot
      * timer makes the wait what the caller asked for. */
-    lws_sul_schedule(n->ctx, 0, &n->wake, on_wake, (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
+    lws_sul_schedule(n->ctx, 0, &n->wake, on_wake,
+                     (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
     return lws_service(n->ctx, 0);
 }
 
@@ -1134,7 +1169,8 @@ static int split_url(const char *url, char *prot, char *host, int *port, char *b
     return 0;
 }
 
-nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *symtab, nx_ring_t *ring)
+nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *symtab,
+                          nx_ring_t *ring)
 {
     if (!net || !o || !o->ws_url || !o->rest_url || o->venue <= NX_VENUE_NONE ||
         o->venue == NX_VENUE_PAPER || o->venue >= NX_VENUE_COUNT)
@@ -1148,7 +1184,8 @@ nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *s
     f->ring = ring;
     snprintf(f->kline_iv, sizeof f->kline_iv, "%s", o->kline_interval ? o->kline_interval : "1m");
     if (split_url(o->ws_url, f->ws_prot, f->ws_host, &f->ws_port, f->ws_base, &f->ws_ssl) ||
-        split_url(o->rest_url, f->rest_prot, f->rest_host, &f->rest_port, f->rest_base, &f->rest_ssl))
+        split_url(o->rest_url, f->rest_prot, f->rest_host, &f->rest_port, f->rest_base,
+                  &f->rest_ssl))
         goto fail;
     f->syms = calloc(NX_SYMTAB_MAX, sizeof *f->syms);
     if (!f->syms || nx_decoder_init(&f->dec, o->venue, symtab, ring))

@@ -35,13 +35,13 @@ extern const uint8_t nx_js_bare[256];
 
 typedef enum nx_jtype {
     NX_J_BAD = 0,
-    NX_J_STR = 's',  /* p..p+n is the content between the quotes */
-    NX_J_NUM = 'n',  /* a number */
+    NX_J_STR = 's', /* p..p+n is the content between the quotes */
+    NX_J_NUM = 'n', /* a number */
     NX_J_TRUE = 't',
     NX_J_FALSE = 'f',
     NX_J_NULL = 'z',
-    NX_J_OBJ = '{',  /* p..p+n spans '{' .. '}' inclusive */
-    NX_J_ARR = '[',  /* p..p+n spans '[' .. ']' inclusive */
+    NX_J_OBJ = '{', /* p..p+n spans '{' .. '}' inclusive */
+    NX_J_ARR = '[', /* p..p+n spans '[' .. ']' inclusive */
 } nx_jtype_t;
 
 typedef struct nx_jspan {
@@ -77,9 +77,8 @@ NX_INLINE int nx_js_skip_str(nx_jcur_t *c)
 #if defined(__SSE2__)
         while (end - p >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-            unsigned m = (unsigned)_mm_movemask_epi8(
-                _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
             if (m) {
                 p += __builtin_ctz(m);
                 break;
@@ -154,7 +153,8 @@ NX_INLINE int nx_js_value(nx_jcur_t *c, nx_jspan_t *v)
         while (c->end - p >= 8) {
             uint64_t w;
             memcpy(&w, p, 8);
-            if (((w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) !=
+            if (((w & 0xF0F0F0F0F0F0F0F0ULL) |
+                 (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) !=
                 0x3333333333333333ULL)
                 break;
             p += 8;
@@ -256,7 +256,8 @@ NX_INLINE int nx_js_arr_next(nx_jcur_t *c, int first)
 }
 
 /* Does the span's content equal the literal? */
-#define NX_JEQ(span, lit) ((span).n == sizeof(lit) - 1 && memcmp((span).p, lit, sizeof(lit) - 1) == 0)
+#define NX_JEQ(span, lit)                                                                          \
+    ((span).n == sizeof(lit) - 1 && memcmp((span).p, lit, sizeof(lit) - 1) == 0)
 
 /* Unsigned integer from a number span (or a string of digits). */
 NX_INLINE int nx_js_u64(const nx_jspan_t *v, uint64_t *out)

@@ -37,18 +37,42 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
         nx_jspan_t *dst = NULL;
         if (key.n == 1) {
             switch (key.p[0]) {
-            case 'T': dst = &f.T; break;
-            case 'S': dst = &f.S; break;
-            case 'i': dst = &f.i; break;
-            case 'p': dst = &f.p; break;
-            case 's': dst = &f.s; break;
-            case 't': dst = &f.t; break;
-            case 'o': dst = &f.o; break;
-            case 'h': dst = &f.h; break;
-            case 'l': dst = &f.l; break;
-            case 'c': dst = &f.c; break;
-            case 'v': dst = &f.v; break;
-            case 'n': dst = &f.n; break;
+            case 'T':
+                dst = &f.T;
+                break;
+            case 'S':
+                dst = &f.S;
+                break;
+            case 'i':
+                dst = &f.i;
+                break;
+            case 'p':
+                dst = &f.p;
+                break;
+            case 's':
+                dst = &f.s;
+                break;
+            case 't':
+                dst = &f.t;
+                break;
+            case 'o':
+                dst = &f.o;
+                break;
+            case 'h':
+                dst = &f.h;
+                break;
+            case 'l':
+                dst = &f.l;
+                break;
+            case 'c':
+                dst = &f.c;
+                break;
+            case 'v':
+                dst = &f.v;
+                break;
+            case 'n':
+                dst = &f.n;
+                break;
             }
         } else if (key.n == 2) {
             if (NX_JEQ(key, "bp"))
@@ -85,8 +109,8 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
     if (kind == 't') {
         int64_t px, qty;
         uint64_t tid = 0;
-        if (nx__dec_fixed(&f.p, sym->price_scale, &px) || nx__dec_fixed(&f.s, sym->qty_scale, &qty) ||
-            (f.i.type && nx_js_u64(&f.i, &tid)))
+        if (nx__dec_fixed(&f.p, sym->price_scale, &px) ||
+            nx__dec_fixed(&f.s, sym->qty_scale, &qty) || (f.i.type && nx_js_u64(&f.i, &tid)))
             FAIL("bad trade fields");
         nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, id, ts);
         if (e) /* Alpaca does not say who the aggressor was */
@@ -95,7 +119,8 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
         int64_t bp, bs, ap, as;
         if (nx__dec_fixed(&f.bp, sym->price_scale, &bp) ||
             nx__dec_fixed(&f.bs, sym->qty_scale, &bs) ||
-            nx__dec_fixed(&f.ap, sym->price_scale, &ap) || nx__dec_fixed(&f.as, sym->qty_scale, &as))
+            nx__dec_fixed(&f.ap, sym->price_scale, &ap) ||
+            nx__dec_fixed(&f.as, sym->qty_scale, &as))
             FAIL("bad quote fields");
         nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, id, ts);
         if (e)
@@ -103,11 +128,8 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
     } else {
         nx_ev_kline_t k = {0};
         uint64_t trades = 0;
-        if (nx__dec_fixed(&f.o, sym->price_scale, &k.open) ||
-            nx__dec_fixed(&f.h, sym->price_scale, &k.high) ||
-            nx__dec_fixed(&f.l, sym->price_scale, &k.low) ||
-            nx__dec_fixed(&f.c, sym->price_scale, &k.close) ||
-            nx__dec_fixed(&f.v, sym->qty_scale, &k.volume) || (f.n.type && nx_js_u64(&f.n, &trades)))
+        if (nx__dec_ohlcv(sym, &f.o, &f.h, &f.l, &f.c, &f.v, &k) ||
+            (f.n.type && nx_js_u64(&f.n, &trades)))
             FAIL("bad bar fields");
         k.open_ms = ts / NX_NS_PER_MS;
         k.interval_s = kind == 'd' ? 86400 : 60;

@@ -16,7 +16,6 @@
 
 #include "nx/clock.h"
 
-
 enum {
     F_e,
     F_E,
@@ -64,34 +63,91 @@ static nx_jspan_t *field(bn_t *f, const nx_jspan_t *k, int *bit)
 {
     if (k->n == 1) {
         switch (k->p[0]) {
-        case 'e': *bit = F_e; return &f->v[F_e];
-        case 'E': *bit = F_E; return &f->v[F_E];
-        case 'T': *bit = F_T; return &f->v[F_T];
-        case 's': *bit = F_s; return &f->v[F_s];
-        case 'a': *bit = F_a; return &f->v[F_a];
-        case 'p': *bit = F_p; return &f->v[F_p];
-        case 'q': *bit = F_q; return &f->v[F_q];
-        case 'm': *bit = F_m; return &f->v[F_m];
-        case 'u': *bit = F_u; return &f->v[F_u];
-        case 'b': *bit = F_b; return &f->v[F_b];
-        case 'B': *bit = F_B; return &f->v[F_B];
-        case 'A': *bit = F_A; return &f->v[F_A];
-        case 'U': *bit = F_U; return &f->v[F_U];
-        case 'k': *bit = F_k; return &f->v[F_k];
-        case 't': *bit = F_t; return &f->v[F_t];
-        case 'i': *bit = F_i; return &f->v[F_i];
-        case 'r': *bit = F_r; return &f->v[F_r];
-        case 'x': *bit = F_x; return &f->v[F_x];
+        case 'e':
+            *bit = F_e;
+            return &f->v[F_e];
+        case 'E':
+            *bit = F_E;
+            return &f->v[F_E];
+        case 'T':
+            *bit = F_T;
+            return &f->v[F_T];
+        case 's':
+            *bit = F_s;
+            return &f->v[F_s];
+        case 'a':
+            *bit = F_a;
+            return &f->v[F_a];
+        case 'p':
+            *bit = F_p;
+            return &f->v[F_p];
+        case 'q':
+            *bit = F_q;
+            return &f->v[F_q];
+        case 'm':
+            *bit = F_m;
+            return &f->v[F_m];
+        case 'u':
+            *bit = F_u;
+            return &f->v[F_u];
+        case 'b':
+            *bit = F_b;
+            return &f->v[F_b];
+        case 'B':
+            *bit = F_B;
+            return &f->v[F_B];
+        case 'A':
+            *bit = F_A;
+            return &f->v[F_A];
+        case 'U':
+            *bit = F_U;
+            return &f->v[F_U];
+        case 'k':
+            *bit = F_k;
+            return &f->v[F_k];
+        case 't':
+            *bit = F_t;
+            return &f->v[F_t];
+        case 'i':
+            *bit = F_i;
+            return &f->v[F_i];
+        case 'r':
+            *bit = F_r;
+            return &f->v[F_r];
+        case 'x':
+            *bit = F_x;
+            return &f->v[F_x];
         }
         return NULL;
     }
-    if (NX_JEQ(*k, "pu")) { *bit = F_pu; return &f->v[F_pu]; }
-    if (NX_JEQ(*k, "id")) { *bit = F_id; return &f->v[F_id]; }
-    if (NX_JEQ(*k, "data")) { *bit = F_data; return &f->v[F_data]; }
-    if (NX_JEQ(*k, "stream")) { *bit = F_stream; return &f->v[F_stream]; }
-    if (NX_JEQ(*k, "result")) { *bit = F_result; return &f->v[F_result]; }
-    if (NX_JEQ(*k, "code")) { *bit = F_code; return &f->v[F_code]; }
-    if (NX_JEQ(*k, "msg")) { *bit = F_msg; return &f->v[F_msg]; }
+    if (NX_JEQ(*k, "pu")) {
+        *bit = F_pu;
+        return &f->v[F_pu];
+    }
+    if (NX_JEQ(*k, "id")) {
+        *bit = F_id;
+        return &f->v[F_id];
+    }
+    if (NX_JEQ(*k, "data")) {
+        *bit = F_data;
+        return &f->v[F_data];
+    }
+    if (NX_JEQ(*k, "stream")) {
+        *bit = F_stream;
+        return &f->v[F_stream];
+    }
+    if (NX_JEQ(*k, "result")) {
+        *bit = F_result;
+        return &f->v[F_result];
+    }
+    if (NX_JEQ(*k, "code")) {
+        *bit = F_code;
+        return &f->v[F_code];
+    }
+    if (NX_JEQ(*k, "msg")) {
+        *bit = F_msg;
+        return &f->v[F_msg];
+    }
     return NULL;
 }
 
@@ -148,14 +204,14 @@ static int trade(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
         FAIL("trade without p/q/id");
     int64_t px, qty;
     uint64_t tid;
-    if (nx__dec_fixed(&FV(f, p), sym->price_scale, &px) || nx__dec_fixed(&FV(f, q), sym->qty_scale, &qty) ||
-        nx_js_u64(id, &tid))
+    if (nx__dec_fixed(&FV(f, p), sym->price_scale, &px) ||
+        nx__dec_fixed(&FV(f, q), sym->qty_scale, &qty) || nx_js_u64(id, &tid))
         FAIL("bad trade price/qty/id");
     nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, sym->id, event_ns(f));
     if (e) {
         /* m = buyer is the maker, so the aggressor sold. */
-        uint8_t aggr = HAS(f, F_m) ? (FV(f, m).type == NX_J_TRUE ? NX_SIDE_SELL : NX_SIDE_BUY)
-                                   : NX_SIDE_NONE;
+        uint8_t aggr =
+            HAS(f, F_m) ? (FV(f, m).type == NX_J_TRUE ? NX_SIDE_SELL : NX_SIDE_BUY) : NX_SIDE_NONE;
         e->u.trade = (nx_ev_trade_t){.price = px, .qty = qty, .trade_id = tid, .aggressor = aggr};
     }
     return 0;
@@ -166,8 +222,10 @@ static int book_ticker(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, c
 {
     int64_t bp, bq, ap, aq;
     uint64_t uid = 0;
-    if (nx__dec_fixed(&FV(f, b), sym->price_scale, &bp) || nx__dec_fixed(&FV(f, B), sym->qty_scale, &bq) ||
-        nx__dec_fixed(&FV(f, a), sym->price_scale, &ap) || nx__dec_fixed(&FV(f, A), sym->qty_scale, &aq) ||
+    if (nx__dec_fixed(&FV(f, b), sym->price_scale, &bp) ||
+        nx__dec_fixed(&FV(f, B), sym->qty_scale, &bq) ||
+        nx__dec_fixed(&FV(f, a), sym->price_scale, &ap) ||
+        nx__dec_fixed(&FV(f, A), sym->qty_scale, &aq) ||
         (HAS(f, F_u) && nx_js_u64(&FV(f, u), &uid)))
         FAIL("bad bookTicker fields");
     nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, sym->id, event_ns(f));
@@ -197,27 +255,43 @@ static int kline(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
         if (key.n != 1)
             continue;
         switch (key.p[0]) {
-        case 't': t = v; break;
-        case 'i': i = v; break;
-        case 'o': o = v; break;
-        case 'h': h = v; break;
-        case 'l': l = v; break;
-        case 'c': cl = v; break;
-        case 'v': vol = v; break;
-        case 'n': n = v; break;
-        case 'x': x = v; break;
-        case 'q': q = v; break;
+        case 't':
+            t = v;
+            break;
+        case 'i':
+            i = v;
+            break;
+        case 'o':
+            o = v;
+            break;
+        case 'h':
+            h = v;
+            break;
+        case 'l':
+            l = v;
+            break;
+        case 'c':
+            cl = v;
+            break;
+        case 'v':
+            vol = v;
+            break;
+        case 'n':
+            n = v;
+            break;
+        case 'x':
+            x = v;
+            break;
+        case 'q':
+            q = v;
+            break;
         }
     }
     nx_ev_kline_t k = {0};
     uint64_t trades = 0;
     uint32_t iv = i.type == NX_J_STR ? nx_interval_seconds(d->venue, i.p, i.n) : 0;
     if (t.type != NX_J_NUM || nx_js_i64(&t, &k.open_ms) || iv == 0 ||
-        nx__dec_fixed(&o, sym->price_scale, &k.open) ||
-        nx__dec_fixed(&h, sym->price_scale, &k.high) ||
-        nx__dec_fixed(&l, sym->price_scale, &k.low) ||
-        nx__dec_fixed(&cl, sym->price_scale, &k.close) ||
-        nx__dec_fixed(&vol, sym->qty_scale, &k.volume) ||
+        nx__dec_ohlcv(sym, &o, &h, &l, &cl, &vol, &k) ||
         (q.type && nx__dec_fixed(&q, sym->price_scale, &k.quote_volume)) ||
         (n.type && nx_js_u64(&n, &trades)) || (x.type != NX_J_TRUE && x.type != NX_J_FALSE))
         FAIL("bad kline fields");
@@ -294,14 +368,15 @@ static int depth(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
                  size_t len)
 {
     uint64_t U = 0, u = 0, pu = 0;
-    if (nx_js_u64(&FV(f, U), &U) || nx_js_u64(&FV(f, u), &u) || (HAS(f, F_pu) && nx_js_u64(&FV(f, pu), &pu)) ||
+    if (nx_js_u64(&FV(f, U), &U) || nx_js_u64(&FV(f, u), &u) ||
+        (HAS(f, F_pu) && nx_js_u64(&FV(f, pu), &pu)) ||
         (HAS(f, F_b) && FV(f, b).type != NX_J_ARR) || (HAS(f, F_a) && FV(f, a).type != NX_J_ARR))
         FAIL("bad depthUpdate ids or levels");
     /* Partial-book streams (<sym>@depth5/10/20) replace the book. */
     if (HAS(f, F_stream) && FV(f, stream).type == NX_J_STR) {
         const char *at = memchr(FV(f, stream).p, '@', FV(f, stream).n);
-        if (at && (size_t)(FV(f, stream).p + FV(f, stream).n - at) > 6 && memcmp(at, "@depth", 6) == 0 &&
-            at[6] >= '0' && at[6] <= '9')
+        if (at && (size_t)(FV(f, stream).p + FV(f, stream).n - at) > 6 &&
+            memcmp(at, "@depth", 6) == 0 && at[6] >= '0' && at[6] <= '9')
             d->frame_flags |= NX_EVF_SNAPSHOT;
     }
     nx_jspan_t none = {0};
@@ -311,8 +386,7 @@ static int depth(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
     return 0;
 }
 
-static int mark(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf,
-                size_t len)
+static int mark(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const char *buf, size_t len)
 {
     int64_t mp, ip = 0, fr = 0, nf = 0;
     if (nx__dec_fixed(&FV(f, p), sym->price_scale, &mp) ||

@@ -59,12 +59,24 @@ static int trades(nx_decoder_t *d, const nx_jspan_t *data, const char *buf, size
             if (key.n != 1)
                 continue;
             switch (key.p[0]) {
-            case 'T': T = v; break;
-            case 's': s = v; break;
-            case 'S': S = v; break;
-            case 'v': vol = v; break;
-            case 'p': p = v; break;
-            case 'i': i = v; break;
+            case 'T':
+                T = v;
+                break;
+            case 's':
+                s = v;
+                break;
+            case 'S':
+                S = v;
+                break;
+            case 'v':
+                vol = v;
+                break;
+            case 'p':
+                p = v;
+                break;
+            case 'i':
+                i = v;
+                break;
             }
         }
         any = 1;
@@ -79,7 +91,9 @@ static int trades(nx_decoder_t *d, const nx_jspan_t *data, const char *buf, size
             FAIL("bad publicTrade fields");
         nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, id, nx__ms_ns(&T));
         if (e) {
-            uint8_t aggr = NX_JEQ(S, "Buy") ? NX_SIDE_BUY : NX_JEQ(S, "Sell") ? NX_SIDE_SELL : NX_SIDE_NONE;
+            uint8_t aggr = NX_JEQ(S, "Buy")    ? NX_SIDE_BUY
+                           : NX_JEQ(S, "Sell") ? NX_SIDE_SELL
+                                               : NX_SIDE_NONE;
             e->u.trade = (nx_ev_trade_t){px, qty, trade_id(&i), aggr};
         }
     }
@@ -128,8 +142,8 @@ static int orderbook(nx_decoder_t *d, const nx_jspan_t *data, int snapshot, int6
     return 0;
 }
 
-static int klines(nx_decoder_t *d, const nx_jspan_t *topic, const nx_jspan_t *data,
-                  const char *buf, size_t len)
+static int klines(nx_decoder_t *d, const nx_jspan_t *topic, const nx_jspan_t *data, const char *buf,
+                  size_t len)
 {
     /* kline.<interval>.<symbol> */
     const char *dot = memchr(topic->p + 6, '.', topic->n - 6);
@@ -184,11 +198,7 @@ static int klines(nx_decoder_t *d, const nx_jspan_t *topic, const nx_jspan_t *da
         nx_ev_kline_t k = {0};
         uint32_t secs = iv.type == NX_J_STR ? nx_interval_seconds(d->venue, iv.p, iv.n) : 0;
         if (start.type != NX_J_NUM || nx_js_i64(&start, &k.open_ms) || secs == 0 ||
-            nx__dec_fixed(&o, sym->price_scale, &k.open) ||
-            nx__dec_fixed(&h, sym->price_scale, &k.high) ||
-            nx__dec_fixed(&l, sym->price_scale, &k.low) ||
-            nx__dec_fixed(&cl, sym->price_scale, &k.close) ||
-            nx__dec_fixed(&vol, sym->qty_scale, &k.volume) ||
+            nx__dec_ohlcv(sym, &o, &h, &l, &cl, &vol, &k) ||
             (to.type && nx__dec_fixed(&to, sym->price_scale, &k.quote_volume)) ||
             (conf.type != NX_J_TRUE && conf.type != NX_J_FALSE))
             FAIL("bad kline fields");
@@ -243,8 +253,8 @@ static int tickers(nx_decoder_t *d, const nx_jspan_t *data, int snapshot, int64_
     nx_ticker_state_t *t = &d->tickers[id];
     if (snapshot)
         memset(t, 0, sizeof *t);
-    /* Empty strings appear for fields a product lacks (nextFundingTime on
-     * dated futures): treat them as absent. */
+        /* Empty strings appear for fields a product lacks (nextFundingTime on
+         * dated futures): treat them as absent. */
 #define TAKE(span, scale, dst)                                                                     \
     do {                                                                                           \
         if ((span).type == NX_J_STR && (span).n) {                                                 \
@@ -271,7 +281,8 @@ static int tickers(nx_decoder_t *d, const nx_jspan_t *data, int snapshot, int64_
     if (mark_changed && t->mark_px > 0) {
         nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, id, ts);
         if (e)
-            e->u.mark = (nx_ev_mark_t){t->mark_px, t->index_px, t->funding_rate_e8, t->next_funding_ms};
+            e->u.mark =
+                (nx_ev_mark_t){t->mark_px, t->index_px, t->funding_rate_e8, t->next_funding_ms};
     }
     return 0;
 }

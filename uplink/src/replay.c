@@ -31,10 +31,10 @@ typedef struct msg {
     char *data;
     uint32_t len;
     uint8_t kind;
-    uint32_t symbol;   /* server symtab id, NX_SYMBOL_NONE if none */
-    int64_t ts_ms;     /* exchange time, for pacing */
-    int64_t open_ms;   /* klines: candle open time */
-    char stream[64];   /* Binance stream name or Bybit topic */
+    uint32_t symbol; /* server symtab id, NX_SYMBOL_NONE if none */
+    int64_t ts_ms;   /* exchange time, for pacing */
+    int64_t open_ms; /* klines: candle open time */
+    char stream[64]; /* Binance stream name or Bybit topic */
 } msg_t;
 
 typedef struct candle {
@@ -43,7 +43,7 @@ typedef struct candle {
 } candle_t;
 
 #define MAX_CLIENTS 16
-#define CTL_SLOTS 8
+#define CTL_SLOTS   8
 
 typedef struct pss {
     struct nx_replay *r;
@@ -52,9 +52,9 @@ typedef struct pss {
     uint64_t cursor;
     uint32_t since_drop;
     int closing;
-    int authed;       /* Alpaca */
-    int streaming;    /* sending market messages */
-    char filter[1024]; /* "|stream1|stream2|" requested; empty = all */
+    int authed;           /* Alpaca */
+    int streaming;        /* sending market messages */
+    char filter[1024];    /* "|stream1|stream2|" requested; empty = all */
     char *ctl[CTL_SLOTS]; /* queued control replies */
     uint32_t ctl_head, ctl_tail;
     /* HTTP response in flight */
@@ -75,8 +75,8 @@ struct nx_replay {
     uint32_t interval_s;
     uint64_t *kline_msg; /* candles: index of each candle's kline message */
     /* live state */
-    uint64_t pos;        /* next message the live stream would send */
-    uint64_t applied;    /* messages applied to the server's books */
+    uint64_t pos;     /* next message the live stream would send */
+    uint64_t applied; /* messages applied to the server's books */
     int64_t t0_wall_ns, t0_msg_ms;
     pss_t *clients[MAX_CLIENTS];
     /* server-side view of the stream */
@@ -162,13 +162,13 @@ static int load_frames(nx_replay_t *r, const char *path)
         char stream[64] = "";
         if (str_field(line, "stream", stream, sizeof stream))
             str_field(line, "topic", stream, sizeof stream);
-        uint8_t kind = strstr(line, "depthUpdate") || strstr(line, "\"topic\":\"orderbook.") ? K_DEPTH
-                       : strstr(line, "aggTrade") || strstr(line, "publicTrade") ||
-                               strstr(line, "\"T\":\"t\"")
-                           ? K_TRADE
-                       : strstr(line, "\"kline") || strstr(line, "\"T\":\"b\"") ? K_KLINE
-                       : strstr(line, "bookTicker") ? K_BBO
-                                                    : K_OTHER;
+        uint8_t kind =
+            strstr(line, "depthUpdate") || strstr(line, "\"topic\":\"orderbook.") ? K_DEPTH
+            : strstr(line, "aggTrade") || strstr(line, "publicTrade") || strstr(line, "\"T\":\"t\"")
+                ? K_TRADE
+            : strstr(line, "\"kline") || strstr(line, "\"T\":\"b\"") ? K_KLINE
+            : strstr(line, "bookTicker")                             ? K_BBO
+                                                                     : K_OTHER;
         /* Exchange time for pacing: decode the frame and take its first event. */
         int64_t ts = 0;
         uint64_t first;
@@ -333,8 +333,8 @@ static int build_candle_msgs(nx_replay_t *r)
                         "{\"topic\":\"%s\",\"type\":\"snapshot\",\"ts\":%lld,\"data\":[{\"T\":%lld,"
                         "\"s\":\"%s\",\"S\":\"%s\",\"v\":\"%s\",\"p\":\"%s\",\"L\":\"PlusTick\","
                         "\"i\":\"%llu\",\"BT\":false}]}",
-                        stream, (long long)at[k], (long long)at[k], sym, k & 1 ? "Sell" : "Buy",
-                        qs, px[k], (unsigned long long)tid);
+                        stream, (long long)at[k], (long long)at[k], sym, k & 1 ? "Sell" : "Buy", qs,
+                        px[k], (unsigned long long)tid);
                 break;
             case NX_VENUE_ALPACA: {
                 char ts[40];
@@ -523,8 +523,9 @@ static char *rest_klines(nx_replay_t *r, struct lws *wsi, size_t *len, int *stat
     if (!out)
         return NULL;
     if (bybit)
-        o += (size_t)snprintf(out, cap, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"symbol\":\"%s\","
-                                        "\"category\":\"linear\",\"list\":[",
+        o += (size_t)snprintf(out, cap,
+                              "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"symbol\":\"%s\","
+                              "\"category\":\"linear\",\"list\":[",
                               r->o.symbol);
     else if (r->o.venue == NX_VENUE_ALPACA)
         o += (size_t)snprintf(out, cap, "{\"bars\":[");
@@ -543,9 +544,9 @@ static char *rest_klines(nx_replay_t *r, struct lws *wsi, size_t *len, int *stat
         const candle_t *c = &r->candles[sel[bybit ? count - 1 - k : k]];
         int64_t close_ms = c->open_ms + (int64_t)r->interval_s * 1000 - 1;
         if (bybit) {
-            o += (size_t)snprintf(out + o, cap - o,
-                                  "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"0\"]",
-                                  k ? "," : "", (long long)c->open_ms, c->o, c->h, c->l, c->c, c->v);
+            o += (size_t)snprintf(
+                out + o, cap - o, "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"0\"]",
+                k ? "," : "", (long long)c->open_ms, c->o, c->h, c->l, c->c, c->v);
         } else if (r->o.venue == NX_VENUE_ALPACA) {
             char ts[40];
             rfc3339(c->open_ms, ts, sizeof ts);
@@ -591,7 +592,8 @@ static char *rest_depth(nx_replay_t *r, struct lws *wsi, size_t *len, int *statu
         return fmt(len, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
     }
     size_t bl, al;
-    char *bids = json_levels(b, s, 0, (int)limit, &bl), *asks = json_levels(b, s, 1, (int)limit, &al);
+    char *bids = json_levels(b, s, 0, (int)limit, &bl),
+         *asks = json_levels(b, s, 1, (int)limit, &al);
     int64_t t = b->last_update_ns / NX_NS_PER_MS;
     char *out = fmt(len, "{\"lastUpdateId\":%llu,\"E\":%lld,\"T\":%lld,\"bids\":%s,\"asks\":%s}",
                     (unsigned long long)b->last_id, (long long)t, (long long)t, bids ? bids : "[]",
@@ -606,16 +608,16 @@ static char *rest_status(nx_replay_t *r, size_t *len)
 {
     nx_replay_stats_t st;
     nx_replay_stats(r, &st);
-    return fmt(len,
-               "{\"messages\":%llu,\"position\":%llu,\"sent\":%llu,\"drops\":%llu,\"malformed\":%llu,"
-               "\"skipped\":%llu,\"stalls\":%llu,\"http429\":%llu,\"rest_requests\":%llu,"
-               "\"clients\":%u,\"connections\":%u,\"done\":%s}",
-               (unsigned long long)st.messages, (unsigned long long)st.position,
-               (unsigned long long)st.sent, (unsigned long long)st.drops,
-               (unsigned long long)st.malformed, (unsigned long long)st.skipped,
-               (unsigned long long)st.stalls, (unsigned long long)st.http429,
-               (unsigned long long)st.rest_requests, st.clients, st.connections,
-               st.done ? "true" : "false");
+    return fmt(
+        len,
+        "{\"messages\":%llu,\"position\":%llu,\"sent\":%llu,\"drops\":%llu,\"malformed\":%llu,"
+        "\"skipped\":%llu,\"stalls\":%llu,\"http429\":%llu,\"rest_requests\":%llu,"
+        "\"clients\":%u,\"connections\":%u,\"done\":%s}",
+        (unsigned long long)st.messages, (unsigned long long)st.position,
+        (unsigned long long)st.sent, (unsigned long long)st.drops, (unsigned long long)st.malformed,
+        (unsigned long long)st.skipped, (unsigned long long)st.stalls,
+        (unsigned long long)st.http429, (unsigned long long)st.rest_requests, st.clients,
+        st.connections, st.done ? "true" : "false");
 }
 
 static char *rest_fault(nx_replay_t *r, struct lws *wsi, size_t *len, int *status)
@@ -680,14 +682,16 @@ static int http_request(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *p
         else if (!strcmp(path, "/fapi/v1/time") || !strcmp(path, "/api/v3/time"))
             body = fmt(&len, "{\"serverTime\":%lld}", (long long)(nx_mono_ns() / NX_NS_PER_MS));
         else if (!strcmp(path, "/v5/market/time"))
-            body = fmt(&len, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"timeSecond\":\"%lld\"}}",
-                       (long long)(time(NULL)));
+            body =
+                fmt(&len, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"timeSecond\":\"%lld\"}}",
+                    (long long)(time(NULL)));
         else if (!strcmp(path, "/fapi/v1/exchangeInfo") || !strcmp(path, "/api/v3/exchangeInfo"))
-            body = fmt(&len,
-                       "{\"timezone\":\"UTC\",\"symbols\":[{\"symbol\":\"%s\",\"status\":\"TRADING\","
-                       "\"filters\":[{\"filterType\":\"PRICE_FILTER\",\"tickSize\":\"0.01\"},"
-                       "{\"filterType\":\"LOT_SIZE\",\"stepSize\":\"0.00001\"}]}]}",
-                       r->o.symbol);
+            body =
+                fmt(&len,
+                    "{\"timezone\":\"UTC\",\"symbols\":[{\"symbol\":\"%s\",\"status\":\"TRADING\","
+                    "\"filters\":[{\"filterType\":\"PRICE_FILTER\",\"tickSize\":\"0.01\"},"
+                    "{\"filterType\":\"LOT_SIZE\",\"stepSize\":\"0.00001\"}]}]}",
+                    r->o.symbol);
         else {
             status = 404;
             body = fmt(&len, "{\"code\":-1,\"msg\":\"not found: %s\"}", path);
@@ -705,8 +709,8 @@ static int http_request(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *p
     if (p->retry_after) {
         char ra[16];
         int n = snprintf(ra, sizeof ra, "%d", p->retry_after);
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"Retry-After:",
-                                        (const unsigned char *)ra, n, &q, end))
+        if (lws_add_http_header_by_name(
+                wsi, (const unsigned char *)"Retry-After:", (const unsigned char *)ra, n, &q, end))
             return 1;
     }
     if (lws_finalize_write_http_header(wsi, start, &q, end))
@@ -741,8 +745,8 @@ static char *bybit_snapshot(nx_replay_t *r, const char *topic)
     char *m = fmt(&len,
                   "{\"topic\":\"%s\",\"type\":\"snapshot\",\"ts\":%lld,\"data\":{\"s\":\"%s\","
                   "\"b\":%s,\"a\":%s,\"u\":%llu,\"seq\":1},\"cts\":%lld}",
-                  topic, (long long)(b->last_update_ns / NX_NS_PER_MS), dot + 1,
-                  bids ? bids : "[]", asks ? asks : "[]", (unsigned long long)b->last_id,
+                  topic, (long long)(b->last_update_ns / NX_NS_PER_MS), dot + 1, bids ? bids : "[]",
+                  asks ? asks : "[]", (unsigned long long)b->last_id,
                   (long long)(b->last_update_ns / NX_NS_PER_MS));
     free(bids);
     free(asks);
@@ -762,17 +766,19 @@ static void ws_receive(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *in
             ctl_push(p, fmt(&ml, "[{\"T\":\"success\",\"msg\":\"authenticated\"}]"));
         } else if (strstr(buf, "\"subscribe\"")) {
             if (!p->authed) {
-                ctl_push(p, fmt(&ml, "[{\"T\":\"error\",\"code\":401,\"msg\":\"not authenticated\"}]"));
+                ctl_push(
+                    p, fmt(&ml, "[{\"T\":\"error\",\"code\":401,\"msg\":\"not authenticated\"}]"));
             } else {
                 char sym[32] = "*";
                 const char *t = strstr(buf, "\"trades\":[\"");
                 if (t)
                     sscanf(t + 11, "%31[^\"]", sym);
-                ctl_push(p, fmt(&ml,
-                                "[{\"T\":\"subscription\",\"trades\":[\"%s\"],\"quotes\":[],"
-                                "\"bars\":[\"%s\"],\"updatedBars\":[],\"dailyBars\":[],"
-                                "\"statuses\":[],\"lulds\":[],\"corrections\":[],\"cancelErrors\":[]}]",
-                                sym, sym));
+                ctl_push(
+                    p, fmt(&ml,
+                           "[{\"T\":\"subscription\",\"trades\":[\"%s\"],\"quotes\":[],"
+                           "\"bars\":[\"%s\"],\"updatedBars\":[],\"dailyBars\":[],"
+                           "\"statuses\":[],\"lulds\":[],\"corrections\":[],\"cancelErrors\":[]}]",
+                           sym, sym));
                 p->streaming = 1;
             }
         }
@@ -792,12 +798,14 @@ static void ws_receive(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *in
                 if (!e)
                     break;
                 char topic[64];
-                size_t tl = (size_t)(e - q - 1) < sizeof topic - 1 ? (size_t)(e - q - 1) : sizeof topic - 1;
+                size_t tl =
+                    (size_t)(e - q - 1) < sizeof topic - 1 ? (size_t)(e - q - 1) : sizeof topic - 1;
                 memcpy(topic, q + 1, tl);
                 topic[tl] = 0;
                 char pat[72];
                 snprintf(pat, sizeof pat, "|%s|", topic);
-                if (sub && !strstr(p->filter, pat) && strlen(p->filter) + tl + 2 < sizeof p->filter) {
+                if (sub && !strstr(p->filter, pat) &&
+                    strlen(p->filter) + tl + 2 < sizeof p->filter) {
                     if (!p->filter[0])
                         strcat(p->filter, "|");
                     strcat(p->filter, topic);
@@ -869,9 +877,8 @@ static int ws_writable(nx_replay_t *r, struct lws *wsi, pss_t *p)
     }
     /* Scheduled or commanded drop: close, and the client misses drop_gap
      * messages (data the venue sent while the client was away). */
-    int drop = r->cmd_drop > 0 ||
-               (r->o.drop_every && p->since_drop >= r->o.drop_every &&
-                (!r->o.drop_max || r->st.drops < r->o.drop_max));
+    int drop = r->cmd_drop > 0 || (r->o.drop_every && p->since_drop >= r->o.drop_every &&
+                                   (!r->o.drop_max || r->st.drops < r->o.drop_max));
     if (drop) {
         if (r->cmd_drop > 0)
             r->cmd_drop--;
@@ -904,7 +911,7 @@ static int ws_writable(nx_replay_t *r, struct lws *wsi, pss_t *p)
     if (m->kind == K_DEPTH) {
         r->depth_seen++;
         if (r->cmd_skip > 0 || (r->o.skip_every && r->depth_seen > r->o.skip_after &&
-                                 r->depth_seen % r->o.skip_every == 0)) {
+                                r->depth_seen % r->o.skip_every == 0)) {
             if (r->cmd_skip > 0)
                 r->cmd_skip--;
             r->st.skipped++;
@@ -1089,7 +1096,8 @@ int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o)
     info.iface = "127.0.0.1";
     info.protocols = protocols;
     info.user = r;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.options &= ~(uint64_t)LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     lws_set_log_level(o->quiet ? 0 : LLL_ERR, NULL);
     r->ctx = lws_create_context(&info);

@@ -50,7 +50,7 @@ typedef struct nx_config_symbol {
 typedef struct nx_config_feed {
     nx_venue_t venue;
     char ws_url[256], rest_url[256];
-    unsigned streams;        /* bit 0 trades, 1 bbo, 2 klines, 3 book, 4 mark */
+    unsigned streams; /* bit 0 trades, 1 bbo, 2 klines, 3 book, 4 mark */
     char kline_interval[16];
     uint32_t watchdog_ms;
     uint32_t stale_s;

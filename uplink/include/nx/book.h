@@ -43,11 +43,11 @@ typedef enum nx_book_state {
 } nx_book_state_t;
 
 typedef enum nx_book_result {
-    NX_BOOK_APPLIED = 0,  /* the message changed the book */
-    NX_BOOK_BUFFERED,     /* kept for after the snapshot */
-    NX_BOOK_SKIPPED,      /* older than the snapshot, or waiting for one */
-    NX_BOOK_GAP,          /* chain broken or book crossed: request a snapshot */
-    NX_BOOK_RESYNCED,     /* a snapshot (and buffered diffs) made the book live */
+    NX_BOOK_APPLIED = 0, /* the message changed the book */
+    NX_BOOK_BUFFERED,    /* kept for after the snapshot */
+    NX_BOOK_SKIPPED,     /* older than the snapshot, or waiting for one */
+    NX_BOOK_GAP,         /* chain broken or book crossed: request a snapshot */
+    NX_BOOK_RESYNCED,    /* a snapshot (and buffered diffs) made the book live */
 } nx_book_result_t;
 
 /* One buffered diff level (Binance, while waiting for the snapshot). */
@@ -58,21 +58,21 @@ typedef struct nx_book_pending {
 
 typedef struct nx_book {
     uint32_t symbol;
-    uint8_t venue;          /* nx_venue_t: picks the sync rule */
-    uint8_t state;          /* nx_book_state_t */
-    uint8_t assume_empty;   /* no snapshot will come: start from an empty book */
-    uint32_t depth;         /* levels kept per side */
+    uint8_t venue;        /* nx_venue_t: picks the sync rule */
+    uint8_t state;        /* nx_book_state_t */
+    uint8_t assume_empty; /* no snapshot will come: start from an empty book */
+    uint32_t depth;       /* levels kept per side */
     uint32_t nbids, nasks;
     nx_level_t *bids, *asks;
-    uint64_t last_id;       /* final update id of the last applied message */
-    int first_pending;      /* Binance: the first diff after the snapshot is next */
+    uint64_t last_id;  /* final update id of the last applied message */
+    int first_pending; /* Binance: the first diff after the snapshot is next */
     uint64_t snapshot_id;
     nx_book_pending_t *pending;
     uint32_t npending, pending_cap;
     int64_t last_update_ns; /* exchange time of the last applied message */
     /* counters */
     uint64_t messages, gaps, syncs, resyncs, crossed, overflow;
-    uint8_t after_gap;      /* a gap happened; the next snapshot is a resync */
+    uint8_t after_gap; /* a gap happened; the next snapshot is a resync */
 } nx_book_t;
 
 /* Allocate a book for (venue, symbol) keeping `depth` levels per side and
@@ -101,8 +101,6 @@ static inline int nx_book_crossed(const nx_book_t *b)
     return b->nbids && b->nasks && b->bids[0].px >= b->asks[0].px;
 }
 
-
-
 /*
  * A set of books for one venue connection, indexed by symbol id, applying
  * each decoded frame's NX_EV_BOOK events and reporting gaps and resyncs as
@@ -114,7 +112,7 @@ static inline int nx_book_crossed(const nx_book_t *b)
 typedef struct nx_bookset {
     nx_venue_t venue;
     uint32_t depth, pending_cap;
-    int assume_empty;   /* replaying captures without snapshots */
+    int assume_empty; /* replaying captures without snapshots */
     nx_book_t *books[NX_SYMTAB_MAX];
     uint64_t gaps, resyncs, crossed;
     /* Called on a gap so the owner can request a snapshot (REST for

@@ -48,11 +48,11 @@ typedef struct nx_decoder_stats {
     uint64_t frames;
     uint64_t events;
     uint64_t by_type[NX_EV_TYPE_COUNT];
-    uint64_t errors;   /* malformed or unexpected frames */
-    uint64_t control;  /* acks, pongs, venue error messages */
-    uint64_t ignored;  /* well-formed but not used (other event kinds) */
+    uint64_t errors;         /* malformed or unexpected frames */
+    uint64_t control;        /* acks, pongs, venue error messages */
+    uint64_t ignored;        /* well-formed but not used (other event kinds) */
     uint64_t unknown_symbol; /* frames for symbols not in the table */
-    uint64_t dropped;  /* events lost because the ring was full */
+    uint64_t dropped;        /* events lost because the ring was full */
 } nx_decoder_stats_t;
 
 /* Bybit tickers arrive as a snapshot then partial deltas; the decoder
@@ -66,19 +66,19 @@ typedef struct nx_decoder {
     nx_venue_t venue;
     nx_symtab_t *symtab;
     nx_ring_t *ring;
-    int auto_intern;       /* add unknown symbols (price/qty scale 8): for `nexus decode` */
-    int64_t recv_ns;       /* receive time stamped on this frame's events */
-    int64_t stale_ns;      /* flag events older than this (recv - exch); 0 = never */
-    int hold;              /* claim and fill but do not publish: nx_decoder_publish() */
+    int auto_intern;  /* add unknown symbols (price/qty scale 8): for `nexus decode` */
+    int64_t recv_ns;  /* receive time stamped on this frame's events */
+    int64_t stale_ns; /* flag events older than this (recv - exch); 0 = never */
+    int hold;         /* claim and fill but do not publish: nx_decoder_publish() */
     nx_decoder_stats_t st;
-    nx_ticker_state_t *tickers; /* [NX_SYMTAB_MAX], Bybit only */
-    char last_error[160];  /* "what: excerpt" of the last error */
+    nx_ticker_state_t *tickers;            /* [NX_SYMTAB_MAX], Bybit only */
+    char last_error[160];                  /* "what: excerpt" of the last error */
     char last_sym[NX_SYMBOL_NAME_MAX + 1]; /* one-entry symbol cache */
     uint32_t last_sym_len, last_sym_id;
     /* per-frame state */
-    uint64_t frame_seq;    /* first slot claimed for this frame */
+    uint64_t frame_seq; /* first slot claimed for this frame */
     uint32_t frame_events;
-    uint32_t frame_flags;  /* flags every event of this frame gets */
+    uint32_t frame_flags; /* flags every event of this frame gets */
 } nx_decoder_t;
 
 /* Set up a decoder for a venue on a ring (start-up: allocates the Bybit

@@ -65,8 +65,8 @@ enum {
 
 typedef struct nx_feed_opts {
     nx_venue_t venue;
-    const char *ws_url;   /* "wss://fstream.binance.com", "ws://127.0.0.1:9911" */
-    const char *rest_url; /* "https://fapi.binance.com", "http://127.0.0.1:9911" */
+    const char *ws_url;         /* "wss://fstream.binance.com", "ws://127.0.0.1:9911" */
+    const char *rest_url;       /* "https://fapi.binance.com", "http://127.0.0.1:9911" */
     const char *kline_interval; /* "1m" (Binance), "1" (Bybit); Alpaca bars are 1m */
     uint32_t watchdog_ms;       /* default 10000 */
     uint32_t backoff_min_ms;    /* default 50 */

@@ -60,13 +60,13 @@ typedef struct nx_replay_opts {
 typedef struct nx_replay nx_replay_t;
 
 typedef struct nx_replay_stats {
-    uint64_t messages;  /* messages in the store */
-    uint64_t position;  /* live position */
-    uint64_t sent;      /* frames written to clients */
+    uint64_t messages; /* messages in the store */
+    uint64_t position; /* live position */
+    uint64_t sent;     /* frames written to clients */
     uint64_t drops, malformed, skipped, stalls, http429, rest_requests;
-    uint32_t clients;   /* WebSocket clients connected now */
+    uint32_t clients;     /* WebSocket clients connected now */
     uint32_t connections; /* WebSocket connections accepted in all */
-    int done;           /* the stream reached its end */
+    int done;             /* the stream reached its end */
 } nx_replay_stats_t;
 
 void nx_replay_opts_default(nx_replay_opts_t *o);
