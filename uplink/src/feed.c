@@ -51,6 +51,7 @@ typedef struct leg {
     char *buf; /* frame assembly */
     size_t len;
     int64_t last_rx_ns, down_since_ns, up_since_ns, reconnect_at_ns, last_ping_ns;
+    int64_t last_tx_ns; /* last control message sent (pacing) */
     uint32_t attempts;
     int alpaca_state;  /* 0 wait "connected", 1 auth sent, 2 subscribed */
     char out[8][4096]; /* queued control messages */
@@ -705,8 +706,14 @@ static void leg_connect(nx_feed_t *f, leg_t *l)
                 char name[96];
                 if (!(w & b) || leg_of(f, b) != l->idx || !stream_name(f, s, b, name, sizeof name))
                     continue;
-                if (o + strlen(name) + 2 >= sizeof path)
-                    break; /* 1024 streams per connection at most anyway */
+                if (o + strlen(name) + 2 >= sizeof path) {
+                    /* The URL holds ~300 streams; more need another leg
+                     * (not built yet): say so rather than drop silently. */
+                    NX_LOGK(NX_LOG_ERROR, "feed", "feed.url_full",
+                            "%s: too many streams for one connection; %s and later not subscribed",
+                            nx_venue_name(f->o.venue), name);
+                    break;
+                }
                 o += (size_t)snprintf(path + o, sizeof path - o, "%s%s", streams ? "/" : "", name);
                 streams++;
             }
@@ -996,7 +1003,13 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         if (l->close_now)
             return -1;
+        /* Binance drops a connection that sends more than 10 messages a
+         * second: keep control messages at most one per 150 ms (the 50 ms
+         * tick asks again while the queue is not empty). */
+        if (l->out_head != l->out_tail && now_ns(f) - l->last_tx_ns < 150 * NX_NS_PER_MS)
+            break;
         if (l->out_head != l->out_tail) {
+            l->last_tx_ns = now_ns(f);
             const char *m = l->out[l->out_head++ % 8];
             size_t ml = strlen(m);
             unsigned char buf[LWS_PRE + sizeof l->out[0]];
@@ -1036,6 +1049,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
             leg_connect(f, l);
         if (l->state != LEG_UP)
             continue;
+        if (l->out_head != l->out_tail)
+            lws_callback_on_writable(l->wsi); /* paced control messages */
         if (now - l->last_rx_ns > (int64_t)f->o.watchdog_ms * NX_NS_PER_MS) {
             ST_ADD(f, watchdog_fires, 1);
             status(f, NX_SYMBOL_NONE, NX_ST_STALE, f->st.watchdog_fires, "no data: reconnecting");
