@@ -24,6 +24,7 @@ static const subcommand_t commands[] = {
     {"check-config", nx_cmd_check_config, "validate a config file and summarise it"},
     {"decode", nx_cmd_decode, "decode raw venue frames into normalised events (JSON lines)"},
     {"replay", nx_cmd_replay, "serve recorded data on 127.0.0.1 in a venue's wire format"},
+    {"indicators", nx_cmd_indicators, "candles CSV in, TA-Lib-exact indicators CSV out"},
 };
 
 static void usage(FILE *out)
