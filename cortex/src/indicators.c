@@ -28,12 +28,12 @@ static void win_init(nx_window_t *w, uint32_t n)
     w->n = n;
 }
 
-/* Push x; when the window was full, the value it replaced is returned
- * through *evicted (the oldest). */
+/* Push x, replacing the oldest value once the window is full. */
 static void win_push(nx_window_t *w, double x)
 {
     w->v[w->head] = x;
-    w->head = (w->head + 1) % w->n;
+    if (++w->head == w->n) /* not %: a division per window per candle adds up */
+        w->head = 0;
     if (w->count < w->n)
         w->count++;
 }
