@@ -26,7 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_FEEDS  16
 #define REST_SLOTS 8
 #define REST_BUF   (4u << 20)
 #define FRAME_BUF  (4u << 20)
@@ -103,8 +102,6 @@ struct nx_feed {
     uint64_t req_id;
     lws_sorted_usec_list_t tick;
 };
-
-static nx_feed_t *feeds[MAX_FEEDS];
 
 /* Stats are written by the network thread and read by others: relaxed
  * atomics keep that well defined (every field is 64 bits). */
@@ -944,12 +941,9 @@ static void on_frame(nx_feed_t *f, leg_t *l, const char *buf, size_t len)
         filter_klines(f, first, (uint32_t)n);
         nx_decoder_publish(&f->dec);
         ST_ADD(f, events, (uint64_t)n);
-        uint64_t gaps_before = f->books.gaps, resync_before = f->books.resyncs;
         nx_bookset_apply(&f->books, &f->dec, first, (uint32_t)n);
         ST_SET(f, book_gaps, f->books.gaps);
         ST_SET(f, book_resyncs, f->books.resyncs);
-        (void)gaps_before;
-        (void)resync_before;
     }
 }
 
@@ -1225,11 +1219,6 @@ nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *s
         if (!f->rest[i].buf)
             goto fail;
     }
-    for (int i = 0; i < MAX_FEEDS; i++)
-        if (!feeds[i]) {
-            feeds[i] = f;
-            break;
-        }
     return f;
 fail:
     nx_feed_destroy(f);
@@ -1290,9 +1279,6 @@ void nx_feed_destroy(nx_feed_t *f)
 {
     if (!f)
         return;
-    for (int i = 0; i < MAX_FEEDS; i++)
-        if (feeds[i] == f)
-            feeds[i] = NULL;
     for (int i = 0; i < 2; i++) {
         free(f->legs[i].buf);
     }

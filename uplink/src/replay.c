@@ -48,7 +48,6 @@ typedef struct candle {
 typedef struct pss {
     struct nx_replay *r;
     struct lws *wsi;
-    int is_ws;
     uint64_t cursor;
     uint32_t since_drop;
     int closing;
@@ -1000,7 +999,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memset(p, 0, sizeof *p);
         p->r = r;
         p->wsi = wsi;
-        p->is_ws = 1;
         p->cursor = r->pos;
         r->st.connections++;
         if (r->st.connections == 1 && r->o.speed > 0) {
