@@ -636,6 +636,25 @@ static void test_bybit_and_alpaca_fields(void **state)
     rig_free(r);
 }
 
+static void test_stale_flag(void **state)
+{
+    (void)state;
+    rig_t *r = rig_new(NX_VENUE_BINANCE_USDM);
+    r->dec.stale_ns = 60LL * 1000000000; /* the default age */
+    const char *f = "{\"e\":\"aggTrade\",\"s\":\"BTCUSDT\",\"p\":\"1\",\"q\":\"1\",\"a\":1,"
+                    "\"T\":1700000000000,\"m\":true}";
+    r->dec.recv_ns = 1700000000000LL * 1000000 + 59LL * 1000000000; /* 59 s later: fresh */
+    const nx_event_t *e = decode_one(r, f, 1);
+    assert_false(e->hdr.flags & NX_EVF_STALE);
+    r->dec.recv_ns = 1700000000000LL * 1000000 + 61LL * 1000000000; /* 61 s later: stale */
+    e = decode_one(r, f, 1);
+    assert_true(e->hdr.flags & NX_EVF_STALE);
+    char json[1024];
+    nx_event_json(e, &r->symtab, json, sizeof json);
+    assert_non_null(strstr(json, "\"stale\":true"));
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_binance_fields),
         cmocka_unit_test(test_malformed_frames),
         cmocka_unit_test(test_bybit_and_alpaca_fields),
+        cmocka_unit_test(test_stale_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,7 +123,7 @@ typedef struct rig {
     uint64_t status[8];
 } rig_t;
 
-static uint32_t book_stale_ms_opt; /* 0 = feed default */
+static uint32_t book_stale_ms_opt, max_age_s_opt, ping_s_opt; /* 0 = feed default */
 
 static rig_t *rig(nx_venue_t v, int port, const char *kline_iv, uint32_t watchdog_ms)
 {
@@ -152,6 +152,10 @@ static rig_t *rig(nx_venue_t v, int port, const char *kline_iv, uint32_t watchdo
         o.watchdog_ms = watchdog_ms;
     if (book_stale_ms_opt)
         o.book_stale_ms = book_stale_ms_opt;
+    if (max_age_s_opt)
+        o.max_age_s = max_age_s_opt;
+    if (ping_s_opt)
+        o.ping_s = ping_s_opt;
     o.alpaca_key = "test-key";
     o.alpaca_secret = "test-secret";
     r->feed = nx_feed_create(r->net, &o, &r->symtab, r->ring);
@@ -506,6 +510,106 @@ static void test_stale_book_resyncs(void **state)
     replay_stop(&rp);
 }
 
+static void test_watchdog_reconnects_silent_connection(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {
+        "--venue",  "binance-usdm",
+        "--frames", src_path("tests/data/ws/binance_usdm_futures_combined_20210722_first500.jsonl"),
+        "--speed",  "1",
+        NULL};
+    replay_start(&rp, args);
+    rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "1m", 500);
+    static const char *const names[] = {"SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"};
+    uint32_t syms[4];
+    for (int i = 0; i < 4; i++) {
+        syms[i] = (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, names[i], 8, 8, 1, 1,
+                                          0, NULL);
+        nx_feed_subscribe(r->feed, syms[i], NX_FEED_BOOK);
+    }
+    nx_feed_start(r->feed);
+    if (!run_until(r, books_live, syms, 10))
+        fail_msg("books never became live");
+    nx_feed_stats_t before;
+    nx_feed_stats(r->feed, &before);
+    /* The connection stays open but nothing comes: the watchdog must act. */
+    http_get(rp.port, "/_replay/fault?kind=stall&ms=1500");
+    run_until(r, NULL, NULL, 2.5);
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    printf("# watchdog_fires=%llu connects=%llu->%llu stale_status=%llu\n",
+           (unsigned long long)st.watchdog_fires, (unsigned long long)before.connects,
+           (unsigned long long)st.connects, (unsigned long long)r->status[NX_ST_STALE]);
+    assert_true(st.watchdog_fires > before.watchdog_fires);
+    assert_true(st.connects > before.connects); /* it reconnected */
+    assert_true(r->status[NX_ST_STALE] >= 1);
+    assert_true(st.reconnect_max_ms < 1000);
+    rig_free(r);
+    replay_stop(&rp);
+}
+
+static void test_connection_renewal_keeps_candles_whole(void **state)
+{
+    (void)state;
+    load_csv();
+    replay_t rp;
+    const char *args[] = {
+        "--venue",   "binance-usdm",
+        "--candles", src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+        "--speed",   "200000",
+        NULL};
+    replay_start(&rp, args);
+    max_age_s_opt = 1; /* stands for Binance's 24 h limit */
+    rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "15m", 0);
+    max_age_s_opt = 0;
+    uint32_t s =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    nx_feed_subscribe(r->feed, s, NX_FEED_TRADES | NX_FEED_KLINES);
+    nx_feed_start(r->feed);
+    run_until(r, NULL, NULL, 3.6);
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    printf("# renewal: connects=%llu klines=%u backfill_klines=%llu\n",
+           (unsigned long long)st.connects, r->nklines, (unsigned long long)st.backfill_klines);
+    assert_true(st.connects >= 3);
+    assert_true(r->nklines > 100);
+    for (uint32_t i = 0; i < r->nklines; i++)
+        if (r->klines[i].open_ms != csv.open_ms[i])
+            fail_msg("candle %u: open %lld, want %lld", i, (long long)r->klines[i].open_ms,
+                     (long long)csv.open_ms[i]);
+    rig_free(r);
+    replay_stop(&rp);
+}
+
+static void test_bybit_ping_op(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {
+        "--venue",  "bybit-linear",
+        "--frames", src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
+        "--speed",  "1",
+        NULL};
+    replay_start(&rp, args);
+    ping_s_opt = 1; /* Bybit asks for one every 20 s */
+    rig_t *r = rig(NX_VENUE_BYBIT_LINEAR, rp.port, "1", 0);
+    ping_s_opt = 0;
+    uint32_t s =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    nx_feed_subscribe(r->feed, s, NX_FEED_TRADES);
+    nx_feed_start(r->feed);
+    run_until(r, NULL, NULL, 3.3);
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    printf("# bybit pings=%llu pongs=%llu\n", (unsigned long long)st.pings,
+           (unsigned long long)st.pongs);
+    assert_true(st.pings >= 2);
+    assert_true(st.pongs >= st.pings - 1 && st.pongs <= st.pings); /* one may be in flight */
+    rig_free(r);
+    replay_stop(&rp);
+}
+
 /* ---------- the other venues ---------- */
 
 static int have_klines(rig_t *r, void *arg)
@@ -656,6 +760,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_book_gaps_resync_once_each),
         cmocka_unit_test(test_http429_honoured),
         cmocka_unit_test(test_stale_book_resyncs),
+        cmocka_unit_test(test_watchdog_reconnects_silent_connection),
+        cmocka_unit_test(test_connection_renewal_keeps_candles_whole),
+        cmocka_unit_test(test_bybit_ping_op),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

@@ -926,6 +926,8 @@ static void on_frame(nx_feed_t *f, leg_t *l, const char *buf, size_t len)
                     (int)(len < 120 ? len : 120), buf);
         }
     }
+    if (is_bybit(f) && strstr(buf, "\"ret_msg\":\"pong\""))
+        ST_ADD(f, pongs, 1);
     uint64_t first;
     f->dec.hold = 1;
     int n = nx_decode_frame(&f->dec, buf, len, &first);
@@ -1055,8 +1057,9 @@ static void on_tick(lws_sorted_usec_list_t *sul)
         } else if (now - l->up_since_ns > (int64_t)f->o.max_age_s * NX_NS_PER_SEC) {
             l->close_now = 1; /* renew before the venue's 24 h cut; backfill covers the seam */
             lws_callback_on_writable(l->wsi);
-        } else if (is_bybit(f) && now - l->last_ping_ns > 20 * NX_NS_PER_SEC) {
+        } else if (is_bybit(f) && now - l->last_ping_ns > (int64_t)f->o.ping_s * NX_NS_PER_SEC) {
             l->last_ping_ns = now;
+            ST_ADD(f, pings, 1);
             queue_out(l, "{\"op\":\"ping\"}");
         }
     }
@@ -1153,6 +1156,7 @@ void nx_feed_opts_default(nx_feed_opts_t *o)
     o->stale_ns = 60 * NX_NS_PER_SEC;
     o->max_age_s = 23 * 3600 + 1800;
     o->book_stale_ms = 60000;
+    o->ping_s = 20;
 }
 
 static int split_url(const char *url, char *prot, char *host, int *port, char *base, int *ssl)

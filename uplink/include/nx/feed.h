@@ -75,6 +75,7 @@ typedef struct nx_feed_opts {
     int64_t stale_ns;           /* default 60 s */
     uint32_t max_age_s;         /* renew a connection after this long, default 23.5 h */
     uint32_t book_stale_ms;     /* resync a live book unchanged this long, default 60000 */
+    uint32_t ping_s;            /* Bybit `ping` op period, default 20 */
     const char *alpaca_key, *alpaca_secret; /* from the environment; never logged */
 } nx_feed_opts_t;
 
@@ -82,6 +83,7 @@ typedef struct nx_feed_stats {
     uint64_t frames, events, errors, control;
     uint64_t connects, disconnects, reconnect_max_ms, reconnect_total_ms;
     uint64_t watchdog_fires;
+    uint64_t pings, pongs; /* Bybit ping ops sent, pong replies seen */
     uint64_t rest_requests, rest_errors, http429;
     uint64_t backfill_requests, backfill_klines, klines_suppressed;
     uint64_t book_gaps, book_resyncs, book_stale;
