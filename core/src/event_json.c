@@ -119,6 +119,24 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
     case NX_EV_TIMER:
         put(&o, ",\"tick\":%llu", (unsigned long long)e->u.timer.tick);
         break;
+    case NX_EV_SIGNAL: {
+        static const char *const sides[] = {"?", "buy", "sell", "exit_long", "exit_short"};
+        const nx_ev_signal_t *g = &e->u.signal;
+        put(&o, ",\"side\":\"%s\",\"confidence\":%.4g,\"strategy\":%u,\"reason\":\"%s\"",
+            g->side < 5 ? sides[g->side] : "?", g->confidence, g->strategy, g->reason);
+        dec(&o, "ref_price", g->ref_price, ps);
+        dec(&o, "atr", g->atr, ps);
+        if (g->sl_kind == NX_LEVEL_ATR_MULT)
+            put(&o, ",\"sl_atr\":%.4g", g->sl_value);
+        else if (g->sl_kind == NX_LEVEL_PRICE)
+            dec(&o, "sl_price", g->sl_price, ps);
+        if (g->tp_kind == NX_LEVEL_ATR_MULT)
+            put(&o, ",\"tp_atr\":%.4g", g->tp_value);
+        else if (g->tp_kind == NX_LEVEL_PRICE)
+            dec(&o, "tp_price", g->tp_price, ps);
+        put(&o, ",\"tf_s\":%u", g->tf_s);
+        break;
+    }
     default:
         break;
     }

@@ -30,7 +30,9 @@
     X(ETIMEDOUT, 17, "timed out")                                                                  \
     X(ESYSTEM, 18, "system call failed")                                                           \
     X(ECLOSED, 19, "closed or shutting down")                                                      \
-    X(ETOOLONG, 20, "input too long")
+    X(ETOOLONG, 20, "input too long")                                                              \
+    X(EPERM, 21, "not permitted")                                                                  \
+    X(EABI, 22, "incompatible plugin ABI")
 
 enum {
 #define NX_ERR_ENUM(name, num, text) NX_##name = -(num),

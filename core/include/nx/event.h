@@ -130,12 +130,13 @@ typedef struct nx_ev_signal {
     double tp_value;   /* ATR multiple when tp_kind == NX_LEVEL_ATR_MULT */
     int64_t sl_price;  /* price ticks when sl_kind == NX_LEVEL_PRICE */
     int64_t tp_price;  /* price ticks when tp_kind == NX_LEVEL_PRICE */
-    int64_t ref_price; /* price ticks the signal was computed at */
+    int64_t ref_price; /* price ticks the signal was computed at (the candle close) */
+    int64_t atr;       /* ATR(14) of the series in price ticks, 0 if not known yet */
+    uint32_t tf_s;     /* timeframe of the candle that fired, seconds (0 = a tick) */
     uint16_t strategy; /* strategy slot id in the cortex */
     uint8_t side;      /* nx_signal_side_t */
     uint8_t sl_kind;   /* nx_level_kind_t */
     uint8_t tp_kind;   /* nx_level_kind_t */
-    uint8_t timeframe; /* index of the timeframe that fired */
     char reason[24];   /* short tag, NUL-terminated ("ema_cross", "black_swan") */
 } nx_ev_signal_t;
 

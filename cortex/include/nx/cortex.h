@@ -14,9 +14,11 @@
 #ifndef NX_CORTEX_H
 #define NX_CORTEX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nx/event.h"
+#include "nx/symtab.h"
 
 /* Timeframes a candle series may use, in seconds. */
 typedef enum nx_timeframe {
@@ -39,5 +41,105 @@ static inline int64_t nx_tf_floor_ms(int64_t t_ms, nx_timeframe_t tf)
     int64_t r = t_ms % p;
     return t_ms - (r < 0 ? r + p : r);
 }
+
+/*
+ * The cortex: one per engine, driven by the engine thread.
+ *
+ *   nx_cortex_create()        start-up: options, symbols, candle timeframes
+ *   nx_cortex_add_strategy()  start-up: load one plugin instance (refusals
+ *                             name the file and the reason; the cortex
+ *                             keeps the strategies it has)
+ *   nx_cortex_start()         series, indicators, the plugin watcher thread
+ *   nx_cortex_on_event()      per market event (engine thread)
+ *   nx_cortex_poll()          between events: apply prepared hot swaps
+ *   nx_cortex_destroy()
+ *
+ * Signals leave through opts.on_signal as complete NX_EV_SIGNAL events
+ * (header symbol/venue/exch_ns set, seq left 0 for the publisher).
+ */
+typedef struct nx_cortex nx_cortex_t;
+
+typedef void (*nx_signal_cb)(void *ctx, const nx_event_t *signal);
+
+#define NX_CORTEX_MAX_STRATEGIES 32
+
+typedef struct nx_cortex_opts {
+    const nx_symtab_t *symtab;  /* symbols, read-only; outlives the cortex */
+    const uint32_t *tf_s;       /* candle timeframes (seconds); strategies' are added */
+    uint32_t ntf;
+    int candles_from_trades;    /* 1: build candles from trades; 0: from closed klines */
+    int allow_unsigned;         /* development only: load unsigned plugins, with a warning */
+    const char *const *trusted_keys; /* base64 Ed25519 public keys */
+    uint32_t n_trusted;
+    int watch;                  /* 1: reload a plugin when its file (or .sig) changes */
+    uint32_t watch_debounce_ms; /* quiet time after the last change before reloading */
+    nx_signal_cb on_signal;
+    void *ctx;
+} nx_cortex_opts_t;
+
+typedef struct nx_strategy_conf {
+    const char *name;        /* instance name; NULL = the plugin's own name */
+    const char *path;        /* the .so file */
+    const char *params_json; /* JSON object text, NULL = "{}" */
+    const uint32_t *symbols; /* symbol ids; NULL/0 = every symbol */
+    uint32_t nsym;
+    const uint32_t *tf_s;    /* timeframes; NULL/0 = the plugin's default */
+    uint32_t ntf;
+} nx_strategy_conf_t;
+
+typedef struct nx_strategy_info {
+    char name[32], plugin[32], version[32], path[256];
+    char last_error[320]; /* last refusal (load or reload), "" if none */
+    uint32_t n_series, generation;
+    uint64_t calls, ticks, signals, refused_signals, swaps, reload_failures;
+} nx_strategy_info_t;
+
+typedef struct nx_cortex_stats {
+    uint64_t events, candles_closed, candle_gaps, signals, swaps, reload_failures;
+    uint32_t strategies;
+} nx_cortex_stats_t;
+
+/* Create a cortex (start-up; allocates). Returns 0 or NX_EINVAL/NX_ENOMEM. */
+int nx_cortex_create(nx_cortex_t **out, const nx_cortex_opts_t *opts);
+
+/* Load, verify and initialise one strategy plugin instance (start-up, main
+ * thread, before nx_cortex_start). Returns its id (>= 0), or < 0 with
+ * "FILE: reason" in err. */
+int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *err, size_t cap);
+
+/* Build the series and indicators and start the watcher thread. After this
+ * only the engine thread calls on_event/poll. Returns 0 or < 0. */
+int nx_cortex_start(nx_cortex_t *cx);
+
+/* One market event (engine thread; no allocation, no lock, no syscall):
+ * trades and klines build candles; a closed candle updates the series'
+ * indicators and calls every strategy on it. */
+void nx_cortex_on_event(nx_cortex_t *cx, const nx_event_t *ev);
+
+/* Between two events (engine thread): swap in any plugin version the
+ * watcher has prepared, handing state over. Returns the swaps done. One
+ * atomic load per strategy when there is nothing to do. */
+int nx_cortex_poll(nx_cortex_t *cx);
+
+/* Ask for a reload of strategy `name` ("*" = all) as if its file changed
+ * (any thread; the watcher prepares it, the next nx_cortex_poll swaps).
+ * Returns 0 or NX_ENOENT. */
+int nx_cortex_reload(nx_cortex_t *cx, const char *name);
+
+/* Strategy id by instance name, or NX_ENOENT. */
+int nx_cortex_strategy_find(const nx_cortex_t *cx, const char *name);
+
+/* Copy a strategy's description and counters (any thread; counters are
+ * relaxed reads). Returns 0 or NX_ENOENT. */
+int nx_cortex_strategy_info(nx_cortex_t *cx, int id, nx_strategy_info_t *out);
+
+/* The current state snapshot of a strategy (engine thread, or after the
+ * engine stopped): bytes written, 0 if it has no snapshot. */
+size_t nx_cortex_strategy_snapshot(nx_cortex_t *cx, int id, void *buf, size_t cap);
+
+void nx_cortex_stats(const nx_cortex_t *cx, nx_cortex_stats_t *out);
+
+/* Stop the watcher, finalise and unload every plugin, free everything. */
+void nx_cortex_destroy(nx_cortex_t *cx);
 
 #endif /* NX_CORTEX_H */
