@@ -17,5 +17,6 @@ int nx_cmd_run(int argc, char **argv);
 int nx_cmd_decode(int argc, char **argv);
 int nx_cmd_replay(int argc, char **argv);
 int nx_cmd_indicators(int argc, char **argv);
+int nx_cmd_plugin(int argc, char **argv);
 
 #endif

@@ -75,5 +75,17 @@ int nx_cmd_check_config(int argc, char **argv)
         printf("    %s:%s price_scale=%u qty_scale=%u\n", nx_venue_name(s->venue), s->symbol,
                s->price_scale, s->qty_scale);
     }
+    printf("  cortex: timeframes=");
+    for (uint32_t i = 0; i < cfg.cortex.ntf; i++)
+        printf("%s%us", i ? "," : "", cfg.cortex.tf_s[i]);
+    printf(" candles_from=%s signatures=%s (%u trusted key%s) watch=%s\n",
+           cfg.cortex.candles_from_trades ? "trades" : "klines",
+           cfg.cortex.allow_unsigned ? "NOT CHECKED (allow_unsigned)" : "required", cfg.cortex.n_keys,
+           cfg.cortex.n_keys == 1 ? "" : "s", cfg.cortex.watch ? "on" : "off");
+    for (uint32_t i = 0; i < cfg.cortex.n_strategies; i++) {
+        const nx_config_strategy_t *s = &cfg.cortex.strategies[i];
+        printf("    strategy %s: plugin %s, %u symbol%s, params %s\n", s->name, s->plugin,
+               s->n_symbols, s->n_symbols == 1 ? "" : "s (0 = all)", s->params);
+    }
     return NX_EXIT_OK;
 }

@@ -172,7 +172,21 @@ static void journal_put(nx_engine_t *e, const nx_event_t *src)
     nx_ring_publish(e->journal, seq + 1);
 }
 
-/* Engine thread: cortex, shield and order manager will run here per event. */
+/* A strategy signal (engine thread, from inside nx_cortex_on_event): to the
+ * journal, and to stdout with --events. The shield will take it here. */
+static void on_signal(void *ctx, const nx_event_t *sig)
+{
+    nx_engine_t *e = ctx;
+    atomic_fetch_add_explicit(&e->signals, 1, memory_order_relaxed);
+    if (e->print_events) {
+        char json[1024];
+        if (nx_event_json(sig, e->symtab, json, sizeof json))
+            puts(json);
+    }
+    journal_put(e, sig);
+}
+
+/* Engine thread: cortex, then (next issues) shield and order manager, per event. */
 static void *engine_main(void *arg)
 {
     nx_engine_t *e = arg;
@@ -203,9 +217,15 @@ static void *engine_main(void *arg)
                     puts(json);
             }
             atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
+            if (e->cortex)
+                nx_cortex_on_event(e->cortex, ev);
+            if (t == NX_EV_CONTROL && ev->u.control.cmd == NX_CTL_RELOAD && e->cortex)
+                nx_cortex_reload(e->cortex, ev->u.control.text[0] ? ev->u.control.text : "*");
             if (t == NX_EV_TIMER || t == NX_EV_CONTROL || t == NX_EV_STATUS)
                 journal_put(e, ev);
         }
+        if (e->cortex)
+            nx_cortex_poll(e->cortex); /* hot swaps happen here, between two batches */
         atomic_fetch_add_explicit(&e->engine_events, n, memory_order_relaxed);
         nx_ring_release(c, seq + n);
     }
@@ -222,10 +242,11 @@ static void stats_line(nx_engine_t *e)
     double up = (double)(nx_mono_ns() - e->start_mono_ns) / 1e9;
     NX_INFO("stats",
             "up %.0fs | market published=%llu overruns=%llu lag=%llu | engine events=%llu "
-            "gaps=%llu | journal written=%llu lag=%llu",
+            "gaps=%llu signals=%llu | journal written=%llu lag=%llu",
             up, (unsigned long long)m.published, (unsigned long long)m.overruns,
             (unsigned long long)m.max_lag, (unsigned long long)atomic_load(&e->engine_events),
             (unsigned long long)atomic_load(&e->engine_gaps),
+            (unsigned long long)atomic_load(&e->signals),
             (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag);
 }
 
@@ -253,6 +274,91 @@ static void *service_main(void *arg)
     return NULL;
 }
 
+/* Where the built-in plugins live when the config does not say: next to
+ * the binary (build/bin/../plugins, or an install's ../lib/nexus/plugins). */
+static void plugin_dir(const nx_config_t *cfg, char *out, size_t cap)
+{
+    if (cfg->cortex.plugin_dir[0]) {
+        snprintf(out, cap, "%s", cfg->cortex.plugin_dir);
+        return;
+    }
+    char exe[200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, cap, "plugins");
+        return;
+    }
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    snprintf(out, cap, "%s/../plugins", exe);
+    if (access(out, F_OK) != 0)
+        snprintf(out, cap, "%s/../lib/nexus/plugins", exe);
+}
+
+/* Create the cortex and load every configured strategy, Sentinel always.
+ * A plugin that is refused is logged with its file and reason; the engine
+ * runs on the others. Only a failure to create the cortex is fatal. */
+static int cortex_init(nx_engine_t *e)
+{
+    const nx_config_t *c = e->cfg;
+    if (!c->n_symbols)
+        return 0;
+    const char *keys[NX_CONFIG_MAX_KEYS];
+    for (uint32_t i = 0; i < c->cortex.n_keys; i++)
+        keys[i] = c->cortex.trusted_keys[i];
+    nx_cortex_opts_t o = {0};
+    o.symtab = e->symtab;
+    o.tf_s = c->cortex.tf_s;
+    o.ntf = c->cortex.ntf;
+    o.candles_from_trades = c->cortex.candles_from_trades;
+    o.allow_unsigned = c->cortex.allow_unsigned;
+    o.trusted_keys = keys;
+    o.n_trusted = c->cortex.n_keys;
+    o.watch = c->cortex.watch;
+    o.on_signal = on_signal;
+    o.ctx = e;
+    int rc = nx_cortex_create(&e->cortex, &o);
+    if (rc)
+        return rc;
+    if (c->cortex.allow_unsigned)
+        NX_WARN("cortex", "cortex.allow_unsigned is on: plugins load without a signature check "
+                          "(development only)");
+    char dir[NX_PATH_MAX], path[NX_PATH_MAX + 64], err[512];
+    plugin_dir(c, dir, sizeof dir);
+    int have_sentinel = 0;
+    for (uint32_t i = 0; i <= c->cortex.n_strategies; i++) {
+        nx_config_strategy_t sentinel;
+        const nx_config_strategy_t *s = &c->cortex.strategies[i];
+        if (i == c->cortex.n_strategies) {
+            if (have_sentinel)
+                break;
+            memset(&sentinel, 0, sizeof sentinel); /* always on, with its defaults */
+            snprintf(sentinel.plugin, sizeof sentinel.plugin, "sentinel");
+            snprintf(sentinel.name, sizeof sentinel.name, "sentinel");
+            snprintf(sentinel.params, sizeof sentinel.params, "{}");
+            s = &sentinel;
+        }
+        have_sentinel |= !strcmp(s->plugin, "sentinel");
+        if (s->path[0])
+            snprintf(path, sizeof path, "%s", s->path);
+        else
+            snprintf(path, sizeof path, "%s/%s.so", dir, s->plugin);
+        nx_strategy_conf_t sc = {0};
+        sc.name = s->name;
+        sc.path = path;
+        sc.params_json = s->params;
+        sc.symbols = s->symbols;
+        sc.nsym = s->n_symbols;
+        sc.tf_s = s->tf_s;
+        sc.ntf = s->ntf;
+        if (nx_cortex_add_strategy(e->cortex, &sc, err, sizeof err) < 0)
+            NX_ERROR("cortex", "strategy %s not loaded: %s", s->name, err);
+    }
+    return 0;
+}
+
 int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
 {
     memset(e, 0, sizeof *e);
@@ -277,8 +383,12 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
     if ((rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
                              1, NX_RING_NO_DROP, NX_WAIT_BLOCK)))
         goto fail_orders;
+    if ((rc = cortex_init(e)))
+        goto fail_journal;
     return 0;
 
+fail_journal:
+    nx_ring_destroy(e->journal);
 fail_orders:
     nx_ring_destroy(e->orders);
 fail_market:
@@ -291,6 +401,13 @@ fail_symtab:
 int nx_engine_start(nx_engine_t *e)
 {
     e->start_mono_ns = nx_mono_ns();
+    if (e->cortex) {
+        int rc = nx_cortex_start(e->cortex);
+        if (rc) {
+            NX_ERROR("cortex", "cannot start the cortex: %s", nx_strerror(rc));
+            return rc;
+        }
+    }
     if (pthread_create(&e->th_service, NULL, service_main, e))
         return NX_ESYSTEM;
     if (pthread_create(&e->th_engine, NULL, engine_main, e))
@@ -326,6 +443,24 @@ void nx_engine_join(nx_engine_t *e)
 
 void nx_engine_destroy(nx_engine_t *e)
 {
+    if (e->cortex) {
+        nx_cortex_stats_t cs;
+        nx_cortex_stats(e->cortex, &cs);
+        NX_INFO("cortex",
+                "events=%llu candles=%llu gaps=%llu signals=%llu swaps=%llu reload_failures=%llu",
+                (unsigned long long)cs.events, (unsigned long long)cs.candles_closed,
+                (unsigned long long)cs.candle_gaps, (unsigned long long)cs.signals,
+                (unsigned long long)cs.swaps, (unsigned long long)cs.reload_failures);
+        for (uint32_t i = 0; i < cs.strategies; i++) {
+            nx_strategy_info_t in;
+            if (nx_cortex_strategy_info(e->cortex, (int)i, &in) == 0)
+                NX_INFO("cortex", "strategy %s (%s %s): candles=%llu signals=%llu swaps=%llu",
+                        in.name, in.plugin, in.version, (unsigned long long)in.calls,
+                        (unsigned long long)in.signals, (unsigned long long)in.swaps);
+        }
+        nx_cortex_destroy(e->cortex);
+        e->cortex = NULL;
+    }
     nx_ring_destroy(e->journal);
     nx_ring_destroy(e->orders);
     nx_ring_destroy(e->market);

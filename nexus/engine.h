@@ -23,6 +23,7 @@
 #include "nx/clock.h"
 #include "nx/feed.h"
 #include "nx/config.h"
+#include "nx/cortex.h"
 #include "nx/event.h"
 #include "nx/ring.h"
 #include "nx/symtab.h"
@@ -37,6 +38,7 @@ typedef struct nx_engine {
     int print_events; /* --events: the engine prints each event as a JSON line */
     nx_net_t *net;    /* network thread: every venue connection */
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
+    nx_cortex_t *cortex; /* engine thread after start */
     uint32_t n_feeds;
     _Atomic int stop;
     int64_t start_mono_ns;
@@ -47,6 +49,7 @@ typedef struct nx_engine {
     _Atomic uint64_t engine_gaps;     /* events flagged NX_EVF_GAP */
     _Atomic uint64_t journal_written; /* journal entries drained by the service thread */
     _Atomic uint64_t orders_seen;     /* order ring entries drained by the network thread */
+    _Atomic uint64_t signals;         /* strategy signals emitted by the cortex */
 } nx_engine_t;
 
 /* Build rings and the symbol table from a validated config (start-up:

@@ -5,7 +5,7 @@
  *   nexus check-config FILE [--describe]
  *   nexus run --config FILE [--duration SECONDS]
  *
- * Later subcommands (decode, replay, indicators, plugin, users, keys, db,
+ * and decode, replay, indicators, plugin; later ones (users, keys, db,
  * backtest, train) join the table below.
  */
 #include "cli.h"
@@ -25,6 +25,7 @@ static const subcommand_t commands[] = {
     {"decode", nx_cmd_decode, "decode raw venue frames into normalised events (JSON lines)"},
     {"replay", nx_cmd_replay, "serve recorded data on 127.0.0.1 in a venue's wire format"},
     {"indicators", nx_cmd_indicators, "candles CSV in, TA-Lib-exact indicators CSV out"},
+    {"plugin", nx_cmd_plugin, "sign strategy plugins: keygen, sign, verify"},
 };
 
 static void usage(FILE *out)

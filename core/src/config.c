@@ -15,6 +15,7 @@
 #include "config_schema.h"
 #include "json_locate.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -259,6 +260,19 @@ static void validate(vctx_t *c, const nx_cnode_t *n, json_t *v)
         show_value(v, shown, sizeof shown);
         add_error(c, 0, "%s is not allowed; expected one of %s", shown, allowed);
         return;
+    case NX_CT_JSON: {
+        if (!json_is_object(v)) {
+            add_error(c, 0, "expected an object, got %s", json_type_name(v));
+            return;
+        }
+        char *text = json_dumps(v, JSON_COMPACT);
+        size_t tl = text ? strlen(text) : 0;
+        free(text);
+        if ((int64_t)tl > n->max)
+            add_error(c, 0, "%zu characters as compact JSON; allowed up to %lld", tl,
+                      (long long)n->max);
+        return;
+    }
     case NX_CT_DECIMAL: {
         if (!json_is_string(v)) {
             add_error(c, 0, "expected a decimal number written as a string (\"0.001\"), got %s",
@@ -297,6 +311,11 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->log.format = NX_LOG_TEXT;
     cfg->log.debounce_s = 10;
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "./nexus-data");
+    cfg->cortex.ntf = 3;
+    cfg->cortex.tf_s[0] = 60;
+    cfg->cortex.tf_s[1] = 900;
+    cfg->cortex.tf_s[2] = 14400;
+    cfg->cortex.watch = 1;
 }
 
 static int enum_index(json_t *v, const char *const *choices)
@@ -342,6 +361,145 @@ static int get_decimal(vctx_t *c, json_t *o, const char *k, unsigned scale, int6
                   scale, nx_strerror(rc));
     c->depth--;
     return rc;
+}
+
+static uint32_t tf_seconds(const char *name)
+{
+    static const struct {
+        const char *n;
+        uint32_t s;
+    } tf[] = {{"1m", 60},    {"3m", 180},   {"5m", 300},    {"15m", 900},  {"30m", 1800},
+              {"1h", 3600},  {"2h", 7200},  {"4h", 14400},  {"1d", 86400}};
+    for (size_t i = 0; i < sizeof tf / sizeof tf[0]; i++)
+        if (!strcmp(tf[i].n, name))
+            return tf[i].s;
+    return 0;
+}
+
+static uint32_t get_timeframes(json_t *arr, uint32_t *out)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < json_array_size(arr) && n < 9; i++) {
+        uint32_t x = tf_seconds(json_string_value(json_array_get(arr, i)));
+        int dup = 0;
+        for (uint32_t k = 0; k < n; k++)
+            dup |= out[k] == x;
+        if (x && !dup)
+            out[n++] = x;
+    }
+    return n;
+}
+
+static int base64_key_ok(const char *k)
+{
+    /* 32 bytes in standard padded base64: 43 characters and one '=' */
+    size_t n = strlen(k);
+    if (n != 44 || k[43] != '=')
+        return 0;
+    for (size_t i = 0; i < 43; i++)
+        if (!isalnum((unsigned char)k[i]) && k[i] != '+' && k[i] != '/')
+            return 0;
+    return 1;
+}
+
+static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
+{
+    json_t *cx = json_object_get(root, "cortex");
+    if (!cx)
+        return;
+    json_t *v;
+    if ((v = json_object_get(cx, "timeframes")))
+        cfg->cortex.ntf = get_timeframes(v, cfg->cortex.tf_s);
+    if ((v = json_object_get(cx, "candles_from")))
+        cfg->cortex.candles_from_trades = !strcmp(json_string_value(v), "trades");
+    get_str(cx, "plugin_dir", cfg->cortex.plugin_dir, sizeof cfg->cortex.plugin_dir);
+    if ((v = json_object_get(cx, "allow_unsigned")))
+        cfg->cortex.allow_unsigned = json_is_true(v);
+    if ((v = json_object_get(cx, "watch")))
+        cfg->cortex.watch = json_is_true(v);
+    json_t *keys = json_object_get(cx, "trusted_keys");
+    for (size_t i = 0; keys && i < json_array_size(keys); i++) {
+        const char *k = json_string_value(json_array_get(keys, i));
+        if (!base64_key_ok(k)) {
+            c->path[0].key = "cortex";
+            c->path[1].key = "trusted_keys";
+            c->path[2].key = NULL;
+            c->path[2].index = i;
+            c->depth = 3;
+            add_error(c, 0, "\"%s\" is not a base64 Ed25519 public key (44 characters)", k);
+            continue;
+        }
+        snprintf(cfg->cortex.trusted_keys[cfg->cortex.n_keys++], sizeof cfg->cortex.trusted_keys[0],
+                 "%s", k);
+    }
+    json_t *sts = json_object_get(cx, "strategies");
+    for (size_t i = 0; sts && i < json_array_size(sts); i++) {
+        json_t *sj = json_array_get(sts, i);
+        nx_config_strategy_t *st = &cfg->cortex.strategies[cfg->cortex.n_strategies];
+        memset(st, 0, sizeof *st);
+        c->path[0].key = "cortex";
+        c->path[1].key = "strategies";
+        c->path[2].key = NULL;
+        c->path[2].index = i;
+        c->path[3].key = "plugin";
+        c->depth = 4;
+        get_str(sj, "plugin", st->plugin, sizeof st->plugin);
+        int bad = 0;
+        for (const char *p = st->plugin; *p; p++)
+            if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_' &&
+                *p != '-')
+                bad = 1;
+        if (bad) {
+            add_error(c, 0, "\"%s\": plugin names use a-z, 0-9, _ and -", st->plugin);
+            continue;
+        }
+        memcpy(st->name, st->plugin, sizeof st->name); /* same size, NUL-terminated */
+        get_str(sj, "name", st->name, sizeof st->name);
+        get_str(sj, "path", st->path, sizeof st->path);
+        for (uint32_t k = 0; k < cfg->cortex.n_strategies; k++) {
+            if (!strcmp(cfg->cortex.strategies[k].name, st->name)) {
+                c->path[3].key = json_object_get(sj, "name") ? "name" : "plugin";
+                add_error(c, 0, "a strategy named \"%s\" is already listed at "
+                          "cortex.strategies[%u]; give this one another \"name\"",
+                          st->name, k);
+                bad = 1;
+            }
+        }
+        json_t *syms = json_object_get(sj, "symbols");
+        for (size_t k = 0; syms && k < json_array_size(syms); k++) {
+            const char *name = json_string_value(json_array_get(syms, k));
+            int found = 0;
+            for (uint32_t j = 0; j < cfg->n_symbols && st->n_symbols < 64; j++) {
+                if (!strcmp(cfg->symbols[j].symbol, name)) {
+                    st->symbols[st->n_symbols++] = j;
+                    found = 1;
+                }
+            }
+            if (!found) {
+                c->path[3].key = "symbols";
+                c->path[4].key = NULL;
+                c->path[4].index = k;
+                c->depth = 5;
+                add_error(c, 0, "\"%s\" is not a configured symbol; add it under \"symbols\"",
+                          name);
+                c->depth = 4;
+                bad = 1;
+            }
+        }
+        if ((v = json_object_get(sj, "timeframes")))
+            st->ntf = get_timeframes(v, st->tf_s);
+        json_t *params = json_object_get(sj, "params");
+        if (params) {
+            char *text = json_dumps(params, JSON_COMPACT);
+            snprintf(st->params, sizeof st->params, "%s", text ? text : "{}");
+            free(text);
+        } else {
+            snprintf(st->params, sizeof st->params, "{}");
+        }
+        if (!bad)
+            cfg->cortex.n_strategies++;
+    }
+    c->depth = 0;
 }
 
 static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
@@ -458,6 +616,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         }
         c->depth = 0;
     }
+    extract_cortex(c, root, cfg);
 }
 
 int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,
@@ -584,6 +743,9 @@ static const char *type_doc(const nx_cnode_t *n, char *buf, size_t cap)
     }
     case NX_CT_DECIMAL:
         snprintf(buf, cap, "decimal string, %s 0", (n->flags & NX_CF_POSITIVE) ? ">" : ">=");
+        return buf;
+    case NX_CT_JSON:
+        snprintf(buf, cap, "object, up to %lld chars as JSON", (long long)n->max);
         return buf;
     }
     return "?";

@@ -116,6 +116,62 @@ static const nx_cnode_t feed_elem = {"",   NX_CT_OBJECT, "One venue connection s
 static const nx_cnode_t symbol_elem = {
     "", NX_CT_OBJECT, "One tradable instrument.", NULL, 0, 0, 0, NULL, symbol_members};
 
+static const char *const tf_choices[] = {"1m", "3m", "5m",  "15m", "30m",
+                                         "1h", "2h", "4h", "1d",  NULL};
+static const char *const candles_from_choices[] = {"klines", "trades", NULL};
+static const nx_cnode_t tf_elem = {"", NX_CT_ENUM, "A timeframe.", NULL, 0, 0, 0, tf_choices, NULL};
+static const nx_cnode_t key_elem = {
+    "", NX_CT_STRING, "An Ed25519 public key, base64 (44 characters).", NULL, 44, 44, 0, NULL,
+    NULL};
+static const nx_cnode_t sym_name_elem = {
+    "", NX_CT_STRING, "A configured symbol name (BTCUSDT), on any venue.", NULL, 1, 23, 0, NULL,
+    NULL};
+
+static const nx_cnode_t strategy_members[] = {
+    {"plugin", NX_CT_STRING,
+     "Plugin to run: trend, scalping, mean_reversion, grid, sentinel, or the name of "
+     "your own (loaded from plugin_dir/<plugin>.so).",
+     "(required)", 1, 31, NX_CF_REQUIRED, NULL, NULL},
+    {"name", NX_CT_STRING, "Instance name (to run one plugin twice with other parameters).",
+     "the plugin name", 1, 31, 0, NULL, NULL},
+    {"path", NX_CT_STRING, "Explicit .so path, instead of plugin_dir/<plugin>.so.", "\"\"", 0, 255,
+     0, NULL, NULL},
+    {"symbols", NX_CT_ARRAY, "Symbols it trades; empty means every configured symbol.", "[]", 0,
+     64, 0, NULL, &sym_name_elem},
+    {"timeframes", NX_CT_ARRAY, "Timeframes it runs on; empty means the plugin's default.", "[]",
+     0, 9, 0, NULL, &tf_elem},
+    {"params", NX_CT_JSON, "Parameters handed to the plugin (see plugins/README.md).", "{}", 0,
+     1023, 0, NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+static const nx_cnode_t strategy_elem = {
+    "", NX_CT_OBJECT, "One strategy instance.", NULL, 0, 0, 0, NULL, strategy_members};
+
+static const nx_cnode_t cortex_members[] = {
+    {"timeframes", NX_CT_ARRAY,
+     "Candle timeframes built per symbol (strategies' timeframes are added).",
+     "[\"1m\",\"15m\",\"4h\"]", 1, 9, 0, NULL, &tf_elem},
+    {"candles_from", NX_CT_ENUM,
+     "Build candles from the venue's closed klines (exact, the default) or from trades.",
+     "\"klines\"", 0, 0, 0, candles_from_choices, NULL},
+    {"plugin_dir", NX_CT_STRING,
+     "Where plugins are found; empty means next to the nexus binary (../plugins or "
+     "../lib/nexus/plugins).",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"trusted_keys", NX_CT_ARRAY,
+     "Public keys whose signatures are accepted on plugins (`nexus plugin keygen`).", "[]", 0, 8,
+     0, NULL, &key_elem},
+    {"allow_unsigned", NX_CT_BOOL,
+     "Development only: load plugins without a valid signature (logs a warning per load).",
+     "false", 0, 0, 0, NULL, NULL},
+    {"watch", NX_CT_BOOL, "Hot-swap a plugin when its file or signature changes (inotify).",
+     "true", 0, 0, 0, NULL, NULL},
+    {"strategies", NX_CT_ARRAY,
+     "Strategy instances. Sentinel always runs: it is added with its defaults if not listed.",
+     "[]", 0, 16, 0, NULL, &strategy_elem},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -127,6 +183,8 @@ static const nx_cnode_t root_members[] = {
      "Market-data connections. Secrets (Alpaca keys) come from the "
      "environment: NEXUS_ALPACA_KEY_ID, NEXUS_ALPACA_SECRET_KEY.",
      "[]", 0, 8, 0, NULL, &feed_elem},
+    {"cortex", NX_CT_OBJECT, "Candles, indicators and strategy plugins.", NULL, 0, 0, 0, NULL,
+     cortex_members},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

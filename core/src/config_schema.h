@@ -15,6 +15,7 @@ typedef enum nx_ctype {
     NX_CT_BOOL,
     NX_CT_ENUM,
     NX_CT_DECIMAL, /* a decimal number written as a JSON string, parsed exactly */
+    NX_CT_JSON,    /* any JSON object, passed on as text (plugin parameters) */
 } nx_ctype_t;
 
 enum {

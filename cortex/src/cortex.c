@@ -517,6 +517,7 @@ int nx_cortex_poll(nx_cortex_t *cx)
             continue;
         }
         st->cur = v;
+        nx_strategy_set_running(st, v);
         atomic_store_explicit(&st->pending, NULL, memory_order_relaxed);
         if (old)
             atomic_store_explicit(&st->retired, old, memory_order_release); /* R1 */
@@ -550,6 +551,8 @@ int nx_cortex_strategy_info(nx_cortex_t *cx, int id, nx_strategy_info_t *out)
     snprintf(out->path, sizeof out->path, "%s", st->path);
     pthread_mutex_lock(&st->err_mu);
     snprintf(out->last_error, sizeof out->last_error, "%s", st->last_error);
+    snprintf(out->version, sizeof out->version, "%s", st->version);
+    out->generation = st->cur_generation;
     pthread_mutex_unlock(&st->err_mu);
     out->n_series = st->n_series;
     out->calls = atomic_load_explicit(&st->calls, memory_order_relaxed);

@@ -105,8 +105,10 @@ typedef struct nx_strategy {
     int64_t ctx_exch_ns;
     /* counters: written by one thread, read relaxed by any */
     _Atomic uint64_t calls, ticks, signals, refused, swaps, reload_failures;
-    pthread_mutex_t err_mu;
+    pthread_mutex_t err_mu; /* guards last_error, version, cur_generation */
     char last_error[320];
+    char version[32];        /* of the running version */
+    uint32_t cur_generation; /* of the running version */
 } nx_strategy_t;
 
 struct nx_cortex {
@@ -137,6 +139,7 @@ void nx_pver_free(nx_pver_t *v);
 int nx_watch_start(struct nx_cortex *cx);
 void nx_watch_stop(struct nx_cortex *cx);
 void nx_strategy_set_error(nx_strategy_t *st, const char *msg);
+void nx_strategy_set_running(nx_strategy_t *st, const nx_pver_t *v);
 extern const nexus_host_api_t nx_host_api;
 
 /* cortex.c */

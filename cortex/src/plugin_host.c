@@ -52,6 +52,14 @@ void nx_strategy_set_error(nx_strategy_t *st, const char *msg)
     pthread_mutex_unlock(&st->err_mu);
 }
 
+void nx_strategy_set_running(nx_strategy_t *st, const nx_pver_t *v)
+{
+    pthread_mutex_lock(&st->err_mu);
+    snprintf(st->version, sizeof st->version, "%s", v->desc->version);
+    st->cur_generation = v->generation;
+    pthread_mutex_unlock(&st->err_mu);
+}
+
 static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
@@ -462,13 +470,18 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
         for (uint32_t i = 0; i < sc->ntf && st->ntf < NX_MAX_TIMEFRAMES; i++)
             st->tf_s[st->ntf++] = sc->tf_s[i];
     }
-    st->n_series = st->nsym * (st->ntf ? st->ntf : 1);
+    int peek = !st->ntf;
+    if (peek) { /* a provisional single timeframe, until the descriptor says */
+        st->ntf = 1;
+        st->tf_s[0] = 60;
+    }
+    st->n_series = st->nsym * st->ntf;
     nx_pver_t *v = nx_pver_load(st, err, cap);
     if (!v) {
         rc = NX_EINVAL;
         goto fail;
     }
-    if (!st->ntf) {
+    if (peek) {
         int n = nx_timeframes_parse(v->desc->timeframes ? v->desc->timeframes : "15m", st->tf_s,
                                     NX_MAX_TIMEFRAMES);
         if (n <= 0) {
@@ -478,7 +491,7 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
             goto fail;
         }
         st->ntf = (uint32_t)n;
-        if (n != 1) { /* the instance serves more series than the first init saw */
+        if (n != 1 || st->tf_s[0] != 60) { /* init again with the real series */
             nx_pver_free(v);
             st->n_series = st->nsym * st->ntf;
             if (!(v = nx_pver_load(st, err, cap))) {
@@ -510,6 +523,7 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
         }
     }
     st->cur = v;
+    nx_strategy_set_running(st, v);
     cx->st[cx->n_st++] = st;
     NX_INFO("cortex", "strategy %s: plugin %s %s from %s, %u series", st->name, v->desc->name,
             v->desc->version, st->path, st->n_series);

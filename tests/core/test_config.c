@@ -151,6 +151,53 @@ static void test_missing_and_semantic(void **state)
                3, 33, "symbols[1].symbol", "already listed at symbols[0]");
 }
 
+#define SYM "{\"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\", " \
+            "\"tick_size\": \"0.1\", \"lot_size\": \"0.001\"}],\n"
+
+static void test_cortex_section(void **state)
+{
+    (void)state;
+    /* defaults */
+    assert_int_equal(load("{}"), 0);
+    assert_int_equal(cfg.cortex.ntf, 3);
+    assert_int_equal(cfg.cortex.tf_s[1], 900);
+    assert_int_equal(cfg.cortex.watch, 1);
+    assert_int_equal(cfg.cortex.allow_unsigned, 0);
+    /* a full section */
+    assert_int_equal(
+        load(SYM " \"cortex\": {\"timeframes\": [\"5m\", \"1h\"], \"candles_from\": \"trades\",\n"
+                 "  \"trusted_keys\": [\"18V3XtDM4ie/K980uNExBgL9h7lX3QmoZSNqZx5QTA4=\"],\n"
+                 "  \"strategies\": [{\"plugin\": \"trend\", \"symbols\": [\"BTCUSDT\"],\n"
+                 "    \"timeframes\": [\"15m\"], \"params\": {\"adx_min\": 30, \"x\": [1, \"a\"]}},\n"
+                 "   {\"plugin\": \"trend\", \"name\": \"trend_slow\"}]}}"),
+        0);
+    assert_int_equal(cfg.cortex.ntf, 2);
+    assert_int_equal(cfg.cortex.tf_s[0], 300);
+    assert_int_equal(cfg.cortex.candles_from_trades, 1);
+    assert_int_equal(cfg.cortex.n_keys, 1);
+    assert_int_equal(cfg.cortex.n_strategies, 2);
+    assert_string_equal(cfg.cortex.strategies[0].params, "{\"adx_min\":30,\"x\":[1,\"a\"]}");
+    assert_int_equal(cfg.cortex.strategies[0].n_symbols, 1);
+    assert_int_equal(cfg.cortex.strategies[0].tf_s[0], 900);
+    assert_string_equal(cfg.cortex.strategies[1].name, "trend_slow");
+    assert_string_equal(cfg.cortex.strategies[1].params, "{}");
+    /* each mistake, with its position */
+    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\", \"symbols\": [\"DOGEUSDT\"]}]}}",
+               2, 60, "cortex.strategies[0].symbols[0]", "not a configured symbol");
+    expect_one(SYM " \"cortex\": {\"trusted_keys\": [\"not-a-key-but-44-characters-long-xxxxxxxxxx=\"]}}", 2,
+               30, "cortex.trusted_keys[0]", "not a base64 Ed25519 public key");
+    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\"}, {\"plugin\": \"trend\"}]}}", 2,
+               60, "cortex.strategies[1].plugin", "already listed at cortex.strategies[0]");
+    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\", \"params\": [1]}]}}", 2, 58,
+               "cortex.strategies[0].params", "expected an object");
+    expect_one(SYM " \"cortex\": {\"timeframes\": [\"7m\"]}}", 2, 28, "cortex.timeframes[0]",
+               "not allowed");
+    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"../evil\"}]}}", 2, 39,
+               "cortex.strategies[0].plugin", "plugin names use a-z");
+    expect_one(SYM " \"cortex\": {\"strategies\": [{\"name\": \"x\"}]}}", 2, 28,
+               "cortex.strategies[0]", "missing required key \"plugin\"");
+}
+
 static void test_secrets_refused(void **state)
 {
     (void)state;
@@ -208,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range),       cmocka_unit_test(test_missing_and_semantic),
         cmocka_unit_test(test_secrets_refused),    cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_describe_lists_every_key),
+        cmocka_unit_test(test_cortex_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,7 +131,7 @@ static void test_version_and_help(void **state)
     assert_non_null(strstr(P.obuf, "--config"));
     assert_int_equal(run_cmd(&P, "check-config", "--help", NULL), 0);
     assert_non_null(strstr(P.obuf, "FILE:LINE:COLUMN"));
-    static const char *const subs[] = {"decode", "replay", "indicators"};
+    static const char *const subs[] = {"decode", "replay", "indicators", "plugin"};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         assert_int_equal(run_cmd(&P, subs[i], "--help", NULL), 0);
         assert_non_null(strstr(P.obuf, "usage: nexus"));
@@ -230,6 +230,87 @@ static void test_decode_cli(void **state)
     assert_int_equal(finish(&P), 64);
 }
 
+static int run_argv(proc_t *p, const char *const *args)
+{
+    char *argv[16];
+    int n = 0;
+    argv[n++] = (char *)nexus_bin;
+    while (*args && n < 15)
+        argv[n++] = (char *)*args++;
+    argv[n] = NULL;
+    spawn(p, argv);
+    return finish(p);
+}
+
+static void sh(const char *fmt, const char *a, const char *b)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, fmt, a, b);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* keygen, sign, verify; then `run` loads the signed plugin, refuses an
+ * unsigned one and a missing one (naming file and reason), and runs on. */
+static void test_plugin_signing_cli(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-plugins-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char key[128], so[128], unsigned_so[128], cfg[128];
+    snprintf(key, sizeof key, "%s/dev.key", dir);
+    snprintf(so, sizeof so, "%s/trend.so", dir);
+    snprintf(unsigned_so, sizeof unsigned_so, "%s/scalping.so", dir);
+    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
+    sh("cp %s/trend.so %s", NX_PLUGIN_DIR, so);
+    sh("cp %s/scalping.so %s", NX_PLUGIN_DIR, unsigned_so);
+
+    const char *keygen[] = {"plugin", "keygen", "--key", key, NULL};
+    assert_int_equal(run_argv(&P, keygen), 0);
+    char pk[64];
+    snprintf(pk, sizeof pk, "%.44s", P.obuf);
+    assert_int_equal(strlen(pk), 44);
+    assert_null(strstr(P.ebuf, "PRIVATE")); /* nothing secret printed */
+    assert_int_equal(run_argv(&P, keygen), 1); /* never overwrites a key */
+    assert_non_null(strstr(P.ebuf, "refusing to overwrite"));
+
+    const char *sign[] = {"plugin", "sign", "--key", key, so, NULL};
+    assert_int_equal(run_argv(&P, sign), 0);
+    const char *verify[] = {"plugin", "verify", "--trust", pk, so, NULL};
+    assert_int_equal(run_argv(&P, verify), 0);
+    assert_non_null(strstr(P.obuf, "signature OK"));
+    const char *verify_unsigned[] = {"plugin", "verify", "--trust", pk, unsigned_so, NULL};
+    assert_int_equal(run_argv(&P, verify_unsigned), 1);
+    assert_non_null(strstr(P.ebuf, "not signed"));
+
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0},\n"
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\", "
+            "\"tick_size\": \"0.1\", \"lot_size\": \"0.001\"}],\n"
+            " \"cortex\": {\"plugin_dir\": \"%s\", \"trusted_keys\": [\"%s\"],\n"
+            "   \"strategies\": [{\"plugin\": \"trend\"}, {\"plugin\": \"scalping\"}]}}\n",
+            dir, pk);
+    fclose(f);
+    const char *verify_cfg[] = {"plugin", "verify", "--config", cfg, so, NULL};
+    assert_int_equal(run_argv(&P, verify_cfg), 0);
+    const char *run[] = {"run", "--config", cfg, "--duration", "1", NULL};
+    assert_int_equal(run_argv(&P, run), 0);
+    assert_non_null(strstr(P.ebuf, "strategy trend: plugin trend 1.0.0 from"));
+    char want[256];
+    snprintf(want, sizeof want, "strategy scalping not loaded: %s: not signed", unsigned_so);
+    assert_non_null(strstr(P.ebuf, want));
+    snprintf(want, sizeof want, "strategy sentinel not loaded: %s/sentinel.so: cannot read", dir);
+    assert_non_null(strstr(P.ebuf, want));
+    assert_non_null(strstr(P.ebuf, "stopped cleanly"));
+
+    /* tampered after signing: verify fails, naming the reason */
+    sh("printf x >> %s%s", so, "");
+    assert_int_equal(run_argv(&P, verify), 1);
+    assert_non_null(strstr(P.ebuf, "bad signature"));
+    sh("rm -rf %s%s", dir, "");
+}
+
 static void stop_with(int sig)
 {
     char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)example_cfg, NULL};
@@ -280,7 +361,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help),    cmocka_unit_test(test_check_config),
         cmocka_unit_test(test_decode_cli),          cmocka_unit_test(test_run_stops_on_sigterm),
-        cmocka_unit_test(test_run_stops_on_sigint),
+        cmocka_unit_test(test_run_stops_on_sigint), cmocka_unit_test(test_plugin_signing_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -746,6 +746,69 @@ static void test_nexus_run_all_venues(void **state)
     replay_stop(&al);
 }
 
+/* The engine fed by the replay server runs the five strategy plugins on the
+ * real BTCUSDT 15m series (2021-01..06, which holds the May crash) and emits
+ * signals from each: what issue 4 calls done. */
+static void test_nexus_run_strategies_emit_signals(void **state)
+{
+    (void)state;
+    replay_t bn;
+    const char *csv_path =
+        src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
+    const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
+    replay_start(&bn, a1);
+    char cfg_path[64];
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-strategies-%d.json", (int)getpid());
+    FILE *f = fopen(cfg_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\":{\"stats_interval_s\":0},\"symbols\":["
+            "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
+            "\"lot_size\":\"0.00001\"}],"
+            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
+            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
+            "\"kline_interval\":\"15m\",\"stale_s\":0}],"
+            "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
+            "\"allow_unsigned\":true,\"strategies\":["
+            "{\"plugin\":\"trend\"},{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},"
+            "{\"plugin\":\"mean_reversion\"},{\"plugin\":\"grid\"},"
+            "{\"plugin\":\"sentinel\",\"params\":{\"shark_targets\":[\"BTCUSDT\"]}}]}}",
+            bn.port, bn.port, NX_PLUGIN_DIR);
+    fclose(f);
+    char out_path[64], err_path[64], cmd[512];
+    snprintf(out_path, sizeof out_path, "/tmp/nexus-signals-%d.jsonl", (int)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/nexus-signals-%d.log", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 6 --events > %s 2> %s", nexus_bin,
+             cfg_path, out_path, err_path);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    static const char *const reasons[] = {
+        "ema_cross_", "rsi_o", "bb_rsi_divergence_", "grid_", "black_swan", "shark"};
+    int by[6] = {0}, klines = 0;
+    FILE *ev = fopen(out_path, "r");
+    assert_non_null(ev);
+    char line[2048];
+    while (fgets(line, sizeof line, ev)) {
+        klines += strstr(line, "\"type\":\"kline\"") != NULL;
+        if (!strstr(line, "\"type\":\"signal\""))
+            continue;
+        for (int i = 0; i < 6; i++)
+            by[i] += strstr(line, reasons[i]) != NULL;
+    }
+    fclose(ev);
+    printf("# nexus run: %d klines; signals trend=%d scalping=%d mean_reversion=%d grid=%d "
+           "black_swan=%d shark=%d\n",
+           klines, by[0], by[1], by[2], by[3], by[4], by[5]);
+    for (int i = 0; i < 6; i++)
+        assert_true(by[i] > 0);
+    /* the May 2021 crash: a black swan for every 15m candle down > 4%, at least
+     * the three of 2021-05-19 */
+    assert_true(by[4] >= 3);
+    unlink(cfg_path);
+    unlink(out_path);
+    unlink(err_path);
+    replay_stop(&bn);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -766,6 +829,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),
+        cmocka_unit_test(test_nexus_run_strategies_emit_signals),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     kill_children(); /* a failed test may have left its replay running */

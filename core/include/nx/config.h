@@ -57,6 +57,19 @@ typedef struct nx_config_feed {
     uint32_t book_depth;
 } nx_config_feed_t;
 
+#define NX_CONFIG_MAX_STRATEGIES 16
+#define NX_CONFIG_MAX_KEYS       8
+
+typedef struct nx_config_strategy {
+    char plugin[32], name[32];
+    char path[NX_PATH_MAX]; /* resolved: explicit, or plugin_dir/<plugin>.so */
+    uint32_t n_symbols;
+    uint32_t symbols[64]; /* symbol ids (config order = symtab ids) */
+    uint32_t ntf;
+    uint32_t tf_s[9];
+    char params[1024]; /* JSON object text */
+} nx_config_strategy_t;
+
 typedef struct nx_config {
     char path[NX_PATH_MAX];
     struct {
@@ -81,6 +94,17 @@ typedef struct nx_config {
     nx_config_symbol_t symbols[NX_CONFIG_MAX_SYMBOLS];
     uint32_t n_feeds;
     nx_config_feed_t feeds[NX_CONFIG_MAX_FEEDS];
+    struct {
+        uint32_t ntf;
+        uint32_t tf_s[9];
+        int candles_from_trades;
+        char plugin_dir[NX_PATH_MAX]; /* "" = next to the binary */
+        uint32_t n_keys;
+        char trusted_keys[NX_CONFIG_MAX_KEYS][48];
+        int allow_unsigned, watch;
+        uint32_t n_strategies;
+        nx_config_strategy_t strategies[NX_CONFIG_MAX_STRATEGIES];
+    } cortex;
 } nx_config_t;
 
 typedef struct nx_config_error {
