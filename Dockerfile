@@ -17,7 +17,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNX_WERROR=
  && cmake --build /build \
  && mkdir -p /out/bin /out/lib/nexus/plugins /out/share/nexus \
  && cp /build/bin/nexus /out/bin/ \
- && (cp /build/plugins/*.so /out/lib/nexus/plugins/ 2>/dev/null || true) \
+ && cp /build/plugins/*.so /out/lib/nexus/plugins/ \
  && cp -r config /out/share/nexus/ \
  && (cp -r tests/data /out/share/nexus/data 2>/dev/null || true)
 
