@@ -505,7 +505,7 @@ int nx_cortex_poll(nx_cortex_t *cx)
         free(buf);
         if (why[0]) {
             char msg[320];
-            snprintf(msg, sizeof msg, "%s: reload refused: %s; version %s keeps running", st->path,
+            snprintf(msg, sizeof msg, "%.130s: reload refused: %.120s; version %.20s keeps running", st->path,
                      why, old ? old->desc->version : "(none)");
             NX_ERROR("cortex", "%s", msg);
             nx_strategy_set_error(st, msg);
