@@ -1,12 +1,20 @@
 /*
  * shield.h — per-user risk between a signal and an order.
  *
- * Public interface (pure and deterministic: no I/O, no allocation, time is
- * a parameter): for each user session subscribed to a signal's symbol the
- * shield decides approve, resize or reject, with a reason code that reaches
- * the user. It owns sizing, leverage bounds (1..20x), exposure and loss
- * limits, the circuit breaker, ATR-scaled cooldowns, protections (locks),
- * the kill switch, and the WATCHER / COPILOT / PILOT modes.
+ * Pure and deterministic: no I/O, no allocation, no clock (time is a
+ * parameter), no globals — the caller owns the configuration and the state,
+ * so a decision can be replayed and tested exactly. For each user session
+ * subscribed to a signal's symbol the engine calls nx_shield_decide(), which
+ * answers approve / resize / reject (with a reason code that reaches the
+ * user), or, by mode, notify (WATCHER) or ask (COPILOT). Outcomes flow back
+ * through nx_shield_on_trade_closed() (breaker, protections, P&L limits)
+ * and nx_shield_on_position() (exposure).
+ *
+ * Money is integers: equity, P&L and notional in quote units at the
+ * symbol's price scale (USDT x 10^price_scale), quantities in qty units
+ * (10^-qty_scale), prices in price units. Products go through 128 bits.
+ *
+ * Threads: one session's state belongs to the engine thread.
  */
 #ifndef NX_SHIELD_H
 #define NX_SHIELD_H
@@ -37,6 +45,161 @@ typedef enum nx_reject {
     NX_REJ_MIN_NOTIONAL,
     NX_REJ_PAUSED,
     NX_REJ_WATCHER,
+    NX_REJ_MAX_TRADES,
+    NX_REJ_NO_POSITION,  /* an exit for a position the user does not hold */
+    NX_REJ_HAS_POSITION, /* an entry while a position on the symbol is open */
+    NX_REJ_EXPIRED,      /* COPILOT: approved after the request expired */
+    NX_REJ_DRIFT,        /* COPILOT: the price moved beyond the allowed drift */
+    NX_REJ_BAD_SIGNAL,   /* no price, no ATR for an ATR stop, unknown side */
+    NX_REJ_COUNT
 } nx_reject_t;
+
+/* Short reason name ("breaker", "cooldown", ...). */
+const char *nx_reject_name(nx_reject_t r);
+
+typedef enum nx_verdict {
+    NX_V_REJECT = 0,
+    NX_V_APPROVE, /* order as asked */
+    NX_V_RESIZE,  /* order, smaller than asked (a limit cut it) */
+    NX_V_NOTIFY,  /* WATCHER: tell the user, do not trade */
+    NX_V_ASK,     /* COPILOT: create an approval request */
+} nx_verdict_t;
+
+#define NX_SHIELD_MAX_SYMBOLS 64
+#define NX_SHIELD_MAX_LOCKS   32
+#define NX_SHIELD_RING        16 /* stop-outs and trade results kept per symbol */
+
+typedef struct nx_risk_conf {
+    nx_mode_t mode;
+    uint32_t size_pct_bp;         /* margin per trade, basis points of equity (500 = 5%) */
+    uint32_t risk_pct_bp;         /* > 0: size so the stop loses this share of equity */
+    uint32_t leverage;            /* 1..20 */
+    uint32_t max_positions;       /* open positions, 0 = no limit */
+    int64_t max_symbol_exposure;  /* notional per symbol, quote units, 0 = no limit */
+    int64_t max_total_exposure;   /* notional in total, quote units, 0 = no limit */
+    uint32_t max_trades_day;      /* entries per UTC day, 0 = no limit */
+    int64_t daily_loss_stop;      /* realised loss in a UTC day that stops entries, 0 = none */
+    uint32_t weekly_loss_bp;      /* realised loss in a week, bp of its opening equity, 0 = none */
+    uint32_t max_drawdown_bp;     /* equity below peak by this much locks entries, 0 = none */
+    int64_t max_drawdown_lock_ns; /* how long that lock lasts */
+    int64_t stale_ns;             /* entries refused on data older than this, 0 = never */
+    uint32_t breaker_losses;      /* consecutive losing trades that trip the breaker (3) */
+    int64_t breaker_halt_ns;      /* 0: tripped until a manual reset; else auto-resume after */
+    uint32_t breaker_max_halts;   /* with a halt duration: the trip after this many needs a reset */
+    int64_t cooldown_ns;          /* per symbol after a signal or exit, at the reference volatility */
+    uint32_t cooldown_ref_bp;     /* reference ATR/price (bp); cooldown scales by ratio, 0.5x..4x */
+    uint32_t sl_guard_stops;      /* stop-loss guard: this many stop-outs ... */
+    int64_t sl_guard_window_ns;   /* ... within this window ... */
+    int64_t sl_guard_lock_ns;     /* ... lock the pair this long (0 = guard off) */
+    uint32_t low_profit_trades;   /* low-profit pairs: over the last N closed trades ... */
+    int64_t low_profit_min;       /* ... a total P&L below this (quote units) ... */
+    int64_t low_profit_lock_ns;   /* ... locks the pair this long (0 = off) */
+    int64_t approval_ttl_ns;      /* COPILOT request lifetime (5 minutes) */
+    uint32_t approval_drift_bp;   /* COPILOT: refuse when price moved more than this */
+} nx_risk_conf_t;
+
+typedef struct nx_lock {
+    uint32_t symbol;  /* NX_SYMBOL_NONE = every symbol */
+    uint8_t reason;   /* nx_reject_t that caused it (LOCKED by stop-loss guard, DRAWDOWN, ...) */
+    uint8_t active;
+    int64_t until_ns; /* INT64_MAX = until removed */
+} nx_lock_t;
+
+typedef struct nx_risk_symbol {
+    int64_t position;      /* signed qty units: > 0 long, < 0 short */
+    int64_t notional;      /* |position| x entry price, quote units */
+    int64_t cooldown_until;
+    int64_t stopouts[NX_SHIELD_RING]; /* times of recent stop-outs */
+    int64_t results[NX_SHIELD_RING];  /* P&L of recent closed trades */
+    uint32_t n_stopouts, n_results;   /* written so far (ring index = n % RING) */
+} nx_risk_symbol_t;
+
+typedef struct nx_risk_state {
+    int64_t equity;      /* quote units */
+    int64_t peak_equity;
+    int64_t day_start_ms, week_start_ms; /* UTC day / week (Monday) being counted */
+    int64_t week_start_equity;
+    int64_t day_pnl, week_pnl; /* realised */
+    uint32_t trades_today;
+    uint32_t consecutive_losses;
+    uint32_t halts;       /* breaker trips with a halt duration so far */
+    uint8_t tripped;      /* breaker: 1 = entries stopped */
+    uint8_t kill;         /* this user's kill switch */
+    uint8_t paused;       /* /pause */
+    int64_t halt_until;   /* breaker auto-resume time, INT64_MAX = manual reset */
+    uint32_t open_positions;
+    int64_t total_exposure;
+    nx_lock_t locks[NX_SHIELD_MAX_LOCKS];
+    nx_risk_symbol_t sym[NX_SHIELD_MAX_SYMBOLS];
+} nx_risk_state_t;
+
+/* The symbol's trading rules, as the config gives them. */
+typedef struct nx_symbol_rules {
+    uint32_t symbol;
+    uint8_t price_scale, qty_scale;
+    int64_t tick_size, lot_size, min_notional; /* price units, qty units, quote units */
+} nx_symbol_rules_t;
+
+typedef struct nx_shield_input {
+    const nx_ev_signal_t *signal;
+    uint32_t symbol;
+    nx_symbol_rules_t rules;
+    int64_t price;       /* current price (price units) the order would trade at */
+    int64_t data_age_ns; /* now - time of the last market event on the symbol */
+    int global_kill;     /* the owner's global kill switch */
+    int sentinel;        /* the signal comes from Sentinel's Black Swan */
+} nx_shield_input_t;
+
+typedef struct nx_decision {
+    nx_verdict_t verdict;
+    nx_reject_t reason; /* why rejected, or why resized (the limit that cut it) */
+    uint8_t side;       /* NX_SIDE_BUY / NX_SIDE_SELL of the order */
+    uint8_t reduce_only;
+    uint8_t leverage;
+    int64_t qty;        /* qty units, a multiple of lot_size */
+    int64_t price;      /* reference price (price units) */
+    int64_t stop_loss;  /* price units, 0 = none */
+    int64_t take_profit;
+} nx_decision_t;
+
+void nx_risk_conf_default(nx_risk_conf_t *c);
+/* 0, or NX_EINVAL naming nothing more if a value is outside its range
+ * (leverage 1..20, bp <= 10000, ...). */
+int nx_risk_conf_check(const nx_risk_conf_t *c);
+void nx_risk_state_init(nx_risk_state_t *s, int64_t equity, int64_t now_ns);
+
+/* Decide on one signal for one session. Always fills *out. */
+void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shield_input_t *in,
+                      int64_t now_ns, nx_decision_t *out);
+
+/* COPILOT: the user approved request `asked` (a NX_V_ASK decision made at
+ * asked_ns at price asked->price). Re-decides at now_ns with the current
+ * state and price: executes only if the request has not expired and the
+ * price has not drifted beyond approval_drift_bp; otherwise a rejection
+ * with NX_REJ_EXPIRED / NX_REJ_DRIFT (or whatever limit now applies). */
+void nx_shield_approve(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shield_input_t *in,
+                       const nx_decision_t *asked, int64_t asked_ns, int64_t now_ns,
+                       nx_decision_t *out);
+
+/* A position changed (fill): its signed qty and its notional at entry. */
+void nx_shield_on_position(nx_risk_state_t *s, uint32_t symbol, int64_t position,
+                           int64_t notional);
+
+/* A trade closed with realised P&L `pnl` (quote units, after fees);
+ * stopout = closed by its stop-loss. Updates equity, the daily/weekly
+ * totals, the breaker, the cooldown and the protections. */
+void nx_shield_on_trade_closed(const nx_risk_conf_t *c, nx_risk_state_t *s, uint32_t symbol,
+                               int64_t pnl, int stopout, int64_t atr, int64_t price,
+                               int64_t now_ns);
+
+/* Mark-to-market equity (for the drawdown guard). */
+void nx_shield_on_equity(const nx_risk_conf_t *c, nx_risk_state_t *s, int64_t equity,
+                         int64_t now_ns);
+
+void nx_shield_reset_breaker(nx_risk_state_t *s);
+/* Remove the locks of `symbol` (NX_SYMBOL_NONE: the global ones). Returns how many. */
+int nx_shield_unlock(nx_risk_state_t *s, uint32_t symbol);
+/* The active lock that applies to symbol at now, or NULL. */
+const nx_lock_t *nx_shield_lock_for(const nx_risk_state_t *s, uint32_t symbol, int64_t now_ns);
 
 #endif /* NX_SHIELD_H */
