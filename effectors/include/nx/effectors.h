@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "nx/event.h"
+#include "nx/symtab.h"
 
 /* Client order id layout: high 24 bits user session, low 40 bits the
  * session's order sequence (10^12 orders per session). */
@@ -34,7 +35,10 @@ static inline uint64_t nx_clid_seq(uint64_t clid)
     return clid & ((1ULL << NX_CLID_SEQ_BITS) - 1);
 }
 
-typedef struct nx_bridge nx_bridge_t;
+/* Every venue adapter's handle begins with its table. */
+typedef struct nx_bridge {
+    const struct nx_bridge_ops *ops;
+} nx_bridge_t;
 
 /* NexusBridge: what every venue adapter implements. Each call is made on
  * the network thread and must not block; results come back as
@@ -49,5 +53,153 @@ typedef struct nx_bridge_ops {
                           int64_t take_profit);
     int (*query)(nx_bridge_t *b, uint32_t session);
 } nx_bridge_ops_t;
+
+/* Where a venue's order updates go (the order manager). */
+typedef void (*nx_order_update_cb)(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u);
+
+/*
+ * The paper venue: a simulated exchange driven by the same market events as
+ * the strategies, so live paper trading and a replay behave alike.
+ *  - market orders fill at once at the best price on the order's side (ask
+ *    to buy, bid to sell; the last trade or candle close without a quote)
+ *    made worse by slippage_bp, rounded to the tick away from the trader;
+ *  - limit orders rest and fill at their price only when the market trades
+ *    through them (a trade beyond, or a candle whose range crosses), maker;
+ *  - stop-market and take-profit-market orders rest until the price reaches
+ *    their trigger, then fill at the trigger (or at the opening price when a
+ *    candle gaps past it), with slippage, taker. In one candle that reaches
+ *    both a position's stop and its target, the stop fills first: a replay
+ *    never credits the better outcome it cannot prove.
+ * Fees: notional x bp / 10^4, rounded up, in quote units.
+ * Engine thread; no allocation after create.
+ */
+typedef struct nx_paper_opts {
+    uint32_t slippage_bp;  /* market and stop fills */
+    uint32_t taker_fee_bp; /* 4 = 0.04% */
+    uint32_t maker_fee_bp; /* 2 = 0.02% */
+    nx_order_update_cb on_update;
+    void *ctx;
+} nx_paper_opts_t;
+
+#define NX_PAPER_MAX_ORDERS 4096
+
+/* NULL on bad options or out of memory. */
+nx_bridge_t *nx_paper_create(const nx_paper_opts_t *o, const nx_symtab_t *symtab);
+void nx_paper_destroy(nx_bridge_t *b);
+/* Feed a market event (trade, bbo, closed kline): moves prices, fills
+ * what the market reached. */
+void nx_paper_on_market(nx_bridge_t *b, const nx_event_t *ev);
+/* Resting orders now (for tests and panic checks). */
+uint32_t nx_paper_open_orders(const nx_bridge_t *b, uint32_t session);
+
+/*
+ * The order manager: intents in, orders out through one bridge, positions
+ * and money kept in integers, and every position protected.
+ *  - Client ids: nx_clid_make(session, ++sequence); an order is stored
+ *    before the venue sees it, so a venue that answers inside place()
+ *    (the paper venue) finds it.
+ *  - Venue updates may come twice or out of order: a status only moves
+ *    forward (new < acked < partial < filled/cancelled/rejected/expired,
+ *    the last four final) and a fill counts once by its fill id, so the
+ *    money does not depend on the delivery order.
+ *  - On the entry's fill the stop-loss and take-profit go to the venue at
+ *    once as reduce-only STOP_MARKET / TAKE_PROFIT_MARKET orders; if the
+ *    stop cannot be placed the position is closed at market (emergency);
+ *    a protective order the venue cancels is placed again; when the
+ *    position closes the other one is cancelled. Trailing stops (with an
+ *    activation price) and time limits are kept by the engine on every
+ *    price and exit at market.
+ *  - Money: a position's P&L is its cash flow (sum of sells minus buys,
+ *    price x qty) converted to quote units once, floor, minus its fees —
+ *    exact to the smallest unit and independent of fill order.
+ * Engine thread; no allocation after create.
+ */
+typedef enum nx_exit_reason {
+    NX_EXIT_NONE = 0,
+    NX_EXIT_TP,
+    NX_EXIT_SL,
+    NX_EXIT_TRAILING,
+    NX_EXIT_TIME,
+    NX_EXIT_SENTINEL,
+    NX_EXIT_SIGNAL,
+    NX_EXIT_MANUAL,
+    NX_EXIT_PANIC,
+    NX_EXIT_EMERGENCY, /* the stop could not be placed */
+} nx_exit_reason_t;
+
+const char *nx_exit_reason_name(nx_exit_reason_t r);
+
+#define NX_OMS_MAX_SESSIONS 64
+#define NX_OMS_MAX_SYMBOLS  64
+#define NX_OMS_MAX_ORDERS   256 /* per session, recycled once final */
+#define NX_SESSION_ALL      0xffffffffu
+
+typedef struct nx_trade_closed {
+    uint32_t session, symbol;
+    nx_exit_reason_t reason;
+    int64_t qty;            /* qty units closed (> 0) */
+    int8_t dir;             /* +1 long, -1 short */
+    int64_t entry_px;       /* average, price units */
+    int64_t exit_px;        /* average, price units */
+    int64_t pnl;            /* quote units, after fees */
+    int64_t fees;
+    int64_t opened_ns, closed_ns;
+} nx_trade_closed_t;
+
+typedef struct nx_oms_opts {
+    const nx_symtab_t *symtab;
+    nx_bridge_t *bridge;
+    uint32_t maint_margin_bp; /* for the approximate liquidation price (40 = 0.4%) */
+    void (*on_closed)(void *ctx, const nx_trade_closed_t *t);
+    void (*journal)(void *ctx, const nx_event_t *ev); /* every intent and update */
+    void *ctx;
+} nx_oms_opts_t;
+
+typedef struct nx_position_info {
+    int64_t qty;        /* signed qty units */
+    int64_t avg_px;     /* price units */
+    int64_t sl, tp;     /* protective levels, 0 = none */
+    int64_t trail_stop; /* current trailing stop, 0 = not active */
+    int64_t liq_px;     /* approximate liquidation price, 0 = none */
+    int64_t unrealized; /* quote units at the last price */
+    int64_t fees;
+    uint8_t leverage;
+    uint8_t protected_sl; /* a live stop-loss order is at the venue */
+} nx_position_info_t;
+
+typedef struct nx_account_info {
+    int64_t balance;  /* quote units: initial + realised P&L (after fees) */
+    int64_t realized; /* sum of closed trades' P&L */
+    int64_t fees;     /* all fees paid */
+    uint32_t trades, wins, open_positions, open_orders;
+    uint64_t duplicates, unknown_updates; /* venue updates ignored */
+} nx_account_info_t;
+
+typedef struct nx_oms nx_oms_t;
+
+nx_oms_t *nx_oms_create(const nx_oms_opts_t *o);
+void nx_oms_destroy(nx_oms_t *m);
+/* Open the books of a session with a starting balance (quote units). */
+int nx_oms_add_session(nx_oms_t *m, uint32_t session, int64_t balance);
+/* Open a position: intent->session/side/qty/leverage/stop_loss/take_profit/
+ * trail_offset/trail_activate are used; the client id is assigned here.
+ * time_limit_ns > 0 closes it after that long. Returns 0, NX_ESTATE (a
+ * position or entry is already open on the symbol), NX_EINVAL, NX_ENOENT
+ * (unknown session) or the venue's error. */
+int nx_oms_enter(nx_oms_t *m, uint32_t symbol, const nx_ev_order_intent_t *intent,
+                 int64_t time_limit_ns, int64_t now_ns);
+/* Close a position at market, cancelling its protective orders. */
+int nx_oms_exit(nx_oms_t *m, uint32_t session, uint32_t symbol, nx_exit_reason_t why,
+                int64_t now_ns);
+/* Close every position and cancel every order of a session, or of all. */
+int nx_oms_panic(nx_oms_t *m, uint32_t session, int64_t now_ns);
+/* A venue's order update (the bridge's callback lands here). */
+void nx_oms_on_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *u);
+/* A price (trade or candle close; for a candle, its low and high too):
+ * marks to market, moves trailing stops and fires them, ends time limits. */
+void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, int64_t high,
+                     int64_t now_ns);
+int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_position_info_t *out);
+int nx_oms_account(const nx_oms_t *m, uint32_t session, nx_account_info_t *out);
 
 #endif /* NX_EFFECTORS_H */

@@ -1,0 +1,594 @@
+/*
+ * test_orders.c — the order manager on the paper venue: entries protected
+ * at once, stop-loss and take-profit filled at the right prices (also when a
+ * candle gaps through), trailing stops that follow and fire, time limits,
+ * panic close; venue updates duplicated and out of order (a scripted
+ * bridge); a stop that cannot be placed closes the position; a stop the venue
+ * cancels is placed again; money equal to an independent recomputation from
+ * the fills; and a property test over random sequences.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nx/effectors.h"
+#include "nx/error.h"
+
+#define SEC   1000000000LL
+#define P(x)  ((int64_t)((x) * 100))  /* price units, scale 2 */
+#define Q(x)  ((int64_t)((x) * 1000)) /* qty units, scale 3 */
+
+static nx_symtab_t T;
+static nx_bridge_t *V;
+static nx_oms_t *M;
+static nx_trade_closed_t closed[256];
+static int nclosed;
+
+/* every fill, as the journal saw it */
+typedef struct fillrec {
+    uint64_t fill_id;
+    uint32_t session, symbol;
+    uint8_t side;
+    int64_t px, qty, fee;
+} fillrec_t;
+static fillrec_t fills[4096];
+static int nfills;
+
+static void on_closed(void *ctx, const nx_trade_closed_t *t)
+{
+    (void)ctx;
+    closed[nclosed++] = *t;
+}
+
+static void journal(void *ctx, const nx_event_t *ev)
+{
+    (void)ctx;
+    if (ev->hdr.type == NX_EV_ORDER_UPDATE && ev->u.order.fill_id && nfills < 4096) {
+        const nx_ev_order_update_t *u = &ev->u.order;
+        fills[nfills++] = (fillrec_t){u->fill_id, u->session, ev->hdr.symbol, u->side, u->last_px,
+                                      u->last_qty, u->fee};
+    }
+}
+
+/* the paper venue reports to the OMS (M, created right after it) */
+static void to_oms(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
+{
+    (void)ctx;
+    nx_oms_on_update(M, symbol, u);
+}
+
+static void setup_paper(uint32_t slip_bp, uint32_t fee_bp)
+{
+    nx_symtab_init(&T);
+    assert_int_equal(nx_symtab_add(&T, NX_VENUE_PAPER, "BTCUSDT", 2, 3, 10, 1, P(5), NULL), 0);
+    assert_int_equal(nx_symtab_add(&T, NX_VENUE_PAPER, "ETHUSDT", 2, 3, 1, 1, P(5), NULL), 1);
+    nx_paper_opts_t po = {slip_bp, fee_bp, fee_bp / 2, to_oms, NULL};
+    V = nx_paper_create(&po, &T);
+    assert_non_null(V);
+    nx_oms_opts_t oo = {&T, V, 40, on_closed, journal, NULL};
+    M = nx_oms_create(&oo);
+    assert_non_null(M);
+    nclosed = nfills = 0;
+}
+
+static void teardown_paper(void)
+{
+    nx_oms_destroy(M);
+    nx_paper_destroy(V);
+}
+
+static void trade(uint32_t sym, int64_t px, int64_t t)
+{
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_TRADE;
+    ev.hdr.symbol = sym;
+    ev.u.trade.price = px;
+    ev.u.trade.qty = 1;
+    nx_paper_on_market(V, &ev);
+    nx_oms_on_price(M, sym, px, 0, 0, t);
+}
+
+static void candle(uint32_t sym, int64_t o, int64_t h, int64_t l, int64_t c, int64_t t)
+{
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_KLINE;
+    ev.hdr.symbol = sym;
+    ev.u.kline.open = o;
+    ev.u.kline.high = h;
+    ev.u.kline.low = l;
+    ev.u.kline.close = c;
+    ev.u.kline.interval_s = 900;
+    ev.u.kline.closed = 1;
+    nx_paper_on_market(V, &ev);
+    nx_oms_on_price(M, sym, c, l, h, t);
+}
+
+static int enter(uint32_t session, uint32_t sym, uint8_t side, int64_t qty, int64_t sl, int64_t tp,
+                 int64_t trail, int64_t act, int64_t limit, int64_t t)
+{
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.session = session;
+    in.side = side;
+    in.qty = qty;
+    in.stop_loss = sl;
+    in.take_profit = tp;
+    in.trail_offset = trail;
+    in.trail_activate = act;
+    in.leverage = 5;
+    in.order_type = NX_ORD_MARKET;
+    return nx_oms_enter(M, sym, &in, limit, t);
+}
+
+/* An independent recomputation of a session's balance from the journal's
+ * fills: positions are followed fill by fill; each time one returns to
+ * flat, its cash flow (sells - buys, price x qty) / 10^qty_scale, floor,
+ * minus its fees, is added. */
+static int64_t recompute(uint32_t session, int64_t initial)
+{
+    int64_t bal = initial;
+    for (uint32_t sym = 0; sym < 2; sym++) {
+        __int128 cash = 0;
+        int64_t qty = 0, fees = 0;
+        for (int i = 0; i < nfills; i++) {
+            const fillrec_t *f = &fills[i];
+            if (f->session != session || f->symbol != sym)
+                continue;
+            int dup = 0; /* the venue may send a fill twice: an auditor counts it once */
+            for (int k = 0; k < i && !dup; k++)
+                dup = fills[k].fill_id == f->fill_id && fills[k].session == session;
+            if (dup)
+                continue;
+            __int128 v = (__int128)f->px * f->qty;
+            cash += f->side == NX_SIDE_SELL ? v : -v;
+            qty += f->side == NX_SIDE_BUY ? f->qty : -f->qty;
+            fees += f->fee;
+            if (qty == 0) {
+                __int128 q = cash / 1000;
+                if (cash % 1000 != 0 && cash < 0)
+                    q--;
+                bal += (int64_t)q - fees;
+                cash = 0;
+                fees = 0;
+            }
+        }
+    }
+    return bal;
+}
+
+static void test_take_profit_and_stop_loss_prices(void **state)
+{
+    (void)state;
+    setup_paper(0, 4);
+    assert_int_equal(nx_oms_add_session(M, 7, P(10000)), 0);
+    trade(0, P(50000), 1 * SEC);
+    assert_int_equal(enter(7, 0, NX_SIDE_BUY, Q(0.1), P(49700), P(50600), 0, 0, 0, 2 * SEC), 0);
+    nx_position_info_t pi;
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.qty, Q(0.1));
+    assert_int_equal(pi.avg_px, P(50000));
+    assert_int_equal(pi.protected_sl, 1); /* the stop is at the venue at once */
+    assert_int_equal(nx_paper_open_orders(V, 7), 2);
+    assert_int_equal(pi.liq_px, P(50000) - P(50000) * (2000 - 40) / 10000); /* 5x */
+    candle(0, P(50000), P(50590), P(49800), P(50500), 3 * SEC); /* neither level */
+    assert_int_equal(nclosed, 0);
+    candle(0, P(50500), P(50700), P(50400), P(50650), 4 * SEC); /* reaches the target */
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_TP);
+    assert_int_equal(closed[0].exit_px, P(50600));
+    /* 0.1 x 600 = 60.00; fees 4 bp taker on 5000.00 and 5060.00 = 2.00 + 2.03 (rounded up) */
+    assert_int_equal(closed[0].fees, 200 + 203);
+    assert_int_equal(closed[0].pnl, P(60) - 403);
+    assert_int_equal(nx_paper_open_orders(V, 7), 0); /* the stop went with it */
+    nx_account_info_t ai;
+    nx_oms_account(M, 7, &ai);
+    assert_int_equal(ai.balance, P(10000) + P(60) - 403);
+    assert_int_equal(ai.balance, recompute(7, P(10000)));
+
+    /* a short stopped out; the candle opens beyond the stop: filled at the open */
+    assert_int_equal(enter(7, 0, NX_SIDE_SELL, Q(0.1), P(50900), P(50000), 0, 0, 0, 5 * SEC), 0);
+    candle(0, P(51000), P(51100), P(50950), P(51050), 6 * SEC);
+    assert_int_equal(nclosed, 2);
+    assert_int_equal(closed[1].reason, NX_EXIT_SL);
+    assert_int_equal(closed[1].entry_px, P(50650));
+    assert_int_equal(closed[1].exit_px, P(51000));
+    nx_oms_account(M, 7, &ai);
+    assert_int_equal(ai.balance, recompute(7, P(10000)));
+    /* a candle reaching both: the stop is what fills */
+    assert_int_equal(enter(7, 0, NX_SIDE_BUY, Q(0.1), P(50500), P(51500), 0, 0, 0, 7 * SEC), 0);
+    candle(0, P(51050), P(51600), P(50400), P(51000), 8 * SEC);
+    assert_int_equal(closed[2].reason, NX_EXIT_SL);
+    assert_int_equal(closed[2].exit_px, P(50500));
+    teardown_paper();
+}
+
+static void test_trailing_and_time_limit(void **state)
+{
+    (void)state;
+    setup_paper(0, 0);
+    nx_oms_add_session(M, 1, P(10000));
+    trade(0, P(100), 0);
+    /* trail 2.00 once price reached 102.00 */
+    assert_int_equal(enter(1, 0, NX_SIDE_BUY, Q(1), P(90), 0, P(2), P(102), 0, 1 * SEC), 0);
+    trade(0, P(101), 2 * SEC);
+    nx_position_info_t pi;
+    nx_oms_position(M, 1, 0, &pi);
+    assert_int_equal(pi.trail_stop, 0); /* not active yet */
+    trade(0, P(99.5), 3 * SEC);          /* would have stopped an active trail at 99 */
+    assert_int_equal(nclosed, 0);
+    trade(0, P(103), 4 * SEC);
+    nx_oms_position(M, 1, 0, &pi);
+    assert_int_equal(pi.trail_stop, P(101));
+    trade(0, P(106), 5 * SEC); /* follows */
+    nx_oms_position(M, 1, 0, &pi);
+    assert_int_equal(pi.trail_stop, P(104));
+    trade(0, P(105), 6 * SEC); /* does not move back */
+    nx_oms_position(M, 1, 0, &pi);
+    assert_int_equal(pi.trail_stop, P(104));
+    assert_int_equal(nclosed, 0);
+    trade(0, P(104), 7 * SEC); /* fires */
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_TRAILING);
+    assert_int_equal(closed[0].exit_px, P(104));
+    assert_int_equal(closed[0].pnl, P(4));
+    assert_int_equal(nx_paper_open_orders(V, 1), 0);
+
+    /* time limit: closed at market once it is over */
+    assert_int_equal(enter(1, 0, NX_SIDE_SELL, Q(1), P(110), P(90), 0, 0, 60 * SEC, 10 * SEC), 0);
+    trade(0, P(103.5), 69 * SEC);
+    assert_int_equal(nclosed, 1);
+    trade(0, P(103), 70 * SEC);
+    assert_int_equal(nclosed, 2);
+    assert_int_equal(closed[1].reason, NX_EXIT_TIME);
+    assert_int_equal(closed[1].pnl, P(1));
+    nx_account_info_t ai;
+    nx_oms_account(M, 1, &ai);
+    assert_int_equal(ai.balance, recompute(1, P(10000)));
+    assert_int_equal(ai.trades, 2);
+    assert_int_equal(ai.wins, 2);
+    teardown_paper();
+}
+
+static void test_panic_close(void **state)
+{
+    (void)state;
+    setup_paper(10, 4);
+    nx_oms_add_session(M, 1, P(10000));
+    nx_oms_add_session(M, 2, P(10000));
+    trade(0, P(50000), 0);
+    trade(1, P(3000), 0);
+    assert_int_equal(enter(1, 0, NX_SIDE_BUY, Q(0.01), P(49000), P(52000), 0, 0, 0, SEC), 0);
+    assert_int_equal(enter(1, 1, NX_SIDE_SELL, Q(0.5), P(3100), 0, 0, 0, 0, SEC), 0);
+    assert_int_equal(enter(2, 0, NX_SIDE_SELL, Q(0.02), P(51000), 0, 0, 0, 0, SEC), 0);
+    assert_int_equal(enter(1, 0, NX_SIDE_BUY, Q(0.01), 0, 0, 0, 0, 0, SEC), NX_ESTATE);
+    /* market fills pay the slippage: 50000 + 0.1% = 50050 */
+    nx_position_info_t pi;
+    nx_oms_position(M, 1, 0, &pi);
+    assert_int_equal(pi.avg_px, P(50050));
+    assert_int_equal(nx_oms_panic(M, 1, 2 * SEC), 2); /* one user */
+    nx_account_info_t ai;
+    nx_oms_account(M, 1, &ai);
+    assert_int_equal(ai.open_positions, 0);
+    assert_int_equal(nx_paper_open_orders(V, 1), 0);
+    nx_oms_account(M, 2, &ai);
+    assert_int_equal(ai.open_positions, 1); /* the other is untouched */
+    assert_int_equal(nx_oms_panic(M, NX_SESSION_ALL, 3 * SEC), 1); /* everyone (owner) */
+    nx_oms_account(M, 2, &ai);
+    assert_int_equal(ai.open_positions, 0);
+    assert_int_equal(nx_paper_open_orders(V, 2), 0);
+    for (int i = 0; i < nclosed; i++)
+        assert_int_equal(closed[i].reason, NX_EXIT_PANIC);
+    nx_oms_account(M, 1, &ai);
+    assert_int_equal(ai.balance, recompute(1, P(10000)));
+    nx_oms_account(M, 2, &ai);
+    assert_int_equal(ai.balance, recompute(2, P(10000)));
+    teardown_paper();
+}
+
+/* ---- a scripted venue: records intents, the test answers ---------------- */
+
+typedef struct script {
+    nx_bridge_t base;
+    nx_ev_order_intent_t sent[64];
+    uint32_t sym[64];
+    int n, fail_stops, cancels;
+} script_t;
+
+static script_t SC;
+
+static int sc_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t symbol)
+{
+    script_t *s = (script_t *)b;
+    if (s->fail_stops && in->order_type == NX_ORD_STOP_MARKET)
+        return NX_EIO;
+    s->sym[s->n] = symbol;
+    s->sent[s->n++] = *in;
+    return 0;
+}
+static int sc_cancel(nx_bridge_t *b, uint64_t clid, uint32_t symbol)
+{
+    (void)clid, (void)symbol;
+    ((script_t *)b)->cancels++;
+    return 0;
+}
+static int sc_cancel_all(nx_bridge_t *b, uint32_t session, uint32_t symbol)
+{
+    (void)b, (void)session, (void)symbol;
+    return 0;
+}
+static int sc_amend(nx_bridge_t *b, uint64_t c, int64_t p, int64_t q)
+{
+    (void)b, (void)c, (void)p, (void)q;
+    return 0;
+}
+static int sc_prot(nx_bridge_t *b, uint32_t s, uint32_t y, int64_t sl, int64_t tp)
+{
+    (void)b, (void)s, (void)y, (void)sl, (void)tp;
+    return NX_ESTATE;
+}
+static int sc_query(nx_bridge_t *b, uint32_t s)
+{
+    (void)b, (void)s;
+    return 0;
+}
+static const nx_bridge_ops_t sc_ops = {"script", sc_place, sc_cancel, sc_cancel_all,
+                                       sc_amend, sc_prot,  sc_query};
+
+static void setup_script(void)
+{
+    nx_symtab_init(&T);
+    nx_symtab_add(&T, NX_VENUE_PAPER, "BTCUSDT", 2, 3, 10, 1, P(5), NULL);
+    memset(&SC, 0, sizeof SC);
+    SC.base.ops = &sc_ops;
+    nx_oms_opts_t oo = {&T, &SC.base, 40, on_closed, journal, NULL};
+    M = nx_oms_create(&oo);
+    nx_oms_add_session(M, 3, P(1000));
+    nclosed = nfills = 0;
+}
+
+static nx_ev_order_update_t upd(const nx_ev_order_intent_t *in, uint8_t st, uint64_t fill,
+                                int64_t px, int64_t q, int64_t cum)
+{
+    nx_ev_order_update_t u;
+    memset(&u, 0, sizeof u);
+    u.client_id = in->client_id;
+    u.session = in->session;
+    u.status = st;
+    u.side = in->side;
+    u.fill_id = fill;
+    u.last_px = px;
+    u.last_qty = q;
+    u.cum_qty = cum;
+    u.fee = q ? 1 : 0;
+    return u;
+}
+
+/* Entry in two partial fills, then exit; delivered in `order` (a
+ * permutation with duplicates); returns the final balance. */
+static int64_t run_script(const int *order, int n)
+{
+    setup_script();
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.session = 3;
+    in.side = NX_SIDE_BUY;
+    in.qty = Q(0.2);
+    in.leverage = 1;
+    assert_int_equal(nx_oms_enter(M, 0, &in, 0, SEC), 0);
+    const nx_ev_order_intent_t *e = &SC.sent[0];
+    nx_ev_order_update_t ups[4] = {
+        upd(e, NX_OS_ACKED, 0, 0, 0, 0),
+        upd(e, NX_OS_PARTIAL, 101, P(100), Q(0.05), Q(0.05)),
+        upd(e, NX_OS_FILLED, 102, P(101), Q(0.15), Q(0.2)),
+        upd(e, NX_OS_ACKED, 0, 0, 0, 0),
+    };
+    for (int i = 0; i < n; i++)
+        nx_oms_on_update(M, 0, &ups[order[i]]);
+    nx_position_info_t pi;
+    nx_oms_position(M, 3, 0, &pi);
+    assert_int_equal(pi.qty, Q(0.2));
+    assert_int_equal(nx_oms_exit(M, 3, 0, NX_EXIT_MANUAL, 2 * SEC), 0);
+    const nx_ev_order_intent_t *x = &SC.sent[SC.n - 1];
+    assert_int_equal(x->reduce_only, 1);
+    assert_int_equal(x->qty, Q(0.2));
+    nx_ev_order_update_t f = upd(x, NX_OS_FILLED, 201, P(103), Q(0.2), Q(0.2));
+    nx_oms_on_update(M, 0, &f);
+    nx_oms_on_update(M, 0, &f); /* duplicate after the close */
+    nx_account_info_t ai;
+    nx_oms_account(M, 3, &ai);
+    assert_int_equal(ai.trades, 1);
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_MANUAL);
+    int64_t bal = ai.balance;
+    assert_int_equal(bal, recompute(3, P(1000)));
+    nx_oms_destroy(M);
+    return bal;
+}
+
+static void test_out_of_order_and_duplicate_updates(void **state)
+{
+    (void)state;
+    static const int in_order[] = {0, 1, 2};
+    static const int shuffled[] = {2, 3, 1, 2, 0, 1, 1}; /* filled first, duplicates, late ack */
+    int64_t a = run_script(in_order, 3);
+    int64_t b = run_script(shuffled, 7);
+    /* (0.05 x 3 + 0.15 x 2) = 0.45 profit, minus 3 units of fees */
+    assert_int_equal(a, P(1000) + P(0.45) - 3);
+    assert_int_equal(a, b);
+}
+
+static void test_stop_failures(void **state)
+{
+    (void)state;
+    /* the stop cannot be placed: the position is closed at once */
+    setup_script();
+    SC.fail_stops = 1;
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.session = 3;
+    in.side = NX_SIDE_BUY;
+    in.qty = Q(0.1);
+    in.stop_loss = P(95);
+    in.take_profit = P(110);
+    assert_int_equal(nx_oms_enter(M, 0, &in, 0, SEC), 0);
+    nx_ev_order_update_t u = upd(&SC.sent[0], NX_OS_FILLED, 1, P(100), Q(0.1), Q(0.1));
+    nx_oms_on_update(M, 0, &u);
+    const nx_ev_order_intent_t *x = &SC.sent[SC.n - 1];
+    assert_int_equal(x->order_type, NX_ORD_MARKET);
+    assert_int_equal(x->reduce_only, 1);
+    assert_int_equal(x->side, NX_SIDE_SELL);
+    nx_ev_order_update_t f = upd(x, NX_OS_FILLED, 2, P(99), Q(0.1), Q(0.1));
+    nx_oms_on_update(M, 0, &f);
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_EMERGENCY);
+    nx_oms_destroy(M);
+
+    /* the venue cancels the stop: it is placed again */
+    setup_script();
+    assert_int_equal(nx_oms_enter(M, 0, &in, 0, SEC), 0);
+    u = upd(&SC.sent[0], NX_OS_FILLED, 1, P(100), Q(0.1), Q(0.1));
+    nx_oms_on_update(M, 0, &u);
+    assert_int_equal(SC.n, 3); /* entry, stop, target */
+    assert_int_equal(SC.sent[1].order_type, NX_ORD_STOP_MARKET);
+    assert_int_equal(SC.sent[1].price, P(95));
+    assert_int_equal(SC.sent[2].order_type, NX_ORD_TAKE_PROFIT_MARKET);
+    nx_ev_order_update_t c = upd(&SC.sent[1], NX_OS_CANCELLED, 0, 0, 0, 0);
+    nx_oms_on_update(M, 0, &c);
+    assert_int_equal(SC.n, 4);
+    assert_int_equal(SC.sent[3].order_type, NX_ORD_STOP_MARKET);
+    assert_int_equal(SC.sent[3].price, P(95));
+    assert_true(SC.sent[3].client_id != SC.sent[1].client_id);
+    /* an exit the venue rejects: still open, protected again, and a new exit works */
+    assert_int_equal(nx_oms_exit(M, 3, 0, NX_EXIT_MANUAL, 2 * SEC), 0);
+    const nx_ev_order_intent_t *ex = &SC.sent[SC.n - 1];
+    assert_int_equal(ex->order_type, NX_ORD_MARKET);
+    nx_ev_order_update_t rej = upd(ex, NX_OS_REJECTED, 0, 0, 0, 0);
+    nx_oms_on_update(M, 0, &rej);
+    nx_position_info_t pi;
+    nx_oms_position(M, 3, 0, &pi);
+    assert_int_equal(pi.qty, Q(0.1));
+    assert_int_equal(SC.sent[SC.n - 2].order_type, NX_ORD_STOP_MARKET);
+    assert_int_equal(SC.sent[SC.n - 1].order_type, NX_ORD_TAKE_PROFIT_MARKET);
+    int before = SC.n;
+    assert_int_equal(nx_oms_exit(M, 3, 0, NX_EXIT_MANUAL, 3 * SEC), 0);
+    assert_int_equal(SC.n, before + 1);
+    /* unknown ids are counted and ignored */
+    nx_ev_order_update_t bogus = c;
+    bogus.client_id = nx_clid_make(3, 999);
+    nx_oms_on_update(M, 0, &bogus);
+    nx_account_info_t ai;
+    nx_oms_account(M, 3, &ai);
+    assert_int_equal(ai.unknown_updates, 1);
+    nx_oms_destroy(M);
+}
+
+/* ---- property test -------------------------------------------------------------- */
+
+static uint64_t rng = 42;
+static uint32_t rnd(uint32_t n)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rng >> 33) % n;
+}
+
+static void test_random_sequences_keep_invariants(void **state)
+{
+    (void)state;
+    for (int run = 0; run < 20; run++) {
+        setup_paper(rnd(20), rnd(10));
+        for (uint32_t s = 1; s <= 3; s++)
+            nx_oms_add_session(M, s, P(100000));
+        int64_t px[2] = {P(50000), P(3000)};
+        int64_t t = 0;
+        for (int step = 0; step < 2000; step++) {
+            t += SEC;
+            uint32_t sym = rnd(2), ses = 1 + rnd(3);
+            int64_t tick = sym ? 1 : 10;
+            switch (rnd(6)) {
+            case 0: { /* a signal: enter with random protection */
+                int64_t p0 = px[sym];
+                int buy = rnd(2);
+                int64_t d = p0 / 100 + tick;
+                d -= d % tick;
+                enter(ses, sym, buy ? NX_SIDE_BUY : NX_SIDE_SELL, Q(0.001) * (1 + rnd(50)),
+                      rnd(4) ? (buy ? p0 - d : p0 + d) : 0, rnd(2) ? (buy ? p0 + d : p0 - d) : 0,
+                      rnd(3) ? 0 : d / 2, 0, rnd(4) ? 0 : 30 * SEC, t);
+                break;
+            }
+            case 1:
+                nx_oms_exit(M, ses, sym, NX_EXIT_SIGNAL, t);
+                break;
+            case 2: { /* a candle */
+                int64_t o = px[sym], c = o + ((int64_t)rnd(201) - 100) * o / 10000;
+                c -= c % tick;
+                int64_t h = (o > c ? o : c) + tick * rnd(50), l = (o < c ? o : c) - tick * rnd(50);
+                candle(sym, o, h, l, c, t);
+                px[sym] = c;
+                break;
+            }
+            case 5:
+                if (rnd(50) == 0)
+                    nx_oms_panic(M, ses, t);
+                break;
+            default: { /* a trade */
+                int64_t c = px[sym] + ((int64_t)rnd(21) - 10) * tick;
+                trade(sym, c, t);
+                px[sym] = c;
+                break;
+            }
+            }
+            /* invariants after every step */
+            for (uint32_t s = 1; s <= 3; s++) {
+                for (uint32_t k = 0; k < 2; k++) {
+                    nx_position_info_t pi;
+                    nx_oms_position(M, s, k, &pi);
+                    if (pi.qty && pi.sl && !pi.protected_sl)
+                        fail_msg("run %d step %d: session %u symbol %u qty %lld sl %lld unprotected", run,
+                                 step, s, k, (long long)pi.qty, (long long)pi.sl);
+                }
+                /* at most a stop and a target resting per position */
+                assert_true(nx_paper_open_orders(V, s) <= 4);
+            }
+        }
+        nx_oms_panic(M, NX_SESSION_ALL, t + SEC);
+        for (uint32_t s = 1; s <= 3; s++) {
+            nx_account_info_t ai;
+            nx_oms_account(M, s, &ai);
+            if (ai.open_positions) {
+                for (uint32_t k = 0; k < 2; k++) {
+                    nx_position_info_t pi;
+                    nx_oms_position(M, s, k, &pi);
+                    print_message("run %d session %u sym %u qty %lld sl %lld tp %lld prot %u open orders %u\n", run, s, k,
+                                  (long long)pi.qty, (long long)pi.sl, (long long)pi.tp, pi.protected_sl, ai.open_orders);
+                }
+            }
+            assert_int_equal(ai.open_positions, 0);
+            assert_int_equal(nx_paper_open_orders(V, s), 0);
+            assert_int_equal(ai.balance, recompute(s, P(100000))); /* to the unit */
+        }
+        for (int i = 0; i < nclosed; i++)
+            assert_true(closed[i].qty > 0);
+        teardown_paper();
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_take_profit_and_stop_loss_prices),
+        cmocka_unit_test(test_trailing_and_time_limit),
+        cmocka_unit_test(test_panic_close),
+        cmocka_unit_test(test_out_of_order_and_duplicate_updates),
+        cmocka_unit_test(test_stop_failures),
+        cmocka_unit_test(test_random_sequences_keep_invariants),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
