@@ -2,6 +2,7 @@
  * engine.c — thread bodies and the ordered shutdown (see engine.h).
  */
 #include "engine.h"
+#include "desk.h"
 
 #include "nx/error.h"
 #include "nx/event_json.h"
@@ -184,6 +185,13 @@ static void on_signal(void *ctx, const nx_event_t *sig)
             puts(json);
     }
     journal_put(e, sig);
+    if (e->desk)
+        nx_desk_on_signal(e->desk, sig);
+}
+
+static void desk_journal(void *ctx, const nx_event_t *ev)
+{
+    journal_put(ctx, ev);
 }
 
 /* Engine thread: cortex, then (next issues) shield and order manager, per event. */
@@ -217,6 +225,8 @@ static void *engine_main(void *arg)
                     puts(json);
             }
             atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
+            if (e->desk)
+                nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
             if (e->cortex)
                 nx_cortex_on_event(e->cortex, ev);
             if (t == NX_EV_CONTROL && ev->u.control.cmd == NX_CTL_RELOAD && e->cortex)
@@ -385,9 +395,13 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
         goto fail_orders;
     if ((rc = cortex_init(e)))
         goto fail_journal;
+    if ((rc = nx_desk_create(&e->desk, cfg, e->symtab, desk_journal, e)))
+        goto fail_journal;
     return 0;
 
 fail_journal:
+    nx_cortex_destroy(e->cortex);
+    e->cortex = NULL;
     nx_ring_destroy(e->journal);
 fail_orders:
     nx_ring_destroy(e->orders);
@@ -443,6 +457,11 @@ void nx_engine_join(nx_engine_t *e)
 
 void nx_engine_destroy(nx_engine_t *e)
 {
+    if (e->desk) {
+        nx_desk_summary(e->desk);
+        nx_desk_destroy(e->desk);
+        e->desk = NULL;
+    }
     if (e->cortex) {
         nx_cortex_stats_t cs;
         nx_cortex_stats(e->cortex, &cs);

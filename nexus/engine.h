@@ -39,6 +39,7 @@ typedef struct nx_engine {
     nx_net_t *net;    /* network thread: every venue connection */
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
     nx_cortex_t *cortex; /* engine thread after start */
+    struct nx_desk *desk; /* paper trading sessions, engine thread */
     uint32_t n_feeds;
     _Atomic int stop;
     int64_t start_mono_ns;

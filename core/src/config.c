@@ -316,6 +316,9 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->cortex.tf_s[1] = 900;
     cfg->cortex.tf_s[2] = 14400;
     cfg->cortex.watch = 1;
+    cfg->trading.slippage_bp = 2;
+    cfg->trading.taker_fee_bp = 4;
+    cfg->trading.maker_fee_bp = 2;
 }
 
 static int enum_index(json_t *v, const char *const *choices)
@@ -502,6 +505,85 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
     c->depth = 0;
 }
 
+static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
+{
+    json_t *tr = json_object_get(root, "trading");
+    if (!tr)
+        return;
+    get_u32(tr, "slippage_bp", &cfg->trading.slippage_bp);
+    get_u32(tr, "taker_fee_bp", &cfg->trading.taker_fee_bp);
+    get_u32(tr, "maker_fee_bp", &cfg->trading.maker_fee_bp);
+    static const char *const modes[] = {"watcher", "copilot", "pilot", NULL};
+    json_t *ss = json_object_get(tr, "sessions");
+    for (size_t i = 0; ss && i < json_array_size(ss); i++) {
+        json_t *sj = json_array_get(ss, i);
+        nx_config_session_t *x = &cfg->trading.sessions[cfg->trading.n_sessions];
+        memset(x, 0, sizeof *x);
+        get_str(sj, "name", x->name, sizeof x->name);
+        json_t *v = json_object_get(sj, "mode");
+        x->mode = v ? (uint32_t)enum_index(v, modes) : 2;
+        snprintf(x->equity, sizeof x->equity, "10000");
+        get_str(sj, "equity", x->equity, sizeof x->equity);
+        snprintf(x->daily_loss_stop, sizeof x->daily_loss_stop, "0");
+        get_str(sj, "daily_loss_stop", x->daily_loss_stop, sizeof x->daily_loss_stop);
+        x->leverage = 1;
+        x->size_bp = 500;
+        x->max_positions = 5;
+        x->breaker_losses = 3;
+        x->cooldown_s = 900;
+        get_u32(sj, "leverage", &x->leverage);
+        get_u32(sj, "size_bp", &x->size_bp);
+        get_u32(sj, "risk_bp", &x->risk_bp);
+        get_u32(sj, "max_positions", &x->max_positions);
+        get_u32(sj, "max_trades_day", &x->max_trades_day);
+        get_u32(sj, "weekly_loss_bp", &x->weekly_loss_bp);
+        get_u32(sj, "max_drawdown_bp", &x->max_drawdown_bp);
+        get_u32(sj, "breaker_losses", &x->breaker_losses);
+        get_u32(sj, "breaker_halt_s", &x->breaker_halt_s);
+        get_u32(sj, "cooldown_s", &x->cooldown_s);
+        get_u32(sj, "trail_bp", &x->trail_bp);
+        get_u32(sj, "time_limit_s", &x->time_limit_s);
+        int bad = 0;
+        c->path[0].key = "trading";
+        c->path[1].key = "sessions";
+        c->path[2].key = NULL;
+        c->path[2].index = i;
+        c->depth = 3;
+        for (uint32_t k = 0; k < cfg->trading.n_sessions; k++) {
+            if (!strcmp(cfg->trading.sessions[k].name, x->name)) {
+                c->path[3].key = "name";
+                c->depth = 4;
+                add_error(c, 0, "a session named \"%s\" is already listed at trading.sessions[%u]",
+                          x->name, k);
+                c->depth = 3;
+                bad = 1;
+            }
+        }
+        json_t *syms = json_object_get(sj, "symbols");
+        for (size_t k = 0; syms && k < json_array_size(syms); k++) {
+            const char *name = json_string_value(json_array_get(syms, k));
+            int found = 0;
+            for (uint32_t j = 0; j < cfg->n_symbols && x->n_symbols < 64; j++)
+                if (!strcmp(cfg->symbols[j].symbol, name)) {
+                    x->symbols[x->n_symbols++] = j;
+                    found = 1;
+                }
+            if (!found) {
+                c->path[3].key = "symbols";
+                c->path[4].key = NULL;
+                c->path[4].index = k;
+                c->depth = 5;
+                add_error(c, 0, "\"%s\" is not a configured symbol", name);
+                c->depth = 3;
+                bad = 1;
+            }
+        }
+        if (!bad)
+            cfg->trading.n_sessions++;
+    }
+    c->depth = 0;
+}
+
 static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
 {
     static const char *const wait_ch[] = {"spin", "spin_yield", "block", NULL};
@@ -617,6 +699,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         c->depth = 0;
     }
     extract_cortex(c, root, cfg);
+    extract_trading(c, root, cfg);
 }
 
 int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,

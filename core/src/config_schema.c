@@ -172,6 +172,58 @@ static const nx_cnode_t cortex_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
+static const char *const mode_choices[] = {"watcher", "copilot", "pilot", NULL};
+static const nx_cnode_t session_members[] = {
+    {"name", NX_CT_STRING, "Who trades (a user name; users come from storage in a later release).",
+     "(required)", 1, 31, NX_CF_REQUIRED, NULL, NULL},
+    {"mode", NX_CT_ENUM,
+     "watcher: signals are notifications only; copilot: each trade waits for approval; pilot: "
+     "autonomous.",
+     "\"pilot\"", 0, 0, 0, mode_choices, NULL},
+    {"equity", NX_CT_DECIMAL, "Starting paper balance in the quote currency.", "\"10000\"", 0, 0,
+     NX_CF_POSITIVE, NULL, NULL},
+    {"symbols", NX_CT_ARRAY, "Symbols this session trades; empty means all.", "[]", 0, 64, 0, NULL,
+     &sym_name_elem},
+    {"leverage", NX_CT_INT, "Leverage, 1..20.", "1", 1, 20, 0, NULL, NULL},
+    {"size_bp", NX_CT_INT, "Margin per trade in basis points of equity (500 = 5%).", "500", 1,
+     10000, 0, NULL, NULL},
+    {"risk_bp", NX_CT_INT,
+     "When > 0, size so that the stop loses this share of equity (bp), bounded by leverage.", "0",
+     0, 10000, 0, NULL, NULL},
+    {"max_positions", NX_CT_INT, "Open positions at most; 0 = no limit.", "5", 0, 1000, 0, NULL,
+     NULL},
+    {"max_trades_day", NX_CT_INT, "Entries per UTC day at most; 0 = no limit.", "0", 0, 100000, 0,
+     NULL, NULL},
+    {"daily_loss_stop", NX_CT_DECIMAL, "Realised loss in a UTC day that stops entries; 0 = none.",
+     "\"0\"", 0, 0, 0, NULL, NULL},
+    {"weekly_loss_bp", NX_CT_INT, "Weekly realised loss (bp of the week's equity) that stops entries.",
+     "0", 0, 10000, 0, NULL, NULL},
+    {"max_drawdown_bp", NX_CT_INT, "Drawdown from peak equity (bp) that locks entries for a day.",
+     "0", 0, 10000, 0, NULL, NULL},
+    {"breaker_losses", NX_CT_INT, "Consecutive losing trades that trip the circuit breaker.", "3", 1,
+     100, 0, NULL, NULL},
+    {"breaker_halt_s", NX_CT_INT, "0: the breaker waits for a manual reset; else it resumes after.",
+     "0", 0, 604800, 0, NULL, NULL},
+    {"cooldown_s", NX_CT_INT, "Per-symbol cooldown after a trade or exit, at ATR = 1% of price.",
+     "900", 0, 604800, 0, NULL, NULL},
+    {"trail_bp", NX_CT_INT, "Trailing stop distance in bp of the entry price; 0 = off.", "0", 0,
+     5000, 0, NULL, NULL},
+    {"time_limit_s", NX_CT_INT, "Close a position after this long; 0 = never.", "0", 0, 31536000,
+     0, NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+static const nx_cnode_t session_elem = {
+    "", NX_CT_OBJECT, "One trading session.", NULL, 0, 0, 0, NULL, session_members};
+static const nx_cnode_t trading_members[] = {
+    {"slippage_bp", NX_CT_INT, "Paper venue: market and stop fills worse by this (bp).", "2", 0,
+     1000, 0, NULL, NULL},
+    {"taker_fee_bp", NX_CT_INT, "Paper venue: taker fee (bp).", "4", 0, 1000, 0, NULL, NULL},
+    {"maker_fee_bp", NX_CT_INT, "Paper venue: maker fee (bp).", "2", 0, 1000, 0, NULL, NULL},
+    {"sessions", NX_CT_ARRAY, "Trading sessions on the paper venue.", "[]", 0, 64, 0, NULL,
+     &session_elem},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -185,6 +237,8 @@ static const nx_cnode_t root_members[] = {
      "[]", 0, 8, 0, NULL, &feed_elem},
     {"cortex", NX_CT_OBJECT, "Candles, indicators and strategy plugins.", NULL, 0, 0, 0, NULL,
      cortex_members},
+    {"trading", NX_CT_OBJECT, "Paper trading: the venue's costs and the sessions that trade.", NULL,
+     0, 0, 0, NULL, trading_members},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -809,6 +809,85 @@ static void test_nexus_run_strategies_emit_signals(void **state)
     replay_stop(&bn);
 }
 
+/* Several users with different modes and limits trade a replay of real data
+ * on the paper venue: the PILOT session trades and every exit has a reason,
+ * COPILOT only produces approval requests, WATCHER only notifications. */
+static void test_nexus_run_paper_sessions(void **state)
+{
+    (void)state;
+    replay_t bn;
+    const char *csv_path =
+        src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
+    const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
+    replay_start(&bn, a1);
+    char cfg_path[64];
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-paper-%d.json", (int)getpid());
+    FILE *f = fopen(cfg_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\":{\"stats_interval_s\":0},\"symbols\":["
+            "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
+            "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
+            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
+            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
+            "\"kline_interval\":\"15m\",\"stale_s\":0}],"
+            "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
+            "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"trend\"},"
+            "{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},{\"plugin\":\"sentinel\"}]},"
+            "\"trading\":{\"sessions\":["
+            "{\"name\":\"pia\",\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":200,"
+            "\"breaker_halt_s\":3600,\"time_limit_s\":86400},"
+            "{\"name\":\"cole\",\"mode\":\"copilot\",\"equity\":\"500\"},"
+            "{\"name\":\"wes\",\"mode\":\"watcher\"}]}}",
+            bn.port, bn.port, NX_PLUGIN_DIR);
+    fclose(f);
+    char err_path[64], cmd[512];
+    snprintf(err_path, sizeof err_path, "/tmp/nexus-paper-%d.log", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 6 > /dev/null 2> %s", nexus_bin,
+             cfg_path, err_path);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    FILE *lf = fopen(err_path, "r");
+    assert_non_null(lf);
+    char line[2048];
+    int seen = 0;
+    while (fgets(line, sizeof line, lf)) {
+        const char *p = strstr(line, "summary: session ");
+        if (!p)
+            continue;
+        char name[32], mode[16];
+        unsigned trades, wins, open;
+        unsigned long long tp, sl, tr, tm, se, sg, notes, asks;
+        double rate, dd;
+        int n = sscanf(p,
+                       "summary: session %31s (%15[a-z]): trades=%u wins=%u win_rate=%lf%% pnl=%*s "
+                       "fees=%*s balance=%*s max_drawdown=%lf%% open_positions=%u exits tp=%llu "
+                       "sl=%llu trailing=%llu time=%llu sentinel=%llu signal=%llu | "
+                       "notifications=%llu approval_requests=%llu",
+                       name, mode, &trades, &wins, &rate, &dd, &open, &tp, &sl, &tr, &tm, &se, &sg,
+                       &notes, &asks);
+        printf("# %s", p);
+        assert_int_equal(n, 15);
+        if (!strcmp(mode, "pilot")) {
+            assert_true(trades > 0);
+            /* every closed trade left for a reason, and what is open is protected */
+            assert_int_equal(tp + sl + tr + tm + se + sg, trades);
+            assert_true(tp + sl + tr > 0);
+        } else if (!strcmp(mode, "copilot")) {
+            assert_int_equal(trades, 0); /* nobody approved */
+            assert_true(asks > 0);
+        } else {
+            assert_int_equal(trades, 0);
+            assert_true(notes > 0);
+        }
+        seen++;
+    }
+    fclose(lf);
+    assert_int_equal(seen, 3);
+    unlink(cfg_path);
+    unlink(err_path);
+    replay_stop(&bn);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -830,6 +909,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),
         cmocka_unit_test(test_nexus_run_strategies_emit_signals),
+        cmocka_unit_test(test_nexus_run_paper_sessions),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     kill_children(); /* a failed test may have left its replay running */

@@ -70,6 +70,20 @@ typedef struct nx_config_strategy {
     char params[1024]; /* JSON object text */
 } nx_config_strategy_t;
 
+#define NX_CONFIG_MAX_SESSIONS 64
+
+typedef struct nx_config_session {
+    char name[32];
+    uint32_t mode; /* 0 watcher, 1 copilot, 2 pilot */
+    char equity[32]; /* decimal text, converted at each symbol's price scale */
+    uint32_t n_symbols;
+    uint32_t symbols[64]; /* symbol ids; 0 = all */
+    uint32_t leverage, size_bp, risk_bp, max_positions, max_trades_day;
+    char daily_loss_stop[32];
+    uint32_t weekly_loss_bp, max_drawdown_bp, breaker_losses, breaker_halt_s, cooldown_s;
+    uint32_t trail_bp, time_limit_s;
+} nx_config_session_t;
+
 typedef struct nx_config {
     char path[NX_PATH_MAX];
     struct {
@@ -105,6 +119,11 @@ typedef struct nx_config {
         uint32_t n_strategies;
         nx_config_strategy_t strategies[NX_CONFIG_MAX_STRATEGIES];
     } cortex;
+    struct {
+        uint32_t slippage_bp, taker_fee_bp, maker_fee_bp;
+        uint32_t n_sessions;
+        nx_config_session_t sessions[NX_CONFIG_MAX_SESSIONS];
+    } trading;
 } nx_config_t;
 
 typedef struct nx_config_error {
