@@ -201,7 +201,10 @@ static void test_never_block_counts_overruns(void **state)
     assert_int_equal(c[0].received + ovr, total);
     /* Drops after the last published event leave no visible gap. */
     assert_int_equal(c[0].gaps + (total - c[0].last_seq), ovr);
-    assert_true(c[0].gap_flags > 0);
+    /* every visible gap is flagged on the event after it (on a loaded machine
+     * all drops can fall after the last event, leaving nothing to flag) */
+    if (c[0].gaps)
+        assert_true(c[0].gap_flags > 0);
 }
 
 static void test_never_block_fast_consumer_loses_nothing(void **state)
