@@ -580,6 +580,45 @@ static void test_random_sequences_keep_invariants(void **state)
     }
 }
 
+/* Binance's official HMAC vector (spec/exchanges.md, "SIGNED Endpoint
+ * Examples for POST /fapi/v1/order"), and a market order with our id. */
+static void test_binance_order_request_signature(void **state)
+{
+    (void)state;
+    static const char secret[] = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9";
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.side = NX_SIDE_BUY;
+    in.order_type = NX_ORD_LIMIT;
+    in.qty = 1;
+    in.price = 9000;
+    char buf[512];
+    int n = nx_binance_order_request(buf, sizeof buf, "BTCUSDT", &in, 0, 0, 1591702613943LL, 5000,
+                                     secret, strlen(secret));
+    assert_true(n > 0);
+    assert_string_equal(buf, "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&"
+                             "timeInForce=GTC&recvWindow=5000&timestamp=1591702613943&signature="
+                             "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9");
+    in.order_type = NX_ORD_MARKET;
+    in.side = NX_SIDE_SELL;
+    in.qty = Q(0.125);
+    in.reduce_only = 1;
+    in.client_id = nx_clid_make(7, 42);
+    n = nx_binance_order_request(buf, sizeof buf, "BTCUSDT", &in, 2, 3, 1700000000000LL, 0, secret,
+                                 strlen(secret));
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.125&reduceOnly="
+                                "true&newClientOrderId=nx-7000000002a&timestamp=1700000000000&"
+                                "signature="));
+    assert_int_equal(strlen(strstr(buf, "signature=")), 10 + 64);
+    /* too small a buffer, or a stop order (the algo endpoint's job) */
+    assert_int_equal(nx_binance_order_request(buf, 40, "BTCUSDT", &in, 2, 3, 1, 0, secret, 3),
+                     NX_ETOOLONG);
+    in.order_type = NX_ORD_STOP_MARKET;
+    assert_int_equal(nx_binance_order_request(buf, sizeof buf, "BTCUSDT", &in, 2, 3, 1, 0, secret, 3),
+                     NX_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order_and_duplicate_updates),
         cmocka_unit_test(test_stop_failures),
         cmocka_unit_test(test_random_sequences_keep_invariants),
+        cmocka_unit_test(test_binance_order_request_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

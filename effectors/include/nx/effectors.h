@@ -202,4 +202,18 @@ void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, i
 int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_position_info_t *out);
 int nx_oms_account(const nx_oms_t *m, uint32_t session, nx_account_info_t *out);
 
+/*
+ * Binance USD-M order request (POST /fapi/v1/order), as the bytes that go on
+ * the wire: "symbol=..&side=..&type=..&quantity=..[&price=..&timeInForce=GTC]
+ * [&reduceOnly=true][&newClientOrderId=nx-<hex id>]&recvWindow=..&timestamp=..
+ * &signature=<hex HMAC-SHA256 of everything before it under the secret>".
+ * Market and limit orders only (conditional orders use the algo endpoint).
+ * Writes into buf (NUL-terminated); returns the length, or NX_ETOOLONG /
+ * NX_EINVAL. No allocation; the secret is read, never copied.
+ */
+int nx_binance_order_request(char *buf, size_t cap, const char *symbol,
+                             const nx_ev_order_intent_t *in, unsigned price_scale,
+                             unsigned qty_scale, int64_t timestamp_ms, uint32_t recv_window_ms,
+                             const void *secret, size_t secret_len);
+
 #endif /* NX_EFFECTORS_H */
