@@ -76,7 +76,7 @@ int nx_binance_order_request(char *buf, size_t cap, const char *symbol,
     if (in->reduce_only)
         puts_(&o, "&reduceOnly=true");
     if (in->client_id) {
-        char id[32];
+        char id[48];
         int n = snprintf(id, sizeof id, "&newClientOrderId=nx-%llx",
                          (unsigned long long)in->client_id);
         put(&o, id, (size_t)n);
