@@ -361,12 +361,40 @@ static void test_hot_swap_100_while_streaming(void **state)
     free(t);
 }
 
+/* A signal emitted on a trade (on_tick) carries its price levels at the
+ * symbol's price scale, like one emitted on a candle. */
+static void test_tick_signal_levels(void **state)
+{
+    (void)state;
+    nx_symtab_t *t = fx_symtab();
+    fx_signals_t *sigs = calloc(1, sizeof *sigs);
+    nx_cortex_t *cx = make_cortex(t, 1, NULL, 0, 0, sigs);
+    char p[512], err[512];
+    assert_true(add(cx, fx_fixture("ticker", p, sizeof p), err, sizeof err) >= 0);
+    assert_int_equal(nx_cortex_start(cx), 0);
+    nx_event_t ev;
+    fx_trade(&ev, 0, 1, 1700000000000, 10000000000LL, 1000); /* 100.00000000 */
+    nx_cortex_on_event(cx, &ev);
+    assert_int_equal(sigs->n, 1);
+    const nx_ev_signal_t *g = &sigs->ev[0].u.signal;
+    assert_int_equal(g->side, NX_SIG_BUY);
+    assert_int_equal(g->ref_price, 10000000000LL);
+    assert_int_equal(g->sl_kind, NX_LEVEL_PRICE);
+    assert_int_equal(g->sl_price, 9900000000LL);  /* 99.00 */
+    assert_int_equal(g->tp_price, 10200000000LL); /* 102.00 */
+    assert_int_equal(g->tf_s, 0);                 /* fired on a tick */
+    nx_cortex_destroy(cx);
+    free(sigs);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_broken_plugins_refused),
         cmocka_unit_test(test_signatures),
         cmocka_unit_test(test_hot_swap_100_while_streaming),
+        cmocka_unit_test(test_tick_signal_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
