@@ -405,6 +405,35 @@ static int base64_key_ok(const char *k)
     return 1;
 }
 
+/* Symbol names (on any venue) to ids; an unknown name is an error at
+ * <path>.symbols[k] (the caller's path has depth 3). Returns 1 if any. */
+static int symbol_ids(vctx_t *c, const nx_config_t *cfg, json_t *names, uint32_t ids[64],
+                      uint32_t *n)
+{
+    int bad = 0;
+    int depth = c->depth;
+    for (size_t k = 0; names && k < json_array_size(names); k++) {
+        const char *name = json_string_value(json_array_get(names, k));
+        int found = 0;
+        for (uint32_t j = 0; j < cfg->n_symbols && *n < 64; j++) {
+            if (!strcmp(cfg->symbols[j].symbol, name)) {
+                ids[(*n)++] = j;
+                found = 1;
+            }
+        }
+        if (!found) {
+            c->path[3].key = "symbols";
+            c->path[4].key = NULL;
+            c->path[4].index = k;
+            c->depth = 5;
+            add_error(c, 0, "\"%s\" is not a configured symbol; add it under \"symbols\"", name);
+            c->depth = depth;
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
 static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
 {
     json_t *cx = json_object_get(root, "cortex");
@@ -468,27 +497,7 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
                 bad = 1;
             }
         }
-        json_t *syms = json_object_get(sj, "symbols");
-        for (size_t k = 0; syms && k < json_array_size(syms); k++) {
-            const char *name = json_string_value(json_array_get(syms, k));
-            int found = 0;
-            for (uint32_t j = 0; j < cfg->n_symbols && st->n_symbols < 64; j++) {
-                if (!strcmp(cfg->symbols[j].symbol, name)) {
-                    st->symbols[st->n_symbols++] = j;
-                    found = 1;
-                }
-            }
-            if (!found) {
-                c->path[3].key = "symbols";
-                c->path[4].key = NULL;
-                c->path[4].index = k;
-                c->depth = 5;
-                add_error(c, 0, "\"%s\" is not a configured symbol; add it under \"symbols\"",
-                          name);
-                c->depth = 4;
-                bad = 1;
-            }
-        }
+        bad |= symbol_ids(c, cfg, json_object_get(sj, "symbols"), st->symbols, &st->n_symbols);
         if ((v = json_object_get(sj, "timeframes")))
             st->ntf = get_timeframes(v, st->tf_s);
         json_t *params = json_object_get(sj, "params");
@@ -559,25 +568,7 @@ static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
                 bad = 1;
             }
         }
-        json_t *syms = json_object_get(sj, "symbols");
-        for (size_t k = 0; syms && k < json_array_size(syms); k++) {
-            const char *name = json_string_value(json_array_get(syms, k));
-            int found = 0;
-            for (uint32_t j = 0; j < cfg->n_symbols && x->n_symbols < 64; j++)
-                if (!strcmp(cfg->symbols[j].symbol, name)) {
-                    x->symbols[x->n_symbols++] = j;
-                    found = 1;
-                }
-            if (!found) {
-                c->path[3].key = "symbols";
-                c->path[4].key = NULL;
-                c->path[4].index = k;
-                c->depth = 5;
-                add_error(c, 0, "\"%s\" is not a configured symbol", name);
-                c->depth = 3;
-                bad = 1;
-            }
-        }
+        bad |= symbol_ids(c, cfg, json_object_get(sj, "symbols"), x->symbols, &x->n_symbols);
         if (!bad)
             cfg->trading.n_sessions++;
     }
