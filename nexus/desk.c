@@ -244,6 +244,25 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
             continue;
         nx_decision_t dec;
         nx_shield_decide(&s->conf, &s->risk, &in, now, &dec);
+        if (d->journal) { /* every decision, rejections included, goes to the journal */
+            nx_event_t ev;
+            memset(&ev, 0, sizeof ev);
+            ev.hdr.type = NX_EV_DECISION;
+            ev.hdr.venue = sig->hdr.venue;
+            ev.hdr.symbol = sym;
+            ev.hdr.exch_ns = now;
+            ev.u.decision.session = s->id;
+            ev.u.decision.strategy = g->strategy;
+            ev.u.decision.verdict = (uint8_t)dec.verdict;
+            ev.u.decision.reason = (uint8_t)dec.reason;
+            ev.u.decision.side = dec.side;
+            ev.u.decision.signal_side = g->side;
+            ev.u.decision.qty = dec.verdict == NX_V_REJECT ? 0 : dec.qty;
+            ev.u.decision.price = dec.price;
+            ev.u.decision.stop_loss = dec.stop_loss;
+            ev.u.decision.take_profit = dec.take_profit;
+            d->journal(d->ctx, &ev);
+        }
         switch (dec.verdict) {
         case NX_V_REJECT:
             s->by_reason[dec.reason < NX_REJ_COUNT ? dec.reason : 0]++;

@@ -189,9 +189,17 @@ static void on_signal(void *ctx, const nx_event_t *sig)
         nx_desk_on_signal(e->desk, sig);
 }
 
+/* Orders, fills and decisions of the desk: to the journal, and to stdout
+ * with --events. */
 static void desk_journal(void *ctx, const nx_event_t *ev)
 {
-    journal_put(ctx, ev);
+    nx_engine_t *e = ctx;
+    if (e->print_events && ev->hdr.type != NX_EV_ORDER_INTENT) {
+        char json[1024];
+        if (nx_event_json(ev, e->symtab, json, sizeof json))
+            puts(json);
+    }
+    journal_put(e, ev);
 }
 
 /* Engine thread: cortex, then (next issues) shield and order manager, per event. */

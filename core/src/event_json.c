@@ -119,6 +119,36 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
     case NX_EV_TIMER:
         put(&o, ",\"tick\":%llu", (unsigned long long)e->u.timer.tick);
         break;
+    case NX_EV_DECISION: {
+        static const char *const verdicts[] = {"reject", "approve", "resize", "notify", "ask"};
+        const nx_ev_decision_t *d = &e->u.decision;
+        put(&o, ",\"session\":%u,\"strategy\":%u,\"verdict\":\"%s\",\"reason\":%u", d->session,
+            d->strategy, d->verdict < 5 ? verdicts[d->verdict] : "?", d->reason);
+        if (d->qty) {
+            put(&o, ",\"side\":\"%s\"", side_name(d->side));
+            dec(&o, "qty", d->qty, qs);
+            dec(&o, "price", d->price, ps);
+            if (d->stop_loss)
+                dec(&o, "stop_loss", d->stop_loss, ps);
+            if (d->take_profit)
+                dec(&o, "take_profit", d->take_profit, ps);
+        }
+        break;
+    }
+    case NX_EV_ORDER_UPDATE: {
+        static const char *const st[] = {"?",      "new",       "acked",   "partial",
+                                         "filled", "cancelled", "rejected", "expired"};
+        const nx_ev_order_update_t *u = &e->u.order;
+        put(&o, ",\"session\":%u,\"client_id\":%llu,\"status\":\"%s\",\"side\":\"%s\"",
+            u->session, (unsigned long long)u->client_id, u->status < 8 ? st[u->status] : "?",
+            side_name(u->side));
+        if (u->last_qty) {
+            dec(&o, "fill_px", u->last_px, ps);
+            dec(&o, "fill_qty", u->last_qty, qs);
+            dec(&o, "fee", u->fee, ps);
+        }
+        break;
+    }
     case NX_EV_SIGNAL: {
         static const char *const sides[] = {"?", "buy", "sell", "exit_long", "exit_short"};
         const nx_ev_signal_t *g = &e->u.signal;

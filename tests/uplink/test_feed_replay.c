@@ -843,9 +843,30 @@ static void test_nexus_run_paper_sessions(void **state)
     fclose(f);
     char err_path[64], cmd[512];
     snprintf(err_path, sizeof err_path, "/tmp/nexus-paper-%d.log", (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 6 > /dev/null 2> %s", nexus_bin,
-             cfg_path, err_path);
+    char out_path[64];
+    snprintf(out_path, sizeof out_path, "/tmp/nexus-paper-%d.jsonl", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 6 --events > %s 2> %s", nexus_bin,
+             cfg_path, out_path, err_path);
     assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    /* every decision and every fill is on the journal (printed with --events) */
+    FILE *ef = fopen(out_path, "r");
+    assert_non_null(ef);
+    static char ev[4096];
+    unsigned n_ask = 0, approves = 0, rejects = 0, notifies = 0, fills = 0;
+    while (fgets(ev, sizeof ev, ef)) {
+        if (strstr(ev, "\"type\":\"decision\"")) {
+            n_ask += strstr(ev, "\"verdict\":\"ask\"") != NULL;
+            approves += strstr(ev, "\"verdict\":\"approve\"") != NULL;
+            rejects += strstr(ev, "\"verdict\":\"reject\"") != NULL;
+            notifies += strstr(ev, "\"verdict\":\"notify\"") != NULL;
+        }
+        fills += strstr(ev, "\"type\":\"order_update\"") && strstr(ev, "\"status\":\"filled\"");
+    }
+    fclose(ef);
+    printf("# journal: decisions ask=%u approve=%u reject=%u notify=%u, fills=%u\n", n_ask,
+           approves, rejects, notifies, fills);
+    assert_true(n_ask > 0 && approves > 0 && rejects > 0 && notifies > 0);
+    unsigned pilot_trades = 0;
     FILE *lf = fopen(err_path, "r");
     assert_non_null(lf);
     char line[2048];
@@ -869,6 +890,7 @@ static void test_nexus_run_paper_sessions(void **state)
         assert_int_equal(n, 15);
         if (!strcmp(mode, "pilot")) {
             assert_true(trades > 0);
+            pilot_trades = trades;
             /* every closed trade left for a reason, and what is open is protected */
             assert_int_equal(tp + sl + tr + tm + se + sg, trades);
             assert_true(tp + sl + tr > 0);
@@ -883,8 +905,10 @@ static void test_nexus_run_paper_sessions(void **state)
     }
     fclose(lf);
     assert_int_equal(seen, 3);
+    assert_true(fills >= 2 * pilot_trades); /* an entry and an exit fill per trade */
     unlink(cfg_path);
     unlink(err_path);
+    unlink(out_path);
     replay_stop(&bn);
 }
 

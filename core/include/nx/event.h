@@ -40,6 +40,7 @@ typedef enum nx_event_type {
     NX_EV_CONTROL,      /* pause, resume, mode change, reload, ... */
     NX_EV_TIMER,        /* a clock tick or a deadline */
     NX_EV_STATUS,       /* feed status: connected, stale, gap, resync */
+    NX_EV_DECISION,     /* what a session's shield made of a signal */
     NX_EV_TYPE_COUNT
 } nx_event_type_t;
 
@@ -225,6 +226,20 @@ typedef struct nx_ev_status {
     char detail[48];
 } nx_ev_status_t;
 
+/* The shield's verdict on a signal for one user session (journal). */
+typedef struct nx_ev_decision {
+    int64_t qty;         /* qty units of the order (0 when rejected) */
+    int64_t price;       /* reference price, price units */
+    int64_t stop_loss;   /* price units, 0 = none */
+    int64_t take_profit; /* price units, 0 = none */
+    uint32_t session;    /* user session */
+    uint16_t strategy;   /* the signal's strategy slot */
+    uint8_t verdict;     /* 0 reject, 1 approve, 2 resize, 3 notify, 4 ask (shield.h nx_verdict_t) */
+    uint8_t reason;      /* shield.h nx_reject_t */
+    uint8_t side;        /* nx_side_t of the order */
+    uint8_t signal_side; /* nx_signal_side_t */
+} nx_ev_decision_t;
+
 #define NX_EVENT_SIZE    128
 #define NX_EVENT_PAYLOAD (NX_EVENT_SIZE - sizeof(nx_event_hdr_t))
 
@@ -242,6 +257,7 @@ typedef struct nx_event {
         nx_ev_control_t control;
         nx_ev_timer_t timer;
         nx_ev_status_t status;
+        nx_ev_decision_t decision;
         uint8_t raw[NX_EVENT_PAYLOAD];
     } u;
 } nx_event_t;
@@ -253,6 +269,7 @@ _Static_assert(sizeof(nx_ev_kline_t) <= NX_EVENT_PAYLOAD, "kline fits");
 _Static_assert(sizeof(nx_ev_signal_t) <= NX_EVENT_PAYLOAD, "signal fits");
 _Static_assert(sizeof(nx_ev_order_intent_t) <= NX_EVENT_PAYLOAD, "intent fits");
 _Static_assert(sizeof(nx_ev_order_update_t) <= NX_EVENT_PAYLOAD, "order update fits");
+_Static_assert(sizeof(nx_ev_decision_t) <= NX_EVENT_PAYLOAD, "decision fits");
 
 /* "trade", "bbo", ... for logs and JSON; "?" if out of range. */
 const char *nx_event_type_name(nx_event_type_t t);
