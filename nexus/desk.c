@@ -195,8 +195,7 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
     if (sym >= d->nsym)
         return;
     int64_t now = ev->hdr.exch_ns ? ev->hdr.exch_ns : ev->hdr.recv_ns;
-    if (now > d->now)
-        d->now = now;
+    d->now = now;
     if (ev->hdr.type == NX_EV_TRADE) {
         nx_paper_on_market(d->venue, ev);
         d->last_px[sym] = ev->u.trade.price;
@@ -211,7 +210,7 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
     } else {
         return;
     }
-    d->last_ns[sym] = d->now;
+    d->last_ns[sym] = now;
     for (uint32_t i = 0; i < d->n; i++)
         if (d->s[i].trades[sym])
             sync_position(d, &d->s[i], sym);
@@ -224,7 +223,9 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
         return;
     const nx_symbol_t *y = nx_symtab_get(d->symtab, sym);
     const nx_ev_signal_t *g = &sig->u.signal;
-    int64_t now = sig->hdr.exch_ns > d->now ? sig->hdr.exch_ns : d->now;
+    /* the signal's own clock: in a replay of several venues each symbol's
+     * time is its own (live, they agree) */
+    int64_t now = sig->hdr.exch_ns ? sig->hdr.exch_ns : d->last_ns[sym];
     nx_shield_input_t in;
     memset(&in, 0, sizeof in);
     in.signal = g;
