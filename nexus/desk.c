@@ -64,10 +64,7 @@ static void sync_position(nx_desk_t *d, desk_session_t *s, uint32_t sym)
         int64_t q = pi.qty < 0 ? -pi.qty : pi.qty;
         const nx_symbol_t *y = nx_symtab_get(d->symtab, sym);
         __int128 notional = (__int128)q * pi.avg_px;
-        int64_t scale = 1;
-        for (unsigned i = 0; i < y->qty_scale; i++)
-            scale *= 10;
-        nx_shield_on_position(&s->risk, sym, pi.qty, (int64_t)(notional / scale));
+        nx_shield_on_position(&s->risk, sym, pi.qty, (int64_t)(notional / nx_pow10[y->qty_scale]));
     }
 }
 

@@ -21,6 +21,7 @@
 #include "cortex_int.h"
 
 #include "nx/error.h"
+#include "nx/fixed.h"
 #include "nx/log.h"
 
 #include <math.h>
@@ -28,14 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static double pow10i(unsigned e)
-{
-    double x = 1;
-    while (e--)
-        x *= 10;
-    return x;
-}
 
 int nx_ind_outputs(int kind)
 {
@@ -448,8 +441,8 @@ int nx_cortex_start(nx_cortex_t *cx)
             nx_cseries_t *cs = &cx->series[(size_t)s * cx->ntf + t];
             cs->symbol = s;
             cs->tf_s = cx->tf_s[t];
-            cs->px_scale = 1.0 / pow10i(sym->price_scale);
-            cs->qty_scale = 1.0 / pow10i(sym->qty_scale);
+            cs->px_scale = 1.0 / (double)nx_pow10[sym->price_scale];
+            cs->qty_scale = 1.0 / (double)nx_pow10[sym->qty_scale];
             cs->hist = calloc(NX_HIST, sizeof *cs->hist);
             if (!cs->hist || !registry_get(cs, NEXUS_IND_ATR, atr14))
                 return NX_ENOMEM;

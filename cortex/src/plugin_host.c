@@ -27,6 +27,7 @@
 #include "cortex_int.h"
 
 #include "nx/error.h"
+#include "nx/fixed.h"
 #include "nx/log.h"
 #include "nx/plugin_sign.h"
 
@@ -103,9 +104,7 @@ static int api_emit(nexus_host_t *h, const nexus_signal_t *sig)
             for (uint32_t t = 0; t < cx->ntf; t++)
                 if (cx->tf_s[t] == cs->tf_s)
                     as = &cx->series[(size_t)sym * cx->ntf + t];
-        double scale = 1.0; /* price units per price: 10^price_scale of the symbol */
-        for (unsigned k = 0; k < s->price_scale; k++)
-            scale *= 10.0;
+        double scale = (double)nx_pow10[s->price_scale]; /* price units per price */
         nx_event_t ev;
         memset(&ev, 0, sizeof ev);
         ev.hdr.type = NX_EV_SIGNAL;

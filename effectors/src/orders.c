@@ -9,6 +9,7 @@
  */
 #include "nx/effectors.h"
 #include "nx/error.h"
+#include "nx/fixed.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,14 +62,6 @@ static const char *const exit_names[] = {"none", "tp",     "sl",     "trailing",
 const char *nx_exit_reason_name(nx_exit_reason_t r)
 {
     return (unsigned)r < sizeof exit_names / sizeof exit_names[0] ? exit_names[r] : "?";
-}
-
-static int64_t pow10i(unsigned e)
-{
-    int64_t x = 1;
-    while (e--)
-        x *= 10;
-    return x;
 }
 
 static int64_t floor_div(__int128 a, int64_t b)
@@ -208,7 +201,7 @@ static void close_position(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_p
                            nx_exit_reason_t why, int64_t now_ns)
 {
     const nx_symbol_t *sym = nx_symtab_get(m->o.symtab, symbol);
-    int64_t scale = pow10i(sym->qty_scale);
+    int64_t scale = nx_pow10[sym->qty_scale];
     nx_trade_closed_t t;
     memset(&t, 0, sizeof t);
     t.session = s->id;
@@ -502,7 +495,7 @@ int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_pos
         out->avg_px = (int64_t)(p->entry_value / p->entry_qty);
     if (p->qty && sym) {
         __int128 mark = (__int128)p->last_px * p->qty; /* value if closed at the last price */
-        out->unrealized = floor_div(p->cash + mark, pow10i(sym->qty_scale)) - p->fees;
+        out->unrealized = floor_div(p->cash + mark, nx_pow10[sym->qty_scale]) - p->fees;
         /* liquidation when the loss eats the margin (1/leverage) less maintenance */
         int64_t lev = p->leverage ? p->leverage : 1;
         int64_t keep = 10000 / lev - (int64_t)m->o.maint_margin_bp; /* bp of entry */

@@ -9,6 +9,7 @@
  */
 #include "nx/effectors.h"
 #include "nx/error.h"
+#include "nx/fixed.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +35,6 @@ typedef struct paper {
     uint64_t next_venue_id, next_fill_id;
 } paper_t;
 
-static int64_t pow10i(unsigned e)
-{
-    int64_t x = 1;
-    while (e--)
-        x *= 10;
-    return x;
-}
-
 static const nx_symbol_t *sym_of(const paper_t *p, uint32_t symbol)
 {
     return symbol < p->nsym ? nx_symtab_get(p->symtab, symbol) : NULL;
@@ -63,7 +56,7 @@ static int64_t slip(const nx_symbol_t *s, int64_t px, int buy, uint32_t bp)
 static int64_t fee_of(const nx_symbol_t *s, int64_t px, int64_t qty, uint32_t bp)
 {
     __int128 num = (__int128)px * qty * bp;
-    __int128 den = (__int128)pow10i(s->qty_scale) * 10000;
+    __int128 den = (__int128)nx_pow10[s->qty_scale] * 10000;
     return (int64_t)(num / den + (num % den != 0));
 }
 

@@ -13,6 +13,7 @@
  */
 #include "nx/shield.h"
 #include "nx/error.h"
+#include "nx/fixed.h"
 
 #include <limits.h>
 #include <math.h>
@@ -161,14 +162,6 @@ static int64_t cooldown(const nx_risk_conf_t *c, int64_t atr, int64_t price)
     return (int64_t)((double)c->cooldown_ns * ratio);
 }
 
-static int64_t pow10i(unsigned e)
-{
-    int64_t x = 1;
-    while (e--)
-        x *= 10;
-    return x;
-}
-
 static int64_t round_to(int64_t x, int64_t step)
 {
     if (step <= 1)
@@ -180,7 +173,7 @@ static int64_t round_to(int64_t x, int64_t step)
 /* quote value of qty at price: qty * price / 10^qty_scale */
 static int64_t notional_of(int64_t qty, int64_t price, unsigned qs)
 {
-    __int128 v = (__int128)qty * price / pow10i(qs);
+    __int128 v = (__int128)qty * price / nx_pow10[qs];
     return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
@@ -188,7 +181,7 @@ static int64_t qty_for(int64_t notional, int64_t price, unsigned qs)
 {
     if (price <= 0 || notional <= 0)
         return 0;
-    __int128 q = (__int128)notional * pow10i(qs) / price;
+    __int128 q = (__int128)notional * nx_pow10[qs] / price;
     return q > INT64_MAX ? INT64_MAX : (int64_t)q;
 }
 
