@@ -226,13 +226,7 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
     nx_shield_input_t in;
     memset(&in, 0, sizeof in);
     in.signal = g;
-    in.symbol = sym;
-    in.rules.symbol = sym;
-    in.rules.price_scale = y->price_scale;
-    in.rules.qty_scale = y->qty_scale;
-    in.rules.tick_size = y->tick_size;
-    in.rules.lot_size = y->lot_size;
-    in.rules.min_notional = y->min_notional;
+    in.sym = y;
     in.price = d->last_px[sym];
     in.data_age_ns = now - d->last_ns[sym];
     in.sentinel = strcmp(g->reason, "black_swan") == 0;

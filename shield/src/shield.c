@@ -252,13 +252,13 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
     memset(out, 0, sizeof *out);
     out->price = in->price;
     const nx_ev_signal_t *g = in->signal;
-    if (!g || in->symbol >= NX_SHIELD_MAX_SYMBOLS || in->price <= 0 || g->side < NX_SIG_BUY ||
+    if (!g || !in->sym || in->sym->id >= NX_SHIELD_MAX_SYMBOLS || in->price <= 0 || g->side < NX_SIG_BUY ||
         g->side > NX_SIG_EXIT_SHORT) {
         reject(out, NX_REJ_BAD_SIGNAL);
         return;
     }
     roll(s, now_ns);
-    nx_risk_symbol_t *rs = &s->sym[in->symbol];
+    nx_risk_symbol_t *rs = &s->sym[in->sym->id];
     if (g->side == NX_SIG_EXIT_LONG || g->side == NX_SIG_EXIT_SHORT) {
         decide_exit(c, rs, in, out);
         if (out->verdict == NX_V_APPROVE)
@@ -275,7 +275,7 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
         else
             return reject(out, NX_REJ_BREAKER);
     }
-    const nx_lock_t *lk = nx_shield_lock_for(s, in->symbol, now_ns);
+    const nx_lock_t *lk = nx_shield_lock_for(s, in->sym->id, now_ns);
     if (lk)
         return reject(out, lk->reason == NX_REJ_DRAWDOWN ? NX_REJ_DRAWDOWN : NX_REJ_LOCKED);
     if (now_ns < rs->cooldown_until)
@@ -299,7 +299,7 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
         return reject(out, NX_REJ_DRAWDOWN);
 
     int buy = g->side == NX_SIG_BUY;
-    const nx_symbol_rules_t *r = &in->rules;
+    const nx_symbol_t *r = in->sym;
     int64_t entry = in->price, sl, tp;
     if (levels(g, buy, entry, r->tick_size, &sl, &tp))
         return reject(out, NX_REJ_BAD_SIGNAL);

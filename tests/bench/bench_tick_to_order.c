@@ -109,9 +109,7 @@ static void on_signal(void *ctx, const nx_event_t *sig)
     nx_shield_input_t in;
     memset(&in, 0, sizeof in);
     in.signal = &sig->u.signal;
-    in.symbol = sym;
-    in.rules = (nx_symbol_rules_t){sym, s->price_scale, s->qty_scale, s->tick_size, s->lot_size,
-                                   s->min_notional};
+    in.sym = s;
     in.price = sig->u.signal.ref_price;
     nx_decision_t d;
     static int64_t now = 1626992741575LL * 1000000;

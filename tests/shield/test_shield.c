@@ -29,6 +29,9 @@ static nx_risk_conf_t C;
 static nx_risk_state_t S;
 static nx_ev_signal_t G;
 static nx_shield_input_t IN;
+/* BTCUSDT-like rules: price scale 2, qty scale 3, tick 0.10, lot 0.001,
+ * min $5; ids 0..3 */
+static nx_symbol_t SYM[4];
 static nx_decision_t D;
 
 static void setup_all(int64_t equity)
@@ -47,8 +50,16 @@ static void setup_all(int64_t equity)
     G.tp_value = 3;
     memset(&IN, 0, sizeof IN);
     IN.signal = &G;
-    IN.symbol = 0;
-    IN.rules = (nx_symbol_rules_t){0, 2, 3, 10, 1, USD(5)}; /* tick 0.10, lot 0.001, min $5 */
+    for (uint32_t i = 0; i < 4; i++) {
+        memset(&SYM[i], 0, sizeof SYM[i]);
+        SYM[i].id = i;
+        SYM[i].price_scale = 2;
+        SYM[i].qty_scale = 3;
+        SYM[i].tick_size = 10;
+        SYM[i].lot_size = 1;
+        SYM[i].min_notional = USD(5);
+    }
+    IN.sym = &SYM[0];
     IN.price = USD(50000);
 }
 
@@ -285,10 +296,10 @@ static void test_protections_lock_and_unlock(void **state)
     const nx_lock_t *l = nx_shield_lock_for(&S, 0, T0 + 3 * HOUR);
     assert_non_null(l);
     assert_int_equal(l->until_ns, T0 + 8 * HOUR + MIN);
-    IN.symbol = 1; /* the lock is per pair */
+    IN.sym = &SYM[1]; /* the lock is per pair */
     decide(T0 + 3 * HOUR);
     assert_int_equal(D.verdict, NX_V_APPROVE);
-    IN.symbol = 0;
+    IN.sym = &SYM[0];
     decide(T0 + 8 * HOUR + MIN); /* expired */
     assert_int_equal(D.verdict, NX_V_APPROVE);
     /* a manual unlock */
@@ -326,7 +337,7 @@ static void test_protections_lock_and_unlock(void **state)
     assert_int_equal(D.verdict, NX_V_APPROVE);
     nx_shield_on_equity(&C, &S, USD(10800), T0); /* 10% */
     S.sym[0].cooldown_until = 0;
-    IN.symbol = 3;
+    IN.sym = &SYM[3];
     decide(T0);
     assert_int_equal(D.reason, NX_REJ_DRAWDOWN);
     nx_shield_on_equity(&C, &S, USD(12500), T0); /* recovered, but the lock holds */

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "nx/event.h"
+#include "nx/symtab.h"
 
 typedef enum nx_mode {
     NX_MODE_WATCHER = 0, /* signals become notifications only */
@@ -133,17 +134,9 @@ typedef struct nx_risk_state {
     nx_risk_symbol_t sym[NX_SHIELD_MAX_SYMBOLS];
 } nx_risk_state_t;
 
-/* The symbol's trading rules, as the config gives them. */
-typedef struct nx_symbol_rules {
-    uint32_t symbol;
-    uint8_t price_scale, qty_scale;
-    int64_t tick_size, lot_size, min_notional; /* price units, qty units, quote units */
-} nx_symbol_rules_t;
-
 typedef struct nx_shield_input {
     const nx_ev_signal_t *signal;
-    uint32_t symbol;
-    nx_symbol_rules_t rules;
+    const nx_symbol_t *sym; /* the symbol and its rules: id, scales, tick, lot, min notional */
     int64_t price;       /* current price (price units) the order would trade at */
     int64_t data_age_ns; /* now - time of the last market event on the symbol */
     int global_kill;     /* the owner's global kill switch */
