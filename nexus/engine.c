@@ -237,8 +237,6 @@ static void *engine_main(void *arg)
                 nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
             if (e->cortex)
                 nx_cortex_on_event(e->cortex, ev);
-            if (t == NX_EV_CONTROL && ev->u.control.cmd == NX_CTL_RELOAD && e->cortex)
-                nx_cortex_reload(e->cortex, ev->u.control.text[0] ? ev->u.control.text : "*");
             if (t == NX_EV_TIMER || t == NX_EV_CONTROL || t == NX_EV_STATUS)
                 journal_put(e, ev);
         }

@@ -3,6 +3,9 @@
  */
 #include "nx/error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *nx_strerror(int err)
 {
     switch (err) {
@@ -31,4 +34,15 @@ const char *nx_errname(int err)
     default:
         return "NX_UNKNOWN";
     }
+}
+
+int nx_errorf(char *buf, size_t cap, int rc, const char *fmt, ...)
+{
+    if (buf && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, cap, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

@@ -204,9 +204,8 @@ static nx_ind_entry_t *registry_get(nx_cseries_t *cs, int kind, const double p[3
 
 /* Resolve a version's indicator requests on every series it serves.
  * Start-up or swap time (engine thread). 0 or NX_ENOMEM/NX_EINVAL. */
-int nx_pver_activate(struct nx_cortex *cx, nx_pver_t *v)
+int nx_pver_activate(nx_pver_t *v)
 {
-    (void)cx;
     nx_strategy_t *st = v->st;
     if (v->src)
         return 0;
@@ -268,6 +267,7 @@ static void on_close(void *ctx, uint32_t sym, const nx_candle_t *c)
     view.struct_size = sizeof view;
     view.symbol = sym;
     view.closed = cs->closed;
+    view.symbol_name = nx_symtab_get(cx->o.symtab, sym)->name;
     view.bar = *b;
     view.pad_ = 0;
     int64_t exch_ns = (c->open_ms + (int64_t)c->tf_s * 1000) * 1000000;
@@ -285,7 +285,6 @@ static void on_close(void *ctx, uint32_t sym, const nx_candle_t *c)
         view.n_ind = v->n_slots;
         st->ctx_series = cs;
         st->ctx_exch_ns = exch_ns;
-        view.symbol_name = nx_symtab_get(cx->o.symtab, sym)->name;
         v->desc->on_candle(v->state, &view);
         atomic_store_explicit(&st->calls, atomic_load_explicit(&st->calls, memory_order_relaxed) + 1,
                               memory_order_relaxed);
@@ -324,6 +323,11 @@ void nx_cortex_on_event(nx_cortex_t *cx, const nx_event_t *ev)
 {
     atomic_store_explicit(&cx->events, atomic_load_explicit(&cx->events, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+    if (ev->hdr.type == NX_EV_CONTROL && ev->u.control.cmd == NX_CTL_RELOAD) {
+        /* "reload" names a strategy, or all of them */
+        nx_cortex_reload(cx, ev->u.control.text[0] ? ev->u.control.text : "*");
+        return;
+    }
     uint32_t sym = ev->hdr.symbol;
     if (sym >= cx->nsym)
         return;
@@ -452,7 +456,7 @@ int nx_cortex_start(nx_cortex_t *cx)
         nx_strategy_t *st = cx->st[i];
         if ((rc = strategy_build_series(cx, st)))
             return rc;
-        if (st->cur && (rc = nx_pver_activate(cx, st->cur)))
+        if (st->cur && (rc = nx_pver_activate(st->cur)))
             return rc;
     }
     if ((rc = nx_watch_start(cx)))
@@ -475,7 +479,7 @@ int nx_cortex_poll(nx_cortex_t *cx)
         int64_t t0 = nx_mono_ns();
         nx_pver_t *old = st->cur;
         char why[200] = "";
-        int rc = nx_pver_activate(cx, v);
+        int rc = nx_pver_activate(v);
         size_t snap = 0;
         void *buf = NULL;
         if (rc) {

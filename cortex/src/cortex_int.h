@@ -143,7 +143,7 @@ void nx_strategy_set_running(nx_strategy_t *st, const nx_pver_t *v);
 extern const nexus_host_api_t nx_host_api;
 
 /* cortex.c */
-int nx_pver_activate(struct nx_cortex *cx, nx_pver_t *v);
+int nx_pver_activate(nx_pver_t *v);
 int nx_ind_outputs(int kind);
 
 #endif /* NX_CORTEX_INT_H */

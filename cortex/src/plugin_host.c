@@ -36,7 +36,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +58,6 @@ void nx_strategy_set_running(nx_strategy_t *st, const nx_pver_t *v)
     snprintf(st->version, sizeof st->version, "%s", v->desc->version);
     st->cur_generation = v->generation;
     pthread_mutex_unlock(&st->err_mu);
-}
-
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return rc;
 }
 
 /* ---- the host API a plugin sees ------------------------------------------ */
@@ -261,7 +249,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     nx_pver_t *v = NULL;
     int fd = -1;
     if (nx_file_read_all(st->path, &data, &len)) {
-        fail(err, cap, NX_EIO, "%s: cannot read the plugin file: %s", st->path, strerror(errno));
+        nx_errorf(err, cap, NX_EIO, "%s: cannot read the plugin file: %s", st->path, strerror(errno));
         return NULL;
     }
     if (!cx->o.allow_unsigned) {
@@ -269,7 +257,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
         size_t sig_len = 0;
         snprintf(sig_path, sizeof sig_path, "%s.sig", st->path);
         if (nx_file_read_all(sig_path, &sig, &sig_len)) {
-            fail(err, cap, NX_EPERM,
+            nx_errorf(err, cap, NX_EPERM,
                  "%s: not signed (%s is missing); sign it with `nexus plugin sign`, or set "
                  "cortex.allow_unsigned for development",
                  st->path, sig_path);
@@ -279,7 +267,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
                                 sizeof why);
         free(sig);
         if (rc) {
-            fail(err, cap, NX_EPERM, "%s: %s", st->path, why);
+            nx_errorf(err, cap, NX_EPERM, "%s: %s", st->path, why);
             goto fail_data;
         }
     } else {
@@ -291,7 +279,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
 
     v = calloc(1, sizeof *v);
     if (!v) {
-        fail(err, cap, NX_ENOMEM, "%s: out of memory", st->path);
+        nx_errorf(err, cap, NX_ENOMEM, "%s: out of memory", st->path);
         goto fail_data;
     }
     v->st = st;
@@ -307,7 +295,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
         off += (size_t)n;
     }
     if (fd < 0 || off != len || close(fd)) {
-        fail(err, cap, NX_EIO, "%s: cannot stage a private copy in %s", st->path, cx->cache_dir);
+        nx_errorf(err, cap, NX_EIO, "%s: cannot stage a private copy in %s", st->path, cx->cache_dir);
         if (fd >= 0)
             unlink(copy);
         goto fail_v;
@@ -320,7 +308,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
         const char *de = dlerror();
         /* dlerror names the private copy; name the user's file instead */
         const char *colon = de ? strstr(de, ".so: ") : NULL;
-        fail(err, cap, NX_EINVAL, "%s: not loadable: %s", st->path,
+        nx_errorf(err, cap, NX_EINVAL, "%s: not loadable: %s", st->path,
              colon ? colon + 5 : de ? de : "dlopen failed");
         goto fail_v;
     }
@@ -328,23 +316,23 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     nexus_plugin_entry_fn entry;
     *(void **)&entry = dlsym(v->dl, NEXUS_PLUGIN_ENTRY_NAME);
     if (!entry) {
-        fail(err, cap, NX_EABI, "%s: no entry point: the plugin does not export %s()", st->path,
+        nx_errorf(err, cap, NX_EABI, "%s: no entry point: the plugin does not export %s()", st->path,
              NEXUS_PLUGIN_ENTRY_NAME);
         goto fail_v;
     }
     const nexus_plugin_t *d = entry();
     if (!d) {
-        fail(err, cap, NX_EABI, "%s: %s() returned no descriptor", st->path,
+        nx_errorf(err, cap, NX_EABI, "%s: %s() returned no descriptor", st->path,
              NEXUS_PLUGIN_ENTRY_NAME);
         goto fail_v;
     }
     if ((d->abi_version >> 16) != NEXUS_PLUGIN_ABI_MAJOR) {
-        fail(err, cap, NX_EABI, "%s: wrong ABI: built for plugin ABI %u.%u, this host speaks %u.x",
+        nx_errorf(err, cap, NX_EABI, "%s: wrong ABI: built for plugin ABI %u.%u, this host speaks %u.x",
              st->path, d->abi_version >> 16, d->abi_version & 0xffff, NEXUS_PLUGIN_ABI_MAJOR);
         goto fail_v;
     }
     if (d->struct_size < sizeof(nexus_plugin_t)) {
-        fail(err, cap, NX_EABI, "%s: wrong ABI: descriptor is %u bytes, at least %zu expected",
+        nx_errorf(err, cap, NX_EABI, "%s: wrong ABI: descriptor is %u bytes, at least %zu expected",
              st->path, d->struct_size, sizeof(nexus_plugin_t));
         goto fail_v;
     }
@@ -356,15 +344,27 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
                           : (!d->snapshot) != (!d->restore) ? "snapshot/restore pair"
                                                             : NULL;
     if (missing) {
-        fail(err, cap, NX_EABI, "%s: missing entry in the descriptor: %s", st->path, missing);
+        nx_errorf(err, cap, NX_EABI, "%s: missing entry in the descriptor: %s", st->path, missing);
         goto fail_v;
     }
     if (st->plugin[0] && strcmp(st->plugin, d->name)) {
-        fail(err, cap, NX_EINVAL, "%s: is plugin \"%s\", but this strategy runs \"%s\"", st->path,
+        nx_errorf(err, cap, NX_EINVAL, "%s: is plugin \"%s\", but this strategy runs \"%s\"", st->path,
              d->name, st->plugin);
         goto fail_v;
     }
     v->desc = d;
+    if (!st->ntf) { /* first load without configured timeframes: the plugin's own */
+        int n = nx_timeframes_parse(d->timeframes ? d->timeframes : "15m", st->tf_s,
+                                    NX_MAX_TIMEFRAMES);
+        if (n <= 0) {
+            nx_errorf(err, cap, NX_EINVAL, "%s: bad default timeframes \"%s\"", st->path,
+                 d->timeframes);
+            v->desc = NULL;
+            goto fail_v;
+        }
+        st->ntf = (uint32_t)n;
+        st->n_series = st->nsym * st->ntf;
+    }
     json_error_t je;
     v->params = json_loads(st->params_json ? st->params_json : "{}", 0, &je);
     v->init.abi_version = NEXUS_PLUGIN_ABI_VERSION;
@@ -377,7 +377,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     size_t ss = d->state_size(&v->init);
     if (ss == 0 || ss > MAX_STATE) {
         v->in_init = 0;
-        fail(err, cap, NX_EINVAL, "%s: asks for %zu bytes of state (allowed 1..%u)", st->path, ss,
+        nx_errorf(err, cap, NX_EINVAL, "%s: asks for %zu bytes of state (allowed 1..%u)", st->path, ss,
              MAX_STATE);
         v->desc = NULL; /* init never ran: no fini */
         goto fail_v;
@@ -388,7 +388,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     if (!v->state) {
         v->in_init = 0;
         v->desc = NULL;
-        fail(err, cap, NX_ENOMEM, "%s: out of memory for %zu bytes of state", st->path, ss);
+        nx_errorf(err, cap, NX_ENOMEM, "%s: out of memory for %zu bytes of state", st->path, ss);
         goto fail_v;
     }
     memset(v->state, 0, rounded);
@@ -397,14 +397,14 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     int irc = d->init(v->state, &v->init, &ierr);
     v->in_init = 0;
     if (irc < 0) {
-        fail(err, cap, NX_EINVAL, "%s: init failed: %s", st->path,
+        nx_errorf(err, cap, NX_EINVAL, "%s: init failed: %s", st->path,
              ierr ? ierr : "(no reason given)");
         v->desc = NULL; /* a failed init owns nothing to finalise */
         goto fail_v;
     }
     v->vals = calloc(v->n_slots ? v->n_slots : 1, sizeof *v->vals);
     if (!v->vals) {
-        fail(err, cap, NX_ENOMEM, "%s: out of memory", st->path);
+        nx_errorf(err, cap, NX_ENOMEM, "%s: out of memory", st->path);
         goto fail_v;
     }
     if (!st->plugin[0])
@@ -423,21 +423,21 @@ fail_data:
 int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *err, size_t cap)
 {
     if (cx->started)
-        return fail(err, cap, NX_ESTATE, "%s: strategies are added before the cortex starts",
+        return nx_errorf(err, cap, NX_ESTATE, "%s: strategies are added before the cortex starts",
                     sc->path ? sc->path : "?");
     if (!sc->path || !sc->path[0])
-        return fail(err, cap, NX_EINVAL, "a strategy needs a plugin path");
+        return nx_errorf(err, cap, NX_EINVAL, "a strategy needs a plugin path");
     if (strlen(sc->path) >= sizeof(((nx_strategy_t *)0)->path))
-        return fail(err, cap, NX_ETOOLONG, "%s: path too long", sc->path);
+        return nx_errorf(err, cap, NX_ETOOLONG, "%s: path too long", sc->path);
     if (cx->n_st >= NX_CORTEX_MAX_STRATEGIES)
-        return fail(err, cap, NX_EFULL, "%s: more than %d strategies", sc->path,
+        return nx_errorf(err, cap, NX_EFULL, "%s: more than %d strategies", sc->path,
                     NX_CORTEX_MAX_STRATEGIES);
     if (sc->name && nx_cortex_strategy_find(cx, sc->name) >= 0)
-        return fail(err, cap, NX_EEXIST, "%s: a strategy named \"%s\" already runs", sc->path,
+        return nx_errorf(err, cap, NX_EEXIST, "%s: a strategy named \"%s\" already runs", sc->path,
                     sc->name);
     nx_strategy_t *st = calloc(1, sizeof *st);
     if (!st)
-        return fail(err, cap, NX_ENOMEM, "out of memory");
+        return nx_errorf(err, cap, NX_ENOMEM, "out of memory");
     pthread_mutex_init(&st->err_mu, NULL);
     st->cx = cx;
     st->id = (uint16_t)cx->n_st;
@@ -455,56 +455,30 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
     st->symbols = calloc(st->nsym, sizeof *st->symbols);
     int rc = NX_ENOMEM;
     if (!st->params_json || !st->symbols) {
-        fail(err, cap, rc, "out of memory");
+        nx_errorf(err, cap, rc, "out of memory");
         goto fail;
     }
     for (uint32_t i = 0; i < st->nsym; i++) {
         st->symbols[i] = sc->nsym ? sc->symbols[i] : i;
         if (st->symbols[i] >= cx->nsym) {
-            rc = fail(err, cap, NX_EINVAL, "%s: unknown symbol id %u", sc->path, st->symbols[i]);
+            rc = nx_errorf(err, cap, NX_EINVAL, "%s: unknown symbol id %u", sc->path, st->symbols[i]);
             goto fail;
         }
     }
-    /* Timeframes: from the config, or the plugin's default (which needs the
-     * descriptor: peek at it with a first load that has one series). */
+    /* Timeframes: from the config, or (first load) the plugin's default. */
     if (sc->ntf) {
         for (uint32_t i = 0; i < sc->ntf && st->ntf < NX_MAX_TIMEFRAMES; i++)
             st->tf_s[st->ntf++] = sc->tf_s[i];
     }
-    int peek = !st->ntf;
-    if (peek) { /* a provisional single timeframe, until the descriptor says */
-        st->ntf = 1;
-        st->tf_s[0] = 60;
-    }
     st->n_series = st->nsym * st->ntf;
-    nx_pver_t *v = nx_pver_load(st, err, cap);
+    nx_pver_t *v = nx_pver_load(st, err, cap); /* sets the default timeframes if none */
     if (!v) {
         rc = NX_EINVAL;
         goto fail;
     }
-    if (peek) {
-        int n = nx_timeframes_parse(v->desc->timeframes ? v->desc->timeframes : "15m", st->tf_s,
-                                    NX_MAX_TIMEFRAMES);
-        if (n <= 0) {
-            rc = fail(err, cap, NX_EINVAL, "%s: bad default timeframes \"%s\"", sc->path,
-                      v->desc->timeframes);
-            nx_pver_free(v);
-            goto fail;
-        }
-        st->ntf = (uint32_t)n;
-        if (n != 1 || st->tf_s[0] != 60) { /* init again with the real series */
-            nx_pver_free(v);
-            st->n_series = st->nsym * st->ntf;
-            if (!(v = nx_pver_load(st, err, cap))) {
-                rc = NX_EINVAL;
-                goto fail;
-            }
-        }
-    }
-    st->n_series = st->nsym * st->ntf;
     snprintf(st->name, sizeof st->name, "%s", sc->name && sc->name[0] ? sc->name : v->desc->name);
     if (nx_cortex_strategy_find(cx, st->name) >= 0) {
-        rc = fail(err, cap, NX_EEXIST, "%s: a strategy named \"%s\" already runs", sc->path,
+        rc = nx_errorf(err, cap, NX_EEXIST, "%s: a strategy named \"%s\" already runs", sc->path,
                   st->name);
         nx_pver_free(v);
         goto fail;
@@ -516,7 +490,7 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
             k++;
         if (k == cx->ntf) {
             if (cx->ntf >= NX_MAX_TIMEFRAMES) {
-                rc = fail(err, cap, NX_EFULL, "%s: too many timeframes", sc->path);
+                rc = nx_errorf(err, cap, NX_EFULL, "%s: too many timeframes", sc->path);
                 nx_pver_free(v);
                 goto fail;
             }

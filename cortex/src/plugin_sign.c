@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +18,6 @@
 #include <unistd.h>
 
 #define SIG_MAGIC "nexus-plugin-sig 1 "
-
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 int nx_file_read_all(const char *path, char **out, size_t *len)
 {
@@ -95,12 +81,12 @@ int nx_sign_pk_check(const char *b64)
 int nx_sign_keygen(const char *sk_path, char pk_b64[NX_SIGN_PK_B64_MAX], char *err, size_t cap)
 {
     if (sodium_ready())
-        return fail(err, cap, NX_ESYSTEM, "libsodium failed to initialise");
+        return nx_errorf(err, cap, NX_ESYSTEM, "libsodium failed to initialise");
     unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
     char sk_b64[NX_SIGN_SK_B64_MAX];
     int fd = open(sk_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return fail(err, cap, errno == EEXIST ? NX_EEXIST : NX_EIO, "%s: %s%s", sk_path,
+        return nx_errorf(err, cap, errno == EEXIST ? NX_EEXIST : NX_EIO, "%s: %s%s", sk_path,
                     strerror(errno), errno == EEXIST ? " (refusing to overwrite a key)" : "");
     crypto_sign_keypair(pk, sk);
     sodium_bin2base64(sk_b64, sizeof sk_b64, sk, sizeof sk, sodium_base64_VARIANT_ORIGINAL);
@@ -113,7 +99,7 @@ int nx_sign_keygen(const char *sk_path, char pk_b64[NX_SIGN_PK_B64_MAX], char *e
     sodium_memzero(sk_b64, sizeof sk_b64);
     if (rc) {
         unlink(sk_path);
-        return fail(err, cap, rc, "%s: cannot write the key", sk_path);
+        return nx_errorf(err, cap, rc, "%s: cannot write the key", sk_path);
     }
     return 0;
 }
@@ -123,29 +109,29 @@ static int read_secret_key(const char *sk_path, unsigned char sk[crypto_sign_SEC
 {
     struct stat st;
     if (stat(sk_path, &st))
-        return fail(err, cap, NX_EIO, "%s: %s", sk_path, strerror(errno));
+        return nx_errorf(err, cap, NX_EIO, "%s: %s", sk_path, strerror(errno));
     if (st.st_mode & 077)
-        return fail(err, cap, NX_EPERM,
+        return nx_errorf(err, cap, NX_EPERM,
                     "%s: mode %03o lets others read the secret key; chmod 600 it", sk_path,
                     (unsigned)(st.st_mode & 0777));
     char *text;
     size_t len;
     if (nx_file_read_all(sk_path, &text, &len))
-        return fail(err, cap, NX_EIO, "%s: cannot read", sk_path);
+        return nx_errorf(err, cap, NX_EIO, "%s: cannot read", sk_path);
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
         len--;
     int rc = b64_decode(text, len, sk, crypto_sign_SECRETKEYBYTES);
     sodium_memzero(text, len);
     free(text);
     if (rc)
-        return fail(err, cap, NX_ESYNTAX, "%s: not a base64 Ed25519 secret key", sk_path);
+        return nx_errorf(err, cap, NX_ESYNTAX, "%s: not a base64 Ed25519 secret key", sk_path);
     return 0;
 }
 
 int nx_sign_file(const char *path, const char *sk_path, char *err, size_t cap)
 {
     if (sodium_ready())
-        return fail(err, cap, NX_ESYSTEM, "libsodium failed to initialise");
+        return nx_errorf(err, cap, NX_ESYSTEM, "libsodium failed to initialise");
     unsigned char sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
     int rc = read_secret_key(sk_path, sk, err, cap);
     if (rc)
@@ -154,7 +140,7 @@ int nx_sign_file(const char *path, const char *sk_path, char *err, size_t cap)
     size_t len;
     if ((rc = nx_file_read_all(path, &data, &len))) {
         sodium_memzero(sk, sizeof sk);
-        return fail(err, cap, rc, "%s: cannot read", path);
+        return nx_errorf(err, cap, rc, "%s: cannot read", path);
     }
     crypto_sign_detached(sig, NULL, (const unsigned char *)data, len, sk);
     free(data);
@@ -171,14 +157,14 @@ int nx_sign_file(const char *path, const char *sk_path, char *err, size_t cap)
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp", sig_path);
     FILE *f = fopen(tmp_path, "w");
     if (!f)
-        return fail(err, cap, NX_EIO, "%s: %s", tmp_path, strerror(errno));
+        return nx_errorf(err, cap, NX_EIO, "%s: %s", tmp_path, strerror(errno));
     int ok = fprintf(f, SIG_MAGIC "%s %s\n", pk_b64, sig_b64) > 0;
     ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok &= fclose(f) == 0;
     /* rename: a watcher never sees a half-written signature */
     if (!ok || rename(tmp_path, sig_path)) {
         unlink(tmp_path);
-        return fail(err, cap, NX_EIO, "%s: cannot write", sig_path);
+        return nx_errorf(err, cap, NX_EIO, "%s: cannot write", sig_path);
     }
     return 0;
 }
@@ -187,15 +173,15 @@ int nx_sign_verify(const void *data, size_t len, const char *sig_text, size_t si
                    const char *const *trusted, uint32_t n, char *err, size_t cap)
 {
     if (sodium_ready())
-        return fail(err, cap, NX_ESYSTEM, "libsodium failed to initialise");
+        return nx_errorf(err, cap, NX_ESYSTEM, "libsodium failed to initialise");
     size_t ml = strlen(SIG_MAGIC);
     if (sig_len < ml || memcmp(sig_text, SIG_MAGIC, ml))
-        return fail(err, cap, NX_EPERM, "malformed signature file (expected \"%s...\")",
+        return nx_errorf(err, cap, NX_EPERM, "malformed signature file (expected \"%s...\")",
                     SIG_MAGIC);
     const char *p = sig_text + ml, *end = sig_text + sig_len;
     const char *sp = memchr(p, ' ', (size_t)(end - p));
     if (!sp)
-        return fail(err, cap, NX_EPERM, "malformed signature file (no signature field)");
+        return nx_errorf(err, cap, NX_EPERM, "malformed signature file (no signature field)");
     size_t pk_len = (size_t)(sp - p);
     const char *s = sp + 1;
     size_t s_len = (size_t)(end - s);
@@ -203,7 +189,7 @@ int nx_sign_verify(const void *data, size_t len, const char *sig_text, size_t si
         s_len--;
     unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
     if (b64_decode(p, pk_len, pk, sizeof pk) || b64_decode(s, s_len, sig, sizeof sig))
-        return fail(err, cap, NX_EPERM, "malformed signature file (bad base64)");
+        return nx_errorf(err, cap, NX_EPERM, "malformed signature file (bad base64)");
     int is_trusted = 0;
     for (uint32_t i = 0; i < n && !is_trusted; i++) {
         unsigned char t[crypto_sign_PUBLICKEYBYTES];
@@ -212,10 +198,10 @@ int nx_sign_verify(const void *data, size_t len, const char *sig_text, size_t si
             is_trusted = 1;
     }
     if (!is_trusted)
-        return fail(err, cap, NX_EPERM, "signed by key %.*s, which is not in cortex.trusted_keys",
+        return nx_errorf(err, cap, NX_EPERM, "signed by key %.*s, which is not in cortex.trusted_keys",
                     (int)pk_len, p);
     if (crypto_sign_verify_detached(sig, data, len, pk) != 0)
-        return fail(err, cap, NX_EPERM,
+        return nx_errorf(err, cap, NX_EPERM,
                     "bad signature: the file is not what key %.*s signed", (int)pk_len, p);
     return 0;
 }
@@ -228,10 +214,10 @@ int nx_sign_verify_file(const char *path, const char *const *trusted, uint32_t n
     char *data, *sig;
     size_t len, sig_len;
     if (nx_file_read_all(path, &data, &len))
-        return fail(err, cap, NX_EIO, "cannot read %s", path);
+        return nx_errorf(err, cap, NX_EIO, "cannot read %s", path);
     if (nx_file_read_all(sig_path, &sig, &sig_len)) {
         free(data);
-        return fail(err, cap, NX_EIO, "not signed: %s is missing", sig_path);
+        return nx_errorf(err, cap, NX_EIO, "not signed: %s is missing", sig_path);
     }
     int rc = nx_sign_verify(data, len, sig, sig_len, trusted, n, err, cap);
     free(data);

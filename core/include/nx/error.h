@@ -10,6 +10,10 @@
 #ifndef NX_ERROR_H
 #define NX_ERROR_H
 
+#include <stddef.h>
+
+#include "nx/compiler.h"
+
 #define NX_ERRNO_MAP(X)                                                                            \
     X(EINVAL, 1, "invalid argument")                                                               \
     X(ENOMEM, 2, "out of memory")                                                                  \
@@ -47,5 +51,9 @@ const char *nx_strerror(int err);
 
 /* Symbolic name ("NX_EINVAL"), or "NX_UNKNOWN". Thread-safe, no allocation. */
 const char *nx_errname(int err);
+
+/* Write a reason into the caller's buffer (if any) and return rc: for
+ * functions that report "what went wrong" as text beside their code. */
+int nx_errorf(char *buf, size_t cap, int rc, const char *fmt, ...) NX_PRINTF(4, 5);
 
 #endif /* NX_ERROR_H */

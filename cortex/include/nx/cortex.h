@@ -113,7 +113,9 @@ int nx_cortex_start(nx_cortex_t *cx);
 
 /* One market event (engine thread; no allocation, no lock, no syscall):
  * trades and klines build candles; a closed candle updates the series'
- * indicators and calls every strategy on it. */
+ * indicators and calls every strategy on it. A control event
+ * NX_CTL_RELOAD (text: a strategy name, empty = all) asks for a reload as
+ * nx_cortex_reload does. */
 void nx_cortex_on_event(nx_cortex_t *cx, const nx_event_t *ev);
 
 /* Between two events (engine thread): swap in any plugin version the
