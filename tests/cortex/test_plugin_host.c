@@ -25,6 +25,9 @@
 #include "nx/error.h"
 #include "nx/plugin_sign.h"
 #include "nx/ring.h"
+#include "nx/indicators.h"
+
+#include <math.h>
 
 typedef struct counter_state {
     uint64_t ticks, candles, last_seq, gaps, dups, restores, version;
@@ -271,6 +274,29 @@ static void *engine(void *arg)
     return NULL;
 }
 
+/* Distinct private plugin copies mapped into this process now. */
+static int mapped_plugin_copies(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[1024], seen[64][256];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "/nexus-plugins-");
+        if (!p)
+            continue;
+        char *path = strchr(line, '/');
+        path[strcspn(path, " \n")] = 0;
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++)
+            dup = !strcmp(seen[i], path);
+        if (!dup && n < 64)
+            snprintf(seen[n++], sizeof seen[0], "%s", path);
+    }
+    fclose(f);
+    return n;
+}
+
 static uint64_t wait_swaps(nx_cortex_t *cx, int id, uint64_t want, uint64_t want_fail)
 {
     nx_strategy_info_t in;
@@ -340,6 +366,14 @@ static void test_hot_swap_100_while_streaming(void **state)
     atomic_store(&s.stop_producer, 1);
     pthread_join(tp, NULL);
     pthread_join(te, NULL);
+    /* old versions are unloaded once retired: only the running copy stays mapped */
+    int mapped = -1;
+    for (int tries = 0; tries < 200 && mapped != 1; tries++) {
+        usleep(10000);
+        mapped = mapped_plugin_copies();
+    }
+    print_message("plugin copies mapped after the swaps: %d\n", mapped);
+    assert_int_equal(mapped, 1);
     counter_state_t c = counter_of(s.cx, id);
     print_message("published %llu, processed %llu, swaps %d, restores %llu, longest swap %.1f us\n",
                   (unsigned long long)s.published, (unsigned long long)c.ticks, s.swaps,
@@ -357,6 +391,160 @@ static void test_hot_swap_100_while_streaming(void **state)
     nx_cortex_destroy(s.cx);
     nx_ring_destroy(s.ring);
     rm_tmpdir();
+    free(sigs);
+    free(t);
+}
+
+/* A reload asked for by a control event on the bus swaps the strategy. */
+static void test_reload_control_event(void **state)
+{
+    (void)state;
+    nx_symtab_t *t = fx_symtab();
+    fx_signals_t *sigs = calloc(1, sizeof *sigs);
+    nx_cortex_t *cx = make_cortex(t, 1, NULL, 0, 0, sigs);
+    char p[512], err[512];
+    int id = add(cx, fx_fixture("counter_v1", p, sizeof p), err, sizeof err);
+    assert_true(id >= 0);
+    assert_int_equal(nx_cortex_start(cx), 0);
+    feed_ticks(cx, 1, 10);
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_CONTROL;
+    ev.hdr.symbol = NX_SYMBOL_NONE;
+    ev.u.control.cmd = NX_CTL_RELOAD;
+    snprintf(ev.u.control.text, sizeof ev.u.control.text, "counter");
+    nx_cortex_on_event(cx, &ev);
+    int64_t end = nx_mono_ns() + 10 * NX_NS_PER_SEC;
+    while (nx_cortex_poll(cx) == 0 && nx_mono_ns() < end)
+        usleep(1000);
+    nx_strategy_info_t in;
+    nx_cortex_strategy_info(cx, id, &in);
+    assert_int_equal(in.swaps, 1);
+    feed_ticks(cx, 11, 10);
+    counter_state_t c = counter_of(cx, id);
+    assert_int_equal(c.ticks, 20); /* the state came along */
+    assert_int_equal(c.restores, 1);
+    nx_cortex_destroy(cx);
+    free(sigs);
+    free(t);
+}
+
+static int close_enough(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b);
+    return fabs(a - b) <= 1e-9 * fmax(1.0, fabs(b));
+}
+
+/* What a plugin sees per slot equals the indicators computed directly, over
+ * the real 15m series: the TA-Lib set (the same incremental code), and
+ * volume SMA, highest high / lowest low and their distances against a
+ * naive recomputation over the window. NaN inside the lookback. */
+static void test_view_indicators(void **state)
+{
+    (void)state;
+    fx_load_candles();
+    nx_symtab_t *t = fx_symtab();
+    fx_signals_t *sigs = calloc(1, sizeof *sigs);
+    static const uint32_t tf[] = {900};
+    nx_cortex_opts_t o = {0};
+    o.symtab = t;
+    o.tf_s = tf;
+    o.ntf = 1;
+    o.allow_unsigned = 1;
+    nx_cortex_t *cx;
+    assert_int_equal(nx_cortex_create(&cx, &o), 0);
+    char p[512], err[512];
+    nx_strategy_conf_t sc = {0};
+    sc.path = fx_fixture("probe", p, sizeof p);
+    uint32_t btc = 0;
+    sc.symbols = &btc;
+    sc.nsym = 1;
+    int id = nx_cortex_add_strategy(cx, &sc, err, sizeof err);
+    assert_true(id >= 0);
+    assert_int_equal(nx_cortex_start(cx), 0);
+    struct {
+        int32_t slot[12];
+        uint32_t n;
+        uint64_t closed;
+        double v[48];
+    } pr;
+    nx_sma_t sma;
+    nx_ema_t ema;
+    nx_rsi_t rsi;
+    nx_atr_t atr;
+    nx_adx_t adx;
+    nx_bbands_t bb;
+    nx_macd_t macd;
+    nx_stoch_t st;
+    nx_obv_t obv;
+    nx_sma_init(&sma, 20);
+    nx_ema_init(&ema, 20);
+    nx_rsi_init(&rsi, 14);
+    nx_atr_init(&atr, 14);
+    nx_adx_init(&adx, 14);
+    nx_bbands_init(&bb, 20, 2);
+    nx_macd_init(&macd, 12, 26, 9);
+    nx_stoch_init(&st, 14, 3, 3);
+    nx_obv_init(&obv);
+    int rows = fx_nrows < 3000 ? fx_nrows : 3000, checked = 0;
+    for (int i = 0; i < rows; i++) {
+        const fx_row_t *r = &fx_rows[i];
+        nx_event_t ev;
+        fx_kline(&ev, 0, r->t, 900, r->o, r->h, r->l, r->c, r->v);
+        nx_cortex_on_event(cx, &ev);
+        double h = r->h / 1e8, l = r->l / 1e8, c = r->c / 1e8, v = r->v / 1e8;
+        double want[48];
+        int k = 0;
+        want[k++] = nx_sma_update(&sma, c) ? sma.value : NAN;
+        want[k++] = nx_ema_update(&ema, c) ? ema.value : NAN;
+        want[k++] = nx_rsi_update(&rsi, c) ? rsi.value : NAN;
+        int a = nx_atr_update(&atr, h, l, c);
+        want[k++] = a ? atr.value : NAN;
+        want[k++] = a ? atr.natr : NAN;
+        int di = nx_adx_update(&adx, h, l, c);
+        want[k++] = adx.adx_valid ? adx.adx : NAN;
+        want[k++] = di ? adx.plus_di : NAN;
+        want[k++] = di ? adx.minus_di : NAN;
+        int b = nx_bbands_update(&bb, c);
+        want[k++] = b ? bb.upper : NAN;
+        want[k++] = b ? bb.middle : NAN;
+        want[k++] = b ? bb.lower : NAN;
+        int m = nx_macd_update(&macd, c);
+        want[k++] = m ? macd.macd : NAN;
+        want[k++] = m ? macd.signal : NAN;
+        want[k++] = m ? macd.hist : NAN;
+        int s2 = nx_stoch_update(&st, h, l, c);
+        want[k++] = s2 ? st.k : NAN;
+        want[k++] = s2 ? st.d : NAN;
+        nx_obv_update(&obv, c, v);
+        want[k++] = obv.value;
+        /* naive windows over the last 20 candles */
+        double vs = 0, hi = -INFINITY, lo = INFINITY;
+        for (int j = i - 19; j <= i && j >= 0 && i >= 19; j++) {
+            vs += fx_rows[j].v / 1e8;
+            hi = fmax(hi, fx_rows[j].h / 1e8);
+            lo = fmin(lo, fx_rows[j].l / 1e8);
+        }
+        int full = i >= 19;
+        want[k++] = full ? vs / 20 : NAN;
+        want[k++] = full ? hi : NAN;
+        want[k++] = full ? (c - hi) / c : NAN;
+        want[k++] = full ? lo : NAN;
+        want[k++] = full ? (c - lo) / c : NAN;
+        assert_int_equal(nx_cortex_strategy_snapshot(cx, id, &pr, sizeof pr), sizeof pr);
+        assert_int_equal(pr.n, (uint32_t)k);
+        assert_int_equal(pr.closed, (uint64_t)i + 1);
+        for (int j = 0; j < k; j++) {
+            if (!close_enough(pr.v[j], want[j]))
+                fail_msg("candle %d slot %d: plugin saw %.17g, direct %.17g", i, j, pr.v[j],
+                         want[j]);
+            checked += !isnan(want[j]);
+        }
+    }
+    print_message("%d values compared over %d candles\n", checked, rows);
+    assert_true(checked > 20 * (rows - 300));
+    nx_cortex_destroy(cx);
     free(sigs);
     free(t);
 }
@@ -395,6 +583,8 @@ int main(void)
         cmocka_unit_test(test_signatures),
         cmocka_unit_test(test_hot_swap_100_while_streaming),
         cmocka_unit_test(test_tick_signal_levels),
+        cmocka_unit_test(test_reload_control_event),
+        cmocka_unit_test(test_view_indicators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
