@@ -31,16 +31,11 @@ PLUG_SERIES_STATE(0x47524944u) /* "GRID" */
 
 static int init(void *p, const nexus_init_t *in, const char **err)
 {
-    state_t *s = p;
-    const nexus_host_api_t *a = in->api;
-    nexus_host_t *h = in->host;
-    s->h.api = a;
-    s->h.host = h;
-    s->n = in->n_series;
-    s->s_ema = a->indicator(h, NEXUS_IND_EMA, a->param_f64(h, "ema_period", 200), 0, 0);
-    s->s_atr = a->indicator(h, NEXUS_IND_ATR, a->param_f64(h, "atr_period", 14), 0, 0);
-    s->levels = a->param_f64(h, "levels", 5);
-    s->spacing = a->param_f64(h, "spacing_atr", 1.0);
+    state_t *s = state_bind(p, in);
+    s->s_ema = plug_ind(&s->h, NEXUS_IND_EMA, plug_param(&s->h, "ema_period", 200), 0, 0);
+    s->s_atr = plug_ind(&s->h, NEXUS_IND_ATR, plug_param(&s->h, "atr_period", 14), 0, 0);
+    s->levels = plug_param(&s->h, "levels", 5);
+    s->spacing = plug_param(&s->h, "spacing_atr", 1.0);
     if (s->s_ema < 0 || s->s_atr < 0) {
         *err = "ema_period and atr_period must be whole numbers in 1..256";
         return -1;
@@ -81,17 +76,4 @@ static void on_candle(void *p, const nexus_view_t *v)
     r->has_prev = 1;
 }
 
-static const nexus_plugin_t desc = {
-    .abi_version = NEXUS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(nexus_plugin_t),
-    .name = "grid",
-    .version = "1.0.0",
-    .timeframes = "15m",
-    .state_size = state_size,
-    .init = init,
-    .on_candle = on_candle,
-    .snapshot = snapshot,
-    .restore = restore,
-};
-
-PLUG_ENTRY(desc)
+PLUG_BUILTIN("grid", "1.0.0", "15m")

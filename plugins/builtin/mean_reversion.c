@@ -35,17 +35,12 @@ PLUG_SERIES_STATE(0x4d52564eu) /* "MRVN" */
 
 static int init(void *p, const nexus_init_t *in, const char **err)
 {
-    state_t *s = p;
-    const nexus_host_api_t *a = in->api;
-    nexus_host_t *h = in->host;
-    s->h.api = a;
-    s->h.host = h;
-    s->n = in->n_series;
-    s->s_bb = a->indicator(h, NEXUS_IND_BBANDS, a->param_f64(h, "bb_period", 20),
-                           a->param_f64(h, "bb_k", 2.0), 0);
-    s->s_rsi = a->indicator(h, NEXUS_IND_RSI, a->param_f64(h, "rsi_period", 14), 0, 0);
-    double lb = a->param_f64(h, "lookback", 20);
-    s->sl_atr = a->param_f64(h, "sl_atr", 2.0);
+    state_t *s = state_bind(p, in);
+    s->s_bb = plug_ind(&s->h, NEXUS_IND_BBANDS, plug_param(&s->h, "bb_period", 20),
+                       plug_param(&s->h, "bb_k", 2.0), 0);
+    s->s_rsi = plug_ind(&s->h, NEXUS_IND_RSI, plug_param(&s->h, "rsi_period", 14), 0, 0);
+    double lb = plug_param(&s->h, "lookback", 20);
+    s->sl_atr = plug_param(&s->h, "sl_atr", 2.0);
     if (s->s_bb < 0 || s->s_rsi < 0) {
         *err = "bb_period/rsi_period must be whole numbers in 1..256 and bb_k in (0, 10]";
         return -1;
@@ -83,8 +78,7 @@ static void on_candle(void *p, const nexus_view_t *v)
                       NEXUS_LEVEL_ATR, s->sl_atr, NEXUS_LEVEL_PRICE, mid, "bb_rsi_divergence_low");
         else if (v->bar.high >= up && v->bar.high > max_high && rsi < rsi_at_max)
             plug_emit(&s->h, v->symbol, NEXUS_SELL, plug_clamp01(0.6 + (rsi_at_max - rsi) / 50.0),
-                      NEXUS_LEVEL_ATR, s->sl_atr, NEXUS_LEVEL_PRICE, mid,
-                      "bb_rsi_divergence_high");
+                      NEXUS_LEVEL_ATR, s->sl_atr, NEXUS_LEVEL_PRICE, mid, "bb_rsi_divergence_high");
     }
     if (plug_ok(rsi)) { /* only candles with an RSI can be compared against */
         r->low[r->head] = v->bar.low;
@@ -96,17 +90,4 @@ static void on_candle(void *p, const nexus_view_t *v)
     }
 }
 
-static const nexus_plugin_t desc = {
-    .abi_version = NEXUS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(nexus_plugin_t),
-    .name = "mean_reversion",
-    .version = "1.0.0",
-    .timeframes = "1h,4h",
-    .state_size = state_size,
-    .init = init,
-    .on_candle = on_candle,
-    .snapshot = snapshot,
-    .restore = restore,
-};
-
-PLUG_ENTRY(desc)
+PLUG_BUILTIN("mean_reversion", "1.0.0", "1h,4h")

@@ -31,19 +31,14 @@ PLUG_SERIES_STATE(0x5343414cu) /* "SCAL" */
 
 static int init(void *p, const nexus_init_t *in, const char **err)
 {
-    state_t *s = p;
-    const nexus_host_api_t *a = in->api;
-    nexus_host_t *h = in->host;
-    s->h.api = a;
-    s->h.host = h;
-    s->n = in->n_series;
-    s->s_rsi = a->indicator(h, NEXUS_IND_RSI, a->param_f64(h, "rsi_period", 14), 0, 0);
-    s->s_vsma = a->indicator(h, NEXUS_IND_VOLUME_SMA, a->param_f64(h, "volume_period", 20), 0, 0);
-    s->lo = a->param_f64(h, "rsi_low", 30);
-    s->hi = a->param_f64(h, "rsi_high", 70);
-    s->mult = a->param_f64(h, "volume_mult", 1.5);
-    s->sl_atr = a->param_f64(h, "sl_atr", 1.0);
-    s->tp_atr = a->param_f64(h, "tp_atr", 1.5);
+    state_t *s = state_bind(p, in);
+    s->s_rsi = plug_ind(&s->h, NEXUS_IND_RSI, plug_param(&s->h, "rsi_period", 14), 0, 0);
+    s->s_vsma = plug_ind(&s->h, NEXUS_IND_VOLUME_SMA, plug_param(&s->h, "volume_period", 20), 0, 0);
+    s->lo = plug_param(&s->h, "rsi_low", 30);
+    s->hi = plug_param(&s->h, "rsi_high", 70);
+    s->mult = plug_param(&s->h, "volume_mult", 1.5);
+    s->sl_atr = plug_param(&s->h, "sl_atr", 1.0);
+    s->tp_atr = plug_param(&s->h, "tp_atr", 1.5);
     if (s->s_rsi < 0 || s->s_vsma < 0) {
         *err = "rsi_period and volume_period must be whole numbers in 1..256";
         return -1;
@@ -74,17 +69,4 @@ static void on_candle(void *p, const nexus_view_t *v)
     r->was = now;
 }
 
-static const nexus_plugin_t desc = {
-    .abi_version = NEXUS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(nexus_plugin_t),
-    .name = "scalping",
-    .version = "1.0.0",
-    .timeframes = "5m,15m",
-    .state_size = state_size,
-    .init = init,
-    .on_candle = on_candle,
-    .snapshot = snapshot,
-    .restore = restore,
-};
-
-PLUG_ENTRY(desc)
+PLUG_BUILTIN("scalping", "1.0.0", "5m,15m")

@@ -32,29 +32,26 @@ PLUG_SERIES_STATE(0x53454e54u) /* "SENT" */
 
 static int init(void *p, const nexus_init_t *in, const char **err)
 {
-    state_t *s = p;
+    state_t *s = state_bind(p, in);
     const nexus_host_api_t *a = in->api;
     nexus_host_t *h = in->host;
-    s->h.api = a;
-    s->h.host = h;
-    s->n = in->n_series;
     char btc[32];
     if (a->param_str(h, "btc_symbol", btc, sizeof btc) < 0) {
         const char *d = "BTCUSDT";
         for (unsigned i = 0; (btc[i] = d[i]) != 0; i++)
             ;
     }
-    s->drop = a->param_f64(h, "drop_pct", 4.0) / 100.0;
-    s->adx_min = a->param_f64(h, "adx_min", 25);
-    s->sl_atr = a->param_f64(h, "sl_atr", 2.0);
-    s->tp_atr = a->param_f64(h, "tp_atr", 4.0);
+    s->drop = plug_param(&s->h, "drop_pct", 4.0) / 100.0;
+    s->adx_min = plug_param(&s->h, "adx_min", 25);
+    s->sl_atr = plug_param(&s->h, "sl_atr", 2.0);
+    s->tp_atr = plug_param(&s->h, "tp_atr", 4.0);
     if (!(s->drop > 0 && s->drop < 1) || !(s->sl_atr > 0) || !(s->tp_atr > 0)) {
         *err = "drop_pct must be in (0, 100) and sl_atr, tp_atr > 0";
         return -1;
     }
-    s->s_adx = a->indicator(h, NEXUS_IND_ADX, 14, 0, 0);
-    s->s_e50 = a->indicator(h, NEXUS_IND_EMA, 50, 0, 0);
-    s->s_e200 = a->indicator(h, NEXUS_IND_EMA, 200, 0, 0);
+    s->s_adx = plug_ind(&s->h, NEXUS_IND_ADX, 14, 0, 0);
+    s->s_e50 = plug_ind(&s->h, NEXUS_IND_EMA, 50, 0, 0);
+    s->s_e200 = plug_ind(&s->h, NEXUS_IND_EMA, 200, 0, 0);
     if (s->s_adx < 0 || s->s_e50 < 0 || s->s_e200 < 0) {
         *err = "the host refused an indicator";
         return -1;
@@ -84,8 +81,8 @@ static void on_candle(void *p, const nexus_view_t *v)
                   NEXUS_LEVEL_NONE, 0, "black_swan");
     if (r->is_target) {
         double adx = v->ind[s->s_adx], e50 = v->ind[s->s_e50], e200 = v->ind[s->s_e200];
-        int shark = plug_ok(adx) && plug_ok(e200) && adx > s->adx_min && b->close < e50 &&
-                    e50 < e200;
+        int shark =
+            plug_ok(adx) && plug_ok(e200) && adx > s->adx_min && b->close < e50 && e50 < e200;
         if (shark && !r->in_shark)
             plug_emit(&s->h, v->symbol, NEXUS_SELL, plug_clamp01(0.5 + (adx - s->adx_min) / 50.0),
                       NEXUS_LEVEL_ATR, s->sl_atr, NEXUS_LEVEL_ATR, s->tp_atr, "shark");
@@ -93,17 +90,4 @@ static void on_candle(void *p, const nexus_view_t *v)
     }
 }
 
-static const nexus_plugin_t desc = {
-    .abi_version = NEXUS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(nexus_plugin_t),
-    .name = "sentinel",
-    .version = "1.0.0",
-    .timeframes = "15m,1h",
-    .state_size = state_size,
-    .init = init,
-    .on_candle = on_candle,
-    .snapshot = snapshot,
-    .restore = restore,
-};
-
-PLUG_ENTRY(desc)
+PLUG_BUILTIN("sentinel", "1.0.0", "15m,1h")

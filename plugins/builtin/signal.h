@@ -14,6 +14,16 @@ typedef struct plug_host {
     nexus_host_t *host;
 } plug_host_t;
 
+static inline double plug_param(const plug_host_t *h, const char *key, double def)
+{
+    return h->api->param_f64(h->host, key, def);
+}
+
+static inline int plug_ind(const plug_host_t *h, int kind, double p1, double p2, double p3)
+{
+    return h->api->indicator(h->host, kind, p1, p2, p3);
+}
+
 static inline int plug_ok(double x)
 {
     return x == x; /* not NaN: the host sends NaN inside an indicator's lookback */
@@ -22,8 +32,16 @@ static inline int plug_ok(double x)
 static inline int plug_emit(const plug_host_t *h, uint32_t symbol, int side, double confidence,
                             int sl_kind, double sl, int tp_kind, double tp, const char *reason)
 {
-    nexus_signal_t s = {NEXUS_PLUGIN_ABI_VERSION, sizeof s, symbol, side, confidence, sl_kind,
-                        tp_kind, sl, tp, {0}};
+    nexus_signal_t s = {NEXUS_PLUGIN_ABI_VERSION,
+                        sizeof s,
+                        symbol,
+                        side,
+                        confidence,
+                        sl_kind,
+                        tp_kind,
+                        sl,
+                        tp,
+                        {0}};
     for (unsigned i = 0; reason[i] && i < sizeof s.reason - 1; i++)
         s.reason[i] = reason[i];
     return h->api->emit(h->host, &s);
@@ -68,9 +86,18 @@ static inline int plug_restore(uint32_t magic, void *recs, uint32_t rec_size, ui
     return 0;
 }
 
-/* Every built-in keeps `state_t { ...; uint32_t n; rec_t r[]; }`: one record
- * per series. This defines its state_size, snapshot and restore. */
+/* Every built-in keeps `state_t { plug_host_t h; ...; uint32_t n; rec_t r[]; }`:
+ * one record per series. This defines its state_size, snapshot, restore, and
+ * state_bind (the start of every init: host handle and series count). */
 #define PLUG_SERIES_STATE(MAGIC)                                                                   \
+    static state_t *state_bind(void *p, const nexus_init_t *in)                                    \
+    {                                                                                              \
+        state_t *s = p;                                                                            \
+        s->h.api = in->api;                                                                        \
+        s->h.host = in->host;                                                                      \
+        s->n = in->n_series;                                                                       \
+        return s;                                                                                  \
+    }                                                                                              \
     static size_t state_size(const nexus_init_t *in)                                               \
     {                                                                                              \
         return sizeof(state_t) + in->n_series * sizeof(rec_t);                                     \
@@ -86,12 +113,25 @@ static inline int plug_restore(uint32_t magic, void *recs, uint32_t rec_size, ui
         return plug_restore(MAGIC, s->r, sizeof(rec_t), s->n, buf, len);                           \
     }
 
-/* The one exported symbol, returning `desc`. */
-#define PLUG_ENTRY(desc)                                                                           \
+/* A built-in's descriptor (its init and on_candle, and the functions of
+ * PLUG_SERIES_STATE) and the one exported symbol that returns it. */
+#define PLUG_BUILTIN(NAME, VERSION, TIMEFRAMES)                                                    \
+    static const nexus_plugin_t desc = {                                                           \
+        .abi_version = NEXUS_PLUGIN_ABI_VERSION,                                                   \
+        .struct_size = sizeof(nexus_plugin_t),                                                     \
+        .name = NAME,                                                                              \
+        .version = VERSION,                                                                        \
+        .timeframes = TIMEFRAMES,                                                                  \
+        .state_size = state_size,                                                                  \
+        .init = init,                                                                              \
+        .on_candle = on_candle,                                                                    \
+        .snapshot = snapshot,                                                                      \
+        .restore = restore,                                                                        \
+    };                                                                                             \
     NEXUS_PLUGIN_EXPORT const nexus_plugin_t *NEXUS_PLUGIN_ENTRY(void);                            \
     const nexus_plugin_t *NEXUS_PLUGIN_ENTRY(void)                                                 \
     {                                                                                              \
-        return &(desc);                                                                            \
+        return &desc;                                                                              \
     }
 
 #endif /* NEXUS_BUILTIN_SIGNAL_H */

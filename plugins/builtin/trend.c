@@ -32,22 +32,18 @@ PLUG_SERIES_STATE(MAGIC)
 
 static int init(void *p, const nexus_init_t *in, const char **err)
 {
-    state_t *s = p;
-    const nexus_host_api_t *a = in->api;
-    s->h.api = a;
-    s->h.host = in->host;
-    s->n = in->n_series;
-    double fast = a->param_f64(in->host, "ema_fast", 20), slow = a->param_f64(in->host, "ema_slow", 50);
+    state_t *s = state_bind(p, in);
+    double fast = plug_param(&s->h, "ema_fast", 20), slow = plug_param(&s->h, "ema_slow", 50);
     if (!(fast < slow)) {
         *err = "ema_fast must be shorter than ema_slow";
         return -1;
     }
-    s->s_fast = a->indicator(in->host, NEXUS_IND_EMA, fast, 0, 0);
-    s->s_slow = a->indicator(in->host, NEXUS_IND_EMA, slow, 0, 0);
-    s->s_adx = a->indicator(in->host, NEXUS_IND_ADX, a->param_f64(in->host, "adx_period", 14), 0, 0);
-    s->adx_min = a->param_f64(in->host, "adx_min", 25);
-    s->sl_atr = a->param_f64(in->host, "sl_atr", 1.5);
-    s->tp_atr = a->param_f64(in->host, "tp_atr", 3.0);
+    s->s_fast = plug_ind(&s->h, NEXUS_IND_EMA, fast, 0, 0);
+    s->s_slow = plug_ind(&s->h, NEXUS_IND_EMA, slow, 0, 0);
+    s->s_adx = plug_ind(&s->h, NEXUS_IND_ADX, plug_param(&s->h, "adx_period", 14), 0, 0);
+    s->adx_min = plug_param(&s->h, "adx_min", 25);
+    s->sl_atr = plug_param(&s->h, "sl_atr", 1.5);
+    s->tp_atr = plug_param(&s->h, "tp_atr", 3.0);
     if (s->s_fast < 0 || s->s_slow < 0 || s->s_adx < 0) {
         *err = "ema_fast, ema_slow and adx_period must be whole numbers in 1..256";
         return -1;
@@ -80,17 +76,4 @@ static void on_candle(void *p, const nexus_view_t *v)
     r->has_prev = 1;
 }
 
-static const nexus_plugin_t desc = {
-    .abi_version = NEXUS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(nexus_plugin_t),
-    .name = "trend",
-    .version = "1.0.0",
-    .timeframes = "15m,4h",
-    .state_size = state_size,
-    .init = init,
-    .on_candle = on_candle,
-    .snapshot = snapshot,
-    .restore = restore,
-};
-
-PLUG_ENTRY(desc)
+PLUG_BUILTIN("trend", "1.0.0", "15m,4h")
