@@ -17,47 +17,10 @@
 #include "nx/error.h"
 #include "nx/fixed.h"
 
+#include "cortex_fixture.h"
+
 #define MAXC 20000
 
-typedef struct row {
-    int64_t t, o, h, l, c, v;
-} row_t;
-
-static row_t rows[MAXC];
-static int nrows;
-
-static void load(void)
-{
-    char path[512];
-    const char *src = getenv("NX_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv",
-             src ? src : NX_SOURCE_DIR_DEFAULT);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[256];
-    nrows = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *fld[6];
-        line[strcspn(line, "\r\n")] = 0;
-        int n = 0;
-        fld[n++] = line;
-        for (char *p = line; *p && n < 6; p++)
-            if (*p == ',') {
-                *p = 0;
-                fld[n++] = p + 1;
-            }
-        if (n != 6 || !strcmp(fld[0], "open_time_ms"))
-            continue;
-        row_t *r = &rows[nrows++];
-        r->t = atoll(fld[0]);
-        assert_int_equal(nx_fixed_parse(fld[1], strlen(fld[1]), 8, &r->o), 0);
-        assert_int_equal(nx_fixed_parse(fld[2], strlen(fld[2]), 8, &r->h), 0);
-        assert_int_equal(nx_fixed_parse(fld[3], strlen(fld[3]), 8, &r->l), 0);
-        assert_int_equal(nx_fixed_parse(fld[4], strlen(fld[4]), 8, &r->c), 0);
-        assert_int_equal(nx_fixed_parse(fld[5], strlen(fld[5]), 8, &r->v), 0);
-    }
-    fclose(f);
-}
 
 typedef struct got {
     nx_candle_t c[3][MAXC];
@@ -75,26 +38,26 @@ static void on_close(void *ctx, uint32_t sym, const nx_candle_t *c)
 }
 
 /* The independent aggregation: group by floor(open / tf). */
-static int expect(int64_t tf_ms, row_t *out, int *gap)
+static int expect(int64_t tf_ms, fx_row_t *out, int *gap)
 {
     int n = 0;
     int64_t prev_end = 0;
-    for (int i = 0; i < nrows;) {
-        int64_t b = rows[i].t - rows[i].t % tf_ms;
-        row_t g = {b, rows[i].o, rows[i].h, rows[i].l, 0, 0};
+    for (int i = 0; i < fx_nrows;) {
+        int64_t b = fx_rows[i].t - fx_rows[i].t % tf_ms;
+        fx_row_t g = {b, fx_rows[i].o, fx_rows[i].h, fx_rows[i].l, 0, 0};
         int cnt = 0;
-        for (; i < nrows && rows[i].t - rows[i].t % tf_ms == b; i++, cnt++) {
-            if (rows[i].h > g.h)
-                g.h = rows[i].h;
-            if (rows[i].l < g.l)
-                g.l = rows[i].l;
-            g.c = rows[i].c;
-            g.v += rows[i].v;
+        for (; i < fx_nrows && fx_rows[i].t - fx_rows[i].t % tf_ms == b; i++, cnt++) {
+            if (fx_rows[i].h > g.h)
+                g.h = fx_rows[i].h;
+            if (fx_rows[i].l < g.l)
+                g.l = fx_rows[i].l;
+            g.c = fx_rows[i].c;
+            g.v += fx_rows[i].v;
         }
         int complete = cnt == tf_ms / 900000;
         gap[n] = !complete || (prev_end && b != prev_end);
         /* The last bucket closes only if it is complete. */
-        if (i == nrows && !complete)
+        if (i == fx_nrows && !complete)
             break;
         out[n++] = g;
         prev_end = b + tf_ms;
@@ -102,29 +65,29 @@ static int expect(int64_t tf_ms, row_t *out, int *gap)
     return n;
 }
 
-static row_t want[MAXC];
+static fx_row_t want[MAXC];
 static int want_gap[MAXC];
 
 static void test_aggregate_real_15m(void **state)
 {
     (void)state;
-    load();
-    assert_true(nrows > 13000);
+    fx_load_candles();
+    assert_true(fx_nrows > 13000);
     uint32_t tfs[3];
     assert_int_equal(nx_timeframes_parse("15m,1h,4h", tfs, 3), 3);
     nx_candles_t c;
     assert_int_equal(nx_candles_init(&c, 1, tfs, 3, on_close, NULL), 0);
     memset(&got, 0, sizeof got);
-    for (int i = 0; i < nrows; i++) {
-        nx_ev_kline_t k = {.open_ms = rows[i].t, .open = rows[i].o, .high = rows[i].h,
-                           .low = rows[i].l, .close = rows[i].c, .volume = rows[i].v,
+    for (int i = 0; i < fx_nrows; i++) {
+        nx_ev_kline_t k = {.open_ms = fx_rows[i].t, .open = fx_rows[i].o, .high = fx_rows[i].h,
+                           .low = fx_rows[i].l, .close = fx_rows[i].c, .volume = fx_rows[i].v,
                            .interval_s = 900, .closed = 1};
         nx_candles_on_kline(&c, 0, &k);
     }
     static const int64_t tf_ms[3] = {900000, 3600000, 14400000};
     int gaps_in_file = 0;
-    for (int i = 1; i < nrows; i++)
-        gaps_in_file += rows[i].t - rows[i - 1].t != 900000;
+    for (int i = 1; i < fx_nrows; i++)
+        gaps_in_file += fx_rows[i].t - fx_rows[i - 1].t != 900000;
     for (int k = 0; k < 3; k++) {
         int n = expect(tf_ms[k], want, want_gap);
         if (got.n[k] != n)
