@@ -749,38 +749,53 @@ static void test_nexus_run_all_venues(void **state)
 /* The engine fed by the replay server runs the five strategy plugins on the
  * real BTCUSDT 15m series (2021-01..06, which holds the May crash) and emits
  * signals from each: what issue 4 calls done. */
-static void test_nexus_run_strategies_emit_signals(void **state)
+/* Run `nexus run --events` for 6 s against a replay of the real BTCUSDT 15m
+ * series (2021-01..06, the May crash included), with `cortex_and_more`
+ * appended to a config holding the symbol and its feed. Events land in
+ * out_path, the log in err_path; the caller unlinks them. */
+static void run_on_real_candles(const char *tag, const char *cortex_and_more, char *out_path,
+                                char *err_path)
 {
-    (void)state;
     replay_t bn;
     const char *csv_path =
         src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
     const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
     replay_start(&bn, a1);
     char cfg_path[64];
-    snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-strategies-%d.json", (int)getpid());
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-%s-%d.json", tag, (int)getpid());
     FILE *f = fopen(cfg_path, "w");
     assert_non_null(f);
     fprintf(f,
             "{\"engine\":{\"stats_interval_s\":0},\"symbols\":["
             "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
-            "\"lot_size\":\"0.00001\"}],"
+            "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
             "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
             "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
-            "\"kline_interval\":\"15m\",\"stale_s\":0}],"
-            "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
-            "\"allow_unsigned\":true,\"strategies\":["
-            "{\"plugin\":\"trend\"},{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},"
-            "{\"plugin\":\"mean_reversion\"},{\"plugin\":\"grid\"},"
-            "{\"plugin\":\"sentinel\",\"params\":{\"shark_targets\":[\"BTCUSDT\"]}}]}}",
-            bn.port, bn.port, NX_PLUGIN_DIR);
+            "\"kline_interval\":\"15m\",\"stale_s\":0}],%s}",
+            bn.port, bn.port, cortex_and_more);
     fclose(f);
-    char out_path[64], err_path[64], cmd[512];
-    snprintf(out_path, sizeof out_path, "/tmp/nexus-signals-%d.jsonl", (int)getpid());
-    snprintf(err_path, sizeof err_path, "/tmp/nexus-signals-%d.log", (int)getpid());
+    char cmd[512];
+    snprintf(out_path, 64, "/tmp/nexus-%s-%d.jsonl", tag, (int)getpid());
+    snprintf(err_path, 64, "/tmp/nexus-%s-%d.log", tag, (int)getpid());
     snprintf(cmd, sizeof cmd, "%s run --config %s --duration 6 --events > %s 2> %s", nexus_bin,
              cfg_path, out_path, err_path);
     assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    unlink(cfg_path);
+    replay_stop(&bn);
+}
+
+static void test_nexus_run_strategies_emit_signals(void **state)
+{
+    (void)state;
+    char cortex[1024], out_path[64], err_path[64];
+    snprintf(cortex, sizeof cortex,
+             "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
+             "\"allow_unsigned\":true,\"strategies\":["
+             "{\"plugin\":\"trend\"},{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},"
+             "{\"plugin\":\"mean_reversion\"},{\"plugin\":\"grid\"},"
+             "{\"plugin\":\"sentinel\",\"params\":{\"shark_targets\":[\"BTCUSDT\"]}}]}",
+             NX_PLUGIN_DIR);
+    run_on_real_candles("signals", cortex, out_path, err_path);
     static const char *const reasons[] = {
         "ema_cross_", "rsi_o", "bb_rsi_divergence_", "grid_", "black_swan", "shark"};
     int by[6] = {0}, klines = 0;
@@ -803,10 +818,8 @@ static void test_nexus_run_strategies_emit_signals(void **state)
     /* the May 2021 crash: a black swan for every 15m candle down > 4%, at least
      * the three of 2021-05-19 */
     assert_true(by[4] >= 3);
-    unlink(cfg_path);
     unlink(out_path);
     unlink(err_path);
-    replay_stop(&bn);
 }
 
 /* Several users with different modes and limits trade a replay of real data
@@ -815,39 +828,18 @@ static void test_nexus_run_strategies_emit_signals(void **state)
 static void test_nexus_run_paper_sessions(void **state)
 {
     (void)state;
-    replay_t bn;
-    const char *csv_path =
-        src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
-    const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
-    replay_start(&bn, a1);
-    char cfg_path[64];
-    snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-paper-%d.json", (int)getpid());
-    FILE *f = fopen(cfg_path, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "{\"engine\":{\"stats_interval_s\":0},\"symbols\":["
-            "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
-            "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
-            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
-            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
-            "\"kline_interval\":\"15m\",\"stale_s\":0}],"
-            "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
-            "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"trend\"},"
-            "{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},{\"plugin\":\"sentinel\"}]},"
-            "\"trading\":{\"sessions\":["
-            "{\"name\":\"pia\",\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":200,"
-            "\"breaker_halt_s\":3600,\"time_limit_s\":86400},"
-            "{\"name\":\"cole\",\"mode\":\"copilot\",\"equity\":\"500\"},"
-            "{\"name\":\"wes\",\"mode\":\"watcher\"}]}}",
-            bn.port, bn.port, NX_PLUGIN_DIR);
-    fclose(f);
-    char err_path[64], cmd[512];
-    snprintf(err_path, sizeof err_path, "/tmp/nexus-paper-%d.log", (int)getpid());
-    char out_path[64];
-    snprintf(out_path, sizeof out_path, "/tmp/nexus-paper-%d.jsonl", (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 6 --events > %s 2> %s", nexus_bin,
-             cfg_path, out_path, err_path);
-    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    char more[1024], out_path[64], err_path[64];
+    snprintf(more, sizeof more,
+             "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
+             "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"trend\"},"
+             "{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},{\"plugin\":\"sentinel\"}]},"
+             "\"trading\":{\"sessions\":["
+             "{\"name\":\"pia\",\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":200,"
+             "\"breaker_halt_s\":3600,\"time_limit_s\":86400},"
+             "{\"name\":\"cole\",\"mode\":\"copilot\",\"equity\":\"500\"},"
+             "{\"name\":\"wes\",\"mode\":\"watcher\"}]}",
+             NX_PLUGIN_DIR);
+    run_on_real_candles("paper", more, out_path, err_path);
     /* every decision and every fill is on the journal (printed with --events) */
     FILE *ef = fopen(out_path, "r");
     assert_non_null(ef);
@@ -906,10 +898,8 @@ static void test_nexus_run_paper_sessions(void **state)
     fclose(lf);
     assert_int_equal(seen, 3);
     assert_true(fills >= 2 * pilot_trades); /* an entry and an exit fill per trade */
-    unlink(cfg_path);
     unlink(err_path);
     unlink(out_path);
-    replay_stop(&bn);
 }
 
 int main(int argc, char **argv)
