@@ -68,10 +68,15 @@ static void sync_position(nx_desk_t *d, desk_session_t *s, uint32_t sym)
     }
 }
 
+/* The venue's updates reach the order manager; a fill is the only thing
+ * that moves a position, so it is also where the shield learns of it. */
 static void on_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
 {
     nx_desk_t *d = ctx;
     nx_oms_on_update(d->oms, symbol, u);
+    desk_session_t *s = u->last_qty ? session_by_id(d, u->session) : NULL;
+    if (s)
+        sync_position(d, s, symbol);
 }
 
 static void on_closed(void *ctx, const nx_trade_closed_t *t)
@@ -96,8 +101,8 @@ static void on_closed(void *ctx, const nx_trade_closed_t *t)
     const nx_symbol_t *y = nx_symtab_get(d->symtab, t->symbol);
     char pnl[NX_FIXED_FMT_MAX];
     nx_fixed_format(t->pnl, y->price_scale, pnl, sizeof pnl);
-    NX_DEBUG("desk", "%s: %s %s closed (%s), P&L %s", s->name, y->name, t->dir > 0 ? "long" : "short",
-             nx_exit_reason_name(t->reason), pnl);
+    NX_DEBUG("desk", "%s: %s %s closed (%s), P&L %s", s->name, y->name,
+             t->dir > 0 ? "long" : "short", nx_exit_reason_name(t->reason), pnl);
 }
 
 static void journal(void *ctx, const nx_event_t *ev)
@@ -208,9 +213,6 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
         return;
     }
     d->last_ns[sym] = now;
-    for (uint32_t i = 0; i < d->n; i++)
-        if (d->s[i].trades[sym])
-            sync_position(d, &d->s[i], sym);
 }
 
 void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
@@ -269,7 +271,8 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
         case NX_V_RESIZE:
             s->orders++;
             if (dec.reduce_only) {
-                nx_oms_exit(d->oms, s->id, sym, in.sentinel ? NX_EXIT_SENTINEL : NX_EXIT_SIGNAL, now);
+                nx_oms_exit(d->oms, s->id, sym, in.sentinel ? NX_EXIT_SENTINEL : NX_EXIT_SIGNAL,
+                            now);
             } else {
                 nx_ev_order_intent_t it;
                 memset(&it, 0, sizeof it);
@@ -287,7 +290,6 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
                     NX_LOGK(NX_LOG_WARN, "desk", "desk.enter", "%s: order on %s not placed: %s",
                             s->name, y->name, nx_strerror(rc));
             }
-            sync_position(d, s, sym);
             break;
         }
     }
@@ -311,23 +313,25 @@ void nx_desk_summary(const nx_desk_t *d)
         for (int r = 0; r < NX_REJ_COUNT; r++)
             rej += s->by_reason[r];
         static const char *const modes[] = {"watcher", "copilot", "pilot"};
-        NX_INFO("summary",
-                "session %s (%s): trades=%u wins=%u win_rate=%.1f%% pnl=%s fees=%s balance=%s "
-                "max_drawdown=%.2f%% open_positions=%u exits tp=%llu sl=%llu trailing=%llu time=%llu "
-                "sentinel=%llu signal=%llu | notifications=%llu approval_requests=%llu "
-                "rejected=%llu (breaker=%llu cooldown=%llu has_position=%llu)",
-                s->name, modes[s->conf.mode], ai.trades, ai.wins,
-                ai.trades ? 100.0 * ai.wins / ai.trades : 0.0, pnl, fees, bal,
-                (double)s->max_dd_bp / 100.0, ai.open_positions,
-                (unsigned long long)s->exits_by[NX_EXIT_TP], (unsigned long long)s->exits_by[NX_EXIT_SL],
-                (unsigned long long)s->exits_by[NX_EXIT_TRAILING],
-                (unsigned long long)s->exits_by[NX_EXIT_TIME],
-                (unsigned long long)s->exits_by[NX_EXIT_SENTINEL],
-                (unsigned long long)s->exits_by[NX_EXIT_SIGNAL], (unsigned long long)s->notifications,
-                (unsigned long long)s->approvals, (unsigned long long)rej,
-                (unsigned long long)s->by_reason[NX_REJ_BREAKER],
-                (unsigned long long)s->by_reason[NX_REJ_COOLDOWN],
-                (unsigned long long)s->by_reason[NX_REJ_HAS_POSITION]);
+        NX_INFO(
+            "summary",
+            "session %s (%s): trades=%u wins=%u win_rate=%.1f%% pnl=%s fees=%s balance=%s "
+            "max_drawdown=%.2f%% open_positions=%u exits tp=%llu sl=%llu trailing=%llu time=%llu "
+            "sentinel=%llu signal=%llu | notifications=%llu approval_requests=%llu "
+            "rejected=%llu (breaker=%llu cooldown=%llu has_position=%llu)",
+            s->name, modes[s->conf.mode], ai.trades, ai.wins,
+            ai.trades ? 100.0 * ai.wins / ai.trades : 0.0, pnl, fees, bal,
+            (double)s->max_dd_bp / 100.0, ai.open_positions,
+            (unsigned long long)s->exits_by[NX_EXIT_TP],
+            (unsigned long long)s->exits_by[NX_EXIT_SL],
+            (unsigned long long)s->exits_by[NX_EXIT_TRAILING],
+            (unsigned long long)s->exits_by[NX_EXIT_TIME],
+            (unsigned long long)s->exits_by[NX_EXIT_SENTINEL],
+            (unsigned long long)s->exits_by[NX_EXIT_SIGNAL], (unsigned long long)s->notifications,
+            (unsigned long long)s->approvals, (unsigned long long)rej,
+            (unsigned long long)s->by_reason[NX_REJ_BREAKER],
+            (unsigned long long)s->by_reason[NX_REJ_COOLDOWN],
+            (unsigned long long)s->by_reason[NX_REJ_HAS_POSITION]);
     }
 }
 

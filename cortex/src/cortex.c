@@ -286,7 +286,8 @@ static void on_close(void *ctx, uint32_t sym, const nx_candle_t *c)
         st->ctx_series = cs;
         st->ctx_exch_ns = exch_ns;
         v->desc->on_candle(v->state, &view);
-        atomic_store_explicit(&st->calls, atomic_load_explicit(&st->calls, memory_order_relaxed) + 1,
+        atomic_store_explicit(&st->calls,
+                              atomic_load_explicit(&st->calls, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         st->ctx_series = NULL;
     }
@@ -314,7 +315,8 @@ static void on_tick(struct nx_cortex *cx, const nx_event_t *ev)
         st->ctx_series = NULL;
         st->ctx_exch_ns = ev->hdr.exch_ns;
         v->desc->on_tick(v->state, &t);
-        atomic_store_explicit(&st->ticks, atomic_load_explicit(&st->ticks, memory_order_relaxed) + 1,
+        atomic_store_explicit(&st->ticks,
+                              atomic_load_explicit(&st->ticks, memory_order_relaxed) + 1,
                               memory_order_relaxed);
     }
 }
@@ -502,8 +504,8 @@ int nx_cortex_poll(nx_cortex_t *cx)
         free(buf);
         if (why[0]) {
             char msg[320];
-            snprintf(msg, sizeof msg, "%.130s: reload refused: %.120s; version %.20s keeps running", st->path,
-                     why, old ? old->desc->version : "(none)");
+            snprintf(msg, sizeof msg, "%.130s: reload refused: %.120s; version %.20s keeps running",
+                     st->path, why, old ? old->desc->version : "(none)");
             NX_ERROR("cortex", "%s", msg);
             nx_strategy_set_error(st, msg);
             atomic_fetch_add_explicit(&st->reload_failures, 1, memory_order_relaxed);

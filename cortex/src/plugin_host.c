@@ -131,9 +131,10 @@ static int api_emit(nexus_host_t *h, const nexus_signal_t *sig)
 
 static void api_log(nexus_host_t *h, int level, const char *msg)
 {
-    nx_log_level_t l = level <= 0 ? NX_LOG_DEBUG : level == 1 ? NX_LOG_INFO
-                                                : level == 2 ? NX_LOG_WARN
-                                                             : NX_LOG_ERROR;
+    nx_log_level_t l = level <= 0   ? NX_LOG_DEBUG
+                       : level == 1 ? NX_LOG_INFO
+                       : level == 2 ? NX_LOG_WARN
+                                    : NX_LOG_ERROR;
     nx_log_write(l, "plugin", NULL, "%s: %s", h->st->name, msg ? msg : "");
 }
 
@@ -169,19 +170,22 @@ static int api_param_has(nexus_host_t *h, const char *key, const char *value)
         return strcmp(json_string_value(v), value) == 0;
     size_t i;
     json_t *e;
-    json_array_foreach(v, i, e) if (json_is_string(e) && strcmp(json_string_value(e), value) == 0)
-        return 1;
+    json_array_foreach(v, i, e) if (json_is_string(e) &&
+                                    strcmp(json_string_value(e), value) == 0) return 1;
     return 0;
 }
 
 static int api_indicator(nexus_host_t *h, int kind, double p1, double p2, double p3)
 {
     int nout = nx_ind_outputs(kind);
-    if (!h->in_init || nout == 0 || h->n_req >= NX_MAX_REQ || h->n_slots + (uint32_t)nout > NX_MAX_SLOTS)
+    if (!h->in_init || nout == 0 || h->n_req >= NX_MAX_REQ ||
+        h->n_slots + (uint32_t)nout > NX_MAX_SLOTS)
         return NX_EINVAL;
     double p[3] = {p1, p2, p3};
     /* integer periods where the kind takes them; Bollinger's p2 is a real */
-    int nint = kind == NEXUS_IND_OBV ? 0 : kind == NEXUS_IND_MACD || kind == NEXUS_IND_STOCH ? 3 : 1;
+    int nint = kind == NEXUS_IND_OBV                               ? 0
+               : kind == NEXUS_IND_MACD || kind == NEXUS_IND_STOCH ? 3
+                                                                   : 1;
     for (int i = 0; i < nint; i++)
         if (!(p[i] >= 1 && p[i] <= NX_IND_MAX_PERIOD) || p[i] != floor(p[i]))
             return NX_EINVAL;
@@ -218,8 +222,15 @@ static int api_series_info(nexus_host_t *h, uint32_t i, nexus_series_info_t *out
 }
 
 const nexus_host_api_t nx_host_api = {
-    NEXUS_PLUGIN_ABI_VERSION, sizeof(nexus_host_api_t), api_emit,       api_log, api_param_f64,
-    api_param_str,            api_param_has,            api_indicator, api_series_info,
+    NEXUS_PLUGIN_ABI_VERSION,
+    sizeof(nexus_host_api_t),
+    api_emit,
+    api_log,
+    api_param_f64,
+    api_param_str,
+    api_param_has,
+    api_indicator,
+    api_series_info,
 };
 
 /* ---- loading one version ------------------------------------------------------ */
@@ -249,7 +260,8 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     nx_pver_t *v = NULL;
     int fd = -1;
     if (nx_file_read_all(st->path, &data, &len)) {
-        nx_errorf(err, cap, NX_EIO, "%s: cannot read the plugin file: %s", st->path, strerror(errno));
+        nx_errorf(err, cap, NX_EIO, "%s: cannot read the plugin file: %s", st->path,
+                  strerror(errno));
         return NULL;
     }
     if (!cx->o.allow_unsigned) {
@@ -258,9 +270,9 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
         snprintf(sig_path, sizeof sig_path, "%s.sig", st->path);
         if (nx_file_read_all(sig_path, &sig, &sig_len)) {
             nx_errorf(err, cap, NX_EPERM,
-                 "%s: not signed (%s is missing); sign it with `nexus plugin sign`, or set "
-                 "cortex.allow_unsigned for development",
-                 st->path, sig_path);
+                      "%s: not signed (%s is missing); sign it with `nexus plugin sign`, or set "
+                      "cortex.allow_unsigned for development",
+                      st->path, sig_path);
             goto fail_data;
         }
         int rc = nx_sign_verify(data, len, sig, sig_len, cx->o.trusted_keys, cx->o.n_trusted, why,
@@ -295,7 +307,8 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
         off += (size_t)n;
     }
     if (fd < 0 || off != len || close(fd)) {
-        nx_errorf(err, cap, NX_EIO, "%s: cannot stage a private copy in %s", st->path, cx->cache_dir);
+        nx_errorf(err, cap, NX_EIO, "%s: cannot stage a private copy in %s", st->path,
+                  cx->cache_dir);
         if (fd >= 0)
             unlink(copy);
         goto fail_v;
@@ -309,38 +322,41 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
         /* dlerror names the private copy; name the user's file instead */
         const char *colon = de ? strstr(de, ".so: ") : NULL;
         nx_errorf(err, cap, NX_EINVAL, "%s: not loadable: %s", st->path,
-             colon ? colon + 5 : de ? de : "dlopen failed");
+                  colon ? colon + 5
+                  : de  ? de
+                        : "dlopen failed");
         goto fail_v;
     }
     dlerror();
     nexus_plugin_entry_fn entry;
     *(void **)&entry = dlsym(v->dl, NEXUS_PLUGIN_ENTRY_NAME);
     if (!entry) {
-        nx_errorf(err, cap, NX_EABI, "%s: no entry point: the plugin does not export %s()", st->path,
-             NEXUS_PLUGIN_ENTRY_NAME);
+        nx_errorf(err, cap, NX_EABI, "%s: no entry point: the plugin does not export %s()",
+                  st->path, NEXUS_PLUGIN_ENTRY_NAME);
         goto fail_v;
     }
     const nexus_plugin_t *d = entry();
     if (!d) {
         nx_errorf(err, cap, NX_EABI, "%s: %s() returned no descriptor", st->path,
-             NEXUS_PLUGIN_ENTRY_NAME);
+                  NEXUS_PLUGIN_ENTRY_NAME);
         goto fail_v;
     }
     if ((d->abi_version >> 16) != NEXUS_PLUGIN_ABI_MAJOR) {
-        nx_errorf(err, cap, NX_EABI, "%s: wrong ABI: built for plugin ABI %u.%u, this host speaks %u.x",
-             st->path, d->abi_version >> 16, d->abi_version & 0xffff, NEXUS_PLUGIN_ABI_MAJOR);
+        nx_errorf(err, cap, NX_EABI,
+                  "%s: wrong ABI: built for plugin ABI %u.%u, this host speaks %u.x", st->path,
+                  d->abi_version >> 16, d->abi_version & 0xffff, NEXUS_PLUGIN_ABI_MAJOR);
         goto fail_v;
     }
     if (d->struct_size < sizeof(nexus_plugin_t)) {
         nx_errorf(err, cap, NX_EABI, "%s: wrong ABI: descriptor is %u bytes, at least %zu expected",
-             st->path, d->struct_size, sizeof(nexus_plugin_t));
+                  st->path, d->struct_size, sizeof(nexus_plugin_t));
         goto fail_v;
     }
-    const char *missing = !d->name || !d->name[0] ? "name"
-                          : !d->version           ? "version"
-                          : !d->state_size        ? "state_size"
-                          : !d->init              ? "init"
-                          : !d->on_candle         ? "on_candle"
+    const char *missing = !d->name || !d->name[0]           ? "name"
+                          : !d->version                     ? "version"
+                          : !d->state_size                  ? "state_size"
+                          : !d->init                        ? "init"
+                          : !d->on_candle                   ? "on_candle"
                           : (!d->snapshot) != (!d->restore) ? "snapshot/restore pair"
                                                             : NULL;
     if (missing) {
@@ -348,17 +364,17 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
         goto fail_v;
     }
     if (st->plugin[0] && strcmp(st->plugin, d->name)) {
-        nx_errorf(err, cap, NX_EINVAL, "%s: is plugin \"%s\", but this strategy runs \"%s\"", st->path,
-             d->name, st->plugin);
+        nx_errorf(err, cap, NX_EINVAL, "%s: is plugin \"%s\", but this strategy runs \"%s\"",
+                  st->path, d->name, st->plugin);
         goto fail_v;
     }
     v->desc = d;
     if (!st->ntf) { /* first load without configured timeframes: the plugin's own */
-        int n = nx_timeframes_parse(d->timeframes ? d->timeframes : "15m", st->tf_s,
-                                    NX_MAX_TIMEFRAMES);
+        int n =
+            nx_timeframes_parse(d->timeframes ? d->timeframes : "15m", st->tf_s, NX_MAX_TIMEFRAMES);
         if (n <= 0) {
             nx_errorf(err, cap, NX_EINVAL, "%s: bad default timeframes \"%s\"", st->path,
-                 d->timeframes);
+                      d->timeframes);
             v->desc = NULL;
             goto fail_v;
         }
@@ -377,8 +393,8 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     size_t ss = d->state_size(&v->init);
     if (ss == 0 || ss > MAX_STATE) {
         v->in_init = 0;
-        nx_errorf(err, cap, NX_EINVAL, "%s: asks for %zu bytes of state (allowed 1..%u)", st->path, ss,
-             MAX_STATE);
+        nx_errorf(err, cap, NX_EINVAL, "%s: asks for %zu bytes of state (allowed 1..%u)", st->path,
+                  ss, MAX_STATE);
         v->desc = NULL; /* init never ran: no fini */
         goto fail_v;
     }
@@ -398,7 +414,7 @@ nx_pver_t *nx_pver_load(nx_strategy_t *st, char *err, size_t cap)
     v->in_init = 0;
     if (irc < 0) {
         nx_errorf(err, cap, NX_EINVAL, "%s: init failed: %s", st->path,
-             ierr ? ierr : "(no reason given)");
+                  ierr ? ierr : "(no reason given)");
         v->desc = NULL; /* a failed init owns nothing to finalise */
         goto fail_v;
     }
@@ -424,17 +440,17 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
 {
     if (cx->started)
         return nx_errorf(err, cap, NX_ESTATE, "%s: strategies are added before the cortex starts",
-                    sc->path ? sc->path : "?");
+                         sc->path ? sc->path : "?");
     if (!sc->path || !sc->path[0])
         return nx_errorf(err, cap, NX_EINVAL, "a strategy needs a plugin path");
     if (strlen(sc->path) >= sizeof(((nx_strategy_t *)0)->path))
         return nx_errorf(err, cap, NX_ETOOLONG, "%s: path too long", sc->path);
     if (cx->n_st >= NX_CORTEX_MAX_STRATEGIES)
         return nx_errorf(err, cap, NX_EFULL, "%s: more than %d strategies", sc->path,
-                    NX_CORTEX_MAX_STRATEGIES);
+                         NX_CORTEX_MAX_STRATEGIES);
     if (sc->name && nx_cortex_strategy_find(cx, sc->name) >= 0)
         return nx_errorf(err, cap, NX_EEXIST, "%s: a strategy named \"%s\" already runs", sc->path,
-                    sc->name);
+                         sc->name);
     nx_strategy_t *st = calloc(1, sizeof *st);
     if (!st)
         return nx_errorf(err, cap, NX_ENOMEM, "out of memory");
@@ -461,7 +477,8 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
     for (uint32_t i = 0; i < st->nsym; i++) {
         st->symbols[i] = sc->nsym ? sc->symbols[i] : i;
         if (st->symbols[i] >= cx->nsym) {
-            rc = nx_errorf(err, cap, NX_EINVAL, "%s: unknown symbol id %u", sc->path, st->symbols[i]);
+            rc = nx_errorf(err, cap, NX_EINVAL, "%s: unknown symbol id %u", sc->path,
+                           st->symbols[i]);
             goto fail;
         }
     }
@@ -479,7 +496,7 @@ int nx_cortex_add_strategy(nx_cortex_t *cx, const nx_strategy_conf_t *sc, char *
     snprintf(st->name, sizeof st->name, "%s", sc->name && sc->name[0] ? sc->name : v->desc->name);
     if (nx_cortex_strategy_find(cx, st->name) >= 0) {
         rc = nx_errorf(err, cap, NX_EEXIST, "%s: a strategy named \"%s\" already runs", sc->path,
-                  st->name);
+                       st->name);
         nx_pver_free(v);
         goto fail;
     }
@@ -531,7 +548,8 @@ int nx_cortex_reload(nx_cortex_t *cx, const char *name)
     return 0;
 }
 
-/* ---- the watcher thread ------------------------------------------------------------------------ */
+/* ---- the watcher thread ------------------------------------------------------------------------
+ */
 
 static void collect_retired(nx_strategy_t *st)
 {
@@ -544,8 +562,7 @@ static void collect_retired(nx_strategy_t *st)
 static void *watch_main(void *arg)
 {
     struct nx_cortex *cx = arg;
-    int64_t debounce = (int64_t)(cx->o.watch_debounce_ms ? cx->o.watch_debounce_ms : 200) *
-                       1000000;
+    int64_t debounce = (int64_t)(cx->o.watch_debounce_ms ? cx->o.watch_debounce_ms : 200) * 1000000;
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     while (!atomic_load_explicit(&cx->stop, memory_order_acquire)) {
         struct pollfd p[2];

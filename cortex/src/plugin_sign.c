@@ -87,7 +87,7 @@ int nx_sign_keygen(const char *sk_path, char pk_b64[NX_SIGN_PK_B64_MAX], char *e
     int fd = open(sk_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return nx_errorf(err, cap, errno == EEXIST ? NX_EEXIST : NX_EIO, "%s: %s%s", sk_path,
-                    strerror(errno), errno == EEXIST ? " (refusing to overwrite a key)" : "");
+                         strerror(errno), errno == EEXIST ? " (refusing to overwrite a key)" : "");
     crypto_sign_keypair(pk, sk);
     sodium_bin2base64(sk_b64, sizeof sk_b64, sk, sizeof sk, sodium_base64_VARIANT_ORIGINAL);
     sodium_bin2base64(pk_b64, NX_SIGN_PK_B64_MAX, pk, sizeof pk, sodium_base64_VARIANT_ORIGINAL);
@@ -112,8 +112,8 @@ static int read_secret_key(const char *sk_path, unsigned char sk[crypto_sign_SEC
         return nx_errorf(err, cap, NX_EIO, "%s: %s", sk_path, strerror(errno));
     if (st.st_mode & 077)
         return nx_errorf(err, cap, NX_EPERM,
-                    "%s: mode %03o lets others read the secret key; chmod 600 it", sk_path,
-                    (unsigned)(st.st_mode & 0777));
+                         "%s: mode %03o lets others read the secret key; chmod 600 it", sk_path,
+                         (unsigned)(st.st_mode & 0777));
     char *text;
     size_t len;
     if (nx_file_read_all(sk_path, &text, &len))
@@ -148,8 +148,8 @@ int nx_sign_file(const char *path, const char *sk_path, char *err, size_t cap)
     crypto_sign_ed25519_sk_to_pk(pk, sk);
     sodium_memzero(sk, sizeof sk);
 
-    char pk_b64[NX_SIGN_PK_B64_MAX], sig_b64[sodium_base64_ENCODED_LEN(
-                                         crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    char pk_b64[NX_SIGN_PK_B64_MAX],
+        sig_b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
     sodium_bin2base64(pk_b64, sizeof pk_b64, pk, sizeof pk, sodium_base64_VARIANT_ORIGINAL);
     sodium_bin2base64(sig_b64, sizeof sig_b64, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
     char sig_path[4096], tmp_path[4112];
@@ -177,7 +177,7 @@ int nx_sign_verify(const void *data, size_t len, const char *sig_text, size_t si
     size_t ml = strlen(SIG_MAGIC);
     if (sig_len < ml || memcmp(sig_text, SIG_MAGIC, ml))
         return nx_errorf(err, cap, NX_EPERM, "malformed signature file (expected \"%s...\")",
-                    SIG_MAGIC);
+                         SIG_MAGIC);
     const char *p = sig_text + ml, *end = sig_text + sig_len;
     const char *sp = memchr(p, ' ', (size_t)(end - p));
     if (!sp)
@@ -198,11 +198,11 @@ int nx_sign_verify(const void *data, size_t len, const char *sig_text, size_t si
             is_trusted = 1;
     }
     if (!is_trusted)
-        return nx_errorf(err, cap, NX_EPERM, "signed by key %.*s, which is not in cortex.trusted_keys",
-                    (int)pk_len, p);
-    if (crypto_sign_verify_detached(sig, data, len, pk) != 0)
         return nx_errorf(err, cap, NX_EPERM,
-                    "bad signature: the file is not what key %.*s signed", (int)pk_len, p);
+                         "signed by key %.*s, which is not in cortex.trusted_keys", (int)pk_len, p);
+    if (crypto_sign_verify_detached(sig, data, len, pk) != 0)
+        return nx_errorf(err, cap, NX_EPERM, "bad signature: the file is not what key %.*s signed",
+                         (int)pk_len, p);
     return 0;
 }
 

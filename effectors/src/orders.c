@@ -4,7 +4,7 @@
  * Per session: a fixed table of orders (recycled once final) and one
  * position slot per symbol. A handful of users with a few orders each: a
  * linear search by client id over 256 slots costs less than a hash would,
- * and it never allocates. Raw cash flows are kept as price x qty in 128
+ * and it never allocates. Entry and exit values are kept as price x qty in 128
  * bits so nothing is rounded until a position closes.
  */
 #include "nx/effectors.h"
@@ -26,9 +26,8 @@ typedef struct oms_order {
 } oms_order_t;
 
 typedef struct oms_pos {
-    int64_t qty;   /* signed */
-    __int128 cash; /* sum of (sell ? + : -) px x qty since the position opened */
-    __int128 entry_value;  /* sum px x qty of the fills that opened it */
+    int64_t qty;          /* signed */
+    __int128 entry_value; /* sum px x qty of the fills that opened it */
     int64_t entry_qty;
     __int128 exit_value;
     int64_t exit_qty;
@@ -41,7 +40,7 @@ typedef struct oms_pos {
 } oms_pos_t;
 
 typedef struct oms_session {
-    uint32_t id, used;
+    uint32_t id;
     uint64_t seq;
     int64_t balance, realized, fees;
     uint32_t trades, wins;
@@ -52,12 +51,13 @@ typedef struct oms_session {
 
 struct nx_oms {
     nx_oms_opts_t o;
-    int64_t now; /* the latest time the engine gave us (updates carry none) */
-    oms_session_t *s; /* [NX_OMS_MAX_SESSIONS] */
+    int64_t now;      /* the latest time the engine gave us (updates carry none) */
+    oms_session_t *s; /* [NX_OMS_MAX_SESSIONS], the first n in use (never removed) */
+    uint32_t n;
 };
 
-static const char *const exit_names[] = {"none", "tp",     "sl",     "trailing", "time",
-                                         "sentinel", "signal", "manual", "panic", "emergency"};
+static const char *const exit_names[] = {"none",     "tp",     "sl",     "trailing", "time",
+                                         "sentinel", "signal", "manual", "panic",    "emergency"};
 
 const char *nx_exit_reason_name(nx_exit_reason_t r)
 {
@@ -72,10 +72,16 @@ static int64_t floor_div(__int128 a, int64_t b)
     return (int64_t)q;
 }
 
+/* The position's cash flow so far: sells minus buys, price x qty. */
+static __int128 cash_of(const oms_pos_t *p)
+{
+    return p->dir > 0 ? p->exit_value - p->entry_value : p->entry_value - p->exit_value;
+}
+
 static oms_session_t *session_of(const nx_oms_t *m, uint32_t id)
 {
-    for (uint32_t i = 0; i < NX_OMS_MAX_SESSIONS; i++)
-        if (m->s[i].used && m->s[i].id == id)
+    for (uint32_t i = 0; i < m->n; i++)
+        if (m->s[i].id == id)
             return &m->s[i];
     return NULL;
 }
@@ -190,8 +196,8 @@ static int exit_at_market(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_po
         return 0;
     uint8_t side = p->dir > 0 ? NX_SIDE_SELL : NX_SIDE_BUY;
     int64_t qty = p->qty < 0 ? -p->qty : p->qty;
-    int rc = send(m, s, symbol, ROLE_EXIT, side, NX_ORD_MARKET, qty, 0, 1, p->leverage,
-                  &p->exit_clid);
+    int rc =
+        send(m, s, symbol, ROLE_EXIT, side, NX_ORD_MARKET, qty, 0, 1, p->leverage, &p->exit_clid);
     if (rc && p->qty)
         p->closing = 0; /* try again on the next price */
     return rc;
@@ -212,7 +218,7 @@ static void close_position(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_p
     t.entry_px = p->entry_qty ? (int64_t)(p->entry_value / p->entry_qty) : 0;
     t.exit_px = p->exit_qty ? (int64_t)(p->exit_value / p->exit_qty) : 0;
     t.fees = p->fees;
-    t.pnl = floor_div(p->cash, scale) - p->fees;
+    t.pnl = floor_div(cash_of(p), scale) - p->fees;
     t.opened_ns = p->opened_ns;
     t.closed_ns = now_ns;
     s->balance += t.pnl;
@@ -234,7 +240,6 @@ static void apply_fill(oms_session_t *s, uint32_t symbol, oms_order_t *o,
     int64_t q = u->last_qty, px = u->last_px;
     int buy = o->side == NX_SIDE_BUY;
     __int128 v = (__int128)px * q;
-    p->cash += buy ? -v : v;
     p->fees += u->fee;
     s->fees += u->fee;
     p->last_px = px;
@@ -288,8 +293,9 @@ static void after(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_order_t *o
     }
     /* an exit the venue refused: the position stays open, so it gets its
      * protection back and the next exit request tries again */
-    if (o->role == ROLE_EXIT && (o->status == NX_OS_REJECTED || o->status == NX_OS_CANCELLED ||
-                                 o->status == NX_OS_EXPIRED) &&
+    if (o->role == ROLE_EXIT &&
+        (o->status == NX_OS_REJECTED || o->status == NX_OS_CANCELLED ||
+         o->status == NX_OS_EXPIRED) &&
         p->qty && p->closing && p->exit_clid == o->clid) {
         p->closing = 0;
         p->exit_clid = 0;
@@ -409,9 +415,9 @@ int nx_oms_exit(nx_oms_t *m, uint32_t session, uint32_t symbol, nx_exit_reason_t
 int nx_oms_panic(nx_oms_t *m, uint32_t session, int64_t now_ns)
 {
     int n = 0;
-    for (uint32_t i = 0; i < NX_OMS_MAX_SESSIONS; i++) {
+    for (uint32_t i = 0; i < m->n; i++) {
         oms_session_t *s = &m->s[i];
-        if (!s->used || (session != NX_SESSION_ALL && s->id != session))
+        if (session != NX_SESSION_ALL && s->id != session)
             continue;
         for (uint32_t k = 0; k < NX_OMS_MAX_SYMBOLS; k++)
             if (s->pos[k].qty && nx_oms_exit(m, s->id, k, NX_EXIT_PANIC, now_ns) == 0)
@@ -440,10 +446,8 @@ void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, i
         low = price;
     if (!high || high < price)
         high = price;
-    for (uint32_t i = 0; i < NX_OMS_MAX_SESSIONS; i++) {
+    for (uint32_t i = 0; i < m->n; i++) {
         oms_session_t *s = &m->s[i];
-        if (!s->used)
-            continue;
         oms_pos_t *p = &s->pos[symbol];
         if (!p->qty || p->closing)
             continue;
@@ -469,8 +473,8 @@ void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, i
         if (p->trail_on) {
             if (p->dir > 0 ? best > p->trail_best : best < p->trail_best)
                 p->trail_best = best;
-            p->trail_stop = p->dir > 0 ? p->trail_best - p->trail_offset
-                                       : p->trail_best + p->trail_offset;
+            p->trail_stop =
+                p->dir > 0 ? p->trail_best - p->trail_offset : p->trail_best + p->trail_offset;
             if (p->dir > 0 ? price <= p->trail_stop : price >= p->trail_stop)
                 exit_at_market(m, s, symbol, p, NX_EXIT_TRAILING);
         }
@@ -495,7 +499,7 @@ int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_pos
         out->avg_px = (int64_t)(p->entry_value / p->entry_qty);
     if (p->qty && sym) {
         __int128 mark = (__int128)p->last_px * p->qty; /* value if closed at the last price */
-        out->unrealized = floor_div(p->cash + mark, nx_pow10[sym->qty_scale]) - p->fees;
+        out->unrealized = floor_div(cash_of(p) + mark, nx_pow10[sym->qty_scale]) - p->fees;
         /* liquidation when the loss eats the margin (1/leverage) less maintenance */
         int64_t lev = p->leverage ? p->leverage : 1;
         int64_t keep = 10000 / lev - (int64_t)m->o.maint_margin_bp; /* bp of entry */
@@ -534,17 +538,13 @@ int nx_oms_add_session(nx_oms_t *m, uint32_t session, int64_t balance)
         return NX_EEXIST;
     if (session >= (1u << NX_CLID_SESSION_BITS))
         return NX_EINVAL;
-    for (uint32_t i = 0; i < NX_OMS_MAX_SESSIONS; i++) {
-        oms_session_t *s = &m->s[i];
-        if (!s->used) {
-            memset(s, 0, sizeof *s);
-            s->used = 1;
-            s->id = session;
-            s->balance = balance;
-            return 0;
-        }
-    }
-    return NX_EFULL;
+    if (m->n == NX_OMS_MAX_SESSIONS)
+        return NX_EFULL;
+    oms_session_t *s = &m->s[m->n++];
+    memset(s, 0, sizeof *s);
+    s->id = session;
+    s->balance = balance;
+    return 0;
 }
 
 nx_oms_t *nx_oms_create(const nx_oms_opts_t *o)

@@ -3,7 +3,9 @@
  *
  * Resting orders live in one fixed array scanned on each market event of
  * their symbol: a few to a few hundred resting stops and targets for a
- * handful of users, so a linear scan (~1 ns per order) beats any index.
+ * handful of users, so a linear scan (~1 ns per order) beats any index. The
+ * scan stops at the high-water mark of live slots, so an idle venue costs
+ * nothing per trade.
  * Everything is integers: prices in price units, quantities in qty units,
  * fees in quote units (price units of the symbol's price scale).
  */
@@ -32,12 +34,21 @@ typedef struct paper {
     paper_px_t *px; /* per symbol */
     uint32_t nsym;
     paper_order_t orders[NX_PAPER_MAX_ORDERS];
+    uint32_t hw; /* slots at or above hw are all free */
     uint64_t next_venue_id, next_fill_id;
 } paper_t;
 
 static const nx_symbol_t *sym_of(const paper_t *p, uint32_t symbol)
 {
     return symbol < p->nsym ? nx_symtab_get(p->symtab, symbol) : NULL;
+}
+
+/* An order leaves the book (filled or cancelled). */
+static void retire(paper_t *p, paper_order_t *o)
+{
+    o->live = 0;
+    while (p->hw && !p->orders[p->hw - 1].live)
+        p->hw--;
 }
 
 /* price made worse for the trader by bp, on the tick grid away from them */
@@ -86,7 +97,7 @@ static void emit(paper_t *p, const paper_order_t *o, uint8_t status, int64_t px,
 static void fill(paper_t *p, paper_order_t *o, int64_t px, int maker)
 {
     const nx_symbol_t *s = sym_of(p, o->symbol);
-    o->live = 0;
+    retire(p, o);
     emit(p, o, NX_OS_FILLED, px, o->qty,
          fee_of(s, px, o->qty, maker ? p->o.maker_fee_bp : p->o.taker_fee_bp), maker, 0);
 }
@@ -104,9 +115,10 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
     const nx_symbol_t *s = sym_of(p, symbol);
     if (!s || in->qty <= 0 || (in->side != NX_SIDE_BUY && in->side != NX_SIDE_SELL))
         return NX_EINVAL;
-    paper_order_t tmp = {in->client_id, ++p->next_venue_id, in->session, symbol, in->price,
-                         in->qty,       in->side,           in->order_type, in->reduce_only, 1};
-    for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++)
+    paper_order_t tmp = {
+        in->client_id, ++p->next_venue_id, in->session,    symbol,          in->price,
+        in->qty,       in->side,           in->order_type, in->reduce_only, 1};
+    for (uint32_t i = 0; i < p->hw; i++)
         if (p->orders[i].live && p->orders[i].clid == in->client_id)
             return NX_EEXIST; /* a retry of a live order: idempotent */
     int buy = in->side == NX_SIDE_BUY;
@@ -128,6 +140,8 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
     for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++) {
         if (!p->orders[i].live) {
             p->orders[i] = tmp;
+            if (i >= p->hw)
+                p->hw = i + 1;
             emit(p, &tmp, NX_OS_ACKED, 0, 0, 0, 0, 0);
             return 0;
         }
@@ -139,10 +153,10 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
 static int paper_cancel(nx_bridge_t *b, uint64_t clid, uint32_t symbol)
 {
     paper_t *p = (paper_t *)b;
-    for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++) {
+    for (uint32_t i = 0; i < p->hw; i++) {
         paper_order_t *o = &p->orders[i];
         if (o->live && o->clid == clid && o->symbol == symbol) {
-            o->live = 0;
+            retire(p, o);
             emit(p, o, NX_OS_CANCELLED, 0, 0, 0, 0, 0);
             return 0;
         }
@@ -153,10 +167,10 @@ static int paper_cancel(nx_bridge_t *b, uint64_t clid, uint32_t symbol)
 static int paper_cancel_all(nx_bridge_t *b, uint32_t session, uint32_t symbol)
 {
     paper_t *p = (paper_t *)b;
-    for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++) {
+    for (uint32_t i = 0; i < p->hw; i++) {
         paper_order_t *o = &p->orders[i];
         if (o->live && o->session == session && (symbol == NX_SYMBOL_NONE || o->symbol == symbol)) {
-            o->live = 0;
+            retire(p, o);
             emit(p, o, NX_OS_CANCELLED, 0, 0, 0, 0, 0);
         }
     }
@@ -166,7 +180,7 @@ static int paper_cancel_all(nx_bridge_t *b, uint32_t session, uint32_t symbol)
 static int paper_amend(nx_bridge_t *b, uint64_t clid, int64_t price, int64_t qty)
 {
     paper_t *p = (paper_t *)b;
-    for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++) {
+    for (uint32_t i = 0; i < p->hw; i++) {
         paper_order_t *o = &p->orders[i];
         if (o->live && o->clid == clid) {
             if (price > 0)
@@ -195,15 +209,15 @@ static int paper_query(nx_bridge_t *b, uint32_t session)
 }
 
 static const nx_bridge_ops_t paper_ops = {
-    "paper",      paper_place,          paper_cancel, paper_cancel_all,
-    paper_amend,  paper_set_protective, paper_query,
+    "paper",     paper_place,          paper_cancel, paper_cancel_all,
+    paper_amend, paper_set_protective, paper_query,
 };
 
 uint32_t nx_paper_open_orders(const nx_bridge_t *b, uint32_t session)
 {
     const paper_t *p = (const paper_t *)b;
     uint32_t n = 0;
-    for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++)
+    for (uint32_t i = 0; i < p->hw; i++)
         n += p->orders[i].live && p->orders[i].session == session;
     return n;
 }
@@ -214,7 +228,7 @@ static void sweep(paper_t *p, uint32_t symbol, int64_t open, int64_t lo, int64_t
     const nx_symbol_t *s = sym_of(p, symbol);
     /* stops first (a candle that reaches a stop and a target fills the stop) */
     for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++) {
+        for (uint32_t i = 0; i < p->hw; i++) {
             paper_order_t *o = &p->orders[i];
             if (!o->live || o->symbol != symbol)
                 continue;

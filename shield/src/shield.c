@@ -19,14 +19,14 @@
 #include <math.h>
 #include <string.h>
 
-#define MS_PER_DAY  86400000LL
-#define NS_PER_MS   1000000LL
+#define MS_PER_DAY 86400000LL
+#define NS_PER_MS  1000000LL
 
 static const char *const reject_names[NX_REJ_COUNT] = {
-    "none",         "kill_switch", "breaker",      "cooldown",    "locked",       "max_positions",
-    "exposure",     "daily_loss",  "weekly_loss",  "drawdown",    "stale_data",   "min_notional",
-    "paused",       "watcher",     "max_trades",   "no_position", "has_position", "expired",
-    "price_drift",  "bad_signal",
+    "none",          "kill_switch",  "breaker",    "cooldown",    "locked",
+    "max_positions", "exposure",     "daily_loss", "weekly_loss", "drawdown",
+    "stale_data",    "min_notional", "paused",     "watcher",     "max_trades",
+    "no_position",   "has_position", "expired",    "price_drift", "bad_signal",
 };
 
 const char *nx_reject_name(nx_reject_t r)
@@ -51,10 +51,10 @@ void nx_risk_conf_default(nx_risk_conf_t *c)
 
 int nx_risk_conf_check(const nx_risk_conf_t *c)
 {
-    if (c->mode > NX_MODE_PILOT || c->leverage < 1 || c->leverage > 20 ||
-        c->size_pct_bp == 0 || c->size_pct_bp > 10000 || c->risk_pct_bp > 10000 ||
-        c->weekly_loss_bp > 10000 || c->max_drawdown_bp > 10000 || c->breaker_losses == 0 ||
-        c->approval_drift_bp > 10000 || c->daily_loss_stop < 0 || c->cooldown_ns < 0)
+    if (c->mode > NX_MODE_PILOT || c->leverage < 1 || c->leverage > 20 || c->size_pct_bp == 0 ||
+        c->size_pct_bp > 10000 || c->risk_pct_bp > 10000 || c->weekly_loss_bp > 10000 ||
+        c->max_drawdown_bp > 10000 || c->breaker_losses == 0 || c->approval_drift_bp > 10000 ||
+        c->daily_loss_stop < 0 || c->cooldown_ns < 0)
         return NX_EINVAL;
     return 0;
 }
@@ -252,8 +252,8 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
     memset(out, 0, sizeof *out);
     out->price = in->price;
     const nx_ev_signal_t *g = in->signal;
-    if (!g || !in->sym || in->sym->id >= NX_SHIELD_MAX_SYMBOLS || in->price <= 0 || g->side < NX_SIG_BUY ||
-        g->side > NX_SIG_EXIT_SHORT) {
+    if (!g || !in->sym || in->sym->id >= NX_SHIELD_MAX_SYMBOLS || in->price <= 0 ||
+        g->side < NX_SIG_BUY || g->side > NX_SIG_EXIT_SHORT) {
         reject(out, NX_REJ_BAD_SIGNAL);
         return;
     }
@@ -375,8 +375,7 @@ void nx_shield_approve(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shi
     nx_shield_decide(&pilot, s, &again, now_ns, out);
 }
 
-void nx_shield_on_position(nx_risk_state_t *s, uint32_t symbol, int64_t position,
-                           int64_t notional)
+void nx_shield_on_position(nx_risk_state_t *s, uint32_t symbol, int64_t position, int64_t notional)
 {
     if (symbol >= NX_SHIELD_MAX_SYMBOLS)
         return;
@@ -394,13 +393,13 @@ void nx_shield_on_equity(const nx_risk_conf_t *c, nx_risk_state_t *s, int64_t eq
     if (equity > s->peak_equity)
         s->peak_equity = equity;
     if (c->max_drawdown_bp && c->max_drawdown_lock_ns && s->peak_equity > 0 &&
-        (__int128)(s->peak_equity - equity) * 10000 >= (__int128)c->max_drawdown_bp * s->peak_equity)
+        (__int128)(s->peak_equity - equity) * 10000 >=
+            (__int128)c->max_drawdown_bp * s->peak_equity)
         add_lock(s, NX_SYMBOL_NONE, NX_REJ_DRAWDOWN, now_ns + c->max_drawdown_lock_ns, now_ns);
 }
 
 void nx_shield_on_trade_closed(const nx_risk_conf_t *c, nx_risk_state_t *s, uint32_t symbol,
-                               int64_t pnl, int stopout, int64_t atr, int64_t price,
-                               int64_t now_ns)
+                               int64_t pnl, int stopout, int64_t atr, int64_t price, int64_t now_ns)
 {
     roll(s, now_ns);
     s->day_pnl += pnl;
@@ -409,7 +408,8 @@ void nx_shield_on_trade_closed(const nx_risk_conf_t *c, nx_risk_state_t *s, uint
     if (pnl < 0) {
         if (++s->consecutive_losses >= c->breaker_losses && !s->tripped) {
             s->tripped = 1;
-            if (c->breaker_halt_ns > 0 && (!c->breaker_max_halts || s->halts < c->breaker_max_halts)) {
+            if (c->breaker_halt_ns > 0 &&
+                (!c->breaker_max_halts || s->halts < c->breaker_max_halts)) {
                 s->halt_until = now_ns + c->breaker_halt_ns;
                 s->halts++;
             } else {

@@ -21,7 +21,6 @@
 
 #define MAXC 20000
 
-
 typedef struct got {
     nx_candle_t c[3][MAXC];
     int n[3];
@@ -79,9 +78,14 @@ static void test_aggregate_real_15m(void **state)
     assert_int_equal(nx_candles_init(&c, 1, tfs, 3, on_close, NULL), 0);
     memset(&got, 0, sizeof got);
     for (int i = 0; i < fx_nrows; i++) {
-        nx_ev_kline_t k = {.open_ms = fx_rows[i].t, .open = fx_rows[i].o, .high = fx_rows[i].h,
-                           .low = fx_rows[i].l, .close = fx_rows[i].c, .volume = fx_rows[i].v,
-                           .interval_s = 900, .closed = 1};
+        nx_ev_kline_t k = {.open_ms = fx_rows[i].t,
+                           .open = fx_rows[i].o,
+                           .high = fx_rows[i].h,
+                           .low = fx_rows[i].l,
+                           .close = fx_rows[i].c,
+                           .volume = fx_rows[i].v,
+                           .interval_s = 900,
+                           .closed = 1};
         nx_candles_on_kline(&c, 0, &k);
     }
     static const int64_t tf_ms[3] = {900000, 3600000, 14400000};
@@ -129,7 +133,7 @@ static void test_trades_and_late_input(void **state)
     nx_candles_on_trade(&c, 0, t0 + 3000, 99, 3);
     nx_candles_on_trade(&c, 0, t0 + 61000, 101, 1); /* closes the first minute */
     assert_int_equal(c.closed, 1);
-    nx_candles_on_trade(&c, 0, t0 + 59000, 500, 1); /* late: never rewrites history */
+    nx_candles_on_trade(&c, 0, t0 + 59000, 500, 1);         /* late: never rewrites history */
     nx_candles_on_trade(&c, 0, t0 + 4 * 60000 + 1, 102, 1); /* minutes 2 and 3 had no trade */
     nx_candles_on_trade(&c, 0, t0 + 5 * 60000 + 1, 103, 1); /* closes minute 4 and the 5m */
     nx_candles_free(&c);

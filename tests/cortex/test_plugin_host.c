@@ -382,7 +382,7 @@ static void test_hot_swap_100_while_streaming(void **state)
     assert_int_equal(c.gaps, 0);
     assert_int_equal(c.dups, 0);
     assert_int_equal(c.last_seq, s.published - 1); /* the bus numbers events from 0 */
-    assert_int_equal(c.restores, SWAPS + 2); /* ... with the state carried over every time */
+    assert_int_equal(c.restores, SWAPS + 2);       /* ... with the state carried over every time */
     assert_int_equal(c.version, 1);
     assert_int_equal(s.swaps, SWAPS + 2);
     assert_true(s.published > 10000);

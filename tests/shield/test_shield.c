@@ -18,12 +18,12 @@
 
 #include "nx/shield.h"
 
-#define SEC   1000000000LL
-#define MIN   (60 * SEC)
-#define HOUR  (60 * MIN)
-#define T0    (1621382400LL * SEC) /* 2021-05-19T00:00Z, a Wednesday */
-#define USD(x) ((int64_t)((x) * 100))   /* quote units at price scale 2 */
-#define BTC(x) ((int64_t)((x) * 1000))  /* qty units at qty scale 3 */
+#define SEC    1000000000LL
+#define MIN    (60 * SEC)
+#define HOUR   (60 * MIN)
+#define T0     (1621382400LL * SEC)  /* 2021-05-19T00:00Z, a Wednesday */
+#define USD(x) ((int64_t)((x)*100))  /* quote units at price scale 2 */
+#define BTC(x) ((int64_t)((x)*1000)) /* qty units at qty scale 3 */
 
 static nx_risk_conf_t C;
 static nx_risk_state_t S;
@@ -75,7 +75,7 @@ static void test_sizing_and_levels(void **state)
     decide(T0);
     assert_int_equal(D.verdict, NX_V_APPROVE);
     assert_int_equal(D.side, NX_SIDE_BUY);
-    assert_int_equal(D.qty, BTC(0.010)); /* 5% of 10,000 = 500 USDT at 50,000 */
+    assert_int_equal(D.qty, BTC(0.010));       /* 5% of 10,000 = 500 USDT at 50,000 */
     assert_int_equal(D.stop_loss, USD(49700)); /* 1.5 x ATR 200 below */
     assert_int_equal(D.take_profit, USD(50600));
     assert_int_equal(D.leverage, 1);

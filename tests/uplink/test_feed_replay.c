@@ -796,8 +796,8 @@ static void test_nexus_run_strategies_emit_signals(void **state)
              "{\"plugin\":\"sentinel\",\"params\":{\"shark_targets\":[\"BTCUSDT\"]}}]}",
              NX_PLUGIN_DIR);
     run_on_real_candles("signals", cortex, out_path, err_path);
-    static const char *const reasons[] = {
-        "ema_cross_", "rsi_o", "bb_rsi_divergence_", "grid_", "black_swan", "shark"};
+    static const char *const reasons[] = {"ema_cross_", "rsi_o",      "bb_rsi_divergence_",
+                                          "grid_",      "black_swan", "shark"};
     int by[6] = {0}, klines = 0;
     FILE *ev = fopen(out_path, "r");
     assert_non_null(ev);
