@@ -191,6 +191,19 @@ static void on_signal(void *ctx, const nx_event_t *sig)
 
 /* Orders, fills and decisions of the desk: to the journal, and to stdout
  * with --events. */
+/* A candle the cortex closed (any timeframe): to the journal, and to stdout
+ * with --events. */
+static void on_candle(void *ctx, const nx_event_t *kline)
+{
+    nx_engine_t *e = ctx;
+    if (e->print_events) {
+        char json[1024];
+        if (nx_event_json(kline, e->symtab, json, sizeof json))
+            puts(json);
+    }
+    journal_put(e, kline);
+}
+
 static void desk_journal(void *ctx, const nx_event_t *ev)
 {
     nx_engine_t *e = ctx;
@@ -334,6 +347,7 @@ static int cortex_init(nx_engine_t *e)
     o.n_trusted = c->cortex.n_keys;
     o.watch = c->cortex.watch;
     o.on_signal = on_signal;
+    o.on_candle = on_candle;
     o.ctx = e;
     int rc = nx_cortex_create(&e->cortex, &o);
     if (rc)

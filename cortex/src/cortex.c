@@ -271,6 +271,24 @@ static void on_close(void *ctx, uint32_t sym, const nx_candle_t *c)
     view.bar = *b;
     view.pad_ = 0;
     int64_t exch_ns = (c->open_ms + (int64_t)c->tf_s * 1000) * 1000000;
+    if (cx->o.on_candle) {
+        nx_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.hdr.type = NX_EV_KLINE;
+        ev.hdr.venue = nx_symtab_get(cx->o.symtab, sym)->venue;
+        ev.hdr.symbol = sym;
+        ev.hdr.exch_ns = exch_ns;
+        ev.u.kline.open_ms = c->open_ms;
+        ev.u.kline.open = c->open;
+        ev.u.kline.high = c->high;
+        ev.u.kline.low = c->low;
+        ev.u.kline.close = c->close;
+        ev.u.kline.volume = c->volume;
+        ev.u.kline.interval_s = c->tf_s;
+        ev.u.kline.trades = c->trades;
+        ev.u.kline.closed = 1;
+        cx->o.on_candle(cx->o.ctx, &ev);
+    }
     for (uint32_t i = 0; i < cs->n_subs; i++) {
         nx_strategy_t *st = cs->subs[i].st;
         nx_pver_t *v = st->cur;

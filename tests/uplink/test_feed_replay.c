@@ -802,8 +802,11 @@ static void test_nexus_run_strategies_emit_signals(void **state)
     FILE *ev = fopen(out_path, "r");
     assert_non_null(ev);
     char line[2048];
+    int h1 = 0, h4 = 0; /* candles the cortex closed, printed as klines */
     while (fgets(line, sizeof line, ev)) {
         klines += strstr(line, "\"type\":\"kline\"") != NULL;
+        h1 += strstr(line, "\"type\":\"kline\"") && strstr(line, "\"interval_s\":3600,");
+        h4 += strstr(line, "\"type\":\"kline\"") && strstr(line, "\"interval_s\":14400,");
         if (!strstr(line, "\"type\":\"signal\""))
             continue;
         for (int i = 0; i < 6; i++)
@@ -815,6 +818,11 @@ static void test_nexus_run_strategies_emit_signals(void **state)
            klines, by[0], by[1], by[2], by[3], by[4], by[5]);
     for (int i = 0; i < 6; i++)
         assert_true(by[i] > 0);
+    /* a closed-candle event per timeframe: 1h and 4h candles built from the
+     * venue's 15m klines (13,843 of them: ~3,460 hours, ~865 four-hour spans) */
+    printf("# closed candles: 1h=%d 4h=%d\n", h1, h4);
+    assert_true(h4 > 800 && h4 < 880);
+    assert_true(h1 > 3 * h4 && h1 < 5 * h4);
     /* the May 2021 crash: a black swan for every 15m candle down > 4%, at least
      * the three of 2021-05-19 */
     assert_true(by[4] >= 3);

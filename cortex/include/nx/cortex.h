@@ -55,7 +55,8 @@ static inline int64_t nx_tf_floor_ms(int64_t t_ms, nx_timeframe_t tf)
  *   nx_cortex_destroy()
  *
  * Signals leave through opts.on_signal as complete NX_EV_SIGNAL events
- * (header symbol/venue/exch_ns set, seq left 0 for the publisher).
+ * (header symbol/venue/exch_ns set, seq left 0 for the publisher); closed
+ * candles through opts.on_candle as closed NX_EV_KLINE events.
  */
 typedef struct nx_cortex nx_cortex_t;
 
@@ -74,6 +75,10 @@ typedef struct nx_cortex_opts {
     int watch;                  /* 1: reload a plugin when its file (or .sig) changes */
     uint32_t watch_debounce_ms; /* quiet time after the last change before reloading */
     nx_signal_cb on_signal;
+    /* Optional: every closed candle of every timeframe, as a closed
+     * NX_EV_KLINE event (interval_s = the timeframe), before the strategies
+     * see it. Same ctx. */
+    nx_signal_cb on_candle;
     void *ctx;
 } nx_cortex_opts_t;
 
