@@ -710,16 +710,37 @@ static void test_nexus_run_all_venues(void **state)
         "\"kline_interval\":\"1\",\"stale_s\":0,\"book_depth\":200},"
         "{\"venue\":\"alpaca\",\"ws_url\":\"ws://127.0.0.1:%d/v2/iex\",\"rest_url\":\"http://"
         "127.0.0.1:%d\","
-        "\"streams\":[\"trades\",\"klines\"],\"stale_s\":0}]}",
-        bn.port, bn.port, by.port, by.port, al.port, al.port);
+        "\"streams\":[\"trades\",\"klines\"],\"stale_s\":0}],"
+        /* a session trading BTCUSDT on both venues, whose replays run on
+         * different clocks (2021 candles, a 2026 capture) */
+        "\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
+        "\"strategies\":[{\"plugin\":\"grid\",\"symbols\":[\"BTCUSDT\"]}]},"
+        "\"trading\":{\"sessions\":[{\"name\":\"both\",\"symbols\":[\"BTCUSDT\"]}]}}",
+        bn.port, bn.port, by.port, by.port, al.port, al.port, NX_PLUGIN_DIR);
     fclose(f);
     char out_path[64];
     snprintf(out_path, sizeof out_path, "/tmp/nexus-events-%d.jsonl", (int)getpid());
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 4 --events > %s 2>/dev/null",
-             nexus_bin, cfg_path, out_path);
+    char cmd[512], err_path[64];
+    snprintf(err_path, sizeof err_path, "/tmp/nexus-events-%d.log", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 4 --events > %s 2> %s", nexus_bin,
+             cfg_path, out_path, err_path);
     int rc = system(cmd);
     assert_int_equal(WEXITSTATUS(rc), 0);
+    /* each signal is decided on its own symbol's clock: the 2026 capture on
+     * Bybit must not put the 2021 Binance signals into a cooldown */
+    FILE *lf = fopen(err_path, "r");
+    assert_non_null(lf);
+    char logline[2048];
+    unsigned trades = 0;
+    while (fgets(logline, sizeof logline, lf)) {
+        const char *p = strstr(logline, "summary: session both (pilot): trades=");
+        if (p)
+            trades = (unsigned)atoi(p + strlen("summary: session both (pilot): trades="));
+    }
+    fclose(lf);
+    unlink(err_path);
+    printf("# paper session on both venues: %u trades\n", trades);
+    assert_true(trades >= 5);
     FILE *ev = fopen(out_path, "r");
     assert_non_null(ev);
     char line[2048];
