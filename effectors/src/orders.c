@@ -36,6 +36,7 @@ typedef struct oms_pos {
     int64_t deadline_ns, opened_ns, last_px;
     uint64_t entry_clid, sl_clid, tp_clid, exit_clid;
     uint8_t pending_entry, closing, exit_reason, leverage, trail_on;
+    uint8_t trail_at_venue; /* the venue's stop-loss order stands at the trailing stop */
     int8_t dir;
 } oms_pos_t;
 
@@ -285,7 +286,8 @@ static void after(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_order_t *o
         return;
     }
     if (filled_now && p->qty == 0 && (p->entry_qty > 0)) {
-        nx_exit_reason_t why = o->role == ROLE_SL   ? NX_EXIT_SL
+        nx_exit_reason_t why = o->role == ROLE_SL
+                                   ? (p->trail_at_venue ? NX_EXIT_TRAILING : NX_EXIT_SL)
                                : o->role == ROLE_TP ? NX_EXIT_TP
                                                     : (nx_exit_reason_t)p->exit_reason;
         close_position(m, s, symbol, p, why, now_ns);
@@ -436,6 +438,34 @@ int nx_oms_panic(nx_oms_t *m, uint32_t session, int64_t now_ns)
     return n;
 }
 
+/* Move the venue's stop-loss order up to the trailing stop (placing one
+ * when the position has none), so the venue fires it at its price, gaps
+ * included, exactly like a fixed stop. 0, or the venue's error (then the
+ * engine keeps emulating the trail on prices). */
+static int trail_to_venue(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_pos_t *p)
+{
+    if (p->sl && (p->dir > 0 ? p->trail_stop <= p->sl : p->trail_stop >= p->sl))
+        return 0; /* the fixed stop is still the tighter one */
+    oms_order_t *o = p->sl_clid ? order_find(s, p->sl_clid) : NULL;
+    int rc;
+    if (o && !is_final(o->status)) {
+        rc = m->o.bridge->ops->amend(m->o.bridge, o->clid, p->trail_stop, 0);
+        if (rc == 0)
+            o->price = p->trail_stop;
+    } else {
+        int64_t was = p->sl;
+        p->sl = p->trail_stop;
+        rc = place_protective(m, s, symbol, p, 1);
+        if (rc)
+            p->sl = was;
+    }
+    if (rc == 0) {
+        p->sl = p->trail_stop;
+        p->trail_at_venue = 1;
+    }
+    return rc;
+}
+
 void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, int64_t high,
                      int64_t now_ns)
 {
@@ -458,9 +488,11 @@ void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, i
         }
         if (!p->trail_offset)
             continue;
-        /* the stop as it stood when this price path began fires first;
-         * then the best price moves it */
-        if (p->trail_on && (p->dir > 0 ? low <= p->trail_stop : high >= p->trail_stop)) {
+        /* the stop as it stood when this price path began fires first (at
+         * the venue when it holds it, which saw this price before us); then
+         * the best price moves it */
+        if (p->trail_on && !p->trail_at_venue &&
+            (p->dir > 0 ? low <= p->trail_stop : high >= p->trail_stop)) {
             exit_at_market(m, s, symbol, p, NX_EXIT_TRAILING);
             continue;
         }
@@ -470,14 +502,19 @@ void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, i
             p->trail_on = 1;
             p->trail_best = best;
         }
-        if (p->trail_on) {
-            if (p->dir > 0 ? best > p->trail_best : best < p->trail_best)
-                p->trail_best = best;
-            p->trail_stop =
-                p->dir > 0 ? p->trail_best - p->trail_offset : p->trail_best + p->trail_offset;
-            if (p->dir > 0 ? price <= p->trail_stop : price >= p->trail_stop)
-                exit_at_market(m, s, symbol, p, NX_EXIT_TRAILING);
-        }
+        if (!p->trail_on)
+            continue;
+        if (p->dir > 0 ? best > p->trail_best : best < p->trail_best)
+            p->trail_best = best;
+        int64_t was = p->trail_stop;
+        p->trail_stop =
+            p->dir > 0 ? p->trail_best - p->trail_offset : p->trail_best + p->trail_offset;
+        /* a price already through the new level (a candle that rose and
+         * fell back): no venue would accept that stop, so exit now */
+        if (p->dir > 0 ? price <= p->trail_stop : price >= p->trail_stop)
+            exit_at_market(m, s, symbol, p, NX_EXIT_TRAILING);
+        else if (p->trail_stop != was && trail_to_venue(m, s, symbol, p) != 0)
+            p->trail_at_venue = 0; /* emulated from here on */
     }
 }
 

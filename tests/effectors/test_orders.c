@@ -257,6 +257,55 @@ static void test_trailing_and_time_limit(void **state)
     teardown_paper();
 }
 
+/* On candles the trailing stop is the venue's stop-loss order, amended as
+ * the best price moves: it fires at its level inside the next candle, or at
+ * the open when that candle gaps past it, like any stop. */
+static void test_trailing_on_candles_fires_at_its_level(void **state)
+{
+    (void)state;
+    setup_paper(0, 0);
+    nx_oms_add_session(M, 1, P(10000));
+    trade(0, P(100), 0);
+    assert_int_equal(enter(1, 0, NX_SIDE_BUY, Q(1), P(90), 0, P(3), 0, 0, 1 * SEC), 0);
+    candle(0, P(100), P(110), P(99), P(109), 2 * SEC);
+    nx_position_info_t pi;
+    nx_oms_position(M, 1, 0, &pi);
+    assert_int_equal(pi.trail_stop, P(107));
+    assert_int_equal(pi.sl, P(107)); /* the stop order at the venue moved up */
+    assert_int_equal(pi.protected_sl, 1);
+    assert_int_equal(nx_paper_open_orders(V, 1), 1);
+    candle(0, P(108), P(109), P(105), P(106), 3 * SEC); /* crosses 107 inside the candle */
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_TRAILING);
+    assert_int_equal(closed[0].exit_px, P(107)); /* its level, not the close (106) */
+    assert_int_equal(nx_paper_open_orders(V, 1), 0);
+
+    /* a short without a fixed stop: the trail places one; the next candle gaps past it */
+    trade(0, P(106), 4 * SEC);
+    assert_int_equal(enter(1, 0, NX_SIDE_SELL, Q(1), 0, 0, P(2), 0, 0, 5 * SEC), 0);
+    assert_int_equal(nx_paper_open_orders(V, 1), 0);
+    candle(0, P(106), P(106.5), P(100), P(101), 6 * SEC);
+    nx_oms_position(M, 1, 0, &pi);
+    assert_int_equal(pi.trail_stop, P(102));
+    assert_int_equal(nx_paper_open_orders(V, 1), 1);
+    candle(0, P(103), P(104), P(102.5), P(103.5), 7 * SEC); /* opens above 102 */
+    assert_int_equal(nclosed, 2);
+    assert_int_equal(closed[1].reason, NX_EXIT_TRAILING);
+    assert_int_equal(closed[1].exit_px, P(103)); /* the gap's open */
+
+    /* a candle that makes a new high and closes below the new trail: out at the close */
+    trade(0, P(100), 8 * SEC);
+    assert_int_equal(enter(1, 0, NX_SIDE_BUY, Q(1), P(90), 0, P(3), 0, 0, 9 * SEC), 0);
+    candle(0, P(100), P(110), P(99.5), P(106), 10 * SEC);
+    assert_int_equal(nclosed, 3);
+    assert_int_equal(closed[2].reason, NX_EXIT_TRAILING);
+    assert_int_equal(closed[2].exit_px, P(106));
+    nx_account_info_t ai;
+    nx_oms_account(M, 1, &ai);
+    assert_int_equal(ai.balance, recompute(1, P(10000)));
+    teardown_paper();
+}
+
 static void test_panic_close(void **state)
 {
     (void)state;
@@ -624,6 +673,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_profit_and_stop_loss_prices),
         cmocka_unit_test(test_trailing_and_time_limit),
+        cmocka_unit_test(test_trailing_on_candles_fires_at_its_level),
         cmocka_unit_test(test_panic_close),
         cmocka_unit_test(test_out_of_order_and_duplicate_updates),
         cmocka_unit_test(test_stop_failures),

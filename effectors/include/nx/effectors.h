@@ -106,9 +106,11 @@ uint32_t nx_paper_open_orders(const nx_bridge_t *b, uint32_t session);
  *    once as reduce-only STOP_MARKET / TAKE_PROFIT_MARKET orders; if the
  *    stop cannot be placed the position is closed at market (emergency);
  *    a protective order the venue cancels is placed again; when the
- *    position closes the other one is cancelled. Trailing stops (with an
- *    activation price) and time limits are kept by the engine on every
- *    price and exit at market.
+ *    position closes the other one is cancelled. A trailing stop (with an
+ *    activation price) is followed by the engine on every price and moved
+ *    to the venue by amending the stop-loss order, so it fires at its level
+ *    like any stop (emulated, with an exit at market, on a venue that
+ *    cannot amend); time limits exit at market.
  *  - Money: a position's P&L is its cash flow (sum of sells minus buys,
  *    price x qty) converted to quote units once, floor, minus its fees —
  *    exact to the smallest unit and independent of fill order.
