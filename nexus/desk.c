@@ -6,11 +6,12 @@
  * (effectors.h) over the paper venue: PILOT approvals become orders with
  * their stop-loss and take-profit (and trailing stop / time limit from the
  * session's config), exits close positions (Sentinel's Black Swan as
- * "sentinel"), WATCHER notifications and COPILOT approval requests are
- * counted here (the chat bot turns them into messages in a later release),
- * and rejections are counted by reason. Market events reach the paper venue
- * and the order manager before the cortex, so an order placed on a candle's
- * close fills at that close and its stops watch the next candle.
+ * "sentinel"), WATCHER notifications are journaled, and COPILOT asks become
+ * approval requests that wait for the person's APPROVE or REJECT until they
+ * expire (one per session and symbol: a newer signal replaces an older
+ * request). Market events reach the paper venue and the order manager
+ * before the cortex, so an order placed on a candle's close fills at that
+ * close and its stops watch the next candle.
  *
  * Money: a session's equity is held at the price scale of the symbols it
  * trades (the example configs use one scale for every symbol).
@@ -36,8 +37,21 @@ typedef struct desk_session {
     int64_t time_limit_ns;
     int64_t start_equity, peak, max_dd_bp;
     uint64_t notifications, approvals, orders, by_reason[NX_REJ_COUNT];
+    uint64_t approved, declined, expired;
     uint64_t exits_by[16];
 } desk_session_t;
+
+#define DESK_MAX_PENDING 256
+
+/* A COPILOT approval request waiting for its person. */
+typedef struct pending {
+    uint32_t id; /* 0 = free slot */
+    uint32_t session, symbol;
+    uint8_t venue;
+    nx_decision_t asked;
+    nx_ev_signal_t signal;
+    int64_t asked_ns, expires_ns;
+} pending_t;
 
 struct nx_desk {
     const nx_symtab_t *symtab;
@@ -47,9 +61,20 @@ struct nx_desk {
     nx_journal_cb journal;
     void *ctx;
     int64_t last_px[NX_SHIELD_MAX_SYMBOLS], last_ns[NX_SHIELD_MAX_SYMBOLS];
+    int64_t last_atr[NX_SHIELD_MAX_SYMBOLS]; /* from the latest signal, for cooldowns */
     int64_t now;
+    int global_kill;
     uint32_t n;
+    uint32_t n_pending, next_request;
+    uint64_t n_trades;
+    nx_trade_closed_t *trades; /* [NX_DESK_TRADES], ring */
+    int64_t next_expiry; /* earliest expires_ns of the pending requests */
     desk_session_t s[NX_CONFIG_MAX_SESSIONS];
+    pending_t pending[DESK_MAX_PENDING];
+    struct {
+        uint32_t id, session;
+        uint8_t reason; /* nx_reject_t; NONE = approved and executed */
+    } done[DESK_MAX_PENDING]; /* the latest outcomes, by id modulo the size */
 };
 
 static desk_session_t *session_by_id(nx_desk_t *d, uint32_t id)
@@ -85,10 +110,12 @@ static void on_closed(void *ctx, const nx_trade_closed_t *t)
     desk_session_t *s = session_by_id(d, t->session);
     if (!s)
         return;
-    nx_shield_on_trade_closed(&s->conf, &s->risk, t->symbol, t->pnl, t->reason == NX_EXIT_SL, 0,
+    int64_t atr = t->symbol < NX_SHIELD_MAX_SYMBOLS ? d->last_atr[t->symbol] : 0;
+    nx_shield_on_trade_closed(&s->conf, &s->risk, t->symbol, t->pnl, t->reason == NX_EXIT_SL, atr,
                               t->exit_px, t->closed_ns ? t->closed_ns : d->now);
     if ((unsigned)t->reason < 16)
         s->exits_by[t->reason]++;
+    d->trades[d->n_trades++ % NX_DESK_TRADES] = *t;
     nx_account_info_t ai;
     nx_oms_account(d->oms, s->id, &ai);
     if (ai.balance > s->peak)
@@ -125,6 +152,7 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
     d->nsym = nx_symtab_count(symtab);
     d->journal = jcb;
     d->ctx = jctx;
+    d->next_expiry = INT64_MAX;
     if (d->nsym > NX_SHIELD_MAX_SYMBOLS) {
         NX_ERROR("desk", "paper trading supports up to %d symbols", NX_SHIELD_MAX_SYMBOLS);
         free(d);
@@ -135,7 +163,8 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
     d->venue = nx_paper_create(&po, symtab);
     nx_oms_opts_t oo = {symtab, d->venue, 40, on_closed, journal, d};
     d->oms = d->venue ? nx_oms_create(&oo) : NULL;
-    if (!d->oms) {
+    d->trades = calloc(NX_DESK_TRADES, sizeof *d->trades);
+    if (!d->oms || !d->trades) {
         nx_desk_destroy(d);
         return NX_ENOMEM;
     }
@@ -154,21 +183,34 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
         s->conf.max_trades_day = c->max_trades_day;
         s->conf.weekly_loss_bp = c->weekly_loss_bp;
         s->conf.max_drawdown_bp = c->max_drawdown_bp;
-        s->conf.max_drawdown_lock_ns = 86400LL * NX_NS_PER_SEC;
+        s->conf.max_drawdown_lock_ns = (int64_t)c->drawdown_lock_s * NX_NS_PER_SEC;
+        s->conf.stale_ns = (int64_t)c->stale_s * NX_NS_PER_SEC;
         s->conf.breaker_losses = c->breaker_losses;
         s->conf.breaker_halt_ns = (int64_t)c->breaker_halt_s * NX_NS_PER_SEC;
+        s->conf.breaker_max_halts = c->breaker_max_halts;
         s->conf.cooldown_ns = (int64_t)c->cooldown_s * NX_NS_PER_SEC;
-        s->conf.stale_ns = 0; /* replayed candles are as fresh as the clock they bring */
-        int64_t eq = 0, dls = 0;
+        s->conf.sl_guard_stops = c->sl_guard_stops;
+        s->conf.sl_guard_window_ns = (int64_t)c->sl_guard_window_s * NX_NS_PER_SEC;
+        s->conf.sl_guard_lock_ns = (int64_t)c->sl_guard_lock_s * NX_NS_PER_SEC;
+        s->conf.low_profit_trades = c->low_profit_trades;
+        s->conf.low_profit_lock_ns = (int64_t)c->low_profit_lock_s * NX_NS_PER_SEC;
+        s->conf.approval_ttl_ns = (int64_t)c->approval_ttl_s * NX_NS_PER_SEC;
+        s->conf.approval_drift_bp = c->approval_drift_bp;
+        s->conf.default_stop_bp = c->stop_bp;
+        int64_t eq = 0;
         unsigned ps = first ? first->price_scale : 8;
-        if (nx_fixed_parse(c->equity, strlen(c->equity), ps, &eq) ||
-            nx_fixed_parse(c->daily_loss_stop, strlen(c->daily_loss_stop), ps, &dls) ||
-            nx_risk_conf_check(&s->conf)) {
+        const char *const money[] = {c->equity, c->daily_loss_stop, c->max_symbol_exposure,
+                                     c->max_total_exposure, c->low_profit_min};
+        int64_t *const to[] = {&eq, &s->conf.daily_loss_stop, &s->conf.max_symbol_exposure,
+                               &s->conf.max_total_exposure, &s->conf.low_profit_min};
+        int bad = 0;
+        for (int k = 0; k < 5; k++)
+            bad |= nx_fixed_parse(money[k], strlen(money[k]), ps, to[k]) != 0;
+        if (bad || nx_risk_conf_check(&s->conf)) {
             NX_ERROR("desk", "session %s: equity %s or a limit cannot be used", c->name, c->equity);
             nx_desk_destroy(d);
             return NX_EINVAL;
         }
-        s->conf.daily_loss_stop = dls;
         s->trail_bp = c->trail_bp;
         s->time_limit_ns = (int64_t)c->time_limit_s * NX_NS_PER_SEC;
         nx_risk_state_init(&s->risk, eq, 0);
@@ -189,6 +231,147 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
     }
     *out = d;
     return 0;
+}
+
+/* Every decision, rejections and request outcomes included, goes to the
+ * journal. */
+static void journal_decision(nx_desk_t *d, const desk_session_t *s, uint32_t sym, uint8_t venue,
+                             const nx_ev_signal_t *g, const nx_decision_t *dec, uint32_t request,
+                             int64_t expires_ns, int64_t now)
+{
+    if (!d->journal)
+        return;
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_DECISION;
+    ev.hdr.venue = venue;
+    ev.hdr.symbol = sym;
+    ev.hdr.exch_ns = now;
+    ev.u.decision.session = s->id;
+    ev.u.decision.strategy = g->strategy;
+    ev.u.decision.verdict = (uint8_t)dec->verdict;
+    ev.u.decision.reason = (uint8_t)dec->reason;
+    ev.u.decision.side = dec->side;
+    ev.u.decision.signal_side = g->side;
+    ev.u.decision.qty = dec->verdict == NX_V_REJECT ? 0 : dec->qty;
+    ev.u.decision.price = dec->price;
+    ev.u.decision.stop_loss = dec->stop_loss;
+    ev.u.decision.take_profit = dec->take_profit;
+    ev.u.decision.request = request;
+    ev.u.decision.expires_ns = expires_ns;
+    d->journal(d->ctx, &ev);
+}
+
+/* Carry out an approved decision: an entry with its protection, or an exit. */
+static void act(nx_desk_t *d, desk_session_t *s, uint32_t sym, const nx_decision_t *dec,
+                int sentinel, int64_t now)
+{
+    s->orders++;
+    if (dec->reduce_only) {
+        nx_oms_exit(d->oms, s->id, sym, sentinel ? NX_EXIT_SENTINEL : NX_EXIT_SIGNAL, now);
+        return;
+    }
+    nx_ev_order_intent_t it;
+    memset(&it, 0, sizeof it);
+    it.session = s->id;
+    it.side = dec->side;
+    it.qty = dec->qty;
+    it.stop_loss = dec->stop_loss;
+    it.take_profit = dec->take_profit;
+    it.leverage = dec->leverage;
+    it.order_type = NX_ORD_MARKET;
+    if (s->trail_bp)
+        it.trail_offset = (int64_t)((__int128)dec->price * s->trail_bp / 10000);
+    int rc = nx_oms_enter(d->oms, sym, &it, s->time_limit_ns, now);
+    if (rc)
+        NX_LOGK(NX_LOG_WARN, "desk", "desk.enter", "%s: order on %s not placed: %s", s->name,
+                nx_symtab_get(d->symtab, sym)->name, nx_strerror(rc));
+}
+
+static void next_expiry(nx_desk_t *d)
+{
+    d->next_expiry = INT64_MAX;
+    for (uint32_t i = 0, left = d->n_pending; left && i < DESK_MAX_PENDING; i++)
+        if (d->pending[i].id) {
+            left--;
+            if (d->pending[i].expires_ns < d->next_expiry)
+                d->next_expiry = d->pending[i].expires_ns;
+        }
+}
+
+/* A request leaves the book with its outcome journaled. */
+static void resolve(nx_desk_t *d, pending_t *p, nx_reject_t why, int64_t now)
+{
+    desk_session_t *s = session_by_id(d, p->session);
+    nx_decision_t dec;
+    memset(&dec, 0, sizeof dec);
+    dec.verdict = NX_V_REJECT;
+    dec.reason = why;
+    dec.price = d->last_px[p->symbol];
+    journal_decision(d, s, p->symbol, p->venue, &p->signal, &dec, p->id, 0, now);
+    if (why == NX_REJ_EXPIRED)
+        s->expired++;
+    else
+        s->declined++;
+    d->done[p->id % DESK_MAX_PENDING].id = p->id;
+    d->done[p->id % DESK_MAX_PENDING].session = p->session;
+    d->done[p->id % DESK_MAX_PENDING].reason = (uint8_t)why;
+    p->id = 0;
+    d->n_pending--;
+    next_expiry(d);
+}
+
+static pending_t *pending_find(nx_desk_t *d, uint32_t id)
+{
+    for (uint32_t i = 0; id && i < DESK_MAX_PENDING; i++)
+        if (d->pending[i].id == id)
+            return &d->pending[i];
+    return NULL;
+}
+
+/* COPILOT: the decision becomes a request (replacing an older one for the
+ * same session and symbol). */
+static void ask(nx_desk_t *d, desk_session_t *s, uint32_t sym, uint8_t venue,
+                const nx_ev_signal_t *g, const nx_decision_t *dec, int64_t now)
+{
+    pending_t *slot = NULL;
+    for (uint32_t i = 0; i < DESK_MAX_PENDING; i++) {
+        pending_t *p = &d->pending[i];
+        if (p->id && p->session == s->id && p->symbol == sym)
+            resolve(d, p, NX_REJ_EXPIRED, now); /* superseded */
+        if (!p->id && !slot)
+            slot = p;
+    }
+    if (!slot) { /* the book is full: the oldest request gives way */
+        slot = &d->pending[0];
+        for (uint32_t i = 1; i < DESK_MAX_PENDING; i++)
+            if (d->pending[i].id < slot->id)
+                slot = &d->pending[i];
+        resolve(d, slot, NX_REJ_EXPIRED, now);
+    }
+    slot->id = ++d->next_request;
+    slot->session = s->id;
+    slot->symbol = sym;
+    slot->venue = venue;
+    slot->asked = *dec;
+    slot->signal = *g;
+    slot->asked_ns = now;
+    slot->expires_ns = now + s->conf.approval_ttl_ns;
+    d->n_pending++;
+    if (slot->expires_ns < d->next_expiry)
+        d->next_expiry = slot->expires_ns;
+    s->approvals++;
+    journal_decision(d, s, sym, venue, g, dec, slot->id, slot->expires_ns, now);
+}
+
+/* Requests whose time ran out on their symbol's clock. */
+static void expire_due(nx_desk_t *d)
+{
+    for (uint32_t i = 0; d->n_pending && i < DESK_MAX_PENDING; i++) {
+        pending_t *p = &d->pending[i];
+        if (p->id && d->last_ns[p->symbol] > p->expires_ns)
+            resolve(d, p, NX_REJ_EXPIRED, d->last_ns[p->symbol]);
+    }
 }
 
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
@@ -213,6 +396,20 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
         return;
     }
     d->last_ns[sym] = now;
+    if (now > d->next_expiry)
+        expire_due(d);
+}
+
+static void shield_input(const nx_desk_t *d, uint32_t sym, const nx_ev_signal_t *g, int64_t now,
+                         nx_shield_input_t *in)
+{
+    memset(in, 0, sizeof *in);
+    in->signal = g;
+    in->sym = nx_symtab_get(d->symtab, sym);
+    in->price = d->last_px[sym];
+    in->data_age_ns = now - d->last_ns[sym];
+    in->global_kill = d->global_kill;
+    in->sentinel = strcmp(g->reason, "black_swan") == 0;
 }
 
 void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
@@ -220,43 +417,20 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
     uint32_t sym = sig->hdr.symbol;
     if (sym >= d->nsym || d->last_px[sym] <= 0)
         return;
-    const nx_symbol_t *y = nx_symtab_get(d->symtab, sym);
     const nx_ev_signal_t *g = &sig->u.signal;
+    if (g->atr > 0)
+        d->last_atr[sym] = g->atr;
     /* the signal's own clock: in a replay of several venues each symbol's
      * time is its own (live, they agree) */
     int64_t now = sig->hdr.exch_ns ? sig->hdr.exch_ns : d->last_ns[sym];
     nx_shield_input_t in;
-    memset(&in, 0, sizeof in);
-    in.signal = g;
-    in.sym = y;
-    in.price = d->last_px[sym];
-    in.data_age_ns = now - d->last_ns[sym];
-    in.sentinel = strcmp(g->reason, "black_swan") == 0;
+    shield_input(d, sym, g, now, &in);
     for (uint32_t i = 0; i < d->n; i++) {
         desk_session_t *s = &d->s[i];
         if (!s->trades[sym])
             continue;
         nx_decision_t dec;
         nx_shield_decide(&s->conf, &s->risk, &in, now, &dec);
-        if (d->journal) { /* every decision, rejections included, goes to the journal */
-            nx_event_t ev;
-            memset(&ev, 0, sizeof ev);
-            ev.hdr.type = NX_EV_DECISION;
-            ev.hdr.venue = sig->hdr.venue;
-            ev.hdr.symbol = sym;
-            ev.hdr.exch_ns = now;
-            ev.u.decision.session = s->id;
-            ev.u.decision.strategy = g->strategy;
-            ev.u.decision.verdict = (uint8_t)dec.verdict;
-            ev.u.decision.reason = (uint8_t)dec.reason;
-            ev.u.decision.side = dec.side;
-            ev.u.decision.signal_side = g->side;
-            ev.u.decision.qty = dec.verdict == NX_V_REJECT ? 0 : dec.qty;
-            ev.u.decision.price = dec.price;
-            ev.u.decision.stop_loss = dec.stop_loss;
-            ev.u.decision.take_profit = dec.take_profit;
-            d->journal(d->ctx, &ev);
-        }
         switch (dec.verdict) {
         case NX_V_REJECT:
             s->by_reason[dec.reason < NX_REJ_COUNT ? dec.reason : 0]++;
@@ -265,34 +439,235 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
             s->notifications++;
             break;
         case NX_V_ASK:
-            s->approvals++;
-            break;
+            ask(d, s, sym, sig->hdr.venue, g, &dec, now);
+            continue; /* journaled with its request id */
         case NX_V_APPROVE:
         case NX_V_RESIZE:
-            s->orders++;
-            if (dec.reduce_only) {
-                nx_oms_exit(d->oms, s->id, sym, in.sentinel ? NX_EXIT_SENTINEL : NX_EXIT_SIGNAL,
-                            now);
-            } else {
-                nx_ev_order_intent_t it;
-                memset(&it, 0, sizeof it);
-                it.session = s->id;
-                it.side = dec.side;
-                it.qty = dec.qty;
-                it.stop_loss = dec.stop_loss;
-                it.take_profit = dec.take_profit;
-                it.leverage = dec.leverage;
-                it.order_type = NX_ORD_MARKET;
-                if (s->trail_bp)
-                    it.trail_offset = (int64_t)((__int128)dec.price * s->trail_bp / 10000);
-                int rc = nx_oms_enter(d->oms, sym, &it, s->time_limit_ns, now);
-                if (rc)
-                    NX_LOGK(NX_LOG_WARN, "desk", "desk.enter", "%s: order on %s not placed: %s",
-                            s->name, y->name, nx_strerror(rc));
-            }
             break;
         }
+        journal_decision(d, s, sym, sig->hdr.venue, g, &dec, 0, 0, now);
+        if (dec.verdict == NX_V_APPROVE || dec.verdict == NX_V_RESIZE)
+            act(d, s, sym, &dec, in.sentinel, now);
     }
+}
+
+/* APPROVE / REJECT of request c->arg. */
+static int decide_request(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
+{
+    pending_t *p = c->arg > 0 && c->arg <= UINT32_MAX ? pending_find(d, (uint32_t)c->arg) : NULL;
+    if (!p && c->arg > 0 && c->arg <= d->next_request) {
+        /* an id handed out before: it expired or was decided already */
+        uint32_t k = (uint32_t)c->arg % DESK_MAX_PENDING;
+        if (c->session && d->done[k].id == c->arg && d->done[k].session != c->session)
+            return NX_ENOENT; /* someone else's */
+        *why = d->done[k].id == c->arg ? (nx_reject_t)d->done[k].reason : NX_REJ_EXPIRED;
+        return NX_ESTATE;
+    }
+    if (!p || (c->session && c->session != p->session))
+        return NX_ENOENT;
+    desk_session_t *s = session_by_id(d, p->session);
+    int64_t now = d->last_ns[p->symbol];
+    if (c->cmd == NX_CTL_REJECT) {
+        resolve(d, p, NX_REJ_DECLINED, now);
+        *why = NX_REJ_DECLINED;
+        return 0;
+    }
+    nx_shield_input_t in;
+    shield_input(d, p->symbol, &p->signal, now, &in);
+    nx_decision_t dec;
+    nx_shield_approve(&s->conf, &s->risk, &in, &p->asked, p->asked_ns, now, &dec);
+    *why = dec.reason;
+    if (dec.verdict != NX_V_APPROVE && dec.verdict != NX_V_RESIZE) {
+        resolve(d, p, dec.reason, now); /* refused, with its reason */
+        return NX_ESTATE;
+    }
+    journal_decision(d, s, p->symbol, p->venue, &p->signal, &dec, p->id, 0, now);
+    s->approved++;
+    uint32_t sym = p->symbol;
+    d->done[p->id % DESK_MAX_PENDING].id = p->id;
+    d->done[p->id % DESK_MAX_PENDING].session = p->session;
+    d->done[p->id % DESK_MAX_PENDING].reason = NX_REJ_NONE;
+    p->id = 0;
+    d->n_pending--;
+    next_expiry(d);
+    act(d, s, sym, &dec, 1, now);
+    return 0;
+}
+
+/* Drop a session's pending requests (after a panic close). */
+static void decline_all(nx_desk_t *d, uint32_t session)
+{
+    for (uint32_t i = 0; d->n_pending && i < DESK_MAX_PENDING; i++) {
+        pending_t *p = &d->pending[i];
+        if (p->id && (session == NX_SESSION_ALL || p->session == session))
+            resolve(d, p, NX_REJ_DECLINED, d->last_ns[p->symbol]);
+    }
+}
+
+static int session_command(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c)
+{
+    switch (c->cmd) {
+    case NX_CTL_PAUSE:
+    case NX_CTL_RESUME:
+        s->risk.paused = c->cmd == NX_CTL_PAUSE;
+        return 0;
+    case NX_CTL_MODE:
+        if (c->arg < NX_MODE_WATCHER || c->arg > NX_MODE_PILOT)
+            return NX_EINVAL;
+        s->conf.mode = (nx_mode_t)c->arg;
+        return 0;
+    case NX_CTL_KILL:
+        s->risk.kill = c->arg != 0;
+        return 0;
+    case NX_CTL_RESET:
+        nx_shield_reset_breaker(&s->risk);
+        return 0;
+    case NX_CTL_UNLOCK:
+        if (c->arg != NX_SYMBOL_NONE && (c->arg < 0 || c->arg >= d->nsym))
+            return NX_EINVAL;
+        return nx_shield_unlock(&s->risk, (uint32_t)c->arg) > 0 ? 0 : NX_ENOENT;
+    case NX_CTL_EXIT:
+        if (c->arg < 0 || c->arg >= d->nsym)
+            return NX_EINVAL;
+        return nx_oms_exit(d->oms, s->id, (uint32_t)c->arg, NX_EXIT_MANUAL,
+                           d->last_ns[c->arg] ? d->last_ns[c->arg] : d->now);
+    case NX_CTL_PANIC:
+        nx_oms_panic(d->oms, s->id, d->now);
+        decline_all(d, s->id);
+        return 0;
+    default:
+        return NX_EINVAL; /* not the desk's (reload, shutdown: the engine's) */
+    }
+}
+
+int nx_desk_control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
+{
+    nx_reject_t ignored;
+    if (!why)
+        why = &ignored;
+    *why = NX_REJ_NONE;
+    if (c->cmd == NX_CTL_APPROVE || c->cmd == NX_CTL_REJECT)
+        return decide_request(d, c, why);
+    if (c->session) {
+        desk_session_t *s = session_by_id(d, c->session);
+        return s ? session_command(d, s, c) : NX_ENOENT;
+    }
+    if (c->cmd == NX_CTL_KILL) { /* the global switch, kept apart from the users' own */
+        d->global_kill = c->arg != 0;
+        NX_WARN("desk", "global kill switch %s", d->global_kill ? "ON: only exits pass" : "off");
+        return 0;
+    }
+    if (c->cmd == NX_CTL_PANIC) {
+        nx_oms_panic(d->oms, NX_SESSION_ALL, d->now);
+        decline_all(d, NX_SESSION_ALL);
+        return 0;
+    }
+    int rc = 0, any = 0;
+    for (uint32_t i = 0; i < d->n; i++) {
+        int r = session_command(d, &d->s[i], c);
+        any |= r == 0;
+        if (r && r != NX_ENOENT)
+            rc = r;
+    }
+    return rc ? rc : any ? 0 : NX_ENOENT;
+}
+
+uint32_t nx_desk_session_id(const nx_desk_t *d, const char *name)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        if (!strcmp(d->s[i].name, name))
+            return d->s[i].id;
+    return 0;
+}
+
+int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const desk_session_t *s = session_by_id((nx_desk_t *)d, session);
+    if (!s)
+        return NX_ENOENT;
+    nx_account_info_t ai;
+    nx_oms_account(d->oms, s->id, &ai);
+    snprintf(out->name, sizeof out->name, "%s", s->name);
+    out->mode = s->conf.mode;
+    out->paused = s->risk.paused;
+    out->kill = s->risk.kill;
+    out->global_kill = (uint8_t)d->global_kill;
+    out->breaker_tripped = s->risk.tripped && d->now < s->risk.halt_until;
+    out->breaker_until_ns = s->risk.tripped ? s->risk.halt_until : 0;
+    out->balance = ai.balance;
+    out->start_equity = s->start_equity;
+    out->fees = ai.fees;
+    out->trades = ai.trades;
+    out->wins = ai.wins;
+    out->open_positions = ai.open_positions;
+    out->max_drawdown_bp = (uint32_t)s->max_dd_bp;
+    out->approved = s->approved;
+    out->declined = s->declined;
+    out->expired = s->expired;
+    out->notifications = s->notifications;
+    out->approval_requests = s->approvals;
+    memcpy(out->exits, s->exits_by, sizeof out->exits);
+    for (uint32_t i = 0; i < DESK_MAX_PENDING; i++)
+        out->pending_approvals += d->pending[i].id && d->pending[i].session == s->id;
+    return 0;
+}
+
+int nx_desk_locks(const nx_desk_t *d, uint32_t session, nx_lock_t *out, int max)
+{
+    const desk_session_t *s = session_by_id((nx_desk_t *)d, session);
+    int n = 0;
+    for (int i = 0; s && i < NX_SHIELD_MAX_LOCKS && n < max; i++) {
+        const nx_lock_t *l = &s->risk.locks[i];
+        int64_t now = l->symbol < d->nsym ? d->last_ns[l->symbol] : d->now;
+        if (l->active && now < l->until_ns)
+            out[n++] = *l;
+    }
+    return n;
+}
+
+int nx_desk_approvals(const nx_desk_t *d, uint32_t session, nx_desk_approval_t *out, int max)
+{
+    const pending_t *all[DESK_MAX_PENDING];
+    int n = 0;
+    for (uint32_t i = 0; i < DESK_MAX_PENDING; i++) {
+        const pending_t *p = &d->pending[i];
+        if (!p->id || (session && p->session != session))
+            continue;
+        int k = n++;
+        for (; k > 0 && all[k - 1]->id > p->id; k--) /* oldest (lowest id) first */
+            all[k] = all[k - 1];
+        all[k] = p;
+    }
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++)
+        out[i] = (nx_desk_approval_t){all[i]->id,    all[i]->session,  all[i]->symbol,
+                                      all[i]->asked, all[i]->asked_ns, all[i]->expires_ns};
+    return n;
+}
+
+int nx_desk_trades(const nx_desk_t *d, uint32_t session, nx_trade_closed_t *out, int max)
+{
+    uint64_t first = d->n_trades > NX_DESK_TRADES ? d->n_trades - NX_DESK_TRADES : 0;
+    int n = 0;
+    /* newest backwards until max are found, then put in order */
+    for (uint64_t i = d->n_trades; i > first && n < max; i--) {
+        const nx_trade_closed_t *t = &d->trades[(i - 1) % NX_DESK_TRADES];
+        if (!session || t->session == session)
+            out[n++] = *t;
+    }
+    for (int i = 0; i < n / 2; i++) {
+        nx_trade_closed_t x = out[i];
+        out[i] = out[n - 1 - i];
+        out[n - 1 - i] = x;
+    }
+    return n;
+}
+
+int64_t nx_desk_now(const nx_desk_t *d)
+{
+    return d->now;
 }
 
 void nx_desk_summary(const nx_desk_t *d)
@@ -317,8 +692,9 @@ void nx_desk_summary(const nx_desk_t *d)
             "summary",
             "session %s (%s): trades=%u wins=%u win_rate=%.1f%% pnl=%s fees=%s balance=%s "
             "max_drawdown=%.2f%% open_positions=%u exits tp=%llu sl=%llu trailing=%llu time=%llu "
-            "sentinel=%llu signal=%llu | notifications=%llu approval_requests=%llu "
-            "rejected=%llu (breaker=%llu cooldown=%llu has_position=%llu)",
+            "sentinel=%llu signal=%llu | notifications=%llu approval_requests=%llu approved=%llu "
+            "declined=%llu expired=%llu rejected=%llu (breaker=%llu cooldown=%llu "
+            "has_position=%llu)",
             s->name, modes[s->conf.mode], ai.trades, ai.wins,
             ai.trades ? 100.0 * ai.wins / ai.trades : 0.0, pnl, fees, bal,
             (double)s->max_dd_bp / 100.0, ai.open_positions,
@@ -328,7 +704,9 @@ void nx_desk_summary(const nx_desk_t *d)
             (unsigned long long)s->exits_by[NX_EXIT_TIME],
             (unsigned long long)s->exits_by[NX_EXIT_SENTINEL],
             (unsigned long long)s->exits_by[NX_EXIT_SIGNAL], (unsigned long long)s->notifications,
-            (unsigned long long)s->approvals, (unsigned long long)rej,
+            (unsigned long long)s->approvals, (unsigned long long)s->approved,
+            (unsigned long long)s->declined, (unsigned long long)s->expired,
+            (unsigned long long)rej,
             (unsigned long long)s->by_reason[NX_REJ_BREAKER],
             (unsigned long long)s->by_reason[NX_REJ_COOLDOWN],
             (unsigned long long)s->by_reason[NX_REJ_HAS_POSITION]);
@@ -341,5 +719,6 @@ void nx_desk_destroy(nx_desk_t *d)
         return;
     nx_oms_destroy(d->oms);
     nx_paper_destroy(d->venue);
+    free(d->trades);
     free(d);
 }

@@ -1,12 +1,20 @@
 /*
  * desk.h — the trading desk: where a strategy's signal meets each user
  * session's shield and becomes orders on the paper venue (engine thread).
+ *
+ * A person acts on the desk through control events (nx_desk_control): the
+ * console and the chat bot turn commands into them, the engine thread hands
+ * them here between market events, so a command and the market never race.
+ * Every decision, approval request and its outcome, order and fill goes to
+ * the journal callback. Sessions are numbered 1..n in config order.
  */
 #ifndef NX_DESK_H
 #define NX_DESK_H
 
 #include "nx/config.h"
+#include "nx/effectors.h"
 #include "nx/event.h"
+#include "nx/shield.h"
 #include "nx/symtab.h"
 
 typedef struct nx_desk nx_desk_t;
@@ -18,10 +26,65 @@ typedef void (*nx_journal_cb)(void *ctx, const nx_event_t *ev);
  * configured. Returns 0 or NX_EINVAL/NX_ENOMEM with the reason logged. */
 int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *symtab,
                    nx_journal_cb journal, void *ctx);
-/* A market event, before the cortex sees it: fills, stops, trailing, marks. */
+/* A market event, before the cortex sees it: fills, stops, trailing, marks;
+ * COPILOT requests whose time ran out expire here. */
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev);
 /* A strategy signal: every session trading the symbol decides and acts. */
 void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig);
+
+/* A person's command (session 0 = every session; the caller has checked
+ * the person may do it):
+ *   PAUSE / RESUME    no new entries (exits still run) / entries again
+ *   MODE  arg         watcher (0), copilot (1), pilot (2)
+ *   KILL  arg 1|0     kill switch on/off: only exits pass; session 0 is the
+ *                     global switch, which overrides every session's
+ *   PANIC             close every position, cancel every order
+ *   RESET             reset the circuit breaker
+ *   UNLOCK arg        remove the locks of symbol arg (NX_SYMBOL_NONE: the
+ *                     global ones)
+ *   APPROVE / REJECT arg   decide approval request arg (COPILOT)
+ *   EXIT  arg         close the position on symbol arg at market
+ * Returns 0, NX_ENOENT (no such session, request or position), NX_ESTATE
+ * (an APPROVE refused: the request expired or was decided already, the
+ * price drifted, or a limit now applies; *why, if not NULL, says which and
+ * the journal has the decision) or NX_EINVAL. */
+int nx_desk_control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why);
+
+/* What a person can ask about a session. */
+typedef struct nx_desk_info {
+    char name[32];
+    nx_mode_t mode;
+    uint8_t paused, kill, global_kill, breaker_tripped;
+    int64_t breaker_until_ns; /* INT64_MAX = until reset */
+    int64_t balance, start_equity, fees; /* quote units */
+    uint32_t trades, wins, open_positions, pending_approvals;
+    uint32_t max_drawdown_bp;
+    uint64_t approved, declined, expired; /* COPILOT request outcomes */
+    uint64_t notifications, approval_requests;
+    uint64_t exits[16]; /* closed trades by nx_exit_reason_t */
+} nx_desk_info_t;
+
+typedef struct nx_desk_approval {
+    uint32_t id, session, symbol;
+    nx_decision_t asked; /* side, qty, price, stop-loss, take-profit */
+    int64_t asked_ns, expires_ns;
+} nx_desk_approval_t;
+
+/* Session id of a name, 0 if none. */
+uint32_t nx_desk_session_id(const nx_desk_t *d, const char *name);
+/* 0, or NX_ENOENT. */
+int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out);
+/* Active protection locks of a session now (up to max); returns how many. */
+int nx_desk_locks(const nx_desk_t *d, uint32_t session, nx_lock_t *out, int max);
+/* Pending approval requests of a session (0 = all), oldest first. */
+int nx_desk_approvals(const nx_desk_t *d, uint32_t session, nx_desk_approval_t *out, int max);
+/* The latest closed trades of a session (0 = all), oldest first, at most
+ * max; the desk keeps the last NX_DESK_TRADES. Returns how many. */
+#define NX_DESK_TRADES 4096
+int nx_desk_trades(const nx_desk_t *d, uint32_t session, nx_trade_closed_t *out, int max);
+/* The desk's clock: the time of the latest market event. */
+int64_t nx_desk_now(const nx_desk_t *d);
+
 /* One summary line per session (trades, win rate, P&L, max drawdown). */
 void nx_desk_summary(const nx_desk_t *d);
 void nx_desk_destroy(nx_desk_t *d);

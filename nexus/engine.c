@@ -189,8 +189,6 @@ static void on_signal(void *ctx, const nx_event_t *sig)
         nx_desk_on_signal(e->desk, sig);
 }
 
-/* Orders, fills and decisions of the desk: to the journal, and to stdout
- * with --events. */
 /* A candle the cortex closed (any timeframe): to the journal, and to stdout
  * with --events. */
 static void on_candle(void *ctx, const nx_event_t *kline)
@@ -204,6 +202,8 @@ static void on_candle(void *ctx, const nx_event_t *kline)
     journal_put(e, kline);
 }
 
+/* Orders, fills, decisions and approval requests of the desk: to the
+ * journal, and to stdout with --events. */
 static void desk_journal(void *ctx, const nx_event_t *ev)
 {
     nx_engine_t *e = ctx;
@@ -213,6 +213,23 @@ static void desk_journal(void *ctx, const nx_event_t *ev)
             puts(json);
     }
     journal_put(e, ev);
+}
+
+/* A person's command, between two market events (the reply to the person
+ * comes with the chat bot; here it is logged). */
+static void desk_command(nx_engine_t *e, const nx_ev_control_t *c)
+{
+    if (c->cmd == NX_CTL_RELOAD || c->cmd == NX_CTL_SHUTDOWN)
+        return; /* the cortex's and the engine's */
+    nx_reject_t why;
+    int rc = nx_desk_control(e->desk, c, &why);
+    if (rc)
+        NX_WARN("desk", "command %u for session %u (arg %lld) refused: %s%s%s", c->cmd,
+                c->session, (long long)c->arg, nx_strerror(rc), why ? ", " : "",
+                why ? nx_reject_name(why) : "");
+    else
+        NX_INFO("desk", "command %u for session %u (arg %lld) done", c->cmd, c->session,
+                (long long)c->arg);
 }
 
 /* Engine thread: cortex, then (next issues) shield and order manager, per event. */
@@ -250,6 +267,8 @@ static void *engine_main(void *arg)
                 nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
             if (e->cortex)
                 nx_cortex_on_event(e->cortex, ev);
+            if (t == NX_EV_CONTROL && e->desk)
+                desk_command(e, &ev->u.control);
             if (t == NX_EV_TIMER || t == NX_EV_CONTROL || t == NX_EV_STATUS)
                 journal_put(e, ev);
         }

@@ -116,6 +116,16 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
             status_name(e->u.status.code), (unsigned long long)e->u.status.count,
             e->u.status.detail);
         break;
+    case NX_EV_CONTROL: {
+        static const char *const cmds[] = {"?",      "pause", "resume",  "mode",    "reload",
+                                           "kill",   "shutdown", "panic", "reset", "unlock",
+                                           "approve", "reject", "exit"};
+        const nx_ev_control_t *c = &e->u.control;
+        put(&o, ",\"cmd\":\"%s\",\"session\":%u,\"arg\":%lld",
+            c->cmd < sizeof cmds / sizeof cmds[0] ? cmds[c->cmd] : "?", c->session,
+            (long long)c->arg);
+        break;
+    }
     case NX_EV_TIMER:
         put(&o, ",\"tick\":%llu", (unsigned long long)e->u.timer.tick);
         break;
@@ -124,6 +134,10 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
         const nx_ev_decision_t *d = &e->u.decision;
         put(&o, ",\"session\":%u,\"strategy\":%u,\"verdict\":\"%s\",\"reason\":%u", d->session,
             d->strategy, d->verdict < 5 ? verdicts[d->verdict] : "?", d->reason);
+        if (d->request)
+            put(&o, ",\"request\":%u", d->request);
+        if (d->expires_ns)
+            put(&o, ",\"expires_ns\":%lld", (long long)d->expires_ns);
         if (d->qty) {
             put(&o, ",\"side\":\"%s\"", side_name(d->side));
             dec(&o, "qty", d->qty, qs);

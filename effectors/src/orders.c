@@ -449,6 +449,18 @@ static int trail_to_venue(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_po
     oms_order_t *o = p->sl_clid ? order_find(s, p->sl_clid) : NULL;
     int rc;
     if (o && !is_final(o->status)) {
+        nx_ev_order_intent_t in;
+        memset(&in, 0, sizeof in);
+        in.client_id = o->clid;
+        in.price = p->trail_stop;
+        in.qty = o->qty;
+        in.session = s->id;
+        in.side = o->side;
+        in.order_type = o->type;
+        in.reduce_only = 1;
+        in.leverage = p->leverage;
+        in.amend = 1;
+        journal_intent(m, symbol, &in);
         rc = m->o.bridge->ops->amend(m->o.bridge, o->clid, p->trail_stop, 0);
         if (rc == 0)
             o->price = p->trail_stop;
@@ -509,6 +521,11 @@ void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, i
         int64_t was = p->trail_stop;
         p->trail_stop =
             p->dir > 0 ? p->trail_best - p->trail_offset : p->trail_best + p->trail_offset;
+        /* on the venue's tick grid, on the loose side: a venue takes no other price */
+        const nx_symbol_t *y = nx_symtab_get(m->o.symtab, symbol);
+        int64_t tick = y && y->tick_size > 1 ? y->tick_size : 1, r = p->trail_stop % tick;
+        if (r)
+            p->trail_stop += p->dir > 0 ? -r : tick - r;
         /* a price already through the new level (a candle that rose and
          * fell back): no venue would accept that stop, so exit now */
         if (p->dir > 0 ? price <= p->trail_stop : price >= p->trail_stop)

@@ -27,6 +27,7 @@ static const char *const reject_names[NX_REJ_COUNT] = {
     "max_positions", "exposure",     "daily_loss", "weekly_loss", "drawdown",
     "stale_data",    "min_notional", "paused",     "watcher",     "max_trades",
     "no_position",   "has_position", "expired",    "price_drift", "bad_signal",
+    "declined",
 };
 
 const char *nx_reject_name(nx_reject_t r)
@@ -40,6 +41,7 @@ void nx_risk_conf_default(nx_risk_conf_t *c)
     c->mode = NX_MODE_PILOT;
     c->size_pct_bp = 500;
     c->leverage = 1;
+    c->default_stop_bp = 1000;
     c->max_positions = 5;
     c->breaker_losses = 3;
     c->cooldown_ns = 15 * 60 * 1000000000LL;
@@ -54,7 +56,7 @@ int nx_risk_conf_check(const nx_risk_conf_t *c)
     if (c->mode > NX_MODE_PILOT || c->leverage < 1 || c->leverage > 20 || c->size_pct_bp == 0 ||
         c->size_pct_bp > 10000 || c->risk_pct_bp > 10000 || c->weekly_loss_bp > 10000 ||
         c->max_drawdown_bp > 10000 || c->breaker_losses == 0 || c->approval_drift_bp > 10000 ||
-        c->daily_loss_stop < 0 || c->cooldown_ns < 0)
+        c->daily_loss_stop < 0 || c->cooldown_ns < 0 || c->default_stop_bp >= 10000)
         return NX_EINVAL;
     return 0;
 }
@@ -303,6 +305,12 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
     int64_t entry = in->price, sl, tp;
     if (levels(g, buy, entry, r->tick_size, &sl, &tp))
         return reject(out, NX_REJ_BAD_SIGNAL);
+    if (!sl && c->default_stop_bp) { /* no position goes out without a stop */
+        int64_t d = (int64_t)((__int128)entry * c->default_stop_bp / 10000);
+        sl = round_to(buy ? entry - d : entry + d, r->tick_size);
+        if (sl <= 0 || sl == entry)
+            return reject(out, NX_REJ_BAD_SIGNAL);
+    }
     /* sizing: margin share of equity times leverage, or the risk at the stop */
     int64_t notional = (int64_t)((__int128)s->equity * c->size_pct_bp / 10000) * c->leverage;
     if (c->risk_pct_bp && sl) {

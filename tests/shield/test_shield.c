@@ -110,6 +110,21 @@ static void test_sizing_and_levels(void **state)
     decide(T0);
     assert_int_equal(D.stop_loss, USD(49000));
     assert_int_equal(D.take_profit, 0);
+    /* a signal without a stop gets the session's default one: no position is unprotected */
+    setup_all(USD(10000));
+    G.sl_kind = NX_LEVEL_NONE;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+    assert_int_equal(D.stop_loss, USD(45000)); /* 10% below */
+    G.side = NX_SIG_SELL;
+    C.default_stop_bp = 250;
+    S.trades_today = 0;
+    decide(T0 + HOUR);
+    assert_int_equal(D.stop_loss, USD(51250));
+    setup_all(USD(10000));
+    G.sl_kind = NX_LEVEL_PRICE;
+    G.sl_price = 4899996;
+    G.tp_kind = NX_LEVEL_NONE;
     /* a stop above a buy's entry is a bad signal */
     G.sl_price = USD(51000);
     decide(T0);

@@ -82,6 +82,13 @@ typedef struct nx_config_session {
     char daily_loss_stop[32];
     uint32_t weekly_loss_bp, max_drawdown_bp, breaker_losses, breaker_halt_s, cooldown_s;
     uint32_t trail_bp, time_limit_s;
+    uint32_t breaker_max_halts, drawdown_lock_s, stale_s;
+    char max_symbol_exposure[32], max_total_exposure[32]; /* decimal text, "0" = no limit */
+    uint32_t sl_guard_stops, sl_guard_window_s, sl_guard_lock_s;
+    uint32_t low_profit_trades, low_profit_lock_s;
+    char low_profit_min[32]; /* decimal text, >= 0 */
+    uint32_t approval_ttl_s, approval_drift_bp;
+    uint32_t stop_bp; /* stop-loss when a signal gives none */
 } nx_config_session_t;
 
 typedef struct nx_config {

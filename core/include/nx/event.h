@@ -162,6 +162,7 @@ typedef struct nx_ev_order_intent {
     uint8_t order_type;     /* nx_order_type_t */
     uint8_t reduce_only;    /* 1 = may only reduce a position */
     uint8_t leverage;       /* 1..20 */
+    uint8_t amend;          /* 1 = a new price/qty for the live order client_id */
 } nx_ev_order_intent_t;
 
 typedef enum nx_order_status {
@@ -196,6 +197,12 @@ typedef enum nx_control_cmd {
     NX_CTL_RELOAD,   /* reload plugins / config section named in text */
     NX_CTL_KILL,     /* kill switch: arg 1 on, 0 off */
     NX_CTL_SHUTDOWN, /* drain and stop */
+    NX_CTL_PANIC,    /* close every position and cancel every order */
+    NX_CTL_RESET,    /* reset the circuit breaker */
+    NX_CTL_UNLOCK,   /* remove protection locks: arg = symbol id, NX_SYMBOL_NONE = global */
+    NX_CTL_APPROVE,  /* COPILOT: arg = approval request id */
+    NX_CTL_REJECT,   /* COPILOT: arg = approval request id */
+    NX_CTL_EXIT,     /* close one position at market: arg = symbol id */
 } nx_control_cmd_t;
 
 typedef struct nx_ev_control {
@@ -238,6 +245,8 @@ typedef struct nx_ev_decision {
     uint8_t reason;      /* shield.h nx_reject_t */
     uint8_t side;        /* nx_side_t of the order */
     uint8_t signal_side; /* nx_signal_side_t */
+    uint32_t request;    /* COPILOT approval request id (ask, and its outcome), 0 = none */
+    int64_t expires_ns;  /* ask: when the request expires */
 } nx_ev_decision_t;
 
 #define NX_EVENT_SIZE    128

@@ -52,6 +52,7 @@ typedef enum nx_reject {
     NX_REJ_EXPIRED,      /* COPILOT: approved after the request expired */
     NX_REJ_DRIFT,        /* COPILOT: the price moved beyond the allowed drift */
     NX_REJ_BAD_SIGNAL,   /* no price, no ATR for an ATR stop, unknown side */
+    NX_REJ_DECLINED,     /* COPILOT: the user rejected the request */
     NX_REJ_COUNT
 } nx_reject_t;
 
@@ -75,6 +76,7 @@ typedef struct nx_risk_conf {
     uint32_t size_pct_bp;         /* margin per trade, basis points of equity (500 = 5%) */
     uint32_t risk_pct_bp;         /* > 0: size so the stop loses this share of equity */
     uint32_t leverage;            /* 1..20 */
+    uint32_t default_stop_bp;     /* stop-loss when the signal gives none (1000 = 10%), 0 = none */
     uint32_t max_positions;       /* open positions, 0 = no limit */
     int64_t max_symbol_exposure;  /* notional per symbol, quote units, 0 = no limit */
     int64_t max_total_exposure;   /* notional in total, quote units, 0 = no limit */
