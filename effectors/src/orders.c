@@ -53,6 +53,7 @@ typedef struct oms_session {
 struct nx_oms {
     nx_oms_opts_t o;
     int64_t now;      /* the latest time the engine gave us (updates carry none) */
+    int64_t last_px[NX_OMS_MAX_SYMBOLS]; /* the latest price per symbol, for margin checks */
     oms_session_t *s; /* [NX_OMS_MAX_SESSIONS], the first n in use (never removed) */
     uint32_t n;
 };
@@ -374,6 +375,31 @@ void nx_oms_on_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *
     after(m, s, symbol, o, filled_now && o->status == NX_OS_FILLED, m->now);
 }
 
+/* An open position's P&L if closed at its last price, after its fees. */
+static int64_t unrealized_of(const oms_pos_t *p, int64_t qty_div)
+{
+    return floor_div(cash_of(p) + (__int128)p->last_px * p->qty, qty_div) - p->fees;
+}
+
+/* Margin held by a session's open positions (entry notional / leverage)
+ * and their P&L at the last prices, quote units. */
+static void margin_of(const nx_oms_t *m, const oms_session_t *s, int64_t *margin,
+                      int64_t *unrealized)
+{
+    *margin = *unrealized = 0;
+    uint32_t nsym = nx_symtab_count(m->o.symtab);
+    for (uint32_t k = 0; k < nsym && k < NX_OMS_MAX_SYMBOLS; k++) {
+        const oms_pos_t *p = &s->pos[k];
+        if (!p->qty || !p->entry_qty)
+            continue;
+        int64_t div = nx_pow10[nx_symtab_get(m->o.symtab, k)->qty_scale];
+        __int128 open = p->qty < 0 ? -p->qty : p->qty;
+        __int128 notional = open * (p->entry_value / p->entry_qty);
+        *margin += (int64_t)(notional / div / (p->leverage ? p->leverage : 1));
+        *unrealized += unrealized_of(p, div);
+    }
+}
+
 int nx_oms_enter(nx_oms_t *m, uint32_t symbol, const nx_ev_order_intent_t *in,
                  int64_t time_limit_ns, int64_t now_ns)
 {
@@ -387,6 +413,14 @@ int nx_oms_enter(nx_oms_t *m, uint32_t symbol, const nx_ev_order_intent_t *in,
     oms_pos_t *p = &s->pos[symbol];
     if (p->qty || p->pending_entry || p->closing)
         return NX_ESTATE;
+    if (m->last_px[symbol] > 0) { /* the margin it needs must be free, as at a venue */
+        int64_t margin, unreal, lev = in->leverage ? in->leverage : 1;
+        margin_of(m, s, &margin, &unreal);
+        __int128 need = (__int128)in->qty * m->last_px[symbol] /
+                        nx_pow10[nx_symtab_get(m->o.symtab, symbol)->qty_scale] / lev;
+        if (need > (__int128)s->balance + unreal - margin)
+            return NX_EPERM;
+    }
     memset(p, 0, sizeof *p);
     p->dir = in->side == NX_SIDE_BUY ? 1 : -1;
     p->sl = in->stop_loss;
@@ -484,6 +518,7 @@ void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, i
     if (symbol >= NX_OMS_MAX_SYMBOLS || price <= 0)
         return;
     m->now = now_ns;
+    m->last_px[symbol] = price;
     if (!low || low > price)
         low = price;
     if (!high || high < price)
@@ -552,8 +587,7 @@ int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_pos
     if (p->entry_qty)
         out->avg_px = (int64_t)(p->entry_value / p->entry_qty);
     if (p->qty && sym) {
-        __int128 mark = (__int128)p->last_px * p->qty; /* value if closed at the last price */
-        out->unrealized = floor_div(cash_of(p) + mark, nx_pow10[sym->qty_scale]) - p->fees;
+        out->unrealized = unrealized_of(p, nx_pow10[sym->qty_scale]);
         /* liquidation when the loss eats the margin (1/leverage) less maintenance */
         int64_t lev = p->leverage ? p->leverage : 1;
         int64_t keep = 10000 / lev - (int64_t)m->o.maint_margin_bp; /* bp of entry */
@@ -583,6 +617,9 @@ int nx_oms_account(const nx_oms_t *m, uint32_t session, nx_account_info_t *out)
         out->open_positions += s->pos[k].qty != 0;
     for (uint32_t j = 0; j < NX_OMS_MAX_ORDERS; j++)
         out->open_orders += s->orders[j].used && !is_final(s->orders[j].status);
+    margin_of(m, s, &out->margin, &out->unrealized);
+    out->equity = s->balance + out->unrealized;
+    out->available = out->equity - out->margin;
     return 0;
 }
 

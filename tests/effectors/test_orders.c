@@ -306,6 +306,45 @@ static void test_trailing_on_candles_fires_at_its_level(void **state)
     teardown_paper();
 }
 
+/* An entry needs its margin (qty x price / leverage) free in the session's
+ * equity; what open positions hold and lose counts against it. */
+static void test_margin_checked_before_entry(void **state)
+{
+    (void)state;
+    setup_paper(0, 0);
+    nx_oms_add_session(M, 1, P(1000));
+    trade(0, P(50000), 1 * SEC);
+    trade(1, P(2000), 1 * SEC);
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.session = 1;
+    in.side = NX_SIDE_BUY;
+    in.qty = Q(0.12); /* 6,000 of BTC */
+    in.stop_loss = P(49000);
+    in.leverage = 5; /* needs 1,200 */
+    assert_int_equal(nx_oms_enter(M, 0, &in, 0, 2 * SEC), NX_EPERM);
+    assert_int_equal(nx_paper_open_orders(V, 1), 0);
+    assert_int_equal(nfills, 0);
+    in.leverage = 10; /* needs 600 */
+    assert_int_equal(nx_oms_enter(M, 0, &in, 0, 2 * SEC), 0);
+    trade(0, P(49500), 3 * SEC); /* 0.12 x -500 = -60 open */
+    nx_account_info_t ai;
+    nx_oms_account(M, 1, &ai);
+    assert_int_equal(ai.margin, P(600));
+    assert_int_equal(ai.unrealized, -P(60));
+    assert_int_equal(ai.equity, P(940));
+    assert_int_equal(ai.available, P(340));
+    in.qty = Q(1.75); /* 3,500 of ETH at 10x: 350 > 340 */
+    in.stop_loss = P(1900);
+    assert_int_equal(nx_oms_enter(M, 1, &in, 0, 4 * SEC), NX_EPERM);
+    in.qty = Q(1.7); /* 340 */
+    assert_int_equal(nx_oms_enter(M, 1, &in, 0, 4 * SEC), 0);
+    nx_oms_account(M, 1, &ai);
+    assert_int_equal(ai.open_positions, 2);
+    assert_int_equal(ai.available, 0);
+    teardown_paper();
+}
+
 static void test_panic_close(void **state)
 {
     (void)state;
@@ -674,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_take_profit_and_stop_loss_prices),
         cmocka_unit_test(test_trailing_and_time_limit),
         cmocka_unit_test(test_trailing_on_candles_fires_at_its_level),
+        cmocka_unit_test(test_margin_checked_before_entry),
         cmocka_unit_test(test_panic_close),
         cmocka_unit_test(test_out_of_order_and_duplicate_updates),
         cmocka_unit_test(test_stop_failures),

@@ -173,6 +173,10 @@ typedef struct nx_account_info {
     int64_t balance;  /* quote units: initial + realised P&L (after fees) */
     int64_t realized; /* sum of closed trades' P&L */
     int64_t fees;     /* all fees paid */
+    int64_t margin;     /* held by open positions: entry notional / leverage */
+    int64_t unrealized; /* open positions at the last price, after their fees */
+    int64_t equity;     /* balance + unrealized */
+    int64_t available;  /* equity - margin: what a new entry may use */
     uint32_t trades, wins, open_positions, open_orders;
     uint64_t duplicates, unknown_updates; /* venue updates ignored */
 } nx_account_info_t;
@@ -186,8 +190,9 @@ int nx_oms_add_session(nx_oms_t *m, uint32_t session, int64_t balance);
 /* Open a position: intent->session/side/qty/leverage/stop_loss/take_profit/
  * trail_offset/trail_activate are used; the client id is assigned here.
  * time_limit_ns > 0 closes it after that long. Returns 0, NX_ESTATE (a
- * position or entry is already open on the symbol), NX_EINVAL, NX_ENOENT
- * (unknown session) or the venue's error. */
+ * position or entry is already open on the symbol), NX_EPERM (its margin,
+ * qty x last price / leverage, exceeds the available equity), NX_EINVAL,
+ * NX_ENOENT (unknown session) or the venue's error. */
 int nx_oms_enter(nx_oms_t *m, uint32_t symbol, const nx_ev_order_intent_t *intent,
                  int64_t time_limit_ns, int64_t now_ns);
 /* Close a position at market, cancelling its protective orders. */
