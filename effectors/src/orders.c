@@ -127,6 +127,21 @@ static void journal_intent(nx_oms_t *m, uint32_t symbol, const nx_ev_order_inten
     m->o.journal(m->o.ctx, &ev);
 }
 
+/* What the venue is asked for an order (a new one, or an amend of it). */
+static void intent_of(const oms_order_t *o, uint32_t session, int reduce_only, uint8_t lev,
+                      nx_ev_order_intent_t *in)
+{
+    memset(in, 0, sizeof *in);
+    in->client_id = o->clid;
+    in->price = o->price;
+    in->qty = o->qty;
+    in->session = session;
+    in->side = o->side;
+    in->order_type = o->type;
+    in->reduce_only = (uint8_t)reduce_only;
+    in->leverage = lev ? lev : 1;
+}
+
 /* Send one order; on a synchronous venue its updates arrive inside. */
 static int send(nx_oms_t *m, oms_session_t *s, uint32_t symbol, uint8_t role, uint8_t side,
                 uint8_t type, int64_t qty, int64_t price, int reduce_only, uint8_t lev,
@@ -146,15 +161,7 @@ static int send(nx_oms_t *m, oms_session_t *s, uint32_t symbol, uint8_t role, ui
     if (clid_out)
         *clid_out = o->clid;
     nx_ev_order_intent_t in;
-    memset(&in, 0, sizeof in);
-    in.client_id = o->clid;
-    in.price = price;
-    in.qty = qty;
-    in.session = s->id;
-    in.side = side;
-    in.order_type = type;
-    in.reduce_only = (uint8_t)reduce_only;
-    in.leverage = lev ? lev : 1;
+    intent_of(o, s->id, reduce_only, lev, &in);
     journal_intent(m, symbol, &in);
     int rc = m->o.bridge->ops->place(m->o.bridge, &in, symbol);
     if (rc && !is_final(o->status))
@@ -484,15 +491,8 @@ static int trail_to_venue(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_po
     int rc;
     if (o && !is_final(o->status)) {
         nx_ev_order_intent_t in;
-        memset(&in, 0, sizeof in);
-        in.client_id = o->clid;
+        intent_of(o, s->id, 1, p->leverage, &in);
         in.price = p->trail_stop;
-        in.qty = o->qty;
-        in.session = s->id;
-        in.side = o->side;
-        in.order_type = o->type;
-        in.reduce_only = 1;
-        in.leverage = p->leverage;
         in.amend = 1;
         journal_intent(m, symbol, &in);
         rc = m->o.bridge->ops->amend(m->o.bridge, o->clid, p->trail_stop, 0);

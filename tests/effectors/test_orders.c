@@ -20,6 +20,8 @@
 #include "nx/effectors.h"
 #include "nx/error.h"
 
+#include "money_oracle.h"
+
 #define SEC   1000000000LL
 #define P(x)  ((int64_t)((x) * 100))  /* price units, scale 2 */
 #define Q(x)  ((int64_t)((x) * 1000)) /* qty units, scale 3 */
@@ -31,13 +33,7 @@ static nx_trade_closed_t closed[256];
 static int nclosed;
 
 /* every fill, as the journal saw it */
-typedef struct fillrec {
-    uint64_t fill_id;
-    uint32_t session, symbol;
-    uint8_t side;
-    int64_t px, qty, fee;
-} fillrec_t;
-static fillrec_t fills[4096];
+static mo_fill_t fills[4096];
 static int nfills;
 
 static void on_closed(void *ctx, const nx_trade_closed_t *t)
@@ -51,7 +47,7 @@ static void journal(void *ctx, const nx_event_t *ev)
     (void)ctx;
     if (ev->hdr.type == NX_EV_ORDER_UPDATE && ev->u.order.fill_id && nfills < 4096) {
         const nx_ev_order_update_t *u = &ev->u.order;
-        fills[nfills++] = (fillrec_t){u->fill_id, u->session, ev->hdr.symbol, u->side, u->last_px,
+        fills[nfills++] = (mo_fill_t){u->fill_id, u->session, ev->hdr.symbol, u->side, u->last_px,
                                       u->last_qty, u->fee};
     }
 }
@@ -128,40 +124,10 @@ static int enter(uint32_t session, uint32_t sym, uint8_t side, int64_t qty, int6
     return nx_oms_enter(M, sym, &in, limit, t);
 }
 
-/* An independent recomputation of a session's balance from the journal's
- * fills: positions are followed fill by fill; each time one returns to
- * flat, its cash flow (sells - buys, price x qty) / 10^qty_scale, floor,
- * minus its fees, is added. */
+/* The auditor's balance from the journal's fills (money_oracle.h). */
 static int64_t recompute(uint32_t session, int64_t initial)
 {
-    int64_t bal = initial;
-    for (uint32_t sym = 0; sym < 2; sym++) {
-        __int128 cash = 0;
-        int64_t qty = 0, fees = 0;
-        for (int i = 0; i < nfills; i++) {
-            const fillrec_t *f = &fills[i];
-            if (f->session != session || f->symbol != sym)
-                continue;
-            int dup = 0; /* the venue may send a fill twice: an auditor counts it once */
-            for (int k = 0; k < i && !dup; k++)
-                dup = fills[k].fill_id == f->fill_id && fills[k].session == session;
-            if (dup)
-                continue;
-            __int128 v = (__int128)f->px * f->qty;
-            cash += f->side == NX_SIDE_SELL ? v : -v;
-            qty += f->side == NX_SIDE_BUY ? f->qty : -f->qty;
-            fees += f->fee;
-            if (qty == 0) {
-                __int128 q = cash / 1000;
-                if (cash % 1000 != 0 && cash < 0)
-                    q--;
-                bal += (int64_t)q - fees;
-                cash = 0;
-                fees = 0;
-            }
-        }
-    }
-    return bal;
+    return mo_balance(fills, nfills, session, 2, 1000, initial);
 }
 
 static void test_take_profit_and_stop_loss_prices(void **state)

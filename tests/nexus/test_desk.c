@@ -27,6 +27,7 @@
 
 #include "cortex_fixture.h"
 #include "desk.h"
+#include "money_oracle.h"
 #include "nx/config.h"
 #include "nx/effectors.h"
 #include "nx/error.h"
@@ -43,13 +44,6 @@ typedef struct ord {
     int64_t trigger, trig_before, qty;
     int born; /* candle index it was placed at */
 } ord_t;
-
-typedef struct fillrec {
-    uint64_t fill_id;
-    uint32_t session;
-    uint8_t side;
-    int64_t px, qty, fee;
-} fillrec_t;
 
 typedef struct ask {
     uint32_t id, session;
@@ -74,7 +68,7 @@ static struct {
 } R;
 
 static ord_t ORD[NSESS + 1][MAX_SEQ];
-static fillrec_t FILLS[1 << 16];
+static mo_fill_t FILLS[1 << 16];
 static int nfills;
 static int64_t pos[NSESS + 1];
 static ask_t asks[4096];
@@ -153,7 +147,7 @@ static void on_update(const nx_ev_order_update_t *u)
     assert_true(o->used);
     if (u->fill_id && u->last_qty) {
         assert_true(nfills < (int)(sizeof FILLS / sizeof FILLS[0]));
-        FILLS[nfills++] = (fillrec_t){u->fill_id, u->session, u->side, u->last_px, u->last_qty,
+        FILLS[nfills++] = (mo_fill_t){u->fill_id, u->session, 0, u->side, u->last_px, u->last_qty,
                                       u->fee};
         pos[u->session] += u->side == NX_SIDE_BUY ? u->last_qty : -u->last_qty;
         if (o->reduce)
@@ -206,33 +200,6 @@ static int command(uint8_t cmd, uint32_t session, int64_t arg, nx_reject_t *why)
     c.session = session;
     c.arg = arg;
     return nx_desk_control(D, &c, why);
-}
-
-/* An independent recomputation of a session's balance from the journal's
- * fills: each time the position returns to flat, its cash flow (sells -
- * buys, price x qty) / 10^qty_scale, floor, minus its fees, is added. */
-static int64_t recompute(uint32_t session, int64_t initial, unsigned qty_scale)
-{
-    int64_t div = nx_pow10[qty_scale], bal = initial, qty = 0, fees = 0;
-    __int128 cash = 0;
-    for (int i = 0; i < nfills; i++) {
-        const fillrec_t *f = &FILLS[i];
-        if (f->session != session)
-            continue;
-        __int128 v = (__int128)f->px * f->qty;
-        cash += f->side == NX_SIDE_SELL ? v : -v;
-        qty += f->side == NX_SIDE_BUY ? f->qty : -f->qty;
-        fees += f->fee;
-        if (qty == 0) {
-            __int128 q = cash / div;
-            if (cash % div != 0 && cash < 0)
-                q--;
-            bal += (int64_t)q - fees;
-            cash = 0;
-            fees = 0;
-        }
-    }
-    return bal;
 }
 
 /* After the candle reached the venue: an order that rested through it at
@@ -524,7 +491,8 @@ static void run(void)
     nx_desk_info_t in;
     for (uint32_t s = 1; s <= NSESS; s++) {
         assert_int_equal(nx_desk_info(D, s, &R.info[s]), 0);
-        R.balance[s] = recompute(s, R.info[s].start_equity, btc->qty_scale);
+        R.balance[s] = mo_balance(FILLS, nfills, s, 1, nx_pow10[btc->qty_scale],
+                                  R.info[s].start_equity); /* the auditor's view */
     }
     /* the owner's panic: everyone flat, nothing resting */
     assert_int_equal(command(NX_CTL_PANIC, 0, 0, NULL), 0);
