@@ -1,0 +1,87 @@
+/*
+ * store_int.h — what the two storage backends implement (private to servos).
+ *
+ * SQL is written once, with $1, $2, … placeholders numbered in order of
+ * first use: PostgreSQL reads them natively, and SQLite binds "$N" by
+ * position when they appear in that order. DDL differs only in type names,
+ * written {BLOB} {JSON} {PK} in the migrations and substituted per backend.
+ */
+#ifndef NX_STORE_INT_H
+#define NX_STORE_INT_H
+
+#include "nx/store.h"
+
+enum { SQL_NULL = 0, SQL_INT, SQL_TEXT, SQL_BLOB, SQL_REAL };
+
+typedef struct sqlv {
+    uint8_t type;
+    int64_t i;
+    double d;
+    const void *p; /* text (NUL-terminated when n is 0) or blob */
+    size_t n;
+} sqlv_t;
+
+static inline sqlv_t sql_int(int64_t i)
+{
+    return (sqlv_t){SQL_INT, i, 0, NULL, 0};
+}
+static inline sqlv_t sql_text(const char *s)
+{
+    return s ? (sqlv_t){SQL_TEXT, 0, 0, s, 0} : (sqlv_t){SQL_NULL, 0, 0, NULL, 0};
+}
+static inline sqlv_t sql_blob(const void *p, size_t n)
+{
+    return p ? (sqlv_t){SQL_BLOB, 0, 0, p, n} : (sqlv_t){SQL_NULL, 0, 0, NULL, 0};
+}
+static inline sqlv_t sql_real(double d)
+{
+    return (sqlv_t){SQL_REAL, 0, d, NULL, 0};
+}
+static inline sqlv_t sql_null(void)
+{
+    return (sqlv_t){SQL_NULL, 0, 0, NULL, 0};
+}
+
+/* One result row; values valid only during the call. Return non-zero to stop. */
+typedef int (*row_cb)(void *ctx, const sqlv_t *cols, int ncols);
+
+/* A journal row as both backends store it. */
+typedef struct jrow {
+    int64_t seq;
+    int type;
+    int64_t session; /* 0 = none */
+    const char *symbol; /* NULL = none */
+    int64_t exch_ns;
+    const char *data; /* the event as JSON */
+} jrow_t;
+
+typedef struct store_ops {
+    const char *name;
+    /* one statement; cb sees each row (may be NULL) */
+    int (*exec)(nx_store_t *st, const char *sql, const sqlv_t *params, int n, row_cb cb,
+                void *ctx);
+    /* several statements, no parameters (DDL) */
+    int (*script)(nx_store_t *st, const char *sql);
+    /* journal rows, inside the caller's transaction */
+    int (*journal)(nx_store_t *st, const jrow_t *rows, int n);
+    void (*close)(nx_store_t *st);
+    /* type names for {BLOB} {JSON} {PK} */
+    const char *blob, *json, *pk;
+} store_ops_t;
+
+struct nx_store {
+    const store_ops_t *ops;
+    nx_store_kind_t kind;
+    char err[512];
+    void *db; /* sqlite3 * or PGconn * */
+    void *cache; /* backend's prepared statements */
+    int in_tx;   /* between nx_store_begin and commit/rollback */
+};
+
+/* Record an error text (printf style) and return rc. */
+int store_fail(nx_store_t *st, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+int store_sqlite_open(nx_store_t *st, const char *path);
+int store_pg_open(nx_store_t *st, const char *url);
+
+#endif

@@ -1,0 +1,486 @@
+/*
+ * test_store.c — the whole store suite, run on SQLite and on a real
+ * PostgreSQL server this test starts itself (pg_fixture.h): migrations
+ * from empty and from every earlier version, users with hostile strings
+ * stored verbatim, sessions, sealed keys (the stored bytes never hold the
+ * plaintext, a sealed value moved to another user does not open, plaintext
+ * rows are sealed on first load, a wrong master key changes nothing, key
+ * rotation is all or nothing), the journal and what it derives, and the
+ * consistency check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pg_fixture.h"
+
+#include "nx/error.h"
+#include "nx/store.h"
+#include "nx/vault.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct backend {
+    const char *name;
+    int pg;
+} backend_t;
+
+static backend_t SQLITE = {"sqlite", 0}, PG = {"postgresql", 1};
+static pg_fixture_t PGX;
+static int pg_up;
+static char DIR_[64];
+static nx_symtab_t T;
+
+/* A fresh, empty database of the backend. */
+static nx_store_t *fresh(const backend_t *b)
+{
+    char err[512] = "";
+    nx_store_t *st = NULL;
+    if (b->pg) {
+        assert_true(pg_up);
+        assert_int_equal(pgx_reset(&PGX), 0);
+        assert_int_equal(nx_store_open(&st, PGX.url, NULL, err, sizeof err), 0);
+    } else {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "rm -f %s/nexus.db %s/nexus.db-wal %s/nexus.db-shm", DIR_, DIR_,
+                 DIR_);
+        assert_int_equal(system(cmd), 0);
+        if (nx_store_open(&st, NULL, DIR_, err, sizeof err))
+            fail_msg("%s", err);
+    }
+    return st;
+}
+
+static nx_store_t *migrated(const backend_t *b)
+{
+    nx_store_t *st = fresh(b);
+    int applied;
+    if (nx_store_migrate(st, 0, &applied))
+        fail_msg("%s", nx_store_error(st));
+    assert_int_equal(applied, nx_store_latest_version());
+    return st;
+}
+
+static void test_migrations_from_empty(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = fresh(b);
+    int v, applied;
+    assert_int_equal(nx_store_version(st, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(nx_store_migrate(st, 0, &applied), 0);
+    assert_int_equal(applied, nx_store_latest_version());
+    assert_int_equal(nx_store_version(st, &v), 0);
+    assert_int_equal(v, nx_store_latest_version());
+    assert_int_equal(nx_store_migrate(st, 0, &applied), 0); /* again: nothing to do */
+    assert_int_equal(applied, 0);
+    assert_int_equal(nx_store_check(st), 0);
+    nx_store_close(st);
+}
+
+/* From every earlier version, with data written at that version kept. */
+static void test_migrations_from_every_version(void **state)
+{
+    const backend_t *b = *state;
+    for (int from = 1; from < nx_store_latest_version(); from++) {
+        nx_store_t *st = fresh(b);
+        int applied, v;
+        assert_int_equal(nx_store_migrate(st, from, &applied), 0);
+        assert_int_equal(applied, from);
+        int64_t uid;
+        assert_int_equal(nx_store_user_add(st, 4242, "early", NX_ROLE_SUBSCRIBER, "UTC", &uid), 0);
+        assert_int_equal(nx_store_session_put(st, uid, "binance-usdm", "copilot", 0, "{}", NULL),
+                         0);
+        assert_int_equal(nx_store_migrate(st, 0, &applied), 0);
+        assert_int_equal(applied, nx_store_latest_version() - from);
+        assert_int_equal(nx_store_version(st, &v), 0);
+        assert_int_equal(v, nx_store_latest_version());
+        nx_user_t u;
+        assert_int_equal(nx_store_user_get(st, 4242, 0, &u), 0);
+        assert_string_equal(u.name, "early");
+        assert_int_equal(nx_store_check(st), 0);
+        nx_store_close(st);
+    }
+}
+
+static int count_user(void *ctx, const nx_user_t *u)
+{
+    (void)u;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_users_and_hostile_strings(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    static const char *const names[] = {
+        "Robert'); DROP TABLE users;--", "a \"quoted\" name", "back\\slash\ttab\nline",
+        "$1 $2 ? :x @y", "日本語 émoji 🚀", "' OR '1'='1",
+    };
+    int64_t ids[6];
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(nx_store_user_add(st, 1000 + i, names[i], NX_ROLE_PENDING,
+                                           "America/New_York", &ids[i]),
+                         0);
+    assert_int_equal(nx_store_user_add(st, 1000, "again", NX_ROLE_PENDING, NULL, NULL), NX_EEXIST);
+    for (int i = 0; i < 6; i++) {
+        nx_user_t u;
+        assert_int_equal(nx_store_user_get(st, 1000 + i, 0, &u), 0);
+        assert_string_equal(u.name, names[i]); /* verbatim */
+        assert_int_equal(u.id, ids[i]);
+        assert_int_equal(u.role, NX_ROLE_PENDING);
+        assert_string_equal(u.tz, "America/New_York");
+    }
+    assert_int_equal(nx_store_user_set_role(st, ids[0], NX_ROLE_ADMIN), 0);
+    nx_user_t u;
+    assert_int_equal(nx_store_user_get(st, 0, ids[0], &u), 0);
+    assert_int_equal(u.role, NX_ROLE_ADMIN);
+    assert_int_equal(nx_store_user_set_role(st, 999999, NX_ROLE_ADMIN), NX_ENOENT);
+    assert_int_equal(nx_store_user_get(st, 77, 0, &u), NX_ENOENT);
+    int n = 0;
+    assert_int_equal(nx_store_users(st, count_user, &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(nx_store_audit(st, ids[1], 1001, "/config set", names[0]), 0);
+    int64_t audits;
+    assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM audit", &audits), 0);
+    assert_int_equal(audits, 1);
+    assert_int_equal(nx_role_parse("owner"), NX_ROLE_OWNER);
+    assert_int_equal(nx_role_parse("root"), -1);
+    nx_store_close(st);
+}
+
+static nx_vault_t *vault(const char *b64)
+{
+    nx_vault_t *v;
+    char err[256];
+    assert_int_equal(nx_vault_from_base64(&v, b64, err, sizeof err), 0);
+    return v;
+}
+
+static const char K1[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+static const char K2[] = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+static const char API_KEY[] = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+static const char API_SECRET[] = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+
+static int contains(const uint8_t *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(hay + i, needle, k))
+            return 1;
+    return 0;
+}
+
+/* Every byte of the SQLite files. */
+static int file_contains(const char *needle)
+{
+    const char *sfx[] = {"", "-wal"};
+    int found = 0;
+    for (int i = 0; i < 2; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/nexus.db%s", DIR_, sfx[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        static uint8_t buf[1 << 22];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        found |= contains(buf, n, needle);
+    }
+    return found;
+}
+
+static void test_sealed_keys(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    nx_vault_t *v1 = vault(K1), *v2 = vault(K2);
+    char err[512];
+    assert_int_equal(nx_vault_needed(st), 0);
+    assert_int_equal(nx_vault_unlock(v1, st, err, sizeof err), 0); /* first use */
+    assert_int_equal(nx_vault_needed(st), 1);
+    int64_t alice, bob;
+    assert_int_equal(nx_store_user_add(st, 1, "alice", NX_ROLE_SUBSCRIBER, NULL, &alice), 0);
+    assert_int_equal(nx_store_user_add(st, 2, "bob", NX_ROLE_SUBSCRIBER, NULL, &bob), 0);
+    assert_int_equal(nx_store_session_put(st, alice, "binance-usdm", "pilot", 1, "{}", NULL), 0);
+    assert_int_equal(nx_store_session_put(st, bob, "binance-usdm", "pilot", 1, "{}", NULL), 0);
+    assert_int_equal(nx_keys_set(v1, st, alice, "binance-usdm", API_KEY, API_SECRET), 0);
+
+    /* the stored bytes never hold the plaintext */
+    uint8_t k[1024], s[1024];
+    size_t kl = sizeof k, sl = sizeof s;
+    assert_int_equal(nx_store_session_keys(st, alice, "binance-usdm", k, &kl, s, &sl), 0);
+    assert_true(nx_vault_is_sealed(k, kl) && nx_vault_is_sealed(s, sl));
+    assert_false(contains(k, kl, API_KEY) || contains(s, sl, API_SECRET));
+    assert_false(contains(k, kl, "vmPUZE6mv9SD"));
+    if (!b->pg)
+        assert_false(file_contains(API_KEY) || file_contains(API_SECRET));
+
+    nx_secret_t *ks, *ss;
+    assert_int_equal(nx_keys_get(v1, st, alice, "binance-usdm", &ks, &ss), 0);
+    assert_string_equal(ks->bytes, API_KEY);
+    assert_string_equal(ss->bytes, API_SECRET);
+    nx_secret_free(ks);
+    nx_secret_free(ss);
+
+    /* alice's sealed value copied into bob's row does not open */
+    assert_int_equal(nx_store_session_set_keys(st, bob, "binance-usdm", k, kl, s, sl), 0);
+    assert_int_equal(nx_keys_get(v1, st, bob, "binance-usdm", &ks, &ss), NX_EPERM);
+    assert_null(ks);
+    /* nor for another venue of alice's */
+    assert_int_equal(nx_store_session_put(st, alice, "bybit-linear", "pilot", 1, "{}", NULL), 0);
+    assert_int_equal(nx_store_session_set_keys(st, alice, "bybit-linear", k, kl, s, sl), 0);
+    assert_int_equal(nx_keys_get(v1, st, alice, "bybit-linear", &ks, &ss), NX_EPERM);
+
+    /* a plaintext row left by an older release is sealed on first load */
+    static const char OLD_KEY[] = "plaintext-key-from-an-older-release-0123456789";
+    static const char OLD_SECRET[] = "plaintext-secret-from-an-older-release-9876543210";
+    assert_int_equal(nx_store_session_set_keys(st, bob, "binance-usdm", (const uint8_t *)OLD_KEY,
+                                               strlen(OLD_KEY), (const uint8_t *)OLD_SECRET,
+                                               strlen(OLD_SECRET)),
+                     0);
+    assert_int_equal(nx_keys_get(v1, st, bob, "binance-usdm", &ks, &ss), 0);
+    assert_string_equal(ks->bytes, OLD_KEY);
+    assert_string_equal(ss->bytes, OLD_SECRET);
+    nx_secret_free(ks);
+    nx_secret_free(ss);
+    kl = sizeof k, sl = sizeof s;
+    assert_int_equal(nx_store_session_keys(st, bob, "binance-usdm", k, &kl, s, &sl), 0);
+    assert_true(nx_vault_is_sealed(k, kl) && nx_vault_is_sealed(s, sl));
+    if (!b->pg) /* secure_delete: no copy of the old row left in the file */
+        assert_false(file_contains(OLD_KEY) || file_contains(OLD_SECRET));
+
+    /* the wrong master key: refused at unlock, nothing changed */
+    uint8_t before[256], after[256];
+    size_t bn = sizeof before, an = sizeof after;
+    assert_int_equal(nx_store_meta_get(st, "vault.check", before, &bn), 0);
+    assert_int_equal(nx_vault_unlock(v2, st, err, sizeof err), NX_EPERM);
+    assert_non_null(strstr(err, "wrong master key"));
+    assert_int_equal(nx_store_meta_get(st, "vault.check", after, &an), 0);
+    assert_memory_equal(before, after, bn);
+    assert_int_equal(nx_keys_get(v2, st, alice, "binance-usdm", &ks, &ss), NX_EPERM);
+
+    /* rotation: everything re-sealed under the new key, at once */
+    assert_int_equal(nx_store_session_set_keys(st, alice, "bybit-linear", NULL, 0, NULL, 0), 0);
+    int n = 0;
+    if (nx_keys_rotate(v1, v2, st, &n, err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(n, 2);
+    assert_int_equal(nx_vault_unlock(v2, st, err, sizeof err), 0);
+    assert_int_equal(nx_vault_unlock(v1, st, err, sizeof err), NX_EPERM);
+    assert_int_equal(nx_keys_get(v2, st, alice, "binance-usdm", &ks, &ss), 0);
+    assert_string_equal(ks->bytes, API_KEY);
+    nx_secret_free(ks);
+    nx_secret_free(ss);
+    assert_int_equal(nx_keys_get(v1, st, alice, "binance-usdm", &ks, &ss), NX_EPERM);
+    /* a rotation from the wrong key changes nothing */
+    assert_int_equal(nx_keys_rotate(v1, v2, st, &n, err, sizeof err), NX_EPERM);
+    assert_int_equal(nx_keys_get(v2, st, bob, "binance-usdm", &ks, &ss), 0);
+    nx_secret_free(ks);
+    nx_secret_free(ss);
+    nx_vault_free(v1);
+    nx_vault_free(v2);
+    nx_store_close(st);
+}
+
+static void test_master_key_sources(void **state)
+{
+    (void)state;
+    char path[160], err[256];
+    snprintf(path, sizeof path, "%s/master.key", DIR_);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", K1);
+    fclose(f);
+    unsetenv("NEXUS_MASTER_KEY");
+    nx_vault_t *v;
+    chmod(path, 0644);
+    assert_int_equal(nx_vault_load(&v, path, err, sizeof err), NX_EPERM);
+    assert_non_null(strstr(err, "chmod 600"));
+    assert_null(strstr(err, K1)); /* never the key */
+    chmod(path, 0600);
+    assert_int_equal(nx_vault_load(&v, path, err, sizeof err), 0);
+    nx_vault_free(v);
+    assert_int_equal(nx_vault_load(&v, NULL, err, sizeof err), NX_ENOENT);
+    setenv("NEXUS_MASTER_KEY", "bm90IGEga2V5", 1); /* "not a key" */
+    assert_int_equal(nx_vault_load(&v, path, err, sizeof err), NX_EINVAL);
+    setenv("NEXUS_MASTER_KEY", K2, 1); /* the environment wins */
+    assert_int_equal(nx_vault_load(&v, path, err, sizeof err), 0);
+    uint8_t sealed[128];
+    size_t n;
+    nx_vault_seal(v, 1, "x", (const uint8_t *)"abc", 3, sealed, &n);
+    nx_vault_free(v);
+    nx_vault_t *v2 = vault(K2);
+    nx_secret_t *s;
+    assert_int_equal(nx_vault_open(v2, 1, "x", sealed, n, &s), 0);
+    assert_string_equal(s->bytes, "abc");
+    nx_secret_free(s);
+    sealed[n - 1] ^= 1; /* altered */
+    assert_int_equal(nx_vault_open(v2, 1, "x", sealed, n, &s), NX_EPERM);
+    nx_vault_free(v2);
+    unsetenv("NEXUS_MASTER_KEY");
+    char b64[64];
+    assert_int_equal(nx_vault_generate(b64, sizeof b64), 0);
+    assert_int_equal(nx_vault_from_base64(&v, b64, err, sizeof err), 0);
+    nx_vault_free(v);
+    unlink(path);
+}
+
+static void ev_init(nx_event_t *e, uint8_t type, int64_t t)
+{
+    memset(e, 0, sizeof *e);
+    e->hdr.type = type;
+    e->hdr.venue = NX_VENUE_PAPER;
+    e->hdr.symbol = 0;
+    e->hdr.exch_ns = t;
+}
+
+static void test_journal_and_what_it_derives(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    nx_event_t ev[8];
+    int64_t t = 1621382400000000000LL;
+    ev_init(&ev[0], NX_EV_SIGNAL, t);
+    ev[0].u.signal.side = NX_SIG_BUY;
+    ev[0].u.signal.confidence = 0.8;
+    ev[0].u.signal.ref_price = 3554719;
+    snprintf(ev[0].u.signal.reason, sizeof ev[0].u.signal.reason, "it's \"quoted\"");
+    ev_init(&ev[1], NX_EV_DECISION, t);
+    ev[1].u.decision.session = 3;
+    ev[1].u.decision.verdict = 4;
+    ev[1].u.decision.request = 17;
+    ev[1].u.decision.expires_ns = t + 300000000000LL;
+    ev[1].u.decision.side = NX_SIDE_BUY;
+    ev[1].u.decision.qty = 1000;
+    ev[1].u.decision.price = 3554719;
+    ev_init(&ev[2], NX_EV_DECISION, t + 1);
+    ev[2].u.decision = ev[1].u.decision;
+    ev[2].u.decision.verdict = 1; /* approved */
+    ev_init(&ev[3], NX_EV_ORDER_INTENT, t + 2);
+    ev[3].u.intent.client_id = (3ULL << 40) | 1;
+    ev[3].u.intent.session = 3;
+    ev[3].u.intent.side = NX_SIDE_BUY;
+    ev[3].u.intent.qty = 1000;
+    ev[3].u.intent.order_type = NX_ORD_MARKET;
+    ev_init(&ev[4], NX_EV_ORDER_UPDATE, t + 3);
+    ev[4].u.order.client_id = (3ULL << 40) | 1;
+    ev[4].u.order.session = 3;
+    ev[4].u.order.status = NX_OS_FILLED;
+    ev[4].u.order.side = NX_SIDE_BUY;
+    ev[4].u.order.fill_id = 99;
+    ev[4].u.order.last_px = 3554720;
+    ev[4].u.order.last_qty = 1000;
+    ev[4].u.order.fee = 15;
+    ev_init(&ev[5], NX_EV_ORDER_UPDATE, t + 4); /* the same fill again, late: once */
+    ev[5].u.order = ev[4].u.order;
+    ev[5].u.order.status = NX_OS_ACKED; /* and a status that must not move it back */
+    ev_init(&ev[6], NX_EV_KLINE, t + 5);
+    ev[6].u.kline.close = 3554800;
+    ev[6].u.kline.closed = 1;
+    ev_init(&ev[7], NX_EV_CONTROL, t + 6);
+    ev[7].u.control.cmd = NX_CTL_PAUSE;
+    ev[7].u.control.session = 3;
+    nx_journal_entry_t je[8];
+    for (int i = 0; i < 8; i++)
+        je[i] = (nx_journal_entry_t){(uint64_t)(i + 1), &ev[i]};
+    if (nx_store_journal_batch(st, &T, je, 8))
+        fail_msg("%s", nx_store_error(st));
+    uint64_t last, n;
+    assert_int_equal(nx_store_journal_last(st, &last), 0);
+    assert_int_equal(last, 8);
+    assert_int_equal(nx_store_journal_count(st, 1, 8, &n), 0);
+    assert_int_equal(n, 8);
+    int64_t v;
+    assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM fills", &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(nx_store_scalar(st,
+                                     "SELECT COUNT(*) FROM orders WHERE status = 'filled' AND "
+                                     "updated_seq = 5 AND price = '0' AND qty = '0.01'",
+                                     &v),
+                     0);
+    assert_int_equal(v, 1);
+    assert_int_equal(nx_store_scalar(st,
+                                     "SELECT COUNT(*) FROM fills WHERE price = '35547.2' AND fee "
+                                     "= '0.15' AND qty = '0.01' AND side = 'buy'",
+                                     &v),
+                     0);
+    assert_int_equal(v, 1);
+    assert_int_equal(nx_store_scalar(st,
+                                     "SELECT COUNT(*) FROM approvals WHERE request = 17 AND "
+                                     "status = 'approved' AND decided_seq = 3",
+                                     &v),
+                     0);
+    assert_int_equal(v, 1);
+    assert_int_equal(nx_store_scalar(st,
+                                     "SELECT COUNT(*) FROM signals WHERE reason = 'it''s "
+                                     "\"quoted\"' AND ref_price = '35547.19'",
+                                     &v),
+                     0);
+    assert_int_equal(v, 1);
+    assert_int_equal(nx_store_check(st), 0);
+
+    /* a batch with a sequence already stored fails as a whole */
+    nx_journal_entry_t again[2] = {{9, &ev[6]}, {8, &ev[7]}};
+    assert_int_not_equal(nx_store_journal_batch(st, &T, again, 2), 0);
+    assert_int_equal(nx_store_journal_count(st, 9, 9, &n), 0);
+    assert_int_equal(n, 0);
+    /* one at a time, too */
+    nx_journal_entry_t one = {9, &ev[6]};
+    assert_int_equal(nx_store_journal_one(st, &T, &one), 0);
+    assert_int_equal(nx_store_journal_last(st, &last), 0);
+    assert_int_equal(last, 9);
+    nx_store_close(st);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(DIR_, sizeof DIR_, "/tmp/nexus-store-%d", (int)getpid());
+    mkdir(DIR_, 0700);
+    nx_symtab_init(&T);
+    nx_symtab_add(&T, NX_VENUE_PAPER, "BTCUSDT", 2, 5, 1, 1, 0, NULL);
+    if (getenv("NX_SKIP_PG"))
+        fprintf(stderr, "test_store: NX_SKIP_PG set: the PostgreSQL half is skipped\n");
+    else
+        pg_up = pgx_start(&PGX) == 0;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    pgx_stop(&PGX);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", DIR_);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+#define BOTH(fn)                                                                                   \
+    cmocka_unit_test_prestate(fn, &SQLITE), cmocka_unit_test_prestate(fn, &PG)
+
+int main(void)
+{
+    const struct CMUnitTest all[] = {
+        BOTH(test_migrations_from_empty),
+        BOTH(test_migrations_from_every_version),
+        BOTH(test_users_and_hostile_strings),
+        BOTH(test_sealed_keys),
+        BOTH(test_journal_and_what_it_derives),
+        cmocka_unit_test(test_master_key_sources),
+    };
+    if (getenv("NX_SKIP_PG")) {
+        struct CMUnitTest some[sizeof all / sizeof all[0]];
+        int n = 0;
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            if (all[i].initial_state != &PG)
+                some[n++] = all[i];
+        return _cmocka_run_group_tests("test_store", some, (size_t)n, setup, teardown);
+    }
+    return cmocka_run_group_tests(all, setup, teardown);
+}
