@@ -178,8 +178,8 @@ static const migration_t MIGRATIONS[] = {
      " reduce_only INTEGER NOT NULL,"
      " status TEXT NOT NULL,"
      " status_rank INTEGER NOT NULL,"
-     " created_seq BIGINT NOT NULL REFERENCES journal(seq),"
-     " updated_seq BIGINT NOT NULL REFERENCES journal(seq));"
+     " created_seq BIGINT NOT NULL,"
+     " updated_seq BIGINT NOT NULL);"
      "CREATE INDEX orders_open ON orders (session, status_rank);"
      "CREATE TABLE fills ("
      " session BIGINT NOT NULL,"
@@ -191,7 +191,7 @@ static const migration_t MIGRATIONS[] = {
      " qty TEXT NOT NULL,"
      " fee TEXT NOT NULL,"
      " maker INTEGER NOT NULL,"
-     " seq BIGINT NOT NULL REFERENCES journal(seq),"
+     " seq BIGINT NOT NULL,"
      " PRIMARY KEY (session, fill_id));"
      "CREATE TABLE positions ("
      " session BIGINT NOT NULL,"
@@ -203,7 +203,7 @@ static const migration_t MIGRATIONS[] = {
      " updated_seq BIGINT NOT NULL,"
      " PRIMARY KEY (session, symbol));"
      "CREATE TABLE signals ("
-     " seq BIGINT PRIMARY KEY REFERENCES journal(seq),"
+     " seq BIGINT PRIMARY KEY,"
      " strategy INTEGER NOT NULL,"
      " symbol TEXT NOT NULL,"
      " side TEXT NOT NULL,"
@@ -222,8 +222,8 @@ static const migration_t MIGRATIONS[] = {
      " reason INTEGER NOT NULL DEFAULT 0,"
      " asked_ns BIGINT NOT NULL,"
      " expires_ns BIGINT NOT NULL,"
-     " asked_seq BIGINT NOT NULL REFERENCES journal(seq),"
-     " decided_seq BIGINT REFERENCES journal(seq));"
+     " asked_seq BIGINT NOT NULL,"
+     " decided_seq BIGINT);"
      "CREATE TABLE locks ("
      " session BIGINT NOT NULL,"
      " symbol TEXT NOT NULL,"
@@ -695,9 +695,17 @@ static const char SQL_ORDER_STATUS[] =
 static const char SQL_FILL[] =
     "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, maker, seq)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (session, fill_id) DO NOTHING";
-static const char SQL_SIGNAL[] =
+static const bulk_t BULK_SIGNALS = {
+    "COPY signals (seq, strategy, symbol, side, confidence, reason, ref_price, exch_ns) FROM "
+    "STDIN",
     "INSERT INTO signals (seq, strategy, symbol, side, confidence, reason, ref_price, exch_ns)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    8};
+static const bulk_t BULK_JOURNAL = {
+    "COPY journal (seq, type, session, symbol, exch_ns, data) FROM STDIN",
+    "INSERT INTO journal (seq, type, session, symbol, exch_ns, data) VALUES ($1, $2, $3, $4, $5,"
+    " $6)",
+    6};
 static const char SQL_ASK[] =
     "INSERT INTO approvals (request, session, symbol, side, qty, price, status, asked_ns,"
     " expires_ns, asked_seq) VALUES ($1, $2, $3, $4, $5, $6, 'asked', $7, $8, $9)"
@@ -750,23 +758,6 @@ static int derive(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t
         }
         return rc;
     }
-    case NX_EV_SIGNAL: {
-        static const char *const sides[] = {"?", "buy", "sell", "exit_long", "exit_short"};
-        const nx_ev_signal_t *g = &e->u.signal;
-        char reason[sizeof g->reason + 1];
-        memcpy(reason, g->reason, sizeof g->reason);
-        reason[sizeof g->reason] = 0;
-        nx_fixed_format(g->ref_price, ps, a, sizeof a);
-        sqlv_t p[8] = {seq,
-                       sql_int(g->strategy),
-                       sql_text(sym),
-                       sql_text(g->side < 5 ? sides[g->side] : "?"),
-                       sql_real(g->confidence),
-                       sql_text(reason),
-                       sql_text(a),
-                       sql_int(e->hdr.exch_ns)};
-        return st->ops->exec(st, SQL_SIGNAL, p, 8, NULL, NULL);
-    }
     case NX_EV_DECISION: {
         const nx_ev_decision_t *d = &e->u.decision;
         if (!d->request)
@@ -791,37 +782,82 @@ static int derive(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t
     }
 }
 
-static int to_row(const nx_symtab_t *t, const nx_journal_entry_t *j, jrow_t *r, char *json,
-                  size_t cap)
+/* The journal row of an entry (6 values); json holds the text. */
+static int journal_row(const nx_symtab_t *t, const nx_journal_entry_t *j, sqlv_t *v, char *json,
+                       size_t cap)
 {
     const nx_event_t *e = j->ev;
     const nx_symbol_t *y = nx_symtab_get(t, e->hdr.symbol);
-    r->seq = (int64_t)j->seq;
-    r->type = e->hdr.type;
-    r->session = session_of(e);
-    r->symbol = y ? y->name : NULL;
-    r->exch_ns = e->hdr.exch_ns ? e->hdr.exch_ns : e->hdr.recv_ns;
-    r->data = json;
+    uint32_t session = session_of(e);
+    v[0] = sql_int((int64_t)j->seq);
+    v[1] = sql_int(e->hdr.type);
+    v[2] = session ? sql_int(session) : sql_null();
+    v[3] = sql_text(y ? y->name : NULL);
+    v[4] = sql_int(e->hdr.exch_ns ? e->hdr.exch_ns : e->hdr.recv_ns);
+    v[5] = sql_text(json);
     return nx_event_json(e, t, json, cap) ? 0 : NX_ETOOLONG;
 }
 
-#define BATCH_ROWS 256
+/* A signal's row (8 values); txt holds its decimal and reason. */
+typedef struct sigtext {
+    char reason[32], ref[NX_FIXED_FMT_MAX];
+} sigtext_t;
+
+static void signal_row(const nx_symtab_t *t, const nx_journal_entry_t *j, sqlv_t *v, sigtext_t *x)
+{
+    static const char *const sides[] = {"?", "buy", "sell", "exit_long", "exit_short"};
+    const nx_event_t *e = j->ev;
+    const nx_ev_signal_t *g = &e->u.signal;
+    const nx_symbol_t *y = nx_symtab_get(t, e->hdr.symbol);
+    memcpy(x->reason, g->reason, sizeof g->reason);
+    x->reason[sizeof g->reason] = 0;
+    nx_fixed_format(g->ref_price, y ? y->price_scale : 8, x->ref, sizeof x->ref);
+    v[0] = sql_int((int64_t)j->seq);
+    v[1] = sql_int(g->strategy);
+    v[2] = sql_text(y ? y->name : "");
+    v[3] = sql_text(g->side < 5 ? sides[g->side] : "?");
+    v[4] = sql_real(g->confidence);
+    v[5] = sql_text(x->reason);
+    v[6] = sql_text(x->ref);
+    v[7] = sql_int(e->hdr.exch_ns);
+}
+
+#define BATCH_ROWS 1024
+
+/* One chunk: its journal rows and signals in bulk, the rest pipelined. */
+static int store_chunk(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t *e, int k)
+{
+    static __thread char json[BATCH_ROWS][1024];
+    static __thread sqlv_t jv[BATCH_ROWS * 6], sv[BATCH_ROWS * 8];
+    static __thread sigtext_t sx[BATCH_ROWS];
+    int rc = 0, ns = 0;
+    for (int i = 0; i < k && rc == 0; i++) {
+        rc = journal_row(t, &e[i], &jv[i * 6], json[i], sizeof json[i]);
+        if (e[i].ev->hdr.type == NX_EV_SIGNAL) {
+            signal_row(t, &e[i], &sv[ns * 8], &sx[ns]);
+            ns++;
+        }
+    }
+    if (!rc)
+        rc = st->ops->bulk(st, &BULK_JOURNAL, jv, k);
+    if (!rc)
+        rc = st->ops->bulk(st, &BULK_SIGNALS, sv, ns);
+    if (!rc && (rc = st->ops->pipe(st, 1)) == 0) {
+        for (int i = 0; i < k && rc == 0; i++)
+            rc = derive(st, t, &e[i]);
+        int end = st->ops->pipe(st, 0); /* always leave the pipeline */
+        if (!rc)
+            rc = end;
+    }
+    return rc;
+}
 
 int nx_store_journal_batch(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t *e,
                            int n)
 {
-    static __thread char json[BATCH_ROWS][1024];
-    jrow_t rows[BATCH_ROWS];
     int rc = nx_store_begin(st);
-    for (int at = 0; at < n && rc == 0; at += BATCH_ROWS) {
-        int k = n - at < BATCH_ROWS ? n - at : BATCH_ROWS;
-        for (int i = 0; i < k && rc == 0; i++)
-            rc = to_row(t, &e[at + i], &rows[i], json[i], sizeof json[i]);
-        if (!rc)
-            rc = st->ops->journal(st, rows, k);
-        for (int i = 0; i < k && rc == 0; i++)
-            rc = derive(st, t, &e[at + i]);
-    }
+    for (int at = 0; at < n && rc == 0; at += BATCH_ROWS)
+        rc = store_chunk(st, t, e + at, n - at < BATCH_ROWS ? n - at : BATCH_ROWS);
     if (!rc)
         rc = nx_store_commit(st);
     if (rc) {
@@ -835,17 +871,16 @@ int nx_store_journal_batch(nx_store_t *st, const nx_symtab_t *t, const nx_journa
 
 int nx_store_journal_one(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t *e)
 {
-    static const char SQL[] =
-        "INSERT INTO journal (seq, type, session, symbol, exch_ns, data)"
-        " VALUES ($1, $2, $3, $4, $5, $6)";
     char json[1024];
-    jrow_t r;
-    int rc = to_row(t, e, &r, json, sizeof json);
-    if (rc)
-        return rc;
-    sqlv_t p[6] = {sql_int(r.seq),     sql_int(r.type), r.session ? sql_int(r.session) : sql_null(),
-                   sql_text(r.symbol), sql_int(r.exch_ns), sql_text(r.data)};
-    rc = st->ops->exec(st, SQL, p, 6, NULL, NULL);
+    sqlv_t v[8];
+    sigtext_t x;
+    int rc = journal_row(t, e, v, json, sizeof json);
+    if (!rc)
+        rc = st->ops->exec(st, BULK_JOURNAL.insert, v, 6, NULL, NULL);
+    if (!rc && e->ev->hdr.type == NX_EV_SIGNAL) {
+        signal_row(t, e, v, &x);
+        rc = st->ops->exec(st, BULK_SIGNALS.insert, v, 8, NULL, NULL);
+    }
     if (!rc)
         rc = derive(st, t, e);
     return rc;

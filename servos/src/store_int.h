@@ -45,15 +45,14 @@ static inline sqlv_t sql_null(void)
 /* One result row; values valid only during the call. Return non-zero to stop. */
 typedef int (*row_cb)(void *ctx, const sqlv_t *cols, int ncols);
 
-/* A journal row as both backends store it. */
-typedef struct jrow {
-    int64_t seq;
-    int type;
-    int64_t session; /* 0 = none */
-    const char *symbol; /* NULL = none */
-    int64_t exch_ns;
-    const char *data; /* the event as JSON */
-} jrow_t;
+/* Many rows into one table, inside the caller's transaction: PostgreSQL
+ * sends them with `copy` (COPY ... FROM STDIN), SQLite runs `insert` (the
+ * same columns as $1..$ncols) once per row. Values are row-major. */
+typedef struct bulk {
+    const char *copy;
+    const char *insert;
+    int ncols;
+} bulk_t;
 
 typedef struct store_ops {
     const char *name;
@@ -62,8 +61,10 @@ typedef struct store_ops {
                 void *ctx);
     /* several statements, no parameters (DDL) */
     int (*script)(nx_store_t *st, const char *sql);
-    /* journal rows, inside the caller's transaction */
-    int (*journal)(nx_store_t *st, const jrow_t *rows, int n);
+    int (*bulk)(nx_store_t *st, const bulk_t *b, const sqlv_t *vals, int nrows);
+    /* on = 1: statements without rows may be queued; on = 0: run what is
+     * queued and return the first error */
+    int (*pipe)(nx_store_t *st, int on);
     void (*close)(nx_store_t *st);
     /* type names for {BLOB} {JSON} {PK} */
     const char *blob, *json, *pk;

@@ -29,6 +29,24 @@ typedef struct cached {
     char *text; /* a copy, to tell a reused address from the same statement */
 } cached_t;
 
+typedef struct pg {
+    cached_t c[CACHE];
+    int piping; /* in pipeline mode: statements are sent, results read at the sync */
+} pg_t;
+
+/* Forget every prepared statement (after a failed pipeline, whose
+ * preparations may or may not have happened). */
+static void forget(nx_store_t *st)
+{
+    pg_t *g = st->cache;
+    for (int i = 0; i < CACHE; i++) {
+        free(g->c[i].text);
+        g->c[i].text = NULL;
+        g->c[i].sql = NULL;
+    }
+    PQclear(PQexec(st->db, "DEALLOCATE ALL"));
+}
+
 static int pg_error(nx_store_t *st, PGresult *r, const char *what)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -42,7 +60,8 @@ static int pg_error(nx_store_t *st, PGresult *r, const char *what)
 /* The prepared statement's name, preparing it on first use. */
 static int prepared(nx_store_t *st, const char *sql, int n, char name[16])
 {
-    cached_t *c = st->cache;
+    pg_t *g = st->cache;
+    cached_t *c = g->c;
     int i = 0;
     for (; i < CACHE && c[i].sql; i++)
         if (c[i].sql == sql) {
@@ -58,10 +77,15 @@ static int prepared(nx_store_t *st, const char *sql, int n, char name[16])
         return 0;
     }
     snprintf(name, 16, "s%d", i);
-    PGresult *r = PQprepare(st->db, name, sql, n, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        return pg_error(st, r, "prepare");
-    PQclear(r);
+    if (g->piping) { /* its result comes at the sync */
+        if (!PQsendPrepare(st->db, name, sql, n, NULL))
+            return store_fail(st, NX_EIO, "postgresql: prepare: %s", PQerrorMessage(st->db));
+    } else {
+        PGresult *r = PQprepare(st->db, name, sql, n, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return pg_error(st, r, "prepare");
+        PQclear(r);
+    }
     c[i].text = strdup(sql);
     if (!c[i].text)
         return NX_ENOMEM;
@@ -103,6 +127,13 @@ static int pg_exec(nx_store_t *st, const char *sql, const sqlv_t *p, int n, row_
         default:
             vals[i] = NULL;
         }
+    }
+    if (((pg_t *)st->cache)->piping) {
+        if (cb)
+            return store_fail(st, NX_EINVAL, "postgresql: no rows in a pipeline");
+        int ok = name[0] ? PQsendQueryPrepared(st->db, name, n, vals, lens, fmts, 0)
+                         : PQsendQueryParams(st->db, sql, n, NULL, vals, lens, fmts, 0);
+        return ok ? 0 : store_fail(st, NX_EIO, "postgresql: send: %s", PQerrorMessage(st->db));
     }
     PGresult *r = name[0] ? PQexecPrepared(st->db, name, n, vals, lens, fmts, 0)
                           : PQexecParams(st->db, sql, n, NULL, vals, lens, fmts, 0);
@@ -158,11 +189,11 @@ static int pg_script(nx_store_t *st, const char *sql)
 }
 
 /* COPY text format: backslash, tab, newline and carriage return escaped. */
-static size_t copy_text(char *out, const char *s)
+static size_t copy_text(char *out, const char *s, size_t n)
 {
     size_t k = 0;
-    for (; *s; s++) {
-        char c = *s;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
         if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
             out[k++] = '\\';
             c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
@@ -172,34 +203,64 @@ static size_t copy_text(char *out, const char *s)
     return k;
 }
 
-static int pg_journal(nx_store_t *st, const jrow_t *r, int n)
+#define NO_ROOM ((size_t)-1)
+
+/* One value in COPY text format, or NO_ROOM. */
+static size_t copy_value(char *out, size_t room, const sqlv_t *v)
 {
-    PGresult *res = PQexec(st->db, "COPY journal (seq, type, session, symbol, exch_ns, data) "
-                                   "FROM STDIN");
+    static const char hex[] = "0123456789abcdef";
+    switch (v->type) {
+    case SQL_INT:
+        return room < 24 ? NO_ROOM : (size_t)snprintf(out, room, "%lld", (long long)v->i);
+    case SQL_REAL:
+        return room < 32 ? NO_ROOM : (size_t)snprintf(out, room, "%.17g", v->d);
+    case SQL_TEXT: {
+        size_t n = v->n ? v->n : strlen(v->p);
+        return room < 2 * n + 1 ? NO_ROOM : copy_text(out, v->p, n);
+    }
+    case SQL_BLOB: {
+        if (room < 2 * v->n + 4)
+            return NO_ROOM;
+        size_t k = 0;
+        out[k++] = '\\'; /* \x..., the backslash itself escaped for COPY */
+        out[k++] = '\\';
+        out[k++] = 'x';
+        for (size_t i = 0; i < v->n; i++) {
+            out[k++] = hex[((const uint8_t *)v->p)[i] >> 4];
+            out[k++] = hex[((const uint8_t *)v->p)[i] & 15];
+        }
+        return k;
+    }
+    default:
+        return room < 3 ? NO_ROOM : (size_t)snprintf(out, room, "\\N");
+    }
+}
+
+static int pg_bulk(nx_store_t *st, const bulk_t *b, const sqlv_t *vals, int nrows)
+{
+    if (nrows == 0)
+        return 0;
+    PGresult *res = PQexec(st->db, b->copy);
     if (PQresultStatus(res) != PGRES_COPY_IN)
         return pg_error(st, res, "copy");
     PQclear(res);
-    enum { CHUNK = 1 << 16 };
-    static __thread char buf[CHUNK + 8192];
+    enum { CHUNK = 1 << 16, ROW = 1 << 14 };
+    static __thread char buf[CHUNK + ROW];
     size_t len = 0;
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        size_t need = 200 + (r[i].symbol ? 2 * strlen(r[i].symbol) : 0) + 2 * strlen(r[i].data);
-        if (need > 8192) {
-            rc = store_fail(st, NX_ETOOLONG, "postgresql: journal row too long");
-            break;
+    for (int i = 0; i < nrows && rc == 0; i++) {
+        const sqlv_t *row = vals + (size_t)i * (size_t)b->ncols;
+        size_t start = len;
+        for (int c = 0; c < b->ncols && rc == 0; c++) {
+            size_t k = copy_value(buf + len, start + ROW - len - 2, &row[c]);
+            if (k == NO_ROOM) {
+                rc = store_fail(st, NX_ETOOLONG, "postgresql: a row too long for COPY");
+                break;
+            }
+            len += k;
+            buf[len++] = c == b->ncols - 1 ? '\n' : '\t';
         }
-        len += (size_t)snprintf(buf + len, 64, "%lld\t%d\t", (long long)r[i].seq, r[i].type);
-        len += r[i].session ? (size_t)snprintf(buf + len, 32, "%lld\t", (long long)r[i].session)
-                            : (size_t)snprintf(buf + len, 8, "\\N\t");
-        if (r[i].symbol)
-            len += copy_text(buf + len, r[i].symbol);
-        else
-            len += (size_t)snprintf(buf + len, 8, "\\N");
-        len += (size_t)snprintf(buf + len, 32, "\t%lld\t", (long long)r[i].exch_ns);
-        len += copy_text(buf + len, r[i].data);
-        buf[len++] = '\n';
-        if (len >= CHUNK || i == n - 1) {
+        if (!rc && (len >= CHUNK || i == nrows - 1)) {
             if (PQputCopyData(st->db, buf, (int)len) != 1)
                 rc = store_fail(st, NX_EIO, "postgresql: copy: %s", PQerrorMessage(st->db));
             len = 0;
@@ -216,18 +277,53 @@ static int pg_journal(nx_store_t *st, const jrow_t *r, int n)
     return rc;
 }
 
+/* Pipeline mode: statements go out back to back and their results are read
+ * once at the end, one round trip for the lot instead of one each. */
+static int pg_pipe(nx_store_t *st, int on)
+{
+    pg_t *g = st->cache;
+    if (on) {
+        if (!PQenterPipelineMode(st->db))
+            return store_fail(st, NX_EIO, "postgresql: pipeline: %s", PQerrorMessage(st->db));
+        g->piping = 1;
+        return 0;
+    }
+    g->piping = 0;
+    int rc = 0;
+    if (!PQpipelineSync(st->db))
+        rc = store_fail(st, NX_EIO, "postgresql: sync: %s", PQerrorMessage(st->db));
+    for (int synced = rc != 0; !synced;) {
+        PGresult *r = PQgetResult(st->db);
+        if (!r)
+            continue; /* the end of one statement's results */
+        ExecStatusType t = PQresultStatus(r);
+        if (t == PGRES_PIPELINE_SYNC) {
+            synced = 1;
+            PQclear(r);
+        } else if (t == PGRES_FATAL_ERROR && !rc) {
+            rc = pg_error(st, r, "pipelined statement");
+        } else {
+            PQclear(r); /* ok, or aborted after the first error */
+        }
+    }
+    PQexitPipelineMode(st->db);
+    if (rc)
+        forget(st);
+    return rc;
+}
+
 static void pg_close(nx_store_t *st)
 {
-    cached_t *c = st->cache;
-    for (int i = 0; c && i < CACHE; i++)
-        free(c[i].text);
-    free(c);
+    pg_t *g = st->cache;
+    for (int i = 0; g && i < CACHE; i++)
+        free(g->c[i].text);
+    free(g);
     PQfinish(st->db);
 }
 
 static const store_ops_t pg_ops = {
-    "postgresql", pg_exec, pg_script, pg_journal, pg_close, "BYTEA", "JSONB",
-    "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    "postgresql", pg_exec,  pg_script, pg_bulk, pg_pipe, pg_close,
+    "BYTEA",      "JSONB", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
 };
 
 static void quiet(void *arg, const char *msg)
@@ -247,7 +343,7 @@ int store_pg_open(nx_store_t *st, const char *url)
                           m);
     }
     PQsetNoticeProcessor(c, quiet, NULL);
-    st->cache = calloc(CACHE, sizeof(cached_t));
+    st->cache = calloc(1, sizeof(pg_t));
     if (!st->cache)
         return NX_ENOMEM;
     return pg_script(st, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");

@@ -150,19 +150,10 @@ static int sl_script(nx_store_t *st, const char *sql)
     return 0;
 }
 
-static const char SQL_JOURNAL[] =
-    "INSERT INTO journal (seq, type, session, symbol, exch_ns, data) VALUES ($1, $2, $3, $4, $5, $6)";
-
-static int sl_journal(nx_store_t *st, const jrow_t *r, int n)
+static int sl_bulk(nx_store_t *st, const bulk_t *b, const sqlv_t *vals, int nrows)
 {
-    for (int i = 0; i < n; i++) {
-        sqlv_t p[6] = {sql_int(r[i].seq),
-                       sql_int(r[i].type),
-                       r[i].session ? sql_int(r[i].session) : sql_null(),
-                       sql_text(r[i].symbol),
-                       sql_int(r[i].exch_ns),
-                       sql_text(r[i].data)};
-        int rc = sl_exec(st, SQL_JOURNAL, p, 6, NULL, NULL);
+    for (int i = 0; i < nrows; i++) {
+        int rc = sl_exec(st, b->insert, vals + (size_t)i * (size_t)b->ncols, b->ncols, NULL, NULL);
         if (rc)
             return rc;
     }
@@ -178,8 +169,14 @@ static void sl_close(nx_store_t *st)
     sqlite3_close(st->db);
 }
 
+static int sl_pipe(nx_store_t *st, int on)
+{
+    (void)st, (void)on; /* in-process: every statement is already a function call */
+    return 0;
+}
+
 static const store_ops_t sqlite_ops = {
-    "sqlite", sl_exec, sl_script, sl_journal, sl_close,
+    "sqlite", sl_exec, sl_script, sl_bulk, sl_pipe, sl_close,
     "BLOB",   "TEXT",  "INTEGER PRIMARY KEY AUTOINCREMENT",
 };
 

@@ -243,6 +243,14 @@ NX_INLINE uint32_t nx_ring_poll(nx_ring_t *r, nx_ring_consumer_t *c, uint32_t ma
     return (uint32_t)avail;
 }
 
+/* Consumer: the events from seq on (polled, not released) will be read
+ * again by the next poll — a consumer that could not finish them (the
+ * storage writer whose batch failed) takes them again. */
+NX_INLINE void nx_ring_unpoll(nx_ring_consumer_t *c, uint64_t seq)
+{
+    c->polled = seq;
+}
+
 /* Consumer: done with every event with seq < end; the producer may reuse
  * those slots. */
 NX_INLINE void nx_ring_release(nx_ring_consumer_t *c, uint64_t end)
