@@ -18,5 +18,8 @@ int nx_cmd_decode(int argc, char **argv);
 int nx_cmd_replay(int argc, char **argv);
 int nx_cmd_indicators(int argc, char **argv);
 int nx_cmd_plugin(int argc, char **argv);
+int nx_cmd_db(int argc, char **argv);
+int nx_cmd_users(int argc, char **argv);
+int nx_cmd_keys(int argc, char **argv);
 
 #endif

@@ -7,6 +7,9 @@
 #include "nx/error.h"
 #include "nx/event_json.h"
 #include "nx/log.h"
+#include "nx/store.h"
+#include "nx/vault.h"
+#include "nx/writer.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -298,28 +301,93 @@ static void stats_line(nx_engine_t *e)
             (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag);
 }
 
-/* Service thread: storage writer, chat and dashboard will run here. */
+/* Service thread: the storage writer (chat and dashboard will run here
+ * too). At shutdown the journal ring is closed after the engine thread's
+ * last entry; everything in it is stored before the thread ends. */
 static void *service_main(void *arg)
 {
     nx_engine_t *e = arg;
-    nx_ring_consumer_t *c = nx_ring_consumer(e->journal, 0);
     int64_t every = (int64_t)e->cfg->engine.stats_interval_s * NX_NS_PER_SEC;
     int64_t next_stats = nx_mono_ns() + every;
     for (;;) {
-        uint64_t seq;
-        uint32_t n = nx_ring_wait(e->journal, c, BATCH, &seq, 100 * NX_NS_PER_MS);
-        if (n) {
-            atomic_fetch_add_explicit(&e->journal_written, n, memory_order_relaxed);
-            nx_ring_release(c, seq + n);
-        } else if (nx_ring_is_closed(e->journal)) {
+        int n = nx_writer_step(e->writer, 100 * NX_NS_PER_MS);
+        if (n > 0)
+            atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);
+        else if (n == 0 && nx_ring_is_closed(e->journal))
             break;
-        }
+        else if (n < 0)
+            sleep_ns(100 * NX_NS_PER_MS); /* the database is away: the ring holds the entries */
         if (every && nx_mono_ns() >= next_stats) {
             stats_line(e);
             next_stats += every;
         }
     }
+    uint64_t before = nx_writer_written(e->writer);
+    int rc = nx_writer_drain(e->writer, 50);
+    atomic_fetch_add_explicit(&e->journal_written, nx_writer_written(e->writer) - before,
+                              memory_order_relaxed);
+    if (rc)
+        NX_ERROR("store", "journal entries could not be stored before exit: %s",
+                 nx_store_error(e->store));
     return NULL;
+}
+
+/* Storage: DATABASE_URL (PostgreSQL) or data_dir/nexus.db (SQLite),
+ * migrated; the master key checked when there is one, or required when
+ * the database holds sealed keys; the owner from the config. */
+static int storage_init(nx_engine_t *e)
+{
+    const nx_config_t *cfg = e->cfg;
+    char err[512];
+    const char *url = getenv("DATABASE_URL");
+    int rc = nx_store_open(&e->store, url, cfg->data_dir, err, sizeof err);
+    if (rc) {
+        NX_ERROR("store", "cannot open storage: %s", err);
+        return rc;
+    }
+    int applied, version;
+    if ((rc = nx_store_migrate(e->store, 0, &applied)) ||
+        (rc = nx_store_version(e->store, &version))) {
+        NX_ERROR("store", "%s", nx_store_error(e->store));
+        return rc;
+    }
+    nx_vault_t *v = NULL;
+    rc = nx_vault_load(&v, cfg->storage.key_file, err, sizeof err);
+    if (rc == NX_ENOENT && !nx_vault_needed(e->store)) {
+        rc = 0; /* no keys stored, none needed: paper trading */
+    } else if (rc) {
+        NX_ERROR("store", "%s%s", err,
+                 rc == NX_ENOENT ? " (this database holds sealed API keys)" : "");
+        return rc;
+    } else if ((rc = nx_vault_unlock(v, e->store, err, sizeof err))) {
+        NX_ERROR("store", "%s", err);
+        nx_vault_free(v);
+        return rc;
+    }
+    nx_vault_free(v); /* opened again, into locked memory, when a request must be signed */
+    if (cfg->storage.owner_chat_id) {
+        nx_user_t u;
+        rc = nx_store_user_get(e->store, cfg->storage.owner_chat_id, 0, &u);
+        if (rc == NX_ENOENT)
+            rc = nx_store_user_add(e->store, cfg->storage.owner_chat_id, cfg->storage.owner_name,
+                                   NX_ROLE_OWNER, "UTC", NULL);
+        else if (rc == 0 && u.role != NX_ROLE_OWNER)
+            rc = nx_store_user_set_role(e->store, u.id, NX_ROLE_OWNER);
+        if (rc) {
+            NX_ERROR("store", "cannot record the owner: %s", nx_store_error(e->store));
+            return rc;
+        }
+    }
+    nx_writer_opts_t wo = {e->store, e->symtab, e->journal, 0, cfg->storage.batch, NULL, NULL};
+    if ((rc = nx_writer_create(&e->writer, &wo)))
+        return rc;
+    uint64_t last;
+    nx_store_journal_last(e->store, &last);
+    NX_INFO("store", "%s storage at schema version %d (%d migration%s applied), journal continues "
+            "after entry %llu",
+            nx_store_kind_name(e->store), version, applied, applied == 1 ? "" : "s",
+            (unsigned long long)last);
+    return 0;
 }
 
 /* Where the built-in plugins live when the config does not say: next to
@@ -432,6 +500,8 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
     if ((rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
                              1, NX_RING_NO_DROP, NX_WAIT_BLOCK)))
         goto fail_orders;
+    if ((rc = storage_init(e)))
+        goto fail_journal;
     if ((rc = cortex_init(e)))
         goto fail_journal;
     if ((rc = nx_desk_create(&e->desk, cfg, e->symtab, desk_journal, e)))
@@ -441,6 +511,10 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
 fail_journal:
     nx_cortex_destroy(e->cortex);
     e->cortex = NULL;
+    nx_writer_destroy(e->writer);
+    e->writer = NULL;
+    nx_store_close(e->store);
+    e->store = NULL;
     nx_ring_destroy(e->journal);
 fail_orders:
     nx_ring_destroy(e->orders);
@@ -519,6 +593,10 @@ void nx_engine_destroy(nx_engine_t *e)
         nx_cortex_destroy(e->cortex);
         e->cortex = NULL;
     }
+    nx_writer_destroy(e->writer);
+    e->writer = NULL;
+    nx_store_close(e->store);
+    e->store = NULL;
     nx_ring_destroy(e->journal);
     nx_ring_destroy(e->orders);
     nx_ring_destroy(e->market);

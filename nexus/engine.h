@@ -40,6 +40,8 @@ typedef struct nx_engine {
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
     nx_cortex_t *cortex; /* engine thread after start */
     struct nx_desk *desk; /* paper trading sessions, engine thread */
+    struct nx_store *store;   /* durable state; service thread after start */
+    struct nx_writer *writer; /* the journal ring's storage writer, service thread */
     uint32_t n_feeds;
     _Atomic int stop;
     int64_t start_mono_ns;

@@ -5,8 +5,8 @@
  *   nexus check-config FILE [--describe]
  *   nexus run --config FILE [--duration SECONDS]
  *
- * and decode, replay, indicators, plugin; later ones (users, keys, db,
- * backtest, train) join the table below.
+ * and decode, replay, indicators, plugin, db, users, keys; later ones
+ * (backtest, train) join the table below.
  */
 #include "cli.h"
 
@@ -26,6 +26,9 @@ static const subcommand_t commands[] = {
     {"replay", nx_cmd_replay, "serve recorded data on 127.0.0.1 in a venue's wire format"},
     {"indicators", nx_cmd_indicators, "candles CSV in, TA-Lib-exact indicators CSV out"},
     {"plugin", nx_cmd_plugin, "sign strategy plugins: keygen, sign, verify"},
+    {"db", nx_cmd_db, "storage: migrate, status"},
+    {"users", nx_cmd_users, "users and roles: add, list, role, ban"},
+    {"keys", nx_cmd_keys, "sealed API keys: set (from stdin), rotate, genkey"},
 };
 
 static void usage(FILE *out)

@@ -311,6 +311,8 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->log.format = NX_LOG_TEXT;
     cfg->log.debounce_s = 10;
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "./nexus-data");
+    cfg->storage.batch = 4096;
+    snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
     cfg->cortex.ntf = 3;
     cfg->cortex.tf_s[0] = 60;
     cfg->cortex.tf_s[1] = 900;
@@ -630,6 +632,15 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         get_str(l, "file", cfg->log.file, sizeof cfg->log.file);
     }
     get_str(root, "data_dir", cfg->data_dir, sizeof cfg->data_dir);
+    json_t *sto = json_object_get(root, "storage");
+    if (sto) {
+        get_str(sto, "key_file", cfg->storage.key_file, sizeof cfg->storage.key_file);
+        get_u32(sto, "batch", &cfg->storage.batch);
+        json_t *oc = json_object_get(sto, "owner_chat_id");
+        if (json_is_integer(oc))
+            cfg->storage.owner_chat_id = json_integer_value(oc);
+        get_str(sto, "owner_name", cfg->storage.owner_name, sizeof cfg->storage.owner_name);
+    }
 
     json_t *syms = json_object_get(root, "symbols");
     for (size_t i = 0; syms && i < json_array_size(syms); i++) {

@@ -259,6 +259,20 @@ static const nx_cnode_t trading_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
+static const nx_cnode_t storage_members[] = {
+    {"key_file", NX_CT_STRING,
+     "File holding the master key (base64, mode 0600) that seals users' API keys; "
+     "NEXUS_MASTER_KEY in the environment wins. The database URL comes from DATABASE_URL "
+     "(PostgreSQL); without it the embedded SQLite file data_dir/nexus.db is used.",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"batch", NX_CT_INT, "Journal entries per storage transaction at most.", "4096", 1, 65536, 0,
+     NULL, NULL},
+    {"owner_chat_id", NX_CT_INT, "The owner's chat id (Telegram user id); 0 = no owner yet.", "0",
+     0, 9007199254740991LL, 0, NULL, NULL},
+    {"owner_name", NX_CT_STRING, "The owner's name.", "\"owner\"", 1, 63, 0, NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -274,6 +288,8 @@ static const nx_cnode_t root_members[] = {
      cortex_members},
     {"trading", NX_CT_OBJECT, "Paper trading: the venue's costs and the sessions that trade.", NULL,
      0, 0, 0, NULL, trading_members},
+    {"storage", NX_CT_OBJECT, "Durable state: users, sessions, the journal.", NULL, 0, 0, 0, NULL,
+     storage_members},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -311,6 +312,147 @@ static void test_plugin_signing_cli(void **state)
     sh("rm -rf %s%s", dir, "");
 }
 
+/* Exit status of a shell command line; its stderr into err (if not NULL). */
+static int shell(char *err, size_t cap, const char *fmt, ...)
+{
+    char cmd[2048], path[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof path, "/tmp/nx-cli-err-%d", (int)getpid());
+    char full[2200];
+    snprintf(full, sizeof full, "%s 2>%s", cmd, path);
+    int st = system(full);
+    if (err) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(err, 1, cap - 1, f) : 0;
+        err[n] = 0;
+        if (f)
+            fclose(f);
+    }
+    unlink(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* db, users and keys on the SQLite file `nexus run` uses; keys read from
+ * standard input, sealed, never in the file; a wrong master key stops
+ * `nexus run` before anything changes; the run's journal is stored. */
+static void test_storage_cli(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[4096], err[4096];
+    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
+    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0, \"heartbeat_ms\": 10}, \"data_dir\": "
+            "\"%s/data\",\n \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"Olga\"}}\n",
+            dir);
+    fclose(f);
+    const char *N = nexus_bin;
+    unsetenv("NEXUS_MASTER_KEY");
+    unsetenv("DATABASE_URL");
+    assert_int_equal(shell(NULL, 0, "%s db --config %s migrate >/dev/null", N, cfg), 0);
+    assert_int_equal(shell(err, sizeof err,
+                           "%s users --config %s add 7 --name \"Robert'); DROP TABLE users;--\" "
+                           "--role subscriber --tz America/New_York >/dev/null",
+                           N, cfg),
+                     0);
+    assert_int_equal(shell(err, sizeof err, "%s users --config %s add 7 >/dev/null", N, cfg), 2);
+    assert_non_null(strstr(err, "exists"));
+    assert_int_equal(shell(err, sizeof err, "%s users --config %s role 99 admin", N, cfg), 2);
+    assert_non_null(strstr(err, "no user with chat id 99"));
+    assert_int_equal(shell(NULL, 0, "%s users --config %s role 7 admin >/dev/null", N, cfg), 0);
+    assert_int_equal(shell(NULL, 0, "%s users --config %s list > %s/list", N, cfg, dir), 0);
+    char lpath[160];
+    snprintf(lpath, sizeof lpath, "%s/list", dir);
+    f = fopen(lpath, "r");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    assert_non_null(strstr(out, "admin"));
+    assert_non_null(strstr(out, "Robert'); DROP TABLE users;--")); /* verbatim */
+
+    /* keys: no master key, refused; then sealed from stdin */
+    assert_int_equal(shell(err, sizeof err,
+                           "printf 'key-PLAIN-1234\\nsecret-PLAIN-5678\\n' | %s keys --config %s "
+                           "set 7 binance-usdm",
+                           N, cfg),
+                     2);
+    assert_non_null(strstr(err, "no master key"));
+    char k1[64], k2[64];
+    assert_int_equal(shell(NULL, 0, "%s keys genkey > %s/k1", N, dir), 0);
+    assert_int_equal(shell(NULL, 0, "%s keys genkey > %s/k2", N, dir), 0);
+    snprintf(lpath, sizeof lpath, "%s/k1", dir);
+    f = fopen(lpath, "r");
+    assert_non_null(fgets(k1, sizeof k1, f));
+    fclose(f);
+    k1[strcspn(k1, "\n")] = 0;
+    snprintf(lpath, sizeof lpath, "%s/k2", dir);
+    f = fopen(lpath, "r");
+    assert_non_null(fgets(k2, sizeof k2, f));
+    fclose(f);
+    k2[strcspn(k2, "\n")] = 0;
+    assert_int_equal(shell(err, sizeof err,
+                           "printf 'key-PLAIN-1234\\nsecret-PLAIN-5678\\n' | NEXUS_MASTER_KEY=%s "
+                           "%s keys --config %s set 7 binance-usdm > %s/set",
+                           k1, N, cfg, dir),
+                     0);
+    assert_int_equal(shell(NULL, 0, "grep -q -a PLAIN %s/data/nexus.db*", dir), 1);
+    assert_int_equal(shell(NULL, 0, "grep -q -a PLAIN %s/set", dir), 1); /* not echoed */
+
+    /* the wrong master key stops `nexus run` and changes nothing */
+    long before = file_size(db);
+    assert_true(before > 0);
+    assert_int_equal(shell(err, sizeof err,
+                           "NEXUS_MASTER_KEY=%s %s run --config %s --duration 1 >/dev/null", k2, N,
+                           cfg),
+                     1);
+    assert_non_null(strstr(err, "wrong master key"));
+    assert_int_equal(file_size(db), before);
+    /* ... and none at all, too, now that keys are stored */
+    assert_int_equal(shell(err, sizeof err, "%s run --config %s --duration 1 >/dev/null", N, cfg),
+                     1);
+    assert_non_null(strstr(err, "holds sealed API keys"));
+
+    /* rotation, then a run with the new key: the journal is stored */
+    assert_int_equal(shell(err, sizeof err,
+                           "NEXUS_MASTER_KEY=%s NEXUS_NEW_MASTER_KEY=%s %s keys --config %s rotate",
+                           k1, k2, N, cfg),
+                     0);
+    assert_int_equal(shell(err, sizeof err,
+                           "NEXUS_MASTER_KEY=%s %s run --config %s --duration 1 >/dev/null", k2, N,
+                           cfg),
+                     0);
+    assert_non_null(strstr(err, "sqlite storage at schema version"));
+    assert_int_equal(shell(NULL, 0, "NEXUS_MASTER_KEY=%s %s db --config %s status > %s/status", k2,
+                           N, cfg, dir),
+                     0);
+    snprintf(lpath, sizeof lpath, "%s/status", dir);
+    f = fopen(lpath, "r");
+    n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    unsigned long long entries = 0;
+    const char *j = strstr(out, "journal: ");
+    assert_non_null(j);
+    assert_int_equal(sscanf(j, "journal: %llu entries", &entries), 1);
+    assert_true(entries > 10); /* the heartbeats of a one-second run */
+    assert_non_null(strstr(out, "users: 2")); /* Robert and the owner from the config */
+    assert_non_null(strstr(out, "consistency: ok"));
+    sh("rm -rf %s%s", dir, "");
+}
+
 static void stop_with(int sig)
 {
     char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)example_cfg, NULL};
@@ -362,6 +504,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_version_and_help),    cmocka_unit_test(test_check_config),
         cmocka_unit_test(test_decode_cli),          cmocka_unit_test(test_run_stops_on_sigterm),
         cmocka_unit_test(test_run_stops_on_sigint), cmocka_unit_test(test_plugin_signing_cli),
+        cmocka_unit_test(test_storage_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

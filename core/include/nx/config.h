@@ -131,6 +131,12 @@ typedef struct nx_config {
         uint32_t n_sessions;
         nx_config_session_t sessions[NX_CONFIG_MAX_SESSIONS];
     } trading;
+    struct {
+        char key_file[NX_PATH_MAX]; /* "" = NEXUS_MASTER_KEY only */
+        uint32_t batch;             /* journal entries per transaction */
+        int64_t owner_chat_id;      /* 0 = none */
+        char owner_name[64];
+    } storage;
 } nx_config_t;
 
 typedef struct nx_config_error {
