@@ -569,10 +569,10 @@ int nx_store_session_keys(nx_store_t *st, int64_t user_id, const char *venue, ui
 
 static const char SQL_SESSIONS[] =
     "SELECT id, user_id, venue, mode, live, api_key IS NOT NULL, updated_ms FROM sessions"
-    " WHERE $1 = 0 OR user_id = $1 ORDER BY id";
+    " WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1 ORDER BY id";
 static const char SQL_SESSIONS_PG[] =
     "SELECT id, user_id, venue, mode, live, (api_key IS NOT NULL)::int, updated_ms FROM sessions"
-    " WHERE $1 = 0 OR user_id = $1 ORDER BY id";
+    " WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1 ORDER BY id";
 
 typedef struct sessions_ctx {
     nx_session_cb cb;
@@ -649,6 +649,74 @@ int nx_store_audit(nx_store_t *st, int64_t user_id, int64_t chat_id, const char 
                    chat_id ? sql_int(chat_id) : sql_null(), sql_text(action),
                    sql_text(detail ? detail : "")};
     return st->ops->exec(st, SQL_AUDIT, p, 5, NULL, NULL);
+}
+
+/* ---- scheduled tasks ------------------------------------------------------ */
+
+static const char SQL_TASK_ADD[] =
+    "INSERT INTO scheduled_tasks (user_id, cron, tz, action, trading_days_only, next_run_ms)"
+    " VALUES ($1, $2, $3, $4, $5, $6)";
+static const char SQL_TASK_LAST_ID[] = "SELECT MAX(id) FROM scheduled_tasks WHERE user_id = $1";
+static const char SQL_TASKS_DUE[] =
+    "SELECT id, user_id, cron, tz, action, trading_days_only, next_run_ms,"
+    " COALESCE(last_run_ms, 0), COALESCE(last_result, '') FROM scheduled_tasks"
+    " WHERE next_run_ms <= $1 ORDER BY next_run_ms, id";
+static const char SQL_TASK_DONE[] =
+    "UPDATE scheduled_tasks SET next_run_ms = $1, last_run_ms = CASE WHEN CAST($2 AS BIGINT) = 0"
+    " THEN last_run_ms ELSE CAST($2 AS BIGINT) END, last_result = $3 WHERE id = $4";
+
+int nx_store_task_add(nx_store_t *st, int64_t user_id, const char *cron, const char *tz,
+                      const char *action, int trading_days_only, int64_t next_run_ms, int64_t *id)
+{
+    sqlv_t p[6] = {sql_int(user_id),          sql_text(cron),         sql_text(tz),
+                   sql_text(action),          sql_int(trading_days_only != 0),
+                   sql_int(next_run_ms)};
+    int rc = st->ops->exec(st, SQL_TASK_ADD, p, 6, NULL, NULL);
+    int64_t got = 0;
+    if (!rc)
+        rc = st->ops->exec(st, SQL_TASK_LAST_ID, p, 1, get_int, &got);
+    if (id)
+        *id = got;
+    return rc;
+}
+
+typedef struct tasks_ctx {
+    nx_task_cb cb;
+    void *ctx;
+} tasks_ctx_t;
+
+static int task_row(void *ctx, const sqlv_t *c, int n)
+{
+    tasks_ctx_t *k = ctx;
+    if (n < 9)
+        return 1;
+    nx_store_task_t t;
+    memset(&t, 0, sizeof t);
+    t.id = c[0].i;
+    t.user_id = c[1].i;
+    copy_text(t.cron, sizeof t.cron, &c[2]);
+    copy_text(t.tz, sizeof t.tz, &c[3]);
+    copy_text(t.action, sizeof t.action, &c[4]);
+    t.trading_days_only = (int)c[5].i;
+    t.next_run_ms = c[6].i;
+    t.last_run_ms = c[7].i;
+    copy_text(t.last_result, sizeof t.last_result, &c[8]);
+    return k->cb(k->ctx, &t);
+}
+
+int nx_store_tasks_due(nx_store_t *st, int64_t now_ms, nx_task_cb cb, void *ctx)
+{
+    tasks_ctx_t k = {cb, ctx};
+    sqlv_t p = sql_int(now_ms);
+    return st->ops->exec(st, SQL_TASKS_DUE, &p, 1, task_row, &k);
+}
+
+int nx_store_task_done(nx_store_t *st, int64_t id, int64_t run_ms, const char *result,
+                       int64_t next_run_ms)
+{
+    sqlv_t p[4] = {sql_int(next_run_ms), sql_int(run_ms), sql_text(result ? result : ""),
+                   sql_int(id)};
+    return st->ops->exec(st, SQL_TASK_DONE, p, 4, NULL, NULL);
 }
 
 /* ---- the journal -------------------------------------------------------- */

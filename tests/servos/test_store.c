@@ -438,6 +438,49 @@ static void test_journal_and_what_it_derives(void **state)
     nx_store_close(st);
 }
 
+static int keep_task(void *ctx, const nx_store_task_t *t)
+{
+    nx_store_task_t *k = ctx;
+    k[k[0].id ? 1 : 0] = *t;
+    return 0;
+}
+
+static void test_scheduled_tasks(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    int64_t uid, a, c;
+    assert_int_equal(nx_store_user_add(st, 9, "tess", NX_ROLE_SUBSCRIBER, NULL, &uid), 0);
+    int64_t t1 = 1795000000000LL, t2 = t1 + 3600000;
+    assert_int_equal(nx_store_task_add(st, uid, "15 16 * * 1-5", "America/New_York",
+                                       "daily_report", 1, t2, &a),
+                     0);
+    assert_int_equal(nx_store_task_add(st, uid, "0 * * * *", "UTC", "it's \"hourly\"", 0, t1, &c),
+                     0);
+    assert_true(a > 0 && c > a);
+    nx_store_task_t k[2];
+    memset(k, 0, sizeof k);
+    assert_int_equal(nx_store_tasks_due(st, t1, keep_task, k), 0);
+    assert_int_equal(k[0].id, c); /* only the one due */
+    assert_int_equal(k[1].id, 0);
+    assert_string_equal(k[0].action, "it's \"hourly\"");
+    memset(k, 0, sizeof k);
+    assert_int_equal(nx_store_tasks_due(st, INT64_MAX, keep_task, k), 0);
+    assert_int_equal(k[0].id, c); /* earliest first */
+    assert_int_equal(k[1].id, a);
+    assert_int_equal(k[1].trading_days_only, 1);
+    assert_string_equal(k[1].tz, "America/New_York");
+    assert_int_equal(nx_store_task_done(st, c, t1, "ok", t1 + 3600000), 0);
+    assert_int_equal(nx_store_task_done(st, a, 0, "skipped", t2 + 86400000), 0);
+    memset(k, 0, sizeof k);
+    assert_int_equal(nx_store_tasks_due(st, INT64_MAX, keep_task, k), 0);
+    assert_int_equal(k[0].last_run_ms, t1);
+    assert_int_equal(k[0].next_run_ms, t1 + 3600000);
+    assert_string_equal(k[1].last_result, "skipped");
+    assert_int_equal(k[1].last_run_ms, 0);
+    nx_store_close(st);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -472,6 +515,7 @@ int main(void)
         BOTH(test_users_and_hostile_strings),
         BOTH(test_sealed_keys),
         BOTH(test_journal_and_what_it_derives),
+        BOTH(test_scheduled_tasks),
         cmocka_unit_test(test_master_key_sources),
     };
     if (getenv("NX_SKIP_PG")) {

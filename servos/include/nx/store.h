@@ -145,6 +145,26 @@ int nx_store_journal_last(nx_store_t *st, uint64_t *seq);
 /* How many entries have seq in [from, to]. */
 int nx_store_journal_count(nx_store_t *st, uint64_t from, uint64_t to, uint64_t *n);
 
+/* Scheduled tasks (sched.h runs them). */
+typedef struct nx_store_task {
+    int64_t id, user_id;
+    char cron[128];
+    char tz[64];
+    char action[64];
+    int trading_days_only;
+    int64_t next_run_ms, last_run_ms; /* last 0 = never */
+    char last_result[256];
+} nx_store_task_t;
+
+int nx_store_task_add(nx_store_t *st, int64_t user_id, const char *cron, const char *tz,
+                      const char *action, int trading_days_only, int64_t next_run_ms, int64_t *id);
+typedef int (*nx_task_cb)(void *ctx, const nx_store_task_t *t);
+/* Tasks with next_run_ms <= now_ms, earliest first (now_ms = INT64_MAX: all). */
+int nx_store_tasks_due(nx_store_t *st, int64_t now_ms, nx_task_cb cb, void *ctx);
+/* After a run (run_ms 0: not run, only moved on): the result and the next time. */
+int nx_store_task_done(nx_store_t *st, int64_t id, int64_t run_ms, const char *result,
+                       int64_t next_run_ms);
+
 /* One integer from a constant query (tests, `nexus db status`): never
  * pass text that came from a user. */
 int nx_store_scalar(nx_store_t *st, const char *sql, int64_t *out);

@@ -1,0 +1,77 @@
+/*
+ * sched.h — the scheduler: cron expressions evaluated in a user's time
+ * zone, DST-correct, the NYSE calendar, and the runner over the
+ * scheduled_tasks table.
+ *
+ * Cron: five fields, minute hour day-of-month month day-of-week, each "*",
+ * a number, a range "a-b", a list "a,b", a step "*\/n" or "a-b/n"; month
+ * and weekday names (jan..dec, sun..sat); 0 or 7 is Sunday; @hourly,
+ * @daily, @weekly, @monthly, @yearly. When both day fields are restricted
+ * a day matches either (classic cron).
+ *
+ * Time zones are IANA names resolved by the C library from the system's
+ * tz database (Debian's tzdata): wall-clock times, so "15 16 * * 1-5" in
+ * America/New_York is 16:15 in New York summer and winter alike. Across
+ * DST changes: a wall time that does not exist that day (the spring-
+ * forward gap) runs at the first instant after the gap; a wall time that
+ * happens twice (fall back) runs once, at its first occurrence.
+ *
+ * NYSE: regular session 09:30–16:00 America/New_York on trading days,
+ * 13:00 on early-close days; the exchange's published holidays and early
+ * closes for 2025–2027. Outside those years nx_nyse_known() is 0 and only
+ * weekends count as closed.
+ *
+ * Threads: the time-zone switch is process-wide (TZ and tzset), so it is
+ * serialised here; nothing else in Nexus reads local time.
+ */
+#ifndef NX_SCHED_H
+#define NX_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nx/store.h"
+
+typedef struct nx_cron {
+    uint64_t minutes; /* bit m: minute m */
+    uint32_t hours;   /* bit h */
+    uint32_t mdays;   /* bit d, 1..31 */
+    uint16_t months;  /* bit m, 1..12 */
+    uint8_t wdays;    /* bit d, 0 = Sunday */
+    uint8_t mday_star, wday_star;
+} nx_cron_t;
+
+/* 0, or NX_EINVAL with the reason in err. */
+int nx_cron_parse(const char *expr, nx_cron_t *out, char *err, size_t cap);
+
+/* The first run strictly after after_ms (UTC ms) in time zone tz; with
+ * trading_days_only, only on NYSE trading days (their date in tz). 0 and
+ * *next_ms, NX_EINVAL for an unknown zone, NX_ENOENT if none within five
+ * years (e.g. "0 0 30 2 *"). */
+int nx_cron_next(const nx_cron_t *c, const char *tz, int64_t after_ms, int trading_days_only,
+                 int64_t *next_ms);
+
+/* NYSE calendar (dates in New York). */
+int nx_nyse_known(int year);
+int nx_nyse_holiday(int year, int month, int day);
+int nx_nyse_early_close(int year, int month, int day);
+int nx_nyse_trading_day(int year, int month, int day);
+/* Is the regular session open at utc_ms? */
+int nx_nyse_open(int64_t utc_ms);
+
+/* The runner. An action is a name the caller knows ("daily_report",
+ * ...); it returns 0 and a one-line result, or an error code. */
+typedef int (*nx_task_fn)(void *ctx, int64_t task_id, int64_t user_id, const char *action,
+                          char *result, size_t cap);
+
+/* A new task; its first run is computed from now_ms. */
+int nx_sched_add(nx_store_t *st, int64_t user_id, const char *cron, const char *tz,
+                 const char *action, int trading_days_only, int64_t now_ms, int64_t *id,
+                 char *err, size_t cap);
+/* Run every task due at now_ms (next_run_ms <= now), then store its last
+ * run, result and next run. A task whose time passed while Nexus was down
+ * runs once (not once per missed time) when catch_up is 1; with 0 it is
+ * moved to its next time without running. Returns how many ran, or < 0. */
+int nx_sched_run_due(nx_store_t *st, int64_t now_ms, int catch_up, nx_task_fn fn, void *ctx);
+
+#endif /* NX_SCHED_H */
