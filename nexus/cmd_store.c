@@ -96,19 +96,24 @@ int nx_cmd_db(int argc, char **argv)
     }
     int v;
     uint64_t last;
-    int64_t users = 0, sessions = 0;
+    int64_t users = 0, sessions = 0, orders = 0, fills = 0, approvals = 0;
     if ((rc = nx_store_version(c.st, &v)) || (rc = nx_store_journal_last(c.st, &last)) ||
         (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM users", &users)) ||
-        (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM sessions", &sessions)))
+        (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM sessions", &sessions)) ||
+        (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM orders", &orders)) ||
+        (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM fills", &fills)) ||
+        (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM approvals", &approvals)))
         return failed(&c, "db", rc);
     if (!strcmp(argv[0], "migrate")) {
         printf("%s: schema version %d of %d\n", nx_store_kind_name(c.st), v,
                nx_store_latest_version());
     } else {
         printf("storage: %s\nschema: version %d (this build knows %d)\njournal: %llu entries, "
-               "last %llu\nusers: %lld\nsessions: %lld\nmaster key: %s\n",
+               "last %llu\norders: %lld\nfills: %lld\napprovals: %lld\nusers: %lld\n"
+               "sessions: %lld\nmaster key: %s\n",
                nx_store_kind_name(c.st), v, nx_store_latest_version(), (unsigned long long)last,
-               (unsigned long long)last, (long long)users, (long long)sessions,
+               (unsigned long long)last, (long long)orders, (long long)fills,
+               (long long)approvals, (long long)users, (long long)sessions,
                nx_vault_needed(c.st) ? "set (keys are sealed)" : "not set yet");
         if ((rc = nx_store_check(c.st)))
             return failed(&c, "db", rc);

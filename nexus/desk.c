@@ -665,6 +665,22 @@ int nx_desk_trades(const nx_desk_t *d, uint32_t session, nx_trade_closed_t *out,
     return n;
 }
 
+int nx_desk_resume_ids(nx_desk_t *d, uint32_t session, uint64_t last_client_seq)
+{
+    return nx_oms_resume_ids(d->oms, session, last_client_seq);
+}
+
+void nx_desk_resume_requests(nx_desk_t *d, uint32_t last_request)
+{
+    if (last_request > d->next_request)
+        d->next_request = last_request;
+}
+
+uint32_t nx_desk_sessions(const nx_desk_t *d)
+{
+    return d->n;
+}
+
 int64_t nx_desk_now(const nx_desk_t *d)
 {
     return d->now;

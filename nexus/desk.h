@@ -85,6 +85,13 @@ int nx_desk_trades(const nx_desk_t *d, uint32_t session, nx_trade_closed_t *out,
 /* The desk's clock: the time of the latest market event. */
 int64_t nx_desk_now(const nx_desk_t *d);
 
+/* After a restart, from storage: client-id sequences per session and the
+ * last approval request id continue where they stopped, so no id is ever
+ * reused (the journal and the venue key on them). */
+int nx_desk_resume_ids(nx_desk_t *d, uint32_t session, uint64_t last_client_seq);
+void nx_desk_resume_requests(nx_desk_t *d, uint32_t last_request);
+uint32_t nx_desk_sessions(const nx_desk_t *d);
+
 /* One summary line per session (trades, win rate, P&L, max drawdown). */
 void nx_desk_summary(const nx_desk_t *d);
 void nx_desk_destroy(nx_desk_t *d);

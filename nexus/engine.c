@@ -332,6 +332,24 @@ static void *service_main(void *arg)
     return NULL;
 }
 
+/* Client-order and approval ids continue after the stored ones. */
+static int resume_ids(nx_engine_t *e)
+{
+    uint32_t req = 0;
+    int rc = nx_store_last_request(e->store, &req);
+    if (!rc)
+        nx_desk_resume_requests(e->desk, req);
+    for (uint32_t s = 1; !rc && s <= nx_desk_sessions(e->desk); s++) {
+        uint64_t seq = 0;
+        if (!(rc = nx_store_last_client_seq(e->store, s, &seq)))
+            rc = nx_desk_resume_ids(e->desk, s, seq);
+    }
+    if (rc)
+        NX_ERROR("store", "cannot read the last order and request ids: %s",
+                 nx_store_error(e->store));
+    return rc;
+}
+
 /* Storage: DATABASE_URL (PostgreSQL) or data_dir/nexus.db (SQLite),
  * migrated; the master key checked when there is one, or required when
  * the database holds sealed keys; the owner from the config. */
@@ -505,6 +523,8 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
     if ((rc = cortex_init(e)))
         goto fail_journal;
     if ((rc = nx_desk_create(&e->desk, cfg, e->symtab, desk_journal, e)))
+        goto fail_journal;
+    if (e->desk && (rc = resume_ids(e)))
         goto fail_journal;
     return 0;
 

@@ -623,6 +623,16 @@ int nx_oms_account(const nx_oms_t *m, uint32_t session, nx_account_info_t *out)
     return 0;
 }
 
+int nx_oms_resume_ids(nx_oms_t *m, uint32_t session, uint64_t last)
+{
+    oms_session_t *s = session_of(m, session);
+    if (!s)
+        return NX_ENOENT;
+    if (last > s->seq)
+        s->seq = last;
+    return 0;
+}
+
 int nx_oms_add_session(nx_oms_t *m, uint32_t session, int64_t balance)
 {
     if (session_of(m, session))

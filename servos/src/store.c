@@ -954,6 +954,27 @@ int nx_store_journal_one(nx_store_t *st, const nx_symtab_t *t, const nx_journal_
     return rc;
 }
 
+static const char SQL_LAST_CLIENT[] = "SELECT COALESCE(MAX(client_id), 0) FROM orders WHERE"
+                                     " session = $1";
+static const char SQL_LAST_REQUEST[] = "SELECT COALESCE(MAX(request), 0) FROM approvals";
+
+int nx_store_last_client_seq(nx_store_t *st, uint32_t session, uint64_t *seq)
+{
+    int64_t v = 0;
+    sqlv_t p = sql_int(session);
+    int rc = st->ops->exec(st, SQL_LAST_CLIENT, &p, 1, get_int, &v);
+    *seq = (uint64_t)v & ((1ULL << 40) - 1); /* effectors.h: session << 40 | sequence */
+    return rc;
+}
+
+int nx_store_last_request(nx_store_t *st, uint32_t *request)
+{
+    int64_t v = 0;
+    int rc = st->ops->exec(st, SQL_LAST_REQUEST, NULL, 0, get_int, &v);
+    *request = (uint32_t)v;
+    return rc;
+}
+
 static const char SQL_JOURNAL_LAST[] = "SELECT COALESCE(MAX(seq), 0) FROM journal";
 static const char SQL_JOURNAL_COUNT[] =
     "SELECT COUNT(*) FROM journal WHERE seq >= $1 AND seq <= $2";

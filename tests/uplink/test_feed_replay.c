@@ -931,6 +931,94 @@ static void test_nexus_run_paper_sessions(void **state)
     unlink(out_path);
 }
 
+/* Distinct order client ids and approval requests in a run's events. */
+static void count_ids(const char *path, unsigned *orders, unsigned *asks)
+{
+    static unsigned long long seen[65536];
+    unsigned n = 0;
+    *asks = 0;
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        const char *c = strstr(line, "\"client_id\":");
+        if (strstr(line, "\"type\":\"order_update\"") && c) {
+            unsigned long long id = strtoull(c + 12, NULL, 10);
+            int dup = 0;
+            for (unsigned i = 0; i < n && !dup; i++)
+                dup = seen[i] == id;
+            if (!dup && n < 65536)
+                seen[n++] = id;
+        }
+        *asks += strstr(line, "\"verdict\":\"ask\"") != NULL;
+    }
+    fclose(f);
+    *orders = n;
+}
+
+/* `nexus db status` of a data directory: orders, fills, approvals. */
+static void db_counts(const char *dir, long *orders, long *approvals)
+{
+    char cfg[128], cmd[512];
+    snprintf(cfg, sizeof cfg, "%s/db.json", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"data_dir\":\"%s\"}", dir);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s db --config %s status", nexus_bin, cfg);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[256];
+    int ok = 0;
+    while (fgets(line, sizeof line, p)) {
+        sscanf(line, "orders: %ld", orders);
+        sscanf(line, "approvals: %ld", approvals);
+        ok |= strstr(line, "consistency: ok") != NULL;
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_true(ok);
+}
+
+/* Two runs on one data directory (SQLite, the default): the second run's
+ * client order ids and approval request ids continue after the first's,
+ * so every order and request of both runs is stored, none dropped as a
+ * duplicate. */
+static void test_nexus_run_twice_on_one_database(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-twice-XXXXXX", more[1024], out_path[64], err_path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(more, sizeof more,
+             "\"data_dir\":\"%s\",\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],"
+             "\"plugin_dir\":\"%s\",\"allow_unsigned\":true,\"strategies\":[{\"plugin\":"
+             "\"trend\"},{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
+             "\"trading\":{\"sessions\":[{\"name\":\"pia\",\"mode\":\"pilot\","
+             "\"breaker_halt_s\":3600},{\"name\":\"cole\",\"mode\":\"copilot\"}]}",
+             dir, NX_PLUGIN_DIR);
+    unsigned o1, a1, o2, a2;
+    long orders = 0, approvals = 0;
+    run_on_real_candles("twice", more, out_path, err_path);
+    count_ids(out_path, &o1, &a1);
+    db_counts(dir, &orders, &approvals);
+    printf("# run 1: %u orders, %u approval requests; stored %ld, %ld\n", o1, a1, orders,
+           approvals);
+    assert_true(o1 > 0 && a1 > 0);
+    assert_int_equal(orders, o1);
+    assert_int_equal(approvals, a1);
+    run_on_real_candles("twice", more, out_path, err_path);
+    count_ids(out_path, &o2, &a2);
+    db_counts(dir, &orders, &approvals);
+    printf("# run 2: %u orders, %u approval requests; stored %ld, %ld in all\n", o2, a2, orders,
+           approvals);
+    assert_int_equal(orders, o1 + o2);
+    assert_int_equal(approvals, a1 + a2);
+    unlink(out_path);
+    unlink(err_path);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -953,6 +1041,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nexus_run_all_venues),
         cmocka_unit_test(test_nexus_run_strategies_emit_signals),
         cmocka_unit_test(test_nexus_run_paper_sessions),
+        cmocka_unit_test(test_nexus_run_twice_on_one_database),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     kill_children(); /* a failed test may have left its replay running */

@@ -187,6 +187,9 @@ nx_oms_t *nx_oms_create(const nx_oms_opts_t *o);
 void nx_oms_destroy(nx_oms_t *m);
 /* Open the books of a session with a starting balance (quote units). */
 int nx_oms_add_session(nx_oms_t *m, uint32_t session, int64_t balance);
+/* After a restart: client ids of the session continue after sequence
+ * `last` (the highest stored), so no id is ever used twice. */
+int nx_oms_resume_ids(nx_oms_t *m, uint32_t session, uint64_t last);
 /* Open a position: intent->session/side/qty/leverage/stop_loss/take_profit/
  * trail_offset/trail_activate are used; the client id is assigned here.
  * time_limit_ns > 0 closes it after that long. Returns 0, NX_ESTATE (a

@@ -165,6 +165,11 @@ int nx_store_tasks_due(nx_store_t *st, int64_t now_ms, nx_task_cb cb, void *ctx)
 int nx_store_task_done(nx_store_t *st, int64_t id, int64_t run_ms, const char *result,
                        int64_t next_run_ms);
 
+/* Recovery: the highest client-order sequence stored for a session, and
+ * the highest approval request id (0 if none). */
+int nx_store_last_client_seq(nx_store_t *st, uint32_t session, uint64_t *seq);
+int nx_store_last_request(nx_store_t *st, uint32_t *request);
+
 /* One integer from a constant query (tests, `nexus db status`): never
  * pass text that came from a user. */
 int nx_store_scalar(nx_store_t *st, const char *sql, int64_t *out);
