@@ -183,6 +183,18 @@ static void tz_leave(const char *saved, int had)
     pthread_mutex_unlock(&tz_lock);
 }
 
+static struct tm tm_of(int y, int m, int d, int h, int mi, int isdst)
+{
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_isdst = isdst;
+    return tm;
+}
+
 /* The instant of wall time y-m-d h:mi in the current zone: its first
  * occurrence if it happens twice, the end of the gap if it does not
  * happen. */
@@ -190,13 +202,7 @@ static time_t wall(int y, int m, int d, int h, int mi)
 {
     time_t best = (time_t)-1;
     for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = {0};
-        tm.tm_year = y - 1900;
-        tm.tm_mon = m - 1;
-        tm.tm_mday = d;
-        tm.tm_hour = h;
-        tm.tm_min = mi;
-        tm.tm_isdst = dst;
+        struct tm tm = tm_of(y, m, d, h, mi, dst);
         time_t t = mktime(&tm);
         struct tm back;
         localtime_r(&t, &back);
@@ -207,13 +213,7 @@ static time_t wall(int y, int m, int d, int h, int mi)
     if (best != (time_t)-1)
         return best;
     /* not a wall time that day: the first minute after it that is */
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_isdst = -1;
+    struct tm tm = tm_of(y, m, d, h, mi, -1);
     time_t t = mktime(&tm); /* normalised past the gap */
     for (time_t probe = t - 4 * 3600; probe <= t; probe += 60) {
         struct tm lt;

@@ -568,11 +568,8 @@ int nx_store_session_keys(nx_store_t *st, int64_t user_id, const char *venue, ui
 }
 
 static const char SQL_SESSIONS[] =
-    "SELECT id, user_id, venue, mode, live, api_key IS NOT NULL, updated_ms FROM sessions"
-    " WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1 ORDER BY id";
-static const char SQL_SESSIONS_PG[] =
-    "SELECT id, user_id, venue, mode, live, (api_key IS NOT NULL)::int, updated_ms FROM sessions"
-    " WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1 ORDER BY id";
+    "SELECT id, user_id, venue, mode, live, CASE WHEN api_key IS NULL THEN 0 ELSE 1 END,"
+    " updated_ms FROM sessions WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1 ORDER BY id";
 
 typedef struct sessions_ctx {
     nx_session_cb cb;
@@ -600,8 +597,7 @@ int nx_store_sessions(nx_store_t *st, int64_t user_id, nx_session_cb cb, void *c
 {
     sessions_ctx_t s = {cb, ctx};
     sqlv_t p = sql_int(user_id);
-    return st->ops->exec(st, st->kind == NX_STORE_PG ? SQL_SESSIONS_PG : SQL_SESSIONS, &p, 1,
-                         session_row, &s);
+    return st->ops->exec(st, SQL_SESSIONS, &p, 1, session_row, &s);
 }
 
 /* ---- meta, audit ------------------------------------------------------- */
