@@ -22,6 +22,7 @@
 #include "nx/store.h"
 #include "nx/writer.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -144,14 +145,20 @@ static void crash_loop(const char *url)
             child(url);
         }
         close(fds[1]);
-        /* let it run 150..450 ms */
-        struct timespec ts = {0, (150 + rand() % 300) * 1000000L};
+        /* the first acknowledgement (however slow the machine or the build),
+         * then a random 0..300 ms of full-speed writing before the kill */
+        uint64_t ack = 0, a, acks = 0;
+        struct pollfd pf = {fds[0], POLLIN, 0};
+        if (poll(&pf, 1, 30000) == 1 && read(fds[0], &a, sizeof a) == (ssize_t)sizeof a) {
+            ack = a;
+            acks = 1;
+        }
+        struct timespec ts = {0, (rand() % 300) * 1000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int status;
         waitpid(pid, &status, 0);
         assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-        uint64_t ack = 0, a, acks = 0;
         while (read(fds[0], &a, sizeof a) == (ssize_t)sizeof a) {
             assert_true(a > ack); /* acknowledgements only grow */
             ack = a;
