@@ -1,7 +1,7 @@
 /*
  * store_int.h — what the two storage backends implement (private to servos).
  *
- * SQL is written once, with $1, $2, … placeholders numbered in order of
+ * SQL is written once, its parameters written $1, $2, … and numbered in order of
  * first use: PostgreSQL reads them natively, and SQLite binds "$N" by
  * position when they appear in that order. DDL differs only in type names,
  * written {BLOB} {JSON} {PK} in the migrations and substituted per backend.

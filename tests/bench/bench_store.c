@@ -15,6 +15,7 @@
  *
  *   bench_store [ROWS]   (default 200000)
  */
+#include "../servos/journal_mix.h"
 #include "../servos/pg_fixture.h"
 
 #include "nx/error.h"
@@ -39,63 +40,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Entry i of the mix. */
-static void make(nx_event_t *e, uint64_t i, uint64_t run)
-{
-    memset(e, 0, sizeof *e);
-    e->hdr.exch_ns = 1621382400000000000LL + (int64_t)i * 1000000;
-    uint64_t clid = (1ULL << 40) | (run << 32) | i;
-    switch (i % 20) {
-    case 0:
-    case 1:
-        e->hdr.type = NX_EV_SIGNAL;
-        e->u.signal.side = NX_SIG_BUY;
-        e->u.signal.confidence = 0.75;
-        e->u.signal.ref_price = 3554719;
-        snprintf(e->u.signal.reason, sizeof e->u.signal.reason, "ema_cross_up");
-        break;
-    case 2:
-        e->hdr.type = NX_EV_ORDER_INTENT;
-        e->u.intent.client_id = clid;
-        e->u.intent.session = 1;
-        e->u.intent.side = NX_SIDE_BUY;
-        e->u.intent.qty = 1000;
-        e->u.intent.order_type = NX_ORD_MARKET;
-        break;
-    case 3:
-        e->hdr.type = NX_EV_ORDER_UPDATE;
-        e->u.order.client_id = clid - 1;
-        e->u.order.session = 1;
-        e->u.order.status = NX_OS_FILLED;
-        e->u.order.side = NX_SIDE_BUY;
-        e->u.order.fill_id = clid;
-        e->u.order.last_px = 3554720;
-        e->u.order.last_qty = 1000;
-        e->u.order.fee = 14;
-        break;
-    case 4:
-    case 5:
-    case 6:
-    case 7:
-        e->hdr.type = NX_EV_DECISION;
-        e->u.decision.session = (uint32_t)(i % 3 + 1);
-        e->u.decision.verdict = 0;
-        e->u.decision.reason = 3;
-        e->u.decision.price = 3554719;
-        break;
-    default:
-        e->hdr.type = NX_EV_KLINE;
-        e->u.kline.open_ms = 1621382400000LL + (int64_t)i * 60000;
-        e->u.kline.interval_s = 60;
-        e->u.kline.open = 3554000;
-        e->u.kline.high = 3556000;
-        e->u.kline.low = 3553000;
-        e->u.kline.close = 3554719;
-        e->u.kline.volume = 123456789;
-        e->u.kline.closed = 1;
-    }
-}
-
 typedef struct feed {
     nx_ring_t *ring;
     uint64_t n, run;
@@ -108,7 +52,7 @@ static void *producer(void *arg)
         uint64_t seq;
         uint32_t k = nx_ring_claim(f->ring, f->n - i < 256 ? (uint32_t)(f->n - i) : 256, &seq);
         for (uint32_t j = 0; j < k; j++)
-            make(nx_bus_event(f->ring, seq + j), i + j, f->run);
+            jm_entry(nx_bus_event(f->ring, seq + j), i + j, f->run);
         nx_ring_publish(f->ring, seq + k);
         i += k;
     }
@@ -166,7 +110,7 @@ static double single(nx_store_t *st, uint64_t rows, uint64_t run)
     nx_event_t e;
     double t0 = now_s();
     for (uint64_t i = 0; i < rows; i++) {
-        make(&e, i, run);
+        jm_entry(&e, i, run);
         nx_journal_entry_t j = {last + i + 1, &e};
         if (nx_store_journal_one(st, &T, &j)) {
             fprintf(stderr, "bench_store: %s\n", nx_store_error(st));

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "journal_mix.h"
 #include "pg_fixture.h"
 
 #include "nx/error.h"
@@ -48,60 +49,25 @@ static void on_ack(void *ctx, uint64_t seq)
 
 typedef struct producer {
     nx_ring_t *ring;
+    uint64_t run; /* which of the runs: keeps their client ids apart */
     _Atomic int stop;
 } producer_t;
 
-/* Journal entries at full speed: signals, order intents, fills, candles. */
+/* Journal entries at full speed (journal_mix.h). */
 static void *produce(void *arg)
 {
     producer_t *p = arg;
-    uint64_t i = 0, tag = (uint64_t)getpid() << 24;
-    while (!atomic_load(&p->stop)) {
+    for (uint64_t i = 0; !atomic_load(&p->stop); i++) {
         uint64_t seq;
-        if (nx_ring_claim(p->ring, 1, &seq) != 1)
-            continue;
-        nx_event_t *e = nx_bus_event(p->ring, seq);
-        memset(e, 0, sizeof *e);
-        e->hdr.symbol = 0;
-        e->hdr.exch_ns = 1621382400000000000LL + (int64_t)i * 1000;
-        uint64_t clid = (1ULL << 40) | (tag + i / 4);
-        switch (i % 4) {
-        case 0:
-            e->hdr.type = NX_EV_SIGNAL;
-            e->u.signal.side = NX_SIG_BUY;
-            e->u.signal.ref_price = 3554719;
-            snprintf(e->u.signal.reason, sizeof e->u.signal.reason, "crash");
-            break;
-        case 1:
-            e->hdr.type = NX_EV_ORDER_INTENT;
-            e->u.intent.client_id = clid;
-            e->u.intent.session = 1;
-            e->u.intent.side = NX_SIDE_BUY;
-            e->u.intent.qty = 100;
-            e->u.intent.order_type = NX_ORD_MARKET;
-            break;
-        case 2:
-            e->hdr.type = NX_EV_ORDER_UPDATE;
-            e->u.order.client_id = clid;
-            e->u.order.session = 1;
-            e->u.order.status = NX_OS_FILLED;
-            e->u.order.side = NX_SIDE_BUY;
-            e->u.order.fill_id = tag + i;
-            e->u.order.last_px = 3554720;
-            e->u.order.last_qty = 100;
-            break;
-        default:
-            e->hdr.type = NX_EV_KLINE;
-            e->u.kline.close = 3554800;
-            e->u.kline.closed = 1;
-        }
+        while (nx_ring_claim(p->ring, 1, &seq) != 1)
+            ;
+        jm_entry(nx_bus_event(p->ring, seq), i, p->run);
         nx_ring_publish(p->ring, seq + 1);
-        i++;
     }
     return NULL;
 }
 
-static void child(const char *url)
+static void child(const char *url, uint64_t run)
 {
     char err[512];
     nx_store_t *st;
@@ -115,7 +81,7 @@ static void child(const char *url)
     nx_writer_opts_t o = {st, &T, ring, 0, 512, on_ack, NULL};
     if (nx_writer_create(&w, &o))
         _exit(2);
-    producer_t p = {ring, 0};
+    producer_t p = {ring, run, 0};
     pthread_t th;
     pthread_create(&th, NULL, produce, &p);
     for (;;)
@@ -142,7 +108,7 @@ static void crash_loop(const char *url)
         if (pid == 0) {
             close(fds[0]);
             ack_fd = fds[1];
-            child(url);
+            child(url, (uint64_t)k);
         }
         close(fds[1]);
         /* the first acknowledgement (however slow the machine or the build),
