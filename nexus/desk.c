@@ -16,7 +16,7 @@
  * Money: a session's equity is held at the price scale of the symbols it
  * trades (the example configs use one scale for every symbol).
  */
-#include "desk.h"
+#include "desk_int.h"
 
 #include "nx/effectors.h"
 #include "nx/error.h"
@@ -26,61 +26,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct desk_session {
-    char name[32];
-    uint32_t id;
-    nx_risk_conf_t conf;
-    nx_risk_state_t risk;
-    uint8_t trades[NX_SHIELD_MAX_SYMBOLS];
-    uint32_t trail_bp;
-    int64_t time_limit_ns;
-    int64_t start_equity, peak, max_dd_bp;
-    uint64_t notifications, approvals, orders, by_reason[NX_REJ_COUNT];
-    uint64_t approved, declined, expired;
-    uint64_t exits_by[16];
-} desk_session_t;
-
-#define DESK_MAX_PENDING 256
-
-/* A COPILOT approval request waiting for its person. */
-typedef struct pending {
-    uint32_t id; /* 0 = free slot */
-    uint32_t session, symbol;
-    uint8_t venue;
-    nx_decision_t asked;
-    nx_ev_signal_t signal;
-    int64_t asked_ns, expires_ns;
-} pending_t;
-
-struct nx_desk {
-    const nx_symtab_t *symtab;
-    uint32_t nsym;
-    nx_bridge_t *venue;
-    nx_oms_t *oms;
-    nx_journal_cb journal;
-    void *ctx;
-    int64_t last_px[NX_SHIELD_MAX_SYMBOLS], last_ns[NX_SHIELD_MAX_SYMBOLS];
-    int64_t last_atr[NX_SHIELD_MAX_SYMBOLS]; /* from the latest signal, for cooldowns */
-    int64_t now;
-    int global_kill;
-    uint32_t n;
-    uint32_t n_pending, next_request;
-    uint64_t n_trades;
-    nx_trade_closed_t *trades; /* [NX_DESK_TRADES], ring */
-    int64_t next_expiry; /* earliest expires_ns of the pending requests */
-    desk_session_t s[NX_CONFIG_MAX_SESSIONS];
-    pending_t pending[DESK_MAX_PENDING];
-    struct {
-        uint32_t id, session;
-        uint8_t reason; /* nx_reject_t; NONE = approved and executed */
-    } done[DESK_MAX_PENDING]; /* the latest outcomes, by id modulo the size */
-};
-
-static desk_session_t *session_by_id(nx_desk_t *d, uint32_t id)
-{
-    return id >= 1 && id <= d->n ? &d->s[id - 1] : NULL;
-}
 
 static void sync_position(nx_desk_t *d, desk_session_t *s, uint32_t sym)
 {
@@ -99,7 +44,7 @@ static void on_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
 {
     nx_desk_t *d = ctx;
     nx_oms_on_update(d->oms, symbol, u);
-    desk_session_t *s = u->last_qty ? session_by_id(d, u->session) : NULL;
+    desk_session_t *s = u->last_qty ? desk_session(d, u->session) : NULL;
     if (s)
         sync_position(d, s, symbol);
 }
@@ -107,9 +52,10 @@ static void on_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
 static void on_closed(void *ctx, const nx_trade_closed_t *t)
 {
     nx_desk_t *d = ctx;
-    desk_session_t *s = session_by_id(d, t->session);
+    desk_session_t *s = desk_session(d, t->session);
     if (!s)
         return;
+    desk_dirty(d, s->id);
     int64_t atr = t->symbol < NX_SHIELD_MAX_SYMBOLS ? d->last_atr[t->symbol] : 0;
     nx_shield_on_trade_closed(&s->conf, &s->risk, t->symbol, t->pnl, t->reason == NX_EXIT_SL, atr,
                               t->exit_px, t->closed_ns ? t->closed_ns : d->now);
@@ -135,6 +81,7 @@ static void on_closed(void *ctx, const nx_trade_closed_t *t)
 static void journal(void *ctx, const nx_event_t *ev)
 {
     nx_desk_t *d = ctx;
+    desk_dirty(d, ev->hdr.type == NX_EV_ORDER_INTENT ? ev->u.intent.session : ev->u.order.session);
     if (d->journal)
         d->journal(d->ctx, ev);
 }
@@ -164,7 +111,8 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
     nx_oms_opts_t oo = {symtab, d->venue, 40, on_closed, journal, d};
     d->oms = d->venue ? nx_oms_create(&oo) : NULL;
     d->trades = calloc(NX_DESK_TRADES, sizeof *d->trades);
-    if (!d->oms || !d->trades) {
+    d->save = malloc(DESK_SAVE_MAX);
+    if (!d->oms || !d->trades || !d->save) {
         nx_desk_destroy(d);
         return NX_ENOMEM;
     }
@@ -239,6 +187,7 @@ static void journal_decision(nx_desk_t *d, const desk_session_t *s, uint32_t sym
                              const nx_ev_signal_t *g, const nx_decision_t *dec, uint32_t request,
                              int64_t expires_ns, int64_t now)
 {
+    desk_dirty(d, s->id);
     if (!d->journal)
         return;
     nx_event_t ev;
@@ -302,7 +251,7 @@ static void next_expiry(nx_desk_t *d)
 /* A request leaves the book with its outcome journaled. */
 static void resolve(nx_desk_t *d, pending_t *p, nx_reject_t why, int64_t now)
 {
-    desk_session_t *s = session_by_id(d, p->session);
+    desk_session_t *s = desk_session(d, p->session);
     nx_decision_t dec;
     memset(&dec, 0, sizeof dec);
     dec.verdict = NX_V_REJECT;
@@ -381,6 +330,7 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
         return;
     int64_t now = ev->hdr.exch_ns ? ev->hdr.exch_ns : ev->hdr.recv_ns;
     d->now = now;
+    nx_oms_clock(d->oms, now);
     if (ev->hdr.type == NX_EV_TRADE) {
         nx_paper_on_market(d->venue, ev);
         d->last_px[sym] = ev->u.trade.price;
@@ -398,6 +348,8 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
     d->last_ns[sym] = now;
     if (now > d->next_expiry)
         expire_due(d);
+    if (d->dirty)
+        desk_save_dirty(d);
 }
 
 static void shield_input(const nx_desk_t *d, uint32_t sym, const nx_ev_signal_t *g, int64_t now,
@@ -418,8 +370,10 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
     if (sym >= d->nsym || d->last_px[sym] <= 0)
         return;
     const nx_ev_signal_t *g = &sig->u.signal;
-    if (g->atr > 0)
+    if (g->atr > 0 && g->atr != d->last_atr[sym]) {
         d->last_atr[sym] = g->atr;
+        d->dirty_global = 1; /* saved: cooldowns after a restart scale alike */
+    }
     /* the signal's own clock: in a replay of several venues each symbol's
      * time is its own (live, they agree) */
     int64_t now = sig->hdr.exch_ns ? sig->hdr.exch_ns : d->last_ns[sym];
@@ -449,6 +403,8 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
         if (dec.verdict == NX_V_APPROVE || dec.verdict == NX_V_RESIZE)
             act(d, s, sym, &dec, in.sentinel, now);
     }
+    if (d->dirty || d->dirty_global)
+        desk_save_dirty(d);
 }
 
 /* APPROVE / REJECT of request c->arg. */
@@ -465,7 +421,7 @@ static int decide_request(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *w
     }
     if (!p || (c->session && c->session != p->session))
         return NX_ENOENT;
-    desk_session_t *s = session_by_id(d, p->session);
+    desk_session_t *s = desk_session(d, p->session);
     int64_t now = d->last_ns[p->symbol];
     if (c->cmd == NX_CTL_REJECT) {
         resolve(d, p, NX_REJ_DECLINED, now);
@@ -510,6 +466,7 @@ static int session_command(nx_desk_t *d, desk_session_t *s, const nx_ev_control_
     case NX_CTL_PAUSE:
     case NX_CTL_RESUME:
         s->risk.paused = c->cmd == NX_CTL_PAUSE;
+        s->held = 0; /* a person has looked: resumed, or paused on purpose */
         return 0;
     case NX_CTL_MODE:
         if (c->arg < NX_MODE_WATCHER || c->arg > NX_MODE_PILOT)
@@ -540,7 +497,21 @@ static int session_command(nx_desk_t *d, desk_session_t *s, const nx_ev_control_
     }
 }
 
+static int control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why);
+
 int nx_desk_control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
+{
+    int rc = control(d, c, why);
+    if (c->session)
+        desk_dirty(d, c->session);
+    else
+        d->dirty = d->n < 64 ? (1ULL << d->n) - 1 : ~0ULL;
+    d->dirty_global |= c->session == 0;
+    desk_save_dirty(d);
+    return rc;
+}
+
+static int control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
 {
     nx_reject_t ignored;
     if (!why)
@@ -549,7 +520,7 @@ int nx_desk_control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
     if (c->cmd == NX_CTL_APPROVE || c->cmd == NX_CTL_REJECT)
         return decide_request(d, c, why);
     if (c->session) {
-        desk_session_t *s = session_by_id(d, c->session);
+        desk_session_t *s = desk_session(d, c->session);
         return s ? session_command(d, s, c) : NX_ENOENT;
     }
     if (c->cmd == NX_CTL_KILL) { /* the global switch, kept apart from the users' own */
@@ -583,7 +554,7 @@ uint32_t nx_desk_session_id(const nx_desk_t *d, const char *name)
 int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out)
 {
     memset(out, 0, sizeof *out);
-    const desk_session_t *s = session_by_id((nx_desk_t *)d, session);
+    const desk_session_t *s = desk_session((nx_desk_t *)d, session);
     if (!s)
         return NX_ENOENT;
     nx_account_info_t ai;
@@ -591,6 +562,7 @@ int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out)
     snprintf(out->name, sizeof out->name, "%s", s->name);
     out->mode = s->conf.mode;
     out->paused = s->risk.paused;
+    out->held = s->held;
     out->kill = s->risk.kill;
     out->global_kill = (uint8_t)d->global_kill;
     out->breaker_tripped = s->risk.tripped && d->now < s->risk.halt_until;
@@ -615,7 +587,7 @@ int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out)
 
 int nx_desk_locks(const nx_desk_t *d, uint32_t session, nx_lock_t *out, int max)
 {
-    const desk_session_t *s = session_by_id((nx_desk_t *)d, session);
+    const desk_session_t *s = desk_session((nx_desk_t *)d, session);
     int n = 0;
     for (int i = 0; s && i < NX_SHIELD_MAX_LOCKS && n < max; i++) {
         const nx_lock_t *l = &s->risk.locks[i];
@@ -736,5 +708,6 @@ void nx_desk_destroy(nx_desk_t *d)
     nx_oms_destroy(d->oms);
     nx_paper_destroy(d->venue);
     free(d->trades);
+    free(d->save);
     free(d);
 }

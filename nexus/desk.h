@@ -55,6 +55,7 @@ typedef struct nx_desk_info {
     char name[32];
     nx_mode_t mode;
     uint8_t paused, kill, global_kill, breaker_tripped;
+    uint8_t held; /* paused at start-up: its saved state and the venue disagreed */
     int64_t breaker_until_ns; /* INT64_MAX = until reset */
     int64_t balance, start_equity, fees; /* quote units */
     uint32_t trades, wins, open_positions, pending_approvals;
@@ -91,6 +92,46 @@ int64_t nx_desk_now(const nx_desk_t *d);
 int nx_desk_resume_ids(nx_desk_t *d, uint32_t session, uint64_t last_client_seq);
 void nx_desk_resume_requests(nx_desk_t *d, uint32_t last_request);
 uint32_t nx_desk_sessions(const nx_desk_t *d);
+
+/*
+ * Saving and recovery. After every step that changed a session (an order,
+ * a fill, a decision, a command) the desk journals the session's whole
+ * state — money, open positions with their protective orders and trailing
+ * state, breaker, locks, cooldowns, pending approvals — as one JSON text
+ * in NX_EV_STATE parts; the store keeps the latest per session.
+ *
+ * After a restart, before the first market event, in this order:
+ *  1. nx_desk_restore_order: each order the venue held (the stored orders
+ *     not final) rests at the paper venue again; fill ids continue after
+ *     last_fill_id (nx_desk_resume_fills);
+ *  2. nx_desk_restore: each session's saved text, with the journal
+ *     sequence it was stored under (session 0: the desk's own);
+ *  3. nx_desk_reconcile: the saved positions against the venue's book and
+ *     the stored fills (net qty per session and symbol, and the last fill's
+ *     sequence). A session that does not agree — a position that is not
+ *     what its fills add up to, fills stored after its state, a protective
+ *     order the venue does not hold or holds at another level, an order
+ *     the state does not know, a state that could not be read — is paused
+ *     (held) until a person resumes it, and every difference goes to
+ *     report(). Nothing is invented: what was saved is restored as saved.
+ * Returns the number of sessions held.
+ */
+int nx_desk_restore_order(nx_desk_t *d, const nx_ev_order_intent_t *in, uint32_t symbol);
+void nx_desk_resume_fills(nx_desk_t *d, uint64_t last_fill_id);
+int nx_desk_restore(nx_desk_t *d, uint32_t session, uint64_t seq, const char *json, size_t len);
+
+typedef struct nx_desk_fills {
+    uint32_t session, symbol;
+    int64_t net_qty;   /* buys minus sells, qty units */
+    uint64_t last_seq; /* journal sequence of the latest fill */
+} nx_desk_fills_t;
+
+typedef void (*nx_desk_report_cb)(void *ctx, uint32_t session, const char *text);
+int nx_desk_reconcile(nx_desk_t *d, const nx_desk_fills_t *fills, int n, nx_desk_report_cb report,
+                      void *ctx);
+/* Journal every session's state now (at shutdown: the latest prices and
+ * trailing levels). */
+void nx_desk_save_all(nx_desk_t *d);
 
 /* One summary line per session (trades, win rate, P&L, max drawdown). */
 void nx_desk_summary(const nx_desk_t *d);

@@ -280,6 +280,8 @@ static void *engine_main(void *arg)
         atomic_fetch_add_explicit(&e->engine_events, n, memory_order_relaxed);
         nx_ring_release(c, seq + n);
     }
+    if (e->desk)
+        nx_desk_save_all(e->desk); /* the latest prices and trailing levels */
     nx_ring_close(e->orders);
     nx_ring_close(e->journal);
     return NULL;
@@ -348,6 +350,104 @@ static int resume_ids(nx_engine_t *e)
         NX_ERROR("store", "cannot read the last order and request ids: %s",
                  nx_store_error(e->store));
     return rc;
+}
+
+/* ---- recovery (start-up, before any thread) ------------------------------ */
+
+typedef struct recovery {
+    nx_engine_t *e;
+    nx_desk_fills_t *f;
+    int n, cap, held;
+    uint64_t unreadable;
+} recovery_t;
+
+static void recovery_report(void *ctx, uint32_t session, const char *text)
+{
+    recovery_t *r = ctx;
+    char detail[320];
+    snprintf(detail, sizeof detail, "session %u: %s", session, text);
+    /* the owner reads it in the audit log (and from the chat bot) */
+    if (nx_store_audit(r->e->store, 0, r->e->cfg->storage.owner_chat_id, "reconcile_mismatch",
+                       detail))
+        NX_ERROR("store", "cannot record a reconciliation report: %s",
+                 nx_store_error(r->e->store));
+}
+
+static int recover_order(void *ctx, const nx_store_order_t *o)
+{
+    recovery_t *r = ctx;
+    int rc = o->ok ? nx_desk_restore_order(r->e->desk, &o->in, o->symbol) : NX_EINVAL;
+    if (rc) {
+        r->unreadable++;
+        NX_ERROR("recovery", "stored order %llu (session %u) cannot rest at the venue again: %s",
+                 (unsigned long long)o->in.client_id, o->in.session, nx_strerror(rc));
+    }
+    return 0;
+}
+
+static int recover_fill(void *ctx, const nx_store_fill_t *f)
+{
+    recovery_t *r = ctx;
+    if (!f->ok) {
+        r->unreadable++;
+        NX_ERROR("recovery", "a stored fill of session %u (journal %llu) is not readable",
+                 f->session, (unsigned long long)f->seq);
+        return 0;
+    }
+    nx_desk_fills_t *last = r->n ? &r->f[r->n - 1] : NULL;
+    if (last && last->session == f->session && last->symbol == f->symbol) {
+        last->net_qty += f->qty;
+        if (f->seq > last->last_seq)
+            last->last_seq = f->seq;
+        return 0;
+    }
+    if (r->n == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 64;
+        nx_desk_fills_t *g = realloc(r->f, (size_t)cap * sizeof *g);
+        if (!g)
+            return 1;
+        r->f = g;
+        r->cap = cap;
+    }
+    r->f[r->n++] = (nx_desk_fills_t){f->session, f->symbol, f->qty, f->seq};
+    return 0;
+}
+
+static int recover_state(void *ctx, uint32_t session, uint64_t seq, const char *text, size_t len)
+{
+    recovery_t *r = ctx;
+    nx_desk_restore(r->e->desk, session, seq, text, len); /* a failure holds the session */
+    return 0;
+}
+
+/* The venue's book, then each session's saved state, then both against
+ * the stored fills: a session that does not agree stays paused. */
+static int recover(nx_engine_t *e)
+{
+    recovery_t r = {e, NULL, 0, 0, 0, 0};
+    uint64_t last_fill = 0;
+    int rc = nx_store_last_fill_id(e->store, &last_fill);
+    if (!rc) {
+        nx_desk_resume_fills(e->desk, last_fill);
+        rc = nx_store_open_orders(e->store, e->symtab, recover_order, &r);
+    }
+    if (!rc)
+        rc = nx_store_states(e->store, recover_state, &r);
+    if (!rc)
+        rc = nx_store_fills(e->store, e->symtab, recover_fill, &r);
+    if (rc) {
+        NX_ERROR("store", "cannot read the saved state: %s", nx_store_error(e->store));
+        free(r.f);
+        return rc;
+    }
+    r.held = nx_desk_reconcile(e->desk, r.f, r.n, recovery_report, &r);
+    free(r.f);
+    if (r.held)
+        NX_ERROR("recovery",
+                 "%d session%s paused: the saved state and the venue disagree (see above and "
+                 "the audit log); resume each after checking it",
+                 r.held, r.held == 1 ? "" : "s");
+    return 0;
 }
 
 /* Storage: DATABASE_URL (PostgreSQL) or data_dir/nexus.db (SQLite),
@@ -524,7 +624,7 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
         goto fail_journal;
     if ((rc = nx_desk_create(&e->desk, cfg, e->symtab, desk_journal, e)))
         goto fail_journal;
-    if (e->desk && (rc = resume_ids(e)))
+    if (e->desk && ((rc = resume_ids(e)) || (rc = recover(e))))
         goto fail_journal;
     return 0;
 

@@ -17,6 +17,7 @@ static const char *const type_names[NX_EV_TYPE_COUNT] = {
     [NX_EV_TIMER] = "timer",
     [NX_EV_STATUS] = "status",
     [NX_EV_DECISION] = "decision",
+    [NX_EV_STATE] = "state",
 };
 
 const char *nx_event_type_name(nx_event_type_t t)

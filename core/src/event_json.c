@@ -129,6 +129,10 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
     case NX_EV_TIMER:
         put(&o, ",\"tick\":%llu", (unsigned long long)e->u.timer.tick);
         break;
+    case NX_EV_STATE:
+        put(&o, ",\"session\":%u,\"part\":%u,\"parts\":%u,\"len\":%u", e->u.state.session,
+            e->u.state.part, e->u.state.parts, e->u.state.len);
+        break;
     case NX_EV_DECISION: {
         static const char *const verdicts[] = {"reject", "approve", "resize", "notify", "ask"};
         const nx_ev_decision_t *d = &e->u.decision;

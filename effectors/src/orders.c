@@ -600,6 +600,124 @@ int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_pos
     return 0;
 }
 
+void nx_oms_clock(nx_oms_t *m, int64_t now_ns)
+{
+    m->now = now_ns;
+}
+
+int nx_oms_save_position(const nx_oms_t *m, uint32_t session, uint32_t symbol,
+                         nx_oms_pos_state_t *out)
+{
+    memset(out, 0, sizeof *out);
+    oms_session_t *s = session_of(m, session);
+    if (!s || symbol >= NX_OMS_MAX_SYMBOLS || !s->pos[symbol].qty)
+        return NX_ENOENT;
+    const oms_pos_t *p = &s->pos[symbol];
+    *out = (nx_oms_pos_state_t){p->qty,          p->entry_value,    p->exit_value,
+                                p->entry_qty,    p->exit_qty,       p->fees,
+                                p->sl,           p->tp,             p->trail_offset,
+                                p->trail_activate, p->trail_best,   p->trail_stop,
+                                p->deadline_ns,  p->opened_ns,      p->last_px,
+                                0,               0,                 p->leverage,
+                                p->trail_on,     p->trail_at_venue};
+    /* only orders still live at the venue count as its protection */
+    const oms_order_t *o = p->sl_clid ? order_find(s, p->sl_clid) : NULL;
+    out->sl_clid = o && !is_final(o->status) ? o->clid : 0;
+    o = p->tp_clid ? order_find(s, p->tp_clid) : NULL;
+    out->tp_clid = o && !is_final(o->status) ? o->clid : 0;
+    return 0;
+}
+
+/* A protective order as the venue holds it, without sending anything. */
+static int adopt(oms_session_t *s, uint32_t symbol, const oms_pos_t *p, uint64_t clid, int sl)
+{
+    if (!clid)
+        return 0;
+    if (nx_clid_session(clid) != s->id || order_find(s, clid))
+        return NX_EINVAL;
+    oms_order_t *o = order_new(s);
+    if (!o)
+        return NX_EFULL;
+    o->clid = clid;
+    o->symbol = symbol;
+    o->role = sl ? ROLE_SL : ROLE_TP;
+    o->side = p->dir > 0 ? NX_SIDE_SELL : NX_SIDE_BUY;
+    o->type = sl ? NX_ORD_STOP_MARKET : NX_ORD_TAKE_PROFIT_MARKET;
+    o->qty = p->qty < 0 ? -p->qty : p->qty;
+    o->price = sl ? p->sl : p->tp;
+    o->status = NX_OS_ACKED;
+    if (nx_clid_seq(clid) > s->seq)
+        s->seq = nx_clid_seq(clid);
+    return 0;
+}
+
+int nx_oms_restore_position(nx_oms_t *m, uint32_t session, uint32_t symbol,
+                            const nx_oms_pos_state_t *st)
+{
+    oms_session_t *s = session_of(m, session);
+    if (!s || symbol >= NX_OMS_MAX_SYMBOLS || symbol >= nx_symtab_count(m->o.symtab))
+        return NX_ENOENT;
+    oms_pos_t *p = &s->pos[symbol];
+    if (p->qty || p->pending_entry || p->closing)
+        return NX_ESTATE;
+    int64_t open = st->qty < 0 ? -st->qty : st->qty;
+    if (!st->qty || st->entry_qty <= 0 || st->entry_value <= 0 || st->exit_qty < 0 ||
+        open != st->entry_qty - st->exit_qty || st->leverage < 1 || st->leverage > 125)
+        return NX_EINVAL;
+    memset(p, 0, sizeof *p);
+    p->qty = st->qty;
+    p->dir = st->qty > 0 ? 1 : -1;
+    p->entry_value = st->entry_value;
+    p->entry_qty = st->entry_qty;
+    p->exit_value = st->exit_value;
+    p->exit_qty = st->exit_qty;
+    p->fees = st->fees;
+    p->sl = st->sl;
+    p->tp = st->tp;
+    p->trail_offset = st->trail_offset;
+    p->trail_activate = st->trail_activate;
+    p->trail_best = st->trail_best;
+    p->trail_stop = st->trail_stop;
+    p->deadline_ns = st->deadline_ns;
+    p->opened_ns = st->opened_ns;
+    p->last_px = st->last_px;
+    p->leverage = st->leverage;
+    p->trail_on = st->trail_on != 0;
+    p->trail_at_venue = st->trail_at_venue != 0;
+    int rc = adopt(s, symbol, p, st->sl_clid, 1);
+    if (!rc)
+        rc = adopt(s, symbol, p, st->tp_clid, 0);
+    if (rc) {
+        for (uint32_t j = 0; j < NX_OMS_MAX_ORDERS; j++)
+            if (s->orders[j].used && s->orders[j].symbol == symbol &&
+                (s->orders[j].clid == st->sl_clid || s->orders[j].clid == st->tp_clid))
+                memset(&s->orders[j], 0, sizeof s->orders[j]);
+        memset(p, 0, sizeof *p);
+        return rc;
+    }
+    p->sl_clid = st->sl_clid;
+    p->tp_clid = st->tp_clid;
+    if (m->last_px[symbol] <= 0)
+        m->last_px[symbol] = st->last_px;
+    return 0;
+}
+
+int nx_oms_restore_account(nx_oms_t *m, uint32_t session, int64_t balance, int64_t realized,
+                           int64_t fees, uint32_t trades, uint32_t wins)
+{
+    oms_session_t *s = session_of(m, session);
+    if (!s)
+        return NX_ENOENT;
+    if (wins > trades || fees < 0)
+        return NX_EINVAL;
+    s->balance = balance;
+    s->realized = realized;
+    s->fees = fees;
+    s->trades = trades;
+    s->wins = wins;
+    return 0;
+}
+
 int nx_oms_account(const nx_oms_t *m, uint32_t session, nx_account_info_t *out)
 {
     memset(out, 0, sizeof *out);

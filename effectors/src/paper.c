@@ -222,6 +222,56 @@ uint32_t nx_paper_open_orders(const nx_bridge_t *b, uint32_t session)
     return n;
 }
 
+int nx_paper_restore_order(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t symbol)
+{
+    paper_t *p = (paper_t *)b;
+    if (!sym_of(p, symbol) || in->qty <= 0 || in->price <= 0 ||
+        (in->side != NX_SIDE_BUY && in->side != NX_SIDE_SELL) ||
+        (in->order_type != NX_ORD_LIMIT && in->order_type != NX_ORD_STOP_MARKET &&
+         in->order_type != NX_ORD_TAKE_PROFIT_MARKET))
+        return NX_EINVAL;
+    for (uint32_t i = 0; i < p->hw; i++)
+        if (p->orders[i].live && p->orders[i].clid == in->client_id)
+            return NX_EEXIST;
+    for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++) {
+        if (!p->orders[i].live) {
+            p->orders[i] = (paper_order_t){in->client_id, ++p->next_venue_id, in->session,
+                                           symbol,        in->price,          in->qty,
+                                           in->side,      in->order_type,     in->reduce_only,
+                                           1};
+            if (i >= p->hw)
+                p->hw = i + 1;
+            return 0;
+        }
+    }
+    return NX_EFULL;
+}
+
+void nx_paper_resume_ids(nx_bridge_t *b, uint64_t last_venue_id, uint64_t last_fill_id)
+{
+    paper_t *p = (paper_t *)b;
+    if (last_venue_id > p->next_venue_id)
+        p->next_venue_id = last_venue_id;
+    if (last_fill_id > p->next_fill_id)
+        p->next_fill_id = last_fill_id;
+}
+
+int nx_paper_order(const nx_bridge_t *b, uint64_t clid, uint32_t *symbol, int64_t *price,
+                   int64_t *qty)
+{
+    const paper_t *p = (const paper_t *)b;
+    for (uint32_t i = 0; i < p->hw; i++) {
+        const paper_order_t *o = &p->orders[i];
+        if (o->live && o->clid == clid) {
+            *symbol = o->symbol;
+            *price = o->price;
+            *qty = o->qty;
+            return 0;
+        }
+    }
+    return NX_ENOENT;
+}
+
 /* A price path reached [lo, hi] after opening at `open`: fill what it touched. */
 static void sweep(paper_t *p, uint32_t symbol, int64_t open, int64_t lo, int64_t hi)
 {

@@ -9,6 +9,8 @@
 #include "nx/event_json.h"
 #include "nx/fixed.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#define STATE_SESSIONS 256
+#define STATE_MAX      (64 * 1024)
+
+/* A saved state being put together from its journal parts. */
+typedef struct state_buf {
+    char *text; /* [STATE_MAX + 1] */
+    uint32_t got; /* parts so far, in order */
+} state_buf_t;
 
 int store_fail(nx_store_t *st, int rc, const char *fmt, ...)
 {
@@ -68,6 +79,10 @@ void nx_store_close(nx_store_t *st)
 {
     if (!st)
         return;
+    state_buf_t *b = st->states;
+    for (int i = 0; b && i < STATE_SESSIONS; i++)
+        free(b[i].text);
+    free(st->states);
     st->ops->close(st);
     free(st);
 }
@@ -248,6 +263,15 @@ static const migration_t MIGRATIONS[] = {
      " last_run_ms BIGINT,"
      " last_result TEXT);"
      "CREATE INDEX scheduled_due ON scheduled_tasks (next_run_ms);"},
+    {4, "saved desk state",
+     "CREATE TABLE desk_state ("
+     " session BIGINT PRIMARY KEY,"
+     " seq BIGINT NOT NULL,"
+     " state {JSON} NOT NULL,"
+     " updated_ms BIGINT NOT NULL);"
+     "CREATE INDEX fills_by_session ON fills (session, symbol);"
+     "ALTER TABLE orders ADD COLUMN venue SMALLINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE fills ADD COLUMN venue SMALLINT NOT NULL DEFAULT 0;"},
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -748,8 +772,8 @@ static uint32_t session_of(const nx_event_t *e)
 
 static const char SQL_ORDER_NEW[] =
     "INSERT INTO orders (client_id, session, symbol, side, type, price, qty, reduce_only, status,"
-    " status_rank, created_seq, updated_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'new', 0,"
-    " $9, $9) ON CONFLICT (client_id) DO NOTHING";
+    " status_rank, created_seq, updated_seq, venue) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'new',"
+    " 0, $9, $9, $10) ON CONFLICT (client_id) DO NOTHING";
 static const char SQL_ORDER_AMEND[] =
     "UPDATE orders SET price = $1, updated_seq = $2 WHERE client_id = $3";
 /* a status only moves forward; final is final */
@@ -757,8 +781,9 @@ static const char SQL_ORDER_STATUS[] =
     "UPDATE orders SET status = $1, status_rank = $2, updated_seq = $3"
     " WHERE client_id = $4 AND status_rank < $2";
 static const char SQL_FILL[] =
-    "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, maker, seq)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (session, fill_id) DO NOTHING";
+    "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, maker, seq,"
+    " venue) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    " ON CONFLICT (session, fill_id) DO NOTHING";
 static const bulk_t BULK_SIGNALS = {
     "COPY signals (seq, strategy, symbol, side, confidence, reason, ref_price, exch_ns) FROM "
     "STDIN",
@@ -778,12 +803,131 @@ static const char SQL_DECIDED[] =
     "UPDATE approvals SET status = $1, reason = $2, decided_seq = $3"
     " WHERE request = $4 AND status = 'asked'";
 
+/* ---- saved state: parts put together, then stored whole ------------------ */
+
+static const char SQL_STATE_PUT[] =
+    "INSERT INTO desk_state (session, seq, state, updated_ms) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (session) DO UPDATE SET seq = excluded.seq, state = excluded.state,"
+    " updated_ms = excluded.updated_ms";
+static const char SQL_STATE_PUT_PG[] =
+    "INSERT INTO desk_state (session, seq, state, updated_ms) VALUES ($1, $2, $3::jsonb, $4)"
+    " ON CONFLICT (session) DO UPDATE SET seq = excluded.seq, state = excluded.state,"
+    " updated_ms = excluded.updated_ms";
+static const char SQL_POSITIONS_CLEAR[] = "DELETE FROM positions WHERE session = $1";
+static const char SQL_POSITION_PUT[] =
+    "INSERT INTO positions (session, symbol, qty, avg_px, stop_loss, take_profit, updated_seq)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (session, symbol) DO UPDATE SET"
+    " qty = excluded.qty, avg_px = excluded.avg_px, stop_loss = excluded.stop_loss,"
+    " take_profit = excluded.take_profit, updated_seq = excluded.updated_seq";
+static const char SQL_LOCKS_CLEAR[] = "DELETE FROM locks WHERE session = $1";
+static const char SQL_LOCK_PUT[] =
+    "INSERT INTO locks (session, symbol, reason, until_ns) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (session, symbol, reason) DO UPDATE SET until_ns = excluded.until_ns";
+static const char SQL_EQUITY_PUT[] =
+    "INSERT INTO equity (session, at_ns, balance, equity) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (session, at_ns) DO UPDATE SET balance = excluded.balance,"
+    " equity = excluded.equity";
+
+
+static const char *jtext(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* What a whole saved state means for the positions, locks and equity
+ * tables (people and dashboards read those; recovery reads desk_state). */
+static int state_rows(nx_store_t *st, const nx_symtab_t *t, uint32_t session, const char *text,
+                      size_t len, sqlv_t seq)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    if (!root)
+        return store_fail(st, NX_EINVAL, "session %u: saved state is not JSON: %s", session,
+                          jerr.text);
+    sqlv_t who = sql_int(session);
+    int rc = st->ops->exec(st, SQL_POSITIONS_CLEAR, &who, 1, NULL, NULL);
+    if (!rc)
+        rc = st->ops->exec(st, SQL_LOCKS_CLEAR, &who, 1, NULL, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(root, "positions"), i, v)
+    {
+        sqlv_t p[7] = {who,
+                       sql_text(jtext(v, "name")),
+                       sql_text(jtext(v, "qty_dec")),
+                       sql_text(jtext(v, "avg_px")),
+                       sql_text(jtext(v, "sl_dec")),
+                       sql_text(jtext(v, "tp_dec")),
+                       seq};
+        if (!rc)
+            rc = st->ops->exec(st, SQL_POSITION_PUT, p, 7, NULL, NULL);
+    }
+    json_array_foreach(json_object_get(root, "locks"), i, v)
+    {
+        json_int_t y = json_integer_value(json_array_get(v, 0));
+        const nx_symbol_t *sy = y >= 0 ? nx_symtab_get(t, (uint32_t)y) : NULL;
+        sqlv_t p[4] = {who, sql_text(sy ? sy->name : "*"),
+                       sql_int(json_integer_value(json_array_get(v, 1))),
+                       sql_int(json_integer_value(json_array_get(v, 2)))};
+        if (!rc)
+            rc = st->ops->exec(st, SQL_LOCK_PUT, p, 4, NULL, NULL);
+    }
+    json_t *acc = json_object_get(root, "account");
+    if (!rc && acc) {
+        sqlv_t p[4] = {who, sql_int(json_integer_value(json_object_get(root, "now"))),
+                       sql_text(jtext(acc, "balance_dec")), sql_text(jtext(acc, "equity_dec"))};
+        rc = st->ops->exec(st, SQL_EQUITY_PUT, p, 4, NULL, NULL);
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* One part of a saved state. Parts come in order, back to back; a part
+ * seen again (a batch retried after a failure) lands where it was. The
+ * whole text is stored in the transaction of its last part. */
+static int state_part(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t *j)
+{
+    const nx_ev_state_t *x = &j->ev->u.state;
+    if (x->session >= STATE_SESSIONS || x->part >= x->parts || x->len > NX_STATE_PART ||
+        (size_t)x->parts * NX_STATE_PART > STATE_MAX)
+        return store_fail(st, NX_EINVAL, "saved state part %u/%u of session %u is malformed",
+                          x->part, x->parts, x->session);
+    if (!st->states) {
+        st->states = calloc(STATE_SESSIONS, sizeof(state_buf_t));
+        if (!st->states)
+            return NX_ENOMEM;
+    }
+    state_buf_t *b = &((state_buf_t *)st->states)[x->session];
+    if (!b->text && !(b->text = malloc(STATE_MAX + 1)))
+        return NX_ENOMEM;
+    if (x->part == 0)
+        b->got = 0;
+    if (x->part != b->got)
+        return 0; /* the start of this text was not seen (stored before a restart): skip */
+    memcpy(b->text + (size_t)x->part * NX_STATE_PART, x->data, x->len);
+    b->got++;
+    if (x->part + 1 < x->parts)
+        return 0;
+    size_t len = (size_t)x->part * NX_STATE_PART + x->len;
+    b->got = 0;
+    sqlv_t seq = sql_int((int64_t)j->seq);
+    b->text[len] = 0;
+    sqlv_t p[4] = {sql_int(x->session), seq, sql_text(b->text), sql_int(now_ms())};
+    int rc = st->ops->exec(st, st->kind == NX_STORE_PG ? SQL_STATE_PUT_PG : SQL_STATE_PUT, p, 4,
+                           NULL, NULL);
+    if (!rc && x->session)
+        rc = state_rows(st, t, x->session, b->text, len, seq);
+    return rc;
+}
+
 /* What one entry means beyond the journal row. */
 static int derive(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t *j)
 {
     const nx_event_t *e = j->ev;
     const nx_symbol_t *y = nx_symtab_get(t, e->hdr.symbol);
     const char *sym = y ? y->name : "";
+    sqlv_t venue = sql_int(y ? y->venue : 0);
     unsigned ps = y ? y->price_scale : 8, qs = y ? y->qty_scale : 8;
     char a[NX_FIXED_FMT_MAX], b[NX_FIXED_FMT_MAX], c[NX_FIXED_FMT_MAX];
     sqlv_t seq = sql_int((int64_t)j->seq);
@@ -796,10 +940,10 @@ static int derive(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t
             return st->ops->exec(st, SQL_ORDER_AMEND, p, 3, NULL, NULL);
         }
         nx_fixed_format(in->qty, qs, b, sizeof b);
-        sqlv_t p[9] = {sql_int((int64_t)in->client_id), sql_int(in->session), sql_text(sym),
-                       sql_text(side_name(in->side)), sql_int(in->order_type), sql_text(a),
-                       sql_text(b), sql_int(in->reduce_only), seq};
-        return st->ops->exec(st, SQL_ORDER_NEW, p, 9, NULL, NULL);
+        sqlv_t p[10] = {sql_int((int64_t)in->client_id), sql_int(in->session), sql_text(sym),
+                        sql_text(side_name(in->side)), sql_int(in->order_type), sql_text(a),
+                        sql_text(b), sql_int(in->reduce_only), seq, venue};
+        return st->ops->exec(st, SQL_ORDER_NEW, p, 10, NULL, NULL);
     }
     case NX_EV_ORDER_UPDATE: {
         const nx_ev_order_update_t *u = &e->u.order;
@@ -808,12 +952,13 @@ static int derive(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t
             nx_fixed_format(u->last_px, ps, a, sizeof a);
             nx_fixed_format(u->last_qty, qs, b, sizeof b);
             nx_fixed_format(u->fee, ps, c, sizeof c);
-            sqlv_t p[10] = {sql_int(u->session),         sql_int((int64_t)u->fill_id),
+            sqlv_t p[11] = {sql_int(u->session),         sql_int((int64_t)u->fill_id),
                             sql_int((int64_t)u->client_id), sql_text(sym),
                             sql_text(side_name(u->side)), sql_text(a),
                             sql_text(b),                  sql_text(c),
-                            sql_int(u->maker),            seq};
-            rc = st->ops->exec(st, SQL_FILL, p, 10, NULL, NULL);
+                            sql_int(u->maker),            seq,
+                            venue};
+            rc = st->ops->exec(st, SQL_FILL, p, 11, NULL, NULL);
         }
         if (!rc && u->status >= NX_OS_NEW && u->status <= NX_OS_EXPIRED) {
             sqlv_t p[4] = {sql_text(STATUS[u->status]), sql_int(status_rank(u->status)), seq,
@@ -841,6 +986,8 @@ static int derive(nx_store_t *st, const nx_symtab_t *t, const nx_journal_entry_t
         sqlv_t p[4] = {sql_text(status), sql_int(d->reason), seq, sql_int(d->request)};
         return st->ops->exec(st, SQL_DECIDED, p, 4, NULL, NULL);
     }
+    case NX_EV_STATE:
+        return state_part(st, t, j);
     default:
         return 0;
     }
@@ -968,6 +1115,125 @@ int nx_store_last_request(nx_store_t *st, uint32_t *request)
     int64_t v = 0;
     int rc = st->ops->exec(st, SQL_LAST_REQUEST, NULL, 0, get_int, &v);
     *request = (uint32_t)v;
+    return rc;
+}
+
+/* ---- recovery ------------------------------------------------------------ */
+
+static const char SQL_STATES[] = "SELECT session, seq, state FROM desk_state ORDER BY session";
+
+typedef struct states_ctx {
+    nx_state_cb cb;
+    void *ctx;
+} states_ctx_t;
+
+static int state_row(void *ctx, const sqlv_t *c, int n)
+{
+    states_ctx_t *k = ctx;
+    if (n < 3 || c[2].type != SQL_TEXT)
+        return 1;
+    size_t len = c[2].n ? c[2].n : strlen(c[2].p);
+    return k->cb(k->ctx, (uint32_t)c[0].i, (uint64_t)c[1].i, c[2].p, len);
+}
+
+int nx_store_states(nx_store_t *st, nx_state_cb cb, void *ctx)
+{
+    states_ctx_t k = {cb, ctx};
+    return st->ops->exec(st, SQL_STATES, NULL, 0, state_row, &k);
+}
+
+/* Text to the symbol's integer units, NX_EINVAL if it is not one. */
+static int units(const sqlv_t *v, unsigned scale, int64_t *out)
+{
+    if (v->type != SQL_TEXT)
+        return NX_EINVAL;
+    size_t n = v->n ? v->n : strlen(v->p);
+    return nx_fixed_parse(v->p, n, scale, out);
+}
+
+static const char SQL_OPEN_ORDERS[] =
+    "SELECT client_id, session, venue, symbol, side, type, price, qty, reduce_only FROM orders"
+    " WHERE status_rank < 3 ORDER BY client_id";
+
+typedef struct orders_ctx {
+    const nx_symtab_t *t;
+    nx_order_row_cb cb;
+    void *ctx;
+    int bad;
+} orders_ctx_t;
+
+static uint32_t symbol_of(const nx_symtab_t *t, const sqlv_t *venue, const sqlv_t *name)
+{
+    if (name->type != SQL_TEXT)
+        return NX_SYMBOL_NONE;
+    size_t n = name->n ? name->n : strlen(name->p);
+    return nx_symtab_find(t, (nx_venue_t)venue->i, name->p, n);
+}
+
+static int order_row(void *ctx, const sqlv_t *c, int n)
+{
+    orders_ctx_t *k = ctx;
+    if (n < 9)
+        return 1;
+    nx_store_order_t o;
+    memset(&o, 0, sizeof o);
+    o.symbol = symbol_of(k->t, &c[2], &c[3]);
+    const nx_symbol_t *y = nx_symtab_get(k->t, o.symbol);
+    o.in.client_id = (uint64_t)c[0].i;
+    o.in.session = (uint32_t)c[1].i;
+    o.in.side = c[4].type == SQL_TEXT && !strcmp(c[4].p, "buy") ? NX_SIDE_BUY : NX_SIDE_SELL;
+    o.in.order_type = (uint8_t)c[5].i;
+    o.in.reduce_only = (uint8_t)c[8].i;
+    o.ok = y && units(&c[6], y->price_scale, &o.in.price) == 0 &&
+           units(&c[7], y->qty_scale, &o.in.qty) == 0;
+    return k->cb(k->ctx, &o);
+}
+
+int nx_store_open_orders(nx_store_t *st, const nx_symtab_t *t, nx_order_row_cb cb, void *ctx)
+{
+    orders_ctx_t k = {t, cb, ctx, 0};
+    return st->ops->exec(st, SQL_OPEN_ORDERS, NULL, 0, order_row, &k);
+}
+
+static const char SQL_FILLS[] =
+    "SELECT session, venue, symbol, side, qty, seq FROM fills ORDER BY session, symbol, seq";
+
+typedef struct fills_ctx {
+    const nx_symtab_t *t;
+    nx_fill_row_cb cb;
+    void *ctx;
+} fills_ctx_t;
+
+static int fill_row(void *ctx, const sqlv_t *c, int n)
+{
+    fills_ctx_t *k = ctx;
+    if (n < 6)
+        return 1;
+    nx_store_fill_t f;
+    memset(&f, 0, sizeof f);
+    f.session = (uint32_t)c[0].i;
+    f.symbol = symbol_of(k->t, &c[1], &c[2]);
+    const nx_symbol_t *y = nx_symtab_get(k->t, f.symbol);
+    int64_t q = 0;
+    f.ok = y && units(&c[4], y->qty_scale, &q) == 0;
+    f.qty = c[3].type == SQL_TEXT && !strcmp(c[3].p, "buy") ? q : -q;
+    f.seq = (uint64_t)c[5].i;
+    return k->cb(k->ctx, &f);
+}
+
+int nx_store_fills(nx_store_t *st, const nx_symtab_t *t, nx_fill_row_cb cb, void *ctx)
+{
+    fills_ctx_t k = {t, cb, ctx};
+    return st->ops->exec(st, SQL_FILLS, NULL, 0, fill_row, &k);
+}
+
+static const char SQL_LAST_FILL[] = "SELECT COALESCE(MAX(fill_id), 0) FROM fills";
+
+int nx_store_last_fill_id(nx_store_t *st, uint64_t *id)
+{
+    int64_t v = 0;
+    int rc = st->ops->exec(st, SQL_LAST_FILL, NULL, 0, get_int, &v);
+    *id = (uint64_t)v;
     return rc;
 }
 

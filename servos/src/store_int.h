@@ -77,6 +77,7 @@ struct nx_store {
     void *db; /* sqlite3 * or PGconn * */
     void *cache; /* backend's prepared statements */
     int in_tx;   /* between nx_store_begin and commit/rollback */
+    void *states; /* saved-state parts being put together, per session (store.c) */
 };
 
 /* Record an error text (printf style) and return rc. */

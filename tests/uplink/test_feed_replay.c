@@ -691,9 +691,12 @@ static void test_nexus_run_all_venues(void **state)
     snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-feeds-%d.json", (int)getpid());
     FILE *f = fopen(cfg_path, "w");
     assert_non_null(f);
+    char dd[] = "/tmp/nx-venues-XXXXXX";
+    assert_non_null(mkdtemp(dd));
     fprintf(
         f,
-        "{\"engine\":{\"stats_interval_s\":1},\"log\":{\"level\":\"info\"},\"symbols\":["
+        "{\"data_dir\":\"%s\",\"engine\":{\"stats_interval_s\":1},\"log\":{\"level\":"
+        "\"info\"},\"symbols\":["
         "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":"
         "\"0.00001\"},"
         "{\"venue\":\"bybit-linear\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.1\",\"lot_size\":\"0."
@@ -716,7 +719,7 @@ static void test_nexus_run_all_venues(void **state)
         "\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
         "\"strategies\":[{\"plugin\":\"grid\",\"symbols\":[\"BTCUSDT\"]}]},"
         "\"trading\":{\"sessions\":[{\"name\":\"both\",\"symbols\":[\"BTCUSDT\"]}]}}",
-        bn.port, bn.port, by.port, by.port, al.port, al.port, NX_PLUGIN_DIR);
+        dd, bn.port, bn.port, by.port, by.port, al.port, al.port, NX_PLUGIN_DIR);
     fclose(f);
     char out_path[64];
     snprintf(out_path, sizeof out_path, "/tmp/nexus-events-%d.jsonl", (int)getpid());
@@ -765,6 +768,9 @@ static void test_nexus_run_all_venues(void **state)
     replay_stop(&bn);
     replay_stop(&by);
     replay_stop(&al);
+    char rm[64];
+    snprintf(rm, sizeof rm, "rm -rf %s", dd);
+    assert_int_equal(system(rm), 0);
 }
 
 /* The engine fed by the replay server runs the five strategy plugins on the
@@ -786,14 +792,22 @@ static void run_on_real_candles(const char *tag, const char *cortex_and_more, ch
     snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-%s-%d.json", tag, (int)getpid());
     FILE *f = fopen(cfg_path, "w");
     assert_non_null(f);
+    /* a database of its own unless the caller names one (a run restores
+     * what the database holds) */
+    char fresh[] = "/tmp/nx-run-XXXXXX", dd[64] = "";
+    int own = strstr(cortex_and_more, "\"data_dir\"") == NULL;
+    if (own) {
+        assert_non_null(mkdtemp(fresh));
+        snprintf(dd, sizeof dd, "\"data_dir\":\"%s\",", fresh);
+    }
     fprintf(f,
-            "{\"engine\":{\"stats_interval_s\":0},\"symbols\":["
+            "{%s\"engine\":{\"stats_interval_s\":0},\"symbols\":["
             "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
             "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
             "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
             "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
             "\"kline_interval\":\"15m\",\"stale_s\":0}],%s}",
-            bn.port, bn.port, cortex_and_more);
+            dd, bn.port, bn.port, cortex_and_more);
     fclose(f);
     char cmd[512];
     snprintf(out_path, 64, "/tmp/nexus-%s-%d.jsonl", tag, (int)getpid());
@@ -803,6 +817,10 @@ static void run_on_real_candles(const char *tag, const char *cortex_and_more, ch
     assert_int_equal(WEXITSTATUS(system(cmd)), 0);
     unlink(cfg_path);
     replay_stop(&bn);
+    if (own) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s", fresh);
+        assert_int_equal(system(cmd), 0);
+    }
 }
 
 static void test_nexus_run_strategies_emit_signals(void **state)
@@ -1007,6 +1025,15 @@ static void test_nexus_run_twice_on_one_database(void **state)
     assert_int_equal(approvals, a1);
     run_on_real_candles("twice", more, out_path, err_path);
     count_ids(out_path, &o2, &a2);
+    {
+        char l[2048];
+        FILE *lf = fopen(err_path, "r");
+        while (lf && fgets(l, sizeof l, lf))
+            if (strstr(l, "recovery") || strstr(l, "summary"))
+                printf("# %s", l);
+        if (lf)
+            fclose(lf);
+    }
     db_counts(dir, &orders, &approvals);
     printf("# run 2: %u orders, %u approval requests; stored %ld, %ld in all\n", o2, a2, orders,
            approvals);

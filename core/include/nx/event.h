@@ -41,6 +41,7 @@ typedef enum nx_event_type {
     NX_EV_TIMER,        /* a clock tick or a deadline */
     NX_EV_STATUS,       /* feed status: connected, stale, gap, resync */
     NX_EV_DECISION,     /* what a session's shield made of a signal */
+    NX_EV_STATE,        /* one part of a session's saved state (journal, recovery) */
     NX_EV_TYPE_COUNT
 } nx_event_type_t;
 
@@ -249,6 +250,19 @@ typedef struct nx_ev_decision {
     int64_t expires_ns;  /* ask: when the request expires */
 } nx_ev_decision_t;
 
+/* A session's durable state (positions, money, breaker, locks, pending
+ * approvals) as one JSON text, carried through the journal in parts of up
+ * to NX_STATE_PART bytes, published back to back; the store keeps the
+ * latest whole text per session (servos/store.h). Session 0 = the desk's
+ * own (the global kill switch). */
+#define NX_STATE_PART 86
+typedef struct nx_ev_state {
+    uint32_t session;
+    uint16_t part, parts; /* part 0..parts-1 */
+    uint8_t len;          /* bytes of data used */
+    char data[NX_STATE_PART];
+} nx_ev_state_t;
+
 #define NX_EVENT_SIZE    128
 #define NX_EVENT_PAYLOAD (NX_EVENT_SIZE - sizeof(nx_event_hdr_t))
 
@@ -267,6 +281,7 @@ typedef struct nx_event {
         nx_ev_timer_t timer;
         nx_ev_status_t status;
         nx_ev_decision_t decision;
+        nx_ev_state_t state;
         uint8_t raw[NX_EVENT_PAYLOAD];
     } u;
 } nx_event_t;
@@ -279,6 +294,7 @@ _Static_assert(sizeof(nx_ev_signal_t) <= NX_EVENT_PAYLOAD, "signal fits");
 _Static_assert(sizeof(nx_ev_order_intent_t) <= NX_EVENT_PAYLOAD, "intent fits");
 _Static_assert(sizeof(nx_ev_order_update_t) <= NX_EVENT_PAYLOAD, "order update fits");
 _Static_assert(sizeof(nx_ev_decision_t) <= NX_EVENT_PAYLOAD, "decision fits");
+_Static_assert(sizeof(nx_ev_state_t) <= NX_EVENT_PAYLOAD, "state part fits");
 
 /* "trade", "bbo", ... for logs and JSON; "?" if out of range. */
 const char *nx_event_type_name(nx_event_type_t t);

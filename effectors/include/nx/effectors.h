@@ -91,6 +91,17 @@ void nx_paper_destroy(nx_bridge_t *b);
 void nx_paper_on_market(nx_bridge_t *b, const nx_event_t *ev);
 /* Resting orders now (for tests and panic checks). */
 uint32_t nx_paper_open_orders(const nx_bridge_t *b, uint32_t session);
+/* Recovery: the venue's book from storage. An order resting before the
+ * restart rests again, unchanged and without an update (its acknowledgement
+ * was stored); venue and fill ids continue after the highest stored, so no
+ * fill id repeats. NX_EINVAL for an order the venue would not hold (a
+ * market order, no price), NX_EEXIST, NX_EFULL. */
+int nx_paper_restore_order(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t symbol);
+void nx_paper_resume_ids(nx_bridge_t *b, uint64_t last_venue_id, uint64_t last_fill_id);
+/* A resting order by client id: 0 with its trigger or limit price and qty,
+ * or NX_ENOENT. */
+int nx_paper_order(const nx_bridge_t *b, uint64_t client_id, uint32_t *symbol, int64_t *price,
+                   int64_t *qty);
 
 /*
  * The order manager: intents in, orders out through one bridge, positions
@@ -210,6 +221,36 @@ void nx_oms_on_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *
 void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, int64_t high,
                      int64_t now_ns);
 int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_position_info_t *out);
+/* The time of the market event about to reach the venue: a fill it causes
+ * (a stop, a target) closes its trade at this time. */
+void nx_oms_clock(nx_oms_t *m, int64_t now_ns);
+
+/* What an open position is, whole, for saving it and for opening it again
+ * after a restart: its money exactly (entry and exit value as price x qty),
+ * its protection and trailing state, and the client ids of its protective
+ * orders at the venue. */
+typedef struct nx_oms_pos_state {
+    int64_t qty; /* signed qty units */
+    __int128 entry_value, exit_value;
+    int64_t entry_qty, exit_qty, fees;
+    int64_t sl, tp, trail_offset, trail_activate, trail_best, trail_stop;
+    int64_t deadline_ns, opened_ns, last_px;
+    uint64_t sl_clid, tp_clid;
+    uint8_t leverage, trail_on, trail_at_venue;
+} nx_oms_pos_state_t;
+
+/* 0 with the state of an open position, NX_ENOENT if flat (or no session). */
+int nx_oms_save_position(const nx_oms_t *m, uint32_t session, uint32_t symbol,
+                         nx_oms_pos_state_t *out);
+/* Open a position again as saved, with its stop-loss and take-profit orders
+ * as resting at the venue (sl_clid/tp_clid, 0 = none) at their levels. No
+ * order is sent and nothing is journaled: the venue already holds them.
+ * NX_ESTATE if the symbol is not flat, NX_EINVAL, NX_ENOENT, NX_EFULL. */
+int nx_oms_restore_position(nx_oms_t *m, uint32_t session, uint32_t symbol,
+                            const nx_oms_pos_state_t *st);
+/* The session's money as saved: balance, realised P&L, fees, trade counts. */
+int nx_oms_restore_account(nx_oms_t *m, uint32_t session, int64_t balance, int64_t realized,
+                           int64_t fees, uint32_t trades, uint32_t wins);
 int nx_oms_account(const nx_oms_t *m, uint32_t session, nx_account_info_t *out);
 
 /*

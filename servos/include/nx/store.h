@@ -170,6 +170,35 @@ int nx_store_task_done(nx_store_t *st, int64_t id, int64_t run_ms, const char *r
 int nx_store_last_client_seq(nx_store_t *st, uint32_t session, uint64_t *seq);
 int nx_store_last_request(nx_store_t *st, uint32_t *request);
 
+/* Recovery of the desk (desk.h): the latest saved state of each session
+ * (0 = the desk's own) with the journal sequence it was stored under; the
+ * orders the venue still held (not final), in the symbol's units; every
+ * fill as a signed qty (buy > 0), by session, symbol and sequence; the
+ * highest fill id. A row whose symbol is not in symtab or whose numbers do
+ * not parse comes with ok = 0 (the caller reports it). Rows in text that
+ * the store kept: nothing is changed. */
+typedef int (*nx_state_cb)(void *ctx, uint32_t session, uint64_t seq, const char *text,
+                           size_t len);
+int nx_store_states(nx_store_t *st, nx_state_cb cb, void *ctx);
+
+typedef struct nx_store_order {
+    nx_ev_order_intent_t in; /* client_id, session, side, order_type, reduce_only, price, qty */
+    uint32_t symbol;         /* NX_SYMBOL_NONE if not in symtab */
+    int ok;
+} nx_store_order_t;
+typedef int (*nx_order_row_cb)(void *ctx, const nx_store_order_t *o);
+int nx_store_open_orders(nx_store_t *st, const nx_symtab_t *t, nx_order_row_cb cb, void *ctx);
+
+typedef struct nx_store_fill {
+    uint32_t session, symbol;
+    int64_t qty; /* signed: buy > 0 */
+    uint64_t seq;
+    int ok;
+} nx_store_fill_t;
+typedef int (*nx_fill_row_cb)(void *ctx, const nx_store_fill_t *f);
+int nx_store_fills(nx_store_t *st, const nx_symtab_t *t, nx_fill_row_cb cb, void *ctx);
+int nx_store_last_fill_id(nx_store_t *st, uint64_t *id);
+
 /* One integer from a constant query (tests, `nexus db status`): never
  * pass text that came from a user. */
 int nx_store_scalar(nx_store_t *st, const char *sql, int64_t *out);
