@@ -35,6 +35,7 @@
 #include "nx/book.h"
 #include "nx/feed.h"
 #include "nx/fixed.h"
+#include "pg_fixture.h"
 
 static const char *nexus_bin;
 
@@ -780,12 +781,10 @@ static void test_nexus_run_all_venues(void **state)
  * series (2021-01..06, the May crash included), with `cortex_and_more`
  * appended to a config holding the symbol and its feed. Events land in
  * out_path, the log in err_path; the caller unlinks them. */
-static void run_on_real_candles(const char *tag, const char *cortex_and_more, char *out_path,
-                                char *err_path)
+static void run_on_candles(const char *tag, const char *csv_path, const char *env,
+                           const char *cortex_and_more, char *out_path, char *err_path)
 {
     replay_t bn;
-    const char *csv_path =
-        src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
     const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
     replay_start(&bn, a1);
     char cfg_path[64];
@@ -809,11 +808,11 @@ static void run_on_real_candles(const char *tag, const char *cortex_and_more, ch
             "\"kline_interval\":\"15m\",\"stale_s\":0}],%s}",
             dd, bn.port, bn.port, cortex_and_more);
     fclose(f);
-    char cmd[512];
+    char cmd[1024];
     snprintf(out_path, 64, "/tmp/nexus-%s-%d.jsonl", tag, (int)getpid());
     snprintf(err_path, 64, "/tmp/nexus-%s-%d.log", tag, (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s run --config %s --duration 6 --events > %s 2> %s", nexus_bin,
-             cfg_path, out_path, err_path);
+    snprintf(cmd, sizeof cmd, "%s %s run --config %s --duration 6 --events > %s 2> %s",
+             env ? env : "", nexus_bin, cfg_path, out_path, err_path);
     assert_int_equal(WEXITSTATUS(system(cmd)), 0);
     unlink(cfg_path);
     replay_stop(&bn);
@@ -821,6 +820,13 @@ static void run_on_real_candles(const char *tag, const char *cortex_and_more, ch
         snprintf(cmd, sizeof cmd, "rm -rf %s", fresh);
         assert_int_equal(system(cmd), 0);
     }
+}
+
+static void run_on_real_candles(const char *tag, const char *cortex_and_more, char *out_path,
+                                char *err_path)
+{
+    run_on_candles(tag, src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+                   NULL, cortex_and_more, out_path, err_path);
 }
 
 static void test_nexus_run_strategies_emit_signals(void **state)
@@ -950,11 +956,16 @@ static void test_nexus_run_paper_sessions(void **state)
 }
 
 /* Distinct order client ids and approval requests in a run's events. */
-static void count_ids(const char *path, unsigned *orders, unsigned *asks)
+/* Client ids of the orders a run's journal shows (the first `known` of
+ * ids[] are from earlier: *old_fills counts fills of those) and its
+ * approval requests. */
+static void count_ids_into(const char *path, unsigned long long *ids, unsigned cap,
+                           unsigned *orders, unsigned *asks, unsigned *old_fills)
 {
-    static unsigned long long seen[65536];
-    unsigned n = 0;
+    unsigned known = old_fills ? *orders : 0, n = known;
     *asks = 0;
+    if (old_fills)
+        *old_fills = 0;
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     static char line[4096];
@@ -962,34 +973,40 @@ static void count_ids(const char *path, unsigned *orders, unsigned *asks)
         const char *c = strstr(line, "\"client_id\":");
         if (strstr(line, "\"type\":\"order_update\"") && c) {
             unsigned long long id = strtoull(c + 12, NULL, 10);
-            int dup = 0;
-            for (unsigned i = 0; i < n && !dup; i++)
-                dup = seen[i] == id;
-            if (!dup && n < 65536)
-                seen[n++] = id;
+            int dup = 0, old = 0;
+            for (unsigned i = 0; i < n && !dup; i++) {
+                dup = ids[i] == id;
+                old = dup && i < known;
+            }
+            if (old && old_fills && strstr(line, "\"fill_qty\""))
+                (*old_fills)++;
+            if (!dup && n < cap)
+                ids[n++] = id;
         }
         *asks += strstr(line, "\"verdict\":\"ask\"") != NULL;
     }
     fclose(f);
-    *orders = n;
+    *orders = n - known;
 }
 
 /* `nexus db status` of a data directory: orders, fills, approvals. */
-static void db_counts(const char *dir, long *orders, long *approvals)
+static void db_counts(const char *dir, const char *env, long *orders, long *fills,
+                      long *approvals)
 {
-    char cfg[128], cmd[512];
+    char cfg[128], cmd[1024];
     snprintf(cfg, sizeof cfg, "%s/db.json", dir);
     FILE *f = fopen(cfg, "w");
     assert_non_null(f);
     fprintf(f, "{\"data_dir\":\"%s\"}", dir);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "%s db --config %s status", nexus_bin, cfg);
+    snprintf(cmd, sizeof cmd, "%s %s db --config %s status", env ? env : "", nexus_bin, cfg);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char line[256];
     int ok = 0;
     while (fgets(line, sizeof line, p)) {
         sscanf(line, "orders: %ld", orders);
+        sscanf(line, "fills: %ld", fills);
         sscanf(line, "approvals: %ld", approvals);
         ok |= strstr(line, "consistency: ok") != NULL;
     }
@@ -997,51 +1014,157 @@ static void db_counts(const char *dir, long *orders, long *approvals)
     assert_true(ok);
 }
 
-/* Two runs on one data directory (SQLite, the default): the second run's
- * client order ids and approval request ids continue after the first's,
- * so every order and request of both runs is stored, none dropped as a
- * duplicate. */
-static void test_nexus_run_twice_on_one_database(void **state)
+/* The bundled file cut in two at candle `first` (each part keeps the header). */
+static void split_csv(int first, char *a, char *b)
 {
-    (void)state;
-    char dir[] = "/tmp/nx-twice-XXXXXX", more[1024], out_path[64], err_path[64];
-    assert_non_null(mkdtemp(dir));
+    const char *src = src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
+    snprintf(a, 64, "/tmp/nx-part1-%d.csv", (int)getpid());
+    snprintf(b, 64, "/tmp/nx-part2-%d.csv", (int)getpid());
+    FILE *in = fopen(src, "r"), *fa = fopen(a, "w"), *fb = fopen(b, "w");
+    assert_true(in && fa && fb);
+    char line[512];
+    int row = -1;
+    while (fgets(line, sizeof line, in)) {
+        if (row < 0) { /* the header, in both */
+            fputs(line, fa);
+            fputs(line, fb);
+        } else {
+            fputs(line, row < first ? fa : fb);
+        }
+        row++;
+    }
+    fclose(in);
+    fclose(fa);
+    fclose(fb);
+}
+
+/* The number in "<key>=<n>" on the summary line of a session in a log. */
+static long summary_value(const char *log, const char *session, const char *key)
+{
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048], want[64], k[40];
+    snprintf(want, sizeof want, "summary: session %s ", session);
+    snprintf(k, sizeof k, " %s=", key);
+    long v = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, want), *q = p ? strstr(p, k) : NULL;
+        if (q)
+            v = strtol(q + strlen(k), NULL, 10);
+    }
+    fclose(f);
+    return v;
+}
+
+static int log_has(const char *log, const char *text)
+{
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* `nexus run` on the first part of the data, stopped (SIGTERM at the end of
+ * its time), then on the rest with the same database: the second run opens
+ * the first's positions again with their stops at the paper venue (its
+ * first orders' stops and targets fill in the second run), its money and
+ * trade count continue, nothing is held (the state and the fills agree),
+ * and every order, fill and approval request of both runs is stored once. */
+static void run_twice(const char *dir, const char *env)
+{
+    char more[1024], out_path[64], err_path[64], p1[64], p2[64];
     snprintf(more, sizeof more,
              "\"data_dir\":\"%s\",\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],"
              "\"plugin_dir\":\"%s\",\"allow_unsigned\":true,\"strategies\":[{\"plugin\":"
              "\"trend\"},{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
              "\"trading\":{\"sessions\":[{\"name\":\"pia\",\"mode\":\"pilot\","
-             "\"breaker_halt_s\":3600},{\"name\":\"cole\",\"mode\":\"copilot\"}]}",
+             "\"breaker_halt_s\":3600,\"time_limit_s\":172800},"
+             "{\"name\":\"cole\",\"mode\":\"copilot\"}]}",
              dir, NX_PLUGIN_DIR);
-    unsigned o1, a1, o2, a2;
-    long orders = 0, approvals = 0;
-    run_on_real_candles("twice", more, out_path, err_path);
-    count_ids(out_path, &o1, &a1);
-    db_counts(dir, &orders, &approvals);
-    printf("# run 1: %u orders, %u approval requests; stored %ld, %ld\n", o1, a1, orders,
-           approvals);
-    assert_true(o1 > 0 && a1 > 0);
-    assert_int_equal(orders, o1);
-    assert_int_equal(approvals, a1);
-    run_on_real_candles("twice", more, out_path, err_path);
-    count_ids(out_path, &o2, &a2);
+    split_csv(6296, p1, p2); /* pia holds a position at the end of the first part */
+    static unsigned long long ids[65536];
+    unsigned o1 = 0, a1, o2, a2, old_fills = 0;
+    long orders = 0, fills = 0, approvals = 0;
+    run_on_candles("twice", p1, env, more, out_path, err_path);
+    count_ids_into(out_path, ids, 65536, &o1, &a1, NULL);
+    unsigned f1 = 0;
     {
-        char l[2048];
-        FILE *lf = fopen(err_path, "r");
-        while (lf && fgets(l, sizeof l, lf))
-            if (strstr(l, "recovery") || strstr(l, "summary"))
-                printf("# %s", l);
-        if (lf)
-            fclose(lf);
+        FILE *f = fopen(out_path, "r");
+        static char line[4096];
+        while (f && fgets(line, sizeof line, f))
+            f1 += strstr(line, "\"type\":\"order_update\"") && strstr(line, "\"fill_qty\"");
+        fclose(f);
     }
-    db_counts(dir, &orders, &approvals);
-    printf("# run 2: %u orders, %u approval requests; stored %ld, %ld in all\n", o2, a2, orders,
-           approvals);
+    db_counts(dir, env, &orders, &fills, &approvals);
+    long trades1 = summary_value(err_path, "pia", "trades");
+    long open1 = summary_value(err_path, "pia", "open_positions");
+    printf("# run 1: %u orders, %u fills, %u approval requests; stored %ld, %ld, %ld; pia: %ld "
+           "trades, %ld open\n",
+           o1, f1, a1, orders, fills, approvals, trades1, open1);
+    assert_true(o1 > 0 && a1 > 0 && trades1 > 0);
+    assert_int_equal(orders, o1);
+    assert_int_equal(fills, f1);
+    assert_int_equal(approvals, a1);
+    assert_int_equal(open1, 1); /* a position crosses the restart */
+    o2 = o1; /* the first o1 ids are run 1's */
+    run_on_candles("twice", p2, env, more, out_path, err_path);
+    count_ids_into(out_path, ids, 65536, &o2, &a2, &old_fills);
+    unsigned f2 = 0;
+    {
+        FILE *f = fopen(out_path, "r");
+        static char line[4096];
+        while (f && fgets(line, sizeof line, f))
+            f2 += strstr(line, "\"type\":\"order_update\"") && strstr(line, "\"fill_qty\"");
+        fclose(f);
+    }
+    db_counts(dir, env, &orders, &fills, &approvals);
+    long trades2 = summary_value(err_path, "pia", "trades");
+    printf("# run 2: %u orders, %u fills (%u of run 1's orders), %u approval requests; stored "
+           "%ld, %ld, %ld in all; pia: %ld trades\n",
+           o2, f2, old_fills, a2, orders, fills, approvals, trades2);
+    assert_true(log_has(err_path, "recovery: session pia restored: 1 open position, 2 resting"));
+    assert_false(log_has(err_path, "paused until a person resumes it"));
+    assert_int_equal(old_fills, 1); /* the restored stop or target closed it */
+    assert_true(trades2 > trades1); /* the count continues */
     assert_int_equal(orders, o1 + o2);
+    assert_int_equal(fills, f1 + f2); /* fill ids continue: none dropped as a duplicate */
     assert_int_equal(approvals, a1 + a2);
     unlink(out_path);
     unlink(err_path);
-    char cmd[96];
+    unlink(p1);
+    unlink(p2);
+}
+
+static void test_nexus_run_twice_on_one_database(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-twice-XXXXXX", cmd[96];
+    assert_non_null(mkdtemp(dir));
+    run_twice(dir, NULL); /* SQLite in the data directory */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The same against a real PostgreSQL server (DATABASE_URL). */
+static void test_nexus_run_twice_on_postgresql(void **state)
+{
+    (void)state;
+    pg_fixture_t pg;
+    if (pgx_start(&pg) != 0)
+        fail_msg("cannot start PostgreSQL (initdb/pg_ctl): install postgresql");
+    char dir[] = "/tmp/nx-twice-pg-XXXXXX", env[400], cmd[96];
+    assert_non_null(mkdtemp(dir));
+    snprintf(env, sizeof env, "DATABASE_URL='%s'", pg.url);
+    run_twice(dir, env);
+    /* nothing went to SQLite */
+    char db[96];
+    snprintf(db, sizeof db, "%s/nexus.db", dir);
+    assert_int_not_equal(access(db, F_OK), 0);
+    pgx_stop(&pg);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }
@@ -1069,6 +1192,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nexus_run_strategies_emit_signals),
         cmocka_unit_test(test_nexus_run_paper_sessions),
         cmocka_unit_test(test_nexus_run_twice_on_one_database),
+        cmocka_unit_test(test_nexus_run_twice_on_postgresql),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     kill_children(); /* a failed test may have left its replay running */
