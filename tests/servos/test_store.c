@@ -5,7 +5,10 @@
  * stored verbatim, sessions, sealed keys (the stored bytes never hold the
  * plaintext, a sealed value moved to another user does not open, plaintext
  * rows are sealed on first load, a wrong master key changes nothing, key
- * rotation is all or nothing), the journal and what it derives, and the
+ * rotation is all or nothing), the journal and what it derives, saved
+ * desk states put together from their parts across batches (and a failed
+ * batch retried) with the positions/locks/equity rows they mean, what
+ * recovery reads back (states, the venue's open orders, fills), and the
  * consistency check.
  */
 #include <setjmp.h>
@@ -438,6 +441,212 @@ static void test_journal_and_what_it_derives(void **state)
     nx_store_close(st);
 }
 
+/* ---- recovery: saved states, the venue's open orders, the fills ---------- */
+
+typedef struct got_state {
+    uint32_t session;
+    uint64_t seq;
+    char text[4096];
+    int n;
+} got_state_t;
+
+static int keep_state(void *ctx, uint32_t session, uint64_t seq, const char *text, size_t len)
+{
+    got_state_t *g = ctx;
+    assert_true(len < sizeof g->text);
+    g->session = session;
+    g->seq = seq;
+    memcpy(g->text, text, len);
+    g->text[len] = 0;
+    g->n++;
+    return 0;
+}
+
+static int keep_order(void *ctx, const nx_store_order_t *o)
+{
+    nx_store_order_t *k = ctx;
+    assert_int_equal(k[0].in.client_id, 0); /* exactly one */
+    k[0] = *o;
+    return 0;
+}
+
+static int keep_fill(void *ctx, const nx_store_fill_t *f)
+{
+    nx_store_fill_t *k = ctx;
+    k[k[0].seq ? 1 : 0] = *f;
+    return 0;
+}
+
+/* A saved state as the desk journals it: parts back to back; here the
+ * batch boundary falls inside it and the second batch fails once (a
+ * sequence already stored) before it is retried. */
+static void test_saved_state(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    int64_t t = 1621382400000000000LL;
+    char text[1024];
+    int len = snprintf(text, sizeof text,
+                       "{\"v\":1,\"name\":\"o'brien \\\"x\\\"\",\"now\":%lld,"
+                       "\"account\":{\"balance\":1000000,\"balance_dec\":\"10000\","
+                       "\"equity_dec\":\"10012.5\"},\"locks\":[[0,14,%lld],[-1,9,%lld]],"
+                       "\"positions\":[{\"sym\":0,\"name\":\"BTCUSDT\",\"qty\":1000,"
+                       "\"qty_dec\":\"0.01\",\"avg_px\":\"35547.19\",\"sl_dec\":\"35000\","
+                       "\"tp_dec\":\"36500.5\",\"pad\":\"%0300d\"}],\"approvals\":[]}",
+                       (long long)t, (long long)t + 1, (long long)INT64_MAX, 0);
+    int parts = (len + NX_STATE_PART - 1) / NX_STATE_PART;
+    assert_true(parts >= 5);
+    static nx_event_t ev[32];
+    nx_journal_entry_t je[32];
+    for (int i = 0; i < parts; i++) {
+        ev_init(&ev[i], NX_EV_STATE, t);
+        ev[i].hdr.symbol = NX_SYMBOL_NONE;
+        ev[i].u.state.session = 3;
+        ev[i].u.state.part = (uint16_t)i;
+        ev[i].u.state.parts = (uint16_t)parts;
+        int n = len - i * NX_STATE_PART < NX_STATE_PART ? len - i * NX_STATE_PART : NX_STATE_PART;
+        ev[i].u.state.len = (uint8_t)n;
+        memcpy(ev[i].u.state.data, text + i * NX_STATE_PART, (size_t)n);
+        je[i] = (nx_journal_entry_t){(uint64_t)(i + 1), &ev[i]};
+    }
+    int cut = 2;
+    if (nx_store_journal_batch(st, &T, je, cut))
+        fail_msg("%s", nx_store_error(st));
+    got_state_t g = {0};
+    assert_int_equal(nx_store_states(st, keep_state, &g), 0);
+    assert_int_equal(g.n, 0); /* not whole yet: nothing */
+    nx_journal_entry_t bad[32];
+    memcpy(bad, je + cut, (size_t)(parts - cut) * sizeof *bad);
+    bad[parts - cut - 1].seq = 1; /* stored already: the whole batch fails */
+    assert_int_not_equal(nx_store_journal_batch(st, &T, bad, parts - cut), 0);
+    assert_int_equal(nx_store_states(st, keep_state, &g), 0);
+    assert_int_equal(g.n, 0);
+    if (nx_store_journal_batch(st, &T, je + cut, parts - cut)) /* the retry */
+        fail_msg("%s", nx_store_error(st));
+    assert_int_equal(nx_store_states(st, keep_state, &g), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.session, 3);
+    assert_int_equal(g.seq, (uint64_t)parts); /* stored with its last part */
+    int64_t v;
+    if (!b->pg) {
+        assert_string_equal(g.text, text); /* byte for byte */
+    } else {
+        /* JSONB keeps the values (numbers exactly), not the spelling */
+        assert_int_equal(nx_store_scalar(st,
+                                         "SELECT COUNT(*) FROM desk_state WHERE session = 3 AND "
+                                         "state->>'name' = 'o''brien \"x\"' AND "
+                                         "(state->'locks'->1->>2)::bigint = 9223372036854775807 "
+                                         "AND (state->>'now')::bigint = 1621382400000000000 AND "
+                                         "state->'positions'->0->>'avg_px' = '35547.19'",
+                                         &v),
+                         0);
+        assert_int_equal(v, 1);
+    }
+    assert_int_equal(nx_store_scalar(st,
+                                     "SELECT COUNT(*) FROM positions WHERE session = 3 AND symbol"
+                                     " = 'BTCUSDT' AND qty = '0.01' AND avg_px = '35547.19' AND "
+                                     "stop_loss = '35000' AND take_profit = '36500.5'",
+                                     &v),
+                     0);
+    assert_int_equal(v, 1);
+    assert_int_equal(nx_store_scalar(st,
+                                     "SELECT COUNT(*) FROM locks WHERE session = 3 AND ((symbol ="
+                                     " 'BTCUSDT' AND reason = 14) OR (symbol = '*' AND reason = 9"
+                                     " AND until_ns = 9223372036854775807))",
+                                     &v),
+                     0);
+    assert_int_equal(v, 2);
+    assert_int_equal(nx_store_scalar(st,
+                                     "SELECT COUNT(*) FROM equity WHERE session = 3 AND balance ="
+                                     " '10000' AND equity = '10012.5'",
+                                     &v),
+                     0);
+    assert_int_equal(v, 1);
+    /* a newer state replaces it: flat, no locks */
+    const char *flat = "{\"v\":1,\"name\":\"x\",\"now\":5,\"positions\":[],\"locks\":[]}";
+    ev_init(&ev[0], NX_EV_STATE, t);
+    ev[0].u.state = (nx_ev_state_t){3, 0, 1, (uint8_t)strlen(flat), {0}};
+    memcpy(ev[0].u.state.data, flat, strlen(flat));
+    je[0] = (nx_journal_entry_t){100, &ev[0]};
+    assert_int_equal(nx_store_journal_batch(st, &T, je, 1), 0);
+    g.n = 0;
+    assert_int_equal(nx_store_states(st, keep_state, &g), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.seq, 100);
+    assert_true(strstr(g.text, "\"positions\"") != NULL);
+    assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM positions", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM locks", &v), 0);
+    assert_int_equal(v, 0);
+
+    /* the venue's book: a resting stop; a filled entry is not in it */
+    ev_init(&ev[0], NX_EV_ORDER_INTENT, t);
+    ev[0].u.intent = (nx_ev_order_intent_t){0};
+    ev[0].u.intent.client_id = (3ULL << 40) | 1;
+    ev[0].u.intent.session = 3;
+    ev[0].u.intent.side = NX_SIDE_BUY;
+    ev[0].u.intent.qty = 1000;
+    ev[0].u.intent.order_type = NX_ORD_MARKET;
+    ev_init(&ev[1], NX_EV_ORDER_UPDATE, t);
+    ev[1].u.order.client_id = (3ULL << 40) | 1;
+    ev[1].u.order.session = 3;
+    ev[1].u.order.status = NX_OS_FILLED;
+    ev[1].u.order.side = NX_SIDE_BUY;
+    ev[1].u.order.fill_id = 41;
+    ev[1].u.order.last_px = 3554720;
+    ev[1].u.order.last_qty = 1000;
+    ev_init(&ev[2], NX_EV_ORDER_INTENT, t);
+    ev[2].u.intent = ev[0].u.intent;
+    ev[2].u.intent.client_id = (3ULL << 40) | 2;
+    ev[2].u.intent.side = NX_SIDE_SELL;
+    ev[2].u.intent.order_type = NX_ORD_STOP_MARKET;
+    ev[2].u.intent.price = 3500000;
+    ev[2].u.intent.reduce_only = 1;
+    ev_init(&ev[3], NX_EV_ORDER_UPDATE, t);
+    ev[3].u.order.client_id = (3ULL << 40) | 2;
+    ev[3].u.order.session = 3;
+    ev[3].u.order.status = NX_OS_ACKED;
+    ev_init(&ev[4], NX_EV_ORDER_INTENT, t); /* trailing: the stop amended up */
+    ev[4].u.intent = ev[2].u.intent;
+    ev[4].u.intent.price = 3510050;
+    ev[4].u.intent.amend = 1;
+    ev_init(&ev[5], NX_EV_ORDER_UPDATE, t); /* a sell fill of another session */
+    ev[5].u.order = ev[1].u.order;
+    ev[5].u.order.session = 4;
+    ev[5].u.order.client_id = (4ULL << 40) | 1;
+    ev[5].u.order.fill_id = 42;
+    ev[5].u.order.side = NX_SIDE_SELL;
+    for (int i = 0; i < 6; i++)
+        je[i] = (nx_journal_entry_t){(uint64_t)(101 + i), &ev[i]};
+    assert_int_equal(nx_store_journal_batch(st, &T, je, 6), 0);
+    nx_store_order_t o[1];
+    memset(o, 0, sizeof o);
+    assert_int_equal(nx_store_open_orders(st, &T, keep_order, o), 0);
+    assert_true(o[0].ok);
+    assert_int_equal(o[0].symbol, 0);
+    assert_int_equal(o[0].in.client_id, (3ULL << 40) | 2);
+    assert_int_equal(o[0].in.session, 3);
+    assert_int_equal(o[0].in.side, NX_SIDE_SELL);
+    assert_int_equal(o[0].in.order_type, NX_ORD_STOP_MARKET);
+    assert_int_equal(o[0].in.reduce_only, 1);
+    assert_int_equal(o[0].in.price, 3510050); /* where the trailing stop stood */
+    assert_int_equal(o[0].in.qty, 1000);
+    nx_store_fill_t f[2];
+    memset(f, 0, sizeof f);
+    assert_int_equal(nx_store_fills(st, &T, keep_fill, f), 0);
+    assert_true(f[0].ok && f[1].ok);
+    assert_int_equal(f[0].session, 3);
+    assert_int_equal(f[0].qty, 1000);
+    assert_int_equal(f[0].seq, 102);
+    assert_int_equal(f[1].session, 4);
+    assert_int_equal(f[1].qty, -1000);
+    uint64_t last_fill;
+    assert_int_equal(nx_store_last_fill_id(st, &last_fill), 0);
+    assert_int_equal(last_fill, 42);
+    assert_int_equal(nx_store_check(st), 0);
+    nx_store_close(st);
+}
+
 static int keep_task(void *ctx, const nx_store_task_t *t)
 {
     nx_store_task_t *k = ctx;
@@ -515,6 +724,7 @@ int main(void)
         BOTH(test_users_and_hostile_strings),
         BOTH(test_sealed_keys),
         BOTH(test_journal_and_what_it_derives),
+        BOTH(test_saved_state),
         BOTH(test_scheduled_tasks),
         cmocka_unit_test(test_master_key_sources),
     };
