@@ -20,6 +20,7 @@ int nx_cmd_indicators(int argc, char **argv);
 int nx_cmd_plugin(int argc, char **argv);
 int nx_cmd_db(int argc, char **argv);
 int nx_cmd_users(int argc, char **argv);
+int nx_cmd_tasks(int argc, char **argv);
 int nx_cmd_keys(int argc, char **argv);
 
 #endif

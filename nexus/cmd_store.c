@@ -16,6 +16,7 @@
 
 #include "nx/config.h"
 #include "nx/error.h"
+#include "nx/sched.h"
 #include "nx/store.h"
 #include "nx/vault.h"
 
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct ctx {
@@ -200,6 +202,85 @@ int nx_cmd_users(int argc, char **argv)
     }
     if (rc)
         return failed(&c, "users", rc);
+    nx_store_close(c.st);
+    return NX_EXIT_OK;
+}
+
+static int print_task(void *ctx, const nx_store_task_t *t)
+{
+    (void)ctx;
+    char next[32] = "-", last[32] = "never";
+    time_t n = (time_t)(t->next_run_ms / 1000), l = (time_t)(t->last_run_ms / 1000);
+    struct tm tm;
+    strftime(next, sizeof next, "%Y-%m-%dT%H:%MZ", gmtime_r(&n, &tm));
+    if (t->last_run_ms)
+        strftime(last, sizeof last, "%Y-%m-%dT%H:%MZ", gmtime_r(&l, &tm));
+    printf("%-5lld %-6lld %-18s %-20s %-14s %-3s %-18s %-18s %s\n", (long long)t->id,
+           (long long)t->user_id, t->cron, t->tz, t->action, t->trading_days_only ? "yes" : "no",
+           next, last, t->last_result);
+    return 0;
+}
+
+static int tasks_usage(ctx_t *c)
+{
+    fprintf(stderr, "usage: nexus tasks [--config FILE] list\n"
+                    "       nexus tasks [--config FILE] add CHAT_ID CRON TZ ACTION "
+                    "[--trading-days]\n"
+                    "  CRON: five fields (minute hour day month weekday) or @daily...; TZ: an "
+                    "IANA zone\n"
+                    "  (America/New_York); ACTION: daily_report\n");
+    nx_store_close(c->st);
+    return NX_EXIT_USAGE;
+}
+
+int nx_cmd_tasks(int argc, char **argv)
+{
+    static ctx_t c;
+    int rc = open_store(&c, "tasks", &argc, &argv);
+    if (rc)
+        return rc;
+    int64_t chat;
+    if (argc == 1 && !strcmp(argv[0], "list")) {
+        printf("%-5s %-6s %-18s %-20s %-14s %-3s %-18s %-18s %s\n", "id", "user", "cron",
+               "timezone", "action", "td", "next run", "last run", "last result");
+        rc = nx_store_tasks_due(c.st, INT64_MAX, print_task, NULL);
+    } else if ((argc == 5 || argc == 6) && !strcmp(argv[0], "add") &&
+               parse_id(argv[1], &chat) == 0) {
+        int td = argc == 6 && !strcmp(argv[5], "--trading-days");
+        if (argc == 6 && !td)
+            return tasks_usage(&c);
+        if (strcmp(argv[4], "daily_report") != 0) {
+            fprintf(stderr, "nexus tasks: unknown action \"%s\" (daily_report)\n", argv[4]);
+            nx_store_close(c.st);
+            return NX_EXIT_CONFIG;
+        }
+        nx_user_t u;
+        char err[256] = "";
+        int64_t id;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if ((rc = nx_store_user_get(c.st, chat, 0, &u)) == NX_ENOENT) {
+            fprintf(stderr, "nexus tasks: no user with chat id %lld\n", (long long)chat);
+            nx_store_close(c.st);
+            return NX_EXIT_CONFIG;
+        }
+        if (!rc && (rc = nx_sched_add(c.st, u.id, argv[2], argv[3], argv[4], td, now, &id, err,
+                                      sizeof err)) == NX_EINVAL) {
+            fprintf(stderr, "nexus tasks: %s\n", err);
+            nx_store_close(c.st);
+            return NX_EXIT_CONFIG;
+        }
+        if (!rc) {
+            nx_store_audit(c.st, u.id, 0, "cli tasks add", argv[4]);
+            printf("task %lld added for user %lld: %s at \"%s\" in %s%s\n", (long long)id,
+                   (long long)u.id, argv[4], argv[2], argv[3], td ? ", trading days only" : "");
+        }
+    } else {
+        return tasks_usage(&c);
+    }
+    if (rc)
+        return failed(&c, "tasks", rc);
     nx_store_close(c.st);
     return NX_EXIT_OK;
 }

@@ -7,10 +7,12 @@
 #include "nx/error.h"
 #include "nx/event_json.h"
 #include "nx/log.h"
+#include "nx/sched.h"
 #include "nx/store.h"
 #include "nx/vault.h"
 #include "nx/writer.h"
 
+#include <jansson.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,15 +305,83 @@ static void stats_line(nx_engine_t *e)
             (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag);
 }
 
-/* Service thread: the storage writer (chat and dashboard will run here
+/* ---- scheduled tasks (service thread) ------------------------------------ */
+
+typedef struct report {
+    char text[1024];
+    size_t n;
+} report_t;
+
+/* One session's line of a report, from its latest saved state. */
+static int report_session(void *ctx, uint32_t session, uint64_t seq, const char *text,
+                          size_t len)
+{
+    (void)seq;
+    report_t *r = ctx;
+    json_t *root = session ? json_loadb(text, len, 0, NULL) : NULL;
+    if (!root)
+        return 0;
+    json_t *acc = json_object_get(root, "account");
+    const char *name = json_string_value(json_object_get(root, "name"));
+    const char *bal = json_string_value(json_object_get(acc, "balance_dec"));
+    int k = snprintf(r->text + r->n, sizeof r->text - r->n,
+                     "%s%s: balance %s, %lld trades (%lld won), %zu open", r->n ? "; " : "",
+                     name ? name : "?", bal ? bal : "?",
+                     (long long)json_integer_value(json_object_get(acc, "trades")),
+                     (long long)json_integer_value(json_object_get(acc, "wins")),
+                     json_array_size(json_object_get(root, "positions")));
+    if (k > 0 && (size_t)k < sizeof r->text - r->n)
+        r->n += (size_t)k;
+    json_decref(root);
+    return 0;
+}
+
+/* A task's action. The report goes to the audit log (the chat bot sends
+ * it to the user) and, shortened, to the task's last result. */
+static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *action,
+                    char *result, size_t cap)
+{
+    nx_engine_t *e = ctx;
+    if (strcmp(action, "daily_report") != 0) {
+        snprintf(result, cap, "unknown action \"%s\"", action);
+        return NX_EINVAL;
+    }
+    report_t r = {"", 0};
+    int rc = nx_store_states(e->store, report_session, &r);
+    if (rc)
+        return rc;
+    if (!r.n)
+        snprintf(r.text, sizeof r.text, "no trading yet");
+    snprintf(result, cap, "%s", r.text);
+    NX_INFO("sched", "task %lld (%s) for user %lld: %s", (long long)task_id, action,
+            (long long)user_id, r.text);
+    return nx_store_audit(e->store, user_id, 0, "daily_report", r.text);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Service thread: the storage writer and the scheduler (chat and dashboard will run here
  * too). At shutdown the journal ring is closed after the engine thread's
  * last entry; everything in it is stored before the thread ends. */
 static void *service_main(void *arg)
 {
     nx_engine_t *e = arg;
     int64_t every = (int64_t)e->cfg->engine.stats_interval_s * NX_NS_PER_SEC;
-    int64_t next_stats = nx_mono_ns() + every;
+    int64_t next_stats = nx_mono_ns() + every, next_sched = 0;
     for (;;) {
+        if (nx_mono_ns() >= next_sched) { /* due tasks, once a second */
+            int ran = nx_sched_run_due(e->store, wall_ms(), e->cfg->storage.catch_up_tasks,
+                                       run_task, e);
+            if (ran < 0)
+                NX_LOGK(NX_LOG_WARN, "sched", "sched.run", "scheduled tasks not run: %s",
+                        nx_store_error(e->store));
+            next_sched = nx_mono_ns() + NX_NS_PER_SEC;
+        }
         int n = nx_writer_step(e->writer, 100 * NX_NS_PER_MS);
         if (n > 0)
             atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);

@@ -28,6 +28,7 @@ static const subcommand_t commands[] = {
     {"plugin", nx_cmd_plugin, "sign strategy plugins: keygen, sign, verify"},
     {"db", nx_cmd_db, "storage: migrate, status"},
     {"users", nx_cmd_users, "users and roles: add, list, role, ban"},
+    {"tasks", nx_cmd_tasks, "scheduled tasks: add, list"},
     {"keys", nx_cmd_keys, "sealed API keys: set (from stdin), rotate, genkey"},
 };
 

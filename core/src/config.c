@@ -313,6 +313,7 @@ void nx_config_defaults(nx_config_t *cfg)
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "./nexus-data");
     cfg->storage.batch = 4096;
     snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
+    cfg->storage.catch_up_tasks = 1;
     cfg->cortex.ntf = 3;
     cfg->cortex.tf_s[0] = 60;
     cfg->cortex.tf_s[1] = 900;
@@ -640,6 +641,9 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         if (json_is_integer(oc))
             cfg->storage.owner_chat_id = json_integer_value(oc);
         get_str(sto, "owner_name", cfg->storage.owner_name, sizeof cfg->storage.owner_name);
+        json_t *cu = json_object_get(sto, "catch_up_tasks");
+        if (cu)
+            cfg->storage.catch_up_tasks = json_is_true(cu);
     }
 
     json_t *syms = json_object_get(root, "symbols");

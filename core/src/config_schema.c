@@ -270,6 +270,10 @@ static const nx_cnode_t storage_members[] = {
     {"owner_chat_id", NX_CT_INT, "The owner's chat id (Telegram user id); 0 = no owner yet.", "0",
      0, 9007199254740991LL, 0, NULL, NULL},
     {"owner_name", NX_CT_STRING, "The owner's name.", "\"owner\"", 1, 63, 0, NULL, NULL},
+    {"catch_up_tasks", NX_CT_BOOL,
+     "Scheduled tasks whose time passed while Nexus was down run once at start (false: they "
+     "wait for their next time).",
+     "true", 0, 0, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

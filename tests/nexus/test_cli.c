@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -492,6 +494,116 @@ static void test_run_stops_on_sigint(void **state)
     stop_with(SIGINT);
 }
 
+/* One integer (or text into txt) from the SQLite file of a data directory. */
+static int64_t sql1(const char *db, const char *sql, char *txt, size_t cap)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    int64_t v = 0;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+        if (txt)
+            snprintf(txt, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    } else {
+        assert_int_equal(rc, SQLITE_DONE);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+/* nexus tasks add/list, with every refusal; then the engine's service
+ * thread runs what is due: a task whose time passed while Nexus was down
+ * runs once at start (catch_up_tasks, the default) or waits for its next
+ * time (catch_up_tasks false), and is scheduled again in its own zone. */
+static void test_scheduled_tasks_cli_and_engine(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-tasks-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], cfg2[128], db[128], out[4096], err[4096], txt[512];
+    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
+    snprintf(cfg2, sizeof cfg2, "%s/nexus2.json", dir);
+    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(k ? cfg2 : cfg, "w");
+        assert_non_null(f);
+        fprintf(f,
+                "{\"engine\": {\"stats_interval_s\": 0, \"heartbeat_ms\": 10}, \"data_dir\": "
+                "\"%s/data\", \"storage\": {\"owner_chat_id\": 42%s}}\n",
+                dir, k ? ", \"catch_up_tasks\": false" : "");
+        fclose(f);
+    }
+    const char *N = nexus_bin;
+    unsetenv("NEXUS_MASTER_KEY");
+    unsetenv("DATABASE_URL");
+    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg), 0);
+    assert_int_equal(shell(err, sizeof err,
+                           "%s tasks --config %s add 42 '15 16 * * 1-5' America/New_York "
+                           "daily_report --trading-days > %s/out",
+                           N, cfg, dir),
+                     0);
+    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 99 @daily UTC daily_report",
+                           N, cfg),
+                     2);
+    assert_non_null(strstr(err, "no user with chat id 99"));
+    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 42 '61 * * * *' UTC "
+                           "daily_report", N, cfg),
+                     2);
+    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 42 @daily Mars/Olympus "
+                           "daily_report", N, cfg),
+                     2);
+    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 42 @daily UTC wash_car",
+                           N, cfg),
+                     2);
+    assert_non_null(strstr(err, "unknown action"));
+    assert_int_equal(sql1(db, "SELECT COUNT(*) FROM scheduled_tasks", NULL, 0), 1);
+    assert_int_equal(shell(NULL, 0, "%s tasks --config %s list > %s/list", N, cfg, dir), 0);
+    char lpath[160];
+    snprintf(lpath, sizeof lpath, "%s/list", dir);
+    FILE *f = fopen(lpath, "r");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    assert_non_null(strstr(out, "America/New_York"));
+    assert_non_null(strstr(out, "daily_report"));
+    assert_non_null(strstr(out, "never"));
+    /* 16:15 in New York is 20:15 or 21:15 UTC, on a weekday */
+    int64_t next = sql1(db, "SELECT next_run_ms FROM scheduled_tasks", NULL, 0);
+    time_t ns = (time_t)(next / 1000);
+    struct tm tm;
+    gmtime_r(&ns, &tm);
+    assert_true(tm.tm_min == 15 && (tm.tm_hour == 20 || tm.tm_hour == 21));
+    assert_true(tm.tm_wday >= 1 && tm.tm_wday <= 5);
+
+    /* Nexus was down when it was due: it runs once at start */
+    sql1(db, "UPDATE scheduled_tasks SET next_run_ms = 1000", NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg), 0);
+    assert_true(sql1(db, "SELECT last_run_ms FROM scheduled_tasks", NULL, 0) > 1000);
+    sql1(db, "SELECT last_result FROM scheduled_tasks", txt, sizeof txt);
+    assert_string_equal(txt, "no trading yet");
+    assert_int_equal(sql1(db, "SELECT next_run_ms FROM scheduled_tasks", NULL, 0), next);
+    assert_int_equal(sql1(db, "SELECT COUNT(*) FROM audit WHERE action = 'daily_report'", NULL, 0),
+                     1);
+    /* with catch_up_tasks false it waits for its next time */
+    sql1(db, "UPDATE scheduled_tasks SET next_run_ms = 1000, last_run_ms = NULL", NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg2), 0);
+    assert_int_equal(sql1(db, "SELECT COUNT(*) FROM scheduled_tasks WHERE last_run_ms IS NULL",
+                          NULL, 0),
+                     1);
+    sql1(db, "SELECT last_result FROM scheduled_tasks", txt, sizeof txt);
+    assert_string_equal(txt, "skipped: missed while down");
+    assert_int_equal(sql1(db, "SELECT next_run_ms FROM scheduled_tasks", NULL, 0), next);
+    assert_int_equal(sql1(db, "SELECT COUNT(*) FROM audit WHERE action = 'daily_report'", NULL, 0),
+                     1);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -505,6 +617,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_decode_cli),          cmocka_unit_test(test_run_stops_on_sigterm),
         cmocka_unit_test(test_run_stops_on_sigint), cmocka_unit_test(test_plugin_signing_cli),
         cmocka_unit_test(test_storage_cli),
+        cmocka_unit_test(test_scheduled_tasks_cli_and_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,6 +136,7 @@ typedef struct nx_config {
         uint32_t batch;             /* journal entries per transaction */
         int64_t owner_chat_id;      /* 0 = none */
         char owner_name[64];
+        int catch_up_tasks; /* missed scheduled runs run once at start */
     } storage;
 } nx_config_t;
 
