@@ -428,27 +428,7 @@ static void run(void)
     assert_int_equal(nx_desk_create(&D, &cfg, t, on_journal, NULL), 0);
     assert_int_equal(nx_desk_session_id(D, "gail"), GAIL);
 
-    uint32_t tfs[] = {900, 3600, 14400};
-    nx_cortex_opts_t o = {0};
-    o.symtab = t;
-    o.tf_s = tfs;
-    o.ntf = 3;
-    o.allow_unsigned = 1;
-    o.on_signal = on_signal;
-    nx_cortex_t *cx;
-    assert_int_equal(nx_cortex_create(&cx, &o), 0);
-    char path[512], err[512];
-    const char *plugins[] = {"trend", "scalping", "sentinel"};
-    for (int k = 0; k < 3; k++) {
-        nx_strategy_conf_t sc = {0};
-        sc.path = fx_plugin(plugins[k], path, sizeof path);
-        if (k == 1) {
-            sc.tf_s = tfs;
-            sc.ntf = 1;
-        }
-        assert_true(nx_cortex_add_strategy(cx, &sc, err, sizeof err) >= 0);
-    }
-    assert_int_equal(nx_cortex_start(cx), 0);
+    nx_cortex_t *cx = fx_cortex_builtin(t, on_signal);
 
     fx_load_candles();
     nx_event_t ev;

@@ -281,27 +281,7 @@ static void setup_all(void)
     price_div = nx_pow10[8 - btc->price_scale];
     qty_div = nx_pow10[8 - btc->qty_scale];
     /* the signals, once */
-    uint32_t tfs[] = {900, 3600, 14400};
-    nx_cortex_opts_t o = {0};
-    o.symtab = T;
-    o.tf_s = tfs;
-    o.ntf = 3;
-    o.allow_unsigned = 1;
-    o.on_signal = keep_signal;
-    nx_cortex_t *cx;
-    assert_int_equal(nx_cortex_create(&cx, &o), 0);
-    char path[512], err[512];
-    const char *plugins[] = {"trend", "scalping", "sentinel"};
-    for (int k = 0; k < 3; k++) {
-        nx_strategy_conf_t sc = {0};
-        sc.path = fx_plugin(plugins[k], path, sizeof path);
-        if (k == 1) {
-            sc.tf_s = tfs;
-            sc.ntf = 1;
-        }
-        assert_true(nx_cortex_add_strategy(cx, &sc, err, sizeof err) >= 0);
-    }
-    assert_int_equal(nx_cortex_start(cx), 0);
+    nx_cortex_t *cx = fx_cortex_builtin(T, keep_signal);
     fx_load_candles();
     nx_event_t ev;
     for (sig_candle = 0; sig_candle < fx_nrows; sig_candle++) {
@@ -479,19 +459,19 @@ static void test_mismatch_holds_the_session(void **state)
     setup_all();
     int split = busy_split();
     stop_at(split);
-    tamper_t t;
-    memset(&t, 0, sizeof t);
-    t.fill_off_session = 1;
-    expect_held(&t, 1, "fills do not add up");
-    memset(&t, 0, sizeof t);
-    t.late_fill_session = 3;
-    expect_held(&t, 3, "a fill stored after the state");
-    memset(&t, 0, sizeof t);
-    t.drop_stop_of = 1;
-    expect_held(&t, 1, "the venue lost the stop");
-    memset(&t, 0, sizeof t);
-    t.garble_session = 3;
-    expect_held(&t, 3, "state cut short");
+    /* drop_stop_of, fill_off_session, late_fill_session, garble_session */
+    static const struct {
+        tamper_t t;
+        int session;
+        const char *what;
+    } cases[] = {
+        {{0, 1, 0, 0}, 1, "fills do not add up"},
+        {{0, 0, 3, 0}, 3, "a fill stored after the state"},
+        {{1, 0, 0, 0}, 1, "the venue lost the stop"},
+        {{0, 0, 0, 3}, 3, "state cut short"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        expect_held(&cases[k].t, cases[k].session, cases[k].what);
     /* a state saved for another user under the same number */
     static nx_config_t other;
     static nx_config_errors_t errs;

@@ -1038,6 +1038,19 @@ static void split_csv(int first, char *a, char *b)
     fclose(fb);
 }
 
+/* Fills a run's journal shows. */
+static unsigned count_fills(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char line[4096];
+    unsigned n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, "\"type\":\"order_update\"") && strstr(line, "\"fill_qty\"");
+    fclose(f);
+    return n;
+}
+
 /* The number in "<key>=<n>" on the summary line of a session in a log. */
 static long summary_value(const char *log, const char *session, const char *key)
 {
@@ -1091,14 +1104,7 @@ static void run_twice(const char *dir, const char *env)
     long orders = 0, fills = 0, approvals = 0;
     run_on_candles("twice", p1, env, more, out_path, err_path);
     count_ids_into(out_path, ids, 65536, &o1, &a1, NULL);
-    unsigned f1 = 0;
-    {
-        FILE *f = fopen(out_path, "r");
-        static char line[4096];
-        while (f && fgets(line, sizeof line, f))
-            f1 += strstr(line, "\"type\":\"order_update\"") && strstr(line, "\"fill_qty\"");
-        fclose(f);
-    }
+    unsigned f1 = count_fills(out_path);
     db_counts(dir, env, &orders, &fills, &approvals);
     long trades1 = summary_value(err_path, "pia", "trades");
     long open1 = summary_value(err_path, "pia", "open_positions");
@@ -1113,14 +1119,7 @@ static void run_twice(const char *dir, const char *env)
     o2 = o1; /* the first o1 ids are run 1's */
     run_on_candles("twice", p2, env, more, out_path, err_path);
     count_ids_into(out_path, ids, 65536, &o2, &a2, &old_fills);
-    unsigned f2 = 0;
-    {
-        FILE *f = fopen(out_path, "r");
-        static char line[4096];
-        while (f && fgets(line, sizeof line, f))
-            f2 += strstr(line, "\"type\":\"order_update\"") && strstr(line, "\"fill_qty\"");
-        fclose(f);
-    }
+    unsigned f2 = count_fills(out_path);
     db_counts(dir, env, &orders, &fills, &approvals);
     long trades2 = summary_value(err_path, "pia", "trades");
     printf("# run 2: %u orders, %u fills (%u of run 1's orders), %u approval requests; stored "
