@@ -3,6 +3,10 @@
  */
 #include "nx/clock.h"
 
+#include <time.h>
+
+#include <stdio.h>
+
 void nx_clock_init_live(nx_clock_t *c)
 {
     c->kind = NX_CLOCK_LIVE;
@@ -23,4 +27,25 @@ int64_t nx_clock_advance(nx_clock_t *c, int64_t t_ns)
         return t_ns;
     }
     return cur;
+}
+
+int nx_utc_format(int64_t sec, char *out, size_t cap)
+{
+    /* civil date from days since 1970-01-01 (H. Hinnant's algorithm): no
+     * call into the C library's time-zone state at all */
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+    int n = snprintf(out, cap, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", (long long)y,
+                     (long long)m, (long long)d, (long long)(rem / 3600),
+                     (long long)(rem / 60 % 60), (long long)(rem % 60));
+    return n < 0 ? 0 : (size_t)n >= cap ? (int)cap - 1 : n;
 }

@@ -7,6 +7,7 @@
  * costs the caller nothing and is reported by the log thread.
  */
 #include "nx/log.h"
+#include "nx/clock.h"
 #include "nx/error.h"
 
 #include <errno.h>
@@ -246,10 +247,7 @@ static void emit(const rec_t *r, const char *suffix)
     char msg[MSG_MAX + 64];
     snprintf(msg, sizeof msg, "%s%s", r->msg, suffix ? suffix : "");
     char ts[40];
-    time_t sec = (time_t)(r->real_ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    size_t tl = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    size_t tl = (size_t)nx_utc_format(r->real_ns / 1000000000, ts, sizeof ts);
     snprintf(ts + tl, sizeof ts - tl, ".%06ldZ", (long)((r->real_ns % 1000000000) / 1000));
 
     char line[2048];

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
 #include <time.h>
 
 #include "nx/clock.h"
@@ -44,8 +45,34 @@ static void test_sim(void **state)
     assert_int_equal(nx_clock_mono(&c), t0 + 900 * NX_NS_PER_SEC);
 }
 
+/* The hand-made UTC formatter agrees with the C library's gmtime_r and
+ * strftime over 1900..2400, leap days and negative times included. */
+static void test_utc_format(void **state)
+{
+    (void)state;
+    char a[40], b[40];
+    int64_t from = -2208988800LL, to = 13569465600LL; /* 1900-01-01 .. 2400-01-01 */
+    uint64_t x = 88172645463325252ULL;
+    int checked = 0;
+    for (int64_t t = from; t < to; t += 86400 * 17 + 3601, checked++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t s = t + (int64_t)(x % 86400);
+        time_t tt = (time_t)s;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+        int n = nx_utc_format(s, a, sizeof a);
+        assert_int_equal(n, (int)strlen(b));
+        assert_string_equal(a, b);
+    }
+    assert_int_equal(nx_utc_format(951782400, a, sizeof a), 19); /* 2000-02-29 */
+    assert_string_equal(a, "2000-02-29T00:00:00");
+    assert_true(checked > 10000);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_live), cmocka_unit_test(test_sim)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_live), cmocka_unit_test(test_sim),
+                                       cmocka_unit_test(test_utc_format)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

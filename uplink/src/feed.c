@@ -12,6 +12,7 @@
  * REST requests.
  */
 #include "nx/feed.h"
+#include "nx/clock.h"
 
 #include "decode_impl.h"
 #include "jscan.h"
@@ -393,11 +394,10 @@ static void request_backfill(nx_feed_t *f, uint32_t sym)
                  f->o.venue == NX_VENUE_BYBIT_SPOT ? "spot" : "linear", ss->name, f->kline_iv,
                  (long long)from);
     else {
-        time_t t = (time_t)(from / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
         char ts[40];
-        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        int tl = nx_utc_format(from / 1000, ts, sizeof ts - 1);
+        ts[tl] = 'Z';
+        ts[tl + 1] = 0;
         snprintf(path, sizeof path, "/v2/stocks/%s/bars?timeframe=1Min&start=%s&limit=10000",
                  ss->name, ts);
     }

@@ -269,10 +269,7 @@ static void iv_name(const nx_replay_t *r, char *out, size_t cap)
 
 static void rfc3339(int64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    size_t n = (size_t)nx_utc_format(ms / 1000, out, cap);
     snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
 }
 

@@ -18,6 +18,7 @@
 #define NX_CLOCK_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -38,6 +39,12 @@ typedef struct nx_clock {
 #define NX_NS_PER_US  1000LL
 
 void nx_clock_init_live(nx_clock_t *c);
+
+/* "YYYY-MM-DDTHH:MM:SS" of a time in seconds since the epoch, UTC; returns
+ * the length written. Formats the fields itself: strftime() reads TZ,
+ * which the scheduler switches (under its lock) on the service thread, so
+ * no other thread may call it. */
+int nx_utc_format(int64_t sec, char *out, size_t cap);
 
 /* Simulated clock starting at start_ns (ns since epoch). */
 void nx_clock_init_sim(nx_clock_t *c, int64_t start_ns);

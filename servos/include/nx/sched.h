@@ -22,7 +22,9 @@
  * weekends count as closed.
  *
  * Threads: the time-zone switch is process-wide (TZ and tzset), so it is
- * serialised here; nothing else in Nexus reads local time.
+ * serialised here; nothing else in Nexus reads local time, and no other
+ * thread calls strftime() (it reads TZ): timestamps are formatted with
+ * nx_utc_format() (clock.h).
  */
 #ifndef NX_SCHED_H
 #define NX_SCHED_H
