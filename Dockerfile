@@ -19,7 +19,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNX_WERROR=
  && cp /build/bin/nexus /out/bin/ \
  && cp /build/plugins/*.so /out/lib/nexus/plugins/ \
  && cp -r config /out/share/nexus/ \
- && (cp -r tests/data /out/share/nexus/data 2>/dev/null || true)
+ && mkdir -p /out/share/nexus/tests && cp -r tests/data /out/share/nexus/tests/data
 
 FROM debian:12-slim AS runtime
 RUN apt-get update -qq \
@@ -30,8 +30,11 @@ RUN apt-get update -qq \
 COPY --from=build /out/bin/nexus /usr/local/bin/nexus
 COPY --from=build /out/lib/nexus /usr/local/lib/nexus
 COPY --from=build /out/share/nexus /usr/local/share/nexus
-RUN mkdir -p /etc/nexus && cp /usr/local/share/nexus/config/nexus.example.json /etc/nexus/nexus.json
+RUN mkdir -p /etc/nexus && cp /usr/local/share/nexus/config/nexus.example.json /etc/nexus/nexus.json \
+ && ln -s /usr/local/share/nexus/tests /var/lib/nexus/tests
 USER nexus
 WORKDIR /var/lib/nexus
 ENTRYPOINT ["/usr/local/bin/nexus"]
-CMD ["run", "--config", "/etc/nexus/nexus.json"]
+# the main job: a paper-trading session on the bundled real BTCUSDT data
+# (docker run --rm nexus run --config /etc/nexus/nexus.json for a live one)
+CMD ["run", "--config", "/usr/local/share/nexus/config/replay.example.json"]

@@ -11,22 +11,161 @@
 
 #include "nx/config.h"
 #include "nx/error.h"
+#include "nx/fixed.h"
 #include "nx/log.h"
+#include "nx/replay.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* ---- replayed feeds: recorded data served from inside the run ------------ */
+
+typedef struct replays {
+    nx_replay_t *r[NX_CONFIG_MAX_FEEDS];
+    pthread_t th[NX_CONFIG_MAX_FEEDS];
+    int n;
+} replays_t;
+
+static void *serve(void *arg)
+{
+    nx_replay_run(arg);
+    return NULL;
+}
+
+/* "scheme://host:port/path" -> "scheme://127.0.0.1:PORT/path" */
+static void to_loopback(char *url, size_t cap, const char *scheme, int port)
+{
+    const char *p = strstr(url, "://");
+    const char *path = p ? strchr(p + 3, '/') : NULL;
+    char out[256];
+    snprintf(out, sizeof out, "%s://127.0.0.1:%d%s", scheme, port, path ? path : "");
+    snprintf(url, cap, "%s", out);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
+/* A loopback venue per feed with `replay`, started before the engine; the
+ * feed's URLs point at it. Blocked signals are inherited by its thread. */
+static int replays_start(replays_t *rp, nx_config_t *cfg)
+{
+    for (uint32_t i = 0; i < cfg->n_feeds; i++) {
+        nx_config_feed_t *f = &cfg->feeds[i];
+        if (!f->replay[0])
+            continue;
+        nx_replay_opts_t o;
+        nx_replay_opts_default(&o);
+        o.venue = f->venue;
+        if (ends_with(f->replay, ".csv"))
+            o.candles_path = f->replay;
+        else
+            o.frames_path = f->replay;
+        o.symbol = f->replay_symbol;
+        o.speed = f->replay_speed;
+        o.quiet = 1;
+        int rc = nx_replay_create(&rp->r[rp->n], &o);
+        if (rc) {
+            NX_ERROR("replay", "cannot serve %s: %s", f->replay, nx_strerror(rc));
+            return rc;
+        }
+        int port = nx_replay_port(rp->r[rp->n]);
+        to_loopback(f->ws_url, sizeof f->ws_url, "ws", port);
+        to_loopback(f->rest_url, sizeof f->rest_url, "http", port);
+        if (pthread_create(&rp->th[rp->n], NULL, serve, rp->r[rp->n])) {
+            nx_replay_destroy(rp->r[rp->n]);
+            return NX_ESYSTEM;
+        }
+        NX_INFO("replay", "%s served on 127.0.0.1:%d as %s", f->replay, port,
+                nx_venue_name(f->venue));
+        rp->n++;
+    }
+    return 0;
+}
+
+static int replays_done(replays_t *rp)
+{
+    for (int i = 0; i < rp->n; i++) {
+        nx_replay_stats_t st;
+        nx_replay_stats(rp->r[i], &st);
+        if (!st.done)
+            return 0;
+    }
+    return rp->n > 0;
+}
+
+static void replays_stop(replays_t *rp)
+{
+    for (int i = 0; i < rp->n; i++) {
+        nx_replay_stop(rp->r[i]);
+        pthread_join(rp->th[i], NULL);
+        nx_replay_destroy(rp->r[i]);
+    }
+    rp->n = 0;
+}
+
+/* A replay is a simulation: each run starts from an empty database of its
+ * own (data_dir/replay), so an earlier run's positions and cooldowns on
+ * the same data do not carry over. */
+static int replay_storage(nx_config_t *cfg)
+{
+    if (getenv("DATABASE_URL") && *getenv("DATABASE_URL")) {
+        fprintf(stderr, "nexus run: a replayed feed with DATABASE_URL set: unset it (a replay "
+                        "keeps its simulation in data_dir/replay)\n");
+        return NX_EINVAL;
+    }
+    char dir[NX_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/replay", cfg->data_dir);
+    if (strlen(dir) >= sizeof cfg->data_dir)
+        return NX_ETOOLONG;
+    mkdir(cfg->data_dir, 0700);
+    static const char *const files[] = {"nexus.db", "nexus.db-wal", "nexus.db-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[NX_PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", dir);
+    return 0;
+}
+
+/* The live one-line progress: on a terminal, redrawn in place. */
+static void progress(nx_engine_t *e, int tty, int final)
+{
+    const nx_symbol_t *y = nx_symtab_get(e->symtab, 0);
+    char pnl[NX_FIXED_FMT_MAX];
+    nx_fixed_format(atomic_load(&e->desk_pnl), y ? y->price_scale : 8, pnl, sizeof pnl);
+    char line[256];
+    snprintf(line, sizeof line,
+             "events %llu | candles %llu | signals %llu | trades %u | open positions %u | "
+             "P&L %s",
+             (unsigned long long)atomic_load(&e->engine_events),
+             (unsigned long long)atomic_load(&e->engine_by_type[NX_EV_KLINE]),
+             (unsigned long long)atomic_load(&e->signals), atomic_load(&e->desk_trades),
+             atomic_load(&e->desk_open), pnl);
+    if (tty)
+        fprintf(stdout, "\r%-110s%s", line, final ? "\n" : "");
+    else if (final)
+        fprintf(stdout, "%s\n", line);
+    fflush(stdout);
+}
 
 static void help(FILE *out)
 {
     fprintf(out, "usage: nexus run --config FILE [--duration SECONDS]\n\n"
                  "Start the engine. Stops cleanly on SIGINT or SIGTERM: rings are drained and\n"
-                 "every thread joined before exit 0.\n\n"
+                 "every thread joined before exit 0. With replayed feeds (the feeds' \"replay\"\n"
+                 "key) it stops by itself at the end of the data and prints a summary.\n\n"
                  "  -c, --config FILE      config file (see config/nexus.example.json)\n"
                  "  -d, --duration SECONDS stop by itself after this many seconds\n"
                  "  -e, --events           print every market event the engine receives as a\n"
@@ -113,14 +252,26 @@ int nx_cmd_run(int argc, char **argv)
         return NX_EXIT_FAIL;
     }
 
+    static replays_t rp;
+    int replaying = 0;
+    for (uint32_t i = 0; i < cfg.n_feeds; i++)
+        replaying |= cfg.feeds[i].replay[0] != 0;
+    if (replaying && ((rc = replay_storage(&cfg)) || (rc = replays_start(&rp, &cfg)))) {
+        NX_ERROR("main", "cannot start the replayed feeds: %s", nx_strerror(rc));
+        replays_stop(&rp);
+        nx_log_stop();
+        return NX_EXIT_CONFIG;
+    }
     static nx_engine_t eng;
     if ((rc = nx_engine_init(&eng, &cfg))) {
+        replays_stop(&rp);
         NX_ERROR("main", "cannot initialise the engine: %s", nx_strerror(rc));
         nx_log_stop();
         return NX_EXIT_FAIL;
     }
     eng.print_events = print_events;
     if ((rc = nx_engine_start(&eng))) {
+        replays_stop(&rp);
         NX_ERROR("main", "cannot start the engine threads: %s", nx_strerror(rc));
         nx_engine_destroy(&eng);
         nx_log_stop();
@@ -132,22 +283,43 @@ int nx_cmd_run(int argc, char **argv)
 
     int64_t deadline = duration > 0 ? nx_mono_ns() + (int64_t)(duration * 1e9) : INT64_MAX;
     const char *why = "duration elapsed";
+    int tty = replaying && !print_events && isatty(1);
+    uint64_t seen = 0;
+    int64_t quiet_since = 0;
     for (;;) {
         int64_t left = deadline - nx_mono_ns();
         if (left <= 0)
             break;
-        if (left > NX_NS_PER_SEC)
-            left = NX_NS_PER_SEC;
+        if (left > NX_NS_PER_SEC / 4)
+            left = NX_NS_PER_SEC / 4;
         struct timespec ts = {left / NX_NS_PER_SEC, left % NX_NS_PER_SEC};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGINT || sig == SIGTERM) {
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
             break;
         }
+        if (!replaying)
+            continue;
+        if (tty)
+            progress(&eng, 1, 0);
+        /* the end of the data: every replay sent all, and the engine has
+         * taken nothing new for a second (the last frames were read) */
+        uint64_t now_seen = atomic_load(&eng.engine_by_type[NX_EV_KLINE]) +
+                            atomic_load(&eng.engine_by_type[NX_EV_TRADE]);
+        if (now_seen != seen || !replays_done(&rp)) {
+            seen = now_seen;
+            quiet_since = nx_mono_ns();
+        } else if (nx_mono_ns() - quiet_since >= NX_NS_PER_SEC) {
+            why = "end of the replayed data";
+            break;
+        }
     }
     NX_INFO("main", "stopping (%s): draining rings", why);
     nx_engine_request_stop(&eng);
     nx_engine_join(&eng);
+    replays_stop(&rp);
+    if (replaying)
+        progress(&eng, tty, 1);
 
     nx_ring_stats_t m, j;
     nx_ring_stats(eng.market, &m);

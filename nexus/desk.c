@@ -187,7 +187,10 @@ static void journal_decision(nx_desk_t *d, const desk_session_t *s, uint32_t sym
                              const nx_ev_signal_t *g, const nx_decision_t *dec, uint32_t request,
                              int64_t expires_ns, int64_t now)
 {
-    desk_dirty(d, s->id);
+    /* a rejection or a notification changes only counters (saved with the
+     * next change, and at shutdown); a request and its outcome are state */
+    if (request || (dec->verdict != NX_V_REJECT && dec->verdict != NX_V_NOTIFY))
+        desk_dirty(d, s->id);
     if (!d->journal)
         return;
     nx_event_t ev;

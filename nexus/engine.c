@@ -237,12 +237,32 @@ static void desk_command(nx_engine_t *e, const nx_ev_control_t *c)
                 (long long)c->arg);
 }
 
+/* Every session's open positions and P&L (balance - starting equity), for
+ * the progress line (engine thread). */
+static void publish_totals(nx_engine_t *e)
+{
+    int64_t pnl = 0;
+    uint32_t open = 0, trades = 0;
+    for (uint32_t s = 1; s <= nx_desk_sessions(e->desk); s++) {
+        nx_desk_info_t in;
+        if (nx_desk_info(e->desk, s, &in))
+            continue;
+        pnl += in.balance - in.start_equity;
+        open += in.open_positions;
+        trades += in.trades;
+    }
+    atomic_store_explicit(&e->desk_pnl, pnl, memory_order_relaxed);
+    atomic_store_explicit(&e->desk_open, open, memory_order_relaxed);
+    atomic_store_explicit(&e->desk_trades, trades, memory_order_relaxed);
+}
+
 /* Engine thread: cortex, then (next issues) shield and order manager, per event. */
 static void *engine_main(void *arg)
 {
     nx_engine_t *e = arg;
     pin("engine", e->cfg->engine.engine_cpu);
     nx_ring_consumer_t *c = nx_ring_consumer(e->market, 0);
+    int64_t next_totals = 0;
     for (;;) {
         uint64_t seq;
         uint32_t n = nx_ring_wait(e->market, c, BATCH, &seq, 100 * NX_NS_PER_MS);
@@ -279,11 +299,17 @@ static void *engine_main(void *arg)
         }
         if (e->cortex)
             nx_cortex_poll(e->cortex); /* hot swaps happen here, between two batches */
+        if (e->desk && nx_mono_ns() >= next_totals) { /* for the progress line */
+            publish_totals(e);
+            next_totals = nx_mono_ns() + 200 * NX_NS_PER_MS;
+        }
         atomic_fetch_add_explicit(&e->engine_events, n, memory_order_relaxed);
         nx_ring_release(c, seq + n);
     }
-    if (e->desk)
+    if (e->desk) {
         nx_desk_save_all(e->desk); /* the latest prices and trailing levels */
+        publish_totals(e);
+    }
     nx_ring_close(e->orders);
     nx_ring_close(e->journal);
     return NULL;

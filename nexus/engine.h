@@ -53,6 +53,8 @@ typedef struct nx_engine {
     _Atomic uint64_t journal_written; /* journal entries drained by the service thread */
     _Atomic uint64_t orders_seen;     /* order ring entries drained by the network thread */
     _Atomic uint64_t signals;         /* strategy signals emitted by the cortex */
+    _Atomic int64_t desk_pnl;         /* every session's balance - starting equity */
+    _Atomic uint32_t desk_open, desk_trades; /* open positions, closed trades */
 } nx_engine_t;
 
 /* Build rings and the symbol table from a validated config (start-up:

@@ -699,6 +699,10 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         get_u32(fj, "watchdog_ms", &fd->watchdog_ms);
         get_u32(fj, "stale_s", &fd->stale_s);
         get_u32(fj, "book_depth", &fd->book_depth);
+        get_str(fj, "replay", fd->replay, sizeof fd->replay);
+        get_u32(fj, "replay_speed", &fd->replay_speed);
+        snprintf(fd->replay_symbol, sizeof fd->replay_symbol, "BTCUSDT");
+        get_str(fj, "replay_symbol", fd->replay_symbol, sizeof fd->replay_symbol);
         json_t *st = json_object_get(fj, "streams");
         if (!st) {
             fd->streams = 1u | 4u; /* trades, klines */

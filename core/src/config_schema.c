@@ -107,6 +107,18 @@ static const nx_cnode_t feed_members[] = {
     {"stale_s", NX_CT_INT, "Flag events older than this many seconds as stale; 0 never.", "60", 0,
      86400, 0, NULL, NULL},
     {"book_depth", NX_CT_INT, "Order-book levels kept per side.", "1000", 1, 10000, 0, NULL, NULL},
+    {"replay", NX_CT_STRING,
+     "Paper trading on recorded data: serve this file (a candle CSV, *.csv, or recorded frames, "
+     "one per line) on 127.0.0.1 in the venue's own wire format from inside `nexus run`, and "
+     "connect to it as to the venue (the URLs' host and port are replaced, their paths kept). "
+     "The run stops by itself at the end of the data, and each run starts from an empty "
+     "database under data_dir/replay.",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"replay_speed", NX_CT_INT,
+     "With replay: 0 = as fast as the engine reads, 1 = as recorded, N = N times faster.", "0",
+     0, 100000000, 0, NULL, NULL},
+    {"replay_symbol", NX_CT_STRING, "With a replayed candle CSV: the symbol it is.",
+     "\"BTCUSDT\"", 1, 23, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -71,10 +71,12 @@ static void test_valid_and_defaults(void **state)
         nx_config_errors_print(&errs, stderr);
         fail_msg("the shipped replay config must be valid");
     }
-    assert_int_equal(cfg.n_feeds, 3);
-    assert_int_equal(cfg.feeds[1].venue, NX_VENUE_BYBIT_LINEAR);
-    assert_int_equal(cfg.feeds[1].streams, 0xFu); /* trades, bbo, klines, book */
-    assert_int_equal(cfg.feeds[1].book_depth, 200);
+    assert_int_equal(cfg.n_feeds, 1); /* the main job: the bundled candles, served by nexus run */
+    assert_int_equal(cfg.feeds[0].venue, NX_VENUE_BINANCE_USDM);
+    assert_int_equal(cfg.feeds[0].streams, 0x5u); /* trades, klines */
+    assert_non_null(strstr(cfg.feeds[0].replay, "tests/data/candles/"));
+    assert_int_equal(cfg.feeds[0].replay_speed, 0);
+    assert_string_equal(cfg.feeds[0].replay_symbol, "BTCUSDT");
     /* A feed for a venue without symbols, and a bad URL, are refused. */
     assert_int_equal(load("{\"feeds\":[{\"venue\":\"alpaca\",\"ws_url\":\"http://x\","
                           "\"rest_url\":\"http://x\"}]}"),

@@ -37,6 +37,8 @@
 #include "nx/fixed.h"
 #include "pg_fixture.h"
 
+#include <sqlite3.h>
+
 static const char *nexus_bin;
 
 static const char *src_path(const char *rel)
@@ -1168,13 +1170,91 @@ static void test_nexus_run_twice_on_postgresql(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The README's first command: `nexus run` with config/replay.example.json
+ * serves the bundled BTCUSDT candles itself, trades them on the paper
+ * venue, stops by itself at the end of the data and prints a summary whose
+ * P&L and trade count equal what the stored fills add up to. */
+static void test_main_job_runs_to_the_end(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-mainjob-XXXXXX", cmd[1024], path[160];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && ln -s %s/tests tests && timeout 120 %s run --config "
+             "%s/config/replay.example.json > out.txt 2> log.txt",
+             dir, src_path(""), nexus_bin, src_path(""));
+    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    assert_true(log_has(path, "stopping (end of the replayed data)"));
+    long trades = summary_value(path, "owner", "trades");
+    char pnl_text[64] = "";
+    {
+        FILE *f = fopen(path, "r");
+        char line[2048];
+        while (fgets(line, sizeof line, f)) {
+            const char *p = strstr(line, "summary: session owner ");
+            if (p && (p = strstr(p, " pnl=")))
+                sscanf(p + 5, "%63s", pnl_text);
+        }
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    assert_true(log_has(path, "candles 13843")); /* every candle of the file */
+    /* the auditor: round trips of the stored fills, in journal order */
+    snprintf(path, sizeof path, "%s/nexus-data/replay/nexus.db", dir);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT side, price, qty, fee FROM fills WHERE session = 1"
+                                        " ORDER BY seq",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    __int128 cash = 0;
+    int64_t pos = 0, fees = 0, pnl = 0;
+    long round_trips = 0, fills = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t v[3];
+        for (int k = 0; k < 3; k++) {
+            const char *t = (const char *)sqlite3_column_text(st, k + 1);
+            assert_int_equal(nx_fixed_parse(t, strlen(t), 8, &v[k]), 0);
+        }
+        int buy = !strcmp((const char *)sqlite3_column_text(st, 0), "buy");
+        cash += (__int128)v[0] * v[1] * (buy ? -1 : 1);
+        pos += buy ? v[1] : -v[1];
+        fees += v[2];
+        fills++;
+        if (pos == 0) { /* a position closed: its cash flow, floor, minus its fees */
+            __int128 q = cash / 100000000;
+            if (cash % 100000000 != 0 && cash < 0)
+                q--;
+            pnl += (int64_t)q - fees;
+            cash = 0;
+            fees = 0;
+            round_trips++;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    char mine[NX_FIXED_FMT_MAX];
+    nx_fixed_format(pnl, 8, mine, sizeof mine);
+    printf("# main job: %ld fills, %ld round trips, P&L %s; the summary says %ld trades, P&L %s\n",
+           fills, round_trips, mine, trades, pnl_text);
+    assert_true(trades > 100);
+    assert_int_equal(round_trips, trades);
+    assert_string_equal(mine, pnl_text);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: test_feed_replay NEXUS_BINARY [TEST_NAME_PATTERN]\n");
         return 2;
     }
-    nexus_bin = argv[1];
+    static char abs_bin[4096];
+    nexus_bin = realpath(argv[1], abs_bin) ? abs_bin : argv[1]; /* some tests change directory */
     if (argc > 2)
         cmocka_set_test_filter(argv[2]);
     const struct CMUnitTest tests[] = {
@@ -1192,6 +1272,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nexus_run_paper_sessions),
         cmocka_unit_test(test_nexus_run_twice_on_one_database),
         cmocka_unit_test(test_nexus_run_twice_on_postgresql),
+        cmocka_unit_test(test_main_job_runs_to_the_end),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     kill_children(); /* a failed test may have left its replay running */

@@ -55,6 +55,9 @@ typedef struct nx_config_feed {
     uint32_t watchdog_ms;
     uint32_t stale_s;
     uint32_t book_depth;
+    char replay[NX_PATH_MAX]; /* "" = the venue itself */
+    uint32_t replay_speed;
+    char replay_symbol[24];
 } nx_config_feed_t;
 
 #define NX_CONFIG_MAX_STRATEGIES 16
