@@ -95,12 +95,9 @@ static int replays_start(replays_t *rp, nx_config_t *cfg)
 
 static int replays_done(replays_t *rp)
 {
-    for (int i = 0; i < rp->n; i++) {
-        nx_replay_stats_t st;
-        nx_replay_stats(rp->r[i], &st);
-        if (!st.done)
+    for (int i = 0; i < rp->n; i++)
+        if (!nx_replay_done(rp->r[i]))
             return 0;
-    }
     return rp->n > 0;
 }
 

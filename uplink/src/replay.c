@@ -91,6 +91,7 @@ struct nx_replay {
     /* stats */
     nx_replay_stats_t st;
     _Atomic int stop;
+    _Atomic int done; /* a client was sent the stream to its end (nx_replay_done) */
     lws_sorted_usec_list_t tick;
 };
 
@@ -867,8 +868,10 @@ static int ws_writable(nx_replay_t *r, struct lws *wsi, pss_t *p)
         return 0; /* the tick timer wakes us */
     uint64_t end = live_end(r);
     if (p->cursor >= end) {
-        if (p->cursor >= r->n)
+        if (p->cursor >= r->n) {
             r->st.done = 1;
+            atomic_store_explicit(&r->done, 1, memory_order_release);
+        }
         return 0;
     }
     /* Scheduled or commanded drop: close, and the client misses drop_gap
@@ -1128,6 +1131,11 @@ void nx_replay_stop(nx_replay_t *r)
     atomic_store(&r->stop, 1);
     if (r->ctx)
         lws_cancel_service(r->ctx);
+}
+
+int nx_replay_done(const nx_replay_t *r)
+{
+    return atomic_load_explicit(&((nx_replay_t *)r)->done, memory_order_acquire);
 }
 
 void nx_replay_stats(nx_replay_t *r, nx_replay_stats_t *st)

@@ -81,7 +81,10 @@ int nx_replay_port(const nx_replay_t *r);
 /* Serve until nx_replay_stop(). */
 int nx_replay_run(nx_replay_t *r);
 void nx_replay_stop(nx_replay_t *r);
+/* Counters: on the server's thread only (or after it stopped). */
 void nx_replay_stats(nx_replay_t *r, nx_replay_stats_t *st);
+/* Any thread: 1 once a client has been sent the whole stream. */
+int nx_replay_done(const nx_replay_t *r);
 void nx_replay_destroy(nx_replay_t *r);
 
 #endif /* NX_REPLAY_H */
