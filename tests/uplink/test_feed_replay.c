@@ -783,42 +783,68 @@ static void test_nexus_run_all_venues(void **state)
  * series (2021-01..06, the May crash included), with `cortex_and_more`
  * appended to a config holding the symbol and its feed. Events land in
  * out_path, the log in err_path; the caller unlinks them. */
+static int log_has(const char *log, const char *text)
+{
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
 static void run_on_candles(const char *tag, const char *csv_path, const char *env,
                            const char *cortex_and_more, char *out_path, char *err_path)
 {
+    /* A run with a database of its own serves the file itself (the feed's
+     * "replay" key) and stops at the end of the data; a run on a named
+     * database (kept from one run to the next) talks to a `nexus replay`
+     * process and is stopped after a while, as a person would stop it. */
+    int own = strstr(cortex_and_more, "\"data_dir\"") == NULL && !env;
     replay_t bn;
-    const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
-    replay_start(&bn, a1);
+    if (!own) {
+        const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
+        replay_start(&bn, a1);
+    }
     char cfg_path[64];
     snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-%s-%d.json", tag, (int)getpid());
     FILE *f = fopen(cfg_path, "w");
     assert_non_null(f);
-    /* a database of its own unless the caller names one (a run restores
-     * what the database holds) */
-    char fresh[] = "/tmp/nx-run-XXXXXX", dd[64] = "";
-    int own = strstr(cortex_and_more, "\"data_dir\"") == NULL;
+    char fresh[] = "/tmp/nx-run-XXXXXX", dd[64] = "", source[700];
     if (own) {
         assert_non_null(mkdtemp(fresh));
         snprintf(dd, sizeof dd, "\"data_dir\":\"%s\",", fresh);
+        snprintf(source, sizeof source,
+                 "\"ws_url\":\"wss://fstream.binance.com\",\"rest_url\":\"https://"
+                 "fapi.binance.com\",\"replay\":\"%s\"",
+                 csv_path);
+    } else {
+        snprintf(source, sizeof source,
+                 "\"ws_url\":\"ws://127.0.0.1:%d\",\"rest_url\":\"http://127.0.0.1:%d\"", bn.port,
+                 bn.port);
     }
     fprintf(f,
             "{%s\"engine\":{\"stats_interval_s\":0},\"symbols\":["
             "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
             "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
-            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
-            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
+            "\"feeds\":[{\"venue\":\"binance-usdm\",%s,\"streams\":[\"klines\"],"
             "\"kline_interval\":\"15m\",\"stale_s\":0}],%s}",
-            dd, bn.port, bn.port, cortex_and_more);
+            dd, source, cortex_and_more);
     fclose(f);
-    char cmd[1024];
+    char cmd[1400];
     snprintf(out_path, 64, "/tmp/nexus-%s-%d.jsonl", tag, (int)getpid());
     snprintf(err_path, 64, "/tmp/nexus-%s-%d.log", tag, (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s %s run --config %s --duration 6 --events > %s 2> %s",
-             env ? env : "", nexus_bin, cfg_path, out_path, err_path);
+    snprintf(cmd, sizeof cmd, "%s %s %s run --config %s %s --events > %s 2> %s", env ? env : "",
+             own ? "timeout 120" : "", nexus_bin, cfg_path, own ? "" : "--duration 6", out_path,
+             err_path);
     assert_int_equal(WEXITSTATUS(system(cmd)), 0);
     unlink(cfg_path);
-    replay_stop(&bn);
+    if (!own)
+        replay_stop(&bn);
     if (own) {
+        assert_true(log_has(err_path, "stopping (end of the replayed data)"));
         snprintf(cmd, sizeof cmd, "rm -rf %s", fresh);
         assert_int_equal(system(cmd), 0);
     }
@@ -1071,17 +1097,6 @@ static long summary_value(const char *log, const char *session, const char *key)
     return v;
 }
 
-static int log_has(const char *log, const char *text)
-{
-    FILE *f = fopen(log, "r");
-    assert_non_null(f);
-    char line[2048];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, text) != NULL;
-    fclose(f);
-    return found;
-}
 
 /* `nexus run` on the first part of the data, stopped (SIGTERM at the end of
  * its time), then on the rest with the same database: the second run opens
