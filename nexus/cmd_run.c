@@ -132,7 +132,7 @@ static int replay_storage(nx_config_t *cfg)
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
         unlink(p);
     }
-    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", dir);
+    memcpy(cfg->data_dir, dir, strlen(dir) + 1); /* fits: checked above */
     return 0;
 }
 
