@@ -198,6 +198,55 @@ static int file_contains(const char *needle)
     return found;
 }
 
+static int count_session(void *ctx, const nx_session_row_t *r)
+{
+    int64_t *k = ctx; /* [0] = the user asked for, [1] = rows, [2] = rows of others */
+    k[1]++;
+    k[2] += r->user_id != k[0];
+    return 0;
+}
+
+/* A user only ever reads or changes their own sessions: every call is
+ * keyed by the user, and one user's call finds nothing of another's. */
+static void test_own_sessions_only(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    int64_t alice, bob;
+    assert_int_equal(nx_store_user_add(st, 1, "alice", NX_ROLE_SUBSCRIBER, NULL, &alice), 0);
+    assert_int_equal(nx_store_user_add(st, 2, "bob", NX_ROLE_SUBSCRIBER, NULL, &bob), 0);
+    assert_int_equal(nx_store_session_put(st, alice, "binance-usdm", "pilot", 0, "{}", NULL), 0);
+    assert_int_equal(nx_store_session_put(st, alice, "bybit-linear", "watcher", 0, "{}", NULL), 0);
+    assert_int_equal(nx_store_session_put(st, bob, "alpaca", "copilot", 0, "{}", NULL), 0);
+    int64_t k[3] = {alice, 0, 0};
+    assert_int_equal(nx_store_sessions(st, alice, count_session, k), 0);
+    assert_int_equal(k[1], 2);
+    assert_int_equal(k[2], 0);
+    int64_t q[3] = {bob, 0, 0};
+    assert_int_equal(nx_store_sessions(st, bob, count_session, q), 0);
+    assert_int_equal(q[1], 1);
+    assert_int_equal(q[2], 0);
+    /* bob cannot put keys on, nor read keys of, alice's venue */
+    static const uint8_t key[] = "bob's key";
+    assert_int_equal(nx_store_session_set_keys(st, bob, "binance-usdm", key, sizeof key, key,
+                                               sizeof key),
+                     NX_ENOENT);
+    uint8_t kb[64], sb[64];
+    size_t kl = sizeof kb, sl = sizeof sb;
+    assert_int_equal(nx_store_session_keys(st, bob, "binance-usdm", kb, &kl, sb, &sl), NX_ENOENT);
+    int64_t v;
+    assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM sessions WHERE api_key IS NOT NULL",
+                                     &v),
+                     0);
+    assert_int_equal(v, 0);
+    /* bob's own session changes, alice's stay as they were */
+    assert_int_equal(nx_store_session_put(st, bob, "alpaca", "pilot", 0, "{}", NULL), 0);
+    assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM sessions WHERE mode = 'pilot'", &v),
+                     0);
+    assert_int_equal(v, 2);
+    nx_store_close(st);
+}
+
 static void test_sealed_keys(void **state)
 {
     const backend_t *b = *state;
@@ -722,6 +771,7 @@ int main(void)
         BOTH(test_migrations_from_empty),
         BOTH(test_migrations_from_every_version),
         BOTH(test_users_and_hostile_strings),
+        BOTH(test_own_sessions_only),
         BOTH(test_sealed_keys),
         BOTH(test_journal_and_what_it_derives),
         BOTH(test_saved_state),
