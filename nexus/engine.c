@@ -690,6 +690,26 @@ static int cortex_init(nx_engine_t *e)
     return 0;
 }
 
+/* Everything nx_engine_init made, whatever it got to (each part may be
+ * NULL): shared by a failed start and by nx_engine_destroy. */
+static void release(nx_engine_t *e)
+{
+    nx_desk_destroy(e->desk);
+    e->desk = NULL;
+    nx_cortex_destroy(e->cortex);
+    e->cortex = NULL;
+    nx_writer_destroy(e->writer);
+    e->writer = NULL;
+    nx_store_close(e->store);
+    e->store = NULL;
+    nx_ring_destroy(e->journal);
+    nx_ring_destroy(e->orders);
+    nx_ring_destroy(e->market);
+    e->journal = e->orders = e->market = NULL;
+    free(e->symtab);
+    e->symtab = NULL;
+}
+
 int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
 {
     memset(e, 0, sizeof *e);
@@ -703,42 +723,20 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
     if (!e->symtab)
         return NX_ENOMEM;
     nx_symtab_init(e->symtab);
-    if ((rc = nx_config_symbols_intern(cfg, e->symtab)))
-        goto fail_symtab;
-    if ((rc = nx_ring_create(&e->market, "market", cfg->engine.market_ring, sizeof(nx_event_t), 1,
-                             NX_RING_NEVER_BLOCK, cfg->engine.wait)))
-        goto fail_symtab;
-    if ((rc = nx_ring_create(&e->orders, "orders", cfg->engine.order_ring, sizeof(nx_event_t), 1,
-                             NX_RING_NO_DROP, NX_WAIT_SPIN_YIELD)))
-        goto fail_market;
-    if ((rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
-                             1, NX_RING_NO_DROP, NX_WAIT_BLOCK)))
-        goto fail_orders;
-    if ((rc = storage_init(e)))
-        goto fail_journal;
-    if ((rc = cortex_init(e)))
-        goto fail_journal;
-    if ((rc = nx_desk_create(&e->desk, cfg, e->symtab, desk_journal, e)))
-        goto fail_journal;
-    if (e->desk && ((rc = resume_ids(e)) || (rc = recover(e))))
-        goto fail_journal;
+    if ((rc = nx_config_symbols_intern(cfg, e->symtab)) ||
+        (rc = nx_ring_create(&e->market, "market", cfg->engine.market_ring, sizeof(nx_event_t), 1,
+                             NX_RING_NEVER_BLOCK, cfg->engine.wait)) ||
+        (rc = nx_ring_create(&e->orders, "orders", cfg->engine.order_ring, sizeof(nx_event_t), 1,
+                             NX_RING_NO_DROP, NX_WAIT_SPIN_YIELD)) ||
+        (rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
+                             1, NX_RING_NO_DROP, NX_WAIT_BLOCK)) ||
+        (rc = storage_init(e)) || (rc = cortex_init(e)) ||
+        (rc = nx_desk_create(&e->desk, cfg, e->symtab, desk_journal, e)) ||
+        (e->desk && ((rc = resume_ids(e)) || (rc = recover(e))))) {
+        release(e); /* the desk too, when recovery failed after creating it */
+        return rc;
+    }
     return 0;
-
-fail_journal:
-    nx_cortex_destroy(e->cortex);
-    e->cortex = NULL;
-    nx_writer_destroy(e->writer);
-    e->writer = NULL;
-    nx_store_close(e->store);
-    e->store = NULL;
-    nx_ring_destroy(e->journal);
-fail_orders:
-    nx_ring_destroy(e->orders);
-fail_market:
-    nx_ring_destroy(e->market);
-fail_symtab:
-    free(e->symtab);
-    return rc;
 }
 
 int nx_engine_start(nx_engine_t *e)
@@ -786,11 +784,7 @@ void nx_engine_join(nx_engine_t *e)
 
 void nx_engine_destroy(nx_engine_t *e)
 {
-    if (e->desk) {
-        nx_desk_summary(e->desk);
-        nx_desk_destroy(e->desk);
-        e->desk = NULL;
-    }
+    nx_desk_summary(e->desk);
     if (e->cortex) {
         nx_cortex_stats_t cs;
         nx_cortex_stats(e->cortex, &cs);
@@ -806,18 +800,8 @@ void nx_engine_destroy(nx_engine_t *e)
                         in.name, in.plugin, in.version, (unsigned long long)in.calls,
                         (unsigned long long)in.signals, (unsigned long long)in.swaps);
         }
-        nx_cortex_destroy(e->cortex);
-        e->cortex = NULL;
     }
-    nx_writer_destroy(e->writer);
-    e->writer = NULL;
-    nx_store_close(e->store);
-    e->store = NULL;
-    nx_ring_destroy(e->journal);
-    nx_ring_destroy(e->orders);
-    nx_ring_destroy(e->market);
-    free(e->symtab);
-    e->symtab = NULL;
+    release(e);
 }
 
 void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap)
