@@ -37,6 +37,22 @@ int store_fail(nx_store_t *st, int rc, const char *fmt, ...)
     return rc;
 }
 
+/* A query's rows to the caller's callback, through one of the row
+ * functions below (each knows which member of cb it calls). */
+typedef struct rows_ctx {
+    union {
+        nx_user_cb user;
+        nx_session_cb session;
+        nx_task_cb task;
+        nx_state_cb state;
+        nx_order_row_cb order;
+        nx_fill_row_cb fill;
+    } cb;
+    void *ctx;
+    const nx_symtab_t *t; /* orders and fills: symbols by venue and name */
+    int n;                /* rows seen */
+} rows_ctx_t;
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -416,12 +432,6 @@ int nx_store_user_add(nx_store_t *st, int64_t chat_id, const char *name, nx_role
     return rc;
 }
 
-typedef struct users_ctx {
-    nx_user_cb cb;
-    void *ctx;
-    int n;
-} users_ctx_t;
-
 static void copy_text(char *dst, size_t cap, const sqlv_t *v)
 {
     size_t n = v->type == SQL_TEXT ? v->n : 0;
@@ -434,7 +444,7 @@ static void copy_text(char *dst, size_t cap, const sqlv_t *v)
 
 static int user_row(void *ctx, const sqlv_t *c, int n)
 {
-    users_ctx_t *u = ctx;
+    rows_ctx_t *u = ctx;
     if (n < 7)
         return 1;
     nx_user_t x;
@@ -450,7 +460,7 @@ static int user_row(void *ctx, const sqlv_t *c, int n)
     copy_text(x.tz, sizeof x.tz, &c[5]);
     x.created_ms = c[6].i;
     u->n++;
-    return u->cb(u->ctx, &x);
+    return u->cb.user(u->ctx, &x);
 }
 
 #define USER_COLS "id, chat_id, name, role, sub_expires_ms, tz, created_ms"
@@ -467,7 +477,7 @@ static int keep_user(void *ctx, const nx_user_t *u)
 int nx_store_user_get(nx_store_t *st, int64_t chat_id, int64_t user_id, nx_user_t *out)
 {
     memset(out, 0, sizeof *out);
-    users_ctx_t u = {keep_user, out, 0};
+    rows_ctx_t u = {.cb.user = keep_user, .ctx = out};
     sqlv_t p = sql_int(chat_id ? chat_id : user_id);
     int rc = st->ops->exec(st, chat_id ? SQL_USER_BY_CHAT : SQL_USER_BY_ID, &p, 1, user_row, &u);
     return rc ? rc : u.n ? 0 : NX_ENOENT;
@@ -475,7 +485,7 @@ int nx_store_user_get(nx_store_t *st, int64_t chat_id, int64_t user_id, nx_user_
 
 int nx_store_users(nx_store_t *st, nx_user_cb cb, void *ctx)
 {
-    users_ctx_t u = {cb, ctx, 0};
+    rows_ctx_t u = {.cb.user = cb, .ctx = ctx};
     return st->ops->exec(st, SQL_USERS, NULL, 0, user_row, &u);
 }
 
@@ -595,14 +605,9 @@ static const char SQL_SESSIONS[] =
     "SELECT id, user_id, venue, mode, live, CASE WHEN api_key IS NULL THEN 0 ELSE 1 END,"
     " updated_ms FROM sessions WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1 ORDER BY id";
 
-typedef struct sessions_ctx {
-    nx_session_cb cb;
-    void *ctx;
-} sessions_ctx_t;
-
 static int session_row(void *ctx, const sqlv_t *c, int n)
 {
-    sessions_ctx_t *s = ctx;
+    rows_ctx_t *s = ctx;
     if (n < 7)
         return 1;
     nx_session_row_t r;
@@ -614,12 +619,12 @@ static int session_row(void *ctx, const sqlv_t *c, int n)
     r.live = (int)c[4].i;
     r.has_key = (int)c[5].i;
     r.updated_ms = c[6].i;
-    return s->cb(s->ctx, &r);
+    return s->cb.session(s->ctx, &r);
 }
 
 int nx_store_sessions(nx_store_t *st, int64_t user_id, nx_session_cb cb, void *ctx)
 {
-    sessions_ctx_t s = {cb, ctx};
+    rows_ctx_t s = {.cb.session = cb, .ctx = ctx};
     sqlv_t p = sql_int(user_id);
     return st->ops->exec(st, SQL_SESSIONS, &p, 1, session_row, &s);
 }
@@ -700,14 +705,9 @@ int nx_store_task_add(nx_store_t *st, int64_t user_id, const char *cron, const c
     return rc;
 }
 
-typedef struct tasks_ctx {
-    nx_task_cb cb;
-    void *ctx;
-} tasks_ctx_t;
-
 static int task_row(void *ctx, const sqlv_t *c, int n)
 {
-    tasks_ctx_t *k = ctx;
+    rows_ctx_t *k = ctx;
     if (n < 9)
         return 1;
     nx_store_task_t t;
@@ -721,12 +721,12 @@ static int task_row(void *ctx, const sqlv_t *c, int n)
     t.next_run_ms = c[6].i;
     t.last_run_ms = c[7].i;
     copy_text(t.last_result, sizeof t.last_result, &c[8]);
-    return k->cb(k->ctx, &t);
+    return k->cb.task(k->ctx, &t);
 }
 
 int nx_store_tasks_due(nx_store_t *st, int64_t now_ms, nx_task_cb cb, void *ctx)
 {
-    tasks_ctx_t k = {cb, ctx};
+    rows_ctx_t k = {.cb.task = cb, .ctx = ctx};
     sqlv_t p = sql_int(now_ms);
     return st->ops->exec(st, SQL_TASKS_DUE, &p, 1, task_row, &k);
 }
@@ -1122,23 +1122,18 @@ int nx_store_last_request(nx_store_t *st, uint32_t *request)
 
 static const char SQL_STATES[] = "SELECT session, seq, state FROM desk_state ORDER BY session";
 
-typedef struct states_ctx {
-    nx_state_cb cb;
-    void *ctx;
-} states_ctx_t;
-
 static int state_row(void *ctx, const sqlv_t *c, int n)
 {
-    states_ctx_t *k = ctx;
+    rows_ctx_t *k = ctx;
     if (n < 3 || c[2].type != SQL_TEXT)
         return 1;
     size_t len = c[2].n ? c[2].n : strlen(c[2].p);
-    return k->cb(k->ctx, (uint32_t)c[0].i, (uint64_t)c[1].i, c[2].p, len);
+    return k->cb.state(k->ctx, (uint32_t)c[0].i, (uint64_t)c[1].i, c[2].p, len);
 }
 
 int nx_store_states(nx_store_t *st, nx_state_cb cb, void *ctx)
 {
-    states_ctx_t k = {cb, ctx};
+    rows_ctx_t k = {.cb.state = cb, .ctx = ctx};
     return st->ops->exec(st, SQL_STATES, NULL, 0, state_row, &k);
 }
 
@@ -1155,13 +1150,6 @@ static const char SQL_OPEN_ORDERS[] =
     "SELECT client_id, session, venue, symbol, side, type, price, qty, reduce_only FROM orders"
     " WHERE status_rank < 3 ORDER BY client_id";
 
-typedef struct orders_ctx {
-    const nx_symtab_t *t;
-    nx_order_row_cb cb;
-    void *ctx;
-    int bad;
-} orders_ctx_t;
-
 static uint32_t symbol_of(const nx_symtab_t *t, const sqlv_t *venue, const sqlv_t *name)
 {
     if (name->type != SQL_TEXT)
@@ -1172,7 +1160,7 @@ static uint32_t symbol_of(const nx_symtab_t *t, const sqlv_t *venue, const sqlv_
 
 static int order_row(void *ctx, const sqlv_t *c, int n)
 {
-    orders_ctx_t *k = ctx;
+    rows_ctx_t *k = ctx;
     if (n < 9)
         return 1;
     nx_store_order_t o;
@@ -1186,27 +1174,21 @@ static int order_row(void *ctx, const sqlv_t *c, int n)
     o.in.reduce_only = (uint8_t)c[8].i;
     o.ok = y && units(&c[6], y->price_scale, &o.in.price) == 0 &&
            units(&c[7], y->qty_scale, &o.in.qty) == 0;
-    return k->cb(k->ctx, &o);
+    return k->cb.order(k->ctx, &o);
 }
 
 int nx_store_open_orders(nx_store_t *st, const nx_symtab_t *t, nx_order_row_cb cb, void *ctx)
 {
-    orders_ctx_t k = {t, cb, ctx, 0};
+    rows_ctx_t k = {.cb.order = cb, .ctx = ctx, .t = t};
     return st->ops->exec(st, SQL_OPEN_ORDERS, NULL, 0, order_row, &k);
 }
 
 static const char SQL_FILLS[] =
     "SELECT session, venue, symbol, side, qty, seq FROM fills ORDER BY session, symbol, seq";
 
-typedef struct fills_ctx {
-    const nx_symtab_t *t;
-    nx_fill_row_cb cb;
-    void *ctx;
-} fills_ctx_t;
-
 static int fill_row(void *ctx, const sqlv_t *c, int n)
 {
-    fills_ctx_t *k = ctx;
+    rows_ctx_t *k = ctx;
     if (n < 6)
         return 1;
     nx_store_fill_t f;
@@ -1218,12 +1200,12 @@ static int fill_row(void *ctx, const sqlv_t *c, int n)
     f.ok = y && units(&c[4], y->qty_scale, &q) == 0;
     f.qty = c[3].type == SQL_TEXT && !strcmp(c[3].p, "buy") ? q : -q;
     f.seq = (uint64_t)c[5].i;
-    return k->cb(k->ctx, &f);
+    return k->cb.fill(k->ctx, &f);
 }
 
 int nx_store_fills(nx_store_t *st, const nx_symtab_t *t, nx_fill_row_cb cb, void *ctx)
 {
-    fills_ctx_t k = {t, cb, ctx};
+    rows_ctx_t k = {.cb.fill = cb, .ctx = ctx, .t = t};
     return st->ops->exec(st, SQL_FILLS, NULL, 0, fill_row, &k);
 }
 
