@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sync_position(nx_desk_t *d, desk_session_t *s, uint32_t sym)
+void desk_sync_position(nx_desk_t *d, desk_session_t *s, uint32_t sym)
 {
     nx_position_info_t pi;
     if (nx_oms_position(d->oms, s->id, sym, &pi) == 0) {
@@ -46,7 +46,7 @@ static void on_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
     nx_oms_on_update(d->oms, symbol, u);
     desk_session_t *s = u->last_qty ? desk_session(d, u->session) : NULL;
     if (s)
-        sync_position(d, s, symbol);
+        desk_sync_position(d, s, symbol);
 }
 
 static void on_closed(void *ctx, const nx_trade_closed_t *t)
@@ -508,7 +508,7 @@ int nx_desk_control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
     if (c->session)
         desk_dirty(d, c->session);
     else
-        d->dirty = d->n < 64 ? (1ULL << d->n) - 1 : ~0ULL;
+        d->dirty = desk_every_session(d);
     d->dirty_global |= c->session == 0;
     desk_save_dirty(d);
     return rc;

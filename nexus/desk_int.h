@@ -82,6 +82,15 @@ static inline void desk_dirty(nx_desk_t *d, uint32_t session)
         d->dirty |= 1ULL << (session - 1);
 }
 
+static inline uint64_t desk_every_session(const nx_desk_t *d)
+{
+    return d->n < 64 ? (1ULL << d->n) - 1 : ~0ULL;
+}
+
+/* The shield learns a session's position on a symbol from the order
+ * manager (after a fill, and after a restore). */
+void desk_sync_position(nx_desk_t *d, desk_session_t *s, uint32_t sym);
+
 /* Journal the state of every session marked dirty (desk_state.c). */
 void desk_save_dirty(nx_desk_t *d);
 

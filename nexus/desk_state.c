@@ -270,7 +270,7 @@ void nx_desk_save_all(nx_desk_t *d)
 {
     if (!d)
         return;
-    d->dirty = d->n < 64 ? (1ULL << d->n) - 1 : ~0ULL;
+    d->dirty = desk_every_session(d);
     d->dirty_global = 1;
     desk_save_dirty(d);
 }
@@ -421,11 +421,7 @@ static int restore_position(nx_desk_t *d, desk_session_t *s, const json_t *v)
     int rc = nx_oms_restore_position(d->oms, s->id, (uint32_t)y, &p);
     if (rc)
         return rc;
-    const nx_symbol_t *sy = nx_symtab_get(d->symtab, (uint32_t)y);
-    int64_t q = p.qty < 0 ? -p.qty : p.qty;
-    __int128 notional = (__int128)q * (int64_t)(p.entry_value / p.entry_qty);
-    nx_shield_on_position(&s->risk, (uint32_t)y, p.qty,
-                          (int64_t)(notional / nx_pow10[sy->qty_scale]));
+    desk_sync_position(d, s, (uint32_t)y);
     if (d->last_px[y] <= 0)
         d->last_px[y] = p.last_px;
     return 0;
