@@ -14,6 +14,7 @@
  */
 #include "cli.h"
 
+#include "nx/clock.h"
 #include "nx/config.h"
 #include "nx/error.h"
 #include "nx/sched.h"
@@ -257,9 +258,7 @@ int nx_cmd_tasks(int argc, char **argv)
         nx_user_t u;
         char err[256] = "";
         int64_t id;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t now = nx_real_ns() / NX_NS_PER_MS;
         if ((rc = nx_store_user_get(c.st, chat, 0, &u)) == NX_ENOENT) {
             fprintf(stderr, "nexus tasks: no user with chat id %lld\n", (long long)chat);
             nx_store_close(c.st);

@@ -384,13 +384,6 @@ static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *act
     return nx_store_audit(e->store, user_id, 0, "daily_report", r.text);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Service thread: the storage writer and the scheduler (chat and dashboard will run here
  * too). At shutdown the journal ring is closed after the engine thread's
  * last entry; everything in it is stored before the thread ends. */
@@ -401,7 +394,7 @@ static void *service_main(void *arg)
     int64_t next_stats = nx_mono_ns() + every, next_sched = 0;
     for (;;) {
         if (nx_mono_ns() >= next_sched) { /* due tasks, once a second */
-            int ran = nx_sched_run_due(e->store, wall_ms(), e->cfg->storage.catch_up_tasks,
+            int ran = nx_sched_run_due(e->store, nx_real_ns() / NX_NS_PER_MS, e->cfg->storage.catch_up_tasks,
                                        run_task, e);
             if (ran < 0)
                 NX_LOGK(NX_LOG_WARN, "sched", "sched.run", "scheduled tasks not run: %s",

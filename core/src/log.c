@@ -328,24 +328,12 @@ static void handle(const rec_t *r)
     d->last_emit_ns = r->mono_ns;
 }
 
-static int64_t mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
-static int64_t real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Close debounce windows whose time is up (force: all of them). */
 static void deb_sweep(int force)
 {
-    int64_t now = mono_now();
+    int64_t now = nx_mono_ns();
     int64_t window = (int64_t)L.debounce_ms * 1000000;
     for (unsigned i = 0; i < DEBOUNCE_SLOTS; i++) {
         debounce_t *d = &L.deb[i];
@@ -360,7 +348,7 @@ static void report_drops(void)
 {
     uint64_t dr = atomic_load(&L.dropped);
     if (dr != L.dropped_reported) {
-        rec_t r = {.real_ns = real_now(), .mono_ns = mono_now(), .level = NX_LOG_WARN};
+        rec_t r = {.real_ns = nx_real_ns(), .mono_ns = nx_mono_ns(), .level = NX_LOG_WARN};
         snprintf(r.module, sizeof r.module, "log");
         snprintf(r.msg, sizeof r.msg, "log queue full: %llu records dropped",
                  (unsigned long long)(dr - L.dropped_reported));
@@ -395,11 +383,11 @@ static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct tim
 static void *log_thread(void *arg)
 {
     (void)arg;
-    int64_t last_sweep = mono_now();
+    int64_t last_sweep = nx_mono_ns();
     for (;;) {
         int n = drain();
         report_drops();
-        int64_t now = mono_now();
+        int64_t now = nx_mono_ns();
         if (now - last_sweep >= 50000000) {
             deb_sweep(0);
             last_sweep = now;
@@ -506,7 +494,7 @@ void nx_log_vwrite(nx_log_level_t level, const char *module, const char *key, co
         return;
     if (!atomic_load_explicit(&L.running, memory_order_acquire)) {
         /* Synchronous path: no thread yet (CLI tools, start-up errors). */
-        rec_t r = {.real_ns = real_now(), .mono_ns = mono_now(), .level = (uint8_t)level};
+        rec_t r = {.real_ns = nx_real_ns(), .mono_ns = nx_mono_ns(), .level = (uint8_t)level};
         snprintf(r.module, sizeof r.module, "%s", module ? module : "-");
         vsnprintf(r.msg, sizeof r.msg, fmt, ap);
         emit(&r, NULL);
@@ -531,8 +519,8 @@ void nx_log_vwrite(nx_log_level_t level, const char *module, const char *key, co
         }
     }
     rec_t *r = &c->rec;
-    r->real_ns = real_now();
-    r->mono_ns = mono_now();
+    r->real_ns = nx_real_ns();
+    r->mono_ns = nx_mono_ns();
     r->level = (uint8_t)level;
     r->key = key ? fnv(key) : 0;
     size_t ml = 0;

@@ -5,6 +5,7 @@
  */
 #include "store_int.h"
 
+#include "nx/clock.h"
 #include "nx/error.h"
 #include "nx/event_json.h"
 #include "nx/fixed.h"
@@ -55,9 +56,7 @@ typedef struct rows_ctx {
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return nx_real_ns() / NX_NS_PER_MS;
 }
 
 int nx_store_open(nx_store_t **out, const char *url, const char *data_dir, char *err, size_t cap)

@@ -85,4 +85,11 @@ NX_INLINE int64_t nx_mono_ns(void)
     return nx__clock_ns(CLOCK_MONOTONIC);
 }
 
+/* Wall-clock ns of the real machine (UTC), whatever the mode: storage
+ * timestamps, the scheduler, log records. */
+NX_INLINE int64_t nx_real_ns(void)
+{
+    return nx__clock_ns(CLOCK_REALTIME);
+}
+
 #endif /* NX_CLOCK_H */
