@@ -111,6 +111,18 @@ static void replays_stop(replays_t *rp)
     rp->n = 0;
 }
 
+/* REST requests (backfill of candles) the feeds still have queued or in flight. */
+static uint64_t rest_pending(const nx_engine_t *e)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < e->n_feeds; i++) {
+        nx_feed_stats_t st;
+        nx_feed_stats(e->feeds[i], &st);
+        n += st.rest_pending;
+    }
+    return n;
+}
+
 /* A replay is a simulation: each run starts from an empty database of its
  * own (data_dir/replay), so an earlier run's positions and cooldowns on
  * the same data do not carry over. */
@@ -299,11 +311,11 @@ int nx_cmd_run(int argc, char **argv)
             continue;
         if (tty)
             progress(&eng, 1, 0);
-        /* the end of the data: every replay sent all, and the engine has
-         * taken nothing new for a second (the last frames were read) */
+        /* the end of the data: every replay sent all, no candle backfill is
+         * pending, and the engine has taken nothing new for a second */
         uint64_t now_seen = atomic_load(&eng.engine_by_type[NX_EV_KLINE]) +
                             atomic_load(&eng.engine_by_type[NX_EV_TRADE]);
-        if (now_seen != seen || !replays_done(&rp)) {
+        if (now_seen != seen || !replays_done(&rp) || rest_pending(&eng)) {
             seen = now_seen;
             quiet_since = nx_mono_ns();
         } else if (nx_mono_ns() - quiet_since >= NX_NS_PER_SEC) {

@@ -302,6 +302,7 @@ static int rest_queue(nx_feed_t *f, int kind, uint32_t sym, const char *path)
         if (q->used)
             continue;
         q->used = 1;
+        ST_ADD(f, rest_pending, 1);
         q->kind = kind;
         q->symbol = sym;
         q->inflight = 0;
@@ -637,6 +638,7 @@ static void rest_done(nx_feed_t *f, rest_t *q)
     if (!ok)
         ST_ADD(f, rest_errors, 1);
     q->used = 0;
+    ST_ADD(f, rest_pending, (uint64_t)-1);
 }
 
 static int rest_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -89,6 +89,7 @@ typedef struct nx_feed_stats {
     uint64_t book_gaps, book_resyncs, book_stale;
     int64_t rest_blocked_until_ns; /* Retry-After in force until */
     int64_t last_429_ns, first_rest_after_429_ns;
+    uint64_t rest_pending; /* REST requests queued or in flight now (backfill, snapshots) */
 } nx_feed_stats_t;
 
 void nx_feed_opts_default(nx_feed_opts_t *o);
