@@ -314,6 +314,11 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->storage.batch = 4096;
     snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
     cfg->storage.catch_up_tasks = 1;
+    snprintf(cfg->chat.api_url, sizeof cfg->chat.api_url, "https://api.telegram.org");
+    cfg->chat.poll_timeout_s = 25;
+    cfg->chat.webhook_port = 8443;
+    cfg->chat.chat_per_s = 1;
+    cfg->chat.global_per_s = 30;
     cfg->cortex.ntf = 3;
     cfg->cortex.tf_s[0] = 60;
     cfg->cortex.tf_s[1] = 900;
@@ -644,6 +649,19 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         json_t *cu = json_object_get(sto, "catch_up_tasks");
         if (cu)
             cfg->storage.catch_up_tasks = json_is_true(cu);
+    }
+    json_t *chat = json_object_get(root, "chat");
+    if (chat) {
+        static const char *const chat_ch[] = {"poll", "webhook", NULL};
+        json_t *v = json_object_get(chat, "mode");
+        if (v)
+            cfg->chat.webhook = enum_index(v, chat_ch) == 1;
+        get_str(chat, "api_url", cfg->chat.api_url, sizeof cfg->chat.api_url);
+        get_u32(chat, "poll_timeout_s", &cfg->chat.poll_timeout_s);
+        get_str(chat, "webhook_url", cfg->chat.webhook_url, sizeof cfg->chat.webhook_url);
+        get_u32(chat, "webhook_port", &cfg->chat.webhook_port);
+        get_u32(chat, "chat_per_s", &cfg->chat.chat_per_s);
+        get_u32(chat, "global_per_s", &cfg->chat.global_per_s);
     }
 
     json_t *syms = json_object_get(root, "symbols");

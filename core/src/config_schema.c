@@ -289,6 +289,31 @@ static const nx_cnode_t storage_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
+static const char *const chat_mode_choices[] = {"poll", "webhook", NULL};
+static const nx_cnode_t chat_members[] = {
+    {"api_url", NX_CT_STRING,
+     "Telegram Bot API base URL (a self-hosted Bot API server, or a test server). The bot runs "
+     "when NEXUS_TELEGRAM_TOKEN is set in the environment; the token is never read from this "
+     "file and never logged.",
+     "\"https://api.telegram.org\"", 1, 255, 0, NULL, NULL},
+    {"mode", NX_CT_ENUM,
+     "poll: long polling with getUpdates; webhook: Telegram POSTs updates to webhook_url, "
+     "checked against NEXUS_TELEGRAM_WEBHOOK_SECRET.",
+     "\"poll\"", 0, 0, 0, chat_mode_choices, NULL},
+    {"poll_timeout_s", NX_CT_INT, "getUpdates long-poll timeout in seconds.", "25", 0, 50, 0, NULL,
+     NULL},
+    {"webhook_url", NX_CT_STRING, "webhook: the public HTTPS URL given to setWebhook.", "\"\"", 0,
+     255, 0, NULL, NULL},
+    {"webhook_port", NX_CT_INT,
+     "webhook: the local port updates are received on (behind a TLS proxy).", "8443", 1, 65535, 0,
+     NULL, NULL},
+    {"chat_per_s", NX_CT_INT, "Messages per second to one chat at most.", "1", 1, 30, 0, NULL,
+     NULL},
+    {"global_per_s", NX_CT_INT, "Messages per second over all chats at most.", "30", 1, 1000, 0,
+     NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -306,6 +331,7 @@ static const nx_cnode_t root_members[] = {
      0, 0, 0, NULL, trading_members},
     {"storage", NX_CT_OBJECT, "Durable state: users, sessions, the journal.", NULL, 0, 0, 0, NULL,
      storage_members},
+    {"chat", NX_CT_OBJECT, "The Telegram bot.", NULL, 0, 0, 0, NULL, chat_members},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

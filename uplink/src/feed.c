@@ -1133,6 +1133,11 @@ int nx_net_service(nx_net_t *n, int timeout_ms)
     return lws_service(n->ctx, 0);
 }
 
+struct lws_context *nx_net_context(nx_net_t *n)
+{
+    return n->ctx;
+}
+
 void nx_net_wake(nx_net_t *n)
 {
     lws_cancel_service(n->ctx);

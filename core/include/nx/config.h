@@ -141,6 +141,14 @@ typedef struct nx_config {
         char owner_name[64];
         int catch_up_tasks; /* missed scheduled runs run once at start */
     } storage;
+    struct {
+        char api_url[NX_PATH_MAX]; /* Bot API base, "https://api.telegram.org" */
+        int webhook;               /* 0 = long polling */
+        uint32_t poll_timeout_s;
+        char webhook_url[NX_PATH_MAX];
+        uint32_t webhook_port;
+        uint32_t chat_per_s, global_per_s;
+    } chat;
 } nx_config_t;
 
 typedef struct nx_config_error {

@@ -51,6 +51,10 @@ typedef struct nx_feed nx_feed_t;
 nx_net_t *nx_net_create(nx_clock_t *clock);
 /* Service sockets and timers for up to timeout_ms. */
 int nx_net_service(nx_net_t *n, int timeout_ms);
+/* The libwebsockets context, for other clients that live on the network
+ * thread (the Telegram bot adds its own vhost to it). */
+struct lws_context;
+struct lws_context *nx_net_context(nx_net_t *n);
 /* Wake a blocked nx_net_service from another thread. */
 void nx_net_wake(nx_net_t *n);
 void nx_net_destroy(nx_net_t *n);
