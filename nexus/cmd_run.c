@@ -179,6 +179,9 @@ static void help(FILE *out)
                  "  -d, --duration SECONDS stop by itself after this many seconds\n"
                  "  -e, --events           print every market event the engine receives as a\n"
                  "                         JSON line on standard output\n"
+                 "      --console          read chat commands from the terminal as the owner\n"
+                 "                         (the same commands and replies as the Telegram bot,\n"
+                 "                         which runs when NEXUS_TELEGRAM_TOKEN is set)\n"
                  "  -h, --help             this text\n");
 }
 
@@ -188,10 +191,11 @@ int nx_cmd_run(int argc, char **argv)
                                          {"duration", required_argument, 0, 'd'},
                                          {"events", no_argument, 0, 'e'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"console", no_argument, 0, 'C'},
                                          {0, 0, 0, 0}};
     const char *path = NULL;
     double duration = 0;
-    int c, print_events = 0;
+    int c, print_events = 0, console = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:d:eh", opts, NULL)) != -1) {
         switch (c) {
@@ -209,6 +213,9 @@ int nx_cmd_run(int argc, char **argv)
         }
         case 'e':
             print_events = 1;
+            break;
+        case 'C':
+            console = 1;
             break;
         case 'h':
             help(stdout);
@@ -248,6 +255,7 @@ int nx_cmd_run(int argc, char **argv)
     lo.fd = log_fd;
     lo.debounce_ms = cfg.log.debounce_s * 1000;
 
+    signal(SIGPIPE, SIG_IGN); /* a peer that hung up is an error return, not a death */
     /* Block the stop signals before any thread exists so all inherit it. */
     sigset_t set;
     sigemptyset(&set);
@@ -279,6 +287,7 @@ int nx_cmd_run(int argc, char **argv)
         return NX_EXIT_FAIL;
     }
     eng.print_events = print_events;
+    eng.console = console;
     if ((rc = nx_engine_start(&eng))) {
         replays_stop(&rp);
         NX_ERROR("main", "cannot start the engine threads: %s", nx_strerror(rc));
@@ -292,7 +301,7 @@ int nx_cmd_run(int argc, char **argv)
 
     int64_t deadline = duration > 0 ? nx_mono_ns() + (int64_t)(duration * 1e9) : INT64_MAX;
     const char *why = "duration elapsed";
-    int tty = replaying && !print_events && isatty(1);
+    int tty = replaying && !print_events && !console && isatty(1);
     uint64_t seen = 0;
     int64_t quiet_since = 0;
     for (;;) {

@@ -49,6 +49,41 @@ static void on_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
         desk_sync_position(d, s, symbol);
 }
 
+/* Tell the session's person (through the journal, to the chat bot). */
+static void notice(nx_desk_t *d, const desk_session_t *s, uint32_t sym, nx_notice_kind_t kind,
+                   uint8_t reason, int64_t until_ns, const nx_trade_closed_t *t)
+{
+    if (!d->journal)
+        return;
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_NOTICE;
+    ev.hdr.symbol = sym;
+    const nx_symbol_t *y = sym < d->nsym ? nx_symtab_get(d->symtab, sym) : NULL;
+    ev.hdr.venue = y ? (uint8_t)y->venue : 0;
+    ev.hdr.exch_ns = d->now;
+    ev.u.notice.session = s->id;
+    ev.u.notice.kind = (uint8_t)kind;
+    ev.u.notice.reason = reason;
+    ev.u.notice.until_ns = until_ns;
+    if (t) {
+        ev.u.notice.qty = t->qty;
+        ev.u.notice.entry_px = t->entry_px;
+        ev.u.notice.exit_px = t->exit_px;
+        ev.u.notice.pnl = t->pnl;
+        ev.u.notice.dir = t->dir;
+    }
+    d->journal(d->ctx, &ev);
+}
+
+static int active_locks(const desk_session_t *s, int64_t now)
+{
+    int n = 0;
+    for (int i = 0; i < NX_SHIELD_MAX_LOCKS; i++)
+        n += s->risk.locks[i].active && s->risk.locks[i].until_ns > now;
+    return n;
+}
+
 static void on_closed(void *ctx, const nx_trade_closed_t *t)
 {
     nx_desk_t *d = ctx;
@@ -57,8 +92,20 @@ static void on_closed(void *ctx, const nx_trade_closed_t *t)
         return;
     desk_dirty(d, s->id);
     int64_t atr = t->symbol < NX_SHIELD_MAX_SYMBOLS ? d->last_atr[t->symbol] : 0;
+    int64_t when = t->closed_ns ? t->closed_ns : d->now;
+    uint8_t was_tripped = s->risk.tripped;
+    int locks_before = active_locks(s, when);
     nx_shield_on_trade_closed(&s->conf, &s->risk, t->symbol, t->pnl, t->reason == NX_EXIT_SL, atr,
-                              t->exit_px, t->closed_ns ? t->closed_ns : d->now);
+                              t->exit_px, when);
+    notice(d, s, t->symbol, NX_NOTE_CLOSED, (uint8_t)t->reason, 0, t);
+    if (s->risk.tripped && !was_tripped)
+        notice(d, s, NX_SYMBOL_NONE, NX_NOTE_BREAKER, 0, s->risk.halt_until, NULL);
+    if (active_locks(s, when) > locks_before)
+        for (int i = 0; i < NX_SHIELD_MAX_LOCKS; i++) {
+            const nx_lock_t *l = &s->risk.locks[i];
+            if (l->active && l->until_ns > when && (l->symbol == t->symbol || l->symbol == NX_SYMBOL_NONE))
+                notice(d, s, l->symbol, NX_NOTE_LOCK, l->reason, l->until_ns, NULL);
+        }
     if ((unsigned)t->reason < 16)
         s->exits_by[t->reason]++;
     d->trades[d->n_trades++ % NX_DESK_TRADES] = *t;
@@ -463,6 +510,132 @@ static void decline_all(nx_desk_t *d, uint32_t session)
     }
 }
 
+/* A person's own entry (/forcelong, /forceshort): the shield sizes it and
+ * applies every limit as for a strategy's signal, but a person who asks
+ * needs no approval, so it is decided as in PILOT mode. The stop is the
+ * session's default stop. Returns 0, NX_ESTATE (refused: the journal has
+ * the decision and why) or NX_EINVAL. */
+static int enter(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c)
+{
+    if (c->arg < 0 || c->arg >= d->nsym || !s->trades[c->arg] || d->last_px[c->arg] <= 0)
+        return NX_EINVAL;
+    uint32_t sym = (uint32_t)c->arg;
+    nx_event_t sig;
+    memset(&sig, 0, sizeof sig);
+    sig.hdr.type = NX_EV_SIGNAL;
+    sig.hdr.symbol = sym;
+    sig.hdr.venue = (uint8_t)nx_symtab_get(d->symtab, sym)->venue;
+    nx_ev_signal_t *g = &sig.u.signal;
+    g->side = !strcmp(c->text, "short") ? NX_SIG_SELL : NX_SIG_BUY;
+    g->confidence = 1.0;
+    g->ref_price = d->last_px[sym];
+    g->atr = d->last_atr[sym];
+    g->strategy = UINT16_MAX; /* a person, not a strategy */
+    snprintf(g->reason, sizeof g->reason, "manual");
+    int64_t now = d->last_ns[sym] ? d->last_ns[sym] : d->now;
+    nx_shield_input_t in;
+    shield_input(d, sym, g, now, &in);
+    nx_mode_t mode = s->conf.mode;
+    s->conf.mode = NX_MODE_PILOT;
+    nx_decision_t dec;
+    nx_shield_decide(&s->conf, &s->risk, &in, now, &dec);
+    s->conf.mode = mode;
+    journal_decision(d, s, sym, sig.hdr.venue, g, &dec, 0, 0, now);
+    if (dec.verdict != NX_V_APPROVE && dec.verdict != NX_V_RESIZE)
+        return NX_ESTATE;
+    act(d, s, sym, &dec, 0, now);
+    return 0;
+}
+
+/* Per-session settings a person may change (/config set), each within the
+ * range the config file allows. */
+typedef struct conf_key {
+    const char *key;
+    int64_t lo, hi;
+} conf_key_t;
+static const conf_key_t conf_keys[] = {
+    {"leverage", 1, 20},          {"size_bp", 1, 10000},       {"risk_bp", 0, 10000},
+    {"max_positions", 0, 1000},   {"max_trades_day", 0, 100000}, {"trail_bp", 0, 5000},
+    {"stop_bp", 1, 5000},         {"cooldown_s", 0, 604800},   {"time_limit_s", 0, 31536000},
+    {"approval_ttl_s", 1, 86400}, {"breaker_losses", 1, 100},  {NULL, 0, 0},
+};
+
+static int set_conf(desk_session_t *s, const char *key, int64_t v)
+{
+    const conf_key_t *k = conf_keys;
+    while (k->key && strcmp(k->key, key))
+        k++;
+    if (!k->key || v < k->lo || v > k->hi)
+        return NX_ERANGE;
+    nx_risk_conf_t c = s->conf;
+    if (!strcmp(key, "leverage"))
+        c.leverage = (uint32_t)v;
+    else if (!strcmp(key, "size_bp"))
+        c.size_pct_bp = (uint32_t)v;
+    else if (!strcmp(key, "risk_bp"))
+        c.risk_pct_bp = (uint32_t)v;
+    else if (!strcmp(key, "max_positions"))
+        c.max_positions = (uint32_t)v;
+    else if (!strcmp(key, "max_trades_day"))
+        c.max_trades_day = (uint32_t)v;
+    else if (!strcmp(key, "stop_bp"))
+        c.default_stop_bp = (uint32_t)v;
+    else if (!strcmp(key, "cooldown_s"))
+        c.cooldown_ns = v * NX_NS_PER_SEC;
+    else if (!strcmp(key, "approval_ttl_s"))
+        c.approval_ttl_ns = v * NX_NS_PER_SEC;
+    else if (!strcmp(key, "breaker_losses"))
+        c.breaker_losses = (uint32_t)v;
+    if (nx_risk_conf_check(&c))
+        return NX_ERANGE;
+    s->conf = c;
+    if (!strcmp(key, "trail_bp"))
+        s->trail_bp = (uint32_t)v;
+    else if (!strcmp(key, "time_limit_s"))
+        s->time_limit_ns = v * NX_NS_PER_SEC;
+    return 0;
+}
+
+int nx_desk_setting(const nx_desk_t *d, uint32_t session, int i, const char **key, int64_t *value,
+                    int64_t *lo, int64_t *hi)
+{
+    const desk_session_t *s = desk_session((nx_desk_t *)d, session);
+    if (!s || i < 0 || i >= (int)(sizeof conf_keys / sizeof conf_keys[0]) - 1)
+        return NX_ENOENT;
+    const nx_risk_conf_t *c = &s->conf;
+    const int64_t v[] = {c->leverage,
+                         c->size_pct_bp,
+                         c->risk_pct_bp,
+                         c->max_positions,
+                         c->max_trades_day,
+                         s->trail_bp,
+                         c->default_stop_bp,
+                         c->cooldown_ns / NX_NS_PER_SEC,
+                         s->time_limit_ns / NX_NS_PER_SEC,
+                         c->approval_ttl_ns / NX_NS_PER_SEC,
+                         c->breaker_losses};
+    *key = conf_keys[i].key;
+    *value = v[i];
+    *lo = conf_keys[i].lo;
+    *hi = conf_keys[i].hi;
+    return 0;
+}
+
+int nx_desk_positions(const nx_desk_t *d, uint32_t session, nx_desk_position_t *out, int max)
+{
+    int n = 0;
+    for (uint32_t sym = 0; sym < d->nsym && n < max; sym++) {
+        nx_position_info_t p;
+        if (nx_oms_position(d->oms, session, sym, &p) || p.qty == 0)
+            continue;
+        out[n].symbol = sym;
+        out[n].pos = p;
+        out[n].last_px = d->last_px[sym];
+        n++;
+    }
+    return n;
+}
+
 static int session_command(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c)
 {
     switch (c->cmd) {
@@ -495,6 +668,10 @@ static int session_command(nx_desk_t *d, desk_session_t *s, const nx_ev_control_
         nx_oms_panic(d->oms, s->id, d->now);
         decline_all(d, s->id);
         return 0;
+    case NX_CTL_ENTER:
+        return enter(d, s, c);
+    case NX_CTL_SET:
+        return set_conf(s, c->text, c->arg);
     default:
         return NX_EINVAL; /* not the desk's (reload, shutdown: the engine's) */
     }

@@ -44,6 +44,10 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig);
  *                     global ones)
  *   APPROVE / REJECT arg   decide approval request arg (COPILOT)
  *   EXIT  arg         close the position on symbol arg at market
+ *   ENTER arg text    a person's own entry on symbol arg, text "long" or
+ *                     "short": sized and limited by the shield, no approval
+ *   SET   text arg    change the setting named text to arg (nx_desk_setting
+ *                     lists them with their ranges); NX_ERANGE if outside
  * Returns 0, NX_ENOENT (no such session, request or position), NX_ESTATE
  * (an APPROVE refused: the request expired or was decided already, the
  * price drifted, or a limit now applies; *why, if not NULL, says which and
@@ -83,6 +87,17 @@ int nx_desk_approvals(const nx_desk_t *d, uint32_t session, nx_desk_approval_t *
  * max; the desk keeps the last NX_DESK_TRADES. Returns how many. */
 #define NX_DESK_TRADES 4096
 int nx_desk_trades(const nx_desk_t *d, uint32_t session, nx_trade_closed_t *out, int max);
+/* The open positions of a session now (up to max); returns how many. */
+typedef struct nx_desk_position {
+    uint32_t symbol;
+    nx_position_info_t pos; /* signed qty, average entry, protection, unrealised P&L */
+    int64_t last_px;        /* the latest price, price units */
+} nx_desk_position_t;
+int nx_desk_positions(const nx_desk_t *d, uint32_t session, nx_desk_position_t *out, int max);
+/* The i-th setting a person may change (/config): its key, value now and
+ * allowed range. NX_ENOENT past the last. */
+int nx_desk_setting(const nx_desk_t *d, uint32_t session, int i, const char **key, int64_t *value,
+                    int64_t *lo, int64_t *hi);
 /* The desk's clock: the time of the latest market event. */
 int64_t nx_desk_now(const nx_desk_t *d);
 

@@ -2,6 +2,7 @@
  * engine.c — thread bodies and the ordered shutdown (see engine.h).
  */
 #include "engine.h"
+#include "bot.h"
 #include "desk.h"
 
 #include "nx/error.h"
@@ -9,6 +10,7 @@
 #include "nx/log.h"
 #include "nx/sched.h"
 #include "nx/store.h"
+#include "nx/telegram.h"
 #include "nx/vault.h"
 #include "nx/writer.h"
 
@@ -49,7 +51,8 @@ static int feeds_start(nx_engine_t *e)
     const nx_config_t *c = e->cfg;
     if (!c->n_feeds)
         return 0;
-    e->net = nx_net_create(&e->clock);
+    if (!e->net)
+        e->net = nx_net_create(&e->clock);
     if (!e->net)
         return NX_ESYSTEM;
     const char *ak = getenv("NEXUS_ALPACA_KEY_ID"), *as = getenv("NEXUS_ALPACA_SECRET_KEY");
@@ -91,6 +94,7 @@ static void feeds_stop(nx_engine_t *e)
 {
     if (!e->net)
         return;
+    nx_tg_stop(e->tg); /* its connections close with the context */
     for (uint32_t i = 0; i < e->n_feeds; i++)
         nx_feed_stop(e->feeds[i]);
     int64_t end = nx_mono_ns() + 200 * NX_NS_PER_MS;
@@ -112,6 +116,114 @@ static void feeds_stop(nx_engine_t *e)
     for (uint32_t i = 0; i < e->n_feeds; i++)
         nx_feed_destroy(e->feeds[i]);
     e->n_feeds = 0;
+}
+
+/* Network thread: queued calls become control events on the market ring
+ * (a full ring: they wait for the next turn, never dropped). */
+static void publish_calls(nx_engine_t *e)
+{
+    pthread_mutex_lock(&e->call_mu);
+    int left = 0;
+    for (int i = 0; i < NX_ENGINE_CALLS; i++) {
+        nx_engine_call_slot_t *k = &e->calls[i];
+        if (k->state != 1)
+            continue;
+        uint64_t seq;
+        if (nx_bus_claim(e->market, 1, &seq) != 1) {
+            left = 1;
+            break;
+        }
+        nx_event_t *ev = nx_bus_event(e->market, seq);
+        memset(&ev->u.control, 0, sizeof ev->u.control);
+        ev->hdr.type = NX_EV_CONTROL;
+        ev->hdr.venue = 0;
+        ev->hdr.flags = 0;
+        ev->hdr.symbol = NX_SYMBOL_NONE;
+        ev->hdr.exch_ns = 0;
+        ev->hdr.recv_ns = nx_clock_now(&e->clock);
+        ev->u.control = k->c;
+        ev->u.control.call = (uint16_t)(i + 1);
+        nx_ring_publish(e->market, seq + 1);
+        k->state = 2;
+    }
+    atomic_store_explicit(&e->calls_queued, left, memory_order_release);
+    pthread_mutex_unlock(&e->call_mu);
+}
+
+int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_engine_call_cb fn, void *ctx,
+                   int *why)
+{
+    pthread_mutex_lock(&e->call_mu);
+    int slot = -1;
+    while (slot < 0) {
+        if (atomic_load(&e->engine_done) || atomic_load(&e->stop)) {
+            pthread_mutex_unlock(&e->call_mu);
+            return NX_ECLOSED;
+        }
+        for (int i = 0; i < NX_ENGINE_CALLS && slot < 0; i++)
+            if (e->calls[i].state == 0)
+                slot = i;
+        if (slot < 0) { /* eight calls in flight: only the service thread calls, so never */
+            pthread_mutex_unlock(&e->call_mu);
+            sleep_ns(NX_NS_PER_MS);
+            pthread_mutex_lock(&e->call_mu);
+        }
+    }
+    nx_engine_call_slot_t *k = &e->calls[slot];
+    k->c = *c;
+    k->fn = fn;
+    k->ctx = ctx;
+    k->state = 1;
+    atomic_store_explicit(&e->calls_queued, 1, memory_order_release);
+    pthread_mutex_unlock(&e->call_mu);
+    if (e->net)
+        nx_net_wake(e->net);
+    int rc = NX_ECLOSED;
+    for (;;) {
+        pthread_mutex_lock(&e->call_mu);
+        if (k->state == 3) {
+            rc = k->rc;
+            if (why)
+                *why = k->why;
+            k->state = 0;
+            pthread_mutex_unlock(&e->call_mu);
+            break;
+        }
+        int gone = atomic_load(&e->engine_done);
+        if (gone)
+            k->state = 0; /* the engine thread will never look at it again */
+        pthread_mutex_unlock(&e->call_mu);
+        if (gone)
+            break;
+        /* keep the journal moving: the engine may be waiting for room in it */
+        int n = e->writer ? nx_writer_step(e->writer, NX_NS_PER_MS) : 0;
+        if (n > 0)
+            atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);
+        else if (!e->writer || n < 0)
+            sleep_ns(NX_NS_PER_MS);
+    }
+    return rc;
+}
+
+/* Engine thread: a call's command was taken; answer it. */
+static void answer_call(nx_engine_t *e, const nx_ev_control_t *c, int rc, int why)
+{
+    int i = c->call - 1;
+    if (i < 0 || i >= NX_ENGINE_CALLS)
+        return;
+    nx_engine_call_slot_t *k = &e->calls[i];
+    pthread_mutex_lock(&e->call_mu);
+    int live = k->state == 2;
+    pthread_mutex_unlock(&e->call_mu);
+    if (live && k->fn)
+        k->fn(e, k->ctx, rc, why);
+    pthread_mutex_lock(&e->call_mu);
+    if (k->state == 2) {
+        k->rc = rc;
+        k->why = why;
+        k->state = 3;
+    }
+    pthread_mutex_unlock(&e->call_mu);
 }
 
 /* Network thread: every venue connection, and the heartbeat timer. */
@@ -146,6 +258,8 @@ static void *network_main(void *arg)
             if (next < now)
                 next = now + period; /* we were descheduled: do not burst */
         }
+        if (atomic_load_explicit(&e->calls_queued, memory_order_acquire))
+            publish_calls(e);
         /* Drain orders (none are produced yet; effectors will send them). */
         uint64_t s;
         uint32_t n = nx_ring_poll(e->orders, oc, BATCH, &s);
@@ -220,14 +334,18 @@ static void desk_journal(void *ctx, const nx_event_t *ev)
     journal_put(e, ev);
 }
 
-/* A person's command, between two market events (the reply to the person
- * comes with the chat bot; here it is logged). */
+/* A person's command, between two market events: the desk's answer goes
+ * back to the caller (the chat bot) and to the log. */
 static void desk_command(nx_engine_t *e, const nx_ev_control_t *c)
 {
-    if (c->cmd == NX_CTL_RELOAD || c->cmd == NX_CTL_SHUTDOWN)
-        return; /* the cortex's and the engine's */
-    nx_reject_t why;
-    int rc = nx_desk_control(e->desk, c, &why);
+    nx_reject_t why = NX_REJ_NONE;
+    int rc = 0;
+    if (c->cmd == NX_CTL_RELOAD || c->cmd == NX_CTL_SHUTDOWN || c->cmd == NX_CTL_QUERY || !e->desk) {
+        answer_call(e, c, rc, why); /* the cortex's, the engine's, or a question */
+        return;
+    }
+    rc = nx_desk_control(e->desk, c, &why);
+    answer_call(e, c, rc, (int)why);
     if (rc)
         NX_WARN("desk", "command %u for session %u (arg %lld) refused: %s%s%s", c->cmd,
                 c->session, (long long)c->arg, nx_strerror(rc), why ? ", " : "",
@@ -292,9 +410,10 @@ static void *engine_main(void *arg)
                 nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
             if (e->cortex)
                 nx_cortex_on_event(e->cortex, ev);
-            if (t == NX_EV_CONTROL && e->desk)
+            if (t == NX_EV_CONTROL)
                 desk_command(e, &ev->u.control);
-            if (t == NX_EV_TIMER || t == NX_EV_CONTROL || t == NX_EV_STATUS)
+            if (t == NX_EV_TIMER || t == NX_EV_STATUS ||
+                (t == NX_EV_CONTROL && ev->u.control.cmd != NX_CTL_QUERY))
                 journal_put(e, ev);
         }
         if (e->cortex)
@@ -310,6 +429,14 @@ static void *engine_main(void *arg)
         nx_desk_save_all(e->desk); /* the latest prices and trailing levels */
         publish_totals(e);
     }
+    pthread_mutex_lock(&e->call_mu); /* a call still waiting is told no */
+    atomic_store(&e->engine_done, 1);
+    for (int i = 0; i < NX_ENGINE_CALLS; i++)
+        if (e->calls[i].state == 2 || e->calls[i].state == 1) {
+            e->calls[i].rc = NX_ECLOSED;
+            e->calls[i].state = 3;
+        }
+    pthread_mutex_unlock(&e->call_mu);
     nx_ring_close(e->orders);
     nx_ring_close(e->journal);
     return NULL;
@@ -387,9 +514,25 @@ static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *act
 /* Service thread: the storage writer and the scheduler (chat and dashboard will run here
  * too). At shutdown the journal ring is closed after the engine thread's
  * last entry; everything in it is stored before the thread ends. */
+static void bot_entry(void *ctx, const nx_event_t *ev)
+{
+    nx_engine_t *e = ctx;
+    if (e->bot)
+        nx_bot_on_event(e->bot, ev);
+}
+
 static void *service_main(void *arg)
 {
     nx_engine_t *e = arg;
+    if (e->tg || e->console) {
+        e->bot = nx_bot_create(e, e->tg, e->console);
+        if (e->bot && e->recovery_notes[0]) {
+            char html[1200], esc[1100];
+            nx_tg_escape(e->recovery_notes, esc, sizeof esc);
+            snprintf(html, sizeof html, "<b>Held at start</b>: saved state and venue disagree\n%s", esc);
+            nx_bot_tell_owner(e->bot, html);
+        }
+    }
     int64_t every = (int64_t)e->cfg->engine.stats_interval_s * NX_NS_PER_SEC;
     int64_t next_stats = nx_mono_ns() + every, next_sched = 0;
     for (;;) {
@@ -401,7 +544,9 @@ static void *service_main(void *arg)
                         nx_store_error(e->store));
             next_sched = nx_mono_ns() + NX_NS_PER_SEC;
         }
-        int n = nx_writer_step(e->writer, 100 * NX_NS_PER_MS);
+        if (e->bot)
+            nx_bot_poll(e->bot);
+        int n = nx_writer_step(e->writer, (e->bot ? 20 : 100) * NX_NS_PER_MS);
         if (n > 0)
             atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);
         else if (n == 0 && nx_ring_is_closed(e->journal))
@@ -455,6 +600,8 @@ static void recovery_report(void *ctx, uint32_t session, const char *text)
     recovery_t *r = ctx;
     char detail[320];
     snprintf(detail, sizeof detail, "session %u: %s", session, text);
+    size_t used = strlen(r->e->recovery_notes);
+    snprintf(r->e->recovery_notes + used, sizeof r->e->recovery_notes - used, "%s\n", detail);
     /* the owner reads it in the audit log (and from the chat bot) */
     if (nx_store_audit(r->e->store, 0, r->e->cfg->storage.owner_chat_id, "reconcile_mismatch",
                        detail))
@@ -585,7 +732,8 @@ static int storage_init(nx_engine_t *e)
             return rc;
         }
     }
-    nx_writer_opts_t wo = {e->store, e->symtab, e->journal, 0, cfg->storage.batch, NULL, NULL};
+    nx_writer_opts_t wo = {e->store, e->symtab, e->journal, 0, cfg->storage.batch, NULL, e,
+                           bot_entry};
     if ((rc = nx_writer_create(&e->writer, &wo)))
         return rc;
     uint64_t last;
@@ -687,6 +835,10 @@ static int cortex_init(nx_engine_t *e)
  * NULL): shared by a failed start and by nx_engine_destroy. */
 static void release(nx_engine_t *e)
 {
+    nx_bot_destroy(e->bot);
+    e->bot = NULL;
+    nx_tg_destroy(e->tg); /* stopped with the network thread's context */
+    e->tg = NULL;
     nx_desk_destroy(e->desk);
     e->desk = NULL;
     nx_cortex_destroy(e->cortex);
@@ -707,6 +859,7 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
 {
     memset(e, 0, sizeof *e);
     e->cfg = cfg;
+    pthread_mutex_init(&e->call_mu, NULL);
     if (cfg->engine.clock == NX_CLOCK_SIM)
         nx_clock_init_sim(&e->clock, 0);
     else
@@ -732,9 +885,46 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
     return 0;
 }
 
+/* The Telegram bot, when NEXUS_TELEGRAM_TOKEN is set: on the network
+ * thread's libwebsockets context, made before the thread runs. */
+static int chat_start(nx_engine_t *e)
+{
+    const char *token = getenv("NEXUS_TELEGRAM_TOKEN");
+    if (!token || !*token)
+        return 0;
+    nx_log_add_secret(token);
+    const char *secret = getenv("NEXUS_TELEGRAM_WEBHOOK_SECRET");
+    if (secret && *secret)
+        nx_log_add_secret(secret);
+    if (!e->net)
+        e->net = nx_net_create(&e->clock);
+    if (!e->net)
+        return NX_ESYSTEM;
+    const nx_config_t *c = e->cfg;
+    nx_tg_opts_t o = {0};
+    o.api_url = c->chat.api_url;
+    o.token = token;
+    o.poll_timeout_s = c->chat.poll_timeout_s;
+    o.webhook_url = c->chat.webhook ? c->chat.webhook_url : NULL;
+    o.webhook_port = c->chat.webhook_port;
+    o.webhook_secret = secret;
+    o.chat_per_s = c->chat.chat_per_s;
+    o.global_per_s = c->chat.global_per_s;
+    o.commands_json = nx_bot_commands_json();
+    e->tg = nx_tg_create(nx_net_context(e->net), &o);
+    if (!e->tg)
+        return NX_EINVAL;
+    return nx_tg_start(e->tg);
+}
+
 int nx_engine_start(nx_engine_t *e)
 {
     e->start_mono_ns = nx_mono_ns();
+    int crc = chat_start(e);
+    if (crc) {
+        NX_ERROR("chat", "cannot start the Telegram bot: %s", nx_strerror(crc));
+        return crc;
+    }
     if (e->cortex) {
         int rc = nx_cortex_start(e->cortex);
         if (rc) {

@@ -28,6 +28,23 @@
 #include "nx/ring.h"
 #include "nx/symtab.h"
 
+struct nx_engine;
+struct nx_tg;
+struct nx_bot;
+
+/* Runs on the engine thread right after the desk took a call's command
+ * (rc and why: the desk's answer), between two market events. */
+typedef void (*nx_engine_call_cb)(struct nx_engine *e, void *ctx, int rc, int why);
+
+#define NX_ENGINE_CALLS 8
+typedef struct nx_engine_call_slot {
+    nx_ev_control_t c;
+    nx_engine_call_cb fn;
+    void *ctx;
+    int state; /* 0 free, 1 queued, 2 published, 3 done */
+    int rc, why;
+} nx_engine_call_slot_t;
+
 typedef struct nx_engine {
     const nx_config_t *cfg;
     nx_clock_t clock;
@@ -55,6 +72,20 @@ typedef struct nx_engine {
     _Atomic uint64_t signals;         /* strategy signals emitted by the cortex */
     _Atomic int64_t desk_pnl;         /* every session's balance - starting equity */
     _Atomic uint32_t desk_open, desk_trades; /* open positions, closed trades */
+
+    /* Chat: the Telegram client (network thread's context; created before
+     * the threads start) and the bot (service thread). */
+    struct nx_tg *tg;
+    struct nx_bot *bot;
+    int console; /* nexus run --console: the owner's commands from stdin */
+    char recovery_notes[1024]; /* reconciliation differences found at start, for the owner */
+    /* Calls from the service thread to the engine thread: a slot is queued,
+     * the network thread (the market ring's one producer) publishes it as a
+     * control event, the engine thread answers. */
+    pthread_mutex_t call_mu;
+    nx_engine_call_slot_t calls[NX_ENGINE_CALLS];
+    _Atomic int calls_queued;
+    _Atomic int engine_done; /* the engine thread has ended: no call is answered */
 } nx_engine_t;
 
 /* Build rings and the symbol table from a validated config (start-up:
@@ -71,6 +102,15 @@ void nx_engine_request_stop(nx_engine_t *e);
 void nx_engine_join(nx_engine_t *e);
 
 void nx_engine_destroy(nx_engine_t *e);
+
+/* A person's command or question for the desk, carried in order with the
+ * market data: c goes to the desk, then fn (optional) runs on the engine
+ * thread with the result — it may read the desk and the cortex and write
+ * into ctx. Service thread only (it keeps storing the journal while it
+ * waits, so the engine never waits on it). Returns the desk's result
+ * (*why: its nx_reject_t), or NX_ECLOSED if the engine has stopped. */
+int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_engine_call_cb fn, void *ctx,
+                   int *why);
 
 /* One condensed line describing the running engine (start-up summary). */
 void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap);

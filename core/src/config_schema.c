@@ -186,7 +186,7 @@ static const nx_cnode_t cortex_members[] = {
 
 static const char *const mode_choices[] = {"watcher", "copilot", "pilot", NULL};
 static const nx_cnode_t session_members[] = {
-    {"name", NX_CT_STRING, "Who trades (a user name; users come from storage in a later release).",
+    {"name", NX_CT_STRING, "Who trades: the user of this name (a chat user registered under it) drives it.",
      "(required)", 1, 31, NX_CF_REQUIRED, NULL, NULL},
     {"mode", NX_CT_ENUM,
      "watcher: signals are notifications only; copilot: each trade waits for approval; pilot: "

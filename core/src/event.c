@@ -18,6 +18,7 @@ static const char *const type_names[NX_EV_TYPE_COUNT] = {
     [NX_EV_STATUS] = "status",
     [NX_EV_DECISION] = "decision",
     [NX_EV_STATE] = "state",
+    [NX_EV_NOTICE] = "notice",
 };
 
 const char *nx_event_type_name(nx_event_type_t t)

@@ -119,11 +119,26 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
     case NX_EV_CONTROL: {
         static const char *const cmds[] = {"?",      "pause", "resume",  "mode",    "reload",
                                            "kill",   "shutdown", "panic", "reset", "unlock",
-                                           "approve", "reject", "exit"};
+                                           "approve", "reject", "exit", "enter", "set",
+                                           "query"};
         const nx_ev_control_t *c = &e->u.control;
         put(&o, ",\"cmd\":\"%s\",\"session\":%u,\"arg\":%lld",
             c->cmd < sizeof cmds / sizeof cmds[0] ? cmds[c->cmd] : "?", c->session,
             (long long)c->arg);
+        break;
+    }
+    case NX_EV_NOTICE: {
+        static const char *const kinds[] = {"?", "closed", "breaker", "lock", "plugin"};
+        const nx_ev_notice_t *n = &e->u.notice;
+        put(&o, ",\"kind\":\"%s\",\"session\":%u,\"reason\":%u,\"dir\":%d",
+            n->kind < sizeof kinds / sizeof kinds[0] ? kinds[n->kind] : "?", n->session,
+            n->reason, n->dir);
+        if (n->kind == NX_NOTE_CLOSED) {
+            dec(&o, "qty", n->qty, qs);
+            dec(&o, "entry", n->entry_px, ps);
+            dec(&o, "exit", n->exit_px, ps);
+            dec(&o, "pnl", n->pnl, ps);
+        }
         break;
     }
     case NX_EV_TIMER:

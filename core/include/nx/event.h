@@ -42,6 +42,7 @@ typedef enum nx_event_type {
     NX_EV_STATUS,       /* feed status: connected, stale, gap, resync */
     NX_EV_DECISION,     /* what a session's shield made of a signal */
     NX_EV_STATE,        /* one part of a session's saved state (journal, recovery) */
+    NX_EV_NOTICE,       /* something a person is told: a trade closed, a breaker trip, a lock */
     NX_EV_TYPE_COUNT
 } nx_event_type_t;
 
@@ -204,12 +205,16 @@ typedef enum nx_control_cmd {
     NX_CTL_APPROVE,  /* COPILOT: arg = approval request id */
     NX_CTL_REJECT,   /* COPILOT: arg = approval request id */
     NX_CTL_EXIT,     /* close one position at market: arg = symbol id */
+    NX_CTL_ENTER,    /* a person's entry: arg = symbol id, text "long" | "short" */
+    NX_CTL_SET,      /* a session setting: text = key, arg = value */
+    NX_CTL_QUERY,    /* nothing for the desk: a chat query runs between two events */
 } nx_control_cmd_t;
 
 typedef struct nx_ev_control {
     int64_t arg;      /* command argument */
     uint32_t session; /* user session, 0 = global */
     uint8_t cmd;      /* nx_control_cmd_t */
+    uint16_t call;    /* engine call slot + 1 (a reply is waited for), 0 = none */
     char text[48];    /* optional detail, NUL-terminated */
 } nx_ev_control_t;
 
@@ -263,6 +268,28 @@ typedef struct nx_ev_state {
     char data[NX_STATE_PART];
 } nx_ev_state_t;
 
+/* What a person is told about their session (the chat bot's notifications;
+ * journal). */
+typedef enum nx_notice_kind {
+    NX_NOTE_CLOSED = 1, /* a trade closed: reason = nx_exit_reason_t (effectors.h) */
+    NX_NOTE_BREAKER,    /* the circuit breaker tripped: until_ns (INT64_MAX = manual reset) */
+    NX_NOTE_LOCK,       /* a protection lock: symbol in the header, reason = nx_reject_t */
+    NX_NOTE_PLUGIN,     /* a strategy plugin failed to load or reload: text = its name */
+} nx_notice_kind_t;
+
+typedef struct nx_ev_notice {
+    int64_t qty;       /* closed: qty units */
+    int64_t entry_px;  /* closed: average entry, price units */
+    int64_t exit_px;   /* closed: average exit, price units */
+    int64_t pnl;       /* closed: quote units, after fees */
+    int64_t until_ns;  /* breaker, lock: until when */
+    uint32_t session;  /* 0 = the owner's business (plugins) */
+    uint8_t kind;      /* nx_notice_kind_t */
+    uint8_t reason;    /* see kind */
+    int8_t dir;        /* closed: +1 long, -1 short */
+    char text[24];     /* NUL-terminated detail */
+} nx_ev_notice_t;
+
 #define NX_EVENT_SIZE    128
 #define NX_EVENT_PAYLOAD (NX_EVENT_SIZE - sizeof(nx_event_hdr_t))
 
@@ -282,6 +309,7 @@ typedef struct nx_event {
         nx_ev_status_t status;
         nx_ev_decision_t decision;
         nx_ev_state_t state;
+        nx_ev_notice_t notice;
         uint8_t raw[NX_EVENT_PAYLOAD];
     } u;
 } nx_event_t;
@@ -295,6 +323,7 @@ _Static_assert(sizeof(nx_ev_order_intent_t) <= NX_EVENT_PAYLOAD, "intent fits");
 _Static_assert(sizeof(nx_ev_order_update_t) <= NX_EVENT_PAYLOAD, "order update fits");
 _Static_assert(sizeof(nx_ev_decision_t) <= NX_EVENT_PAYLOAD, "decision fits");
 _Static_assert(sizeof(nx_ev_state_t) <= NX_EVENT_PAYLOAD, "state part fits");
+_Static_assert(sizeof(nx_ev_notice_t) <= NX_EVENT_PAYLOAD, "notice fits");
 
 /* "trade", "bbo", ... for logs and JSON; "?" if out of range. */
 const char *nx_event_type_name(nx_event_type_t t);

@@ -36,6 +36,8 @@ typedef struct nx_writer_opts {
     /* after each commit: the last sequence stored (optional) */
     void (*on_ack)(void *ctx, uint64_t seq);
     void *ctx;
+    /* after each commit, each entry of the batch in order (optional; ctx) */
+    void (*on_entry)(void *ctx, const nx_event_t *ev);
 } nx_writer_opts_t;
 
 int nx_writer_create(nx_writer_t **out, const nx_writer_opts_t *o);
