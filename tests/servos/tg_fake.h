@@ -38,6 +38,7 @@ typedef struct tgf_req {
     json_t *body; /* parsed request body (NULL if it was not JSON) */
     int64_t at_ns;
     int status; /* what was answered */
+    int64_t result_id; /* sendMessage: the message id given */
 } tgf_req_t;
 
 typedef struct tgf_canned {
@@ -202,6 +203,9 @@ static void *tgf_conn_main(void *arg)
             answer = strdup("{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}");
         }
     }
+    json_t *ans = json_loads(answer, 0, NULL);
+    int64_t rid = json_integer_value(json_object_get(json_object_get(ans, "result"), "message_id"));
+    json_decref(ans);
     pthread_mutex_lock(&f->mu);
     if (f->nreq < TGF_MAX_REQ) {
         tgf_req_t *r = &f->req[f->nreq++];
@@ -211,6 +215,7 @@ static void *tgf_conn_main(void *arg)
         b = NULL;
         r->at_ns = tgf_now();
         r->status = status;
+        r->result_id = rid;
     }
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
@@ -395,7 +400,7 @@ static int tgf_wait_request(tgf_t *f, int *from, const char *method, int64_t cha
 }
 
 /* How many requests of a method so far. */
-static int tgf_count(tgf_t *f, const char *method)
+static inline int tgf_count(tgf_t *f, const char *method)
 {
     int n = 0;
     pthread_mutex_lock(&f->mu);
