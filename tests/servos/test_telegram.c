@@ -32,7 +32,7 @@ typedef struct rig {
     nx_net_t *net;
     nx_tg_t *tg;
     pthread_t th;
-    volatile int stop;
+    _Atomic int stop;
 } rig_t;
 
 static void *net_main(void *arg)

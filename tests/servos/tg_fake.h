@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ typedef struct tgf {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    volatile int stop;
+    _Atomic int stop;
     tgf_req_t req[TGF_MAX_REQ];
     int nreq;
     char *upd[TGF_MAX_UPD]; /* update JSON texts */
