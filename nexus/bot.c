@@ -47,8 +47,9 @@ struct nx_bot {
     char *lines[LINES];
     uint32_t l_head, l_tail;
     req_msg_t req[REQS];
-    uint64_t next_tag;
     int64_t owner_chat;
+    uint64_t plugin_failures[NX_CORTEX_MAX_STRATEGIES]; /* reload failures told so far */
+    int64_t next_plugin_check_ns;
 };
 
 typedef struct caller {
@@ -232,6 +233,11 @@ static void tell_admins(nx_bot_t *b, const char *html)
         say(b, 0, html, NULL, 0);
 }
 
+void nx_bot_tell_chat(nx_bot_t *b, int64_t chat, const char *html)
+{
+    say(b, chat, html, NULL, 0);
+}
+
 void nx_bot_tell_owner(nx_bot_t *b, const char *html)
 {
     if (b->owner_chat)
@@ -407,11 +413,8 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
                     nx_exit_reason_name(t[i].reason));
             }
         } else if (q->what == Q_PROFIT) {
-            int64_t sum = 0, best = 0, worst = 0;
-            int wins = 0;
+            int64_t best = 0, worst = 0;
             for (int i = 0; i < n; i++) {
-                sum += t[i].pnl;
-                wins += t[i].pnl > 0;
                 if (!i || t[i].pnl > best)
                     best = t[i].pnl;
                 if (!i || t[i].pnl < worst)
@@ -421,7 +424,6 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
                    "Balance %s",
                 money(b, pnl, m1), in.trades, in.trades ? 100.0 * in.wins / in.trades : 0.0,
                 money(b, best, m2), money(b, worst, m3), money(b, in.balance, m4));
-            (void)sum;
         } else if (q->what == Q_PERF) {
             put(q, "<b>Performance by pair</b>\n");
             for (uint32_t s = 0; s < nx_symtab_count(e->symtab); s++) {
@@ -1168,8 +1170,35 @@ static void *console_main(void *arg)
     return NULL;
 }
 
+/* A plugin the watcher could not reload (a bad build, a bad signature):
+ * the old version keeps running; the owner is told once per failure. */
+static void check_plugins(nx_bot_t *b)
+{
+    nx_cortex_t *cx = b->e->cortex;
+    int64_t now = nx_mono_ns();
+    if (!cx || now < b->next_plugin_check_ns)
+        return;
+    b->next_plugin_check_ns = now + NX_NS_PER_SEC;
+    nx_cortex_stats_t cs;
+    nx_cortex_stats(cx, &cs);
+    for (uint32_t i = 0; i < cs.strategies && i < NX_CORTEX_MAX_STRATEGIES; i++) {
+        nx_strategy_info_t si;
+        if (nx_cortex_strategy_info(cx, (int)i, &si) || si.reload_failures == b->plugin_failures[i])
+            continue;
+        b->plugin_failures[i] = si.reload_failures;
+        char html[900], name[80], why[700];
+        nx_tg_escape(si.name, name, sizeof name);
+        nx_tg_escape(si.last_error, why, sizeof why);
+        snprintf(html, sizeof html,
+                 "Strategy plugin <b>%s</b> failed to reload; the running version stays: %s", name,
+                 why);
+        nx_bot_tell_owner(b, html);
+    }
+}
+
 void nx_bot_poll(nx_bot_t *b)
 {
+    check_plugins(b);
     if (b->tg) {
         nx_tg_sent_t s;
         while (nx_tg_next_sent(b->tg, &s)) {
@@ -1256,13 +1285,12 @@ void nx_bot_on_event(nx_bot_t *b, const nx_event_t *ev)
                 say(b, chat, html, NULL, 0);
             }
         } else if (d->verdict == 4 && d->request) { /* ask: COPILOT */
-            req_msg_t *r = NULL;
+            req_msg_t *r = NULL; /* a free or closed slot; else the one this id maps to */
             for (int i = 0; i < REQS && !r; i++)
-                if (!b->req[i].state)
+                if (b->req[i].state != 1)
                     r = &b->req[i];
-            if (!r) { /* the oldest slot goes */
+            if (!r)
                 r = &b->req[d->request % REQS];
-            }
             memset(r, 0, sizeof *r);
             r->request = d->request;
             r->session = d->session;
@@ -1329,9 +1357,6 @@ void nx_bot_on_event(nx_bot_t *b, const nx_event_t *ev)
             snprintf(html, sizeof html, "Protection lock on %s (%s)%s.",
                      sym == NX_SYMBOL_NONE ? "every pair" : sym_name(b, sym),
                      nx_reject_name((nx_reject_t)n->reason), n->until_ns == INT64_MAX ? " until /unlock" : "");
-        } else if (n->kind == NX_NOTE_PLUGIN) {
-            snprintf(html, sizeof html, "Strategy plugin %s failed to load; the previous one keeps running.",
-                     n->text);
         } else {
             return;
         }

@@ -19,7 +19,8 @@
  * on_entry): signals for WATCHER sessions, approval requests with Approve /
  * Reject buttons (COPILOT), fills, closed trades with their reason,
  * rejected orders, breaker trips and locks; to the owner: feed problems,
- * plugin failures, reconciliation mismatches. A request's buttons answer
+ * plugin reload failures (watched on the cortex's counters once a second),
+ * reconciliation mismatches. A request's buttons answer
  * "expired" or "already decided" once it is no longer open.
  */
 #ifndef NX_BOT_H
@@ -36,8 +37,10 @@ nx_bot_t *nx_bot_create(nx_engine_t *e, struct nx_tg *tg, int console);
 void nx_bot_poll(nx_bot_t *b);
 /* A stored journal entry: what a person must be told. Service thread. */
 void nx_bot_on_event(nx_bot_t *b, const nx_event_t *ev);
-/* Something for the owner (reconciliation at start). Service thread. */
+/* Something for the owner (reconciliation at start), or for one chat (a
+ * scheduled report). Service thread. */
 void nx_bot_tell_owner(nx_bot_t *b, const char *html);
+void nx_bot_tell_chat(nx_bot_t *b, int64_t chat, const char *html);
 void nx_bot_destroy(nx_bot_t *b);
 
 /* The bot's commands as setMyCommands' JSON array (static storage). */

@@ -275,6 +275,10 @@ static void *network_main(void *arg)
         else
             sleep_ns(left);
     }
+    /* what the bot already queued leaves before the context closes (2 s at most) */
+    int64_t flush_until = nx_mono_ns() + 2 * NX_NS_PER_SEC;
+    while (e->tg && nx_tg_pending(e->tg) && nx_mono_ns() < flush_until)
+        nx_net_service(e->net, 50);
     feeds_stop(e);
     nx_ring_close(e->market);
     return NULL;
@@ -461,6 +465,7 @@ static void stats_line(nx_engine_t *e)
 /* ---- scheduled tasks (service thread) ------------------------------------ */
 
 typedef struct report {
+    const char *only; /* a session name: only its line; NULL: every session's */
     char text[1024];
     size_t n;
 } report_t;
@@ -477,20 +482,23 @@ static int report_session(void *ctx, uint32_t session, uint64_t seq, const char 
     json_t *acc = json_object_get(root, "account");
     const char *name = json_string_value(json_object_get(root, "name"));
     const char *bal = json_string_value(json_object_get(acc, "balance_dec"));
-    int k = snprintf(r->text + r->n, sizeof r->text - r->n,
-                     "%s%s: balance %s, %lld trades (%lld won), %zu open", r->n ? "; " : "",
-                     name ? name : "?", bal ? bal : "?",
-                     (long long)json_integer_value(json_object_get(acc, "trades")),
-                     (long long)json_integer_value(json_object_get(acc, "wins")),
-                     json_array_size(json_object_get(root, "positions")));
+    int k = r->only && (!name || strcmp(name, r->only))
+                ? 0 /* another user's: not theirs to read */
+                : snprintf(r->text + r->n, sizeof r->text - r->n,
+                           "%s%s: balance %s, %lld trades (%lld won), %zu open",
+                           r->n ? "; " : "", name ? name : "?", bal ? bal : "?",
+                           (long long)json_integer_value(json_object_get(acc, "trades")),
+                           (long long)json_integer_value(json_object_get(acc, "wins")),
+                           json_array_size(json_object_get(root, "positions")));
     if (k > 0 && (size_t)k < sizeof r->text - r->n)
         r->n += (size_t)k;
     json_decref(root);
     return 0;
 }
 
-/* A task's action. The report goes to the audit log (the chat bot sends
- * it to the user) and, shortened, to the task's last result. */
+/* A task's action. The report covers the task's user's own session (an
+ * owner's or admin's: every session); it goes to the user's chat (the
+ * bot), the audit log and, shortened, the task's last result. */
 static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *action,
                     char *result, size_t cap)
 {
@@ -499,16 +507,25 @@ static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *act
         snprintf(result, cap, "unknown action \"%s\"", action);
         return NX_EINVAL;
     }
-    report_t r = {"", 0};
-    int rc = nx_store_states(e->store, report_session, &r);
+    nx_user_t u;
+    int rc = nx_store_user_get(e->store, 0, user_id, &u);
     if (rc)
+        return rc;
+    report_t r = {u.role == NX_ROLE_OWNER || u.role == NX_ROLE_ADMIN ? NULL : u.name, "", 0};
+    if ((rc = nx_store_states(e->store, report_session, &r)))
         return rc;
     if (!r.n)
         snprintf(r.text, sizeof r.text, "no trading yet");
     snprintf(result, cap, "%s", r.text);
     NX_INFO("sched", "task %lld (%s) for user %lld: %s", (long long)task_id, action,
             (long long)user_id, r.text);
-    return nx_store_audit(e->store, user_id, 0, "daily_report", r.text);
+    if (e->bot && u.chat_id && u.role != NX_ROLE_BANNED && u.role != NX_ROLE_PENDING) {
+        char html[1200], esc[1100];
+        nx_tg_escape(r.text, esc, sizeof esc);
+        snprintf(html, sizeof html, "<b>Daily summary</b>\n%s", esc);
+        nx_bot_tell_chat(e->bot, u.chat_id, html);
+    }
+    return nx_store_audit(e->store, user_id, u.chat_id, "daily_report", r.text);
 }
 
 /* Service thread: the storage writer and the scheduler (chat and dashboard will run here

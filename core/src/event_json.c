@@ -128,7 +128,7 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
         break;
     }
     case NX_EV_NOTICE: {
-        static const char *const kinds[] = {"?", "closed", "breaker", "lock", "plugin"};
+        static const char *const kinds[] = {"?", "closed", "breaker", "lock"};
         const nx_ev_notice_t *n = &e->u.notice;
         put(&o, ",\"kind\":\"%s\",\"session\":%u,\"reason\":%u,\"dir\":%d",
             n->kind < sizeof kinds / sizeof kinds[0] ? kinds[n->kind] : "?", n->session,

@@ -156,9 +156,9 @@ int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keybo
 {
     json_t *b = json_pack("{s:I, s:s, s:s, s:{s:b}}", "chat_id", (json_int_t)chat_id, "text",
                           html, "parse_mode", "HTML", "link_preview_options", "is_disabled", 1);
-    json_t *k = markup(keyboard);
     if (!b)
         return NX_EINVAL;
+    json_t *k = markup(keyboard);
     if (k)
         json_object_set_new(b, "reply_markup", k);
     return enqueue(tg, "sendMessage", chat_id, tag, b);
@@ -271,6 +271,17 @@ void nx_tg_stats(nx_tg_t *tg, nx_tg_stats_t *out)
     pthread_mutex_lock(&tg->mu);
     *out = tg->st;
     pthread_mutex_unlock(&tg->mu);
+}
+
+uint32_t nx_tg_pending(nx_tg_t *tg)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < SEND_SLOTS; i++)
+        n += tg->slots[i].busy;
+    pthread_mutex_lock(&tg->mu);
+    n += tg->queued;
+    pthread_mutex_unlock(&tg->mu);
+    return n;
 }
 
 #define ST_ADD(tg, f, n)                                                                           \

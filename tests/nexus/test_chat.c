@@ -10,7 +10,9 @@
  *  - alice (COPILOT) gets an approval request with Approve / Reject buttons,
  *    approves it, the order fills on the paper venue, /positions shows it,
  *    /forceexit closes it, /profit reports that trade's P&L;
- *  - bob never sees alice's position; a request that expired is refused.
+ *  - bob never sees alice's position; a request that expired is refused;
+ *  - a strategy plugin whose file is replaced by a broken build is not
+ *    swapped in, and the owner is told.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,8 +68,12 @@ static void test_telegram_session(void **state)
     assert_non_null(f);
     char dir[] = "/tmp/nx_chat_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char cfg_path[256], log_path[256];
+    char cfg_path[256], log_path[256], cmd[1024];
     snprintf(cfg_path, sizeof cfg_path, "%s/nexus.json", dir);
+    /* the plugins run from a folder of their own: the test breaks one later */
+    snprintf(cmd, sizeof cmd, "mkdir %s/plugins && cp %s/scalping.so %s/sentinel.so %s/plugins/", dir,
+             NX_PLUGIN_DIR, NX_PLUGIN_DIR, dir);
+    assert_int_equal(system(cmd), 0);
     snprintf(log_path, sizeof log_path, "%s/nexus.log", dir);
     FILE *c = fopen(cfg_path, "w");
     fprintf(c,
@@ -78,7 +84,7 @@ static void test_telegram_session(void **state)
             "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
             "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":5000,"
             "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}],"
-            "\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
+            "\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s/%s\",\"allow_unsigned\":true,"
             "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"],\"params\":{\"sl_atr\":20,\"tp_atr\":30}}]},"
             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"pilot\"},"
             "{\"name\":\"alice\",\"mode\":\"copilot\",\"approval_ttl_s\":86400,\"approval_drift_bp\":10000,\"cooldown_s\":0},"
@@ -86,7 +92,7 @@ static void test_telegram_session(void **state)
             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
             "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1,\"chat_per_s\":10,"
             "\"global_per_s\":100}}",
-            log_path, dir, src_dir(), NX_PLUGIN_DIR, OWNER, f->port);
+            log_path, dir, src_dir(), dir, "plugins", OWNER, f->port);
     fclose(c);
 
     /* a malformed update and a 429 come first */
@@ -212,6 +218,15 @@ static void test_telegram_session(void **state)
     tgf_push_button(f, ALICE, "alice", ALICE, f->req[k2].result_id, approve);
     expect(f, &at, ALICE, "expired");
 
+    /* a broken build of a running plugin: not swapped in, the owner is told */
+    snprintf(cmd, sizeof cmd, "echo 'not a shared object' > %s/plugins/scalping.so.new && "
+                              "mv %s/plugins/scalping.so.new %s/plugins/scalping.so", dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    int ko = 0;
+    int kpl = expect(f, &ko, OWNER, "failed to reload");
+    printf("# %s\n", text_of(f, kpl));
+    assert_non_null(strstr(text_of(f, kpl), "scalping"));
+
     kill(pid, SIGTERM);
     int st = 0;
     waitpid(pid, &st, 0);
@@ -225,9 +240,8 @@ static void test_telegram_session(void **state)
         assert_null(strstr(line, "FAKE-token"));
     fclose(lf);
     tgf_stop(f);
-    char rm[300];
-    snprintf(rm, sizeof rm, "rm -rf %s", dir);
-    assert_int_equal(system(rm), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 int main(int argc, char **argv)

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tg_fake.h"
+
 static const char *nexus_bin, *example_cfg;
 
 typedef struct proc {
@@ -604,6 +606,71 @@ static void test_scheduled_tasks_cli_and_engine(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A daily report reaches the task's user in chat, and holds only that
+ * user's own session (the owner's holds every session). */
+static void test_daily_report_in_chat(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    tgf_t *tg = tgf_start();
+    assert_non_null(tg);
+    char dir[] = "/tmp/nx-cli-report-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], txt[512];
+    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
+    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
+            " \"tick_size\": \"0.01\", \"lot_size\": \"0.001\"}],"
+            " \"trading\": {\"sessions\": [{\"name\": \"boss\"}, {\"name\": \"alice\"}]},"
+            " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"},"
+            " \"chat\": {\"api_url\": \"http://127.0.0.1:%d\", \"poll_timeout_s\": 1}}\n",
+            dir, tg->port);
+    fclose(f);
+    const char *N = nexus_bin;
+    unsetenv("NEXUS_MASTER_KEY");
+    unsetenv("DATABASE_URL");
+    unsetenv("NEXUS_TELEGRAM_TOKEN");
+    /* a first run saves both sessions' state */
+    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg), 0);
+    assert_int_equal(shell(NULL, 0, "%s users --config %s add 7 --name alice --role subscriber",
+                           N, cfg),
+                     0);
+    assert_int_equal(shell(NULL, 0, "%s tasks --config %s add 7 @daily UTC daily_report", N, cfg),
+                     0);
+    assert_int_equal(shell(NULL, 0, "%s tasks --config %s add 42 @daily UTC daily_report", N, cfg),
+                     0);
+    sql1(db, "UPDATE scheduled_tasks SET next_run_ms = 1000", NULL, 0); /* missed while down */
+    assert_int_equal(shell(NULL, 0,
+                           "NEXUS_TELEGRAM_TOKEN=77:cli-test %s run --config %s --duration 2 "
+                           ">/dev/null",
+                           N, cfg),
+                     0);
+    int at = 0;
+    int k = tgf_wait_request(tg, &at, "sendMessage", 7, "Daily summary", 5000);
+    assert_true(k >= 0);
+    const char *t = json_string_value(json_object_get(tg->req[k].body, "text"));
+    assert_non_null(strstr(t, "alice: balance 10000"));
+    assert_null(strstr(t, "boss")); /* never another user's session */
+    at = 0;
+    k = tgf_wait_request(tg, &at, "sendMessage", 42, "Daily summary", 5000);
+    assert_true(k >= 0);
+    t = json_string_value(json_object_get(tg->req[k].body, "text"));
+    assert_non_null(strstr(t, "boss: balance"));
+    assert_non_null(strstr(t, "alice: balance"));
+    sql1(db, "SELECT last_result FROM scheduled_tasks WHERE user_id = (SELECT id FROM users "
+             "WHERE chat_id = 7)",
+         txt, sizeof txt);
+    assert_null(strstr(txt, "boss"));
+    tgf_stop(tg);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -618,6 +685,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_stops_on_sigint), cmocka_unit_test(test_plugin_signing_cli),
         cmocka_unit_test(test_storage_cli),
         cmocka_unit_test(test_scheduled_tasks_cli_and_engine),
+        cmocka_unit_test(test_daily_report_in_chat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

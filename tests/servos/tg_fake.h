@@ -65,7 +65,7 @@ typedef struct tgf {
     int threads;
 } tgf_t;
 
-static int64_t tgf_now(void)
+static inline int64_t tgf_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -77,7 +77,7 @@ typedef struct tgf_conn {
     int fd;
 } tgf_conn_t;
 
-static void tgf_answer(int fd, int status, const char *body)
+static inline void tgf_answer(int fd, int status, const char *body)
 {
     char head[256];
     int n = snprintf(head, sizeof head,
@@ -89,7 +89,7 @@ static void tgf_answer(int fd, int status, const char *body)
 }
 
 /* getUpdates: wait for updates >= offset (at most timeout s), answer them. */
-static char *tgf_updates(tgf_t *f, json_t *b)
+static inline char *tgf_updates(tgf_t *f, json_t *b)
 {
     int64_t offset = json_integer_value(json_object_get(b, "offset"));
     int64_t timeout = json_integer_value(json_object_get(b, "timeout"));
@@ -133,7 +133,7 @@ static char *tgf_updates(tgf_t *f, json_t *b)
     return out;
 }
 
-static void *tgf_conn_main(void *arg)
+static inline void *tgf_conn_main(void *arg)
 {
     tgf_conn_t *c = arg;
     tgf_t *f = c->f;
@@ -233,7 +233,7 @@ out:
     return NULL;
 }
 
-static void *tgf_accept_main(void *arg)
+static inline void *tgf_accept_main(void *arg)
 {
     tgf_t *f = arg;
     while (!f->stop) {
@@ -258,7 +258,7 @@ static void *tgf_accept_main(void *arg)
 }
 
 /* Listen on an ephemeral loopback port. */
-static tgf_t *tgf_start(void)
+static inline tgf_t *tgf_start(void)
 {
     tgf_t *f = calloc(1, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
@@ -279,7 +279,7 @@ static tgf_t *tgf_start(void)
     return f;
 }
 
-static void tgf_stop(tgf_t *f)
+static inline void tgf_stop(tgf_t *f)
 {
     pthread_mutex_lock(&f->mu);
     f->stop = 1;
@@ -300,7 +300,7 @@ static void tgf_stop(tgf_t *f)
 }
 
 /* Queue one raw update text (its update_id must be id). */
-static void tgf_push_raw(tgf_t *f, int64_t id, const char *json)
+static inline void tgf_push_raw(tgf_t *f, int64_t id, const char *json)
 {
     pthread_mutex_lock(&f->mu);
     f->upd[f->nupd] = strdup(json);
@@ -309,7 +309,7 @@ static void tgf_push_raw(tgf_t *f, int64_t id, const char *json)
     pthread_mutex_unlock(&f->mu);
 }
 
-static int64_t tgf_next_id(tgf_t *f)
+static inline int64_t tgf_next_id(tgf_t *f)
 {
     pthread_mutex_lock(&f->mu);
     int64_t id = ++f->next_update_id;
@@ -318,7 +318,7 @@ static int64_t tgf_next_id(tgf_t *f)
 }
 
 /* A user types text in a chat (private when chat == user). */
-static void tgf_push_text(tgf_t *f, int64_t user, const char *name, int64_t chat, const char *text)
+static inline void tgf_push_text(tgf_t *f, int64_t user, const char *name, int64_t chat, const char *text)
 {
     int64_t id = tgf_next_id(f);
     json_t *u = json_pack("{s:I, s:{s:I, s:{s:I, s:b, s:s, s:s}, s:{s:I, s:s}, s:I, s:s}}",
@@ -334,7 +334,7 @@ static void tgf_push_text(tgf_t *f, int64_t user, const char *name, int64_t chat
 }
 
 /* A user presses a button carrying data on message msg of chat. */
-static void tgf_push_button(tgf_t *f, int64_t user, const char *name, int64_t chat, int64_t msg,
+static inline void tgf_push_button(tgf_t *f, int64_t user, const char *name, int64_t chat, int64_t msg,
                             const char *data)
 {
     int64_t id = tgf_next_id(f);
@@ -353,7 +353,7 @@ static void tgf_push_button(tgf_t *f, int64_t user, const char *name, int64_t ch
 }
 
 /* The next method call fails once with this status and body. */
-static void tgf_fail_next(tgf_t *f, const char *method, int status, const char *body)
+static inline void tgf_fail_next(tgf_t *f, const char *method, int status, const char *body)
 {
     pthread_mutex_lock(&f->mu);
     tgf_canned_t *c = &f->canned[f->ncanned++];
@@ -366,7 +366,7 @@ static void tgf_fail_next(tgf_t *f, const char *method, int status, const char *
 /* Index of the first request at or after *from for method (and chat_id if
  * chat != 0) whose text contains needle (NULL: any), waiting up to
  * timeout_ms; -1 if none came. *from moves past it. */
-static int tgf_wait_request(tgf_t *f, int *from, const char *method, int64_t chat,
+static inline int tgf_wait_request(tgf_t *f, int *from, const char *method, int64_t chat,
                             const char *needle, int timeout_ms)
 {
     int64_t until = tgf_now() + (int64_t)timeout_ms * 1000000;

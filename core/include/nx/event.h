@@ -274,7 +274,6 @@ typedef enum nx_notice_kind {
     NX_NOTE_CLOSED = 1, /* a trade closed: reason = nx_exit_reason_t (effectors.h) */
     NX_NOTE_BREAKER,    /* the circuit breaker tripped: until_ns (INT64_MAX = manual reset) */
     NX_NOTE_LOCK,       /* a protection lock: symbol in the header, reason = nx_reject_t */
-    NX_NOTE_PLUGIN,     /* a strategy plugin failed to load or reload: text = its name */
 } nx_notice_kind_t;
 
 typedef struct nx_ev_notice {
@@ -283,11 +282,10 @@ typedef struct nx_ev_notice {
     int64_t exit_px;   /* closed: average exit, price units */
     int64_t pnl;       /* closed: quote units, after fees */
     int64_t until_ns;  /* breaker, lock: until when */
-    uint32_t session;  /* 0 = the owner's business (plugins) */
+    uint32_t session;
     uint8_t kind;      /* nx_notice_kind_t */
     uint8_t reason;    /* see kind */
     int8_t dir;        /* closed: +1 long, -1 short */
-    char text[24];     /* NUL-terminated detail */
 } nx_ev_notice_t;
 
 #define NX_EVENT_SIZE    128

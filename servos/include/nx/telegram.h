@@ -113,6 +113,8 @@ int nx_tg_next(nx_tg_t *tg, nx_tg_update_t *out);
 int nx_tg_next_sent(nx_tg_t *tg, nx_tg_sent_t *out);
 
 void nx_tg_stats(nx_tg_t *tg, nx_tg_stats_t *out);
+/* Messages waiting or in flight (network thread: at shutdown, to let them leave). */
+uint32_t nx_tg_pending(nx_tg_t *tg);
 
 /* HTML-escape src into dst (&, <, >, "), always NUL-terminated; returns
  * the length written. */
