@@ -513,9 +513,9 @@ static void decline_all(nx_desk_t *d, uint32_t session)
 /* A person's own entry (/forcelong, /forceshort): the shield sizes it and
  * applies every limit as for a strategy's signal, but a person who asks
  * needs no approval, so it is decided as in PILOT mode. The stop is the
- * session's default stop. Returns 0, NX_ESTATE (refused: the journal has
- * the decision and why) or NX_EINVAL. */
-static int enter(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c)
+ * session's default stop. Returns 0, NX_ESTATE (refused: *why says why,
+ * the journal has the decision) or NX_EINVAL. */
+static int enter(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c, nx_reject_t *why)
 {
     if (c->arg < 0 || c->arg >= d->nsym || !s->trades[c->arg] || d->last_px[c->arg] <= 0)
         return NX_EINVAL;
@@ -541,8 +541,10 @@ static int enter(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c)
     nx_shield_decide(&s->conf, &s->risk, &in, now, &dec);
     s->conf.mode = mode;
     journal_decision(d, s, sym, sig.hdr.venue, g, &dec, 0, 0, now);
-    if (dec.verdict != NX_V_APPROVE && dec.verdict != NX_V_RESIZE)
+    if (dec.verdict != NX_V_APPROVE && dec.verdict != NX_V_RESIZE) {
+        *why = dec.reason;
         return NX_ESTATE;
+    }
     act(d, s, sym, &dec, 0, now);
     return 0;
 }
@@ -668,8 +670,6 @@ static int session_command(nx_desk_t *d, desk_session_t *s, const nx_ev_control_
         nx_oms_panic(d->oms, s->id, d->now);
         decline_all(d, s->id);
         return 0;
-    case NX_CTL_ENTER:
-        return enter(d, s, c);
     case NX_CTL_SET:
         return set_conf(s, c->text, c->arg);
     default:
@@ -701,6 +701,8 @@ static int control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
         return decide_request(d, c, why);
     if (c->session) {
         desk_session_t *s = desk_session(d, c->session);
+        if (s && c->cmd == NX_CTL_ENTER)
+            return enter(d, s, c, why); /* a refusal says why, as an approval's does */
         return s ? session_command(d, s, c) : NX_ENOENT;
     }
     if (c->cmd == NX_CTL_KILL) { /* the global switch, kept apart from the users' own */

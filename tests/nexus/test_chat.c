@@ -33,6 +33,18 @@
 #define CAROL 3001
 
 static const char *nexus_bin;
+static pid_t child; /* the nexus under test: killed whatever the outcome */
+
+static int kill_child(void **state)
+{
+    (void)state;
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    child = 0;
+    return 0;
+}
 
 static const char *src_dir(void)
 {
@@ -107,11 +119,13 @@ static void test_telegram_session(void **state)
     pid_t pid = fork();
     if (pid == 0) {
         setenv("NEXUS_TELEGRAM_TOKEN", "4242:FAKE-token", 1);
+        setenv("NEXUS_MASTER_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=", 1);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, (char *)NULL);
         _exit(127);
     }
+    child = pid;
     int at = 0;
     assert_true(tgf_wait_request(f, &at, "setMyCommands", 0, NULL, 20000) >= 0);
 
@@ -218,6 +232,18 @@ static void test_telegram_session(void **state)
     tgf_push_button(f, ALICE, "alice", ALICE, f->req[k2].result_id, approve);
     expect(f, &at, ALICE, "expired");
 
+    /* API keys: never in a group (the message is deleted all the same); in
+     * private they are sealed and the message that held them is deleted */
+    tgf_push_text(f, ALICE, "alice", -1001234567890LL, "/keys binance-usdm KEYgroup SECgroup");
+    int kd = 0;
+    assert_true(tgf_wait_request(f, &kd, "deleteMessage", -1001234567890LL, NULL, 20000) >= 0);
+    int ag = 0;
+    expect(f, &ag, -1001234567890LL, "private chat only");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/keys binance-usdm KEYprivate SECprivate");
+    kd = 0;
+    assert_true(tgf_wait_request(f, &kd, "deleteMessage", ALICE, NULL, 20000) >= 0);
+    expect(f, &at, ALICE, "sealed and stored");
+
     /* a broken build of a running plugin: not swapped in, the owner is told */
     snprintf(cmd, sizeof cmd, "echo 'not a shared object' > %s/plugins/scalping.so.new && "
                               "mv %s/plugins/scalping.so.new %s/plugins/scalping.so", dir, dir, dir);
@@ -230,16 +256,152 @@ static void test_telegram_session(void **state)
     kill(pid, SIGTERM);
     int st = 0;
     waitpid(pid, &st, 0);
+    child = 0;
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     /* the token never reached the log */
     FILE *lf = fopen(log_path, "r");
     assert_non_null(lf);
     char line[4096];
-    while (fgets(line, sizeof line, lf))
+    while (fgets(line, sizeof line, lf)) {
         assert_null(strstr(line, "FAKE-token"));
+        assert_null(strstr(line, "SECprivate"));
+        assert_null(strstr(line, "SECgroup"));
+    }
     fclose(lf);
     tgf_stop(f);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The console: every other command, as the owner, with its reply. */
+typedef struct console {
+    pid_t pid;
+    int in;
+    char out_path[256];
+    long seen; /* bytes of output already matched */
+} console_t;
+
+/* Type a line; wait for a reply holding one of the needles ("|" between). */
+static void typed(console_t *c, const char *line, const char *needles)
+{
+    if (write(c->in, line, strlen(line)) < 0 || write(c->in, "\n", 1) < 0)
+        fail_msg("console closed");
+    for (int t = 0; t < 2000; t++) {
+        FILE *f = fopen(c->out_path, "r");
+        static char buf[1 << 20];
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        char alt[256];
+        snprintf(alt, sizeof alt, "%s", needles);
+        char *save = NULL;
+        for (char *w = strtok_r(alt, "|", &save); w; w = strtok_r(NULL, "|", &save)) {
+            char *hit = (long)n > c->seen ? strstr(buf + c->seen, w) : NULL;
+            if (hit) {
+                c->seen = (long)(hit - buf) + (long)strlen(w);
+                return;
+            }
+        }
+        usleep(10000);
+    }
+    fail_msg("%s: no reply with \"%s\"", line, needles);
+}
+
+static void test_console_commands(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx_console_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], cmd[512];
+    snprintf(cfg_path, sizeof cfg_path, "%s/nexus.json", dir);
+    FILE *c = fopen(cfg_path, "w");
+    fprintf(c,
+            "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s/nexus.log\"},"
+            "\"data_dir\":\"%s\",\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":"
+            "\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"}],"
+            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
+            "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
+            "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":2000,"
+            "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}],"
+            "\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
+            "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
+            "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\","
+            "\"cooldown_s\":0,\"stale_s\":0}]},"
+            "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
+            dir, dir, src_dir(), NX_PLUGIN_DIR, OWNER);
+    fclose(c);
+    console_t con = {0};
+    snprintf(con.out_path, sizeof con.out_path, "%s/out", dir);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    con.pid = fork();
+    if (con.pid == 0) {
+        dup2(fds[0], 0);
+        close(fds[1]);
+        int out = open(con.out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(out, 1);
+        unsetenv("NEXUS_TELEGRAM_TOKEN");
+        unsetenv("NEXUS_MASTER_KEY");
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, "--console", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    con.in = fds[1];
+    child = con.pid;
+    typed(&con, "/help", "/killswitch on|off");
+    typed(&con, "/version", "Nexus ");
+    typed(&con, "/nonsense", "do not know that command");
+    typed(&con, "/status", "boss: watcher");
+    typed(&con, "/mode pilot", "Mode is now pilot");
+    typed(&con, "/balance", "Started with 10000");
+    usleep(500000); /* prices are flowing */
+    typed(&con, "/forcelong BTCUSDT", "Entering long BTCUSDT");
+    typed(&con, "/positions", "BTCUSDT long");
+    typed(&con, "/forceexit BTCUSDT", "Closing 1 position");
+    typed(&con, "/trades 5", "(manual)");
+    typed(&con, "/forceshort BTCUSDT", "Entering short BTCUSDT");
+    typed(&con, "/closeall", "type !ca:yes");
+    typed(&con, "!ca:no", "Nothing was closed");
+    typed(&con, "/positions", "BTCUSDT short");
+    typed(&con, "/closeall", "type !ca:yes");
+    typed(&con, "!ca:yes", "Closing everything");
+    typed(&con, "/profit", "over 2 closed trades");
+    typed(&con, "/daily 2", "Daily P&L");
+    typed(&con, "/weekly 2", "Weekly P&L");
+    typed(&con, "/performance", "BTCUSDT: ");
+    typed(&con, "/locks", "No protection locks|locked");
+    typed(&con, "/unlock all", "Unlocked|Nothing to do");
+    typed(&con, "/reset", "Circuit breaker reset");
+    typed(&con, "/pause", "Paused");
+    typed(&con, "/resume", "Resumed");
+    typed(&con, "/config set leverage 3", "leverage is now 3");
+    typed(&con, "/config set leverage 21", "out of range");
+    typed(&con, "/config show", "leverage = 3 (1..20)");
+    typed(&con, "/watch add BTCUSDT", "Watching: BTCUSDT");
+    typed(&con, "/watch remove BTCUSDT", "Watching: nothing");
+    typed(&con, "/strategies", "scalping (scalping");
+    typed(&con, "/plugins list", "scalping (scalping");
+    typed(&con, "/regime BTCUSDT", "no regime model is loaded");
+    typed(&con, "/health", "binance-usdm:");
+    typed(&con, "/users", "boss: owner");
+    typed(&con, "/ban nobody", "No such user");
+    typed(&con, "/keys binance-usdm KEY1234 SECRET5678", "not stored: no master key");
+    typed(&con, "/logs 5", "console|desk|main");
+    typed(&con, "/killswitch on", "Kill switch ON");
+    typed(&con, "/forcelong BTCUSDT", "Refused: kill_switch");
+    typed(&con, "/killswitch off", "Kill switch off");
+    close(con.in);
+    kill(con.pid, SIGTERM);
+    int st = 0;
+    waitpid(con.pid, &st, 0);
+    child = 0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* the key typed at the console is in no log */
+    snprintf(cmd, sizeof cmd, "grep -r SECRET5678 %s/nexus.log", dir);
+    assert_int_not_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }
@@ -248,7 +410,8 @@ int main(int argc, char **argv)
 {
     nexus_bin = argc > 1 ? argv[1] : "nexus";
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_telegram_session),
+        cmocka_unit_test_teardown(test_telegram_session, kill_child),
+        cmocka_unit_test_teardown(test_console_commands, kill_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
