@@ -29,6 +29,7 @@
 #define REQS  512 /* approval requests remembered with their message */
 #define LINES 64  /* console lines waiting */
 #define OUT   3800
+#define USERS_MAX 1024 /* users the bot keeps in memory */
 
 typedef struct req_msg {
     uint32_t request, session;
@@ -48,6 +49,9 @@ struct nx_bot {
     uint32_t l_head, l_tail;
     req_msg_t req[REQS];
     int64_t owner_chat;
+    nx_user_t *users; /* users_refresh */
+    int n_users;
+    int64_t users_at_ns;
     uint64_t plugin_failures[NX_CORTEX_MAX_STRATEGIES]; /* reload failures told so far */
     int64_t next_plugin_check_ns;
 };
@@ -162,47 +166,53 @@ static const char *session_name(nx_bot_t *b, uint32_t s)
 
 /* ---- users --------------------------------------------------------------- */
 
-typedef struct find_ctx {
-    const char *name;
-    int64_t id;
-    nx_user_t u;
-    int found;
-    nx_role_t min_role;
-    nx_bot_t *b;
-    const char *html;
-    char out[OUT];
-    size_t n;
-} find_ctx_t;
-
-static int find_by_name(void *ctx, const nx_user_t *u)
+/* The users, read from storage at most once a second (the CLI may change
+ * them while Nexus runs) and again at once after the bot changed one: a
+ * notification looks its chat up here, not in the database. */
+static int cache_user(void *ctx, const nx_user_t *u)
 {
-    find_ctx_t *f = ctx;
-    if ((f->name && !strcmp(u->name, f->name)) || (!f->name && u->id == f->id)) {
-        f->u = *u;
-        f->found = 1;
-    }
+    nx_bot_t *b = ctx;
+    if (b->n_users < USERS_MAX)
+        b->users[b->n_users++] = *u;
     return 0;
 }
 
+static void users_refresh(nx_bot_t *b)
+{
+    int64_t now = nx_mono_ns();
+    if (b->users_at_ns && now - b->users_at_ns < NX_NS_PER_SEC)
+        return;
+    b->n_users = 0;
+    if (nx_store_users(b->e->store, cache_user, b))
+        NX_LOGK(NX_LOG_WARN, "chat", "chat.users", "cannot read the users: %s",
+                nx_store_error(b->e->store));
+    b->users_at_ns = now;
+}
+
+static void users_changed(nx_bot_t *b)
+{
+    b->users_at_ns = 0;
+}
+
+/* By name, user id or chat id. */
 static int user_named(nx_bot_t *b, const char *name, nx_user_t *out)
 {
-    find_ctx_t f = {0};
-    f.name = name;
     char *end;
     long long id = strtoll(name, &end, 10);
-    if (*name && !*end) { /* a number: the user id or the chat id */
-        if (nx_store_user_get(b->e->store, id, 0, out) == 0 ||
-            nx_store_user_get(b->e->store, 0, id, out) == 0)
+    if (*name && !*end && (nx_store_user_get(b->e->store, id, 0, out) == 0 ||
+                           nx_store_user_get(b->e->store, 0, id, out) == 0))
+        return 0;
+    users_refresh(b);
+    for (int i = 0; i < b->n_users; i++)
+        if (!strcmp(b->users[i].name, name)) {
+            *out = b->users[i];
             return 0;
-    }
-    nx_store_users(b->e->store, find_by_name, &f);
-    if (!f.found)
-        return NX_ENOENT;
-    *out = f.u;
-    return 0;
+        }
+    return NX_ENOENT;
 }
 
-/* The chat of the user whose name is the session's. */
+/* The chat of the user whose name is the session's; 0 = the console, -1 =
+ * nobody to tell. */
 static int64_t chat_of_session(nx_bot_t *b, uint32_t session)
 {
     if (session == 0)
@@ -214,21 +224,14 @@ static int64_t chat_of_session(nx_bot_t *b, uint32_t session)
     return u.chat_id;
 }
 
-static int tell_role(void *ctx, const nx_user_t *u)
-{
-    find_ctx_t *f = ctx;
-    if (u->role >= f->min_role && u->role != NX_ROLE_BANNED && u->chat_id)
-        say(f->b, u->chat_id, f->html, NULL, 0);
-    return 0;
-}
-
 static void tell_admins(nx_bot_t *b, const char *html)
 {
-    find_ctx_t f = {0};
-    f.min_role = NX_ROLE_ADMIN;
-    f.b = b;
-    f.html = html;
-    nx_store_users(b->e->store, tell_role, &f);
+    users_refresh(b);
+    for (int i = 0; i < b->n_users; i++) {
+        const nx_user_t *u = &b->users[i];
+        if ((u->role == NX_ROLE_ADMIN || u->role == NX_ROLE_OWNER) && u->chat_id)
+            say(b, u->chat_id, html, NULL, 0);
+    }
     if (b->console)
         say(b, 0, html, NULL, 0);
 }
@@ -588,6 +591,7 @@ static void c_start(nx_bot_t *b, caller_t *who, char *args)
     }
     who->known = 1;
     who->u.id = id;
+    users_changed(b);
     audit(b, who, "register", name);
     reply(b, who, "Hello %s! Your request to join is waiting for an admin's approval.", name);
     char msg[512], esc[128];
@@ -872,25 +876,19 @@ static void c_version(nx_bot_t *b, caller_t *who, char *a)
     reply(b, who, "Nexus %s", NX_VERSION_STRING);
 }
 
-static int list_user(void *ctx, const nx_user_t *u)
-{
-    find_ctx_t *f = ctx;
-    char esc[128];
-    nx_tg_escape(u->name, esc, sizeof esc);
-    int k = snprintf(f->out + f->n, sizeof f->out - f->n, "%lld %s: %s\n", (long long)u->id, esc,
-                     nx_role_name(u->role));
-    if (k > 0 && f->n + (size_t)k < sizeof f->out)
-        f->n += (size_t)k;
-    return 0;
-}
-
 static void c_users(nx_bot_t *b, caller_t *who, char *a)
 {
     (void)a;
-    find_ctx_t *f = calloc(1, sizeof *f);
-    nx_store_users(b->e->store, list_user, f);
-    say(b, who->chat, f->n ? f->out : "No users.", NULL, 0);
-    free(f);
+    char out[OUT], esc[128];
+    size_t o = 0;
+    users_changed(b); /* an admin asking wants the table as it is now */
+    users_refresh(b);
+    for (int i = 0; i < b->n_users && o < sizeof out; i++) {
+        nx_tg_escape(b->users[i].name, esc, sizeof esc);
+        o += (size_t)snprintf(out + o, sizeof out - o, "%lld %s: %s\n", (long long)b->users[i].id,
+                              esc, nx_role_name(b->users[i].role));
+    }
+    say(b, who->chat, o ? out : "No users.", NULL, 0);
 }
 
 static void set_role(nx_bot_t *b, caller_t *who, char *a, nx_role_t role)
@@ -908,6 +906,7 @@ static void set_role(nx_bot_t *b, caller_t *who, char *a, nx_role_t role)
         reply(b, who, "Could not change the role right now.");
         return;
     }
+    users_changed(b);
     audit(b, who, role == NX_ROLE_BANNED ? "ban" : "approve", u.name);
     char esc[128];
     nx_tg_escape(u.name, esc, sizeof esc);
@@ -1390,6 +1389,11 @@ nx_bot_t *nx_bot_create(nx_engine_t *e, struct nx_tg *tg, int console)
     b->tg = tg;
     b->console = console;
     b->owner_chat = e->cfg->storage.owner_chat_id;
+    b->users = calloc(USERS_MAX, sizeof *b->users);
+    if (!b->users) {
+        free(b);
+        return NULL;
+    }
     pthread_mutex_init(&b->mu, NULL);
     if (console) {
         if (pthread_create(&b->th_console, NULL, console_main, b) == 0) {
@@ -1412,6 +1416,8 @@ void nx_bot_destroy(nx_bot_t *b)
     pthread_mutex_unlock(&b->mu);
     /* the console thread may still sit in fgets: b stays allocated (the
      * process is ending) when it was started */
+    free(b->users);
+    b->users = NULL;
     if (!b->console_started)
         free(b);
 }

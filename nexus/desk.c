@@ -550,7 +550,8 @@ static int enter(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c, nx_r
 }
 
 /* Per-session settings a person may change (/config set), each within the
- * range the config file allows. */
+ * range the config file allows. set_conf and nx_desk_setting name the
+ * same fields in this order. */
 typedef struct conf_key {
     const char *key;
     int64_t lo, hi;

@@ -371,16 +371,14 @@ static int take_update(nx_tg_t *tg, json_t *up)
 
 static void on_poll_answer(nx_tg_t *tg, tg_conn_t *c)
 {
-    json_t *root = c->status == 200 ? json_loadb(c->buf, c->len, 0, NULL) : NULL;
+    json_t *root = c->len ? json_loadb(c->buf, c->len, 0, NULL) : NULL;
     json_t *res = json_object_get(root, "result");
-    if (!json_is_true(json_object_get(root, "ok")) || !json_is_array(res)) {
+    if (c->status != 200 || !json_is_true(json_object_get(root, "ok")) || !json_is_array(res)) {
         ST_ADD(tg, poll_errors, 1);
-        json_t *err = c->status != 200 ? json_loadb(c->buf, c->len, 0, NULL) : NULL;
-        const char *d = json_string_value(json_object_get(err, "description"));
+        const char *d = json_string_value(json_object_get(root, "description"));
         NX_LOGK(NX_LOG_WARN, "chat", "chat.poll",
                 "telegram: getUpdates failed (HTTP %d%s%s); retrying in %lld ms", c->status,
                 d ? ": " : "", d ? d : "", (long long)tg->poll_backoff_ms);
-        json_decref(err);
         tg->next_poll_ns = now_ns() + jitter(tg->poll_backoff_ms) * NX_NS_PER_MS;
         if (tg->poll_backoff_ms * 2 <= tg->o.backoff_max_ms)
             tg->poll_backoff_ms *= 2;

@@ -420,6 +420,20 @@ static void test_errors_and_backoff(void **state)
     rig_stop(&r);
 }
 
+/* A loopback port nobody listens on (just now). */
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    socklen_t al = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &al);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
 /* Nothing listens: the poller keeps trying, more and more slowly. */
 static void test_server_away(void **state)
 {
@@ -428,15 +442,7 @@ static void test_server_away(void **state)
     nx_tg_opts_t o = {0};
     o.backoff_min_ms = 100;
     o.backoff_max_ms = 800;
-    int s = socket(AF_INET, SOCK_STREAM, 0); /* a port with nobody behind it */
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t al = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &al);
-    rig_start(&r, &o, ntohs(a.sin_port));
-    close(s);
+    rig_start(&r, &o, free_port()); /* nobody behind it */
     usleep(2500000);
     nx_tg_stats_t st;
     nx_tg_stats(r.tg, &st);
@@ -477,15 +483,7 @@ static void test_webhook_secret(void **state)
     (void)state;
     rig_t r;
     nx_tg_opts_t o = {0};
-    int s = socket(AF_INET, SOCK_STREAM, 0); /* a free port for the listener */
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t al = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &al);
-    int port = ntohs(a.sin_port);
-    close(s);
+    int port = free_port(); /* for the listener */
     o.webhook_url = "https://bot.example.org/telegram";
     o.webhook_port = (uint32_t)port;
     o.webhook_secret = "s3cret_Token-1";
