@@ -180,6 +180,10 @@ static void test_telegram_session(void **state)
     printf("# %s\n", text_of(f, kf));
     int ke = 0;
     assert_true(tgf_wait_request(f, &ke, "editMessageText", ALICE, "Approved", 20000) >= 0);
+    /* the same button again: the request was decided */
+    tgf_push_button(f, ALICE, "alice", ALICE, msg, approve);
+    int ad = at;
+    expect(f, &ad, ALICE, "no longer open");
 
     /* stop new requests from piling up while she looks */
     at = kf + 1;
@@ -234,11 +238,14 @@ static void test_telegram_session(void **state)
 
     /* API keys: never in a group (the message is deleted all the same); in
      * private they are sealed and the message that held them is deleted */
+    tgf_push_text(f, CAROL, "carol", -1001234567890LL, "/status"); /* not registered: silence */
     tgf_push_text(f, ALICE, "alice", -1001234567890LL, "/keys binance-usdm KEYgroup SECgroup");
     int kd = 0;
     assert_true(tgf_wait_request(f, &kd, "deleteMessage", -1001234567890LL, NULL, 20000) >= 0);
     int ag = 0;
     expect(f, &ag, -1001234567890LL, "private chat only");
+    int ga = 0;
+    assert_true(tgf_wait_request(f, &ga, "sendMessage", -1001234567890LL, "do not know", 300) < 0);
     tgf_push_text(f, ALICE, "alice", ALICE, "/keys binance-usdm KEYprivate SECprivate");
     kd = 0;
     assert_true(tgf_wait_request(f, &kd, "deleteMessage", ALICE, NULL, 20000) >= 0);
