@@ -52,6 +52,7 @@ struct nx_bot {
     nx_user_t *users; /* users_refresh */
     int n_users;
     int64_t users_at_ns;
+    int64_t feed_told_ns[NX_VENUE_COUNT][8]; /* last feed problem told, per venue and status */
     uint64_t plugin_failures[NX_CORTEX_MAX_STRATEGIES]; /* reload failures told so far */
     int64_t next_plugin_check_ns;
 };
@@ -1364,8 +1365,14 @@ void nx_bot_on_event(nx_bot_t *b, const nx_event_t *ev)
     }
     case NX_EV_STATUS: {
         const nx_ev_status_t *s = &ev->u.status;
-        if (s->code == NX_ST_CONNECTED || s->code == NX_ST_BOOK_RESYNCED)
+        if (s->code == NX_ST_CONNECTED || s->code == NX_ST_BOOK_RESYNCED || s->code >= 8 ||
+            ev->hdr.venue >= NX_VENUE_COUNT)
             return;
+        /* a flapping feed: the owner hears of each kind of problem once a minute */
+        int64_t *told = &b->feed_told_ns[ev->hdr.venue][s->code], now = nx_mono_ns();
+        if (*told && now - *told < 60 * NX_NS_PER_SEC)
+            return;
+        *told = now;
         static const char *const what[] = {"?", "connected", "disconnected", "stale", "book gap",
                                            "book resynced", "ring overrun"};
         char esc[128];

@@ -413,12 +413,73 @@ static void test_console_commands(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Feed problems reach the owner, each kind once a minute however often it
+ * recurs: a feed replayed in real time goes quiet for 15 minutes after
+ * each candle, so a 300 ms watchdog fires again and again. */
+static void test_feed_problems_to_owner(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx_feedtold_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], out_path[256], cmd[512];
+    snprintf(cfg_path, sizeof cfg_path, "%s/nexus.json", dir);
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+    FILE *c = fopen(cfg_path, "w");
+    fprintf(c,
+            "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s/nexus.log\"},"
+            "\"data_dir\":\"%s\",\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":"
+            "\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"}],"
+            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
+            "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
+            "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":1,\"watchdog_ms\":300,"
+            "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}],"
+            "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\"}]},"
+            "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
+            dir, dir, src_dir(), OWNER);
+    fclose(c);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    child = fork();
+    if (child == 0) {
+        dup2(fds[0], 0);
+        close(fds[1]);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(out, 1);
+        unsetenv("NEXUS_TELEGRAM_TOKEN");
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, "--console", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    sleep(4); /* ten watchdog periods and more */
+    kill(child, SIGTERM);
+    int st = 0;
+    waitpid(child, &st, 0);
+    child = 0;
+    close(fds[1]);
+    assert_int_equal(WEXITSTATUS(st), 0);
+    FILE *f = fopen(out_path, "r");
+    char line[512];
+    int stale = 0, down = 0;
+    while (fgets(line, sizeof line, f)) {
+        stale += strstr(line, "Feed binance-usdm stale") != NULL;
+        down += strstr(line, "Feed binance-usdm disconnected") != NULL;
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "grep -q 'reconnecting (repeated' %s/nexus.log", dir);
+    assert_int_equal(system(cmd), 0); /* the watchdog fired again and again */
+    assert_int_equal(stale, 1);
+    assert_int_equal(down, 1);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     nexus_bin = argc > 1 ? argv[1] : "nexus";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_telegram_session, kill_child),
         cmocka_unit_test_teardown(test_console_commands, kill_child),
+        cmocka_unit_test_teardown(test_feed_problems_to_owner, kill_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
