@@ -671,6 +671,55 @@ static void test_daily_report_in_chat(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A session whose saved state and stored fills disagree at start is held,
+ * and the owner is told in chat (here the console) what differs. */
+static void test_reconcile_told_to_owner(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-held-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[8192];
+    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
+    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
+            " \"tick_size\": \"0.01\", \"lot_size\": \"0.001\"}],"
+            " \"trading\": {\"sessions\": [{\"name\": \"boss\"}]},"
+            " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"}}\n",
+            dir);
+    fclose(f);
+    const char *N = nexus_bin;
+    unsetenv("NEXUS_MASTER_KEY");
+    unsetenv("DATABASE_URL");
+    unsetenv("NEXUS_TELEGRAM_TOKEN");
+    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg), 0);
+    /* a fill the saved state never saw */
+    sql1(db,
+         "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, maker, seq,"
+         " venue) VALUES (1, 999, 1, 'BTCUSDT', 'buy', '30000', '0.001', '0', 0,"
+         " 999999999, 1)",
+         NULL, 0);
+    assert_int_equal(shell(NULL, 0,
+                           "echo /status | %s run --config %s --console --duration 2 > %s/out",
+                           N, cfg, dir),
+                     0);
+    char path[160];
+    snprintf(path, sizeof path, "%s/out", dir);
+    f = fopen(path, "r");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    assert_non_null(strstr(out, "Held at start"));
+    assert_non_null(strstr(out, "session 1:"));
+    assert_non_null(strstr(out, "held (check /health, then /resume)")); /* /status says so */
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -686,6 +735,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_storage_cli),
         cmocka_unit_test(test_scheduled_tasks_cli_and_engine),
         cmocka_unit_test(test_daily_report_in_chat),
+        cmocka_unit_test(test_reconcile_told_to_owner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
