@@ -136,7 +136,7 @@ void nx_desk_resume_fills(nx_desk_t *d, uint64_t last_fill_id);
 int nx_desk_restore(nx_desk_t *d, uint32_t session, uint64_t seq, const char *json, size_t len);
 
 typedef struct nx_desk_fills {
-    uint32_t session, symbol;
+    uint32_t session, symbol; /* symbol NX_SYMBOL_NONE: a stored fill that could not be read */
     int64_t net_qty;   /* buys minus sells, qty units */
     uint64_t last_seq; /* journal sequence of the latest fill */
 } nx_desk_fills_t;

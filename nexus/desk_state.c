@@ -584,6 +584,10 @@ int nx_desk_reconcile(nx_desk_t *d, const nx_desk_fills_t *fills, int nf,
         uint32_t expect_orders = 0;
         if (d->restored[i] == 2)
             report(cb, ctx, s, &bad, "its saved state could not be restored");
+        for (int k = 0; k < nf; k++)
+            if (fills[k].session == s->id && fills[k].symbol >= d->nsym)
+                report(cb, ctx, s, &bad, "a stored fill (journal %llu) could not be read",
+                       (unsigned long long)fills[k].last_seq);
         for (uint32_t y = 0; y < d->nsym; y++) {
             nx_oms_pos_state_t p;
             int open = nx_oms_save_position(d->oms, s->id, y, &p) == 0;

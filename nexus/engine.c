@@ -641,14 +641,11 @@ static int recover_order(void *ctx, const nx_store_order_t *o)
 static int recover_fill(void *ctx, const nx_store_fill_t *f)
 {
     recovery_t *r = ctx;
-    if (!f->ok) {
+    if (!f->ok) /* proves nothing: its session is held (nx_desk_reconcile) */
         r->unreadable++;
-        NX_ERROR("recovery", "a stored fill of session %u (journal %llu) is not readable",
-                 f->session, (unsigned long long)f->seq);
-        return 0;
-    }
+    uint32_t symbol = f->ok ? f->symbol : NX_SYMBOL_NONE;
     nx_desk_fills_t *last = r->n ? &r->f[r->n - 1] : NULL;
-    if (last && last->session == f->session && last->symbol == f->symbol) {
+    if (f->ok && last && last->session == f->session && last->symbol == f->symbol) {
         last->net_qty += f->qty;
         if (f->seq > last->last_seq)
             last->last_seq = f->seq;
@@ -662,7 +659,7 @@ static int recover_fill(void *ctx, const nx_store_fill_t *f)
         r->f = g;
         r->cap = cap;
     }
-    r->f[r->n++] = (nx_desk_fills_t){f->session, f->symbol, f->qty, f->seq};
+    r->f[r->n++] = (nx_desk_fills_t){f->session, symbol, f->ok ? f->qty : 0, f->seq};
     return 0;
 }
 
