@@ -609,7 +609,6 @@ typedef struct recovery {
     nx_engine_t *e;
     nx_desk_fills_t *f;
     int n, cap, held;
-    uint64_t unreadable;
 } recovery_t;
 
 static void recovery_report(void *ctx, uint32_t session, const char *text)
@@ -630,19 +629,16 @@ static int recover_order(void *ctx, const nx_store_order_t *o)
 {
     recovery_t *r = ctx;
     int rc = o->ok ? nx_desk_restore_order(r->e->desk, &o->in, o->symbol) : NX_EINVAL;
-    if (rc) {
-        r->unreadable++;
+    if (rc) /* the venue lacks it: reconciliation holds its session */
         NX_ERROR("recovery", "stored order %llu (session %u) cannot rest at the venue again: %s",
                  (unsigned long long)o->in.client_id, o->in.session, nx_strerror(rc));
-    }
     return 0;
 }
 
 static int recover_fill(void *ctx, const nx_store_fill_t *f)
 {
     recovery_t *r = ctx;
-    if (!f->ok) /* proves nothing: its session is held (nx_desk_reconcile) */
-        r->unreadable++;
+    /* an unreadable fill proves nothing: its session is held (nx_desk_reconcile) */
     uint32_t symbol = f->ok ? f->symbol : NX_SYMBOL_NONE;
     nx_desk_fills_t *last = r->n ? &r->f[r->n - 1] : NULL;
     if (f->ok && last && last->session == f->session && last->symbol == f->symbol) {
@@ -674,7 +670,7 @@ static int recover_state(void *ctx, uint32_t session, uint64_t seq, const char *
  * the stored fills: a session that does not agree stays paused. */
 static int recover(nx_engine_t *e)
 {
-    recovery_t r = {e, NULL, 0, 0, 0, 0};
+    recovery_t r = {e, NULL, 0, 0, 0};
     uint64_t last_fill = 0;
     int rc = nx_store_last_fill_id(e->store, &last_fill);
     if (!rc) {
