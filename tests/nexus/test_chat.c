@@ -72,6 +72,49 @@ static int expect(tgf_t *f, int *at, int64_t chat, const char *needle)
     return k;
 }
 
+/* dir/nexus.json: the bundled candles replayed as Binance USD-M at `speed`
+ * (feed_extra: more feed keys), the log in dir/nexus.log, data in dir, and
+ * the rest of the config after it (",\"cortex\":...}" with the closing brace). */
+static void replay_config(const char *dir, int speed, const char *feed_extra, const char *rest,
+                          char *cfg_path, size_t cap)
+{
+    snprintf(cfg_path, cap, "%s/nexus.json", dir);
+    FILE *c = fopen(cfg_path, "w");
+    assert_non_null(c);
+    fprintf(c,
+            "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s/nexus.log\"},"
+            "\"data_dir\":\"%s\",\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":"
+            "\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"}],"
+            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
+            "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
+            "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":%d%s,"
+            "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}]"
+            "%s",
+            dir, dir, speed, feed_extra, src_dir(), rest);
+    fclose(c);
+}
+
+/* nexus run --console on cfg, its standard output into out_path; returns
+ * the fd its standard input reads from (child = its pid). */
+static int spawn_console(const char *cfg_path, const char *out_path)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    child = fork();
+    if (child == 0) {
+        dup2(fds[0], 0);
+        close(fds[1]);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(out, 1);
+        unsetenv("NEXUS_TELEGRAM_TOKEN");
+        unsetenv("NEXUS_MASTER_KEY");
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, "--console", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    return fds[1];
+}
+
 static void test_telegram_session(void **state)
 {
     (void)state;
@@ -80,32 +123,24 @@ static void test_telegram_session(void **state)
     assert_non_null(f);
     char dir[] = "/tmp/nx_chat_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char cfg_path[256], log_path[256], cmd[1024];
-    snprintf(cfg_path, sizeof cfg_path, "%s/nexus.json", dir);
+    char cfg_path[256], log_path[256], cmd[1024], rest[1024];
     /* the plugins run from a folder of their own: the test breaks one later */
     snprintf(cmd, sizeof cmd, "mkdir %s/plugins && cp %s/scalping.so %s/sentinel.so %s/plugins/", dir,
              NX_PLUGIN_DIR, NX_PLUGIN_DIR, dir);
     assert_int_equal(system(cmd), 0);
     snprintf(log_path, sizeof log_path, "%s/nexus.log", dir);
-    FILE *c = fopen(cfg_path, "w");
-    fprintf(c,
-            "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s\"},\"data_dir\":\"%s\","
-            "\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
-            "\"lot_size\":\"0.00001\"}],"
-            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
-            "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
-            "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":5000,"
-            "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}],"
-            "\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s/%s\",\"allow_unsigned\":true,"
-            "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"],\"params\":{\"sl_atr\":20,\"tp_atr\":30}}]},"
-            "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"pilot\"},"
-            "{\"name\":\"alice\",\"mode\":\"copilot\",\"approval_ttl_s\":86400,\"approval_drift_bp\":10000,\"cooldown_s\":0},"
-            "{\"name\":\"bob\",\"mode\":\"watcher\"}]},"
-            "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
-            "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1,\"chat_per_s\":10,"
-            "\"global_per_s\":100}}",
-            log_path, dir, src_dir(), dir, "plugins", OWNER, f->port);
-    fclose(c);
+    snprintf(rest, sizeof rest,
+             ",\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s/plugins\","
+             "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":"
+             "[\"15m\"],\"params\":{\"sl_atr\":20,\"tp_atr\":30}}]},"
+             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"pilot\"},"
+             "{\"name\":\"alice\",\"mode\":\"copilot\",\"approval_ttl_s\":86400,"
+             "\"approval_drift_bp\":10000,\"cooldown_s\":0},{\"name\":\"bob\",\"mode\":\"watcher\"}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
+             "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1,\"chat_per_s\":10,"
+             "\"global_per_s\":100}}",
+             dir, OWNER, f->port);
+    replay_config(dir, 5000, "", rest, cfg_path, sizeof cfg_path);
 
     /* a malformed update and a 429 come first */
     int64_t bad = tgf_next_id(f);
@@ -321,42 +356,19 @@ static void test_console_commands(void **state)
     (void)state;
     char dir[] = "/tmp/nx_console_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char cfg_path[256], cmd[512];
-    snprintf(cfg_path, sizeof cfg_path, "%s/nexus.json", dir);
-    FILE *c = fopen(cfg_path, "w");
-    fprintf(c,
-            "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s/nexus.log\"},"
-            "\"data_dir\":\"%s\",\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":"
-            "\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"}],"
-            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
-            "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
-            "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":2000,"
-            "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}],"
-            "\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
-            "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
-            "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\","
-            "\"cooldown_s\":0,\"stale_s\":0}]},"
-            "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
-            dir, dir, src_dir(), NX_PLUGIN_DIR, OWNER);
-    fclose(c);
+    char cfg_path[256], cmd[512], rest[1024];
+    snprintf(rest, sizeof rest,
+             ",\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
+             "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
+             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\","
+             "\"cooldown_s\":0,\"stale_s\":0}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
+             NX_PLUGIN_DIR, OWNER);
+    replay_config(dir, 2000, "", rest, cfg_path, sizeof cfg_path);
     console_t con = {0};
     snprintf(con.out_path, sizeof con.out_path, "%s/out", dir);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    con.pid = fork();
-    if (con.pid == 0) {
-        dup2(fds[0], 0);
-        close(fds[1]);
-        int out = open(con.out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(out, 1);
-        unsetenv("NEXUS_TELEGRAM_TOKEN");
-        unsetenv("NEXUS_MASTER_KEY");
-        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, "--console", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
-    con.in = fds[1];
-    child = con.pid;
+    con.in = spawn_console(cfg_path, con.out_path);
+    con.pid = child;
     typed(&con, "/help", "/killswitch on|off");
     typed(&con, "/version", "Nexus ");
     typed(&con, "/nonsense", "do not know that command");
@@ -421,41 +433,20 @@ static void test_feed_problems_to_owner(void **state)
     (void)state;
     char dir[] = "/tmp/nx_feedtold_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char cfg_path[256], out_path[256], cmd[512];
-    snprintf(cfg_path, sizeof cfg_path, "%s/nexus.json", dir);
+    char cfg_path[256], out_path[256], cmd[512], rest[256];
     snprintf(out_path, sizeof out_path, "%s/out", dir);
-    FILE *c = fopen(cfg_path, "w");
-    fprintf(c,
-            "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s/nexus.log\"},"
-            "\"data_dir\":\"%s\",\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":"
-            "\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"}],"
-            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
-            "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
-            "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":1,\"watchdog_ms\":300,"
-            "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}],"
-            "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\"}]},"
-            "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
-            dir, dir, src_dir(), OWNER);
-    fclose(c);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    child = fork();
-    if (child == 0) {
-        dup2(fds[0], 0);
-        close(fds[1]);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(out, 1);
-        unsetenv("NEXUS_TELEGRAM_TOKEN");
-        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, "--console", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
+    snprintf(rest, sizeof rest,
+             ",\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\"}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
+             OWNER);
+    replay_config(dir, 1, ",\"watchdog_ms\":300", rest, cfg_path, sizeof cfg_path);
+    int in = spawn_console(cfg_path, out_path);
     sleep(4); /* ten watchdog periods and more */
     kill(child, SIGTERM);
     int st = 0;
     waitpid(child, &st, 0);
     child = 0;
-    close(fds[1]);
+    close(in);
     assert_int_equal(WEXITSTATUS(st), 0);
     FILE *f = fopen(out_path, "r");
     char line[512];

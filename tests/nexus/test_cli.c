@@ -606,6 +606,32 @@ static void test_scheduled_tasks_cli_and_engine(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* dir/nexus.json with one symbol, these sessions (JSON objects), the owner
+ * boss at chat 42 and `more` keys; one run of nexus saves every session's
+ * state into dir/data/nexus.db. No key, database URL or token in the
+ * environment. */
+static void saved_sessions(const char *dir, const char *sessions, const char *more, char *cfg,
+                           char *db)
+{
+    snprintf(cfg, 128, "%s/nexus.json", dir);
+    snprintf(db, 128, "%s/data/nexus.db", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
+            " \"tick_size\": \"0.01\", \"lot_size\": \"0.001\"}],"
+            " \"trading\": {\"sessions\": [%s]},"
+            " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"}%s}\n",
+            dir, sessions, more);
+    fclose(f);
+    unsetenv("NEXUS_MASTER_KEY");
+    unsetenv("DATABASE_URL");
+    unsetenv("NEXUS_TELEGRAM_TOKEN");
+    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", nexus_bin, cfg),
+                     0);
+}
+
 /* A daily report reaches the task's user in chat, and holds only that
  * user's own session (the owner's holds every session). */
 static void test_daily_report_in_chat(void **state)
@@ -616,26 +642,12 @@ static void test_daily_report_in_chat(void **state)
     assert_non_null(tg);
     char dir[] = "/tmp/nx-cli-report-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char cfg[128], db[128], txt[512];
-    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
-    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
-    FILE *f = fopen(cfg, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
-            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
-            " \"tick_size\": \"0.01\", \"lot_size\": \"0.001\"}],"
-            " \"trading\": {\"sessions\": [{\"name\": \"boss\"}, {\"name\": \"alice\"}]},"
-            " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"},"
-            " \"chat\": {\"api_url\": \"http://127.0.0.1:%d\", \"poll_timeout_s\": 1}}\n",
-            dir, tg->port);
-    fclose(f);
+    char cfg[128], db[128], txt[512], chat[128];
+    snprintf(chat, sizeof chat,
+             ", \"chat\": {\"api_url\": \"http://127.0.0.1:%d\", \"poll_timeout_s\": 1}",
+             tg->port);
+    saved_sessions(dir, "{\"name\": \"boss\"}, {\"name\": \"alice\"}", chat, cfg, db);
     const char *N = nexus_bin;
-    unsetenv("NEXUS_MASTER_KEY");
-    unsetenv("DATABASE_URL");
-    unsetenv("NEXUS_TELEGRAM_TOKEN");
-    /* a first run saves both sessions' state */
-    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg), 0);
     assert_int_equal(shell(NULL, 0, "%s users --config %s add 7 --name alice --role subscriber",
                            N, cfg),
                      0);
@@ -678,24 +690,10 @@ static void held_case(const char *fill_sql, const char *why)
     char dir[] = "/tmp/nx-cli-held-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char cfg[128], db[128], out[8192];
-    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
-    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
-    FILE *f = fopen(cfg, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
-            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
-            " \"tick_size\": \"0.01\", \"lot_size\": \"0.001\"}],"
-            " \"trading\": {\"sessions\": [{\"name\": \"boss\"}]},"
-            " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"}}\n",
-            dir);
-    fclose(f);
+    saved_sessions(dir, "{\"name\": \"boss\"}", "", cfg, db);
     const char *N = nexus_bin;
-    unsetenv("NEXUS_MASTER_KEY");
-    unsetenv("DATABASE_URL");
-    unsetenv("NEXUS_TELEGRAM_TOKEN");
-    assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg), 0);
     sql1(db, fill_sql, NULL, 0);
+    FILE *f;
     assert_int_equal(shell(NULL, 0,
                            "echo /status | %s run --config %s --console --duration 2 > %s/out",
                            N, cfg, dir),
