@@ -218,10 +218,13 @@ static int64_t chat_of_session(nx_bot_t *b, uint32_t session)
 {
     if (session == 0)
         return b->owner_chat;
+    int owners = session == session_of_name(b, b->e->cfg->storage.owner_name);
+    if (owners && b->console && !b->tg)
+        return 0; /* no Telegram: the owner is at the console */
     nx_user_t u;
     if (user_named(b, session_name(b, session), &u) || u.role == NX_ROLE_PENDING ||
         u.role == NX_ROLE_BANNED)
-        return b->console && session == session_of_name(b, b->e->cfg->storage.owner_name) ? 0 : -1;
+        return owners && b->console ? 0 : -1;
     return u.chat_id;
 }
 

@@ -324,10 +324,11 @@ typedef struct console {
     long seen; /* bytes of output already matched */
 } console_t;
 
-/* Type a line; wait for a reply holding one of the needles ("|" between). */
+/* Type a line (NULL: nothing, only wait); wait for output after what was
+ * matched so far holding one of the needles ("|" between). */
 static void typed(console_t *c, const char *line, const char *needles)
 {
-    if (write(c->in, line, strlen(line)) < 0 || write(c->in, "\n", 1) < 0)
+    if (line && (write(c->in, line, strlen(line)) < 0 || write(c->in, "\n", 1) < 0))
         fail_msg("console closed");
     for (int t = 0; t < 2000; t++) {
         FILE *f = fopen(c->out_path, "r");
@@ -348,7 +349,7 @@ static void typed(console_t *c, const char *line, const char *needles)
         }
         usleep(10000);
     }
-    fail_msg("%s: no reply with \"%s\"", line, needles);
+    fail_msg("%s: no reply with \"%s\"", line ? line : "(waiting)", needles);
 }
 
 static void test_console_commands(void **state)
@@ -360,8 +361,9 @@ static void test_console_commands(void **state)
     snprintf(rest, sizeof rest,
              ",\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
              "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
-             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\","
-             "\"cooldown_s\":0,\"stale_s\":0}]},"
+             "\"trading\":{\"slippage_bp\":1000,\"sessions\":[{\"name\":\"boss\","
+             "\"mode\":\"watcher\",\"cooldown_s\":0,\"stale_s\":0,\"breaker_losses\":1,"
+             "\"low_profit_trades\":1,\"low_profit_min\":\"1\",\"low_profit_lock_s\":3600}]},"
              "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
              NX_PLUGIN_DIR, OWNER);
     replay_config(dir, 2000, "", rest, cfg_path, sizeof cfg_path);
@@ -378,8 +380,23 @@ static void test_console_commands(void **state)
     usleep(500000); /* prices are flowing */
     typed(&con, "/forcelong BTCUSDT", "Entering long BTCUSDT");
     typed(&con, "/positions", "BTCUSDT long");
+    long mark = con.seen; /* the reply and the notices come in either order */
     typed(&con, "/forceexit BTCUSDT", "Closing 1 position");
+    long after = con.seen;
+    /* 10% slippage each way: a loss, which trips the one-loss breaker and
+     * locks the pair (its last trade made less than 1) */
+    con.seen = mark;
+    typed(&con, NULL, "Closed long BTCUSDT (manual)");
+    con.seen = mark;
+    typed(&con, NULL, "Circuit breaker tripped after losing trades: no new entries until /reset");
+    con.seen = mark;
+    typed(&con, NULL, "Protection lock on BTCUSDT (locked)");
+    con.seen = con.seen > after ? con.seen : after;
     typed(&con, "/trades 5", "(manual)");
+    typed(&con, "/forceshort BTCUSDT", "Refused: breaker");
+    typed(&con, "/locks", "BTCUSDT locked (locked)");
+    typed(&con, "/unlock BTCUSDT", "Unlocked.");
+    typed(&con, "/reset", "Circuit breaker reset.");
     typed(&con, "/forceshort BTCUSDT", "Entering short BTCUSDT");
     typed(&con, "/closeall", "type !ca:yes");
     typed(&con, "!ca:no", "Nothing was closed");
