@@ -1182,11 +1182,9 @@ static void check_plugins(nx_bot_t *b)
     if (!cx || now < b->next_plugin_check_ns)
         return;
     b->next_plugin_check_ns = now + NX_NS_PER_SEC;
-    nx_cortex_stats_t cs;
-    nx_cortex_stats(cx, &cs);
-    for (uint32_t i = 0; i < cs.strategies && i < NX_CORTEX_MAX_STRATEGIES; i++) {
-        nx_strategy_info_t si;
-        if (nx_cortex_strategy_info(cx, (int)i, &si) || si.reload_failures == b->plugin_failures[i])
+    nx_strategy_info_t si; /* the one cortex call any thread may make */
+    for (int i = 0; i < NX_CORTEX_MAX_STRATEGIES && nx_cortex_strategy_info(cx, i, &si) == 0; i++) {
+        if (si.reload_failures == b->plugin_failures[i])
             continue;
         b->plugin_failures[i] = si.reload_failures;
         char html[900], name[80], why[700];

@@ -44,9 +44,10 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL);
 }
 
-/* Create one feed per configured venue connection on this thread's lws
- * context and subscribe every configured symbol of that venue. */
-static int feeds_start(nx_engine_t *e)
+/* Create one feed per configured venue connection and subscribe every
+ * configured symbol of that venue — before the threads start, so every
+ * thread may read e->feeds (their stats); the network thread connects them. */
+static int feeds_create(nx_engine_t *e)
 {
     const nx_config_t *c = e->cfg;
     if (!c->n_feeds)
@@ -83,7 +84,6 @@ static int feeds_start(nx_engine_t *e)
             if (sym->venue == fc->venue && nx_feed_subscribe(f, s, fc->streams) == 0)
                 subs++;
         }
-        nx_feed_start(f);
         NX_INFO("feed", "%s: %u symbols, streams 0x%x, ws %s", nx_venue_name(fc->venue), subs,
                 fc->streams, fc->ws_url);
     }
@@ -112,10 +112,7 @@ static void feeds_stop(nx_engine_t *e)
                 (unsigned long long)st.book_gaps, (unsigned long long)st.book_resyncs);
     }
     nx_net_destroy(e->net);
-    e->net = NULL;
-    for (uint32_t i = 0; i < e->n_feeds; i++)
-        nx_feed_destroy(e->feeds[i]);
-    e->n_feeds = 0;
+    e->net = NULL; /* the feeds stay until release(): other threads read their stats */
 }
 
 /* Network thread: queued calls become control events on the market ring
@@ -175,9 +172,7 @@ int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_engine_call_cb f
     k->ctx = ctx;
     k->state = 1;
     atomic_store_explicit(&e->calls_queued, 1, memory_order_release);
-    pthread_mutex_unlock(&e->call_mu);
-    if (e->net)
-        nx_net_wake(e->net);
+    pthread_mutex_unlock(&e->call_mu); /* the network thread looks every 10 ms at most */
     int rc = NX_ECLOSED;
     for (;;) {
         pthread_mutex_lock(&e->call_mu);
@@ -231,9 +226,8 @@ static void *network_main(void *arg)
 {
     nx_engine_t *e = arg;
     pin("network", e->cfg->engine.network_cpu);
-    int frc = feeds_start(e);
-    if (frc)
-        NX_ERROR("feed", "cannot start the market-data feeds: %s", nx_strerror(frc));
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_start(e->feeds[i]);
     nx_ring_consumer_t *oc = nx_ring_consumer(e->orders, 0);
     int64_t period = (int64_t)e->cfg->engine.heartbeat_ms * NX_NS_PER_MS;
     int64_t next = nx_mono_ns() + period;
@@ -849,6 +843,11 @@ static void release(nx_engine_t *e)
     e->bot = NULL;
     nx_tg_destroy(e->tg); /* stopped with the network thread's context */
     e->tg = NULL;
+    nx_net_destroy(e->net); /* when the network thread never ran */
+    e->net = NULL;
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_destroy(e->feeds[i]);
+    e->n_feeds = 0;
     nx_desk_destroy(e->desk);
     e->desk = NULL;
     nx_cortex_destroy(e->cortex);
@@ -930,6 +929,9 @@ static int chat_start(nx_engine_t *e)
 int nx_engine_start(nx_engine_t *e)
 {
     e->start_mono_ns = nx_mono_ns();
+    int frc = feeds_create(e);
+    if (frc)
+        NX_ERROR("feed", "cannot start the market-data feeds: %s", nx_strerror(frc));
     int crc = chat_start(e);
     if (crc) {
         NX_ERROR("chat", "cannot start the Telegram bot: %s", nx_strerror(crc));
