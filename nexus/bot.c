@@ -18,7 +18,9 @@
 #include "nx/telegram.h"
 #include "nx/vault.h"
 
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,7 @@ struct nx_bot {
     int console;
     pthread_t th_console;
     int console_started;
+    _Atomic int console_stop;
     pthread_mutex_t mu; /* console lines */
     char *lines[LINES];
     uint32_t l_head, l_tail;
@@ -1136,7 +1139,7 @@ static void on_button(nx_bot_t *b, caller_t *who, const char *cb_id, const char 
         else
             snprintf(ans, sizeof ans, "This request is no longer open (expired or decided).");
         if (r && r->session == who->session && r->state == 1) {
-            char html[700];
+            char html[800];
             snprintf(html, sizeof html, "%s\n\n<b>%s</b>", r->text, ans);
             edit(b, r->chat, r->message_id, html);
             r->state = 2;
@@ -1157,18 +1160,36 @@ static void on_button(nx_bot_t *b, caller_t *who, const char *cb_id, const char 
     say(b, who->chat, ans, NULL, 0);
 }
 
+/* The console's reader: lines from standard input into the bot's queue.
+ * It polls so that it can be told to stop (a thread blocked in fgets
+ * could not be joined). */
 static void *console_main(void *arg)
 {
     nx_bot_t *b = arg;
-    char line[1024];
-    while (fgets(line, sizeof line, stdin)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (!line[0])
+    char buf[1024];
+    size_t n = 0;
+    while (!atomic_load(&b->console_stop)) {
+        struct pollfd pfd = {0, POLLIN, 0};
+        if (poll(&pfd, 1, 100) <= 0)
             continue;
-        pthread_mutex_lock(&b->mu);
-        if (b->l_head - b->l_tail < LINES)
-            b->lines[b->l_head++ % LINES] = strdup(line);
-        pthread_mutex_unlock(&b->mu);
+        ssize_t k = read(0, buf + n, sizeof buf - 1 - n);
+        if (k <= 0)
+            break; /* end of input */
+        n += (size_t)k;
+        char *nl;
+        while ((nl = memchr(buf, '\n', n)) || n == sizeof buf - 1) {
+            size_t len = nl ? (size_t)(nl - buf) : n; /* an over-long line is cut */
+            buf[len] = 0;
+            if (len && buf[len - 1] == '\r')
+                buf[len - 1] = 0;
+            pthread_mutex_lock(&b->mu);
+            if (buf[0] && b->l_head - b->l_tail < LINES)
+                b->lines[b->l_head++ % LINES] = strdup(buf);
+            pthread_mutex_unlock(&b->mu);
+            size_t used = nl ? len + 1 : n;
+            memmove(buf, buf + used, n - used);
+            n -= used;
+        }
     }
     return NULL;
 }
@@ -1404,10 +1425,7 @@ nx_bot_t *nx_bot_create(nx_engine_t *e, struct nx_tg *tg, int console)
     }
     pthread_mutex_init(&b->mu, NULL);
     if (console) {
-        if (pthread_create(&b->th_console, NULL, console_main, b) == 0) {
-            pthread_detach(b->th_console); /* blocked in fgets until stdin closes */
-            b->console_started = 1;
-        }
+        b->console_started = pthread_create(&b->th_console, NULL, console_main, b) == 0;
         printf("console: type /help (you are the owner, session \"%s\")\n", e->cfg->storage.owner_name);
         fflush(stdout);
     }
@@ -1418,14 +1436,15 @@ void nx_bot_destroy(nx_bot_t *b)
 {
     if (!b)
         return;
+    if (b->console_started) {
+        atomic_store(&b->console_stop, 1);
+        pthread_join(b->th_console, NULL);
+    }
     pthread_mutex_lock(&b->mu);
     while (b->l_tail != b->l_head)
         free(b->lines[b->l_tail++ % LINES]);
     pthread_mutex_unlock(&b->mu);
-    /* the console thread may still sit in fgets: b stays allocated (the
-     * process is ending) when it was started */
     free(b->users);
-    b->users = NULL;
-    if (!b->console_started)
-        free(b);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
 }
