@@ -50,6 +50,7 @@ typedef struct tg_conn {
     tg_req_t *req; /* NULL: the getUpdates poll */
     int busy, done, status;
     int64_t deadline_ns;
+    int closing; /* answered, its connection not yet closed: not reused (see tg_cb) */
     char *buf;
     size_t len;
     char *out; /* LWS_PRE + body */
@@ -597,22 +598,27 @@ static int tg_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return 0;
     }
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-        if (c && c->busy && !c->done && c->wsi == wsi) {
+        if (c && c->busy && !c->done) {
             c->done = 1;
             c->wsi = NULL;
             conn_finished(c, 0);
+            /* the slot waits for this connection's close before it carries
+             * another exchange, so no callback of one lands on the other */
+            c->closing = 1;
             dispatch(c->tg);
         }
         return -1; /* one exchange per connection */
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-        /* c may already carry the next exchange (opened when this one
-         * completed): only its own connection's end counts */
-        if (c && c->busy && !c->done && c->wsi == wsi) {
+        if (!c)
+            break;
+        c->closing = 0;
+        if (c->busy && !c->done) {
             c->done = 1;
             c->wsi = NULL;
             conn_finished(c, 1);
         }
+        dispatch(c->tg);
         break;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
         /* another thread queued something; user is NULL here */
@@ -785,7 +791,7 @@ static void dispatch_sends(nx_tg_t *tg, int64_t now)
     int64_t global_gap = NX_NS_PER_SEC / tg->o.global_per_s;
     for (int s = 0; s < SEND_SLOTS; s++) {
         tg_conn_t *c = &tg->slots[s];
-        if (c->busy)
+        if (c->busy || c->closing)
             continue;
         if (now < tg->send_after_ns || now - tg->last_send_ns < global_gap)
             return;
@@ -809,7 +815,7 @@ static void dispatch_sends(nx_tg_t *tg, int64_t now)
 
 static void dispatch_poll(nx_tg_t *tg, int64_t now)
 {
-    if (tg->hook_vh || tg->poll.busy || now < tg->next_poll_ns)
+    if (tg->hook_vh || tg->poll.busy || tg->poll.closing || now < tg->next_poll_ns)
         return;
     uint32_t room = inbox_free(tg);
     if (room == 0) {

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -798,11 +799,13 @@ static int log_has(const char *log, const char *text)
 static void run_on_candles(const char *tag, const char *csv_path, const char *env,
                            const char *cortex_and_more, char *out_path, char *err_path)
 {
-    /* These runs talk to a `nexus replay` process and are stopped after a
-     * while, as a person would stop them (the replay key's stop at the end
-     * of the data has its own test, test_main_job_runs_to_the_end); a run
-     * without a named database gets a fresh one (a run restores what the
-     * database holds). */
+    /* These runs talk to a `nexus replay` process and are stopped with
+     * SIGTERM, as a person would stop them, once their output has been
+     * quiet for 2 s: the replay has sent everything (the replay key's own
+     * stop at the end of the data has its own test,
+     * test_main_job_runs_to_the_end). A fixed run time was not enough on
+     * a loaded 2-CPU machine under ASan. A run without a named database
+     * gets a fresh one (a run restores what the database holds). */
     replay_t bn;
     const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
     replay_start(&bn, a1);
@@ -828,9 +831,30 @@ static void run_on_candles(const char *tag, const char *csv_path, const char *en
     char cmd[1024];
     snprintf(out_path, 64, "/tmp/nexus-%s-%d.jsonl", tag, (int)getpid());
     snprintf(err_path, 64, "/tmp/nexus-%s-%d.log", tag, (int)getpid());
-    snprintf(cmd, sizeof cmd, "%s %s run --config %s --duration 6 --events > %s 2> %s",
+    snprintf(cmd, sizeof cmd, "%s exec %s run --config %s --duration 300 --events > %s 2> %s",
              env ? env : "", nexus_bin, cfg_path, out_path, err_path);
-    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    off_t last = -1;
+    int quiet_ms = 0, status = 0, ended = 0;
+    for (int waited = 0; quiet_ms < 2000 && waited < 240000; waited += 100) {
+        usleep(100000);
+        if ((ended = waitpid(pid, &status, WNOHANG) == pid))
+            break; /* it stopped by itself: say how below */
+        struct stat st;
+        off_t size = stat(out_path, &st) == 0 ? st.st_size : 0;
+        quiet_ms = size > 0 && size == last ? quiet_ms + 100 : 0;
+        last = size;
+    }
+    if (!ended) {
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
     unlink(cfg_path);
     replay_stop(&bn);
     if (own) {

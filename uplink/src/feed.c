@@ -69,6 +69,7 @@ typedef struct rest {
     size_t len;
     int status, retry_after_s, completed;
     int64_t not_before_ns;
+    int closing; /* its answer is handled, its connection not yet closed: not reused */
 } rest_t;
 
 typedef struct sym_state {
@@ -299,7 +300,7 @@ static int rest_queue(nx_feed_t *f, int kind, uint32_t sym, const char *path)
     }
     for (int i = 0; i < REST_SLOTS; i++) {
         rest_t *q = &f->rest[i];
-        if (q->used)
+        if (q->used || q->closing)
             continue;
         q->used = 1;
         ST_ADD(f, rest_pending, 1);
@@ -321,7 +322,7 @@ static void rest_dispatch(nx_feed_t *f)
         return; /* Retry-After in force */
     for (int i = 0; i < REST_SLOTS; i++) {
         rest_t *q = &f->rest[i];
-        if (!q->used || q->inflight || now < q->not_before_ns)
+        if (!q->used || q->inflight || q->closing || now < q->not_before_ns)
             continue;
         struct lws_client_connect_info ci;
         memset(&ci, 0, sizeof ci);
@@ -672,12 +673,19 @@ static int rest_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
         /* The answer is whole: handle it now (a keep-alive connection may
          * stay open long after). */
         q->completed = 1;
+        /* the slot is not reused before this connection has closed: a
+         * request sent from it now (the next backfill page) would have its
+         * own connection's callbacks mixed with this one's close */
+        q->closing = 1;
         if (q->inflight)
             rest_done(q->f, q);
         return -1; /* one request per connection: close it */
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-        if (q && q->inflight) {
+        if (!q)
+            break;
+        q->closing = 0;
+        if (q->inflight) {
             q->wsi = NULL;
             rest_done(q->f, q); /* failed before completing: retried */
         }
