@@ -43,10 +43,12 @@ static void *net_main(void *arg)
     return NULL;
 }
 
-static void rig_start(rig_t *r, nx_tg_opts_t *o, int port)
+/* The rig around a fake server already made (failures a test wants from
+ * the very first request are queued on it before the client starts). */
+static void rig_start_on(rig_t *r, tgf_t *f, nx_tg_opts_t *o, int port)
 {
     memset(r, 0, sizeof *r);
-    r->f = tgf_start();
+    r->f = f;
     assert_non_null(r->f);
     nx_clock_init_live(&r->clock);
     r->net = nx_net_create(&r->clock);
@@ -66,6 +68,11 @@ static void rig_start(rig_t *r, nx_tg_opts_t *o, int port)
     assert_non_null(r->tg);
     assert_int_equal(nx_tg_start(r->tg), 0);
     pthread_create(&r->th, NULL, net_main, r);
+}
+
+static void rig_start(rig_t *r, nx_tg_opts_t *o, int port)
+{
+    rig_start_on(r, tgf_start(), o, port);
 }
 
 static void rig_stop(rig_t *r)
@@ -248,9 +255,11 @@ static void test_malformed_survived(void **state)
     (void)state;
     rig_t r;
     nx_tg_opts_t o = {0};
-    rig_start(&r, &o, 0);
-    tgf_fail_next(r.f, "getUpdates", 200, "this is not JSON");
-    tgf_fail_next(r.f, "getUpdates", 200, "{\"ok\":true,\"result\":{\"not\":\"an array\"}}");
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    tgf_fail_next(f, "getUpdates", 200, "this is not JSON");
+    tgf_fail_next(f, "getUpdates", 200, "{\"ok\":true,\"result\":{\"not\":\"an array\"}}");
+    rig_start_on(&r, f, &o, 0); /* the first two getUpdates already fail */
     int64_t a = tgf_next_id(r.f), b = tgf_next_id(r.f), c = tgf_next_id(r.f);
     char t[256];
     snprintf(t, sizeof t, "{\"update_id\":%lld,\"message\":{\"message_id\":1,\"chat\":7}}",
@@ -384,14 +393,16 @@ static void test_errors_and_backoff(void **state)
     rig_t r;
     nx_tg_opts_t o = {0};
     o.backoff_min_ms = 200;
-    rig_start(&r, &o, 0);
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
     const char *err = "{\"ok\":false,\"error_code\":502,\"description\":\"Bad Gateway\"}";
     for (int i = 0; i < 3; i++)
-        tgf_fail_next(r.f, "getUpdates", 502, err);
-    tgf_fail_next(r.f, "sendMessage", 500, err);
-    tgf_fail_next(r.f, "sendMessage", 400,
+        tgf_fail_next(f, "getUpdates", 502, err);
+    tgf_fail_next(f, "sendMessage", 500, err);
+    tgf_fail_next(f, "sendMessage", 400,
                   "{\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: chat not "
                   "found\"}");
+    rig_start_on(&r, f, &o, 0); /* the first getUpdates already fails */
     tgf_push_text(r.f, 9, "bob", 9, "/version");
     nx_tg_update_t *u = malloc(sizeof *u);
     assert_true(next_update(&r, u, 8000));
