@@ -260,7 +260,7 @@ void nx_bot_tell_owner(nx_bot_t *b, const char *html)
 
 enum {
     Q_STATUS = 1, Q_BALANCE, Q_POSITIONS, Q_TRADES, Q_PROFIT, Q_DAILY, Q_WEEKLY, Q_PERF,
-    Q_LOCKS, Q_STRATEGIES, Q_CONFIG, Q_OPEN_SYMBOLS, Q_REQUEST,
+    Q_LOCKS, Q_STRATEGIES, Q_CONFIG, Q_OPEN_SYMBOLS, Q_REQUEST, Q_REGIME,
 };
 
 typedef struct query {
@@ -332,6 +332,31 @@ static void grouped(query_t *q, nx_trade_closed_t *t, int n, int64_t span_s, lon
     }
 }
 
+/* /regime: the cortex's market read of one pair (engine thread). */
+static void regime(query_t *q, nx_engine_t *e, uint32_t sym)
+{
+    nx_market_read_t r;
+    const char *name = sym_name(q->b, sym);
+    if (!e->cortex || nx_cortex_market_read(e->cortex, sym, &r)) {
+        put(q, "%s: no candles are built for it.", name);
+        return;
+    }
+    unsigned tf = r.tf_s >= 3600 ? r.tf_s / 3600 : r.tf_s / 60;
+    const char *unit = r.tf_s >= 3600 ? "h" : "m";
+    if (r.regime == NX_REGIME_UNKNOWN) {
+        put(q, "<b>%s</b> %u%s: not enough candles yet (%llu closed; the read needs 100).", name,
+            tf, unit, (unsigned long long)r.closed);
+        return;
+    }
+    put(q, "<b>%s</b> %u%s: <b>%s</b>\n", name, tf, unit, nx_regime_name(r.regime));
+    put(q, "ADX %.1f (+DI %.1f, -DI %.1f); ATR %.2f%% of price, %.2fx its 100-candle mean\n",
+        r.adx, r.plus_di, r.minus_di, r.natr14, r.atr14 / r.atr100);
+    put(q, "close %.2f, EMA50 %.2f, EMA200 %.2f, RSI %.1f\n", r.close, r.ema50, r.ema200,
+        r.rsi14);
+    put(q, "Rule-based read (trend: ADX &gt;= 25; range: ADX &lt; 20; volatile: ATR &gt;= 1.5x "
+           "its mean). No regime model is loaded, so the strategies run side by side.");
+}
+
 static void render(nx_engine_t *e, void *ctx, int rc, int why)
 {
     (void)rc;
@@ -356,6 +381,10 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
                     si.version, (unsigned long long)si.signals, (unsigned long long)si.swaps,
                     si.last_error[0] ? ", last error: " : "", si.last_error[0] ? "yes" : "");
         }
+        return;
+    }
+    if (q->what == Q_REGIME) {
+        regime(q, e, (uint32_t)q->n);
         return;
     }
     if (!d || nx_desk_info(d, q->session, &in)) {
@@ -610,7 +639,7 @@ static void c_start(nx_bot_t *b, caller_t *who, char *args)
 
 static void c_query(nx_bot_t *b, caller_t *who, int what, long n)
 {
-    if (what != Q_STRATEGIES && !need_session(b, who))
+    if (what != Q_STRATEGIES && what != Q_REGIME && !need_session(b, who))
         return;
     query_t *q = malloc(sizeof *q);
     if (!q)
@@ -771,10 +800,7 @@ static void c_regime(nx_bot_t *b, caller_t *who, char *a)
         reply(b, who, "Usage: /regime PAIR");
         return;
     }
-    reply(b, who,
-          "%s: no regime model is loaded in this build, so the strategies run side by side "
-          "(rule-based choice); /strategies shows each one's signals.",
-          sym_name(b, s));
+    c_query(b, who, Q_REGIME, (long)s);
 }
 
 static void c_config(nx_bot_t *b, caller_t *who, char *a)

@@ -795,6 +795,7 @@ static int cortex_init(nx_engine_t *e)
     o.on_signal = on_signal;
     o.on_candle = on_candle;
     o.ctx = e;
+    o.market_read = 1; /* what /regime shows */
     int rc = nx_cortex_create(&e->cortex, &o);
     if (rc)
         return rc;

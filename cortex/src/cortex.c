@@ -443,6 +443,19 @@ static int strategy_build_series(struct nx_cortex *cx, nx_strategy_t *st)
     return 0;
 }
 
+/* The market read's indicators, on each symbol's series of the read
+ * timeframe only (six O(1) updates per close of that timeframe, shared with
+ * any strategy asking for the same; bench_cortex measures them). */
+enum { READ_ADX, READ_EMA50, READ_EMA200, READ_ATR100, READ_BB, READ_RSI, READ_N };
+static const struct {
+    int kind;
+    double p[3];
+} read_set[READ_N] = {
+    [READ_ADX] = {NEXUS_IND_ADX, {14, 0, 0}},     [READ_EMA50] = {NEXUS_IND_EMA, {50, 0, 0}},
+    [READ_EMA200] = {NEXUS_IND_EMA, {200, 0, 0}}, [READ_ATR100] = {NEXUS_IND_ATR, {100, 0, 0}},
+    [READ_BB] = {NEXUS_IND_BBANDS, {20, 2, 0}},   [READ_RSI] = {NEXUS_IND_RSI, {14, 0, 0}},
+};
+
 int nx_cortex_start(nx_cortex_t *cx)
 {
     if (cx->started)
@@ -459,6 +472,8 @@ int nx_cortex_start(nx_cortex_t *cx)
     if (!cx->series || !cx->last_px || !cx->tick_subs || !cx->n_tick_subs)
         return NX_ENOMEM;
     static const double atr14[3] = {14, 0, 0};
+    int rti = tf_index(cx, NX_TF_15M);
+    cx->read_ti = rti < 0 ? 0 : (uint32_t)rti;
     for (uint32_t s = 0; s < cx->nsym; s++) {
         const nx_symbol_t *sym = nx_symtab_get(cx->o.symtab, s);
         for (uint32_t t = 0; t < cx->ntf; t++) {
@@ -470,6 +485,9 @@ int nx_cortex_start(nx_cortex_t *cx)
             cs->hist = calloc(NX_HIST, sizeof *cs->hist);
             if (!cs->hist || !registry_get(cs, NEXUS_IND_ATR, atr14))
                 return NX_ENOMEM;
+            for (int k = 0; k < READ_N && cx->o.market_read && t == cx->read_ti; k++)
+                if (!registry_get(cs, read_set[k].kind, read_set[k].p))
+                    return NX_ENOMEM;
         }
     }
     for (uint32_t i = 0; i < cx->n_st; i++) {
@@ -601,6 +619,74 @@ void nx_cortex_stats(const nx_cortex_t *cx, nx_cortex_stats_t *out)
     out->swaps = atomic_load_explicit(&cx->swaps, memory_order_relaxed);
     out->reload_failures = atomic_load_explicit(&cx->reload_failures, memory_order_relaxed);
     out->strategies = cx->n_st;
+}
+
+nx_regime_t nx_regime_of(const nx_market_read_t *r)
+{
+    if (isnan(r->adx) || isnan(r->plus_di) || isnan(r->minus_di) || isnan(r->atr14) ||
+        isnan(r->atr100))
+        return NX_REGIME_UNKNOWN;
+    if (r->atr100 > 0 && r->atr14 >= NX_REGIME_ATR_SHOCK * r->atr100)
+        return NX_REGIME_VOLATILE;
+    if (r->adx >= NX_REGIME_ADX_TREND)
+        return r->plus_di > r->minus_di ? NX_REGIME_TREND_UP : NX_REGIME_TREND_DOWN;
+    if (r->adx < NX_REGIME_ADX_RANGE)
+        return NX_REGIME_RANGE;
+    return NX_REGIME_MIXED;
+}
+
+const char *nx_regime_name(nx_regime_t r)
+{
+    static const char *const names[] = {"unknown", "trend up", "trend down",
+                                        "range",   "volatile", "mixed"};
+    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
+}
+
+/* The value of an indicator entry's output, NaN when the series lacks it. */
+static double read_out(const nx_cseries_t *cs, int kind, const double p[3], uint32_t o)
+{
+    for (uint32_t i = 0; i < cs->n_ind; i++) {
+        const nx_ind_entry_t *e = cs->ind[i];
+        if (e->kind == kind && e->p[0] == p[0] && e->p[1] == p[1] && e->p[2] == p[2])
+            return e->out[o];
+    }
+    return NAN;
+}
+
+int nx_cortex_market_read(nx_cortex_t *cx, uint32_t symbol, nx_market_read_t *out)
+{
+    if (!cx->started)
+        return NX_ESTATE;
+    if (!cx->o.market_read)
+        return NX_EINVAL;
+    if (symbol >= cx->nsym)
+        return NX_ENOENT;
+    const nx_cseries_t *cs = &cx->series[(size_t)symbol * cx->ntf + cx->read_ti];
+    static const double atr14[3] = {14, 0, 0};
+    memset(out, 0, sizeof *out);
+    out->symbol = symbol;
+    out->tf_s = cs->tf_s;
+    out->closed = cs->closed;
+    out->close = NAN;
+    if (cs->hist_n) {
+        const nexus_bar_t *b = &cs->hist[(cs->hist_head + NX_HIST - 1) % NX_HIST];
+        out->open_ms = b->open_ms;
+        out->close = b->close;
+    }
+    out->adx = read_out(cs, NEXUS_IND_ADX, read_set[READ_ADX].p, 0);
+    out->plus_di = read_out(cs, NEXUS_IND_ADX, read_set[READ_ADX].p, 1);
+    out->minus_di = read_out(cs, NEXUS_IND_ADX, read_set[READ_ADX].p, 2);
+    out->ema50 = read_out(cs, NEXUS_IND_EMA, read_set[READ_EMA50].p, 0);
+    out->ema200 = read_out(cs, NEXUS_IND_EMA, read_set[READ_EMA200].p, 0);
+    out->atr14 = read_out(cs, NEXUS_IND_ATR, atr14, 0);
+    out->natr14 = read_out(cs, NEXUS_IND_ATR, atr14, 1);
+    out->atr100 = read_out(cs, NEXUS_IND_ATR, read_set[READ_ATR100].p, 0);
+    out->bb_upper = read_out(cs, NEXUS_IND_BBANDS, read_set[READ_BB].p, 0);
+    out->bb_middle = read_out(cs, NEXUS_IND_BBANDS, read_set[READ_BB].p, 1);
+    out->bb_lower = read_out(cs, NEXUS_IND_BBANDS, read_set[READ_BB].p, 2);
+    out->rsi14 = read_out(cs, NEXUS_IND_RSI, read_set[READ_RSI].p, 0);
+    out->regime = nx_regime_of(out);
+    return 0;
 }
 
 void nx_cortex_destroy(nx_cortex_t *cx)

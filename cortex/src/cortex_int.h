@@ -118,6 +118,7 @@ struct nx_cortex {
     uint32_t tf_s[NX_MAX_TIMEFRAMES], ntf;
     nx_candles_t candles;
     nx_cseries_t *series; /* [nsym * ntf] */
+    uint32_t read_ti;     /* timeframe index of the market read (15m, else the first) */
     int64_t *last_px;     /* [nsym] last trade or close, ticks */
     nx_sub_t **tick_subs; /* [nsym] -> array */
     uint32_t *n_tick_subs;

@@ -20,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nx/cortex.h"
 #include "nx/error.h"
+#include "nx/fixed.h"
 #include "nx/indicators.h"
+#include "nx/symtab.h"
 
 static const char *nexus_bin;
 
@@ -133,6 +136,148 @@ static void test_building_blocks(void **state)
     assert_int_equal(nx_sma_init(&s, NX_IND_MAX_PERIOD + 1), NX_EINVAL);
 }
 
+static double col(char **f, char **hf, const char *name)
+{
+    for (int k = 0; k < NCOL; k++)
+        if (!strcmp(hf[k], name))
+            return f[k][0] ? strtod(f[k], NULL) : NAN;
+    fail_msg("no column %s", name);
+    return NAN;
+}
+
+static void near(double got, double want, int row, const char *what)
+{
+    if (isnan(want) != isnan(got))
+        fail_msg("row %d %s: ours %g, TA-Lib %g", row, what, got, want);
+    if (!isnan(want) && fabs(got - want) > 1e-9 * fmax(1.0, fabs(want)))
+        fail_msg("row %d %s: ours %.17g, TA-Lib %.17g", row, what, got, want);
+}
+
+/* The cortex's market read (what /regime shows) on the 2,000 real candles
+ * fed as closed 15m klines: every value equals TA-Lib's on that candle, and
+ * the regime is the documented rule applied to TA-Lib's values (ATR(100)
+ * from the TA-Lib-checked ATR), so a wrong input, threshold or order of
+ * the rules fails here. */
+static void test_market_read_through_the_cortex(void **state)
+{
+    (void)state;
+    nx_symtab_t *t = malloc(sizeof *t);
+    assert_non_null(t);
+    nx_symtab_init(t);
+    assert_int_equal(nx_symtab_add(t, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL), 0);
+    static const uint32_t tfs[] = {3600, 900};
+    nx_cortex_opts_t o = {0};
+    o.symtab = t;
+    o.tf_s = tfs;
+    o.ntf = 2;
+    nx_cortex_t *cx;
+    assert_int_equal(nx_cortex_create(&cx, &o), 0);
+    nx_market_read_t r;
+    assert_int_equal(nx_cortex_start(cx), 0);
+    assert_int_equal(nx_cortex_market_read(cx, 0, &r), NX_EINVAL); /* not asked for */
+    nx_cortex_destroy(cx);
+    o.market_read = 1;
+    assert_int_equal(nx_cortex_create(&cx, &o), 0);
+    assert_int_equal(nx_cortex_market_read(cx, 0, &r), NX_ESTATE);
+    assert_int_equal(nx_cortex_start(cx), 0);
+    assert_int_equal(nx_cortex_market_read(cx, 1, &r), NX_ENOENT);
+    assert_int_equal(nx_cortex_market_read(cx, 0, &r), 0);
+    assert_int_equal(r.tf_s, 900); /* 15m preferred, though configured second */
+    assert_int_equal(r.closed, 0);
+    assert_int_equal(r.regime, NX_REGIME_UNKNOWN);
+
+    FILE *cf = fopen(ref_path("binance_spot_BTCUSDT_15m_first2000.candles.csv"), "r");
+    FILE *rf = fopen(ref_path("binance_spot_BTCUSDT_15m_first2000.ta.csv"), "r");
+    assert_non_null(cf);
+    assert_non_null(rf);
+    char cl[512], rl[4096], header[4096];
+    assert_non_null(fgets(cl, sizeof cl, cf));
+    assert_non_null(fgets(header, sizeof header, rf));
+    char *hf[NCOL + 1];
+    assert_int_equal(split(header, hf), NCOL);
+    nx_atr_t atr100;
+    nx_atr_init(&atr100, 100);
+    int rows = 0, seen[NX_REGIME_MIXED + 1] = {0};
+    while (fgets(cl, sizeof cl, cf)) {
+        assert_non_null(fgets(rl, sizeof rl, rf));
+        char *f[8];
+        assert_int_equal(split(cl, f), 6);
+        int64_t v[5];
+        for (int k = 0; k < 5; k++)
+            assert_int_equal(nx_fixed_parse(f[k + 1], strlen(f[k + 1]), 8, &v[k]), 0);
+        nx_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.hdr.type = NX_EV_KLINE;
+        ev.hdr.venue = NX_VENUE_BINANCE_USDM;
+        ev.hdr.symbol = 0;
+        ev.u.kline.open_ms = atoll(f[0]);
+        ev.hdr.exch_ns = (ev.u.kline.open_ms + 900000) * 1000000;
+        ev.u.kline.open = v[0];
+        ev.u.kline.high = v[1];
+        ev.u.kline.low = v[2];
+        ev.u.kline.close = v[3];
+        ev.u.kline.volume = v[4];
+        ev.u.kline.interval_s = 900;
+        ev.u.kline.closed = 1;
+        nx_cortex_on_event(cx, &ev);
+        double a100 = nx_atr_update(&atr100, strtod(f[2], NULL), strtod(f[3], NULL),
+                                    strtod(f[4], NULL))
+                          ? atr100.value
+                          : NAN;
+
+        char *w[NCOL + 1];
+        assert_int_equal(split(rl, w), NCOL);
+        assert_int_equal(nx_cortex_market_read(cx, 0, &r), 0);
+        assert_int_equal(r.closed, (uint64_t)rows + 1);
+        assert_true(r.open_ms == ev.u.kline.open_ms);
+        near(r.close, col(w, hf, "close"), rows, "close");
+        near(r.adx, col(w, hf, "adx14"), rows, "adx14");
+        near(r.plus_di, col(w, hf, "plus_di14"), rows, "plus_di14");
+        near(r.minus_di, col(w, hf, "minus_di14"), rows, "minus_di14");
+        near(r.ema50, col(w, hf, "ema50"), rows, "ema50");
+        near(r.ema200, col(w, hf, "ema200"), rows, "ema200");
+        near(r.atr14, col(w, hf, "atr14"), rows, "atr14");
+        near(r.natr14, col(w, hf, "natr14"), rows, "natr14");
+        near(r.bb_upper, col(w, hf, "bb_upper"), rows, "bb_upper");
+        near(r.bb_lower, col(w, hf, "bb_lower"), rows, "bb_lower");
+        near(r.rsi14, col(w, hf, "rsi14"), rows, "rsi14");
+        near(r.atr100, a100, rows, "atr100");
+
+        /* the rule, written out again on TA-Lib's numbers */
+        double adx = col(w, hf, "adx14"), pdi = col(w, hf, "plus_di14"),
+               mdi = col(w, hf, "minus_di14"), atr = col(w, hf, "atr14");
+        nx_regime_t want = NX_REGIME_UNKNOWN;
+        if (isnan(adx) || isnan(a100))
+            want = NX_REGIME_UNKNOWN;
+        else if (atr >= 1.5 * a100)
+            want = NX_REGIME_VOLATILE;
+        else if (adx >= 25)
+            want = pdi > mdi ? NX_REGIME_TREND_UP : NX_REGIME_TREND_DOWN;
+        else if (adx < 20)
+            want = NX_REGIME_RANGE;
+        else
+            want = NX_REGIME_MIXED;
+        if (r.regime != want)
+            fail_msg("row %d: regime %s, the rule says %s (adx %g, +di %g, -di %g, atr %g/%g)",
+                     rows, nx_regime_name(r.regime), nx_regime_name(want), adx, pdi, mdi, atr,
+                     a100);
+        seen[r.regime]++;
+        rows++;
+    }
+    fclose(cf);
+    fclose(rf);
+    assert_int_equal(rows, 2000);
+    printf("# regimes over 2,000 candles: unknown %d, trend up %d, trend down %d, range %d, "
+           "volatile %d, mixed %d\n",
+           seen[0], seen[1], seen[2], seen[3], seen[4], seen[5]);
+    assert_int_equal(seen[NX_REGIME_UNKNOWN], 100); /* ATR(100) needs 100 candles */
+    for (int k = 1; k <= NX_REGIME_MIXED; k++)
+        assert_true(seen[k] > 0); /* real data visits every regime */
+    assert_string_equal(nx_regime_name(NX_REGIME_TREND_DOWN), "trend down");
+    nx_cortex_destroy(cx);
+    free(t);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -144,6 +289,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_column_matches_talib),
         cmocka_unit_test(test_cli_prints_the_reference),
         cmocka_unit_test(test_building_blocks),
+        cmocka_unit_test(test_market_read_through_the_cortex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

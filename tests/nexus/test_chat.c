@@ -419,7 +419,9 @@ static void test_console_commands(void **state)
     typed(&con, "/watch remove BTCUSDT", "Watching: nothing");
     typed(&con, "/strategies", "scalping (scalping");
     typed(&con, "/plugins list", "scalping (scalping");
-    typed(&con, "/regime BTCUSDT", "no regime model is loaded");
+    typed(&con, "/regime BTCUSDT", "BTCUSDT 15m: ");
+    typed(&con, NULL, "of price|not enough candles yet"); /* the read, or its warm-up */
+    typed(&con, "/regime NOPE", "Usage: /regime PAIR");
     typed(&con, "/health", "binance-usdm:");
     typed(&con, "/users", "boss: owner");
     typed(&con, "/ban nobody", "No such user");

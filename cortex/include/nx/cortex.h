@@ -80,6 +80,7 @@ typedef struct nx_cortex_opts {
      * see it. Same ctx. */
     nx_signal_cb on_candle;
     void *ctx;
+    int market_read;            /* 1: keep the indicators of nx_cortex_market_read */
 } nx_cortex_opts_t;
 
 typedef struct nx_strategy_conf {
@@ -145,6 +146,57 @@ int nx_cortex_strategy_info(nx_cortex_t *cx, int id, nx_strategy_info_t *out);
 size_t nx_cortex_strategy_snapshot(nx_cortex_t *cx, int id, void *buf, size_t cap);
 
 void nx_cortex_stats(const nx_cortex_t *cx, nx_cortex_stats_t *out);
+
+/*
+ * The market read of one symbol: what its indicators say now, and the
+ * rule-based regime drawn from them (what a person asks with /regime, and
+ * the fallback a regime classifier answers with when it is unsure).
+ *
+ * Rules, on the candles of one timeframe, first match wins:
+ *   VOLATILE    ATR(14) >= 1.5 x ATR(100): the recent true range is far
+ *               above its long run (a shock, news, a cascade)
+ *   TREND_UP    ADX(14) >= 25 and +DI > -DI
+ *   TREND_DOWN  ADX(14) >= 25 and -DI >= +DI
+ *   RANGE       ADX(14) < 20
+ *   MIXED       ADX between 20 and 25: no clear regime
+ *   UNKNOWN     an indicator is still inside its lookback (warming up)
+ * The ratios make the rules independent of price level and timeframe.
+ */
+typedef enum nx_regime {
+    NX_REGIME_UNKNOWN = 0,
+    NX_REGIME_TREND_UP,
+    NX_REGIME_TREND_DOWN,
+    NX_REGIME_RANGE,
+    NX_REGIME_VOLATILE,
+    NX_REGIME_MIXED,
+} nx_regime_t;
+
+#define NX_REGIME_ADX_TREND 25.0
+#define NX_REGIME_ADX_RANGE 20.0
+#define NX_REGIME_ATR_SHOCK 1.5
+
+typedef struct nx_market_read {
+    uint32_t symbol, tf_s;
+    uint64_t closed;       /* candles closed on that series */
+    int64_t open_ms;       /* of the last closed candle, 0 if none */
+    double close;          /* of the last closed candle */
+    double adx, plus_di, minus_di, ema50, ema200, atr14, atr100, natr14;
+    double bb_upper, bb_middle, bb_lower; /* Bollinger(20, 2) */
+    double rsi14;          /* NaN: still inside the lookback */
+    nx_regime_t regime;
+} nx_market_read_t;
+
+/* The regime the rules above give for these values (any thread). */
+nx_regime_t nx_regime_of(const nx_market_read_t *r);
+/* "trend up", "trend down", "range", "volatile", "mixed", "unknown". */
+const char *nx_regime_name(nx_regime_t r);
+
+/* Read a symbol's indicators on the read timeframe: 15m when the cortex
+ * builds it, else its first timeframe (the read's indicators are kept on
+ * that one only, and only with opts.market_read). Engine thread only, or
+ * after the engine stopped. 0, NX_ENOENT (no such symbol), NX_ESTATE (not
+ * started) or NX_EINVAL (the cortex was made without market_read). */
+int nx_cortex_market_read(nx_cortex_t *cx, uint32_t symbol, nx_market_read_t *out);
 
 /* Stop the watcher, finalise and unload every plugin, free everything. */
 void nx_cortex_destroy(nx_cortex_t *cx);
