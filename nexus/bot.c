@@ -424,11 +424,12 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
             qty(b, p[i].symbol, x->qty > 0 ? x->qty : -x->qty, m1);
             px(b, p[i].symbol, x->avg_px, m2);
             px(b, p[i].symbol, x->sl, m3);
-            put(q, "<b>%s</b> %s %s @ %s, stop %s", sym_name(b, p[i].symbol),
-                x->qty > 0 ? "long" : "short", m1, m2, x->sl ? m3 : "none");
+            put(q, "<b>%s</b> %s %s @ %s, stop %s%s", sym_name(b, p[i].symbol),
+                x->qty > 0 ? "long" : "short", m1, m2, x->sl ? m3 : "none",
+                x->sl && !x->protected_sl ? " (not at the venue)" : "");
             if (x->tp) {
                 px(b, p[i].symbol, x->tp, m3);
-                put(q, ", target %s", m3);
+                put(q, ", target %s%s", m3, x->protected_tp ? "" : " (not at the venue)");
             }
             put(q, ", unrealised %s\n", money(b, x->unrealized, m4));
         }
@@ -1378,8 +1379,10 @@ void nx_bot_on_event(nx_bot_t *b, const nx_event_t *ev)
                      m2, sym_name(b, sym), m1);
             say(b, chat, html, NULL, 0);
         } else if (o->status == NX_OS_REJECTED) {
-            snprintf(html, sizeof html, "⚠️ An order on %s was rejected by the venue (order %llu).",
-                     sym_name(b, sym), (unsigned long long)o->client_id);
+            snprintf(html, sizeof html,
+                     "⚠️ An order on %s was rejected by the venue: %s (order %llu).",
+                     sym_name(b, sym), nx_order_reject_name((nx_order_reject_t)o->reason),
+                     (unsigned long long)o->client_id);
             say(b, chat, html, NULL, 0);
         }
         break;

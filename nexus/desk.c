@@ -153,7 +153,7 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
         return NX_EINVAL;
     }
     nx_paper_opts_t po = {cfg->trading.slippage_bp, cfg->trading.taker_fee_bp,
-                          cfg->trading.maker_fee_bp, on_update, d};
+                          cfg->trading.maker_fee_bp, on_update, d, cfg->trading.max_open_orders};
     d->venue = nx_paper_create(&po, symtab);
     nx_oms_opts_t oo = {symtab, d->venue, 40, on_closed, journal, d};
     d->oms = d->venue ? nx_oms_create(&oo) : NULL;

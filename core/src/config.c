@@ -327,6 +327,7 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->trading.slippage_bp = 2;
     cfg->trading.taker_fee_bp = 4;
     cfg->trading.maker_fee_bp = 2;
+    cfg->trading.max_open_orders = 200;
 }
 
 static int enum_index(json_t *v, const char *const *choices)
@@ -530,6 +531,7 @@ static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
     get_u32(tr, "slippage_bp", &cfg->trading.slippage_bp);
     get_u32(tr, "taker_fee_bp", &cfg->trading.taker_fee_bp);
     get_u32(tr, "maker_fee_bp", &cfg->trading.maker_fee_bp);
+    get_u32(tr, "max_open_orders", &cfg->trading.max_open_orders);
     static const char *const modes[] = {"watcher", "copilot", "pilot", NULL};
     json_t *ss = json_object_get(tr, "sessions");
     for (size_t i = 0; ss && i < json_array_size(ss); i++) {

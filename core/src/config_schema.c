@@ -266,6 +266,10 @@ static const nx_cnode_t trading_members[] = {
      1000, 0, NULL, NULL},
     {"taker_fee_bp", NX_CT_INT, "Paper venue: taker fee (bp).", "4", 0, 1000, 0, NULL, NULL},
     {"maker_fee_bp", NX_CT_INT, "Paper venue: maker fee (bp).", "2", 0, 1000, 0, NULL, NULL},
+    {"max_open_orders", NX_CT_INT,
+     "Paper venue: resting orders a session may hold per symbol; more are rejected (Binance "
+     "USD-M's limit is 200).",
+     "200", 1, 4096, 0, NULL, NULL},
     {"sessions", NX_CT_ARRAY, "Trading sessions on the paper venue.", "[]", 0, 64, 0, NULL,
      &session_elem},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},

@@ -25,3 +25,19 @@ const char *nx_event_type_name(nx_event_type_t t)
 {
     return (unsigned)t < NX_EV_TYPE_COUNT ? type_names[t] : "?";
 }
+
+const char *nx_order_reject_name(nx_order_reject_t r)
+{
+    switch (r) {
+    case NX_OREJ_NO_PRICE:
+        return "no market price yet";
+    case NX_OREJ_BOOK_FULL:
+        return "the venue's order book is full";
+    case NX_OREJ_MAX_OPEN:
+        return "open-order limit on the symbol reached";
+    case NX_OREJ_VENUE:
+        return "refused by the venue";
+    default:
+        return "no reason given";
+    }
+}

@@ -596,6 +596,8 @@ int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_pos
                                      : out->avg_px + out->avg_px * keep / 10000;
         const oms_order_t *slo = p->sl_clid ? order_find(s, p->sl_clid) : NULL;
         out->protected_sl = slo && !is_final(slo->status);
+        const oms_order_t *tpo = p->tp_clid ? order_find(s, p->tp_clid) : NULL;
+        out->protected_tp = tpo && !is_final(tpo->status);
     }
     return 0;
 }

@@ -125,7 +125,7 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
     if (in->order_type == NX_ORD_MARKET) {
         int64_t px = market_px(p, symbol, buy);
         if (px <= 0) {
-            emit(p, &tmp, NX_OS_REJECTED, 0, 0, 0, 0, 1);
+            emit(p, &tmp, NX_OS_REJECTED, 0, 0, 0, 0, NX_OREJ_NO_PRICE);
             return 0;
         }
         emit(p, &tmp, NX_OS_ACKED, 0, 0, 0, 0, 0);
@@ -137,6 +137,14 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
         return NX_EINVAL;
     if (in->price <= 0)
         return NX_EINVAL;
+    uint32_t open = 0;
+    for (uint32_t i = 0; i < p->hw; i++)
+        open += p->orders[i].live && p->orders[i].session == in->session &&
+                p->orders[i].symbol == symbol;
+    if (open >= p->o.max_open_orders) {
+        emit(p, &tmp, NX_OS_REJECTED, 0, 0, 0, 0, NX_OREJ_MAX_OPEN);
+        return 0;
+    }
     for (uint32_t i = 0; i < NX_PAPER_MAX_ORDERS; i++) {
         if (!p->orders[i].live) {
             p->orders[i] = tmp;
@@ -146,7 +154,7 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
             return 0;
         }
     }
-    emit(p, &tmp, NX_OS_REJECTED, 0, 0, 0, 0, 2);
+    emit(p, &tmp, NX_OS_REJECTED, 0, 0, 0, 0, NX_OREJ_BOOK_FULL);
     return NX_EFULL;
 }
 
@@ -335,13 +343,16 @@ void nx_paper_on_market(nx_bridge_t *b, const nx_event_t *ev)
 
 nx_bridge_t *nx_paper_create(const nx_paper_opts_t *o, const nx_symtab_t *symtab)
 {
-    if (!o || !symtab || o->slippage_bp > 1000 || o->taker_fee_bp > 1000 || o->maker_fee_bp > 1000)
+    if (!o || !symtab || o->slippage_bp > 1000 || o->taker_fee_bp > 1000 || o->maker_fee_bp > 1000 ||
+        o->max_open_orders > NX_PAPER_MAX_ORDERS)
         return NULL;
     paper_t *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->base.ops = &paper_ops;
     p->o = *o;
+    if (!p->o.max_open_orders)
+        p->o.max_open_orders = 200;
     p->symtab = symtab;
     p->nsym = nx_symtab_count(symtab);
     p->px = calloc(p->nsym ? p->nsym : 1, sizeof *p->px);

@@ -52,25 +52,33 @@ static void journal(void *ctx, const nx_event_t *ev)
     }
 }
 
+/* every rejection the venue reported */
+static nx_ev_order_update_t rejects[16];
+static int nrejects;
+
 /* the paper venue reports to the OMS (M, created right after it) */
 static void to_oms(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
 {
     (void)ctx;
+    if (u->status == NX_OS_REJECTED && nrejects < 16)
+        rejects[nrejects++] = *u;
     nx_oms_on_update(M, symbol, u);
 }
+
+static uint32_t max_open; /* the paper venue's open-order limit, 0 = its default */
 
 static void setup_paper(uint32_t slip_bp, uint32_t fee_bp)
 {
     nx_symtab_init(&T);
     assert_int_equal(nx_symtab_add(&T, NX_VENUE_PAPER, "BTCUSDT", 2, 3, 10, 1, P(5), NULL), 0);
     assert_int_equal(nx_symtab_add(&T, NX_VENUE_PAPER, "ETHUSDT", 2, 3, 1, 1, P(5), NULL), 1);
-    nx_paper_opts_t po = {slip_bp, fee_bp, fee_bp / 2, to_oms, NULL};
+    nx_paper_opts_t po = {slip_bp, fee_bp, fee_bp / 2, to_oms, NULL, max_open};
     V = nx_paper_create(&po, &T);
     assert_non_null(V);
     nx_oms_opts_t oo = {&T, V, 40, on_closed, journal, NULL};
     M = nx_oms_create(&oo);
     assert_non_null(M);
-    nclosed = nfills = 0;
+    nclosed = nfills = nrejects = 0;
 }
 
 static void teardown_paper(void)
@@ -142,6 +150,7 @@ static void test_take_profit_and_stop_loss_prices(void **state)
     assert_int_equal(pi.qty, Q(0.1));
     assert_int_equal(pi.avg_px, P(50000));
     assert_int_equal(pi.protected_sl, 1); /* the stop is at the venue at once */
+    assert_int_equal(pi.protected_tp, 1);
     assert_int_equal(nx_paper_open_orders(V, 7), 2);
     assert_int_equal(pi.liq_px, P(50000) - P(50000) * (2000 - 40) / 10000); /* 5x */
     candle(0, P(50000), P(50590), P(49800), P(50500), 3 * SEC); /* neither level */
@@ -174,6 +183,49 @@ static void test_take_profit_and_stop_loss_prices(void **state)
     assert_int_equal(closed[2].reason, NX_EXIT_SL);
     assert_int_equal(closed[2].exit_px, P(50500));
     teardown_paper();
+}
+
+/* The venue's open-order limit per session and symbol (Binance USD-M:
+ * 200): with a limit of 1 the stop rests and the target is rejected with
+ * its reason; the position keeps its stop and still closes on it; another
+ * session and another symbol have their own count. */
+static void test_open_order_limit(void **state)
+{
+    (void)state;
+    max_open = 1;
+    setup_paper(0, 4);
+    max_open = 0;
+    assert_int_equal(nx_oms_add_session(M, 7, P(10000)), 0);
+    assert_int_equal(nx_oms_add_session(M, 8, P(10000)), 0);
+    trade(0, P(50000), 1 * SEC);
+    trade(1, P(3000), 1 * SEC);
+    assert_int_equal(enter(7, 0, NX_SIDE_BUY, Q(0.1), P(49700), P(50600), 0, 0, 0, 2 * SEC), 0);
+    assert_int_equal(nrejects, 1);
+    assert_int_equal(rejects[0].reason, NX_OREJ_MAX_OPEN);
+    assert_int_equal(rejects[0].session, 7);
+    assert_string_equal(nx_order_reject_name(NX_OREJ_MAX_OPEN),
+                        "open-order limit on the symbol reached");
+    nx_position_info_t pi;
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.qty, Q(0.1));
+    assert_int_equal(pi.protected_sl, 1);
+    assert_int_equal(pi.protected_tp, 0); /* the level is known, the order is not there */
+    assert_int_equal(pi.tp, P(50600));
+    assert_int_equal(nx_paper_open_orders(V, 7), 1);
+    /* session 8 on the same symbol, and session 7 on another: their own count */
+    assert_int_equal(enter(8, 0, NX_SIDE_BUY, Q(0.1), P(49700), 0, 0, 0, 0, 2 * SEC), 0);
+    assert_int_equal(enter(7, 1, NX_SIDE_BUY, Q(1), P(2900), 0, 0, 0, 0, 2 * SEC), 0);
+    assert_int_equal(nrejects, 1);
+    assert_int_equal(nx_paper_open_orders(V, 7), 2);
+    assert_int_equal(nx_paper_open_orders(V, 8), 1);
+    candle(0, P(50000), P(50700), P(49600), P(49650), 3 * SEC); /* past the lost target, then the stop */
+    assert_int_equal(nclosed, 2);
+    assert_int_equal(closed[0].reason, NX_EXIT_SL);
+    assert_int_equal(closed[0].exit_px, P(49700));
+    teardown_paper();
+    /* out of range */
+    nx_paper_opts_t po = {0, 4, 2, to_oms, NULL, NX_PAPER_MAX_ORDERS + 1};
+    assert_null(nx_paper_create(&po, &T));
 }
 
 static void test_trailing_and_time_limit(void **state)
@@ -677,6 +729,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_profit_and_stop_loss_prices),
+        cmocka_unit_test(test_open_order_limit),
         cmocka_unit_test(test_trailing_and_time_limit),
         cmocka_unit_test(test_trailing_on_candles_fires_at_its_level),
         cmocka_unit_test(test_margin_checked_before_entry),

@@ -133,7 +133,7 @@ static void test_telegram_session(void **state)
              ",\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s/plugins\","
              "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":"
              "[\"15m\"],\"params\":{\"sl_atr\":20,\"tp_atr\":30}}]},"
-             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"pilot\"},"
+             "\"trading\":{\"max_open_orders\":1,\"sessions\":[{\"name\":\"boss\",\"mode\":\"pilot\"},"
              "{\"name\":\"alice\",\"mode\":\"copilot\",\"approval_ttl_s\":86400,"
              "\"approval_drift_bp\":10000,\"cooldown_s\":0},{\"name\":\"bob\",\"mode\":\"watcher\"}]},"
              "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
@@ -213,6 +213,11 @@ static void test_telegram_session(void **state)
     expect(f, &at, ALICE, "Approved");
     int kf = expect(f, &af, ALICE, "Filled:");
     printf("# %s\n", text_of(f, kf));
+    /* one resting order per symbol at this venue: the stop rests, the
+     * target is refused, and she is told why */
+    int kj = kf;
+    kj = expect(f, &kj, ALICE, "rejected by the venue: open-order limit on the symbol reached");
+    printf("# %s\n", text_of(f, kj));
     int ke = 0;
     assert_true(tgf_wait_request(f, &ke, "editMessageText", ALICE, "Approved", 20000) >= 0);
     /* the same button again: the request was decided */
@@ -227,7 +232,11 @@ static void test_telegram_session(void **state)
     tgf_push_text(f, ALICE, "alice", ALICE, "/positions");
     int kp = expect(f, &at, ALICE, "BTCUSDT");
     printf("# %s\n", text_of(f, kp));
-    assert_non_null(strstr(text_of(f, kp), "stop"));
+    const char *pt = text_of(f, kp), *ps = strstr(pt, ", stop "), *pg = strstr(pt, ", target ");
+    assert_non_null(ps);
+    assert_non_null(pg);
+    assert_true(strstr(ps, "(not at the venue)") > pg);       /* the stop rests at the venue */
+    assert_non_null(strstr(pg, "(not at the venue), unrealised")); /* the target was refused */
     /* bob sees none of it */
     tgf_push_text(f, BOB, "bob", BOB, "/positions");
     int kb = expect(f, &ab, BOB, "No open positions");

@@ -130,7 +130,7 @@ typedef struct nx_config {
         nx_config_strategy_t strategies[NX_CONFIG_MAX_STRATEGIES];
     } cortex;
     struct {
-        uint32_t slippage_bp, taker_fee_bp, maker_fee_bp;
+        uint32_t slippage_bp, taker_fee_bp, maker_fee_bp, max_open_orders;
         uint32_t n_sessions;
         nx_config_session_t sessions[NX_CONFIG_MAX_SESSIONS];
     } trading;

@@ -189,8 +189,17 @@ typedef struct nx_ev_order_update {
     uint8_t status;     /* nx_order_status_t */
     uint8_t side;       /* nx_side_t */
     uint8_t maker;      /* 1 = maker fill */
-    uint8_t reason;     /* venue-independent reject/cancel reason code */
+    uint8_t reason;     /* nx_order_reject_t when rejected, else 0 */
 } nx_ev_order_update_t;
+
+/* Why a venue refused an order (nx_ev_order_update_t.reason). */
+typedef enum nx_order_reject {
+    NX_OREJ_NONE = 0,
+    NX_OREJ_NO_PRICE,  /* a market order before the venue has seen any price */
+    NX_OREJ_BOOK_FULL, /* the venue holds no more resting orders */
+    NX_OREJ_MAX_OPEN,  /* the account's open-order limit on the symbol is reached */
+    NX_OREJ_VENUE,     /* the venue said no (its own code in the log) */
+} nx_order_reject_t;
 
 typedef enum nx_control_cmd {
     NX_CTL_PAUSE = 1, /* no new entries */
@@ -325,5 +334,8 @@ _Static_assert(sizeof(nx_ev_notice_t) <= NX_EVENT_PAYLOAD, "notice fits");
 
 /* "trade", "bbo", ... for logs and JSON; "?" if out of range. */
 const char *nx_event_type_name(nx_event_type_t t);
+
+/* Why an order was refused, in words ("open-order limit reached"). */
+const char *nx_order_reject_name(nx_order_reject_t r);
 
 #endif /* NX_EVENT_H */

@@ -79,6 +79,10 @@ typedef struct nx_paper_opts {
     uint32_t maker_fee_bp; /* 2 = 0.02% */
     nx_order_update_cb on_update;
     void *ctx;
+    /* Resting orders one session may hold on one symbol (Binance USD-M
+     * refuses past 200 per symbol, "-2025 Reach max open order limit"):
+     * more are rejected with NX_OREJ_MAX_OPEN. 0 = 200. */
+    uint32_t max_open_orders;
 } nx_paper_opts_t;
 
 #define NX_PAPER_MAX_ORDERS 4096
@@ -178,6 +182,7 @@ typedef struct nx_position_info {
     int64_t fees;
     uint8_t leverage;
     uint8_t protected_sl; /* a live stop-loss order is at the venue */
+    uint8_t protected_tp; /* a live take-profit order is at the venue */
 } nx_position_info_t;
 
 typedef struct nx_account_info {
