@@ -492,13 +492,81 @@ static void test_feed_problems_to_owner(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static long summary_of(const char *log, const char *key)
+{
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048], k[40];
+    snprintf(k, sizeof k, " %s=", key);
+    long v = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "summary: session owner "), *q = p ? strstr(p, k) : NULL;
+        if (q)
+            v = strtol(q + strlen(k), NULL, 10);
+    }
+    fclose(f);
+    return v;
+}
+
+/* The main job at the console, to the end of the data: the owner is told
+ * of every fill and every closed trade with its reason, as many of each
+ * as the run's summary counts (standard input closed: nobody types). */
+static void test_console_tells_every_exit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx_exits_XXXXXX", cmd[1024], path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && ln -s %s/tests tests && env -u NEXUS_TELEGRAM_TOKEN timeout 200 %s run "
+             "--config %s/config/replay.example.json --console < /dev/null > out.txt 2> log.txt",
+             dir, src_dir(), nexus_bin, src_dir());
+    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static const char *const reasons[] = {"tp", "sl", "trailing", "time", "sentinel", "signal"};
+    long told[6] = {0}, fills = 0, closed = 0;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        for (char *l = strtok(line, "\r\n"); l; l = strtok(NULL, "\r\n")) {
+            fills += !strncmp(l, "Filled: ", 8);
+            if (strncmp(l, "Closed ", 7))
+                continue;
+            closed++;
+            for (int r = 0; r < 6; r++) {
+                char tag[24];
+                snprintf(tag, sizeof tag, " (%s): ", reasons[r]);
+                told[r] += strstr(l, tag) != NULL;
+            }
+        }
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    long trades = summary_of(path, "trades");
+    printf("# %ld trades: %ld fills and %ld closes told (tp %ld, sl %ld, trailing %ld, sentinel %ld)\n",
+           trades, fills, closed, told[0], told[1], told[2], told[4]);
+    assert_true(trades > 100);
+    assert_int_equal(summary_of(path, "open_positions"), 0);
+    assert_int_equal(closed, trades);
+    assert_int_equal(fills, 2 * trades); /* the paper venue fills whole orders */
+    for (int r = 0; r < 6; r++)
+        assert_int_equal(told[r], summary_of(path, reasons[r]));
+    assert_true(told[0] > 0 && told[1] > 0 && told[2] > 0 && told[4] > 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
+    static char abs_bin[4096];
     nexus_bin = argc > 1 ? argv[1] : "nexus";
+    if (realpath(nexus_bin, abs_bin)) /* a test changes directory */
+        nexus_bin = abs_bin;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_telegram_session, kill_child),
         cmocka_unit_test_teardown(test_console_commands, kill_child),
         cmocka_unit_test_teardown(test_feed_problems_to_owner, kill_child),
+        cmocka_unit_test(test_console_tells_every_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
