@@ -428,6 +428,9 @@ static void test_console_commands(void **state)
     typed(&con, "/watch remove BTCUSDT", "Watching: nothing");
     typed(&con, "/strategies", "scalping (scalping");
     typed(&con, "/plugins list", "scalping (scalping");
+    typed(&con, "/plugins reload scalping", "Reload of scalping asked");
+    sleep(2); /* the watcher prepares it, the engine swaps it between two events */
+    typed(&con, "/plugins list", "signals, 1 swaps");
     typed(&con, "/regime BTCUSDT", "BTCUSDT 15m: ");
     typed(&con, NULL, "of price|not enough candles yet"); /* the read, or its warm-up */
     typed(&con, "/regime NOPE", "Usage: /regime PAIR");
