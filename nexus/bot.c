@@ -1419,6 +1419,9 @@ void nx_bot_on_event(nx_bot_t *b, const nx_event_t *ev)
         if (s->code == NX_ST_CONNECTED || s->code == NX_ST_BOOK_RESYNCED || s->code >= 8 ||
             ev->hdr.venue >= NX_VENUE_COUNT)
             return;
+        /* the feeds closing because the engine stops are not a problem */
+        if (atomic_load_explicit(&b->e->stop, memory_order_acquire))
+            return;
         /* a flapping feed: the owner hears of each kind of problem once a minute */
         int64_t *told = &b->feed_told_ns[ev->hdr.venue][s->code], now = nx_mono_ns();
         if (*told && now - *told < 60 * NX_NS_PER_SEC)
