@@ -350,8 +350,9 @@ static void regime(query_t *q, nx_engine_t *e, uint32_t sym)
     }
     put(q, "<b>%s</b> %u%s: <b>%s</b>\n", name, tf, unit, nx_regime_name(r.regime));
     put(q, "ADX %.1f (+DI %.1f, -DI %.1f); ATR %.2f%% of price, %.2fx its 100-candle mean\n",
-        r.adx, r.plus_di, r.minus_di, r.natr14, r.atr14 / r.atr100);
-    put(q, "close %.2f, EMA50 %.2f, EMA200 %.2f, RSI %.1f\n", r.close, r.ema50, r.ema200,
+        r.adx, r.plus_di, r.minus_di, r.natr14, r.atr100 > 0 ? r.atr14 / r.atr100 : 1.0);
+    /* 7 significant digits: 35889.08 and 0.01234567 alike */
+    put(q, "close %.7g, EMA50 %.7g, EMA200 %.7g, RSI %.1f\n", r.close, r.ema50, r.ema200,
         r.rsi14);
     put(q, "Rule-based read (trend: ADX &gt;= 25; range: ADX &lt; 20; volatile: ATR &gt;= 1.5x "
            "its mean). No regime model is loaded, so the strategies run side by side.");
