@@ -18,6 +18,7 @@
 #include "nx/telegram.h"
 #include "nx/vault.h"
 
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -352,8 +353,13 @@ static void regime(query_t *q, nx_engine_t *e, uint32_t sym)
     put(q, "ADX %.1f (+DI %.1f, -DI %.1f); ATR %.2f%% of price, %.2fx its 100-candle mean\n",
         r.adx, r.plus_di, r.minus_di, r.natr14, r.atr100 > 0 ? r.atr14 / r.atr100 : 1.0);
     /* 7 significant digits: 35889.08 and 0.01234567 alike */
-    put(q, "close %.7g, EMA50 %.7g, EMA200 %.7g, RSI %.1f\n", r.close, r.ema50, r.ema200,
-        r.rsi14);
+    put(q, "close %.7g, EMA50 %.7g, ", r.close, r.ema50);
+    if (isnan(r.ema200)) /* 100..199 candles */
+        put(q, "EMA200 after %llu more candles, ",
+            r.closed < 200 ? 200 - (unsigned long long)r.closed : 0);
+    else
+        put(q, "EMA200 %.7g, ", r.ema200);
+    put(q, "RSI %.1f\n", r.rsi14);
     put(q, "Rule-based read (trend: ADX &gt;= 25; range: ADX &lt; 20; volatile: ATR &gt;= 1.5x "
            "its mean). No regime model is loaded, so the strategies run side by side.");
 }
