@@ -24,6 +24,7 @@
 #include "nx/log.h"
 #include "nx/shield.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -550,18 +551,51 @@ static int enter(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c, nx_r
 }
 
 /* Per-session settings a person may change (/config set), each within the
- * range the config file allows. set_conf and nx_desk_setting name the
- * same fields in this order. */
+ * range the config file allows: where the value lives (a field of the
+ * session's risk conf, or of the session itself) and its unit, so setting
+ * and listing read the same table. */
 typedef struct conf_key {
     const char *key;
     int64_t lo, hi;
+    int in_session; /* 0: a field of nx_risk_conf_t; 1: of desk_session_t */
+    size_t off;     /* offsetof that field */
+    int64_t unit;   /* 1: a uint32_t; NX_NS_PER_SEC: an int64_t in ns, set in seconds */
 } conf_key_t;
+#define RISK(k, f, lo, hi, u) {k, lo, hi, 0, offsetof(nx_risk_conf_t, f), u}
+#define SESS(k, f, lo, hi, u) {k, lo, hi, 1, offsetof(desk_session_t, f), u}
 static const conf_key_t conf_keys[] = {
-    {"leverage", 1, 20},          {"size_bp", 1, 10000},       {"risk_bp", 0, 10000},
-    {"max_positions", 0, 1000},   {"max_trades_day", 0, 100000}, {"trail_bp", 0, 5000},
-    {"stop_bp", 1, 5000},         {"cooldown_s", 0, 604800},   {"time_limit_s", 0, 31536000},
-    {"approval_ttl_s", 1, 86400}, {"breaker_losses", 1, 100},  {NULL, 0, 0},
+    RISK("leverage", leverage, 1, 20, 1),
+    RISK("size_bp", size_pct_bp, 1, 10000, 1),
+    RISK("risk_bp", risk_pct_bp, 0, 10000, 1),
+    RISK("max_positions", max_positions, 0, 1000, 1),
+    RISK("max_trades_day", max_trades_day, 0, 100000, 1),
+    SESS("trail_bp", trail_bp, 0, 5000, 1),
+    RISK("stop_bp", default_stop_bp, 1, 5000, 1),
+    RISK("cooldown_s", cooldown_ns, 0, 604800, NX_NS_PER_SEC),
+    SESS("time_limit_s", time_limit_ns, 0, 31536000, NX_NS_PER_SEC),
+    RISK("approval_ttl_s", approval_ttl_ns, 1, 86400, NX_NS_PER_SEC),
+    RISK("breaker_losses", breaker_losses, 1, 100, 1),
+    {NULL, 0, 0, 0, 0, 0},
 };
+#undef RISK
+#undef SESS
+
+static int64_t conf_get(const void *base, const conf_key_t *k)
+{
+    const char *p = (const char *)base + k->off;
+    if (k->unit == 1)
+        return *(const uint32_t *)(const void *)p;
+    return *(const int64_t *)(const void *)p / k->unit;
+}
+
+static void conf_put(void *base, const conf_key_t *k, int64_t v)
+{
+    char *p = (char *)base + k->off;
+    if (k->unit == 1)
+        *(uint32_t *)(void *)p = (uint32_t)v;
+    else
+        *(int64_t *)(void *)p = v * k->unit;
+}
 
 static int set_conf(desk_session_t *s, const char *key, int64_t v)
 {
@@ -570,32 +604,15 @@ static int set_conf(desk_session_t *s, const char *key, int64_t v)
         k++;
     if (!k->key || v < k->lo || v > k->hi)
         return NX_ERANGE;
-    nx_risk_conf_t c = s->conf;
-    if (!strcmp(key, "leverage"))
-        c.leverage = (uint32_t)v;
-    else if (!strcmp(key, "size_bp"))
-        c.size_pct_bp = (uint32_t)v;
-    else if (!strcmp(key, "risk_bp"))
-        c.risk_pct_bp = (uint32_t)v;
-    else if (!strcmp(key, "max_positions"))
-        c.max_positions = (uint32_t)v;
-    else if (!strcmp(key, "max_trades_day"))
-        c.max_trades_day = (uint32_t)v;
-    else if (!strcmp(key, "stop_bp"))
-        c.default_stop_bp = (uint32_t)v;
-    else if (!strcmp(key, "cooldown_s"))
-        c.cooldown_ns = v * NX_NS_PER_SEC;
-    else if (!strcmp(key, "approval_ttl_s"))
-        c.approval_ttl_ns = v * NX_NS_PER_SEC;
-    else if (!strcmp(key, "breaker_losses"))
-        c.breaker_losses = (uint32_t)v;
+    if (k->in_session) {
+        conf_put(s, k, v);
+        return 0;
+    }
+    nx_risk_conf_t c = s->conf; /* the shield checks the whole of it first */
+    conf_put(&c, k, v);
     if (nx_risk_conf_check(&c))
         return NX_ERANGE;
     s->conf = c;
-    if (!strcmp(key, "trail_bp"))
-        s->trail_bp = (uint32_t)v;
-    else if (!strcmp(key, "time_limit_s"))
-        s->time_limit_ns = v * NX_NS_PER_SEC;
     return 0;
 }
 
@@ -605,22 +622,11 @@ int nx_desk_setting(const nx_desk_t *d, uint32_t session, int i, const char **ke
     const desk_session_t *s = desk_session((nx_desk_t *)d, session);
     if (!s || i < 0 || i >= (int)(sizeof conf_keys / sizeof conf_keys[0]) - 1)
         return NX_ENOENT;
-    const nx_risk_conf_t *c = &s->conf;
-    const int64_t v[] = {c->leverage,
-                         c->size_pct_bp,
-                         c->risk_pct_bp,
-                         c->max_positions,
-                         c->max_trades_day,
-                         s->trail_bp,
-                         c->default_stop_bp,
-                         c->cooldown_ns / NX_NS_PER_SEC,
-                         s->time_limit_ns / NX_NS_PER_SEC,
-                         c->approval_ttl_ns / NX_NS_PER_SEC,
-                         c->breaker_losses};
-    *key = conf_keys[i].key;
-    *value = v[i];
-    *lo = conf_keys[i].lo;
-    *hi = conf_keys[i].hi;
+    const conf_key_t *k = &conf_keys[i];
+    *key = k->key;
+    *value = conf_get(k->in_session ? (const void *)s : (const void *)&s->conf, k);
+    *lo = k->lo;
+    *hi = k->hi;
     return 0;
 }
 

@@ -424,6 +424,10 @@ static void test_console_commands(void **state)
     typed(&con, "/config set leverage 3", "leverage is now 3");
     typed(&con, "/config set leverage 21", "out of range");
     typed(&con, "/config show", "leverage = 3 (1..20)");
+    typed(&con, "/config set cooldown_s 60", "cooldown_s is now 60");  /* seconds, kept in ns */
+    typed(&con, "/config set trail_bp 120", "trail_bp is now 120");    /* the session's own */
+    typed(&con, "/config show", "trail_bp = 120 (0..5000)");
+    typed(&con, NULL, "cooldown_s = 60 (0..604800)");
     typed(&con, "/watch add BTCUSDT", "Watching: BTCUSDT");
     typed(&con, "/watch remove BTCUSDT", "Watching: nothing");
     typed(&con, "/strategies", "scalping (scalping");
