@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 
 void nx_clock_init_live(nx_clock_t *c)
 {
@@ -48,4 +49,15 @@ int nx_utc_format(int64_t sec, char *out, size_t cap)
                      (long long)m, (long long)d, (long long)(rem / 3600),
                      (long long)(rem / 60 % 60), (long long)(rem % 60));
     return n < 0 ? 0 : (size_t)n >= cap ? (int)cap - 1 : n;
+}
+
+int64_t nx_backoff_ms(int64_t min_ms, int64_t max_ms, uint32_t attempt)
+{
+    uint32_t shift = attempt < 16 ? attempt : 16;
+    int64_t d = min_ms << shift;
+    if (d > max_ms)
+        d = max_ms;
+    if (d < 1)
+        return d < 0 ? 0 : d;
+    return d / 2 + (int64_t)((uint64_t)rand() % (uint64_t)(d / 2 + 1));
 }

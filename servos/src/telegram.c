@@ -85,14 +85,18 @@ struct nx_tg {
     /* network thread only */
     tg_conn_t poll, slots[SEND_SLOTS];
     int64_t offset;
-    int64_t next_poll_ns, poll_backoff_ms;
-    int64_t send_after_ns, send_backoff_ms, last_send_ns;
+    int64_t next_poll_ns, send_after_ns, last_send_ns;
+    uint32_t poll_fails, send_fails; /* in a row: the next wait's nx_backoff_ms attempt */
     chat_pace_t pace[CHATS];
 };
 
 static int64_t now_ns(void) { return nx_mono_ns(); }
 
-static int64_t jitter(int64_t ms) { return ms / 2 + (int64_t)(rand() % (int)(ms / 2 + 1)); }
+/* The wait after `fails` failures in a row, in ns. */
+static int64_t backoff_ns(const nx_tg_t *tg, uint32_t fails)
+{
+    return nx_backoff_ms(tg->o.backoff_min_ms, tg->o.backoff_max_ms, fails) * NX_NS_PER_MS;
+}
 
 /* ---- outbox ---------------------------------------------------------------- */
 
@@ -377,18 +381,15 @@ static void on_poll_answer(nx_tg_t *tg, tg_conn_t *c)
     if (c->status != 200 || !json_is_true(json_object_get(root, "ok")) || !json_is_array(res)) {
         ST_ADD(tg, poll_errors, 1);
         const char *d = json_string_value(json_object_get(root, "description"));
+        int64_t wait = backoff_ns(tg, tg->poll_fails++);
         NX_LOGK(NX_LOG_WARN, "chat", "chat.poll",
                 "telegram: getUpdates failed (HTTP %d%s%s); retrying in %lld ms", c->status,
-                d ? ": " : "", d ? d : "", (long long)tg->poll_backoff_ms);
-        tg->next_poll_ns = now_ns() + jitter(tg->poll_backoff_ms) * NX_NS_PER_MS;
-        if (tg->poll_backoff_ms * 2 <= tg->o.backoff_max_ms)
-            tg->poll_backoff_ms *= 2;
-        else
-            tg->poll_backoff_ms = tg->o.backoff_max_ms;
+                d ? ": " : "", d ? d : "", (long long)(wait / NX_NS_PER_MS));
+        tg->next_poll_ns = now_ns() + wait;
         json_decref(root);
         return;
     }
-    tg->poll_backoff_ms = tg->o.backoff_min_ms;
+    tg->poll_fails = 0;
     size_t i;
     json_t *up;
     json_array_foreach(res, i, up) {
@@ -425,7 +426,7 @@ static void on_send_answer(nx_tg_t *tg, tg_conn_t *c, int failed)
     int64_t now = now_ns();
     if (!failed && c->status == 200 && json_is_true(json_object_get(root, "ok"))) {
         ST_ADD(tg, sent, 1);
-        tg->send_backoff_ms = tg->o.backoff_min_ms;
+        tg->send_fails = 0;
         if (r->tag) {
             json_t *mid = json_object_get(json_object_get(root, "result"), "message_id");
             sent_put(tg, r->tag, r->chat_id, json_integer_value(mid));
@@ -449,13 +450,11 @@ static void on_send_answer(nx_tg_t *tg, tg_conn_t *c, int failed)
     }
     if (failed || c->status >= 500 || c->status == 0) {
         ST_ADD(tg, send_errors, 1);
+        int64_t wait = backoff_ns(tg, tg->send_fails++);
         NX_LOGK(NX_LOG_WARN, "chat", "chat.send",
                 "telegram: %s failed (%s %d); retrying in %lld ms", r->method,
-                failed ? "connection" : "HTTP", c->status, (long long)tg->send_backoff_ms);
-        tg->send_after_ns = now + jitter(tg->send_backoff_ms) * NX_NS_PER_MS;
-        tg->send_backoff_ms = tg->send_backoff_ms * 2 <= tg->o.backoff_max_ms
-                                  ? tg->send_backoff_ms * 2
-                                  : tg->o.backoff_max_ms;
+                failed ? "connection" : "HTTP", c->status, (long long)(wait / NX_NS_PER_MS));
+        tg->send_after_ns = now + wait;
         requeue_front(tg, r);
         json_decref(root);
         return;
@@ -807,7 +806,7 @@ static void dispatch_sends(nx_tg_t *tg, int64_t now)
         if (conn_open(tg, c, r->method, r->body, r->len, 30)) {
             c->req = NULL;
             requeue_front(tg, r);
-            tg->send_after_ns = now + jitter(tg->send_backoff_ms) * NX_NS_PER_MS;
+            tg->send_after_ns = now + backoff_ns(tg, tg->send_fails);
             return;
         }
     }
@@ -830,7 +829,7 @@ static void dispatch_poll(nx_tg_t *tg, int64_t now)
     ST_ADD(tg, polls, 1);
     if (conn_open(tg, &tg->poll, "getUpdates", body, (size_t)n, tg->o.poll_timeout_s + 15)) {
         ST_ADD(tg, poll_errors, 1);
-        tg->next_poll_ns = now + jitter(tg->poll_backoff_ms) * NX_NS_PER_MS;
+        tg->next_poll_ns = now + backoff_ns(tg, tg->poll_fails);
     }
 }
 
@@ -908,7 +907,6 @@ nx_tg_t *nx_tg_create(struct lws_context *ctx, const nx_tg_opts_t *o)
         tg->o.backoff_min_ms = 500;
     if (!tg->o.backoff_max_ms)
         tg->o.backoff_max_ms = 30000;
-    tg->poll_backoff_ms = tg->send_backoff_ms = tg->o.backoff_min_ms;
     snprintf(tg->token, sizeof tg->token, "%s", o->token);
     nx_log_add_secret(tg->token); /* belt and braces: the log redacts it too */
     snprintf(tg->webhook_url, sizeof tg->webhook_url, "%s", o->webhook_url ? o->webhook_url : "");

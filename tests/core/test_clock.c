@@ -70,9 +70,30 @@ static void test_utc_format(void **state)
     assert_true(checked > 10000);
 }
 
+/* Retry waits: doubling from min, capped at max, each drawn from [d/2, d]. */
+static void test_backoff(void **state)
+{
+    (void)state;
+    for (uint32_t a = 0; a < 40; a++) {
+        int64_t d = a < 10 ? (int64_t)200 << a : 30000;
+        if (d > 30000)
+            d = 30000;
+        int64_t lo = INT64_MAX, hi = 0;
+        for (int k = 0; k < 200; k++) {
+            int64_t w = nx_backoff_ms(200, 30000, a);
+            assert_true(w >= d / 2 && w <= d);
+            lo = w < lo ? w : lo;
+            hi = w > hi ? w : hi;
+        }
+        assert_true(hi > lo); /* jittered, not a fixed step */
+    }
+    assert_int_equal(nx_backoff_ms(0, 100, 3), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_live), cmocka_unit_test(test_sim),
-                                       cmocka_unit_test(test_utc_format)};
+                                       cmocka_unit_test(test_utc_format),
+                                       cmocka_unit_test(test_backoff)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -758,14 +758,9 @@ static void leg_connect(nx_feed_t *f, leg_t *l)
 
 static void leg_schedule_reconnect(nx_feed_t *f, leg_t *l)
 {
-    /* Exponential backoff with full jitter in [d/2, d]. */
-    uint32_t shift = l->attempts < 16 ? l->attempts : 16;
-    uint64_t d = (uint64_t)f->o.backoff_min_ms << shift;
-    if (d > f->o.backoff_max_ms)
-        d = f->o.backoff_max_ms;
-    uint64_t j = d / 2 + (uint64_t)rand() % (d / 2 + 1);
+    int64_t j = nx_backoff_ms(f->o.backoff_min_ms, f->o.backoff_max_ms, l->attempts);
     l->attempts++;
-    l->reconnect_at_ns = now_ns(f) + (int64_t)j * NX_NS_PER_MS;
+    l->reconnect_at_ns = now_ns(f) + j * NX_NS_PER_MS;
 }
 
 static void send_subscriptions(nx_feed_t *f, leg_t *l)

@@ -92,4 +92,10 @@ NX_INLINE int64_t nx_real_ns(void)
     return nx__clock_ns(CLOCK_REALTIME);
 }
 
+/* How long to wait before retry number `attempt` (0 = the first): the
+ * delay d = min_ms << attempt, capped at max_ms, drawn uniformly from
+ * [d/2, d] so that many clients do not retry in step. Milliseconds. Uses
+ * rand(): one thread at a time (the network thread's clients). */
+int64_t nx_backoff_ms(int64_t min_ms, int64_t max_ms, uint32_t attempt);
+
 #endif /* NX_CLOCK_H */
