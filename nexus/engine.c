@@ -44,6 +44,15 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL);
 }
 
+/* The network thread's libwebsockets context, shared by the feeds and the
+ * Telegram client: made once, before the threads start. */
+static int net_make(nx_engine_t *e)
+{
+    if (!e->net)
+        e->net = nx_net_create(&e->clock);
+    return e->net ? 0 : NX_ESYSTEM;
+}
+
 /* Create one feed per configured venue connection and subscribe every
  * configured symbol of that venue — before the threads start, so every
  * thread may read e->feeds (their stats); the network thread connects them. */
@@ -52,9 +61,7 @@ static int feeds_create(nx_engine_t *e)
     const nx_config_t *c = e->cfg;
     if (!c->n_feeds)
         return 0;
-    if (!e->net)
-        e->net = nx_net_create(&e->clock);
-    if (!e->net)
+    if (net_make(e))
         return NX_ESYSTEM;
     const char *ak = getenv("NEXUS_ALPACA_KEY_ID"), *as = getenv("NEXUS_ALPACA_SECRET_KEY");
     if (ak)
@@ -123,7 +130,7 @@ static void publish_calls(nx_engine_t *e)
     int left = 0;
     for (int i = 0; i < NX_ENGINE_CALLS; i++) {
         nx_engine_call_slot_t *k = &e->calls[i];
-        if (k->state != 1)
+        if (k->state != NX_CALL_QUEUED)
             continue;
         uint64_t seq;
         if (nx_bus_claim(e->market, 1, &seq) != 1) {
@@ -141,7 +148,7 @@ static void publish_calls(nx_engine_t *e)
         ev->u.control = k->c;
         ev->u.control.call = (uint16_t)(i + 1);
         nx_ring_publish(e->market, seq + 1);
-        k->state = 2;
+        k->state = NX_CALL_PUBLISHED;
     }
     atomic_store_explicit(&e->calls_queued, left, memory_order_release);
     pthread_mutex_unlock(&e->call_mu);
@@ -158,7 +165,7 @@ int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_engine_call_cb f
             return NX_ECLOSED;
         }
         for (int i = 0; i < NX_ENGINE_CALLS && slot < 0; i++)
-            if (e->calls[i].state == 0)
+            if (e->calls[i].state == NX_CALL_FREE)
                 slot = i;
         if (slot < 0) { /* eight calls in flight: only the service thread calls, so never */
             pthread_mutex_unlock(&e->call_mu);
@@ -170,23 +177,23 @@ int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_engine_call_cb f
     k->c = *c;
     k->fn = fn;
     k->ctx = ctx;
-    k->state = 1;
+    k->state = NX_CALL_QUEUED;
     atomic_store_explicit(&e->calls_queued, 1, memory_order_release);
     pthread_mutex_unlock(&e->call_mu); /* the network thread looks every 10 ms at most */
     int rc = NX_ECLOSED;
     for (;;) {
         pthread_mutex_lock(&e->call_mu);
-        if (k->state == 3) {
+        if (k->state == NX_CALL_DONE) {
             rc = k->rc;
             if (why)
                 *why = k->why;
-            k->state = 0;
+            k->state = NX_CALL_FREE;
             pthread_mutex_unlock(&e->call_mu);
             break;
         }
         int gone = atomic_load(&e->engine_done);
         if (gone)
-            k->state = 0; /* the engine thread will never look at it again */
+            k->state = NX_CALL_FREE; /* the engine thread will never look at it again */
         pthread_mutex_unlock(&e->call_mu);
         if (gone)
             break;
@@ -208,15 +215,15 @@ static void answer_call(nx_engine_t *e, const nx_ev_control_t *c, int rc, int wh
         return;
     nx_engine_call_slot_t *k = &e->calls[i];
     pthread_mutex_lock(&e->call_mu);
-    int live = k->state == 2;
+    int live = k->state == NX_CALL_PUBLISHED;
     pthread_mutex_unlock(&e->call_mu);
     if (live && k->fn)
         k->fn(e, k->ctx, rc, why);
     pthread_mutex_lock(&e->call_mu);
-    if (k->state == 2) {
+    if (k->state == NX_CALL_PUBLISHED) {
         k->rc = rc;
         k->why = why;
-        k->state = 3;
+        k->state = NX_CALL_DONE;
     }
     pthread_mutex_unlock(&e->call_mu);
 }
@@ -430,9 +437,9 @@ static void *engine_main(void *arg)
     pthread_mutex_lock(&e->call_mu); /* a call still waiting is told no */
     atomic_store(&e->engine_done, 1);
     for (int i = 0; i < NX_ENGINE_CALLS; i++)
-        if (e->calls[i].state == 2 || e->calls[i].state == 1) {
+        if (e->calls[i].state == NX_CALL_PUBLISHED || e->calls[i].state == NX_CALL_QUEUED) {
             e->calls[i].rc = NX_ECLOSED;
-            e->calls[i].state = 3;
+            e->calls[i].state = NX_CALL_DONE;
         }
     pthread_mutex_unlock(&e->call_mu);
     nx_ring_close(e->orders);
@@ -522,9 +529,8 @@ static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *act
     return nx_store_audit(e->store, user_id, u.chat_id, "daily_report", r.text);
 }
 
-/* Service thread: the storage writer and the scheduler (chat and dashboard will run here
- * too). At shutdown the journal ring is closed after the engine thread's
- * last entry; everything in it is stored before the thread ends. */
+/* The writer's tap: a stored journal entry may be something a person is
+ * told (service thread). */
 static void bot_entry(void *ctx, const nx_event_t *ev)
 {
     nx_engine_t *e = ctx;
@@ -532,6 +538,9 @@ static void bot_entry(void *ctx, const nx_event_t *ev)
         nx_bot_on_event(e->bot, ev);
 }
 
+/* Service thread: the storage writer, the scheduler and the chat bot. At
+ * shutdown the journal ring is closed after the engine thread's last
+ * entry; everything in it is stored before the thread ends. */
 static void *service_main(void *arg)
 {
     nx_engine_t *e = arg;
@@ -906,9 +915,7 @@ static int chat_start(nx_engine_t *e)
     const char *secret = getenv("NEXUS_TELEGRAM_WEBHOOK_SECRET");
     if (secret && *secret)
         nx_log_add_secret(secret);
-    if (!e->net)
-        e->net = nx_net_create(&e->clock);
-    if (!e->net)
+    if (net_make(e))
         return NX_ESYSTEM;
     const nx_config_t *c = e->cfg;
     nx_tg_opts_t o = {0};

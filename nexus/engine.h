@@ -37,11 +37,17 @@ struct nx_bot;
 typedef void (*nx_engine_call_cb)(struct nx_engine *e, void *ctx, int rc, int why);
 
 #define NX_ENGINE_CALLS 8
+typedef enum nx_call_state {
+    NX_CALL_FREE = 0,
+    NX_CALL_QUEUED,    /* waiting for the network thread to publish it */
+    NX_CALL_PUBLISHED, /* on the market ring, for the engine thread */
+    NX_CALL_DONE,      /* answered (rc, why): the caller collects it */
+} nx_call_state_t;
 typedef struct nx_engine_call_slot {
     nx_ev_control_t c;
     nx_engine_call_cb fn;
     void *ctx;
-    int state; /* 0 free, 1 queued, 2 published, 3 done */
+    nx_call_state_t state; /* under call_mu */
     int rc, why;
 } nx_engine_call_slot_t;
 
