@@ -169,6 +169,25 @@ static const char *session_name(nx_bot_t *b, uint32_t s)
     return s >= 1 && s <= c->trading.n_sessions ? c->trading.sessions[s - 1].name : "?";
 }
 
+/* A reply being built: appended to, cut (never overrun) when full. */
+typedef struct text {
+    char s[OUT];
+    size_t len;
+} text_t;
+
+static void put(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(text_t *t, const char *fmt, ...)
+{
+    if (t->len >= sizeof t->s - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(t->s + t->len, sizeof t->s - t->len, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        t->len = t->len + (size_t)k < sizeof t->s ? t->len + (size_t)k : sizeof t->s - 1;
+}
+
 /* ---- users --------------------------------------------------------------- */
 
 /* The users, read from storage at most once a second (the CLI may change
@@ -261,7 +280,7 @@ void nx_bot_tell_owner(nx_bot_t *b, const char *html)
 
 enum {
     Q_STATUS = 1, Q_BALANCE, Q_POSITIONS, Q_TRADES, Q_PROFIT, Q_DAILY, Q_WEEKLY, Q_PERF,
-    Q_LOCKS, Q_STRATEGIES, Q_CONFIG, Q_OPEN_SYMBOLS, Q_REQUEST, Q_REGIME,
+    Q_LOCKS, Q_STRATEGIES, Q_CONFIG, Q_OPEN_SYMBOLS, Q_REGIME,
 };
 
 typedef struct query {
@@ -269,24 +288,10 @@ typedef struct query {
     int what;
     uint32_t session;
     long n;
-    char out[OUT];
-    size_t len;
+    text_t out;
     uint32_t syms[64];
     int nsyms;
 } query_t;
-
-static void put(query_t *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(query_t *q, const char *fmt, ...)
-{
-    if (q->len >= sizeof q->out - 1)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(q->out + q->len, sizeof q->out - q->len, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        q->len = q->len + (size_t)k < sizeof q->out ? q->len + (size_t)k : sizeof q->out - 1;
-}
 
 static const char *const mode_names[] = {"watcher", "copilot", "pilot"};
 
@@ -315,7 +320,7 @@ static void grouped(query_t *q, nx_trade_closed_t *t, int n, int64_t span_s, lon
     int64_t now_s = nx_desk_now(b->e->desk) / NX_NS_PER_SEC;
     int64_t off = span_s == 7 * 86400 ? 4 * 86400 : 0; /* 1970-01-01 was a Thursday */
     int64_t cur = (now_s - off) / span_s;
-    put(q, "<b>%s P&amp;L</b> (UTC)\n", span_s == 86400 ? "Daily" : "Weekly");
+    put(&q->out, "<b>%s P&amp;L</b> (UTC)\n", span_s == 86400 ? "Daily" : "Weekly");
     for (long g = 0; g < groups; g++) {
         int64_t pnl = 0;
         int cnt = 0;
@@ -329,7 +334,7 @@ static void grouped(query_t *q, nx_trade_closed_t *t, int n, int64_t span_s, lon
         struct tm tm;
         gmtime_r(&ts, &tm);
         strftime(day, sizeof day, "%Y-%m-%d", &tm);
-        put(q, "%s: %s (%d trades)\n", day, money(b, pnl, m), cnt);
+        put(&q->out, "%s: %s (%d trades)\n", day, money(b, pnl, m), cnt);
     }
 }
 
@@ -339,28 +344,28 @@ static void regime(query_t *q, nx_engine_t *e, uint32_t sym)
     nx_market_read_t r;
     const char *name = sym_name(q->b, sym);
     if (!e->cortex || nx_cortex_market_read(e->cortex, sym, &r)) {
-        put(q, "%s: no candles are built for it.", name);
+        put(&q->out, "%s: no candles are built for it.", name);
         return;
     }
     unsigned tf = r.tf_s >= 3600 ? r.tf_s / 3600 : r.tf_s / 60;
     const char *unit = r.tf_s >= 3600 ? "h" : "m";
     if (r.regime == NX_REGIME_UNKNOWN) {
-        put(q, "<b>%s</b> %u%s: not enough candles yet (%llu closed; the read needs 100).", name,
+        put(&q->out, "<b>%s</b> %u%s: not enough candles yet (%llu closed; the read needs 100).", name,
             tf, unit, (unsigned long long)r.closed);
         return;
     }
-    put(q, "<b>%s</b> %u%s: <b>%s</b>\n", name, tf, unit, nx_regime_name(r.regime));
-    put(q, "ADX %.1f (+DI %.1f, -DI %.1f); ATR %.2f%% of price, %.2fx its 100-candle mean\n",
+    put(&q->out, "<b>%s</b> %u%s: <b>%s</b>\n", name, tf, unit, nx_regime_name(r.regime));
+    put(&q->out, "ADX %.1f (+DI %.1f, -DI %.1f); ATR %.2f%% of price, %.2fx its 100-candle mean\n",
         r.adx, r.plus_di, r.minus_di, r.natr14, r.atr100 > 0 ? r.atr14 / r.atr100 : 1.0);
     /* 7 significant digits: 35889.08 and 0.01234567 alike */
-    put(q, "close %.7g, EMA50 %.7g, ", r.close, r.ema50);
+    put(&q->out, "close %.7g, EMA50 %.7g, ", r.close, r.ema50);
     if (isnan(r.ema200)) /* 100..199 candles */
-        put(q, "EMA200 after %llu more candles, ",
+        put(&q->out, "EMA200 after %llu more candles, ",
             r.closed < 200 ? 200 - (unsigned long long)r.closed : 0);
     else
-        put(q, "EMA200 %.7g, ", r.ema200);
-    put(q, "RSI %.1f\n", r.rsi14);
-    put(q, "Rule-based read (trend: ADX &gt;= 25; range: ADX &lt; 20; volatile: ATR &gt;= 1.5x "
+        put(&q->out, "EMA200 %.7g, ", r.ema200);
+    put(&q->out, "RSI %.1f\n", r.rsi14);
+    put(&q->out, "Rule-based read (trend: ADX &gt;= 25; range: ADX &lt; 20; volatile: ATR &gt;= 1.5x "
            "its mean). No regime model is loaded, so the strategies run side by side.");
 }
 
@@ -376,15 +381,15 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
     if (q->what == Q_STRATEGIES) {
         nx_cortex_stats_t cs;
         if (!e->cortex) {
-            put(q, "No strategies run.");
+            put(&q->out, "No strategies run.");
             return;
         }
         nx_cortex_stats(e->cortex, &cs);
-        put(q, "<b>Strategies</b>\n");
+        put(&q->out, "<b>Strategies</b>\n");
         for (uint32_t i = 0; i < cs.strategies; i++) {
             nx_strategy_info_t si;
             if (nx_cortex_strategy_info(e->cortex, (int)i, &si) == 0)
-                put(q, "%s (%s %s): %llu signals, %llu swaps%s%s\n", si.name, si.plugin,
+                put(&q->out, "%s (%s %s): %llu signals, %llu swaps%s%s\n", si.name, si.plugin,
                     si.version, (unsigned long long)si.signals, (unsigned long long)si.swaps,
                     si.last_error[0] ? ", last error: " : "", si.last_error[0] ? "yes" : "");
         }
@@ -395,23 +400,23 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
         return;
     }
     if (!d || nx_desk_info(d, q->session, &in)) {
-        put(q, "You have no trading session yet: the owner adds one under your name.");
+        put(&q->out, "You have no trading session yet: the owner adds one under your name.");
         return;
     }
     int64_t pnl = in.balance - in.start_equity;
     switch (q->what) {
     case Q_STATUS:
-        put(q, "<b>%s</b>: %s%s%s%s%s\n", in.name, mode_names[in.mode], in.paused ? ", paused" : "",
+        put(&q->out, "<b>%s</b>: %s%s%s%s%s\n", in.name, mode_names[in.mode], in.paused ? ", paused" : "",
             in.held ? ", held (check /health, then /resume)" : "", in.kill ? ", kill switch on" : "",
             in.global_kill ? ", global kill switch on" : "");
-        put(q, "Balance %s (P&amp;L %s), %u open, %u trades, %u waiting for approval\n",
+        put(&q->out, "Balance %s (P&amp;L %s), %u open, %u trades, %u waiting for approval\n",
             money(b, in.balance, m1), money(b, pnl, m2), in.open_positions, in.trades,
             in.pending_approvals);
         if (in.breaker_tripped)
-            put(q, "Circuit breaker tripped%s\n", in.breaker_until_ns == INT64_MAX ? ": /reset" : "");
+            put(&q->out, "Circuit breaker tripped%s\n", in.breaker_until_ns == INT64_MAX ? ": /reset" : "");
         break;
     case Q_BALANCE:
-        put(q, "<b>Balance</b> %s\nStarted with %s\nP&amp;L %s (fees %s)\nMax drawdown %.2f%%",
+        put(&q->out, "<b>Balance</b> %s\nStarted with %s\nP&amp;L %s (fees %s)\nMax drawdown %.2f%%",
             money(b, in.balance, m1), money(b, in.start_equity, m2), money(b, pnl, m3),
             money(b, in.fees, m4), in.max_drawdown_bp / 100.0);
         break;
@@ -425,20 +430,20 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
         if (q->what == Q_OPEN_SYMBOLS)
             break;
         if (!n)
-            put(q, "No open positions.");
+            put(&q->out, "No open positions.");
         for (int i = 0; i < n; i++) {
             const nx_position_info_t *x = &p[i].pos;
             qty(b, p[i].symbol, x->qty > 0 ? x->qty : -x->qty, m1);
             px(b, p[i].symbol, x->avg_px, m2);
             px(b, p[i].symbol, x->sl, m3);
-            put(q, "<b>%s</b> %s %s @ %s, stop %s%s", sym_name(b, p[i].symbol),
+            put(&q->out, "<b>%s</b> %s %s @ %s, stop %s%s", sym_name(b, p[i].symbol),
                 x->qty > 0 ? "long" : "short", m1, m2, x->sl ? m3 : "none",
                 x->sl && !x->protected_sl ? " (not at the venue)" : "");
             if (x->tp) {
                 px(b, p[i].symbol, x->tp, m3);
-                put(q, ", target %s%s", m3, x->protected_tp ? "" : " (not at the venue)");
+                put(&q->out, ", target %s%s", m3, x->protected_tp ? "" : " (not at the venue)");
             }
-            put(q, ", unrealised %s\n", money(b, x->unrealized, m4));
+            put(&q->out, ", unrealised %s\n", money(b, x->unrealized, m4));
         }
         break;
     }
@@ -451,11 +456,11 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
         int n = nx_desk_trades(d, q->session, t, NX_DESK_TRADES);
         if (q->what == Q_TRADES) {
             if (!n)
-                put(q, "No closed trades yet.");
+                put(&q->out, "No closed trades yet.");
             for (int i = n - (int)q->n < 0 ? 0 : n - (int)q->n; i < n; i++) {
                 px(b, t[i].symbol, t[i].entry_px, m1);
                 px(b, t[i].symbol, t[i].exit_px, m2);
-                put(q, "%s %s %s → %s, %s (%s)\n", sym_name(b, t[i].symbol),
+                put(&q->out, "%s %s %s → %s, %s (%s)\n", sym_name(b, t[i].symbol),
                     t[i].dir > 0 ? "long" : "short", m1, m2, money(b, t[i].pnl, m3),
                     nx_exit_reason_name(t[i].reason));
             }
@@ -467,12 +472,12 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
                 if (!i || t[i].pnl < worst)
                     worst = t[i].pnl;
             }
-            put(q, "<b>Profit</b> %s over %u closed trades (win rate %.1f%%)\nBest %s, worst %s\n"
+            put(&q->out, "<b>Profit</b> %s over %u closed trades (win rate %.1f%%)\nBest %s, worst %s\n"
                    "Balance %s",
                 money(b, pnl, m1), in.trades, in.trades ? 100.0 * in.wins / in.trades : 0.0,
                 money(b, best, m2), money(b, worst, m3), money(b, in.balance, m4));
         } else if (q->what == Q_PERF) {
-            put(q, "<b>Performance by pair</b>\n");
+            put(&q->out, "<b>Performance by pair</b>\n");
             for (uint32_t s = 0; s < nx_symtab_count(e->symtab); s++) {
                 int64_t sum = 0;
                 int cnt = 0, wins = 0;
@@ -483,7 +488,7 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
                         wins += t[i].pnl > 0;
                     }
                 if (cnt)
-                    put(q, "%s: %s over %d trades, %d won\n", sym_name(b, s), money(b, sum, m1),
+                    put(&q->out, "%s: %s over %d trades, %d won\n", sym_name(b, s), money(b, sum, m1),
                         cnt, wins);
             }
         } else {
@@ -495,9 +500,9 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
         nx_lock_t l[32];
         int n = nx_desk_locks(d, q->session, l, 32);
         if (!n)
-            put(q, "No protection locks.");
+            put(&q->out, "No protection locks.");
         for (int i = 0; i < n; i++)
-            put(q, "%s locked (%s)%s\n", l[i].symbol == NX_SYMBOL_NONE ? "every pair" : sym_name(b, l[i].symbol),
+            put(&q->out, "%s locked (%s)%s\n", l[i].symbol == NX_SYMBOL_NONE ? "every pair" : sym_name(b, l[i].symbol),
                 nx_reject_name((nx_reject_t)l[i].reason),
                 l[i].until_ns == INT64_MAX ? " until /unlock" : "");
         break;
@@ -505,9 +510,9 @@ static void render(nx_engine_t *e, void *ctx, int rc, int why)
     case Q_CONFIG: {
         const char *key;
         int64_t v, lo, hi;
-        put(q, "<b>Settings</b> (/config set KEY VALUE)\n");
+        put(&q->out, "<b>Settings</b> (/config set KEY VALUE)\n");
         for (int i = 0; nx_desk_setting(d, q->session, i, &key, &v, &lo, &hi) == 0; i++)
-            put(q, "%s = %lld (%lld..%lld)\n", key, (long long)v, (long long)lo, (long long)hi);
+            put(&q->out, "%s = %lld (%lld..%lld)\n", key, (long long)v, (long long)lo, (long long)hi);
         break;
     }
     default:
@@ -528,7 +533,7 @@ static int ask_engine(nx_bot_t *b, query_t *q, int what, uint32_t session, long 
     c.session = session;
     int rc = nx_engine_call(b->e, &c, render, q, NULL);
     if (rc == NX_ECLOSED)
-        snprintf(q->out, sizeof q->out, "The engine is stopping.");
+        put(&q->out, "The engine is stopping.");
     return rc;
 }
 
@@ -653,7 +658,7 @@ static void c_query(nx_bot_t *b, caller_t *who, int what, long n)
     if (!q)
         return;
     ask_engine(b, q, what, who->session, n);
-    say(b, who->chat, q->out[0] ? q->out : "Nothing yet.", NULL, 0);
+    say(b, who->chat, q->out.len ? q->out.s : "Nothing yet.", NULL, 0);
     free(q);
 }
 
@@ -720,10 +725,13 @@ static void c_forceexit(nx_bot_t *b, caller_t *who, char *a)
         return;
     }
     query_t *q = malloc(sizeof *q);
+    if (!q)
+        return;
     ask_engine(b, q, Q_OPEN_SYMBOLS, who->session, 0);
-    int closed = 0, asked = 0;
+    int closed = 0, asked = 0, all = !strcmp(a, "all");
+    uint32_t only = all ? NX_SYMBOL_NONE : symbol_arg(b, a);
     for (int i = 0; i < q->nsyms; i++) {
-        if (strcmp(a, "all") && q->syms[i] != symbol_arg(b, a))
+        if (!all && q->syms[i] != only)
             continue;
         asked++;
         int why = 0;
@@ -884,31 +892,26 @@ static void c_health(nx_bot_t *b, caller_t *who, char *a)
     nx_ring_stats_t m, j;
     nx_ring_stats(e->market, &m);
     nx_ring_stats(e->journal, &j);
-    char out[OUT];
-    size_t o = (size_t)snprintf(out, sizeof out,
-                                "<b>Health</b>\nup %llds, events %llu, market overruns %llu, "
-                                "journal stored %llu\n",
-                                (long long)((nx_mono_ns() - e->start_mono_ns) / NX_NS_PER_SEC),
-                                (unsigned long long)atomic_load(&e->engine_events),
-                                (unsigned long long)m.overruns,
-                                (unsigned long long)atomic_load(&e->journal_written));
-    for (uint32_t i = 0; i < e->n_feeds && o < sizeof out; i++) {
+    text_t t = {0};
+    put(&t, "<b>Health</b>\nup %llds, events %llu, market overruns %llu, journal stored %llu\n",
+        (long long)((nx_mono_ns() - e->start_mono_ns) / NX_NS_PER_SEC),
+        (unsigned long long)atomic_load(&e->engine_events), (unsigned long long)m.overruns,
+        (unsigned long long)atomic_load(&e->journal_written));
+    for (uint32_t i = 0; i < e->n_feeds; i++) {
         nx_feed_stats_t fs;
         nx_feed_stats(e->feeds[i], &fs);
-        o += (size_t)snprintf(out + o, sizeof out - o,
-                              "%s: %llu frames, %llu connects, %llu disconnects, %llu errors\n",
-                              nx_venue_name(e->cfg->feeds[i].venue), (unsigned long long)fs.frames,
-                              (unsigned long long)fs.connects, (unsigned long long)fs.disconnects,
-                              (unsigned long long)fs.errors);
+        put(&t, "%s: %llu frames, %llu connects, %llu disconnects, %llu errors\n",
+            nx_venue_name(e->cfg->feeds[i].venue), (unsigned long long)fs.frames,
+            (unsigned long long)fs.connects, (unsigned long long)fs.disconnects,
+            (unsigned long long)fs.errors);
     }
-    if (b->tg && o < sizeof out) {
+    if (b->tg) {
         nx_tg_stats_t ts;
         nx_tg_stats(b->tg, &ts);
-        snprintf(out + o, sizeof out - o, "chat: %llu sent, %llu waiting, %llu 429s\n",
-                 (unsigned long long)ts.sent, (unsigned long long)ts.queued,
-                 (unsigned long long)ts.http429);
+        put(&t, "chat: %llu sent, %llu waiting, %llu 429s\n", (unsigned long long)ts.sent,
+            (unsigned long long)ts.queued, (unsigned long long)ts.http429);
     }
-    say(b, who->chat, out, NULL, 0);
+    say(b, who->chat, t.s, NULL, 0);
 }
 
 static void c_version(nx_bot_t *b, caller_t *who, char *a)
@@ -920,16 +923,15 @@ static void c_version(nx_bot_t *b, caller_t *who, char *a)
 static void c_users(nx_bot_t *b, caller_t *who, char *a)
 {
     (void)a;
-    char out[OUT], esc[128];
-    size_t o = 0;
+    text_t t = {0};
+    char esc[128];
     users_changed(b); /* an admin asking wants the table as it is now */
     users_refresh(b);
-    for (int i = 0; i < b->n_users && o < sizeof out; i++) {
+    for (int i = 0; i < b->n_users; i++) {
         nx_tg_escape(b->users[i].name, esc, sizeof esc);
-        o += (size_t)snprintf(out + o, sizeof out - o, "%lld %s: %s\n", (long long)b->users[i].id,
-                              esc, nx_role_name(b->users[i].role));
+        put(&t, "%lld %s: %s\n", (long long)b->users[i].id, esc, nx_role_name(b->users[i].role));
     }
-    say(b, who->chat, o ? out : "No users.", NULL, 0);
+    say(b, who->chat, t.len ? t.s : "No users.", NULL, 0);
 }
 
 static void set_role(nx_bot_t *b, caller_t *who, char *a, nx_role_t role)
@@ -987,15 +989,13 @@ static void c_logs(nx_bot_t *b, caller_t *who, char *a)
     while (fgets(line, sizeof line, f))
         snprintf(ring[cnt++ % n], sizeof ring[0], "%s", line);
     fclose(f);
-    char out[OUT], esc[600];
-    size_t o = 0;
-    for (long i = cnt > n ? cnt - n : 0; i < cnt && o < sizeof out - 1; i++) {
+    text_t t = {0};
+    char esc[600];
+    for (long i = cnt > n ? cnt - n : 0; i < cnt; i++) {
         nx_tg_escape(ring[i % n], esc, sizeof esc);
-        o += (size_t)snprintf(out + o, sizeof out - o, "%s", esc);
-        if (o >= sizeof out)
-            o = sizeof out - 1;
+        put(&t, "%s", esc);
     }
-    say(b, who->chat, o ? out : "The log is empty.", NULL, 0);
+    say(b, who->chat, t.len ? t.s : "The log is empty.", NULL, 0);
 }
 
 static void c_killswitch(nx_bot_t *b, caller_t *who, char *a)
@@ -1051,15 +1051,16 @@ static const cmd_t cmds[] = {
 static void c_help(nx_bot_t *b, caller_t *who, char *args)
 {
     (void)args;
-    char out[OUT], esc[128];
-    size_t o = (size_t)snprintf(out, sizeof out, "<b>Commands</b>\n");
-    for (const cmd_t *c = cmds; c->name && o < sizeof out; c++) {
+    text_t t = {0};
+    char esc[128];
+    put(&t, "<b>Commands</b>\n");
+    for (const cmd_t *c = cmds; c->name; c++) {
         if (c->role > who->u.role)
             continue;
         nx_tg_escape(c->help, esc, sizeof esc);
-        o += (size_t)snprintf(out + o, sizeof out - o, "/%s %s\n", c->name, esc);
+        put(&t, "/%s %s\n", c->name, esc);
     }
-    say(b, who->chat, out, NULL, 0);
+    say(b, who->chat, t.s, NULL, 0);
 }
 
 const char *nx_bot_commands_json(void)
