@@ -776,15 +776,23 @@ static void c_closeall(nx_bot_t *b, caller_t *who, char *a)
         0);
 }
 
-static void c_watch(nx_bot_t *b, caller_t *who, char *a)
+/* A user's watched pairs, "BTCUSDT,ETHUSDT" ("" if none), kept in the
+ * store's meta table under key (filled in too). */
+static void watch_list(nx_bot_t *b, int64_t user_id, char *key, size_t key_cap, char *list,
+                       size_t cap)
 {
-    char key[64], list[512] = "";
-    snprintf(key, sizeof key, "watch:%lld", (long long)who->u.id);
-    size_t n = sizeof list - 1;
+    snprintf(key, key_cap, "watch:%lld", (long long)user_id);
+    size_t n = cap - 1;
     if (nx_store_meta_get(b->e->store, key, (uint8_t *)list, &n) == 0)
         list[n] = 0;
     else
         list[0] = 0;
+}
+
+static void c_watch(nx_bot_t *b, caller_t *who, char *a)
+{
+    char key[64], list[512];
+    watch_list(b, who->u.id, key, sizeof key, list, sizeof list);
     char verb[16] = "", arg[32] = "";
     if (a)
         sscanf(a, "%15s %31s", verb, arg);
@@ -1302,17 +1310,19 @@ void nx_bot_poll(nx_bot_t *b)
 
 /* ---- notifications ------------------------------------------------------------ */
 
+/* Whether the user of this chat watches the pair (/watch). The console
+ * is the owner, whose user id is 0 there. */
 static int watching(nx_bot_t *b, int64_t chat, uint32_t sym)
 {
-    nx_user_t u;
-    if (chat <= 0 || nx_store_user_get(b->e->store, chat, 0, &u))
+    int64_t id = chat == 0 ? 0 : -1;
+    users_refresh(b);
+    for (int i = 0; i < b->n_users && id < 0; i++)
+        if (b->users[i].chat_id == chat)
+            id = b->users[i].id;
+    if (id < 0)
         return 0;
     char key[64], list[512];
-    snprintf(key, sizeof key, "watch:%lld", (long long)u.id);
-    size_t n = sizeof list - 1;
-    if (nx_store_meta_get(b->e->store, key, (uint8_t *)list, &n))
-        return 0;
-    list[n] = 0;
+    watch_list(b, id, key, sizeof key, list, sizeof list);
     const char *name = sym_name(b, sym);
     for (char *p = strstr(list, name); p; p = strstr(p + 1, name))
         if ((p == list || p[-1] == ',') && (p[strlen(name)] == 0 || p[strlen(name)] == ','))
@@ -1335,13 +1345,22 @@ void nx_bot_on_event(nx_bot_t *b, const nx_event_t *ev)
         px(b, sym, d->price, m1);
         qty(b, sym, d->qty, m2);
         px(b, sym, d->stop_loss, m3);
-        if (d->verdict == 3 /* notify: WATCHER */ || (d->verdict == 4 && !d->request)) {
-            if (d->verdict == 3 || watching(b, chat, sym)) {
-                snprintf(html, sizeof html, "Signal: <b>%s %s</b> at %s, stop %s", side,
-                         sym_name(b, sym), m1, d->stop_loss ? m3 : "none");
-                say(b, chat, html, NULL, 0);
-            }
-        } else if (d->verdict == 4 && d->request) { /* ask: COPILOT */
+        if (d->verdict == NX_V_NOTIFY ||
+            (d->verdict != NX_V_ASK && !d->request && watching(b, chat, sym))) {
+            /* WATCHER: every signal; anyone: every signal on a watched pair,
+             * with what the session made of it */
+            static const char *const sides[] = {"?", "BUY", "SELL", "EXIT LONG", "EXIT SHORT"};
+            char what[96] = "";
+            if (d->verdict == NX_V_REJECT)
+                snprintf(what, sizeof what, " (not taken: %s)",
+                         nx_reject_name((nx_reject_t)d->reason));
+            else if (d->verdict != NX_V_NOTIFY)
+                snprintf(what, sizeof what, " (taken: %s %s)", side, m2);
+            snprintf(html, sizeof html, "Signal: <b>%s %s</b> at %s, stop %s%s",
+                     d->signal_side < 5 ? sides[d->signal_side] : "?", sym_name(b, sym), m1,
+                     d->stop_loss ? m3 : "none", what);
+            say(b, chat, html, NULL, 0);
+        } else if (d->verdict == NX_V_ASK && d->request) { /* ask: COPILOT */
             req_msg_t *r = NULL; /* a free or closed slot; else the one this id maps to */
             for (int i = 0; i < REQS && !r; i++)
                 if (b->req[i].state != 1)

@@ -190,6 +190,19 @@ static void test_telegram_session(void **state)
     tgf_push_text(f, OWNER, "boss", OWNER, "/approve bob");
     int ab = 0;
     expect(f, &ab, BOB, "You are approved");
+    /* bob (WATCHER) is told every signal; the owner (PILOT) only those on a
+     * pair he watches, with what his session made of each */
+    int ks = expect(f, &ab, BOB, "Signal: <b>");
+    printf("# %s\n", text_of(f, ks));
+    int ow = 0;
+    assert_true(tgf_wait_request(f, &ow, "sendMessage", OWNER, "Signal: ", 0) < 0);
+    tgf_push_text(f, OWNER, "boss", OWNER, "/watch add BTCUSDT");
+    expect(f, &ow, OWNER, "Watching: BTCUSDT");
+    int kw = expect(f, &ow, OWNER, "Signal: <b>");
+    printf("# %s\n", text_of(f, kw));
+    assert_true(strstr(text_of(f, kw), "(not taken: ") || strstr(text_of(f, kw), "(taken: "));
+    tgf_push_text(f, OWNER, "boss", OWNER, "/watch remove BTCUSDT");
+    expect(f, &ow, OWNER, "Watching: nothing");
 
     /* alice's first approval request: approve it */
     at = 0;
