@@ -317,6 +317,17 @@ static void test_plugin_signing_cli(void **state)
 }
 
 /* Exit status of a shell command line; its stderr into err (if not NULL). */
+/* The whole of a file (up to cap - 1 bytes), NUL-terminated; its length. */
+static size_t slurp(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+    out[n] = 0;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 static int shell(char *err, size_t cap, const char *fmt, ...)
 {
     char cmd[2048], path[64];
@@ -328,13 +339,8 @@ static int shell(char *err, size_t cap, const char *fmt, ...)
     char full[2200];
     snprintf(full, sizeof full, "%s 2>%s", cmd, path);
     int st = system(full);
-    if (err) {
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(err, 1, cap - 1, f) : 0;
-        err[n] = 0;
-        if (f)
-            fclose(f);
-    }
+    if (err)
+        slurp(path, err, cap);
     unlink(path);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -380,10 +386,7 @@ static void test_storage_cli(void **state)
     assert_int_equal(shell(NULL, 0, "%s users --config %s list > %s/list", N, cfg, dir), 0);
     char lpath[160];
     snprintf(lpath, sizeof lpath, "%s/list", dir);
-    f = fopen(lpath, "r");
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    fclose(f);
+    assert_true(slurp(lpath, out, sizeof out) > 0);
     assert_non_null(strstr(out, "admin"));
     assert_non_null(strstr(out, "Robert'); DROP TABLE users;--")); /* verbatim */
 
@@ -443,10 +446,7 @@ static void test_storage_cli(void **state)
                            N, cfg, dir),
                      0);
     snprintf(lpath, sizeof lpath, "%s/status", dir);
-    f = fopen(lpath, "r");
-    n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    fclose(f);
+    assert_true(slurp(lpath, out, sizeof out) > 0);
     unsigned long long entries = 0;
     const char *j = strstr(out, "journal: ");
     assert_non_null(j);
@@ -566,10 +566,7 @@ static void test_scheduled_tasks_cli_and_engine(void **state)
     assert_int_equal(shell(NULL, 0, "%s tasks --config %s list > %s/list", N, cfg, dir), 0);
     char lpath[160];
     snprintf(lpath, sizeof lpath, "%s/list", dir);
-    FILE *f = fopen(lpath, "r");
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    fclose(f);
+    assert_true(slurp(lpath, out, sizeof out) > 0);
     assert_non_null(strstr(out, "America/New_York"));
     assert_non_null(strstr(out, "daily_report"));
     assert_non_null(strstr(out, "never"));
@@ -693,17 +690,13 @@ static void held_case(const char *fill_sql, const char *why)
     saved_sessions(dir, "{\"name\": \"boss\"}", "", cfg, db);
     const char *N = nexus_bin;
     sql1(db, fill_sql, NULL, 0);
-    FILE *f;
     assert_int_equal(shell(NULL, 0,
                            "echo /status | %s run --config %s --console --duration 2 > %s/out",
                            N, cfg, dir),
                      0);
     char path[160];
     snprintf(path, sizeof path, "%s/out", dir);
-    f = fopen(path, "r");
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    fclose(f);
+    assert_true(slurp(path, out, sizeof out) > 0);
     assert_non_null(strstr(out, "Held at start"));
     assert_non_null(strstr(out, why));
     assert_non_null(strstr(out, "held (check /health, then /resume)")); /* /status says so */
