@@ -573,7 +573,8 @@ static int copy_blob(const sqlv_t *v, uint8_t *dst, size_t cap, size_t *len)
     *len = v->n;
     if (v->n > cap)
         return NX_ERANGE;
-    memcpy(dst, v->p, v->n);
+    if (v->n) /* an empty value may come as no pointer at all */
+        memcpy(dst, v->p, v->n);
     return 0;
 }
 

@@ -739,6 +739,27 @@ static void test_scheduled_tasks(void **state)
     nx_store_close(st);
 }
 
+/* Small named values (a user's watched pairs): put, read back, replaced,
+ * emptied — an empty value reads back as empty, not as missing. */
+static void test_meta_values(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    uint8_t v[64];
+    size_t n = sizeof v;
+    assert_int_equal(nx_store_meta_get(st, "watch:7", v, &n), NX_ENOENT);
+    assert_int_equal(nx_store_meta_put(st, "watch:7", (const uint8_t *)"BTCUSDT", 7), 0);
+    n = sizeof v;
+    assert_int_equal(nx_store_meta_get(st, "watch:7", v, &n), 0);
+    assert_int_equal(n, 7);
+    assert_memory_equal(v, "BTCUSDT", 7);
+    assert_int_equal(nx_store_meta_put(st, "watch:7", (const uint8_t *)"", 0), 0);
+    n = sizeof v;
+    assert_int_equal(nx_store_meta_get(st, "watch:7", v, &n), 0);
+    assert_int_equal(n, 0);
+    nx_store_close(st);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -776,6 +797,7 @@ int main(void)
         BOTH(test_journal_and_what_it_derives),
         BOTH(test_saved_state),
         BOTH(test_scheduled_tasks),
+        BOTH(test_meta_values),
         cmocka_unit_test(test_master_key_sources),
     };
     if (getenv("NX_SKIP_PG")) {
