@@ -1,17 +1,28 @@
 /*
- * engine.h — the running engine: three threads wired by three rings
- * (private to nexus/).
+ * engine.h — the running engine: three threads wired by three rings, and
+ * every biome plugged into them (private to nexus/).
  *
  *   network thread --[market ring, never-block]--> engine thread
  *   engine thread  --[order ring, no-drop]-------> network thread
  *   engine thread  --[journal ring, no-drop]-----> service thread
  *
- * Today the network thread's only source is the heartbeat timer; feeds
- * (uplink), the cortex, shield and effectors, and storage (servos) plug into
- * these same loops in later work. Shutdown is ordered so nothing published
- * is lost: the network thread stops producing and closes the market ring;
- * the engine drains it, then closes the order and journal rings; the
- * service thread drains the journal; then every thread is joined.
+ * The network thread owns every connection (the feeds, the Telegram client)
+ * on one libwebsockets loop (uplink's nx_net) and publishes market events,
+ * heartbeats and people's calls; the engine thread runs the desk (fills,
+ * stops), the cortex (candles, indicators, strategies) and the desk again
+ * for each signal, in that order, per event; the service thread stores the
+ * journal, runs the scheduler and the chat layer. Shutdown is ordered so
+ * nothing published is lost: the network thread stops producing and closes
+ * the market ring; the engine drains it, saves every session and closes
+ * the order and journal rings; the service thread drains the journal; then
+ * every thread is joined.
+ *
+ * The engine is split by job:
+ *   engine_boot.c      init (rings, storage, cortex, desk), start, stop, destroy
+ *   engine_recovery.c  start-up: ids continue, saved state opened, reconciled
+ *   engine_threads.c   the three thread bodies and what runs on them
+ *   engine_calls.c     calls from the service thread into the engine thread,
+ *                      and the chat layer's host (nx_chat_host_t)
  */
 #ifndef NX_ENGINE_H
 #define NX_ENGINE_H
@@ -20,21 +31,18 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "nx/chat.h"
 #include "nx/clock.h"
-#include "nx/feed.h"
 #include "nx/config.h"
 #include "nx/cortex.h"
+#include "nx/desk.h"
 #include "nx/event.h"
+#include "nx/feed.h"
 #include "nx/ring.h"
+#include "nx/store.h"
 #include "nx/symtab.h"
-
-struct nx_engine;
-struct nx_tg;
-struct nx_bot;
-
-/* Runs on the engine thread right after the desk took a call's command
- * (rc and why: the desk's answer), between two market events. */
-typedef void (*nx_engine_call_cb)(struct nx_engine *e, void *ctx, int rc, int why);
+#include "nx/telegram.h"
+#include "nx/writer.h"
 
 #define NX_ENGINE_CALLS 8
 typedef enum nx_call_state {
@@ -45,7 +53,7 @@ typedef enum nx_call_state {
 } nx_call_state_t;
 typedef struct nx_engine_call_slot {
     nx_ev_control_t c;
-    nx_engine_call_cb fn;
+    nx_chat_call_cb fn;
     void *ctx;
     nx_call_state_t state; /* under call_mu */
     int rc, why;
@@ -62,9 +70,9 @@ typedef struct nx_engine {
     nx_net_t *net;    /* network thread: every venue connection */
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
     nx_cortex_t *cortex; /* engine thread after start */
-    struct nx_desk *desk; /* paper trading sessions, engine thread */
-    struct nx_store *store;   /* durable state; service thread after start */
-    struct nx_writer *writer; /* the journal ring's storage writer, service thread */
+    nx_desk_t *desk;     /* paper trading sessions, engine thread */
+    nx_store_t *store;   /* durable state; service thread after start */
+    nx_writer_t *writer; /* the journal ring's storage writer, service thread */
     uint32_t n_feeds;
     _Atomic int stop;
     int64_t start_mono_ns;
@@ -72,18 +80,18 @@ typedef struct nx_engine {
     /* Counters, written by one thread each, read by the service thread. */
     _Atomic uint64_t engine_events;
     _Atomic uint64_t engine_by_type[NX_EV_TYPE_COUNT];
-    _Atomic uint64_t engine_gaps;     /* events flagged NX_EVF_GAP */
-    _Atomic uint64_t journal_written; /* journal entries drained by the service thread */
-    _Atomic uint64_t orders_seen;     /* order ring entries drained by the network thread */
-    _Atomic uint64_t signals;         /* strategy signals emitted by the cortex */
-    _Atomic int64_t desk_pnl;         /* every session's balance - starting equity */
+    _Atomic uint64_t engine_gaps;            /* events flagged NX_EVF_GAP */
+    _Atomic uint64_t journal_written;        /* journal entries drained by the service thread */
+    _Atomic uint64_t orders_seen;            /* order ring entries drained by the network thread */
+    _Atomic uint64_t signals;                /* strategy signals emitted by the cortex */
+    _Atomic int64_t desk_pnl;                /* every session's balance - starting equity */
     _Atomic uint32_t desk_open, desk_trades; /* open positions, closed trades */
 
     /* Chat: the Telegram client (network thread's context; created before
-     * the threads start) and the bot (service thread). */
-    struct nx_tg *tg;
-    struct nx_bot *bot;
-    int console; /* nexus run --console: the owner's commands from stdin */
+     * the threads start) and the chat layer (service thread). */
+    nx_tg_t *tg;
+    nx_chat_t *chat;
+    int console;               /* nexus run --console: the owner's commands from stdin */
     char recovery_notes[1024]; /* reconciliation differences found at start, for the owner */
     /* Calls from the service thread to the engine thread: a slot is queued,
      * the network thread (the market ring's one producer) publishes it as a
@@ -94,11 +102,13 @@ typedef struct nx_engine {
     _Atomic int engine_done; /* the engine thread has ended: no call is answered */
 } nx_engine_t;
 
-/* Build rings and the symbol table from a validated config (start-up:
- * allocates). Returns 0 or a negative NX_E… code. */
+/* Build rings, storage, the cortex and the desk from a validated config,
+ * and recover the saved state (start-up: allocates). Returns 0 or a
+ * negative NX_E… code; on failure everything made is released. */
 int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg);
 
-/* Start the network, engine and service threads. */
+/* Make the feeds and the Telegram client, start the cortex and the network,
+ * engine and service threads. */
 int nx_engine_start(nx_engine_t *e);
 
 /* Ask every thread to finish (any thread, async-signal-safe). */
@@ -109,16 +119,48 @@ void nx_engine_join(nx_engine_t *e);
 
 void nx_engine_destroy(nx_engine_t *e);
 
-/* A person's command or question for the desk, carried in order with the
- * market data: c goes to the desk, then fn (optional) runs on the engine
- * thread with the result — it may read the desk and the cortex and write
- * into ctx. Service thread only (it keeps storing the journal while it
- * waits, so the engine never waits on it). Returns the desk's result
- * (*why: its nx_reject_t), or NX_ECLOSED if the engine has stopped. */
-int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_engine_call_cb fn, void *ctx,
-                   int *why);
-
 /* One condensed line describing the running engine (start-up summary). */
 void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap);
+
+/* ---- inside the engine (nexus/engine_*.c only) ---------------------------- */
+
+/* engine_threads.c */
+void *engine_network_main(void *arg);
+void *engine_engine_main(void *arg);
+void *engine_service_main(void *arg);
+void engine_sleep_ns(int64_t ns);
+/* Engine thread: a strategy signal, a closed candle (the cortex's
+ * callbacks) and the desk's orders, fills and decisions, into the journal. */
+void engine_on_signal(void *ctx, const nx_event_t *sig);
+void engine_on_candle(void *ctx, const nx_event_t *kline);
+void engine_desk_journal(void *ctx, const nx_event_t *ev);
+/* Service thread: a journal entry was stored (the writer's tap): the chat
+ * layer tells whoever must know. */
+void engine_journal_stored(void *ctx, const nx_event_t *ev);
+
+/* engine_calls.c: a person's command or question for the desk, carried in
+ * order with the market data. nx_engine_call: service thread only (it
+ * keeps storing the journal while it waits, so the engine never waits on
+ * it); returns the desk's result (*why: its nx_reject_t), or NX_ECLOSED if
+ * the engine has stopped. The network thread publishes queued calls
+ * (engine_publish_calls); the engine thread answers each after the desk
+ * took its command (engine_answer_call); at its end it tells every call
+ * still waiting no (engine_calls_close). */
+int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_chat_call_cb fn, void *ctx,
+                   int *why);
+void engine_publish_calls(nx_engine_t *e);
+void engine_answer_call(nx_engine_t *e, const nx_ev_control_t *c, int rc, int why);
+void engine_calls_close(nx_engine_t *e);
+/* The chat layer's host: calls, health, stopping, strategies. */
+nx_chat_host_t engine_chat_host(nx_engine_t *e);
+
+/* engine_boot.c: the feeds close with the network thread's context. */
+void engine_feeds_stop(nx_engine_t *e);
+
+/* engine_recovery.c: client-order and approval ids continue after the
+ * stored ones; then the venue's book, each session's saved state and the
+ * stored fills are opened and reconciled (start-up, before any thread). */
+int engine_resume_ids(nx_engine_t *e);
+int engine_recover(nx_engine_t *e);
 
 #endif

@@ -103,11 +103,6 @@ void nx_log_set_level(nx_log_level_t level)
     atomic_store_explicit(&nx_log__level, (int)level, memory_order_relaxed);
 }
 
-nx_log_level_t nx_log_get_level(void)
-{
-    return (nx_log_level_t)atomic_load_explicit(&nx_log__level, memory_order_relaxed);
-}
-
 void nx_log_set_format(nx_log_format_t f)
 {
     atomic_store(&L.format, (int)f);

@@ -15,8 +15,8 @@
  *
  *   bench_store [ROWS]   (default 200000)
  */
-#include "../servos/journal_mix.h"
-#include "../servos/pg_fixture.h"
+#include "../servos/storage/journal_mix.h"
+#include "../servos/storage/pg_fixture.h"
 
 #include "nx/error.h"
 #include "nx/ring.h"

@@ -23,7 +23,8 @@
 
 #include "nx/cortex.h"
 #include "nx/decode.h"
-#include "nx/effectors.h"
+#include "nx/binance.h"
+#include "nx/oms.h"
 #include "nx/shield.h"
 #include "tsc.h"
 
@@ -100,7 +101,7 @@ static const nx_bridge_ops_t bb_ops = {"bench", bb_place, bb_cancel, bb_cancel_a
                                        bb_amend, bb_prot,  bb_query};
 static bench_bridge_t bridge = {{&bb_ops}};
 
-/* the desk's path for one session, as nexus/desk.c does it */
+/* the desk's path for one session, as servos/desk/src/desk.c does it */
 static void on_signal(void *ctx, const nx_event_t *sig)
 {
     (void)ctx;

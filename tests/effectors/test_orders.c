@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nx/effectors.h"
+#include "nx/binance.h"
+#include "nx/oms.h"
+#include "nx/paper.h"
 #include "nx/error.h"
 
 #include "money_oracle.h"

@@ -280,7 +280,7 @@ typedef struct nx_ev_state {
 /* What a person is told about their session (the chat bot's notifications;
  * journal). */
 typedef enum nx_notice_kind {
-    NX_NOTE_CLOSED = 1, /* a trade closed: reason = nx_exit_reason_t (effectors.h) */
+    NX_NOTE_CLOSED = 1, /* a trade closed: reason = nx_exit_reason_t (oms.h) */
     NX_NOTE_BREAKER,    /* the circuit breaker tripped: until_ns (INT64_MAX = manual reset) */
     NX_NOTE_LOCK,       /* a protection lock: symbol in the header, reason = nx_reject_t */
 } nx_notice_kind_t;

@@ -75,7 +75,6 @@ void nx_log_flush(void);
 void nx_log_set_level(nx_log_level_t level);
 void nx_log_set_format(nx_log_format_t f);
 void nx_log_set_fd(int fd);
-nx_log_level_t nx_log_get_level(void);
 
 /* Register a secret that must never be printed (>= 4 bytes; up to 32 are
  * kept; copied into static storage and wiped with sodium-style zeroing by

@@ -1,6 +1,8 @@
 /*
  * cortex.h — events in, decisions out: multi-timeframe candles, incremental
- * indicators, the strategy host for the plugin .so files, and the regime classifier.
+ * indicators, the strategy host for the plugin .so files, and the market
+ * read with its rule-based regime (the trained classifier comes next and
+ * will fall back to it).
  *
  * Public interface (runs on the engine thread, no allocation per event):
  *  - Candles per symbol for configured timeframes (1m 3m 5m 15m 30m 1h 2h 4h
@@ -10,6 +12,8 @@
  *  - The strategy host loads signed plugins (plugins/nexus_plugin.h) with
  *    dlopen, hot-swaps them between two events, and turns their output into
  *    NX_EV_SIGNAL events for the shield.
+ *
+ * May use: core and the plugin ABI (plugins/nexus_plugin.h), nothing else.
  */
 #ifndef NX_CORTEX_H
 #define NX_CORTEX_H
@@ -32,15 +36,6 @@ typedef enum nx_timeframe {
     NX_TF_4H = 14400,
     NX_TF_1D = 86400,
 } nx_timeframe_t;
-
-/* The open time (ms since epoch) of the candle of `tf` seconds containing
- * t_ms: candles are aligned to UTC, so this is t_ms rounded down. */
-static inline int64_t nx_tf_floor_ms(int64_t t_ms, nx_timeframe_t tf)
-{
-    int64_t p = (int64_t)tf * 1000;
-    int64_t r = t_ms % p;
-    return t_ms - (r < 0 ? r + p : r);
-}
 
 /*
  * The cortex: one per engine, driven by the engine thread.

@@ -1,0 +1,427 @@
+/*
+ * engine_boot.c — the engine's life (see engine.h): init builds the rings,
+ * opens storage, creates the cortex with its strategies and the desk, and
+ * recovers the saved state; start makes the feeds and the Telegram client
+ * on one network context and starts the threads; destroy reports and frees
+ * whatever init got to. Everything here runs on the main thread, before the
+ * threads start or after they are joined.
+ */
+#include "engine.h"
+
+#include "nx/error.h"
+#include "nx/log.h"
+#include "nx/vault.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The network thread's libwebsockets context, shared by the feeds and the
+ * Telegram client: made once, before the threads start. */
+static int net_make(nx_engine_t *e)
+{
+    if (!e->net)
+        e->net = nx_net_create(&e->clock);
+    return e->net ? 0 : NX_ESYSTEM;
+}
+
+/* Create one feed per configured venue connection and subscribe every
+ * configured symbol of that venue — before the threads start, so every
+ * thread may read e->feeds (their stats); the network thread connects them. */
+static int feeds_create(nx_engine_t *e)
+{
+    const nx_config_t *c = e->cfg;
+    if (!c->n_feeds)
+        return 0;
+    if (net_make(e))
+        return NX_ESYSTEM;
+    const char *ak = getenv("NEXUS_ALPACA_KEY_ID"), *as = getenv("NEXUS_ALPACA_SECRET_KEY");
+    if (ak)
+        nx_log_add_secret(ak);
+    if (as)
+        nx_log_add_secret(as);
+    for (uint32_t i = 0; i < c->n_feeds; i++) {
+        const nx_config_feed_t *fc = &c->feeds[i];
+        nx_feed_opts_t o;
+        nx_feed_opts_default(&o);
+        o.venue = fc->venue;
+        o.ws_url = fc->ws_url;
+        o.rest_url = fc->rest_url;
+        o.kline_interval = fc->kline_interval;
+        o.watchdog_ms = fc->watchdog_ms;
+        o.stale_ns = (int64_t)fc->stale_s * NX_NS_PER_SEC;
+        o.book_depth = fc->book_depth;
+        o.alpaca_key = ak;
+        o.alpaca_secret = as;
+        nx_feed_t *f = nx_feed_create(e->net, &o, e->symtab, e->market);
+        if (!f)
+            return NX_EINVAL;
+        e->feeds[e->n_feeds++] = f;
+        uint32_t subs = 0;
+        for (uint32_t s = 0; s < nx_symtab_count(e->symtab); s++) {
+            const nx_symbol_t *sym = nx_symtab_get(e->symtab, s);
+            if (sym->venue == fc->venue && nx_feed_subscribe(f, s, fc->streams) == 0)
+                subs++;
+        }
+        NX_INFO("feed", "%s: %u symbols, streams 0x%x, ws %s", nx_venue_name(fc->venue), subs,
+                fc->streams, fc->ws_url);
+    }
+    return 0;
+}
+
+void engine_feeds_stop(nx_engine_t *e)
+{
+    if (!e->net)
+        return;
+    nx_tg_stop(e->tg); /* its connections close with the context */
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_stop(e->feeds[i]);
+    int64_t end = nx_mono_ns() + 200 * NX_NS_PER_MS;
+    while (nx_mono_ns() < end)
+        nx_net_service(e->net, 10);
+    for (uint32_t i = 0; i < e->n_feeds; i++) {
+        nx_feed_stats_t st;
+        nx_feed_stats(e->feeds[i], &st);
+        NX_INFO("feed",
+                "%s: frames=%llu events=%llu errors=%llu connects=%llu backfilled=%llu "
+                "book_gaps=%llu resyncs=%llu",
+                nx_venue_name(e->cfg->feeds[i].venue), (unsigned long long)st.frames,
+                (unsigned long long)st.events, (unsigned long long)st.errors,
+                (unsigned long long)st.connects, (unsigned long long)st.backfill_klines,
+                (unsigned long long)st.book_gaps, (unsigned long long)st.book_resyncs);
+    }
+    pthread_mutex_lock(&e->call_mu); /* a caller may be waking the network thread */
+    nx_net_destroy(e->net);
+    e->net = NULL; /* the feeds stay until release(): other threads read their stats */
+    pthread_mutex_unlock(&e->call_mu);
+}
+
+/* Storage: DATABASE_URL (PostgreSQL) or data_dir/nexus.db (SQLite),
+ * migrated; the master key checked when there is one, or required when
+ * the database holds sealed keys; the owner from the config. */
+static int storage_init(nx_engine_t *e)
+{
+    const nx_config_t *cfg = e->cfg;
+    char err[512];
+    const char *url = getenv("DATABASE_URL");
+    int rc = nx_store_open(&e->store, url, cfg->data_dir, err, sizeof err);
+    if (rc) {
+        NX_ERROR("store", "cannot open storage: %s", err);
+        return rc;
+    }
+    int applied, version;
+    if ((rc = nx_store_migrate(e->store, 0, &applied)) ||
+        (rc = nx_store_version(e->store, &version))) {
+        NX_ERROR("store", "%s", nx_store_error(e->store));
+        return rc;
+    }
+    nx_vault_t *v = NULL;
+    rc = nx_vault_load(&v, cfg->storage.key_file, err, sizeof err);
+    if (rc == NX_ENOENT && !nx_vault_needed(e->store)) {
+        rc = 0; /* no keys stored, none needed: paper trading */
+    } else if (rc) {
+        NX_ERROR("store", "%s%s", err,
+                 rc == NX_ENOENT ? " (this database holds sealed API keys)" : "");
+        return rc;
+    } else if ((rc = nx_vault_unlock(v, e->store, err, sizeof err))) {
+        NX_ERROR("store", "%s", err);
+        nx_vault_free(v);
+        return rc;
+    }
+    nx_vault_free(v); /* opened again, into locked memory, when a request must be signed */
+    if (cfg->storage.owner_chat_id) {
+        nx_user_t u;
+        rc = nx_store_user_get(e->store, cfg->storage.owner_chat_id, 0, &u);
+        if (rc == NX_ENOENT)
+            rc = nx_store_user_add(e->store, cfg->storage.owner_chat_id, cfg->storage.owner_name,
+                                   NX_ROLE_OWNER, "UTC", NULL);
+        else if (rc == 0 && u.role != NX_ROLE_OWNER)
+            rc = nx_store_user_set_role(e->store, u.id, NX_ROLE_OWNER);
+        if (rc) {
+            NX_ERROR("store", "cannot record the owner: %s", nx_store_error(e->store));
+            return rc;
+        }
+    }
+    nx_writer_opts_t wo = {e->store,           e->symtab, e->journal, 0,
+                           cfg->storage.batch, NULL,      e,          engine_journal_stored};
+    if ((rc = nx_writer_create(&e->writer, &wo)))
+        return rc;
+    uint64_t last;
+    nx_store_journal_last(e->store, &last);
+    NX_INFO("store",
+            "%s storage at schema version %d (%d migration%s applied), journal continues "
+            "after entry %llu",
+            nx_store_kind_name(e->store), version, applied, applied == 1 ? "" : "s",
+            (unsigned long long)last);
+    return 0;
+}
+
+/* Where the built-in plugins live when the config does not say: next to
+ * the binary (build/bin/../plugins, or an install's ../lib/nexus/plugins). */
+static void plugin_dir(const nx_config_t *cfg, char *out, size_t cap)
+{
+    if (cfg->cortex.plugin_dir[0]) {
+        snprintf(out, cap, "%s", cfg->cortex.plugin_dir);
+        return;
+    }
+    char exe[200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, cap, "plugins");
+        return;
+    }
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    snprintf(out, cap, "%s/../plugins", exe);
+    if (access(out, F_OK) != 0)
+        snprintf(out, cap, "%s/../lib/nexus/plugins", exe);
+}
+
+/* Create the cortex and load every configured strategy, Sentinel always.
+ * A plugin that is refused is logged with its file and reason; the engine
+ * runs on the others. Only a failure to create the cortex is fatal. */
+static int cortex_init(nx_engine_t *e)
+{
+    const nx_config_t *c = e->cfg;
+    if (!c->n_symbols)
+        return 0;
+    const char *keys[NX_CONFIG_MAX_KEYS];
+    for (uint32_t i = 0; i < c->cortex.n_keys; i++)
+        keys[i] = c->cortex.trusted_keys[i];
+    nx_cortex_opts_t o = {0};
+    o.symtab = e->symtab;
+    o.tf_s = c->cortex.tf_s;
+    o.ntf = c->cortex.ntf;
+    o.candles_from_trades = c->cortex.candles_from_trades;
+    o.allow_unsigned = c->cortex.allow_unsigned;
+    o.trusted_keys = keys;
+    o.n_trusted = c->cortex.n_keys;
+    o.watch = c->cortex.watch;
+    o.on_signal = engine_on_signal;
+    o.on_candle = engine_on_candle;
+    o.ctx = e;
+    o.market_read = 1; /* what /regime shows */
+    int rc = nx_cortex_create(&e->cortex, &o);
+    if (rc)
+        return rc;
+    if (c->cortex.allow_unsigned)
+        NX_WARN("cortex", "cortex.allow_unsigned is on: plugins load without a signature check "
+                          "(development only)");
+    char dir[NX_PATH_MAX], path[NX_PATH_MAX + 64], err[512];
+    plugin_dir(c, dir, sizeof dir);
+    int have_sentinel = 0;
+    for (uint32_t i = 0; i <= c->cortex.n_strategies; i++) {
+        nx_config_strategy_t sentinel;
+        const nx_config_strategy_t *s = &c->cortex.strategies[i];
+        if (i == c->cortex.n_strategies) {
+            if (have_sentinel)
+                break;
+            memset(&sentinel, 0, sizeof sentinel); /* always on, with its defaults */
+            snprintf(sentinel.plugin, sizeof sentinel.plugin, "sentinel");
+            snprintf(sentinel.name, sizeof sentinel.name, "sentinel");
+            snprintf(sentinel.params, sizeof sentinel.params, "{}");
+            s = &sentinel;
+        }
+        have_sentinel |= !strcmp(s->plugin, "sentinel");
+        if (s->path[0])
+            snprintf(path, sizeof path, "%s", s->path);
+        else
+            snprintf(path, sizeof path, "%s/%s.so", dir, s->plugin);
+        nx_strategy_conf_t sc = {0};
+        sc.name = s->name;
+        sc.path = path;
+        sc.params_json = s->params;
+        sc.symbols = s->symbols;
+        sc.nsym = s->n_symbols;
+        sc.tf_s = s->tf_s;
+        sc.ntf = s->ntf;
+        if (nx_cortex_add_strategy(e->cortex, &sc, err, sizeof err) < 0)
+            NX_ERROR("cortex", "strategy %s not loaded: %s", s->name, err);
+    }
+    return 0;
+}
+
+/* Everything nx_engine_init made, whatever it got to (each part may be
+ * NULL): shared by a failed start and by nx_engine_destroy. */
+static void release(nx_engine_t *e)
+{
+    nx_chat_destroy(e->chat);
+    e->chat = NULL;
+    nx_tg_destroy(e->tg); /* stopped with the network thread's context */
+    e->tg = NULL;
+    nx_net_destroy(e->net); /* when the network thread never ran */
+    e->net = NULL;
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_destroy(e->feeds[i]);
+    e->n_feeds = 0;
+    nx_desk_destroy(e->desk);
+    e->desk = NULL;
+    nx_cortex_destroy(e->cortex);
+    e->cortex = NULL;
+    nx_writer_destroy(e->writer);
+    e->writer = NULL;
+    nx_store_close(e->store);
+    e->store = NULL;
+    nx_ring_destroy(e->journal);
+    nx_ring_destroy(e->orders);
+    nx_ring_destroy(e->market);
+    e->journal = e->orders = e->market = NULL;
+    free(e->symtab);
+    e->symtab = NULL;
+}
+
+int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
+{
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    pthread_mutex_init(&e->call_mu, NULL);
+    if (cfg->engine.clock == NX_CLOCK_SIM)
+        nx_clock_init_sim(&e->clock, 0);
+    else
+        nx_clock_init_live(&e->clock);
+    int rc;
+    e->symtab = malloc(sizeof *e->symtab);
+    if (!e->symtab)
+        return NX_ENOMEM;
+    nx_symtab_init(e->symtab);
+    if ((rc = nx_config_symbols_intern(cfg, e->symtab)) ||
+        (rc = nx_ring_create(&e->market, "market", cfg->engine.market_ring, sizeof(nx_event_t), 1,
+                             NX_RING_NEVER_BLOCK, cfg->engine.wait)) ||
+        (rc = nx_ring_create(&e->orders, "orders", cfg->engine.order_ring, sizeof(nx_event_t), 1,
+                             NX_RING_NO_DROP, NX_WAIT_SPIN_YIELD)) ||
+        (rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
+                             1, NX_RING_NO_DROP, NX_WAIT_BLOCK)) ||
+        (rc = storage_init(e)) || (rc = cortex_init(e)) ||
+        (rc = nx_desk_create(&e->desk, cfg, e->symtab, engine_desk_journal, e)) ||
+        (e->desk && ((rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
+        release(e); /* the desk too, when recovery failed after creating it */
+        return rc;
+    }
+    return 0;
+}
+
+/* The Telegram bot, when NEXUS_TELEGRAM_TOKEN is set: on the network
+ * thread's libwebsockets context, made before the thread runs. */
+static int chat_start(nx_engine_t *e)
+{
+    const char *token = getenv("NEXUS_TELEGRAM_TOKEN");
+    if (!token || !*token)
+        return 0;
+    nx_log_add_secret(token);
+    const char *secret = getenv("NEXUS_TELEGRAM_WEBHOOK_SECRET");
+    if (secret && *secret)
+        nx_log_add_secret(secret);
+    if (net_make(e))
+        return NX_ESYSTEM;
+    const nx_config_t *c = e->cfg;
+    nx_tg_opts_t o = {0};
+    o.api_url = c->chat.api_url;
+    o.token = token;
+    o.poll_timeout_s = c->chat.poll_timeout_s;
+    o.webhook_url = c->chat.webhook ? c->chat.webhook_url : NULL;
+    o.webhook_port = c->chat.webhook_port;
+    o.webhook_secret = secret;
+    o.chat_per_s = c->chat.chat_per_s;
+    o.global_per_s = c->chat.global_per_s;
+    o.commands_json = nx_chat_commands_json();
+    e->tg = nx_tg_create(nx_net_context(e->net), &o);
+    if (!e->tg)
+        return NX_EINVAL;
+    return nx_tg_start(e->tg);
+}
+
+int nx_engine_start(nx_engine_t *e)
+{
+    e->start_mono_ns = nx_mono_ns();
+    int frc = feeds_create(e);
+    if (frc)
+        NX_ERROR("feed", "cannot start the market-data feeds: %s", nx_strerror(frc));
+    int crc = chat_start(e);
+    if (crc) {
+        NX_ERROR("chat", "cannot start the Telegram bot: %s", nx_strerror(crc));
+        return crc;
+    }
+    if (e->cortex) {
+        int rc = nx_cortex_start(e->cortex);
+        if (rc) {
+            NX_ERROR("cortex", "cannot start the cortex: %s", nx_strerror(rc));
+            return rc;
+        }
+    }
+    if (pthread_create(&e->th_service, NULL, engine_service_main, e))
+        return NX_ESYSTEM;
+    if (pthread_create(&e->th_engine, NULL, engine_engine_main, e))
+        goto fail_engine;
+    if (pthread_create(&e->th_network, NULL, engine_network_main, e))
+        goto fail_network;
+    e->started = 1;
+    return 0;
+
+fail_network:
+    nx_ring_close(e->market);
+    pthread_join(e->th_engine, NULL);
+fail_engine:
+    nx_ring_close(e->journal);
+    pthread_join(e->th_service, NULL);
+    return NX_ESYSTEM;
+}
+
+void nx_engine_request_stop(nx_engine_t *e)
+{
+    atomic_store_explicit(&e->stop, 1, memory_order_release);
+}
+
+void nx_engine_join(nx_engine_t *e)
+{
+    if (!e->started)
+        return;
+    pthread_join(e->th_network, NULL);
+    pthread_join(e->th_engine, NULL);
+    pthread_join(e->th_service, NULL);
+    e->started = 0;
+}
+
+void nx_engine_destroy(nx_engine_t *e)
+{
+    nx_desk_summary(e->desk);
+    if (e->cortex) {
+        nx_cortex_stats_t cs;
+        nx_cortex_stats(e->cortex, &cs);
+        NX_INFO("cortex",
+                "events=%llu candles=%llu gaps=%llu signals=%llu swaps=%llu reload_failures=%llu",
+                (unsigned long long)cs.events, (unsigned long long)cs.candles_closed,
+                (unsigned long long)cs.candle_gaps, (unsigned long long)cs.signals,
+                (unsigned long long)cs.swaps, (unsigned long long)cs.reload_failures);
+        for (uint32_t i = 0; i < cs.strategies; i++) {
+            nx_strategy_info_t in;
+            if (nx_cortex_strategy_info(e->cortex, (int)i, &in) == 0)
+                NX_INFO("cortex", "strategy %s (%s %s): candles=%llu signals=%llu swaps=%llu",
+                        in.name, in.plugin, in.version, (unsigned long long)in.calls,
+                        (unsigned long long)in.signals, (unsigned long long)in.swaps);
+        }
+    }
+    release(e);
+}
+
+void nx_engine_summary(const nx_engine_t *e, char *buf, size_t cap)
+{
+    const nx_config_t *c = e->cfg;
+    char syms[256];
+    size_t o = 0;
+    syms[0] = 0;
+    for (uint32_t i = 0; i < c->n_symbols && o < sizeof syms - 32; i++)
+        o += (size_t)snprintf(syms + o, sizeof syms - o, "%s%s:%s", i ? "," : "",
+                              nx_venue_name(c->symbols[i].venue), c->symbols[i].symbol);
+    snprintf(buf, cap,
+             "nexus %s up: config=%s clock=%s wait=%s rings market=%u(never-block) "
+             "orders=%u(no-drop) journal=%u(no-drop) event=%zuB symbols=%u[%s] "
+             "threads=network,engine,service cpus=%ld log=%s/%s",
+             NX_VERSION_STRING, c->path, c->engine.clock == NX_CLOCK_SIM ? "sim" : "live",
+             nx_wait_name(c->engine.wait), c->engine.market_ring, c->engine.order_ring,
+             c->engine.journal_ring, sizeof(nx_event_t), c->n_symbols, syms,
+             sysconf(_SC_NPROCESSORS_ONLN), nx_log_level_name(c->log.level),
+             c->log.format == NX_LOG_JSON ? "json" : "text");
+}

@@ -1,0 +1,344 @@
+/*
+ * engine_threads.c — the three thread bodies (see engine.h) and what runs
+ * on each: the network thread's loop (connections, heartbeats, people's
+ * calls onto the market ring), the engine thread's per-event sequence
+ * (desk, cortex, commands) with the journal it feeds, and the service
+ * thread's loop (storage writer, scheduler, chat, the stats line).
+ */
+#include "engine.h"
+
+#include "nx/error.h"
+#include "nx/event_json.h"
+#include "nx/log.h"
+#include "nx/sched.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH 256
+
+static void pin(const char *who, int cpu)
+{
+    if (cpu < 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (rc)
+        NX_WARN("engine", "cannot pin %s thread to cpu %d: %s", who, cpu, strerror(rc));
+}
+
+void engine_sleep_ns(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    struct timespec ts = {ns / NX_NS_PER_SEC, ns % NX_NS_PER_SEC};
+    nanosleep(&ts, NULL);
+}
+
+/* Network thread: every venue connection, and the heartbeat timer. */
+void *engine_network_main(void *arg)
+{
+    nx_engine_t *e = arg;
+    pin("network", e->cfg->engine.network_cpu);
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_start(e->feeds[i]);
+    nx_ring_consumer_t *oc = nx_ring_consumer(e->orders, 0);
+    int64_t period = (int64_t)e->cfg->engine.heartbeat_ms * NX_NS_PER_MS;
+    int64_t next = nx_mono_ns() + period;
+    uint64_t tick = 0;
+    while (!atomic_load_explicit(&e->stop, memory_order_acquire)) {
+        int64_t now = nx_mono_ns();
+        if (now >= next) {
+            uint64_t seq;
+            if (nx_bus_claim(e->market, 1, &seq) == 1) {
+                nx_event_t *ev = nx_bus_event(e->market, seq);
+                ev->hdr.type = NX_EV_TIMER;
+                ev->hdr.venue = 0;
+                ev->hdr.symbol = NX_SYMBOL_NONE;
+                ev->hdr.exch_ns = 0;
+                ev->hdr.recv_ns = nx_clock_now(&e->clock);
+                ev->u.timer.deadline_ns = ev->hdr.recv_ns;
+                ev->u.timer.tick = tick++;
+                ev->u.timer.timer_id = 0;
+                nx_ring_publish(e->market, seq + 1);
+            }
+            next += period;
+            if (next < now)
+                next = now + period; /* we were descheduled: do not burst */
+        }
+        if (atomic_load_explicit(&e->calls_queued, memory_order_acquire))
+            engine_publish_calls(e);
+        /* Drain the order ring: the desk trades on the paper venue inside
+         * the engine thread, so nothing is sent from here yet; live venue
+         * adapters will send what arrives here. */
+        uint64_t s;
+        uint32_t n = nx_ring_poll(e->orders, oc, BATCH, &s);
+        if (n) {
+            atomic_fetch_add_explicit(&e->orders_seen, n, memory_order_relaxed);
+            nx_ring_release(oc, s + n);
+        }
+        int64_t left = next - nx_mono_ns();
+        if (left > 10 * NX_NS_PER_MS)
+            left = 10 * NX_NS_PER_MS;
+        if (e->net)
+            nx_net_service(e->net, left > NX_NS_PER_MS ? (int)(left / NX_NS_PER_MS) : 0);
+        else
+            engine_sleep_ns(left);
+    }
+    /* what the bot already queued leaves before the context closes (2 s at most) */
+    int64_t flush_until = nx_mono_ns() + 2 * NX_NS_PER_SEC;
+    while (e->tg && nx_tg_pending(e->tg) && nx_mono_ns() < flush_until)
+        nx_net_service(e->net, 50);
+    engine_feeds_stop(e);
+    nx_ring_close(e->market);
+    return NULL;
+}
+
+static void journal_put(nx_engine_t *e, const nx_event_t *src)
+{
+    uint64_t seq;
+    if (nx_bus_claim(e->journal, 1, &seq) != 1)
+        return; /* closed: only happens after shutdown began */
+    nx_event_t *dst = nx_bus_event(e->journal, seq);
+    uint64_t s = dst->hdr.seq;
+    *dst = *src;
+    dst->hdr.seq = s;
+    nx_ring_publish(e->journal, seq + 1);
+}
+
+/* A strategy signal (engine thread, from inside nx_cortex_on_event): to the
+ * journal, to stdout with --events, and to the desk: each session's shield
+ * decides. */
+void engine_on_signal(void *ctx, const nx_event_t *sig)
+{
+    nx_engine_t *e = ctx;
+    atomic_fetch_add_explicit(&e->signals, 1, memory_order_relaxed);
+    if (e->print_events) {
+        char json[1024];
+        if (nx_event_json(sig, e->symtab, json, sizeof json))
+            puts(json);
+    }
+    journal_put(e, sig);
+    if (e->desk)
+        nx_desk_on_signal(e->desk, sig);
+}
+
+/* A candle the cortex closed (any timeframe): to the journal, and to stdout
+ * with --events. */
+void engine_on_candle(void *ctx, const nx_event_t *kline)
+{
+    nx_engine_t *e = ctx;
+    if (e->print_events) {
+        char json[1024];
+        if (nx_event_json(kline, e->symtab, json, sizeof json))
+            puts(json);
+    }
+    journal_put(e, kline);
+}
+
+/* Orders, fills, decisions and approval requests of the desk: to the
+ * journal, and to stdout with --events. */
+void engine_desk_journal(void *ctx, const nx_event_t *ev)
+{
+    nx_engine_t *e = ctx;
+    if (e->print_events && ev->hdr.type != NX_EV_ORDER_INTENT) {
+        char json[1024];
+        if (nx_event_json(ev, e->symtab, json, sizeof json))
+            puts(json);
+    }
+    journal_put(e, ev);
+}
+
+/* A person's command, between two market events: the desk's answer goes
+ * back to the caller (the chat bot) and to the log. */
+static void desk_command(nx_engine_t *e, const nx_ev_control_t *c)
+{
+    nx_reject_t why = NX_REJ_NONE;
+    int rc = 0;
+    if (c->cmd == NX_CTL_RELOAD || c->cmd == NX_CTL_SHUTDOWN || c->cmd == NX_CTL_QUERY ||
+        !e->desk) {
+        engine_answer_call(e, c, rc, why); /* the cortex's, the engine's, or a question */
+        return;
+    }
+    rc = nx_desk_control(e->desk, c, &why);
+    engine_answer_call(e, c, rc, (int)why);
+    if (rc)
+        NX_WARN("desk", "command %u for session %u (arg %lld) refused: %s%s%s", c->cmd, c->session,
+                (long long)c->arg, nx_strerror(rc), why ? ", " : "",
+                why ? nx_reject_name(why) : "");
+    else
+        NX_INFO("desk", "command %u for session %u (arg %lld) done", c->cmd, c->session,
+                (long long)c->arg);
+}
+
+/* Every session's open positions and P&L (balance - starting equity), for
+ * the progress line (engine thread). */
+static void publish_totals(nx_engine_t *e)
+{
+    int64_t pnl = 0;
+    uint32_t open = 0, trades = 0;
+    for (uint32_t s = 1; s <= nx_desk_sessions(e->desk); s++) {
+        nx_desk_info_t in;
+        if (nx_desk_info(e->desk, s, &in))
+            continue;
+        pnl += in.balance - in.start_equity;
+        open += in.open_positions;
+        trades += in.trades;
+    }
+    atomic_store_explicit(&e->desk_pnl, pnl, memory_order_relaxed);
+    atomic_store_explicit(&e->desk_open, open, memory_order_relaxed);
+    atomic_store_explicit(&e->desk_trades, trades, memory_order_relaxed);
+}
+
+/* Engine thread: per event, the desk (fills, stops, trailing), the cortex
+ * (candles, indicators, strategies, whose signals reach the desk through
+ * on_signal), then a person's command if the event carries one. */
+void *engine_engine_main(void *arg)
+{
+    nx_engine_t *e = arg;
+    pin("engine", e->cfg->engine.engine_cpu);
+    nx_ring_consumer_t *c = nx_ring_consumer(e->market, 0);
+    int64_t next_totals = 0;
+    for (;;) {
+        uint64_t seq;
+        uint32_t n = nx_ring_wait(e->market, c, BATCH, &seq, 100 * NX_NS_PER_MS);
+        if (n == 0) {
+            if (nx_ring_is_closed(e->market))
+                break;
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            const nx_event_t *ev = nx_bus_event(e->market, seq + i);
+            if (e->clock.kind == NX_CLOCK_SIM && ev->hdr.exch_ns)
+                nx_clock_advance(&e->clock, ev->hdr.exch_ns);
+            if (NX_UNLIKELY(ev->hdr.flags & NX_EVF_GAP)) {
+                atomic_fetch_add_explicit(&e->engine_gaps, 1, memory_order_relaxed);
+                NX_LOGK(NX_LOG_WARN, "engine", "engine.gap",
+                        "market ring overrun: events were dropped before seq %llu",
+                        (unsigned long long)ev->hdr.seq);
+            }
+            unsigned t = ev->hdr.type < NX_EV_TYPE_COUNT ? ev->hdr.type : 0;
+            if (e->print_events && t != NX_EV_NONE && t != NX_EV_TIMER) {
+                char json[1024];
+                if (nx_event_json(ev, e->symtab, json, sizeof json))
+                    puts(json);
+            }
+            atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
+            if (e->desk)
+                nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
+            if (e->cortex)
+                nx_cortex_on_event(e->cortex, ev);
+            if (t == NX_EV_CONTROL)
+                desk_command(e, &ev->u.control);
+            if (t == NX_EV_TIMER || t == NX_EV_STATUS ||
+                (t == NX_EV_CONTROL && ev->u.control.cmd != NX_CTL_QUERY))
+                journal_put(e, ev);
+        }
+        if (e->cortex)
+            nx_cortex_poll(e->cortex); /* hot swaps happen here, between two batches */
+        if (e->desk && nx_mono_ns() >= next_totals) { /* for the progress line */
+            publish_totals(e);
+            next_totals = nx_mono_ns() + 200 * NX_NS_PER_MS;
+        }
+        atomic_fetch_add_explicit(&e->engine_events, n, memory_order_relaxed);
+        nx_ring_release(c, seq + n);
+    }
+    if (e->desk) {
+        nx_desk_save_all(e->desk); /* the latest prices and trailing levels */
+        publish_totals(e);
+    }
+    engine_calls_close(e); /* a call still waiting is told no */
+    nx_ring_close(e->orders);
+    nx_ring_close(e->journal);
+    return NULL;
+}
+
+static void stats_line(nx_engine_t *e)
+{
+    nx_ring_stats_t m, j;
+    nx_ring_stats(e->market, &m);
+    nx_ring_stats(e->journal, &j);
+    double up = (double)(nx_mono_ns() - e->start_mono_ns) / 1e9;
+    NX_INFO("stats",
+            "up %.0fs | market published=%llu overruns=%llu lag=%llu | engine events=%llu "
+            "gaps=%llu signals=%llu | journal written=%llu lag=%llu",
+            up, (unsigned long long)m.published, (unsigned long long)m.overruns,
+            (unsigned long long)m.max_lag, (unsigned long long)atomic_load(&e->engine_events),
+            (unsigned long long)atomic_load(&e->engine_gaps),
+            (unsigned long long)atomic_load(&e->signals),
+            (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag);
+}
+
+/* The writer's tap: a stored journal entry may be something a person is
+ * told (service thread). */
+void engine_journal_stored(void *ctx, const nx_event_t *ev)
+{
+    nx_engine_t *e = ctx;
+    if (e->chat)
+        nx_chat_on_event(e->chat, ev);
+}
+
+/* The scheduler's action: the chat layer's reports (service thread). */
+static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *action, char *result,
+                    size_t cap)
+{
+    nx_engine_t *e = ctx;
+    return nx_chat_report(e->chat, e->store, task_id, user_id, action, result, cap);
+}
+
+/* Service thread: the storage writer, the scheduler and the chat bot. At
+ * shutdown the journal ring is closed after the engine thread's last
+ * entry; everything in it is stored before the thread ends. */
+void *engine_service_main(void *arg)
+{
+    nx_engine_t *e = arg;
+    if (e->tg || e->console) {
+        nx_chat_opts_t o = {e->cfg, e->symtab, e->store, e->tg, e->console, engine_chat_host(e)};
+        e->chat = nx_chat_create(&o);
+        if (e->chat && e->recovery_notes[0]) {
+            char html[1200], esc[1100];
+            nx_tg_escape(e->recovery_notes, esc, sizeof esc);
+            snprintf(html, sizeof html, "<b>Held at start</b>: saved state and venue disagree\n%s",
+                     esc);
+            nx_chat_tell_owner(e->chat, html);
+        }
+    }
+    int64_t every = (int64_t)e->cfg->engine.stats_interval_s * NX_NS_PER_SEC;
+    int64_t next_stats = nx_mono_ns() + every, next_sched = 0;
+    for (;;) {
+        if (nx_mono_ns() >= next_sched) { /* due tasks, once a second */
+            int ran = nx_sched_run_due(e->store, nx_real_ns() / NX_NS_PER_MS,
+                                       e->cfg->storage.catch_up_tasks, run_task, e);
+            if (ran < 0)
+                NX_LOGK(NX_LOG_WARN, "sched", "sched.run", "scheduled tasks not run: %s",
+                        nx_store_error(e->store));
+            next_sched = nx_mono_ns() + NX_NS_PER_SEC;
+        }
+        if (e->chat)
+            nx_chat_poll(e->chat);
+        int n = nx_writer_step(e->writer, (e->chat ? 20 : 100) * NX_NS_PER_MS);
+        if (n > 0)
+            atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);
+        else if (n == 0 && nx_ring_is_closed(e->journal))
+            break;
+        else if (n < 0)
+            engine_sleep_ns(100 *
+                            NX_NS_PER_MS); /* the database is away: the ring holds the entries */
+        if (every && nx_mono_ns() >= next_stats) {
+            stats_line(e);
+            next_stats += every;
+        }
+    }
+    uint64_t before = nx_writer_written(e->writer);
+    int rc = nx_writer_drain(e->writer, 50);
+    atomic_fetch_add_explicit(&e->journal_written, nx_writer_written(e->writer) - before,
+                              memory_order_relaxed);
+    if (rc)
+        NX_ERROR("store", "journal entries could not be stored before exit: %s",
+                 nx_store_error(e->store));
+    return NULL;
+}

@@ -1,0 +1,121 @@
+/*
+ * chat.h — the chat layer: people's commands, what they are told, and the
+ * scheduled reports (service thread).
+ *
+ * The layer is independent of where people type: the Telegram client
+ * (telegram.h) and the console (`nexus run --console`, the owner at the
+ * terminal) are its transports today. It is split by job, one file each in
+ * servos/chat/src: chat.c (lifecycle, who is calling, dispatch),
+ * commands.c (the command table, roles and each command), replies.c (the
+ * answers about a session, rendered on the engine thread), notify.c (what
+ * a person is told: fills, closed trades, approval requests, feed and
+ * plugin problems), users.c (the users and their sessions), console.c,
+ * transport.c (one reply path for Telegram and the console) and report.c.
+ *
+ * Who may do what: a chat user is a row in the users table; the owner comes
+ * from the config; /start registers a new user as pending until an admin
+ * approves. A user's trading session is the configured session with the
+ * user's name. Every command checks the caller's role and reads or changes
+ * only the caller's own session.
+ *
+ * Edges: chat uses core, storage (users, audit log, sealed keys), the desk
+ * (its read calls, on the engine thread) and the cortex's read calls
+ * (strategies, the market read). It never reaches into the engine: what it
+ * needs of the running process comes through nx_chat_host_t below, which
+ * the executable implements. The desk never knows chat.
+ */
+#ifndef NX_CHAT_H
+#define NX_CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nx/config.h"
+#include "nx/cortex.h"
+#include "nx/desk.h"
+#include "nx/event.h"
+#include "nx/store.h"
+#include "nx/symtab.h"
+#include "nx/telegram.h"
+
+typedef struct nx_chat nx_chat_t;
+
+/* What a call's callback may read: the engine thread's desk and cortex,
+ * between two market events. */
+typedef struct nx_chat_view {
+    const nx_desk_t *desk; /* NULL when no trading session is configured */
+    nx_cortex_t *cortex;   /* NULL when no symbol is configured */
+} nx_chat_view_t;
+
+/* Runs on the engine thread right after the desk took the call's command
+ * (rc and why: the desk's answer, why an nx_reject_t). */
+typedef void (*nx_chat_call_cb)(const nx_chat_view_t *v, void *arg, int rc, int why);
+
+/* The engine's health, as /health shows it. */
+typedef struct nx_chat_feed_health {
+    nx_venue_t venue;
+    uint64_t frames, connects, disconnects, errors;
+} nx_chat_feed_health_t;
+
+typedef struct nx_chat_health {
+    int64_t up_s;
+    uint64_t events, market_overruns, journal_stored;
+    uint32_t n_feeds;
+    nx_chat_feed_health_t feeds[NX_CONFIG_MAX_FEEDS];
+} nx_chat_health_t;
+
+/* The host: what the running process lends the chat layer. Every function
+ * is called on the service thread (the chat layer's own). */
+typedef struct nx_chat_host {
+    void *ctx;
+    /* Hand c to the desk in order with the market data, then run fn
+     * (optional) on the engine thread with arg; wait for both. Returns the
+     * desk's result (*why: its nx_reject_t), or NX_ECLOSED once the engine
+     * has stopped. Keeps storing the journal while it waits. */
+    int (*call)(void *ctx, const nx_ev_control_t *c, nx_chat_call_cb fn, void *arg, int *why);
+    void (*health)(void *ctx, nx_chat_health_t *out);
+    /* 1 once the process is stopping (feeds closing are then no news). */
+    int (*stopping)(void *ctx);
+    /* A strategy's description and counters (nx_cortex_strategy_info):
+     * 0, or NX_ENOENT past the last (and when there is no cortex). */
+    int (*strategy)(void *ctx, int i, nx_strategy_info_t *out);
+} nx_chat_host_t;
+
+typedef struct nx_chat_opts {
+    const nx_config_t *cfg;    /* owner, sessions, log file, key file */
+    const nx_symtab_t *symtab; /* names and scales */
+    nx_store_t *store;         /* the service thread's store handle */
+    nx_tg_t *tg;               /* NULL: no Telegram */
+    int console;               /* 1: the owner's commands from standard input */
+    nx_chat_host_t host;
+} nx_chat_opts_t;
+
+/* Service thread, after the store is open. NULL if out of memory. With
+ * console set, a reader thread takes lines from standard input. */
+nx_chat_t *nx_chat_create(const nx_chat_opts_t *o);
+/* Take what arrived (chat updates, console lines, sent message ids) and
+ * answer it; tell the owner of a plugin that failed to reload. */
+void nx_chat_poll(nx_chat_t *c);
+/* A stored journal entry: what a person must be told. */
+void nx_chat_on_event(nx_chat_t *c, const nx_event_t *ev);
+/* Something for the owner (reconciliation at start), or for one chat. */
+void nx_chat_tell_owner(nx_chat_t *c, const char *html);
+void nx_chat_tell_chat(nx_chat_t *c, int64_t chat, const char *html);
+void nx_chat_destroy(nx_chat_t *c);
+
+/* The commands as setMyCommands' JSON array (static storage). */
+const char *nx_chat_commands_json(void);
+
+/*
+ * Scheduled reports (report.c), the scheduler's action for a task
+ * (nx_sched_run_due's callback shape). "daily_report": each session's
+ * balance, trades and open positions from its latest saved state — the
+ * task's user's own session, or every session for an owner or admin —
+ * to the user's chat (when chat runs: c may be NULL), the audit log and,
+ * shortened, the task's result. Returns 0 or a negative NX_E… code
+ * (NX_EINVAL for an unknown action, with the reason in result).
+ */
+int nx_chat_report(nx_chat_t *c, nx_store_t *st, int64_t task_id, int64_t user_id,
+                   const char *action, char *result, size_t cap);
+
+#endif /* NX_CHAT_H */

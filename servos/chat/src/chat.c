@@ -1,0 +1,110 @@
+/*
+ * chat.c — the chat layer's life and its front door (see chat.h): made
+ * on the service thread, polled there for what arrived (Telegram updates,
+ * console lines, the ids of sent messages), each message turned into a
+ * caller (who wrote, with which role and session) and handed to the
+ * commands or the buttons.
+ */
+#include "chat_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Who wrote: a known user (by their chat user id) and their session, or a
+ * stranger named by their Telegram name. */
+static void identify(nx_chat_t *b, caller_t *who, int64_t user, const char *uname,
+                     const char *first)
+{
+    who->user_chat = user;
+    who->known = nx_store_user_get(b->store, user, 0, &who->u) == 0;
+    if (!who->known) {
+        memset(&who->u, 0, sizeof who->u);
+        who->u.role = NX_ROLE_PENDING;
+        snprintf(who->u.name, sizeof who->u.name, "%s",
+                 uname && *uname   ? uname
+                 : first && *first ? first
+                                   : "user");
+    }
+    who->session = who->known && who->u.role != NX_ROLE_PENDING && who->u.role != NX_ROLE_BANNED
+                       ? chat_session_of_name(b, who->u.name)
+                       : 0;
+}
+
+void nx_chat_poll(nx_chat_t *b)
+{
+    chat_check_plugins(b);
+    if (b->tg) {
+        nx_tg_sent_t s;
+        while (nx_tg_next_sent(b->tg, &s)) {
+            req_msg_t *r = chat_req_find(b, (uint32_t)s.tag);
+            if (r && r->chat == s.chat_id)
+                r->message_id = s.message_id;
+        }
+        nx_tg_update_t *u = malloc(sizeof *u);
+        while (u && nx_tg_next(b->tg, u)) {
+            caller_t who = {0};
+            who.chat = u->chat_id;
+            who.is_private = u->is_private;
+            who.message_id = u->kind == NX_TG_MESSAGE ? u->message_id : 0;
+            identify(b, &who, u->user_id, u->username, u->first_name);
+            if (u->kind == NX_TG_MESSAGE)
+                chat_on_text(b, &who, u->text);
+            else
+                chat_on_button(b, &who, u->callback_id, u->text);
+        }
+        free(u);
+    }
+    char *line;
+    while ((line = chat_console_line(b))) {
+        caller_t who = {0};
+        who.chat = 0;
+        who.console = who.is_private = who.known = 1;
+        who.u.role = NX_ROLE_OWNER;
+        who.u.id = 0;
+        snprintf(who.u.name, sizeof who.u.name, "%s", b->cfg->storage.owner_name);
+        who.session = chat_session_of_name(b, who.u.name);
+        if (line[0] == '!')
+            chat_on_button(b, &who, NULL, line + 1);
+        else
+            chat_on_text(b, &who, line);
+        free(line);
+    }
+}
+
+nx_chat_t *nx_chat_create(const nx_chat_opts_t *o)
+{
+    nx_chat_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->cfg = o->cfg;
+    b->symtab = o->symtab;
+    b->store = o->store;
+    b->tg = o->tg;
+    b->host = o->host;
+    b->console = o->console;
+    b->owner_chat = o->cfg->storage.owner_chat_id;
+    b->users = calloc(CHAT_USERS_MAX, sizeof *b->users);
+    if (!b->users) {
+        free(b);
+        return NULL;
+    }
+    pthread_mutex_init(&b->mu, NULL);
+    if (b->console) {
+        chat_console_start(b);
+        printf("console: type /help (you are the owner, session \"%s\")\n",
+               o->cfg->storage.owner_name);
+        fflush(stdout);
+    }
+    return b;
+}
+
+void nx_chat_destroy(nx_chat_t *b)
+{
+    if (!b)
+        return;
+    chat_console_stop(b);
+    free(b->users);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}

@@ -1,0 +1,138 @@
+/*
+ * chat_int.h — the chat layer's insides, shared by its files (see chat.h
+ * for which file does which job). Private to servos/chat.
+ */
+#ifndef NX_CHAT_INT_H
+#define NX_CHAT_INT_H
+
+#include "nx/chat.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define CHAT_REQS      512  /* approval requests remembered with their message */
+#define CHAT_LINES     64   /* console lines waiting */
+#define CHAT_OUT       3800 /* one reply, bytes (Telegram takes 4096 characters) */
+#define CHAT_USERS_MAX 1024 /* users kept in memory */
+
+/* An approval request's message, to edit once it is decided or expires. */
+typedef struct req_msg {
+    uint32_t request, session;
+    int64_t chat, message_id;
+    int state; /* 0 free, 1 open, 2 decided/expired */
+    char text[512];
+} req_msg_t;
+
+struct nx_chat {
+    const nx_config_t *cfg;
+    const nx_symtab_t *symtab;
+    nx_store_t *store;
+    nx_tg_t *tg;
+    nx_chat_host_t host;
+    int console;
+    pthread_t th_console;
+    int console_started;
+    _Atomic int console_stop;
+    pthread_mutex_t mu; /* console lines */
+    char *lines[CHAT_LINES];
+    uint32_t l_head, l_tail;
+    req_msg_t req[CHAT_REQS];
+    int64_t owner_chat;
+    nx_user_t *users; /* chat_users_refresh */
+    int n_users;
+    int64_t users_at_ns;
+    int64_t feed_told_ns[NX_VENUE_COUNT][8]; /* last feed problem told, per venue and status */
+    uint64_t plugin_failures[NX_CORTEX_MAX_STRATEGIES]; /* reload failures told so far */
+    int64_t next_plugin_check_ns;
+};
+
+/* Who sent a command or pressed a button. */
+typedef struct caller {
+    int64_t chat, user_chat; /* reply to chat; user_chat = the user's own id */
+    int is_private, console;
+    int known;
+    nx_user_t u;
+    uint32_t session; /* configured session of the user's name, 0 = none */
+    int64_t message_id;
+} caller_t;
+
+/* A reply being built: appended to, cut (never overrun) when full. */
+typedef struct text {
+    char s[CHAT_OUT];
+    size_t len;
+} text_t;
+
+void chat_put(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* transport.c: one way out. chat 0 is the console; keyboard is an
+ * InlineKeyboardMarkup JSON or NULL; tag comes back with the sent message's
+ * id (nx_tg_next_sent). */
+void chat_say(nx_chat_t *b, int64_t chat, const char *html, const char *keyboard, uint64_t tag);
+void chat_edit(nx_chat_t *b, int64_t chat, int64_t msg, const char *html);
+void chat_reply(nx_chat_t *b, const caller_t *who, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* users.c */
+void chat_users_refresh(nx_chat_t *b);
+void chat_users_changed(nx_chat_t *b);
+int chat_user_named(nx_chat_t *b, const char *name, nx_user_t *out);
+uint32_t chat_session_of_name(const nx_chat_t *b, const char *name);
+int64_t chat_of_session(nx_chat_t *b, uint32_t session);
+void chat_tell_admins(nx_chat_t *b, const char *html);
+void chat_watch_list(nx_chat_t *b, int64_t user_id, char *key, size_t key_cap, char *list,
+                     size_t cap);
+int chat_watching(nx_chat_t *b, int64_t chat, uint32_t sym);
+void chat_audit(nx_chat_t *b, const caller_t *who, const char *action, const char *detail);
+
+/* replies.c: questions about a session, answered on the engine thread. */
+enum {
+    Q_STATUS = 1,
+    Q_BALANCE,
+    Q_POSITIONS,
+    Q_TRADES,
+    Q_PROFIT,
+    Q_DAILY,
+    Q_WEEKLY,
+    Q_PERF,
+    Q_LOCKS,
+    Q_STRATEGIES,
+    Q_CONFIG,
+    Q_OPEN_SYMBOLS,
+    Q_REGIME,
+};
+
+typedef struct query {
+    nx_chat_t *b;
+    int what;
+    uint32_t session;
+    long n; /* a count (trades, days), or the symbol of Q_REGIME */
+    text_t out;
+    uint32_t syms[64]; /* Q_OPEN_SYMBOLS */
+    int nsyms;
+} query_t;
+
+extern const char *const chat_mode_names[3];
+int chat_ask(nx_chat_t *b, query_t *q, int what, uint32_t session, long n);
+int chat_command(nx_chat_t *b, uint32_t session, int cmd, int64_t arg, const char *text, int *why);
+const char *chat_sym_name(const nx_chat_t *b, uint32_t s);
+uint32_t chat_symbol_arg(const nx_chat_t *b, const char *s);
+void chat_px(const nx_chat_t *b, uint32_t sym, int64_t v, char *buf);
+void chat_qty(const nx_chat_t *b, uint32_t sym, int64_t v, char *buf);
+const char *chat_money(const nx_chat_t *b, int64_t v, char *buf);
+
+/* commands.c */
+void chat_on_text(nx_chat_t *b, caller_t *who, char *text);
+void chat_on_button(nx_chat_t *b, caller_t *who, const char *cb_id, const char *data);
+req_msg_t *chat_req_find(nx_chat_t *b, uint32_t request);
+
+/* notify.c */
+void chat_check_plugins(nx_chat_t *b);
+
+/* console.c */
+int chat_console_start(nx_chat_t *b);
+void chat_console_stop(nx_chat_t *b);
+/* The next line typed, or NULL; the caller frees it. */
+char *chat_console_line(nx_chat_t *b);
+void chat_print_plain(const char *html);
+
+#endif /* NX_CHAT_INT_H */

@@ -1,0 +1,160 @@
+/*
+ * desk.h — the trading desk: where a strategy's signal meets each user
+ * session's shield and becomes orders on the paper venue (engine thread).
+ *
+ * A person acts on the desk through control events (nx_desk_control): the
+ * chat layer (chat.h) turns people's commands into them, the engine thread hands
+ * them here between market events, so a command and the market never race.
+ * Every decision, approval request and its outcome, order and fill goes to
+ * the journal callback. Sessions are numbered 1..n in config order.
+ *
+ * The desk is servos' trading part: it uses core, the shield and the
+ * effectors (order manager, paper venue) and knows nothing of chat,
+ * storage or the engine around it — they call it, never the other way.
+ */
+#ifndef NX_DESK_H
+#define NX_DESK_H
+
+#include "nx/config.h"
+#include "nx/oms.h"
+#include "nx/event.h"
+#include "nx/shield.h"
+#include "nx/symtab.h"
+
+typedef struct nx_desk nx_desk_t;
+
+typedef void (*nx_journal_cb)(void *ctx, const nx_event_t *ev);
+
+/* Sessions, shields, the paper venue and the order manager from the
+ * config (start-up; allocates). NULL desk (and 0) when no session is
+ * configured. Returns 0 or NX_EINVAL/NX_ENOMEM with the reason logged. */
+int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *symtab,
+                   nx_journal_cb journal, void *ctx);
+/* A market event, before the cortex sees it: fills, stops, trailing, marks;
+ * COPILOT requests whose time ran out expire here. */
+void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev);
+/* A strategy signal: every session trading the symbol decides and acts. */
+void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig);
+
+/* A person's command (session 0 = every session; the caller has checked
+ * the person may do it):
+ *   PAUSE / RESUME    no new entries (exits still run) / entries again
+ *   MODE  arg         watcher (0), copilot (1), pilot (2)
+ *   KILL  arg 1|0     kill switch on/off: only exits pass; session 0 is the
+ *                     global switch, which overrides every session's
+ *   PANIC             close every position, cancel every order
+ *   RESET             reset the circuit breaker
+ *   UNLOCK arg        remove the locks of symbol arg (NX_SYMBOL_NONE: the
+ *                     global ones)
+ *   APPROVE / REJECT arg   decide approval request arg (COPILOT)
+ *   EXIT  arg         close the position on symbol arg at market
+ *   ENTER arg text    a person's own entry on symbol arg, text "long" or
+ *                     "short": sized and limited by the shield, no approval
+ *   SET   text arg    change the setting named text to arg (nx_desk_setting
+ *                     lists them with their ranges); NX_ERANGE if outside
+ * Returns 0, NX_ENOENT (no such session, request or position), NX_ESTATE
+ * (an APPROVE refused: the request expired or was decided already, the
+ * price drifted, or a limit now applies; *why, if not NULL, says which and
+ * the journal has the decision) or NX_EINVAL. */
+int nx_desk_control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why);
+
+/* What a person can ask about a session. */
+typedef struct nx_desk_info {
+    char name[32];
+    nx_mode_t mode;
+    uint8_t paused, kill, global_kill, breaker_tripped;
+    uint8_t held; /* paused at start-up: its saved state and the venue disagreed */
+    int64_t breaker_until_ns; /* INT64_MAX = until reset */
+    int64_t balance, start_equity, fees; /* quote units */
+    uint32_t trades, wins, open_positions, pending_approvals;
+    uint32_t max_drawdown_bp;
+    uint64_t approved, declined, expired; /* COPILOT request outcomes */
+    uint64_t notifications, approval_requests;
+    uint64_t exits[16]; /* closed trades by nx_exit_reason_t */
+} nx_desk_info_t;
+
+typedef struct nx_desk_approval {
+    uint32_t id, session, symbol;
+    nx_decision_t asked; /* side, qty, price, stop-loss, take-profit */
+    int64_t asked_ns, expires_ns;
+} nx_desk_approval_t;
+
+/* Session id of a name, 0 if none. */
+uint32_t nx_desk_session_id(const nx_desk_t *d, const char *name);
+/* 0, or NX_ENOENT. */
+int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out);
+/* Active protection locks of a session now (up to max); returns how many. */
+int nx_desk_locks(const nx_desk_t *d, uint32_t session, nx_lock_t *out, int max);
+/* Pending approval requests of a session (0 = all), oldest first. */
+int nx_desk_approvals(const nx_desk_t *d, uint32_t session, nx_desk_approval_t *out, int max);
+/* The latest closed trades of a session (0 = all), oldest first, at most
+ * max; the desk keeps the last NX_DESK_TRADES. Returns how many. */
+#define NX_DESK_TRADES 4096
+int nx_desk_trades(const nx_desk_t *d, uint32_t session, nx_trade_closed_t *out, int max);
+/* The open positions of a session now (up to max); returns how many. */
+typedef struct nx_desk_position {
+    uint32_t symbol;
+    nx_position_info_t pos; /* signed qty, average entry, protection, unrealised P&L */
+    int64_t last_px;        /* the latest price, price units */
+} nx_desk_position_t;
+int nx_desk_positions(const nx_desk_t *d, uint32_t session, nx_desk_position_t *out, int max);
+/* The i-th setting a person may change (/config): its key, value now and
+ * allowed range. NX_ENOENT past the last. */
+int nx_desk_setting(const nx_desk_t *d, uint32_t session, int i, const char **key, int64_t *value,
+                    int64_t *lo, int64_t *hi);
+/* The desk's clock: the time of the latest market event. */
+int64_t nx_desk_now(const nx_desk_t *d);
+
+/* After a restart, from storage: client-id sequences per session and the
+ * last approval request id continue where they stopped, so no id is ever
+ * reused (the journal and the venue key on them). */
+int nx_desk_resume_ids(nx_desk_t *d, uint32_t session, uint64_t last_client_seq);
+void nx_desk_resume_requests(nx_desk_t *d, uint32_t last_request);
+uint32_t nx_desk_sessions(const nx_desk_t *d);
+
+/*
+ * Saving and recovery. After every step that changed a session (an order,
+ * a fill, a decision, a command) the desk journals the session's whole
+ * state — money, open positions with their protective orders and trailing
+ * state, breaker, locks, cooldowns, pending approvals — as one text in
+ * NX_EV_STATE parts (format and codec: desk_state.h); the store keeps the
+ * latest per session.
+ *
+ * After a restart, before the first market event, in this order:
+ *  1. nx_desk_restore_order: each order the venue held (the stored orders
+ *     not final) rests at the paper venue again; fill ids continue after
+ *     last_fill_id (nx_desk_resume_fills);
+ *  2. nx_desk_restore: each session's saved text, with the journal
+ *     sequence it was stored under (session 0: the desk's own);
+ *  3. nx_desk_reconcile: the saved positions against the venue's book and
+ *     the stored fills (net qty per session and symbol, and the last fill's
+ *     sequence). A session that does not agree — a position that is not
+ *     what its fills add up to, fills stored after its state, a protective
+ *     order the venue does not hold or holds at another level, an order
+ *     the state does not know, a state that could not be read — is paused
+ *     (held) until a person resumes it, and every difference goes to
+ *     report(). Nothing is invented: what was saved is restored as saved.
+ * Returns the number of sessions held.
+ */
+int nx_desk_restore_order(nx_desk_t *d, const nx_ev_order_intent_t *in, uint32_t symbol);
+void nx_desk_resume_fills(nx_desk_t *d, uint64_t last_fill_id);
+int nx_desk_restore(nx_desk_t *d, uint32_t session, uint64_t seq, const char *json, size_t len);
+
+typedef struct nx_desk_fills {
+    uint32_t session, symbol; /* symbol NX_SYMBOL_NONE: a stored fill that could not be read */
+    int64_t net_qty;   /* buys minus sells, qty units */
+    uint64_t last_seq; /* journal sequence of the latest fill */
+} nx_desk_fills_t;
+
+typedef void (*nx_desk_report_cb)(void *ctx, uint32_t session, const char *text);
+int nx_desk_reconcile(nx_desk_t *d, const nx_desk_fills_t *fills, int n, nx_desk_report_cb report,
+                      void *ctx);
+/* Journal every session's state now (at shutdown: the latest prices and
+ * trailing levels). */
+void nx_desk_save_all(nx_desk_t *d);
+
+/* One summary line per session (trades, win rate, P&L, max drawdown). */
+void nx_desk_summary(const nx_desk_t *d);
+void nx_desk_destroy(nx_desk_t *d);
+
+#endif

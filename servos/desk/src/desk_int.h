@@ -1,0 +1,99 @@
+/*
+ * desk_int.h — the desk's insides, shared by desk.c (trading),
+ * desk_save.c (saving it) and desk_recovery.c (opening it again).
+ * Private to servos/desk.
+ */
+#ifndef NX_DESK_INT_H
+#define NX_DESK_INT_H
+
+#include "nx/desk.h"
+#include "nx/desk_state.h"
+#include "nx/oms.h"
+#include "nx/shield.h"
+
+typedef struct desk_session {
+    char name[32];
+    uint32_t id;
+    nx_risk_conf_t conf;
+    nx_risk_state_t risk;
+    uint8_t trades[NX_SHIELD_MAX_SYMBOLS];
+    uint32_t trail_bp;
+    int64_t time_limit_ns;
+    int64_t start_equity, peak, max_dd_bp;
+    uint64_t notifications, approvals, orders, by_reason[NX_REJ_COUNT];
+    uint64_t approved, declined, expired;
+    uint64_t exits_by[16];
+    uint8_t held; /* paused by recovery until a person resumes it */
+} desk_session_t;
+
+#define DESK_MAX_PENDING 256
+
+/* A COPILOT approval request waiting for its person. */
+typedef struct pending {
+    uint32_t id; /* 0 = free slot */
+    uint32_t session, symbol;
+    uint8_t venue;
+    nx_decision_t asked;
+    nx_ev_signal_t signal;
+    int64_t asked_ns, expires_ns;
+} pending_t;
+
+struct nx_desk {
+    const nx_symtab_t *symtab;
+    uint32_t nsym;
+    nx_bridge_t *venue;
+    nx_oms_t *oms;
+    nx_journal_cb journal;
+    void *ctx;
+    int64_t last_px[NX_SHIELD_MAX_SYMBOLS], last_ns[NX_SHIELD_MAX_SYMBOLS];
+    int64_t last_atr[NX_SHIELD_MAX_SYMBOLS]; /* from the latest signal, for cooldowns */
+    int64_t now;
+    int global_kill;
+    uint32_t n;
+    uint32_t n_pending, next_request;
+    uint64_t n_trades;
+    nx_trade_closed_t *trades; /* [NX_DESK_TRADES], ring */
+    int64_t next_expiry; /* earliest expires_ns of the pending requests */
+    desk_session_t s[NX_CONFIG_MAX_SESSIONS];
+    pending_t pending[DESK_MAX_PENDING];
+    struct {
+        uint32_t id, session;
+        uint8_t reason; /* nx_reject_t; NONE = approved and executed */
+    } done[DESK_MAX_PENDING]; /* the latest outcomes, by id modulo the size */
+    /* saving: sessions whose state changed in this step (bit i = session
+     * i+1), the desk's own (global kill); the text being built */
+    uint64_t dirty;
+    int dirty_global;
+    char *save;               /* [NX_STATE_TEXT_MAX]: the text being built */
+    nx_state_session_t *snap; /* the session being saved, as the codec's struct */
+    uint64_t saves, save_failures;
+    int64_t saved_seq[NX_CONFIG_MAX_SESSIONS]; /* recovery: the state's journal seq */
+    uint8_t restored[NX_CONFIG_MAX_SESSIONS];
+};
+
+static inline desk_session_t *desk_session(nx_desk_t *d, uint32_t id)
+{
+    return id >= 1 && id <= d->n ? &d->s[id - 1] : NULL;
+}
+
+static inline void desk_dirty(nx_desk_t *d, uint32_t session)
+{
+    if (session >= 1 && session <= d->n)
+        d->dirty |= 1ULL << (session - 1);
+}
+
+static inline uint64_t desk_every_session(const nx_desk_t *d)
+{
+    return d->n < 64 ? (1ULL << d->n) - 1 : ~0ULL;
+}
+
+/* The shield learns a session's position on a symbol from the order
+ * manager (after a fill, and after a restore). */
+void desk_sync_position(nx_desk_t *d, desk_session_t *s, uint32_t sym);
+
+/* Journal the state of every session marked dirty (desk_save.c). */
+void desk_save_dirty(nx_desk_t *d);
+
+#endif
+
+

@@ -1,0 +1,594 @@
+/*
+ * test_chat.c — `nexus run` driven from Telegram, end to end: the real
+ * binary on the bundled BTCUSDT candles (replayed in-process), its bot
+ * talking to the fake Bot API server (tests/servos/chat/tg_fake.h) on
+ * 127.0.0.1, with scripted people:
+ *
+ *  - the owner (from the config) approves alice after her /start;
+ *  - an unregistered user, a pending user and a subscriber calling an admin
+ *    command are refused; a malformed update and a 429 are survived;
+ *  - alice (COPILOT) gets an approval request with Approve / Reject buttons,
+ *    approves it, the order fills on the paper venue, /positions shows it,
+ *    /forceexit closes it, /profit reports that trade's P&L;
+ *  - bob never sees alice's position; a request that expired is refused;
+ *  - a strategy plugin whose file is replaced by a broken build is not
+ *    swapped in, and the owner is told.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "tg_fake.h"
+
+#define OWNER 1000
+#define ALICE 2001
+#define BOB   2002
+#define CAROL 3001
+
+static const char *nexus_bin;
+static pid_t child; /* the nexus under test: killed whatever the outcome */
+
+static int kill_child(void **state)
+{
+    (void)state;
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    child = 0;
+    return 0;
+}
+
+static const char *src_dir(void)
+{
+    const char *s = getenv("NX_SOURCE_DIR");
+    return s ? s : NX_SOURCE_DIR_DEFAULT;
+}
+
+/* The text of request i. */
+static const char *text_of(tgf_t *f, int i)
+{
+    return json_string_value(json_object_get(f->req[i].body, "text"));
+}
+
+/* Wait for a reply to chat containing needle, after request *at. */
+static int expect(tgf_t *f, int *at, int64_t chat, const char *needle)
+{
+    int k = tgf_wait_request(f, at, "sendMessage", chat, needle, 30000);
+    if (k < 0) {
+        for (int i = 0; i < f->nreq; i++)
+            if (json_integer_value(json_object_get(f->req[i].body, "chat_id")) == chat)
+                printf("# to %lld: %s: %s\n", (long long)chat, f->req[i].method, text_of(f, i));
+    }
+    if (k < 0)
+        fail_msg("no message to chat %lld containing \"%s\"", (long long)chat, needle);
+    return k;
+}
+
+/* dir/nexus.json: the bundled candles replayed as Binance USD-M at `speed`
+ * (feed_extra: more feed keys), the log in dir/nexus.log, data in dir, and
+ * the rest of the config after it (",\"cortex\":...}" with the closing brace). */
+static void replay_config(const char *dir, int speed, const char *feed_extra, const char *rest,
+                          char *cfg_path, size_t cap)
+{
+    snprintf(cfg_path, cap, "%s/nexus.json", dir);
+    FILE *c = fopen(cfg_path, "w");
+    assert_non_null(c);
+    fprintf(c,
+            "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s/nexus.log\"},"
+            "\"data_dir\":\"%s\",\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":"
+            "\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"}],"
+            "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
+            "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
+            "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":%d%s,"
+            "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}]"
+            "%s",
+            dir, dir, speed, feed_extra, src_dir(), rest);
+    fclose(c);
+}
+
+/* nexus run --console on cfg, its standard output into out_path; returns
+ * the fd its standard input reads from (child = its pid). */
+static int spawn_console(const char *cfg_path, const char *out_path)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    child = fork();
+    if (child == 0) {
+        dup2(fds[0], 0);
+        close(fds[1]);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(out, 1);
+        unsetenv("NEXUS_TELEGRAM_TOKEN");
+        unsetenv("NEXUS_MASTER_KEY");
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, "--console", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    return fds[1];
+}
+
+static void test_telegram_session(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    char dir[] = "/tmp/nx_chat_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], log_path[256], cmd[1024], rest[1024];
+    /* the plugins run from a folder of their own: the test breaks one later */
+    snprintf(cmd, sizeof cmd, "mkdir %s/plugins && cp %s/scalping.so %s/sentinel.so %s/plugins/", dir,
+             NX_PLUGIN_DIR, NX_PLUGIN_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(log_path, sizeof log_path, "%s/nexus.log", dir);
+    snprintf(rest, sizeof rest,
+             ",\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s/plugins\","
+             "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":"
+             "[\"15m\"],\"params\":{\"sl_atr\":20,\"tp_atr\":30}}]},"
+             "\"trading\":{\"max_open_orders\":1,\"sessions\":[{\"name\":\"boss\",\"mode\":\"pilot\"},"
+             "{\"name\":\"alice\",\"mode\":\"copilot\",\"approval_ttl_s\":86400,"
+             "\"approval_drift_bp\":10000,\"cooldown_s\":0},{\"name\":\"bob\",\"mode\":\"watcher\"}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
+             "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1,\"chat_per_s\":10,"
+             "\"global_per_s\":100}}",
+             dir, OWNER, f->port);
+    replay_config(dir, 5000, "", rest, cfg_path, sizeof cfg_path);
+
+    /* a malformed update and a 429 come first */
+    int64_t bad = tgf_next_id(f);
+    char raw[128];
+    snprintf(raw, sizeof raw, "{\"update_id\":%lld,\"message\":{\"chat\":[]}}", (long long)bad);
+    tgf_push_raw(f, bad, raw);
+    tgf_fail_next(f, "sendMessage", 429,
+                  "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry "
+                  "after 1\",\"parameters\":{\"retry_after\":1}}");
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("NEXUS_TELEGRAM_TOKEN", "4242:FAKE-token", 1);
+        setenv("NEXUS_MASTER_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=", 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, (char *)NULL);
+        _exit(127);
+    }
+    child = pid;
+    int at = 0;
+    assert_true(tgf_wait_request(f, &at, "setMyCommands", 0, NULL, 20000) >= 0);
+
+    /* strangers and the not-yet-approved are refused */
+    tgf_push_text(f, CAROL, "carol", CAROL, "/status");
+    at = 0;
+    int k429 = tgf_wait_request(f, &at, "sendMessage", CAROL, NULL, 20000);
+    assert_true(k429 >= 0);
+    assert_int_equal(f->req[k429].status, 429);
+    int k = expect(f, &at, CAROL, "do not know you");
+    assert_true(f->req[k].at_ns - f->req[k429].at_ns >= 1000000000LL); /* retry_after honoured */
+
+    tgf_push_text(f, ALICE, "alice", ALICE, "/start");
+    at = 0;
+    expect(f, &at, ALICE, "waiting for an admin");
+    at = 0;
+    expect(f, &at, OWNER, "/approve alice");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/positions");
+    expect(f, &at, ALICE, "still waiting");
+    tgf_push_text(f, OWNER, "boss", OWNER, "/approve alice");
+    at = 0;
+    expect(f, &at, ALICE, "You are approved");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/users");
+    expect(f, &at, ALICE, "not available to you");
+    /* bob registers too and is approved */
+    tgf_push_text(f, BOB, "bob", BOB, "/start");
+    tgf_push_text(f, OWNER, "boss", OWNER, "/approve bob");
+    int ab = 0;
+    expect(f, &ab, BOB, "You are approved");
+    /* bob (WATCHER) is told every signal; the owner (PILOT) only those on a
+     * pair he watches, with what his session made of each */
+    int ks = expect(f, &ab, BOB, "Signal: <b>");
+    printf("# %s\n", text_of(f, ks));
+    int ow = 0;
+    assert_true(tgf_wait_request(f, &ow, "sendMessage", OWNER, "Signal: ", 0) < 0);
+    tgf_push_text(f, OWNER, "boss", OWNER, "/watch add BTCUSDT");
+    expect(f, &ow, OWNER, "Watching: BTCUSDT");
+    int kw = expect(f, &ow, OWNER, "Signal: <b>");
+    printf("# %s\n", text_of(f, kw));
+    assert_true(strstr(text_of(f, kw), "(not taken: ") || strstr(text_of(f, kw), "(taken: "));
+    tgf_push_text(f, OWNER, "boss", OWNER, "/watch remove BTCUSDT");
+    expect(f, &ow, OWNER, "Watching: nothing");
+
+    /* alice's first approval request: approve it */
+    at = 0;
+    int kr = expect(f, &at, ALICE, "Approve <b>");
+    json_t *btn = json_array_get(json_array_get(json_object_get(json_object_get(f->req[kr].body,
+                                                                                "reply_markup"),
+                                                                "inline_keyboard"),
+                                                0),
+                                 0);
+    const char *data = json_string_value(json_object_get(btn, "callback_data"));
+    assert_non_null(data);
+    assert_int_equal(strncmp(data, "ap:", 3), 0);
+    char approve[32];
+    snprintf(approve, sizeof approve, "%s", data);
+    int64_t msg = f->req[kr].result_id;
+    assert_true(msg > 0);
+    tgf_push_button(f, ALICE, "alice", ALICE, msg, approve);
+    int ac = 0;
+    assert_true(tgf_wait_request(f, &ac, "answerCallbackQuery", 0, NULL, 20000) >= 0);
+    int af = at; /* the fill and the answer may come in either order */
+    expect(f, &at, ALICE, "Approved");
+    int kf = expect(f, &af, ALICE, "Filled:");
+    printf("# %s\n", text_of(f, kf));
+    /* one resting order per symbol at this venue: the stop rests, the
+     * target is refused, and she is told why */
+    int kj = kf;
+    kj = expect(f, &kj, ALICE, "rejected by the venue: open-order limit on the symbol reached");
+    printf("# %s\n", text_of(f, kj));
+    int ke = 0;
+    assert_true(tgf_wait_request(f, &ke, "editMessageText", ALICE, "Approved", 20000) >= 0);
+    /* the same button again: the request was decided */
+    tgf_push_button(f, ALICE, "alice", ALICE, msg, approve);
+    int ad = at;
+    expect(f, &ad, ALICE, "no longer open");
+
+    /* stop new requests from piling up while she looks */
+    at = kf + 1;
+    tgf_push_text(f, ALICE, "alice", ALICE, "/pause");
+    expect(f, &at, ALICE, "Paused");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/positions");
+    int kp = expect(f, &at, ALICE, "BTCUSDT");
+    printf("# %s\n", text_of(f, kp));
+    const char *pt = text_of(f, kp), *ps = strstr(pt, ", stop "), *pg = strstr(pt, ", target ");
+    assert_non_null(ps);
+    assert_non_null(pg);
+    assert_true(strstr(ps, "(not at the venue)") > pg);       /* the stop rests at the venue */
+    assert_non_null(strstr(pg, "(not at the venue), unrealised")); /* the target was refused */
+    /* bob sees none of it */
+    tgf_push_text(f, BOB, "bob", BOB, "/positions");
+    int kb = expect(f, &ab, BOB, "No open positions");
+    (void)kb;
+    tgf_push_text(f, BOB, "bob", BOB, "/trades");
+    expect(f, &ab, BOB, "No closed trades");
+
+    tgf_push_text(f, ALICE, "alice", ALICE, "/forceexit all");
+    int ax = at; /* the close and the answer may come in either order */
+    expect(f, &at, ALICE, "Closing 1 position");
+    int kc = expect(f, &ax, ALICE, "Closed ");
+    at = at > ax ? at : ax;
+    const char *closed = text_of(f, kc);
+    printf("# %s\n", closed);
+    assert_non_null(strstr(closed, "(manual)"));
+    const char *p = strstr(closed, "P&amp;L <b>");
+    assert_non_null(p);
+    char pnl[32];
+    sscanf(p + 11, "%31[^<]", pnl);
+    tgf_push_text(f, ALICE, "alice", ALICE, "/profit");
+    int kq = expect(f, &at, ALICE, "Profit");
+    printf("# %s\n", text_of(f, kq));
+    char want[128];
+    snprintf(want, sizeof want, "<b>Profit</b> %s over 1 closed trades", pnl);
+    assert_non_null(strstr(text_of(f, kq), want));
+
+    /* a request that expired is refused */
+    tgf_push_text(f, ALICE, "alice", ALICE, "/config set approval_ttl_s 1");
+    expect(f, &at, ALICE, "approval_ttl_s is now 1");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/resume");
+    expect(f, &at, ALICE, "Resumed");
+    int k2 = expect(f, &at, ALICE, "Approve <b>");
+    btn = json_array_get(json_array_get(json_object_get(json_object_get(f->req[k2].body,
+                                                                        "reply_markup"),
+                                                        "inline_keyboard"),
+                                        0),
+                         0);
+    snprintf(approve, sizeof approve, "%s", json_string_value(json_object_get(btn, "callback_data")));
+    int kx = 0;
+    assert_true(tgf_wait_request(f, &kx, "editMessageText", ALICE, "Expired", 30000) >= 0);
+    tgf_push_button(f, ALICE, "alice", ALICE, f->req[k2].result_id, approve);
+    expect(f, &at, ALICE, "expired");
+
+    /* API keys: never in a group (the message is deleted all the same); in
+     * private they are sealed and the message that held them is deleted */
+    tgf_push_text(f, CAROL, "carol", -1001234567890LL, "/status"); /* not registered: silence */
+    tgf_push_text(f, ALICE, "alice", -1001234567890LL, "/keys binance-usdm KEYgroup SECgroup");
+    int kd = 0;
+    assert_true(tgf_wait_request(f, &kd, "deleteMessage", -1001234567890LL, NULL, 20000) >= 0);
+    int ag = 0;
+    expect(f, &ag, -1001234567890LL, "private chat only");
+    int ga = 0;
+    assert_true(tgf_wait_request(f, &ga, "sendMessage", -1001234567890LL, "do not know", 300) < 0);
+    tgf_push_text(f, ALICE, "alice", ALICE, "/keys binance-usdm KEYprivate SECprivate");
+    kd = 0;
+    assert_true(tgf_wait_request(f, &kd, "deleteMessage", ALICE, NULL, 20000) >= 0);
+    expect(f, &at, ALICE, "sealed and stored");
+
+    /* a broken build of a running plugin: not swapped in, the owner is told */
+    snprintf(cmd, sizeof cmd, "echo 'not a shared object' > %s/plugins/scalping.so.new && "
+                              "mv %s/plugins/scalping.so.new %s/plugins/scalping.so", dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    int ko = 0;
+    int kpl = expect(f, &ko, OWNER, "failed to reload");
+    printf("# %s\n", text_of(f, kpl));
+    assert_non_null(strstr(text_of(f, kpl), "scalping"));
+
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    child = 0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* the token never reached the log */
+    FILE *lf = fopen(log_path, "r");
+    assert_non_null(lf);
+    char line[4096];
+    while (fgets(line, sizeof line, lf)) {
+        assert_null(strstr(line, "FAKE-token"));
+        assert_null(strstr(line, "SECprivate"));
+        assert_null(strstr(line, "SECgroup"));
+    }
+    fclose(lf);
+    tgf_stop(f);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The console: every other command, as the owner, with its reply. */
+typedef struct console {
+    pid_t pid;
+    int in;
+    char out_path[256];
+    long seen; /* bytes of output already matched */
+} console_t;
+
+/* Type a line (NULL: nothing, only wait); wait for output after what was
+ * matched so far holding one of the needles ("|" between). */
+static void typed(console_t *c, const char *line, const char *needles)
+{
+    if (line && (write(c->in, line, strlen(line)) < 0 || write(c->in, "\n", 1) < 0))
+        fail_msg("console closed");
+    for (int t = 0; t < 2000; t++) {
+        FILE *f = fopen(c->out_path, "r");
+        static char buf[1 << 20];
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        char alt[256];
+        snprintf(alt, sizeof alt, "%s", needles);
+        char *save = NULL;
+        for (char *w = strtok_r(alt, "|", &save); w; w = strtok_r(NULL, "|", &save)) {
+            char *hit = (long)n > c->seen ? strstr(buf + c->seen, w) : NULL;
+            if (hit) {
+                c->seen = (long)(hit - buf) + (long)strlen(w);
+                return;
+            }
+        }
+        usleep(10000);
+    }
+    fail_msg("%s: no reply with \"%s\"", line ? line : "(waiting)", needles);
+}
+
+static void test_console_commands(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx_console_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], cmd[512], rest[1024];
+    snprintf(rest, sizeof rest,
+             ",\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
+             "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
+             "\"trading\":{\"slippage_bp\":1000,\"sessions\":[{\"name\":\"boss\","
+             "\"mode\":\"watcher\",\"cooldown_s\":0,\"stale_s\":0,\"breaker_losses\":1,"
+             "\"low_profit_trades\":1,\"low_profit_min\":\"1\",\"low_profit_lock_s\":3600}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
+             NX_PLUGIN_DIR, OWNER);
+    replay_config(dir, 2000, "", rest, cfg_path, sizeof cfg_path);
+    console_t con = {0};
+    snprintf(con.out_path, sizeof con.out_path, "%s/out", dir);
+    con.in = spawn_console(cfg_path, con.out_path);
+    con.pid = child;
+    typed(&con, "/help", "/killswitch on|off");
+    typed(&con, "/version", "Nexus ");
+    typed(&con, "/nonsense", "do not know that command");
+    typed(&con, "/status", "boss: watcher");
+    typed(&con, "/mode pilot", "Mode is now pilot");
+    typed(&con, "/balance", "Started with 10000");
+    usleep(500000); /* prices are flowing */
+    typed(&con, "/forcelong BTCUSDT", "Entering long BTCUSDT");
+    typed(&con, "/positions", "BTCUSDT long");
+    long mark = con.seen; /* the reply and the notices come in either order */
+    typed(&con, "/forceexit BTCUSDT", "Closing 1 position");
+    long after = con.seen;
+    /* 10% slippage each way: a loss, which trips the one-loss breaker and
+     * locks the pair (its last trade made less than 1) */
+    con.seen = mark;
+    typed(&con, NULL, "Closed long BTCUSDT (manual)");
+    con.seen = mark;
+    typed(&con, NULL, "Circuit breaker tripped after losing trades: no new entries until /reset");
+    con.seen = mark;
+    typed(&con, NULL, "Protection lock on BTCUSDT (locked)");
+    con.seen = con.seen > after ? con.seen : after;
+    typed(&con, "/trades 5", "(manual)");
+    typed(&con, "/forceshort BTCUSDT", "Refused: breaker");
+    typed(&con, "/locks", "BTCUSDT locked (locked)");
+    typed(&con, "/unlock BTCUSDT", "Unlocked.");
+    typed(&con, "/reset", "Circuit breaker reset.");
+    typed(&con, "/forceshort BTCUSDT", "Entering short BTCUSDT");
+    typed(&con, "/closeall", "type !ca:yes");
+    typed(&con, "!ca:no", "Nothing was closed");
+    typed(&con, "/positions", "BTCUSDT short");
+    typed(&con, "/closeall", "type !ca:yes");
+    typed(&con, "!ca:yes", "Closing everything");
+    typed(&con, "/profit", "over 2 closed trades");
+    typed(&con, "/daily 2", "Daily P&L");
+    typed(&con, "/weekly 2", "Weekly P&L");
+    typed(&con, "/performance", "BTCUSDT: ");
+    typed(&con, "/locks", "No protection locks|locked");
+    typed(&con, "/unlock all", "Unlocked|Nothing to do");
+    typed(&con, "/reset", "Circuit breaker reset");
+    typed(&con, "/pause", "Paused");
+    typed(&con, "/resume", "Resumed");
+    typed(&con, "/config set leverage 3", "leverage is now 3");
+    typed(&con, "/config set leverage 21", "out of range");
+    typed(&con, "/config show", "leverage = 3 (1..20)");
+    typed(&con, "/config set cooldown_s 60", "cooldown_s is now 60");  /* seconds, kept in ns */
+    typed(&con, "/config set trail_bp 120", "trail_bp is now 120");    /* the session's own */
+    typed(&con, "/config show", "trail_bp = 120 (0..5000)");
+    typed(&con, NULL, "cooldown_s = 60 (0..604800)");
+    typed(&con, "/watch add BTCUSDT", "Watching: BTCUSDT");
+    typed(&con, "/watch remove BTCUSDT", "Watching: nothing");
+    typed(&con, "/strategies", "scalping (scalping");
+    typed(&con, "/plugins list", "scalping (scalping");
+    typed(&con, "/plugins reload scalping", "Reload of scalping asked");
+    sleep(2); /* the watcher prepares it, the engine swaps it between two events */
+    typed(&con, "/plugins list", "signals, 1 swaps");
+    typed(&con, "/regime BTCUSDT", "BTCUSDT 15m: ");
+    typed(&con, NULL, "of price|not enough candles yet"); /* the read, or its warm-up */
+    typed(&con, "/regime NOPE", "Usage: /regime PAIR");
+    typed(&con, "/health", "binance-usdm:");
+    typed(&con, "/users", "boss: owner");
+    typed(&con, "/ban nobody", "No such user");
+    typed(&con, "/keys binance-usdm KEY1234 SECRET5678", "not stored: no master key");
+    typed(&con, "/logs 5", "console|desk|main");
+    typed(&con, "/killswitch on", "Kill switch ON");
+    typed(&con, "/forcelong BTCUSDT", "Refused: kill_switch");
+    typed(&con, "/killswitch off", "Kill switch off");
+    close(con.in);
+    kill(con.pid, SIGTERM);
+    int st = 0;
+    waitpid(con.pid, &st, 0);
+    child = 0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* the key typed at the console is in no log */
+    snprintf(cmd, sizeof cmd, "grep -r SECRET5678 %s/nexus.log", dir);
+    assert_int_not_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Feed problems reach the owner, each kind once a minute however often it
+ * recurs: a feed replayed in real time goes quiet for 15 minutes after
+ * each candle, so a 300 ms watchdog fires again and again. */
+static void test_feed_problems_to_owner(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx_feedtold_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], out_path[256], cmd[512], rest[256];
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+    snprintf(rest, sizeof rest,
+             ",\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\"}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
+             OWNER);
+    replay_config(dir, 1, ",\"watchdog_ms\":300", rest, cfg_path, sizeof cfg_path);
+    int in = spawn_console(cfg_path, out_path);
+    sleep(4); /* ten watchdog periods and more */
+    kill(child, SIGTERM);
+    int st = 0;
+    waitpid(child, &st, 0);
+    child = 0;
+    close(in);
+    assert_int_equal(WEXITSTATUS(st), 0);
+    FILE *f = fopen(out_path, "r");
+    char line[512];
+    int stale = 0, down = 0;
+    while (fgets(line, sizeof line, f)) {
+        stale += strstr(line, "Feed binance-usdm stale") != NULL;
+        down += strstr(line, "Feed binance-usdm disconnected") != NULL;
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "grep -q 'reconnecting (repeated' %s/nexus.log", dir);
+    assert_int_equal(system(cmd), 0); /* the watchdog fired again and again */
+    assert_int_equal(stale, 1);
+    assert_int_equal(down, 1);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static long summary_of(const char *log, const char *key)
+{
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048], k[40];
+    snprintf(k, sizeof k, " %s=", key);
+    long v = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "summary: session owner "), *q = p ? strstr(p, k) : NULL;
+        if (q)
+            v = strtol(q + strlen(k), NULL, 10);
+    }
+    fclose(f);
+    return v;
+}
+
+/* The main job at the console, to the end of the data: the owner is told
+ * of every fill and every closed trade with its reason, as many of each
+ * as the run's summary counts (standard input closed: nobody types). */
+static void test_console_tells_every_exit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx_exits_XXXXXX", cmd[1024], path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && ln -s %s/tests tests && env -u NEXUS_TELEGRAM_TOKEN timeout 200 %s run "
+             "--config %s/config/replay.example.json --console < /dev/null > out.txt 2> log.txt",
+             dir, src_dir(), nexus_bin, src_dir());
+    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static const char *const reasons[] = {"tp", "sl", "trailing", "time", "sentinel", "signal"};
+    long told[6] = {0}, fills = 0, closed = 0, feed = 0;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        for (char *l = strtok(line, "\r\n"); l; l = strtok(NULL, "\r\n")) {
+            fills += !strncmp(l, "Filled: ", 8);
+            feed += !strncmp(l, "Feed ", 5);
+            if (strncmp(l, "Closed ", 7))
+                continue;
+            closed++;
+            for (int r = 0; r < 6; r++) {
+                char tag[24];
+                snprintf(tag, sizeof tag, " (%s): ", reasons[r]);
+                told[r] += strstr(l, tag) != NULL;
+            }
+        }
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    long trades = summary_of(path, "trades");
+    printf("# %ld trades: %ld fills and %ld closes told (tp %ld, sl %ld, trailing %ld, sentinel %ld)\n",
+           trades, fills, closed, told[0], told[1], told[2], told[4]);
+    assert_true(trades > 100);
+    assert_int_equal(summary_of(path, "open_positions"), 0);
+    assert_int_equal(closed, trades);
+    assert_int_equal(fills, 2 * trades); /* the paper venue fills whole orders */
+    for (int r = 0; r < 6; r++)
+        assert_int_equal(told[r], summary_of(path, reasons[r]));
+    assert_true(told[0] > 0 && told[1] > 0 && told[2] > 0 && told[4] > 0);
+    assert_int_equal(feed, 0); /* the feeds closed at the end are not reported as problems */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(int argc, char **argv)
+{
+    static char abs_bin[4096];
+    nexus_bin = argc > 1 ? argv[1] : "nexus";
+    if (realpath(nexus_bin, abs_bin)) /* a test changes directory */
+        nexus_bin = abs_bin;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_telegram_session, kill_child),
+        cmocka_unit_test_teardown(test_console_commands, kill_child),
+        cmocka_unit_test_teardown(test_feed_problems_to_owner, kill_child),
+        cmocka_unit_test(test_console_tells_every_exit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
