@@ -1,6 +1,7 @@
 /*
  * feed.c — venue connections, subscriptions, reconnects, backfill and book
- * resync on the network thread (see feed.h).
+ * resync on the network thread (see feed.h). Each feed's connections run on
+ * its own client vhost of the process's loop (net.h).
  *
  * Workload: a few connections, 10^2..10^5 frames/s in bursts, a REST call
  * now and then. Frames go through the decoder straight into the market
@@ -35,12 +36,6 @@
 
 enum { LEG_DOWN = 0, LEG_CONNECTING, LEG_UP };
 enum { REST_KLINES = 1, REST_DEPTH };
-
-struct nx_net {
-    struct lws_context *ctx;
-    nx_clock_t *clock;
-    lws_sorted_usec_list_t wake; /* bounds one nx_net_service() wait */
-};
 
 typedef struct leg {
     struct nx_feed *f;
@@ -84,7 +79,9 @@ typedef struct sym_state {
 } sym_state_t;
 
 struct nx_feed {
-    nx_net_t *net;
+    struct lws_context *ctx; /* the net's (net.h) */
+    struct lws_vhost *vh;    /* this feed's client vhost on it (freed with the net) */
+    nx_clock_t *clock;       /* the net's: receive time stamps */
     nx_feed_opts_t o;
     char ws_prot[8], ws_host[128], ws_base[256];
     int ws_port, ws_ssl;
@@ -326,7 +323,8 @@ static void rest_dispatch(nx_feed_t *f)
             continue;
         struct lws_client_connect_info ci;
         memset(&ci, 0, sizeof ci);
-        ci.context = f->net->ctx;
+        ci.context = f->ctx;
+        ci.vhost = f->vh;
         ci.address = f->rest_host;
         ci.port = f->rest_port;
         ci.path = q->path;
@@ -367,7 +365,7 @@ static void publish_kline(nx_feed_t *f, uint32_t sym, const nx_ev_kline_t *k, in
     e->hdr.flags |= flags;
     e->hdr.symbol = sym;
     e->hdr.exch_ns = exch_ns;
-    e->hdr.recv_ns = nx_clock_now(f->net->clock);
+    e->hdr.recv_ns = nx_clock_now(f->clock);
     e->u.kline = *k;
     nx_ring_publish(f->ring, seq + 1);
     f->dec.st.events++;
@@ -596,7 +594,7 @@ static int on_klines(nx_feed_t *f, rest_t *q)
 static void on_depth(nx_feed_t *f, rest_t *q)
 {
     uint64_t first;
-    f->dec.recv_ns = nx_clock_now(f->net->clock);
+    f->dec.recv_ns = nx_clock_now(f->clock);
     int n = nx_decode_binance_depth_snapshot(&f->dec, q->symbol, q->buf, q->len, &first);
     if (n < 0) {
         ST_ADD(f, rest_errors, 1);
@@ -732,7 +730,8 @@ static void leg_connect(nx_feed_t *f, leg_t *l)
     }
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
-    ci.context = f->net->ctx;
+    ci.context = f->ctx;
+    ci.vhost = f->vh;
     ci.address = f->ws_host;
     ci.port = f->ws_port;
     ci.path = path;
@@ -818,7 +817,7 @@ static void send_subscriptions(nx_feed_t *f, leg_t *l)
 
 static void status(nx_feed_t *f, uint32_t sym, nx_status_code_t code, uint64_t count, const char *d)
 {
-    f->dec.recv_ns = nx_clock_now(f->net->clock);
+    f->dec.recv_ns = nx_clock_now(f->clock);
     nx_decode_status(&f->dec, sym, code, count, d);
 }
 
@@ -912,7 +911,7 @@ static void filter_klines(nx_feed_t *f, uint64_t first, uint32_t n)
 
 static void on_frame(nx_feed_t *f, leg_t *l, const char *buf, size_t len)
 {
-    f->dec.recv_ns = nx_clock_now(f->net->clock);
+    f->dec.recv_ns = nx_clock_now(f->clock);
     if (f->o.venue == NX_VENUE_ALPACA && l->alpaca_state < 2) {
         /* Alpaca handshake: connected -> auth -> authenticated -> subscribe. */
         if (l->alpaca_state == 0 && strstr(buf, "\"connected\"")) {
@@ -1089,70 +1088,32 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     }
     rest_dispatch(f);
     if (!f->stopped)
-        lws_sul_schedule(f->net->ctx, 0, &f->tick, on_tick, TICK_US);
+        lws_sul_schedule(f->ctx, 0, &f->tick, on_tick, TICK_US);
 }
 
 /* ---------- lifecycle ---------- */
 
+/* The feed's protocols live on its own client vhost: the net knows nothing
+ * of feeds, and a callback finds its leg or REST slot through the
+ * connection's userdata (NULL for the per-vhost and wake-up callbacks,
+ * which both protocols ignore). */
 static const struct lws_protocols client_protocols[] = {
     {"nx-ws", ws_cb, 0, 65536, 0, NULL, 0},
     {"nx-rest", rest_cb, 0, 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-nx_net_t *nx_net_create(nx_clock_t *clock)
+/* One client vhost per feed. DO_SSL_GLOBAL_INIT is what makes lws give a
+ * vhost its client TLS context (wss://, https://), as on the default one. */
+static struct lws_vhost *make_vhost(struct lws_context *ctx)
 {
-    nx_net_t *n = calloc(1, sizeof *n);
-    if (!n)
-        return NULL;
-    n->clock = clock;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
+    info.vhost_name = "nx-feed"; /* kept by pointer: a literal */
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = client_protocols;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info.fd_limit_per_thread = 1024;
-    lws_set_log_level(LLL_ERR, NULL);
-    n->ctx = lws_create_context(&info);
-    if (!n->ctx) {
-        free(n);
-        return NULL;
-    }
-    return n;
-}
-
-static void on_wake(lws_sorted_usec_list_t *sul)
-{
-    (void)sul; /* only there to end the poll */
-}
-
-int nx_net_service(nx_net_t *n, int timeout_ms)
-{
-    /* libwebsockets 4.x ignores lws_service()'s timeout and sleeps until
-     * the next scheduled timer (up to ~30 s when none is left): a one-shot
-     * timer makes the wait what the caller asked for. */
-    lws_sul_schedule(n->ctx, 0, &n->wake, on_wake,
-                     (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
-    return lws_service(n->ctx, 0);
-}
-
-struct lws_context *nx_net_context(nx_net_t *n)
-{
-    return n->ctx;
-}
-
-void nx_net_wake(nx_net_t *n)
-{
-    lws_cancel_service(n->ctx);
-}
-
-void nx_net_destroy(nx_net_t *n)
-{
-    if (!n)
-        return;
-    lws_sul_cancel(&n->wake);
-    lws_context_destroy(n->ctx);
-    free(n);
+    return lws_create_vhost(ctx, &info);
 }
 
 void nx_feed_opts_default(nx_feed_opts_t *o)
@@ -1201,7 +1162,8 @@ nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *s
     nx_feed_t *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    f->net = net;
+    f->ctx = nx_net_context(net);
+    f->clock = nx_net_clock(net);
     f->o = *o;
     f->symtab = symtab;
     f->ring = ring;
@@ -1233,6 +1195,13 @@ nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *s
         if (!f->rest[i].buf)
             goto fail;
     }
+    /* Last, so no failure path has a vhost to undo: it stays with the net
+     * until nx_net_destroy. */
+    f->vh = make_vhost(f->ctx);
+    if (!f->vh) {
+        NX_ERROR("feed", "%s: cannot create the client vhost", nx_venue_name(o->venue));
+        goto fail;
+    }
     return f;
 fail:
     nx_feed_destroy(f);
@@ -1253,7 +1222,7 @@ int nx_feed_start(nx_feed_t *f)
         if (any)
             leg_connect(f, l);
     }
-    lws_sul_schedule(f->net->ctx, 0, &f->tick, on_tick, TICK_US);
+    lws_sul_schedule(f->ctx, 0, &f->tick, on_tick, TICK_US);
     return 0;
 }
 

@@ -39,25 +39,12 @@
 
 #include "nx/clock.h"
 #include "nx/decode.h"
+#include "nx/net.h"
 #include "nx/ring.h"
 #include "nx/symtab.h"
 #include "nx/venue.h"
 
-typedef struct nx_net nx_net_t;
 typedef struct nx_feed nx_feed_t;
-
-/* One libwebsockets context for every venue connection of the process.
- * Returns NULL on failure. */
-nx_net_t *nx_net_create(nx_clock_t *clock);
-/* Service sockets and timers for up to timeout_ms. */
-int nx_net_service(nx_net_t *n, int timeout_ms);
-/* The libwebsockets context, for other clients that live on the network
- * thread (the Telegram bot adds its own vhost to it). */
-struct lws_context;
-struct lws_context *nx_net_context(nx_net_t *n);
-/* Wake a blocked nx_net_service from another thread. */
-void nx_net_wake(nx_net_t *n);
-void nx_net_destroy(nx_net_t *n);
 
 enum {
     NX_FEED_TRADES = 1u << 0,
@@ -99,7 +86,9 @@ typedef struct nx_feed_stats {
 void nx_feed_opts_default(nx_feed_opts_t *o);
 
 /* Create a feed on `net` producing into `ring` (never-block market ring).
- * Start-up: allocates its buffers. Returns NULL on bad options. */
+ * Start-up: allocates its buffers and adds its own client vhost to the
+ * net's context (the vhost goes with nx_net_destroy). Returns NULL on bad
+ * options or when the vhost cannot be made. */
 nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *symtab,
                           nx_ring_t *ring);
 
@@ -123,6 +112,8 @@ const nx_decoder_stats_t *nx_feed_decoder_stats(const nx_feed_t *f);
 struct nx_book;
 const struct nx_book *nx_feed_book(nx_feed_t *f, uint32_t symbol);
 
+/* Free the feed. Its connections call back into it until they are closed:
+ * destroy it after nx_net_destroy (which closes them). */
 void nx_feed_destroy(nx_feed_t *f);
 
 #endif /* NX_FEED_H */
