@@ -165,6 +165,44 @@ int nx_decode_frame(nx_decoder_t *d, const char *frame, size_t len, uint64_t *fi
     return nx__dec_commit(d, first_seq);
 }
 
+int nx__rest_klines(nx_venue_t venue, const char *body, size_t len, const nx_symbol_t *sym,
+                    uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+{
+    switch (venue) {
+    case NX_VENUE_BYBIT_LINEAR:
+    case NX_VENUE_BYBIT_SPOT:
+        return nx__rest_klines_bybit(body, len, sym, interval_s, out, cap, n);
+    case NX_VENUE_ALPACA:
+        return nx__rest_klines_alpaca(body, len, sym, interval_s, out, cap, n);
+    default:
+        return nx__rest_klines_binance(body, len, sym, interval_s, out, cap, n);
+    }
+}
+
+int nx__rest_kline_list(const nx_jspan_t *list, const nx_symbol_t *sym, uint32_t interval_s,
+                        nx__kline_row_cb *row, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+{
+    nx_jcur_t c = {list->p, list->p + list->n};
+    /* Not checked: the Binance body is taken as the list as it comes, and
+     * one that is not an array fails at its first element instead. */
+    (void)nx_js_arr_begin(&c);
+    *n = 0;
+    for (int first = 1; *n < cap; first = 0) {
+        int r = nx_js_arr_next(&c, first);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        nx_ev_kline_t k = {0};
+        k.interval_s = interval_s;
+        k.closed = 1;
+        if (row(&c, sym, &k))
+            return -1;
+        out[(*n)++] = k;
+    }
+    return 0;
+}
+
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned dd)
 {

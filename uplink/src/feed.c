@@ -16,7 +16,6 @@
 #include "nx/clock.h"
 
 #include "decode_impl.h"
-#include "jscan.h"
 #include "nx/book.h"
 #include "nx/error.h"
 #include "nx/fixed.h"
@@ -416,139 +415,21 @@ static void request_depth(nx_feed_t *f, uint32_t sym)
     rest_queue(f, REST_DEPTH, sym, path);
 }
 
-/* Parse a REST kline answer into ascending candles and publish those after
- * the last one published; then release the stash. */
+/* Publish the candles of a REST kline answer (read by the venue's parser:
+ * nx__rest_klines) after the last one published; then release the stash. */
 static int on_klines(nx_feed_t *f, rest_t *q)
 {
     sym_state_t *s = &f->syms[q->symbol];
-    const nx_symbol_t *ss = nx_symtab_get(f->symtab, q->symbol);
-    nx_jcur_t c = {q->buf, q->buf + q->len};
-    nx_jspan_t key, v, list = {0};
-    int bybit = is_bybit(f), alpaca = f->o.venue == NX_VENUE_ALPACA;
-    if (bybit || alpaca) {
-        /* {"result":{"list":[...]}} or {"bars":[...]} */
-        if (nx_js_obj_begin(&c))
-            return -1;
-        for (int first = 1;; first = 0) {
-            int r = nx_js_obj_key(&c, &key, first);
-            if (r <= 0)
-                break;
-            if (bybit && NX_JEQ(key, "result")) {
-                nx_js_ws(&c);
-                if (nx_js_obj_begin(&c))
-                    return -1;
-                for (int f2 = 1;; f2 = 0) {
-                    int r2 = nx_js_obj_key(&c, &key, f2);
-                    if (r2 <= 0)
-                        break;
-                    if (nx_js_value(&c, &v))
-                        return -1;
-                    if (NX_JEQ(key, "list"))
-                        list = v;
-                }
-                continue;
-            }
-            if (nx_js_value(&c, &v))
-                return -1;
-            if (alpaca && NX_JEQ(key, "bars"))
-                list = v;
-        }
-    } else {
-        nx_js_ws(&c);
-        list = (nx_jspan_t){c.p, (uint32_t)(c.end - c.p), NX_J_ARR};
-    }
-    if (list.type != NX_J_ARR)
-        return alpaca ? 0 : -1; /* Alpaca sends "bars":null when empty */
-    /* Collect candles (ascending after reversing Bybit's newest-first). */
+    /* One page: the largest asked for is Binance USD-M's 1500. */
     enum { MAXK = 1500 };
     static nx_ev_kline_t ks[MAXK];
-    uint32_t nk = 0;
-    nx_jcur_t lc = {list.p, list.p + list.n};
-    nx_js_arr_begin(&lc);
-    uint32_t iv = s->interval_s ? s->interval_s : 60;
-    for (int first = 1; nk < MAXK; first = 0) {
-        int r = nx_js_arr_next(&lc, first);
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        nx_ev_kline_t k = {0};
-        k.interval_s = iv;
-        k.closed = 1;
-        if (alpaca) {
-            nx_jspan_t t = {0}, o = {0}, h = {0}, l = {0}, cl = {0}, vol = {0};
-            if (nx_js_obj_begin(&lc))
-                return -1;
-            for (int f2 = 1;; f2 = 0) {
-                int r2 = nx_js_obj_key(&lc, &key, f2);
-                if (r2 < 0)
-                    return -1;
-                if (r2 == 0)
-                    break;
-                if (nx_js_value(&lc, &v))
-                    return -1;
-                if (key.n == 1) {
-                    switch (key.p[0]) {
-                    case 't':
-                        t = v;
-                        break;
-                    case 'o':
-                        o = v;
-                        break;
-                    case 'h':
-                        h = v;
-                        break;
-                    case 'l':
-                        l = v;
-                        break;
-                    case 'c':
-                        cl = v;
-                        break;
-                    case 'v':
-                        vol = v;
-                        break;
-                    }
-                }
-            }
-            int64_t ns;
-            if (t.type != NX_J_STR || nx_rfc3339_ns(t.p, t.n, &ns) ||
-                nx__dec_ohlcv(ss, &o, &h, &l, &cl, &vol, &k))
-                return -1;
-            k.open_ms = ns / NX_NS_PER_MS;
-        } else {
-            nx_jspan_t el[7];
-            if (nx_js_arr_begin(&lc))
-                return -1;
-            int ne = 0;
-            for (int f2 = 1;; f2 = 0) {
-                int r2 = nx_js_arr_next(&lc, f2);
-                if (r2 < 0)
-                    return -1;
-                if (r2 == 0)
-                    break;
-                nx_jspan_t x;
-                if (nx_js_value(&lc, &x))
-                    return -1;
-                if (ne < 7)
-                    el[ne] = x;
-                ne++;
-            }
-            if (ne < 6)
-                return -1;
-            uint64_t ot;
-            if (nx_js_u64(&el[0], &ot) ||
-                nx__dec_ohlcv(ss, &el[1], &el[2], &el[3], &el[4], &el[5], &k))
-                return -1;
-            k.open_ms = (int64_t)ot;
-        }
-        ks[nk++] = k;
-    }
-    if (bybit)
-        for (uint32_t i = 0; i < nk / 2; i++) {
-            nx_ev_kline_t t = ks[i];
-            ks[i] = ks[nk - 1 - i];
-            ks[nk - 1 - i] = t;
-        }
+    uint32_t nk = 0, iv = s->interval_s ? s->interval_s : 60;
+    int rc = nx__rest_klines(f->o.venue, q->buf, q->len, nx_symtab_get(f->symtab, q->symbol), iv,
+                             ks, MAXK, &nk);
+    if (rc < 0)
+        return -1;
+    if (rc == NX_REST_NOLIST)
+        return 0; /* Alpaca sends "bars":null when empty */
     int64_t ivms = (int64_t)iv * 1000;
     for (uint32_t i = 0; i < nk; i++) {
         if (ks[i].open_ms <= s->last_closed_ms)

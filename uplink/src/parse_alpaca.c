@@ -19,74 +19,90 @@ typedef struct al {
     nx_jspan_t T, S, i, p, s, t, bp, bs, ap, as, o, h, l, c, v, n;
 } al_t;
 
-static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, int *kinds)
+/* Collect the keys Nexus reads of the object at the cursor into f. Shared
+ * by stream elements and REST bars. Returns 0, or -1 with *why naming what
+ * was malformed. */
+static int collect(nx_jcur_t *c, al_t *f, const char **why)
 {
-    al_t f;
-    memset(&f, 0, sizeof f);
+    memset(f, 0, sizeof *f);
     nx_jspan_t key, v;
-    if (nx_js_obj_begin(c))
-        FAIL("element is not an object");
+    if (nx_js_obj_begin(c)) {
+        *why = "element is not an object";
+        return -1;
+    }
     for (int first = 1;; first = 0) {
         int r = nx_js_obj_key(c, &key, first);
-        if (r < 0)
-            FAIL("malformed element");
+        if (r < 0) {
+            *why = "malformed element";
+            return -1;
+        }
         if (r == 0)
-            break;
-        if (nx_js_value(c, &v))
-            FAIL("malformed value");
+            return 0;
+        if (nx_js_value(c, &v)) {
+            *why = "malformed value";
+            return -1;
+        }
         nx_jspan_t *dst = NULL;
         if (key.n == 1) {
             switch (key.p[0]) {
             case 'T':
-                dst = &f.T;
+                dst = &f->T;
                 break;
             case 'S':
-                dst = &f.S;
+                dst = &f->S;
                 break;
             case 'i':
-                dst = &f.i;
+                dst = &f->i;
                 break;
             case 'p':
-                dst = &f.p;
+                dst = &f->p;
                 break;
             case 's':
-                dst = &f.s;
+                dst = &f->s;
                 break;
             case 't':
-                dst = &f.t;
+                dst = &f->t;
                 break;
             case 'o':
-                dst = &f.o;
+                dst = &f->o;
                 break;
             case 'h':
-                dst = &f.h;
+                dst = &f->h;
                 break;
             case 'l':
-                dst = &f.l;
+                dst = &f->l;
                 break;
             case 'c':
-                dst = &f.c;
+                dst = &f->c;
                 break;
             case 'v':
-                dst = &f.v;
+                dst = &f->v;
                 break;
             case 'n':
-                dst = &f.n;
+                dst = &f->n;
                 break;
             }
         } else if (key.n == 2) {
             if (NX_JEQ(key, "bp"))
-                dst = &f.bp;
+                dst = &f->bp;
             else if (NX_JEQ(key, "bs"))
-                dst = &f.bs;
+                dst = &f->bs;
             else if (NX_JEQ(key, "ap"))
-                dst = &f.ap;
+                dst = &f->ap;
             else if (NX_JEQ(key, "as"))
-                dst = &f.as;
+                dst = &f->as;
         }
         if (dst)
             *dst = v;
     }
+}
+
+static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, int *kinds)
+{
+    al_t f;
+    const char *why;
+    if (collect(c, &f, &why))
+        FAIL(why);
     if (f.T.type != NX_J_STR || f.T.n == 0)
         FAIL("element without T");
     char kind = f.T.n == 1 ? f.T.p[0] : 0;
@@ -174,4 +190,40 @@ int nx__parse_alpaca(nx_decoder_t *d, const char *buf, size_t len)
         return NX_DEC_IGNORED;
     }
     return 0;
+}
+
+/* ---------- REST bars (backfill) ---------- */
+
+/* One bar of GET /v2/stocks/{symbol}/bars: {"t":"<RFC 3339>","o":..,..}. */
+static int rest_bar(nx_jcur_t *c, const nx_symbol_t *sym, nx_ev_kline_t *k)
+{
+    al_t f;
+    const char *why;
+    int64_t ns;
+    if (collect(c, &f, &why) || f.t.type != NX_J_STR || nx_rfc3339_ns(f.t.p, f.t.n, &ns) ||
+        nx__dec_ohlcv(sym, &f.o, &f.h, &f.l, &f.c, &f.v, k))
+        return -1;
+    k->open_ms = ns / NX_NS_PER_MS;
+    return 0;
+}
+
+/* {"bars":[bar, ..],"symbol":..,"next_page_token":..}, oldest first;
+ * "bars" is null when the range holds none. A malformed member ends the
+ * scan; a list found before it is still used. */
+int nx__rest_klines_alpaca(const char *body, size_t len, const nx_symbol_t *sym,
+                           uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+{
+    nx_jcur_t c = {body, body + len};
+    nx_jspan_t key, v, list = {0};
+    if (nx_js_obj_begin(&c))
+        return -1;
+    for (int first = 1; nx_js_obj_key(&c, &key, first) > 0; first = 0) {
+        if (nx_js_value(&c, &v))
+            return -1;
+        if (NX_JEQ(key, "bars"))
+            list = v;
+    }
+    if (list.type != NX_J_ARR)
+        return NX_REST_NOLIST;
+    return nx__rest_kline_list(&list, sym, interval_s, rest_bar, out, cap, n);
 }

@@ -568,3 +568,46 @@ int nx_decode_binance_depth_snapshot(nx_decoder_t *d, uint32_t symbol, const cha
         FAIL("bad depth snapshot level");
     return nx__dec_commit(d, first_seq);
 }
+
+/* ---------- REST klines (backfill) ---------- */
+
+/* Shared with the Bybit parser: Binance rows [openTime, "o", "h", "l",
+ * "c", "v", closeTime, ...] and Bybit rows ["start", "o", "h", "l", "c",
+ * "v", "turnover"] agree on their first six elements. */
+int nx__rest_kline_row(nx_jcur_t *c, const nx_symbol_t *sym, nx_ev_kline_t *k)
+{
+    nx_jspan_t el[6];
+    int ne = 0;
+    if (nx_js_arr_begin(c))
+        return -1;
+    for (int first = 1;; first = 0) {
+        int r = nx_js_arr_next(c, first);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        nx_jspan_t x;
+        if (nx_js_value(c, &x))
+            return -1;
+        if (ne < 6)
+            el[ne] = x;
+        ne++;
+    }
+    uint64_t open_ms;
+    if (ne < 6 || nx_js_u64(&el[0], &open_ms) ||
+        nx__dec_ohlcv(sym, &el[1], &el[2], &el[3], &el[4], &el[5], k))
+        return -1;
+    k->open_ms = (int64_t)open_ms;
+    return 0;
+}
+
+/* GET /fapi/v1/klines or /api/v3/klines: the body is the list itself,
+ * oldest first. */
+int nx__rest_klines_binance(const char *body, size_t len, const nx_symbol_t *sym,
+                            uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+{
+    nx_jcur_t c = {body, body + len};
+    nx_js_ws(&c);
+    nx_jspan_t list = {c.p, (uint32_t)(c.end - c.p), NX_J_ARR};
+    return nx__rest_kline_list(&list, sym, interval_s, nx__rest_kline_row, out, cap, n);
+}

@@ -335,3 +335,39 @@ int nx__parse_bybit(nx_decoder_t *d, const char *buf, size_t len)
 #undef PREFIX
     return NX_DEC_IGNORED;
 }
+
+/* GET /v5/market/kline: {"retCode":0,..,"result":{..,"list":[row, ..]}}
+ * with rows as Binance's (nx__rest_kline_row), newest first. A malformed
+ * member ends the scan; a list found before it is still used. */
+int nx__rest_klines_bybit(const char *body, size_t len, const nx_symbol_t *sym, uint32_t interval_s,
+                          nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+{
+    nx_jcur_t c = {body, body + len};
+    nx_jspan_t key, v, list = {0};
+    if (nx_js_obj_begin(&c))
+        return -1;
+    for (int first = 1; nx_js_obj_key(&c, &key, first) > 0; first = 0) {
+        if (NX_JEQ(key, "result")) {
+            if (nx_js_obj_begin(&c))
+                return -1;
+            for (int f2 = 1; nx_js_obj_key(&c, &key, f2) > 0; f2 = 0) {
+                if (nx_js_value(&c, &v))
+                    return -1;
+                if (NX_JEQ(key, "list"))
+                    list = v;
+            }
+            continue;
+        }
+        if (nx_js_value(&c, &v))
+            return -1;
+    }
+    if (list.type != NX_J_ARR ||
+        nx__rest_kline_list(&list, sym, interval_s, nx__rest_kline_row, out, cap, n))
+        return -1;
+    for (uint32_t i = 0; i < *n / 2; i++) { /* oldest first */
+        nx_ev_kline_t t = out[i];
+        out[i] = out[*n - 1 - i];
+        out[*n - 1 - i] = t;
+    }
+    return 0;
+}
