@@ -10,6 +10,9 @@
  *  - injected update-id gaps in the depth stream each cause exactly one
  *    book resync;
  *  - an HTTP 429 with Retry-After is honoured before the next REST call;
+ *  - subscriptions are reference-counted: the wire subscription goes with
+ *    the last user, and on Bybit the tickers topic that BBO and MARK share
+ *    stays while either is left;
  *  - Bybit and Alpaca handshakes and streams work end to end.
  *
  * argv[1] = the nexus binary.
@@ -34,6 +37,7 @@
 #include <unistd.h>
 
 #include "nx/book.h"
+#include "nx/error.h"
 #include "nx/feed.h"
 #include "nx/fixed.h"
 #include "pg_fixture.h"
@@ -125,6 +129,7 @@ typedef struct rig {
     uint32_t nklines, cap;
     uint64_t by_type[NX_EV_TYPE_COUNT];
     uint64_t status[8];
+    uint64_t bbo[4]; /* NX_EV_BBO events by symbol id (the first four) */
 } rig_t;
 
 static uint32_t book_stale_ms_opt, max_age_s_opt, ping_s_opt; /* 0 = feed default */
@@ -182,6 +187,8 @@ static void drain(rig_t *r)
                 r->klines[r->nklines++] = e->u.kline;
             if (e->hdr.type == NX_EV_STATUS && e->u.status.code < 8)
                 r->status[e->u.status.code]++;
+            if (e->hdr.type == NX_EV_BBO && e->hdr.symbol < 4)
+                r->bbo[e->hdr.symbol]++;
         }
         nx_ring_release(c, seq + n);
     }
@@ -271,6 +278,25 @@ static void test_reconnects_and_backfill(void **state)
     assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_TRADES | NX_FEED_KLINES), 0);
     /* A second user watching the same symbol adds no wire subscription. */
     assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_KLINES), 0);
+    assert_int_equal(nx_feed_wire_streams(r->feed, sym), NX_FEED_TRADES | NX_FEED_KLINES);
+    /* Two users of one stream leave one at a time: the wire subscription
+     * stays for the second and goes with it; one more leaving is no
+     * reference and changes nothing. */
+    assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_wire_streams(r->feed, sym),
+                     NX_FEED_TRADES | NX_FEED_BBO | NX_FEED_KLINES);
+    assert_int_equal(nx_feed_unsubscribe(r->feed, sym, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_wire_streams(r->feed, sym),
+                     NX_FEED_TRADES | NX_FEED_BBO | NX_FEED_KLINES);
+    assert_int_equal(nx_feed_unsubscribe(r->feed, sym, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_wire_streams(r->feed, sym), NX_FEED_TRADES | NX_FEED_KLINES);
+    assert_int_equal(nx_feed_unsubscribe(r->feed, sym, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_wire_streams(r->feed, sym), NX_FEED_TRADES | NX_FEED_KLINES);
+    /* What subscribe refuses, unsubscribe refuses too. */
+    assert_int_equal(nx_feed_unsubscribe(r->feed, sym + 1, NX_FEED_TRADES), NX_EINVAL);
+    assert_int_equal(nx_feed_unsubscribe(r->feed, sym, 0), NX_EINVAL);
+    assert_int_equal(nx_feed_unsubscribe(r->feed, sym, 1u << 5), NX_EINVAL);
     assert_int_equal(nx_feed_wire_streams(r->feed, sym), NX_FEED_TRADES | NX_FEED_KLINES);
     assert_int_equal(nx_feed_start(r->feed), 0);
     uint64_t want = 101; /* first connect + 100 reconnects */
@@ -614,6 +640,84 @@ static void test_bybit_ping_op(void **state)
     replay_stop(&rp);
 }
 
+/* The venue has read every control message the feed sent before: the
+ * decoder counted `n` acknowledgements since `from`. */
+typedef struct acks {
+    uint64_t from, n;
+} acks_t;
+
+static int acked(rig_t *r, void *arg)
+{
+    const acks_t *a = arg;
+    return nx_feed_decoder_stats(r->feed)->control >= a->from + a->n;
+}
+
+typedef struct grows {
+    uint32_t sym;
+    uint64_t to;
+} grows_t;
+
+static int bbo_reached(rig_t *r, void *arg)
+{
+    const grows_t *g = arg;
+    return r->bbo[g->sym] >= g->to;
+}
+
+/* Bybit carries BBO and MARK in one topic (tickers.<symbol>): a user
+ * dropping MARK must not unsubscribe the topic under the BBO user, and the
+ * last one dropping it does unsubscribe it. */
+static void test_bybit_unsubscribe_shared_topic(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {
+        "--venue",  "bybit-linear",
+        "--frames", src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
+        "--speed",  "0.5",
+        NULL};
+    replay_start(&rp, args);
+    rig_t *r = rig(NX_VENUE_BYBIT_LINEAR, rp.port, "1", 0);
+    uint32_t btc =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    uint32_t eth =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, "ETHUSDT", 8, 8, 1, 1, 0, NULL);
+    assert_true(btc < 4 && eth < 4);
+    assert_int_equal(nx_feed_subscribe(r->feed, btc, NX_FEED_BBO | NX_FEED_MARK), 0);
+    assert_int_equal(nx_feed_subscribe(r->feed, eth, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    grows_t g = {btc, 2};
+    if (!run_until(r, bbo_reached, &g, 10))
+        fail_msg("no BTCUSDT quotes: %llu", (unsigned long long)r->bbo[btc]);
+
+    /* MARK goes, BBO stays: the topic stays. A fresh topic subscribed after
+     * it is acknowledged only once the venue has read what came before. */
+    assert_int_equal(nx_feed_unsubscribe(r->feed, btc, NX_FEED_MARK), 0);
+    assert_int_equal(nx_feed_wire_streams(r->feed, btc), NX_FEED_BBO);
+    acks_t a = {nx_feed_decoder_stats(r->feed)->control, 1};
+    assert_int_equal(nx_feed_subscribe(r->feed, eth, NX_FEED_TRADES), 0);
+    if (!run_until(r, acked, &a, 5))
+        fail_msg("the subscription was not acknowledged");
+    g.to = r->bbo[btc] + 3;
+    if (!run_until(r, bbo_reached, &g, 10))
+        fail_msg("BTCUSDT quotes stopped when MARK was unsubscribed: %llu, want %llu",
+                 (unsigned long long)r->bbo[btc], (unsigned long long)g.to);
+
+    /* The last user of the topic goes: unsubscribed. After its
+     * acknowledgement no BTCUSDT quote arrives while ETHUSDT's go on. */
+    assert_int_equal(nx_feed_unsubscribe(r->feed, btc, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_wire_streams(r->feed, btc), 0);
+    a.from = nx_feed_decoder_stats(r->feed)->control;
+    if (!run_until(r, acked, &a, 5))
+        fail_msg("the unsubscription was not acknowledged");
+    uint64_t btc_quotes = r->bbo[btc];
+    grows_t ge = {eth, r->bbo[eth] + 3};
+    if (!run_until(r, bbo_reached, &ge, 15))
+        fail_msg("ETHUSDT quotes stopped too: %llu", (unsigned long long)r->bbo[eth]);
+    assert_int_equal(r->bbo[btc], btc_quotes);
+    rig_free(r);
+    replay_stop(&rp);
+}
+
 /* ---------- the other venues ---------- */
 
 static int have_klines(rig_t *r, void *arg)
@@ -866,7 +970,8 @@ static void run_on_candles(const char *tag, const char *csv_path, const char *en
 static void run_on_real_candles(const char *tag, const char *cortex_and_more, char *out_path,
                                 char *err_path)
 {
-    run_on_candles(tag, src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+    run_on_candles(tag,
+                   src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
                    NULL, cortex_and_more, out_path, err_path);
 }
 
@@ -1031,8 +1136,7 @@ static void count_ids_into(const char *path, unsigned long long *ids, unsigned c
 }
 
 /* `nexus db status` of a data directory: orders, fills, approvals. */
-static void db_counts(const char *dir, const char *env, long *orders, long *fills,
-                      long *approvals)
+static void db_counts(const char *dir, const char *env, long *orders, long *fills, long *approvals)
 {
     char cfg[128], cmd[1024];
     snprintf(cfg, sizeof cfg, "%s/db.json", dir);
@@ -1110,7 +1214,6 @@ static long summary_value(const char *log, const char *session, const char *key)
     return v;
 }
 
-
 /* `nexus run` on the first part of the data, stopped (SIGTERM at the end of
  * its time), then on the rest with the same database: the second run opens
  * the first's positions again with their stops at the paper venue (its
@@ -1146,7 +1249,7 @@ static void run_twice(const char *dir, const char *env)
     assert_int_equal(fills, f1);
     assert_int_equal(approvals, a1);
     assert_int_equal(open1, 1); /* a position crosses the restart */
-    o2 = o1; /* the first o1 ids are run 1's */
+    o2 = o1;                    /* the first o1 ids are run 1's */
     run_on_candles("twice", p2, env, more, out_path, err_path);
     count_ids_into(out_path, ids, 65536, &o2, &a2, &old_fills);
     unsigned f2 = count_fills(out_path);
@@ -1293,6 +1396,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_watchdog_reconnects_silent_connection),
         cmocka_unit_test(test_connection_renewal_keeps_candles_whole),
         cmocka_unit_test(test_bybit_ping_op),
+        cmocka_unit_test(test_bybit_unsubscribe_shared_topic),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

@@ -220,12 +220,31 @@ static void queue_out(leg_t *l, const char *msg)
         lws_callback_on_writable(l->wsi);
 }
 
-/* Send the (un)subscription for these streams of a symbol on a live leg. */
+/* Bybit carries BBO and MARK in one topic (tickers.<symbol>), which must go
+ * on the wire with the first of them and off with the last. Is the topic
+ * `name` of stream b also that of a stream wired apart from `streams`
+ * (already subscribed, or still in use), or of one earlier in `streams`
+ * (sent once for both)? */
+static int bybit_topic_shared(const nx_feed_t *f, uint32_t sym, unsigned b, unsigned streams,
+                              const char *name)
+{
+    unsigned others = (wire(f, sym) & ~streams) | (streams & (b - 1));
+    char n2[96];
+    for (unsigned o = 1; o <= NX_FEED_MARK; o <<= 1)
+        if ((others & o) && stream_name(f, sym, o, n2, sizeof n2) && !strcmp(n2, name))
+            return 1;
+    return 0;
+}
+
+/* Send the (un)subscription for these streams of a symbol on a live leg.
+ * Called after the references changed: wire() already says what stays. */
 static void wire_change(nx_feed_t *f, uint32_t sym, unsigned streams, int sub)
 {
     char msg[1024], name[96];
     for (unsigned b = 1; b <= NX_FEED_MARK; b <<= 1) {
         if (!(streams & b) || !stream_name(f, sym, b, name, sizeof name))
+            continue;
+        if (is_bybit(f) && bybit_topic_shared(f, sym, b, streams, name))
             continue;
         leg_t *l = &f->legs[leg_of(f, b)];
         if (l->state != LEG_UP) {
@@ -268,7 +287,7 @@ int nx_feed_subscribe(nx_feed_t *f, uint32_t symbol, unsigned streams)
 
 int nx_feed_unsubscribe(nx_feed_t *f, uint32_t symbol, unsigned streams)
 {
-    if (!nx_symtab_get(f->symtab, symbol))
+    if (!nx_symtab_get(f->symtab, symbol) || !streams || streams > 31)
         return NX_EINVAL;
     unsigned gone = 0;
     for (int b = 0; b < 5; b++) {

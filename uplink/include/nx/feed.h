@@ -95,7 +95,11 @@ nx_feed_t *nx_feed_create(nx_net_t *net, const nx_feed_opts_t *o, nx_symtab_t *s
 /* Add one reference to (symbol, streams); the first reference subscribes
  * on the wire (now if connected, else at connect). Returns 0 or NX_EINVAL. */
 int nx_feed_subscribe(nx_feed_t *f, uint32_t symbol, unsigned streams);
-/* Drop one reference; the last one unsubscribes. */
+/* Drop one reference to (symbol, streams); the last one unsubscribes on
+ * the wire (now if connected; a reconnect leaves it out). A stream with no
+ * reference left is skipped. On Bybit, BBO and MARK share one topic, which
+ * is unsubscribed only when neither is left. Returns 0 or NX_EINVAL
+ * (unknown symbol, no or unknown stream bits). */
 int nx_feed_unsubscribe(nx_feed_t *f, uint32_t symbol, unsigned streams);
 /* Wire subscriptions for a symbol (after de-duplication), for tests. */
 unsigned nx_feed_wire_streams(const nx_feed_t *f, uint32_t symbol);
