@@ -36,5 +36,5 @@ USER nexus
 WORKDIR /var/lib/nexus
 ENTRYPOINT ["/usr/local/bin/nexus"]
 # the main job: a paper-trading session on the bundled real BTCUSDT data
-# (docker run --rm nexus run --config /etc/nexus/nexus.json for a live one)
+# (docker run --rm nexus run --config /etc/nexus/nexus.json: live market data, paper trading)
 CMD ["run", "--config", "/usr/local/share/nexus/config/replay.example.json"]

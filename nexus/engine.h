@@ -3,7 +3,8 @@
  * every biome plugged into them (private to nexus/).
  *
  *   network thread --[market ring, never-block]--> engine thread
- *   engine thread  --[order ring, no-drop]-------> network thread
+ *   engine thread  --[order ring, no-drop]-------> network thread (unused
+ *                                                  until live venues)
  *   engine thread  --[journal ring, no-drop]-----> service thread
  *
  * The network thread owns every connection (the feeds, the Telegram client)
@@ -82,7 +83,6 @@ typedef struct nx_engine {
     _Atomic uint64_t engine_by_type[NX_EV_TYPE_COUNT];
     _Atomic uint64_t engine_gaps;            /* events flagged NX_EVF_GAP */
     _Atomic uint64_t journal_written;        /* journal entries drained by the service thread */
-    _Atomic uint64_t orders_seen;            /* order ring entries drained by the network thread */
     _Atomic uint64_t signals;                /* strategy signals emitted by the cortex */
     _Atomic int64_t desk_pnl;                /* every session's balance - starting equity */
     _Atomic uint32_t desk_open, desk_trades; /* open positions, closed trades */
@@ -139,22 +139,18 @@ void engine_desk_journal(void *ctx, const nx_event_t *ev);
 void engine_journal_stored(void *ctx, const nx_event_t *ev);
 
 /* engine_calls.c: a person's command or question for the desk, carried in
- * order with the market data. nx_engine_call: service thread only (it
- * keeps storing the journal while it waits, so the engine never waits on
- * it); returns the desk's result (*why: its nx_reject_t), or NX_ECLOSED if
- * the engine has stopped. The network thread publishes queued calls
- * (engine_publish_calls); the engine thread answers each after the desk
- * took its command (engine_answer_call); at its end it tells every call
- * still waiting no (engine_calls_close). */
-int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_chat_call_cb fn, void *ctx,
-                   int *why);
+ * order with the market data (the chat host's call). The network thread
+ * publishes queued calls (engine_publish_calls); the engine thread answers
+ * each after the desk took its command (engine_answer_call); at its end it
+ * tells every call still waiting no (engine_calls_close). */
 void engine_publish_calls(nx_engine_t *e);
 void engine_answer_call(nx_engine_t *e, const nx_ev_control_t *c, int rc, int why);
 void engine_calls_close(nx_engine_t *e);
 /* The chat layer's host: calls, health, stopping, strategies. */
 nx_chat_host_t engine_chat_host(nx_engine_t *e);
 
-/* engine_boot.c: the feeds close with the network thread's context. */
+/* engine_boot.c: the feeds close with the network thread's context
+ * (network thread, at its end; destroys the context under call_mu). */
 void engine_feeds_stop(nx_engine_t *e);
 
 /* engine_recovery.c: client-order and approval ids continue after the

@@ -51,8 +51,12 @@ void engine_publish_calls(nx_engine_t *e)
     pthread_mutex_unlock(&e->call_mu);
 }
 
-int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_chat_call_cb fn, void *ctx,
-                   int *why)
+/* Service thread only: queue the call, wake the network thread, wait for
+ * the answer while storing the journal (the engine may be waiting for room
+ * in it, so it never waits on us). Returns the desk's result (*why: its
+ * nx_reject_t), or NX_ECLOSED once the engine has stopped. */
+static int engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_chat_call_cb fn, void *ctx,
+                       int *why)
 {
     pthread_mutex_lock(&e->call_mu);
     int slot = -1;
@@ -77,7 +81,8 @@ int nx_engine_call(nx_engine_t *e, const nx_ev_control_t *c, nx_chat_call_cb fn,
     k->state = NX_CALL_QUEUED;
     atomic_store_explicit(&e->calls_queued, 1, memory_order_release);
     /* the network thread publishes it now rather than at its next 10 ms
-     * turn; e->net is only destroyed under call_mu (engine_feeds_stop) */
+     * turn; while the threads run, e->net is destroyed only under call_mu
+     * (engine_feeds_stop) */
     if (e->net)
         nx_net_wake(e->net);
     pthread_mutex_unlock(&e->call_mu);
@@ -148,7 +153,7 @@ void engine_calls_close(nx_engine_t *e)
 
 static int host_call(void *ctx, const nx_ev_control_t *c, nx_chat_call_cb fn, void *arg, int *why)
 {
-    return nx_engine_call(ctx, c, fn, arg, why);
+    return engine_call(ctx, c, fn, arg, why);
 }
 
 static void host_health(void *ctx, nx_chat_health_t *out)

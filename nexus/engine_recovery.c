@@ -46,7 +46,7 @@ static void recovery_report(void *ctx, uint32_t session, const char *text)
     snprintf(detail, sizeof detail, "session %u: %s", session, text);
     size_t used = strlen(r->e->recovery_notes);
     snprintf(r->e->recovery_notes + used, sizeof r->e->recovery_notes - used, "%s\n", detail);
-    /* the owner reads it in the audit log (and from the chat bot) */
+    /* the owner reads it in the audit log (and from the chat layer) */
     if (nx_store_audit(r->e->store, 0, r->e->cfg->storage.owner_chat_id, "reconcile_mismatch",
                        detail))
         NX_ERROR("store", "cannot record a reconciliation report: %s", nx_store_error(r->e->store));

@@ -77,10 +77,8 @@ void *engine_network_main(void *arg)
          * adapters will send what arrives here. */
         uint64_t s;
         uint32_t n = nx_ring_poll(e->orders, oc, BATCH, &s);
-        if (n) {
-            atomic_fetch_add_explicit(&e->orders_seen, n, memory_order_relaxed);
+        if (n)
             nx_ring_release(oc, s + n);
-        }
         int64_t left = next - nx_mono_ns();
         if (left > 10 * NX_NS_PER_MS)
             left = 10 * NX_NS_PER_MS;
@@ -89,7 +87,7 @@ void *engine_network_main(void *arg)
         else
             engine_sleep_ns(left);
     }
-    /* what the bot already queued leaves before the context closes (2 s at most) */
+    /* what the chat layer already queued leaves before the context closes (2 s at most) */
     int64_t flush_until = nx_mono_ns() + 2 * NX_NS_PER_SEC;
     while (e->tg && nx_tg_pending(e->tg) && nx_mono_ns() < flush_until)
         nx_net_service(e->net, 50);
@@ -154,7 +152,7 @@ void engine_desk_journal(void *ctx, const nx_event_t *ev)
 }
 
 /* A person's command, between two market events: the desk's answer goes
- * back to the caller (the chat bot) and to the log. */
+ * back to the caller (the chat layer) and to the log. */
 static void desk_command(nx_engine_t *e, const nx_ev_control_t *c)
 {
     nx_reject_t why = NX_REJ_NONE;
@@ -290,7 +288,7 @@ static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *act
     return nx_chat_report(e->chat, e->store, task_id, user_id, action, result, cap);
 }
 
-/* Service thread: the storage writer, the scheduler and the chat bot. At
+/* Service thread: the storage writer, the scheduler and the chat layer. At
  * shutdown the journal ring is closed after the engine thread's last
  * entry; everything in it is stored before the thread ends. */
 void *engine_service_main(void *arg)

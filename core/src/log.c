@@ -103,7 +103,7 @@ void nx_log_set_level(nx_log_level_t level)
     atomic_store_explicit(&nx_log__level, (int)level, memory_order_relaxed);
 }
 
-void nx_log_set_format(nx_log_format_t f)
+static void log_set_format(nx_log_format_t f)
 {
     atomic_store(&L.format, (int)f);
 }
@@ -323,8 +323,6 @@ static void handle(const rec_t *r)
     d->last_emit_ns = r->mono_ns;
 }
 
-
-
 /* Close debounce windows whose time is up (force: all of them). */
 static void deb_sweep(int force)
 {
@@ -435,7 +433,7 @@ int nx_log_start(const nx_log_opts_t *o)
     L.debounce_ms = o->debounce_ms;
     memset(L.deb, 0, sizeof L.deb);
     nx_log_set_level(o->level);
-    nx_log_set_format(o->format);
+    log_set_format(o->format);
     nx_log_set_fd(o->fd);
     atomic_store(&L.running, 1);
     if (pthread_create(&L.thread, NULL, log_thread, NULL) != 0) {
@@ -481,8 +479,8 @@ void nx_log_flush(void)
     }
 }
 
-void nx_log_vwrite(nx_log_level_t level, const char *module, const char *key, const char *fmt,
-                   va_list ap)
+static void log_vwrite(nx_log_level_t level, const char *module, const char *key, const char *fmt,
+                       va_list ap)
 {
     if ((int)level < atomic_load_explicit(&nx_log__level, memory_order_relaxed) ||
         level >= NX_LOG_OFF)
@@ -535,6 +533,6 @@ void nx_log_write(nx_log_level_t level, const char *module, const char *key, con
 {
     va_list ap;
     va_start(ap, fmt);
-    nx_log_vwrite(level, module, key, fmt, ap);
+    log_vwrite(level, module, key, fmt, ap);
     va_end(ap);
 }

@@ -147,4 +147,7 @@ extern const nexus_host_api_t nx_host_api;
 int nx_pver_activate(nx_pver_t *v);
 int nx_ind_outputs(int kind);
 
+/* Strategy id by instance name, or NX_ENOENT (cortex.c). */
+int nx_cortex_strategy_find(const nx_cortex_t *cx, const char *name);
+
 #endif /* NX_CORTEX_INT_H */

@@ -37,14 +37,14 @@ void nx_book_free(nx_book_t *b)
     b->pending = NULL;
 }
 
-void nx_book_clear(nx_book_t *b)
+static void book_clear(nx_book_t *b)
 {
     b->nbids = b->nasks = 0;
 }
 
 void nx_book_reset(nx_book_t *b)
 {
-    nx_book_clear(b);
+    book_clear(b);
     b->state = NX_BOOK_WAIT_SNAPSHOT;
     b->npending = 0;
     b->first_pending = 0;
@@ -218,7 +218,11 @@ static void buffer(nx_book_t *b, const nx_event_t *const *ev, uint32_t n)
     }
 }
 
-nx_book_result_t nx_book_apply(nx_book_t *b, const nx_event_t *const *ev, uint32_t n)
+/* Apply one venue message: the n NX_EV_BOOK events of one frame for this
+ * book's symbol (all sharing the message's update ids; a marker event with
+ * side NONE stands for a message without levels). Snapshot messages carry
+ * NX_EVF_SNAPSHOT. Never allocates. */
+static nx_book_result_t book_apply(nx_book_t *b, const nx_event_t *const *ev, uint32_t n)
 {
     if (n == 0)
         return NX_BOOK_SKIPPED;
@@ -228,7 +232,7 @@ nx_book_result_t nx_book_apply(nx_book_t *b, const nx_event_t *const *ev, uint32
     int binance = b->venue == NX_VENUE_BINANCE_USDM || b->venue == NX_VENUE_BINANCE_SPOT;
 
     if (snapshot) {
-        nx_book_clear(b);
+        book_clear(b);
         apply_levels(b, ev, n);
         b->state = NX_BOOK_LIVE;
         b->syncs++;
@@ -339,7 +343,7 @@ uint32_t nx_bookset_apply(nx_bookset_t *s, nx_decoder_t *d, uint64_t first_seq, 
         if (!b)
             continue;
         uint64_t resyncs_before = b->resyncs, crossed_before = b->crossed;
-        nx_book_result_t r = nx_book_apply(b, grp, k);
+        nx_book_result_t r = book_apply(b, grp, k);
         if (r == NX_BOOK_GAP) {
             gaps++;
             s->gaps++;

@@ -17,14 +17,10 @@
 #define NX_CACHELINE           64
 #define NX_FALSE_SHARING_RANGE 128
 
-#define NX_ALIGNED(n)   __attribute__((aligned(n)))
 #define NX_LIKELY(x)    __builtin_expect(!!(x), 1)
 #define NX_UNLIKELY(x)  __builtin_expect(!!(x), 0)
-#define NX_UNUSED       __attribute__((unused))
-#define NX_NOINLINE     __attribute__((noinline))
 #define NX_INLINE       static inline __attribute__((always_inline))
 #define NX_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define NX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Pause hint inside spin loops: lets the sibling hyperthread run and saves
  * power; about 10-140 cycles depending on the part. */

@@ -267,7 +267,7 @@ typedef struct nx_ev_decision {
 /* A session's durable state (positions, money, breaker, locks, pending
  * approvals) as one JSON text, carried through the journal in parts of up
  * to NX_STATE_PART bytes, published back to back; the store keeps the
- * latest whole text per session (servos/store.h). Session 0 = the desk's
+ * latest whole text per session (store.h, servos/storage). Session 0 = the desk's
  * own (the global kill switch). */
 #define NX_STATE_PART 86
 typedef struct nx_ev_state {
@@ -277,7 +277,7 @@ typedef struct nx_ev_state {
     char data[NX_STATE_PART];
 } nx_ev_state_t;
 
-/* What a person is told about their session (the chat bot's notifications;
+/* What a person is told about their session (the chat layer's notifications;
  * journal). */
 typedef enum nx_notice_kind {
     NX_NOTE_CLOSED = 1, /* a trade closed: reason = nx_exit_reason_t (oms.h) */

@@ -1,6 +1,7 @@
 /*
  * event_json.h — one event as one JSON object, prices as exact decimal
- * strings ("35547.19"), for `nexus decode`, logs and the dashboard.
+ * strings ("35547.19"), for `nexus decode`, `nexus run --events` and the
+ * journal's stored text.
  * Not for the hot path (snprintf).
  */
 #ifndef NX_EVENT_JSON_H

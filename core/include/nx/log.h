@@ -73,7 +73,6 @@ void nx_log_flush(void);
 
 /* Change level/format/fd while running or not (any thread). */
 void nx_log_set_level(nx_log_level_t level);
-void nx_log_set_format(nx_log_format_t f);
 void nx_log_set_fd(int fd);
 
 /* Register a secret that must never be printed (>= 4 bytes; up to 32 are
@@ -96,8 +95,6 @@ const char *nx_log_level_name(nx_log_level_t l);
 
 void nx_log_write(nx_log_level_t level, const char *module, const char *key, const char *fmt, ...)
     NX_PRINTF(4, 5);
-void nx_log_vwrite(nx_log_level_t level, const char *module, const char *key, const char *fmt,
-                   va_list ap);
 
 extern _Atomic int nx_log__level; /* fast-path filter; use the macros */
 

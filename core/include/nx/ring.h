@@ -212,12 +212,6 @@ NX_INLINE uint64_t nx_ring_next(const nx_ring_t *r)
     return r->claim_next;
 }
 
-/* Producer: events dropped so far (NEVER_BLOCK), to stamp sequences. */
-NX_INLINE uint64_t nx_ring_drops(const nx_ring_t *r)
-{
-    return r->drops;
-}
-
 NX_INLINE nx_ring_consumer_t *nx_ring_consumer(nx_ring_t *r, uint32_t idx)
 {
     NX_DEBUG_ASSERT(idx < r->n_consumers);

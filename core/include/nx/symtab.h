@@ -3,8 +3,8 @@
  *
  * Every event carries a symbol id instead of a string, and every per-symbol
  * table (books, candles, indicator state, positions) is an array indexed by
- * it. Symbols are interned at start from the config; a chat command may add
- * one later while the engine runs, so readers are lock-free: an entry and
+ * it. Symbols are interned at start from the config; the table is built so
+ * that one could be added while the engine runs, with lock-free readers: an entry and
  * its hash slot are written first and the count is published with a
  * store-release, which readers load-acquire.
  *

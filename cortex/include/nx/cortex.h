@@ -129,17 +129,17 @@ int nx_cortex_poll(nx_cortex_t *cx);
  * Returns 0 or NX_ENOENT. */
 int nx_cortex_reload(nx_cortex_t *cx, const char *name);
 
-/* Strategy id by instance name, or NX_ENOENT. */
-int nx_cortex_strategy_find(const nx_cortex_t *cx, const char *name);
-
 /* Copy a strategy's description and counters (any thread; counters are
- * relaxed reads). Returns 0 or NX_ENOENT. */
+ * relaxed reads, the last error is copied under the strategy's own mutex,
+ * held for a copy; no allocation). Returns 0 or NX_ENOENT. */
 int nx_cortex_strategy_info(nx_cortex_t *cx, int id, nx_strategy_info_t *out);
 
 /* The current state snapshot of a strategy (engine thread, or after the
  * engine stopped): bytes written, 0 if it has no snapshot. */
 size_t nx_cortex_strategy_snapshot(nx_cortex_t *cx, int id, void *buf, size_t cap);
 
+/* The cortex's counters (engine thread, or after it has stopped: the
+ * candle counts are plain fields of the engine thread). */
 void nx_cortex_stats(const nx_cortex_t *cx, nx_cortex_stats_t *out);
 
 /*

@@ -33,7 +33,8 @@
  *  - Money: a position's P&L is its cash flow (sum of sells minus buys,
  *    price x qty) converted to quote units once, floor, minus its fees —
  *    exact to the smallest unit and independent of fill order.
- * Engine thread; no allocation after create.
+ * Engine thread; no allocation after create. The restore and resume calls
+ * below run at start-up, before the engine thread.
  */
 typedef enum nx_exit_reason {
     NX_EXIT_NONE = 0,

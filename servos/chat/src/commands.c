@@ -267,9 +267,6 @@ static void c_closeall(nx_chat_t *b, caller_t *who, char *a)
              0);
 }
 
-/* A user's watched pairs, "BTCUSDT,ETHUSDT" ("" if none), kept in the
- * store's meta table under key (filled in too). */
-
 static void c_watch(nx_chat_t *b, caller_t *who, char *a)
 {
     char key[64], list[512];

@@ -47,7 +47,7 @@ void chat_print_plain(const char *html)
     fflush(stdout);
 }
 
-/* The console's reader: lines from standard input into the bot's queue.
+/* The console's reader: lines from standard input into the chat layer's queue.
  * It polls so that it can be told to stop (a thread blocked in fgets
  * could not be joined). */
 static void *console_main(void *arg)

@@ -27,7 +27,7 @@ void chat_check_plugins(nx_chat_t *b)
     if (now < b->next_plugin_check_ns)
         return;
     b->next_plugin_check_ns = now + NX_NS_PER_SEC;
-    nx_strategy_info_t si; /* the one cortex call any thread may make */
+    nx_strategy_info_t si; /* the host reads it from the cortex: any thread may */
     for (int i = 0; i < NX_CORTEX_MAX_STRATEGIES && b->host.strategy(b->host.ctx, i, &si) == 0;
          i++) {
         if (si.reload_failures == b->plugin_failures[i])

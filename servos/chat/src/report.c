@@ -30,8 +30,19 @@ static int report_session(void *ctx, uint32_t session, uint64_t seq, const char 
     (void)seq;
     report_t *r = ctx;
     char err[160];
-    if (!session || nx_state_decode(text, len, r->st, err, sizeof err))
-        return 0; /* the desk's own state, or one no report can read */
+    if (!session)
+        return 0; /* the desk's own state */
+    if (nx_state_decode(text, len, r->st, err, sizeof err)) {
+        /* whose it is cannot be read: named for an owner or admin, who
+         * sees every session, and nobody else */
+        int k = r->only
+                    ? 0
+                    : snprintf(r->text + r->n, sizeof r->text - r->n,
+                               "%ssession %u: saved state unreadable", r->n ? "; " : "", session);
+        if (k > 0 && (size_t)k < sizeof r->text - r->n)
+            r->n += (size_t)k;
+        return 0;
+    }
     const nx_state_session_t *s = r->st;
     if (r->only && strcmp(s->name, r->only))
         return 0; /* another user's: not theirs to read */
@@ -72,7 +83,7 @@ int nx_chat_report(nx_chat_t *c, nx_store_t *st, int64_t task_id, int64_t user_i
         char html[1200], esc[1100];
         nx_tg_escape(r.text, esc, sizeof esc);
         snprintf(html, sizeof html, "<b>Daily summary</b>\n%s", esc);
-        nx_chat_tell_chat(c, u.chat_id, html);
+        chat_say(c, u.chat_id, html, NULL, 0);
     }
     return nx_store_audit(st, user_id, u.chat_id, "daily_report", r.text);
 }

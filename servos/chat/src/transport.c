@@ -64,11 +64,6 @@ void chat_reply(nx_chat_t *b, const caller_t *who, const char *fmt, ...)
     chat_say(b, who->chat, out, NULL, 0);
 }
 
-void nx_chat_tell_chat(nx_chat_t *b, int64_t chat, const char *html)
-{
-    chat_say(b, chat, html, NULL, 0);
-}
-
 void nx_chat_tell_owner(nx_chat_t *b, const char *html)
 {
     if (b->owner_chat)

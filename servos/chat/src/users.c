@@ -32,7 +32,7 @@ static const char *session_name(const nx_chat_t *b, uint32_t s)
 }
 
 /* The users, read from storage at most once a second (the CLI may change
- * them while Nexus runs) and again at once after the bot changed one: a
+ * them while Nexus runs) and again at once after the chat layer changed one: a
  * notification looks its chat up here, not in the database. */
 static int cache_user(void *ctx, const nx_user_t *u)
 {

@@ -131,9 +131,12 @@ static int enqueue(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t ta
     tg->tail = r;
     tg->queued++;
     tg->st.queued = tg->queued;
-    pthread_mutex_unlock(&tg->mu);
-    if (tg->ctx)
+    /* wake the network thread; under mu, so never after nx_tg_stop: the
+     * context is destroyed soon after it, while the service thread may
+     * still be sending (notifications of the journal's last entries) */
+    if (tg->ctx && !tg->stopping)
         lws_cancel_service(tg->ctx);
+    pthread_mutex_unlock(&tg->mu);
     return 0;
 }
 
@@ -979,7 +982,9 @@ void nx_tg_stop(nx_tg_t *tg)
 {
     if (!tg || tg->stopping)
         return;
+    pthread_mutex_lock(&tg->mu); /* enqueue() wakes the context only before this */
     tg->stopping = 1;
+    pthread_mutex_unlock(&tg->mu);
     lws_sul_cancel(&tg->tick);
     tg_conn_t *all[SEND_SLOTS + 1] = {&tg->poll};
     for (int i = 0; i < SEND_SLOTS; i++)

@@ -51,7 +51,7 @@ static void on_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
         desk_sync_position(d, s, symbol);
 }
 
-/* Tell the session's person (through the journal, to the chat bot). */
+/* Tell the session's person (through the journal, to the chat layer). */
 static void notice(nx_desk_t *d, const desk_session_t *s, uint32_t sym, nx_notice_kind_t kind,
                    uint8_t reason, int64_t until_ns, const nx_trade_closed_t *t)
 {

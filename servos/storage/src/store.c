@@ -10,6 +10,7 @@
 #include "nx/desk_state.h"
 #include "nx/event_json.h"
 #include "nx/fixed.h"
+#include "nx/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -834,11 +835,19 @@ static int state_rows(nx_store_t *st, const nx_symtab_t *t, uint32_t session, co
                       size_t len, sqlv_t seq)
 {
     if (!st->decoded && !(st->decoded = malloc(sizeof(nx_state_session_t))))
-        return NX_ENOMEM;
+        return store_fail(st, NX_ENOMEM, "out of memory for a saved state");
     nx_state_session_t *x = st->decoded;
     char err[160];
-    if (nx_state_decode(text, len, x, err, sizeof err))
-        return store_fail(st, NX_EINVAL, "session %u: saved state unreadable: %s", session, err);
+    if (nx_state_decode(text, len, x, err, sizeof err)) {
+        /* a state no reader understands must not hold the journal back
+         * (a failed batch is retried forever): the text is kept as it
+         * came, the tables derived from it are left as they were */
+        NX_LOGK(NX_LOG_ERROR, "store", "store.state",
+                "session %u: saved state unreadable (%s): its positions, locks and equity rows "
+                "are not updated",
+                session, err);
+        return 0;
+    }
     sqlv_t who = sql_int(session);
     int rc = st->ops->exec(st, SQL_POSITIONS_CLEAR, &who, 1, NULL, NULL);
     if (!rc)

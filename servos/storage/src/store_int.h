@@ -1,5 +1,5 @@
 /*
- * store_int.h — what the two storage backends implement (private to servos).
+ * store_int.h — what the two storage backends implement (private to servos/storage).
  *
  * SQL is written once, its parameters written $1, $2, … and numbered in order of
  * first use: PostgreSQL reads them natively, and SQLite binds "$N" by

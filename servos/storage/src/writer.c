@@ -64,7 +64,7 @@ int nx_writer_step(nx_writer_t *w, int64_t wait_ns)
         NX_INFO("store", "journal stored again after %d failed tries", w->failing);
         w->failing = 0;
     }
-    if (w->o.on_entry) /* stored: now others may act on it (the chat bot's notices) */
+    if (w->o.on_entry) /* stored: now others may act on it (the chat layer's notices) */
         for (uint32_t i = 0; i < n; i++)
             w->o.on_entry(w->o.ctx, w->batch[i].ev);
     nx_ring_release(w->c, seq + n); /* only now: the slots may be reused */

@@ -4,7 +4,7 @@
  * Pure and deterministic: no I/O, no allocation, no clock (time is a
  * parameter), no globals — the caller owns the configuration and the state,
  * so a decision can be replayed and tested exactly. For each user session
- * subscribed to a signal's symbol the engine calls nx_shield_decide(), which
+ * subscribed to a signal's symbol the desk calls nx_shield_decide(), which
  * answers approve / resize / reject (with a reason code that reaches the
  * user), or, by mode, notify (WATCHER) or ask (COPILOT). Outcomes flow back
  * through nx_shield_on_trade_closed() (breaker, protections, P&L limits)

@@ -82,16 +82,8 @@ int nx_book_init(nx_book_t *b, nx_venue_t venue, uint32_t symbol, uint32_t depth
                  uint32_t pending_cap);
 void nx_book_free(nx_book_t *b);
 
-/* Apply one venue message: the n NX_EV_BOOK events of one frame for this
- * book's symbol (all sharing the message's update ids; a marker event with
- * side NONE stands for a message without levels). Snapshot messages carry
- * NX_EVF_SNAPSHOT. Never allocates. */
-nx_book_result_t nx_book_apply(nx_book_t *b, const nx_event_t *const *ev, uint32_t n);
-
 /* Set one level (qty 0 removes it). */
 void nx_book_set(nx_book_t *b, uint8_t side, int64_t px, int64_t qty);
-
-void nx_book_clear(nx_book_t *b);
 
 /* Forget the book and wait for a new snapshot (after a gap or reconnect). */
 void nx_book_reset(nx_book_t *b);

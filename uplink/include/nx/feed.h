@@ -29,8 +29,13 @@
  * Subscriptions are reference-counted per (symbol, stream): many users
  * watching one symbol make one wire subscription.
  *
- * Threads: every function runs on the network thread that services the
- * nx_net_t, except nx_feed_stats (any thread, relaxed counters).
+ * Threads: nx_feed_create and the first nx_feed_subscribe calls run at
+ * start-up, on the thread that will start the network thread (the engine
+ * makes its feeds before any thread runs); from then on every function
+ * runs on the network thread that services the nx_net_t, except
+ * nx_feed_stats (any thread, relaxed counters, never blocks). Destroy a
+ * feed after its net (nx_net_destroy runs its connections' close
+ * callbacks), once no thread reads its stats.
  */
 #ifndef NX_FEED_H
 #define NX_FEED_H

@@ -17,7 +17,8 @@
  * &signature=<hex HMAC-SHA256 of everything before it under the secret>".
  * Market and limit orders only (conditional orders use the algo endpoint).
  * Writes into buf (NUL-terminated); returns the length, or NX_ETOOLONG /
- * NX_EINVAL. No allocation; the secret is read, never copied.
+ * NX_EINVAL. Pure: any thread, no allocation, no lock; the secret is read,
+ * never copied.
  */
 int nx_binance_order_request(char *buf, size_t cap, const char *symbol,
                              const nx_ev_order_intent_t *in, unsigned price_scale,

@@ -25,7 +25,8 @@
  *    both a position's stop and its target, the stop fills first: a replay
  *    never credits the better outcome it cannot prove.
  * Fees: notional x bp / 10^4, rounded up, in quote units.
- * Engine thread; no allocation after create.
+ * Engine thread; no allocation after create. The restore and resume calls
+ * below run at start-up, before the engine thread.
  */
 typedef struct nx_paper_opts {
     uint32_t slippage_bp;  /* market and stop fills */

@@ -18,11 +18,16 @@
  * user's name. Every command checks the caller's role and reads or changes
  * only the caller's own session.
  *
- * Edges: chat uses core, storage (users, audit log, sealed keys), the desk
- * (its read calls, on the engine thread) and the cortex's read calls
- * (strategies, the market read). It never reaches into the engine: what it
- * needs of the running process comes through nx_chat_host_t below, which
- * the executable implements. The desk never knows chat.
+ * Edges: chat uses core, storage (users, audit log, sealed keys), the
+ * desk's saved-state codec (reports), the desk (its read calls, on the
+ * engine thread), the cortex's read calls (strategies, the market read)
+ * and the Telegram client. It never reaches into the engine: what it needs
+ * of the running process comes through nx_chat_host_t below, which the
+ * executable implements. The desk never knows chat.
+ *
+ * Threads: every function here runs on the service thread, except
+ * nx_chat_commands_json (start-up) and the host's call callbacks (engine
+ * thread); nx_chat_destroy after the service thread has ended.
  */
 #ifndef NX_CHAT_H
 #define NX_CHAT_H
@@ -48,7 +53,8 @@ typedef struct nx_chat_view {
 } nx_chat_view_t;
 
 /* Runs on the engine thread right after the desk took the call's command
- * (rc and why: the desk's answer, why an nx_reject_t). */
+ * (rc and why: the desk's answer, why an nx_reject_t), between two market
+ * events: it must not block, take a lock or allocate. */
 typedef void (*nx_chat_call_cb)(const nx_chat_view_t *v, void *arg, int rc, int why);
 
 /* The engine's health, as /health shows it. */
@@ -69,9 +75,11 @@ typedef struct nx_chat_health {
 typedef struct nx_chat_host {
     void *ctx;
     /* Hand c to the desk in order with the market data, then run fn
-     * (optional) on the engine thread with arg; wait for both. Returns the
+     * (optional) on the engine thread with arg; blocks the service thread
+     * until both are done (~0.1 ms when the engine is idle). Returns the
      * desk's result (*why: its nx_reject_t), or NX_ECLOSED once the engine
-     * has stopped. Keeps storing the journal while it waits. */
+     * has stopped. Keeps storing the journal while it waits, so
+     * nx_chat_on_event may run inside it. */
     int (*call)(void *ctx, const nx_ev_control_t *c, nx_chat_call_cb fn, void *arg, int *why);
     void (*health)(void *ctx, nx_chat_health_t *out);
     /* 1 once the process is stopping (feeds closing are then no news). */
@@ -98,12 +106,12 @@ nx_chat_t *nx_chat_create(const nx_chat_opts_t *o);
 void nx_chat_poll(nx_chat_t *c);
 /* A stored journal entry: what a person must be told. */
 void nx_chat_on_event(nx_chat_t *c, const nx_event_t *ev);
-/* Something for the owner (reconciliation at start), or for one chat. */
+/* Something for the owner (reconciliation differences found at start). */
 void nx_chat_tell_owner(nx_chat_t *c, const char *html);
-void nx_chat_tell_chat(nx_chat_t *c, int64_t chat, const char *html);
 void nx_chat_destroy(nx_chat_t *c);
 
-/* The commands as setMyCommands' JSON array (static storage). */
+/* The commands as setMyCommands' JSON array (static storage, built by
+ * the first call: start-up, one thread). */
 const char *nx_chat_commands_json(void);
 
 /*
@@ -113,7 +121,8 @@ const char *nx_chat_commands_json(void);
  * task's user's own session, or every session for an owner or admin —
  * to the user's chat (when chat runs: c may be NULL), the audit log and,
  * shortened, the task's result. Returns 0 or a negative NX_E… code
- * (NX_EINVAL for an unknown action, with the reason in result).
+ * (NX_EINVAL for an unknown action, with the reason in result). Service
+ * thread; blocks on storage; allocates (one decoded state, ~100 KB).
  */
 int nx_chat_report(nx_chat_t *c, nx_store_t *st, int64_t task_id, int64_t user_id,
                    const char *action, char *result, size_t cap);

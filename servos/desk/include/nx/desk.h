@@ -8,9 +8,18 @@
  * Every decision, approval request and its outcome, order and fill goes to
  * the journal callback. Sessions are numbered 1..n in config order.
  *
- * The desk is servos' trading part: it uses core, the shield and the
- * effectors (order manager, paper venue) and knows nothing of chat,
- * storage or the engine around it — they call it, never the other way.
+ * The desk is servos' trading part: it uses core, the shield, the
+ * effectors (order manager, paper venue) and its saved-state codec
+ * (desk_state.h), and knows nothing of chat, storage or the engine around
+ * it — they call it, never the other way.
+ *
+ * Threads: nx_desk_create and the recovery calls (nx_desk_resume_*,
+ * nx_desk_restore*, nx_desk_reconcile) run at start-up, before any thread
+ * (they allocate and log); nx_desk_summary and nx_desk_destroy after the
+ * threads have ended. Everything else — market events, signals, commands
+ * and every read call — runs on the engine thread only, between two market
+ * events, and neither allocates nor blocks (the chat layer reads the desk
+ * there, through the engine's calls).
  */
 #ifndef NX_DESK_H
 #define NX_DESK_H

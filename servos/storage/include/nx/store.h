@@ -17,7 +17,9 @@
  * with what it means for the orders, fills, signals and approvals tables.
  * A batch is acknowledged only when its transaction has committed.
  *
- * Threads: a store handle belongs to one thread at a time.
+ * Threads: a store handle belongs to one thread at a time (the engine
+ * opens one at start-up and hands it to the service thread). Every call
+ * blocks on the database: never from the engine or the network thread.
  */
 #ifndef NX_STORE_H
 #define NX_STORE_H
@@ -30,7 +32,7 @@
 
 typedef struct nx_store nx_store_t;
 
-/* A user's role (the users table). Commands and dashboard actions check
+/* A user's role (the users table). Chat commands check
  * it: pending users wait for an admin's approval, banned ones are ignored. */
 typedef enum nx_role {
     NX_ROLE_PENDING = 0,

@@ -13,6 +13,11 @@
  * The database keeps a check value sealed under the master key
  * (meta "vault.check"): a wrong key is found at start-up, before anything
  * is read or written.
+ *
+ * Threads: a vault belongs to the thread that loaded it (start-up, the CLI,
+ * or the service thread when a user sends keys); loading reads a file and
+ * allocates locked memory; sealing and opening allocate nothing but the
+ * opened secret. Never on the engine or network thread.
  */
 #ifndef NX_VAULT_H
 #define NX_VAULT_H

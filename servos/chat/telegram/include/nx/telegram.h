@@ -6,7 +6,7 @@
  * of its own; other threads talk to it through two mutex-guarded queues:
  *
  *   any thread ── nx_tg_send/edit/answer/delete ──► outbox ──► HTTPS POST
- *   getUpdates / webhook POST ──► inbox ──► nx_tg_next (the chat bot)
+ *   getUpdates / webhook POST ──► inbox ──► nx_tg_next (the chat layer)
  *
  * Workload: a handful of chats, a few messages per second at peak (fills,
  * approval requests); nothing here is on the trading hot path.
@@ -85,18 +85,25 @@ typedef struct nx_tg_stats {
     int64_t last_429_ns, first_send_after_429_ns;
 } nx_tg_stats_t;
 
-/* Create on ctx (network thread, before its loop services it). Returns
- * NULL with the reason logged (bad URL, no token, vhost refused). */
+/* Create on ctx: start-up, on the thread that will start the network
+ * thread, before that loop services the context. Allocates. Returns NULL
+ * with the reason logged (bad URL, no token, vhost refused). */
 nx_tg_t *nx_tg_create(struct lws_context *ctx, const nx_tg_opts_t *o);
 /* Begin: setMyCommands, then deleteWebhook + polling, or setWebhook and
- * the local listener (network thread). */
+ * the local listener (start-up, like nx_tg_create; the network thread then
+ * carries it on). */
 int nx_tg_start(nx_tg_t *tg);
-/* Close every connection and stop (network thread). The context must be
- * serviced or destroyed after this, before nx_tg_destroy. */
+/* Close every connection and stop (network thread). After it, sends are
+ * still queued but no longer wake the context, which may then be destroyed
+ * while other threads send. The context must be serviced or destroyed
+ * after this, before nx_tg_destroy. */
 void nx_tg_stop(nx_tg_t *tg);
+/* Free it and whatever is still queued: after the context is destroyed and
+ * no thread uses the client any more. */
 void nx_tg_destroy(nx_tg_t *tg);
 
-/* Outbox — any thread; copies its arguments, never blocks on the network.
+/* Outbox — any thread; copies its arguments (allocates), takes the
+ * client's mutex for a moment, never blocks on the network.
  * html: text in Telegram's HTML parse mode (the caller escapes with
  * nx_tg_escape); keyboard: an InlineKeyboardMarkup JSON object or NULL;
  * tag != 0: the message id comes back through nx_tg_next_sent. Returns 0,
@@ -108,10 +115,12 @@ int nx_tg_edit(nx_tg_t *tg, int64_t chat_id, int64_t message_id, const char *htm
 int nx_tg_answer(nx_tg_t *tg, const char *callback_id, const char *text);
 int nx_tg_delete(nx_tg_t *tg, int64_t chat_id, int64_t message_id);
 
-/* Inbox — the consumer thread. 1 and *out filled, or 0 when empty. */
+/* Inbox — the service thread (the chat layer). 1 and *out filled, or 0
+ * when empty. Takes the client's mutex; no allocation. */
 int nx_tg_next(nx_tg_t *tg, nx_tg_update_t *out);
 int nx_tg_next_sent(nx_tg_t *tg, nx_tg_sent_t *out);
 
+/* Any thread; takes the client's mutex for a copy. */
 void nx_tg_stats(nx_tg_t *tg, nx_tg_stats_t *out);
 /* Messages waiting or in flight (network thread: at shutdown, to let them leave). */
 uint32_t nx_tg_pending(nx_tg_t *tg);
