@@ -354,7 +354,7 @@ int nx_cmd_keys(int argc, char **argv)
             rc = NX_EINVAL;
         }
         if (!rc)
-            rc = nx_store_session_put(c.st, u.id, venue, "watcher", 0, NULL, NULL);
+            rc = nx_store_session_ensure(c.st, u.id, venue, NULL);
         if (!rc)
             rc = nx_keys_set(v, c.st, u.id, venue, key->bytes, secret->bytes);
         nx_secret_free(key);

@@ -149,6 +149,9 @@ void engine_calls_close(nx_engine_t *e);
 /* The chat layer's host: calls, health, stopping, strategies. */
 nx_chat_host_t engine_chat_host(nx_engine_t *e);
 
+/* engine_boot.c: the strategy ids a session follows (bit i = strategy i;
+ * Sentinel's always), for nx_desk_add_session; 0 = every strategy. */
+uint64_t engine_follow_mask(nx_engine_t *e, const nx_config_session_t *x);
 /* engine_boot.c: the feeds close with the network thread's context
  * (network thread, at its end; destroys the context under call_mu). */
 void engine_feeds_stop(nx_engine_t *e);

@@ -97,6 +97,47 @@ void engine_feeds_stop(nx_engine_t *e)
     pthread_mutex_unlock(&e->call_mu);
 }
 
+/* The config's users and sessions are seeds: each is written when the
+ * database does not have it yet (a user by id, a session by user and
+ * venue), and from then on the database is the truth — a session changed
+ * from chat keeps its changes across restarts. */
+static int seed(nx_engine_t *e)
+{
+    const nx_config_t *cfg = e->cfg;
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < cfg->n_users; i++) {
+        const nx_config_user_t *u = &cfg->users[i];
+        if ((rc = nx_store_user_seed(e->store, u->id, u->chat_id, u->name, (nx_role_t)u->role)))
+            NX_ERROR("store", "users[%u] (id %lld): %s", i, (long long)u->id,
+                     nx_store_error(e->store));
+    }
+    for (uint32_t i = 0; !rc && i < cfg->trading.n_sessions; i++) {
+        const nx_config_session_t *x = &cfg->trading.sessions[i];
+        nx_user_t u;
+        if ((rc = nx_store_user_get(e->store, 0, x->user, &u))) {
+            NX_ERROR("store",
+                     "trading.sessions[%u] (%s) belongs to user %lld, who is not in the "
+                     "database: add them with `nexus users add` or under \"users\"",
+                     i, x->name, (long long)x->user);
+            break;
+        }
+        char json[NX_SESSION_CONFIG_MAX];
+        int n = nx_config_session_json(cfg, x, json, sizeof json);
+        rc = n < 0 ? n : 0;
+        if (!rc) {
+            static const char *const modes[] = {"watcher", "copilot", "pilot"};
+            rc = nx_store_session_add(e->store, x->user, nx_venue_name(x->venue), x->name,
+                                      modes[x->mode <= 2 ? x->mode : 2], 0, json, NULL);
+            if (rc == NX_EEXIST)
+                rc = 0; /* seeded before: the database's is the session now */
+        }
+        if (rc)
+            NX_ERROR("store", "trading.sessions[%u] (%s): %s", i, x->name,
+                     nx_store_error(e->store));
+    }
+    return rc;
+}
+
 /* Storage: DATABASE_URL (PostgreSQL) or data_dir/nexus.db (SQLite),
  * migrated; the master key checked when there is one, or required when
  * the database holds sealed keys; the owner from the config. */
@@ -143,6 +184,8 @@ static int storage_init(nx_engine_t *e)
             return rc;
         }
     }
+    if ((rc = seed(e)))
+        return rc;
     nx_writer_opts_t wo = {e->store,           e->symtab, e->journal, 0,
                            cfg->storage.batch, NULL,      e,          engine_journal_stored};
     if ((rc = nx_writer_create(&e->writer, &wo)))
@@ -244,6 +287,53 @@ static int cortex_init(nx_engine_t *e)
     return 0;
 }
 
+uint64_t engine_follow_mask(nx_engine_t *e, const nx_config_session_t *x)
+{
+    if (!x->n_strategies || !e->cortex)
+        return 0;
+    uint64_t m = 1ULL << 63; /* no strategy uses it: "only these", even if none loaded */
+    nx_strategy_info_t si;
+    for (int i = 0; i < 63 && nx_cortex_strategy_info(e->cortex, i, &si) == 0; i++) {
+        int take = !strcmp(si.plugin, "sentinel"); /* protective exits always apply */
+        for (uint32_t k = 0; k < x->n_strategies && !take; k++)
+            take = !strcmp(si.name, x->strategies[k]);
+        if (take)
+            m |= 1ULL << i;
+    }
+    return m;
+}
+
+/* Every stored session onto the desk, by its id. One whose settings can no
+ * longer be used (a symbol or strategy removed from the config) is left
+ * out with the reason logged; the others trade. */
+static int load_session(void *ctx, const nx_session_row_t *r)
+{
+    nx_engine_t *e = ctx;
+    static nx_config_errors_t errs; /* start-up, one thread */
+    nx_config_session_t x;
+    int rc = nx_config_session_from_row(e->cfg, r->config, r->user_id, r->name, r->venue, r->mode,
+                                        &x, &errs);
+    if (rc) {
+        NX_ERROR("desk", "session %lld (%s) of user %lld not started: its settings %s: %s",
+                 (long long)r->id, r->name, (long long)r->user_id, errs.e[0].path,
+                 errs.e[0].message);
+        return 0;
+    }
+    if (r->id <= 0 || r->id > UINT32_MAX ||
+        (rc = nx_desk_add_session(e->desk, (uint32_t)r->id, &x, engine_follow_mask(e, &x))))
+        NX_ERROR("desk", "session %lld (%s) of user %lld not started: %s", (long long)r->id,
+                 r->name, (long long)r->user_id, nx_strerror(rc ? rc : NX_EINVAL));
+    return 0;
+}
+
+static int sessions_load(nx_engine_t *e)
+{
+    int rc = nx_store_sessions(e->store, 0, load_session, e);
+    if (rc)
+        NX_ERROR("store", "cannot read the sessions: %s", nx_store_error(e->store));
+    return rc;
+}
+
 /* Everything nx_engine_init made, whatever it got to (each part may be
  * NULL): shared by a failed start and by nx_engine_destroy. */
 static void release(nx_engine_t *e)
@@ -295,8 +385,9 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
         (rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
                              1, NX_RING_NO_DROP, NX_WAIT_BLOCK)) ||
         (rc = storage_init(e)) || (rc = cortex_init(e)) ||
-        (rc = nx_desk_create(&e->desk, cfg, e->symtab, engine_desk_journal, e)) ||
-        (e->desk && ((rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
+        (cfg->n_symbols &&
+         ((rc = nx_desk_create(&e->desk, cfg, e->symtab, engine_desk_journal, e)) ||
+          (rc = sessions_load(e)) || (rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
         release(e); /* the desk too, when recovery failed after creating it */
         return rc;
     }

@@ -186,7 +186,36 @@ static int host_strategy(void *ctx, int i, nx_strategy_info_t *out)
     return e->cortex ? nx_cortex_strategy_info(e->cortex, i, out) : NX_ENOENT;
 }
 
+/* A session made at run time joins the desk on the engine thread, between
+ * two market events, like any command. */
+typedef struct add_call {
+    nx_engine_t *e;
+    uint32_t id;
+    const nx_config_session_t *c;
+    uint64_t follow;
+    int rc;
+} add_call_t;
+
+static void add_on_engine(const nx_chat_view_t *v, void *arg, int rc, int why)
+{
+    (void)v, (void)rc, (void)why;
+    add_call_t *a = arg;
+    a->rc = a->e->desk ? nx_desk_add_session(a->e->desk, a->id, a->c, a->follow) : NX_EINVAL;
+}
+
+static int host_session_add(void *ctx, uint32_t id, const nx_config_session_t *c)
+{
+    nx_engine_t *e = ctx;
+    add_call_t a = {e, id, c, engine_follow_mask(e, c), NX_ECLOSED};
+    nx_ev_control_t q;
+    memset(&q, 0, sizeof q);
+    q.cmd = NX_CTL_QUERY; /* nothing for the desk itself: the callback adds it */
+    int rc = engine_call(e, &q, add_on_engine, &a, NULL);
+    return rc ? rc : a.rc;
+}
+
 nx_chat_host_t engine_chat_host(nx_engine_t *e)
 {
-    return (nx_chat_host_t){e, host_call, host_health, host_stopping, host_strategy};
+    return (nx_chat_host_t){
+        e, host_call, host_health, host_stopping, host_strategy, host_session_add};
 }

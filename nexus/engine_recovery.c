@@ -22,7 +22,8 @@ int engine_resume_ids(nx_engine_t *e)
     int rc = nx_store_last_request(e->store, &req);
     if (!rc)
         nx_desk_resume_requests(e->desk, req);
-    for (uint32_t s = 1; !rc && s <= nx_desk_sessions(e->desk); s++) {
+    for (uint32_t i = 0; !rc && i < nx_desk_sessions(e->desk); i++) {
+        uint32_t s = nx_desk_session_at(e->desk, i);
         uint64_t seq = 0;
         if (!(rc = nx_store_last_client_seq(e->store, s, &seq)))
             rc = nx_desk_resume_ids(e->desk, s, seq);

@@ -179,9 +179,9 @@ static void publish_totals(nx_engine_t *e)
 {
     int64_t pnl = 0;
     uint32_t open = 0, trades = 0;
-    for (uint32_t s = 1; s <= nx_desk_sessions(e->desk); s++) {
+    for (uint32_t i = 0; i < nx_desk_sessions(e->desk); i++) {
         nx_desk_info_t in;
-        if (nx_desk_info(e->desk, s, &in))
+        if (nx_desk_info(e->desk, nx_desk_session_at(e->desk, i), &in))
             continue;
         pnl += in.balance - in.start_equity;
         open += in.open_positions;

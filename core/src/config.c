@@ -62,7 +62,7 @@ NX_PRINTF(3, 4) static void add_error(vctx_t *c, int at_key, const char *fmt, ..
     nx_config_error_t *e = &errs->e[errs->count++];
     memset(e, 0, sizeof *e);
     path_str(c, e->path, sizeof e->path);
-    long off = nx_json_locate(c->text, c->len, c->path, c->depth, at_key);
+    long off = c->text ? nx_json_locate(c->text, c->len, c->path, c->depth, at_key) : -1;
     if (off >= 0)
         nx_json_linecol(c->text, c->len, off, &e->line, &e->column);
     va_list ap;
@@ -380,8 +380,8 @@ static uint32_t tf_seconds(const char *name)
     static const struct {
         const char *n;
         uint32_t s;
-    } tf[] = {{"1m", 60},    {"3m", 180},   {"5m", 300},    {"15m", 900},  {"30m", 1800},
-              {"1h", 3600},  {"2h", 7200},  {"4h", 14400},  {"1d", 86400}};
+    } tf[] = {{"1m", 60},   {"3m", 180},  {"5m", 300},   {"15m", 900}, {"30m", 1800},
+              {"1h", 3600}, {"2h", 7200}, {"4h", 14400}, {"1d", 86400}};
     for (size_t i = 0; i < sizeof tf / sizeof tf[0]; i++)
         if (!strcmp(tf[i].n, name))
             return tf[i].s;
@@ -420,7 +420,7 @@ static int symbol_ids(vctx_t *c, const nx_config_t *cfg, json_t *names, uint32_t
                       uint32_t *n)
 {
     int bad = 0;
-    int depth = c->depth;
+    int depth = c->depth; /* the path of the object holding "symbols" */
     for (size_t k = 0; names && k < json_array_size(names); k++) {
         const char *name = json_string_value(json_array_get(names, k));
         int found = 0;
@@ -431,10 +431,10 @@ static int symbol_ids(vctx_t *c, const nx_config_t *cfg, json_t *names, uint32_t
             }
         }
         if (!found) {
-            c->path[3].key = "symbols";
-            c->path[4].key = NULL;
-            c->path[4].index = k;
-            c->depth = 5;
+            c->path[depth].key = "symbols";
+            c->path[depth + 1].key = NULL;
+            c->path[depth + 1].index = k;
+            c->depth = depth + 2;
             add_error(c, 0, "\"%s\" is not a configured symbol; add it under \"symbols\"", name);
             c->depth = depth;
             bad = 1;
@@ -500,12 +500,14 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
         for (uint32_t k = 0; k < cfg->cortex.n_strategies; k++) {
             if (!strcmp(cfg->cortex.strategies[k].name, st->name)) {
                 c->path[3].key = json_object_get(sj, "name") ? "name" : "plugin";
-                add_error(c, 0, "a strategy named \"%s\" is already listed at "
+                add_error(c, 0,
+                          "a strategy named \"%s\" is already listed at "
                           "cortex.strategies[%u]; give this one another \"name\"",
                           st->name, k);
                 bad = 1;
             }
         }
+        c->depth = 3;
         bad |= symbol_ids(c, cfg, json_object_get(sj, "symbols"), st->symbols, &st->n_symbols);
         if ((v = json_object_get(sj, "timeframes")))
             st->ntf = get_timeframes(v, st->tf_s);
@@ -523,6 +525,129 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
     c->depth = 0;
 }
 
+static const char *const session_modes[] = {"watcher", "copilot", "pilot", NULL};
+
+/* One session object's values (its structure validated already), with the
+ * defaults of what it leaves out, and the checks across keys: its symbols
+ * are configured and of its venue, its strategies configured. c->path holds
+ * the object's own path (c->depth deep). Returns 1 if it is not usable. */
+static int extract_session(vctx_t *c, const nx_config_t *cfg, json_t *sj, nx_config_session_t *x)
+{
+    memset(x, 0, sizeof *x);
+    get_str(sj, "name", x->name, sizeof x->name);
+    json_t *v = json_object_get(sj, "user");
+    x->user = json_is_integer(v) ? json_integer_value(v) : 0;
+    v = json_object_get(sj, "mode");
+    x->mode = v ? (uint32_t)enum_index(v, session_modes) : 2;
+    snprintf(x->equity, sizeof x->equity, "10000");
+    get_str(sj, "equity", x->equity, sizeof x->equity);
+    snprintf(x->daily_loss_stop, sizeof x->daily_loss_stop, "0");
+    get_str(sj, "daily_loss_stop", x->daily_loss_stop, sizeof x->daily_loss_stop);
+    x->leverage = 1;
+    x->size_bp = 500;
+    x->max_positions = 5;
+    x->breaker_losses = 3;
+    x->cooldown_s = 900;
+    get_u32(sj, "leverage", &x->leverage);
+    get_u32(sj, "size_bp", &x->size_bp);
+    get_u32(sj, "risk_bp", &x->risk_bp);
+    get_u32(sj, "max_positions", &x->max_positions);
+    get_u32(sj, "max_trades_day", &x->max_trades_day);
+    get_u32(sj, "weekly_loss_bp", &x->weekly_loss_bp);
+    get_u32(sj, "max_drawdown_bp", &x->max_drawdown_bp);
+    get_u32(sj, "breaker_losses", &x->breaker_losses);
+    get_u32(sj, "breaker_halt_s", &x->breaker_halt_s);
+    get_u32(sj, "cooldown_s", &x->cooldown_s);
+    get_u32(sj, "trail_bp", &x->trail_bp);
+    get_u32(sj, "time_limit_s", &x->time_limit_s);
+    x->drawdown_lock_s = 86400;
+    x->stale_s = 60;
+    x->sl_guard_window_s = 86400;
+    x->approval_ttl_s = 300;
+    x->approval_drift_bp = 50;
+    x->stop_bp = 1000;
+    get_u32(sj, "stop_bp", &x->stop_bp);
+    get_u32(sj, "breaker_max_halts", &x->breaker_max_halts);
+    get_u32(sj, "drawdown_lock_s", &x->drawdown_lock_s);
+    get_u32(sj, "stale_s", &x->stale_s);
+    get_u32(sj, "sl_guard_stops", &x->sl_guard_stops);
+    get_u32(sj, "sl_guard_window_s", &x->sl_guard_window_s);
+    get_u32(sj, "sl_guard_lock_s", &x->sl_guard_lock_s);
+    get_u32(sj, "low_profit_trades", &x->low_profit_trades);
+    get_u32(sj, "low_profit_lock_s", &x->low_profit_lock_s);
+    get_u32(sj, "approval_ttl_s", &x->approval_ttl_s);
+    get_u32(sj, "approval_drift_bp", &x->approval_drift_bp);
+    snprintf(x->max_symbol_exposure, sizeof x->max_symbol_exposure, "0");
+    snprintf(x->max_total_exposure, sizeof x->max_total_exposure, "0");
+    snprintf(x->low_profit_min, sizeof x->low_profit_min, "0");
+    get_str(sj, "max_symbol_exposure", x->max_symbol_exposure, sizeof x->max_symbol_exposure);
+    get_str(sj, "max_total_exposure", x->max_total_exposure, sizeof x->max_total_exposure);
+    get_str(sj, "low_profit_min", x->low_profit_min, sizeof x->low_profit_min);
+    int depth = c->depth, bad = 0;
+    /* the venue first: a symbol's name may be listed on several venues,
+     * and the session's are its venue's */
+    json_t *names = json_object_get(sj, "symbols");
+    v = json_object_get(sj, "venue");
+    if (v) {
+        const char *vn = json_string_value(v);
+        x->venue = nx_venue_parse(vn, strlen(vn));
+    } else {
+        x->venue = cfg->n_symbols ? cfg->symbols[0].venue : NX_VENUE_PAPER;
+        const char *first = json_string_value(json_array_get(names, 0));
+        for (uint32_t j = 0; first && j < cfg->n_symbols; j++)
+            if (!strcmp(cfg->symbols[j].symbol, first)) {
+                x->venue = cfg->symbols[j].venue;
+                break;
+            }
+    }
+    for (size_t k = 0; names && k < json_array_size(names); k++) {
+        const char *name = json_string_value(json_array_get(names, k));
+        int found = 0, elsewhere = -1;
+        for (uint32_t j = 0; j < cfg->n_symbols && x->n_symbols < 64; j++) {
+            if (strcmp(cfg->symbols[j].symbol, name))
+                continue;
+            if (cfg->symbols[j].venue == x->venue) {
+                x->symbols[x->n_symbols++] = j;
+                found = 1;
+            } else {
+                elsewhere = (int)j;
+            }
+        }
+        if (found)
+            continue;
+        c->path[depth].key = "symbols";
+        c->path[depth + 1].key = NULL;
+        c->path[depth + 1].index = k;
+        c->depth = depth + 2;
+        if (elsewhere >= 0)
+            add_error(c, 0, "%s is on %s; this session trades on %s", name,
+                      nx_venue_name(cfg->symbols[elsewhere].venue), nx_venue_name(x->venue));
+        else
+            add_error(c, 0, "\"%s\" is not a configured symbol; add it under \"symbols\"", name);
+        c->depth = depth;
+        bad = 1;
+    }
+    json_t *sts = json_object_get(sj, "strategies");
+    for (size_t k = 0; sts && k < json_array_size(sts); k++) {
+        const char *name = json_string_value(json_array_get(sts, k));
+        int found = !strcmp(name, "sentinel");
+        for (uint32_t j = 0; j < cfg->cortex.n_strategies && !found; j++)
+            found = !strcmp(cfg->cortex.strategies[j].name, name);
+        if (!found) {
+            c->path[depth].key = "strategies";
+            c->path[depth + 1].key = NULL;
+            c->path[depth + 1].index = k;
+            c->depth = depth + 2;
+            add_error(c, 0, "\"%s\" is not a configured strategy (cortex.strategies[].name)", name);
+            c->depth = depth;
+            bad = 1;
+            continue;
+        }
+        snprintf(x->strategies[x->n_strategies++], sizeof x->strategies[0], "%s", name);
+    }
+    return bad;
+}
+
 static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
 {
     json_t *tr = json_object_get(root, "trading");
@@ -532,78 +657,64 @@ static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
     get_u32(tr, "taker_fee_bp", &cfg->trading.taker_fee_bp);
     get_u32(tr, "maker_fee_bp", &cfg->trading.maker_fee_bp);
     get_u32(tr, "max_open_orders", &cfg->trading.max_open_orders);
-    static const char *const modes[] = {"watcher", "copilot", "pilot", NULL};
     json_t *ss = json_object_get(tr, "sessions");
     for (size_t i = 0; ss && i < json_array_size(ss); i++) {
         json_t *sj = json_array_get(ss, i);
         nx_config_session_t *x = &cfg->trading.sessions[cfg->trading.n_sessions];
-        memset(x, 0, sizeof *x);
-        get_str(sj, "name", x->name, sizeof x->name);
-        json_t *v = json_object_get(sj, "mode");
-        x->mode = v ? (uint32_t)enum_index(v, modes) : 2;
-        snprintf(x->equity, sizeof x->equity, "10000");
-        get_str(sj, "equity", x->equity, sizeof x->equity);
-        snprintf(x->daily_loss_stop, sizeof x->daily_loss_stop, "0");
-        get_str(sj, "daily_loss_stop", x->daily_loss_stop, sizeof x->daily_loss_stop);
-        x->leverage = 1;
-        x->size_bp = 500;
-        x->max_positions = 5;
-        x->breaker_losses = 3;
-        x->cooldown_s = 900;
-        get_u32(sj, "leverage", &x->leverage);
-        get_u32(sj, "size_bp", &x->size_bp);
-        get_u32(sj, "risk_bp", &x->risk_bp);
-        get_u32(sj, "max_positions", &x->max_positions);
-        get_u32(sj, "max_trades_day", &x->max_trades_day);
-        get_u32(sj, "weekly_loss_bp", &x->weekly_loss_bp);
-        get_u32(sj, "max_drawdown_bp", &x->max_drawdown_bp);
-        get_u32(sj, "breaker_losses", &x->breaker_losses);
-        get_u32(sj, "breaker_halt_s", &x->breaker_halt_s);
-        get_u32(sj, "cooldown_s", &x->cooldown_s);
-        get_u32(sj, "trail_bp", &x->trail_bp);
-        get_u32(sj, "time_limit_s", &x->time_limit_s);
-        x->drawdown_lock_s = 86400;
-        x->stale_s = 60;
-        x->sl_guard_window_s = 86400;
-        x->approval_ttl_s = 300;
-        x->approval_drift_bp = 50;
-        x->stop_bp = 1000;
-        get_u32(sj, "stop_bp", &x->stop_bp);
-        get_u32(sj, "breaker_max_halts", &x->breaker_max_halts);
-        get_u32(sj, "drawdown_lock_s", &x->drawdown_lock_s);
-        get_u32(sj, "stale_s", &x->stale_s);
-        get_u32(sj, "sl_guard_stops", &x->sl_guard_stops);
-        get_u32(sj, "sl_guard_window_s", &x->sl_guard_window_s);
-        get_u32(sj, "sl_guard_lock_s", &x->sl_guard_lock_s);
-        get_u32(sj, "low_profit_trades", &x->low_profit_trades);
-        get_u32(sj, "low_profit_lock_s", &x->low_profit_lock_s);
-        get_u32(sj, "approval_ttl_s", &x->approval_ttl_s);
-        get_u32(sj, "approval_drift_bp", &x->approval_drift_bp);
-        snprintf(x->max_symbol_exposure, sizeof x->max_symbol_exposure, "0");
-        snprintf(x->max_total_exposure, sizeof x->max_total_exposure, "0");
-        snprintf(x->low_profit_min, sizeof x->low_profit_min, "0");
-        get_str(sj, "max_symbol_exposure", x->max_symbol_exposure, sizeof x->max_symbol_exposure);
-        get_str(sj, "max_total_exposure", x->max_total_exposure, sizeof x->max_total_exposure);
-        get_str(sj, "low_profit_min", x->low_profit_min, sizeof x->low_profit_min);
-        int bad = 0;
         c->path[0].key = "trading";
         c->path[1].key = "sessions";
         c->path[2].key = NULL;
         c->path[2].index = i;
         c->depth = 3;
+        int bad = extract_session(c, cfg, sj, x);
         for (uint32_t k = 0; k < cfg->trading.n_sessions; k++) {
-            if (!strcmp(cfg->trading.sessions[k].name, x->name)) {
-                c->path[3].key = "name";
+            const nx_config_session_t *o = &cfg->trading.sessions[k];
+            if (o->user == x->user && o->venue == x->venue) {
+                c->path[3].key = "user";
                 c->depth = 4;
-                add_error(c, 0, "a session named \"%s\" is already listed at trading.sessions[%u]",
-                          x->name, k);
+                add_error(c, 0,
+                          "user %lld already has a session on %s at trading.sessions[%u] (one "
+                          "per user and venue)",
+                          (long long)x->user, nx_venue_name(x->venue), k);
                 c->depth = 3;
                 bad = 1;
             }
         }
-        bad |= symbol_ids(c, cfg, json_object_get(sj, "symbols"), x->symbols, &x->n_symbols);
         if (!bad)
             cfg->trading.n_sessions++;
+    }
+    c->depth = 0;
+}
+
+static void extract_users(vctx_t *c, json_t *root, nx_config_t *cfg)
+{
+    json_t *us = json_object_get(root, "users");
+    for (size_t i = 0; us && i < json_array_size(us); i++) {
+        json_t *uj = json_array_get(us, i);
+        nx_config_user_t *u = &cfg->users[cfg->n_users];
+        memset(u, 0, sizeof *u);
+        u->id = json_integer_value(json_object_get(uj, "id"));
+        u->chat_id = json_integer_value(json_object_get(uj, "chat_id"));
+        snprintf(u->name, sizeof u->name, "user");
+        get_str(uj, "name", u->name, sizeof u->name);
+        static const char *const roles[] = {"pending", "subscriber", "admin", "owner", NULL};
+        json_t *r = json_object_get(uj, "role");
+        u->role = r ? (uint32_t)enum_index(r, roles) : 1;
+        c->path[0].key = "users";
+        c->path[1].key = NULL;
+        c->path[1].index = i;
+        int bad = 0;
+        for (uint32_t k = 0; k < cfg->n_users; k++) {
+            const nx_config_user_t *o = &cfg->users[k];
+            if (o->id == u->id || o->chat_id == u->chat_id) {
+                c->path[2].key = o->id == u->id ? "id" : "chat_id";
+                c->depth = 3;
+                add_error(c, 0, "users[%u] has the same %s", k, o->id == u->id ? "id" : "chat_id");
+                bad = 1;
+            }
+        }
+        if (!bad)
+            cfg->n_users++;
     }
     c->depth = 0;
 }
@@ -752,6 +863,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         c->depth = 0;
     }
     extract_cortex(c, root, cfg);
+    extract_users(c, root, cfg);
     extract_trading(c, root, cfg);
 }
 
@@ -920,4 +1032,167 @@ int nx_config_symbols_intern(const nx_config_t *cfg, nx_symtab_t *t)
             return rc;
     }
     return 0;
+}
+
+/* ---- one session as JSON ------------------------------------------------- */
+
+/* Check root as one session object and extract it into *out. */
+static int session_of(const nx_config_t *cfg, const char *text, size_t len, json_t *root,
+                      nx_config_session_t *out, nx_config_errors_t *errs)
+{
+    vctx_t c = {.text = text, .len = len, .errs = errs};
+    c.path[0].key = "session";
+    c.depth = 1;
+    validate(&c, &nx_config_session_node, root);
+    if (errs->count == 0) {
+        nx_config_session_t tmp;
+        c.depth = 1;
+        if (!extract_session(&c, cfg, root, &tmp) && errs->count == 0)
+            *out = tmp;
+    }
+    return errs->count ? NX_ECONFIG : 0;
+}
+
+int nx_config_session_from_row(const nx_config_t *cfg, const char *text, int64_t user,
+                               const char *name, const char *venue, const char *mode,
+                               nx_config_session_t *out, nx_config_errors_t *errs)
+{
+    memset(errs, 0, sizeof *errs);
+    snprintf(errs->file, sizeof errs->file, "session");
+    json_t *root = json_loads(text && *text ? text : "{}", 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        nx_config_error_t *e = &errs->e[errs->count++];
+        snprintf(e->path, sizeof e->path, "session");
+        snprintf(e->message, sizeof e->message, "the stored settings are not a JSON object");
+        return NX_ECONFIG;
+    }
+    /* the row's columns are the truth for who, where and how */
+    json_object_set_new(root, "user", json_integer(user));
+    json_object_set_new(root, "name", json_string(name && *name ? name : "session"));
+    json_object_set_new(root, "venue", json_string(venue));
+    json_object_set_new(root, "mode", json_string(mode));
+    int rc = session_of(cfg, NULL, 0, root, out, errs);
+    json_decref(root);
+    return rc;
+}
+
+int nx_config_session_parse(const nx_config_t *cfg, const char *text, size_t len,
+                            nx_config_session_t *out, nx_config_errors_t *errs)
+{
+    memset(errs, 0, sizeof *errs);
+    snprintf(errs->file, sizeof errs->file, "session");
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        nx_config_error_t *e = &errs->e[errs->count++];
+        e->line = jerr.line > 0 ? jerr.line : 0;
+        e->column = jerr.column > 0 ? jerr.column : 0;
+        snprintf(e->path, sizeof e->path, "session");
+        snprintf(e->message, sizeof e->message, "invalid JSON: %s", jerr.text);
+        return NX_ECONFIG;
+    }
+    int rc = session_of(cfg, text, len, root, out, errs);
+    json_decref(root);
+    return rc;
+}
+
+int nx_config_session_json(const nx_config_t *cfg, const nx_config_session_t *x, char *buf,
+                           size_t cap)
+{
+    json_t *o = json_object();
+    json_t *syms = json_array(), *sts = json_array();
+    if (!o || !syms || !sts) {
+        json_decref(o);
+        json_decref(syms);
+        json_decref(sts);
+        return NX_ENOMEM;
+    }
+    for (uint32_t k = 0; k < x->n_symbols; k++)
+        json_array_append_new(syms, json_string(cfg->symbols[x->symbols[k]].symbol));
+    for (uint32_t k = 0; k < x->n_strategies; k++)
+        json_array_append_new(sts, json_string(x->strategies[k]));
+    json_object_set_new(o, "name", json_string(x->name));
+    json_object_set_new(o, "user", json_integer(x->user));
+    json_object_set_new(o, "venue", json_string(nx_venue_name(x->venue)));
+    json_object_set_new(o, "mode", json_string(session_modes[x->mode <= 2 ? x->mode : 2]));
+    json_object_set_new(o, "equity", json_string(x->equity));
+    json_object_set_new(o, "symbols", syms);
+    json_object_set_new(o, "strategies", sts);
+    const struct {
+        const char *key;
+        uint32_t v;
+    } ints[] = {
+        {"leverage", x->leverage},
+        {"size_bp", x->size_bp},
+        {"risk_bp", x->risk_bp},
+        {"max_positions", x->max_positions},
+        {"max_trades_day", x->max_trades_day},
+        {"weekly_loss_bp", x->weekly_loss_bp},
+        {"max_drawdown_bp", x->max_drawdown_bp},
+        {"breaker_losses", x->breaker_losses},
+        {"breaker_halt_s", x->breaker_halt_s},
+        {"cooldown_s", x->cooldown_s},
+        {"trail_bp", x->trail_bp},
+        {"time_limit_s", x->time_limit_s},
+        {"stop_bp", x->stop_bp},
+        {"breaker_max_halts", x->breaker_max_halts},
+        {"drawdown_lock_s", x->drawdown_lock_s},
+        {"stale_s", x->stale_s},
+        {"sl_guard_stops", x->sl_guard_stops},
+        {"sl_guard_window_s", x->sl_guard_window_s},
+        {"sl_guard_lock_s", x->sl_guard_lock_s},
+        {"low_profit_trades", x->low_profit_trades},
+        {"low_profit_lock_s", x->low_profit_lock_s},
+        {"approval_ttl_s", x->approval_ttl_s},
+        {"approval_drift_bp", x->approval_drift_bp},
+    };
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
+        json_object_set_new(o, ints[k].key, json_integer(ints[k].v));
+    json_object_set_new(o, "daily_loss_stop", json_string(x->daily_loss_stop));
+    json_object_set_new(o, "max_symbol_exposure", json_string(x->max_symbol_exposure));
+    json_object_set_new(o, "max_total_exposure", json_string(x->max_total_exposure));
+    json_object_set_new(o, "low_profit_min", json_string(x->low_profit_min));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!text)
+        return NX_ENOMEM;
+    size_t n = strlen(text);
+    int rc = n < cap ? (int)n : NX_ETOOLONG;
+    if (n < cap)
+        memcpy(buf, text, n + 1);
+    free(text);
+    return rc;
+}
+
+int nx_config_session_edit(const nx_config_t *cfg, const char *text, const char *key,
+                           const char *value, char *out, size_t cap, nx_config_errors_t *errs)
+{
+    memset(errs, 0, sizeof *errs);
+    snprintf(errs->file, sizeof errs->file, "session");
+    json_t *root = json_loads(text, 0, NULL);
+    json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+    if (!json_is_object(root) || !v) {
+        json_decref(root);
+        json_decref(v);
+        nx_config_error_t *e = &errs->e[errs->count++];
+        snprintf(e->path, sizeof e->path, "session.%s", key);
+        snprintf(e->message, sizeof e->message, "not a value: %s", value);
+        return NX_ECONFIG;
+    }
+    json_object_set_new(root, key, v);
+    char *edited = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!edited)
+        return NX_ENOMEM;
+    nx_config_session_t x;
+    int rc = nx_config_session_parse(cfg, edited, strlen(edited), &x, errs);
+    if (!rc) {
+        size_t n = strlen(edited);
+        rc = n < cap ? 0 : NX_ETOOLONG;
+        if (!rc)
+            memcpy(out, edited, n + 1);
+    }
+    free(edited);
+    return rc;
 }

@@ -115,10 +115,10 @@ static const nx_cnode_t feed_members[] = {
      "database under data_dir/replay.",
      "\"\"", 0, 255, 0, NULL, NULL},
     {"replay_speed", NX_CT_INT,
-     "With replay: 0 = as fast as the engine reads, 1 = as recorded, N = N times faster.", "0",
-     0, 100000000, 0, NULL, NULL},
-    {"replay_symbol", NX_CT_STRING, "With a replayed candle CSV: the symbol it is.",
-     "\"BTCUSDT\"", 1, 23, 0, NULL, NULL},
+     "With replay: 0 = as fast as the engine reads, 1 = as recorded, N = N times faster.", "0", 0,
+     100000000, 0, NULL, NULL},
+    {"replay_symbol", NX_CT_STRING, "With a replayed candle CSV: the symbol it is.", "\"BTCUSDT\"",
+     1, 23, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -128,16 +128,16 @@ static const nx_cnode_t feed_elem = {"",   NX_CT_OBJECT, "One venue connection s
 static const nx_cnode_t symbol_elem = {
     "", NX_CT_OBJECT, "One tradable instrument.", NULL, 0, 0, 0, NULL, symbol_members};
 
-static const char *const tf_choices[] = {"1m", "3m", "5m",  "15m", "30m",
+static const char *const tf_choices[] = {"1m", "3m", "5m", "15m", "30m",
                                          "1h", "2h", "4h", "1d",  NULL};
 static const char *const candles_from_choices[] = {"klines", "trades", NULL};
 static const nx_cnode_t tf_elem = {"", NX_CT_ENUM, "A timeframe.", NULL, 0, 0, 0, tf_choices, NULL};
 static const nx_cnode_t key_elem = {
-    "", NX_CT_STRING, "An Ed25519 public key, base64 (44 characters).", NULL, 44, 44, 0, NULL,
-    NULL};
+    "",   NX_CT_STRING, "An Ed25519 public key, base64 (44 characters).", NULL, 44, 44, 0,
+    NULL, NULL};
 static const nx_cnode_t sym_name_elem = {
-    "", NX_CT_STRING, "A configured symbol name (BTCUSDT), on any venue.", NULL, 1, 23, 0, NULL,
-    NULL};
+    "",   NX_CT_STRING, "A configured symbol name (BTCUSDT), on any venue.", NULL, 1, 23, 0,
+    NULL, NULL};
 
 static const nx_cnode_t strategy_members[] = {
     {"plugin", NX_CT_STRING,
@@ -148,16 +148,16 @@ static const nx_cnode_t strategy_members[] = {
      "the plugin name", 1, 31, 0, NULL, NULL},
     {"path", NX_CT_STRING, "Explicit .so path, instead of plugin_dir/<plugin>.so.", "\"\"", 0, 255,
      0, NULL, NULL},
-    {"symbols", NX_CT_ARRAY, "Symbols it trades; empty means every configured symbol.", "[]", 0,
-     64, 0, NULL, &sym_name_elem},
-    {"timeframes", NX_CT_ARRAY, "Timeframes it runs on; empty means the plugin's default.", "[]",
-     0, 9, 0, NULL, &tf_elem},
+    {"symbols", NX_CT_ARRAY, "Symbols it trades; empty means every configured symbol.", "[]", 0, 64,
+     0, NULL, &sym_name_elem},
+    {"timeframes", NX_CT_ARRAY, "Timeframes it runs on; empty means the plugin's default.", "[]", 0,
+     9, 0, NULL, &tf_elem},
     {"params", NX_CT_JSON, "Parameters handed to the plugin (see plugins/README.md).", "{}", 0,
      1023, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
-static const nx_cnode_t strategy_elem = {
-    "", NX_CT_OBJECT, "One strategy instance.", NULL, 0, 0, 0, NULL, strategy_members};
+static const nx_cnode_t strategy_elem = {"", NX_CT_OBJECT, "One strategy instance.", NULL, 0, 0,
+                                         0,  NULL,         strategy_members};
 
 static const nx_cnode_t cortex_members[] = {
     {"timeframes", NX_CT_ARRAY,
@@ -171,23 +171,48 @@ static const nx_cnode_t cortex_members[] = {
      "../lib/nexus/plugins).",
      "\"\"", 0, 255, 0, NULL, NULL},
     {"trusted_keys", NX_CT_ARRAY,
-     "Public keys whose signatures are accepted on plugins (`nexus plugin keygen`).", "[]", 0, 8,
-     0, NULL, &key_elem},
+     "Public keys whose signatures are accepted on plugins (`nexus plugin keygen`).", "[]", 0, 8, 0,
+     NULL, &key_elem},
     {"allow_unsigned", NX_CT_BOOL,
-     "Development only: load plugins without a valid signature (logs a warning per load).",
-     "false", 0, 0, 0, NULL, NULL},
-    {"watch", NX_CT_BOOL, "Hot-swap a plugin when its file or signature changes (inotify).",
-     "true", 0, 0, 0, NULL, NULL},
+     "Development only: load plugins without a valid signature (logs a warning per load).", "false",
+     0, 0, 0, NULL, NULL},
+    {"watch", NX_CT_BOOL, "Hot-swap a plugin when its file or signature changes (inotify).", "true",
+     0, 0, 0, NULL, NULL},
     {"strategies", NX_CT_ARRAY,
-     "Strategy instances. Sentinel always runs: it is added with its defaults if not listed.",
-     "[]", 0, 16, 0, NULL, &strategy_elem},
+     "Strategy instances. Sentinel always runs: it is added with its defaults if not listed.", "[]",
+     0, 16, 0, NULL, &strategy_elem},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
 static const char *const mode_choices[] = {"watcher", "copilot", "pilot", NULL};
+static const nx_cnode_t strategy_name_elem = {
+    "",
+    NX_CT_STRING,
+    "A strategy name (cortex.strategies[].name, or \"sentinel\").",
+    NULL,
+    1,
+    31,
+    0,
+    NULL,
+    NULL};
 static const nx_cnode_t session_members[] = {
-    {"name", NX_CT_STRING, "Who trades: the user of this name (a chat user registered under it) drives it.",
+    {"name", NX_CT_STRING,
+     "A label for people. A session is found by its id and its user's id, never by this name.",
      "(required)", 1, 31, NX_CF_REQUIRED, NULL, NULL},
+    {"user", NX_CT_INT,
+     "The id of the Nexus user the session belongs to (`nexus users list`, or a `users` seed). "
+     "A config session is a seed: it is written to the database at start when that user has no "
+     "session on its venue yet, and from then on lives there (changed from chat, kept across "
+     "restarts).",
+     "(required)", 1, 9007199254740991LL, NX_CF_REQUIRED, NULL, NULL},
+    {"venue", NX_CT_ENUM,
+     "The venue account the session trades: its symbols are this venue's. One session per user "
+     "and venue.",
+     "the first symbol's venue", 0, 0, 0, venue_choices, NULL},
+    {"strategies", NX_CT_ARRAY,
+     "The strategies whose signals the session follows; empty means all. Sentinel's protective "
+     "exits always apply.",
+     "[]", 0, 16, 0, NULL, &strategy_name_elem},
     {"mode", NX_CT_ENUM,
      "watcher: signals are notifications only; copilot: each trade waits for approval; pilot: "
      "autonomous.",
@@ -208,36 +233,37 @@ static const nx_cnode_t session_members[] = {
      NULL, NULL},
     {"daily_loss_stop", NX_CT_DECIMAL, "Realised loss in a UTC day that stops entries; 0 = none.",
      "\"0\"", 0, 0, 0, NULL, NULL},
-    {"weekly_loss_bp", NX_CT_INT, "Weekly realised loss (bp of the week's equity) that stops entries.",
-     "0", 0, 10000, 0, NULL, NULL},
+    {"weekly_loss_bp", NX_CT_INT,
+     "Weekly realised loss (bp of the week's equity) that stops entries.", "0", 0, 10000, 0, NULL,
+     NULL},
     {"max_drawdown_bp", NX_CT_INT, "Drawdown from peak equity (bp) that locks entries for a day.",
      "0", 0, 10000, 0, NULL, NULL},
-    {"breaker_losses", NX_CT_INT, "Consecutive losing trades that trip the circuit breaker.", "3", 1,
-     100, 0, NULL, NULL},
+    {"breaker_losses", NX_CT_INT, "Consecutive losing trades that trip the circuit breaker.", "3",
+     1, 100, 0, NULL, NULL},
     {"breaker_halt_s", NX_CT_INT, "0: the breaker waits for a manual reset; else it resumes after.",
      "0", 0, 604800, 0, NULL, NULL},
     {"cooldown_s", NX_CT_INT, "Per-symbol cooldown after a trade or exit, at ATR = 1% of price.",
      "900", 0, 604800, 0, NULL, NULL},
     {"trail_bp", NX_CT_INT, "Trailing stop distance in bp of the entry price; 0 = off.", "0", 0,
      5000, 0, NULL, NULL},
-    {"time_limit_s", NX_CT_INT, "Close a position after this long; 0 = never.", "0", 0, 31536000,
-     0, NULL, NULL},
+    {"time_limit_s", NX_CT_INT, "Close a position after this long; 0 = never.", "0", 0, 31536000, 0,
+     NULL, NULL},
     {"stop_bp", NX_CT_INT,
      "Stop-loss (bp from the entry) for a signal that gives none: no position is unprotected.",
      "1000", 1, 5000, 0, NULL, NULL},
     {"breaker_max_halts", NX_CT_INT,
      "With breaker_halt_s: the trip after this many halts waits for a manual reset; 0 = never.",
      "0", 0, 1000, 0, NULL, NULL},
-    {"drawdown_lock_s", NX_CT_INT, "How long the max_drawdown_bp lock lasts.", "86400", 0,
-     31536000, 0, NULL, NULL},
+    {"drawdown_lock_s", NX_CT_INT, "How long the max_drawdown_bp lock lasts.", "86400", 0, 31536000,
+     0, NULL, NULL},
     {"stale_s", NX_CT_INT, "Entries are refused on market data older than this; 0 = never.", "60",
      0, 86400, 0, NULL, NULL},
     {"max_symbol_exposure", NX_CT_DECIMAL,
      "Notional per symbol at most (quote currency); larger orders are cut; 0 = no limit.", "\"0\"",
      0, 0, 0, NULL, NULL},
     {"max_total_exposure", NX_CT_DECIMAL,
-     "Notional over all positions at most (quote currency); 0 = no limit.", "\"0\"", 0, 0, 0,
-     NULL, NULL},
+     "Notional over all positions at most (quote currency); 0 = no limit.", "\"0\"", 0, 0, 0, NULL,
+     NULL},
     {"sl_guard_stops", NX_CT_INT,
      "Stop-loss guard: this many stop-outs on a pair within sl_guard_window_s lock it; 0 = off.",
      "0", 0, 16, 0, NULL, NULL},
@@ -252,15 +278,15 @@ static const nx_cnode_t session_members[] = {
      0, 0, NULL, NULL},
     {"low_profit_lock_s", NX_CT_INT, "... locks the pair this long.", "0", 0, 31536000, 0, NULL,
      NULL},
-    {"approval_ttl_s", NX_CT_INT, "COPILOT: an approval request expires after this long.", "300",
-     1, 86400, 0, NULL, NULL},
+    {"approval_ttl_s", NX_CT_INT, "COPILOT: an approval request expires after this long.", "300", 1,
+     86400, 0, NULL, NULL},
     {"approval_drift_bp", NX_CT_INT,
-     "COPILOT: an approval is refused when the price moved more than this since the request.",
-     "50", 0, 10000, 0, NULL, NULL},
+     "COPILOT: an approval is refused when the price moved more than this since the request.", "50",
+     0, 10000, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
-static const nx_cnode_t session_elem = {
-    "", NX_CT_OBJECT, "One trading session.", NULL, 0, 0, 0, NULL, session_members};
+static const nx_cnode_t session_elem = {"", NX_CT_OBJECT, "One trading session.", NULL, 0, 0,
+                                        0,  NULL,         session_members};
 static const nx_cnode_t trading_members[] = {
     {"slippage_bp", NX_CT_INT, "Paper venue: market and stop fills worse by this (bp).", "2", 0,
      1000, 0, NULL, NULL},
@@ -318,6 +344,20 @@ static const nx_cnode_t chat_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
+static const char *const role_choices[] = {"pending", "subscriber", "admin", "owner", NULL};
+static const nx_cnode_t user_members[] = {
+    {"id", NX_CT_INT, "The user's Nexus id; sessions name it.", "(required)", 1, 9007199254740991LL,
+     NX_CF_REQUIRED, NULL, NULL},
+    {"chat_id", NX_CT_INT, "Their Telegram user id (the chat account linked to them).",
+     "(required)", 1, 9007199254740991LL, NX_CF_REQUIRED, NULL, NULL},
+    {"name", NX_CT_STRING, "A label for people; names need not be unique.", "\"user\"", 1, 63, 0,
+     NULL, NULL},
+    {"role", NX_CT_ENUM, "What they may do.", "\"subscriber\"", 0, 0, 0, role_choices, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+static const nx_cnode_t user_elem = {"", NX_CT_OBJECT, "One user.", NULL, 0, 0,
+                                     0,  NULL,         user_members};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -335,9 +375,16 @@ static const nx_cnode_t root_members[] = {
      0, 0, 0, NULL, trading_members},
     {"storage", NX_CT_OBJECT, "Durable state: users, sessions, the journal.", NULL, 0, 0, 0, NULL,
      storage_members},
+    {"users", NX_CT_ARRAY,
+     "Users created at start when their id is not in the database yet (seeds: a fresh database, "
+     "the main job's replay). A user already stored keeps what the database says.",
+     "[]", 0, 64, 0, NULL, &user_elem},
     {"chat", NX_CT_OBJECT, "The Telegram bot.", NULL, 0, 0, 0, NULL, chat_members},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
+
+const nx_cnode_t nx_config_session_node = {"", NX_CT_OBJECT, "One trading session.", NULL, 0, 0,
+                                           0,  NULL,         session_members};
 
 const nx_cnode_t nx_config_root = {"",   NX_CT_OBJECT, "Nexus configuration.", NULL, 0, 0, 0,
                                    NULL, root_members};

@@ -37,5 +37,6 @@ struct nx_cnode {
 };
 
 extern const nx_cnode_t nx_config_root;
+extern const nx_cnode_t nx_config_session_node; /* one trading session */
 
 #endif

@@ -153,8 +153,9 @@ static void test_missing_and_semantic(void **state)
                3, 33, "symbols[1].symbol", "already listed at symbols[0]");
 }
 
-#define SYM "{\"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\", " \
-            "\"tick_size\": \"0.1\", \"lot_size\": \"0.001\"}],\n"
+#define SYM                                                                                        \
+    "{\"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\", "                       \
+    "\"tick_size\": \"0.1\", \"lot_size\": \"0.001\"}],\n"
 
 static void test_cortex_section(void **state)
 {
@@ -167,11 +168,12 @@ static void test_cortex_section(void **state)
     assert_int_equal(cfg.cortex.allow_unsigned, 0);
     /* a full section */
     assert_int_equal(
-        load(SYM " \"cortex\": {\"timeframes\": [\"5m\", \"1h\"], \"candles_from\": \"trades\",\n"
-                 "  \"trusted_keys\": [\"18V3XtDM4ie/K980uNExBgL9h7lX3QmoZSNqZx5QTA4=\"],\n"
-                 "  \"strategies\": [{\"plugin\": \"trend\", \"symbols\": [\"BTCUSDT\"],\n"
-                 "    \"timeframes\": [\"15m\"], \"params\": {\"adx_min\": 30, \"x\": [1, \"a\"]}},\n"
-                 "   {\"plugin\": \"trend\", \"name\": \"trend_slow\"}]}}"),
+        load(SYM
+             " \"cortex\": {\"timeframes\": [\"5m\", \"1h\"], \"candles_from\": \"trades\",\n"
+             "  \"trusted_keys\": [\"18V3XtDM4ie/K980uNExBgL9h7lX3QmoZSNqZx5QTA4=\"],\n"
+             "  \"strategies\": [{\"plugin\": \"trend\", \"symbols\": [\"BTCUSDT\"],\n"
+             "    \"timeframes\": [\"15m\"], \"params\": {\"adx_min\": 30, \"x\": [1, \"a\"]}},\n"
+             "   {\"plugin\": \"trend\", \"name\": \"trend_slow\"}]}}"),
         0);
     assert_int_equal(cfg.cortex.ntf, 2);
     assert_int_equal(cfg.cortex.tf_s[0], 300);
@@ -184,14 +186,18 @@ static void test_cortex_section(void **state)
     assert_string_equal(cfg.cortex.strategies[1].name, "trend_slow");
     assert_string_equal(cfg.cortex.strategies[1].params, "{}");
     /* each mistake, with its position */
-    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\", \"symbols\": [\"DOGEUSDT\"]}]}}",
-               2, 60, "cortex.strategies[0].symbols[0]", "not a configured symbol");
-    expect_one(SYM " \"cortex\": {\"trusted_keys\": [\"not-a-key-but-44-characters-long-xxxxxxxxxx=\"]}}", 2,
-               30, "cortex.trusted_keys[0]", "not a base64 Ed25519 public key");
-    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\"}, {\"plugin\": \"trend\"}]}}", 2,
-               60, "cortex.strategies[1].plugin", "already listed at cortex.strategies[0]");
-    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\", \"params\": [1]}]}}", 2, 58,
-               "cortex.strategies[0].params", "expected an object");
+    expect_one(
+        SYM
+        " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\", \"symbols\": [\"DOGEUSDT\"]}]}}",
+        2, 60, "cortex.strategies[0].symbols[0]", "not a configured symbol");
+    expect_one(
+        SYM " \"cortex\": {\"trusted_keys\": [\"not-a-key-but-44-characters-long-xxxxxxxxxx=\"]}}",
+        2, 30, "cortex.trusted_keys[0]", "not a base64 Ed25519 public key");
+    expect_one(SYM
+               " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\"}, {\"plugin\": \"trend\"}]}}",
+               2, 60, "cortex.strategies[1].plugin", "already listed at cortex.strategies[0]");
+    expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\", \"params\": [1]}]}}", 2,
+               58, "cortex.strategies[0].params", "expected an object");
     expect_one(SYM " \"cortex\": {\"timeframes\": [\"7m\"]}}", 2, 28, "cortex.timeframes[0]",
                "not allowed");
     expect_one(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"../evil\"}]}}", 2, 39,
@@ -249,6 +255,97 @@ static void test_describe_lists_every_key(void **state)
     free(buf);
 }
 
+/* Sessions and users: seeds in the file, and one session as JSON (the
+ * database's text) read, written and edited through the same schema. */
+static void test_sessions_and_users(void **state)
+{
+    (void)state;
+    const char *base =
+        "{\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.1\","
+        "\"lot_size\":\"0.001\"},{\"venue\":\"bybit-linear\",\"symbol\":\"ETHUSDT\","
+        "\"tick_size\":\"0.01\",\"lot_size\":\"0.01\"}],"
+        "\"cortex\":{\"strategies\":[{\"plugin\":\"trend\"},{\"plugin\":\"grid\"}]},"
+        "\"users\":[{\"id\":4,\"chat_id\":9004,\"name\":\"dana\",\"role\":\"admin\"},"
+        "{\"id\":5,\"chat_id\":9005}],"
+        "\"trading\":{\"sessions\":[{\"name\":\"d\",\"user\":4,\"strategies\":[\"grid\"]},"
+        "{\"name\":\"e\",\"user\":5,\"venue\":\"bybit-linear\",\"symbols\":[\"ETHUSDT\"]}]}}";
+    if (load(base)) {
+        nx_config_errors_print(&errs, stderr);
+        fail();
+    }
+    assert_int_equal(cfg.n_users, 2);
+    assert_int_equal(cfg.users[0].id, 4);
+    assert_int_equal(cfg.users[0].chat_id, 9004);
+    assert_string_equal(cfg.users[0].name, "dana");
+    assert_int_equal(cfg.users[0].role, 2);
+    assert_string_equal(cfg.users[1].name, "user");
+    assert_int_equal(cfg.users[1].role, 1);
+    const nx_config_session_t *d = &cfg.trading.sessions[0], *e = &cfg.trading.sessions[1];
+    assert_int_equal(d->user, 4);
+    assert_int_equal(d->venue, NX_VENUE_BINANCE_USDM); /* the first symbol's */
+    assert_int_equal(d->n_strategies, 1);
+    assert_string_equal(d->strategies[0], "grid");
+    assert_int_equal(e->venue, NX_VENUE_BYBIT_LINEAR);
+    assert_int_equal(e->n_symbols, 1);
+    assert_int_equal(e->symbols[0], 1);
+    /* one session per user and venue; a session trades its venue's symbols */
+    expect_one("{\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":"
+               "\"0.1\",\"lot_size\":\"0.001\"}],\"trading\":{\"sessions\":[{\"name\":\"a\","
+               "\"user\":1},{\"name\":\"b\",\"user\":1}]}}",
+               1, 159, "trading.sessions[1].user", "already has a session on binance-usdm");
+    expect_one("{\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":"
+               "\"0.1\",\"lot_size\":\"0.001\"}],\"trading\":{\"sessions\":[{\"name\":\"a\"}]}}",
+               1, 118, "trading.sessions[0]", "missing required key \"user\"");
+
+    /* a session as JSON: checked like the file, defaults filled in */
+    assert_int_equal(load(base), 0);
+    nx_config_session_t x;
+    const char *mine = "{\"name\":\"mine\",\"user\":5,\"leverage\":3,\"mode\":\"copilot\"}";
+    assert_int_equal(nx_config_session_parse(&cfg, mine, strlen(mine), &x, &errs), 0);
+    assert_string_equal(x.name, "mine");
+    assert_int_equal(x.user, 5);
+    assert_int_equal(x.leverage, 3);
+    assert_int_equal(x.mode, 1);
+    assert_int_equal(x.size_bp, 500);
+    assert_int_equal(x.approval_ttl_s, 300);
+    assert_string_equal(x.equity, "10000");
+    const char *bad = "{\"name\":\"m\",\"user\":5,\"venue\":\"bybit-linear\",\"symbols\":"
+                      "[\"BTCUSDT\"],\"strategies\":[\"nope\"]}";
+    assert_int_equal(nx_config_session_parse(&cfg, bad, strlen(bad), &x, &errs), NX_ECONFIG);
+    assert_int_equal(errs.count, 2);
+    assert_string_equal(errs.e[0].path, "session.symbols[0]");
+    assert_string_equal(errs.e[0].message,
+                        "BTCUSDT is on binance-usdm; this session trades on bybit-linear");
+    assert_string_equal(errs.e[1].path, "session.strategies[0]");
+    const char *range = "{\"name\":\"m\",\"user\":5,\"leverage\":21}";
+    assert_int_equal(nx_config_session_parse(&cfg, range, strlen(range), &x, &errs), NX_ECONFIG);
+    assert_string_equal(errs.e[0].path, "session.leverage");
+    /* written whole, read back the same, written again the same */
+    char a[4096], b[4096];
+    int n = nx_config_session_json(&cfg, e, a, sizeof a);
+    assert_true(n > 0);
+    assert_int_equal(nx_config_session_parse(&cfg, a, (size_t)n, &x, &errs), 0);
+    assert_int_equal(nx_config_session_json(&cfg, &x, b, sizeof b), n);
+    assert_string_equal(a, b);
+    assert_int_equal(x.venue, NX_VENUE_BYBIT_LINEAR);
+    assert_int_equal(x.user, 5);
+    assert_int_equal(nx_config_session_json(&cfg, e, a, 16), NX_ETOOLONG);
+    /* one key changed, the whole checked */
+    assert_int_equal(nx_config_session_edit(&cfg, mine, "leverage", "7", a, sizeof a, &errs), 0);
+    assert_int_equal(nx_config_session_parse(&cfg, a, strlen(a), &x, &errs), 0);
+    assert_int_equal(x.leverage, 7);
+    assert_int_equal(x.mode, 1); /* the rest kept */
+    assert_int_equal(nx_config_session_edit(&cfg, mine, "leverage", "70", a, sizeof a, &errs),
+                     NX_ECONFIG);
+    assert_string_equal(errs.e[0].path, "session.leverage");
+    assert_int_equal(nx_config_session_edit(&cfg, mine, "mode", "\"pilot\"", a, sizeof a, &errs),
+                     0);
+    assert_non_null(strstr(a, "\"mode\":\"pilot\""));
+    assert_int_equal(nx_config_session_edit(&cfg, mine, "colour", "1", a, sizeof a, &errs),
+                     NX_ECONFIG);
+    assert_string_equal(errs.e[0].path, "session.colour");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,7 +354,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range),       cmocka_unit_test(test_missing_and_semantic),
         cmocka_unit_test(test_secrets_refused),    cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_describe_lists_every_key),
-        cmocka_unit_test(test_cortex_section),
+        cmocka_unit_test(test_cortex_section),     cmocka_unit_test(test_sessions_and_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -603,8 +603,8 @@ static void test_scheduled_tasks_cli_and_engine(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* dir/nexus.json with one symbol, these sessions (JSON objects), the owner
- * boss at chat 42 and `more` keys; one run of nexus saves every session's
+/* dir/nexus.json with one symbol, these sessions (JSON objects), the users
+ * boss (id 1, the owner at chat 42) and alice (id 2, chat 7), and `more` keys; one run of nexus saves every session's
  * state into dir/data/nexus.db. No key, database URL or token in the
  * environment. */
 static void saved_sessions(const char *dir, const char *sessions, const char *more, char *cfg,
@@ -618,6 +618,8 @@ static void saved_sessions(const char *dir, const char *sessions, const char *mo
             "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
             " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
             " \"tick_size\": \"0.01\", \"lot_size\": \"0.001\"}],"
+            " \"users\": [{\"id\": 1, \"chat_id\": 42, \"name\": \"boss\", \"role\": \"owner\"},"
+            " {\"id\": 2, \"chat_id\": 7, \"name\": \"alice\"}],"
             " \"trading\": {\"sessions\": [%s]},"
             " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"}%s}\n",
             dir, sessions, more);
@@ -643,11 +645,9 @@ static void test_daily_report_in_chat(void **state)
     snprintf(chat, sizeof chat,
              ", \"chat\": {\"api_url\": \"http://127.0.0.1:%d\", \"poll_timeout_s\": 1}",
              tg->port);
-    saved_sessions(dir, "{\"name\": \"boss\"}, {\"name\": \"alice\"}", chat, cfg, db);
+    saved_sessions(dir, "{\"name\": \"boss\", \"user\": 1}, {\"name\": \"alice\", \"user\": 2}",
+                   chat, cfg, db);
     const char *N = nexus_bin;
-    assert_int_equal(shell(NULL, 0, "%s users --config %s add 7 --name alice --role subscriber",
-                           N, cfg),
-                     0);
     assert_int_equal(shell(NULL, 0, "%s tasks --config %s add 7 @daily UTC daily_report", N, cfg),
                      0);
     assert_int_equal(shell(NULL, 0, "%s tasks --config %s add 42 @daily UTC daily_report", N, cfg),
@@ -687,7 +687,7 @@ static void held_case(const char *fill_sql, const char *why)
     char dir[] = "/tmp/nx-cli-held-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char cfg[128], db[128], out[8192];
-    saved_sessions(dir, "{\"name\": \"boss\"}", "", cfg, db);
+    saved_sessions(dir, "{\"name\": \"boss\", \"user\": 1}", "", cfg, db);
     const char *N = nexus_bin;
     sql1(db, fill_sql, NULL, 0);
     assert_int_equal(shell(NULL, 0,

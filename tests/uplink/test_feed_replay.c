@@ -822,11 +822,15 @@ static void test_nexus_run_all_venues(void **state)
         "{\"venue\":\"alpaca\",\"ws_url\":\"ws://127.0.0.1:%d/v2/iex\",\"rest_url\":\"http://"
         "127.0.0.1:%d\","
         "\"streams\":[\"trades\",\"klines\"],\"stale_s\":0}],"
-        /* a session trading BTCUSDT on both venues, whose replays run on
-         * different clocks (2021 candles, a 2026 capture) */
+        /* one user trading BTCUSDT on two venues (a session per venue
+         * account), whose replays run on different clocks (2021 candles, a
+         * 2026 capture) */
         "\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
         "\"strategies\":[{\"plugin\":\"grid\",\"symbols\":[\"BTCUSDT\"]}]},"
-        "\"trading\":{\"sessions\":[{\"name\":\"both\",\"symbols\":[\"BTCUSDT\"]}]}}",
+        "\"users\":[{\"id\":1,\"chat_id\":1001}],"
+        "\"trading\":{\"sessions\":[{\"name\":\"bin\",\"user\":1,\"venue\":\"binance-usdm\","
+        "\"symbols\":[\"BTCUSDT\"]},{\"name\":\"byb\",\"user\":1,\"venue\":\"bybit-linear\","
+        "\"symbols\":[\"BTCUSDT\"]}]}}",
         dd, bn.port, bn.port, by.port, by.port, al.port, al.port, NX_PLUGIN_DIR);
     fclose(f);
     char out_path[64];
@@ -838,19 +842,20 @@ static void test_nexus_run_all_venues(void **state)
     int rc = system(cmd);
     assert_int_equal(WEXITSTATUS(rc), 0);
     /* each signal is decided on its own symbol's clock: the 2026 capture on
-     * Bybit must not put the 2021 Binance signals into a cooldown */
+     * Bybit must not put the 2021 Binance signals into a cooldown (the
+     * sessions are per venue now, the clocks still per symbol) */
     FILE *lf = fopen(err_path, "r");
     assert_non_null(lf);
     char logline[2048];
     unsigned trades = 0;
     while (fgets(logline, sizeof logline, lf)) {
-        const char *p = strstr(logline, "summary: session both (pilot): trades=");
+        const char *p = strstr(logline, "summary: session bin (pilot): trades=");
         if (p)
-            trades = (unsigned)atoi(p + strlen("summary: session both (pilot): trades="));
+            trades = (unsigned)atoi(p + strlen("summary: session bin (pilot): trades="));
     }
     fclose(lf);
     unlink(err_path);
-    printf("# paper session on both venues: %u trades\n", trades);
+    printf("# the Binance session beside a Bybit one: %u trades\n", trades);
     assert_true(trades >= 5);
     FILE *ev = fopen(out_path, "r");
     assert_non_null(ev);
@@ -1032,11 +1037,12 @@ static void test_nexus_run_paper_sessions(void **state)
              "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
              "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"trend\"},"
              "{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},{\"plugin\":\"sentinel\"}]},"
-             "\"trading\":{\"sessions\":["
-             "{\"name\":\"pia\",\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":200,"
+             "\"users\":[{\"id\":1,\"chat_id\":1001},{\"id\":2,\"chat_id\":1002},"
+             "{\"id\":3,\"chat_id\":1003}],\"trading\":{\"sessions\":["
+             "{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":200,"
              "\"breaker_halt_s\":3600,\"time_limit_s\":86400},"
-             "{\"name\":\"cole\",\"mode\":\"copilot\",\"equity\":\"500\"},"
-             "{\"name\":\"wes\",\"mode\":\"watcher\"}]}",
+             "{\"name\":\"cole\",\"user\":2,\"mode\":\"copilot\",\"equity\":\"500\"},"
+             "{\"name\":\"wes\",\"user\":3,\"mode\":\"watcher\"}]}",
              NX_PLUGIN_DIR);
     run_on_real_candles("paper", more, out_path, err_path);
     /* every decision and every fill is on the journal (printed with --events) */
@@ -1227,9 +1233,10 @@ static void run_twice(const char *dir, const char *env)
              "\"data_dir\":\"%s\",\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],"
              "\"plugin_dir\":\"%s\",\"allow_unsigned\":true,\"strategies\":[{\"plugin\":"
              "\"trend\"},{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
-             "\"trading\":{\"sessions\":[{\"name\":\"pia\",\"mode\":\"pilot\","
+             "\"users\":[{\"id\":1,\"chat_id\":1001},{\"id\":2,\"chat_id\":1002}],"
+             "\"trading\":{\"sessions\":[{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\","
              "\"breaker_halt_s\":3600,\"time_limit_s\":172800},"
-             "{\"name\":\"cole\",\"mode\":\"copilot\"}]}",
+             "{\"name\":\"cole\",\"user\":2,\"mode\":\"copilot\"}]}",
              dir, NX_PLUGIN_DIR);
     split_csv(6296, p1, p2); /* pia holds a position at the end of the first part */
     static unsigned long long ids[65536];

@@ -75,9 +75,24 @@ typedef struct nx_config_strategy {
 
 #define NX_CONFIG_MAX_SESSIONS 64
 
+#define NX_CONFIG_MAX_USERS 64
+
+/* A user the config seeds into an empty database. */
+typedef struct nx_config_user {
+    int64_t id, chat_id;
+    char name[64];
+    uint32_t role; /* 0 pending, 1 subscriber, 2 admin, 3 owner (store.h's nx_role_t) */
+} nx_config_user_t;
+
+#define NX_CONFIG_SESSION_STRATEGIES 16
+
 typedef struct nx_config_session {
-    char name[32];
-    uint32_t mode; /* 0 watcher, 1 copilot, 2 pilot */
+    char name[32];         /* a label for people */
+    int64_t user;          /* the Nexus user id it belongs to */
+    nx_venue_t venue;      /* the venue account it trades */
+    uint32_t n_strategies; /* followed; 0 = all */
+    char strategies[NX_CONFIG_SESSION_STRATEGIES][32];
+    uint32_t mode;   /* 0 watcher, 1 copilot, 2 pilot */
     char equity[32]; /* decimal text, converted at each symbol's price scale */
     uint32_t n_symbols;
     uint32_t symbols[64]; /* symbol ids; 0 = all */
@@ -134,6 +149,8 @@ typedef struct nx_config {
         uint32_t n_sessions;
         nx_config_session_t sessions[NX_CONFIG_MAX_SESSIONS];
     } trading;
+    uint32_t n_users;
+    nx_config_user_t users[NX_CONFIG_MAX_USERS];
     struct {
         char key_file[NX_PATH_MAX]; /* "" = NEXUS_MASTER_KEY only */
         uint32_t batch;             /* journal entries per transaction */
@@ -182,6 +199,34 @@ void nx_config_errors_print(const nx_config_errors_t *errs, FILE *out);
 /* Print the schema: every key with type, allowed values, default and
  * meaning, as Markdown. */
 void nx_config_describe(FILE *out);
+
+/*
+ * Trading sessions as JSON: the text stored in the database (sessions.
+ * config) and what a person's new session is made from. The session's
+ * symbols and strategies must be the config's.
+ *  - nx_config_session_parse: one session object, checked key by key like
+ *    the file (errors name "session.<key>"), with every default filled in.
+ *    Returns 0 or NX_ECONFIG.
+ *  - nx_config_session_json: the whole session as compact JSON, every key
+ *    written; reading it back gives the same session. Returns the length,
+ *    or NX_ETOOLONG.
+ *  - nx_config_session_edit: the session text with one key set to the JSON
+ *    value `value` ("3", "\"copilot\""), checked as a whole; out holds the
+ *    new text. Returns 0, NX_ECONFIG (with the reason) or NX_ETOOLONG.
+ * Any thread; they allocate while they run (jansson).
+ */
+int nx_config_session_parse(const nx_config_t *cfg, const char *text, size_t len,
+                            nx_config_session_t *out, nx_config_errors_t *errs);
+int nx_config_session_json(const nx_config_t *cfg, const nx_config_session_t *s, char *buf,
+                           size_t cap);
+int nx_config_session_edit(const nx_config_t *cfg, const char *text, const char *key,
+                           const char *value, char *out, size_t cap, nx_config_errors_t *errs);
+/* A stored session: its settings text with the row's own user, name,
+ * venue and mode put over whatever the text says (NULL or "" text: all
+ * defaults). 0 or NX_ECONFIG. */
+int nx_config_session_from_row(const nx_config_t *cfg, const char *text, int64_t user,
+                               const char *name, const char *venue, const char *mode,
+                               nx_config_session_t *out, nx_config_errors_t *errs);
 
 /* Intern every configured symbol into t. Returns 0 or the first
  * nx_symtab_add error (validation already guarantees success). */

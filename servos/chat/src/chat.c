@@ -27,7 +27,7 @@ static void identify(nx_chat_t *b, caller_t *who, int64_t user, const char *unam
                                    : "user");
     }
     who->session = who->known && who->u.role != NX_ROLE_PENDING && who->u.role != NX_ROLE_BANNED
-                       ? chat_session_of_name(b, who->u.name)
+                       ? chat_active_session(b, who->u.id)
                        : 0;
 }
 
@@ -60,10 +60,13 @@ void nx_chat_poll(nx_chat_t *b)
         caller_t who = {0};
         who.chat = 0;
         who.console = who.is_private = who.known = 1;
-        who.u.role = NX_ROLE_OWNER;
-        who.u.id = 0;
-        snprintf(who.u.name, sizeof who.u.name, "%s", b->cfg->storage.owner_name);
-        who.session = chat_session_of_name(b, who.u.name);
+        if (chat_console_user(b, &who.u)) { /* no owner in the users table yet */
+            who.u.role = NX_ROLE_OWNER;
+            snprintf(who.u.name, sizeof who.u.name, "%s", b->cfg->storage.owner_name);
+        }
+        who.u.role = NX_ROLE_OWNER; /* whoever is at the terminal runs the process */
+        who.user_chat = who.u.chat_id;
+        who.session = who.u.id ? chat_active_session(b, who.u.id) : 0;
         if (line[0] == '!')
             chat_on_button(b, &who, NULL, line + 1);
         else
@@ -85,15 +88,24 @@ nx_chat_t *nx_chat_create(const nx_chat_opts_t *o)
     b->console = o->console;
     b->owner_chat = o->cfg->storage.owner_chat_id;
     b->users = calloc(CHAT_USERS_MAX, sizeof *b->users);
-    if (!b->users) {
+    b->sessions = calloc(CHAT_SESSIONS_MAX, sizeof *b->sessions);
+    if (!b->users || !b->sessions) {
+        free(b->users);
+        free(b->sessions);
         free(b);
         return NULL;
     }
     pthread_mutex_init(&b->mu, NULL);
     if (b->console) {
         chat_console_start(b);
-        printf("console: type /help (you are the owner, session \"%s\")\n",
-               o->cfg->storage.owner_name);
+        nx_user_t u;
+        uint32_t s = chat_console_user(b, &u) == 0 ? chat_active_session(b, u.id) : 0;
+        const chat_session_t *cs = s ? chat_session_get(b, s) : NULL;
+        if (cs)
+            printf("console: type /help (you are the owner, %s (user %lld), session %u \"%s\")\n",
+                   u.name, (long long)u.id, s, cs->name);
+        else
+            printf("console: type /help (you are the owner; no trading session yet)\n");
         fflush(stdout);
     }
     return b;
@@ -105,6 +117,7 @@ void nx_chat_destroy(nx_chat_t *b)
         return;
     chat_console_stop(b);
     free(b->users);
+    free(b->sessions);
     pthread_mutex_destroy(&b->mu);
     free(b);
 }

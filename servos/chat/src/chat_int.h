@@ -10,10 +10,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define CHAT_REQS      512  /* approval requests remembered with their message */
-#define CHAT_LINES     64   /* console lines waiting */
-#define CHAT_OUT       3800 /* one reply, bytes (Telegram takes 4096 characters) */
-#define CHAT_USERS_MAX 1024 /* users kept in memory */
+#define CHAT_REQS         512  /* approval requests remembered with their message */
+#define CHAT_LINES        64   /* console lines waiting */
+#define CHAT_OUT          3800 /* one reply, bytes (Telegram takes 4096 characters) */
+#define CHAT_USERS_MAX    1024 /* users kept in memory */
+#define CHAT_SESSIONS_MAX 256  /* sessions kept in memory (whose each is) */
+
+/* What the chat layer keeps of a session: whose it is, and its labels. */
+typedef struct chat_session {
+    int64_t id, user;
+    char name[32], venue[32], mode[12];
+} chat_session_t;
 
 /* An approval request's message, to edit once it is decided or expires. */
 typedef struct req_msg {
@@ -41,6 +48,9 @@ struct nx_chat {
     nx_user_t *users; /* chat_users_refresh */
     int n_users;
     int64_t users_at_ns;
+    chat_session_t *sessions; /* chat_sessions_refresh */
+    int n_sessions;
+    int64_t sessions_at_ns;
     int64_t feed_told_ns[NX_VENUE_COUNT][8]; /* last feed problem told, per venue and status */
     uint64_t plugin_failures[NX_CORTEX_MAX_STRATEGIES]; /* reload failures told so far */
     int64_t next_plugin_check_ns;
@@ -52,7 +62,7 @@ typedef struct caller {
     int is_private, console;
     int known;
     nx_user_t u;
-    uint32_t session; /* configured session of the user's name, 0 = none */
+    uint32_t session; /* the session the user's commands act on, 0 = none */
     int64_t message_id;
 } caller_t;
 
@@ -75,8 +85,14 @@ void chat_reply(nx_chat_t *b, const caller_t *who, const char *fmt, ...)
 /* users.c */
 void chat_users_refresh(nx_chat_t *b);
 void chat_users_changed(nx_chat_t *b);
-int chat_user_named(nx_chat_t *b, const char *name, nx_user_t *out);
-uint32_t chat_session_of_name(const nx_chat_t *b, const char *name);
+int chat_user_by_id(nx_chat_t *b, const char *text, nx_user_t *out);
+int chat_console_user(nx_chat_t *b, nx_user_t *out);
+void chat_sessions_refresh(nx_chat_t *b);
+void chat_sessions_changed(nx_chat_t *b);
+const chat_session_t *chat_session_get(nx_chat_t *b, int64_t id);
+int chat_sessions_of(nx_chat_t *b, int64_t user, const chat_session_t **out, int max);
+uint32_t chat_active_session(nx_chat_t *b, int64_t user);
+int chat_set_active(nx_chat_t *b, int64_t user, int64_t session);
 int64_t chat_of_session(nx_chat_t *b, uint32_t session);
 void chat_tell_admins(nx_chat_t *b, const char *html);
 void chat_watch_list(nx_chat_t *b, int64_t user_id, char *key, size_t key_cap, char *list,
@@ -124,6 +140,13 @@ const char *chat_money(const nx_chat_t *b, int64_t v, char *buf);
 void chat_on_text(nx_chat_t *b, caller_t *who, char *text);
 void chat_on_button(nx_chat_t *b, caller_t *who, const char *cb_id, const char *data);
 req_msg_t *chat_req_find(nx_chat_t *b, uint32_t request);
+
+/* sessions.c: /sessions, /session new|use, /limits; a setting changed on
+ * the desk kept in the session's row (value: the key's JSON text). */
+void c_sessions(nx_chat_t *b, caller_t *who, char *a);
+void c_session(nx_chat_t *b, caller_t *who, char *a);
+void c_limits(nx_chat_t *b, caller_t *who, char *a);
+int chat_session_store(nx_chat_t *b, uint32_t session, const char *key, const char *value);
 
 /* notify.c */
 void chat_check_plugins(nx_chat_t *b);

@@ -31,8 +31,7 @@ static int need_session(nx_chat_t *b, caller_t *who)
 {
     if (who->session)
         return 1;
-    chat_reply(b, who, "You have no trading session yet: the owner adds one under your name (%s).",
-               who->u.name);
+    chat_reply(b, who, "You have no trading session yet: /session new makes one (/help).");
     return 0;
 }
 
@@ -56,8 +55,11 @@ static void c_start(nx_chat_t *b, caller_t *who, char *args)
     if (who->known) {
         if (who->u.role == NX_ROLE_PENDING)
             chat_reply(b, who, "Your request is waiting for an admin's approval.");
-        else
-            chat_reply(b, who, "Welcome back, %s. /help lists what you can do.", who->u.name);
+        else {
+            char esc[128];
+            nx_tg_escape(who->u.name, esc, sizeof esc);
+            chat_reply(b, who, "Welcome back, %s. /help lists what you can do.", esc);
+        }
         return;
     }
     if (!who->is_private) {
@@ -78,11 +80,11 @@ static void c_start(nx_chat_t *b, caller_t *who, char *args)
     who->u.id = id;
     chat_users_changed(b);
     chat_audit(b, who, "register", name);
-    chat_reply(b, who, "Hello %s! Your request to join is waiting for an admin's approval.", name);
     char msg[512], esc[128];
-    nx_tg_escape(name, esc, sizeof esc);
-    snprintf(msg, sizeof msg, "New user <b>%s</b> (id %lld) asks to join: /approve %s", esc,
-             (long long)id, esc);
+    nx_tg_escape(name, esc, sizeof esc); /* a name is theirs to choose: never markup */
+    chat_reply(b, who, "Hello %s! Your request to join is waiting for an admin's approval.", esc);
+    snprintf(msg, sizeof msg, "New user <b>%s</b> (id %lld) asks to join: /approve %lld", esc,
+             (long long)id, (long long)id);
     chat_tell_admins(b, msg);
 }
 
@@ -183,9 +185,18 @@ static void c_mode(nx_chat_t *b, caller_t *who, char *a)
 {
     for (int m = 0; m < 3; m++)
         if (a && !strcmp(a, chat_mode_names[m])) {
-            char done[64];
+            if (!need_session(b, who))
+                return;
+            char done[64], value[16];
             snprintf(done, sizeof done, "Mode is now %s.", chat_mode_names[m]);
-            c_simple(b, who, NX_CTL_MODE, m, done);
+            int why = 0;
+            int rc = chat_command(b, who->session, NX_CTL_MODE, m, NULL, &why);
+            snprintf(value, sizeof value, "\"%s\"", chat_mode_names[m]);
+            if (!rc)
+                rc = chat_session_store(b, who->session, "mode", value);
+            answer_rc(b, who, rc, why, done);
+            if (!rc)
+                chat_audit(b, who, done, "");
             return;
         }
     chat_reply(b, who, "Usage: /mode watcher|copilot|pilot");
@@ -309,26 +320,39 @@ static void c_config(nx_chat_t *b, caller_t *who, char *a)
 {
     if (!need_session(b, who))
         return;
-    char verb[8] = "", key[32] = "";
-    long long v = 0;
-    int k = a ? sscanf(a, "%7s %31s %lld", verb, key, &v) : 0;
+    char verb[8] = "", key[32] = "", val[32] = "", extra[8] = "";
+    int k = a ? sscanf(a, "%7s %31s %31s %7s", verb, key, val, extra) : 0;
     if (k <= 0 || !strcmp(verb, "show")) {
         c_query(b, who, Q_CONFIG, 0);
         return;
     }
-    if (strcmp(verb, "set") || k != 3) {
-        chat_reply(b, who, "Usage: /config show | /config set KEY VALUE");
+    char *end = NULL;
+    long long v = k >= 3 ? strtoll(val, &end, 10) : 0;
+    if (strcmp(verb, "set") || k != 3 || !end || *end || end == val) {
+        chat_reply(b, who, "Usage: /config show | /config set KEY VALUE (a whole number)");
+        return;
+    }
+    int lev_max = 20, ses_max = 0;
+    if (!strcmp(key, "leverage") && !who->console &&
+        nx_store_role_limits(b->store, who->u.role, &lev_max, &ses_max) == 0 && v > lev_max) {
+        chat_reply(b, who, "Leverage above %dx is not available to you.", lev_max);
         return;
     }
     int why = 0;
     int rc = chat_command(b, who->session, NX_CTL_SET, v, key, &why);
     char done[96];
     snprintf(done, sizeof done, "%s is now %lld.", key, v);
-    if (rc == NX_ERANGE)
+    if (rc == NX_ERANGE) {
         chat_reply(b, who, "%s: unknown setting or value out of range (/config show lists them).",
                    key);
-    else
-        answer_rc(b, who, rc, why, done);
+        return;
+    }
+    if (!rc) { /* the session's settings live in storage: kept across restarts */
+        char canon[32];
+        snprintf(canon, sizeof canon, "%lld", v);
+        rc = chat_session_store(b, who->session, key, canon);
+    }
+    answer_rc(b, who, rc, why, done);
     if (!rc)
         chat_audit(b, who, "config", done);
 }
@@ -361,7 +385,7 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
     explicit_bzero(secret, sizeof secret);
     explicit_bzero(a, strlen(a));
     if (!rc) {
-        nx_store_session_put(b->store, who->u.id, venue, "watcher", 0, "{}", NULL);
+        nx_store_session_ensure(b->store, who->u.id, venue, NULL);
         rc = nx_store_session_set_keys(b->store, who->u.id, venue, sk, skn, ss, ssn);
     }
     nx_vault_free(v);
@@ -426,8 +450,8 @@ static void c_users(nx_chat_t *b, caller_t *who, char *a)
 static void set_role(nx_chat_t *b, caller_t *who, char *a, nx_role_t role)
 {
     nx_user_t u;
-    if (!a || !*a || chat_user_named(b, a, &u)) {
-        chat_reply(b, who, "No such user. /users lists them.");
+    if (!a || !*a || chat_user_by_id(b, a, &u)) {
+        chat_reply(b, who, "No such user: give their id, a number (/users lists them).");
         return;
     }
     if (u.role == NX_ROLE_OWNER || (u.role == NX_ROLE_ADMIN && who->u.role != NX_ROLE_OWNER)) {
@@ -534,12 +558,15 @@ static const cmd_t cmds[] = {
     {"strategies", NX_ROLE_SUBSCRIBER, 0, c_strategies, "strategies and their signals"},
     {"regime", NX_ROLE_SUBSCRIBER, 0, c_regime, "PAIR market regime"},
     {"config", NX_ROLE_SUBSCRIBER, 0, c_config, "show | set KEY VALUE"},
+    {"sessions", NX_ROLE_SUBSCRIBER, 0, c_sessions, "your sessions (all: everyone's, admin)"},
+    {"session", NX_ROLE_SUBSCRIBER, 0, c_session, "new [KEY=VALUE ...] | use ID"},
     {"keys", NX_ROLE_SUBSCRIBER, 1, c_keys, "VENUE KEY SECRET (private chat)"},
     {"health", NX_ROLE_SUBSCRIBER, 0, c_health, "feeds and engine"},
     {"version", NX_ROLE_SUBSCRIBER, 0, c_version, "version"},
     {"users", NX_ROLE_ADMIN, 0, c_users, "every user (admin)"},
-    {"approve", NX_ROLE_ADMIN, 0, c_approve, "USER let a user in (admin)"},
-    {"ban", NX_ROLE_ADMIN, 0, c_ban, "USER (admin)"},
+    {"approve", NX_ROLE_ADMIN, 0, c_approve, "USER_ID let a user in (admin)"},
+    {"ban", NX_ROLE_ADMIN, 0, c_ban, "USER_ID (admin)"},
+    {"limits", NX_ROLE_ADMIN, 0, c_limits, "[ROLE leverage N sessions M] ceilings (admin)"},
     {"plugins", NX_ROLE_ADMIN, 0, c_plugins, "list|reload [NAME] (admin)"},
     {"logs", NX_ROLE_OWNER, 0, c_logs, "[n] latest log lines (owner)"},
     {"killswitch", NX_ROLE_OWNER, 0, c_killswitch, "on|off for everyone (owner)"},

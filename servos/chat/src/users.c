@@ -1,9 +1,9 @@
 /*
  * users.c — the people the chat layer talks to: the users table, kept in
  * memory (read at most once a second, since the CLI may change it while
- * Nexus runs, and at once after the chat layer changed a user), a user's
- * session (the configured session with the user's name), watch lists and
- * the audit log.
+ * Nexus runs, and at once after the chat layer changed a user), the
+ * sessions and whose each one is (by user id: names are labels), the
+ * session a user's commands act on, watch lists and the audit log.
  */
 #include "chat_int.h"
 
@@ -14,22 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The configured session with this name (1..n), 0 if none. */
-uint32_t chat_session_of_name(const nx_chat_t *b, const char *name)
-{
-    const nx_config_t *c = b->cfg;
-    for (uint32_t i = 0; i < c->trading.n_sessions; i++)
-        if (!strcmp(c->trading.sessions[i].name, name))
-            return i + 1;
-    return 0;
-}
-
-static const char *session_name(const nx_chat_t *b, uint32_t s)
-{
-    const nx_config_t *c = b->cfg;
-    return s >= 1 && s <= c->trading.n_sessions ? c->trading.sessions[s - 1].name : "?";
-}
 
 /* The users, read from storage at most once a second (the CLI may change
  * them while Nexus runs) and again at once after the chat layer changed one: a
@@ -59,38 +43,149 @@ void chat_users_changed(nx_chat_t *b)
     b->users_at_ns = 0;
 }
 
-/* By name, user id or chat id. */
-int chat_user_named(nx_chat_t *b, const char *name, nx_user_t *out)
+/* A user named by a person: by id only ("12"), since names are labels
+ * and two people may share one. NX_ENOENT if there is no such user or the
+ * text is not an id. */
+int chat_user_by_id(nx_chat_t *b, const char *text, nx_user_t *out)
 {
     char *end;
-    long long id = strtoll(name, &end, 10);
-    if (*name && !*end &&
-        (nx_store_user_get(b->store, id, 0, out) == 0 ||
-         nx_store_user_get(b->store, 0, id, out) == 0))
-        return 0;
-    chat_users_refresh(b);
-    for (int i = 0; i < b->n_users; i++)
-        if (!strcmp(b->users[i].name, name)) {
-            *out = b->users[i];
-            return 0;
-        }
-    return NX_ENOENT;
+    long long id = strtoll(text, &end, 10);
+    if (!*text || *end || id <= 0)
+        return NX_ENOENT;
+    return nx_store_user_get(b->store, 0, id, out);
 }
 
-/* The chat of the user whose name is the session's; 0 = the console, -1 =
- * nobody to tell. */
+static const nx_user_t *user_of_id(nx_chat_t *b, int64_t id)
+{
+    chat_users_refresh(b);
+    for (int i = 0; i < b->n_users; i++)
+        if (b->users[i].id == id)
+            return &b->users[i];
+    return NULL;
+}
+
+/* The owner at the console: the user of the config's owner chat id, else
+ * the first owner in the users table; 0 if there is none (the console then
+ * speaks for an owner with no session). */
+int chat_console_user(nx_chat_t *b, nx_user_t *out)
+{
+    chat_users_refresh(b);
+    const nx_user_t *first = NULL;
+    for (int i = 0; i < b->n_users; i++) {
+        const nx_user_t *u = &b->users[i];
+        if (b->owner_chat && u->chat_id == b->owner_chat) {
+            first = u;
+            break;
+        }
+        if (!first && u->role == NX_ROLE_OWNER)
+            first = u;
+    }
+    if (!first)
+        return NX_ENOENT;
+    *out = *first;
+    return 0;
+}
+
+/* ---- sessions: whose each one is ------------------------------------------ */
+
+/* The sessions, read like the users (a handful of rows; the desk has the
+ * rest): a notification finds the person of its session here. */
+static int cache_session(void *ctx, const nx_session_row_t *r)
+{
+    nx_chat_t *b = ctx;
+    if (b->n_sessions < CHAT_SESSIONS_MAX) {
+        chat_session_t *s = &b->sessions[b->n_sessions++];
+        s->id = r->id;
+        s->user = r->user_id;
+        snprintf(s->name, sizeof s->name, "%s", r->name);
+        snprintf(s->venue, sizeof s->venue, "%s", r->venue);
+        snprintf(s->mode, sizeof s->mode, "%s", r->mode);
+    }
+    return 0;
+}
+
+void chat_sessions_refresh(nx_chat_t *b)
+{
+    int64_t now = nx_mono_ns();
+    if (b->sessions_at_ns && now - b->sessions_at_ns < NX_NS_PER_SEC)
+        return;
+    b->n_sessions = 0;
+    if (nx_store_sessions(b->store, 0, cache_session, b))
+        NX_LOGK(NX_LOG_WARN, "chat", "chat.sessions", "cannot read the sessions: %s",
+                nx_store_error(b->store));
+    b->sessions_at_ns = now;
+}
+
+void chat_sessions_changed(nx_chat_t *b)
+{
+    b->sessions_at_ns = 0;
+}
+
+const chat_session_t *chat_session_get(nx_chat_t *b, int64_t id)
+{
+    chat_sessions_refresh(b);
+    for (int i = 0; i < b->n_sessions; i++)
+        if (b->sessions[i].id == id)
+            return &b->sessions[i];
+    return NULL;
+}
+
+int chat_sessions_of(nx_chat_t *b, int64_t user, const chat_session_t **out, int max)
+{
+    chat_sessions_refresh(b);
+    int n = 0;
+    for (int i = 0; i < b->n_sessions && n < max; i++)
+        if (b->sessions[i].user == user)
+            out[n++] = &b->sessions[i];
+    return n;
+}
+
+/* The session a user's commands act on: the one they chose (/session use),
+ * else their first; 0 if they have none. */
+uint32_t chat_active_session(nx_chat_t *b, int64_t user)
+{
+    const chat_session_t *mine[CHAT_SESSIONS_MAX];
+    int n = chat_sessions_of(b, user, mine, CHAT_SESSIONS_MAX);
+    if (!n)
+        return 0;
+    char key[48], val[32];
+    size_t len = sizeof val - 1;
+    snprintf(key, sizeof key, "active:%lld", (long long)user);
+    if (nx_store_meta_get(b->store, key, (uint8_t *)val, &len) == 0) {
+        val[len] = 0;
+        long long want = strtoll(val, NULL, 10);
+        for (int i = 0; i < n; i++)
+            if (mine[i]->id == want)
+                return (uint32_t)want;
+    }
+    return (uint32_t)mine[0]->id;
+}
+
+int chat_set_active(nx_chat_t *b, int64_t user, int64_t session)
+{
+    char key[48], val[32];
+    snprintf(key, sizeof key, "active:%lld", (long long)user);
+    int n = snprintf(val, sizeof val, "%lld", (long long)session);
+    return nx_store_meta_put(b->store, key, (const uint8_t *)val, (size_t)n);
+}
+
+/* The chat of the person whose session it is: looked up by the session's
+ * user id, never by a name. 0 = the console, -1 = nobody to tell. */
 int64_t chat_of_session(nx_chat_t *b, uint32_t session)
 {
     if (session == 0)
         return b->owner_chat;
-    int owners = session == chat_session_of_name(b, b->cfg->storage.owner_name);
-    if (owners && b->console && !b->tg)
+    const chat_session_t *s = chat_session_get(b, session);
+    if (!s)
+        return -1;
+    nx_user_t owner;
+    int owners = b->console && chat_console_user(b, &owner) == 0 && owner.id == s->user;
+    if (owners && !b->tg)
         return 0; /* no Telegram: the owner is at the console */
-    nx_user_t u;
-    if (chat_user_named(b, session_name(b, session), &u) || u.role == NX_ROLE_PENDING ||
-        u.role == NX_ROLE_BANNED)
-        return owners && b->console ? 0 : -1;
-    return u.chat_id;
+    const nx_user_t *u = user_of_id(b, s->user);
+    if (!u || !u->chat_id || u->role == NX_ROLE_PENDING || u->role == NX_ROLE_BANNED)
+        return owners ? 0 : -1;
+    return u->chat_id;
 }
 
 void chat_tell_admins(nx_chat_t *b, const char *html)
@@ -125,10 +220,13 @@ void chat_watch_list(nx_chat_t *b, int64_t user_id, char *key, size_t key_cap, c
 }
 
 /* Whether the user of this chat watches the pair (/watch). The console
- * is the owner, whose user id is 0 there. */
+ * is the owner. */
 int chat_watching(nx_chat_t *b, int64_t chat, uint32_t sym)
 {
-    int64_t id = chat == 0 ? 0 : -1;
+    int64_t id = -1;
+    nx_user_t owner;
+    if (chat == 0)
+        id = chat_console_user(b, &owner) == 0 ? owner.id : 0;
     chat_users_refresh(b);
     for (int i = 0; i < b->n_users && id < 0; i++)
         if (b->users[i].chat_id == chat)

@@ -140,8 +140,6 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
                    nx_journal_cb jcb, void *jctx)
 {
     *out = NULL;
-    if (!cfg->trading.n_sessions)
-        return 0;
     nx_desk_t *d = calloc(1, sizeof *d);
     if (!d)
         return NX_ENOMEM;
@@ -171,68 +169,80 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
         nx_desk_destroy(d);
         return NX_ENOMEM;
     }
-    const nx_symbol_t *first = nx_symtab_get(symtab, 0);
-    for (uint32_t i = 0; i < cfg->trading.n_sessions; i++) {
-        const nx_config_session_t *c = &cfg->trading.sessions[i];
-        desk_session_t *s = &d->s[d->n];
-        snprintf(s->name, sizeof s->name, "%s", c->name);
-        s->id = d->n + 1;
-        nx_risk_conf_default(&s->conf);
-        s->conf.mode = (nx_mode_t)c->mode;
-        s->conf.leverage = c->leverage;
-        s->conf.size_pct_bp = c->size_bp;
-        s->conf.risk_pct_bp = c->risk_bp;
-        s->conf.max_positions = c->max_positions;
-        s->conf.max_trades_day = c->max_trades_day;
-        s->conf.weekly_loss_bp = c->weekly_loss_bp;
-        s->conf.max_drawdown_bp = c->max_drawdown_bp;
-        s->conf.max_drawdown_lock_ns = (int64_t)c->drawdown_lock_s * NX_NS_PER_SEC;
-        s->conf.stale_ns = (int64_t)c->stale_s * NX_NS_PER_SEC;
-        s->conf.breaker_losses = c->breaker_losses;
-        s->conf.breaker_halt_ns = (int64_t)c->breaker_halt_s * NX_NS_PER_SEC;
-        s->conf.breaker_max_halts = c->breaker_max_halts;
-        s->conf.cooldown_ns = (int64_t)c->cooldown_s * NX_NS_PER_SEC;
-        s->conf.sl_guard_stops = c->sl_guard_stops;
-        s->conf.sl_guard_window_ns = (int64_t)c->sl_guard_window_s * NX_NS_PER_SEC;
-        s->conf.sl_guard_lock_ns = (int64_t)c->sl_guard_lock_s * NX_NS_PER_SEC;
-        s->conf.low_profit_trades = c->low_profit_trades;
-        s->conf.low_profit_lock_ns = (int64_t)c->low_profit_lock_s * NX_NS_PER_SEC;
-        s->conf.approval_ttl_ns = (int64_t)c->approval_ttl_s * NX_NS_PER_SEC;
-        s->conf.approval_drift_bp = c->approval_drift_bp;
-        s->conf.default_stop_bp = c->stop_bp;
-        int64_t eq = 0;
-        unsigned ps = first ? first->price_scale : 8;
-        const char *const money[] = {c->equity, c->daily_loss_stop, c->max_symbol_exposure,
-                                     c->max_total_exposure, c->low_profit_min};
-        int64_t *const to[] = {&eq, &s->conf.daily_loss_stop, &s->conf.max_symbol_exposure,
-                               &s->conf.max_total_exposure, &s->conf.low_profit_min};
-        int bad = 0;
-        for (int k = 0; k < 5; k++)
-            bad |= nx_fixed_parse(money[k], strlen(money[k]), ps, to[k]) != 0;
-        if (bad || nx_risk_conf_check(&s->conf)) {
-            NX_ERROR("desk", "session %s: equity %s or a limit cannot be used", c->name, c->equity);
-            nx_desk_destroy(d);
-            return NX_EINVAL;
-        }
-        s->trail_bp = c->trail_bp;
-        s->time_limit_ns = (int64_t)c->time_limit_s * NX_NS_PER_SEC;
-        nx_risk_state_init(&s->risk, eq, 0);
-        s->start_equity = s->peak = eq;
-        for (uint32_t k = 0; k < d->nsym; k++)
-            s->trades[k] = c->n_symbols == 0;
-        for (uint32_t k = 0; k < c->n_symbols; k++)
-            s->trades[c->symbols[k]] = 1;
-        if (nx_oms_add_session(d->oms, s->id, eq)) {
-            nx_desk_destroy(d);
-            return NX_EINVAL;
-        }
-        static const char *const modes[] = {"watcher", "copilot", "pilot"};
-        NX_INFO("desk", "session %s: %s, paper equity %s, leverage %ux, size %u bp%s", s->name,
-                modes[c->mode], c->equity, c->leverage, c->size_bp,
-                c->trail_bp ? ", trailing stop" : "");
-        d->n++;
-    }
     *out = d;
+    return 0;
+}
+
+int nx_desk_add_session(nx_desk_t *d, uint32_t id, const nx_config_session_t *c, uint64_t follow)
+{
+    if (!id || id >= (1u << NX_CLID_SESSION_BITS))
+        return NX_EINVAL;
+    if (desk_session(d, id))
+        return NX_EEXIST;
+    if (d->n >= NX_CONFIG_MAX_SESSIONS)
+        return NX_EFULL;
+    desk_session_t *s = &d->s[d->n];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", c->name);
+    s->id = id;
+    s->user = c->user;
+    s->follow = follow;
+    nx_risk_conf_default(&s->conf);
+    s->conf.mode = (nx_mode_t)c->mode;
+    s->conf.leverage = c->leverage;
+    s->conf.size_pct_bp = c->size_bp;
+    s->conf.risk_pct_bp = c->risk_bp;
+    s->conf.max_positions = c->max_positions;
+    s->conf.max_trades_day = c->max_trades_day;
+    s->conf.weekly_loss_bp = c->weekly_loss_bp;
+    s->conf.max_drawdown_bp = c->max_drawdown_bp;
+    s->conf.max_drawdown_lock_ns = (int64_t)c->drawdown_lock_s * NX_NS_PER_SEC;
+    s->conf.stale_ns = (int64_t)c->stale_s * NX_NS_PER_SEC;
+    s->conf.breaker_losses = c->breaker_losses;
+    s->conf.breaker_halt_ns = (int64_t)c->breaker_halt_s * NX_NS_PER_SEC;
+    s->conf.breaker_max_halts = c->breaker_max_halts;
+    s->conf.cooldown_ns = (int64_t)c->cooldown_s * NX_NS_PER_SEC;
+    s->conf.sl_guard_stops = c->sl_guard_stops;
+    s->conf.sl_guard_window_ns = (int64_t)c->sl_guard_window_s * NX_NS_PER_SEC;
+    s->conf.sl_guard_lock_ns = (int64_t)c->sl_guard_lock_s * NX_NS_PER_SEC;
+    s->conf.low_profit_trades = c->low_profit_trades;
+    s->conf.low_profit_lock_ns = (int64_t)c->low_profit_lock_s * NX_NS_PER_SEC;
+    s->conf.approval_ttl_ns = (int64_t)c->approval_ttl_s * NX_NS_PER_SEC;
+    s->conf.approval_drift_bp = c->approval_drift_bp;
+    s->conf.default_stop_bp = c->stop_bp;
+    int64_t eq = 0;
+    const nx_symbol_t *first = nx_symtab_get(d->symtab, 0);
+    unsigned ps = first ? first->price_scale : 8;
+    const char *const money[] = {c->equity, c->daily_loss_stop, c->max_symbol_exposure,
+                                 c->max_total_exposure, c->low_profit_min};
+    int64_t *const to[] = {&eq, &s->conf.daily_loss_stop, &s->conf.max_symbol_exposure,
+                           &s->conf.max_total_exposure, &s->conf.low_profit_min};
+    int bad = 0;
+    for (int k = 0; k < 5; k++)
+        bad |= nx_fixed_parse(money[k], strlen(money[k]), ps, to[k]) != 0;
+    if (bad || eq <= 0 || nx_risk_conf_check(&s->conf)) {
+        NX_ERROR("desk", "session %u (%s): equity %s or a limit cannot be used", id, c->name,
+                 c->equity);
+        return NX_EINVAL;
+    }
+    s->trail_bp = c->trail_bp;
+    s->time_limit_ns = (int64_t)c->time_limit_s * NX_NS_PER_SEC;
+    nx_risk_state_init(&s->risk, eq, 0);
+    s->start_equity = s->peak = eq;
+    for (uint32_t k = 0; k < d->nsym; k++) {
+        const nx_symbol_t *y = nx_symtab_get(d->symtab, k);
+        s->trades[k] = c->n_symbols == 0 && y->venue == c->venue;
+    }
+    for (uint32_t k = 0; k < c->n_symbols; k++)
+        if (c->symbols[k] < d->nsym)
+            s->trades[c->symbols[k]] = 1;
+    if (nx_oms_add_session(d->oms, s->id, eq))
+        return NX_EINVAL;
+    static const char *const modes[] = {"watcher", "copilot", "pilot"};
+    NX_INFO("desk", "session %u (%s, user %lld): %s, paper equity %s, leverage %ux, size %u bp%s",
+            id, s->name, (long long)s->user, modes[c->mode <= 2 ? c->mode : 2], c->equity,
+            c->leverage, c->size_bp, c->trail_bp ? ", trailing stop" : "");
+    d->n++;
     return 0;
 }
 
@@ -439,8 +449,9 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
     shield_input(d, sym, g, now, &in);
     for (uint32_t i = 0; i < d->n; i++) {
         desk_session_t *s = &d->s[i];
-        if (!s->trades[sym])
-            continue;
+        if (!s->trades[sym] ||
+            (s->follow && (g->strategy >= 64 || !(s->follow >> g->strategy & 1))))
+            continue; /* not its symbol, or a strategy it does not follow */
         nx_decision_t dec;
         nx_shield_decide(&s->conf, &s->risk, &in, now, &dec);
         switch (dec.verdict) {
@@ -745,14 +756,6 @@ static int control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why)
     return rc ? rc : any ? 0 : NX_ENOENT;
 }
 
-uint32_t nx_desk_session_id(const nx_desk_t *d, const char *name)
-{
-    for (uint32_t i = 0; i < d->n; i++)
-        if (!strcmp(d->s[i].name, name))
-            return d->s[i].id;
-    return 0;
-}
-
 int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -762,6 +765,7 @@ int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out)
     nx_account_info_t ai;
     nx_oms_account(d->oms, s->id, &ai);
     snprintf(out->name, sizeof out->name, "%s", s->name);
+    out->user = s->user;
     out->mode = s->conf.mode;
     out->paused = s->risk.paused;
     out->held = s->held;
@@ -852,7 +856,12 @@ void nx_desk_resume_requests(nx_desk_t *d, uint32_t last_request)
 
 uint32_t nx_desk_sessions(const nx_desk_t *d)
 {
-    return d->n;
+    return d ? d->n : 0;
+}
+
+uint32_t nx_desk_session_at(const nx_desk_t *d, uint32_t i)
+{
+    return d && i < d->n ? d->s[i].id : 0;
 }
 
 int64_t nx_desk_now(const nx_desk_t *d)

@@ -12,8 +12,10 @@
 #include "nx/shield.h"
 
 typedef struct desk_session {
-    char name[32];
-    uint32_t id;
+    char name[32];  /* a label for people */
+    uint32_t id;    /* the session's id in storage (client order ids carry it) */
+    int64_t user;   /* the Nexus user it belongs to */
+    uint64_t follow; /* strategy ids whose signals it takes (bit i = id i); 0 = all */
     nx_risk_conf_t conf;
     nx_risk_state_t risk;
     uint8_t trades[NX_SHIELD_MAX_SYMBOLS];
@@ -24,6 +26,8 @@ typedef struct desk_session {
     uint64_t approved, declined, expired;
     uint64_t exits_by[16];
     uint8_t held; /* paused by recovery until a person resumes it */
+    uint8_t restored; /* recovery: 0 no saved state, 1 restored, 2 present but unusable */
+    int64_t saved_seq; /* recovery: the journal sequence of its saved state */
 } desk_session_t;
 
 #define DESK_MAX_PENDING 256
@@ -67,19 +71,24 @@ struct nx_desk {
     char *save;               /* [NX_STATE_TEXT_MAX]: the text being built */
     nx_state_session_t *snap; /* the session being saved, as the codec's struct */
     uint64_t saves, save_failures;
-    int64_t saved_seq[NX_CONFIG_MAX_SESSIONS]; /* recovery: the state's journal seq */
-    uint8_t restored[NX_CONFIG_MAX_SESSIONS];
 };
 
+/* A session by its id: a handful of sessions, so a scan of the slots in
+ * use beats any index (and needs none to be kept up to date). */
 static inline desk_session_t *desk_session(nx_desk_t *d, uint32_t id)
 {
-    return id >= 1 && id <= d->n ? &d->s[id - 1] : NULL;
+    for (uint32_t i = 0; id && i < d->n; i++)
+        if (d->s[i].id == id)
+            return &d->s[i];
+    return NULL;
 }
 
+/* Save the session's state at the end of this step (bit i = slot i). */
 static inline void desk_dirty(nx_desk_t *d, uint32_t session)
 {
-    if (session >= 1 && session <= d->n)
-        d->dirty |= 1ULL << (session - 1);
+    const desk_session_t *s = desk_session(d, session);
+    if (s)
+        d->dirty |= 1ULL << (s - d->s);
 }
 
 static inline uint64_t desk_every_session(const nx_desk_t *d)

@@ -195,8 +195,9 @@ int nx_desk_restore(nx_desk_t *d, uint32_t session, uint64_t seq, const char *te
         NX_ERROR("recovery", "session %u: saved state unreadable: %s", session,
                  st ? err : "out of memory");
         free(st);
-        if (session <= d->n)
-            d->restored[session - 1] = 2; /* present but unusable */
+        desk_session_t *s = desk_session(d, session);
+        if (s)
+            s->restored = 2; /* present but unusable */
         return NX_EINVAL;
     }
     desk_session_t *s = desk_session(d, session);
@@ -227,8 +228,8 @@ int nx_desk_restore(nx_desk_t *d, uint32_t session, uint64_t seq, const char *te
         d->now = st->now;
     free(st);
     if (s) {
-        d->restored[session - 1] = rc ? 2 : 1;
-        d->saved_seq[session - 1] = (int64_t)seq;
+        s->restored = rc ? 2 : 1;
+        s->saved_seq = (int64_t)seq;
     }
     return rc;
 }
@@ -264,7 +265,7 @@ int nx_desk_reconcile(nx_desk_t *d, const nx_desk_fills_t *fills, int nf, nx_des
         desk_session_t *s = &d->s[i];
         int bad = 0, had_fills = 0;
         uint32_t expect_orders = 0;
-        if (d->restored[i] == 2)
+        if (s->restored == 2)
             report(cb, ctx, s, &bad, "its saved state could not be restored");
         for (int k = 0; k < nf; k++)
             if (fills[k].session == s->id && fills[k].symbol >= d->nsym)
@@ -283,11 +284,11 @@ int nx_desk_reconcile(nx_desk_t *d, const nx_desk_fills_t *fills, int nf, nx_des
                 }
             had_fills |= last != 0;
             const char *name = nx_symtab_get(d->symtab, y)->name;
-            if (last && d->restored[i] == 1 && (int64_t)last > d->saved_seq[i])
+            if (last && s->restored == 1 && (int64_t)last > s->saved_seq)
                 report(cb, ctx, s, &bad,
                        "%s: fills were stored after its saved state (fill at journal %llu, "
                        "state at %lld)",
-                       name, (unsigned long long)last, (long long)d->saved_seq[i]);
+                       name, (unsigned long long)last, (long long)s->saved_seq);
             if (net != (open ? p.qty : 0))
                 report(cb, ctx, s, &bad,
                        "%s: the saved position is %lld qty units, its stored fills add up to "
@@ -312,14 +313,14 @@ int nx_desk_reconcile(nx_desk_t *d, const nx_desk_fills_t *fills, int nf, nx_des
             report(cb, ctx, s, &bad,
                    "the venue holds %u orders of this session, its saved state knows %u", resting,
                    expect_orders);
-        if (!d->restored[i] && (had_fills || resting))
+        if (!s->restored && (had_fills || resting))
             report(cb, ctx, s, &bad, "orders and fills are stored but no saved state");
         if (bad) {
             s->risk.paused = 1;
             s->held = 1;
             held++;
             NX_ERROR("recovery", "session %s is paused until a person resumes it", s->name);
-        } else if (d->restored[i] == 1) {
+        } else if (s->restored == 1) {
             nx_account_info_t a;
             nx_oms_account(d->oms, s->id, &a);
             NX_INFO("recovery",

@@ -283,6 +283,16 @@ static const migration_t MIGRATIONS[] = {
      "CREATE INDEX fills_by_session ON fills (session, symbol);"
      "ALTER TABLE orders ADD COLUMN venue SMALLINT NOT NULL DEFAULT 0;"
      "ALTER TABLE fills ADD COLUMN venue SMALLINT NOT NULL DEFAULT 0;"},
+    {5, "sessions belong to a user by id and carry their settings; role ceilings",
+     "ALTER TABLE sessions ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE users DROP COLUMN sub_expires_ms;"
+     "DROP TABLE bot_state;"
+     "CREATE TABLE role_limits ("
+     " role TEXT PRIMARY KEY CHECK (role IN ('subscriber','admin','owner')),"
+     " max_leverage INTEGER NOT NULL CHECK (max_leverage BETWEEN 1 AND 20),"
+     " max_sessions INTEGER NOT NULL CHECK (max_sessions BETWEEN 0 AND 64));"
+     "INSERT INTO role_limits (role, max_leverage, max_sessions) VALUES"
+     " ('subscriber', 5, 1), ('admin', 20, 4), ('owner', 20, 4);"},
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -440,7 +450,7 @@ static void copy_text(char *dst, size_t cap, const sqlv_t *v)
 static int user_row(void *ctx, const sqlv_t *c, int n)
 {
     rows_ctx_t *u = ctx;
-    if (n < 7)
+    if (n < 6)
         return 1;
     nx_user_t x;
     memset(&x, 0, sizeof x);
@@ -451,14 +461,13 @@ static int user_row(void *ctx, const sqlv_t *c, int n)
     copy_text(role, sizeof role, &c[3]);
     int r = nx_role_parse(role);
     x.role = r < 0 ? NX_ROLE_BANNED : (nx_role_t)r; /* unknown: no rights */
-    x.sub_expires_ms = c[4].type == SQL_INT ? c[4].i : 0;
-    copy_text(x.tz, sizeof x.tz, &c[5]);
-    x.created_ms = c[6].i;
+    copy_text(x.tz, sizeof x.tz, &c[4]);
+    x.created_ms = c[5].i;
     u->n++;
     return u->cb.user(u->ctx, &x);
 }
 
-#define USER_COLS "id, chat_id, name, role, sub_expires_ms, tz, created_ms"
+#define USER_COLS "id, chat_id, name, role, tz, created_ms"
 static const char SQL_USER_BY_CHAT[] = "SELECT " USER_COLS " FROM users WHERE chat_id = $1";
 static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM users WHERE id = $1";
 static const char SQL_USERS[] = "SELECT " USER_COLS " FROM users ORDER BY id";
@@ -600,12 +609,16 @@ int nx_store_session_keys(nx_store_t *st, int64_t user_id, const char *venue, ui
 
 static const char SQL_SESSIONS[] =
     "SELECT id, user_id, venue, mode, live, CASE WHEN api_key IS NULL THEN 0 ELSE 1 END,"
-    " updated_ms FROM sessions WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1 ORDER BY id";
+    " updated_ms, name, config FROM sessions WHERE CAST($1 AS BIGINT) = 0 OR user_id = $1"
+    " ORDER BY id";
+static const char SQL_SESSION_GET[] =
+    "SELECT id, user_id, venue, mode, live, CASE WHEN api_key IS NULL THEN 0 ELSE 1 END,"
+    " updated_ms, name, config FROM sessions WHERE id = $1";
 
 static int session_row(void *ctx, const sqlv_t *c, int n)
 {
     rows_ctx_t *s = ctx;
-    if (n < 7)
+    if (n < 9)
         return 1;
     nx_session_row_t r;
     memset(&r, 0, sizeof r);
@@ -616,6 +629,9 @@ static int session_row(void *ctx, const sqlv_t *c, int n)
     r.live = (int)c[4].i;
     r.has_key = (int)c[5].i;
     r.updated_ms = c[6].i;
+    copy_text(r.name, sizeof r.name, &c[7]);
+    copy_text(r.config, sizeof r.config, &c[8]);
+    s->n++;
     return s->cb.session(s->ctx, &r);
 }
 
@@ -624,6 +640,159 @@ int nx_store_sessions(nx_store_t *st, int64_t user_id, nx_session_cb cb, void *c
     rows_ctx_t s = {.cb.session = cb, .ctx = ctx};
     sqlv_t p = sql_int(user_id);
     return st->ops->exec(st, SQL_SESSIONS, &p, 1, session_row, &s);
+}
+
+static int keep_session(void *ctx, const nx_session_row_t *r)
+{
+    *(nx_session_row_t *)ctx = *r;
+    return 1;
+}
+
+int nx_store_session_get(nx_store_t *st, int64_t id, nx_session_row_t *out)
+{
+    memset(out, 0, sizeof *out);
+    rows_ctx_t s = {.cb.session = keep_session, .ctx = out};
+    sqlv_t p = sql_int(id);
+    int rc = st->ops->exec(st, SQL_SESSION_GET, &p, 1, session_row, &s);
+    return rc ? rc : s.n ? 0 : NX_ENOENT;
+}
+
+static const char SQL_SESSION_ADD[] =
+    "INSERT INTO sessions (user_id, venue, name, mode, live, config, updated_ms)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)";
+static const char SQL_SESSION_ADD_PG[] =
+    "INSERT INTO sessions (user_id, venue, name, mode, live, config, updated_ms)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)";
+
+int nx_store_session_add(nx_store_t *st, int64_t user_id, const char *venue, const char *name,
+                         const char *mode, int live, const char *config_json, int64_t *id)
+{
+    sqlv_t p[7] = {
+        sql_int(user_id),           sql_text(venue),
+        sql_text(name ? name : ""), sql_text(mode),
+        sql_int(live != 0),         sql_text(config_json && *config_json ? config_json : "{}"),
+        sql_int(now_ms())};
+    int rc = st->ops->exec(st, st->kind == STORE_PG ? SQL_SESSION_ADD_PG : SQL_SESSION_ADD, p, 7,
+                           NULL, NULL);
+    if (rc == NX_EEXIST)
+        return store_fail(st, rc, "user %lld already has a session on %s", (long long)user_id,
+                          venue);
+    int64_t got = 0;
+    if (!rc)
+        rc = st->ops->exec(st, SQL_SESSION_ID, p, 2, get_int, &got);
+    if (id)
+        *id = got;
+    return rc;
+}
+
+int nx_store_session_ensure(nx_store_t *st, int64_t user_id, const char *venue, int64_t *id)
+{
+    int64_t got = 0;
+    sqlv_t p[2] = {sql_int(user_id), sql_text(venue)};
+    int rc = st->ops->exec(st, SQL_SESSION_ID, p, 2, get_int, &got);
+    if (!rc && !got)
+        rc = nx_store_session_add(st, user_id, venue, venue, "watcher", 0, "{}", &got);
+    if (id)
+        *id = got;
+    return rc;
+}
+
+static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE id = $1";
+
+int nx_store_session_delete(nx_store_t *st, int64_t id)
+{
+    sqlv_t p = sql_int(id);
+    return st->ops->exec(st, SQL_SESSION_DELETE, &p, 1, NULL, NULL);
+}
+
+static const char SQL_SESSION_UPDATE[] =
+    "UPDATE sessions SET mode = $1, config = $2, updated_ms = $3 WHERE id = $4";
+static const char SQL_SESSION_UPDATE_PG[] =
+    "UPDATE sessions SET mode = $1, config = $2::jsonb, updated_ms = $3 WHERE id = $4";
+
+int nx_store_session_update(nx_store_t *st, int64_t id, const char *mode, const char *config_json)
+{
+    nx_session_row_t r;
+    int rc = nx_store_session_get(st, id, &r);
+    if (rc)
+        return rc == NX_ENOENT ? store_fail(st, rc, "no session %lld", (long long)id) : rc;
+    sqlv_t p[4] = {sql_text(mode), sql_text(config_json), sql_int(now_ms()), sql_int(id)};
+    return st->ops->exec(st, st->kind == STORE_PG ? SQL_SESSION_UPDATE_PG : SQL_SESSION_UPDATE, p,
+                         4, NULL, NULL);
+}
+
+/* ---- users seeded with their id; role ceilings ----------------------------- */
+
+static const char SQL_USER_SEED[] = "INSERT INTO users (id, chat_id, name, role, tz, created_ms) "
+                                    "VALUES ($1, $2, $3, $4, 'UTC', $5)";
+/* an identity column does not move past ids given by hand: the next user
+ * added would collide without this */
+static const char SQL_USER_SEQ_PG[] =
+    "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))";
+
+int nx_store_user_seed(nx_store_t *st, int64_t id, int64_t chat_id, const char *name,
+                       nx_role_t role)
+{
+    nx_user_t u;
+    int rc = nx_store_user_get(st, 0, id, &u);
+    if (rc != NX_ENOENT)
+        return rc; /* there already (0), or the store failed */
+    if (nx_store_user_get(st, chat_id, 0, &u) == 0)
+        return store_fail(st, NX_EEXIST, "chat id %lld belongs to user %lld, not %lld",
+                          (long long)chat_id, (long long)u.id, (long long)id);
+    sqlv_t p[5] = {sql_int(id), sql_int(chat_id), sql_text(name ? name : ""),
+                   sql_text(nx_role_name(role)), sql_int(now_ms())};
+    rc = st->ops->exec(st, SQL_USER_SEED, p, 5, NULL, NULL);
+    if (!rc && st->kind == STORE_PG) {
+        int64_t ignored;
+        rc = st->ops->exec(st, SQL_USER_SEQ_PG, NULL, 0, get_int, &ignored);
+    }
+    return rc;
+}
+
+static const char SQL_LIMITS_GET[] =
+    "SELECT max_leverage, max_sessions FROM role_limits WHERE role = $1";
+static const char SQL_LIMITS_SET[] =
+    "UPDATE role_limits SET max_leverage = $1, max_sessions = $2 WHERE role = $3";
+
+static int get_two(void *ctx, const sqlv_t *c, int n)
+{
+    int64_t *v = ctx;
+    if (n >= 2) {
+        v[0] = c[0].i;
+        v[1] = c[1].i;
+        v[2] = 1;
+    }
+    return 1;
+}
+
+int nx_store_role_limits(nx_store_t *st, nx_role_t role, int *max_leverage, int *max_sessions)
+{
+    if (role == NX_ROLE_PENDING || role == NX_ROLE_BANNED) {
+        *max_leverage = 1;
+        *max_sessions = 0;
+        return 0;
+    }
+    int64_t v[3] = {0, 0, 0};
+    sqlv_t p = sql_text(nx_role_name(role));
+    int rc = st->ops->exec(st, SQL_LIMITS_GET, &p, 1, get_two, v);
+    if (rc)
+        return rc;
+    if (!v[2])
+        return store_fail(st, NX_ENOENT, "no ceilings for role %s", nx_role_name(role));
+    *max_leverage = (int)v[0];
+    *max_sessions = (int)v[1];
+    return 0;
+}
+
+int nx_store_role_limits_set(nx_store_t *st, nx_role_t role, int max_leverage, int max_sessions)
+{
+    if (role != NX_ROLE_SUBSCRIBER && role != NX_ROLE_ADMIN && role != NX_ROLE_OWNER)
+        return store_fail(st, NX_EINVAL, "roles with ceilings: subscriber, admin, owner");
+    if (max_leverage < 1 || max_leverage > 20 || max_sessions < 0 || max_sessions > 64)
+        return store_fail(st, NX_ERANGE, "leverage 1..20, sessions 0..64");
+    sqlv_t p[3] = {sql_int(max_leverage), sql_int(max_sessions), sql_text(nx_role_name(role))};
+    return st->ops->exec(st, SQL_LIMITS_SET, p, 3, NULL, NULL);
 }
 
 /* ---- meta, audit ------------------------------------------------------- */

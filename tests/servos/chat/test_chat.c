@@ -4,7 +4,9 @@
  * talking to the fake Bot API server (tests/servos/chat/tg_fake.h) on
  * 127.0.0.1, with scripted people:
  *
- *  - the owner (from the config) approves alice after her /start;
+ *  - the owner (a user seeded by the config, with his session) approves
+ *    alice after her /start, by her user id; she makes her own COPILOT
+ *    session from chat, bob a WATCHER one;
  *  - an unregistered user, a pending user and a subscriber calling an admin
  *    command are refused; a malformed update and a 429 are survived;
  *  - alice (COPILOT) gets an approval request with Approve / Reject buttons,
@@ -133,13 +135,13 @@ static void test_telegram_session(void **state)
              ",\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s/plugins\","
              "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":"
              "[\"15m\"],\"params\":{\"sl_atr\":20,\"tp_atr\":30}}]},"
-             "\"trading\":{\"max_open_orders\":1,\"sessions\":[{\"name\":\"boss\",\"mode\":\"pilot\"},"
-             "{\"name\":\"alice\",\"mode\":\"copilot\",\"approval_ttl_s\":86400,"
-             "\"approval_drift_bp\":10000,\"cooldown_s\":0},{\"name\":\"bob\",\"mode\":\"watcher\"}]},"
+             "\"users\":[{\"id\":1,\"chat_id\":%d,\"name\":\"boss\",\"role\":\"owner\"}],"
+             "\"trading\":{\"max_open_orders\":1,\"sessions\":[{\"name\":\"boss\",\"user\":1,"
+             "\"mode\":\"pilot\"}]},"
              "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
              "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1,\"chat_per_s\":10,"
              "\"global_per_s\":100}}",
-             dir, OWNER, f->port);
+             dir, OWNER, OWNER, f->port);
     replay_config(dir, 5000, "", rest, cfg_path, sizeof cfg_path);
 
     /* a malformed update and a 429 come first */
@@ -177,19 +179,44 @@ static void test_telegram_session(void **state)
     at = 0;
     expect(f, &at, ALICE, "waiting for an admin");
     at = 0;
-    expect(f, &at, OWNER, "/approve alice");
+    int kn = expect(f, &at, OWNER, "asks to join: /approve ");
+    long long alice_id = atoll(strstr(text_of(f, kn), "/approve ") + 9);
+    assert_true(alice_id > 1);
     tgf_push_text(f, ALICE, "alice", ALICE, "/positions");
     expect(f, &at, ALICE, "still waiting");
+    /* people are named by id: a name is a label, and may be shared */
     tgf_push_text(f, OWNER, "boss", OWNER, "/approve alice");
+    int ka = 0;
+    expect(f, &ka, OWNER, "give their id");
+    char cmd_approve[64];
+    snprintf(cmd_approve, sizeof cmd_approve, "/approve %lld", alice_id);
+    tgf_push_text(f, OWNER, "boss", OWNER, cmd_approve);
     at = 0;
     expect(f, &at, ALICE, "You are approved");
     tgf_push_text(f, ALICE, "alice", ALICE, "/users");
     expect(f, &at, ALICE, "not available to you");
-    /* bob registers too and is approved */
+    /* approved, she has no session until she makes one */
+    tgf_push_text(f, ALICE, "alice", ALICE, "/status");
+    expect(f, &at, ALICE, "/session new makes one");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/session new mode=copilot leverage=9");
+    expect(f, &at, ALICE, "leverage above 5x is not available to you");
+    tgf_push_text(f, ALICE, "alice", ALICE,
+                  "/session new mode=copilot approval_ttl_s=86400 approval_drift_bp=10000 "
+                  "cooldown_s=0");
+    expect(f, &at, ALICE, "made on binance-usdm");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/session new mode=pilot");
+    expect(f, &at, ALICE, "as many as your role allows");
+    /* bob registers too, is approved and makes a WATCHER session */
     tgf_push_text(f, BOB, "bob", BOB, "/start");
-    tgf_push_text(f, OWNER, "boss", OWNER, "/approve bob");
+    int kb0 = 0;
+    int knb = expect(f, &kb0, OWNER, "New user <b>bob</b>");
+    snprintf(cmd_approve, sizeof cmd_approve, "/approve %lld",
+             atoll(strstr(text_of(f, knb), "/approve ") + 9));
+    tgf_push_text(f, OWNER, "boss", OWNER, cmd_approve);
     int ab = 0;
     expect(f, &ab, BOB, "You are approved");
+    tgf_push_text(f, BOB, "bob", BOB, "/session new mode=watcher");
+    expect(f, &ab, BOB, "made on binance-usdm");
     /* bob (WATCHER) is told every signal; the owner (PILOT) only those on a
      * pair he watches, with what his session made of each */
     int ks = expect(f, &ab, BOB, "Signal: <b>");
@@ -383,11 +410,12 @@ static void test_console_commands(void **state)
     snprintf(rest, sizeof rest,
              ",\"cortex\":{\"timeframes\":[\"15m\"],\"plugin_dir\":\"%s\",\"allow_unsigned\":true,"
              "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
-             "\"trading\":{\"slippage_bp\":1000,\"sessions\":[{\"name\":\"boss\","
+             "\"users\":[{\"id\":1,\"chat_id\":%d,\"name\":\"boss\",\"role\":\"owner\"}],"
+             "\"trading\":{\"slippage_bp\":1000,\"sessions\":[{\"name\":\"boss\",\"user\":1,"
              "\"mode\":\"watcher\",\"cooldown_s\":0,\"stale_s\":0,\"breaker_losses\":1,"
              "\"low_profit_trades\":1,\"low_profit_min\":\"1\",\"low_profit_lock_s\":3600}]},"
              "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
-             NX_PLUGIN_DIR, OWNER);
+             NX_PLUGIN_DIR, OWNER, OWNER);
     replay_config(dir, 2000, "", rest, cfg_path, sizeof cfg_path);
     console_t con = {0};
     snprintf(con.out_path, sizeof con.out_path, "%s/out", dir);
@@ -481,12 +509,13 @@ static void test_feed_problems_to_owner(void **state)
     (void)state;
     char dir[] = "/tmp/nx_feedtold_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char cfg_path[256], out_path[256], cmd[512], rest[256];
+    char cfg_path[256], out_path[256], cmd[512], rest[512];
     snprintf(out_path, sizeof out_path, "%s/out", dir);
     snprintf(rest, sizeof rest,
-             ",\"trading\":{\"sessions\":[{\"name\":\"boss\",\"mode\":\"watcher\"}]},"
+             ",\"users\":[{\"id\":1,\"chat_id\":%d,\"name\":\"boss\",\"role\":\"owner\"}],"
+             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"user\":1,\"mode\":\"watcher\"}]},"
              "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
-             OWNER);
+             OWNER, OWNER);
     replay_config(dir, 1, ",\"watchdog_ms\":300", rest, cfg_path, sizeof cfg_path);
     int in = spawn_console(cfg_path, out_path);
     sleep(4); /* ten watchdog periods and more */

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "cortex_fixture.h"
+#include "desk_fixture.h"
 #include "nx/desk.h"
 #include "money_oracle.h"
 #include "nx/config.h"
@@ -398,13 +399,13 @@ static const char *CONFIG =
     "{\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
     "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
     "\"trading\":{\"slippage_bp\":0,\"taker_fee_bp\":4,\"maker_fee_bp\":2,\"sessions\":["
-    "{\"name\":\"pia\",\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_s\":7200,"
+    "{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_s\":7200,"
     "\"breaker_halt_s\":3600},"
-    "{\"name\":\"cole\",\"mode\":\"copilot\"},"
-    "{\"name\":\"cara\",\"mode\":\"copilot\",\"approval_ttl_s\":86400,\"approval_drift_bp\":1},"
-    "{\"name\":\"wes\",\"mode\":\"watcher\"},"
-    "{\"name\":\"bree\",\"mode\":\"pilot\",\"breaker_losses\":3,\"cooldown_s\":0},"
-    "{\"name\":\"gail\",\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,\"sl_guard_stops\":1,"
+    "{\"name\":\"cole\",\"user\":2,\"mode\":\"copilot\"},"
+    "{\"name\":\"cara\",\"user\":3,\"mode\":\"copilot\",\"approval_ttl_s\":86400,\"approval_drift_bp\":1},"
+    "{\"name\":\"wes\",\"user\":4,\"mode\":\"watcher\"},"
+    "{\"name\":\"bree\",\"user\":5,\"mode\":\"pilot\",\"breaker_losses\":3,\"cooldown_s\":0},"
+    "{\"name\":\"gail\",\"user\":6,\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,\"sl_guard_stops\":1,"
     "\"sl_guard_lock_s\":604800}]}}";
 
 static void run(void)
@@ -425,8 +426,8 @@ static void run(void)
     assert_true(btc->price_scale <= 8 && btc->qty_scale <= 8);
     price_scale_div = nx_pow10[8 - btc->price_scale];
     int64_t qty_div = nx_pow10[8 - btc->qty_scale];
-    assert_int_equal(nx_desk_create(&D, &cfg, t, on_journal, NULL), 0);
-    assert_int_equal(nx_desk_session_id(D, "gail"), GAIL);
+    assert_int_equal(fx_desk_create(&D, &cfg, t, on_journal, NULL), 0);
+    assert_int_equal(nx_desk_session_at(D, GAIL - 1), GAIL);
 
     nx_cortex_t *cx = fx_cortex_builtin(t, on_signal);
 

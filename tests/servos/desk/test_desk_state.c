@@ -22,6 +22,7 @@
 
 #include "cortex_fixture.h"
 #include "nx/config.h"
+#include "desk_fixture.h"
 #include "nx/desk.h"
 #include "nx/desk_state.h"
 #include "nx/error.h"
@@ -169,12 +170,12 @@ static const char *CONFIG = /* tests/servos/desk/test_recovery.c's */
     "{\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
     "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
     "\"trading\":{\"slippage_bp\":1,\"taker_fee_bp\":4,\"maker_fee_bp\":2,\"sessions\":["
-    "{\"name\":\"pia\",\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_s\":28800,"
+    "{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_s\":28800,"
     "\"breaker_halt_s\":3600},"
-    "{\"name\":\"bree\",\"mode\":\"pilot\",\"breaker_losses\":3},"
-    "{\"name\":\"gail\",\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,"
+    "{\"name\":\"bree\",\"user\":2,\"mode\":\"pilot\",\"breaker_losses\":3},"
+    "{\"name\":\"gail\",\"user\":3,\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,"
     "\"sl_guard_stops\":1,\"sl_guard_lock_s\":86400},"
-    "{\"name\":\"cara\",\"mode\":\"copilot\",\"approval_ttl_s\":86400}]}}";
+    "{\"name\":\"cara\",\"user\":4,\"mode\":\"copilot\",\"approval_ttl_s\":86400}]}}";
 
 #define STOP_AT  3911 /* the candle the golden texts were saved after */
 #define MAX_SIGS 8192
@@ -241,7 +242,7 @@ static void test_desk_saves_the_same_bytes(void **state)
     nx_cortex_destroy(cx);
     saved_t *w = calloc(1, sizeof *w);
     nx_desk_t *d;
-    assert_int_equal(nx_desk_create(&d, &cfg, t, on_journal, w), 0);
+    assert_int_equal(fx_desk_create(&d, &cfg, t, on_journal, w), 0);
     int k = 0;
     for (int i = 0; i < STOP_AT; i++) {
         const fx_row_t *r = &fx_rows[i];

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "cortex_fixture.h"
+#include "desk_fixture.h"
 #include "nx/desk.h"
 #include "nx/config.h"
 #include "nx/oms.h"
@@ -40,12 +41,12 @@ static const char *CONFIG =
     "{\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
     "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
     "\"trading\":{\"slippage_bp\":1,\"taker_fee_bp\":4,\"maker_fee_bp\":2,\"sessions\":["
-    "{\"name\":\"pia\",\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_s\":28800,"
+    "{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_s\":28800,"
     "\"breaker_halt_s\":3600},"
-    "{\"name\":\"bree\",\"mode\":\"pilot\",\"breaker_losses\":3},"
-    "{\"name\":\"gail\",\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,"
+    "{\"name\":\"bree\",\"user\":2,\"mode\":\"pilot\",\"breaker_losses\":3},"
+    "{\"name\":\"gail\",\"user\":3,\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,"
     "\"sl_guard_stops\":1,\"sl_guard_lock_s\":86400},"
-    "{\"name\":\"cara\",\"mode\":\"copilot\",\"approval_ttl_s\":86400}]}}";
+    "{\"name\":\"cara\",\"user\":4,\"mode\":\"copilot\",\"approval_ttl_s\":86400}]}}";
 
 /* the signals, with the candle each came on */
 static nx_event_t SIGS[MAX_SIGS];
@@ -156,7 +157,7 @@ static void on_journal(void *ctx, const nx_event_t *ev)
 static nx_desk_t *new_desk(const nx_config_t *c, world_t *w)
 {
     nx_desk_t *d;
-    assert_int_equal(nx_desk_create(&d, c, T, on_journal, w), 0);
+    assert_int_equal(fx_desk_create(&d, c, T, on_journal, w), 0);
     return d;
 }
 

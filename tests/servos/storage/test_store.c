@@ -122,14 +122,18 @@ static void test_users_and_hostile_strings(void **state)
     const backend_t *b = *state;
     nx_store_t *st = migrated(b);
     static const char *const names[] = {
-        "Robert'); DROP TABLE users;--", "a \"quoted\" name", "back\\slash\ttab\nline",
-        "$1 $2 ? :x @y", "日本語 émoji 🚀", "' OR '1'='1",
+        "Robert'); DROP TABLE users;--",
+        "a \"quoted\" name",
+        "back\\slash\ttab\nline",
+        "$1 $2 ? :x @y",
+        "日本語 émoji 🚀",
+        "' OR '1'='1",
     };
     int64_t ids[6];
     for (int i = 0; i < 6; i++)
-        assert_int_equal(nx_store_user_add(st, 1000 + i, names[i], NX_ROLE_PENDING,
-                                           "America/New_York", &ids[i]),
-                         0);
+        assert_int_equal(
+            nx_store_user_add(st, 1000 + i, names[i], NX_ROLE_PENDING, "America/New_York", &ids[i]),
+            0);
     assert_int_equal(nx_store_user_add(st, 1000, "again", NX_ROLE_PENDING, NULL, NULL), NX_EEXIST);
     for (int i = 0; i < 6; i++) {
         nx_user_t u;
@@ -228,22 +232,118 @@ static void test_own_sessions_only(void **state)
     assert_int_equal(q[2], 0);
     /* bob cannot put keys on, nor read keys of, alice's venue */
     static const uint8_t key[] = "bob's key";
-    assert_int_equal(nx_store_session_set_keys(st, bob, "binance-usdm", key, sizeof key, key,
-                                               sizeof key),
-                     NX_ENOENT);
+    assert_int_equal(
+        nx_store_session_set_keys(st, bob, "binance-usdm", key, sizeof key, key, sizeof key),
+        NX_ENOENT);
     uint8_t kb[64], sb[64];
     size_t kl = sizeof kb, sl = sizeof sb;
     assert_int_equal(nx_store_session_keys(st, bob, "binance-usdm", kb, &kl, sb, &sl), NX_ENOENT);
     int64_t v;
-    assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM sessions WHERE api_key IS NOT NULL",
-                                     &v),
-                     0);
+    assert_int_equal(
+        nx_store_scalar(st, "SELECT COUNT(*) FROM sessions WHERE api_key IS NOT NULL", &v), 0);
     assert_int_equal(v, 0);
     /* bob's own session changes, alice's stay as they were */
     assert_int_equal(nx_store_session_put(st, bob, "alpaca", "pilot", 0, "{}", NULL), 0);
     assert_int_equal(nx_store_scalar(st, "SELECT COUNT(*) FROM sessions WHERE mode = 'pilot'", &v),
                      0);
     assert_int_equal(v, 2);
+    nx_store_close(st);
+}
+
+/* Sessions are rows of their user: added once per venue, read by id with
+ * their settings, changed in place; keys attach to the existing session
+ * without touching its mode or settings. */
+static void test_sessions_live_in_the_database(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    int64_t ann, ben, s1, s2, again;
+    assert_int_equal(nx_store_user_add(st, 11, "ann", NX_ROLE_SUBSCRIBER, NULL, &ann), 0);
+    assert_int_equal(nx_store_user_add(st, 12, "ann", NX_ROLE_SUBSCRIBER, NULL, &ben), 0);
+    const char *cfg = "{\"name\":\"ann's\",\"user\":1,\"leverage\":3}";
+    assert_int_equal(nx_store_session_add(st, ann, "binance-usdm", "ann's", "copilot", 0, cfg, &s1),
+                     0);
+    assert_int_equal(nx_store_session_add(st, ben, "binance-usdm", "ann's", "pilot", 0, "{}", &s2),
+                     0);
+    assert_true(s1 > 0 && s2 > 0 && s1 != s2); /* the same label: two sessions */
+    assert_int_equal(nx_store_session_add(st, ann, "binance-usdm", "x", "pilot", 0, "{}", NULL),
+                     NX_EEXIST);
+    nx_session_row_t r;
+    assert_int_equal(nx_store_session_get(st, s1, &r), 0);
+    assert_int_equal(r.user_id, ann);
+    assert_string_equal(r.name, "ann's");
+    assert_string_equal(r.venue, "binance-usdm");
+    assert_string_equal(r.mode, "copilot");
+    assert_non_null(strstr(r.config, "\"leverage\""));
+    assert_non_null(strstr(r.config, "3"));
+    assert_int_equal(nx_store_session_update(st, s1, "pilot", "{\"leverage\":5}"), 0);
+    assert_int_equal(nx_store_session_get(st, s1, &r), 0);
+    assert_string_equal(r.mode, "pilot");
+    assert_non_null(strstr(r.config, "5"));
+    assert_int_equal(nx_store_session_update(st, 999999, "pilot", "{}"), NX_ENOENT);
+    /* keys go to the session that is there, which keeps its mode */
+    assert_int_equal(nx_store_session_ensure(st, ann, "binance-usdm", &again), 0);
+    assert_int_equal(again, s1);
+    assert_int_equal(nx_store_session_get(st, s1, &r), 0);
+    assert_string_equal(r.mode, "pilot");
+    assert_non_null(strstr(r.config, "5"));
+    /* and make a watcher one where there is none */
+    assert_int_equal(nx_store_session_ensure(st, ann, "bybit-linear", &again), 0);
+    assert_int_equal(nx_store_session_get(st, again, &r), 0);
+    assert_string_equal(r.mode, "watcher");
+    assert_int_equal(nx_store_session_get(st, 999999, &r), NX_ENOENT);
+    nx_store_close(st);
+}
+
+/* A seeded user gets the id the config names; a seed never overwrites a
+ * stored user, never takes another's chat account, and users added later
+ * get new ids (PostgreSQL's identity column moved past the seeds). */
+static void test_user_seeds(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    assert_int_equal(nx_store_user_seed(st, 7, 700, "seven", NX_ROLE_ADMIN), 0);
+    nx_user_t u;
+    assert_int_equal(nx_store_user_get(st, 0, 7, &u), 0);
+    assert_int_equal(u.chat_id, 700);
+    assert_string_equal(u.name, "seven");
+    assert_int_equal(u.role, NX_ROLE_ADMIN);
+    assert_int_equal(nx_store_user_set_role(st, 7, NX_ROLE_SUBSCRIBER), 0);
+    assert_int_equal(nx_store_user_seed(st, 7, 700, "renamed", NX_ROLE_OWNER), 0);
+    assert_int_equal(nx_store_user_get(st, 0, 7, &u), 0);
+    assert_string_equal(u.name, "seven"); /* the database wins */
+    assert_int_equal(u.role, NX_ROLE_SUBSCRIBER);
+    assert_int_equal(nx_store_user_seed(st, 8, 700, "thief", NX_ROLE_OWNER), NX_EEXIST);
+    assert_int_equal(nx_store_user_get(st, 0, 8, &u), NX_ENOENT);
+    int64_t next;
+    assert_int_equal(nx_store_user_add(st, 701, "later", NX_ROLE_PENDING, NULL, &next), 0);
+    assert_int_equal(next, 8);
+    nx_store_close(st);
+}
+
+/* The owner's and admins' ceilings per role, as migrated and as set. */
+static void test_role_limits(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    int lev, ses;
+    assert_int_equal(nx_store_role_limits(st, NX_ROLE_SUBSCRIBER, &lev, &ses), 0);
+    assert_int_equal(lev, 5);
+    assert_int_equal(ses, 1);
+    assert_int_equal(nx_store_role_limits(st, NX_ROLE_OWNER, &lev, &ses), 0);
+    assert_int_equal(lev, 20);
+    assert_int_equal(ses, 4);
+    assert_int_equal(nx_store_role_limits(st, NX_ROLE_PENDING, &lev, &ses), 0);
+    assert_int_equal(lev, 1);
+    assert_int_equal(ses, 0);
+    assert_int_equal(nx_store_role_limits_set(st, NX_ROLE_SUBSCRIBER, 3, 2), 0);
+    assert_int_equal(nx_store_role_limits(st, NX_ROLE_SUBSCRIBER, &lev, &ses), 0);
+    assert_int_equal(lev, 3);
+    assert_int_equal(ses, 2);
+    assert_int_equal(nx_store_role_limits_set(st, NX_ROLE_SUBSCRIBER, 21, 2), NX_ERANGE);
+    assert_int_equal(nx_store_role_limits_set(st, NX_ROLE_BANNED, 2, 2), NX_EINVAL);
+    assert_int_equal(nx_store_role_limits(st, NX_ROLE_SUBSCRIBER, &lev, &ses), 0);
+    assert_int_equal(lev, 3);
     nx_store_close(st);
 }
 
@@ -727,9 +827,9 @@ static void test_scheduled_tasks(void **state)
     int64_t uid, a, c;
     assert_int_equal(nx_store_user_add(st, 9, "tess", NX_ROLE_SUBSCRIBER, NULL, &uid), 0);
     int64_t t1 = 1795000000000LL, t2 = t1 + 3600000;
-    assert_int_equal(nx_store_task_add(st, uid, "15 16 * * 1-5", "America/New_York",
-                                       "daily_report", 1, t2, &a),
-                     0);
+    assert_int_equal(
+        nx_store_task_add(st, uid, "15 16 * * 1-5", "America/New_York", "daily_report", 1, t2, &a),
+        0);
     assert_int_equal(nx_store_task_add(st, uid, "0 * * * *", "UTC", "it's \"hourly\"", 0, t1, &c),
                      0);
     assert_true(a > 0 && c > a);
@@ -800,8 +900,7 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-#define BOTH(fn)                                                                                   \
-    cmocka_unit_test_prestate(fn, &SQLITE), cmocka_unit_test_prestate(fn, &PG)
+#define BOTH(fn) cmocka_unit_test_prestate(fn, &SQLITE), cmocka_unit_test_prestate(fn, &PG)
 
 int main(void)
 {
@@ -810,6 +909,9 @@ int main(void)
         BOTH(test_migrations_from_every_version),
         BOTH(test_users_and_hostile_strings),
         BOTH(test_own_sessions_only),
+        BOTH(test_sessions_live_in_the_database),
+        BOTH(test_user_seeds),
+        BOTH(test_role_limits),
         BOTH(test_sealed_keys),
         BOTH(test_journal_and_what_it_derives),
         BOTH(test_saved_state),

@@ -87,6 +87,10 @@ typedef struct nx_chat_host {
     /* A strategy's description and counters (nx_cortex_strategy_info):
      * 0, or NX_ENOENT past the last (and when there is no cortex). */
     int (*strategy)(void *ctx, int i, nx_strategy_info_t *out);
+    /* Put a session just stored (id: its row) on the desk, to trade from
+     * the next market event: 0, or NX_EFULL / NX_EEXIST / NX_EINVAL /
+     * NX_ECLOSED. */
+    int (*session_add)(void *ctx, uint32_t id, const nx_config_session_t *c);
 } nx_chat_host_t;
 
 typedef struct nx_chat_opts {

@@ -6,7 +6,9 @@
  * chat layer (chat.h) turns people's commands into them, the engine thread hands
  * them here between market events, so a command and the market never race.
  * Every decision, approval request and its outcome, order and fill goes to
- * the journal callback. Sessions are numbered 1..n in config order.
+ * the journal callback. A session is known by its id in storage (the
+ * sessions table), belongs to one user (by id) and trades one venue's
+ * symbols; its name is a label.
  *
  * The desk is servos' trading part: it uses core, the shield, the
  * effectors (order manager, paper venue) and its saved-state codec
@@ -34,11 +36,18 @@ typedef struct nx_desk nx_desk_t;
 
 typedef void (*nx_journal_cb)(void *ctx, const nx_event_t *ev);
 
-/* Sessions, shields, the paper venue and the order manager from the
- * config (start-up; allocates). NULL desk (and 0) when no session is
- * configured. Returns 0 or NX_EINVAL/NX_ENOMEM with the reason logged. */
+/* The paper venue (the config's trading costs) and the order manager,
+ * with no session yet (start-up; allocates everything it will use).
+ * Returns 0 or NX_EINVAL/NX_ENOMEM with the reason logged. */
 int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *symtab,
                    nx_journal_cb journal, void *ctx);
+/* A session from its settings (a config session, as stored): id is its
+ * storage id (1..2^24-1, client order ids carry it), follow the strategy
+ * ids whose signals it takes (bit i = strategy i; 0 = all). Its symbols
+ * are c->symbols, or every symbol of c->venue. At start-up, or on the
+ * engine thread for one made at run time (no allocation). Returns 0,
+ * NX_EEXIST, NX_EFULL (NX_CONFIG_MAX_SESSIONS held) or NX_EINVAL. */
+int nx_desk_add_session(nx_desk_t *d, uint32_t id, const nx_config_session_t *c, uint64_t follow);
 /* A market event, before the cortex sees it: fills, stops, trailing, marks;
  * COPILOT requests whose time ran out expire here. */
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev);
@@ -69,10 +78,11 @@ int nx_desk_control(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *why);
 
 /* What a person can ask about a session. */
 typedef struct nx_desk_info {
-    char name[32];
+    char name[32]; /* a label */
+    int64_t user;  /* the user it belongs to */
     nx_mode_t mode;
     uint8_t paused, kill, global_kill, breaker_tripped;
-    uint8_t held; /* paused at start-up: its saved state and the venue disagreed */
+    uint8_t held;             /* paused at start-up: its saved state and the venue disagreed */
     int64_t breaker_until_ns; /* INT64_MAX = until reset */
     int64_t balance, start_equity, fees; /* quote units */
     uint32_t trades, wins, open_positions, pending_approvals;
@@ -88,8 +98,6 @@ typedef struct nx_desk_approval {
     int64_t asked_ns, expires_ns;
 } nx_desk_approval_t;
 
-/* Session id of a name, 0 if none. */
-uint32_t nx_desk_session_id(const nx_desk_t *d, const char *name);
 /* 0, or NX_ENOENT. */
 int nx_desk_info(const nx_desk_t *d, uint32_t session, nx_desk_info_t *out);
 /* Active protection locks of a session now (up to max); returns how many. */
@@ -119,7 +127,9 @@ int64_t nx_desk_now(const nx_desk_t *d);
  * reused (the journal and the venue key on them). */
 int nx_desk_resume_ids(nx_desk_t *d, uint32_t session, uint64_t last_client_seq);
 void nx_desk_resume_requests(nx_desk_t *d, uint32_t last_request);
+/* How many sessions, and the id of the i-th (0 past the last). */
 uint32_t nx_desk_sessions(const nx_desk_t *d);
+uint32_t nx_desk_session_at(const nx_desk_t *d, uint32_t i);
 
 /*
  * Saving and recovery. After every step that changed a session (an order,
@@ -151,8 +161,8 @@ int nx_desk_restore(nx_desk_t *d, uint32_t session, uint64_t seq, const char *js
 
 typedef struct nx_desk_fills {
     uint32_t session, symbol; /* symbol NX_SYMBOL_NONE: a stored fill that could not be read */
-    int64_t net_qty;   /* buys minus sells, qty units */
-    uint64_t last_seq; /* journal sequence of the latest fill */
+    int64_t net_qty;          /* buys minus sells, qty units */
+    uint64_t last_seq;        /* journal sequence of the latest fill */
 } nx_desk_fills_t;
 
 typedef void (*nx_desk_report_cb)(void *ctx, uint32_t session, const char *text);

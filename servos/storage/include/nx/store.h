@@ -68,14 +68,25 @@ typedef struct nx_user {
     int64_t chat_id;
     char name[64];
     nx_role_t role;
-    int64_t sub_expires_ms; /* 0 = none */
-    char tz[64];            /* IANA zone, "America/New_York" */
+    char tz[64]; /* IANA zone, "America/New_York" */
     int64_t created_ms;
 } nx_user_t;
 
 const char *nx_role_name(nx_role_t r);
 /* -1 if not a role name. */
 int nx_role_parse(const char *s);
+
+/* A user the config seeds (its users list) under a given id: added when no
+ * user has that id (0, and nothing done, when one has: the database wins);
+ * NX_EEXIST when the chat id belongs to another user. */
+int nx_store_user_seed(nx_store_t *st, int64_t id, int64_t chat_id, const char *name,
+                       nx_role_t role);
+
+/* The ceilings of a role, set by the owner or an admin: leverage a session
+ * may use, sessions a user may hold. Pending and banned users: 1x, none. */
+int nx_store_role_limits(nx_store_t *st, nx_role_t role, int *max_leverage, int *max_sessions);
+/* NX_EINVAL for pending or banned, NX_ERANGE outside 1..20 / 0..64. */
+int nx_store_role_limits_set(nx_store_t *st, nx_role_t role, int max_leverage, int max_sessions);
 
 /* NX_EEXIST if the chat id is known. */
 int nx_store_user_add(nx_store_t *st, int64_t chat_id, const char *name, nx_role_t role,
@@ -86,25 +97,46 @@ int nx_store_user_set_role(nx_store_t *st, int64_t user_id, nx_role_t role);
 typedef int (*nx_user_cb)(void *ctx, const nx_user_t *u);
 int nx_store_users(nx_store_t *st, nx_user_cb cb, void *ctx);
 
-/* Sessions: one per user and venue. Keys are stored as given: the caller
- * seals them (vault.h); NULL leaves a stored key as it is. */
+/* Trading sessions: each belongs to one user (by id) and one venue account,
+ * at most one per user and venue. The row is the session: its id is the
+ * desk's session id (client order ids, the journal), config its settings
+ * as the JSON of a config session (nx_config_session_parse), name a label
+ * for people. Keys are stored as given: the caller seals them (vault.h). */
+#define NX_SESSION_CONFIG_MAX 4096
 typedef struct nx_session_row {
     int64_t id, user_id;
+    char name[32];
     char venue[32];
     char mode[12]; /* watcher | copilot | pilot */
     int live;      /* 0 = paper */
     int has_key;
     int64_t updated_ms;
+    char config[NX_SESSION_CONFIG_MAX];
 } nx_session_row_t;
 
+/* A new session; NX_EEXIST when the user has one on that venue. */
+int nx_store_session_add(nx_store_t *st, int64_t user_id, const char *venue, const char *name,
+                         const char *mode, int live, const char *config_json, int64_t *id);
+/* The user's session on the venue, made (watcher, no settings) if none:
+ * where keys go. */
+int nx_store_session_ensure(nx_store_t *st, int64_t user_id, const char *venue, int64_t *id);
+/* One session by id: 0 or NX_ENOENT. */
+int nx_store_session_get(nx_store_t *st, int64_t id, nx_session_row_t *out);
+/* Remove a session no order was ever sent for (one the desk could not
+ * take): its row only. */
+int nx_store_session_delete(nx_store_t *st, int64_t id);
+/* Its mode and settings as changed at run time. */
+int nx_store_session_update(nx_store_t *st, int64_t id, const char *mode, const char *config_json);
+/* Mode, live flag and settings of the user's session on the venue, made if
+ * none (tests and tools). */
 int nx_store_session_put(nx_store_t *st, int64_t user_id, const char *venue, const char *mode,
                          int live, const char *config_json, int64_t *id);
 int nx_store_session_set_keys(nx_store_t *st, int64_t user_id, const char *venue,
                               const uint8_t *key, size_t key_len, const uint8_t *secret,
                               size_t secret_len);
 /* The stored key and secret bytes (sealed, or plaintext left by an older
- * release). key_len and secret_len give the capacities and return the sizes; NX_ERANGE if a buffer is
- * too small, NX_ENOENT if there is no such session or no key. */
+ * release). key_len and secret_len give the capacities and return the sizes; NX_ERANGE if a buffer
+ * is too small, NX_ENOENT if there is no such session or no key. */
 int nx_store_session_keys(nx_store_t *st, int64_t user_id, const char *venue, uint8_t *key,
                           size_t *key_len, uint8_t *secret, size_t *secret_len);
 typedef int (*nx_session_cb)(void *ctx, const nx_session_row_t *s);
@@ -182,8 +214,7 @@ int nx_store_last_request(nx_store_t *st, uint32_t *request);
  * highest fill id. A row whose symbol is not in symtab or whose numbers do
  * not parse comes with ok = 0 (the caller reports it). Rows in text that
  * the store kept: nothing is changed. */
-typedef int (*nx_state_cb)(void *ctx, uint32_t session, uint64_t seq, const char *text,
-                           size_t len);
+typedef int (*nx_state_cb)(void *ctx, uint32_t session, uint64_t seq, const char *text, size_t len);
 int nx_store_states(nx_store_t *st, nx_state_cb cb, void *ctx);
 
 typedef struct nx_store_order {
