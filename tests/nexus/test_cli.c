@@ -274,7 +274,7 @@ static void test_plugin_signing_cli(void **state)
     char pk[64];
     snprintf(pk, sizeof pk, "%.44s", P.obuf);
     assert_int_equal(strlen(pk), 44);
-    assert_null(strstr(P.ebuf, "PRIVATE")); /* nothing secret printed */
+    assert_null(strstr(P.ebuf, "PRIVATE"));    /* nothing secret printed */
     assert_int_equal(run_argv(&P, keygen), 1); /* never overwrites a key */
     assert_non_null(strstr(P.ebuf, "refusing to overwrite"));
 
@@ -442,16 +442,16 @@ static void test_storage_cli(void **state)
                            cfg),
                      0);
     assert_non_null(strstr(err, "sqlite storage at schema version"));
-    assert_int_equal(shell(NULL, 0, "NEXUS_MASTER_KEY=%s %s db --config %s status > %s/status", k2,
-                           N, cfg, dir),
-                     0);
+    assert_int_equal(
+        shell(NULL, 0, "NEXUS_MASTER_KEY=%s %s db --config %s status > %s/status", k2, N, cfg, dir),
+        0);
     snprintf(lpath, sizeof lpath, "%s/status", dir);
     assert_true(slurp(lpath, out, sizeof out) > 0);
     unsigned long long entries = 0;
     const char *j = strstr(out, "journal: ");
     assert_non_null(j);
     assert_int_equal(sscanf(j, "journal: %llu entries", &entries), 1);
-    assert_true(entries > 10); /* the heartbeats of a one-second run */
+    assert_true(entries > 10);                /* the heartbeats of a one-second run */
     assert_non_null(strstr(out, "users: 2")); /* Robert and the owner from the config */
     assert_non_null(strstr(out, "consistency: ok"));
     sh("rm -rf %s%s", dir, "");
@@ -548,19 +548,21 @@ static void test_scheduled_tasks_cli_and_engine(void **state)
                            "daily_report --trading-days > %s/out",
                            N, cfg, dir),
                      0);
-    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 99 @daily UTC daily_report",
-                           N, cfg),
-                     2);
+    assert_int_equal(
+        shell(err, sizeof err, "%s tasks --config %s add 99 @daily UTC daily_report", N, cfg), 2);
     assert_non_null(strstr(err, "no user with chat id 99"));
-    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 42 '61 * * * *' UTC "
-                           "daily_report", N, cfg),
-                     2);
-    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 42 @daily Mars/Olympus "
-                           "daily_report", N, cfg),
-                     2);
-    assert_int_equal(shell(err, sizeof err, "%s tasks --config %s add 42 @daily UTC wash_car",
+    assert_int_equal(shell(err, sizeof err,
+                           "%s tasks --config %s add 42 '61 * * * *' UTC "
+                           "daily_report",
                            N, cfg),
                      2);
+    assert_int_equal(shell(err, sizeof err,
+                           "%s tasks --config %s add 42 @daily Mars/Olympus "
+                           "daily_report",
+                           N, cfg),
+                     2);
+    assert_int_equal(
+        shell(err, sizeof err, "%s tasks --config %s add 42 @daily UTC wash_car", N, cfg), 2);
     assert_non_null(strstr(err, "unknown action"));
     assert_int_equal(sql1(db, "SELECT COUNT(*) FROM scheduled_tasks", NULL, 0), 1);
     assert_int_equal(shell(NULL, 0, "%s tasks --config %s list > %s/list", N, cfg, dir), 0);
@@ -590,9 +592,8 @@ static void test_scheduled_tasks_cli_and_engine(void **state)
     /* with catch_up_tasks false it waits for its next time */
     sql1(db, "UPDATE scheduled_tasks SET next_run_ms = 1000, last_run_ms = NULL", NULL, 0);
     assert_int_equal(shell(NULL, 0, "%s run --config %s --duration 1 >/dev/null", N, cfg2), 0);
-    assert_int_equal(sql1(db, "SELECT COUNT(*) FROM scheduled_tasks WHERE last_run_ms IS NULL",
-                          NULL, 0),
-                     1);
+    assert_int_equal(
+        sql1(db, "SELECT COUNT(*) FROM scheduled_tasks WHERE last_run_ms IS NULL", NULL, 0), 1);
     sql1(db, "SELECT last_result FROM scheduled_tasks", txt, sizeof txt);
     assert_string_equal(txt, "skipped: missed while down");
     assert_int_equal(sql1(db, "SELECT next_run_ms FROM scheduled_tasks", NULL, 0), next);
@@ -604,8 +605,8 @@ static void test_scheduled_tasks_cli_and_engine(void **state)
 }
 
 /* dir/nexus.json with one symbol, these sessions (JSON objects), the users
- * boss (id 1, the owner at chat 42) and alice (id 2, chat 7), and `more` keys; one run of nexus saves every session's
- * state into dir/data/nexus.db. No key, database URL or token in the
+ * boss (id 1, the owner at chat 42) and alice (id 2, chat 7), and `more` keys; one run of nexus
+ * saves every session's state into dir/data/nexus.db. No key, database URL or token in the
  * environment. */
 static void saved_sessions(const char *dir, const char *sessions, const char *more, char *cfg,
                            char *db)
@@ -643,8 +644,7 @@ static void test_daily_report_in_chat(void **state)
     assert_non_null(mkdtemp(dir));
     char cfg[128], db[128], txt[512], chat[128];
     snprintf(chat, sizeof chat,
-             ", \"chat\": {\"api_url\": \"http://127.0.0.1:%d\", \"poll_timeout_s\": 1}",
-             tg->port);
+             ", \"chat\": {\"api_url\": \"http://127.0.0.1:%d\", \"poll_timeout_s\": 1}", tg->port);
     saved_sessions(dir, "{\"name\": \"boss\", \"user\": 1}, {\"name\": \"alice\", \"user\": 2}",
                    chat, cfg, db);
     const char *N = nexus_bin;
@@ -670,8 +670,9 @@ static void test_daily_report_in_chat(void **state)
     t = json_string_value(json_object_get(tg->req[k].body, "text"));
     assert_non_null(strstr(t, "boss: balance"));
     assert_non_null(strstr(t, "alice: balance"));
-    sql1(db, "SELECT last_result FROM scheduled_tasks WHERE user_id = (SELECT id FROM users "
-             "WHERE chat_id = 7)",
+    sql1(db,
+         "SELECT last_result FROM scheduled_tasks WHERE user_id = (SELECT id FROM users "
+         "WHERE chat_id = 7)",
          txt, sizeof txt);
     assert_null(strstr(txt, "boss"));
     tgf_stop(tg);
@@ -691,8 +692,8 @@ static void held_case(const char *fill_sql, const char *why)
     const char *N = nexus_bin;
     sql1(db, fill_sql, NULL, 0);
     assert_int_equal(shell(NULL, 0,
-                           "echo /status | %s run --config %s --console --duration 2 > %s/out",
-                           N, cfg, dir),
+                           "echo /status | %s run --config %s --console --duration 2 > %s/out", N,
+                           cfg, dir),
                      0);
     char path[160];
     snprintf(path, sizeof path, "%s/out", dir);
@@ -720,6 +721,44 @@ static void test_reconcile_told_to_owner(void **state)
               "a stored fill (journal 5) could not be read");
 }
 
+/* A session made from chat, and changed there, is the database's: a
+ * restart trades it as it was left (issue 15). */
+static void test_session_from_chat_survives_restart(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-session-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[16384], path[160];
+    saved_sessions(dir, "", "", cfg, db); /* the owner, no session yet */
+    const char *N = nexus_bin;
+    assert_int_equal(shell(NULL, 0,
+                           "printf '/session new mode=copilot leverage=3 equity=2500\\n"
+                           "/config set leverage 4\\n/mode pilot\\n' | %s run --config %s "
+                           "--console --duration 3 > %s/out1",
+                           N, cfg, dir),
+                     0);
+    snprintf(path, sizeof path, "%s/out1", dir);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "Session 1 boss made on binance-usdm: paper equity 2500, "
+                                "leverage 3x"));
+    assert_non_null(strstr(out, "leverage is now 4."));
+    assert_non_null(strstr(out, "Mode is now pilot."));
+    assert_int_equal(shell(NULL, 0,
+                           "printf '/sessions\\n/config show\\n/status\\n' | %s run --config %s "
+                           "--console --duration 3 > %s/out2",
+                           N, cfg, dir),
+                     0);
+    snprintf(path, sizeof path, "%s/out2", dir);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "1 boss on binance-usdm, pilot (your commands act on it)"));
+    assert_non_null(strstr(out, "leverage = 4 (1..20)"));
+    assert_non_null(strstr(out, "boss: pilot"));
+    assert_non_null(strstr(out, "Balance 2500"));
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -729,13 +768,17 @@ int main(int argc, char **argv)
     nexus_bin = argv[1];
     example_cfg = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_and_help),    cmocka_unit_test(test_check_config),
-        cmocka_unit_test(test_decode_cli),          cmocka_unit_test(test_run_stops_on_sigterm),
-        cmocka_unit_test(test_run_stops_on_sigint), cmocka_unit_test(test_plugin_signing_cli),
+        cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_decode_cli),
+        cmocka_unit_test(test_run_stops_on_sigterm),
+        cmocka_unit_test(test_run_stops_on_sigint),
+        cmocka_unit_test(test_plugin_signing_cli),
         cmocka_unit_test(test_storage_cli),
         cmocka_unit_test(test_scheduled_tasks_cli_and_engine),
         cmocka_unit_test(test_daily_report_in_chat),
         cmocka_unit_test(test_reconcile_told_to_owner),
+        cmocka_unit_test(test_session_from_chat_survives_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

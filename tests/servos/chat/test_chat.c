@@ -33,6 +33,7 @@
 #define ALICE 2001
 #define BOB   2002
 #define CAROL 3001
+#define ALICE2 2003 /* another person who calls herself alice */
 
 static const char *nexus_bin;
 static pid_t child; /* the nexus under test: killed whatever the outcome */
@@ -246,6 +247,23 @@ static void test_telegram_session(void **state)
     snprintf(approve, sizeof approve, "%s", data);
     int64_t msg = f->req[kr].result_id;
     assert_true(msg > 0);
+    /* another person named alice: approved, with a session of her own, she
+     * reaches nothing of the first alice's — not her request's button */
+    tgf_push_text(f, ALICE2, "alice", ALICE2, "/start");
+    int k2a = kn + 1; /* after the first alice's */
+    int kn2 = expect(f, &k2a, OWNER, "New user <b>alice</b>");
+    long long alice2_id = atoll(strstr(text_of(f, kn2), "/approve ") + 9);
+    assert_true(alice2_id != alice_id);
+    snprintf(cmd_approve, sizeof cmd_approve, "/approve %lld", alice2_id);
+    tgf_push_text(f, OWNER, "boss", OWNER, cmd_approve);
+    int a2 = 0;
+    expect(f, &a2, ALICE2, "You are approved");
+    tgf_push_text(f, ALICE2, "alice", ALICE2, "/session new mode=copilot");
+    expect(f, &a2, ALICE2, "made on binance-usdm");
+    tgf_push_button(f, ALICE2, "alice", ALICE2, msg, approve);
+    expect(f, &a2, ALICE2, "no longer open");
+    int ed = 0; /* her press changed nothing: the first alice's message is not edited */
+    assert_true(tgf_wait_request(f, &ed, "editMessageText", ALICE, NULL, 0) < 0);
     tgf_push_button(f, ALICE, "alice", ALICE, msg, approve);
     int ac = 0;
     assert_true(tgf_wait_request(f, &ac, "answerCallbackQuery", 0, NULL, 20000) >= 0);
@@ -277,7 +295,9 @@ static void test_telegram_session(void **state)
     assert_non_null(pg);
     assert_true(strstr(ps, "(not at the venue)") > pg);       /* the stop rests at the venue */
     assert_non_null(strstr(pg, "(not at the venue), unrealised")); /* the target was refused */
-    /* bob sees none of it */
+    /* the other alice and bob see none of it */
+    tgf_push_text(f, ALICE2, "alice", ALICE2, "/positions");
+    expect(f, &a2, ALICE2, "No open positions");
     tgf_push_text(f, BOB, "bob", BOB, "/positions");
     int kb = expect(f, &ab, BOB, "No open positions");
     (void)kb;
@@ -607,6 +627,137 @@ static void test_console_tells_every_exit(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Every command, tried as a pending, banned, subscriber, admin and owner
+ * user, each in a private chat: the role's outcome, exactly. A command
+ * above a user's role is refused with words that say so; a pending user
+ * is told to wait; a banned user is answered nothing at all. */
+#define ADMIN   3101
+#define SUBSCR  3102
+#define PENDING 3103
+#define BANNED  3104
+
+typedef struct cmd_case {
+    const char *line; /* with harmless arguments */
+    int role;         /* the lowest role that may use it: 0 pending .. 3 owner */
+} cmd_case_t;
+
+static const cmd_case_t CMDS[] = {
+    {"/start", 0},           {"/help", 0},         {"/status", 1},
+    {"/balance", 1},         {"/positions", 1},    {"/trades", 1},
+    {"/profit", 1},          {"/daily", 1},        {"/weekly", 1},
+    {"/performance", 1},     {"/mode watcher", 1}, {"/pause", 1},
+    {"/resume", 1},          {"/reset", 1},        {"/locks", 1},
+    {"/unlock all", 1},      {"/forceexit all", 1}, {"/forcelong BTCUSDT", 1},
+    {"/forceshort BTCUSDT", 1}, {"/closeall", 1},  {"/watch list", 1},
+    {"/strategies", 1},      {"/regime BTCUSDT", 1}, {"/config show", 1},
+    {"/sessions", 1},        {"/session", 1},      {"/keys", 1},
+    {"/health", 1},          {"/version", 1},      {"/users", 2},
+    {"/approve 999999", 2},  {"/ban 999999", 2},   {"/plugins", 2},
+    {"/limits", 2},          {"/logs", 3},         {"/killswitch off", 3},
+};
+
+static void test_roles_and_commands(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    char dir[] = "/tmp/nx_roles_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], cmd[256];
+    snprintf(cfg_path, sizeof cfg_path, "%s/nexus.json", dir);
+    FILE *c = fopen(cfg_path, "w");
+    assert_non_null(c);
+    fprintf(c,
+            "{\"engine\":{\"stats_interval_s\":0},\"data_dir\":\"%s\",\"symbols\":[{\"venue\":"
+            "\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":"
+            "\"0.00001\"}],\"cortex\":{\"plugin_dir\":\"%s\",\"allow_unsigned\":true},"
+            "\"users\":[{\"id\":1,\"chat_id\":%d,\"name\":\"boss\",\"role\":\"owner\"},"
+            "{\"id\":2,\"chat_id\":%d,\"name\":\"ada\",\"role\":\"admin\"},"
+            "{\"id\":3,\"chat_id\":%d,\"name\":\"sam\",\"role\":\"subscriber\"},"
+            "{\"id\":4,\"chat_id\":%d,\"name\":\"pat\",\"role\":\"pending\"},"
+            "{\"id\":5,\"chat_id\":%d,\"name\":\"bo\",\"role\":\"subscriber\"}],"
+            "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"user\":1,\"mode\":\"watcher\"},"
+            "{\"name\":\"ada\",\"user\":2,\"mode\":\"watcher\"},{\"name\":\"sam\",\"user\":3,"
+            "\"mode\":\"watcher\"}]},\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
+            "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1,\"chat_per_s\":30,"
+            "\"global_per_s\":1000}}",
+            dir, NX_PLUGIN_DIR, OWNER, ADMIN, SUBSCR, PENDING, BANNED, OWNER, f->port);
+    fclose(c);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("NEXUS_TELEGRAM_TOKEN", "4242:FAKE-token", 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, (char *)NULL);
+        _exit(127);
+    }
+    child = pid;
+    int at = 0;
+    assert_true(tgf_wait_request(f, &at, "setMyCommands", 0, NULL, 20000) >= 0);
+    tgf_push_text(f, OWNER, "boss", OWNER, "/ban 5");
+    at = 0;
+    expect(f, &at, OWNER, "is now banned");
+    static const struct {
+        int64_t chat;
+        const char *name;
+        int role; /* 0 pending .. 3 owner */
+    } people[] = {{PENDING, "pat", 0}, {SUBSCR, "sam", 1}, {ADMIN, "ada", 2}, {OWNER, "boss", 3}};
+    int checked = 0;
+    for (size_t p = 0; p < sizeof people / sizeof people[0]; p++) {
+        int from = 0;
+        while (tgf_wait_request(f, &from, "sendMessage", people[p].chat, NULL, 0) >= 0)
+            ; /* what they were told before */
+        for (size_t k = 0; k < sizeof CMDS / sizeof CMDS[0]; k++) {
+            tgf_push_text(f, people[p].chat, people[p].name, people[p].chat, CMDS[k].line);
+            int r = tgf_wait_request(f, &from, "sendMessage", people[p].chat, NULL, 20000);
+            if (r < 0)
+                fail_msg("%s as %s: no answer", CMDS[k].line, people[p].name);
+            const char *t = text_of(f, r);
+            int allowed = people[p].role >= CMDS[k].role;
+            int refused = strstr(t, "not available to you") != NULL;
+            int waiting = strstr(t, "waiting for an admin") != NULL;
+            if (allowed && (refused || (people[p].role > 0 && waiting)))
+                fail_msg("%s as %s (may): refused: %s", CMDS[k].line, people[p].name, t);
+            if (!allowed && people[p].role == 0 && !waiting)
+                fail_msg("%s as %s (pending): not told to wait: %s", CMDS[k].line,
+                         people[p].name, t);
+            if (!allowed && people[p].role > 0 && !refused)
+                fail_msg("%s as %s (may not): %s", CMDS[k].line, people[p].name, t);
+            checked++;
+        }
+    }
+    /* the banned user: every command, then one from the owner; once the
+     * owner's answer is out, anything for the banned would be out too */
+    for (size_t k = 0; k < sizeof CMDS / sizeof CMDS[0]; k++)
+        tgf_push_text(f, BANNED, "bo", BANNED, CMDS[k].line);
+    int ov = 0;
+    while (tgf_wait_request(f, &ov, "sendMessage", OWNER, NULL, 0) >= 0)
+        ;
+    /* the updates are handled in order: once /health, sent after them,
+     * finds nothing else waiting in the outbox, whatever was queued for
+     * the banned user would have been sent */
+    int drained = 0;
+    for (int i = 0; i < 50 && !drained; i++) {
+        tgf_push_text(f, OWNER, "boss", OWNER, "/health");
+        int kh = expect(f, &ov, OWNER, "<b>Health</b>");
+        drained = strstr(text_of(f, kh), ", 0 waiting,") != NULL;
+    }
+    assert_true(drained);
+    int bz = 0;
+    assert_int_equal(tgf_wait_request(f, &bz, "sendMessage", BANNED, NULL, 0), -1);
+    printf("# %d command answers checked for 4 roles; the banned user was answered nothing\n",
+           checked);
+    assert_int_equal(checked, 4 * (int)(sizeof CMDS / sizeof CMDS[0]));
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    child = 0;
+    tgf_stop(f);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     static char abs_bin[4096];
@@ -615,6 +766,7 @@ int main(int argc, char **argv)
         nexus_bin = abs_bin;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_telegram_session, kill_child),
+        cmocka_unit_test_teardown(test_roles_and_commands, kill_child),
         cmocka_unit_test_teardown(test_console_commands, kill_child),
         cmocka_unit_test_teardown(test_feed_problems_to_owner, kill_child),
         cmocka_unit_test(test_console_tells_every_exit),
