@@ -908,7 +908,12 @@ static int log_has(const char *log, const char *text)
 static void run_on_candles(const char *tag, const char *csv_path, const char *env,
                            const char *cortex_and_more, char *out_path, char *err_path)
 {
-    /* These runs talk to a `nexus replay` process and are stopped with
+    /* The watchdog waits 2 minutes: on a loaded 2-CPU machine under ASan a
+     * replay can pause for seconds, and a reconnect's backfill changes
+     * where candles close among the trades (CI once saw pia flat at the
+     * split of run_twice after 18 REST requests instead of 5); these runs
+     * are about what is traded and stored, the watchdog has its own tests.
+     * These runs talk to a `nexus replay` process and are stopped with
      * SIGTERM, as a person would stop them, once their output has been
      * quiet for 2 s: the replay has sent everything (the replay key's own
      * stop at the end of the data has its own test,
@@ -934,7 +939,7 @@ static void run_on_candles(const char *tag, const char *csv_path, const char *en
             "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
             "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
             "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
-            "\"kline_interval\":\"15m\",\"stale_s\":0}],%s}",
+            "\"kline_interval\":\"15m\",\"stale_s\":0,\"watchdog_ms\":120000}],%s}",
             dd, bn.port, bn.port, cortex_and_more);
     fclose(f);
     char cmd[1024];
