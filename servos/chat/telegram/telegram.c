@@ -26,20 +26,24 @@
 #include "nx/error.h"
 #include "nx/log.h"
 
-#define SEND_SLOTS  4
-#define OUTBOX_MAX  20000   /* messages waiting at most, then nx_tg_send refuses */
-#define INBOX_SIZE  256     /* updates waiting for the bot */
-#define SENT_SIZE   256     /* tagged message ids waiting for the bot */
-#define RESP_MAX    (1u << 20)
-#define CHATS       512     /* chats whose last send time is remembered */
-#define TICK_US     (100 * 1000)
-#define HOOK_MAX    (256u << 10)
+#define SEND_SLOTS     4
+#define OUTBOX_MAX     20000 /* messages waiting at most, then nx_tg_send refuses */
+#define INBOX_SIZE     256   /* updates waiting for the bot */
+#define SENT_SIZE      256   /* tagged message ids waiting for the bot */
+#define RESP_MAX       (1u << 20)
+#define CHATS          512 /* chats whose last send time is remembered */
+#define TICK_US        (100 * 1000)
+#define HOOK_MAX       (256u << 10)
+#define OPTIONAL_TRIES 3 /* an optional call that failed this often is given up */
 
 typedef struct tg_req {
     struct tg_req *next;
     char method[24];
     int64_t chat_id; /* paced per chat; 0 = not a chat message */
     uint64_t tag;
+    uint32_t attempts;     /* failed tries so far (5xx, network) */
+    int64_t not_before_ns; /* after a failure: its own backoff, nobody else's */
+    uint8_t optional;      /* nice to have (setMyCommands): given up after OPTIONAL_TRIES */
     char *body;
     size_t len;
 } tg_req_t;
@@ -50,7 +54,8 @@ typedef struct tg_conn {
     tg_req_t *req; /* NULL: the getUpdates poll */
     int busy, done, status;
     int64_t deadline_ns;
-    int closing; /* answered, its connection not yet closed: not reused (see tg_cb) */
+    int64_t sent_ns; /* when the exchange began */
+    int closing;     /* answered, its connection not yet closed: not reused (see tg_cb) */
     char *buf;
     size_t len;
     char *out; /* LWS_PRE + body */
@@ -90,7 +95,10 @@ struct nx_tg {
     chat_pace_t pace[CHATS];
 };
 
-static int64_t now_ns(void) { return nx_mono_ns(); }
+static int64_t now_ns(void)
+{
+    return nx_mono_ns();
+}
 
 /* The wait after `fails` failures in a row, in ns. */
 static int64_t backoff_ns(const nx_tg_t *tg, uint32_t fails)
@@ -110,6 +118,7 @@ static int enqueue(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t ta
         return NX_ENOMEM;
     }
     snprintf(r->method, sizeof r->method, "%s", method);
+    r->optional = !strcmp(method, "setMyCommands");
     r->chat_id = chat_id;
     r->tag = tag;
     r->body = text;
@@ -159,11 +168,10 @@ static json_t *markup(const char *keyboard)
     return keyboard && *keyboard ? json_loads(keyboard, 0, NULL) : NULL;
 }
 
-int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard,
-               uint64_t tag)
+int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard, uint64_t tag)
 {
-    json_t *b = json_pack("{s:I, s:s, s:s, s:{s:b}}", "chat_id", (json_int_t)chat_id, "text",
-                          html, "parse_mode", "HTML", "link_preview_options", "is_disabled", 1);
+    json_t *b = json_pack("{s:I, s:s, s:s, s:{s:b}}", "chat_id", (json_int_t)chat_id, "text", html,
+                          "parse_mode", "HTML", "link_preview_options", "is_disabled", 1);
     if (!b)
         return NX_EINVAL;
     json_t *k = markup(keyboard);
@@ -207,11 +215,21 @@ size_t nx_tg_escape(const char *src, char *dst, size_t cap)
         const char *rep = NULL;
         char one[2] = {*src, 0};
         switch (*src) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        default: rep = one; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        default:
+            rep = one;
+            break;
         }
         size_t n = strlen(rep);
         if (o + n >= cap)
@@ -395,7 +413,15 @@ static void on_poll_answer(nx_tg_t *tg, tg_conn_t *c)
     tg->poll_fails = 0;
     size_t i;
     json_t *up;
-    json_array_foreach(res, i, up) {
+    int64_t now = now_ns();
+    /* nothing new, at once: a server that does not hold polls (or a
+     * timeout of 0) would have us ask hundreds of times a second; ask
+     * again a second after this one was sent instead */
+    tg->next_poll_ns = !json_array_size(res) && now - c->sent_ns < NX_NS_PER_SEC
+                           ? c->sent_ns + NX_NS_PER_SEC
+                           : now;
+    json_array_foreach(res, i, up)
+    {
         json_int_t id = json_integer_value(json_object_get(up, "update_id"));
         if (json_is_integer(json_object_get(up, "update_id")) && id < tg->offset)
             continue; /* already taken */
@@ -405,7 +431,6 @@ static void on_poll_answer(nx_tg_t *tg, tg_conn_t *c)
             tg->offset = id + 1;
     }
     json_decref(root);
-    tg->next_poll_ns = now_ns();
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -453,11 +478,21 @@ static void on_send_answer(nx_tg_t *tg, tg_conn_t *c, int failed)
     }
     if (failed || c->status >= 500 || c->status == 0) {
         ST_ADD(tg, send_errors, 1);
-        int64_t wait = backoff_ns(tg, tg->send_fails++);
+        if (r->optional && ++r->attempts >= OPTIONAL_TRIES) {
+            NX_LOGK(NX_LOG_WARN, "chat", "chat.optional",
+                    "telegram: %s failed %u times (%s %d); given up, the bot works without it",
+                    r->method, r->attempts, failed ? "connection" : "HTTP", c->status);
+            goto done;
+        }
+        if (!r->optional)
+            r->attempts++;
+        /* the wait is this request's own: other chats' messages, and the
+         * person's replies, do not queue behind a call that keeps failing */
+        int64_t wait = backoff_ns(tg, r->attempts - 1);
         NX_LOGK(NX_LOG_WARN, "chat", "chat.send",
                 "telegram: %s failed (%s %d); retrying in %lld ms", r->method,
                 failed ? "connection" : "HTTP", c->status, (long long)(wait / NX_NS_PER_MS));
-        tg->send_after_ns = now + wait;
+        r->not_before_ns = now + wait;
         requeue_front(tg, r);
         json_decref(root);
         return;
@@ -468,8 +503,8 @@ static void on_send_answer(nx_tg_t *tg, tg_conn_t *c, int failed)
         const char *d = json_string_value(json_object_get(root, "description"));
         int quiet = d && strstr(d, "message is not modified");
         NX_LOGK(quiet ? NX_LOG_DEBUG : NX_LOG_WARN, "chat", "chat.refused",
-                "telegram: %s to chat %lld refused (HTTP %d): %s", r->method,
-                (long long)r->chat_id, c->status, d ? d : "no description");
+                "telegram: %s to chat %lld refused (HTTP %d): %s", r->method, (long long)r->chat_id,
+                c->status, d ? d : "no description");
         if (r->tag)
             sent_put(tg, r->tag, r->chat_id, 0);
     }
@@ -508,7 +543,8 @@ static int conn_open(nx_tg_t *tg, tg_conn_t *c, const char *method, const char *
     c->status = 0;
     c->done = 0;
     c->busy = 1;
-    c->deadline_ns = now_ns() + timeout_s * NX_NS_PER_SEC;
+    c->sent_ns = now_ns();
+    c->deadline_ns = c->sent_ns + timeout_s * NX_NS_PER_SEC;
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = tg->ctx;
@@ -625,8 +661,7 @@ static int tg_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
         /* another thread queued something; user is NULL here */
         struct lws_vhost *vh = lws_get_vhost(wsi);
-        nx_tg_t *tg = vh ? *(nx_tg_t **)lws_protocol_vh_priv_get(vh, lws_get_protocol(wsi))
-                         : NULL;
+        nx_tg_t *tg = vh ? *(nx_tg_t **)lws_protocol_vh_priv_get(vh, lws_get_protocol(wsi)) : NULL;
         if (tg && tg->started && !tg->stopping)
             dispatch(tg);
         break;
@@ -647,7 +682,8 @@ typedef struct hook_pss {
 
 static int hook_reply(struct lws *wsi, unsigned status)
 {
-    return lws_return_http_status(wsi, status, NULL) || lws_http_transaction_completed(wsi) ? -1 : 0;
+    return lws_return_http_status(wsi, status, NULL) || lws_http_transaction_completed(wsi) ? -1
+                                                                                            : 0;
 }
 
 static int hook_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -757,14 +793,18 @@ static tg_req_t *take_sendable(nx_tg_t *tg, int64_t now)
     int nheld = 0;
     tg_req_t *prev = NULL, *r = tg->head;
     for (; r; prev = r, r = r->next) {
-        if (!r->chat_id)
-            break; /* not a chat message: not paced per chat */
+        if (!r->chat_id) {
+            if (now >= r->not_before_ns)
+                break; /* not a chat message: not paced per chat */
+            continue;  /* backing off after a failure: the others go meanwhile */
+        }
         int wait = 0;
         for (int k = 0; k < nheld; k++)
             wait |= held[k] == r->chat_id;
         if (!wait) {
             chat_pace_t *pc = pace_of(tg, r->chat_id, 0);
-            wait = chat_in_flight(tg, r->chat_id) || (pc && now - pc->last_ns < chat_gap);
+            wait = chat_in_flight(tg, r->chat_id) || (pc && now - pc->last_ns < chat_gap) ||
+                   now < r->not_before_ns;
             if (!wait)
                 break;
             if (nheld == 16)
@@ -856,6 +896,16 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     for (int i = 0; i <= SEND_SLOTS; i++)
         if (all[i]->busy && all[i]->wsi && now > all[i]->deadline_ns)
             lws_set_timeout(all[i]->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    /* libwebsockets gives an answer its context's few seconds (5 here),
+     * arming that once the request is sent; a long poll is answered when
+     * an update comes or after poll_timeout_s: each tick puts the wait
+     * back to the poll's own deadline (the connection's other timeouts,
+     * to connect, are the context's) */
+    tg_conn_t *p = &tg->poll;
+    if (p->busy && p->wsi && !p->done && now < p->deadline_ns) {
+        int left = (int)((p->deadline_ns - now) / NX_NS_PER_SEC);
+        lws_set_timeout(p->wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, left > 1 ? left : 1);
+    }
     dispatch(tg);
     if (!tg->stopping)
         lws_sul_schedule(tg->ctx, 0, &tg->tick, on_tick, TICK_US);
@@ -889,9 +939,9 @@ nx_tg_t *nx_tg_create(struct lws_context *ctx, const nx_tg_opts_t *o)
         NX_ERROR("chat", "telegram: no token (NEXUS_TELEGRAM_TOKEN) or API URL");
         return NULL;
     }
-    if (strlen(o->token) >= 128 || strspn(o->token, "0123456789abcdefghijklmnopqrstuvwxyz"
-                                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ:_-") !=
-                                       strlen(o->token)) {
+    if (strlen(o->token) >= 128 ||
+        strspn(o->token, "0123456789abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ:_-") != strlen(o->token)) {
         NX_ERROR("chat", "telegram: the token in NEXUS_TELEGRAM_TOKEN is not a bot token");
         return NULL;
     }

@@ -572,6 +572,103 @@ static void test_send_after_stop(void **state)
     tgf_stop(r.f);
 }
 
+/* Long polling as Telegram does it: the server holds an idle getUpdates
+ * for the poll's timeout (7 s here, longer than any fixed HTTP timeout
+ * a client might use). The held poll ends normally and the next follows at
+ * once: no error, no backoff. */
+static void test_long_poll_held(void **state)
+{
+    (void)state;
+    rig_t r;
+    nx_tg_opts_t o = {0};
+    o.poll_timeout_s = 7;
+    rig_start(&r, &o, 0);
+    int at = 0;
+    /* the fake logs a request when it answers it: after its hold */
+    int k1 = tgf_wait_request(r.f, &at, "getUpdates", 0, NULL, 12000);
+    assert_true(k1 >= 0);
+    int k2 = tgf_wait_request(r.f, &at, "getUpdates", 0, NULL, 12000);
+    assert_true(k2 >= 0);
+    int64_t held = r.f->req[k2].at_ns - r.f->req[k1].at_ns;
+    nx_tg_stats_t st;
+    nx_tg_stats(r.tg, &st);
+    printf("# second poll %.2f s after the first; poll errors %llu\n", (double)held / 1e9,
+           (unsigned long long)st.poll_errors);
+    assert_int_equal(st.poll_errors, 0);
+    assert_true(held >= 6900000000LL); /* the second was held its whole timeout */
+    assert_true(held < 9000000000LL);  /* and was asked at once after the first */
+    rig_stop(&r);
+}
+
+/* A server that answers every getUpdates at once with nothing (no long
+ * polling): the client does not spin. */
+static void test_poll_not_spinning(void **state)
+{
+    (void)state;
+    rig_t r;
+    nx_tg_opts_t o = {0};
+    o.poll_timeout_s = 5;
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    f->hold_polls = 0; /* answer at once */
+    rig_start_on(&r, f, &o, 0);
+    int at = 0;
+    assert_true(tgf_wait_request(f, &at, "getUpdates", 0, NULL, 5000) >= 0);
+    int64_t t0 = tgf_now();
+    int n0 = tgf_count(f, "getUpdates");
+    /* over three seconds, at most one empty answer a second comes back:
+     * a client that spins asks hundreds of times */
+    while (tgf_now() - t0 < 3000000000LL)
+        usleep(50000);
+    int polls = tgf_count(f, "getUpdates") - n0;
+    printf("# %d polls in 3 s against a server that does not hold them\n", polls);
+    assert_true(polls >= 2 && polls <= 5);
+    /* an update is still taken at once */
+    tgf_push_text(f, 77, "u", 77, "/ping");
+    nx_tg_update_t u;
+    assert_true(next_update(&r, &u, 3000));
+    rig_stop(&r);
+}
+
+/* setMyCommands is nice to have: when the server keeps failing it (HTTP
+ * 500), replies still go out at once, and it is given up after three
+ * tries instead of being retried forever ahead of everything. */
+static void test_optional_call_fails(void **state)
+{
+    (void)state;
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    for (int i = 0; i < 5; i++)
+        tgf_fail_next(
+            f, "setMyCommands", 500,
+            "{\"ok\":false,\"error_code\":500,\"description\":\"Internal Server Error\"}");
+    rig_t r;
+    nx_tg_opts_t o = {0};
+    o.commands_json = "[{\"command\":\"help\",\"description\":\"what you can do\"}]";
+    o.backoff_min_ms = 1500; /* a failing call's wait: longer than a reply may take */
+    o.backoff_max_ms = 3000;
+    rig_start_on(&r, f, &o, 0);
+    int at = 0;
+    assert_true(tgf_wait_request(f, &at, "setMyCommands", 0, NULL, 5000) >= 0); /* failed once */
+    int64_t t0 = tgf_now();
+    assert_int_equal(nx_tg_send(r.tg, 42, "a reply", NULL, 0), 0);
+    at = 0;
+    int k = tgf_wait_request(f, &at, "sendMessage", 42, "a reply", 5000);
+    assert_true(k >= 0);
+    printf("# the reply left %.0f ms after it was queued, setMyCommands failing\n",
+           (double)(f->req[k].at_ns - t0) / 1e6);
+    assert_true(f->req[k].at_ns - t0 < 1000000000LL); /* not behind the failing call's backoff */
+    int c = 0, n = 0;
+    while (n < 3 && tgf_wait_request(f, &c, "setMyCommands", 0, NULL, 10000) >= 0)
+        n++;
+    assert_int_equal(n, 3);
+    nx_tg_stats_t st;
+    for (int i = 0; i < 100 && (nx_tg_stats(r.tg, &st), st.queued); i++)
+        usleep(20000);
+    assert_int_equal(st.queued, 0); /* given up: nothing waits for it */
+    rig_stop(&r);
+}
+
 static void test_escape(void **state)
 {
     (void)state;
@@ -599,6 +696,9 @@ int main(void)
         cmocka_unit_test(test_server_away),
         cmocka_unit_test(test_webhook_secret),
         cmocka_unit_test(test_send_after_stop),
+        cmocka_unit_test(test_long_poll_held),
+        cmocka_unit_test(test_poll_not_spinning),
+        cmocka_unit_test(test_optional_call_fails),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nx_log_stop();
