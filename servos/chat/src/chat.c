@@ -7,6 +7,8 @@
  */
 #include "chat_int.h"
 
+#include "nx/log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,38 @@ static void identify(nx_chat_t *b, caller_t *who, int64_t user, const char *unam
                        : 0;
 }
 
+/* A person's message, answered before what it caused is told: the
+ * journal entries stored while it was handled wait (nx_chat_on_event),
+ * then go out in order. */
+static void handled(nx_chat_t *b)
+{
+    b->handling = 0;
+    for (uint32_t i = 0; i < b->n_deferred; i++)
+        nx_chat_on_event(b, &b->deferred[i]);
+    b->n_deferred = 0;
+    if (b->deferred_lost) {
+        NX_WARN("chat", "%llu notices were not told: too many came during one command",
+                (unsigned long long)b->deferred_lost);
+        b->deferred_lost = 0;
+    }
+}
+
+static void handle_text(nx_chat_t *b, caller_t *who, char *text)
+{
+    b->handling = 1;
+    b->reply_chat = who->chat;
+    chat_on_text(b, who, text);
+    handled(b);
+}
+
+static void handle_button(nx_chat_t *b, caller_t *who, const char *cb_id, const char *data)
+{
+    b->handling = 1;
+    b->reply_chat = who->chat;
+    chat_on_button(b, who, cb_id, data);
+    handled(b);
+}
+
 void nx_chat_poll(nx_chat_t *b)
 {
     chat_check_plugins(b);
@@ -49,9 +83,9 @@ void nx_chat_poll(nx_chat_t *b)
             who.message_id = u->kind == NX_TG_MESSAGE ? u->message_id : 0;
             identify(b, &who, u->user_id, u->username, u->first_name);
             if (u->kind == NX_TG_MESSAGE)
-                chat_on_text(b, &who, u->text);
+                handle_text(b, &who, u->text);
             else
-                chat_on_button(b, &who, u->callback_id, u->text);
+                handle_button(b, &who, u->callback_id, u->text);
         }
         free(u);
     }
@@ -68,9 +102,9 @@ void nx_chat_poll(nx_chat_t *b)
         who.user_chat = who.u.chat_id;
         who.session = who.u.id ? chat_active_session(b, who.u.id) : 0;
         if (line[0] == '!')
-            chat_on_button(b, &who, NULL, line + 1);
+            handle_button(b, &who, NULL, line + 1);
         else
-            chat_on_text(b, &who, line);
+            handle_text(b, &who, line);
         free(line);
     }
 }
@@ -89,9 +123,11 @@ nx_chat_t *nx_chat_create(const nx_chat_opts_t *o)
     b->owner_chat = o->cfg->storage.owner_chat_id;
     b->users = calloc(CHAT_USERS_MAX, sizeof *b->users);
     b->sessions = calloc(CHAT_SESSIONS_MAX, sizeof *b->sessions);
-    if (!b->users || !b->sessions) {
+    b->deferred = calloc(CHAT_DEFERRED, sizeof *b->deferred);
+    if (!b->users || !b->sessions || !b->deferred) {
         free(b->users);
         free(b->sessions);
+        free(b->deferred);
         free(b);
         return NULL;
     }
@@ -118,6 +154,7 @@ void nx_chat_destroy(nx_chat_t *b)
     chat_console_stop(b);
     free(b->users);
     free(b->sessions);
+    free(b->deferred);
     pthread_mutex_destroy(&b->mu);
     free(b);
 }

@@ -54,7 +54,17 @@ struct nx_chat {
     int64_t feed_told_ns[NX_VENUE_COUNT][8]; /* last feed problem told, per venue and status */
     uint64_t plugin_failures[NX_CORTEX_MAX_STRATEGIES]; /* reload failures told so far */
     int64_t next_plugin_check_ns;
+    /* while a person's message is handled: their chat (replies go ahead of
+     * notices), and the journal entries stored meanwhile, told after the
+     * reply so that "Filled" never comes before "Entering long" */
+    int handling;
+    int64_t reply_chat;
+    nx_event_t *deferred; /* [CHAT_DEFERRED] */
+    uint32_t n_deferred;
+    uint64_t deferred_lost;
 };
+
+#define CHAT_DEFERRED 1024
 
 /* Who sent a command or pressed a button. */
 typedef struct caller {

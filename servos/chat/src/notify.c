@@ -45,6 +45,13 @@ void chat_check_plugins(nx_chat_t *b)
 
 void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
 {
+    if (b->handling) { /* told once the person's reply is out (chat.c: handled) */
+        if (b->n_deferred < CHAT_DEFERRED)
+            b->deferred[b->n_deferred++] = *ev;
+        else
+            b->deferred_lost++;
+        return;
+    }
     char html[700], m1[NX_FIXED_FMT_MAX], m2[NX_FIXED_FMT_MAX], m3[NX_FIXED_FMT_MAX],
         m4[NX_FIXED_FMT_MAX];
     uint32_t sym = ev->hdr.symbol;

@@ -42,7 +42,11 @@ void chat_say(nx_chat_t *b, int64_t chat, const char *html, const char *keyboard
         }
         return;
     }
-    if (b->tg)
+    if (!b->tg)
+        return;
+    if (b->handling && chat == b->reply_chat)
+        nx_tg_reply(b->tg, chat, html, keyboard, tag);
+    else
         nx_tg_send(b->tg, chat, html, keyboard, tag);
 }
 

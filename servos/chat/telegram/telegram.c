@@ -44,6 +44,7 @@ typedef struct tg_req {
     uint32_t attempts;     /* failed tries so far (5xx, network) */
     int64_t not_before_ns; /* after a failure: its own backoff, nobody else's */
     uint8_t optional;      /* nice to have (setMyCommands): given up after OPTIONAL_TRIES */
+    uint8_t reply;         /* an answer to a person: ahead of their chat's notices */
     char *body;
     size_t len;
 } tg_req_t;
@@ -108,7 +109,8 @@ static int64_t backoff_ns(const nx_tg_t *tg, uint32_t fails)
 
 /* ---- outbox ---------------------------------------------------------------- */
 
-static int enqueue(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t tag, json_t *body)
+static int enqueue_as(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t tag, json_t *body,
+                      int reply)
 {
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
@@ -119,6 +121,7 @@ static int enqueue(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t ta
     }
     snprintf(r->method, sizeof r->method, "%s", method);
     r->optional = !strcmp(method, "setMyCommands");
+    r->reply = (uint8_t)(reply != 0);
     r->chat_id = chat_id;
     r->tag = tag;
     r->body = text;
@@ -133,11 +136,29 @@ static int enqueue(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t ta
         free(r);
         return NX_EFULL;
     }
-    if (tg->tail)
-        tg->tail->next = r;
-    else
-        tg->head = r;
-    tg->tail = r;
+    /* a reply goes before the notices waiting for its chat (after the
+     * replies already there): the person who asked hears first, and what
+     * each chat is told keeps its order otherwise */
+    tg_req_t *prev = NULL, *at = NULL;
+    if (r->reply)
+        for (tg_req_t *x = tg->head; x; prev = x, x = x->next)
+            if (x->chat_id == chat_id && !x->reply) {
+                at = x;
+                break;
+            }
+    if (at) {
+        r->next = at;
+        if (prev)
+            prev->next = r;
+        else
+            tg->head = r;
+    } else {
+        if (tg->tail)
+            tg->tail->next = r;
+        else
+            tg->head = r;
+        tg->tail = r;
+    }
     tg->queued++;
     tg->st.queued = tg->queued;
     /* wake the network thread; under mu, so never after nx_tg_stop: the
@@ -147,6 +168,11 @@ static int enqueue(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t ta
         lws_cancel_service(tg->ctx);
     pthread_mutex_unlock(&tg->mu);
     return 0;
+}
+
+static int enqueue(nx_tg_t *tg, const char *method, int64_t chat_id, uint64_t tag, json_t *body)
+{
+    return enqueue_as(tg, method, chat_id, tag, body, 0);
 }
 
 /* Back to the front of the outbox (a 429 or a network error). */
@@ -168,7 +194,8 @@ static json_t *markup(const char *keyboard)
     return keyboard && *keyboard ? json_loads(keyboard, 0, NULL) : NULL;
 }
 
-int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard, uint64_t tag)
+static int send_as(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard,
+                   uint64_t tag, int reply)
 {
     json_t *b = json_pack("{s:I, s:s, s:s, s:{s:b}}", "chat_id", (json_int_t)chat_id, "text", html,
                           "parse_mode", "HTML", "link_preview_options", "is_disabled", 1);
@@ -177,7 +204,17 @@ int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keybo
     json_t *k = markup(keyboard);
     if (k)
         json_object_set_new(b, "reply_markup", k);
-    return enqueue(tg, "sendMessage", chat_id, tag, b);
+    return enqueue_as(tg, "sendMessage", chat_id, tag, b, reply);
+}
+
+int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard, uint64_t tag)
+{
+    return send_as(tg, chat_id, html, keyboard, tag, 0);
+}
+
+int nx_tg_reply(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard, uint64_t tag)
+{
+    return send_as(tg, chat_id, html, keyboard, tag, 1);
 }
 
 int nx_tg_edit(nx_tg_t *tg, int64_t chat_id, int64_t message_id, const char *html,

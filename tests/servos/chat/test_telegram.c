@@ -669,6 +669,42 @@ static void test_optional_call_fails(void **state)
     rig_stop(&r);
 }
 
+/* A person's reply goes ahead of the notices already waiting for their
+ * chat (one message a second to a chat): they hear the answer to what
+ * they asked first; the notices keep their order after it. */
+static void test_reply_first(void **state)
+{
+    (void)state;
+    rig_t r;
+    nx_tg_opts_t o = {0};
+    o.chat_per_s = 1;
+    rig_start(&r, &o, 0);
+    for (int i = 1; i <= 4; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "notice %d", i);
+        assert_int_equal(nx_tg_send(r.tg, 42, t, NULL, 0), 0);
+    }
+    assert_int_equal(nx_tg_reply(r.tg, 42, "the answer", NULL, 0), 0);
+    int at = 0, order[5] = {0};
+    for (int i = 0; i < 5; i++) {
+        int k = tgf_wait_request(r.f, &at, "sendMessage", 42, NULL, 10000);
+        assert_true(k >= 0);
+        const char *t = json_string_value(json_object_get(r.f->req[k].body, "text"));
+        order[i] = !strcmp(t, "the answer") ? 0 : atoi(t + 7);
+    }
+    printf("# sent: %d %d %d %d %d (0 = the answer)\n", order[0], order[1], order[2], order[3],
+           order[4]);
+    /* the first notice may have left already; the answer is next at the latest */
+    assert_true(order[0] == 0 || (order[0] == 1 && order[1] == 0));
+    int last = 0;
+    for (int i = 0; i < 5; i++)
+        if (order[i]) {
+            assert_true(order[i] > last);
+            last = order[i];
+        }
+    rig_stop(&r);
+}
+
 static void test_escape(void **state)
 {
     (void)state;
@@ -699,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_long_poll_held),
         cmocka_unit_test(test_poll_not_spinning),
         cmocka_unit_test(test_optional_call_fails),
+        cmocka_unit_test(test_reply_first),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nx_log_stop();

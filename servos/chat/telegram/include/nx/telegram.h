@@ -110,6 +110,10 @@ void nx_tg_destroy(nx_tg_t *tg);
  * or NX_EFULL when the outbox holds too many messages (logged). */
 int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard,
                uint64_t tag);
+/* The same, for an answer to what a person just sent: it goes ahead of the
+ * notices already waiting for that chat (replies keep their own order). */
+int nx_tg_reply(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard,
+                uint64_t tag);
 int nx_tg_edit(nx_tg_t *tg, int64_t chat_id, int64_t message_id, const char *html,
                const char *keyboard);
 int nx_tg_answer(nx_tg_t *tg, const char *callback_id, const char *text);
