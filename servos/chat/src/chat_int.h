@@ -138,6 +138,10 @@ typedef struct query {
 } query_t;
 
 extern const char *const chat_mode_names[3];
+const char *chat_reject_words(int why);
+const char *chat_exit_words(int reason);
+const char *chat_lock_words(int why);
+const char *chat_plural(long n, const char *one, const char *many);
 int chat_ask(nx_chat_t *b, query_t *q, int what, uint32_t session, long n);
 int chat_command(nx_chat_t *b, uint32_t session, int cmd, int64_t arg, const char *text, int *why);
 const char *chat_sym_name(const nx_chat_t *b, uint32_t s);

@@ -40,7 +40,7 @@ static void answer_rc(nx_chat_t *b, caller_t *who, int rc, int why, const char *
     if (rc == 0)
         chat_reply(b, who, "%s", done);
     else if (rc == NX_ESTATE && why)
-        chat_reply(b, who, "Refused: %s.", nx_reject_name((nx_reject_t)why));
+        chat_reply(b, who, "Refused: %s.", chat_reject_words(why));
     else if (rc == NX_ENOENT)
         chat_reply(b, who, "Nothing to do: there is no such position, lock or request.");
     else
@@ -309,8 +309,17 @@ static void c_watch(nx_chat_t *b, caller_t *who, char *a)
 static void c_regime(nx_chat_t *b, caller_t *who, char *a)
 {
     uint32_t s = chat_symbol_arg(b, a);
-    if (s == NX_SYMBOL_NONE) {
+    if (!a || !*a) {
         chat_reply(b, who, "Usage: /regime PAIR");
+        return;
+    }
+    if (s == NX_SYMBOL_NONE) {
+        char esc[64], list[256] = "";
+        nx_tg_escape(a, esc, sizeof esc);
+        for (uint32_t k = 0; k < nx_symtab_count(b->symtab) && strlen(list) < 200; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                     chat_sym_name(b, k));
+        chat_reply(b, who, "%s is not a pair this engine follows (%s).", esc, list);
         return;
     }
     c_query(b, who, Q_REGIME, (long)s);
@@ -686,7 +695,7 @@ void chat_on_button(nx_chat_t *b, caller_t *who, const char *cb_id, const char *
         else if (rc == NX_ESTATE && why == NX_REJ_EXPIRED)
             snprintf(ans, sizeof ans, "This request expired; nothing was done.");
         else if (rc == NX_ESTATE && why)
-            snprintf(ans, sizeof ans, "Refused: %s.", nx_reject_name((nx_reject_t)why));
+            snprintf(ans, sizeof ans, "Refused: %s.", chat_reject_words(why));
         else
             snprintf(ans, sizeof ans, "This request is no longer open (expired or decided).");
         if (r && r->session == who->session && r->state == 1) {

@@ -72,8 +72,7 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
             static const char *const sides[] = {"?", "BUY", "SELL", "EXIT LONG", "EXIT SHORT"};
             char what[96] = "";
             if (d->verdict == NX_V_REJECT)
-                snprintf(what, sizeof what, " (not taken: %s)",
-                         nx_reject_name((nx_reject_t)d->reason));
+                snprintf(what, sizeof what, " (not taken: %s)", chat_reject_words(d->reason));
             else if (d->verdict != NX_V_NOTIFY)
                 snprintf(what, sizeof what, " (taken: %s %s)", side, m2);
             snprintf(html, sizeof html, "Signal: <b>%s %s</b> at %s, stop %s%s",
@@ -145,10 +144,7 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
             chat_px(b, sym, n->exit_px, m2);
             snprintf(html, sizeof html, "Closed %s %s (%s): %s → %s, P&amp;L <b>%s</b>",
                      n->dir > 0 ? "long" : "short", chat_sym_name(b, sym),
-                     n->reason == NX_EXIT_EMERGENCY
-                         ? "emergency: the stop could not be placed"
-                         : nx_exit_reason_name((nx_exit_reason_t)n->reason),
-                     m1, m2, chat_money(b, n->pnl, m3));
+                     chat_exit_words(n->reason), m1, m2, chat_money(b, n->pnl, m3));
         } else if (n->kind == NX_NOTE_BREAKER) {
             snprintf(html, sizeof html,
                      "Circuit breaker tripped after losing trades: no new "
@@ -157,8 +153,7 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
         } else if (n->kind == NX_NOTE_LOCK) {
             snprintf(html, sizeof html, "Protection lock on %s (%s)%s.",
                      sym == NX_SYMBOL_NONE ? "every pair" : chat_sym_name(b, sym),
-                     nx_reject_name((nx_reject_t)n->reason),
-                     n->until_ns == INT64_MAX ? " until /unlock" : "");
+                     chat_lock_words(n->reason), n->until_ns == INT64_MAX ? " until /unlock" : "");
         } else {
             return;
         }

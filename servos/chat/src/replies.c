@@ -34,6 +34,76 @@ const char *chat_money(const nx_chat_t *b, int64_t v, char *buf)
     return buf;
 }
 
+/* Why a signal or a command was refused, for people: never the code. */
+const char *chat_reject_words(int why)
+{
+    static const char *const words[NX_REJ_COUNT] = {
+        [NX_REJ_NONE] = "no reason given",
+        [NX_REJ_KILL_SWITCH] = "the kill switch is on: only exits pass",
+        [NX_REJ_BREAKER] = "the circuit breaker tripped after losing trades (/reset)",
+        [NX_REJ_COOLDOWN] = "the pair is cooling down after its last trade",
+        [NX_REJ_LOCKED] = "the pair is locked by a protection (/locks)",
+        [NX_REJ_MAX_POSITIONS] = "as many positions are open as the session allows",
+        [NX_REJ_EXPOSURE] = "it would exceed the session's exposure limit",
+        [NX_REJ_DAILY_LOSS] = "today's loss limit is reached",
+        [NX_REJ_WEEKLY_LOSS] = "this week's loss limit is reached",
+        [NX_REJ_DRAWDOWN] = "the drawdown limit is reached",
+        [NX_REJ_STALE_DATA] = "the market data is too old to trade on",
+        [NX_REJ_MIN_NOTIONAL] = "the order would be below the venue's minimum size",
+        [NX_REJ_PAUSED] = "the session is paused (/resume)",
+        [NX_REJ_WATCHER] = "the session only watches (/mode)",
+        [NX_REJ_MAX_TRADES] = "today's number of trades is reached",
+        [NX_REJ_NO_POSITION] = "there is no position to exit",
+        [NX_REJ_HAS_POSITION] = "a position on the pair is already open",
+        [NX_REJ_EXPIRED] = "the request expired",
+        [NX_REJ_DRIFT] = "the price moved too far since the request",
+        [NX_REJ_BAD_SIGNAL] = "the signal had no usable price or stop",
+        [NX_REJ_DECLINED] = "you rejected it",
+    };
+    return why >= 0 && why < NX_REJ_COUNT && words[why] ? words[why] : "a limit applies";
+}
+
+/* How a trade ended, for people. */
+const char *chat_exit_words(int reason)
+{
+    static const char *const words[] = {
+        [NX_EXIT_NONE] = "closed",
+        [NX_EXIT_TP] = "take-profit",
+        [NX_EXIT_SL] = "stop-loss",
+        [NX_EXIT_TRAILING] = "trailing stop",
+        [NX_EXIT_TIME] = "time limit",
+        [NX_EXIT_SENTINEL] = "Sentinel's protective exit",
+        [NX_EXIT_SIGNAL] = "the strategy's exit",
+        [NX_EXIT_MANUAL] = "manual",
+        [NX_EXIT_PANIC] = "close all",
+        [NX_EXIT_EMERGENCY] = "emergency: the stop could not be placed",
+    };
+    return reason >= 0 && reason <= NX_EXIT_EMERGENCY && words[reason] ? words[reason] : "closed";
+}
+
+/* What a protection lock is for, for people. */
+const char *chat_lock_words(int why)
+{
+    switch (why) {
+    case NX_REJ_LOCKED:
+        return "after losing trades on it";
+    case NX_REJ_DRAWDOWN:
+        return "the drawdown limit was reached";
+    case NX_REJ_DAILY_LOSS:
+        return "today's loss limit was reached";
+    case NX_REJ_WEEKLY_LOSS:
+        return "this week's loss limit was reached";
+    default:
+        return "a protection";
+    }
+}
+
+/* "1 trade", "3 trades". */
+const char *chat_plural(long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 const char *const chat_mode_names[3] = {"watcher", "copilot", "pilot"};
 
 const char *chat_sym_name(const nx_chat_t *b, uint32_t s)
@@ -76,7 +146,8 @@ static void grouped(query_t *q, const nx_desk_t *d, nx_trade_closed_t *t, int n,
         struct tm tm;
         gmtime_r(&ts, &tm);
         strftime(day, sizeof day, "%Y-%m-%d", &tm);
-        chat_put(&q->out, "%s: %s (%d trades)\n", day, chat_money(b, pnl, m), cnt);
+        chat_put(&q->out, "%s: %s (%d %s)\n", day, chat_money(b, pnl, m), cnt,
+                 chat_plural(cnt, "trade", "trades"));
     }
 }
 
@@ -156,9 +227,9 @@ static void render(const nx_chat_view_t *v, void *ctx, int rc, int why)
                  in.paused ? ", paused" : "", in.held ? ", held (check /health, then /resume)" : "",
                  in.kill ? ", kill switch on" : "",
                  in.global_kill ? ", global kill switch on" : "");
-        chat_put(&q->out, "Balance %s (P&amp;L %s), %u open, %u trades, %u waiting for approval\n",
+        chat_put(&q->out, "Balance %s (P&amp;L %s), %u open, %u %s, %u waiting for approval\n",
                  chat_money(b, in.balance, m1), chat_money(b, pnl, m2), in.open_positions,
-                 in.trades, in.pending_approvals);
+                 in.trades, chat_plural(in.trades, "trade", "trades"), in.pending_approvals);
         if (in.breaker_tripped)
             chat_put(&q->out, "Circuit breaker tripped%s\n",
                      in.breaker_until_ns == INT64_MAX ? ": /reset" : "");
@@ -212,7 +283,7 @@ static void render(const nx_chat_view_t *v, void *ctx, int rc, int why)
                 chat_px(b, t[i].symbol, t[i].exit_px, m2);
                 chat_put(&q->out, "%s %s %s → %s, %s (%s)\n", chat_sym_name(b, t[i].symbol),
                          t[i].dir > 0 ? "long" : "short", m1, m2, chat_money(b, t[i].pnl, m3),
-                         nx_exit_reason_name(t[i].reason));
+                         chat_exit_words(t[i].reason));
             }
         } else if (q->what == Q_PROFIT) {
             int64_t best = 0, worst = 0;
@@ -223,9 +294,9 @@ static void render(const nx_chat_view_t *v, void *ctx, int rc, int why)
                     worst = t[i].pnl;
             }
             chat_put(&q->out,
-                     "<b>Profit</b> %s over %u closed trades (win rate %.1f%%)\nBest %s, worst %s\n"
+                     "<b>Profit</b> %s over %u closed %s (win rate %.1f%%)\nBest %s, worst %s\n"
                      "Balance %s",
-                     chat_money(b, pnl, m1), in.trades,
+                     chat_money(b, pnl, m1), in.trades, chat_plural(in.trades, "trade", "trades"),
                      in.trades ? 100.0 * in.wins / in.trades : 0.0, chat_money(b, best, m2),
                      chat_money(b, worst, m3), chat_money(b, in.balance, m4));
         } else if (q->what == Q_PERF) {
@@ -240,8 +311,9 @@ static void render(const nx_chat_view_t *v, void *ctx, int rc, int why)
                         wins += t[i].pnl > 0;
                     }
                 if (cnt)
-                    chat_put(&q->out, "%s: %s over %d trades, %d won\n", chat_sym_name(b, s),
-                             chat_money(b, sum, m1), cnt, wins);
+                    chat_put(&q->out, "%s: %s over %d %s, %d won\n", chat_sym_name(b, s),
+                             chat_money(b, sum, m1), cnt, chat_plural(cnt, "trade", "trades"),
+                             wins);
             }
         } else {
             grouped(q, d, t, n, q->what == Q_DAILY ? 86400 : 7 * 86400, q->n);
@@ -256,7 +328,7 @@ static void render(const nx_chat_view_t *v, void *ctx, int rc, int why)
         for (int i = 0; i < n; i++)
             chat_put(&q->out, "%s locked (%s)%s\n",
                      l[i].symbol == NX_SYMBOL_NONE ? "every pair" : chat_sym_name(b, l[i].symbol),
-                     nx_reject_name((nx_reject_t)l[i].reason),
+                     chat_lock_words(l[i].reason),
                      l[i].until_ns == INT64_MAX ? " until /unlock" : "");
         break;
     }

@@ -34,6 +34,7 @@
 #define BOB    2002
 #define CAROL  3001
 #define ALICE2 2003 /* another person who calls herself alice */
+#define DAVE   3002
 
 static const char *nexus_bin;
 static pid_t child; /* the nexus under test: killed whatever the outcome */
@@ -176,11 +177,15 @@ static void test_telegram_session(void **state)
     int k = expect(f, &at, CAROL, "do not know you");
     assert_true(f->req[k].at_ns - f->req[k429].at_ns >= 1000000000LL); /* retry_after honoured */
 
+    /* a name is the person's to choose: it is never markup */
+    tgf_push_text(f, DAVE, "<b>dave</b> & co", DAVE, "/start");
+    int kd0 = 0;
+    expect(f, &kd0, DAVE, "Hello &lt;b&gt;dave&lt;/b&gt; &amp; co! Your request");
     tgf_push_text(f, ALICE, "alice", ALICE, "/start");
     at = 0;
     expect(f, &at, ALICE, "waiting for an admin");
     at = 0;
-    int kn = expect(f, &at, OWNER, "asks to join: /approve ");
+    int kn = expect(f, &at, OWNER, "New user <b>alice</b>");
     long long alice_id = atoll(strstr(text_of(f, kn), "/approve ") + 9);
     assert_true(alice_id > 1);
     tgf_push_text(f, ALICE, "alice", ALICE, "/positions");
@@ -320,7 +325,7 @@ static void test_telegram_session(void **state)
     int kq = expect(f, &at, ALICE, "Profit");
     printf("# %s\n", text_of(f, kq));
     char want[128];
-    snprintf(want, sizeof want, "<b>Profit</b> %s over 1 closed trades", pnl);
+    snprintf(want, sizeof want, "<b>Profit</b> %s over 1 closed trade (", pnl);
     assert_non_null(strstr(text_of(f, kq), want));
 
     /* a request that expired is refused */
@@ -460,10 +465,11 @@ static void test_console_commands(void **state)
      * locks the pair (its last trade made less than 1) */
     typed(&con, NULL, "Closed long BTCUSDT (manual)");
     typed(&con, NULL, "Circuit breaker tripped after losing trades: no new entries until /reset");
-    typed(&con, NULL, "Protection lock on BTCUSDT (locked)");
+    typed(&con, NULL, "Protection lock on BTCUSDT (after losing trades on it)");
     typed(&con, "/trades 5", "(manual)");
-    typed(&con, "/forceshort BTCUSDT", "Refused: breaker");
-    typed(&con, "/locks", "BTCUSDT locked (locked)");
+    typed(&con, "/forceshort BTCUSDT",
+          "Refused: the circuit breaker tripped after losing trades (/reset).");
+    typed(&con, "/locks", "BTCUSDT locked (after losing trades on it)");
     typed(&con, "/unlock BTCUSDT", "Unlocked.");
     typed(&con, "/reset", "Circuit breaker reset.");
     typed(&con, "/forceshort BTCUSDT", "Entering short BTCUSDT");
@@ -497,14 +503,16 @@ static void test_console_commands(void **state)
     typed(&con, "/plugins list", "signals, 1 swaps");
     typed(&con, "/regime BTCUSDT", "BTCUSDT 15m: ");
     typed(&con, NULL, "of price|not enough candles yet"); /* the read, or its warm-up */
-    typed(&con, "/regime NOPE", "Usage: /regime PAIR");
+    typed(&con, "/regime NOPE", "NOPE is not a pair this engine follows (BTCUSDT).");
+    typed(&con, "/regime", "Usage: /regime PAIR");
+    typed(&con, "/config set leverage 3abc", "Usage: /config show | /config set KEY VALUE");
     typed(&con, "/health", "binance-usdm:");
     typed(&con, "/users", "boss: owner");
     typed(&con, "/ban nobody", "No such user");
     typed(&con, "/keys binance-usdm KEY1234 SECRET5678", "not stored: no master key");
     typed(&con, "/logs 5", "console|desk|main");
     typed(&con, "/killswitch on", "Kill switch ON");
-    typed(&con, "/forcelong BTCUSDT", "Refused: kill_switch");
+    typed(&con, "/forcelong BTCUSDT", "Refused: the kill switch is on: only exits pass.");
     typed(&con, "/killswitch off", "Kill switch off");
     close(con.in);
     kill(con.pid, SIGTERM);
@@ -593,6 +601,12 @@ static void test_console_tells_every_exit(void **state)
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     static const char *const reasons[] = {"tp", "sl", "trailing", "time", "sentinel", "signal"};
+    static const char *const words[] = {"take-profit",
+                                        "stop-loss",
+                                        "trailing stop",
+                                        "time limit",
+                                        "Sentinel's protective exit",
+                                        "the strategy's exit"};
     long told[6] = {0}, fills = 0, closed = 0, feed = 0;
     char line[1024];
     while (fgets(line, sizeof line, f)) {
@@ -604,7 +618,7 @@ static void test_console_tells_every_exit(void **state)
             closed++;
             for (int r = 0; r < 6; r++) {
                 char tag[24];
-                snprintf(tag, sizeof tag, " (%s): ", reasons[r]);
+                snprintf(tag, sizeof tag, " (%s): ", words[r]);
                 told[r] += strstr(l, tag) != NULL;
             }
         }
