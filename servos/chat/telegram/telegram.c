@@ -432,8 +432,59 @@ static int take_update(nx_tg_t *tg, json_t *up)
     return ok;
 }
 
+/* A \uXXXX escape at p (6 bytes) as its value, or -1. */
+static long hex4(const char *p, const char *end)
+{
+    if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+        return -1;
+    long v = 0;
+    for (int i = 2; i < 6; i++) {
+        char ch = p[i];
+        int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Telegram passes on what people type, and a text may hold half of a
+ * UTF-16 surrogate pair ("\ud83d" alone), which no JSON parser accepts:
+ * the whole getUpdates answer would be refused, and the update asked for
+ * again forever. Each lone half becomes U+FFFD, in place (same length),
+ * before parsing. */
+static void mend_surrogates(char *buf, size_t len)
+{
+    char *end = buf + len;
+    for (char *p = buf; p < end; p++) {
+        if (*p != '\\')
+            continue;
+        if (p + 1 < end && p[1] != 'u') {
+            p++; /* an escaped character: skip it (it may be a backslash) */
+            continue;
+        }
+        long v = hex4(p, end);
+        if (v < 0xD800 || v > 0xDFFF) {
+            p += v < 0 ? 1 : 5;
+            continue;
+        }
+        long lo = v <= 0xDBFF ? hex4(p + 6, end) : -1;
+        if (v <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+            p += 11; /* a whole pair */
+            continue;
+        }
+        memcpy(p, "\\ufffd", 6);
+        p += 5;
+    }
+}
+
 static void on_poll_answer(nx_tg_t *tg, tg_conn_t *c)
 {
+    if (c->len)
+        mend_surrogates(c->buf, c->len);
     json_t *root = c->len ? json_loadb(c->buf, c->len, 0, NULL) : NULL;
     json_t *res = json_object_get(root, "result");
     if (c->status != 200 || !json_is_true(json_object_get(root, "ok")) || !json_is_array(res)) {
@@ -760,6 +811,8 @@ static int hook_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
                     "telegram webhook: a POST without the right secret token was refused");
             return hook_reply(wsi, HTTP_STATUS_FORBIDDEN);
         }
+        if (p->buf)
+            mend_surrogates(p->buf, p->len);
         json_t *up = p->buf ? json_loadb(p->buf, p->len, 0, NULL) : NULL;
         unsigned status = HTTP_STATUS_OK;
         if (!up) {

@@ -705,6 +705,42 @@ static void test_reply_first(void **state)
     rig_stop(&r);
 }
 
+/* A text holding half of a UTF-16 surrogate pair, as people manage to
+ * type: the update arrives (the half as U+FFFD), nothing before or after
+ * it is lost, and no poll fails. */
+static void test_lone_surrogate(void **state)
+{
+    (void)state;
+    rig_t r;
+    nx_tg_opts_t o = {0};
+    rig_start(&r, &o, 0);
+    const char *texts[] = {"before", "half \\ud83d of a smile", "\\udc00 low first",
+                           "whole \\ud83d\\ude00 smile", "after \\\\ud83d kept as typed"};
+    for (int i = 0; i < 5; i++) {
+        int64_t id = tgf_next_id(r.f);
+        char raw[512];
+        snprintf(raw, sizeof raw,
+                 "{\"update_id\":%lld,\"message\":{\"message_id\":%d,\"date\":1735689600,"
+                 "\"chat\":{\"id\":42,\"type\":\"private\"},\"from\":{\"id\":42,\"is_bot\":false,"
+                 "\"first_name\":\"u\"},\"text\":\"%s\"}}",
+                 (long long)id, i + 1, texts[i]);
+        tgf_push_raw(r.f, id, raw);
+    }
+    static const char *const want[] = {"before", "half \xef\xbf\xbd of a smile",
+                                       "\xef\xbf\xbd low first", "whole \xf0\x9f\x98\x80 smile",
+                                       "after \\ud83d kept as typed"};
+    for (int i = 0; i < 5; i++) {
+        nx_tg_update_t u;
+        assert_true(next_update(&r, &u, 5000));
+        assert_string_equal(u.text, want[i]);
+    }
+    nx_tg_stats_t st;
+    nx_tg_stats(r.tg, &st);
+    assert_int_equal(st.poll_errors, 0);
+    assert_int_equal(st.malformed, 0);
+    rig_stop(&r);
+}
+
 static void test_escape(void **state)
 {
     (void)state;
@@ -736,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_poll_not_spinning),
         cmocka_unit_test(test_optional_call_fails),
         cmocka_unit_test(test_reply_first),
+        cmocka_unit_test(test_lone_surrogate),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nx_log_stop();
