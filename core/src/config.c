@@ -319,6 +319,7 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->chat.webhook_port = 8443;
     cfg->chat.chat_per_s = 1;
     cfg->chat.global_per_s = 30;
+    cfg->chat.confirm_s = 60;
     cfg->cortex.ntf = 3;
     cfg->cortex.tf_s[0] = 60;
     cfg->cortex.tf_s[1] = 900;
@@ -775,6 +776,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         get_u32(chat, "webhook_port", &cfg->chat.webhook_port);
         get_u32(chat, "chat_per_s", &cfg->chat.chat_per_s);
         get_u32(chat, "global_per_s", &cfg->chat.global_per_s);
+        get_u32(chat, "confirm_s", &cfg->chat.confirm_s);
     }
 
     json_t *syms = json_object_get(root, "symbols");

@@ -341,6 +341,9 @@ static const nx_cnode_t chat_members[] = {
      NULL},
     {"global_per_s", NX_CT_INT, "Messages per second over all chats at most.", "30", 1, 1000, 0,
      NULL, NULL},
+    {"confirm_s", NX_CT_INT,
+     "How long a question such as /closeall's stays good: a Yes after it closes nothing.", "60",
+     1, 3600, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

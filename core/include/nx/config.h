@@ -165,6 +165,7 @@ typedef struct nx_config {
         char webhook_url[NX_PATH_MAX];
         uint32_t webhook_port;
         uint32_t chat_per_s, global_per_s;
+        uint32_t confirm_s; /* a /closeall question is good this long */
     } chat;
 } nx_config_t;
 

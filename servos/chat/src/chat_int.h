@@ -30,6 +30,19 @@ typedef struct req_msg {
     char text[512];
 } req_msg_t;
 
+#define CHAT_CONFIRMS 64 /* /closeall confirmations waiting */
+
+/* A /closeall waiting for its Yes: bound to the person, the session and
+ * the positions it listed; a Yes closes those, nothing opened since. */
+typedef struct confirm {
+    uint32_t nonce; /* in the button's data; 0 = free */
+    int64_t user;
+    uint32_t session;
+    int64_t expires_ns; /* monotonic */
+    int n;
+    uint32_t syms[64];
+} confirm_t;
+
 struct nx_chat {
     const nx_config_t *cfg;
     const nx_symtab_t *symtab;
@@ -59,6 +72,8 @@ struct nx_chat {
      * reply so that "Filled" never comes before "Entering long" */
     int handling;
     int64_t reply_chat;
+    confirm_t confirms[CHAT_CONFIRMS];
+    uint32_t next_nonce;
     nx_event_t *deferred; /* [CHAT_DEFERRED] */
     uint32_t n_deferred;
     uint64_t deferred_lost;

@@ -267,15 +267,79 @@ static void c_forceshort(nx_chat_t *b, caller_t *w, char *a)
     c_force(b, w, a, "short");
 }
 
+/* /closeall asks first, listing what is open; the Yes is good for
+ * chat.confirm_s and closes what it listed (a position opened since is
+ * not touched). */
 static void c_closeall(nx_chat_t *b, caller_t *who, char *a)
 {
     (void)a;
     if (!need_session(b, who))
         return;
-    chat_say(b, who->chat, "<b>Close every position and cancel every order?</b>",
-             "{\"inline_keyboard\":[[{\"text\":\"Yes, close all\",\"callback_data\":\"ca:yes\"},"
-             "{\"text\":\"No\",\"callback_data\":\"ca:no\"}]]}",
-             0);
+    query_t *q = malloc(sizeof *q);
+    if (!q)
+        return;
+    chat_ask(b, q, Q_OPEN_SYMBOLS, who->session, 0);
+    if (!q->nsyms) {
+        chat_reply(b, who, "Nothing is open.");
+        free(q);
+        return;
+    }
+    int64_t now = nx_mono_ns();
+    confirm_t *c = NULL;
+    for (int i = 0; i < CHAT_CONFIRMS; i++) { /* theirs, a free one, or the oldest */
+        confirm_t *x = &b->confirms[i];
+        if (x->nonce && x->user == who->u.id) {
+            c = x;
+            break;
+        }
+        if (!c || !x->nonce || x->expires_ns < c->expires_ns)
+            c = x;
+    }
+    memset(c, 0, sizeof *c);
+    c->nonce = ++b->next_nonce ? b->next_nonce : ++b->next_nonce;
+    c->user = who->u.id;
+    c->session = who->session;
+    c->expires_ns = now + (int64_t)b->cfg->chat.confirm_s * NX_NS_PER_SEC;
+    c->n = q->nsyms;
+    memcpy(c->syms, q->syms, (size_t)q->nsyms * sizeof c->syms[0]);
+    free(q);
+    text_t t = {0};
+    chat_put(&t, "<b>Close %d position%s at market?</b>", c->n, chat_plural(c->n, "", "s"));
+    for (int i = 0; i < c->n; i++)
+        chat_put(&t, "%s%s", i ? ", " : "\n", chat_sym_name(b, c->syms[i]));
+    chat_put(&t, "\n(this question is good for %u s)", b->cfg->chat.confirm_s);
+    char kb[256];
+    snprintf(kb, sizeof kb,
+             "{\"inline_keyboard\":[[{\"text\":\"Yes, close them\",\"callback_data\":"
+             "\"ca:yes:%u\"},{\"text\":\"No\",\"callback_data\":\"ca:no:%u\"}]]}",
+             c->nonce, c->nonce);
+    chat_say(b, who->chat, t.s, kb, 0);
+}
+
+/* The Yes of a /closeall: its own question's, in time, for its session. */
+static void closeall_yes(nx_chat_t *b, caller_t *who, uint32_t nonce, char *ans, size_t cap)
+{
+    confirm_t *c = NULL;
+    for (int i = 0; i < CHAT_CONFIRMS && !c; i++)
+        if (b->confirms[i].nonce && b->confirms[i].nonce == nonce &&
+            b->confirms[i].user == who->u.id)
+            c = &b->confirms[i];
+    if (!c || c->session != who->session) {
+        snprintf(ans, cap, "This question is no longer valid: nothing was closed (/closeall).");
+        return;
+    }
+    if (nx_mono_ns() > c->expires_ns) {
+        c->nonce = 0;
+        snprintf(ans, cap, "This question expired: nothing was closed (/closeall asks again).");
+        return;
+    }
+    int closed = 0;
+    for (int i = 0; i < c->n; i++) {
+        int why = 0;
+        closed += chat_command(b, c->session, NX_CTL_EXIT, c->syms[i], NULL, &why) == 0;
+    }
+    c->nonce = 0;
+    snprintf(ans, cap, "Closing %d position%s at market.", closed, chat_plural(closed, "", "s"));
 }
 
 static void c_watch(nx_chat_t *b, caller_t *who, char *a)
@@ -705,13 +769,14 @@ void chat_on_button(nx_chat_t *b, caller_t *who, const char *cb_id, const char *
             r->state = 2;
         }
         chat_audit(b, who, approve ? "approve_request" : "reject_request", ans);
-    } else if (!strcmp(data, "ca:yes")) {
-        int why = 0;
-        int rc =
-            who->session ? chat_command(b, who->session, NX_CTL_PANIC, 0, NULL, &why) : NX_ENOENT;
-        snprintf(ans, sizeof ans, "%s", rc ? "Nothing to close." : "Closing everything at market.");
+    } else if (!strncmp(data, "ca:yes:", 7)) {
+        closeall_yes(b, who, (uint32_t)strtoul(data + 7, NULL, 10), ans, sizeof ans);
         chat_audit(b, who, "closeall", ans);
-    } else if (!strcmp(data, "ca:no")) {
+    } else if (!strncmp(data, "ca:no:", 6)) {
+        uint32_t nonce = (uint32_t)strtoul(data + 6, NULL, 10);
+        for (int i = 0; i < CHAT_CONFIRMS; i++)
+            if (b->confirms[i].nonce == nonce && b->confirms[i].user == who->u.id)
+                b->confirms[i].nonce = 0;
         snprintf(ans, sizeof ans, "Nothing was closed.");
     } else {
         snprintf(ans, sizeof ans, "This button is no longer valid.");

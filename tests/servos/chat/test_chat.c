@@ -429,6 +429,24 @@ static void typed(console_t *c, const char *line, const char *needles)
     fail_msg("%s: no reply with \"%s\"", line ? line : "(waiting)", needles);
 }
 
+/* /closeall at the console: the question lists what is open; returns the
+ * number its buttons carry. */
+static unsigned closeall_question(console_t *c)
+{
+    typed(c, "/closeall", "<b>Close 1 position at market?</b>|Close 1 position at market?");
+    typed(c, NULL, "BTCUSDT");
+    typed(c, NULL, "type !ca:yes:");
+    FILE *f = fopen(c->out_path, "r");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    unsigned nonce = (unsigned)strtoul(buf + c->seen, NULL, 10);
+    assert_true(nonce > 0);
+    return nonce;
+}
+
 static void test_console_commands(void **state)
 {
     (void)state;
@@ -442,7 +460,8 @@ static void test_console_commands(void **state)
              "\"trading\":{\"slippage_bp\":1000,\"sessions\":[{\"name\":\"boss\",\"user\":1,"
              "\"mode\":\"watcher\",\"cooldown_s\":0,\"stale_s\":0,\"breaker_losses\":1,"
              "\"low_profit_trades\":1,\"low_profit_min\":\"1\",\"low_profit_lock_s\":3600}]},"
-             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"}}",
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
+             "\"chat\":{\"confirm_s\":2}}",
              NX_PLUGIN_DIR, OWNER, OWNER);
     replay_config(dir, 2000, "", rest, cfg_path, sizeof cfg_path);
     console_t con = {0};
@@ -473,11 +492,23 @@ static void test_console_commands(void **state)
     typed(&con, "/unlock BTCUSDT", "Unlocked.");
     typed(&con, "/reset", "Circuit breaker reset.");
     typed(&con, "/forceshort BTCUSDT", "Entering short BTCUSDT");
-    typed(&con, "/closeall", "type !ca:yes");
-    typed(&con, "!ca:no", "Nothing was closed");
+    /* /closeall asks about what is open; its Yes is its own question's,
+     * for confirm_s (2 s here), and closes what it listed */
+    char press[64];
+    unsigned q1 = closeall_question(&con), q2;
+    snprintf(press, sizeof press, "!ca:no:%u", q1);
+    typed(&con, press, "Nothing was closed");
     typed(&con, "/positions", "BTCUSDT short");
-    typed(&con, "/closeall", "type !ca:yes");
-    typed(&con, "!ca:yes", "Closing everything");
+    q2 = closeall_question(&con);
+    snprintf(press, sizeof press, "!ca:yes:%u", q1); /* the first question's Yes */
+    typed(&con, press, "This question is no longer valid: nothing was closed");
+    usleep(2500000); /* past the 2 s it is good for */
+    snprintf(press, sizeof press, "!ca:yes:%u", q2);
+    typed(&con, press, "This question expired: nothing was closed");
+    typed(&con, "/positions", "BTCUSDT short");
+    q2 = closeall_question(&con);
+    snprintf(press, sizeof press, "!ca:yes:%u", q2);
+    typed(&con, press, "Closing 1 position at market.");
     typed(&con, "/profit", "over 2 closed trades");
     typed(&con, "/daily 2", "Daily P&L");
     typed(&con, "/weekly 2", "Weekly P&L");
