@@ -108,7 +108,10 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
             req_msg_t *r = chat_req_find(b, d->request);
             if (r && r->state == 1 && d->reason == NX_REJ_EXPIRED) {
                 snprintf(html, sizeof html, "%s\n\n<b>Expired</b>: nothing was done.", r->text);
-                chat_edit(b, r->chat, r->message_id, html);
+                /* not sent yet (an outage, pacing): it leaves as expired,
+                 * without live buttons; sent: edited */
+                if (r->message_id || !b->tg || !nx_tg_amend_queued(b->tg, r->request, html))
+                    chat_edit(b, r->chat, r->message_id, html);
                 r->state = 2;
             }
         }

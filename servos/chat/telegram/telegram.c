@@ -217,6 +217,33 @@ int nx_tg_reply(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyb
     return send_as(tg, chat_id, html, keyboard, tag, 1);
 }
 
+int nx_tg_amend_queued(nx_tg_t *tg, uint64_t tag, const char *html)
+{
+    if (!tag)
+        return 0;
+    int done = 0;
+    pthread_mutex_lock(&tg->mu);
+    for (tg_req_t *r = tg->head; r && !done; r = r->next) {
+        if (r->tag != tag || strcmp(r->method, "sendMessage"))
+            continue;
+        json_t *b = json_loadb(r->body, r->len, 0, NULL);
+        if (!b)
+            break;
+        json_object_set_new(b, "text", json_string(html));
+        json_object_del(b, "reply_markup"); /* no buttons on what is over */
+        char *text = json_dumps(b, JSON_COMPACT);
+        json_decref(b);
+        if (text) {
+            free(r->body);
+            r->body = text;
+            r->len = strlen(text);
+            done = 1;
+        }
+    }
+    pthread_mutex_unlock(&tg->mu);
+    return done;
+}
+
 int nx_tg_edit(nx_tg_t *tg, int64_t chat_id, int64_t message_id, const char *html,
                const char *keyboard)
 {

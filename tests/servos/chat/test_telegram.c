@@ -741,6 +741,48 @@ static void test_lone_surrogate(void **state)
     rig_stop(&r);
 }
 
+/* An approval request queued while the Bot API is away, which expires
+ * before it could be sent, leaves as expired and without its buttons. */
+static void test_expired_before_sent(void **state)
+{
+    (void)state;
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    for (int i = 0; i < 3; i++)
+        tgf_fail_next(f, "sendMessage", 502,
+                      "{\"ok\":false,\"error_code\":502,\"description\":\"Bad Gateway\"}");
+    rig_t r;
+    nx_tg_opts_t o = {0};
+    o.backoff_min_ms = 1000;
+    o.backoff_max_ms = 2000;
+    rig_start_on(&r, f, &o, 0);
+    assert_int_equal(nx_tg_send(r.tg, 42, "Approve <b>BUY</b>?",
+                                "{\"inline_keyboard\":[[{\"text\":\"Approve\",\"callback_data\":"
+                                "\"ap:7\"}]]}",
+                                7),
+                     0);
+    int at = 0;
+    assert_true(tgf_wait_request(f, &at, "sendMessage", 42, NULL, 5000) >= 0); /* 502 */
+    nx_tg_stats_t st;
+    for (int i = 0; i < 500 && (nx_tg_stats(r.tg, &st), st.retries < 1); i++)
+        usleep(10000); /* until the client has it back in its outbox, waiting a second */
+    assert_int_equal(st.retries, 1);
+    assert_int_equal(nx_tg_amend_queued(r.tg, 7, "Approve <b>BUY</b>?\n\n<b>Expired</b>"), 1);
+    assert_int_equal(nx_tg_amend_queued(r.tg, 8, "no such message"), 0);
+    int k = -1;
+    for (int i = 0; i < 3 && k < 0; i++) { /* the two other failures, then it leaves */
+        int j = tgf_wait_request(f, &at, "sendMessage", 42, NULL, 10000);
+        assert_true(j >= 0);
+        if (f->req[j].status == 200)
+            k = j;
+    }
+    assert_true(k >= 0);
+    const char *t = json_string_value(json_object_get(f->req[k].body, "text"));
+    assert_string_equal(t, "Approve <b>BUY</b>?\n\n<b>Expired</b>");
+    assert_null(json_object_get(f->req[k].body, "reply_markup"));
+    rig_stop(&r);
+}
+
 static void test_escape(void **state)
 {
     (void)state;
@@ -773,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_optional_call_fails),
         cmocka_unit_test(test_reply_first),
         cmocka_unit_test(test_lone_surrogate),
+        cmocka_unit_test(test_expired_before_sent),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     nx_log_stop();

@@ -114,6 +114,12 @@ int nx_tg_send(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keybo
  * notices already waiting for that chat (replies keep their own order). */
 int nx_tg_reply(nx_tg_t *tg, int64_t chat_id, const char *html, const char *keyboard,
                 uint64_t tag);
+/* A message still waiting in the outbox (never sent: during an outage, or
+ * paced) gets a new text and loses its buttons: what was asked is over
+ * (a request expired) before the person could see it. Returns 1 if one
+ * with this tag was waiting, 0 if it had left already (edit it then).
+ * Any thread; takes the client's mutex; allocates. */
+int nx_tg_amend_queued(nx_tg_t *tg, uint64_t tag, const char *html);
 int nx_tg_edit(nx_tg_t *tg, int64_t chat_id, int64_t message_id, const char *html,
                const char *keyboard);
 int nx_tg_answer(nx_tg_t *tg, const char *callback_id, const char *text);
