@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1313,6 +1315,49 @@ static void test_nexus_run_twice_on_postgresql(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The in-process replay paces a slow stream without spinning: at 36,000x
+ * on 15-minute candles (a message every 25 ms) the whole nexus process,
+ * replay thread included, uses a small part of one core (it used all of
+ * one before: the replay's loop woke every millisecond). */
+static void test_paced_replay_does_not_spin(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-paced-XXXXXX", cfg[160], cmd[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\":{\"stats_interval_s\":0},\"data_dir\":\"%s\",\"symbols\":[{\"venue\":"
+            "\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":"
+            "\"0.00001\"}],\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://"
+            "fstream.binance.com\",\"rest_url\":\"https://fapi.binance.com\",\"streams\":"
+            "[\"klines\"],\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":36000,"
+            "\"replay\":\"%s\"}]}",
+            dir, src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"));
+    fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg, "--duration", "4", (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &st, 0, &ru), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    printf("# 4 s of a paced replay: %.2f s of CPU for the whole process\n", cpu);
+#ifndef NX_SANITIZED        /* sanitizers cost several times the CPU for the same work */
+    assert_true(cpu < 2.0); /* start-up included; 4.5 s when the replay spun */
+#endif
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* The README's first command: `nexus run` with config/replay.example.json
  * serves the bundled BTCUSDT candles itself, trades them on the paper
  * venue, stops by itself at the end of the data and prints a summary whose
@@ -1416,6 +1461,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nexus_run_paper_sessions),
         cmocka_unit_test(test_nexus_run_twice_on_one_database),
         cmocka_unit_test(test_nexus_run_twice_on_postgresql),
+        cmocka_unit_test(test_paced_replay_does_not_spin),
         cmocka_unit_test(test_main_job_runs_to_the_end),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -900,9 +900,14 @@ static int ws_writable(nx_replay_t *r, struct lws *wsi, pss_t *p)
         return 0;
     }
     r->stall_until_ns = 0;
-    /* Next message this client wants. */
+    /* Next message this client wants. What it skips counts as passed: the
+     * replay's position must move on with it, or every later callback
+     * (and tick) scans again from where it stood, over every message that
+     * came due since — for a klines-only client, most of the file. */
     while (p->cursor < end && !wants(p, &r->msgs[p->cursor]))
         p->cursor++;
+    if (p->cursor > r->pos)
+        r->pos = p->cursor;
     if (p->cursor >= end)
         return 0;
     msg_t *m = &r->msgs[p->cursor];
@@ -1044,15 +1049,34 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* 1 ms tick: paced streams and stalls need a nudge when no socket event
- * would otherwise wake the loop. */
+/* The tick nudges the clients when no socket event would wake the loop:
+ * a paced stream's next message coming due, a stall ending. It sleeps
+ * until the earliest of those (1 ms at least, 50 ms at most): a replay
+ * of 15-minute candles at 36,000x sends one message every 25 ms, and a
+ * 1 ms tick woke the loop a thousand times a second for it — with the
+ * clients' writable callbacks, a whole core (test_feed_replay measures). */
+static int64_t tick_wait_us(nx_replay_t *r)
+{
+    int64_t now = nx_mono_ns(), due = now + 50 * NX_NS_PER_MS;
+    if (r->o.speed > 0 && r->t0_wall_ns && r->pos < r->n) {
+        double ms = (double)(r->msgs[r->pos].ts_ms - r->t0_msg_ms) / r->o.speed;
+        int64_t at = r->t0_wall_ns + (int64_t)(ms * 1e6);
+        if (at < due)
+            due = at;
+    }
+    if (r->stall_until_ns && r->stall_until_ns < due)
+        due = r->stall_until_ns;
+    int64_t us = (due - now) / 1000;
+    return us < 1000 ? 1000 : us;
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     nx_replay_t *r = lws_container_of(sul, nx_replay_t, tick);
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (r->clients[i])
             lws_callback_on_writable(r->clients[i]->wsi);
-    lws_sul_schedule(r->ctx, 0, &r->tick, on_tick, 1000);
+    lws_sul_schedule(r->ctx, 0, &r->tick, on_tick, (lws_usec_t)tick_wait_us(r));
 }
 
 int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o)
