@@ -38,7 +38,7 @@ typedef struct tgf_req {
     char token[128];
     json_t *body; /* parsed request body (NULL if it was not JSON) */
     int64_t at_ns;
-    int status; /* what was answered */
+    int status;        /* what was answered */
     int64_t result_id; /* sendMessage: the message id given */
 } tgf_req_t;
 
@@ -177,7 +177,8 @@ static inline void *tgf_conn_main(void *arg)
         if (!strcmp(f->canned[i].method, method)) {
             status = f->canned[i].status;
             answer = strdup(f->canned[i].body);
-            memmove(&f->canned[i], &f->canned[i + 1], sizeof f->canned[0] * (size_t)(f->ncanned - i - 1));
+            memmove(&f->canned[i], &f->canned[i + 1],
+                    sizeof f->canned[0] * (size_t)(f->ncanned - i - 1));
             f->ncanned--;
             break;
         }
@@ -320,15 +321,16 @@ static inline int64_t tgf_next_id(tgf_t *f)
 }
 
 /* A user types text in a chat (private when chat == user). */
-static inline void tgf_push_text(tgf_t *f, int64_t user, const char *name, int64_t chat, const char *text)
+static inline void tgf_push_text(tgf_t *f, int64_t user, const char *name, int64_t chat,
+                                 const char *text)
 {
     int64_t id = tgf_next_id(f);
-    json_t *u = json_pack("{s:I, s:{s:I, s:{s:I, s:b, s:s, s:s}, s:{s:I, s:s}, s:I, s:s}}",
-                          "update_id", (json_int_t)id, "message", "message_id",
-                          (json_int_t)(id % 100000), "from", "id", (json_int_t)user, "is_bot", 0,
-                          "first_name", name, "username", name, "chat", "id", (json_int_t)chat,
-                          "type", chat == user ? "private" : "supergroup", "date",
-                          (json_int_t)1735689600, "text", text);
+    json_t *u =
+        json_pack("{s:I, s:{s:I, s:{s:I, s:b, s:s, s:s}, s:{s:I, s:s}, s:I, s:s}}", "update_id",
+                  (json_int_t)id, "message", "message_id", (json_int_t)(id % 100000), "from", "id",
+                  (json_int_t)user, "is_bot", 0, "first_name", name, "username", name, "chat", "id",
+                  (json_int_t)chat, "type", chat == user ? "private" : "supergroup", "date",
+                  (json_int_t)1735689600, "text", text);
     char *s = json_dumps(u, JSON_COMPACT);
     tgf_push_raw(f, id, s);
     free(s);
@@ -336,8 +338,8 @@ static inline void tgf_push_text(tgf_t *f, int64_t user, const char *name, int64
 }
 
 /* A user presses a button carrying data on message msg of chat. */
-static inline void tgf_push_button(tgf_t *f, int64_t user, const char *name, int64_t chat, int64_t msg,
-                            const char *data)
+static inline void tgf_push_button(tgf_t *f, int64_t user, const char *name, int64_t chat,
+                                   int64_t msg, const char *data)
 {
     int64_t id = tgf_next_id(f);
     char cbid[32];
@@ -369,7 +371,7 @@ static inline void tgf_fail_next(tgf_t *f, const char *method, int status, const
  * chat != 0) whose text contains needle (NULL: any), waiting up to
  * timeout_ms; -1 if none came. *from moves past it. */
 static inline int tgf_wait_request(tgf_t *f, int *from, const char *method, int64_t chat,
-                            const char *needle, int timeout_ms)
+                                   const char *needle, int timeout_ms)
 {
     int64_t until = tgf_now() + (int64_t)timeout_ms * 1000000;
     pthread_mutex_lock(&f->mu);
@@ -400,6 +402,15 @@ static inline int tgf_wait_request(tgf_t *f, int *from, const char *method, int6
         }
         pthread_cond_timedwait(&f->cv, &f->mu, &ts);
     }
+}
+
+/* How many requests so far (an index: what comes next is at or after it). */
+static inline int tgf_nreq(tgf_t *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->nreq;
+    pthread_mutex_unlock(&f->mu);
+    return n;
 }
 
 /* How many requests of a method so far. */
