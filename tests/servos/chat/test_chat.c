@@ -119,12 +119,14 @@ static int spawn_console(const char *cfg_path, const char *out_path)
     return fds[1];
 }
 
-static void test_telegram_session(void **state)
+/* The scenario below, against a Bot API server that holds long polls as
+ * Telegram does (hold = 1) or answers every getUpdates at once (0). */
+static void telegram_session(int hold)
 {
-    (void)state;
     signal(SIGPIPE, SIG_IGN);
     tgf_t *f = tgf_start();
     assert_non_null(f);
+    f->hold_polls = hold;
     char dir[] = "/tmp/nx_chat_XXXXXX";
     assert_non_null(mkdtemp(dir));
     char cfg_path[256], log_path[256], cmd[1024], rest[1024];
@@ -302,6 +304,14 @@ static void test_telegram_session(void **state)
     printf("# %s\n", text_of(f, kj));
     int ke = 0;
     assert_true(tgf_wait_request(f, &ke, "editMessageText", ALICE, "Approved", 20000) >= 0);
+    /* buttons nobody made: answered, nothing done */
+    tgf_push_button(f, ALICE, "alice", ALICE, msg, "zz:%%%");
+    int ag0 = at;
+    expect(f, &ag0, ALICE, "This button is no longer valid.");
+    tgf_push_button(f, ALICE, "alice", ALICE, msg, "ap:not-a-number");
+    expect(f, &ag0, ALICE, "no longer open");
+    tgf_push_button(f, ALICE, "alice", ALICE, msg, "ca:yes:99999");
+    expect(f, &ag0, ALICE, "This question is no longer valid");
     /* the same button again: the request was decided */
     tgf_push_button(f, ALICE, "alice", ALICE, msg, approve);
     int ad = at;
@@ -422,6 +432,18 @@ static void test_telegram_session(void **state)
     tgf_stop(f);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+static void test_telegram_session(void **state)
+{
+    (void)state;
+    telegram_session(1);
+}
+
+static void test_telegram_session_answered_at_once(void **state)
+{
+    (void)state;
+    telegram_session(0);
 }
 
 /* The console: every other command, as the owner, with its reply. */
@@ -920,6 +942,7 @@ int main(int argc, char **argv)
         nexus_bin = abs_bin;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_telegram_session, kill_child),
+        cmocka_unit_test_teardown(test_telegram_session_answered_at_once, kill_child),
         cmocka_unit_test_teardown(test_roles_and_commands, kill_child),
         cmocka_unit_test_teardown(test_console_commands, kill_child),
         cmocka_unit_test_teardown(test_feed_problems_to_owner, kill_child),
