@@ -62,10 +62,10 @@ static const char *text_of(tgf_t *f, int i)
     return json_string_value(json_object_get(f->req[i].body, "text"));
 }
 
-/* Wait for a reply to chat containing needle, after request *at. */
-static int expect(tgf_t *f, int *at, int64_t chat, const char *needle)
+/* Wait for a reply to chat containing needle, after request *at, up to ms. */
+static int expect_within(tgf_t *f, int *at, int64_t chat, const char *needle, int ms)
 {
-    int k = tgf_wait_request(f, at, "sendMessage", chat, needle, 30000);
+    int k = tgf_wait_request(f, at, "sendMessage", chat, needle, ms);
     if (k < 0) {
         for (int i = 0; i < f->nreq; i++)
             if (json_integer_value(json_object_get(f->req[i].body, "chat_id")) == chat)
@@ -74,6 +74,11 @@ static int expect(tgf_t *f, int *at, int64_t chat, const char *needle)
     if (k < 0)
         fail_msg("no message to chat %lld containing \"%s\"", (long long)chat, needle);
     return k;
+}
+
+static int expect(tgf_t *f, int *at, int64_t chat, const char *needle)
+{
+    return expect_within(f, at, chat, needle, 30000);
 }
 
 /* dir/nexus.json: the bundled candles replayed as Binance USD-M at `speed`
@@ -153,6 +158,10 @@ static void telegram_session(int hold)
     char raw[128];
     snprintf(raw, sizeof raw, "{\"update_id\":%lld,\"message\":{\"chat\":[]}}", (long long)bad);
     tgf_push_raw(f, bad, raw);
+    for (int i = 0; i < 3; i++) /* the optional call keeps failing: nobody waits for it */
+        tgf_fail_next(f, "setMyCommands", 500,
+                      "{\"ok\":false,\"error_code\":500,\"description\":\"Internal Server "
+                      "Error\"}");
     tgf_fail_next(f, "sendMessage", 429,
                   "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry "
                   "after 1\",\"parameters\":{\"retry_after\":1}}");
@@ -354,6 +363,40 @@ static void telegram_session(int hold)
     char want[128];
     snprintf(want, sizeof want, "<b>Profit</b> %s over 1 closed trade (", pnl);
     assert_non_null(strstr(text_of(f, kq), want));
+
+    /* a request rejected: nothing is done, and its message says so */
+    tgf_push_text(f, ALICE, "alice", ALICE, "/resume");
+    expect(f, &at, ALICE, "Resumed");
+    at = tgf_nreq(f);
+    int kj2 = expect(f, &at, ALICE, "Approve <b>");
+    json_t *rb = json_array_get(
+        json_array_get(
+            json_object_get(json_object_get(f->req[kj2].body, "reply_markup"), "inline_keyboard"),
+            0),
+        1);
+    char reject[32];
+    snprintf(reject, sizeof reject, "%s", json_string_value(json_object_get(rb, "callback_data")));
+    assert_int_equal(strncmp(reject, "rj:", 3), 0);
+    tgf_push_button(f, ALICE, "alice", ALICE, f->req[kj2].result_id, reject);
+    expect(f, &at, ALICE, "Rejected.");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/positions");
+    expect(f, &at, ALICE, "No open positions");
+    tgf_push_text(f, ALICE, "alice", ALICE, "/pause");
+    expect(f, &at, ALICE, "Paused");
+
+    /* the Bot API away for 20 s (once, with polls held): nothing is lost;
+     * once it is back, what was said meanwhile arrives, and people are
+     * answered again */
+    if (hold) {
+        int before = tgf_nreq(f);
+        tgf_outage(f, 20000);
+        tgf_push_text(f, BOB, "bob", BOB, "/version"); /* read only once the API is back */
+        int back = before;
+        /* the client's backoff reaches 16 s over the 20 s: it is back within 40 */
+        expect_within(f, &back, BOB, "Nexus ", 60000);
+        int kbs = back;
+        expect(f, &kbs, BOB, "Signal: <b>"); /* notices go on after it */
+    }
 
     /* a request that expired is refused */
     tgf_push_text(f, ALICE, "alice", ALICE, "/config set approval_ttl_s 1");

@@ -64,6 +64,7 @@ typedef struct tgf {
     int ncanned;
     int threads;
     int hold_polls; /* 1 (default): getUpdates is held up to its timeout; 0: answered at once */
+    int64_t down_until_ns; /* an outage: every call is answered 502 until then (tgf_now) */
 } tgf_t;
 
 static inline int64_t tgf_now(void)
@@ -173,7 +174,11 @@ static inline void *tgf_conn_main(void *arg)
     int status = 200;
     char *answer = NULL;
     pthread_mutex_lock(&f->mu);
-    for (int i = 0; i < f->ncanned; i++) {
+    if (tgf_now() < f->down_until_ns) { /* the Bot API is away */
+        status = 502;
+        answer = strdup("{\"ok\":false,\"error_code\":502,\"description\":\"Bad Gateway\"}");
+    }
+    for (int i = 0; i < f->ncanned && !answer; i++) {
         if (!strcmp(f->canned[i].method, method)) {
             status = f->canned[i].status;
             answer = strdup(f->canned[i].body);
@@ -402,6 +407,14 @@ static inline int tgf_wait_request(tgf_t *f, int *from, const char *method, int6
         }
         pthread_cond_timedwait(&f->cv, &f->mu, &ts);
     }
+}
+
+/* The Bot API away for ms milliseconds from now: every call answered 502. */
+static inline void tgf_outage(tgf_t *f, int ms)
+{
+    pthread_mutex_lock(&f->mu);
+    f->down_until_ns = tgf_now() + (int64_t)ms * 1000000;
+    pthread_mutex_unlock(&f->mu);
 }
 
 /* How many requests so far (an index: what comes next is at or after it). */
