@@ -40,6 +40,9 @@ static void help(FILE *out)
         "  --stall-every N --stall-ms MS   pause the stream every N messages\n"
         "  --http429-first N    answer the first N REST requests with 429\n"
         "  --retry-after S      Retry-After seconds on 429 answers (default 1)\n"
+        "  --hostile-every N    candles: a frame nobody should trade on after every N\n"
+        "                       trades (price 0 or below, no quantity, a candle whose low\n"
+        "                       is above its high, a price far off, old, a repeated id)\n"
         "  --exit-when-done     stop once the stream has been sent to the end\n"
         "Faults on command: GET /_replay/fault?kind=drop|stall|skip|malformed|http429\n"
         "Counters: GET /_replay/status\n");
@@ -70,6 +73,7 @@ int nx_cmd_replay(int argc, char **argv)
         O_429,
         O_RETRY,
         O_DONE,
+        O_HOSTILE,
     };
     static const struct option opts[] = {{"venue", required_argument, 0, 'v'},
                                          {"frames", required_argument, 0, O_FRAMES},
@@ -88,6 +92,7 @@ int nx_cmd_replay(int argc, char **argv)
                                          {"http429-first", required_argument, 0, O_429},
                                          {"retry-after", required_argument, 0, O_RETRY},
                                          {"exit-when-done", no_argument, 0, O_DONE},
+                                         {"hostile-every", required_argument, 0, O_HOSTILE},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     nx_replay_opts_t o;
@@ -147,6 +152,9 @@ int nx_cmd_replay(int argc, char **argv)
             break;
         case O_DONE:
             exit_when_done = 1;
+            break;
+        case O_HOSTILE:
+            o.hostile_every = (uint32_t)atol(optarg);
             break;
         case 'h':
             help(stdout);

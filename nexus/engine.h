@@ -43,6 +43,7 @@
 #include "nx/store.h"
 #include "nx/symtab.h"
 #include "nx/telegram.h"
+#include "nx/tickguard.h"
 #include "nx/writer.h"
 
 #define NX_ENGINE_CALLS 8
@@ -70,7 +71,10 @@ typedef struct nx_engine {
     int print_events; /* --events: the engine prints each event as a JSON line */
     nx_net_t *net;    /* network thread: every venue connection */
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
-    nx_cortex_t *cortex; /* engine thread after start */
+    nx_tickguard_t *guard; /* the bad-tick filter, engine thread */
+    int64_t *bad_told_ns;  /* per symbol: when the owner was last told (engine clock) */
+    uint32_t *bad_untold;  /* per symbol: quarantined since then */
+    nx_cortex_t *cortex;   /* engine thread after start */
     nx_desk_t *desk;     /* paper trading sessions, engine thread */
     nx_store_t *store;   /* durable state; service thread after start */
     nx_writer_t *writer; /* the journal ring's storage writer, service thread */
@@ -82,6 +86,7 @@ typedef struct nx_engine {
     _Atomic uint64_t engine_events;
     _Atomic uint64_t engine_by_type[NX_EV_TYPE_COUNT];
     _Atomic uint64_t engine_gaps;            /* events flagged NX_EVF_GAP */
+    _Atomic uint64_t quarantined[NX_BAD_COUNT]; /* market events the guard held out, by kind */
     _Atomic uint64_t journal_written;        /* journal entries drained by the service thread */
     _Atomic uint64_t signals;                /* strategy signals emitted by the cortex */
     _Atomic int64_t desk_pnl;                /* every session's balance - starting equity */
@@ -134,6 +139,9 @@ void engine_sleep_ns(int64_t ns);
 void engine_on_signal(void *ctx, const nx_event_t *sig);
 void engine_on_candle(void *ctx, const nx_event_t *kline);
 void engine_desk_journal(void *ctx, const nx_event_t *ev);
+/* Engine thread: the guard quarantined a market event (count, log, and
+ * tell the owner at most once a minute per symbol). */
+void engine_on_bad_tick(void *ctx, const nx_event_t *ev, nx_bad_kind_t why, int64_t ref_px);
 /* Service thread: a journal entry was stored (the writer's tap): the chat
  * layer tells whoever must know. */
 void engine_journal_stored(void *ctx, const nx_event_t *ev);

@@ -334,6 +334,24 @@ static int sessions_load(nx_engine_t *e)
     return rc;
 }
 
+/* The bad-tick filter between the market ring and everything that trades. */
+static int guard_init(nx_engine_t *e)
+{
+    nx_tickguard_opts_t o;
+    nx_tickguard_opts_default(&o);
+    o.band_bp = e->cfg->market.band_bp;
+    o.window = e->cfg->market.band_window;
+    o.confirm = e->cfg->market.confirm;
+    o.backwards_ms = e->cfg->market.backwards_ms;
+    o.on_bad = engine_on_bad_tick;
+    o.ctx = e;
+    uint32_t n = nx_symtab_count(e->symtab);
+    e->guard = nx_tickguard_create(&o, n);
+    e->bad_told_ns = calloc(n ? n : 1, sizeof *e->bad_told_ns);
+    e->bad_untold = calloc(n ? n : 1, sizeof *e->bad_untold);
+    return e->guard && e->bad_told_ns && e->bad_untold ? 0 : NX_ENOMEM;
+}
+
 /* Everything nx_engine_init made, whatever it got to (each part may be
  * NULL): shared by a failed start and by nx_engine_destroy. */
 static void release(nx_engine_t *e)
@@ -349,6 +367,12 @@ static void release(nx_engine_t *e)
     e->n_feeds = 0;
     nx_desk_destroy(e->desk);
     e->desk = NULL;
+    nx_tickguard_destroy(e->guard);
+    e->guard = NULL;
+    free(e->bad_told_ns);
+    free(e->bad_untold);
+    e->bad_told_ns = NULL;
+    e->bad_untold = NULL;
     nx_cortex_destroy(e->cortex);
     e->cortex = NULL;
     nx_writer_destroy(e->writer);
@@ -384,7 +408,7 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
                              NX_RING_NO_DROP, NX_WAIT_SPIN_YIELD)) ||
         (rc = nx_ring_create(&e->journal, "journal", cfg->engine.journal_ring, sizeof(nx_event_t),
                              1, NX_RING_NO_DROP, NX_WAIT_BLOCK)) ||
-        (rc = storage_init(e)) || (rc = cortex_init(e)) ||
+        (rc = guard_init(e)) || (rc = storage_init(e)) || (rc = cortex_init(e)) ||
         (cfg->n_symbols &&
          ((rc = nx_desk_create(&e->desk, cfg, e->symtab, engine_desk_journal, e)) ||
           (rc = sessions_load(e)) || (rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
@@ -475,8 +499,38 @@ void nx_engine_join(nx_engine_t *e)
     e->started = 0;
 }
 
+/* What the decoders refused and the guard quarantined, by kind, for the
+ * end-of-run summary. */
+static void market_summary(const nx_engine_t *e)
+{
+    uint64_t dec[NX_BAD_COUNT] = {0};
+    for (uint32_t i = 0; i < e->n_feeds; i++) {
+        nx_feed_stats_t st;
+        nx_feed_stats(e->feeds[i], &st);
+        for (int k = 0; k < NX_BAD_COUNT; k++)
+            dec[k] += st.bad[k];
+    }
+    nx_tickguard_stats_t g = {0};
+    if (e->guard)
+        nx_tickguard_stats(e->guard, &g);
+    NX_INFO("market",
+            "refused by the decoders: price=%llu qty=%llu kline=%llu | quarantined by the guard: "
+            "band=%llu time=%llu dup=%llu price=%llu qty=%llu kline=%llu | suspects=%llu "
+            "let_through=%llu",
+            (unsigned long long)dec[NX_BAD_PRICE], (unsigned long long)dec[NX_BAD_QTY],
+            (unsigned long long)dec[NX_BAD_KLINE], (unsigned long long)g.quarantined[NX_BAD_BAND],
+            (unsigned long long)g.quarantined[NX_BAD_TIME],
+            (unsigned long long)g.quarantined[NX_BAD_DUP],
+            (unsigned long long)g.quarantined[NX_BAD_PRICE],
+            (unsigned long long)g.quarantined[NX_BAD_QTY],
+            (unsigned long long)g.quarantined[NX_BAD_KLINE], (unsigned long long)g.suspects,
+            (unsigned long long)g.let_through);
+}
+
 void nx_engine_destroy(nx_engine_t *e)
 {
+    if (e->start_mono_ns && e->guard) /* it ran */
+        market_summary(e);
     nx_desk_summary(e->desk);
     if (e->cortex) {
         nx_cortex_stats_t cs;

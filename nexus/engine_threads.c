@@ -9,6 +9,7 @@
 
 #include "nx/error.h"
 #include "nx/event_json.h"
+#include "nx/fixed.h"
 #include "nx/log.h"
 #include "nx/sched.h"
 
@@ -192,9 +193,74 @@ static void publish_totals(nx_engine_t *e)
     atomic_store_explicit(&e->desk_trades, trades, memory_order_relaxed);
 }
 
-/* Engine thread: per event, the desk (fills, stops, trailing), the cortex
- * (candles, indicators, strategies, whose signals reach the desk through
- * on_signal), then a person's command if the event carries one. */
+void engine_on_bad_tick(void *ctx, const nx_event_t *ev, nx_bad_kind_t why, int64_t ref_px)
+{
+    nx_engine_t *e = ctx;
+    atomic_fetch_add_explicit(&e->quarantined[why], 1, memory_order_relaxed);
+    uint32_t sym = ev->hdr.symbol;
+    const nx_symbol_t *y = nx_symtab_get(e->symtab, sym);
+    int64_t px = ev->hdr.type == NX_EV_TRADE   ? ev->u.trade.price
+                 : ev->hdr.type == NX_EV_KLINE ? ev->u.kline.close
+                 : ev->hdr.type == NX_EV_BBO   ? ev->u.bbo.bid_px
+                                               : ev->u.mark.mark_px;
+    char p[NX_FIXED_FMT_MAX], r[NX_FIXED_FMT_MAX];
+    nx_fixed_format(px, y ? y->price_scale : 8, p, sizeof p);
+    nx_fixed_format(ref_px, y ? y->price_scale : 8, r, sizeof r);
+    NX_LOGK(NX_LOG_WARN, "market", "market.bad",
+            "%s %s %s at %s quarantined: %s (recent median %s)",
+            nx_venue_name((nx_venue_t)ev->hdr.venue), y ? y->name : "?",
+            nx_event_type_name((nx_event_type_t)ev->hdr.type), p, nx_bad_name(why), r);
+    /* the owner hears of it at once, then at most once a minute per symbol
+     * (engine clock) with how many more there were */
+    e->bad_untold[sym]++;
+    int64_t now = nx_clock_now(&e->clock);
+    if (e->bad_told_ns[sym] && now - e->bad_told_ns[sym] < 60 * NX_NS_PER_SEC)
+        return;
+    nx_event_t n;
+    memset(&n, 0, sizeof n);
+    n.hdr.type = NX_EV_NOTICE;
+    n.hdr.venue = ev->hdr.venue;
+    n.hdr.symbol = sym;
+    n.hdr.exch_ns = now;
+    n.hdr.recv_ns = now;
+    n.u.notice.kind = NX_NOTE_BADTICK;
+    n.u.notice.reason = (uint8_t)why;
+    n.u.notice.exit_px = px;
+    n.u.notice.entry_px = ref_px;
+    n.u.notice.qty = e->bad_untold[sym];
+    journal_put(e, &n);
+    e->bad_told_ns[sym] = now;
+    e->bad_untold[sym] = 0;
+}
+
+/* One market event the guard let through (or any other event), on the
+ * engine thread: the desk (fills, stops, trailing), the cortex (candles,
+ * indicators, strategies, whose signals reach the desk through on_signal),
+ * then a person's command if the event carries one. */
+static void on_event(nx_engine_t *e, const nx_event_t *ev)
+{
+    if (e->clock.kind == NX_CLOCK_SIM && ev->hdr.exch_ns)
+        nx_clock_advance(&e->clock, ev->hdr.exch_ns);
+    unsigned t = ev->hdr.type < NX_EV_TYPE_COUNT ? ev->hdr.type : 0;
+    if (e->print_events && t != NX_EV_NONE && t != NX_EV_TIMER) {
+        char json[1024];
+        if (nx_event_json(ev, e->symtab, json, sizeof json))
+            puts(json);
+    }
+    atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
+    if (e->desk)
+        nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
+    if (e->cortex)
+        nx_cortex_on_event(e->cortex, ev);
+    if (t == NX_EV_CONTROL)
+        desk_command(e, &ev->u.control);
+    if (t == NX_EV_TIMER || t == NX_EV_STATUS ||
+        (t == NX_EV_CONTROL && ev->u.control.cmd != NX_CTL_QUERY))
+        journal_put(e, ev);
+}
+
+/* Engine thread: every event of the market ring, through the bad-tick
+ * filter, to on_event. */
 void *engine_engine_main(void *arg)
 {
     nx_engine_t *e = arg;
@@ -211,30 +277,16 @@ void *engine_engine_main(void *arg)
         }
         for (uint32_t i = 0; i < n; i++) {
             const nx_event_t *ev = nx_bus_event(e->market, seq + i);
-            if (e->clock.kind == NX_CLOCK_SIM && ev->hdr.exch_ns)
-                nx_clock_advance(&e->clock, ev->hdr.exch_ns);
             if (NX_UNLIKELY(ev->hdr.flags & NX_EVF_GAP)) {
                 atomic_fetch_add_explicit(&e->engine_gaps, 1, memory_order_relaxed);
                 NX_LOGK(NX_LOG_WARN, "engine", "engine.gap",
                         "market ring overrun: events were dropped before seq %llu",
                         (unsigned long long)ev->hdr.seq);
             }
-            unsigned t = ev->hdr.type < NX_EV_TYPE_COUNT ? ev->hdr.type : 0;
-            if (e->print_events && t != NX_EV_NONE && t != NX_EV_TIMER) {
-                char json[1024];
-                if (nx_event_json(ev, e->symtab, json, sizeof json))
-                    puts(json);
-            }
-            atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
-            if (e->desk)
-                nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
-            if (e->cortex)
-                nx_cortex_on_event(e->cortex, ev);
-            if (t == NX_EV_CONTROL)
-                desk_command(e, &ev->u.control);
-            if (t == NX_EV_TIMER || t == NX_EV_STATUS ||
-                (t == NX_EV_CONTROL && ev->u.control.cmd != NX_CTL_QUERY))
-                journal_put(e, ev);
+            const nx_event_t *use[NX_TG_HOLD + 1];
+            uint32_t k = nx_tickguard_filter(e->guard, ev, use);
+            for (uint32_t j = 0; j < k; j++)
+                on_event(e, use[j]);
         }
         if (e->cortex)
             nx_cortex_poll(e->cortex); /* hot swaps happen here, between two batches */

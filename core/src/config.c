@@ -329,6 +329,11 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->trading.taker_fee_bp = 4;
     cfg->trading.maker_fee_bp = 2;
     cfg->trading.max_open_orders = 200;
+    cfg->trading.sanity_bp = 2500;
+    cfg->market.band_bp = 1500;
+    cfg->market.band_window = 15;
+    cfg->market.confirm = 1;
+    cfg->market.backwards_ms = 1000;
 }
 
 static int enum_index(json_t *v, const char *const *choices)
@@ -658,6 +663,9 @@ static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
     get_u32(tr, "taker_fee_bp", &cfg->trading.taker_fee_bp);
     get_u32(tr, "maker_fee_bp", &cfg->trading.maker_fee_bp);
     get_u32(tr, "max_open_orders", &cfg->trading.max_open_orders);
+    json_t *sp = json_object_get(tr, "sanity_pct");
+    if (sp)
+        cfg->trading.sanity_bp = (uint32_t)json_integer_value(sp) * 100;
     json_t *ss = json_object_get(tr, "sessions");
     for (size_t i = 0; ss && i < json_array_size(ss); i++) {
         json_t *sj = json_array_get(ss, i);
@@ -752,6 +760,15 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         get_str(l, "file", cfg->log.file, sizeof cfg->log.file);
     }
     get_str(root, "data_dir", cfg->data_dir, sizeof cfg->data_dir);
+    json_t *mk = json_object_get(root, "market");
+    if (mk) {
+        json_t *bp = json_object_get(mk, "band_pct");
+        if (bp)
+            cfg->market.band_bp = (uint32_t)json_integer_value(bp) * 100;
+        get_u32(mk, "band_window", &cfg->market.band_window);
+        get_u32(mk, "confirm_prints", &cfg->market.confirm);
+        get_u32(mk, "backwards_ms", &cfg->market.backwards_ms);
+    }
     json_t *sto = json_object_get(root, "storage");
     if (sto) {
         get_str(sto, "key_file", cfg->storage.key_file, sizeof cfg->storage.key_file);

@@ -296,8 +296,31 @@ static const nx_cnode_t trading_members[] = {
      "Paper venue: resting orders a session may hold per symbol; more are rejected (Binance "
      "USD-M's limit is 200).",
      "200", 1, 4096, 0, NULL, NULL},
+    {"sanity_pct", NX_CT_INT,
+     "Paper venue and desk: no fill and no order sized at a price further than this (percent) "
+     "from the last accepted price; a stop that would fill there waits for a sane print (two "
+     "prints in a row that agree move the reference).",
+     "25", 1, 1000, 0, NULL, NULL},
     {"sessions", NX_CT_ARRAY, "Trading sessions on the paper venue.", "[]", 0, 64, 0, NULL,
      &session_elem},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const nx_cnode_t market_members[] = {
+    {"band_pct", NX_CT_INT,
+     "Bad-tick filter: a trade, quote, candle or mark price further than this (percent) from the "
+     "median of the symbol's recent accepted prices is held as a suspect; the next print lets it "
+     "through (a real move) or quarantines it (a bad tick). 0 turns the band off.",
+     "15", 0, 1000, 0, NULL, NULL},
+    {"band_window", NX_CT_INT, "Bad-tick filter: recent accepted prices the median is taken over.",
+     "15", 3, 63, 0, NULL, NULL},
+    {"confirm_prints", NX_CT_INT,
+     "Bad-tick filter: following prints that must agree with a suspect before it is let through.",
+     "1", 1, 7, 0, NULL, NULL},
+    {"backwards_ms", NX_CT_INT,
+     "Bad-tick filter: a trade, quote or mark price older than the newest of its stream by more "
+     "than this is quarantined.",
+     "1000", 0, 86400000, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -374,6 +397,10 @@ static const nx_cnode_t root_members[] = {
      "[]", 0, 8, 0, NULL, &feed_elem},
     {"cortex", NX_CT_OBJECT, "Candles, indicators and strategy plugins.", NULL, 0, 0, 0, NULL,
      cortex_members},
+    {"market", NX_CT_OBJECT,
+     "What market data is believed: the bad-tick filter between the feeds and everything that "
+     "trades.",
+     NULL, 0, 0, 0, NULL, market_members},
     {"trading", NX_CT_OBJECT, "Paper trading: the venue's costs and the sessions that trade.", NULL,
      0, 0, 0, NULL, trading_members},
     {"storage", NX_CT_OBJECT, "Durable state: users, sessions, the journal.", NULL, 0, 0, 0, NULL,

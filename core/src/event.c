@@ -41,3 +41,23 @@ const char *nx_order_reject_name(nx_order_reject_t r)
         return "no reason given";
     }
 }
+
+const char *nx_bad_name(nx_bad_kind_t k)
+{
+    switch (k) {
+    case NX_BAD_PRICE:
+        return "price of zero or less";
+    case NX_BAD_QTY:
+        return "quantity of zero or less";
+    case NX_BAD_KLINE:
+        return "candle whose high and low do not bound it";
+    case NX_BAD_BAND:
+        return "price far from the market, not confirmed";
+    case NX_BAD_TIME:
+        return "older than its stream";
+    case NX_BAD_DUP:
+        return "repeated trade id";
+    default:
+        return "nothing wrong";
+    }
+}

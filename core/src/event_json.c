@@ -128,7 +128,7 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
         break;
     }
     case NX_EV_NOTICE: {
-        static const char *const kinds[] = {"?", "closed", "breaker", "lock"};
+        static const char *const kinds[] = {"?", "closed", "breaker", "lock", "bad_tick"};
         const nx_ev_notice_t *n = &e->u.notice;
         put(&o, ",\"kind\":\"%s\",\"session\":%u,\"reason\":%u,\"dir\":%d",
             n->kind < sizeof kinds / sizeof kinds[0] ? kinds[n->kind] : "?", n->session,
@@ -138,6 +138,10 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
             dec(&o, "entry", n->entry_px, ps);
             dec(&o, "exit", n->exit_px, ps);
             dec(&o, "pnl", n->pnl, ps);
+        } else if (n->kind == NX_NOTE_BADTICK) {
+            dec(&o, "price", n->exit_px, ps);
+            dec(&o, "median", n->entry_px, ps);
+            put(&o, ",\"count\":%lld", (long long)n->qty);
         }
         break;
     }

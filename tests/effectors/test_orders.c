@@ -187,6 +187,62 @@ static void test_take_profit_and_stop_loss_prices(void **state)
     teardown_paper();
 }
 
+/* A price only to the paper venue (the order manager, behind the desk's
+ * own sanity band in a run, does not see these). */
+static void paper_trade(uint32_t sym, int64_t px)
+{
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_TRADE;
+    ev.hdr.symbol = sym;
+    ev.u.trade.price = px;
+    ev.u.trade.qty = 1;
+    nx_paper_on_market(V, &ev);
+}
+
+/* Issue 16: a sell of 6,980 BTC at 0 and a buy at 90,018,000,000 were
+ * filled from bad prints. Prices further than 25% (the default) from the
+ * last accepted one fill nothing; the stop waits for a sane print; two
+ * prints that agree are a real move. */
+static void test_insane_prices_fill_nothing(void **state)
+{
+    (void)state;
+    setup_paper(0, 4);
+    assert_int_equal(nx_oms_add_session(M, 7, P(100000)), 0);
+    trade(0, P(50000), 1 * SEC);
+    assert_int_equal(enter(7, 0, NX_SIDE_BUY, Q(0.1), P(49000), P(51000), 0, 0, 0, 2 * SEC), 0);
+    assert_int_equal(nx_paper_open_orders(V, 7), 2);
+    paper_trade(0, P(0.01));    /* would fill the stop */
+    paper_trade(0, 9001800000000LL); /* would fill the target */
+    assert_int_equal(nclosed, 0);
+    assert_int_equal(nx_paper_refused(V), 2);
+    /* a candle whose low is a bad print: no sweep */
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_KLINE;
+    ev.u.kline = (nx_ev_kline_t){.open = P(50000), .high = P(50100), .low = P(1), .close = P(50050),
+                                 .interval_s = 900, .closed = 1};
+    nx_paper_on_market(V, &ev);
+    assert_int_equal(nclosed, 0);
+    assert_int_equal(nx_paper_refused(V), 3);
+    assert_int_equal(nx_paper_open_orders(V, 7), 2); /* both still rest */
+    /* a sane print through the stop fills it, at that print */
+    paper_trade(0, P(48900));
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_SL);
+    assert_int_equal(closed[0].exit_px, P(48900));
+    /* a real move of 40%: the first print is refused, the second agrees */
+    paper_trade(0, P(70000));
+    assert_int_equal(nx_paper_refused(V), 4);
+    paper_trade(0, P(70100));
+    assert_int_equal(nx_paper_refused(V), 4);
+    assert_int_equal(enter(7, 0, NX_SIDE_BUY, Q(0.1), 0, 0, 0, 0, 0, 3 * SEC), 0);
+    nx_position_info_t pi;
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.avg_px, P(70100));
+    teardown_paper();
+}
+
 /* The venue's open-order limit per session and symbol (Binance USD-M:
  * 200): with a limit of 1 the stop rests and the target is rejected with
  * its reason; the position keeps its stop and still closes on it; another
@@ -732,6 +788,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_profit_and_stop_loss_prices),
         cmocka_unit_test(test_open_order_limit),
+        cmocka_unit_test(test_insane_prices_fill_nothing),
         cmocka_unit_test(test_trailing_and_time_limit),
         cmocka_unit_test(test_trailing_on_candles_fires_at_its_level),
         cmocka_unit_test(test_margin_checked_before_entry),

@@ -124,6 +124,22 @@ static size_t arr_len(json_t *o, const char *k)
     return json_is_array(a) ? json_array_size(a) : 0;
 }
 
+/* A candle can be true (decode.h): prices > 0, volume >= 0, its low at
+ * or below its open and close and its high at or above them. Binance's
+ * documented kline example (samples/binance_kline.jsonl) has its low above
+ * its open: decoders refuse it. Numbers are strings or JSON numbers. */
+static double num(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? atof(json_string_value(v)) : json_number_value(v);
+}
+static int candle_true(json_t *o, const char *ko, const char *kh, const char *kl, const char *kc,
+                       const char *kv)
+{
+    double op = num(o, ko), h = num(o, kh), l = num(o, kl), c = num(o, kc), v = num(o, kv);
+    return op > 0 && h > 0 && l > 0 && c > 0 && v >= 0 && l <= op && l <= c && h >= op && h >= c;
+}
+
 static void count_binance_payload(json_t *p, counts_t *c)
 {
     const char *e = json_string_value(json_object_get(p, "e"));
@@ -137,7 +153,7 @@ static void count_binance_payload(json_t *p, counts_t *c)
     else if (!strcmp(e, "bookTicker"))
         c->bbo++;
     else if (!strcmp(e, "kline"))
-        c->kline++;
+        c->kline += candle_true(json_object_get(p, "k"), "o", "h", "l", "c", "v");
     else if (!strcmp(e, "markPriceUpdate"))
         c->mark++;
     else if (!strcmp(e, "depthUpdate")) {
@@ -195,8 +211,12 @@ static void count_bybit(json_t *j, counts_t *c)
     json_t *data = json_object_get(j, "data");
     if (!strncmp(topic, "publicTrade.", 12))
         c->trade += json_array_size(data);
-    else if (!strncmp(topic, "kline.", 6))
-        c->kline += json_array_size(data);
+    else if (!strncmp(topic, "kline.", 6)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(data, i, x) c->kline += candle_true(x, "open", "high", "low", "close",
+                                                               "volume");
+    }
     else if (!strncmp(topic, "orderbook.", 10)) {
         size_t n = arr_len(data, "b") + arr_len(data, "a");
         c->book += n ? n : 1;
@@ -242,7 +262,7 @@ static void count_alpaca(json_t *j, counts_t *c)
         else if (!strcmp(T, "q"))
             c->bbo++;
         else if (!strcmp(T, "b") || !strcmp(T, "u") || !strcmp(T, "d"))
-            c->kline++;
+            c->kline += candle_true(x, "o", "h", "l", "c", "v");
     }
 }
 
@@ -636,6 +656,111 @@ static void test_bybit_and_alpaca_fields(void **state)
     rig_free(r);
 }
 
+/* What cannot be true yields no event, is counted by kind, and leaves the
+ * rest of its frame and the decoder going (issue 16: a price of 0, of
+ * -36,385.82, a candle with high < low reached fills before). */
+static void test_values_that_cannot_be_true(void **state)
+{
+    (void)state;
+    rig_t *r = rig_new(NX_VENUE_BINANCE_USDM);
+#define AGG(p, q)                                                                                  \
+    "{\"e\":\"aggTrade\",\"E\":1,\"s\":\"BTCUSDT\",\"p\":\"" p "\",\"q\":\"" q                    \
+    "\",\"a\":7,\"T\":1,\"m\":true}"
+#define KL(o, h, l, c, v)                                                                          \
+    "{\"e\":\"kline\",\"E\":1,\"s\":\"BTCUSDT\",\"k\":{\"t\":0,\"i\":\"1m\",\"o\":\"" o           \
+    "\",\"h\":\"" h "\",\"l\":\"" l "\",\"c\":\"" c "\",\"v\":\"" v "\",\"x\":true}}"
+    static const struct {
+        const char *frame;
+        nx_bad_kind_t kind;
+    } bad[] = {
+        {AGG("0", "1"), NX_BAD_PRICE},
+        {AGG("-36385.82", "1"), NX_BAD_PRICE},
+        {AGG("35000", "0"), NX_BAD_QTY},
+        {AGG("35000", "-1"), NX_BAD_QTY},
+        {KL("10", "12", "9", "0", "1"), NX_BAD_PRICE},
+        {KL("10", "12", "9", "11", "-1"), NX_BAD_QTY},
+        {KL("10", "9", "12", "11", "1"), NX_BAD_KLINE},    /* high below low */
+        {KL("13", "12", "9", "11", "1"), NX_BAD_KLINE},    /* open above the high */
+        {KL("10", "12", "10.5", "10", "1"), NX_BAD_KLINE}, /* close below the low */
+        {"{\"e\":\"bookTicker\",\"s\":\"BTCUSDT\",\"b\":\"0\",\"B\":\"1\",\"a\":\"10\","
+         "\"A\":\"1\",\"u\":5}",
+         NX_BAD_PRICE},
+        {"{\"e\":\"markPriceUpdate\",\"E\":1,\"s\":\"BTCUSDT\",\"p\":\"-1\",\"r\":\"0\"}",
+         NX_BAD_PRICE},
+    };
+    uint64_t want[NX_BAD_COUNT] = {0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t first;
+        int n = nx_decode_frame(&r->dec, bad[i].frame, strlen(bad[i].frame), &first);
+        if (n != 0)
+            fail_msg("frame %zu gave %d events: %s", i, n, bad[i].frame);
+        want[bad[i].kind]++;
+        for (int k = 0; k < NX_BAD_COUNT; k++)
+            assert_int_equal(r->dec.st.bad[k], want[k]);
+    }
+    assert_int_equal(r->dec.st.errors, 0); /* refused, not malformed */
+    nx_ring_stats_t rs;
+    nx_ring_stats(r->ring, &rs);
+    assert_int_equal(rs.published, 0);
+    /* a zero-volume candle whose open, high, low and close are one price is true */
+    decode_one(r, KL("10", "10", "10", "10", "0"), 1);
+    /* a book level at price 0 fails its whole frame (a book missing a level is wrong) */
+    const char *lvl = "{\"e\":\"depthUpdate\",\"s\":\"BTCUSDT\",\"U\":1,\"u\":2,\"pu\":0,\"b\":"
+                      "[[\"1\",\"1\"],[\"0\",\"1\"]],\"a\":[]}";
+    uint64_t first;
+    assert_true(nx_decode_frame(&r->dec, lvl, strlen(lvl), &first) < 0);
+    assert_int_equal(r->dec.st.bad[NX_BAD_PRICE], want[NX_BAD_PRICE] + 1);
+    decode_one(r, AGG("35000", "1"), 1); /* the decoder carries on */
+    rig_free(r);
+#undef AGG
+#undef KL
+
+    /* Bybit: one bad trade among good ones leaves only itself out; a
+     * ticker's negative bid is refused and the merged view keeps the old */
+    r = rig_new(NX_VENUE_BYBIT_LINEAR);
+    const nx_event_t *e = decode_one(
+        r,
+        "{\"topic\":\"publicTrade.BTCUSDT\",\"type\":\"snapshot\",\"ts\":1,\"data\":["
+        "{\"T\":1,\"s\":\"BTCUSDT\",\"S\":\"Buy\",\"v\":\"0.1\",\"p\":\"65000\",\"i\":\"1\"},"
+        "{\"T\":2,\"s\":\"BTCUSDT\",\"S\":\"Buy\",\"v\":\"0.1\",\"p\":\"0\",\"i\":\"2\"},"
+        "{\"T\":3,\"s\":\"BTCUSDT\",\"S\":\"Sell\",\"v\":\"0\",\"p\":\"65001\",\"i\":\"3\"},"
+        "{\"T\":4,\"s\":\"BTCUSDT\",\"S\":\"Sell\",\"v\":\"0.2\",\"p\":\"65002\",\"i\":\"4\"}]}",
+        2);
+    assert_int_equal(e->u.trade.trade_id, 1);
+    assert_int_equal(nx_bus_event(r->ring, e->hdr.seq + 1)->u.trade.trade_id, 4);
+    assert_int_equal(r->dec.st.bad[NX_BAD_PRICE], 1);
+    assert_int_equal(r->dec.st.bad[NX_BAD_QTY], 1);
+    decode_one(r,
+               "{\"topic\":\"tickers.BTCUSDT\",\"type\":\"snapshot\",\"ts\":1,\"data\":{\"symbol\":"
+               "\"BTCUSDT\",\"bid1Price\":\"10\",\"bid1Size\":\"1\",\"ask1Price\":\"11\","
+               "\"ask1Size\":\"2\"}}",
+               1);
+    e = decode_one(r,
+                   "{\"topic\":\"tickers.BTCUSDT\",\"type\":\"delta\",\"ts\":2,\"data\":{"
+                   "\"symbol\":\"BTCUSDT\",\"bid1Price\":\"-5\",\"ask1Size\":\"3\"}}",
+                   1);
+    assert_int_equal(e->u.bbo.bid_px, 1000000000); /* kept */
+    assert_int_equal(e->u.bbo.ask_qty, 300000000);
+    assert_int_equal(r->dec.st.bad[NX_BAD_PRICE], 2);
+    rig_free(r);
+
+    /* Alpaca: a bar whose low is above its high, among good elements */
+    r = rig_new(NX_VENUE_ALPACA);
+    decode_one(r,
+               "[{\"T\":\"b\",\"S\":\"AAPL\",\"o\":10,\"h\":9,\"l\":12,\"c\":11,\"v\":5,"
+               "\"t\":\"2024-01-02T15:00:00Z\"},{\"T\":\"t\",\"S\":\"AAPL\",\"i\":1,\"p\":10,"
+               "\"s\":1,\"t\":\"2024-01-02T15:00:01Z\"}]",
+               1);
+    assert_int_equal(r->dec.st.bad[NX_BAD_KLINE], 1);
+    uint64_t f2;
+    const char *only = "[{\"T\":\"t\",\"S\":\"AAPL\",\"i\":2,\"p\":-1,\"s\":1,"
+                       "\"t\":\"2024-01-02T15:00:02Z\"}]";
+    assert_int_equal(nx_decode_frame(&r->dec, only, strlen(only), &f2), 0);
+    assert_int_equal(r->dec.st.bad[NX_BAD_PRICE], 1);
+    assert_int_equal(r->dec.st.ignored, 0); /* refused, not "a kind Nexus does not use" */
+    rig_free(r);
+}
+
 static void test_stale_flag(void **state)
 {
     (void)state;
@@ -664,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_malformed_frames),
         cmocka_unit_test(test_bybit_and_alpaca_fields),
         cmocka_unit_test(test_stale_flag),
+        cmocka_unit_test(test_values_that_cannot_be_true),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

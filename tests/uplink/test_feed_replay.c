@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -907,6 +908,11 @@ static int log_has(const char *log, const char *text)
     return found;
 }
 
+/* What run_on_candles asks of the replay and the feed beyond its default
+ * (the hostile-frames scenario: trades too, and hostile frames). */
+static const char *replay_extra[4];
+static const char *feed_streams = "[\"klines\"]";
+
 static void run_on_candles(const char *tag, const char *csv_path, const char *env,
                            const char *cortex_and_more, char *out_path, char *err_path)
 {
@@ -923,7 +929,9 @@ static void run_on_candles(const char *tag, const char *csv_path, const char *en
      * a loaded 2-CPU machine under ASan. A run without a named database
      * gets a fresh one (a run restores what the database holds). */
     replay_t bn;
-    const char *a1[] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
+    const char *a1[8] = {"--venue", "binance-usdm", "--candles", csv_path, NULL};
+    for (int i = 0; replay_extra[i] && i < 3; i++)
+        a1[4 + i] = replay_extra[i];
     replay_start(&bn, a1);
     char cfg_path[64];
     snprintf(cfg_path, sizeof cfg_path, "/tmp/nexus-%s-%d.json", tag, (int)getpid());
@@ -940,9 +948,9 @@ static void run_on_candles(const char *tag, const char *csv_path, const char *en
             "{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
             "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
             "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"ws://127.0.0.1:%d\","
-            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":[\"klines\"],"
+            "\"rest_url\":\"http://127.0.0.1:%d\",\"streams\":%s,"
             "\"kline_interval\":\"15m\",\"stale_s\":0,\"watchdog_ms\":120000}],%s}",
-            dd, bn.port, bn.port, cortex_and_more);
+            dd, bn.port, bn.port, feed_streams, cortex_and_more);
     fclose(f);
     char cmd[1024];
     snprintf(out_path, 64, "/tmp/nexus-%s-%d.jsonl", tag, (int)getpid());
@@ -1319,6 +1327,165 @@ static void test_nexus_run_twice_on_postgresql(void **state)
  * on 15-minute candles (a message every 25 ms) the whole nexus process,
  * replay thread included, uses a small part of one core (it used all of
  * one before: the replay's loop woke every millisecond). */
+/* The text after "<key>=" on the summary line of a session in a log. */
+static void summary_text(const char *log, const char *session, const char *key, char *out,
+                         size_t cap)
+{
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048], want[64], k[40];
+    snprintf(want, sizeof want, "summary: session %s ", session);
+    snprintf(k, sizeof k, " %s=", key);
+    out[0] = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, want), *q = p ? strstr(p, k) : NULL;
+        if (q)
+            snprintf(out, cap, "%.*s", (int)strcspn(q + strlen(k), " \n"), q + strlen(k));
+    }
+    fclose(f);
+}
+
+/* Rows of the real candle file from open time `from_ms` to `to_ms` into a
+ * file of their own (the header kept). */
+static void slice_csv(int64_t from_ms, int64_t to_ms, char *out)
+{
+    const char *src = src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
+    snprintf(out, 64, "/tmp/nx-slice-%d.csv", (int)getpid());
+    FILE *in = fopen(src, "r"), *o = fopen(out, "w");
+    assert_true(in && o);
+    char line[512];
+    while (fgets(line, sizeof line, in)) {
+        long long t = atoll(line);
+        if (!isdigit((unsigned char)line[0]) || (t >= from_ms && t < to_ms))
+            fputs(line, o);
+    }
+    fclose(in);
+    fclose(o);
+}
+
+/* Every fill price of a run's --events output (prices as decimals). */
+static int fill_prices(const char *path, double *px, int cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "\"fill_px\":\"");
+        if (p && n < cap)
+            px[n++] = atof(p + 11);
+    }
+    fclose(f);
+    return n;
+}
+
+/* The number after "<key>=" in the last log line holding `tag`. */
+static long log_value(const char *log, const char *tag, const char *key)
+{
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048], k[48];
+    snprintf(k, sizeof k, " %s=", key);
+    long v = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, tag), *q = p ? strstr(p, k) : NULL;
+        if (q)
+            v = strtol(q + strlen(k), NULL, 10);
+    }
+    fclose(f);
+    return v;
+}
+
+/* Issue 16: real candles with hostile frames mixed in (price 0 and below,
+ * no quantity, a candle whose low is above its high, 90,018,000,000, seven
+ * days old, a repeated trade id at ten times the price, a running candle
+ * at ten times) once ended at +41.6 billion P&L. Ten days around the May
+ * 2021 crash (no gap in the data there, so a run is deterministic), run
+ * clean and then with a hostile frame after every 7th trade: the same
+ * fills and the same P&L, no fill outside the real price range, and every
+ * hostile frame counted by its kind, where it was refused. */
+static void test_hostile_frames_change_nothing(void **state)
+{
+    (void)state;
+    char part[64], more[1200], out_path[64], err_path[64];
+    slice_csv(1621036800000LL, 1621900800000LL, part); /* 2021-05-15 .. 2021-05-25 */
+    /* the real range of the slice, and the hostile frames the replay's
+     * documented rule puts in it (replay.h): after every 7th trade, not a
+     * candle's last; kinds 0..7 in turn */
+    FILE *f = fopen(part, "r");
+    assert_non_null(f);
+    char line[512];
+    double lo = 1e18, hi = 0;
+    long trades = 0, kinds[8] = {0}, nh = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!isdigit((unsigned char)line[0]))
+            continue;
+        double o, h, l, c;
+        assert_int_equal(sscanf(strchr(line, ',') + 1, "%lf,%lf,%lf,%lf", &o, &h, &l, &c), 4);
+        lo = l < lo ? l : lo;
+        hi = h > hi ? h : hi;
+        for (int k = 0; k < 4; k++)
+            if (++trades % 7 == 0 && k < 3)
+                kinds[nh++ % 8]++;
+    }
+    fclose(f);
+    snprintf(more, sizeof more,
+             "\"cortex\":{\"timeframes\":[\"15m\",\"1h\",\"4h\"],\"plugin_dir\":\"%s\","
+             "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"trend\"},"
+             "{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]},"
+             "{\"plugin\":\"sentinel\",\"params\":{\"shark_targets\":[\"BTCUSDT\"]}}]},"
+             "\"users\":[{\"id\":1,\"chat_id\":1001},{\"id\":2,\"chat_id\":1002}],"
+             "\"trading\":{\"sessions\":[{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\","
+             "\"leverage\":3,\"trail_bp\":150,\"cooldown_s\":0},{\"name\":\"bree\",\"user\":2,"
+             "\"mode\":\"pilot\",\"cooldown_s\":0}]}",
+             NX_PLUGIN_DIR);
+    feed_streams = "[\"trades\",\"klines\"]";
+    static double clean[4096], dirty[4096];
+    run_on_candles("clean", part, NULL, more, out_path, err_path);
+    int nclean = fill_prices(out_path, clean, 4096);
+    char pnl_pia[40], pnl_bree[40], now[40];
+    summary_text(err_path, "pia", "pnl", pnl_pia, sizeof pnl_pia);
+    summary_text(err_path, "bree", "pnl", pnl_bree, sizeof pnl_bree);
+    long trades_pia = summary_value(err_path, "pia", "trades");
+    assert_int_equal(log_value(err_path, "market: refused", "band"), 0);
+    unlink(out_path);
+    unlink(err_path);
+    replay_extra[0] = "--hostile-every";
+    replay_extra[1] = "7";
+    run_on_candles("hostile", part, NULL, more, out_path, err_path);
+    replay_extra[0] = replay_extra[1] = NULL;
+    feed_streams = "[\"klines\"]";
+    int ndirty = fill_prices(out_path, dirty, 4096);
+    printf("# %ld hostile frames among %ld trades; fills %d clean, %d hostile; pia %ld trades\n",
+           nh, trades, nclean, ndirty, trades_pia);
+    assert_true(nclean > 10);
+    assert_int_equal(ndirty, nclean);
+    for (int i = 0; i < nclean; i++) {
+        assert_true(dirty[i] == clean[i]);
+        /* within the real range, slippage (2 bp) aside */
+        assert_true(dirty[i] >= lo * 0.9998 && dirty[i] <= hi * 1.0002);
+    }
+    printf("# P&L pia %s, bree %s\n", pnl_pia, pnl_bree);
+    assert_true(pnl_pia[0] && pnl_bree[0]);
+    summary_text(err_path, "pia", "pnl", now, sizeof now);
+    assert_string_equal(now, pnl_pia);
+    summary_text(err_path, "bree", "pnl", now, sizeof now);
+    assert_string_equal(now, pnl_bree);
+    /* every hostile frame counted by its kind, where it was refused */
+    const char *tag = "market: refused";
+    assert_int_equal(log_value(err_path, tag, "price"), kinds[0] + kinds[1]); /* decoders */
+    assert_int_equal(log_value(err_path, tag, "qty"), kinds[2]);
+    assert_int_equal(log_value(err_path, tag, "kline"), kinds[3]);
+    assert_int_equal(log_value(err_path, tag, "band"), kinds[4] + kinds[7]); /* the guard */
+    assert_int_equal(log_value(err_path, tag, "time"), kinds[5]);
+    assert_int_equal(log_value(err_path, tag, "dup"), kinds[6]);
+    /* the owner was told (a notice journaled), not once per frame */
+    assert_true(log_has(err_path, "quarantined"));
+    unlink(out_path);
+    unlink(err_path);
+    unlink(part);
+}
+
 static void test_paced_replay_does_not_spin(void **state)
 {
     (void)state;
@@ -1462,6 +1629,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nexus_run_twice_on_one_database),
         cmocka_unit_test(test_nexus_run_twice_on_postgresql),
         cmocka_unit_test(test_paced_replay_does_not_spin),
+        cmocka_unit_test(test_hostile_frames_change_nothing),
         cmocka_unit_test(test_main_job_runs_to_the_end),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -161,26 +161,26 @@ int nx_decode_frame(nx_decoder_t *d, const char *frame, size_t len, uint64_t *fi
     else if (rc == NX_DEC_IGNORED)
         d->st.ignored++;
     else if (rc == NX_DEC_NOSYM)
-        d->st.unknown_symbol++;
+        d->st.unknown_symbol++; /* NX_DEC_BAD: counted by kind where refused */
     return nx__dec_commit(d, first_seq);
 }
 
 int nx__rest_klines(nx_venue_t venue, const char *body, size_t len, const nx_symbol_t *sym,
-                    uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+                    uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad)
 {
     switch (venue) {
     case NX_VENUE_BYBIT_LINEAR:
     case NX_VENUE_BYBIT_SPOT:
-        return nx__rest_klines_bybit(body, len, sym, interval_s, out, cap, n);
+        return nx__rest_klines_bybit(body, len, sym, interval_s, out, cap, n, bad);
     case NX_VENUE_ALPACA:
-        return nx__rest_klines_alpaca(body, len, sym, interval_s, out, cap, n);
+        return nx__rest_klines_alpaca(body, len, sym, interval_s, out, cap, n, bad);
     default:
-        return nx__rest_klines_binance(body, len, sym, interval_s, out, cap, n);
+        return nx__rest_klines_binance(body, len, sym, interval_s, out, cap, n, bad);
     }
 }
 
 int nx__rest_kline_list(const nx_jspan_t *list, const nx_symbol_t *sym, uint32_t interval_s,
-                        nx__kline_row_cb *row, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+                        nx__kline_row_cb *row, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad_out)
 {
     nx_jcur_t c = {list->p, list->p + list->n};
     /* Not checked: the Binance body is taken as the list as it comes, and
@@ -198,6 +198,12 @@ int nx__rest_kline_list(const nx_jspan_t *list, const nx_symbol_t *sym, uint32_t
         k.closed = 1;
         if (row(&c, sym, &k))
             return -1;
+        nx_bad_kind_t bad = nx_kline_bad(&k);
+        if (bad) { /* left out, counted: the rest of the page is good */
+            if (bad_out)
+                bad_out[bad]++;
+            continue;
+        }
         out[(*n)++] = k;
     }
     return 0;

@@ -79,21 +79,23 @@ int nx__parse_alpaca(nx_decoder_t *d, const char *buf, size_t len);
  * into out[0 .. *n), at most `cap` (a longer list is cut there). Each
  * candle gets open_ms, open..volume at the symbol's scales, interval_s and
  * closed = 1; trades and quote volume stay 0 (the backfill never used
- * them). Unlike frames, an answer claims no ring slot and touches no
- * decoder: the feed decides what to publish. No allocation.
+ * them). A candle that cannot be true (nx_kline_bad) is left out and
+ * counted in bad[kind] (bad has NX_BAD_COUNT entries, or is NULL). Unlike
+ * frames, an answer claims no ring slot and touches no decoder: the feed
+ * decides what to publish and counts. No allocation.
  *
  * Returns 0 (with *n, possibly 0), NX_REST_NOLIST when the answer holds no
  * candle list at all (Alpaca: "bars" null or absent), or -1 when it is
  * malformed (nothing in out[] is to be used then). */
 #define NX_REST_NOLIST 1
 int nx__rest_klines(nx_venue_t venue, const char *body, size_t len, const nx_symbol_t *sym,
-                    uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n);
+                    uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad);
 int nx__rest_klines_binance(const char *body, size_t len, const nx_symbol_t *sym,
-                            uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n);
+                            uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad);
 int nx__rest_klines_bybit(const char *body, size_t len, const nx_symbol_t *sym, uint32_t interval_s,
-                          nx_ev_kline_t *out, uint32_t cap, uint32_t *n);
+                          nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad);
 int nx__rest_klines_alpaca(const char *body, size_t len, const nx_symbol_t *sym,
-                           uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n);
+                           uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad);
 
 /* One element of a REST kline list at the cursor into k (open_ms and
  * open..volume), consuming it. Returns 0 or -1. */
@@ -105,11 +107,20 @@ int nx__rest_kline_row(nx_jcur_t *c, const nx_symbol_t *sym, nx_ev_kline_t *k);
 /* Walk the JSON array `list`, one candle per element through `row`, into
  * out[] as nx__rest_klines describes (in the venue's order). */
 int nx__rest_kline_list(const nx_jspan_t *list, const nx_symbol_t *sym, uint32_t interval_s,
-                        nx__kline_row_cb *row, nx_ev_kline_t *out, uint32_t cap, uint32_t *n);
+                        nx__kline_row_cb *row, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad_out);
 
 /* Parser outcomes other than "events emitted": */
 #define NX_DEC_CONTROL 1 /* a control frame: no events */
 #define NX_DEC_IGNORED 2 /* a well-formed frame Nexus does not use */
 #define NX_DEC_NOSYM   3 /* a frame for a symbol not in the table */
+#define NX_DEC_BAD     4 /* a frame whose one value cannot be true (counted by kind) */
+
+/* Count a value refused by kind; returns NX_DEC_BAD for a parser that
+ * refuses its frame's only event. */
+static inline int nx__dec_bad(nx_decoder_t *d, nx_bad_kind_t k)
+{
+    __atomic_fetch_add(&d->st.bad[k], 1, __ATOMIC_RELAXED);
+    return NX_DEC_BAD;
+}
 
 #endif

@@ -443,12 +443,18 @@ static int on_klines(nx_feed_t *f, rest_t *q)
     enum { MAXK = 1500 };
     static nx_ev_kline_t ks[MAXK];
     uint32_t nk = 0, iv = s->interval_s ? s->interval_s : 60;
+    uint64_t bad[NX_BAD_COUNT] = {0}, nbad = 0;
     int rc = nx__rest_klines(f->o.venue, q->buf, q->len, nx_symtab_get(f->symtab, q->symbol), iv,
-                             ks, MAXK, &nk);
+                             ks, MAXK, &nk, bad);
     if (rc < 0)
         return -1;
-    if (rc == NX_REST_NOLIST)
-        return 0; /* Alpaca sends "bars":null when empty */
+    /* rc == NX_REST_NOLIST (Alpaca's "bars":null when the range has none):
+     * no candle, as an empty list; the stash is released below. */
+    for (int k = 0; k < NX_BAD_COUNT; k++) {
+        if (bad[k])
+            __atomic_fetch_add(&f->dec.st.bad[k], bad[k], __ATOMIC_RELAXED);
+        nbad += bad[k];
+    }
     int64_t ivms = (int64_t)iv * 1000;
     for (uint32_t i = 0; i < nk; i++) {
         if (ks[i].open_ms <= s->last_closed_ms)
@@ -458,8 +464,8 @@ static int on_klines(nx_feed_t *f, rest_t *q)
         ST_ADD(f, backfill_klines, 1);
     }
     s->backfill_inflight = 0;
-    /* A full page: there is more. */
-    if (nk >= 1000) {
+    /* A full page (counting the candles left out): there is more. */
+    if (nk + nbad >= 1000) {
         request_backfill(f, q->symbol);
         return 0;
     }
@@ -1146,6 +1152,8 @@ void nx_feed_stats(const nx_feed_t *f, nx_feed_stats_t *st)
     uint64_t *dst = (uint64_t *)st;
     for (size_t i = 0; i < sizeof *st / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    for (int k = 0; k < NX_BAD_COUNT; k++)
+        st->bad[k] = __atomic_load_n(&f->dec.st.bad[k], __ATOMIC_RELAXED);
 }
 
 const nx_book_t *nx_feed_book(nx_feed_t *f, uint32_t symbol)

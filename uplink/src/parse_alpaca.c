@@ -128,6 +128,12 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
         if (nx__dec_fixed(&f.p, sym->price_scale, &px) ||
             nx__dec_fixed(&f.s, sym->qty_scale, &qty) || (f.i.type && nx_js_u64(&f.i, &tid)))
             FAIL("bad trade fields");
+        nx_bad_kind_t bad = nx_trade_bad(&(nx_ev_trade_t){.price = px, .qty = qty});
+        if (bad) { /* this element only */
+            nx__dec_bad(d, bad);
+            kinds[3]++;
+            return 0;
+        }
         nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, id, ts);
         if (e) /* Alpaca does not say who the aggressor was */
             e->u.trade = (nx_ev_trade_t){px, qty, tid, NX_SIDE_NONE};
@@ -138,9 +144,15 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
             nx__dec_fixed(&f.ap, sym->price_scale, &ap) ||
             nx__dec_fixed(&f.as, sym->qty_scale, &as))
             FAIL("bad quote fields");
+        nx_ev_bbo_t q = {bp, bs, ap, as, 0};
+        if (nx_bbo_bad(&q)) {
+            nx__dec_bad(d, nx_bbo_bad(&q));
+            kinds[3]++;
+            return 0;
+        }
         nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, id, ts);
         if (e)
-            e->u.bbo = (nx_ev_bbo_t){bp, bs, ap, as, 0};
+            e->u.bbo = q;
     } else {
         nx_ev_kline_t k = {0};
         uint64_t trades = 0;
@@ -151,6 +163,11 @@ static int element(nx_decoder_t *d, nx_jcur_t *c, const char *buf, size_t len, i
         k.interval_s = kind == 'd' ? 86400 : 60;
         k.trades = (uint32_t)trades;
         k.closed = kind != 'd'; /* minute bars arrive after their minute; daily bars run */
+        if (nx_kline_bad(&k)) {
+            nx__dec_bad(d, nx_kline_bad(&k));
+            kinds[3]++;
+            return 0;
+        }
         nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, id, ts);
         if (e) {
             e->u.kline = k;
@@ -166,7 +183,7 @@ int nx__parse_alpaca(nx_decoder_t *d, const char *buf, size_t len)
     nx_jcur_t c = {buf, buf + len};
     if (nx_js_arr_begin(&c))
         FAIL("frame is not a JSON array");
-    int kinds[3] = {0, 0, 0}; /* control, ignored, unknown symbol */
+    int kinds[4] = {0, 0, 0, 0}; /* control, ignored, unknown symbol, refused */
     int elements = 0;
     for (int first = 1;; first = 0) {
         int r = nx_js_arr_next(&c, first);
@@ -187,6 +204,8 @@ int nx__parse_alpaca(nx_decoder_t *d, const char *buf, size_t len)
             return NX_DEC_CONTROL;
         if (kinds[2])
             return NX_DEC_NOSYM;
+        if (kinds[3])
+            return NX_DEC_BAD;
         return NX_DEC_IGNORED;
     }
     return 0;
@@ -211,7 +230,7 @@ static int rest_bar(nx_jcur_t *c, const nx_symbol_t *sym, nx_ev_kline_t *k)
  * "bars" is null when the range holds none. A malformed member ends the
  * scan; a list found before it is still used. */
 int nx__rest_klines_alpaca(const char *body, size_t len, const nx_symbol_t *sym,
-                           uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+                           uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad)
 {
     nx_jcur_t c = {body, body + len};
     nx_jspan_t key, v, list = {0};
@@ -225,5 +244,5 @@ int nx__rest_klines_alpaca(const char *body, size_t len, const nx_symbol_t *sym,
     }
     if (list.type != NX_J_ARR)
         return NX_REST_NOLIST;
-    return nx__rest_kline_list(&list, sym, interval_s, rest_bar, out, cap, n);
+    return nx__rest_kline_list(&list, sym, interval_s, rest_bar, out, cap, n, bad);
 }

@@ -207,6 +207,9 @@ static int trade(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
     if (nx__dec_fixed(&FV(f, p), sym->price_scale, &px) ||
         nx__dec_fixed(&FV(f, q), sym->qty_scale, &qty) || nx_js_u64(id, &tid))
         FAIL("bad trade price/qty/id");
+    nx_bad_kind_t bad = nx_trade_bad(&(nx_ev_trade_t){.price = px, .qty = qty});
+    if (bad)
+        return nx__dec_bad(d, bad);
     nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, sym->id, event_ns(f));
     if (e) {
         /* m = buyer is the maker, so the aggressor sold. */
@@ -228,9 +231,13 @@ static int book_ticker(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, c
         nx__dec_fixed(&FV(f, A), sym->qty_scale, &aq) ||
         (HAS(f, F_u) && nx_js_u64(&FV(f, u), &uid)))
         FAIL("bad bookTicker fields");
+    nx_ev_bbo_t q = {bp, bq, ap, aq, uid};
+    nx_bad_kind_t bad = nx_bbo_bad(&q);
+    if (bad)
+        return nx__dec_bad(d, bad);
     nx_event_t *e = nx__dec_emit(d, NX_EV_BBO, sym->id, event_ns(f));
     if (e)
-        e->u.bbo = (nx_ev_bbo_t){bp, bq, ap, aq, uid};
+        e->u.bbo = q;
     return 0;
 }
 
@@ -298,6 +305,9 @@ static int kline(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const c
     k.interval_s = iv;
     k.trades = (uint32_t)trades;
     k.closed = x.type == NX_J_TRUE;
+    nx_bad_kind_t bad = nx_kline_bad(&k);
+    if (bad)
+        return nx__dec_bad(d, bad);
     nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, sym->id, nx__ms_ns(&FV(f, E)));
     if (e)
         e->u.kline = k;
@@ -334,9 +344,12 @@ static int levels(nx_decoder_t *d, const nx_jspan_t *arr, uint8_t side, const nx
                 return -1;
         }
         int64_t p, q;
-        if (nx__dec_fixed(&px, sym->price_scale, &p) || nx__dec_fixed(&qty, sym->qty_scale, &q) ||
-            p <= 0 || q < 0)
+        if (nx__dec_fixed(&px, sym->price_scale, &p) || nx__dec_fixed(&qty, sym->qty_scale, &q))
             return -1;
+        if (p <= 0 || q < 0) {
+            nx__dec_bad(d, p <= 0 ? NX_BAD_PRICE : NX_BAD_QTY);
+            return -1;
+        }
         nx_event_t *e = nx__dec_emit(d, NX_EV_BOOK, sym->id, ts);
         if (e)
             e->u.book = (nx_ev_book_t){p, q, first_id, last_id, prev_id, venue_seq, side};
@@ -394,9 +407,14 @@ static int mark(nx_decoder_t *d, const bn_t *f, const nx_symbol_t *sym, const ch
         (HAS(f, F_r) && FV(f, r).n && nx__dec_fixed(&FV(f, r), 8, &fr)) ||
         (HAS(f, F_T) && nx_js_i64(&FV(f, T), &nf)))
         FAIL("bad markPriceUpdate fields");
+    nx_ev_mark_t m = {mp, ip, fr, nf};
+    if (nx_mark_bad(&m)) {
+        nx__dec_bad(d, nx_mark_bad(&m));
+        return 0; /* the rest of a !markPrice@arr frame goes on */
+    }
     nx_event_t *e = nx__dec_emit(d, NX_EV_MARK, sym->id, nx__ms_ns(&FV(f, E)));
     if (e)
-        e->u.mark = (nx_ev_mark_t){mp, ip, fr, nf};
+        e->u.mark = m;
     return 0;
 }
 
@@ -604,10 +622,10 @@ int nx__rest_kline_row(nx_jcur_t *c, const nx_symbol_t *sym, nx_ev_kline_t *k)
 /* GET /fapi/v1/klines or /api/v3/klines: the body is the list itself,
  * oldest first. */
 int nx__rest_klines_binance(const char *body, size_t len, const nx_symbol_t *sym,
-                            uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+                            uint32_t interval_s, nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad)
 {
     nx_jcur_t c = {body, body + len};
     nx_js_ws(&c);
     nx_jspan_t list = {c.p, (uint32_t)(c.end - c.p), NX_J_ARR};
-    return nx__rest_kline_list(&list, sym, interval_s, nx__rest_kline_row, out, cap, n);
+    return nx__rest_kline_list(&list, sym, interval_s, nx__rest_kline_row, out, cap, n, bad);
 }

@@ -89,6 +89,11 @@ static int trades(nx_decoder_t *d, const nx_jspan_t *data, const char *buf, size
         if (nx__dec_fixed(&p, sym->price_scale, &px) || nx__dec_fixed(&vol, sym->qty_scale, &qty) ||
             T.type != NX_J_NUM || i.type != NX_J_STR)
             FAIL("bad publicTrade fields");
+        nx_bad_kind_t bad = nx_trade_bad(&(nx_ev_trade_t){.price = px, .qty = qty});
+        if (bad) { /* this trade only: the frame's others go on */
+            nx__dec_bad(d, bad);
+            continue;
+        }
         nx_event_t *e = nx__dec_emit(d, NX_EV_TRADE, id, nx__ms_ns(&T));
         if (e) {
             uint8_t aggr = NX_JEQ(S, "Buy")    ? NX_SIDE_BUY
@@ -204,6 +209,11 @@ static int klines(nx_decoder_t *d, const nx_jspan_t *topic, const nx_jspan_t *da
             FAIL("bad kline fields");
         k.interval_s = secs;
         k.closed = conf.type == NX_J_TRUE;
+        nx_bad_kind_t bad = nx_kline_bad(&k);
+        if (bad) {
+            nx__dec_bad(d, bad);
+            continue;
+        }
         nx_event_t *e = nx__dec_emit(d, NX_EV_KLINE, id, nx__ms_ns(&ts));
         if (e)
             e->u.kline = k;
@@ -255,21 +265,28 @@ static int tickers(nx_decoder_t *d, const nx_jspan_t *data, int snapshot, int64_
         memset(t, 0, sizeof *t);
         /* Empty strings appear for fields a product lacks (nextFundingTime on
          * dated futures): treat them as absent. */
-#define TAKE(span, scale, dst)                                                                     \
+    /* A price of zero or less, or a size below zero, is refused (counted)
+     * and the merged view keeps what it had. */
+#define TAKE(span, scale, dst, bad_below)                                                          \
     do {                                                                                           \
         if ((span).type == NX_J_STR && (span).n) {                                                 \
-            if (nx__dec_fixed(&(span), (scale), &(dst)))                                           \
+            int64_t v_;                                                                            \
+            if (nx__dec_fixed(&(span), (scale), &v_))                                              \
                 FAIL("bad tickers number");                                                        \
+            if (v_ < (bad_below))                                                                  \
+                nx__dec_bad(d, (bad_below) ? NX_BAD_PRICE : NX_BAD_QTY);                           \
+            else                                                                                   \
+                (dst) = v_;                                                                        \
         }                                                                                          \
     } while (0)
-    TAKE(bp, s->price_scale, t->bid_px);
-    TAKE(bs, s->qty_scale, t->bid_qty);
-    TAKE(ap, s->price_scale, t->ask_px);
-    TAKE(as, s->qty_scale, t->ask_qty);
-    TAKE(mp, s->price_scale, t->mark_px);
-    TAKE(ip, s->price_scale, t->index_px);
-    TAKE(fr, 8, t->funding_rate_e8);
-    TAKE(nf, 0, t->next_funding_ms);
+    TAKE(bp, s->price_scale, t->bid_px, 1);
+    TAKE(bs, s->qty_scale, t->bid_qty, 0);
+    TAKE(ap, s->price_scale, t->ask_px, 1);
+    TAKE(as, s->qty_scale, t->ask_qty, 0);
+    TAKE(mp, s->price_scale, t->mark_px, 1);
+    TAKE(ip, s->price_scale, t->index_px, 0);
+    TAKE(fr, 8, t->funding_rate_e8, INT64_MIN);
+    TAKE(nf, 0, t->next_funding_ms, 0);
 #undef TAKE
     int bbo_changed = (bp.n || bs.n || ap.n || as.n);
     int mark_changed = (mp.n || ip.n || fr.n);
@@ -340,7 +357,7 @@ int nx__parse_bybit(nx_decoder_t *d, const char *buf, size_t len)
  * with rows as Binance's (nx__rest_kline_row), newest first. A malformed
  * member ends the scan; a list found before it is still used. */
 int nx__rest_klines_bybit(const char *body, size_t len, const nx_symbol_t *sym, uint32_t interval_s,
-                          nx_ev_kline_t *out, uint32_t cap, uint32_t *n)
+                          nx_ev_kline_t *out, uint32_t cap, uint32_t *n, uint64_t *bad)
 {
     nx_jcur_t c = {body, body + len};
     nx_jspan_t key, v, list = {0};
@@ -362,7 +379,7 @@ int nx__rest_klines_bybit(const char *body, size_t len, const nx_symbol_t *sym, 
             return -1;
     }
     if (list.type != NX_J_ARR ||
-        nx__rest_kline_list(&list, sym, interval_s, nx__rest_kline_row, out, cap, n))
+        nx__rest_kline_list(&list, sym, interval_s, nx__rest_kline_row, out, cap, n, bad))
         return -1;
     for (uint32_t i = 0; i < *n / 2; i++) { /* oldest first */
         nx_ev_kline_t t = out[i];

@@ -296,18 +296,168 @@ static void lower(const char *s, char *out, size_t cap)
     out[i] = 0;
 }
 
-/* Build the venue's trade and kline messages for every candle. */
-static int build_candle_msgs(nx_replay_t *r)
+/* One trade message in the venue's format, pushed to the store. */
+static int trade_msg(nx_replay_t *r, int64_t at, const char *px, const char *qty, uint64_t tid,
+                     int sell, int64_t open_ms)
+{
+    const char *sym = r->o.symbol;
+    char lsym[32];
+    lower(sym, lsym, sizeof lsym);
+    size_t len = 0;
+    char *m = NULL, stream[64];
+    switch (r->o.venue) {
+    case NX_VENUE_BYBIT_LINEAR:
+    case NX_VENUE_BYBIT_SPOT:
+        snprintf(stream, sizeof stream, "publicTrade.%s", sym);
+        m = fmt(&len,
+                "{\"topic\":\"%s\",\"type\":\"snapshot\",\"ts\":%lld,\"data\":[{\"T\":%lld,"
+                "\"s\":\"%s\",\"S\":\"%s\",\"v\":\"%s\",\"p\":\"%s\",\"L\":\"PlusTick\","
+                "\"i\":\"%llu\",\"BT\":false}]}",
+                stream, (long long)at, (long long)at, sym, sell ? "Sell" : "Buy", qty, px,
+                (unsigned long long)tid);
+        break;
+    case NX_VENUE_ALPACA: {
+        char ts[40];
+        rfc3339(at, ts, sizeof ts);
+        snprintf(stream, sizeof stream, "trades.%s", sym);
+        m = fmt(&len,
+                "[{\"T\":\"t\",\"S\":\"%s\",\"i\":%llu,\"x\":\"V\",\"p\":%s,\"s\":%s,"
+                "\"c\":[\"@\"],\"z\":\"C\",\"t\":\"%s\"}]",
+                sym, (unsigned long long)tid, px, qty, ts);
+        break;
+    }
+    default:
+        snprintf(stream, sizeof stream, "%s@aggTrade", lsym);
+        m = fmt(&len,
+                "{\"stream\":\"%s\",\"data\":{\"e\":\"aggTrade\",\"E\":%lld,\"a\":%llu,"
+                "\"s\":\"%s\",\"p\":\"%s\",\"q\":\"%s\",\"f\":%llu,\"l\":%llu,\"T\":%lld,"
+                "\"m\":%s}}",
+                stream, (long long)at, (unsigned long long)tid, sym, px, qty,
+                (unsigned long long)tid, (unsigned long long)tid, (long long)at,
+                sell ? "true" : "false");
+    }
+    if (!m || push(r, m, len, K_TRADE, at, open_ms, stream)) {
+        free(m);
+        return NX_ENOMEM;
+    }
+    return 0;
+}
+
+/* One kline message (closed: sent at the candle's end; open: an update
+ * at `at`) in the venue's format, pushed to the store. Alpaca bars are
+ * always closed. */
+static int kline_msg(nx_replay_t *r, const candle_t *c, int closed, int64_t at, uint64_t first_tid,
+                     uint64_t last_tid)
 {
     const char *sym = r->o.symbol;
     char lsym[32], iv[16];
     lower(sym, lsym, sizeof lsym);
     iv_name(r, iv, sizeof iv);
+    int64_t close_ms = c->open_ms + (int64_t)r->interval_s * 1000 - 1;
+    int64_t sent = closed ? close_ms + 1 : at;
+    size_t len = 0;
+    char *m = NULL, stream[64];
+    switch (r->o.venue) {
+    case NX_VENUE_BYBIT_LINEAR:
+    case NX_VENUE_BYBIT_SPOT:
+        snprintf(stream, sizeof stream, "kline.%s.%s", iv, sym);
+        m = fmt(&len,
+                "{\"topic\":\"%s\",\"data\":[{\"start\":%lld,\"end\":%lld,\"interval\":\"%s\","
+                "\"open\":\"%s\",\"close\":\"%s\",\"high\":\"%s\",\"low\":\"%s\",\"volume\":"
+                "\"%s\",\"turnover\":\"0\",\"confirm\":%s,\"timestamp\":%lld}],\"ts\":%lld,"
+                "\"type\":\"snapshot\"}",
+                stream, (long long)c->open_ms, (long long)close_ms, iv, c->o, c->c, c->h, c->l,
+                c->v, closed ? "true" : "false", (long long)sent, (long long)sent);
+        break;
+    case NX_VENUE_ALPACA: {
+        char ts[40];
+        rfc3339(c->open_ms, ts, sizeof ts);
+        snprintf(stream, sizeof stream, "bars.%s", sym);
+        m = fmt(&len,
+                "[{\"T\":\"b\",\"S\":\"%s\",\"o\":%s,\"h\":%s,\"l\":%s,\"c\":%s,\"v\":%s,"
+                "\"n\":4,\"vw\":%s,\"t\":\"%s\"}]",
+                sym, c->o, c->h, c->l, c->c, c->v, c->c, ts);
+        break;
+    }
+    default:
+        snprintf(stream, sizeof stream, "%s@kline_%s", lsym, iv);
+        m = fmt(&len,
+                "{\"stream\":\"%s\",\"data\":{\"e\":\"kline\",\"E\":%lld,\"s\":\"%s\",\"k\":{"
+                "\"t\":%lld,\"T\":%lld,\"s\":\"%s\",\"i\":\"%s\",\"f\":%llu,\"L\":%llu,\"o\":"
+                "\"%s\",\"c\":\"%s\",\"h\":\"%s\",\"l\":\"%s\",\"v\":\"%s\",\"n\":4,\"x\":%s,"
+                "\"q\":\"0\",\"V\":\"0\",\"Q\":\"0\",\"B\":\"0\"}}}",
+                stream, (long long)sent, sym, (long long)c->open_ms, (long long)close_ms, sym, iv,
+                (unsigned long long)first_tid, (unsigned long long)last_tid, c->o, c->c, c->h,
+                c->l, c->v, closed ? "true" : "false");
+    }
+    if (!m || push(r, m, len, K_KLINE, sent, c->open_ms, stream)) {
+        free(m);
+        return NX_ENOMEM;
+    }
+    return 0;
+}
+
+/* A price text times num/den, at 8 decimals ("35235.5" * 10 -> "352355"). */
+static void px_scaled(const char *px, int64_t num, int64_t den, char *out, size_t cap)
+{
+    int64_t v = 0;
+    if (nx_fixed_parse(px, strlen(px), 8, &v))
+        v = 100000000;
+    nx_fixed_format((int64_t)((__int128)v * num / den), 8, out, cap);
+}
+
+/* One hostile frame after a real trade of candle c at time `at` (price px,
+ * id last_tid): kinds in turn, see replay.h. */
+static int hostile_msg(nx_replay_t *r, const candle_t *c, int64_t at, const char *px,
+                       uint64_t last_tid)
+{
+    unsigned kind = (unsigned)(r->st.hostile++ % NX_REPLAY_HOSTILE_KINDS);
+    r->st.hostile_by_kind[kind]++;
+    uint64_t fresh = 9000000000000ULL + r->st.hostile; /* ids no real trade has */
+    char x[48];
+    candle_t k = *c;
+    switch (kind) {
+    case 0:
+        return trade_msg(r, at, "0", "0.01", fresh, 0, c->open_ms);
+    case 1:
+        return trade_msg(r, at, "-36385.82", "0.01", fresh, 1, c->open_ms);
+    case 2:
+        return trade_msg(r, at, px, "0", fresh, 0, c->open_ms);
+    case 3: /* a closed candle whose low is above its high */
+        px_scaled(px, 1, 2, k.h, sizeof k.h);
+        px_scaled(px, 2, 1, k.l, sizeof k.l);
+        snprintf(k.o, sizeof k.o, "%s", px);
+        snprintf(k.c, sizeof k.c, "%s", px);
+        return kline_msg(r, &k, 1, at, last_tid, last_tid);
+    case 4:
+        return trade_msg(r, at, "90018000000", "0.01", fresh, 0, c->open_ms);
+    case 5: /* seven days in the past */
+        return trade_msg(r, at - 7 * 86400000LL, px, "0.01", fresh, 1, c->open_ms);
+    case 6: /* the last trade's id again, at ten times its price */
+        px_scaled(px, 10, 1, x, sizeof x);
+        return trade_msg(r, at, x, "0.01", last_tid, 0, c->open_ms);
+    default: /* an update of the running candle at ten times the price (Alpaca: a
+              * trade at a tenth: its bars are closed ones) */
+        if (r->o.venue == NX_VENUE_ALPACA) {
+            px_scaled(px, 1, 10, x, sizeof x);
+            return trade_msg(r, at, x, "0.01", fresh, 0, c->open_ms);
+        }
+        px_scaled(c->o, 10, 1, k.o, sizeof k.o);
+        px_scaled(c->h, 10, 1, k.h, sizeof k.h);
+        px_scaled(c->l, 10, 1, k.l, sizeof k.l);
+        px_scaled(px, 10, 1, k.c, sizeof k.c);
+        return kline_msg(r, &k, 0, at, last_tid, last_tid);
+    }
+}
+
+/* Build the venue's trade and kline messages for every candle. */
+static int build_candle_msgs(nx_replay_t *r)
+{
     int64_t ivms = (int64_t)r->interval_s * 1000;
     r->kline_msg = calloc(r->ncandles, sizeof *r->kline_msg);
     if (!r->kline_msg)
         return NX_ENOMEM;
-    uint64_t tid = 1;
+    uint64_t tid = 1, trades = 0;
     for (uint64_t i = 0; i < r->ncandles; i++) {
         const candle_t *c = &r->candles[i];
         int64_t vol;
@@ -320,79 +470,15 @@ static int build_candle_msgs(nx_replay_t *r)
             int64_t q = k < 3 ? vol / 4 : vol - 3 * (vol / 4);
             char qs[NX_FIXED_FMT_MAX];
             nx_fixed_format(q, 8, qs, sizeof qs);
-            size_t len = 0;
-            char *m = NULL, stream[64];
-            switch (r->o.venue) {
-            case NX_VENUE_BYBIT_LINEAR:
-            case NX_VENUE_BYBIT_SPOT:
-                snprintf(stream, sizeof stream, "publicTrade.%s", sym);
-                m = fmt(&len,
-                        "{\"topic\":\"%s\",\"type\":\"snapshot\",\"ts\":%lld,\"data\":[{\"T\":%lld,"
-                        "\"s\":\"%s\",\"S\":\"%s\",\"v\":\"%s\",\"p\":\"%s\",\"L\":\"PlusTick\","
-                        "\"i\":\"%llu\",\"BT\":false}]}",
-                        stream, (long long)at[k], (long long)at[k], sym, k & 1 ? "Sell" : "Buy", qs,
-                        px[k], (unsigned long long)tid);
-                break;
-            case NX_VENUE_ALPACA: {
-                char ts[40];
-                rfc3339(at[k], ts, sizeof ts);
-                snprintf(stream, sizeof stream, "trades.%s", sym);
-                m = fmt(&len,
-                        "[{\"T\":\"t\",\"S\":\"%s\",\"i\":%llu,\"x\":\"V\",\"p\":%s,\"s\":%s,"
-                        "\"c\":[\"@\"],\"z\":\"C\",\"t\":\"%s\"}]",
-                        sym, (unsigned long long)tid, px[k], qs, ts);
-                break;
-            }
-            default:
-                snprintf(stream, sizeof stream, "%s@aggTrade", lsym);
-                m = fmt(&len,
-                        "{\"stream\":\"%s\",\"data\":{\"e\":\"aggTrade\",\"E\":%lld,\"a\":%llu,"
-                        "\"s\":\"%s\",\"p\":\"%s\",\"q\":\"%s\",\"f\":%llu,\"l\":%llu,\"T\":%lld,"
-                        "\"m\":%s}}",
-                        stream, (long long)at[k], (unsigned long long)tid, sym, px[k], qs,
-                        (unsigned long long)tid, (unsigned long long)tid, (long long)at[k],
-                        k & 1 ? "true" : "false");
-            }
-            if (!m || push(r, m, len, K_TRADE, at[k], c->open_ms, stream))
+            if (trade_msg(r, at[k], px[k], qs, tid, k & 1, c->open_ms))
+                return NX_ENOMEM;
+            /* a hostile frame after every Nth trade, but never after the
+             * candle's last one: it would land among the kline's close */
+            if (r->o.hostile_every && ++trades % r->o.hostile_every == 0 && k < 3 &&
+                hostile_msg(r, c, at[k], px[k], tid))
                 return NX_ENOMEM;
         }
-        int64_t close_ms = c->open_ms + ivms - 1;
-        size_t len = 0;
-        char *m = NULL, stream[64];
-        switch (r->o.venue) {
-        case NX_VENUE_BYBIT_LINEAR:
-        case NX_VENUE_BYBIT_SPOT:
-            snprintf(stream, sizeof stream, "kline.%s.%s", iv, sym);
-            m = fmt(&len,
-                    "{\"topic\":\"%s\",\"data\":[{\"start\":%lld,\"end\":%lld,\"interval\":\"%s\","
-                    "\"open\":\"%s\",\"close\":\"%s\",\"high\":\"%s\",\"low\":\"%s\",\"volume\":"
-                    "\"%s\",\"turnover\":\"0\",\"confirm\":true,\"timestamp\":%lld}],\"ts\":%lld,"
-                    "\"type\":\"snapshot\"}",
-                    stream, (long long)c->open_ms, (long long)close_ms, iv, c->o, c->c, c->h, c->l,
-                    c->v, (long long)close_ms + 1, (long long)close_ms + 1);
-            break;
-        case NX_VENUE_ALPACA: {
-            char ts[40];
-            rfc3339(c->open_ms, ts, sizeof ts);
-            snprintf(stream, sizeof stream, "bars.%s", sym);
-            m = fmt(&len,
-                    "[{\"T\":\"b\",\"S\":\"%s\",\"o\":%s,\"h\":%s,\"l\":%s,\"c\":%s,\"v\":%s,"
-                    "\"n\":4,\"vw\":%s,\"t\":\"%s\"}]",
-                    sym, c->o, c->h, c->l, c->c, c->v, c->c, ts);
-            break;
-        }
-        default:
-            snprintf(stream, sizeof stream, "%s@kline_%s", lsym, iv);
-            m = fmt(&len,
-                    "{\"stream\":\"%s\",\"data\":{\"e\":\"kline\",\"E\":%lld,\"s\":\"%s\",\"k\":{"
-                    "\"t\":%lld,\"T\":%lld,\"s\":\"%s\",\"i\":\"%s\",\"f\":%llu,\"L\":%llu,\"o\":"
-                    "\"%s\",\"c\":\"%s\",\"h\":\"%s\",\"l\":\"%s\",\"v\":\"%s\",\"n\":4,\"x\":true,"
-                    "\"q\":\"0\",\"V\":\"0\",\"Q\":\"0\",\"B\":\"0\"}}}",
-                    stream, (long long)close_ms + 1, sym, (long long)c->open_ms,
-                    (long long)close_ms, sym, iv, (unsigned long long)(tid - 4),
-                    (unsigned long long)(tid - 1), c->o, c->c, c->h, c->l, c->v);
-        }
-        if (!m || push(r, m, len, K_KLINE, close_ms + 1, c->open_ms, stream))
+        if (kline_msg(r, c, 1, 0, tid - 4, tid - 1))
             return NX_ENOMEM;
         r->kline_msg[i] = r->n - 1;
     }
@@ -609,11 +695,12 @@ static char *rest_status(nx_replay_t *r, size_t *len)
         len,
         "{\"messages\":%llu,\"position\":%llu,\"sent\":%llu,\"drops\":%llu,\"malformed\":%llu,"
         "\"skipped\":%llu,\"stalls\":%llu,\"http429\":%llu,\"rest_requests\":%llu,"
-        "\"clients\":%u,\"connections\":%u,\"done\":%s}",
+        "\"hostile\":%llu,\"clients\":%u,\"connections\":%u,\"done\":%s}",
         (unsigned long long)st.messages, (unsigned long long)st.position,
         (unsigned long long)st.sent, (unsigned long long)st.drops, (unsigned long long)st.malformed,
         (unsigned long long)st.skipped, (unsigned long long)st.stalls,
-        (unsigned long long)st.http429, (unsigned long long)st.rest_requests, st.clients,
+        (unsigned long long)st.http429, (unsigned long long)st.rest_requests,
+        (unsigned long long)st.hostile, st.clients,
         st.connections, st.done ? "true" : "false");
 }
 

@@ -145,7 +145,14 @@ typedef struct nx_config {
         nx_config_strategy_t strategies[NX_CONFIG_MAX_STRATEGIES];
     } cortex;
     struct {
+        uint32_t band_bp;      /* bad-tick filter: suspect beyond this from the median, 0 = off */
+        uint32_t band_window;  /* accepted prices the median is taken over */
+        uint32_t confirm;      /* following prints that confirm a suspect move */
+        uint32_t backwards_ms; /* how far back in time a stream may step */
+    } market;
+    struct {
         uint32_t slippage_bp, taker_fee_bp, maker_fee_bp, max_open_orders;
+        uint32_t sanity_bp; /* paper venue and desk: no fill or sizing this far from the market */
         uint32_t n_sessions;
         nx_config_session_t sessions[NX_CONFIG_MAX_SESSIONS];
     } trading;

@@ -283,6 +283,9 @@ typedef enum nx_notice_kind {
     NX_NOTE_CLOSED = 1, /* a trade closed: reason = nx_exit_reason_t (oms.h) */
     NX_NOTE_BREAKER,    /* the circuit breaker tripped: until_ns (INT64_MAX = manual reset) */
     NX_NOTE_LOCK,       /* a protection lock: symbol in the header, reason = nx_reject_t */
+    NX_NOTE_BADTICK,    /* market data held out (session 0, for the owner): symbol in the
+                         * header, reason = nx_bad_kind_t, exit_px = the price refused,
+                         * entry_px = the recent reference, qty = how many since the last */
 } nx_notice_kind_t;
 
 typedef struct nx_ev_notice {
@@ -331,6 +334,52 @@ _Static_assert(sizeof(nx_ev_order_update_t) <= NX_EVENT_PAYLOAD, "order update f
 _Static_assert(sizeof(nx_ev_decision_t) <= NX_EVENT_PAYLOAD, "decision fits");
 _Static_assert(sizeof(nx_ev_state_t) <= NX_EVENT_PAYLOAD, "state part fits");
 _Static_assert(sizeof(nx_ev_notice_t) <= NX_EVENT_PAYLOAD, "notice fits");
+
+/* Market data that cannot be true, by kind. The decoders refuse the first
+ * three on sight (a value no venue can mean); the engine's bad-tick filter
+ * (tickguard.h) quarantines the rest, which only the recent history shows.
+ * Each kind is counted where it is refused; nothing refused is traded on. */
+typedef enum nx_bad_kind {
+    NX_BAD_NONE = 0,
+    NX_BAD_PRICE, /* a price of zero or less */
+    NX_BAD_QTY,   /* a trade quantity of zero or less, a level's or volume below zero */
+    NX_BAD_KLINE, /* a candle whose high and low do not bound its open and close */
+    NX_BAD_BAND,  /* far from the recent prices, and the next print did not confirm it */
+    NX_BAD_TIME,  /* older than what its stream already said */
+    NX_BAD_DUP,   /* a trade id the symbol already had */
+    NX_BAD_COUNT
+} nx_bad_kind_t;
+
+/* What is wrong with a trade, a candle, a quote or a mark price on its own
+ * (NX_BAD_NONE if nothing): prices > 0, trade quantities > 0, volumes and
+ * level sizes >= 0, a candle's low <= open, close <= its high. */
+static inline nx_bad_kind_t nx_trade_bad(const nx_ev_trade_t *t)
+{
+    return t->price <= 0 ? NX_BAD_PRICE : t->qty <= 0 ? NX_BAD_QTY : NX_BAD_NONE;
+}
+static inline nx_bad_kind_t nx_kline_bad(const nx_ev_kline_t *k)
+{
+    if (k->open <= 0 || k->high <= 0 || k->low <= 0 || k->close <= 0)
+        return NX_BAD_PRICE;
+    if (k->volume < 0 || k->quote_volume < 0)
+        return NX_BAD_QTY;
+    if (k->low > k->open || k->low > k->close || k->high < k->open || k->high < k->close)
+        return NX_BAD_KLINE;
+    return NX_BAD_NONE;
+}
+static inline nx_bad_kind_t nx_bbo_bad(const nx_ev_bbo_t *q)
+{
+    if (q->bid_px <= 0 || q->ask_px <= 0)
+        return NX_BAD_PRICE;
+    return q->bid_qty < 0 || q->ask_qty < 0 ? NX_BAD_QTY : NX_BAD_NONE;
+}
+static inline nx_bad_kind_t nx_mark_bad(const nx_ev_mark_t *m)
+{
+    return m->mark_px <= 0 || m->index_px < 0 ? NX_BAD_PRICE : NX_BAD_NONE;
+}
+
+/* In words, for people and logs ("price of zero or less"). */
+const char *nx_bad_name(nx_bad_kind_t k);
 
 /* "trade", "bbo", ... for logs and JSON; "?" if out of range. */
 const char *nx_event_type_name(nx_event_type_t t);

@@ -12,6 +12,7 @@
 #include "nx/paper.h"
 #include "nx/error.h"
 #include "nx/fixed.h"
+#include "nx/pxband.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ typedef struct paper_order {
 
 typedef struct paper_px {
     int64_t bid, ask, last;
+    nx_pxband_t band;
 } paper_px_t;
 
 typedef struct paper {
@@ -36,6 +38,7 @@ typedef struct paper {
     paper_order_t orders[NX_PAPER_MAX_ORDERS];
     uint32_t hw; /* slots at or above hw are all free */
     uint64_t next_venue_id, next_fill_id;
+    uint64_t refused; /* insane prices */
 } paper_t;
 
 static const nx_symbol_t *sym_of(const paper_t *p, uint32_t symbol)
@@ -221,6 +224,11 @@ static const nx_bridge_ops_t paper_ops = {
     paper_amend, paper_set_protective, paper_query,
 };
 
+uint64_t nx_paper_refused(const nx_bridge_t *b)
+{
+    return ((const paper_t *)b)->refused;
+}
+
 uint32_t nx_paper_open_orders(const nx_bridge_t *b, uint32_t session)
 {
     const paper_t *p = (const paper_t *)b;
@@ -320,18 +328,35 @@ void nx_paper_on_market(nx_bridge_t *b, const nx_event_t *ev)
     if (sym >= p->nsym)
         return;
     paper_px_t *x = &p->px[sym];
+    uint32_t bp = p->o.sanity_bp;
     switch (ev->hdr.type) {
     case NX_EV_TRADE:
+        if (!nx_pxband_take(&x->band, ev->u.trade.price, bp)) {
+            p->refused++;
+            break;
+        }
         x->last = ev->u.trade.price;
         sweep(p, sym, x->last, x->last, x->last);
         break;
     case NX_EV_BBO:
+        if (ev->u.bbo.bid_px <= 0 || ev->u.bbo.ask_px <= 0 ||
+            !nx_pxband_take(&x->band, ev->u.bbo.bid_px / 2 + ev->u.bbo.ask_px / 2, bp) ||
+            !nx_px_within(ev->u.bbo.bid_px, x->band.ref, bp) ||
+            !nx_px_within(ev->u.bbo.ask_px, x->band.ref, bp)) {
+            p->refused++;
+            break;
+        }
         x->bid = ev->u.bbo.bid_px;
         x->ask = ev->u.bbo.ask_px;
         break;
     case NX_EV_KLINE:
         if (!ev->u.kline.closed)
             break;
+        if (!nx_pxband_take_range(&x->band, ev->u.kline.open, ev->u.kline.high, ev->u.kline.low,
+                                  ev->u.kline.close, bp)) {
+            p->refused++;
+            break;
+        }
         sweep(p, sym, ev->u.kline.open, ev->u.kline.low, ev->u.kline.high);
         x->last = ev->u.kline.close;
         x->bid = x->ask = 0; /* a candle's close is the price now */
@@ -353,6 +378,8 @@ nx_bridge_t *nx_paper_create(const nx_paper_opts_t *o, const nx_symtab_t *symtab
     p->o = *o;
     if (!p->o.max_open_orders)
         p->o.max_open_orders = 200;
+    if (!p->o.sanity_bp)
+        p->o.sanity_bp = 2500;
     p->symtab = symtab;
     p->nsym = nx_symtab_count(symtab);
     p->px = calloc(p->nsym ? p->nsym : 1, sizeof *p->px);

@@ -139,6 +139,22 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
     }
     case NX_EV_NOTICE: {
         const nx_ev_notice_t *n = &ev->u.notice;
+        if (n->kind == NX_NOTE_BADTICK) { /* the engine's: for the owner */
+            chat_px(b, sym, n->exit_px, m1);
+            chat_px(b, sym, n->entry_px, m2);
+            char more[64] = "";
+            if (n->qty > 1)
+                snprintf(more, sizeof more, " (%lld held out since the last notice)",
+                         (long long)n->qty);
+            snprintf(html, sizeof html,
+                     "⚠️ Bad market data on %s from %s held out%s: a print at %s (%s%s%s). "
+                     "Nothing was traded on it.",
+                     chat_sym_name(b, sym), nx_venue_name((nx_venue_t)ev->hdr.venue), more, m1,
+                     nx_bad_name((nx_bad_kind_t)n->reason),
+                     n->entry_px ? "; recent prices near " : "", n->entry_px ? m2 : "");
+            nx_chat_tell_owner(b, html);
+            break;
+        }
         int64_t chat = chat_of_session(b, n->session);
         if (chat < 0)
             return;

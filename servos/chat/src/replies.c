@@ -57,7 +57,8 @@ const char *chat_reject_words(int why)
         [NX_REJ_HAS_POSITION] = "a position on the pair is already open",
         [NX_REJ_EXPIRED] = "the request expired",
         [NX_REJ_DRIFT] = "the price moved too far since the request",
-        [NX_REJ_BAD_SIGNAL] = "the signal had no usable price or stop",
+        [NX_REJ_BAD_SIGNAL] = "the signal's price or stop was unusable (missing, or far from "
+                              "the market)",
         [NX_REJ_DECLINED] = "you rejected it",
     };
     return why >= 0 && why < NX_REJ_COUNT && words[why] ? words[why] : "a limit applies";

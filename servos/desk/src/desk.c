@@ -158,7 +158,9 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
                           cfg->trading.maker_fee_bp,
                           on_update,
                           d,
-                          cfg->trading.max_open_orders};
+                          cfg->trading.max_open_orders,
+                          cfg->trading.sanity_bp};
+    d->sanity_bp = cfg->trading.sanity_bp ? cfg->trading.sanity_bp : 2500;
     d->venue = nx_paper_create(&po, symtab);
     nx_oms_opts_t oo = {symtab, d->venue, 40, on_closed, journal, d};
     d->oms = d->venue ? nx_oms_create(&oo) : NULL;
@@ -396,22 +398,38 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
     uint32_t sym = ev->hdr.symbol;
     if (sym >= d->nsym)
         return;
+    int trade = ev->hdr.type == NX_EV_TRADE;
+    int candle = ev->hdr.type == NX_EV_KLINE && ev->u.kline.closed;
+    if (!trade && !candle && ev->hdr.type != NX_EV_BBO)
+        return;
+    /* a price out of line with the market moves nothing: not a trailing
+     * stop, not the price orders are sized at (pxband.h); the venue, which
+     * sees every print, judges them by its own band the same way */
+    int sane = !trade && !candle;
+    if (trade)
+        sane = nx_pxband_take(&d->band[sym], ev->u.trade.price, d->sanity_bp);
+    else if (candle)
+        sane = nx_pxband_take_range(&d->band[sym], ev->u.kline.open, ev->u.kline.high,
+                                    ev->u.kline.low, ev->u.kline.close, d->sanity_bp);
     int64_t now = ev->hdr.exch_ns ? ev->hdr.exch_ns : ev->hdr.recv_ns;
     d->now = now;
     nx_oms_clock(d->oms, now);
-    if (ev->hdr.type == NX_EV_TRADE) {
-        nx_paper_on_market(d->venue, ev);
+    nx_paper_on_market(d->venue, ev);
+    if (!sane) {
+        d->insane++;
+        NX_LOGK(NX_LOG_WARN, "desk", "desk.insane",
+                "%s: a price far from the last accepted %lld was not traded on",
+                nx_symtab_get(d->symtab, sym)->name, (long long)d->band[sym].ref);
+        return;
+    }
+    if (trade) {
         d->last_px[sym] = ev->u.trade.price;
         nx_oms_on_price(d->oms, sym, ev->u.trade.price, 0, 0, d->now);
-    } else if (ev->hdr.type == NX_EV_KLINE && ev->u.kline.closed) {
-        nx_paper_on_market(d->venue, ev);
+    } else if (candle) {
         d->last_px[sym] = ev->u.kline.close;
         nx_oms_on_price(d->oms, sym, ev->u.kline.close, ev->u.kline.low, ev->u.kline.high, d->now);
-    } else if (ev->hdr.type == NX_EV_BBO) {
-        nx_paper_on_market(d->venue, ev);
-        return;
     } else {
-        return;
+        return; /* a quote: the venue's */
     }
     d->last_ns[sym] = now;
     if (now > d->next_expiry)
@@ -447,13 +465,23 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
     int64_t now = sig->hdr.exch_ns ? sig->hdr.exch_ns : d->last_ns[sym];
     nx_shield_input_t in;
     shield_input(d, sym, g, now, &in);
+    int insane = g->ref_price > 0 && !nx_px_within(g->ref_price, d->band[sym].ref, d->sanity_bp);
+    if (insane)
+        d->insane++;
     for (uint32_t i = 0; i < d->n; i++) {
         desk_session_t *s = &d->s[i];
         if (!s->trades[sym] ||
             (s->follow && (g->strategy >= 64 || !(s->follow >> g->strategy & 1))))
             continue; /* not its symbol, or a strategy it does not follow */
         nx_decision_t dec;
-        nx_shield_decide(&s->conf, &s->risk, &in, now, &dec);
+        if (insane) { /* sized at a price the market does not show: no */
+            memset(&dec, 0, sizeof dec);
+            dec.verdict = NX_V_REJECT;
+            dec.reason = NX_REJ_BAD_SIGNAL;
+            dec.price = g->ref_price;
+        } else {
+            nx_shield_decide(&s->conf, &s->risk, &in, now, &dec);
+        }
         switch (dec.verdict) {
         case NX_V_REJECT:
             s->by_reason[dec.reason < NX_REJ_COUNT ? dec.reason : 0]++;
@@ -554,6 +582,9 @@ static int enter(nx_desk_t *d, desk_session_t *s, const nx_ev_control_t *c, nx_r
     int64_t now = d->last_ns[sym] ? d->last_ns[sym] : d->now;
     nx_shield_input_t in;
     shield_input(d, sym, g, now, &in);
+    int insane = g->ref_price > 0 && !nx_px_within(g->ref_price, d->band[sym].ref, d->sanity_bp);
+    if (insane)
+        d->insane++;
     nx_mode_t mode = s->conf.mode;
     s->conf.mode = NX_MODE_PILOT;
     nx_decision_t dec;

@@ -7,6 +7,7 @@
 #define NX_DESK_INT_H
 
 #include "nx/desk.h"
+#include "nx/pxband.h"
 #include "nx/desk_state.h"
 #include "nx/oms.h"
 #include "nx/shield.h"
@@ -51,6 +52,9 @@ struct nx_desk {
     void *ctx;
     int64_t last_px[NX_SHIELD_MAX_SYMBOLS], last_ns[NX_SHIELD_MAX_SYMBOLS];
     int64_t last_atr[NX_SHIELD_MAX_SYMBOLS]; /* from the latest signal, for cooldowns */
+    nx_pxband_t band[NX_SHIELD_MAX_SYMBOLS];  /* sanity band: last accepted price per symbol */
+    uint32_t sanity_bp;
+    uint64_t insane; /* market prices and signals refused as outside the band */
     int64_t now;
     int global_kill;
     uint32_t n;

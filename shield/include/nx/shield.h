@@ -51,7 +51,8 @@ typedef enum nx_reject {
     NX_REJ_HAS_POSITION, /* an entry while a position on the symbol is open */
     NX_REJ_EXPIRED,      /* COPILOT: approved after the request expired */
     NX_REJ_DRIFT,        /* COPILOT: the price moved beyond the allowed drift */
-    NX_REJ_BAD_SIGNAL,   /* no price, no ATR for an ATR stop, unknown side */
+    NX_REJ_BAD_SIGNAL,   /* no price, no ATR for an ATR stop, unknown side; the desk: a
+                          * signal priced outside its sanity band of the market */
     NX_REJ_DECLINED,     /* COPILOT: the user rejected the request */
     NX_REJ_COUNT
 } nx_reject_t;

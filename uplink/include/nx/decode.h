@@ -26,6 +26,12 @@
  *                                       per symbol), NX_EV_MARK when mark,
  *                                       index or funding changed
  *   Alpaca  t / q / b,u,d            -> NX_EV_TRADE / NX_EV_BBO / NX_EV_KLINE
+ * A value that cannot be true (a price of zero or less, a trade of no
+ * quantity, a candle whose high and low do not bound it: nx_*_bad in
+ * event.h) yields no event: the element is left out of its frame, the
+ * rest of the frame goes on, and st.bad[] counts it by kind. A book level
+ * with such a value fails its whole frame (a book missing one level of an
+ * update is wrong), counted by kind and as an error.
  * Subscription acknowledgements, pongs and other control frames yield no
  * event and count as `control`; well-formed frames of kinds Nexus does not
  * use count as `ignored`; anything else is an error (counted, with a short
@@ -53,6 +59,9 @@ typedef struct nx_decoder_stats {
     uint64_t ignored;        /* well-formed but not used (other event kinds) */
     uint64_t unknown_symbol; /* frames for symbols not in the table */
     uint64_t dropped;        /* events lost because the ring was full */
+    /* values refused by kind (nx_bad_kind_t); written with relaxed atomics
+     * so another thread may read them while the decoder runs */
+    uint64_t bad[NX_BAD_COUNT];
 } nx_decoder_stats_t;
 
 /* Bybit tickers arrive as a snapshot then partial deltas; the decoder

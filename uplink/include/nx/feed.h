@@ -86,6 +86,7 @@ typedef struct nx_feed_stats {
     int64_t rest_blocked_until_ns; /* Retry-After in force until */
     int64_t last_429_ns, first_rest_after_429_ns;
     uint64_t rest_pending; /* REST requests queued or in flight now (backfill, snapshots) */
+    uint64_t bad[NX_BAD_COUNT]; /* values refused by kind: frames and REST candles */
 } nx_feed_stats_t;
 
 void nx_feed_opts_default(nx_feed_opts_t *o);

@@ -27,6 +27,17 @@
  * client misses), stall, skip a depth update id, send a malformed frame,
  * answer REST with 429 and Retry-After. GET /_replay/status reports counters.
  *
+ * Hostile data (candle sources, hostile_every): after every Nth trade (not
+ * a candle's last), one frame nobody should trade on, in the venue's own
+ * format, kinds in turn: 0 a trade at price 0, 1 at -36385.82, 2 a trade
+ * of quantity 0, 3 a closed candle whose low is above its high, 4 a trade
+ * at 90,018,000,000, 5 a trade at the current price stamped seven days
+ * earlier, 6 the previous trade's id again at ten times its price, 7 an
+ * update of the running candle at ten times its prices (Alpaca: a trade at
+ * a tenth of the price). The first four a decoder refuses on sight; the
+ * rest only a bad-tick filter can catch. They are built into the stream
+ * at load, so every client that reads it all gets each of them once.
+ *
  * Threads: the server runs its own lws context on the thread that calls
  * nx_replay_run(); nx_replay_stop() may be called from any thread.
  */
@@ -36,6 +47,8 @@
 #include <stdint.h>
 
 #include "nx/venue.h"
+
+#define NX_REPLAY_HOSTILE_KINDS 8
 
 typedef struct nx_replay_opts {
     nx_venue_t venue;
@@ -54,6 +67,7 @@ typedef struct nx_replay_opts {
     uint32_t stall_ms;        /* ... for this long */
     uint32_t http429_first;   /* answer the first N REST requests with 429 */
     uint32_t retry_after_s;   /* Retry-After on those answers (default 1) */
+    uint32_t hostile_every;   /* a hostile frame after every N trades (0 = never) */
     int quiet;
 } nx_replay_opts_t;
 
@@ -64,6 +78,8 @@ typedef struct nx_replay_stats {
     uint64_t position; /* live position */
     uint64_t sent;     /* frames written to clients */
     uint64_t drops, malformed, skipped, stalls, http429, rest_requests;
+    uint64_t hostile;                                    /* hostile frames in the stream */
+    uint64_t hostile_by_kind[NX_REPLAY_HOSTILE_KINDS];   /* ... by kind (0..7 above) */
     uint32_t clients;     /* WebSocket clients connected now */
     uint32_t connections; /* WebSocket connections accepted in all */
     int done;             /* the stream reached its end */

@@ -25,6 +25,10 @@
  *    both a position's stop and its target, the stop fills first: a replay
  *    never credits the better outcome it cannot prove.
  * Fees: notional x bp / 10^4, rounded up, in quote units.
+ * Sanity: a price further than sanity_bp from the last accepted one (a
+ * trade, a quote's mid, any of a candle's prices; nx/pxband.h) moves
+ * nothing and fills nothing: a stop that it would trigger waits for a sane
+ * print. A second print that agrees with the refused one is a real move.
  * Engine thread; no allocation after create. The restore and resume calls
  * below run at start-up, before the engine thread.
  */
@@ -38,6 +42,7 @@ typedef struct nx_paper_opts {
      * refuses past 200 per symbol, "-2025 Reach max open order limit"):
      * more are rejected with NX_OREJ_MAX_OPEN. 0 = 200. */
     uint32_t max_open_orders;
+    uint32_t sanity_bp; /* refuse prices this far from the last accepted; 0 = 2500 (25%) */
 } nx_paper_opts_t;
 
 #define NX_PAPER_MAX_ORDERS 4096
@@ -48,6 +53,8 @@ void nx_paper_destroy(nx_bridge_t *b);
 /* Feed a market event (trade, bbo, closed kline): moves prices, fills
  * what the market reached. */
 void nx_paper_on_market(nx_bridge_t *b, const nx_event_t *ev);
+/* Market prices refused as insane so far. */
+uint64_t nx_paper_refused(const nx_bridge_t *b);
 /* Resting orders now (for tests and panic checks). */
 uint32_t nx_paper_open_orders(const nx_bridge_t *b, uint32_t session);
 /* Recovery: the venue's book from storage. An order resting before the
