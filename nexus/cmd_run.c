@@ -138,8 +138,9 @@ static int replay_storage(nx_config_t *cfg)
     if (strlen(dir) >= sizeof cfg->data_dir)
         return NX_ETOOLONG;
     mkdir(cfg->data_dir, 0700);
-    static const char *const files[] = {"nexus.db", "nexus.db-wal", "nexus.db-shm"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const files[] = {"nexus.db", "nexus.db-wal", "nexus.db-shm",
+                                        "journal.spill"};
+    for (int i = 0; i < 4; i++) {
         char p[NX_PATH_MAX + 32];
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
         unlink(p);
@@ -316,6 +317,10 @@ int nx_cmd_run(int argc, char **argv)
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
             break;
         }
+        if (atomic_load(&eng.halted)) {
+            why = "the market data went back in time";
+            break;
+        }
         if (!replaying)
             continue;
         if (tty)
@@ -334,6 +339,15 @@ int nx_cmd_run(int argc, char **argv)
     }
     NX_INFO("main", "stopping (%s): draining rings", why);
     nx_engine_request_stop(&eng);
+    /* storage that stays away is waited for storage.drain_s at most; a
+     * second SIGTERM or SIGINT ends the wait at once */
+    while (!atomic_load(&eng.service_done)) {
+        struct timespec ts = {0, 250 * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if ((sig == SIGINT || sig == SIGTERM) && !atomic_exchange(&eng.give_up, 1))
+            NX_WARN("main", "%s again: not waiting for storage any longer",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
     nx_engine_join(&eng);
     replays_stop(&rp);
     if (replaying)
@@ -348,9 +362,12 @@ int nx_cmd_run(int argc, char **argv)
             (unsigned long long)m.published, (unsigned long long)atomic_load(&eng.engine_events),
             (unsigned long long)m.overruns, (unsigned long long)j.published,
             (unsigned long long)atomic_load(&eng.journal_written));
+    int halted = atomic_load(&eng.halted);
+    if (halted)
+        fprintf(stderr, "nexus run: refused: %s\n", eng.halted_why);
     nx_engine_destroy(&eng);
     nx_log_stop();
     if (log_fd != 2)
         close(log_fd);
-    return NX_EXIT_OK;
+    return halted ? NX_EXIT_FAIL : NX_EXIT_OK;
 }

@@ -81,6 +81,13 @@ typedef struct nx_engine {
     uint32_t n_feeds;
     _Atomic int stop;
     int64_t start_mono_ns;
+    /* The market time of the restored trading state (0: none). Market data
+     * more than NX_ENGINE_BACK_NS before it (a replay started over against
+     * a database that traded later) is refused: the engine thread stops
+     * trading, says why in halted_why and sets halted; `nexus run` ends. */
+    int64_t saved_ns;
+    _Atomic int halted;
+    char halted_why[512];
 
     /* Counters, written by one thread each, read by the service thread. */
     _Atomic uint64_t engine_events;
@@ -88,6 +95,11 @@ typedef struct nx_engine {
     _Atomic uint64_t engine_gaps;            /* events flagged NX_EVF_GAP */
     _Atomic uint64_t quarantined[NX_BAD_COUNT]; /* market events the guard held out, by kind */
     _Atomic uint64_t journal_written;        /* journal entries drained by the service thread */
+    _Atomic uint64_t journal_shed;  /* left out while the journal filled up (heartbeats, ...) */
+    _Atomic uint64_t journal_lost;  /* essential entries lost to a full journal (storage down) */
+    _Atomic int storage_state;      /* nx_writer_state_t, from the service thread */
+    _Atomic int give_up;            /* a second stop signal: stop waiting for storage */
+    _Atomic int service_done;       /* the service thread has ended */
     _Atomic uint64_t signals;                /* strategy signals emitted by the cortex */
     _Atomic int64_t desk_pnl;                /* every session's balance - starting equity */
     _Atomic uint32_t desk_open, desk_trades; /* open positions, closed trades */
@@ -106,6 +118,8 @@ typedef struct nx_engine {
     _Atomic int calls_queued;
     _Atomic int engine_done; /* the engine thread has ended: no call is answered */
 } nx_engine_t;
+
+#define NX_ENGINE_BACK_NS (60 * NX_NS_PER_SEC)
 
 /* Build rings, storage, the cortex and the desk from a validated config,
  * and recover the saved state (start-up: allocates). Returns 0 or a

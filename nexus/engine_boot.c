@@ -12,9 +12,11 @@
 #include "nx/log.h"
 #include "nx/vault.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The network thread's libwebsockets context, shared by the feeds and the
@@ -157,6 +159,17 @@ static int storage_init(nx_engine_t *e)
         NX_ERROR("store", "%s", nx_store_error(e->store));
         return rc;
     }
+    /* a database that can be read but not written (read-only, its disk
+     * full) would be found out at the first fill: refused now */
+    char stamp[32];
+    int len = snprintf(stamp, sizeof stamp, "%lld", (long long)(nx_real_ns() / NX_NS_PER_MS));
+    if ((rc = nx_store_meta_put(e->store, "last_start_ms", (const uint8_t *)stamp, (size_t)len))) {
+        NX_ERROR("store",
+                 "cannot write to the %s database (%s): Nexus does not trade on storage it "
+                 "cannot write; free some space or give it write access",
+                 nx_store_kind_name(e->store), nx_store_error(e->store));
+        return rc;
+    }
     nx_vault_t *v = NULL;
     rc = nx_vault_load(&v, cfg->storage.key_file, err, sizeof err);
     if (rc == NX_ENOENT && !nx_vault_needed(e->store)) {
@@ -186,8 +199,17 @@ static int storage_init(nx_engine_t *e)
     }
     if ((rc = seed(e)))
         return rc;
+    /* where the journal goes while the database does not take it */
+    char spill[NX_PATH_MAX + 32];
+    const char *dir = cfg->data_dir[0] ? cfg->data_dir : ".";
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        NX_ERROR("store", "cannot create the data directory %s: %s", dir, strerror(errno));
+        return NX_EIO;
+    }
+    snprintf(spill, sizeof spill, "%s/journal.spill", dir);
     nx_writer_opts_t wo = {e->store,           e->symtab, e->journal, 0,
-                           cfg->storage.batch, NULL,      e,          engine_journal_stored};
+                           cfg->storage.batch, NULL,      e,          engine_journal_stored,
+                           spill};
     if ((rc = nx_writer_create(&e->writer, &wo)))
         return rc;
     uint64_t last;
@@ -284,6 +306,14 @@ static int cortex_init(nx_engine_t *e)
         if (nx_cortex_add_strategy(e->cortex, &sc, err, sizeof err) < 0)
             NX_ERROR("cortex", "strategy %s not loaded: %s", s->name, err);
     }
+    return 0;
+}
+
+/* Sentinel's exits are protective: the desk knows them by strategy id. */
+static int desk_sentinel(nx_engine_t *e)
+{
+    if (e->cortex)
+        nx_desk_set_sentinel(e->desk, nx_cortex_strategies_of(e->cortex, "sentinel"));
     return 0;
 }
 
@@ -411,7 +441,7 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
         (rc = guard_init(e)) || (rc = storage_init(e)) || (rc = cortex_init(e)) ||
         (cfg->n_symbols &&
          ((rc = nx_desk_create(&e->desk, cfg, e->symtab, engine_desk_journal, e)) ||
-          (rc = sessions_load(e)) || (rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
+          (rc = desk_sentinel(e)) || (rc = sessions_load(e)) || (rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
         release(e); /* the desk too, when recovery failed after creating it */
         return rc;
     }

@@ -116,6 +116,7 @@ int engine_recover(nx_engine_t *e)
     }
     r.held = nx_desk_reconcile(e->desk, r.f, r.n, recovery_report, &r);
     free(r.f);
+    e->saved_ns = nx_desk_now(e->desk); /* the latest restored state's market time */
     if (r.held)
         NX_ERROR("recovery",
                  "%d session%s paused: the saved state and the venue disagree (see above and "

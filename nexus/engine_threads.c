@@ -97,9 +97,46 @@ void *engine_network_main(void *arg)
     return NULL;
 }
 
+/* What the journal can do without when it fills up (storage down, so the
+ * writer cannot empty it): heartbeats, feed status, candles and signals,
+ * and decisions that neither asked a person nor acted. The record of
+ * money — orders, fills, requests and their outcomes, saved states,
+ * commands, notices — keeps the second half of the ring to itself. */
+static int essential(const nx_event_t *ev)
+{
+    switch (ev->hdr.type) {
+    case NX_EV_TIMER:
+    case NX_EV_STATUS:
+    case NX_EV_KLINE:
+    case NX_EV_SIGNAL:
+        return 0;
+    case NX_EV_DECISION:
+        return ev->u.decision.request || ev->u.decision.verdict == NX_V_APPROVE ||
+               ev->u.decision.verdict == NX_V_RESIZE;
+    default:
+        return 1;
+    }
+}
+
+/* Engine thread. Never waits for room: this thread also runs the stops. A
+ * full ring (storage down for long, new entries already refused) loses the
+ * entry, counted and logged: better than stops that no longer run. */
 static void journal_put(nx_engine_t *e, const nx_event_t *src)
 {
-    uint64_t seq;
+    uint64_t seq, room = nx_ring_free(e->journal), cap = e->journal->mask + 1;
+    if (NX_UNLIKELY(room < cap / 2)) {
+        int keep = essential(src);
+        if (!keep || room == 0) {
+            atomic_fetch_add_explicit(keep ? &e->journal_lost : &e->journal_shed, 1,
+                                      memory_order_relaxed);
+            if (keep)
+                NX_LOGK(NX_LOG_ERROR, "engine", "engine.journal_lost",
+                        "the journal is full (storage down): an entry of type %s was not "
+                        "recorded",
+                        nx_event_type_name(src->hdr.type));
+            return;
+        }
+    }
     if (nx_bus_claim(e->journal, 1, &seq) != 1)
         return; /* closed: only happens after shutdown began */
     nx_event_t *dst = nx_bus_event(e->journal, seq);
@@ -237,8 +274,36 @@ void engine_on_bad_tick(void *ctx, const nx_event_t *ev, nx_bad_kind_t why, int6
  * engine thread: the desk (fills, stops, trailing), the cortex (candles,
  * indicators, strategies, whose signals reach the desk through on_signal),
  * then a person's command if the event carries one. */
+/* Market data from before the restored state (a replay started over on a
+ * database that traded later) would fill saved stops at old prices and
+ * move cooldowns backwards: refused once, with what to do, and the engine
+ * trades no more. A backfilled candle may be older, a live one never is. */
+static int before_saved(nx_engine_t *e, const nx_event_t *ev)
+{
+    if (atomic_load_explicit(&e->halted, memory_order_relaxed))
+        return ev->hdr.symbol != NX_SYMBOL_NONE; /* commands and heartbeats still answered */
+    int market = ev->hdr.type == NX_EV_TRADE ||
+                 (ev->hdr.type == NX_EV_KLINE && ev->u.kline.closed);
+    if (!e->saved_ns || !market || (ev->hdr.flags & NX_EVF_BACKFILL) || !ev->hdr.exch_ns ||
+        ev->hdr.exch_ns >= e->saved_ns - NX_ENGINE_BACK_NS)
+        return 0;
+    char at[32], saved[32];
+    nx_utc_format(ev->hdr.exch_ns / NX_NS_PER_SEC, at, sizeof at);
+    nx_utc_format(e->saved_ns / NX_NS_PER_SEC, saved, sizeof saved);
+    snprintf(e->halted_why, sizeof e->halted_why,
+             "the market data is at %s UTC, before the saved trading state (%s UTC): a replay "
+             "started over cannot trade on state saved later. Replay from after %s, or give "
+             "it an empty database (a new data_dir)",
+             at, saved, saved);
+    NX_ERROR("engine", "refused: %s", e->halted_why);
+    atomic_store_explicit(&e->halted, 1, memory_order_release);
+    return 1;
+}
+
 static void on_event(nx_engine_t *e, const nx_event_t *ev)
 {
+    if (before_saved(e, ev))
+        return;
     if (e->clock.kind == NX_CLOCK_SIM && ev->hdr.exch_ns)
         nx_clock_advance(&e->clock, ev->hdr.exch_ns);
     unsigned t = ev->hdr.type < NX_EV_TYPE_COUNT ? ev->hdr.type : 0;
@@ -248,7 +313,10 @@ static void on_event(nx_engine_t *e, const nx_event_t *ev)
             puts(json);
     }
     atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
-    if (e->desk)
+    /* a candle backfilled from before the restored state is history for
+     * the indicators, not a price the saved stops have not seen */
+    int history = (ev->hdr.flags & NX_EVF_BACKFILL) && ev->hdr.exch_ns < e->saved_ns;
+    if (e->desk && !history)
         nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
     if (e->cortex)
         nx_cortex_on_event(e->cortex, ev);
@@ -275,6 +343,10 @@ void *engine_engine_main(void *arg)
                 break;
             continue;
         }
+        if (e->desk) /* nothing durable: no new entry (exits and stops run) */
+            nx_desk_set_storage_down(e->desk, atomic_load_explicit(&e->storage_state,
+                                                                   memory_order_relaxed) ==
+                                                  NX_WRITER_DOWN);
         for (uint32_t i = 0; i < n; i++) {
             const nx_event_t *ev = nx_bus_event(e->market, seq + i);
             if (NX_UNLIKELY(ev->hdr.flags & NX_EVF_GAP)) {
@@ -340,6 +412,31 @@ static int run_task(void *ctx, int64_t task_id, int64_t user_id, const char *act
     return nx_chat_report(e->chat, e->store, task_id, user_id, action, result, cap);
 }
 
+/* Service thread: storage's state to the engine thread (no entry while
+ * nothing is durable), and to the owner when it changes. */
+static void storage_watch(nx_engine_t *e)
+{
+    int now = (int)nx_writer_state(e->writer);
+    int was = atomic_exchange_explicit(&e->storage_state, now, memory_order_relaxed);
+    if (now == was || !e->chat)
+        return;
+    char esc[600], html[900];
+    nx_tg_escape(nx_writer_error(e->writer), esc, sizeof esc);
+    if (now == NX_WRITER_SPILLING)
+        snprintf(html, sizeof html,
+                 "<b>Storage</b>: the database does not take the journal (%s). Entries go to a "
+                 "local file and will be stored once it is back; trading goes on.",
+                 esc);
+    else if (now == NX_WRITER_DOWN)
+        snprintf(html, sizeof html,
+                 "<b>Storage is down</b>: neither the database nor the local file takes the "
+                 "journal (%s). No new position is opened; exits and stops still run.",
+                 esc);
+    else
+        snprintf(html, sizeof html, "<b>Storage is back</b>: the journal is stored again.");
+    nx_chat_tell_owner(e->chat, html);
+}
+
 /* Service thread: the storage writer, the scheduler and the chat layer. At
  * shutdown the journal ring is closed after the engine thread's last
  * entry; everything in it is stored before the thread ends. */
@@ -358,7 +455,7 @@ void *engine_service_main(void *arg)
         }
     }
     int64_t every = (int64_t)e->cfg->engine.stats_interval_s * NX_NS_PER_SEC;
-    int64_t next_stats = nx_mono_ns() + every, next_sched = 0;
+    int64_t next_stats = nx_mono_ns() + every, next_sched = 0, closed_at = 0;
     for (;;) {
         if (nx_mono_ns() >= next_sched) { /* due tasks, once a second */
             int ran = nx_sched_run_due(e->store, nx_real_ns() / NX_NS_PER_MS,
@@ -371,24 +468,47 @@ void *engine_service_main(void *arg)
         if (e->chat)
             nx_chat_poll(e->chat);
         int n = nx_writer_step(e->writer, (e->chat ? 20 : 100) * NX_NS_PER_MS);
+        storage_watch(e);
         if (n > 0)
             atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);
         else if (n == 0 && nx_ring_is_closed(e->journal))
             break;
-        else if (n < 0)
-            engine_sleep_ns(100 *
-                            NX_NS_PER_MS); /* the database is away: the ring holds the entries */
+        if (!closed_at && nx_ring_is_closed(e->journal))
+            closed_at = nx_mono_ns();
+        if (n < 0 && closed_at &&
+            (atomic_load(&e->give_up) ||
+             nx_mono_ns() - closed_at >= (int64_t)e->cfg->storage.drain_s * NX_NS_PER_SEC))
+            break; /* stopping, and storage stays away: not for ever */
+        if (n < 0) /* nothing takes the entries: the ring holds them */
+            engine_sleep_ns(100 * NX_NS_PER_MS);
         if (every && nx_mono_ns() >= next_stats) {
             stats_line(e);
             next_stats += every;
         }
     }
     uint64_t before = nx_writer_written(e->writer);
-    int rc = nx_writer_drain(e->writer, 50);
+    int rc = atomic_load(&e->give_up) || (closed_at && nx_writer_state(e->writer) == NX_WRITER_DOWN)
+                 ? NX_EIO
+                 : nx_writer_drain(e->writer, 50);
     atomic_fetch_add_explicit(&e->journal_written, nx_writer_written(e->writer) - before,
                               memory_order_relaxed);
-    if (rc)
-        NX_ERROR("store", "journal entries could not be stored before exit: %s",
-                 nx_store_error(e->store));
+    if (rc) {
+        nx_ring_stats_t j;
+        nx_ring_stats(e->journal, &j);
+        uint64_t left = j.published - atomic_load(&e->journal_written);
+        NX_ERROR("store",
+                 "%llu journal entr%s could not be stored before exit (%s): never acknowledged, "
+                 "they are lost",
+                 (unsigned long long)left, left == 1 ? "y" : "ies", nx_writer_error(e->writer));
+    }
+    uint64_t spilled, moved;
+    nx_writer_spill_totals(e->writer, &spilled, &moved);
+    if (spilled || nx_writer_spill_held(e->writer))
+        NX_INFO("store",
+                "journal spill file: %llu entries went there this run, %llu moved into the store, "
+                "%llu wait there for the next start",
+                (unsigned long long)spilled, (unsigned long long)moved,
+                (unsigned long long)nx_writer_spill_held(e->writer));
+    atomic_store(&e->service_done, 1);
     return NULL;
 }

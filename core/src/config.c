@@ -314,6 +314,7 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->storage.batch = 4096;
     snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
     cfg->storage.catch_up_tasks = 1;
+    cfg->storage.drain_s = 30;
     snprintf(cfg->chat.api_url, sizeof cfg->chat.api_url, "https://api.telegram.org");
     cfg->chat.poll_timeout_s = 25;
     cfg->chat.webhook_port = 8443;
@@ -773,6 +774,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
     if (sto) {
         get_str(sto, "key_file", cfg->storage.key_file, sizeof cfg->storage.key_file);
         get_u32(sto, "batch", &cfg->storage.batch);
+        get_u32(sto, "drain_s", &cfg->storage.drain_s);
         json_t *oc = json_object_get(sto, "owner_chat_id");
         if (json_is_integer(oc))
             cfg->storage.owner_chat_id = json_integer_value(oc);

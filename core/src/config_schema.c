@@ -332,6 +332,11 @@ static const nx_cnode_t storage_members[] = {
      "\"\"", 0, 255, 0, NULL, NULL},
     {"batch", NX_CT_INT, "Journal entries per storage transaction at most.", "4096", 1, 65536, 0,
      NULL, NULL},
+    {"drain_s", NX_CT_INT,
+     "At a stop, how long to keep trying to store the journal when neither the database nor the "
+     "local spill file (data_dir/journal.spill) takes it; a second SIGTERM or SIGINT stops "
+     "waiting at once.",
+     "30", 0, 3600, 0, NULL, NULL},
     {"owner_chat_id", NX_CT_INT, "The owner's chat id (Telegram user id); 0 = no owner yet.", "0",
      0, 9007199254740991LL, 0, NULL, NULL},
     {"owner_name", NX_CT_STRING, "The owner's name.", "\"owner\"", 1, 63, 0, NULL, NULL},

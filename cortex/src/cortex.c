@@ -599,6 +599,15 @@ int nx_cortex_strategy_info(nx_cortex_t *cx, int id, nx_strategy_info_t *out)
     return 0;
 }
 
+uint64_t nx_cortex_strategies_of(const nx_cortex_t *cx, const char *plugin)
+{
+    uint64_t m = 0;
+    for (uint32_t i = 0; i < cx->n_st && i < 64; i++)
+        if (!strcmp(cx->st[i]->plugin, plugin))
+            m |= 1ULL << i;
+    return m;
+}
+
 size_t nx_cortex_strategy_snapshot(nx_cortex_t *cx, int id, void *buf, size_t cap)
 {
     if (id < 0 || (uint32_t)id >= cx->n_st)

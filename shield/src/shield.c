@@ -27,7 +27,7 @@ static const char *const reject_names[NX_REJ_COUNT] = {
     "max_positions", "exposure",     "daily_loss", "weekly_loss", "drawdown",
     "stale_data",    "min_notional", "paused",     "watcher",     "max_trades",
     "no_position",   "has_position", "expired",    "price_drift", "bad_signal",
-    "declined",
+    "declined",      "storage_down",
 };
 
 const char *nx_reject_name(nx_reject_t r)
@@ -269,6 +269,8 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
     }
     if (in->global_kill || s->kill)
         return reject(out, NX_REJ_KILL_SWITCH);
+    if (in->storage_down)
+        return reject(out, NX_REJ_STORAGE);
     if (s->paused)
         return reject(out, NX_REJ_PAUSED);
     if (s->tripped) {
@@ -366,21 +368,19 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
 }
 
 void nx_shield_approve(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shield_input_t *in,
-                       const nx_decision_t *asked, int64_t asked_ns, int64_t now_ns,
+                       const nx_decision_t *asked, int64_t waited_ns, int64_t now_ns,
                        nx_decision_t *out)
 {
     memset(out, 0, sizeof *out);
     out->price = in->price;
-    if (now_ns > asked_ns + c->approval_ttl_ns)
+    if (waited_ns > c->approval_ttl_ns)
         return reject(out, NX_REJ_EXPIRED);
     int64_t move = in->price > asked->price ? in->price - asked->price : asked->price - in->price;
     if ((__int128)move * 10000 > (__int128)c->approval_drift_bp * asked->price)
         return reject(out, NX_REJ_DRIFT);
     nx_risk_conf_t pilot = *c;
     pilot.mode = NX_MODE_PILOT; /* the user has decided: every limit still applies */
-    nx_shield_input_t again = *in;
-    again.sentinel = 1; /* an approved exit executes */
-    nx_shield_decide(&pilot, s, &again, now_ns, out);
+    nx_shield_decide(&pilot, s, in, now_ns, out);
 }
 
 void nx_shield_on_position(nx_risk_state_t *s, uint32_t symbol, int64_t position, int64_t notional)

@@ -411,23 +411,23 @@ static void test_modes_and_approvals(void **state)
     nx_decision_t asked = D;
     nx_decision_t out;
     /* approved in time at the same price: executes */
-    nx_shield_approve(&C, &S, &IN, &asked, T0, T0 + 4 * MIN, &out);
+    nx_shield_approve(&C, &S, &IN, &asked, 4 * MIN, T0 + 4 * MIN, &out);
     assert_int_equal(out.verdict, NX_V_APPROVE);
     assert_int_equal(out.qty, asked.qty);
     /* approved too late */
-    nx_shield_approve(&C, &S, &IN, &asked, T0, T0 + 5 * MIN + 1, &out);
+    nx_shield_approve(&C, &S, &IN, &asked, 5 * MIN + 1, T0 + 5 * MIN + 1, &out);
     assert_int_equal(out.verdict, NX_V_REJECT);
     assert_int_equal(out.reason, NX_REJ_EXPIRED);
     /* the price moved more than 0.5% */
     IN.price = USD(50300);
-    nx_shield_approve(&C, &S, &IN, &asked, T0, T0 + 4 * MIN, &out);
+    nx_shield_approve(&C, &S, &IN, &asked, 4 * MIN, T0 + 4 * MIN, &out);
     assert_int_equal(out.reason, NX_REJ_DRIFT);
     IN.price = USD(50200); /* 0.4%: within the drift */
-    nx_shield_approve(&C, &S, &IN, &asked, T0, T0 + 4 * MIN, &out);
+    nx_shield_approve(&C, &S, &IN, &asked, 4 * MIN, T0 + 4 * MIN, &out);
     assert_int_equal(out.verdict, NX_V_APPROVE);
     /* the limits still apply at approval time */
     S.kill = 1;
-    nx_shield_approve(&C, &S, &IN, &asked, T0, T0 + 4 * MIN, &out);
+    nx_shield_approve(&C, &S, &IN, &asked, 4 * MIN, T0 + 4 * MIN, &out);
     assert_int_equal(out.reason, NX_REJ_KILL_SWITCH);
     S.kill = 0;
     /* Sentinel's Black Swan exit does not wait for a person */

@@ -911,6 +911,7 @@ static int log_has(const char *log, const char *text)
 /* What run_on_candles asks of the replay and the feed beyond its default
  * (the hostile-frames scenario: trades too, and hostile frames). */
 static const char *replay_extra[4];
+static int run_status; /* the exit status run_on_candles expects */
 static const char *feed_streams = "[\"klines\"]";
 
 static void run_on_candles(const char *tag, const char *csv_path, const char *env,
@@ -978,7 +979,7 @@ static void run_on_candles(const char *tag, const char *csv_path, const char *en
         waitpid(pid, &status, 0);
     }
     assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(WEXITSTATUS(status), run_status);
     unlink(cfg_path);
     replay_stop(&bn);
     if (own) {
@@ -1525,6 +1526,52 @@ static void test_paced_replay_does_not_spin(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A replay started over against a database that traded later (issue 16:
+ * saved stops filled at prices of days before, cooldowns ran backwards):
+ * days 20-22 of May 2021 traded and saved, then days 15-17 on the same
+ * database are refused at their first candle with what to do, and nothing
+ * is traded or stored. (Going forward on one database: run_twice.) */
+static void test_replay_back_in_time_refused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-back-XXXXXX", more[1024], out_path[64], err_path[64], later[80],
+         earlier[80], cmd[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(more, sizeof more,
+             "\"data_dir\":\"%s\",\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],"
+             "\"plugin_dir\":\"%s\",\"allow_unsigned\":true,\"strategies\":[{\"plugin\":"
+             "\"scalping\",\"timeframes\":[\"15m\"]}]},"
+             "\"users\":[{\"id\":1,\"chat_id\":1001}],"
+             "\"trading\":{\"sessions\":[{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\"}]}",
+             dir, NX_PLUGIN_DIR);
+    slice_csv(1621468800000LL, 1621728000000LL, later); /* 2021-05-20 .. 05-23 */
+    snprintf(earlier, sizeof earlier, "%.64s.later", later);
+    assert_int_equal(rename(later, earlier), 0);
+    snprintf(later, sizeof later, "%s", earlier);
+    slice_csv(1621036800000LL, 1621296000000LL, earlier); /* 2021-05-15 .. 05-18 */
+    run_on_candles("back", later, NULL, more, out_path, err_path);
+    assert_true(count_fills(out_path) > 0);
+    long orders1 = 0, fills1 = 0, approvals = 0;
+    db_counts(dir, NULL, &orders1, &fills1, &approvals);
+    run_status = 1;
+    run_on_candles("back", earlier, NULL, more, out_path, err_path);
+    run_status = 0;
+    assert_true(log_has(err_path, "refused: the market data is at 2021-05-15T"));
+    assert_true(log_has(err_path, "before the saved trading state (2021-05-23T00:00:00 UTC)"));
+    assert_true(log_has(err_path, "Replay from after 2021-05-23T00:00:00"));
+    assert_int_equal(count_fills(out_path), 0);
+    long orders2 = 0, fills2 = 0;
+    db_counts(dir, NULL, &orders2, &fills2, &approvals);
+    assert_int_equal(orders2, orders1);
+    assert_int_equal(fills2, fills1);
+    unlink(out_path);
+    unlink(err_path);
+    unlink(later);
+    unlink(earlier);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* The README's first command: `nexus run` with config/replay.example.json
  * serves the bundled BTCUSDT candles itself, trades them on the paper
  * venue, stops by itself at the end of the data and prints a summary whose
@@ -1630,6 +1677,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nexus_run_twice_on_postgresql),
         cmocka_unit_test(test_paced_replay_does_not_spin),
         cmocka_unit_test(test_hostile_frames_change_nothing),
+        cmocka_unit_test(test_replay_back_in_time_refused),
         cmocka_unit_test(test_main_job_runs_to_the_end),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

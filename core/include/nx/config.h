@@ -164,6 +164,7 @@ typedef struct nx_config {
         int64_t owner_chat_id;      /* 0 = none */
         char owner_name[64];
         int catch_up_tasks; /* missed scheduled runs run once at start */
+        uint32_t drain_s;   /* at a stop, how long to wait for storage that is down */
     } storage;
     struct {
         char api_url[NX_PATH_MAX]; /* Bot API base, "https://api.telegram.org" */

@@ -189,6 +189,15 @@ NX_INLINE uint32_t nx_ring_claim(nx_ring_t *r, uint32_t n, uint64_t *seq)
     return n;
 }
 
+/* Producer: how many slots are free now (the consumers' progress read
+ * afresh). A NO_DROP producer that must not wait claims only after seeing
+ * room here. */
+NX_INLINE uint64_t nx_ring_free(nx_ring_t *r)
+{
+    r->cached_gate = nx_ring__gate(r);
+    return r->cached_gate + r->mask + 1 - r->claim_next;
+}
+
 /* Producer: make every claimed slot with seq < end visible to consumers. */
 NX_INLINE void nx_ring_publish(nx_ring_t *r, uint64_t end)
 {

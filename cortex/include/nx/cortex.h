@@ -134,6 +134,11 @@ int nx_cortex_reload(nx_cortex_t *cx, const char *name);
  * held for a copy; no allocation). Returns 0 or NX_ENOENT. */
 int nx_cortex_strategy_info(nx_cortex_t *cx, int id, nx_strategy_info_t *out);
 
+/* The ids (bit i = strategy i, the first 64) of the strategies loaded from
+ * plugin `plugin` (e.g. "sentinel"): who a signal is from, by the id the
+ * cortex stamps on it, never by anything the plugin writes. Any thread. */
+uint64_t nx_cortex_strategies_of(const nx_cortex_t *cx, const char *plugin);
+
 /* The current state snapshot of a strategy (engine thread, or after the
  * engine stopped): bytes written, 0 if it has no snapshot. */
 size_t nx_cortex_strategy_snapshot(nx_cortex_t *cx, int id, void *buf, size_t cap);

@@ -97,7 +97,7 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
                 "Approve <b>%s %s %s</b> at %s?\nStop %s, target %s\nRequest %u expires in %llds",
                 side, m2, chat_sym_name(b, sym), m1, d->stop_loss ? m3 : "none",
                 d->take_profit ? m4 : "none", d->request,
-                (long long)((d->expires_ns - ev->hdr.exch_ns) / NX_NS_PER_SEC));
+                (long long)((d->expires_ns - ev->hdr.recv_ns) / NX_NS_PER_SEC));
             char kb[256];
             snprintf(kb, sizeof kb,
                      "{\"inline_keyboard\":[[{\"text\":\"Approve\",\"callback_data\":\"ap:%u\"},"

@@ -60,6 +60,8 @@ const char *chat_reject_words(int why)
         [NX_REJ_BAD_SIGNAL] = "the signal's price or stop was unusable (missing, or far from "
                               "the market)",
         [NX_REJ_DECLINED] = "you rejected it",
+        [NX_REJ_STORAGE] = "storage is down, so nothing new is opened until it is back (exits "
+                           "and stops still run)",
     };
     return why >= 0 && why < NX_REJ_COUNT && words[why] ? words[why] : "a limit applies";
 }

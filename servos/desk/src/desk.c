@@ -266,6 +266,7 @@ static void journal_decision(nx_desk_t *d, const desk_session_t *s, uint32_t sym
     ev.hdr.venue = venue;
     ev.hdr.symbol = sym;
     ev.hdr.exch_ns = now;
+    ev.hdr.recv_ns = d->clock_ns; /* expires_ns is on this clock */
     ev.u.decision.session = s->id;
     ev.u.decision.strategy = g->strategy;
     ev.u.decision.verdict = (uint8_t)dec->verdict;
@@ -374,8 +375,8 @@ static void ask(nx_desk_t *d, desk_session_t *s, uint32_t sym, uint8_t venue,
     slot->venue = venue;
     slot->asked = *dec;
     slot->signal = *g;
-    slot->asked_ns = now;
-    slot->expires_ns = now + s->conf.approval_ttl_ns;
+    slot->asked_ns = d->clock_ns; /* a person's time: the engine clock */
+    slot->expires_ns = d->clock_ns + s->conf.approval_ttl_ns;
     d->n_pending++;
     if (slot->expires_ns < d->next_expiry)
         d->next_expiry = slot->expires_ns;
@@ -383,21 +384,28 @@ static void ask(nx_desk_t *d, desk_session_t *s, uint32_t sym, uint8_t venue,
     journal_decision(d, s, sym, venue, g, dec, slot->id, slot->expires_ns, now);
 }
 
-/* Requests whose time ran out on their symbol's clock. */
+/* Requests whose time ran out on the engine clock. */
 static void expire_due(nx_desk_t *d)
 {
     for (uint32_t i = 0; d->n_pending && i < DESK_MAX_PENDING; i++) {
         pending_t *p = &d->pending[i];
-        if (p->id && d->last_ns[p->symbol] > p->expires_ns)
+        if (p->id && d->clock_ns > p->expires_ns)
             resolve(d, p, NX_REJ_EXPIRED, d->last_ns[p->symbol]);
     }
 }
 
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
 {
+    int64_t rx = ev->hdr.recv_ns ? ev->hdr.recv_ns : ev->hdr.exch_ns;
+    if (rx > d->clock_ns)
+        d->clock_ns = rx;
+    if (d->clock_ns > d->next_expiry)
+        expire_due(d);
+    if (d->dirty)
+        desk_save_dirty(d);
     uint32_t sym = ev->hdr.symbol;
     if (sym >= d->nsym)
-        return;
+        return; /* a heartbeat: the clock only */
     int trade = ev->hdr.type == NX_EV_TRADE;
     int candle = ev->hdr.type == NX_EV_KLINE && ev->u.kline.closed;
     if (!trade && !candle && ev->hdr.type != NX_EV_BBO)
@@ -432,10 +440,23 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
         return; /* a quote: the venue's */
     }
     d->last_ns[sym] = now;
-    if (now > d->next_expiry)
-        expire_due(d);
+    d->last_rx[sym] = d->clock_ns;
     if (d->dirty)
         desk_save_dirty(d);
+}
+
+void nx_desk_set_storage_down(nx_desk_t *d, int down)
+{
+    if (d->storage_down != down)
+        NX_LOGK(down ? NX_LOG_ERROR : NX_LOG_INFO, "desk", "desk.storage",
+                down ? "storage is down: no new entry until it is back; exits and stops run"
+                     : "storage is back: entries again");
+    d->storage_down = down;
+}
+
+void nx_desk_set_sentinel(nx_desk_t *d, uint64_t strategies)
+{
+    d->sentinel = strategies;
 }
 
 static void shield_input(const nx_desk_t *d, uint32_t sym, const nx_ev_signal_t *g, int64_t now,
@@ -445,9 +466,11 @@ static void shield_input(const nx_desk_t *d, uint32_t sym, const nx_ev_signal_t 
     in->signal = g;
     in->sym = nx_symtab_get(d->symtab, sym);
     in->price = d->last_px[sym];
-    in->data_age_ns = now - d->last_ns[sym];
+    in->data_age_ns = d->clock_ns - d->last_rx[sym]; /* silence on the engine clock */
+    (void)now;
     in->global_kill = d->global_kill;
-    in->sentinel = strcmp(g->reason, "black_swan") == 0;
+    in->storage_down = d->storage_down;
+    in->sentinel = g->strategy < 64 && (d->sentinel >> g->strategy & 1);
 }
 
 void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
@@ -528,7 +551,7 @@ static int decide_request(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *w
     nx_shield_input_t in;
     shield_input(d, p->symbol, &p->signal, now, &in);
     nx_decision_t dec;
-    nx_shield_approve(&s->conf, &s->risk, &in, &p->asked, p->asked_ns, now, &dec);
+    nx_shield_approve(&s->conf, &s->risk, &in, &p->asked, d->clock_ns - p->asked_ns, now, &dec);
     *why = dec.reason;
     if (dec.verdict != NX_V_APPROVE && dec.verdict != NX_V_RESIZE) {
         resolve(d, p, dec.reason, now); /* refused, with its reason */
@@ -543,7 +566,7 @@ static int decide_request(nx_desk_t *d, const nx_ev_control_t *c, nx_reject_t *w
     p->id = 0;
     d->n_pending--;
     next_expiry(d);
-    act(d, s, sym, &dec, 1, now);
+    act(d, s, sym, &dec, in.sentinel, now); /* a strategy's exit a person approved */
     return 0;
 }
 

@@ -54,8 +54,18 @@ struct nx_desk {
     int64_t last_atr[NX_SHIELD_MAX_SYMBOLS]; /* from the latest signal, for cooldowns */
     nx_pxband_t band[NX_SHIELD_MAX_SYMBOLS];  /* sanity band: last accepted price per symbol */
     uint32_t sanity_bp;
+    uint64_t sentinel; /* strategy ids that are Sentinel (nx_desk_set_sentinel) */
+    int storage_down;  /* nx_desk_set_storage_down: entries refused */
     uint64_t insane; /* market prices and signals refused as outside the band */
     int64_t now;
+    /* The engine's clock (nx_desk_on_market: heartbeats and every event's
+     * receive time), which a person's time runs on: approval requests
+     * expire by it and the stale-data guard measures a symbol's silence by
+     * it, so both work while a feed is silent; a replay's market time,
+     * hours per second, is not a person's. Without receive times (a test
+     * feeding the desk directly) it is the events' own time. */
+    int64_t clock_ns;
+    int64_t last_rx[NX_SHIELD_MAX_SYMBOLS]; /* clock_ns at each symbol's last accepted price */
     int global_kill;
     uint32_t n;
     uint32_t n_pending, next_request;

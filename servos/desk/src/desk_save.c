@@ -111,7 +111,12 @@ static void snapshot(const nx_desk_t *d, const desk_session_t *s, nx_state_sessi
     k->declined = s->declined;
     k->expired = s->expired;
     memcpy(k->exits, s->exits_by, sizeof k->exits);
-    k->n_rejects = NX_REJ_COUNT;
+    /* the 21 reasons of the first saved states always, a later one once
+     * it counted something: a state saved today reads as it did */
+    k->n_rejects = NX_REJ_STORAGE;
+    for (int r = NX_REJ_STORAGE; r < NX_REJ_COUNT; r++)
+        if (s->by_reason[r])
+            k->n_rejects = (uint32_t)r + 1;
     memcpy(k->rejects, s->by_reason, NX_REJ_COUNT * sizeof k->rejects[0]);
     const nx_risk_state_t *r = &s->risk;
     o->risk = (nx_state_risk_t){

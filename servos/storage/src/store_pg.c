@@ -7,10 +7,18 @@
  * and strings, binary for blobs. Journal batches go in with COPY FROM
  * STDIN (text format, escaped here), the fastest way libpq offers to load
  * rows; the caller's transaction makes the batch atomic.
+ *
+ * A connection the server dropped (it restarted, or was stopped for a
+ * while) is made again before the next statement that starts a unit of
+ * work — never inside a transaction, nor for its COMMIT, which on a new
+ * connection would "succeed" with nothing to commit — at most twice a
+ * second while the server stays away.
  */
 #include "store_int.h"
 
+#include "nx/clock.h"
 #include "nx/error.h"
+#include "nx/log.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -32,7 +40,46 @@ typedef struct cached {
 typedef struct pg {
     cached_t c[CACHE];
     int piping; /* in pipeline mode: statements are sent, results read at the sync */
+    int64_t next_reset_ns; /* monotonic: no new connection tried before */
+    int lost;              /* the connection was lost and not yet made again */
 } pg_t;
+
+#define SETUP "SET client_min_messages = warning; SET TIME ZONE 'UTC'"
+
+static void forget(nx_store_t *st);
+
+/* Before a statement outside a transaction: a dropped connection is made
+ * again (the prepared statements with it). 0, or NX_EIO while the server
+ * stays away. */
+static int alive(nx_store_t *st)
+{
+    pg_t *g = st->cache;
+    if (st->in_tx || g->piping || PQstatus(st->db) == CONNECTION_OK)
+        return 0;
+    if (!g->lost) {
+        g->lost = 1;
+        NX_LOGK(NX_LOG_WARN, "store", "store.pg_lost", "postgresql: the connection was lost: %.*s",
+                (int)strcspn(PQerrorMessage(st->db), "\n"), PQerrorMessage(st->db));
+    }
+    int64_t now = nx_mono_ns();
+    if (now < g->next_reset_ns)
+        return store_fail(st, NX_EIO, "postgresql: no connection (the server is away)");
+    g->next_reset_ns = now + NX_NS_PER_SEC / 2;
+    PQreset(st->db);
+    if (PQstatus(st->db) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(st->db);
+        return store_fail(st, NX_EIO, "postgresql: cannot connect: %.*s", (int)strcspn(m, "\n"), m);
+    }
+    forget(st);
+    PGresult *r = PQexec(st->db, SETUP);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok)
+        return store_fail(st, NX_EIO, "postgresql: %s", PQerrorMessage(st->db));
+    g->lost = 0;
+    NX_INFO("store", "postgresql: connected again");
+    return 0;
+}
 
 /* Forget every prepared statement (after a failed pipeline, whose
  * preparations may or may not have happened). */
@@ -96,7 +143,10 @@ static int prepared(nx_store_t *st, const char *sql, int n, char name[16])
 static int pg_exec(nx_store_t *st, const char *sql, const sqlv_t *p, int n, row_cb cb, void *ctx)
 {
     char name[16];
-    int rc = prepared(st, sql, n, name);
+    int rc = alive(st);
+    if (rc)
+        return rc;
+    rc = prepared(st, sql, n, name);
     if (rc)
         return rc;
     const char *vals[32];
@@ -181,6 +231,13 @@ static int pg_exec(nx_store_t *st, const char *sql, const sqlv_t *p, int n, row_
 
 static int pg_script(nx_store_t *st, const char *sql)
 {
+    /* never for a COMMIT or ROLLBACK: on a new connection there is no
+     * transaction, and a COMMIT there "succeeds" with nothing stored */
+    if (strcmp(sql, "COMMIT") && strcmp(sql, "ROLLBACK")) {
+        int rc = alive(st);
+        if (rc)
+            return rc;
+    }
     PGresult *r = PQexec(st->db, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
         return pg_error(st, r, "script");
@@ -346,5 +403,5 @@ int store_pg_open(nx_store_t *st, const char *url)
     st->cache = calloc(1, sizeof(pg_t));
     if (!st->cache)
         return NX_ENOMEM;
-    return pg_script(st, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+    return pg_script(st, SETUP);
 }

@@ -54,6 +54,7 @@ typedef enum nx_reject {
     NX_REJ_BAD_SIGNAL,   /* no price, no ATR for an ATR stop, unknown side; the desk: a
                           * signal priced outside its sanity band of the market */
     NX_REJ_DECLINED,     /* COPILOT: the user rejected the request */
+    NX_REJ_STORAGE,      /* nothing can be made durable now (storage down): no new entry */
     NX_REJ_COUNT
 } nx_reject_t;
 
@@ -141,9 +142,10 @@ typedef struct nx_shield_input {
     const nx_ev_signal_t *signal;
     const nx_symbol_t *sym; /* the symbol and its rules: id, scales, tick, lot, min notional */
     int64_t price;       /* current price (price units) the order would trade at */
-    int64_t data_age_ns; /* now - time of the last market event on the symbol */
+    int64_t data_age_ns; /* how long the symbol has been silent (engine clock) */
     int global_kill;     /* the owner's global kill switch */
-    int sentinel;        /* the signal comes from Sentinel's Black Swan */
+    int storage_down;    /* nothing can be made durable: entries refused, exits pass */
+    int sentinel;        /* from the Sentinel strategy (by its id): its exits need no approval */
 } nx_shield_input_t;
 
 typedef struct nx_decision {
@@ -168,13 +170,15 @@ void nx_risk_state_init(nx_risk_state_t *s, int64_t equity, int64_t now_ns);
 void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shield_input_t *in,
                       int64_t now_ns, nx_decision_t *out);
 
-/* COPILOT: the user approved request `asked` (a NX_V_ASK decision made at
- * asked_ns at price asked->price). Re-decides at now_ns with the current
- * state and price: executes only if the request has not expired and the
- * price has not drifted beyond approval_drift_bp; otherwise a rejection
- * with NX_REJ_EXPIRED / NX_REJ_DRIFT (or whatever limit now applies). */
+/* COPILOT: the user approved request `asked` (a NX_V_ASK decision at price
+ * asked->price) after it waited waited_ns for them — a person's time, on
+ * the engine clock, not the market's. Re-decides at now_ns with the
+ * current state and price: executes only if the request has not expired
+ * (approval_ttl) and the price has not drifted beyond approval_drift_bp;
+ * otherwise a rejection with NX_REJ_EXPIRED / NX_REJ_DRIFT (or whatever
+ * limit now applies). */
 void nx_shield_approve(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shield_input_t *in,
-                       const nx_decision_t *asked, int64_t asked_ns, int64_t now_ns,
+                       const nx_decision_t *asked, int64_t waited_ns, int64_t now_ns,
                        nx_decision_t *out);
 
 /* A position changed (fill): its signed qty and its notional at entry. */

@@ -147,6 +147,36 @@ static inline int pgx_reset(const pg_fixture_t *f)
     return ok ? 0 : -1;
 }
 
+/* The server stopped (fast shutdown: connections dropped) with its data
+ * kept, and started again: a database that goes away mid-run and comes
+ * back. 0 or -1. */
+static inline int pgx_halt(pg_fixture_t *f)
+{
+    char pgctl[300], data[128];
+    snprintf(pgctl, sizeof pgctl, "%s/pg_ctl", f->bin);
+    snprintf(data, sizeof data, "%s/data", f->dir);
+    char *a[] = {pgctl, "-D", data, "-m", "fast", "-w", "stop", NULL};
+    if (pgx_run(f, a))
+        return -1;
+    f->running = 0;
+    return 0;
+}
+
+static inline int pgx_resume(pg_fixture_t *f)
+{
+    char pgctl[300], data[128], log[128], opts[256];
+    snprintf(pgctl, sizeof pgctl, "%s/pg_ctl", f->bin);
+    snprintf(data, sizeof data, "%s/data", f->dir);
+    snprintf(log, sizeof log, "%s/log", f->dir);
+    snprintf(opts, sizeof opts,
+             "-k %s -c listen_addresses='' -c fsync=on -c max_connections=20 -p 5432", f->dir);
+    char *a[] = {pgctl, "-D", data, "-l", log, "-o", opts, "-w", "-t", "60", "start", NULL};
+    if (pgx_run(f, a))
+        return -1;
+    f->running = 1;
+    return 0;
+}
+
 static inline void pgx_stop(pg_fixture_t *f)
 {
     if (f->running) {

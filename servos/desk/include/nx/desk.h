@@ -48,6 +48,16 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
  * engine thread for one made at run time (no allocation). Returns 0,
  * NX_EEXIST, NX_EFULL (NX_CONFIG_MAX_SESSIONS held) or NX_EINVAL. */
 int nx_desk_add_session(nx_desk_t *d, uint32_t id, const nx_config_session_t *c, uint64_t follow);
+/* The strategy ids (bit i = strategy i) that are Sentinel: their exits
+ * are protective, so they execute in COPILOT mode without asking and are
+ * recorded as Sentinel exits. Who a signal is from is the id the cortex
+ * stamps on it (nx_cortex_strategies_of), never its reason text: no other
+ * plugin can pass for Sentinel. Start-up; none until set. */
+void nx_desk_set_sentinel(nx_desk_t *d, uint64_t strategies);
+/* Storage is down (1: nothing can be made durable) or back (0): while
+ * down every new entry is refused (NX_REJ_STORAGE); exits, stops, targets
+ * and trailing run as ever. Engine thread. */
+void nx_desk_set_storage_down(nx_desk_t *d, int down);
 /* A market event, before the cortex sees it: fills, stops, trailing, marks;
  * COPILOT requests whose time ran out expire here. */
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev);
