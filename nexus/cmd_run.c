@@ -358,16 +358,22 @@ int nx_cmd_run(int argc, char **argv)
     nx_ring_stats(eng.journal, &j);
     NX_INFO("main",
             "stopped cleanly: market published=%llu consumed=%llu overruns=%llu; journal "
-            "published=%llu written=%llu",
+            "published=%llu written=%llu shed=%llu lost=%llu",
             (unsigned long long)m.published, (unsigned long long)atomic_load(&eng.engine_events),
             (unsigned long long)m.overruns, (unsigned long long)j.published,
-            (unsigned long long)atomic_load(&eng.journal_written));
+            (unsigned long long)atomic_load(&eng.journal_written),
+            (unsigned long long)atomic_load(&eng.journal_shed),
+            (unsigned long long)atomic_load(&eng.journal_lost));
     int halted = atomic_load(&eng.halted);
+    uint64_t unstored = atomic_load(&eng.unstored);
     if (halted)
         fprintf(stderr, "nexus run: refused: %s\n", eng.halted_why);
+    if (unstored)
+        fprintf(stderr, "nexus run: %llu journal entries could not be stored (storage down)\n",
+                (unsigned long long)unstored);
     nx_engine_destroy(&eng);
     nx_log_stop();
     if (log_fd != 2)
         close(log_fd);
-    return halted ? NX_EXIT_FAIL : NX_EXIT_OK;
+    return halted || unstored ? NX_EXIT_FAIL : NX_EXIT_OK;
 }

@@ -100,6 +100,7 @@ typedef struct nx_engine {
     _Atomic int storage_state;      /* nx_writer_state_t, from the service thread */
     _Atomic int give_up;            /* a second stop signal: stop waiting for storage */
     _Atomic int service_done;       /* the service thread has ended */
+    _Atomic uint64_t unstored;      /* journal entries not stored when it ended (storage down) */
     _Atomic uint64_t signals;                /* strategy signals emitted by the cortex */
     _Atomic int64_t desk_pnl;                /* every session's balance - starting equity */
     _Atomic uint32_t desk_open, desk_trades; /* open positions, closed trades */

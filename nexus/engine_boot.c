@@ -156,7 +156,10 @@ static int storage_init(nx_engine_t *e)
     int applied, version;
     if ((rc = nx_store_migrate(e->store, 0, &applied)) ||
         (rc = nx_store_version(e->store, &version))) {
-        NX_ERROR("store", "%s", nx_store_error(e->store));
+        NX_ERROR("store",
+                 "cannot bring the %s database to schema version %d (%s): Nexus does not trade "
+                 "on storage it cannot write",
+                 nx_store_kind_name(e->store), nx_store_latest_version(), nx_store_error(e->store));
         return rc;
     }
     /* a database that can be read but not written (read-only, its disk
@@ -166,7 +169,7 @@ static int storage_init(nx_engine_t *e)
     if ((rc = nx_store_meta_put(e->store, "last_start_ms", (const uint8_t *)stamp, (size_t)len))) {
         NX_ERROR("store",
                  "cannot write to the %s database (%s): Nexus does not trade on storage it "
-                 "cannot write; free some space or give it write access",
+                 "cannot write",
                  nx_store_kind_name(e->store), nx_store_error(e->store));
         return rc;
     }

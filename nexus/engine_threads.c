@@ -97,11 +97,11 @@ void *engine_network_main(void *arg)
     return NULL;
 }
 
-/* What the journal can do without when it fills up (storage down, so the
- * writer cannot empty it): heartbeats, feed status, candles and signals,
- * and decisions that neither asked a person nor acted. The record of
- * money — orders, fills, requests and their outcomes, saved states,
- * commands, notices — keeps the second half of the ring to itself. */
+/* What the journal can do without when it fills up while storage is down
+ * (the writer cannot empty it): heartbeats, feed status, candles and
+ * signals, and rejections. The record of money and of what people are
+ * told — orders, fills, requests and their outcomes, notifications, saved
+ * states, commands, notices — keeps the second half of the ring to itself. */
 static int essential(const nx_event_t *ev)
 {
     switch (ev->hdr.type) {
@@ -111,20 +111,23 @@ static int essential(const nx_event_t *ev)
     case NX_EV_SIGNAL:
         return 0;
     case NX_EV_DECISION:
-        return ev->u.decision.request || ev->u.decision.verdict == NX_V_APPROVE ||
-               ev->u.decision.verdict == NX_V_RESIZE;
+        return ev->u.decision.request || ev->u.decision.verdict != NX_V_REJECT;
     default:
         return 1;
     }
 }
 
-/* Engine thread. Never waits for room: this thread also runs the stops. A
- * full ring (storage down for long, new entries already refused) loses the
- * entry, counted and logged: better than stops that no longer run. */
+/* Engine thread. While storage works, a full ring makes this thread wait
+ * for the writer (a replay faster than the database is slowed to its
+ * pace; nothing is lost). While it is down, it never waits: this thread
+ * also runs the stops. A full ring then (down for long, new entries
+ * already refused) loses the entry, counted and logged: better than stops
+ * that no longer run. */
 static void journal_put(nx_engine_t *e, const nx_event_t *src)
 {
     uint64_t seq, room = nx_ring_free(e->journal), cap = e->journal->mask + 1;
-    if (NX_UNLIKELY(room < cap / 2)) {
+    if (NX_UNLIKELY(room < cap / 2) &&
+        atomic_load_explicit(&e->storage_state, memory_order_relaxed) == NX_WRITER_DOWN) {
         int keep = essential(src);
         if (!keep || room == 0) {
             atomic_fetch_add_explicit(keep ? &e->journal_lost : &e->journal_shed, 1,
@@ -385,14 +388,20 @@ static void stats_line(nx_engine_t *e)
     nx_ring_stats(e->market, &m);
     nx_ring_stats(e->journal, &j);
     double up = (double)(nx_mono_ns() - e->start_mono_ns) / 1e9;
+    static const char *const states[] = {"storing", "spilling", "down"};
+    int st = atomic_load(&e->storage_state);
     NX_INFO("stats",
             "up %.0fs | market published=%llu overruns=%llu lag=%llu | engine events=%llu "
-            "gaps=%llu signals=%llu | journal written=%llu lag=%llu",
+            "gaps=%llu signals=%llu | journal written=%llu lag=%llu spilled=%llu shed=%llu "
+            "lost=%llu storage=%s",
             up, (unsigned long long)m.published, (unsigned long long)m.overruns,
             (unsigned long long)m.max_lag, (unsigned long long)atomic_load(&e->engine_events),
             (unsigned long long)atomic_load(&e->engine_gaps),
             (unsigned long long)atomic_load(&e->signals),
-            (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag);
+            (unsigned long long)atomic_load(&e->journal_written), (unsigned long long)j.max_lag,
+            (unsigned long long)nx_writer_spill_held(e->writer),
+            (unsigned long long)atomic_load(&e->journal_shed),
+            (unsigned long long)atomic_load(&e->journal_lost), states[st < 3 ? st : 2]);
 }
 
 /* The writer's tap: a stored journal entry may be something a person is
@@ -496,6 +505,7 @@ void *engine_service_main(void *arg)
         nx_ring_stats_t j;
         nx_ring_stats(e->journal, &j);
         uint64_t left = j.published - atomic_load(&e->journal_written);
+        atomic_store(&e->unstored, left);
         NX_ERROR("store",
                  "%llu journal entr%s could not be stored before exit (%s): never acknowledged, "
                  "they are lost",

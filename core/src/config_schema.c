@@ -23,7 +23,10 @@ static const nx_cnode_t engine_members[] = {
      "65536", 1024, 1 << 24, NX_CF_POW2, NULL, NULL},
     {"order_ring", NX_CT_INT, "Order ring capacity in events. No-drop: the producer waits.", "4096",
      64, 1 << 20, NX_CF_POW2, NULL, NULL},
-    {"journal_ring", NX_CT_INT, "Journal ring capacity in events (to the storage writer). No-drop.",
+    {"journal_ring", NX_CT_INT,
+     "Journal ring capacity in events (to the storage writer). Nothing is dropped while storage "
+     "works (the engine waits for the writer); while nothing is durable the engine never waits: "
+     "heartbeats, candles, signals and rejections give way first once it is half full.",
      "65536", 1024, 1 << 24, NX_CF_POW2, NULL, NULL},
     {"wait", NX_CT_ENUM,
      "How consumer threads wait for events: spin (lowest latency, burns a "

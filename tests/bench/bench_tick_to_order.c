@@ -2,7 +2,8 @@
  * bench_tick_to_order — from the bytes of a real Binance aggTrade frame to
  * a signed Binance order request, in one process, on one core:
  *
- *   frame bytes -> uplink decoder -> market ring slot -> cortex (the trade
+ *   frame bytes -> uplink decoder -> market ring slot -> bad-tick guard
+ *   (tickguard.h, as the engine runs it) -> cortex (the trade
  *   reaches a strategy plugin loaded as a real .so, tests/cortex/plugins/
  *   ticker.c, which decides BUY on that tick) -> signal -> shield (sizing,
  *   limits, levels) -> order manager (client id, intent) -> venue bridge
@@ -11,7 +12,9 @@
  * The bridge answers each order with a rejection so the next tick may
  * enter again (the cost of handling that update is included). One TSC pair
  * per tick; p50/p99/p99.9 over 10^6 ticks cycling the capture's 32 aggTrade
- * frames. shield_ns: the shield's decision alone (p50). Reference in the
+ * frames (each cycle renumbered as new trades a millisecond apart, so the
+ * guard sees no repeat). shield_ns / guard_ns: the shield's decision and
+ * the guard's judgement alone (p50). Reference in the
  * same run: decoding the same frames alone (ratio_vs_decode).
  *
  *   bench_tick_to_order [DATA_DIR]
@@ -26,6 +29,7 @@
 #include "nx/binance.h"
 #include "nx/oms.h"
 #include "nx/shield.h"
+#include "nx/tickguard.h"
 #include "tsc.h"
 
 #define N 1000000
@@ -41,7 +45,7 @@ static nx_cortex_t *cx;
 static nx_oms_t *oms;
 static nx_risk_conf_t conf;
 static nx_risk_state_t risk;
-static double *shield_t;
+static double *shield_t, *guard_t;
 static uint64_t n_shield, orders, bytes;
 static char request[512];
 static uint64_t rejects[NX_REJ_COUNT];
@@ -172,6 +176,7 @@ int main(int argc, char **argv)
     load(argc > 1 ? argv[1] : dir);
     calibrate();
     shield_t = calloc(N, sizeof *shield_t);
+    guard_t = calloc(N, sizeof *guard_t);
     double *lat = calloc(N, sizeof *lat), *ref = calloc(N, sizeof *ref);
     nx_symtab_init(&symtab);
     nx_ring_create(&ring, "bench", 1024, sizeof(nx_event_t), 1, NX_RING_NEVER_BLOCK,
@@ -213,6 +218,11 @@ int main(int argc, char **argv)
     conf.max_positions = 0;
     nx_risk_state_init(&risk, 1000000000000LL, 0);
 
+    /* the bad-tick guard, as the engine runs it before the cortex */
+    nx_tickguard_opts_t go = {0};
+    nx_tickguard_t *guard = nx_tickguard_create(&go, nx_symtab_count(&symtab));
+    uint64_t tid = 1;
+    int64_t tns = 1621382400000000000LL;
     for (int pass = 0; pass < 2; pass++) { /* warm-up, then measured */
         for (int i = 0; i < N; i++) {
             int k = i % nframes;
@@ -220,8 +230,18 @@ int main(int argc, char **argv)
             uint64_t first;
             nx_decode_frame(&dec, frames[k], flen[k], &first);
             uint32_t n = nx_ring_poll(ring, c, 8, &seq);
-            for (uint32_t j = 0; j < n; j++)
-                nx_cortex_on_event(cx, nx_bus_event(ring, seq + j));
+            for (uint32_t j = 0; j < n; j++) {
+                nx_event_t *ev = nx_bus_event(ring, seq + j);
+                /* the 32 frames cycled are new trades each time, not repeats */
+                ev->u.trade.trade_id = tid++;
+                ev->hdr.exch_ns = tns += 1000000;
+                const nx_event_t *use[NX_TG_HOLD + 1];
+                uint64_t g0 = ticks();
+                uint32_t m = nx_tickguard_filter(guard, ev, use);
+                guard_t[i] = (double)(ticks() - g0) * ns_per_tick;
+                for (uint32_t u = 0; u < m; u++)
+                    nx_cortex_on_event(cx, use[u]);
+            }
             nx_ring_release(c, seq + n);
             uint64_t t1 = ticks();
             lat[i] = (double)(t1 - t0) * ns_per_tick;
@@ -244,6 +264,9 @@ int main(int argc, char **argv)
     qsort(lat, N, sizeof *lat, cmp);
     qsort(ref, N, sizeof *ref, cmp);
     qsort(shield_t, n_shield, sizeof *shield_t, cmp);
+    qsort(guard_t, N, sizeof *guard_t, cmp);
+    nx_tickguard_stats_t gs;
+    nx_tickguard_stats(guard, &gs);
     double p50 = lat[N / 2], p99 = lat[N / 100 * 99], p999 = lat[N / 1000 * 999];
     double shield = n_shield ? shield_t[n_shield / 2] : 0;
     printf("bench_tick_to_order: %d real aggTrade frames cycled, %d ticks, %llu orders signed "
@@ -251,16 +274,24 @@ int main(int argc, char **argv)
            nframes, N, (unsigned long long)orders_measured,
            orders ? (double)bytes / (double)orders : 0.0);
     printf("last request: %.120s...\n", request);
-    printf("tick to signed order: p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns; shield p50 %.0f ns\n",
-           p50, p99, p999, shield);
+    printf("tick to signed order: p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns; shield p50 %.0f ns; "
+           "bad-tick guard p50 %.0f ns, p99 %.0f ns\n",
+           p50, p99, p999, shield, guard_t[N / 2], guard_t[N / 100 * 99]);
     for (int r = 0; r < NX_REJ_COUNT; r++)
         if (rejects[r])
             printf("shield rejections %s: %llu\n", nx_reject_name((nx_reject_t)r),
                    (unsigned long long)rejects[r]);
+    uint64_t held_out = 0;
+    for (int b = 0; b < NX_BAD_COUNT; b++)
+        held_out += gs.quarantined[b];
+    printf("bad-tick guard: %llu prints judged, %llu suspects, %llu quarantined\n",
+           (unsigned long long)gs.checked, (unsigned long long)gs.suspects,
+           (unsigned long long)held_out);
     printf("reference, decode alone: p50 %.0f ns\n", ref[N / 2]);
     printf("{\"bench\":\"tick_to_order\",\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
-           "\"shield_ns\":%.0f,\"ratio_vs_decode\":%.1f}\n",
-           p50, p99, p999, shield, p50 / ref[N / 2]);
+           "\"shield_ns\":%.0f,\"guard_ns\":%.0f,\"ratio_vs_decode\":%.1f}\n",
+           p50, p99, p999, shield, guard_t[N / 2], p50 / ref[N / 2]);
+    nx_tickguard_destroy(guard);
     nx_cortex_destroy(cx);
     nx_oms_destroy(oms);
     return 0;

@@ -947,7 +947,7 @@ void nx_desk_summary(const nx_desk_t *d)
             "max_drawdown=%.2f%% open_positions=%u exits tp=%llu sl=%llu trailing=%llu time=%llu "
             "sentinel=%llu signal=%llu | notifications=%llu approval_requests=%llu approved=%llu "
             "declined=%llu expired=%llu rejected=%llu (breaker=%llu cooldown=%llu "
-            "has_position=%llu)",
+            "has_position=%llu storage_down=%llu)",
             s->name, modes[s->conf.mode], ai.trades, ai.wins,
             ai.trades ? 100.0 * ai.wins / ai.trades : 0.0, pnl, fees, bal,
             (double)s->max_dd_bp / 100.0, ai.open_positions,
@@ -961,7 +961,8 @@ void nx_desk_summary(const nx_desk_t *d)
             (unsigned long long)s->declined, (unsigned long long)s->expired,
             (unsigned long long)rej, (unsigned long long)s->by_reason[NX_REJ_BREAKER],
             (unsigned long long)s->by_reason[NX_REJ_COOLDOWN],
-            (unsigned long long)s->by_reason[NX_REJ_HAS_POSITION]);
+            (unsigned long long)s->by_reason[NX_REJ_HAS_POSITION],
+            (unsigned long long)s->by_reason[NX_REJ_STORAGE]);
     }
 }
 

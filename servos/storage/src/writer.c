@@ -226,6 +226,10 @@ int nx_writer_create(nx_writer_t **out, const nx_writer_opts_t *o)
         return NX_ENOMEM;
     w->o = *o;
     w->fd = -1;
+    if (o->spill_path && !(w->o.spill_path = strdup(o->spill_path))) {
+        free(w);
+        return NX_ENOMEM;
+    }
     if (!w->o.batch_max)
         w->o.batch_max = 4096;
     w->batch = calloc(w->o.batch_max, sizeof *w->batch);
@@ -392,5 +396,6 @@ void nx_writer_destroy(nx_writer_t *w)
     free(w->evs);
     free(w->moving);
     free(w->batch);
+    free((char *)w->o.spill_path);
     free(w);
 }

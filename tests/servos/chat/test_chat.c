@@ -977,6 +977,84 @@ static void test_roles_and_commands(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* SIGTERM at a random moment of the first seconds, again and again (issue
+ * 16: the Telegram client woke the network thread's libwebsockets context
+ * after that thread had destroyed it). Each run must end by itself, exit 0
+ * and, built with AddressSanitizer (which this test is meant for: 30 runs
+ * there), leave no report: ASan ends a process that touches freed memory
+ * with a report and a non-zero status. Chat traffic is going on when the
+ * signal comes: the owner's "up" notice, replies to people, updates. */
+static void test_stop_at_random_moments(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    const int runs = 30;
+#else
+    const int runs = 8; /* the race itself is ASan's to see */
+#endif
+    signal(SIGPIPE, SIG_IGN);
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    f->hold_polls = 1;
+    char dir[] = "/tmp/nx_stop_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], err_path[300], rest[1024], cmd[512];
+    snprintf(rest, sizeof rest,
+             ",\"users\":[{\"id\":1,\"chat_id\":%d,\"name\":\"boss\",\"role\":\"owner\"}],"
+             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"user\":1,\"mode\":\"pilot\"}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
+             "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1}}",
+             OWNER, OWNER, f->port);
+    replay_config(dir, 5000, "", rest, cfg_path, sizeof cfg_path);
+    unsigned seed = (unsigned)time(NULL);
+    print_message("# seed %u\n", seed);
+    srand(seed);
+    for (int i = 0; i < runs; i++) {
+        snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+        pid_t pid = fork();
+        if (pid == 0) {
+            setenv("NEXUS_TELEGRAM_TOKEN", "4242:FAKE-token", 1);
+            int null = open("/dev/null", O_WRONLY), err = open(err_path, O_WRONLY | O_CREAT |
+                                                                          O_TRUNC, 0600);
+            dup2(null, 1);
+            dup2(err, 2);
+            execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, (char *)NULL);
+            _exit(127);
+        }
+        child = pid;
+        tgf_push_text(f, OWNER, "boss", OWNER, "/status");
+        int ms = rand() % 2500; /* the moment is the point here: random, not awaited */
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        tgf_push_text(f, OWNER, "boss", OWNER, "/version");
+        kill(pid, SIGTERM);
+        int st = 0, done = 0;
+        for (int w = 0; w < 600 && !done; w++) { /* 60 s */
+            done = waitpid(pid, &st, WNOHANG) == pid;
+            if (!done)
+                nanosleep(&(struct timespec){0, 100000000L}, NULL);
+        }
+        child = done ? 0 : pid;
+        if (!done || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            snprintf(cmd, sizeof cmd, "tail -n 60 %s >&2", err_path);
+            (void)system(cmd);
+            fail_msg("run %d, SIGTERM after %d ms: %s %d", i, ms,
+                     !done ? "still running after 60 s" : WIFEXITED(st) ? "exit" : "signal",
+                     !done ? 0 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        }
+        FILE *e = fopen(err_path, "r");
+        assert_non_null(e);
+        char line[1024];
+        while (fgets(line, sizeof line, e))
+            if (strstr(line, "AddressSanitizer") || strstr(line, "runtime error:"))
+                fail_msg("run %d, SIGTERM after %d ms: %s", i, ms, line);
+        fclose(e);
+    }
+    tgf_stop(f);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     static char abs_bin[4096];
@@ -990,6 +1068,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_console_commands, kill_child),
         cmocka_unit_test_teardown(test_feed_problems_to_owner, kill_child),
         cmocka_unit_test(test_console_tells_every_exit),
+        cmocka_unit_test_teardown(test_stop_at_random_moments, kill_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

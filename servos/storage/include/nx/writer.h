@@ -52,8 +52,8 @@ typedef struct nx_writer_opts {
     void *ctx;
     /* after each commit, each entry of the batch in order (optional; ctx) */
     void (*on_entry)(void *ctx, const nx_event_t *ev);
-    /* the spill file (optional, e.g. data_dir/journal.spill); NULL: none,
-     * a failed batch waits in the ring */
+    /* the spill file (optional, e.g. data_dir/journal.spill; copied); NULL:
+     * none, a failed batch waits in the ring */
     const char *spill_path;
 } nx_writer_opts_t;
 
