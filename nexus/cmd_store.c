@@ -28,6 +28,55 @@
 #include <time.h>
 #include <unistd.h>
 
+static void db_help(FILE *out)
+{
+    fprintf(out, "usage: nexus db [--config FILE] migrate|status\n\n"
+                 "migrate brings the schema to this build's version; status prints the schema\n"
+                 "version, the journal, row counts and a consistency check.\n"
+                 "Exit status: 0 ok, 1 failure, 2 bad config, 64 usage.\n");
+}
+
+static void users_help(FILE *out)
+{
+    fprintf(out, "usage: nexus users [--config FILE] add CHAT_ID [--name N] [--role R] "
+                 "[--tz ZONE]\n"
+                 "       nexus users [--config FILE] list\n"
+                 "       nexus users [--config FILE] role CHAT_ID "
+                 "pending|subscriber|admin|owner|banned\n"
+                 "       nexus users [--config FILE] ban CHAT_ID\n");
+}
+
+static void tasks_help(FILE *out)
+{
+    fprintf(out, "usage: nexus tasks [--config FILE] list\n"
+                 "       nexus tasks [--config FILE] add CHAT_ID CRON TZ ACTION "
+                 "[--trading-days]\n"
+                 "  CRON: five fields (minute hour day month weekday) or @daily...; TZ: an "
+                 "IANA zone\n"
+                 "  (America/New_York); ACTION: daily_report\n");
+}
+
+static void keys_help(FILE *out)
+{
+    fprintf(out, "usage: nexus keys [--config FILE] set CHAT_ID VENUE   (key and secret "
+                 "on standard input)\n"
+                 "       nexus keys [--config FILE] rotate [--new-key-file FILE]\n"
+                 "       nexus keys genkey\n");
+}
+
+/* `--help` or `-h` anywhere on the command line: the usage on stdout, exit
+ * 0, before any database is opened (asking for help creates nothing). */
+static int asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            return 0;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    }
+    return 0;
+}
+
 typedef struct ctx {
     nx_config_t cfg;
     nx_store_t *st;
@@ -88,12 +137,16 @@ static int parse_id(const char *s, int64_t *out)
 
 int nx_cmd_db(int argc, char **argv)
 {
+    if (asks_help(argc, argv)) {
+        db_help(stdout);
+        return NX_EXIT_OK;
+    }
     static ctx_t c;
     int rc = open_store(&c, "db", &argc, &argv);
     if (rc)
         return rc;
     if (argc != 1 || (strcmp(argv[0], "migrate") && strcmp(argv[0], "status"))) {
-        fprintf(stderr, "usage: nexus db [--config FILE] migrate|status\n");
+        db_help(stderr);
         nx_store_close(c.st);
         return NX_EXIT_USAGE;
     }
@@ -136,18 +189,17 @@ static int print_user(void *ctx, const nx_user_t *u)
 
 static int users_usage(ctx_t *c)
 {
-    fprintf(stderr, "usage: nexus users [--config FILE] add CHAT_ID [--name N] [--role R] "
-                    "[--tz ZONE]\n"
-                    "       nexus users [--config FILE] list\n"
-                    "       nexus users [--config FILE] role CHAT_ID "
-                    "pending|subscriber|admin|owner|banned\n"
-                    "       nexus users [--config FILE] ban CHAT_ID\n");
+    users_help(stderr);
     nx_store_close(c->st);
     return NX_EXIT_USAGE;
 }
 
 int nx_cmd_users(int argc, char **argv)
 {
+    if (asks_help(argc, argv)) {
+        users_help(stdout);
+        return NX_EXIT_OK;
+    }
     static ctx_t c;
     int rc = open_store(&c, "users", &argc, &argv);
     if (rc)
@@ -224,18 +276,17 @@ static int print_task(void *ctx, const nx_store_task_t *t)
 
 static int tasks_usage(ctx_t *c)
 {
-    fprintf(stderr, "usage: nexus tasks [--config FILE] list\n"
-                    "       nexus tasks [--config FILE] add CHAT_ID CRON TZ ACTION "
-                    "[--trading-days]\n"
-                    "  CRON: five fields (minute hour day month weekday) or @daily...; TZ: an "
-                    "IANA zone\n"
-                    "  (America/New_York); ACTION: daily_report\n");
+    tasks_help(stderr);
     nx_store_close(c->st);
     return NX_EXIT_USAGE;
 }
 
 int nx_cmd_tasks(int argc, char **argv)
 {
+    if (asks_help(argc, argv)) {
+        tasks_help(stdout);
+        return NX_EXIT_OK;
+    }
     static ctx_t c;
     int rc = open_store(&c, "tasks", &argc, &argv);
     if (rc)
@@ -315,6 +366,10 @@ static int unlock(ctx_t *c, nx_vault_t **v)
 
 int nx_cmd_keys(int argc, char **argv)
 {
+    if (asks_help(argc, argv)) {
+        keys_help(stdout);
+        return NX_EXIT_OK;
+    }
     if (argc == 2 && !strcmp(argv[1], "genkey")) {
         char b64[64];
         if (nx_vault_generate(b64, sizeof b64))
@@ -412,10 +467,7 @@ int nx_cmd_keys(int argc, char **argv)
         }
         nx_vault_free(to);
     } else {
-        fprintf(stderr, "usage: nexus keys [--config FILE] set CHAT_ID VENUE   (key and secret "
-                        "on standard input)\n"
-                        "       nexus keys [--config FILE] rotate [--new-key-file FILE]\n"
-                        "       nexus keys genkey\n");
+        keys_help(stderr);
         nx_store_close(c.st);
         return NX_EXIT_USAGE;
     }

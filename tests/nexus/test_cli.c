@@ -142,6 +142,39 @@ static void test_version_and_help(void **state)
         assert_non_null(strstr(P.obuf, "usage: nexus"));
         assert_int_equal(run_cmd(&P, subs[i], NULL, NULL), 64); /* missing arguments */
     }
+    /* Every command `nexus --help` lists, each of its actions too: --help and
+     * -h print its usage on stdout, nothing on stderr, and exit 0. */
+    assert_int_equal(run_cmd(&P, "--help", NULL, NULL), 0);
+    static char listing[sizeof P.obuf];
+    snprintf(listing, sizeof listing, "%s", P.obuf);
+    const char *cmds = strstr(listing, "commands:\n");
+    assert_non_null(cmds);
+    int n_cmds = 0;
+    for (const char *l = strchr(cmds, '\n') + 1; l[0] == ' ' && l[1] == ' ';
+         l = strchr(l, '\n') + 1) {
+        char name[32], want[64];
+        assert_int_equal(sscanf(l, " %31s", name), 1);
+        snprintf(want, sizeof want, "usage: nexus %s", name);
+        static const char *const flags[] = {"--help", "-h"};
+        for (int f = 0; f < 2; f++) {
+            if (run_cmd(&P, name, flags[f], NULL) != 0 || !strstr(P.obuf, want) || P.elen)
+                fail_msg("nexus %s %s: want its usage on stdout and exit 0; got stdout \"%s\" "
+                         "stderr \"%s\"", name, flags[f], P.obuf, P.ebuf);
+        }
+        n_cmds++;
+    }
+    assert_int_equal(n_cmds, 10); /* run .. keys, as main.c lists them */
+    static const char *const actions[][2] = {
+        {"db", "status"}, {"db", "migrate"}, {"users", "add"},    {"users", "list"},
+        {"tasks", "add"}, {"tasks", "list"}, {"keys", "set"},     {"keys", "rotate"},
+        {"keys", "genkey"}, {"plugin", "sign"}, {"plugin", "keygen"}};
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "usage: nexus %s", actions[i][0]);
+        if (run_cmd(&P, actions[i][0], actions[i][1], "--help") != 0 || !strstr(P.obuf, want))
+            fail_msg("nexus %s %s --help: want its usage on stdout and exit 0; got stderr \"%s\"",
+                     actions[i][0], actions[i][1], P.ebuf);
+    }
     assert_int_equal(run_cmd(&P, "frobnicate", NULL, NULL), 64);
     assert_non_null(strstr(P.ebuf, "unknown command 'frobnicate'"));
     assert_int_equal(run_cmd(&P, "run", NULL, NULL), 64);
