@@ -159,14 +159,15 @@ static void test_version_and_help(void **state)
         for (int f = 0; f < 2; f++) {
             if (run_cmd(&P, name, flags[f], NULL) != 0 || !strstr(P.obuf, want) || P.elen)
                 fail_msg("nexus %s %s: want its usage on stdout and exit 0; got stdout \"%s\" "
-                         "stderr \"%s\"", name, flags[f], P.obuf, P.ebuf);
+                         "stderr \"%s\"",
+                         name, flags[f], P.obuf, P.ebuf);
         }
         n_cmds++;
     }
     assert_int_equal(n_cmds, 10); /* run .. keys, as main.c lists them */
     static const char *const actions[][2] = {
-        {"db", "status"}, {"db", "migrate"}, {"users", "add"},    {"users", "list"},
-        {"tasks", "add"}, {"tasks", "list"}, {"keys", "set"},     {"keys", "rotate"},
+        {"db", "status"},   {"db", "migrate"},  {"users", "add"},    {"users", "list"},
+        {"tasks", "add"},   {"tasks", "list"},  {"keys", "set"},     {"keys", "rotate"},
         {"keys", "genkey"}, {"plugin", "sign"}, {"plugin", "keygen"}};
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         char want[64];
@@ -754,6 +755,82 @@ static void test_reconcile_told_to_owner(void **state)
               "a stored fill (journal 5) could not be read");
 }
 
+/* `nexus db status` runs start-up's own checks: the journal's entries and
+ * gaps are counted, not taken from the last sequence, and a session whose
+ * saved state disagrees with its stored fills (which start-up pauses) makes
+ * it say so and exit 1, where it used to say "consistency: ok" (issue 16). */
+static void test_db_status_runs_recovery_checks(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-dbstatus-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[8192], path[160], want[160];
+    saved_sessions(dir, "{\"name\": \"boss\", \"user\": 1}", "", cfg, db);
+    const char *N = nexus_bin;
+    snprintf(path, sizeof path, "%s/out", dir);
+    int64_t entries = sql1(db, "SELECT COUNT(*) FROM journal", NULL, 0);
+    int64_t last = sql1(db, "SELECT MAX(seq) FROM journal", NULL, 0);
+    assert_int_equal(entries, last); /* a clean run journals 1, 2, .. last */
+    assert_true(last >= 6);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 0);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    snprintf(want, sizeof want, "journal: %lld entries, last %lld, 0 gaps (0 entries missing)\n",
+             (long long)entries, (long long)last);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "recovery: 1 session checked, 0 would be paused at start\n"));
+    assert_non_null(strstr(out, "consistency: ok\n"));
+
+    /* two holes: seq 2..3 and seq 5 */
+    sql1(db, "DELETE FROM journal WHERE seq IN (2, 3, 5)", NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 0);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    snprintf(want, sizeof want, "journal: %lld entries, last %lld, 2 gaps (3 entries missing)\n",
+             (long long)(entries - 3), (long long)last);
+    if (!strstr(out, want))
+        fail_msg("want \"%s\" in:\n%s", want, out);
+
+    /* a fill the saved state never saw, with its journal entry (so the
+     * database itself is consistent): start-up would pause the session */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO journal (seq, type, exch_ns, data) VALUES (%lld, 13, 0, '{}')",
+             (long long)last + 1);
+    sql1(db, sql, NULL, 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, "
+             "maker, seq, venue) VALUES (1, 999, 1, 'BTCUSDT', 'buy', '30000', '0.001', '0', 0, "
+             "%lld, 1)",
+             (long long)last + 1);
+    sql1(db, sql, NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 1);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "recovery: 1 session checked, 1 would be paused at start\n"));
+    assert_non_null(strstr(out, "fills were stored after its saved state"));
+    assert_non_null(strstr(out, "consistency: 1 session disagrees with the stored fills or the "
+                                "venue's book; start-up pauses it\n"));
+    assert_null(strstr(out, "consistency: ok"));
+    /* a fill that cannot be read proves nothing: the same */
+    sql1(db, "DELETE FROM fills", NULL, 0);
+    sql1(db,
+         "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, maker, "
+         "seq, venue) VALUES (1, 999, 1, 'NOPEUSDT', 'buy', '30000', '0.001', '0', 0, 4, 1)",
+         NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 1);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "a stored fill (journal 4) could not be read"));
+    assert_null(strstr(out, "consistency: ok"));
+    /* and start-up agrees: it holds the session */
+    assert_int_equal(shell(NULL, 0,
+                           "echo /status | %s run --config %s --console --duration 2 > %s/out", N,
+                           cfg, dir),
+                     0);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "a stored fill (journal 4) could not be read"));
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A session made from chat, and changed there, is the database's: a
  * restart trades it as it was left (issue 15). */
 static void test_session_from_chat_survives_restart(void **state)
@@ -811,6 +888,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_scheduled_tasks_cli_and_engine),
         cmocka_unit_test(test_daily_report_in_chat),
         cmocka_unit_test(test_reconcile_told_to_owner),
+        cmocka_unit_test(test_db_status_runs_recovery_checks),
         cmocka_unit_test(test_session_from_chat_survives_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
