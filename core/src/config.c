@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_DEPTH 16
 
@@ -934,12 +935,21 @@ int nx_config_load(const char *path, nx_config_t *cfg, nx_config_errors_t *errs)
 {
     memset(errs, 0, sizeof *errs);
     snprintf(errs->file, sizeof errs->file, "%s", path);
-    FILE *f = fopen(path, "rb");
+    /* a folder opens for reading and reads as nothing: say what it is */
+    struct stat sb;
+    int folder = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    FILE *f = folder ? NULL : fopen(path, "rb");
     if (!f) {
+        int err = errno;
         nx_config_defaults(cfg);
         errs->count = 1;
         snprintf(errs->e[0].path, sizeof errs->e[0].path, "(file)");
-        snprintf(errs->e[0].message, sizeof errs->e[0].message, "cannot open: %s", strerror(errno));
+        if (folder)
+            snprintf(errs->e[0].message, sizeof errs->e[0].message,
+                     "is a folder, not a config file");
+        else
+            snprintf(errs->e[0].message, sizeof errs->e[0].message, "cannot open: %s",
+                     strerror(err));
         return NX_EIO;
     }
     char *buf = NULL;

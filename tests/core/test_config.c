@@ -237,6 +237,10 @@ static void test_missing_file(void **state)
     assert_int_equal(nx_config_load("/nonexistent/nexus.json", &cfg, &errs), NX_EIO);
     assert_int_equal(errs.count, 1);
     assert_non_null(strstr(errs.e[0].message, "No such file"));
+    /* a folder reads as an empty file: it is named for what it is */
+    assert_int_equal(nx_config_load("/tmp", &cfg, &errs), NX_EIO);
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.e[0].message, "is a folder, not a config file");
 }
 
 static void test_describe_lists_every_key(void **state)

@@ -228,6 +228,166 @@ static void test_check_config(void **state)
     unlink(bad_path);
 }
 
+/* One config that `run` refuses before starting anything: check-config
+ * refuses it too (exit 2), both print `problem` word for word, and run
+ * starts nothing. cfg may be a folder. */
+static void refused_alike(const char *cfg, const char *problem)
+{
+    assert_int_equal(run_cmd(&P, "check-config", cfg, NULL), 2);
+    if (!strstr(P.ebuf, problem))
+        fail_msg("check-config %s: wanted \"%s\", got:\n%s", cfg, problem, P.ebuf);
+    assert_non_null(strstr(P.ebuf, "1 problem; nothing was started"));
+    char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)cfg, "--duration", "1", NULL};
+    spawn(&P, argv);
+    assert_int_equal(finish(&P), 2);
+    if (!strstr(P.ebuf, problem))
+        fail_msg("run --config %s: wanted \"%s\", got:\n%s", cfg, problem, P.ebuf);
+    assert_null(strstr(P.ebuf, " up: "));
+}
+
+/* dir/NAME.json: a data_dir of its own, and `more` keys. */
+static void write_cfg(char *out, const char *dir, const char *name, const char *more)
+{
+    snprintf(out, 160, "%s/%s.json", dir, name);
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0},\n"
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\", "
+            "\"tick_size\": \"0.01\", \"lot_size\": \"0.00001\"}],\n"
+            " %s}\n",
+            more);
+    fclose(f);
+}
+
+/* A config whose only feed replays `file`, data in dir/data. */
+static void replay_cfg(char *out, const char *dir, const char *name, const char *file)
+{
+    char more[512];
+    snprintf(more, sizeof more,
+             "\"data_dir\": \"%s/data\",\n \"feeds\": [{\"venue\": \"binance-usdm\", "
+             "\"ws_url\": \"wss://fstream.binance.com\", \"rest_url\": "
+             "\"https://fapi.binance.com\", \"replay\": \"%s\"}]",
+             dir, file);
+    write_cfg(out, dir, name, more);
+}
+
+/* check-config accepted configs that run then refused (issue 16): each of
+ * run's refusals, found by check-config first, in the same words. */
+static void test_check_config_checks_what_run_checks(void **state)
+{
+    (void)state;
+    unsetenv("DATABASE_URL");
+    char dir[] = "/tmp/nx-cli-refused-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[160], file[200], more[400], want[600];
+
+    /* a replay file that is not there, or is a folder */
+    snprintf(file, sizeof file, "%s/nope.csv", dir);
+    replay_cfg(cfg, dir, "missing", file);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: no such file: %s\n", cfg, file);
+    refused_alike(cfg, want);
+    snprintf(file, sizeof file, "%s/frames", dir);
+    assert_int_equal(mkdir(file, 0700), 0);
+    replay_cfg(cfg, dir, "folder", file);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: %s is a folder, not a file\n", cfg, file);
+    refused_alike(cfg, want);
+    /* one that cannot be read (root reads every file: only as another user) */
+    snprintf(file, sizeof file, "%s/locked.csv", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("open_time_ms,open,high,low,close,volume\n1,2,3,1,2,5\n2,2,3,1,2,5\n", f);
+    fclose(f);
+    assert_int_equal(chmod(file, 0), 0);
+    if (geteuid() != 0) {
+        replay_cfg(cfg, dir, "locked", file);
+        snprintf(want, sizeof want, "%s: feeds[0].replay: cannot read %s: Permission denied\n", cfg,
+                 file);
+        refused_alike(cfg, want);
+    } else {
+        print_message("# running as root: an unreadable replay file is not tried\n");
+    }
+
+    /* garbage in a candle CSV: named by its line */
+    snprintf(file, sizeof file, "%s/garbage.csv", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("open_time_ms,open,high,low,close,volume\n"
+          "1610409600000,35410.37,35547.19,34702.65,34771.31,2309.12384\n"
+          "<html>rate limited</html>\n"
+          "1610411400000,34572.5,34700,34500,34600,100\n",
+          f);
+    fclose(f);
+    replay_cfg(cfg, dir, "garbage", file);
+    snprintf(want, sizeof want,
+             "%s: feeds[0].replay: %s:3: expected open_time_ms,open,high,low,close,volume\n", cfg,
+             file);
+    refused_alike(cfg, want);
+    snprintf(file, sizeof file, "%s/price.csv", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("1610409600000,35410.37,35547.19,34702.65,34771.31,2309.12384\n"
+          "1610410500000,34771.31,34961.46,34287.34,34572.5,1902.882555\n"
+          "1610411400000,34572.5,-1,34500,34600,100\n",
+          f);
+    fclose(f);
+    replay_cfg(cfg, dir, "price", file);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: %s:3: high \"-1\" is not a decimal > 0\n",
+             cfg, file);
+    refused_alike(cfg, want);
+
+    /* data_dir: a file, a symlink loop */
+    snprintf(file, sizeof file, "%s/afile", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(more, sizeof more, "\"data_dir\": \"%s\"", file);
+    write_cfg(cfg, dir, "ddfile", more);
+    snprintf(want, sizeof want, "%s: data_dir: %s is a file, not a folder\n", cfg, file);
+    refused_alike(cfg, want);
+    char loop2[200];
+    snprintf(file, sizeof file, "%s/loop1", dir);
+    snprintf(loop2, sizeof loop2, "%s/loop2", dir);
+    assert_int_equal(symlink(loop2, file), 0);
+    assert_int_equal(symlink(file, loop2), 0);
+    snprintf(more, sizeof more, "\"data_dir\": \"%s\"", file);
+    write_cfg(cfg, dir, "ddloop", more);
+    snprintf(want, sizeof want, "%s: data_dir: cannot use %s: Too many levels of symbolic links\n",
+             cfg, file);
+    refused_alike(cfg, want);
+
+    /* a folder as log.file */
+    snprintf(more, sizeof more, "\"data_dir\": \"%s/data\", \"log\": {\"file\": \"%s\"}", dir, dir);
+    write_cfg(cfg, dir, "logdir", more);
+    snprintf(want, sizeof want, "%s: log.file: %s is a folder, not a file\n", cfg, dir);
+    refused_alike(cfg, want);
+
+    /* a folder as the config file */
+    snprintf(want, sizeof want, "%s: (file): is a folder, not a config file\n", dir);
+    refused_alike(dir, want);
+
+    /* a replay with DATABASE_URL set: run refused it, now check-config too */
+    snprintf(file, sizeof file, "%s/ok.csv", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("1610409600000,35410.37,35547.19,34702.65,34771.31,2309.12384\n"
+          "1610410500000,34771.31,34961.46,34287.34,34572.5,1902.882555\n",
+          f);
+    fclose(f);
+    replay_cfg(cfg, dir, "ok", file);
+    assert_int_equal(run_cmd(&P, "check-config", cfg, NULL), 0);
+    setenv("DATABASE_URL", "postgresql://127.0.0.1:1/none", 1);
+    snprintf(want, sizeof want,
+             "%s: feeds[0].replay: a replayed feed with DATABASE_URL set: unset it (a replay "
+             "keeps its simulation in data_dir/replay)\n",
+             cfg);
+    refused_alike(cfg, want);
+    unsetenv("DATABASE_URL");
+    char rm[96];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    assert_int_equal(system(rm), 0);
+}
+
 /* `nexus decode` on the real Binance capture: JSON lines on stdout, one
  * summary object as the last stderr line, counts that agree. */
 static void test_decode_cli(void **state)
@@ -880,6 +1040,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_check_config_checks_what_run_checks),
         cmocka_unit_test(test_decode_cli),
         cmocka_unit_test(test_run_stops_on_sigterm),
         cmocka_unit_test(test_run_stops_on_sigint),
