@@ -1,8 +1,15 @@
 /*
- * config_paths.c — the config's paths against the file system (see
- * config.h): what `nexus run` will open, make or read, checked before it
- * starts anything, so that `nexus check-config` refuses what `run` would.
+ * config_paths.c — the config's paths (see config.h): where they point,
+ * and whether `nexus run` will be able to use them.
  *
+ * A relative path in the file is relative to the file's folder, so a
+ * config means the same files whichever folder nexus is started from
+ * (`nexus run --config /etc/nexus/x.json` from anywhere). The join is
+ * textual: "config/../tests/x.csv" is left for the kernel to resolve, as a
+ * symlinked folder means for ".." what the kernel says it does.
+ *
+ * What `nexus run` will open, make or read is checked before it starts
+ * anything, so that `nexus check-config` refuses what `run` would.
  * The checks only look (stat and access): nothing is made or opened. They
  * mirror what start-up does with each path — data_dir is made with one
  * mkdir (not its parents) and written in; log.file is opened for append
@@ -12,6 +19,9 @@
  * system calls at start-up.
  */
 #include "nx/config.h"
+#include "nx/error.h"
+
+#include "config_paths.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +29,28 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+int nx_config_path_join(const char *base, const char *path, char *out, size_t cap)
+{
+    int n;
+    if (!base || !*path || path[0] == '/') {
+        n = snprintf(out, cap, "%s", path);
+    } else {
+        while (path[0] == '.' && path[1] == '/') {
+            path += 2;
+            while (*path == '/')
+                path++;
+        }
+        if (!strcmp(path, "."))
+            path = "";
+        size_t b = strlen(base);
+        if (!*path)
+            n = snprintf(out, cap, "%s", base);
+        else
+            n = snprintf(out, cap, "%s%s%s", base, b && base[b - 1] == '/' ? "" : "/", path);
+    }
+    return n >= 0 && (size_t)n < cap ? 0 : NX_ETOOLONG;
+}
 
 void nx_config_errors_add(nx_config_errors_t *errs, const char *key, const char *fmt, ...)
 {

@@ -651,6 +651,110 @@ static void test_storage_cli(void **state)
     sh("rm -rf %s%s", dir, "");
 }
 
+/* Exit status of `cd dir && nexus ARGS` (stdout and stderr into out, if
+ * not NULL). */
+static int nexus_in(const char *dir, char *out, size_t cap, const char *args)
+{
+    char cmd[2048], path[64];
+    snprintf(path, sizeof path, "/tmp/nx-cli-in-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s > %s 2>&1", dir, nexus_bin, args, path);
+    int st = system(cmd);
+    FILE *f = fopen(path, "r");
+    size_t n = f && out ? fread(out, 1, cap - 1, f) : 0;
+    if (out)
+        out[n] = 0;
+    if (f)
+        fclose(f);
+    unlink(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Paths in a config are relative to the config's folder, wherever nexus
+ * is started (issue 16: `nexus run --config /abs/x.json` from another
+ * folder looked for its candles there and failed with "input/output
+ * error"); a missing one is named "no such file: PATH". */
+static void test_paths_relative_to_the_config(void **state)
+{
+    (void)state;
+    unsetenv("DATABASE_URL");
+    char dir[] = "/tmp/nx-cli-rel-XXXXXX", elsewhere[] = "/tmp/nx-cli-away-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(mkdtemp(elsewhere));
+    char conf[160], path[200], args[512], out[65536], want[512];
+    snprintf(conf, sizeof conf, "%s/conf", dir);
+    assert_int_equal(mkdir(conf, 0700), 0);
+    snprintf(path, sizeof path, "%s/candles", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    /* the first 120 candles of the bundled file, next to the config's folder */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "head -n 121 %s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv > "
+             "%s/candles/btc.csv",
+             getenv("NX_SOURCE_DIR"), dir);
+    assert_int_equal(system(cmd), 0);
+    char more[512];
+    snprintf(more, sizeof more,
+             "\"data_dir\": \"state\", \"log\": {\"file\": \"logs/nexus.log\"},\n"
+             " \"feeds\": [{\"venue\": \"binance-usdm\", \"ws_url\": \"wss://fstream.binance.com\","
+             " \"rest_url\": \"https://fapi.binance.com\", \"streams\": [\"trades\", \"klines\"],"
+             " \"kline_interval\": \"15m\", \"stale_s\": 0, \"replay\": \"../candles/btc.csv\"}]");
+    char cfg[160];
+    write_cfg(cfg, conf, "x", more);
+    snprintf(path, sizeof path, "%s/logs", conf);
+    assert_int_equal(mkdir(path, 0700), 0);
+
+    /* from another folder: checked, then run to the end of the data, its
+     * state and log in the config's folder, nothing where it was started */
+    snprintf(args, sizeof args, "check-config %s", cfg);
+    if (nexus_in(elsewhere, out, sizeof out, args) != 0)
+        fail_msg("check-config from %s:\n%s", elsewhere, out);
+    snprintf(args, sizeof args, "run --config %s --duration 60", cfg);
+    if (nexus_in(elsewhere, out, sizeof out, args) != 0)
+        fail_msg("run from %s:\n%s", elsewhere, out);
+    snprintf(path, sizeof path, "%s/logs/nexus.log", conf);
+    static char log[1 << 20];
+    assert_true(slurp(path, log, sizeof log) > 0);
+    assert_non_null(strstr(log, "stopping (end of the replayed data)"));
+    snprintf(want, sizeof want, "replay: %s/../candles/btc.csv served on 127.0.0.1:", conf);
+    assert_non_null(strstr(log, want));
+    snprintf(path, sizeof path, "%s/state/replay/nexus.db", conf);
+    assert_true(file_size(path) > 0);
+    assert_true(strstr(out, "candles 120") != NULL); /* the summary: every candle traded */
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", elsewhere);
+    assert_int_equal(system(cmd), 0); /* nothing made where it was started */
+
+    /* a missing file is named by where the config says it is */
+    snprintf(more, sizeof more,
+             "\"data_dir\": \"state\",\n \"feeds\": [{\"venue\": \"binance-usdm\", \"ws_url\": "
+             "\"wss://fstream.binance.com\", \"rest_url\": \"https://fapi.binance.com\", "
+             "\"replay\": \"btc-2024.csv\"}]");
+    write_cfg(cfg, conf, "y", more);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: no such file: %s/btc-2024.csv\n", cfg, conf);
+    static const char *const cmds[] = {"check-config %s", "run --config %s"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, cmds[k], cfg);
+        assert_int_equal(nexus_in(elsewhere, out, sizeof out, args), 2);
+        if (!strstr(out, want))
+            fail_msg("%s from %s: wanted \"%s\", got:\n%s", args, elsewhere, want, out);
+        assert_null(strstr(out, "input/output error"));
+    }
+
+    /* the bundled configs, from the project's folder and from another */
+    const char *src = getenv("NX_SOURCE_DIR");
+    static const char *const bundled[] = {"config/replay.example.json",
+                                          "config/nexus.example.json"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "check-config %s", bundled[k]);
+        if (nexus_in(src, out, sizeof out, args) != 0)
+            fail_msg("%s in %s:\n%s", args, src, out);
+        snprintf(args, sizeof args, "check-config %s/%s", src, bundled[k]);
+        if (nexus_in(elsewhere, out, sizeof out, args) != 0)
+            fail_msg("%s in %s:\n%s", args, elsewhere, out);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, elsewhere);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void stop_with(int sig)
 {
     char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)example_cfg, NULL};
@@ -1041,6 +1145,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_check_config),
         cmocka_unit_test(test_check_config_checks_what_run_checks),
+        cmocka_unit_test(test_paths_relative_to_the_config),
         cmocka_unit_test(test_decode_cli),
         cmocka_unit_test(test_run_stops_on_sigterm),
         cmocka_unit_test(test_run_stops_on_sigint),

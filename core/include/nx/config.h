@@ -197,10 +197,18 @@ void nx_config_defaults(nx_config_t *cfg);
 /* Load and validate the file at path. Returns 0 and a complete *cfg, or
  * NX_ECONFIG with every problem in *errs (NX_EIO if the file cannot be
  * read, or is a folder, also described in *errs). cfg is left with
- * defaults on failure. */
+ * defaults on failure.
+ *
+ * Paths written in the file (data_dir, log.file, feeds[].replay,
+ * cortex.plugin_dir, cortex.strategies[].path, storage.key_file) are
+ * relative to the file's own folder, wherever nexus is started: cfg holds
+ * them joined to it ("config/../tests/x.csv" for "../tests/x.csv" in
+ * config/replay.json). A default the file leaves out (data_dir's
+ * ./nexus-data) stays relative to the working directory. */
 int nx_config_load(const char *path, nx_config_t *cfg, nx_config_errors_t *errs);
 
-/* Same, from a string; `name` stands for the file name in messages. */
+/* Same, from a string; `name` stands for the file name in messages. With
+ * no file there is no folder: paths are kept as written. */
 int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,
                           nx_config_errors_t *errs);
 
