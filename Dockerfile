@@ -30,8 +30,7 @@ RUN apt-get update -qq \
 COPY --from=build /out/bin/nexus /usr/local/bin/nexus
 COPY --from=build /out/lib/nexus /usr/local/lib/nexus
 COPY --from=build /out/share/nexus /usr/local/share/nexus
-RUN mkdir -p /etc/nexus && cp /usr/local/share/nexus/config/nexus.example.json /etc/nexus/nexus.json \
- && ln -s /usr/local/share/nexus/tests /var/lib/nexus/tests
+RUN mkdir -p /etc/nexus && cp /usr/local/share/nexus/config/nexus.example.json /etc/nexus/nexus.json
 USER nexus
 WORKDIR /var/lib/nexus
 ENTRYPOINT ["/usr/local/bin/nexus"]

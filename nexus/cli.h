@@ -4,6 +4,9 @@
 #ifndef NX_CLI_H
 #define NX_CLI_H
 
+#include "nx/config.h"
+#include "nx/replay.h"
+
 /* Exit codes shared by every subcommand. */
 enum {
     NX_EXIT_OK = 0,
@@ -11,6 +14,16 @@ enum {
     NX_EXIT_CONFIG = 2, /* invalid configuration or input */
     NX_EXIT_USAGE = 64, /* bad command line (sysexits EX_USAGE) */
 };
+
+/* preflight.c: load the config at path and check everything `nexus run`
+ * checks before it starts (the file, its paths, each replay's data, the
+ * environment). Returns 0, or prints every problem and "PATH: N problems;
+ * nothing was started" on stderr and returns NX_EXIT_CONFIG. `run` and
+ * `check-config` both start with it. */
+int nx_cli_config_load(const char *path, nx_config_t *cfg);
+/* How `nexus run` serves a feed's replay file (a *.csv is candles, anything
+ * else recorded frames). */
+void nx_cli_replay_opts(const nx_config_feed_t *f, nx_replay_opts_t *o);
 
 int nx_cmd_check_config(int argc, char **argv);
 int nx_cmd_run(int argc, char **argv);

@@ -1,7 +1,9 @@
 /*
  * cmd_check_config.c — `nexus check-config FILE`: validate completely and
  * either summarise (exit 0) or list every error with file:line:column
- * (exit 2). `--describe` prints the schema instead.
+ * (exit 2). Completely means what `nexus run` checks before it starts, by
+ * the same code (preflight.c): the file, the paths it names, each replay's
+ * data. `--describe` prints the schema instead.
  */
 #include "cli.h"
 
@@ -16,8 +18,11 @@ static void help(FILE *out)
 {
     fprintf(out, "usage: nexus check-config FILE\n"
                  "       nexus check-config --describe\n\n"
-                 "Validate a Nexus config file. Exit 0 and print a summary when it is valid;\n"
-                 "exit 2 and print every problem as FILE:LINE:COLUMN: KEY.PATH: message.\n\n"
+                 "Validate a Nexus config file as `nexus run` does before it starts: the file,\n"
+                 "the folders and files it names (data_dir, log.file, each feed's replay data).\n"
+                 "Exit 0 and print a summary when it is valid; exit 2 and print every problem\n"
+                 "as FILE:LINE:COLUMN: KEY.PATH: message (FILE: KEY.PATH: message when it is\n"
+                 "about a path, not a place in the file).\n\n"
                  "  --describe   print every config key with its type, allowed values,\n"
                  "               default and meaning (Markdown)\n"
                  "  -h, --help   this text\n");
@@ -51,14 +56,9 @@ int nx_cmd_check_config(int argc, char **argv)
         return NX_EXIT_USAGE;
     }
     static nx_config_t cfg;
-    static nx_config_errors_t errs;
-    int rc = nx_config_load(argv[optind], &cfg, &errs);
-    if (rc) {
-        nx_config_errors_print(&errs, stderr);
-        fprintf(stderr, "%s: %d problem%s; nothing was started\n", argv[optind], errs.count,
-                errs.count == 1 ? "" : "s");
-        return NX_EXIT_CONFIG;
-    }
+    int bad = nx_cli_config_load(argv[optind], &cfg); /* what `run` checks before it starts */
+    if (bad)
+        return bad;
     printf("%s: OK\n", argv[optind]);
     printf("  engine: clock=%s wait=%s rings market=%u order=%u journal=%u heartbeat=%ums "
            "stats=%us\n",

@@ -181,8 +181,11 @@ int nx_cmd_replay(int argc, char **argv)
     nx_replay_t *r;
     int rc = nx_replay_create(&r, &o);
     if (rc) {
-        fprintf(stderr, "nexus replay: cannot start: %s (%s)\n", nx_strerror(rc),
-                o.frames_path ? o.frames_path : o.candles_path);
+        char why[320];
+        if (rc == NX_ESYSTEM || nx_replay_check(&o, why, sizeof why) == 0)
+            snprintf(why, sizeof why, "%s (%s)", nx_strerror(rc),
+                     o.frames_path ? o.frames_path : o.candles_path);
+        fprintf(stderr, "nexus replay: cannot start: %s\n", why);
         return rc == NX_ESYSTEM ? NX_EXIT_FAIL : NX_EXIT_CONFIG;
     }
     nx_replay_stats_t st;

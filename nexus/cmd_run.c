@@ -50,12 +50,6 @@ static void to_loopback(char *url, size_t cap, const char *scheme, int port)
     snprintf(url, cap, "%s", out);
 }
 
-static int ends_with(const char *s, const char *tail)
-{
-    size_t a = strlen(s), b = strlen(tail);
-    return a >= b && !strcmp(s + a - b, tail);
-}
-
 /* A loopback venue per feed with `replay`, started before the engine; the
  * feed's URLs point at it. Blocked signals are inherited by its thread. */
 static int replays_start(replays_t *rp, nx_config_t *cfg)
@@ -65,15 +59,7 @@ static int replays_start(replays_t *rp, nx_config_t *cfg)
         if (!f->replay[0])
             continue;
         nx_replay_opts_t o;
-        nx_replay_opts_default(&o);
-        o.venue = f->venue;
-        if (ends_with(f->replay, ".csv"))
-            o.candles_path = f->replay;
-        else
-            o.frames_path = f->replay;
-        o.symbol = f->replay_symbol;
-        o.speed = f->replay_speed;
-        o.quiet = 1;
+        nx_cli_replay_opts(f, &o);
         int rc = nx_replay_create(&rp->r[rp->n], &o);
         if (rc) {
             NX_ERROR("replay", "cannot serve %s: %s", f->replay, nx_strerror(rc));
@@ -125,14 +111,10 @@ static uint64_t rest_pending(const nx_engine_t *e)
 
 /* A replay is a simulation: each run starts from an empty database of its
  * own (data_dir/replay), so an earlier run's positions and cooldowns on
- * the same data do not carry over. */
+ * the same data do not carry over (a replay with DATABASE_URL set was
+ * refused before: nx_cli_config_load). */
 static int replay_storage(nx_config_t *cfg)
 {
-    if (getenv("DATABASE_URL") && *getenv("DATABASE_URL")) {
-        fprintf(stderr, "nexus run: a replayed feed with DATABASE_URL set: unset it (a replay "
-                        "keeps its simulation in data_dir/replay)\n");
-        return NX_EINVAL;
-    }
     char dir[NX_PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/replay", cfg->data_dir);
     if (strlen(dir) >= sizeof cfg->data_dir)
@@ -232,13 +214,9 @@ int nx_cmd_run(int argc, char **argv)
     }
 
     static nx_config_t cfg;
-    static nx_config_errors_t errs;
-    if (nx_config_load(path, &cfg, &errs)) {
-        nx_config_errors_print(&errs, stderr);
-        fprintf(stderr, "%s: %d problem%s; nothing was started\n", path, errs.count,
-                errs.count == 1 ? "" : "s");
-        return NX_EXIT_CONFIG;
-    }
+    int bad = nx_cli_config_load(path, &cfg); /* what check-config checks, word for word */
+    if (bad)
+        return bad;
 
     int log_fd = 2;
     if (cfg.log.file[0]) {

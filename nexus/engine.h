@@ -111,6 +111,8 @@ typedef struct nx_engine {
     nx_chat_t *chat;
     int console;               /* nexus run --console: the owner's commands from stdin */
     char recovery_notes[1024]; /* reconciliation differences found at start, for the owner */
+    int recovery_held;         /* sessions recovery paused (the desk disagrees with storage) */
+    int verify_only;           /* nx_engine_verify: recovery's checks, nothing written */
     /* Calls from the service thread to the engine thread: a slot is queued,
      * the network thread (the market ring's one producer) publishes it as a
      * control event, the engine thread answers. */
@@ -126,6 +128,17 @@ typedef struct nx_engine {
  * and recover the saved state (start-up: allocates). Returns 0 or a
  * negative NX_E… code; on failure everything made is released. */
 int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg);
+
+/* Start-up's recovery on an open store, for `nexus db status`: the stored
+ * sessions onto a desk, the order and request ids, the venue's book and each
+ * session's saved state against the stored fills, by the same code
+ * nx_engine_init runs, but with no rings, threads or plugins, and nothing
+ * written (no journal entry, no audit row). *held is the number of sessions
+ * start-up would pause, their reasons in e->recovery_notes (one per line).
+ * Needs the config's symbols (cfg->n_symbols > 0). Returns 0 or a negative
+ * NX_E… code; call nx_engine_verify_done(e) after either. Allocates. */
+int nx_engine_verify(nx_engine_t *e, const nx_config_t *cfg, nx_store_t *st, int *held);
+void nx_engine_verify_done(nx_engine_t *e);
 
 /* Make the feeds and the Telegram client, start the cortex and the network,
  * engine and service threads. */

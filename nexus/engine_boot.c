@@ -451,6 +451,45 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
     return 0;
 }
 
+/* nx_engine_verify's desk journals nowhere: nothing is written. */
+static void journal_nowhere(void *ctx, const nx_event_t *ev)
+{
+    (void)ctx;
+    (void)ev;
+}
+
+int nx_engine_verify(nx_engine_t *e, const nx_config_t *cfg, nx_store_t *st, int *held)
+{
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    e->store = st; /* the caller's: not closed by nx_engine_verify_done */
+    e->verify_only = 1;
+    pthread_mutex_init(&e->call_mu, NULL);
+    *held = 0;
+    if (!cfg->n_symbols)
+        return NX_EINVAL;
+    int rc;
+    e->symtab = malloc(sizeof *e->symtab);
+    if (!e->symtab)
+        return NX_ENOMEM;
+    nx_symtab_init(e->symtab);
+    /* the same steps as nx_engine_init, from the desk on (no Sentinel: it
+     * names protective exits, which recovery does not look at) */
+    if ((rc = nx_config_symbols_intern(cfg, e->symtab)) ||
+        (rc = nx_desk_create(&e->desk, cfg, e->symtab, journal_nowhere, e)) ||
+        (rc = sessions_load(e)) || (rc = engine_resume_ids(e)) || (rc = engine_recover(e)))
+        return rc;
+    *held = e->recovery_held;
+    return 0;
+}
+
+void nx_engine_verify_done(nx_engine_t *e)
+{
+    e->store = NULL; /* the caller's */
+    release(e);
+    pthread_mutex_destroy(&e->call_mu);
+}
+
 /* The Telegram bot, when NEXUS_TELEGRAM_TOKEN is set: on the network
  * thread's libwebsockets context, made before the thread runs. */
 static int chat_start(nx_engine_t *e)

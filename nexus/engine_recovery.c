@@ -48,8 +48,8 @@ static void recovery_report(void *ctx, uint32_t session, const char *text)
     size_t used = strlen(r->e->recovery_notes);
     snprintf(r->e->recovery_notes + used, sizeof r->e->recovery_notes - used, "%s\n", detail);
     /* the owner reads it in the audit log (and from the chat layer) */
-    if (nx_store_audit(r->e->store, 0, r->e->cfg->storage.owner_chat_id, "reconcile_mismatch",
-                       detail))
+    if (!r->e->verify_only && nx_store_audit(r->e->store, 0, r->e->cfg->storage.owner_chat_id,
+                                             "reconcile_mismatch", detail))
         NX_ERROR("store", "cannot record a reconciliation report: %s", nx_store_error(r->e->store));
 }
 
@@ -117,7 +117,8 @@ int engine_recover(nx_engine_t *e)
     r.held = nx_desk_reconcile(e->desk, r.f, r.n, recovery_report, &r);
     free(r.f);
     e->saved_ns = nx_desk_now(e->desk); /* the latest restored state's market time */
-    if (r.held)
+    e->recovery_held = r.held;
+    if (r.held && !e->verify_only)
         NX_ERROR("recovery",
                  "%d session%s paused: the saved state and the venue disagree (see above and "
                  "the audit log); resume each after checking it",

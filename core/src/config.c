@@ -12,6 +12,7 @@
 #include "nx/error.h"
 #include "nx/fixed.h"
 
+#include "config_paths.h"
 #include "config_schema.h"
 #include "json_locate.h"
 
@@ -21,6 +22,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_DEPTH 16
 
@@ -30,6 +32,7 @@ typedef struct vctx {
     nx_config_errors_t *errs;
     nx_jpath_comp_t path[MAX_DEPTH];
     int depth;
+    const char *base; /* the config file's folder, for relative paths; NULL: as written */
 } vctx_t;
 
 static void path_str(const vctx_t *c, char *out, size_t cap)
@@ -366,6 +369,20 @@ static void get_str(json_t *o, const char *k, char *dst, size_t cap)
         snprintf(dst, cap, "%s", json_string_value(v));
 }
 
+/* A path key of the object at c's path: relative to the config file's
+ * folder (config_paths.c). Too long once joined is reported at the key. */
+static void get_path(vctx_t *c, json_t *o, const char *k, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || nx_config_path_join(c->base, json_string_value(v), dst, cap) == 0)
+        return;
+    c->path[c->depth].key = k;
+    c->depth++;
+    add_error(c, 0, "%zu characters once in the config's folder %s; at most %zu",
+              strlen(c->base) + 1 + json_string_length(v), c->base, cap - 1);
+    c->depth--;
+}
+
 /* Parse a validated decimal string at `scale`; report if inexact there. */
 static int get_decimal(vctx_t *c, json_t *o, const char *k, unsigned scale, int64_t *dst)
 {
@@ -460,7 +477,10 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
         cfg->cortex.ntf = get_timeframes(v, cfg->cortex.tf_s);
     if ((v = json_object_get(cx, "candles_from")))
         cfg->cortex.candles_from_trades = !strcmp(json_string_value(v), "trades");
-    get_str(cx, "plugin_dir", cfg->cortex.plugin_dir, sizeof cfg->cortex.plugin_dir);
+    c->path[0].key = "cortex";
+    c->depth = 1;
+    get_path(c, cx, "plugin_dir", cfg->cortex.plugin_dir, sizeof cfg->cortex.plugin_dir);
+    c->depth = 0;
     if ((v = json_object_get(cx, "allow_unsigned")))
         cfg->cortex.allow_unsigned = json_is_true(v);
     if ((v = json_object_get(cx, "watch")))
@@ -503,7 +523,9 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
         }
         memcpy(st->name, st->plugin, sizeof st->name); /* same size, NUL-terminated */
         get_str(sj, "name", st->name, sizeof st->name);
-        get_str(sj, "path", st->path, sizeof st->path);
+        c->depth = 3;
+        get_path(c, sj, "path", st->path, sizeof st->path);
+        c->depth = 4;
         for (uint32_t k = 0; k < cfg->cortex.n_strategies; k++) {
             if (!strcmp(cfg->cortex.strategies[k].name, st->name)) {
                 c->path[3].key = json_object_get(sj, "name") ? "name" : "plugin";
@@ -758,9 +780,12 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         if ((v = json_object_get(l, "format")))
             cfg->log.format = (nx_log_format_t)enum_index(v, fmt_ch);
         get_u32(l, "debounce_s", &cfg->log.debounce_s);
-        get_str(l, "file", cfg->log.file, sizeof cfg->log.file);
+        c->path[0].key = "log";
+        c->depth = 1;
+        get_path(c, l, "file", cfg->log.file, sizeof cfg->log.file);
+        c->depth = 0;
     }
-    get_str(root, "data_dir", cfg->data_dir, sizeof cfg->data_dir);
+    get_path(c, root, "data_dir", cfg->data_dir, sizeof cfg->data_dir);
     json_t *mk = json_object_get(root, "market");
     if (mk) {
         json_t *bp = json_object_get(mk, "band_pct");
@@ -772,7 +797,10 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
     }
     json_t *sto = json_object_get(root, "storage");
     if (sto) {
-        get_str(sto, "key_file", cfg->storage.key_file, sizeof cfg->storage.key_file);
+        c->path[0].key = "storage";
+        c->depth = 1;
+        get_path(c, sto, "key_file", cfg->storage.key_file, sizeof cfg->storage.key_file);
+        c->depth = 0;
         get_u32(sto, "batch", &cfg->storage.batch);
         get_u32(sto, "drain_s", &cfg->storage.drain_s);
         json_t *oc = json_object_get(sto, "owner_chat_id");
@@ -851,7 +879,12 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         get_u32(fj, "watchdog_ms", &fd->watchdog_ms);
         get_u32(fj, "stale_s", &fd->stale_s);
         get_u32(fj, "book_depth", &fd->book_depth);
-        get_str(fj, "replay", fd->replay, sizeof fd->replay);
+        c->path[0].key = "feeds";
+        c->path[1].key = NULL;
+        c->path[1].index = i;
+        c->depth = 2;
+        get_path(c, fj, "replay", fd->replay, sizeof fd->replay);
+        c->depth = 0;
         get_u32(fj, "replay_speed", &fd->replay_speed);
         snprintf(fd->replay_symbol, sizeof fd->replay_symbol, "BTCUSDT");
         get_str(fj, "replay_symbol", fd->replay_symbol, sizeof fd->replay_symbol);
@@ -888,8 +921,9 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
     extract_trading(c, root, cfg);
 }
 
-int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,
-                          nx_config_errors_t *errs)
+/* Both loads: base is the file's folder (NULL: paths as written). */
+static int load_text(const char *text, size_t len, const char *name, const char *base,
+                     nx_config_t *cfg, nx_config_errors_t *errs)
 {
     memset(errs, 0, sizeof *errs);
     snprintf(errs->file, sizeof errs->file, "%s", name ? name : "(config)");
@@ -915,7 +949,7 @@ int nx_config_load_string(const char *text, size_t len, const char *name, nx_con
         snprintf(e->message, sizeof e->message, "invalid JSON: %s", jerr.text);
         return NX_ECONFIG;
     }
-    vctx_t c = {.text = text, .len = len, .errs = errs};
+    vctx_t c = {.text = text, .len = len, .errs = errs, .base = base};
     validate(&c, &nx_config_root, root);
     if (errs->count == 0) {
         nx_config_t tmp;
@@ -930,16 +964,31 @@ int nx_config_load_string(const char *text, size_t len, const char *name, nx_con
     return errs->count ? NX_ECONFIG : 0;
 }
 
+int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,
+                          nx_config_errors_t *errs)
+{
+    return load_text(text, len, name, NULL, cfg, errs);
+}
+
 int nx_config_load(const char *path, nx_config_t *cfg, nx_config_errors_t *errs)
 {
     memset(errs, 0, sizeof *errs);
     snprintf(errs->file, sizeof errs->file, "%s", path);
-    FILE *f = fopen(path, "rb");
+    /* a folder opens for reading and reads as nothing: say what it is */
+    struct stat sb;
+    int folder = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    FILE *f = folder ? NULL : fopen(path, "rb");
     if (!f) {
+        int err = errno;
         nx_config_defaults(cfg);
         errs->count = 1;
         snprintf(errs->e[0].path, sizeof errs->e[0].path, "(file)");
-        snprintf(errs->e[0].message, sizeof errs->e[0].message, "cannot open: %s", strerror(errno));
+        if (folder)
+            snprintf(errs->e[0].message, sizeof errs->e[0].message,
+                     "is a folder, not a config file");
+        else
+            snprintf(errs->e[0].message, sizeof errs->e[0].message, "cannot open: %s",
+                     strerror(err));
         return NX_EIO;
     }
     char *buf = NULL;
@@ -969,7 +1018,13 @@ int nx_config_load(const char *path, nx_config_t *cfg, nx_config_errors_t *errs)
             break;
     }
     fclose(f);
-    int rc = nx_config_load_string(buf, len, path, cfg, errs);
+    /* the folder relative paths in the file are relative to: none when the
+     * file is in the working directory ("nexus.json"), which is the same */
+    char base[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(base, sizeof base, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int rc = load_text(buf, len, path, slash ? base : NULL, cfg, errs);
     free(buf);
     return rc;
 }

@@ -56,8 +56,10 @@ static const nx_cnode_t log_members[] = {
      "Repeats of the same keyed message within this many seconds are "
      "suppressed and summarised as \"(repeated K times)\".",
      "10", 0, 3600, 0, NULL, NULL},
-    {"file", NX_CT_STRING, "Append the log to this file; empty means standard error.", "\"\"", 0,
-     255, 0, NULL, NULL},
+    {"file", NX_CT_STRING,
+     "Append the log to this file (a relative path is in the config file's folder); empty means "
+     "standard error.",
+     "\"\"", 0, 255, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -115,7 +117,7 @@ static const nx_cnode_t feed_members[] = {
      "one per line) on 127.0.0.1 in the venue's own wire format from inside `nexus run`, and "
      "connect to it as to the venue (the URLs' host and port are replaced, their paths kept). "
      "The run stops by itself at the end of the data, and each run starts from an empty "
-     "database under data_dir/replay.",
+     "database under data_dir/replay. A relative path is in the config file's folder.",
      "\"\"", 0, 255, 0, NULL, NULL},
     {"replay_speed", NX_CT_INT,
      "With replay: 0 = as fast as the engine reads, 1 = as recorded, N = N times faster.", "0", 0,
@@ -149,8 +151,10 @@ static const nx_cnode_t strategy_members[] = {
      "(required)", 1, 31, NX_CF_REQUIRED, NULL, NULL},
     {"name", NX_CT_STRING, "Instance name (to run one plugin twice with other parameters).",
      "the plugin name", 1, 31, 0, NULL, NULL},
-    {"path", NX_CT_STRING, "Explicit .so path, instead of plugin_dir/<plugin>.so.", "\"\"", 0, 255,
-     0, NULL, NULL},
+    {"path", NX_CT_STRING,
+     "Explicit .so path, instead of plugin_dir/<plugin>.so (a relative path is in the config "
+     "file's folder).",
+     "\"\"", 0, 255, 0, NULL, NULL},
     {"symbols", NX_CT_ARRAY, "Symbols it trades; empty means every configured symbol.", "[]", 0, 64,
      0, NULL, &sym_name_elem},
     {"timeframes", NX_CT_ARRAY, "Timeframes it runs on; empty means the plugin's default.", "[]", 0,
@@ -170,8 +174,8 @@ static const nx_cnode_t cortex_members[] = {
      "Build candles from the venue's closed klines (exact, the default) or from trades.",
      "\"klines\"", 0, 0, 0, candles_from_choices, NULL},
     {"plugin_dir", NX_CT_STRING,
-     "Where plugins are found; empty means next to the nexus binary (../plugins or "
-     "../lib/nexus/plugins).",
+     "Where plugins are found (a relative path is in the config file's folder); empty means "
+     "next to the nexus binary (../plugins or ../lib/nexus/plugins).",
      "\"\"", 0, 255, 0, NULL, NULL},
     {"trusted_keys", NX_CT_ARRAY,
      "Public keys whose signatures are accepted on plugins (`nexus plugin keygen`).", "[]", 0, 8, 0,
@@ -329,9 +333,10 @@ static const nx_cnode_t market_members[] = {
 
 static const nx_cnode_t storage_members[] = {
     {"key_file", NX_CT_STRING,
-     "File holding the master key (base64, mode 0600) that seals users' API keys; "
-     "NEXUS_MASTER_KEY in the environment wins. The database URL comes from DATABASE_URL "
-     "(PostgreSQL); without it the embedded SQLite file data_dir/nexus.db is used.",
+     "File holding the master key (base64, mode 0600) that seals users' API keys (a relative "
+     "path is in the config file's folder); NEXUS_MASTER_KEY in the environment wins. The "
+     "database URL comes from DATABASE_URL (PostgreSQL); without it the embedded SQLite file "
+     "data_dir/nexus.db is used.",
      "\"\"", 0, 255, 0, NULL, NULL},
     {"batch", NX_CT_INT, "Journal entries per storage transaction at most.", "4096", 1, 65536, 0,
      NULL, NULL},
@@ -395,7 +400,10 @@ static const nx_cnode_t user_elem = {"", NX_CT_OBJECT, "One user.", NULL, 0, 0,
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
-    {"data_dir", NX_CT_STRING, "Directory for the embedded database and other state.",
+    {"data_dir", NX_CT_STRING,
+     "Folder for the embedded database and other state, made if missing (its parent must "
+     "exist). A relative path is in the config file's folder; when the key is left out, "
+     "nexus-data in the working directory.",
      "\"./nexus-data\"", 1, 255, 0, NULL, NULL},
     {"symbols", NX_CT_ARRAY, "Instruments to trade, with their venue rules.", "[]", 0, 256, 0, NULL,
      &symbol_elem},

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nx/config.h"
 #include "nx/error.h"
@@ -237,6 +239,113 @@ static void test_missing_file(void **state)
     assert_int_equal(nx_config_load("/nonexistent/nexus.json", &cfg, &errs), NX_EIO);
     assert_int_equal(errs.count, 1);
     assert_non_null(strstr(errs.e[0].message, "No such file"));
+    /* a folder reads as an empty file: it is named for what it is */
+    assert_int_equal(nx_config_load("/tmp", &cfg, &errs), NX_EIO);
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.e[0].message, "is a folder, not a config file");
+}
+
+/* dir/name holding text. */
+static void put(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A config's relative paths are relative to its folder, however it is
+ * named and wherever it is loaded from; absolute and empty ones, and the
+ * defaults it leaves out, are kept (issue 16: `nexus run --config
+ * /abs/x.json` from another folder looked for its candles in that folder). */
+static void test_paths_relative_to_the_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-config-paths-XXXXXX", etc[64], path[512], want[512], cwd[512];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(etc, sizeof etc, "%s/etc", dir);
+    assert_int_equal(mkdir(etc, 0700), 0);
+    const char *text =
+        "{\"data_dir\": \"data\", \"log\": {\"file\": \"./logs/n.log\"},\n"
+        " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\", \"tick_size\": "
+        "\"0.01\", \"lot_size\": \"0.001\"}],\n"
+        " \"feeds\": [{\"venue\": \"binance-usdm\", \"ws_url\": \"wss://x\", \"rest_url\": "
+        "\"https://x\", \"replay\": \"../candles.csv\"}],\n"
+        " \"cortex\": {\"plugin_dir\": \".\", \"strategies\": [{\"plugin\": \"trend\", \"path\": "
+        "\"/opt/trend.so\"}, {\"plugin\": \"grid\", \"path\": \"so/grid.so\"}]},\n"
+        " \"storage\": {\"key_file\": \"\"}}\n";
+    put(etc, "n.json", text);
+    put(etc, "bare.json", "{}");
+
+    snprintf(path, sizeof path, "%s/n.json", etc); /* an absolute name */
+    if (nx_config_load(path, &cfg, &errs)) {
+        nx_config_errors_print(&errs, stderr);
+        fail();
+    }
+    snprintf(want, sizeof want, "%s/data", etc);
+    assert_string_equal(cfg.data_dir, want);
+    snprintf(want, sizeof want, "%s/logs/n.log", etc);
+    assert_string_equal(cfg.log.file, want);
+    snprintf(want, sizeof want, "%s/../candles.csv", etc);
+    assert_string_equal(cfg.feeds[0].replay, want);
+    assert_string_equal(cfg.cortex.plugin_dir, etc);
+    assert_string_equal(cfg.cortex.strategies[0].path, "/opt/trend.so");
+    snprintf(want, sizeof want, "%s/so/grid.so", etc);
+    assert_string_equal(cfg.cortex.strategies[1].path, want);
+    assert_string_equal(cfg.storage.key_file, "");
+
+    /* a relative name, from another folder and from the config's own */
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(nx_config_load("etc/n.json", &cfg, &errs), 0);
+    assert_string_equal(cfg.data_dir, "etc/data");
+    assert_string_equal(cfg.feeds[0].replay, "etc/../candles.csv");
+    assert_string_equal(cfg.cortex.plugin_dir, "etc");
+    assert_int_equal(nx_config_load("./etc/n.json", &cfg, &errs), 0);
+    assert_string_equal(cfg.log.file, "./etc/logs/n.log");
+    assert_int_equal(chdir(etc), 0);
+    assert_int_equal(nx_config_load("n.json", &cfg, &errs), 0);
+    assert_string_equal(cfg.data_dir, "data");
+    assert_string_equal(cfg.log.file, "./logs/n.log");
+    assert_string_equal(cfg.feeds[0].replay, "../candles.csv");
+    assert_int_equal(chdir(cwd), 0);
+
+    /* a default the file leaves out stays in the working directory */
+    snprintf(path, sizeof path, "%s/bare.json", etc);
+    assert_int_equal(nx_config_load(path, &cfg, &errs), 0);
+    assert_string_equal(cfg.data_dir, "./nexus-data");
+    assert_string_equal(cfg.log.file, "");
+    /* text without a file has no folder: paths as written */
+    assert_int_equal(load(text), 0);
+    assert_string_equal(cfg.data_dir, "data");
+    assert_string_equal(cfg.feeds[0].replay, "../candles.csv");
+
+    /* too long once joined to the folder: refused at the key */
+    char lng[400];
+    snprintf(lng, sizeof lng, "{\n \"data_dir\": \"%0250d\"\n}\n", 7);
+    put(etc, "long.json", lng);
+    snprintf(path, sizeof path, "%s/long.json", etc);
+    assert_int_equal(nx_config_load(path, &cfg, &errs), NX_ECONFIG);
+    assert_int_equal(errs.count, 1);
+    assert_int_equal(errs.e[0].line, 2);
+    assert_int_equal(errs.e[0].column, 14);
+    assert_string_equal(errs.e[0].path, "data_dir");
+    snprintf(want, sizeof want, "%zu characters once in the config's folder %s; at most 255",
+             strlen(etc) + 1 + 250, etc);
+    assert_string_equal(errs.e[0].message, want);
+
+    /* the shipped replay config names its candles from any folder (ctest
+     * runs this in the build tree) */
+    const char *src = getenv("NX_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/config/replay.example.json", src ? src : NX_SOURCE_DIR_DEFAULT);
+    assert_int_equal(nx_config_load(path, &cfg, &errs), 0);
+    assert_int_equal(access(cfg.feeds[0].replay, R_OK), 0);
+    assert_int_equal(nx_config_check_paths(&cfg, &errs), 0);
+    char rm[96];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    assert_int_equal(system(rm), 0);
 }
 
 static void test_describe_lists_every_key(void **state)
@@ -349,12 +458,19 @@ static void test_sessions_and_users(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_and_defaults), cmocka_unit_test(test_syntax_error),
-        cmocka_unit_test(test_unknown_key),        cmocka_unit_test(test_wrong_type),
-        cmocka_unit_test(test_out_of_range),       cmocka_unit_test(test_missing_and_semantic),
-        cmocka_unit_test(test_secrets_refused),    cmocka_unit_test(test_all_errors_reported),
-        cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_describe_lists_every_key),
-        cmocka_unit_test(test_cortex_section),     cmocka_unit_test(test_sessions_and_users),
+        cmocka_unit_test(test_valid_and_defaults),
+        cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_wrong_type),
+        cmocka_unit_test(test_out_of_range),
+        cmocka_unit_test(test_missing_and_semantic),
+        cmocka_unit_test(test_secrets_refused),
+        cmocka_unit_test(test_all_errors_reported),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_describe_lists_every_key),
+        cmocka_unit_test(test_paths_relative_to_the_file),
+        cmocka_unit_test(test_cortex_section),
+        cmocka_unit_test(test_sessions_and_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

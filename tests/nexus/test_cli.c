@@ -142,6 +142,40 @@ static void test_version_and_help(void **state)
         assert_non_null(strstr(P.obuf, "usage: nexus"));
         assert_int_equal(run_cmd(&P, subs[i], NULL, NULL), 64); /* missing arguments */
     }
+    /* Every command `nexus --help` lists, each of its actions too: --help and
+     * -h print its usage on stdout, nothing on stderr, and exit 0. */
+    assert_int_equal(run_cmd(&P, "--help", NULL, NULL), 0);
+    static char listing[sizeof P.obuf];
+    snprintf(listing, sizeof listing, "%s", P.obuf);
+    const char *cmds = strstr(listing, "commands:\n");
+    assert_non_null(cmds);
+    int n_cmds = 0;
+    for (const char *l = strchr(cmds, '\n') + 1; l[0] == ' ' && l[1] == ' ';
+         l = strchr(l, '\n') + 1) {
+        char name[32], want[64];
+        assert_int_equal(sscanf(l, " %31s", name), 1);
+        snprintf(want, sizeof want, "usage: nexus %s", name);
+        static const char *const flags[] = {"--help", "-h"};
+        for (int f = 0; f < 2; f++) {
+            if (run_cmd(&P, name, flags[f], NULL) != 0 || !strstr(P.obuf, want) || P.elen)
+                fail_msg("nexus %s %s: want its usage on stdout and exit 0; got stdout \"%s\" "
+                         "stderr \"%s\"",
+                         name, flags[f], P.obuf, P.ebuf);
+        }
+        n_cmds++;
+    }
+    assert_int_equal(n_cmds, 10); /* run .. keys, as main.c lists them */
+    static const char *const actions[][2] = {
+        {"db", "status"},   {"db", "migrate"},  {"users", "add"},    {"users", "list"},
+        {"tasks", "add"},   {"tasks", "list"},  {"keys", "set"},     {"keys", "rotate"},
+        {"keys", "genkey"}, {"plugin", "sign"}, {"plugin", "keygen"}};
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "usage: nexus %s", actions[i][0]);
+        if (run_cmd(&P, actions[i][0], actions[i][1], "--help") != 0 || !strstr(P.obuf, want))
+            fail_msg("nexus %s %s --help: want its usage on stdout and exit 0; got stderr \"%s\"",
+                     actions[i][0], actions[i][1], P.ebuf);
+    }
     assert_int_equal(run_cmd(&P, "frobnicate", NULL, NULL), 64);
     assert_non_null(strstr(P.ebuf, "unknown command 'frobnicate'"));
     assert_int_equal(run_cmd(&P, "run", NULL, NULL), 64);
@@ -192,6 +226,166 @@ static void test_check_config(void **state)
     assert_int_equal(run_cmd(&P, "run", "--config", bad_path), 2);
     assert_null(strstr(P.ebuf, " up: "));
     unlink(bad_path);
+}
+
+/* One config that `run` refuses before starting anything: check-config
+ * refuses it too (exit 2), both print `problem` word for word, and run
+ * starts nothing. cfg may be a folder. */
+static void refused_alike(const char *cfg, const char *problem)
+{
+    assert_int_equal(run_cmd(&P, "check-config", cfg, NULL), 2);
+    if (!strstr(P.ebuf, problem))
+        fail_msg("check-config %s: wanted \"%s\", got:\n%s", cfg, problem, P.ebuf);
+    assert_non_null(strstr(P.ebuf, "1 problem; nothing was started"));
+    char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)cfg, "--duration", "1", NULL};
+    spawn(&P, argv);
+    assert_int_equal(finish(&P), 2);
+    if (!strstr(P.ebuf, problem))
+        fail_msg("run --config %s: wanted \"%s\", got:\n%s", cfg, problem, P.ebuf);
+    assert_null(strstr(P.ebuf, " up: "));
+}
+
+/* dir/NAME.json: a data_dir of its own, and `more` keys. */
+static void write_cfg(char *out, const char *dir, const char *name, const char *more)
+{
+    snprintf(out, 160, "%s/%s.json", dir, name);
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0},\n"
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\", "
+            "\"tick_size\": \"0.01\", \"lot_size\": \"0.00001\"}],\n"
+            " %s}\n",
+            more);
+    fclose(f);
+}
+
+/* A config whose only feed replays `file`, data in dir/data. */
+static void replay_cfg(char *out, const char *dir, const char *name, const char *file)
+{
+    char more[512];
+    snprintf(more, sizeof more,
+             "\"data_dir\": \"%s/data\",\n \"feeds\": [{\"venue\": \"binance-usdm\", "
+             "\"ws_url\": \"wss://fstream.binance.com\", \"rest_url\": "
+             "\"https://fapi.binance.com\", \"replay\": \"%s\"}]",
+             dir, file);
+    write_cfg(out, dir, name, more);
+}
+
+/* check-config accepted configs that run then refused (issue 16): each of
+ * run's refusals, found by check-config first, in the same words. */
+static void test_check_config_checks_what_run_checks(void **state)
+{
+    (void)state;
+    unsetenv("DATABASE_URL");
+    char dir[] = "/tmp/nx-cli-refused-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[160], file[200], more[400], want[600];
+
+    /* a replay file that is not there, or is a folder */
+    snprintf(file, sizeof file, "%s/nope.csv", dir);
+    replay_cfg(cfg, dir, "missing", file);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: no such file: %s\n", cfg, file);
+    refused_alike(cfg, want);
+    snprintf(file, sizeof file, "%s/frames", dir);
+    assert_int_equal(mkdir(file, 0700), 0);
+    replay_cfg(cfg, dir, "folder", file);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: %s is a folder, not a file\n", cfg, file);
+    refused_alike(cfg, want);
+    /* one that cannot be read (root reads every file: only as another user) */
+    snprintf(file, sizeof file, "%s/locked.csv", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("open_time_ms,open,high,low,close,volume\n1,2,3,1,2,5\n2,2,3,1,2,5\n", f);
+    fclose(f);
+    assert_int_equal(chmod(file, 0), 0);
+    if (geteuid() != 0) {
+        replay_cfg(cfg, dir, "locked", file);
+        snprintf(want, sizeof want, "%s: feeds[0].replay: cannot read %s: Permission denied\n", cfg,
+                 file);
+        refused_alike(cfg, want);
+    } else {
+        print_message("# running as root: an unreadable replay file is not tried\n");
+    }
+
+    /* garbage in a candle CSV: named by its line */
+    snprintf(file, sizeof file, "%s/garbage.csv", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("open_time_ms,open,high,low,close,volume\n"
+          "1610409600000,35410.37,35547.19,34702.65,34771.31,2309.12384\n"
+          "<html>rate limited</html>\n"
+          "1610411400000,34572.5,34700,34500,34600,100\n",
+          f);
+    fclose(f);
+    replay_cfg(cfg, dir, "garbage", file);
+    snprintf(want, sizeof want,
+             "%s: feeds[0].replay: %s:3: expected open_time_ms,open,high,low,close,volume\n", cfg,
+             file);
+    refused_alike(cfg, want);
+    snprintf(file, sizeof file, "%s/price.csv", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("1610409600000,35410.37,35547.19,34702.65,34771.31,2309.12384\n"
+          "1610410500000,34771.31,34961.46,34287.34,34572.5,1902.882555\n"
+          "1610411400000,34572.5,-1,34500,34600,100\n",
+          f);
+    fclose(f);
+    replay_cfg(cfg, dir, "price", file);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: %s:3: high \"-1\" is not a decimal > 0\n",
+             cfg, file);
+    refused_alike(cfg, want);
+
+    /* data_dir: a file, a symlink loop */
+    snprintf(file, sizeof file, "%s/afile", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(more, sizeof more, "\"data_dir\": \"%s\"", file);
+    write_cfg(cfg, dir, "ddfile", more);
+    snprintf(want, sizeof want, "%s: data_dir: %s is a file, not a folder\n", cfg, file);
+    refused_alike(cfg, want);
+    char loop2[200];
+    snprintf(file, sizeof file, "%s/loop1", dir);
+    snprintf(loop2, sizeof loop2, "%s/loop2", dir);
+    assert_int_equal(symlink(loop2, file), 0);
+    assert_int_equal(symlink(file, loop2), 0);
+    snprintf(more, sizeof more, "\"data_dir\": \"%s\"", file);
+    write_cfg(cfg, dir, "ddloop", more);
+    snprintf(want, sizeof want, "%s: data_dir: cannot use %s: Too many levels of symbolic links\n",
+             cfg, file);
+    refused_alike(cfg, want);
+
+    /* a folder as log.file */
+    snprintf(more, sizeof more, "\"data_dir\": \"%s/data\", \"log\": {\"file\": \"%s\"}", dir, dir);
+    write_cfg(cfg, dir, "logdir", more);
+    snprintf(want, sizeof want, "%s: log.file: %s is a folder, not a file\n", cfg, dir);
+    refused_alike(cfg, want);
+
+    /* a folder as the config file */
+    snprintf(want, sizeof want, "%s: (file): is a folder, not a config file\n", dir);
+    refused_alike(dir, want);
+
+    /* a replay with DATABASE_URL set: run refused it, now check-config too */
+    snprintf(file, sizeof file, "%s/ok.csv", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("1610409600000,35410.37,35547.19,34702.65,34771.31,2309.12384\n"
+          "1610410500000,34771.31,34961.46,34287.34,34572.5,1902.882555\n",
+          f);
+    fclose(f);
+    replay_cfg(cfg, dir, "ok", file);
+    assert_int_equal(run_cmd(&P, "check-config", cfg, NULL), 0);
+    setenv("DATABASE_URL", "postgresql://127.0.0.1:1/none", 1);
+    snprintf(want, sizeof want,
+             "%s: feeds[0].replay: a replayed feed with DATABASE_URL set: unset it (a replay "
+             "keeps its simulation in data_dir/replay)\n",
+             cfg);
+    refused_alike(cfg, want);
+    unsetenv("DATABASE_URL");
+    char rm[96];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    assert_int_equal(system(rm), 0);
 }
 
 /* `nexus decode` on the real Binance capture: JSON lines on stdout, one
@@ -455,6 +649,110 @@ static void test_storage_cli(void **state)
     assert_non_null(strstr(out, "users: 2")); /* Robert and the owner from the config */
     assert_non_null(strstr(out, "consistency: ok"));
     sh("rm -rf %s%s", dir, "");
+}
+
+/* Exit status of `cd dir && nexus ARGS` (stdout and stderr into out, if
+ * not NULL). */
+static int nexus_in(const char *dir, char *out, size_t cap, const char *args)
+{
+    char cmd[2048], path[64];
+    snprintf(path, sizeof path, "/tmp/nx-cli-in-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s > %s 2>&1", dir, nexus_bin, args, path);
+    int st = system(cmd);
+    FILE *f = fopen(path, "r");
+    size_t n = f && out ? fread(out, 1, cap - 1, f) : 0;
+    if (out)
+        out[n] = 0;
+    if (f)
+        fclose(f);
+    unlink(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Paths in a config are relative to the config's folder, wherever nexus
+ * is started (issue 16: `nexus run --config /abs/x.json` from another
+ * folder looked for its candles there and failed with "input/output
+ * error"); a missing one is named "no such file: PATH". */
+static void test_paths_relative_to_the_config(void **state)
+{
+    (void)state;
+    unsetenv("DATABASE_URL");
+    char dir[] = "/tmp/nx-cli-rel-XXXXXX", elsewhere[] = "/tmp/nx-cli-away-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(mkdtemp(elsewhere));
+    char conf[160], path[200], args[512], out[65536], want[512];
+    snprintf(conf, sizeof conf, "%s/conf", dir);
+    assert_int_equal(mkdir(conf, 0700), 0);
+    snprintf(path, sizeof path, "%s/candles", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    /* the first 120 candles of the bundled file, next to the config's folder */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "head -n 121 %s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv > "
+             "%s/candles/btc.csv",
+             getenv("NX_SOURCE_DIR"), dir);
+    assert_int_equal(system(cmd), 0);
+    char more[512];
+    snprintf(more, sizeof more,
+             "\"data_dir\": \"state\", \"log\": {\"file\": \"logs/nexus.log\"},\n"
+             " \"feeds\": [{\"venue\": \"binance-usdm\", \"ws_url\": \"wss://fstream.binance.com\","
+             " \"rest_url\": \"https://fapi.binance.com\", \"streams\": [\"trades\", \"klines\"],"
+             " \"kline_interval\": \"15m\", \"stale_s\": 0, \"replay\": \"../candles/btc.csv\"}]");
+    char cfg[160];
+    write_cfg(cfg, conf, "x", more);
+    snprintf(path, sizeof path, "%s/logs", conf);
+    assert_int_equal(mkdir(path, 0700), 0);
+
+    /* from another folder: checked, then run to the end of the data, its
+     * state and log in the config's folder, nothing where it was started */
+    snprintf(args, sizeof args, "check-config %s", cfg);
+    if (nexus_in(elsewhere, out, sizeof out, args) != 0)
+        fail_msg("check-config from %s:\n%s", elsewhere, out);
+    snprintf(args, sizeof args, "run --config %s --duration 60", cfg);
+    if (nexus_in(elsewhere, out, sizeof out, args) != 0)
+        fail_msg("run from %s:\n%s", elsewhere, out);
+    snprintf(path, sizeof path, "%s/logs/nexus.log", conf);
+    static char log[1 << 20];
+    assert_true(slurp(path, log, sizeof log) > 0);
+    assert_non_null(strstr(log, "stopping (end of the replayed data)"));
+    snprintf(want, sizeof want, "replay: %s/../candles/btc.csv served on 127.0.0.1:", conf);
+    assert_non_null(strstr(log, want));
+    snprintf(path, sizeof path, "%s/state/replay/nexus.db", conf);
+    assert_true(file_size(path) > 0);
+    assert_true(strstr(out, "candles 120") != NULL); /* the summary: every candle traded */
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", elsewhere);
+    assert_int_equal(system(cmd), 0); /* nothing made where it was started */
+
+    /* a missing file is named by where the config says it is */
+    snprintf(more, sizeof more,
+             "\"data_dir\": \"state\",\n \"feeds\": [{\"venue\": \"binance-usdm\", \"ws_url\": "
+             "\"wss://fstream.binance.com\", \"rest_url\": \"https://fapi.binance.com\", "
+             "\"replay\": \"btc-2024.csv\"}]");
+    write_cfg(cfg, conf, "y", more);
+    snprintf(want, sizeof want, "%s: feeds[0].replay: no such file: %s/btc-2024.csv\n", cfg, conf);
+    static const char *const cmds[] = {"check-config %s", "run --config %s"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, cmds[k], cfg);
+        assert_int_equal(nexus_in(elsewhere, out, sizeof out, args), 2);
+        if (!strstr(out, want))
+            fail_msg("%s from %s: wanted \"%s\", got:\n%s", args, elsewhere, want, out);
+        assert_null(strstr(out, "input/output error"));
+    }
+
+    /* the bundled configs, from the project's folder and from another */
+    const char *src = getenv("NX_SOURCE_DIR");
+    static const char *const bundled[] = {"config/replay.example.json",
+                                          "config/nexus.example.json"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "check-config %s", bundled[k]);
+        if (nexus_in(src, out, sizeof out, args) != 0)
+            fail_msg("%s in %s:\n%s", args, src, out);
+        snprintf(args, sizeof args, "check-config %s/%s", src, bundled[k]);
+        if (nexus_in(elsewhere, out, sizeof out, args) != 0)
+            fail_msg("%s in %s:\n%s", args, elsewhere, out);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, elsewhere);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void stop_with(int sig)
@@ -721,6 +1019,82 @@ static void test_reconcile_told_to_owner(void **state)
               "a stored fill (journal 5) could not be read");
 }
 
+/* `nexus db status` runs start-up's own checks: the journal's entries and
+ * gaps are counted, not taken from the last sequence, and a session whose
+ * saved state disagrees with its stored fills (which start-up pauses) makes
+ * it say so and exit 1, where it used to say "consistency: ok" (issue 16). */
+static void test_db_status_runs_recovery_checks(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-dbstatus-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[8192], path[160], want[160];
+    saved_sessions(dir, "{\"name\": \"boss\", \"user\": 1}", "", cfg, db);
+    const char *N = nexus_bin;
+    snprintf(path, sizeof path, "%s/out", dir);
+    int64_t entries = sql1(db, "SELECT COUNT(*) FROM journal", NULL, 0);
+    int64_t last = sql1(db, "SELECT MAX(seq) FROM journal", NULL, 0);
+    assert_int_equal(entries, last); /* a clean run journals 1, 2, .. last */
+    assert_true(last >= 6);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 0);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    snprintf(want, sizeof want, "journal: %lld entries, last %lld, 0 gaps (0 entries missing)\n",
+             (long long)entries, (long long)last);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "recovery: 1 session checked, 0 would be paused at start\n"));
+    assert_non_null(strstr(out, "consistency: ok\n"));
+
+    /* two holes: seq 2..3 and seq 5 */
+    sql1(db, "DELETE FROM journal WHERE seq IN (2, 3, 5)", NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 0);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    snprintf(want, sizeof want, "journal: %lld entries, last %lld, 2 gaps (3 entries missing)\n",
+             (long long)(entries - 3), (long long)last);
+    if (!strstr(out, want))
+        fail_msg("want \"%s\" in:\n%s", want, out);
+
+    /* a fill the saved state never saw, with its journal entry (so the
+     * database itself is consistent): start-up would pause the session */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO journal (seq, type, exch_ns, data) VALUES (%lld, 13, 0, '{}')",
+             (long long)last + 1);
+    sql1(db, sql, NULL, 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, "
+             "maker, seq, venue) VALUES (1, 999, 1, 'BTCUSDT', 'buy', '30000', '0.001', '0', 0, "
+             "%lld, 1)",
+             (long long)last + 1);
+    sql1(db, sql, NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 1);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "recovery: 1 session checked, 1 would be paused at start\n"));
+    assert_non_null(strstr(out, "fills were stored after its saved state"));
+    assert_non_null(strstr(out, "consistency: 1 session disagrees with the stored fills or the "
+                                "venue's book; start-up pauses it\n"));
+    assert_null(strstr(out, "consistency: ok"));
+    /* a fill that cannot be read proves nothing: the same */
+    sql1(db, "DELETE FROM fills", NULL, 0);
+    sql1(db,
+         "INSERT INTO fills (session, fill_id, client_id, symbol, side, price, qty, fee, maker, "
+         "seq, venue) VALUES (1, 999, 1, 'NOPEUSDT', 'buy', '30000', '0.001', '0', 0, 4, 1)",
+         NULL, 0);
+    assert_int_equal(shell(NULL, 0, "%s db --config %s status > %s/out", N, cfg, dir), 1);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "a stored fill (journal 4) could not be read"));
+    assert_null(strstr(out, "consistency: ok"));
+    /* and start-up agrees: it holds the session */
+    assert_int_equal(shell(NULL, 0,
+                           "echo /status | %s run --config %s --console --duration 2 > %s/out", N,
+                           cfg, dir),
+                     0);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    assert_non_null(strstr(out, "a stored fill (journal 4) could not be read"));
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A session made from chat, and changed there, is the database's: a
  * restart trades it as it was left (issue 15). */
 static void test_session_from_chat_survives_restart(void **state)
@@ -770,6 +1144,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_check_config_checks_what_run_checks),
+        cmocka_unit_test(test_paths_relative_to_the_config),
         cmocka_unit_test(test_decode_cli),
         cmocka_unit_test(test_run_stops_on_sigterm),
         cmocka_unit_test(test_run_stops_on_sigint),
@@ -778,6 +1154,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_scheduled_tasks_cli_and_engine),
         cmocka_unit_test(test_daily_report_in_chat),
         cmocka_unit_test(test_reconcile_told_to_owner),
+        cmocka_unit_test(test_db_status_runs_recovery_checks),
         cmocka_unit_test(test_session_from_chat_survives_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1575,16 +1575,17 @@ static void test_replay_back_in_time_refused(void **state)
 /* The README's first command: `nexus run` with config/replay.example.json
  * serves the bundled BTCUSDT candles itself, trades them on the paper
  * venue, stops by itself at the end of the data and prints a summary whose
- * P&L and trade count equal what the stored fills add up to. */
+ * P&L and trade count equal what the stored fills add up to. Started from
+ * a folder of its own: the config names its candles from its own folder. */
 static void test_main_job_runs_to_the_end(void **state)
 {
     (void)state;
     char dir[] = "/tmp/nx-mainjob-XXXXXX", cmd[1024], path[160];
     assert_non_null(mkdtemp(dir));
     snprintf(cmd, sizeof cmd,
-             "cd %s && ln -s %s/tests tests && timeout 120 %s run --config "
-             "%s/config/replay.example.json > out.txt 2> log.txt",
-             dir, src_path(""), nexus_bin, src_path(""));
+             "cd %s && timeout 120 %s run --config %s/config/replay.example.json > out.txt "
+             "2> log.txt",
+             dir, nexus_bin, src_path(""));
     assert_int_equal(WEXITSTATUS(system(cmd)), 0);
     snprintf(path, sizeof path, "%s/log.txt", dir);
     assert_true(log_has(path, "stopping (end of the replayed data)"));

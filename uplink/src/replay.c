@@ -17,12 +17,14 @@
 #include "nx/error.h"
 #include "nx/fixed.h"
 
+#include <errno.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 enum { K_OTHER = 0, K_TRADE, K_KLINE, K_DEPTH, K_BBO };
@@ -146,9 +148,30 @@ static int str_field(const char *s, const char *key, char *out, size_t cap)
     return 0;
 }
 
-static int load_frames(nx_replay_t *r, const char *path)
+/* Open a source file for reading, or say why not (NX_EIO). */
+static FILE *open_source(const char *path, char *why, size_t cap)
 {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            snprintf(why, cap, "no such file: %s", path);
+        else
+            snprintf(why, cap, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        snprintf(why, cap, "%s is a folder, not a file", path);
+        return NULL;
+    }
     FILE *f = fopen(path, "r");
+    if (!f)
+        snprintf(why, cap, "cannot read %s: %s", path, strerror(errno));
+    return f;
+}
+
+static int load_frames(nx_replay_t *r, const char *path, char *why, size_t cap_why)
+{
+    FILE *f = open_source(path, why, cap_why);
     if (!f)
         return NX_EIO;
     char *line = NULL;
@@ -204,47 +227,83 @@ static int load_frames(nx_replay_t *r, const char *path)
     return 0;
 }
 
-static int load_candles(nx_replay_t *r, const char *path)
+/* A candle CSV: open_time_ms,open,high,low,close,volume, a header line
+ * allowed, open times increasing. Every field is checked here, with the
+ * line it is on, so that building the messages cannot fail on the data. */
+static int load_candles(nx_replay_t *r, const char *path, char *why, size_t cap_why)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = open_source(path, why, cap_why);
     if (!f)
         return NX_EIO;
     char line[512];
     uint64_t cap = 0;
-    int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
+    long lineno = 0;
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
         lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(f)) {
+            snprintf(why, cap_why, "%s:%ld: line longer than %zu characters", path, lineno,
+                     sizeof line - 2);
+            rc = NX_ESYNTAX;
+            break;
+        }
         if (lineno == 1 && strstr(line, "open_time"))
             continue;
         candle_t c;
         memset(&c, 0, sizeof c);
         long long ot;
-        if (sscanf(line, "%lld,%31[^,],%31[^,],%31[^,],%31[^,],%31[^,\r\n]", &ot, c.o, c.h, c.l,
-                   c.c, c.v) != 6) {
-            fclose(f);
-            return NX_ESYNTAX;
+        char tail;
+        int got = sscanf(line, "%lld,%31[^,],%31[^,],%31[^,],%31[^,],%31[^,\r\n]%c", &ot, c.o, c.h,
+                         c.l, c.c, c.v, &tail);
+        if (got < 6 || (got == 7 && tail != '\r' && tail != '\n')) {
+            snprintf(why, cap_why, "%s:%ld: expected open_time_ms,open,high,low,close,volume", path,
+                     lineno);
+            rc = NX_ESYNTAX;
+            break;
         }
+        const char *fields[5] = {c.o, c.h, c.l, c.c, c.v};
+        static const char *const names[5] = {"open", "high", "low", "close", "volume"};
+        for (int k = 0; k < 5 && !rc; k++) {
+            int64_t x, least = k < 4 ? 1 : 0; /* prices > 0, a volume >= 0 */
+            if (nx_fixed_parse(fields[k], strlen(fields[k]), 8, &x) || x < least) {
+                snprintf(why, cap_why, "%s:%ld: %s \"%s\" is not a decimal %s 0", path, lineno,
+                         names[k], fields[k], k < 4 ? ">" : ">=");
+                rc = NX_ESYNTAX;
+            }
+        }
+        if (!rc && r->ncandles && ot <= r->candles[r->ncandles - 1].open_ms) {
+            snprintf(why, cap_why,
+                     "%s:%ld: open time %lld is not after the previous candle's (%lld)", path,
+                     lineno, ot, (long long)r->candles[r->ncandles - 1].open_ms);
+            rc = NX_ESYNTAX;
+        }
+        if (rc)
+            break;
         c.open_ms = ot;
         if (r->ncandles == cap) {
             cap = cap ? cap * 2 : 4096;
             candle_t *nc = realloc(r->candles, cap * sizeof *nc);
             if (!nc) {
-                fclose(f);
-                return NX_ENOMEM;
+                rc = NX_ENOMEM;
+                break;
             }
             r->candles = nc;
         }
         r->candles[r->ncandles++] = c;
     }
     fclose(f);
-    if (r->ncandles < 2)
-        return NX_ESYNTAX;
+    if (!rc && r->ncandles < 2) {
+        snprintf(why, cap_why, "%s: %llu candle%s; a replay needs at least 2", path,
+                 (unsigned long long)r->ncandles, r->ncandles == 1 ? "" : "s");
+        rc = NX_ESYNTAX;
+    }
+    if (rc)
+        return rc;
     /* The interval is the smallest step (the file may have gaps). */
     int64_t step = INT64_MAX;
     for (uint64_t i = 1; i < r->ncandles; i++) {
         int64_t d = r->candles[i].open_ms - r->candles[i - 1].open_ms;
-        if (d <= 0)
-            return NX_ESYNTAX;
         if (d < step)
             step = d;
     }
@@ -1166,11 +1225,17 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(r->ctx, 0, &r->tick, on_tick, (lws_usec_t)tick_wait_us(r));
 }
 
-int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o)
+/* A replay with its source read (and, with `build`, turned into the
+ * venue's messages), not yet serving; why says what is wrong with the
+ * source. The part nx_replay_create and nx_replay_check share. */
+static int load(nx_replay_t **out, const nx_replay_opts_t *o, int build, char *why, size_t cap)
 {
+    *out = NULL;
     if (!o || (!o->frames_path == !o->candles_path) || o->venue <= NX_VENUE_NONE ||
-        o->venue == NX_VENUE_PAPER || o->venue >= NX_VENUE_COUNT)
+        o->venue == NX_VENUE_PAPER || o->venue >= NX_VENUE_COUNT) {
+        snprintf(why, cap, "no source, or not a venue that can be replayed");
         return NX_EINVAL;
+    }
     nx_replay_t *r = calloc(1, sizeof *r);
     if (!r)
         return NX_ENOMEM;
@@ -1191,11 +1256,35 @@ int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o)
     nx_bookset_init(&r->books, o->venue, 5000, 0);
     r->books.assume_empty = 1;
     if (o->frames_path)
-        rc = load_frames(r, o->frames_path);
-    else if ((rc = load_candles(r, o->candles_path)) == 0)
+        rc = load_frames(r, o->frames_path, why, cap);
+    else if ((rc = load_candles(r, o->candles_path, why, cap)) == 0 && build)
         rc = build_candle_msgs(r);
     if (rc)
         goto fail;
+    *out = r;
+    return 0;
+fail:
+    if (rc == NX_ENOMEM)
+        snprintf(why, cap, "out of memory");
+    nx_replay_destroy(r);
+    return rc;
+}
+
+int nx_replay_check(const nx_replay_opts_t *o, char *why, size_t cap)
+{
+    nx_replay_t *r;
+    int rc = load(&r, o, 0, why, cap);
+    nx_replay_destroy(r);
+    return rc;
+}
+
+int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o)
+{
+    char why[256];
+    nx_replay_t *r;
+    int rc = load(&r, o, 1, why, sizeof why);
+    if (rc)
+        return rc;
     /* Replay's own decoder must not count the load pass. */
     memset(&r->dec.st, 0, sizeof r->dec.st);
 

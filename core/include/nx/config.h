@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "nx/clock.h"
+#include "nx/compiler.h"
 #include "nx/log.h"
 #include "nx/ring.h"
 #include "nx/symtab.h"
@@ -195,12 +196,37 @@ void nx_config_defaults(nx_config_t *cfg);
 
 /* Load and validate the file at path. Returns 0 and a complete *cfg, or
  * NX_ECONFIG with every problem in *errs (NX_EIO if the file cannot be
- * read, also described in *errs). cfg is left with defaults on failure. */
+ * read, or is a folder, also described in *errs). cfg is left with
+ * defaults on failure.
+ *
+ * Paths written in the file (data_dir, log.file, feeds[].replay,
+ * cortex.plugin_dir, cortex.strategies[].path, storage.key_file) are
+ * relative to the file's own folder, wherever nexus is started: cfg holds
+ * them joined to it ("config/../tests/x.csv" for "../tests/x.csv" in
+ * config/replay.json). A default the file leaves out (data_dir's
+ * ./nexus-data) stays relative to the working directory. */
 int nx_config_load(const char *path, nx_config_t *cfg, nx_config_errors_t *errs);
 
-/* Same, from a string; `name` stands for the file name in messages. */
+/* Same, from a string; `name` stands for the file name in messages. With
+ * no file there is no folder: paths are kept as written. */
 int nx_config_load_string(const char *text, size_t len, const char *name, nx_config_t *cfg,
                           nx_config_errors_t *errs);
+
+/* What `nexus run` will do with the config's paths, checked on the file
+ * system now, changing nothing: data_dir is a folder it can write in, or
+ * one it can make (its parent is a folder it can write in); log.file is a
+ * file it can append to, or one it can make; each feed's replay file
+ * exists, is a file and can be read. Every problem is added to errs under
+ * its key ("feeds[0].replay"), without a position, e.g. "no such file:
+ * /data/btc.csv". Returns the number added. Main thread (stat and access
+ * only). */
+int nx_config_check_paths(const nx_config_t *cfg, nx_config_errors_t *errs);
+
+/* Add a problem found outside the file's text (a path, a data file) under
+ * key path `key`; past NX_CONFIG_MAX_ERRORS it is only counted as
+ * truncated. */
+void nx_config_errors_add(nx_config_errors_t *errs, const char *key, const char *fmt, ...)
+    NX_PRINTF(3, 4);
 
 /* "file:line:col: path: message" per error, one per line. */
 void nx_config_errors_print(const nx_config_errors_t *errs, FILE *out);

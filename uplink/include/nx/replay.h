@@ -88,8 +88,18 @@ typedef struct nx_replay_stats {
 void nx_replay_opts_default(nx_replay_opts_t *o);
 
 /* Load the source and bind 127.0.0.1:port. Returns 0, or NX_EIO (file),
- * NX_ESYNTAX (bad CSV), NX_ESYSTEM (socket), NX_EINVAL. */
+ * NX_ESYNTAX (bad CSV), NX_ESYSTEM (socket), NX_EINVAL. nx_replay_check
+ * says why a source is refused. */
 int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o);
+
+/* Read and check the source as nx_replay_create would, without serving it
+ * (what `nexus check-config` and `nexus run` check before starting). 0, or
+ * the code nx_replay_create would return with the reason in why: "no such
+ * file: PATH", "PATH is a folder, not a file", and for a candle CSV the
+ * line, "PATH:LINE: expected open_time_ms,open,high,low,close,volume",
+ * a price that is not a decimal > 0, an open time not after the one
+ * before. Allocates while it runs (the whole source); any thread. */
+int nx_replay_check(const nx_replay_opts_t *o, char *why, size_t cap);
 
 /* The bound port. */
 int nx_replay_port(const nx_replay_t *r);
