@@ -219,7 +219,7 @@ int main(int argc, char **argv)
     nx_risk_state_init(&risk, 1000000000000LL, 0);
 
     /* the bad-tick guard, as the engine runs it before the cortex */
-    nx_tickguard_opts_t go = {0};
+    nx_tickguard_opts_t go = {1500, 15, 1, 1000, NULL, NULL}; /* the config's defaults */
     nx_tickguard_t *guard = nx_tickguard_create(&go, nx_symtab_count(&symtab));
     uint64_t tid = 1;
     int64_t tns = 1621382400000000000LL;
