@@ -847,6 +847,18 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         bad |= get_decimal(c, s, "tick_size", ps, &cs->tick_size);
         bad |= get_decimal(c, s, "lot_size", qs, &cs->lot_size);
         bad |= get_decimal(c, s, "min_notional", ps, &cs->min_notional);
+        /* account money (balances, P&L, fees) is kept at one price scale:
+         * a symbol at another would mix units silently */
+        if (cfg->n_symbols && ps != cfg->symbols[0].price_scale) {
+            c->path[2].key = "price_scale";
+            c->depth = json_object_get(s, "price_scale") ? 3 : 2;
+            add_error(c, 0,
+                      "price_scale %u differs from symbols[0] (%s, price_scale %u): account money "
+                      "is kept at one price scale, so every symbol needs the same price_scale",
+                      ps, cfg->symbols[0].symbol, cfg->symbols[0].price_scale);
+            bad = 1;
+            c->depth = 2;
+        }
         for (uint32_t j = 0; j < cfg->n_symbols; j++) {
             if (cfg->symbols[j].venue == cs->venue &&
                 strcmp(cfg->symbols[j].symbol, cs->symbol) == 0) {

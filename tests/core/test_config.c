@@ -153,6 +153,17 @@ static void test_missing_and_semantic(void **state)
                "\"lot_size\": \"1\"}\n"
                "]}",
                3, 33, "symbols[1].symbol", "already listed at symbols[0]");
+    /* Money is kept at one price scale: a symbol at another is refused
+     * (issue 16: it was silently mixed with symbol 0's). */
+    expect_one("{\"symbols\": [\n"
+               "  {\"venue\": \"alpaca\", \"symbol\": \"AAPL\", \"tick_size\": \"0.01\", "
+               "\"lot_size\": \"1\", \"price_scale\": 2},\n"
+               "  {\"venue\": \"alpaca\", \"symbol\": \"MSFT\", \"tick_size\": \"0.01\", "
+               "\"lot_size\": \"1\", \"price_scale\": 4}\n"
+               "]}",
+               3, 94, "symbols[1].price_scale",
+               "price_scale 4 differs from symbols[0] (AAPL, price_scale 2): account money is kept "
+               "at one price scale");
 }
 
 #define SYM                                                                                        \
