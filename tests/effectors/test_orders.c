@@ -50,7 +50,7 @@ static void journal(void *ctx, const nx_event_t *ev)
     if (ev->hdr.type == NX_EV_ORDER_UPDATE && ev->u.order.fill_id && nfills < 4096) {
         const nx_ev_order_update_t *u = &ev->u.order;
         fills[nfills++] = (mo_fill_t){u->fill_id, u->session, ev->hdr.symbol, u->side, u->last_px,
-                                      u->last_qty, u->fee};
+                                      u->last_qty, u->fee, u->maker};
     }
 }
 
@@ -68,6 +68,7 @@ static void to_oms(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
 }
 
 static uint32_t max_open; /* the paper venue's open-order limit, 0 = its default */
+static mo_fees_t schedule; /* the fee schedule the venue was given */
 
 static void setup_paper(uint32_t slip_bp, uint32_t fee_bp)
 {
@@ -75,6 +76,7 @@ static void setup_paper(uint32_t slip_bp, uint32_t fee_bp)
     assert_int_equal(nx_symtab_add(&T, NX_VENUE_PAPER, "BTCUSDT", 2, 3, 10, 1, P(5), NULL), 0);
     assert_int_equal(nx_symtab_add(&T, NX_VENUE_PAPER, "ETHUSDT", 2, 3, 1, 1, P(5), NULL), 1);
     nx_paper_opts_t po = {slip_bp, fee_bp, fee_bp / 2, to_oms, NULL, max_open};
+    schedule = (mo_fees_t){fee_bp, fee_bp / 2};
     V = nx_paper_create(&po, &T);
     assert_non_null(V);
     nx_oms_opts_t oo = {&T, V, 40, on_closed, journal, NULL};
@@ -137,7 +139,10 @@ static int enter(uint32_t session, uint32_t sym, uint8_t side, int64_t qty, int6
 /* The auditor's balance from the journal's fills (money_oracle.h). */
 static int64_t recompute(uint32_t session, int64_t initial)
 {
-    return mo_balance(fills, nfills, session, 2, 1000, initial);
+    int mismatches = 0;
+    int64_t b = mo_balance(fills, nfills, session, 2, 1000, initial, schedule, &mismatches);
+    assert_int_equal(mismatches, 0); /* every fee is the schedule's */
+    return b;
 }
 
 static void test_take_profit_and_stop_loss_prices(void **state)

@@ -167,7 +167,7 @@ static int count(const char *path, const char *a, const char *b)
     return n;
 }
 
-#define FILL "\"fill_qty\""
+#define FILL   "\"fill_qty\""
 #define UPDATE "\"type\":\"order_update\""
 
 static int fills(const char *out)
@@ -252,8 +252,8 @@ static void test_postgresql_stopped_mid_run(void **state)
     assert_int_equal(wait_exit(60000), 0);
     int made = fills(out);
     long stored = db_fills(cfg, env);
-    print_message("# %d fills in all, %d while PostgreSQL was away; stored %ld\n", made,
-                  while_away, stored);
+    print_message("# %d fills in all, %d while PostgreSQL was away; stored %ld\n", made, while_away,
+                  stored);
     assert_int_equal(stored, made);
     assert_int_equal(count(err, "could not be stored", NULL), 0);
     stop_all();
@@ -300,8 +300,7 @@ static void disk_full(int second_sigterm)
     int at_refusal = fills(out);
     sleep_ms(3000); /* a negative check: candles come every ~90 ms */
     int after = fills(out) - at_refusal;
-    print_message("# fills after the first refusal: %d (an open position's exit at most)\n",
-                  after);
+    print_message("# fills after the first refusal: %d (an open position's exit at most)\n", after);
     assert_true(after <= 1);
 
     int64_t t0 = now_ms();
@@ -364,9 +363,8 @@ static void test_unwritable_database_refused_at_start(void **state)
     run_start(cfg, env, out, err);
     int rc = wait_exit(60000);
     assert_int_not_equal(rc, 0);
-    assert_int_equal(count(err, "Nexus does not trade on storage it cannot write",
-                           "read-only transaction"),
-                     1);
+    assert_int_equal(
+        count(err, "Nexus does not trade on storage it cannot write", "read-only transaction"), 1);
     assert_int_equal(fills(out), 0);
     pgx_stop(&pg);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

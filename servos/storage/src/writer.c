@@ -42,13 +42,13 @@ struct nx_writer {
     nx_writer_state_t state;
     char err[256];
     /* the spill file */
-    int fd;                        /* -1: none */
-    uint64_t held;                 /* records in it */
-    uint64_t spilled, moved;       /* this run */
-    int64_t next_move_ns;          /* monotonic */
-    uint8_t *buf;                  /* batch_max records */
-    nx_event_t *evs;               /* batch_max events read back */
-    nx_journal_entry_t *moving;    /* batch_max entries of a move */
+    int fd;                     /* -1: none */
+    uint64_t held;              /* records in it */
+    uint64_t spilled, moved;    /* this run */
+    int64_t next_move_ns;       /* monotonic */
+    uint8_t *buf;               /* batch_max records */
+    nx_event_t *evs;            /* batch_max events read back */
+    nx_journal_entry_t *moving; /* batch_max entries of a move */
 };
 
 static void sum(uint8_t out[SPILL_SUM], const uint8_t *rec)
@@ -287,8 +287,9 @@ static void try_move(nx_writer_t *w)
         return;
     w->next_move_ns = nx_mono_ns() + SPILL_RETRY_NS;
     if (spill_move(w) == 0) {
-        NX_INFO("store", "the store takes the journal again (%llu entries went through the "
-                         "spill file)",
+        NX_INFO("store",
+                "the store takes the journal again (%llu entries went through the "
+                "spill file)",
                 (unsigned long long)w->spilled);
         w->state = NX_WRITER_STORING;
     }
@@ -314,8 +315,9 @@ int nx_writer_step(nx_writer_t *w, int64_t wait_ns)
         int first = !w->held;
         if (spill_append(w, w->batch, n) == 0) {
             if (first) {
-                NX_ERROR("store", "the store does not take the journal (%s): entries go to the "
-                                  "spill file %s until it does",
+                NX_ERROR("store",
+                         "the store does not take the journal (%s): entries go to the "
+                         "spill file %s until it does",
                          w->err, w->o.spill_path);
                 w->next_move_ns = nx_mono_ns() + SPILL_RETRY_NS;
             }

@@ -69,8 +69,8 @@ static struct {
     uint64_t time_exits_checked, superseded;
     uint64_t cole_exits_approved, cole_sentinel_exits; /* what cole's exit reasons must be */
     /* per session, from the journal: what the desk's counters must say */
-    uint64_t j_notify[NSESS + 1], j_asks[NSESS + 1], j_approved[NSESS + 1],
-        j_expired[NSESS + 1], j_declined[NSESS + 1];
+    uint64_t j_notify[NSESS + 1], j_asks[NSESS + 1], j_approved[NSESS + 1], j_expired[NSESS + 1],
+        j_declined[NSESS + 1];
 } R;
 
 static ord_t ORD[NSESS + 1][MAX_SEQ];
@@ -132,8 +132,8 @@ static void on_intent(const nx_ev_order_intent_t *in)
         return;
     }
     assert_false(o->used); /* one client id, one order */
-    *o = (ord_t){1, in->order_type, in->side, in->reduce_only, 1, in->price, in->price, in->qty,
-                 candle_i};
+    *o = (ord_t){1,         in->order_type, in->side, in->reduce_only, 1,
+                 in->price, in->price,      in->qty,  candle_i};
     if (in->reduce_only)
         return;
     R.entries[in->session]++;
@@ -153,8 +153,8 @@ static void on_update(const nx_ev_order_update_t *u)
     assert_true(o->used);
     if (u->fill_id && u->last_qty) {
         assert_true(nfills < (int)(sizeof FILLS / sizeof FILLS[0]));
-        FILLS[nfills++] = (mo_fill_t){u->fill_id, u->session, 0, u->side, u->last_px, u->last_qty,
-                                      u->fee};
+        FILLS[nfills++] = (mo_fill_t){u->fill_id, u->session,  0,      u->side,
+                                      u->last_px, u->last_qty, u->fee, u->maker};
         pos[u->session] += u->side == NX_SIDE_BUY ? u->last_qty : -u->last_qty;
         if (o->reduce)
             R.exit_fills_in_kill += kill_on;
@@ -168,8 +168,8 @@ static void on_update(const nx_ev_order_update_t *u)
             (*(o->type == NX_ORD_STOP_MARKET ? &R.stop_fills_checked : &R.tp_fills_checked))++;
         }
     }
-    if (u->status == NX_OS_FILLED || u->status == NX_OS_CANCELLED ||
-        u->status == NX_OS_REJECTED || u->status == NX_OS_EXPIRED)
+    if (u->status == NX_OS_FILLED || u->status == NX_OS_CANCELLED || u->status == NX_OS_REJECTED ||
+        u->status == NX_OS_EXPIRED)
         o->live = 0;
 }
 
@@ -196,9 +196,9 @@ static void on_journal(void *ctx, const nx_event_t *ev)
         if (d->verdict == NX_V_ASK) {
             assert_true(d->request > 0 && d->expires_ns > ev->hdr.exch_ns);
             assert_true(nasks < 4096);
-            asks[nasks++] = (ask_t){d->request, d->session, candle_i,
-                                    d->signal_side == NX_SIG_EXIT_LONG ||
-                                        d->signal_side == NX_SIG_EXIT_SHORT};
+            asks[nasks++] =
+                (ask_t){d->request, d->session, candle_i,
+                        d->signal_side == NX_SIG_EXIT_LONG || d->signal_side == NX_SIG_EXIT_SHORT};
         } else if (d->request && d->verdict == NX_V_REJECT && d->reason == NX_REJ_EXPIRED) {
             R.expired_journaled++;
         }
@@ -358,8 +358,8 @@ static void person(int i, const nx_symtab_t *t)
         int live = 0;
         for (uint32_t q = 1; q < MAX_SEQ && ORD[PIA][q].used; q++)
             live += ORD[PIA][q].live;
-        R.panic_ok = in.open_positions == 0 && pos[PIA] == 0 && live == 0 &&
-                     last.reason == NX_EXIT_PANIC;
+        R.panic_ok =
+            in.open_positions == 0 && pos[PIA] == 0 && live == 0 && last.reason == NX_EXIT_PANIC;
     }
     /* a manual exit */
     if (i >= 10000 && !R.manual_exit_ok && nx_desk_info(D, BREE, &in) == 0 && in.open_positions) {
@@ -426,13 +426,16 @@ static const char *CONFIG =
     "{\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":\"BTCUSDT\",\"tick_size\":\"0.01\","
     "\"lot_size\":\"0.00001\",\"min_notional\":\"5\"}],"
     "\"trading\":{\"slippage_bp\":0,\"taker_fee_bp\":4,\"maker_fee_bp\":2,\"sessions\":["
-    "{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_s\":7200,"
+    "{\"name\":\"pia\",\"user\":1,\"mode\":\"pilot\",\"leverage\":3,\"trail_bp\":150,\"time_limit_"
+    "s\":7200,"
     "\"breaker_halt_s\":3600},"
     "{\"name\":\"cole\",\"user\":2,\"mode\":\"copilot\"},"
-    "{\"name\":\"cara\",\"user\":3,\"mode\":\"copilot\",\"approval_ttl_s\":86400,\"approval_drift_bp\":1},"
+    "{\"name\":\"cara\",\"user\":3,\"mode\":\"copilot\",\"approval_ttl_s\":86400,\"approval_drift_"
+    "bp\":1},"
     "{\"name\":\"wes\",\"user\":4,\"mode\":\"watcher\"},"
     "{\"name\":\"bree\",\"user\":5,\"mode\":\"pilot\",\"breaker_losses\":3,\"cooldown_s\":0},"
-    "{\"name\":\"gail\",\"user\":6,\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,\"sl_guard_stops\":1,"
+    "{\"name\":\"gail\",\"user\":6,\"mode\":\"pilot\",\"cooldown_s\":0,\"breaker_losses\":100,\"sl_"
+    "guard_stops\":1,"
     "\"sl_guard_lock_s\":604800}]}}";
 
 static void run(void)
@@ -502,8 +505,10 @@ static void run(void)
     nx_desk_info_t in;
     for (uint32_t s = 1; s <= NSESS; s++) {
         assert_int_equal(nx_desk_info(D, s, &R.info[s]), 0);
+        int mismatches = 0; /* the CONFIG's schedule: taker 4 bp, maker 2 bp */
         R.balance[s] = mo_balance(FILLS, nfills, s, 1, nx_pow10[btc->qty_scale],
-                                  R.info[s].start_equity); /* the auditor's view */
+                                  R.info[s].start_equity, (mo_fees_t){4, 2}, &mismatches);
+        assert_int_equal(mismatches, 0); /* the auditor's view */
     }
     /* the owner's panic: everyone flat, nothing resting */
     assert_int_equal(command(NX_CTL_PANIC, 0, 0, NULL), 0);
@@ -523,17 +528,16 @@ static void run(void)
 static void print_session(uint32_t s)
 {
     const nx_desk_info_t *in = &R.info[s];
-    print_message("# %s: trades=%u wins=%u entries=%llu exits tp=%llu sl=%llu trailing=%llu "
-                  "time=%llu signal=%llu sentinel=%llu manual=%llu panic=%llu, amends=%llu\n",
-                  in->name, in->trades, in->wins, (unsigned long long)R.entries[s],
-                  (unsigned long long)in->exits[NX_EXIT_TP],
-                  (unsigned long long)in->exits[NX_EXIT_SL],
-                  (unsigned long long)in->exits[NX_EXIT_TRAILING],
-                  (unsigned long long)in->exits[NX_EXIT_TIME],
-                  (unsigned long long)in->exits[NX_EXIT_SIGNAL],
-                  (unsigned long long)in->exits[NX_EXIT_SENTINEL],
-                  (unsigned long long)in->exits[NX_EXIT_MANUAL],
-                  (unsigned long long)in->exits[NX_EXIT_PANIC], (unsigned long long)R.amends[s]);
+    print_message(
+        "# %s: trades=%u wins=%u entries=%llu exits tp=%llu sl=%llu trailing=%llu "
+        "time=%llu signal=%llu sentinel=%llu manual=%llu panic=%llu, amends=%llu\n",
+        in->name, in->trades, in->wins, (unsigned long long)R.entries[s],
+        (unsigned long long)in->exits[NX_EXIT_TP], (unsigned long long)in->exits[NX_EXIT_SL],
+        (unsigned long long)in->exits[NX_EXIT_TRAILING],
+        (unsigned long long)in->exits[NX_EXIT_TIME], (unsigned long long)in->exits[NX_EXIT_SIGNAL],
+        (unsigned long long)in->exits[NX_EXIT_SENTINEL],
+        (unsigned long long)in->exits[NX_EXIT_MANUAL], (unsigned long long)in->exits[NX_EXIT_PANIC],
+        (unsigned long long)R.amends[s]);
 }
 
 /* Trades open and close; stops and targets fill at their levels (checked

@@ -28,7 +28,7 @@
 #include "nx/error.h"
 #include "nx/shield.h"
 
-#define P(x)  ((int64_t)((x) * 100)) /* price units, scale 2 */
+#define P(x)  ((int64_t)((x)*100)) /* price units, scale 2 */
 #define SEC   1000000000LL
 #define MS    1000000LL
 #define HOUR  (3600 * SEC)
@@ -44,11 +44,11 @@ static const char CONFIG[] =
     "\"stale_s\":60}]}}";
 
 static struct {
-    uint32_t request;            /* the latest ASK's id */
-    int64_t asked_rx, expires;   /* its receive time and expiry (engine clock) */
-    uint32_t expired;            /* the request that expired, 0 if none */
-    int64_t expired_at;          /* the engine clock when it did */
-    int64_t clock;               /* the engine clock now (the test's) */
+    uint32_t request;          /* the latest ASK's id */
+    int64_t asked_rx, expires; /* its receive time and expiry (engine clock) */
+    uint32_t expired;          /* the request that expired, 0 if none */
+    int64_t expired_at;        /* the engine clock when it did */
+    int64_t clock;             /* the engine clock now (the test's) */
 } J;
 
 static void on_journal(void *ctx, const nx_event_t *ev)

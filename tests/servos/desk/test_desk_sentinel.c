@@ -21,8 +21,8 @@
 #include "nx/error.h"
 #include "nx/shield.h"
 
-#define P(x)     ((int64_t)((x) * 100)) /* price units, scale 2 */
-#define TREND    0                      /* strategy ids as the cortex numbers them */
+#define P(x)     ((int64_t)((x)*100)) /* price units, scale 2 */
+#define TREND    0                    /* strategy ids as the cortex numbers them */
 #define SENTINEL 2
 
 static const char CONFIG[] =

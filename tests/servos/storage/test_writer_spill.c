@@ -48,9 +48,9 @@ static void on_ack(void *ctx, uint64_t seq)
 static nx_ring_t *ring(void)
 {
     nx_ring_t *r;
-    assert_int_equal(nx_ring_create(&r, "journal", 1024, sizeof(nx_event_t), 1, NX_RING_NO_DROP,
-                                    NX_WAIT_BLOCK),
-                     0);
+    assert_int_equal(
+        nx_ring_create(&r, "journal", 1024, sizeof(nx_event_t), 1, NX_RING_NO_DROP, NX_WAIT_BLOCK),
+        0);
     return r;
 }
 
