@@ -13,6 +13,8 @@
 #include "nx/log.h"
 #include "nx/vault.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,17 +663,38 @@ static void c_help(nx_chat_t *b, caller_t *who, char *args)
     chat_say(b, who->chat, t.s, NULL, 0);
 }
 
+char *nx_chat_commands_json_of(const nx_chat_command_desc_t *c, size_t n)
+{
+    /* jansson escapes quotes, backslashes and control characters, and
+     * sizes the text itself */
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = json_pack("{s:s, s:s}", "command", c[i].command, "description",
+                              c[i].description);
+        if (!o || json_array_append_new(arr, o)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    char *out = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return out;
+}
+
 const char *nx_chat_commands_json(void)
 {
-    static char json[8192];
-    if (json[0])
+    static char *json; /* kept for the process's life: Telegram re-sends it */
+    if (json)
         return json;
-    size_t o = (size_t)snprintf(json, sizeof json, "[");
+    nx_chat_command_desc_t d[sizeof cmds / sizeof cmds[0]];
+    size_t n = 0;
     for (const cmd_t *c = cmds; c->name; c++)
-        o += (size_t)snprintf(json + o, sizeof json - o,
-                              "%s{\"command\":\"%s\",\"description\":\"%s\"}", c == cmds ? "" : ",",
-                              c->name, c->help);
-    snprintf(json + o, sizeof json - o, "]");
+        d[n++] = (nx_chat_command_desc_t){c->name, c->help};
+    json = nx_chat_commands_json_of(d, n);
+    if (!json)
+        NX_LOGK(NX_LOG_ERROR, "chat", "chat.commands_json",
+                "the command list for Telegram could not be built (out of memory, or a "
+                "description that is not UTF-8): the menu is left as it was");
     return json;
 }
 
