@@ -569,29 +569,49 @@ static void c_plugins(nx_chat_t *b, caller_t *who, char *a)
     c_query(b, who, Q_STRATEGIES, 0);
 }
 
+/* The latest lines of the log file: one bounded read from its end
+ * (nx_log_tail), never the whole file on the service thread. Of those
+ * lines, the latest that fit in one reply. */
 static void c_logs(nx_chat_t *b, caller_t *who, char *a)
 {
     long n = count_arg(a, 20, 100);
     const char *path = b->cfg->log.file;
-    FILE *f = path[0] ? fopen(path, "r") : NULL;
-    if (!f) {
+    if (!path[0]) {
         chat_reply(b, who,
                    "The log goes to standard error; set log.file in the config to read it here.");
         return;
     }
-    static char ring[100][300];
-    long cnt = 0;
-    char line[300];
-    while (fgets(line, sizeof line, f))
-        snprintf(ring[cnt++ % n], sizeof ring[0], "%s", line);
-    fclose(f);
-    text_t t = {0};
-    char esc[600];
-    for (long i = cnt > n ? cnt - n : 0; i < cnt; i++) {
-        nx_tg_escape(ring[i % n], esc, sizeof esc);
-        chat_put(&t, "%s", esc);
+    static char tail[NX_LOG_TAIL_BYTES], esc[2 * CHAT_OUT];
+    int lines = nx_log_tail(path, (int)n, tail, sizeof tail, NULL);
+    if (lines < 0) {
+        chat_reply(b, who, "The log file cannot be read: %s.", nx_strerror(lines));
+        return;
     }
-    chat_say(b, who->chat, t.len ? t.s : "The log is empty.", NULL, 0);
+    /* escape from the end back, line by line, while the reply has room */
+    size_t used = 0, len = strlen(tail);
+    const char *from = tail + len;
+    while (from > tail) {
+        const char *line = from - 1;
+        if (line > tail && *line == '\n')
+            line--;
+        while (line > tail && line[-1] != '\n')
+            line--;
+        char one[1024], e[2048];
+        size_t k = (size_t)(from - line) < sizeof one ? (size_t)(from - line) : sizeof one - 1;
+        memcpy(one, line, k);
+        one[k] = 0;
+        if (k == sizeof one - 1)
+            one[k - 1] = '\n'; /* a very long line, cut */
+        size_t m = nx_tg_escape(one, e, sizeof e);
+        if (used + m >= CHAT_OUT - 1)
+            break;
+        memmove(esc + m, esc, used);
+        memcpy(esc, e, m);
+        used += m;
+        from = line;
+    }
+    esc[used] = 0;
+    chat_say(b, who->chat, used ? esc : "The log is empty.", NULL, 0);
 }
 
 static void c_killswitch(nx_chat_t *b, caller_t *who, char *a)
