@@ -440,8 +440,8 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
     char venue[32] = "", key[160] = "", secret[160] = "";
     int k = a ? sscanf(a, "%31s %159s %159s", venue, key, secret) : 0;
     if (k != 3) {
-        explicit_bzero(key, sizeof key);
-        explicit_bzero(secret, sizeof secret);
+        nx_secret_wipe(key, sizeof key);
+        nx_secret_wipe(secret, sizeof secret);
         chat_reply(b, who,
                    "Usage (private chat): /keys VENUE API_KEY API_SECRET — the message is "
                    "deleted after reading.");
@@ -456,9 +456,9 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
         rc = nx_vault_seal(v, who->u.id, venue, (const uint8_t *)key, strlen(key), sk, &skn);
     if (!rc)
         rc = nx_vault_seal(v, who->u.id, venue, (const uint8_t *)secret, strlen(secret), ss, &ssn);
-    explicit_bzero(key, sizeof key);
-    explicit_bzero(secret, sizeof secret);
-    explicit_bzero(a, strlen(a));
+    nx_secret_wipe(key, sizeof key);
+    nx_secret_wipe(secret, sizeof secret);
+    nx_secret_wipe(a, strlen(a));
     if (!rc) {
         nx_store_session_ensure(b->store, who->u.id, venue, NULL);
         rc = nx_store_session_set_keys(b->store, who->u.id, venue, sk, skn, ss, ssn);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1183,8 +1184,8 @@ void nx_tg_destroy(nx_tg_t *tg)
     }
     if (tg->queued)
         NX_WARN("chat", "telegram: %u messages were not sent before exit", tg->queued);
-    explicit_bzero(tg->token, sizeof tg->token);
-    explicit_bzero(tg->webhook_secret, sizeof tg->webhook_secret);
+    sodium_memzero(tg->token, sizeof tg->token);
+    sodium_memzero(tg->webhook_secret, sizeof tg->webhook_secret);
     free(tg->commands);
     free(tg->inbox);
     pthread_mutex_destroy(&tg->mu);
