@@ -759,6 +759,31 @@ static void test_session_from_chat_survives_restart(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A secret the log cannot register for redaction is never used: the run
+ * refuses to start, naming the variable, never the value (issue 16). */
+static void refused_secret(const char *var, const char *value)
+{
+    setenv(var, value, 1);
+    char *argv[] = {(char *)nexus_bin, "run",        "--config", (char *)example_cfg,
+                    "--duration",      (char *)"5", NULL};
+    spawn(&P, argv);
+    int rc = finish(&P);
+    unsetenv(var);
+    char want[160];
+    snprintf(want, sizeof want, "%s cannot be registered for redaction in the log", var);
+    if (!strstr(P.ebuf, want))
+        fail_msg("no \"%s\"; stderr:\n%s", want, P.ebuf);
+    assert_int_equal(rc, 1); /* NX_EXIT_FAIL */
+    assert_null(strstr(P.ebuf, " up: "));
+}
+
+static void test_unredactable_secret_refused(void **state)
+{
+    (void)state;
+    refused_secret("NEXUS_TELEGRAM_TOKEN", "1:x");       /* 3 bytes: under the log's 4 */
+    refused_secret("NEXUS_ALPACA_SECRET_KEY", "abc");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -779,6 +804,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_daily_report_in_chat),
         cmocka_unit_test(test_reconcile_told_to_owner),
         cmocka_unit_test(test_session_from_chat_survives_restart),
+        cmocka_unit_test(test_unredactable_secret_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -368,7 +368,13 @@ static void c_watch(nx_chat_t *b, caller_t *who, char *a)
             snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", out[0] ? "," : "", t);
     if (!strcmp(verb, "add"))
         snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", out[0] ? "," : "", name);
-    nx_store_meta_put(b->store, key, (const uint8_t *)out, strlen(out));
+    if (nx_store_meta_put(b->store, key, (const uint8_t *)out, strlen(out))) {
+        NX_ERROR("chat", "cannot store user %lld's watch list: %s", (long long)who->u.id,
+                 nx_store_error(b->store));
+        chat_reply(b, who, "Not saved (storage error): still watching %s",
+                   list[0] ? list : "nothing");
+        return;
+    }
     chat_reply(b, who, "Watching: %s", out[0] ? out : "nothing");
 }
 
@@ -459,10 +465,10 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
     nx_secret_wipe(key, sizeof key);
     nx_secret_wipe(secret, sizeof secret);
     nx_secret_wipe(a, strlen(a));
-    if (!rc) {
-        nx_store_session_ensure(b->store, who->u.id, venue, NULL);
+    if (!rc)
+        rc = nx_store_session_ensure(b->store, who->u.id, venue, NULL);
+    if (!rc)
         rc = nx_store_session_set_keys(b->store, who->u.id, venue, sk, skn, ss, ssn);
-    }
     nx_vault_free(v);
     if (rc)
         chat_reply(b, who, "Your keys were not stored: %s.",

@@ -1079,7 +1079,15 @@ nx_tg_t *nx_tg_create(struct lws_context *ctx, const nx_tg_opts_t *o)
     if (!tg->o.backoff_max_ms)
         tg->o.backoff_max_ms = 30000;
     snprintf(tg->token, sizeof tg->token, "%s", o->token);
-    nx_log_add_secret(tg->token); /* belt and braces: the log redacts it too */
+    /* belt and braces: the log redacts it too; a token the log cannot
+     * redact is not used */
+    int src = nx_log_add_secret(tg->token);
+    if (src) {
+        NX_ERROR("chat", "telegram: the bot token cannot be registered for redaction in the log "
+                         "(%s): it is not used",
+                 nx_strerror(src));
+        goto fail;
+    }
     snprintf(tg->webhook_url, sizeof tg->webhook_url, "%s", o->webhook_url ? o->webhook_url : "");
     snprintf(tg->webhook_secret, sizeof tg->webhook_secret, "%s",
              o->webhook_secret ? o->webhook_secret : "");
