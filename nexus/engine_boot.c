@@ -118,11 +118,14 @@ void engine_feeds_stop(nx_engine_t *e)
         nx_feed_stats(e->feeds[i], &st);
         NX_INFO("feed",
                 "%s: frames=%llu events=%llu errors=%llu connects=%llu backfilled=%llu "
-                "book_gaps=%llu resyncs=%llu",
+                "book_gaps=%llu resyncs=%llu stash_dropped=%llu control_dropped=%llu "
+                "rest_oversize=%llu",
                 nx_venue_name(e->cfg->feeds[i].venue), (unsigned long long)st.frames,
                 (unsigned long long)st.events, (unsigned long long)st.errors,
                 (unsigned long long)st.connects, (unsigned long long)st.backfill_klines,
-                (unsigned long long)st.book_gaps, (unsigned long long)st.book_resyncs);
+                (unsigned long long)st.book_gaps, (unsigned long long)st.book_resyncs,
+                (unsigned long long)st.stash_dropped, (unsigned long long)st.control_dropped,
+                (unsigned long long)st.rest_oversize);
     }
     pthread_mutex_lock(&e->call_mu); /* a caller may be waking the network thread */
     nx_net_destroy(e->net);

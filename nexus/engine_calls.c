@@ -169,7 +169,8 @@ static void host_health(void *ctx, nx_chat_health_t *out)
         nx_feed_stats_t fs;
         nx_feed_stats(e->feeds[i], &fs); /* any thread: relaxed counters */
         out->feeds[out->n_feeds++] = (nx_chat_feed_health_t){
-            e->cfg->feeds[i].venue, fs.frames, fs.connects, fs.disconnects, fs.errors};
+            e->cfg->feeds[i].venue, fs.frames,        fs.connects,        fs.disconnects,
+            fs.errors,              fs.stash_dropped, fs.control_dropped, fs.rest_oversize};
     }
 }
 

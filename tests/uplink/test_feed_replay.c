@@ -721,6 +721,54 @@ static void test_bybit_unsubscribe_shared_topic(void **state)
     replay_stop(&rp);
 }
 
+/* More subscription changes at once than the 8 a connection queues: the
+ * ones past 8 are dropped, and each is counted (issue 16: they vanished).
+ * Deterministic: the changes are made in one go on the network thread
+ * (this one), with nothing serviced in between. */
+static void test_control_queue_drops_counted(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {
+        "--venue",  "bybit-linear",
+        "--frames", src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
+        "--speed",  "0.5",
+        NULL};
+    replay_start(&rp, args);
+    rig_t *r = rig(NX_VENUE_BYBIT_LINEAR, rp.port, "1", 0);
+    uint32_t btc =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    uint32_t more[12];
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "X%02dUSDT", i);
+        more[i] =
+            (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, name, 8, 8, 1, 1, 0, NULL);
+    }
+    assert_int_equal(nx_feed_subscribe(r->feed, btc, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    grows_t g = {btc, 2};
+    if (!run_until(r, bbo_reached, &g, 10))
+        fail_msg("no BTCUSDT quotes: %llu", (unsigned long long)r->bbo[btc]);
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.control_dropped, 0);
+    /* twelve new topics, one subscribe message each: 8 queued, 4 dropped */
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(nx_feed_subscribe(r->feed, more[i], NX_FEED_TRADES), 0);
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.control_dropped, 4);
+    /* the 8 queued reach the venue: 8 acknowledgements */
+    acks_t a = {nx_feed_decoder_stats(r->feed)->control, 8};
+    if (!run_until(r, acked, &a, 5))
+        fail_msg("the 8 queued subscriptions were not acknowledged: %llu of them",
+                 (unsigned long long)(nx_feed_decoder_stats(r->feed)->control - a.from));
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.control_dropped, 4);
+    rig_free(r);
+    replay_stop(&rp);
+}
+
 /* ---------- the other venues ---------- */
 
 static int have_klines(rig_t *r, void *arg)
@@ -1668,6 +1716,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_connection_renewal_keeps_candles_whole),
         cmocka_unit_test(test_bybit_ping_op),
         cmocka_unit_test(test_bybit_unsubscribe_shared_topic),
+        cmocka_unit_test(test_control_queue_drops_counted),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

@@ -60,6 +60,8 @@ struct nx_chat {
     int64_t owner_chat;
     nx_user_t *users; /* chat_users_refresh */
     int n_users;
+    uint64_t users_dropped; /* at the last refresh: users past CHAT_USERS_MAX, not kept */
+    int users_told;         /* the first such drop was logged */
     int64_t users_at_ns;
     chat_session_t *sessions; /* chat_sessions_refresh */
     int n_sessions;

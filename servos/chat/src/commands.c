@@ -497,7 +497,16 @@ static void c_health(nx_chat_t *b, caller_t *who, char *a)
                  nx_venue_name(f->venue), (unsigned long long)f->frames,
                  (unsigned long long)f->connects, (unsigned long long)f->disconnects,
                  (unsigned long long)f->errors);
+        if (f->stash_dropped || f->control_dropped || f->rest_oversize)
+            chat_put(&t,
+                     "  dropped: %llu klines (stash full), %llu subscription changes, %llu REST "
+                     "answers over 4 MiB\n",
+                     (unsigned long long)f->stash_dropped, (unsigned long long)f->control_dropped,
+                     (unsigned long long)f->rest_oversize);
     }
+    if (b->users_dropped)
+        chat_put(&t, "users: %llu past the %d kept in memory are not told anything\n",
+                 (unsigned long long)b->users_dropped, CHAT_USERS_MAX);
     if (b->tg) {
         nx_tg_stats_t ts;
         nx_tg_stats(b->tg, &ts);

@@ -61,6 +61,7 @@ typedef void (*nx_chat_call_cb)(const nx_chat_view_t *v, void *arg, int rc, int 
 typedef struct nx_chat_feed_health {
     nx_venue_t venue;
     uint64_t frames, connects, disconnects, errors;
+    uint64_t stash_dropped, control_dropped, rest_oversize; /* nx_feed_stats_t's drops */
 } nx_chat_feed_health_t;
 
 typedef struct nx_chat_health {
