@@ -338,6 +338,65 @@ static void test_reconnects_and_backfill(void **state)
     replay_stop(&rp);
 }
 
+static int quiet(rig_t *r, void *arg);
+
+static int stash_dropped_reached(rig_t *r, void *arg)
+{
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    return st.stash_dropped >= *(uint64_t *)arg;
+}
+
+/* Live klines held back while a hole is fetched: 64 are kept, the rest
+ * dropped and counted (issue 16: they vanished). The schedule fixes every
+ * number: the replay sends 5 messages a candle (4 trades, then the closed
+ * kline), all at once; after 100 messages (candles 0..19) it drops the
+ * connection and the client misses 5 (candle 20). Candles 21..199 arrive
+ * while the backfill for 20 waits out a 429 with Retry-After 60: 64 of
+ * them are held, 199 - 21 + 1 - 64 = 115 dropped. */
+static void test_kline_stash_drops_counted(void **state)
+{
+    (void)state;
+    char csv_path[] = "/tmp/nx-stash-XXXXXX";
+    int fd = mkstemp(csv_path);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "head -n 201 %s > %s", /* the header and 200 candles */
+             src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+             csv_path);
+    assert_int_equal(system(cmd), 0);
+    replay_t rp;
+    const char *args[] = {"--venue",         "binance-usdm", "--candles",    csv_path,
+                          "--drop-every",    "100",          "--drop-gap",   "5",
+                          "--drop-max",      "1",            "--http429-first", "1",
+                          "--retry-after",   "60",           NULL};
+    replay_start(&rp, args);
+    rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "15m", 0);
+    uint32_t sym =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_TRADES | NX_FEED_KLINES), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    uint64_t want = 115;
+    if (!run_until(r, stash_dropped_reached, &want, 30)) {
+        nx_feed_stats_t st;
+        nx_feed_stats(r->feed, &st);
+        fail_msg("stash_dropped %llu, want 115 (klines published %u, 429s %llu)",
+                 (unsigned long long)st.stash_dropped, r->nklines,
+                 (unsigned long long)st.http429);
+    }
+    int64_t q[2] = {0, 0};
+    run_until(r, quiet, q, 10); /* the replay has sent everything: nothing more comes */
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.stash_dropped, 115);
+    assert_int_equal(st.http429, 1); /* the backfill still waits: nothing was restored */
+    assert_int_equal(r->nklines, 20); /* candles 0..19 */
+    rig_free(r);
+    replay_stop(&rp);
+    unlink(csv_path);
+}
+
 /* ---------- books ---------- */
 
 /* The replay has nothing more to send: no frame for 1.5 s of wall time
@@ -1717,6 +1776,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bybit_ping_op),
         cmocka_unit_test(test_bybit_unsubscribe_shared_topic),
         cmocka_unit_test(test_control_queue_drops_counted),
+        cmocka_unit_test(test_kline_stash_drops_counted),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),
