@@ -828,6 +828,59 @@ static void test_control_queue_drops_counted(void **state)
     replay_stop(&rp);
 }
 
+static int klines_reached(rig_t *r, void *arg)
+{
+    return r->nklines >= *(uint32_t *)arg;
+}
+
+/* A REST answer over the 4 MiB a feed keeps is dropped whole, counted,
+ * and asked for again — never parsed cut (issue 16: it was cut silently).
+ * The replay pads exactly one answer (the backfill after a dropped
+ * connection) with 5 MiB of whitespace; the retry brings every candle. */
+static void test_rest_oversize_counted(void **state)
+{
+    (void)state;
+    load_csv();
+    char csv_path[] = "/tmp/nx-oversize-XXXXXX";
+    int fd = mkstemp(csv_path);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "head -n 201 %s > %s", /* the header and 200 candles */
+             src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+             csv_path);
+    assert_int_equal(system(cmd), 0);
+    replay_t rp;
+    const char *args[] = {"--venue",    "binance-usdm", "--candles",   csv_path, "--drop-every",
+                          "100",        "--drop-gap",   "5",           "--drop-max",
+                          "1",          NULL};
+    replay_start(&rp, args);
+    http_get(rp.port, "/_replay/fault?kind=oversize&n=1");
+    rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "15m", 0);
+    uint32_t sym =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_TRADES | NX_FEED_KLINES), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    uint32_t want = 200;
+    if (!run_until(r, klines_reached, &want, 30)) {
+        nx_feed_stats_t st;
+        nx_feed_stats(r->feed, &st);
+        fail_msg("%u of 200 candles (rest_oversize %llu, rest_requests %llu)", r->nklines,
+                 (unsigned long long)st.rest_oversize, (unsigned long long)st.rest_requests);
+    }
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.rest_oversize, 1);
+    assert_int_equal(st.rest_errors, 1);
+    assert_int_equal(st.rest_requests, 2); /* the padded answer, then its retry */
+    assert_int_equal(r->nklines, 200);
+    for (uint32_t i = 0; i < r->nklines; i++)
+        assert_int_equal(r->klines[i].open_ms, csv.open_ms[i]);
+    rig_free(r);
+    replay_stop(&rp);
+    unlink(csv_path);
+}
+
 /* ---------- the other venues ---------- */
 
 static int have_klines(rig_t *r, void *arg)
@@ -1777,6 +1830,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bybit_unsubscribe_shared_topic),
         cmocka_unit_test(test_control_queue_drops_counted),
         cmocka_unit_test(test_kline_stash_drops_counted),
+        cmocka_unit_test(test_rest_oversize_counted),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

@@ -542,16 +542,14 @@ static void rest_done(nx_feed_t *f, rest_t *q)
                 nx_venue_name(f->o.venue), q->status, ra);
         return; /* stays queued */
     }
-    if (q->status != 200 || !q->completed) {
+    if (q->status != 200 || !q->completed || q->oversize) {
+        /* an answer over REST_BUF was dropped whole (counted): asked again */
         ST_ADD(f, rest_errors, 1);
         q->not_before_ns = now + 500 * NX_NS_PER_MS;
         return; /* retried */
     }
     int ok = 0;
-    if (q->oversize) {
-        if (q->kind == REST_KLINES)
-            f->syms[q->symbol].backfill_inflight = 0; /* the next hole asks again */
-    } else if (q->kind == REST_KLINES) {
+    if (q->kind == REST_KLINES) {
         ok = on_klines(f, q) == 0;
         if (!ok)
             f->syms[q->symbol].backfill_inflight = 0;
@@ -582,7 +580,7 @@ static int rest_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
             memcpy(q->buf + q->len, in, len);
             q->len += len;
             q->buf[q->len] = 0;
-        } else if (!q->oversize) { /* never parsed cut: refused whole in rest_done */
+        } else if (!q->oversize) { /* never parsed cut: retried by rest_done */
             q->oversize = 1;
             dropped(q->f, &q->f->st.rest_oversize, "feed.rest_oversize",
                     "a REST answer over 4 MiB was dropped");
