@@ -759,6 +759,39 @@ static void test_session_from_chat_survives_restart(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Users past the 1024 the chat layer keeps in memory are counted, logged
+ * once and shown in /health (issue 16: they were left out silently). The
+ * database holds the config's 2 users and 1028 more: 1030, so 6 past. */
+static void test_users_past_limit_reported(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-users-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[65536], path[160];
+    saved_sessions(dir, "", "", cfg, db);
+    sql1(db,
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1028) "
+         "INSERT INTO users (chat_id, name, role, created_ms) "
+         "SELECT 100000 + i, 'u' || i, 'subscriber', 0 FROM n",
+         NULL, 0);
+    assert_int_equal(sql1(db, "SELECT COUNT(*) FROM users", NULL, 0), 1030);
+    static char errs[65536];
+    assert_int_equal(shell(errs, sizeof errs,
+                           "printf '/health\\n' | %s run --config %s --console --duration 3 "
+                           "> %s/out",
+                           nexus_bin, cfg, dir),
+                     0);
+    snprintf(path, sizeof path, "%s/out", dir);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    if (!strstr(out, "users: 6 past the 1024 kept in memory are not told anything"))
+        fail_msg("/health does not report the 6 users; output:\n%s", out);
+    if (!strstr(errs, "6 users past the first 1024 are not kept in memory"))
+        fail_msg("no log line for the 6 users; log:\n%s", errs);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A secret the log cannot register for redaction is never used: the run
  * refuses to start, naming the variable, never the value (issue 16). */
 static void refused_secret(const char *var, const char *value)
@@ -805,6 +838,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reconcile_told_to_owner),
         cmocka_unit_test(test_session_from_chat_survives_restart),
         cmocka_unit_test(test_unredactable_secret_refused),
+        cmocka_unit_test(test_users_past_limit_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
