@@ -486,13 +486,13 @@ int nx_cmd_keys(int argc, char **argv)
             rc = nx_vault_from_base64(&to, env, err, sizeof err);
         else if (file) {
             /* the file loader reads NEXUS_MASTER_KEY first: not here */
-            char *old = getenv("NEXUS_MASTER_KEY") ? strdup(getenv("NEXUS_MASTER_KEY")) : NULL;
+            char *old_key = getenv("NEXUS_MASTER_KEY") ? strdup(getenv("NEXUS_MASTER_KEY")) : NULL;
             unsetenv("NEXUS_MASTER_KEY");
             rc = nx_vault_load(&to, file, err, sizeof err);
-            if (old) {
-                setenv("NEXUS_MASTER_KEY", old, 1);
-                memset(old, 0, strlen(old));
-                free(old);
+            if (old_key) {
+                setenv("NEXUS_MASTER_KEY", old_key, 1);
+                nx_secret_wipe(old_key, strlen(old_key));
+                free(old_key);
             }
         } else {
             snprintf(err, sizeof err, "the new key: set NEXUS_NEW_MASTER_KEY or --new-key-file");

@@ -28,6 +28,40 @@ static int net_make(nx_engine_t *e)
     return e->net ? 0 : NX_ESYSTEM;
 }
 
+/* A secret from the environment is used only once the log redacts it: a
+ * value it cannot register (shorter than 4 bytes, 256 or longer, a 33rd
+ * secret) would be printed in clear by the first message that quotes it.
+ * 0 for an unset or empty variable; NX_ECONFIG, logged, naming the variable
+ * and never the value. */
+static int secret_register(const char *var)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return 0;
+    int rc = nx_log_add_secret(v);
+    if (rc) {
+        NX_ERROR("main",
+                 "%s cannot be registered for redaction in the log (%s: it must be 4 to 255 "
+                 "bytes, and at most 32 secrets are kept): it is not used, and Nexus does not "
+                 "start",
+                 var, nx_strerror(rc));
+        return NX_ECONFIG;
+    }
+    return 0;
+}
+
+static int secrets_register(void)
+{
+    static const char *const vars[] = {"NEXUS_ALPACA_KEY_ID", "NEXUS_ALPACA_SECRET_KEY",
+                                       "NEXUS_TELEGRAM_TOKEN", "NEXUS_TELEGRAM_WEBHOOK_SECRET"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        int rc = secret_register(vars[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Create one feed per configured venue connection and subscribe every
  * configured symbol of that venue — before the threads start, so every
  * thread may read e->feeds (their stats); the network thread connects them. */
@@ -38,11 +72,8 @@ static int feeds_create(nx_engine_t *e)
         return 0;
     if (net_make(e))
         return NX_ESYSTEM;
+    /* registered for redaction by nx_engine_start (secrets_register) */
     const char *ak = getenv("NEXUS_ALPACA_KEY_ID"), *as = getenv("NEXUS_ALPACA_SECRET_KEY");
-    if (ak)
-        nx_log_add_secret(ak);
-    if (as)
-        nx_log_add_secret(as);
     for (uint32_t i = 0; i < c->n_feeds; i++) {
         const nx_config_feed_t *fc = &c->feeds[i];
         nx_feed_opts_t o;
@@ -87,11 +118,14 @@ void engine_feeds_stop(nx_engine_t *e)
         nx_feed_stats(e->feeds[i], &st);
         NX_INFO("feed",
                 "%s: frames=%llu events=%llu errors=%llu connects=%llu backfilled=%llu "
-                "book_gaps=%llu resyncs=%llu",
+                "book_gaps=%llu resyncs=%llu stash_dropped=%llu control_dropped=%llu "
+                "rest_oversize=%llu",
                 nx_venue_name(e->cfg->feeds[i].venue), (unsigned long long)st.frames,
                 (unsigned long long)st.events, (unsigned long long)st.errors,
                 (unsigned long long)st.connects, (unsigned long long)st.backfill_klines,
-                (unsigned long long)st.book_gaps, (unsigned long long)st.book_resyncs);
+                (unsigned long long)st.book_gaps, (unsigned long long)st.book_resyncs,
+                (unsigned long long)st.stash_dropped, (unsigned long long)st.control_dropped,
+                (unsigned long long)st.rest_oversize);
     }
     pthread_mutex_lock(&e->call_mu); /* a caller may be waking the network thread */
     nx_net_destroy(e->net);
@@ -216,7 +250,10 @@ static int storage_init(nx_engine_t *e)
     if ((rc = nx_writer_create(&e->writer, &wo)))
         return rc;
     uint64_t last;
-    nx_store_journal_last(e->store, &last);
+    if ((rc = nx_store_journal_last(e->store, &last))) {
+        NX_ERROR("store", "cannot read where the journal ends: %s", nx_store_error(e->store));
+        return rc;
+    }
     NX_INFO("store",
             "%s storage at schema version %d (%d migration%s applied), journal continues "
             "after entry %llu",
@@ -497,10 +534,8 @@ static int chat_start(nx_engine_t *e)
     const char *token = getenv("NEXUS_TELEGRAM_TOKEN");
     if (!token || !*token)
         return 0;
-    nx_log_add_secret(token);
+    /* both registered for redaction by nx_engine_start (secrets_register) */
     const char *secret = getenv("NEXUS_TELEGRAM_WEBHOOK_SECRET");
-    if (secret && *secret)
-        nx_log_add_secret(secret);
     if (net_make(e))
         return NX_ESYSTEM;
     const nx_config_t *c = e->cfg;
@@ -523,6 +558,9 @@ static int chat_start(nx_engine_t *e)
 int nx_engine_start(nx_engine_t *e)
 {
     e->start_mono_ns = nx_mono_ns();
+    int src = secrets_register();
+    if (src)
+        return src;
     int frc = feeds_create(e);
     if (frc)
         NX_ERROR("feed", "cannot start the market-data feeds: %s", nx_strerror(frc));

@@ -37,8 +37,7 @@ void engine_publish_calls(nx_engine_t *e)
         nx_event_t *ev = nx_bus_event(e->market, seq);
         memset(&ev->u.control, 0, sizeof ev->u.control);
         ev->hdr.type = NX_EV_CONTROL;
-        ev->hdr.venue = 0;
-        ev->hdr.flags = 0;
+        ev->hdr.venue = 0; /* hdr.flags as nx_bus_claim left it: NX_EVF_GAP after a drop */
         ev->hdr.symbol = NX_SYMBOL_NONE;
         ev->hdr.exch_ns = 0;
         ev->hdr.recv_ns = nx_clock_now(&e->clock);
@@ -170,7 +169,8 @@ static void host_health(void *ctx, nx_chat_health_t *out)
         nx_feed_stats_t fs;
         nx_feed_stats(e->feeds[i], &fs); /* any thread: relaxed counters */
         out->feeds[out->n_feeds++] = (nx_chat_feed_health_t){
-            e->cfg->feeds[i].venue, fs.frames, fs.connects, fs.disconnects, fs.errors};
+            e->cfg->feeds[i].venue, fs.frames,        fs.connects,        fs.disconnects,
+            fs.errors,              fs.stash_dropped, fs.control_dropped, fs.rest_oversize};
     }
 }
 

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,13 +129,6 @@ static uint64_t fnv(const char *s)
     return h ? h : 1;
 }
 
-static void secure_zero(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
 int nx_log_add_secret(const char *secret)
 {
     size_t n = secret ? strlen(secret) : 0;
@@ -160,8 +154,8 @@ int nx_log_add_secret(const char *secret)
 void nx_log_clear_secrets(void)
 {
     pthread_mutex_lock(&L.out_lock);
-    secure_zero(L.secrets, sizeof L.secrets);
-    memset(L.secret_len, 0, sizeof L.secret_len);
+    sodium_memzero(L.secrets, sizeof L.secrets); /* never dropped as a dead store */
+    sodium_memzero(L.secret_len, sizeof L.secret_len);
     L.n_secrets = 0;
     pthread_mutex_unlock(&L.out_lock);
 }
@@ -210,7 +204,7 @@ static void scrub(char *s, size_t cap)
         size_t n = o < cap - 1 ? o : cap - 1;
         memcpy(s, tmp, n);
         s[n] = 0;
-        secure_zero(tmp, sizeof tmp);
+        sodium_memzero(tmp, sizeof tmp);
     }
 }
 
@@ -274,7 +268,7 @@ static void emit(const rec_t *r, const char *suffix)
         off += w;
     }
     pthread_mutex_unlock(&L.out_lock);
-    secure_zero(msg, sizeof msg);
+    sodium_memzero(msg, sizeof msg);
 }
 
 static debounce_t *deb_find(uint64_t key)
@@ -491,7 +485,7 @@ static void log_vwrite(nx_log_level_t level, const char *module, const char *key
         snprintf(r.module, sizeof r.module, "%s", module ? module : "-");
         vsnprintf(r.msg, sizeof r.msg, fmt, ap);
         emit(&r, NULL);
-        secure_zero(r.msg, sizeof r.msg);
+        sodium_memzero(r.msg, sizeof r.msg);
         return;
     }
     uint64_t pos = atomic_load_explicit(&L.enq, memory_order_relaxed);

@@ -2,7 +2,8 @@
  * test_log.c — the logger: records reach the output in order from many
  * threads, keyed repeats are debounced and summarised, registered secrets
  * never reach the output, JSON lines are valid, and a full queue drops
- * (counted) instead of blocking.
+ * (counted) instead of blocking; the tail of a 50 MB log file is its
+ * last lines, read with a bounded read from its end (/logs, issue 16).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +229,79 @@ static void test_level_filter(void **state)
     fclose(f);
 }
 
+/* Bytes this process has read so far (/proc/self/io rchar). */
+static long long bytes_read(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    assert_non_null(f);
+    long long v = -1;
+    char key[64];
+    long long x;
+    while (fscanf(f, "%63[^:]: %lld\n", key, &x) == 2)
+        if (!strcmp(key, "rchar"))
+            v = x;
+    fclose(f);
+    assert_true(v >= 0);
+    return v;
+}
+
+#define TAIL_LINE  100                      /* bytes a line, with its newline */
+#define TAIL_LINES (50 * 1024 * 1024 / 100) /* a 50 MB file */
+
+static void test_tail_of_a_large_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/nx-logtail-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    char line[TAIL_LINE + 1];
+    for (int i = 0; i < TAIL_LINES; i++) {
+        int k = snprintf(line, sizeof line, "line %08d ", i);
+        memset(line + k, 'x', TAIL_LINE - 1 - (size_t)k);
+        line[TAIL_LINE - 1] = '\n';
+        assert_int_equal(fwrite(line, 1, TAIL_LINE, f), TAIL_LINE);
+    }
+    assert_int_equal(fclose(f), 0);
+    /* what the last 20 lines are, from how the file was written */
+    static char want[20 * TAIL_LINE + 1], got[NX_LOG_TAIL_BYTES];
+    for (int i = 0; i < 20; i++) {
+        int k = snprintf(want + i * TAIL_LINE, TAIL_LINE + 1, "line %08d ", TAIL_LINES - 20 + i);
+        memset(want + i * TAIL_LINE + k, 'x', TAIL_LINE - 1 - (size_t)k);
+        want[i * TAIL_LINE + TAIL_LINE - 1] = '\n';
+    }
+    long long before = bytes_read();
+    size_t nread = 0;
+    assert_int_equal(nx_log_tail(path, 20, got, sizeof got, &nread), 20);
+    long long after = bytes_read();
+    assert_string_equal(got, want);
+    assert_int_equal(nread, NX_LOG_TAIL_BYTES);
+    /* the kernel's count: the block, and the one read of /proc/self/io
+     * (under 4 KiB) before it; the whole file would be 52,428,800 */
+    assert_true(after - before <= NX_LOG_TAIL_BYTES + 4096);
+    /* more lines than fit in the block: as many whole ones as do */
+    assert_int_equal(nx_log_tail(path, 100000, got, sizeof got, &nread),
+                     NX_LOG_TAIL_BYTES / TAIL_LINE);
+    assert_int_equal(strlen(got), (NX_LOG_TAIL_BYTES / TAIL_LINE) * TAIL_LINE);
+    assert_int_equal(strncmp(got, "line 00523633 ", 14), 0); /* 524288 - 655 */
+    unlink(path);
+
+    /* a short file, its last line without a newline */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("one\ntwo\nthree", f);
+    fclose(f);
+    assert_int_equal(nx_log_tail(path, 2, got, sizeof got, &nread), 2);
+    assert_string_equal(got, "two\nthree");
+    assert_int_equal(nread, 13);
+    assert_int_equal(nx_log_tail(path, 10, got, sizeof got, NULL), 3);
+    assert_string_equal(got, "one\ntwo\nthree");
+    unlink(path);
+    assert_int_equal(nx_log_tail(path, 10, got, sizeof got, NULL), NX_ENOENT);
+    assert_int_equal(nx_log_tail("/tmp", 10, got, sizeof got, NULL), NX_EIO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_many_threads_in_order),
         cmocka_unit_test(test_full_queue_never_blocks),
         cmocka_unit_test(test_level_filter),
+        cmocka_unit_test(test_tail_of_a_large_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1133,6 +1133,137 @@ static void test_session_from_chat_survives_restart(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Users past the 1024 the chat layer keeps in memory are counted, logged
+ * once and shown in /health (issue 16: they were left out silently). The
+ * database holds the config's 2 users and 1028 more: 1030, so 6 past. */
+static void test_users_past_limit_reported(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-users-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[65536], path[160];
+    saved_sessions(dir, "", "", cfg, db);
+    sql1(db,
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1028) "
+         "INSERT INTO users (chat_id, name, role, created_ms) "
+         "SELECT 100000 + i, 'u' || i, 'subscriber', 0 FROM n",
+         NULL, 0);
+    assert_int_equal(sql1(db, "SELECT COUNT(*) FROM users", NULL, 0), 1030);
+    static char errs[65536];
+    assert_int_equal(shell(errs, sizeof errs,
+                           "printf '/health\\n' | %s run --config %s --console --duration 3 "
+                           "> %s/out",
+                           nexus_bin, cfg, dir),
+                     0);
+    snprintf(path, sizeof path, "%s/out", dir);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    if (!strstr(out, "users: 6 past the 1024 kept in memory are not told anything"))
+        fail_msg("/health does not report the 6 users; output:\n%s", out);
+    if (!strstr(errs, "6 users past the first 1024 are not kept in memory"))
+        fail_msg("no log line for the 6 users; log:\n%s", errs);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Which session a person's commands act on is a meta row ("active:ID");
+ * when storing it fails, nobody is told their commands moved (issue 16:
+ * the write's result was ignored, so /session use said "now act on" while
+ * the next order went to the old session). A trigger refuses the row's
+ * writes on the second run: making session 2 leaves session 1 active and
+ * says so, /session use 2 is refused, and /sessions shows session 1
+ * active. */
+static void test_active_session_not_stored(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-active-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[128], db[128], out[16384], path[160];
+    saved_sessions(dir, "", "", cfg, db);
+    /* the same config with a second venue, so the owner may have a second session */
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
+            " \"tick_size\": \"0.01\", \"lot_size\": \"0.001\"},"
+            " {\"venue\": \"bybit-linear\", \"symbol\": \"BTCUSDT\","
+            " \"tick_size\": \"0.1\", \"lot_size\": \"0.001\"}],"
+            " \"users\": [{\"id\": 1, \"chat_id\": 42, \"name\": \"boss\", \"role\": \"owner\"},"
+            " {\"id\": 2, \"chat_id\": 7, \"name\": \"alice\"}],"
+            " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"}}\n",
+            dir);
+    fclose(f);
+    const char *N = nexus_bin;
+    assert_int_equal(shell(NULL, 0,
+                           "printf '/session new mode=copilot equity=2500\\n' | %s run --config "
+                           "%s --console --duration 3 > %s/out1",
+                           N, cfg, dir),
+                     0);
+    snprintf(path, sizeof path, "%s/out1", dir);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    if (!strstr(out, "Session 1 boss made on binance-usdm: paper equity 2500, leverage 1x"))
+        fail_msg("session 1 not made; output:\n%s", out);
+    if (!strstr(out, "Your commands now act on it."))
+        fail_msg("session 1 not active; output:\n%s", out);
+    assert_int_equal(sql1(db, "SELECT value FROM meta WHERE key = 'active:1'", out, sizeof out), 1);
+    sql1(db,
+         "CREATE TRIGGER no_active BEFORE INSERT ON meta WHEN NEW.key LIKE 'active:%' "
+         "BEGIN SELECT RAISE(ABORT, 'refused by test_cli'); END",
+         NULL, 0);
+    static char errs[65536];
+    assert_int_equal(shell(errs, sizeof errs,
+                           "printf '/session new venue=bybit-linear mode=copilot equity=1000\\n"
+                           "/session use 2\\n/sessions\\n' | %s run --config %s --console "
+                           "--duration 3 > %s/out2",
+                           N, cfg, dir),
+                     0);
+    snprintf(path, sizeof path, "%s/out2", dir);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    if (!strstr(out, "Session 2 boss made on bybit-linear: paper equity 1000, leverage 1x"))
+        fail_msg("session 2 not made; output:\n%s", out);
+    if (!strstr(out, "Your commands still act on session 1 (storage error: /session use 2 to "
+                     "try again)."))
+        fail_msg("no word that session 1 stays active; output:\n%s", out);
+    if (!strstr(out, "Not switched (storage error): your commands still act on session 1."))
+        fail_msg("/session use 2 not refused; output:\n%s", out);
+    assert_null(strstr(out, "now act on"));
+    if (!strstr(out, "1 <b>boss</b> on binance-usdm, copilot (your commands act on it)") &&
+        !strstr(out, "1 boss on binance-usdm, copilot (your commands act on it)"))
+        fail_msg("/sessions does not show session 1 active; output:\n%s", out);
+    if (!strstr(errs, "user 1: cannot store session 2 as the one their commands act on"))
+        fail_msg("the failed switch is not logged; log:\n%s", errs);
+    assert_int_equal(sql1(db, "SELECT value FROM meta WHERE key = 'active:1'", out, sizeof out), 1);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A secret the log cannot register for redaction is never used: the run
+ * refuses to start, naming the variable, never the value (issue 16). */
+static void refused_secret(const char *var, const char *value)
+{
+    setenv(var, value, 1);
+    char *argv[] = {(char *)nexus_bin, "run",        "--config", (char *)example_cfg,
+                    "--duration",      (char *)"5", NULL};
+    spawn(&P, argv);
+    int rc = finish(&P);
+    unsetenv(var);
+    char want[160];
+    snprintf(want, sizeof want, "%s cannot be registered for redaction in the log", var);
+    if (!strstr(P.ebuf, want))
+        fail_msg("no \"%s\"; stderr:\n%s", want, P.ebuf);
+    assert_int_equal(rc, 1); /* NX_EXIT_FAIL */
+    assert_null(strstr(P.ebuf, " up: "));
+}
+
+static void test_unredactable_secret_refused(void **state)
+{
+    (void)state;
+    refused_secret("NEXUS_TELEGRAM_TOKEN", "1:x");       /* 3 bytes: under the log's 4 */
+    refused_secret("NEXUS_ALPACA_SECRET_KEY", "abc");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -1156,6 +1287,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reconcile_told_to_owner),
         cmocka_unit_test(test_db_status_runs_recovery_checks),
         cmocka_unit_test(test_session_from_chat_survives_restart),
+        cmocka_unit_test(test_unredactable_secret_refused),
+        cmocka_unit_test(test_users_past_limit_reported),
+        cmocka_unit_test(test_active_session_not_stored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,6 +338,65 @@ static void test_reconnects_and_backfill(void **state)
     replay_stop(&rp);
 }
 
+static int quiet(rig_t *r, void *arg);
+
+static int stash_dropped_reached(rig_t *r, void *arg)
+{
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    return st.stash_dropped >= *(uint64_t *)arg;
+}
+
+/* Live klines held back while a hole is fetched: 64 are kept, the rest
+ * dropped and counted (issue 16: they vanished). The schedule fixes every
+ * number: the replay sends 5 messages a candle (4 trades, then the closed
+ * kline), all at once; after 100 messages (candles 0..19) it drops the
+ * connection and the client misses 5 (candle 20). Candles 21..199 arrive
+ * while the backfill for 20 waits out a 429 with Retry-After 60: 64 of
+ * them are held, 199 - 21 + 1 - 64 = 115 dropped. */
+static void test_kline_stash_drops_counted(void **state)
+{
+    (void)state;
+    char csv_path[] = "/tmp/nx-stash-XXXXXX";
+    int fd = mkstemp(csv_path);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "head -n 201 %s > %s", /* the header and 200 candles */
+             src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+             csv_path);
+    assert_int_equal(system(cmd), 0);
+    replay_t rp;
+    const char *args[] = {"--venue",         "binance-usdm", "--candles",    csv_path,
+                          "--drop-every",    "100",          "--drop-gap",   "5",
+                          "--drop-max",      "1",            "--http429-first", "1",
+                          "--retry-after",   "60",           NULL};
+    replay_start(&rp, args);
+    rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "15m", 0);
+    uint32_t sym =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_TRADES | NX_FEED_KLINES), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    uint64_t want = 115;
+    if (!run_until(r, stash_dropped_reached, &want, 30)) {
+        nx_feed_stats_t st;
+        nx_feed_stats(r->feed, &st);
+        fail_msg("stash_dropped %llu, want 115 (klines published %u, 429s %llu)",
+                 (unsigned long long)st.stash_dropped, r->nklines,
+                 (unsigned long long)st.http429);
+    }
+    int64_t q[2] = {0, 0};
+    run_until(r, quiet, q, 10); /* the replay has sent everything: nothing more comes */
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.stash_dropped, 115);
+    assert_int_equal(st.http429, 1); /* the backfill still waits: nothing was restored */
+    assert_int_equal(r->nklines, 20); /* candles 0..19 */
+    rig_free(r);
+    replay_stop(&rp);
+    unlink(csv_path);
+}
+
 /* ---------- books ---------- */
 
 /* The replay has nothing more to send: no frame for 1.5 s of wall time
@@ -719,6 +778,107 @@ static void test_bybit_unsubscribe_shared_topic(void **state)
     assert_int_equal(r->bbo[btc], btc_quotes);
     rig_free(r);
     replay_stop(&rp);
+}
+
+/* More subscription changes at once than the 8 a connection queues: the
+ * ones past 8 are dropped, and each is counted (issue 16: they vanished).
+ * Deterministic: the changes are made in one go on the network thread
+ * (this one), with nothing serviced in between. */
+static void test_control_queue_drops_counted(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {
+        "--venue",  "bybit-linear",
+        "--frames", src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
+        "--speed",  "0.5",
+        NULL};
+    replay_start(&rp, args);
+    rig_t *r = rig(NX_VENUE_BYBIT_LINEAR, rp.port, "1", 0);
+    uint32_t btc =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    uint32_t more[12];
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "X%02dUSDT", i);
+        more[i] =
+            (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, name, 8, 8, 1, 1, 0, NULL);
+    }
+    assert_int_equal(nx_feed_subscribe(r->feed, btc, NX_FEED_BBO), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    grows_t g = {btc, 2};
+    if (!run_until(r, bbo_reached, &g, 10))
+        fail_msg("no BTCUSDT quotes: %llu", (unsigned long long)r->bbo[btc]);
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.control_dropped, 0);
+    /* twelve new topics, one subscribe message each: 8 queued, 4 dropped */
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(nx_feed_subscribe(r->feed, more[i], NX_FEED_TRADES), 0);
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.control_dropped, 4);
+    /* the 8 queued reach the venue: 8 acknowledgements */
+    acks_t a = {nx_feed_decoder_stats(r->feed)->control, 8};
+    if (!run_until(r, acked, &a, 5))
+        fail_msg("the 8 queued subscriptions were not acknowledged: %llu of them",
+                 (unsigned long long)(nx_feed_decoder_stats(r->feed)->control - a.from));
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.control_dropped, 4);
+    rig_free(r);
+    replay_stop(&rp);
+}
+
+static int klines_reached(rig_t *r, void *arg)
+{
+    return r->nklines >= *(uint32_t *)arg;
+}
+
+/* A REST answer over the 4 MiB a feed keeps is dropped whole, counted,
+ * and asked for again — never parsed cut (issue 16: it was cut silently).
+ * The replay pads exactly one answer (the backfill after a dropped
+ * connection) with 5 MiB of whitespace; the retry brings every candle. */
+static void test_rest_oversize_counted(void **state)
+{
+    (void)state;
+    load_csv();
+    char csv_path[] = "/tmp/nx-oversize-XXXXXX";
+    int fd = mkstemp(csv_path);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "head -n 201 %s > %s", /* the header and 200 candles */
+             src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+             csv_path);
+    assert_int_equal(system(cmd), 0);
+    replay_t rp;
+    const char *args[] = {"--venue",    "binance-usdm", "--candles",   csv_path, "--drop-every",
+                          "100",        "--drop-gap",   "5",           "--drop-max",
+                          "1",          NULL};
+    replay_start(&rp, args);
+    http_get(rp.port, "/_replay/fault?kind=oversize&n=1");
+    rig_t *r = rig(NX_VENUE_BINANCE_USDM, rp.port, "15m", 0);
+    uint32_t sym =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    assert_int_equal(nx_feed_subscribe(r->feed, sym, NX_FEED_TRADES | NX_FEED_KLINES), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    uint32_t want = 200;
+    if (!run_until(r, klines_reached, &want, 30)) {
+        nx_feed_stats_t st;
+        nx_feed_stats(r->feed, &st);
+        fail_msg("%u of 200 candles (rest_oversize %llu, rest_requests %llu)", r->nklines,
+                 (unsigned long long)st.rest_oversize, (unsigned long long)st.rest_requests);
+    }
+    nx_feed_stats_t st;
+    nx_feed_stats(r->feed, &st);
+    assert_int_equal(st.rest_oversize, 1);
+    assert_int_equal(st.rest_errors, 1);
+    assert_int_equal(st.rest_requests, 2); /* the padded answer, then its retry */
+    assert_int_equal(r->nklines, 200);
+    for (uint32_t i = 0; i < r->nklines; i++)
+        assert_int_equal(r->klines[i].open_ms, csv.open_ms[i]);
+    rig_free(r);
+    replay_stop(&rp);
+    unlink(csv_path);
 }
 
 /* ---------- the other venues ---------- */
@@ -1692,6 +1852,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_connection_renewal_keeps_candles_whole),
         cmocka_unit_test(test_bybit_ping_op),
         cmocka_unit_test(test_bybit_unsubscribe_shared_topic),
+        cmocka_unit_test(test_control_queue_drops_counted),
+        cmocka_unit_test(test_kline_stash_drops_counted),
+        cmocka_unit_test(test_rest_oversize_counted),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

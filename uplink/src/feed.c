@@ -63,7 +63,8 @@ typedef struct rest {
     size_t len;
     int status, retry_after_s, completed;
     int64_t not_before_ns;
-    int closing; /* its answer is handled, its connection not yet closed: not reused */
+    int closing;  /* its answer is handled, its connection not yet closed: not reused */
+    int oversize; /* the answer outgrew REST_BUF: dropped, not parsed */
 } rest_t;
 
 typedef struct sym_state {
@@ -211,10 +212,24 @@ static int stream_name(const nx_feed_t *f, uint32_t sym, unsigned stream, char *
     return 1;
 }
 
+/* A counted drop: the first of each kind is logged at once (the keyed log
+ * then debounces the rest), and every one shows in the feed's stats
+ * (/health, the stop summary). */
+static void dropped(nx_feed_t *f, uint64_t *counter, const char *key, const char *what)
+{
+    if (__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED) == 0)
+        NX_LOGK(NX_LOG_WARN, "feed", key, "%s: %s (counted in /health)",
+                nx_venue_name(f->o.venue), what);
+}
+
 static void queue_out(leg_t *l, const char *msg)
 {
-    if (l->out_tail - l->out_head >= 8)
-        return; /* a burst of subscription changes: the next connect sends all */
+    if (l->out_tail - l->out_head >= 8) {
+        /* a burst of subscription changes: the next connect sends all */
+        dropped(l->f, &l->f->st.control_dropped, "feed.control_dropped",
+                "a subscription change was dropped: 8 already wait on the connection");
+        return;
+    }
     snprintf(l->out[l->out_tail++ % 8], sizeof l->out[0], "%s", msg);
     if (l->wsi)
         lws_callback_on_writable(l->wsi);
@@ -354,6 +369,7 @@ static void rest_dispatch(nx_feed_t *f)
         ci.userdata = q;
         ci.pwsi = &q->wsi;
         q->len = 0;
+        q->oversize = 0;
         q->status = 0;
         q->completed = 0;
         q->retry_after_s = 0;
@@ -526,7 +542,8 @@ static void rest_done(nx_feed_t *f, rest_t *q)
                 nx_venue_name(f->o.venue), q->status, ra);
         return; /* stays queued */
     }
-    if (q->status != 200 || !q->completed) {
+    if (q->status != 200 || !q->completed || q->oversize) {
+        /* an answer over REST_BUF was dropped whole (counted): asked again */
         ST_ADD(f, rest_errors, 1);
         q->not_before_ns = now + 500 * NX_NS_PER_MS;
         return; /* retried */
@@ -563,6 +580,10 @@ static int rest_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
             memcpy(q->buf + q->len, in, len);
             q->len += len;
             q->buf[q->len] = 0;
+        } else if (!q->oversize) { /* never parsed cut: retried by rest_done */
+            q->oversize = 1;
+            dropped(q->f, &q->f->st.rest_oversize, "feed.rest_oversize",
+                    "a REST answer over 4 MiB was dropped");
         }
         break;
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
@@ -777,6 +798,18 @@ static void on_down(nx_feed_t *f, leg_t *l)
         leg_schedule_reconnect(f, l);
 }
 
+/* Hold a live closed kline back while a hole before it is fetched; past
+ * STASH of them, it is dropped (counted): the backfill brings it back if
+ * the venue still has it. */
+static void stash(nx_feed_t *f, sym_state_t *s, const nx_event_t *e)
+{
+    if (s->nstash < STASH)
+        s->stash[s->nstash++] = *e;
+    else
+        dropped(f, &f->st.stash_dropped, "feed.stash_dropped",
+                "a live kline was dropped: 64 already wait for a backfill");
+}
+
 /* After decoding a frame (held): keep closed klines whole and in order. */
 static void filter_klines(nx_feed_t *f, uint64_t first, uint32_t n)
 {
@@ -790,8 +823,7 @@ static void filter_klines(nx_feed_t *f, uint64_t first, uint32_t n)
         int64_t open = e->u.kline.open_ms, ivms = (int64_t)s->interval_s * 1000;
         int pass = 0;
         if (s->backfill_inflight) {
-            if (s->nstash < STASH)
-                s->stash[s->nstash++] = *e;
+            stash(f, s, e);
         } else if (s->last_closed_ms < 0 || open == s->last_closed_ms + ivms ||
                    (f->o.venue == NX_VENUE_ALPACA && open > s->last_closed_ms)) {
             /* Alpaca sends no bar for a minute without trades, so a hole
@@ -799,8 +831,7 @@ static void filter_klines(nx_feed_t *f, uint64_t first, uint32_t n)
             pass = 1;
         } else if (open > s->last_closed_ms + ivms) {
             /* A hole before this candle: hold it back and fetch the hole. */
-            if (s->nstash < STASH)
-                s->stash[s->nstash++] = *e;
+            stash(f, s, e);
             request_backfill(f, e->hdr.symbol);
         } else {
             ST_ADD(f, klines_suppressed, 1); /* a duplicate */

@@ -89,6 +89,7 @@ struct nx_replay {
     /* faults on command */
     int cmd_drop, cmd_skip, cmd_malformed;
     uint32_t cmd_429, cmd_stall_ms;
+    uint32_t cmd_oversize; /* the next REST answers padded past 4 MiB */
     int64_t stall_until_ns;
     /* stats */
     nx_replay_stats_t st;
@@ -782,9 +783,12 @@ static char *rest_fault(nx_replay_t *r, struct lws *wsi, size_t *len, int *statu
         r->cmd_429 += (uint32_t)n;
     else if (!strcmp(kind, "stall"))
         r->cmd_stall_ms = (uint32_t)ms;
+    else if (!strcmp(kind, "oversize"))
+        r->cmd_oversize += (uint32_t)n;
     else {
         *status = 400;
-        return fmt(len, "{\"error\":\"kind must be drop|skip|malformed|http429|stall\"}");
+        return fmt(len,
+                   "{\"error\":\"kind must be drop|skip|malformed|http429|stall|oversize\"}");
     }
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (r->clients[i])
@@ -842,6 +846,20 @@ static int http_request(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *p
     }
     if (!body)
         return -1;
+    if (!is_control && status == 200 && r->cmd_oversize) {
+        /* the same JSON, then whitespace past the 4 MiB a client keeps */
+        r->cmd_oversize--;
+        size_t big = len + (5u << 20);
+        char *b = realloc(body, big + 1);
+        if (!b) {
+            free(body);
+            return -1;
+        }
+        memset(b + len, ' ', big - len);
+        b[big] = 0;
+        body = b;
+        len = big;
+    }
     p->body = body;
     p->body_len = len;
     p->status = status;

@@ -41,9 +41,9 @@ typedef struct nx_clock {
 void nx_clock_init_live(nx_clock_t *c);
 
 /* "YYYY-MM-DDTHH:MM:SS" of a time in seconds since the epoch, UTC; returns
- * the length written. Formats the fields itself: strftime() reads TZ,
- * which the scheduler switches (under its lock) on the service thread, so
- * no other thread may call it. */
+ * the length written. Formats the fields itself rather than with
+ * strftime(), which reads the process's TZ and locale: UTC on every
+ * machine, whatever its local zone. Any thread; no allocation. */
 int nx_utc_format(int64_t sec, char *out, size_t cap);
 
 /* Simulated clock starting at start_ns (ns since epoch). */

@@ -89,6 +89,17 @@ char *nx_redact(const char *secret, char *out, size_t cap);
 /* Records dropped because the queue was full, since start. */
 uint64_t nx_log_dropped(void);
 
+/* The most a tail reads from a log file's end (log_tail.c). */
+#define NX_LOG_TAIL_BYTES (64 * 1024)
+
+/* The last n (>= 1) lines of the file at path, reading at most
+ * NX_LOG_TAIL_BYTES from its end, whatever its size: fewer lines when they
+ * do not fit in that block. Copies them into out (NUL-terminated, cut at
+ * cap), *nread = bytes read. Returns how many lines, or NX_EINVAL, NX_ENOENT
+ * (cannot open), NX_EIO (not a regular file), NX_ENOMEM. Any thread;
+ * blocks on one read; allocates the block. */
+int nx_log_tail(const char *path, int n, char *out, size_t cap, size_t *nread);
+
 /* "debug" | "info" | "warn" | "error" -> level; -1 if unknown. */
 int nx_log_level_parse(const char *s);
 const char *nx_log_level_name(nx_log_level_t l);

@@ -60,6 +60,8 @@ struct nx_chat {
     int64_t owner_chat;
     nx_user_t *users; /* chat_users_refresh */
     int n_users;
+    uint64_t users_dropped; /* at the last refresh: users past CHAT_USERS_MAX, not kept */
+    int users_told;         /* the first such drop was logged */
     int64_t users_at_ns;
     chat_session_t *sessions; /* chat_sessions_refresh */
     int n_sessions;
@@ -117,6 +119,8 @@ void chat_sessions_changed(nx_chat_t *b);
 const chat_session_t *chat_session_get(nx_chat_t *b, int64_t id);
 int chat_sessions_of(nx_chat_t *b, int64_t user, const chat_session_t **out, int max);
 uint32_t chat_active_session(nx_chat_t *b, int64_t user);
+/* Stores the session a user's commands act on (meta "active:USER"). 0, or
+ * the store's error: the choice in force is then unchanged. */
 int chat_set_active(nx_chat_t *b, int64_t user, int64_t session);
 int64_t chat_of_session(nx_chat_t *b, uint32_t session);
 void chat_tell_admins(nx_chat_t *b, const char *html);

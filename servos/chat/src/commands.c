@@ -13,6 +13,8 @@
 #include "nx/log.h"
 #include "nx/vault.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,7 +368,13 @@ static void c_watch(nx_chat_t *b, caller_t *who, char *a)
             snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", out[0] ? "," : "", t);
     if (!strcmp(verb, "add"))
         snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", out[0] ? "," : "", name);
-    nx_store_meta_put(b->store, key, (const uint8_t *)out, strlen(out));
+    if (nx_store_meta_put(b->store, key, (const uint8_t *)out, strlen(out))) {
+        NX_ERROR("chat", "cannot store user %lld's watch list: %s", (long long)who->u.id,
+                 nx_store_error(b->store));
+        chat_reply(b, who, "Not saved (storage error): still watching %s",
+                   list[0] ? list : "nothing");
+        return;
+    }
     chat_reply(b, who, "Watching: %s", out[0] ? out : "nothing");
 }
 
@@ -438,8 +446,8 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
     char venue[32] = "", key[160] = "", secret[160] = "";
     int k = a ? sscanf(a, "%31s %159s %159s", venue, key, secret) : 0;
     if (k != 3) {
-        explicit_bzero(key, sizeof key);
-        explicit_bzero(secret, sizeof secret);
+        nx_secret_wipe(key, sizeof key);
+        nx_secret_wipe(secret, sizeof secret);
         chat_reply(b, who,
                    "Usage (private chat): /keys VENUE API_KEY API_SECRET — the message is "
                    "deleted after reading.");
@@ -454,13 +462,13 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
         rc = nx_vault_seal(v, who->u.id, venue, (const uint8_t *)key, strlen(key), sk, &skn);
     if (!rc)
         rc = nx_vault_seal(v, who->u.id, venue, (const uint8_t *)secret, strlen(secret), ss, &ssn);
-    explicit_bzero(key, sizeof key);
-    explicit_bzero(secret, sizeof secret);
-    explicit_bzero(a, strlen(a));
-    if (!rc) {
-        nx_store_session_ensure(b->store, who->u.id, venue, NULL);
+    nx_secret_wipe(key, sizeof key);
+    nx_secret_wipe(secret, sizeof secret);
+    nx_secret_wipe(a, strlen(a));
+    if (!rc)
+        rc = nx_store_session_ensure(b->store, who->u.id, venue, NULL);
+    if (!rc)
         rc = nx_store_session_set_keys(b->store, who->u.id, venue, sk, skn, ss, ssn);
-    }
     nx_vault_free(v);
     if (rc)
         chat_reply(b, who, "Your keys were not stored: %s.",
@@ -489,7 +497,16 @@ static void c_health(nx_chat_t *b, caller_t *who, char *a)
                  nx_venue_name(f->venue), (unsigned long long)f->frames,
                  (unsigned long long)f->connects, (unsigned long long)f->disconnects,
                  (unsigned long long)f->errors);
+        if (f->stash_dropped || f->control_dropped || f->rest_oversize)
+            chat_put(&t,
+                     "  dropped: %llu klines (stash full), %llu subscription changes, %llu REST "
+                     "answers over 4 MiB\n",
+                     (unsigned long long)f->stash_dropped, (unsigned long long)f->control_dropped,
+                     (unsigned long long)f->rest_oversize);
     }
+    if (b->users_dropped)
+        chat_put(&t, "users: %llu past the %d kept in memory are not told anything\n",
+                 (unsigned long long)b->users_dropped, CHAT_USERS_MAX);
     if (b->tg) {
         nx_tg_stats_t ts;
         nx_tg_stats(b->tg, &ts);
@@ -567,29 +584,49 @@ static void c_plugins(nx_chat_t *b, caller_t *who, char *a)
     c_query(b, who, Q_STRATEGIES, 0);
 }
 
+/* The latest lines of the log file: one bounded read from its end
+ * (nx_log_tail), never the whole file on the service thread. Of those
+ * lines, the latest that fit in one reply. */
 static void c_logs(nx_chat_t *b, caller_t *who, char *a)
 {
     long n = count_arg(a, 20, 100);
     const char *path = b->cfg->log.file;
-    FILE *f = path[0] ? fopen(path, "r") : NULL;
-    if (!f) {
+    if (!path[0]) {
         chat_reply(b, who,
                    "The log goes to standard error; set log.file in the config to read it here.");
         return;
     }
-    static char ring[100][300];
-    long cnt = 0;
-    char line[300];
-    while (fgets(line, sizeof line, f))
-        snprintf(ring[cnt++ % n], sizeof ring[0], "%s", line);
-    fclose(f);
-    text_t t = {0};
-    char esc[600];
-    for (long i = cnt > n ? cnt - n : 0; i < cnt; i++) {
-        nx_tg_escape(ring[i % n], esc, sizeof esc);
-        chat_put(&t, "%s", esc);
+    static char tail[NX_LOG_TAIL_BYTES], esc[2 * CHAT_OUT];
+    int lines = nx_log_tail(path, (int)n, tail, sizeof tail, NULL);
+    if (lines < 0) {
+        chat_reply(b, who, "The log file cannot be read: %s.", nx_strerror(lines));
+        return;
     }
-    chat_say(b, who->chat, t.len ? t.s : "The log is empty.", NULL, 0);
+    /* escape from the end back, line by line, while the reply has room */
+    size_t used = 0, len = strlen(tail);
+    const char *from = tail + len;
+    while (from > tail) {
+        const char *line = from - 1;
+        if (line > tail && *line == '\n')
+            line--;
+        while (line > tail && line[-1] != '\n')
+            line--;
+        char one[1024], e[2048];
+        size_t k = (size_t)(from - line) < sizeof one ? (size_t)(from - line) : sizeof one - 1;
+        memcpy(one, line, k);
+        one[k] = 0;
+        if (k == sizeof one - 1)
+            one[k - 1] = '\n'; /* a very long line, cut */
+        size_t m = nx_tg_escape(one, e, sizeof e);
+        if (used + m >= CHAT_OUT - 1)
+            break;
+        memmove(esc + m, esc, used);
+        memcpy(esc, e, m);
+        used += m;
+        from = line;
+    }
+    esc[used] = 0;
+    chat_say(b, who->chat, used ? esc : "The log is empty.", NULL, 0);
 }
 
 static void c_killswitch(nx_chat_t *b, caller_t *who, char *a)
@@ -661,17 +698,38 @@ static void c_help(nx_chat_t *b, caller_t *who, char *args)
     chat_say(b, who->chat, t.s, NULL, 0);
 }
 
+char *nx_chat_commands_json_of(const nx_chat_command_desc_t *c, size_t n)
+{
+    /* jansson escapes quotes, backslashes and control characters, and
+     * sizes the text itself */
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = json_pack("{s:s, s:s}", "command", c[i].command, "description",
+                              c[i].description);
+        if (!o || json_array_append_new(arr, o)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    char *out = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return out;
+}
+
 const char *nx_chat_commands_json(void)
 {
-    static char json[8192];
-    if (json[0])
+    static char *json; /* kept for the process's life: Telegram re-sends it */
+    if (json)
         return json;
-    size_t o = (size_t)snprintf(json, sizeof json, "[");
+    nx_chat_command_desc_t d[sizeof cmds / sizeof cmds[0]];
+    size_t n = 0;
     for (const cmd_t *c = cmds; c->name; c++)
-        o += (size_t)snprintf(json + o, sizeof json - o,
-                              "%s{\"command\":\"%s\",\"description\":\"%s\"}", c == cmds ? "" : ",",
-                              c->name, c->help);
-    snprintf(json + o, sizeof json - o, "]");
+        d[n++] = (nx_chat_command_desc_t){c->name, c->help};
+    json = nx_chat_commands_json_of(d, n);
+    if (!json)
+        NX_LOGK(NX_LOG_ERROR, "chat", "chat.commands_json",
+                "the command list for Telegram could not be built (out of memory, or a "
+                "description that is not UTF-8): the menu is left as it was");
     return json;
 }
 

@@ -222,16 +222,31 @@ static void session_new(nx_chat_t *b, caller_t *who, char *args)
                 nx_strerror(rc));
         return;
     }
-    chat_set_active(b, who->u.id, id);
+    /* The session exists either way; only which one the person's commands
+     * act on depends on this write, and they are told which it is. */
+    int set = chat_set_active(b, who->u.id, id);
+    if (set)
+        NX_ERROR("chat",
+                 "user %lld: session %lld was made, but cannot be stored as the one their "
+                 "commands act on: %s",
+                 (long long)who->u.id, (long long)id, nx_store_error(b->store));
     chat_sessions_changed(b);
-    char esc[96];
+    uint32_t active = chat_active_session(b, who->u.id);
+    char esc[96], acts[160];
     nx_tg_escape(x.name, esc, sizeof esc);
+    if (active == (uint32_t)id)
+        snprintf(acts, sizeof acts, "Your commands now act on it.");
+    else
+        snprintf(acts, sizeof acts,
+                 "Your commands still act on session %u (storage error: /session use %lld "
+                 "to try again).",
+                 active, (long long)id);
     chat_reply(b, who,
                "Session %lld <b>%s</b> made on %s: paper equity %s, leverage %ux, size %u bp, %s, "
-               "%s. Your commands now act on it.",
+               "%s. %s",
                (long long)id, esc, nx_venue_name(x.venue), x.equity, x.leverage, x.size_bp,
                chat_mode_names[x.mode <= 2 ? x.mode : 2],
-               x.n_strategies ? "the strategies you chose" : "every strategy");
+               x.n_strategies ? "the strategies you chose" : "every strategy", acts);
     snprintf(msg, sizeof msg, "session %lld on %s", (long long)id, nx_venue_name(x.venue));
     chat_audit(b, who, "session_new", msg);
 }
@@ -254,7 +269,17 @@ void c_session(nx_chat_t *b, caller_t *who, char *a)
             chat_reply(b, who, "You have no session %s: /sessions lists yours.", a + off);
             return;
         }
-        chat_set_active(b, who->u.id, id);
+        if (chat_set_active(b, who->u.id, id)) {
+            /* saying "now act on" here would send the next order to another session */
+            NX_ERROR("chat",
+                     "user %lld: cannot store session %lld as the one their commands "
+                     "act on: %s",
+                     (long long)who->u.id, id, nx_store_error(b->store));
+            chat_reply(b, who,
+                       "Not switched (storage error): your commands still act on session %u.",
+                       who->session);
+            return;
+        }
         char esc[96];
         nx_tg_escape(s->name, esc, sizeof esc);
         chat_reply(b, who, "Your commands now act on session %lld <b>%s</b> (%s).", id, esc,

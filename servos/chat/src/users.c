@@ -23,6 +23,8 @@ static int cache_user(void *ctx, const nx_user_t *u)
     nx_chat_t *b = ctx;
     if (b->n_users < CHAT_USERS_MAX)
         b->users[b->n_users++] = *u;
+    else
+        b->users_dropped++; /* counted; logged and shown in /health */
     return 0;
 }
 
@@ -32,9 +34,17 @@ void chat_users_refresh(nx_chat_t *b)
     if (b->users_at_ns && now - b->users_at_ns < NX_NS_PER_SEC)
         return;
     b->n_users = 0;
+    b->users_dropped = 0;
     if (nx_store_users(b->store, cache_user, b))
         NX_LOGK(NX_LOG_WARN, "chat", "chat.users", "cannot read the users: %s",
                 nx_store_error(b->store));
+    if (b->users_dropped && !b->users_told) {
+        b->users_told = 1;
+        NX_ERROR("chat",
+                 "%llu users past the first %d are not kept in memory: they are not told of "
+                 "their fills or reports (shown in /health)",
+                 (unsigned long long)b->users_dropped, CHAT_USERS_MAX);
+    }
     b->users_at_ns = now;
 }
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1078,7 +1079,15 @@ nx_tg_t *nx_tg_create(struct lws_context *ctx, const nx_tg_opts_t *o)
     if (!tg->o.backoff_max_ms)
         tg->o.backoff_max_ms = 30000;
     snprintf(tg->token, sizeof tg->token, "%s", o->token);
-    nx_log_add_secret(tg->token); /* belt and braces: the log redacts it too */
+    /* belt and braces: the log redacts it too; a token the log cannot
+     * redact is not used */
+    int src = nx_log_add_secret(tg->token);
+    if (src) {
+        NX_ERROR("chat", "telegram: the bot token cannot be registered for redaction in the log "
+                         "(%s): it is not used",
+                 nx_strerror(src));
+        goto fail;
+    }
     snprintf(tg->webhook_url, sizeof tg->webhook_url, "%s", o->webhook_url ? o->webhook_url : "");
     snprintf(tg->webhook_secret, sizeof tg->webhook_secret, "%s",
              o->webhook_secret ? o->webhook_secret : "");
@@ -1183,8 +1192,8 @@ void nx_tg_destroy(nx_tg_t *tg)
     }
     if (tg->queued)
         NX_WARN("chat", "telegram: %u messages were not sent before exit", tg->queued);
-    explicit_bzero(tg->token, sizeof tg->token);
-    explicit_bzero(tg->webhook_secret, sizeof tg->webhook_secret);
+    sodium_memzero(tg->token, sizeof tg->token);
+    sodium_memzero(tg->webhook_secret, sizeof tg->webhook_secret);
     free(tg->commands);
     free(tg->inbox);
     pthread_mutex_destroy(&tg->mu);

@@ -2,15 +2,16 @@
  * sched.c — cron in a time zone, the NYSE calendar, the task runner (see
  * sched.h).
  *
- * Local time comes from the C library (localtime_r/mktime under TZ=zone),
- * which reads Debian's tz database: the zone rules are not written here.
+ * Local time comes from the zone's TZif file in Debian's tz database, read
+ * by tzif.c: the zone rules are not written here, and the process's TZ is
+ * never touched (changing it races with every other thread).
  */
 #include "nx/sched.h"
 
 #include "nx/error.h"
+#include "tzif.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,124 +149,95 @@ static int day_matches(const nx_cron_t *c, const struct tm *tm)
 
 /* ---- local time under a zone ----------------------------------------- */
 
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Wall time is computed from the zone's own offsets (tzif.c), never by
+ * switching TZ: setenv/tzset race with every other thread that reads the
+ * environment or local time. A "local second" below is the wall time
+ * counted as if it were UTC (timegm of the wall fields). */
 
-/* TZ=zone for the calls between enter and leave. 0, or NX_EINVAL for a
- * name the tz database does not have. */
-static int tz_enter(const char *zone, char *saved, size_t cap)
+/* The wall-clock fields at instant t in zone tz. */
+static void local_tm(const nx_tz_t *tz, int64_t t, struct tm *out)
 {
-    pthread_mutex_lock(&tz_lock);
-    const char *old = getenv("TZ");
-    snprintf(saved, cap, "%s", old ? old : "");
-    char path[300];
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone);
-    FILE *f = strstr(zone, "..") ? NULL : fopen(path, "rb");
-    char magic[4] = {0};
-    int ok = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "TZif", 4);
-    if (f)
-        fclose(f);
-    if (!ok && strcmp(zone, "UTC")) {
-        pthread_mutex_unlock(&tz_lock);
-        return NX_EINVAL;
-    }
-    setenv("TZ", zone, 1);
-    tzset();
-    return 0;
+    time_t l = (time_t)(t + nx_tz_offset(tz, t));
+    gmtime_r(&l, out);
 }
 
-static void tz_leave(const char *saved, int had)
+/* The instant of wall time L (local seconds) in tz: its first occurrence
+ * if it happens twice, the first minute after the gap if it does not
+ * happen (spring forward). */
+static int64_t wall(const nx_tz_t *tz, int64_t L)
 {
-    if (had)
-        setenv("TZ", saved, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    pthread_mutex_unlock(&tz_lock);
-}
-
-static struct tm tm_of(int y, int m, int d, int h, int mi, int isdst)
-{
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_isdst = isdst;
-    return tm;
-}
-
-/* The instant of wall time y-m-d h:mi in the current zone: its first
- * occurrence if it happens twice, the end of the gap if it does not
- * happen. */
-static time_t wall(int y, int m, int d, int h, int mi)
-{
-    time_t best = (time_t)-1;
-    for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = tm_of(y, m, d, h, mi, dst);
-        time_t t = mktime(&tm);
-        struct tm back;
-        localtime_r(&t, &back);
-        if (back.tm_year == y - 1900 && back.tm_mon == m - 1 && back.tm_mday == d &&
-            back.tm_hour == h && back.tm_min == mi && (best == (time_t)-1 || t < best))
+    /* the offsets in force within a day either side: one, or two around a change */
+    int32_t cand[3] = {nx_tz_offset(tz, L - 86400), nx_tz_offset(tz, L),
+                       nx_tz_offset(tz, L + 86400)};
+    int64_t best = INT64_MAX, lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < 3; i++) {
+        int64_t t = L - cand[i];
+        if (nx_tz_offset(tz, t) == cand[i] && t < best)
             best = t;
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
     }
-    if (best != (time_t)-1)
+    if (best != INT64_MAX)
         return best;
     /* not a wall time that day: the first minute after it that is */
-    struct tm tm = tm_of(y, m, d, h, mi, -1);
-    time_t t = mktime(&tm); /* normalised past the gap */
-    for (time_t probe = t - 4 * 3600; probe <= t; probe += 60) {
-        struct tm lt;
-        localtime_r(&probe, &lt);
-        long want = ((long)(y - 1900) * 400 + m - 1) * 40 + d, got =
-                    ((long)lt.tm_year * 400 + lt.tm_mon) * 40 + lt.tm_mday;
-        if (got > want || (got == want && lt.tm_hour * 60 + lt.tm_min >= h * 60 + mi))
-            return probe - probe % 60;
-    }
-    return t;
+    for (int64_t probe = lo - lo % 60; probe <= hi; probe += 60)
+        if (probe + nx_tz_offset(tz, probe) >= L)
+            return probe;
+    return hi;
+}
+
+static int64_t local_seconds(int y, int m, int d, int h, int mi)
+{
+    return nx_tz_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60;
+}
+
+int nx_tz_utc_offset(const char *zone, int64_t utc_sec, int32_t *offset_sec)
+{
+    nx_tz_t tz;
+    int rc = nx_tz_load(&tz, zone);
+    if (rc)
+        return rc;
+    *offset_sec = nx_tz_offset(&tz, utc_sec);
+    nx_tz_free(&tz);
+    return 0;
 }
 
 int nx_cron_next(const nx_cron_t *c, const char *tz, int64_t after_ms, int trading_days_only,
                  int64_t *next_ms)
 {
-    char saved[128];
-    int had = getenv("TZ") != NULL;
-    if (tz_enter(tz && *tz ? tz : "UTC", saved, sizeof saved))
-        return NX_EINVAL;
-    time_t after = (time_t)(after_ms / 1000);
+    nx_tz_t zone;
+    int rc = nx_tz_load(&zone, tz && *tz ? tz : "UTC");
+    if (rc)
+        return rc == NX_ENOMEM ? rc : NX_EINVAL;
+    int64_t after = after_ms / 1000 - (after_ms % 1000 < 0);
     struct tm day;
-    localtime_r(&after, &day);
-    int rc = NX_ENOENT;
-    for (int k = 0; k < 5 * 366 + 2 && rc == NX_ENOENT; k++) {
+    local_tm(&zone, after, &day);
+    /* noon of the first day, local seconds: the days are walked in local
+     * dates, so a DST change never skips or repeats one */
+    int64_t noon = local_seconds(day.tm_year + 1900, day.tm_mon + 1, day.tm_mday, 12, 0);
+    rc = NX_ENOENT;
+    for (int k = 0; k < 5 * 366 + 2 && rc == NX_ENOENT; k++, noon += 86400) {
+        time_t n = (time_t)noon;
+        gmtime_r(&n, &day);
         int y = day.tm_year + 1900, m = day.tm_mon + 1, d = day.tm_mday;
-        if (day_matches(c, &day) && (!trading_days_only || nx_nyse_trading_day(y, m, d))) {
-            for (int h = 0; h < 24 && rc == NX_ENOENT; h++) {
-                if (!(c->hours & (1u << h)))
+        if (!day_matches(c, &day) || (trading_days_only && !nx_nyse_trading_day(y, m, d)))
+            continue;
+        for (int h = 0; h < 24 && rc == NX_ENOENT; h++) {
+            if (!(c->hours & (1u << h)))
+                continue;
+            for (int mi = 0; mi < 60; mi++) {
+                if (!(c->minutes & (1ULL << mi)))
                     continue;
-                for (int mi = 0; mi < 60; mi++) {
-                    if (!(c->minutes & (1ULL << mi)))
-                        continue;
-                    time_t t = wall(y, m, d, h, mi);
-                    if ((int64_t)t * 1000 > after_ms) {
-                        *next_ms = (int64_t)t * 1000;
-                        rc = 0;
-                        break;
-                    }
+                int64_t t = wall(&zone, local_seconds(y, m, d, h, mi));
+                if (t * 1000 > after_ms) {
+                    *next_ms = t * 1000;
+                    rc = 0;
+                    break;
                 }
             }
         }
-        /* the next calendar day, at noon (never in a DST gap) */
-        struct tm nd = {0};
-        nd.tm_year = day.tm_year;
-        nd.tm_mon = day.tm_mon;
-        nd.tm_mday = day.tm_mday + 1;
-        nd.tm_hour = 12;
-        nd.tm_isdst = -1;
-        time_t nt = mktime(&nd);
-        localtime_r(&nt, &day);
     }
-    tz_leave(saved, had);
+    nx_tz_free(&zone);
     return rc;
 }
 
@@ -323,14 +295,12 @@ int nx_nyse_trading_day(int y, int m, int d)
 
 int nx_nyse_open(int64_t utc_ms)
 {
-    char saved[128];
-    int had = getenv("TZ") != NULL;
-    if (tz_enter("America/New_York", saved, sizeof saved))
+    nx_tz_t ny;
+    if (nx_tz_load(&ny, "America/New_York"))
         return 0;
-    time_t t = (time_t)(utc_ms / 1000);
     struct tm lt;
-    localtime_r(&t, &lt);
-    tz_leave(saved, had);
+    local_tm(&ny, utc_ms / 1000 - (utc_ms % 1000 < 0), &lt);
+    nx_tz_free(&ny);
     int y = lt.tm_year + 1900, m = lt.tm_mon + 1, d = lt.tm_mday;
     if (!nx_nyse_trading_day(y, m, d))
         return 0;

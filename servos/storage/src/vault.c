@@ -154,6 +154,11 @@ nx_secret_t *nx_secret_new(void)
     return s;
 }
 
+void nx_secret_wipe(void *p, size_t n)
+{
+    sodium_memzero(p, n);
+}
+
 void nx_secret_free(nx_secret_t *s)
 {
     if (s)

@@ -4,7 +4,11 @@
  * runs once); the NYSE calendar (holidays, early closes, regular hours);
  * "trading days only"; and the runner over the scheduled_tasks table:
  * a due task runs and is rescheduled, a task missed while down runs once
- * (or is skipped, as configured), an unknown zone is refused.
+ * (or is skipped, as configured), an unknown zone is refused; zone
+ * offsets against published figures (New York's 2026 DST changes, London,
+ * Kolkata's +5:30, a southern zone, years past the files' tables) and the
+ * process's TZ never touched: setenv/unsetenv/tzset are wrapped at link
+ * time and counted (issue 16).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +26,31 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The environment calls the scheduler must never make on a running
+ * process (test_sched links with --wrap for each). */
+static int env_calls;
+int __real_setenv(const char *name, const char *value, int overwrite);
+int __wrap_setenv(const char *name, const char *value, int overwrite);
+int __wrap_setenv(const char *name, const char *value, int overwrite)
+{
+    env_calls++;
+    return __real_setenv(name, value, overwrite);
+}
+int __real_unsetenv(const char *name);
+int __wrap_unsetenv(const char *name);
+int __wrap_unsetenv(const char *name)
+{
+    env_calls++;
+    return __real_unsetenv(name);
+}
+void __real_tzset(void);
+void __wrap_tzset(void);
+void __wrap_tzset(void)
+{
+    env_calls++;
+    __real_tzset();
+}
 
 /* UTC wall time → ms. */
 static int64_t utc(int y, int mo, int d, int h, int mi)
@@ -106,6 +135,75 @@ static void test_new_york_across_dst(void **state)
     assert_int_equal(nx_cron_next(&c, "../../etc/passwd", 0, 0, &t), NX_EINVAL);
     /* the process's own zone is left as it was */
     assert_null(getenv("TZ"));
+}
+
+static int32_t offset(const char *zone, int64_t utc_ms)
+{
+    int32_t off = 1;
+    assert_int_equal(nx_tz_utc_offset(zone, utc_ms / 1000, &off), 0);
+    return off;
+}
+
+/* Offsets as published (timeanddate.com, the zones' legal time):
+ * New York EST -5:00, EDT -4:00 from 2026-03-08 02:00 EST (07:00 UTC) to
+ * 2026-11-01 02:00 EDT (06:00 UTC); London GMT, BST +1:00 from 2026-03-29
+ * 01:00 UTC to 2026-10-25 01:00 UTC; India +5:30 all year, no DST;
+ * Sydney AEST +10:00, AEDT +11:00 from the first Sunday of October to the
+ * first Sunday of April. Years after 2037 are past Debian's transition
+ * tables and come from the files' POSIX rule. */
+static void test_zone_offsets(void **state)
+{
+    (void)state;
+    const char *NY = "America/New_York";
+    const int64_t s = 1000;
+    assert_int_equal(offset(NY, utc(2026, 3, 8, 7, 0) - s), -5 * 3600);
+    assert_int_equal(offset(NY, utc(2026, 3, 8, 7, 0)), -4 * 3600);
+    assert_int_equal(offset(NY, utc(2026, 11, 1, 6, 0) - s), -4 * 3600);
+    assert_int_equal(offset(NY, utc(2026, 11, 1, 6, 0)), -5 * 3600);
+    assert_int_equal(offset(NY, utc(2026, 1, 15, 12, 0)), -5 * 3600);
+    assert_int_equal(offset(NY, utc(2026, 7, 15, 12, 0)), -4 * 3600);
+    const char *LON = "Europe/London";
+    assert_int_equal(offset(LON, utc(2026, 3, 29, 1, 0) - s), 0);
+    assert_int_equal(offset(LON, utc(2026, 3, 29, 1, 0)), 3600);
+    assert_int_equal(offset(LON, utc(2026, 10, 25, 1, 0) - s), 3600);
+    assert_int_equal(offset(LON, utc(2026, 10, 25, 1, 0)), 0);
+    assert_int_equal(offset("Asia/Kolkata", utc(2026, 1, 1, 0, 0)), 5 * 3600 + 1800);
+    assert_int_equal(offset("Asia/Kolkata", utc(2026, 7, 1, 0, 0)), 5 * 3600 + 1800);
+    assert_int_equal(offset("UTC", utc(2026, 7, 1, 0, 0)), 0);
+    /* past the tables: 2040's second Sunday of March is the 11th, first of November the 4th */
+    assert_int_equal(offset(NY, utc(2040, 3, 11, 7, 0) - s), -5 * 3600);
+    assert_int_equal(offset(NY, utc(2040, 3, 11, 7, 0)), -4 * 3600);
+    assert_int_equal(offset(NY, utc(2040, 11, 4, 6, 0) - s), -4 * 3600);
+    assert_int_equal(offset(NY, utc(2040, 11, 4, 6, 0)), -5 * 3600);
+    /* southern summer spans the new year */
+    assert_int_equal(offset("Australia/Sydney", utc(2040, 1, 1, 0, 0)), 11 * 3600);
+    assert_int_equal(offset("Australia/Sydney", utc(2040, 7, 1, 0, 0)), 10 * 3600);
+    assert_int_equal(offset("Australia/Sydney", utc(2026, 1, 1, 0, 0)), 11 * 3600);
+    int32_t off;
+    assert_int_equal(nx_tz_utc_offset("Mars/Olympus_Mons", 0, &off), NX_EINVAL);
+    assert_int_equal(nx_tz_utc_offset("../../etc/passwd", 0, &off), NX_EINVAL);
+    assert_int_equal(nx_tz_utc_offset("/etc/localtime", 0, &off), NX_EINVAL);
+    /* 09:00 in Kolkata is 03:30 UTC; in London on the day BST starts, 08:00 is 07:00 UTC */
+    assert_int_equal(next("0 9 * * *", "Asia/Kolkata", utc(2026, 7, 1, 0, 0), 0),
+                     utc(2026, 7, 1, 3, 30));
+    assert_int_equal(next("0 8 * * *", LON, utc(2026, 3, 29, 0, 0), 0), utc(2026, 3, 29, 7, 0));
+}
+
+/* The process's TZ is never changed: not its value, not by any call. */
+static void test_tz_untouched(void **state)
+{
+    (void)state;
+    assert_int_equal(__real_setenv("TZ", "Europe/Paris", 1), 0);
+    const char *before = getenv("TZ");
+    env_calls = 0;
+    assert_int_equal(next("15 16 * * *", "America/New_York", utc(2026, 3, 7, 21, 16), 0),
+                     utc(2026, 3, 8, 20, 15));
+    assert_true(nx_nyse_open(utc(2026, 11, 24, 14, 30)));
+    assert_int_equal(offset("Asia/Kolkata", 0), 5 * 3600 + 1800);
+    assert_int_equal(env_calls, 0);
+    assert_ptr_equal(getenv("TZ"), before);
+    assert_string_equal(getenv("TZ"), "Europe/Paris");
+    assert_int_equal(__real_unsetenv("TZ"), 0);
 }
 
 static void test_nyse_calendar(void **state)
@@ -230,6 +328,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_new_york_across_dst),
+        cmocka_unit_test(test_zone_offsets),
+        cmocka_unit_test(test_tz_untouched),
         cmocka_unit_test(test_nyse_calendar),
         cmocka_unit_test(test_runner),
     };

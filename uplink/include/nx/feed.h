@@ -87,6 +87,10 @@ typedef struct nx_feed_stats {
     int64_t last_429_ns, first_rest_after_429_ns;
     uint64_t rest_pending; /* REST requests queued or in flight now (backfill, snapshots) */
     uint64_t bad[NX_BAD_COUNT]; /* values refused by kind: frames and REST candles */
+    /* Dropped, each counted and logged at its first (issue 16): */
+    uint64_t stash_dropped;   /* live closed klines past the 64 held while a hole is fetched */
+    uint64_t control_dropped; /* subscription changes past the 8 queued on a connection */
+    uint64_t rest_oversize;   /* REST answers over 4 MiB, not parsed */
 } nx_feed_stats_t;
 
 void nx_feed_opts_default(nx_feed_opts_t *o);

@@ -22,10 +22,11 @@
  * stream has already closed.
  *
  * Fault injection, on a schedule (options) or on command
- * (GET /_replay/fault?kind=drop|stall|skip|malformed|http429[&n=..][&ms=..]):
- * drop the WebSocket connection (and skip `drop_gap` messages, the data the
- * client misses), stall, skip a depth update id, send a malformed frame,
- * answer REST with 429 and Retry-After. GET /_replay/status reports counters.
+ * (GET /_replay/fault?kind=drop|stall|skip|malformed|http429|oversize[&n=..]
+ * [&ms=..]): drop the WebSocket connection (and skip `drop_gap` messages,
+ * the data the client misses), stall, skip a depth update id, send a
+ * malformed frame, answer REST with 429 and Retry-After, pad the next REST
+ * answers with 5 MiB of whitespace. GET /_replay/status reports counters.
  *
  * Hostile data (candle sources, hostile_every): after every Nth trade (not
  * a candle's last), one frame nobody should trade on, in the venue's own

@@ -61,6 +61,7 @@ typedef void (*nx_chat_call_cb)(const nx_chat_view_t *v, void *arg, int rc, int 
 typedef struct nx_chat_feed_health {
     nx_venue_t venue;
     uint64_t frames, connects, disconnects, errors;
+    uint64_t stash_dropped, control_dropped, rest_oversize; /* nx_feed_stats_t's drops */
 } nx_chat_feed_health_t;
 
 typedef struct nx_chat_health {
@@ -115,8 +116,22 @@ void nx_chat_tell_owner(nx_chat_t *c, const char *html);
 void nx_chat_destroy(nx_chat_t *c);
 
 /* The commands as setMyCommands' JSON array (static storage, built by
- * the first call: start-up, one thread). */
+ * the first call: start-up, one thread). NULL if it could not be built
+ * (logged); Telegram then keeps the bot's menu as it was. */
 const char *nx_chat_commands_json(void);
+
+/* One entry of that array: a command name without its slash, and the text
+ * shown beside it (UTF-8, any characters: they are escaped). */
+typedef struct nx_chat_command_desc {
+    const char *command;
+    const char *description;
+} nx_chat_command_desc_t;
+
+/* n entries as a JSON array [{"command":..,"description":..},...], built
+ * with jansson (escaped, no fixed size). The caller frees the string with
+ * free(). NULL when out of memory or a string is not valid UTF-8. Any
+ * thread; allocates. */
+char *nx_chat_commands_json_of(const nx_chat_command_desc_t *c, size_t n);
 
 /*
  * Scheduled reports (report.c), the scheduler's action for a task

@@ -21,10 +21,12 @@
  * closes for 2025–2027. Outside those years nx_nyse_known() is 0 and only
  * weekends count as closed.
  *
- * Threads: the time-zone switch is process-wide (TZ and tzset), so it is
- * serialised here; nothing else in Nexus reads local time, and no other
- * thread calls strftime() (it reads TZ): timestamps are formatted with
- * nx_utc_format() (clock.h).
+ * Threads: any thread may call these; they share nothing. A zone's
+ * offsets are read from its TZif file (/usr/share/zoneinfo, from Debian's
+ * required tzdata package) on each call, so they block on a small file
+ * read and allocate a few KB; the process's TZ is never changed (setenv
+ * and tzset in a running multi-threaded process race with every thread
+ * that reads the environment or local time).
  */
 #ifndef NX_SCHED_H
 #define NX_SCHED_H
@@ -52,6 +54,11 @@ int nx_cron_parse(const char *expr, nx_cron_t *out, char *err, size_t cap);
  * years (e.g. "0 0 30 2 *"). */
 int nx_cron_next(const nx_cron_t *c, const char *tz, int64_t after_ms, int trading_days_only,
                  int64_t *next_ms);
+
+/* The UTC offset of zone at utc_sec (s since the epoch), in seconds east
+ * of UTC (New York in winter: -18000). 0, or NX_EINVAL for an unknown
+ * zone, NX_ENOMEM. */
+int nx_tz_utc_offset(const char *zone, int64_t utc_sec, int32_t *offset_sec);
 
 /* NYSE calendar (dates in New York). */
 int nx_nyse_known(int year);

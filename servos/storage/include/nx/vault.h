@@ -58,6 +58,11 @@ int nx_vault_seal(const nx_vault_t *v, int64_t user_id, const char *venue, const
 int nx_vault_open(const nx_vault_t *v, int64_t user_id, const char *venue, const uint8_t *sealed,
                   size_t n, nx_secret_t **out);
 nx_secret_t *nx_secret_new(void);
+/* Zero n bytes at p that held a secret (a key, a token, a password), in a
+ * way the compiler may not drop as a dead store (sodium_memzero; a plain
+ * memset before free() or the end of a buffer's life may vanish). Any
+ * thread; no allocation. */
+void nx_secret_wipe(void *p, size_t n);
 void nx_secret_free(nx_secret_t *s);
 
 /* Start-up: the master key must open the database's check value (stored
