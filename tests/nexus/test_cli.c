@@ -645,7 +645,7 @@ static void test_storage_cli(void **state)
     const char *j = strstr(out, "journal: ");
     assert_non_null(j);
     assert_int_equal(sscanf(j, "journal: %llu entries", &entries), 1);
-    assert_true(entries > 10);                /* the heartbeats of a one-second run */
+    assert_true(entries >= 1); /* a one-second run: its first heartbeat (one a minute is kept) */
     assert_non_null(strstr(out, "users: 2")); /* Robert and the owner from the config */
     assert_non_null(strstr(out, "consistency: ok"));
     sh("rm -rf %s%s", dir, "");
@@ -1244,7 +1244,7 @@ static void test_active_session_not_stored(void **state)
 static void refused_secret(const char *var, const char *value)
 {
     setenv(var, value, 1);
-    char *argv[] = {(char *)nexus_bin, "run",        "--config", (char *)example_cfg,
+    char *argv[] = {(char *)nexus_bin, "run",       "--config", (char *)example_cfg,
                     "--duration",      (char *)"5", NULL};
     spawn(&P, argv);
     int rc = finish(&P);
@@ -1260,7 +1260,7 @@ static void refused_secret(const char *var, const char *value)
 static void test_unredactable_secret_refused(void **state)
 {
     (void)state;
-    refused_secret("NEXUS_TELEGRAM_TOKEN", "1:x");       /* 3 bytes: under the log's 4 */
+    refused_secret("NEXUS_TELEGRAM_TOKEN", "1:x"); /* 3 bytes: under the log's 4 */
     refused_secret("NEXUS_ALPACA_SECRET_KEY", "abc");
 }
 
