@@ -780,6 +780,59 @@ static void test_bybit_unsubscribe_shared_topic(void **state)
     replay_stop(&rp);
 }
 
+/* A number from the replay's GET /_replay/status. */
+static long replay_status(int port, const char *key)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *req = "GET /_replay/status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char buf[2048];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = 0;
+    close(fd);
+    char want[64];
+    snprintf(want, sizeof want, "\"%s\":", key);
+    const char *v = strstr(buf, want);
+    assert_non_null(v);
+    return atol(v + strlen(want));
+}
+
+/* BBO and MARK of a symbol share Bybit's tickers topic, and a connection
+ * subscribes everything in one go: the topic is named once even when
+ * another stream (klines) comes between them (issue 16: it was named
+ * twice, and Bybit refuses such a request with "already subscribed"; the
+ * replay answers as Bybit does and counts it). */
+static void test_bybit_tickers_named_once(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {
+        "--venue",  "bybit-linear",
+        "--frames", src_path("tests/data/ws/bybit_v5_linear_public_20260809_first400.jsonl"),
+        "--speed",  "0.5",
+        NULL};
+    replay_start(&rp, args);
+    rig_t *r = rig(NX_VENUE_BYBIT_LINEAR, rp.port, "1", 0);
+    uint32_t btc =
+        (uint32_t)nx_symtab_add(&r->symtab, NX_VENUE_BYBIT_LINEAR, "BTCUSDT", 8, 8, 1, 1, 0, NULL);
+    assert_int_equal(
+        nx_feed_subscribe(r->feed, btc, NX_FEED_BBO | NX_FEED_KLINES | NX_FEED_MARK), 0);
+    assert_int_equal(nx_feed_start(r->feed), 0);
+    grows_t g = {btc, 2};
+    if (!run_until(r, bbo_reached, &g, 10))
+        fail_msg("no BTCUSDT quotes: %llu", (unsigned long long)r->bbo[btc]);
+    /* the connection's subscription was answered before any quote came */
+    assert_int_equal(replay_status(rp.port, "sub_refused"), 0);
+    rig_free(r);
+    replay_stop(&rp);
+}
+
 /* More subscription changes at once than the 8 a connection queues: the
  * ones past 8 are dropped, and each is counted (issue 16: they vanished).
  * Deterministic: the changes are made in one go on the network thread
@@ -1852,6 +1905,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_connection_renewal_keeps_candles_whole),
         cmocka_unit_test(test_bybit_ping_op),
         cmocka_unit_test(test_bybit_unsubscribe_shared_topic),
+        cmocka_unit_test(test_bybit_tickers_named_once),
         cmocka_unit_test(test_control_queue_drops_counted),
         cmocka_unit_test(test_kline_stash_drops_counted),
         cmocka_unit_test(test_rest_oversize_counted),

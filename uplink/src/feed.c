@@ -698,12 +698,13 @@ static void send_subscriptions(nx_feed_t *f, leg_t *l)
         int n = 0;
         for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
             unsigned w = wire(f, s);
-            char seen[96] = "";
             for (unsigned b = 1; b <= NX_FEED_MARK; b <<= 1) {
                 char name[96];
-                if (!(w & b) || !stream_name(f, s, b, name, sizeof name) || !strcmp(name, seen))
+                /* BBO and MARK share one topic: sent once, with the first
+                 * (Bybit refuses a request naming a topic twice) */
+                if (!(w & b) || !stream_name(f, s, b, name, sizeof name) ||
+                    bybit_topic_shared(f, s, b, w, name))
                     continue;
-                snprintf(seen, sizeof seen, "%s", name);
                 if (n == 0)
                     o = (size_t)snprintf(msg, sizeof msg,
                                          "{\"op\":\"subscribe\",\"req_id\":\"%llu\",\"args\":[",

@@ -755,12 +755,12 @@ static char *rest_status(nx_replay_t *r, size_t *len)
         len,
         "{\"messages\":%llu,\"position\":%llu,\"sent\":%llu,\"drops\":%llu,\"malformed\":%llu,"
         "\"skipped\":%llu,\"stalls\":%llu,\"http429\":%llu,\"rest_requests\":%llu,"
-        "\"hostile\":%llu,\"clients\":%u,\"connections\":%u,\"done\":%s}",
+        "\"hostile\":%llu,\"sub_refused\":%llu,\"clients\":%u,\"connections\":%u,\"done\":%s}",
         (unsigned long long)st.messages, (unsigned long long)st.position,
         (unsigned long long)st.sent, (unsigned long long)st.drops, (unsigned long long)st.malformed,
         (unsigned long long)st.skipped, (unsigned long long)st.stalls,
         (unsigned long long)st.http429, (unsigned long long)st.rest_requests,
-        (unsigned long long)st.hostile, st.clients,
+        (unsigned long long)st.hostile, (unsigned long long)st.sub_refused, st.clients,
         st.connections, st.done ? "true" : "false");
 }
 
@@ -954,6 +954,7 @@ static void ws_receive(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *in
         } else if (strstr(buf, "\"op\":\"subscribe\"") || strstr(buf, "\"op\":\"unsubscribe\"")) {
             int sub = strstr(buf, "\"op\":\"subscribe\"") != NULL;
             const char *a = strstr(buf, "\"args\":[");
+            char dup[64] = ""; /* Bybit refuses a topic already subscribed (in this request too) */
             for (const char *q = a ? a + 8 : NULL; q && *q == '"';) {
                 const char *e = strchr(q + 1, '"');
                 if (!e)
@@ -965,6 +966,8 @@ static void ws_receive(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *in
                 topic[tl] = 0;
                 char pat[72];
                 snprintf(pat, sizeof pat, "|%s|", topic);
+                if (sub && strstr(p->filter, pat) && !dup[0])
+                    snprintf(dup, sizeof dup, "%s", topic);
                 if (sub && !strstr(p->filter, pat) &&
                     strlen(p->filter) + tl + 2 < sizeof p->filter) {
                     if (!p->filter[0])
@@ -985,10 +988,18 @@ static void ws_receive(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *in
                 if (*q == ',')
                     q++;
             }
-            ctl_push(p, fmt(&ml,
-                            "{\"success\":true,\"ret_msg\":\"\",\"conn_id\":\"replay\",\"req_id\":"
-                            "\"%s\",\"op\":\"%s\"}",
-                            req, sub ? "subscribe" : "unsubscribe"));
+            if (dup[0]) { /* as Bybit answers it */
+                r->st.sub_refused++;
+                ctl_push(p, fmt(&ml,
+                                "{\"success\":false,\"ret_msg\":\"error:already subscribed,topic:"
+                                "%s\",\"conn_id\":\"replay\",\"req_id\":\"%s\",\"op\":\"subscribe\"}",
+                                dup, req));
+            } else {
+                ctl_push(p, fmt(&ml,
+                                "{\"success\":true,\"ret_msg\":\"\",\"conn_id\":\"replay\","
+                                "\"req_id\":\"%s\",\"op\":\"%s\"}",
+                                req, sub ? "subscribe" : "unsubscribe"));
+            }
             p->streaming = 1;
         }
     } else {

@@ -395,7 +395,10 @@ static void telegram_session(int hold)
         /* the client's backoff reaches 16 s over the 20 s: it is back within 40 */
         expect_within(f, &back, BOB, "Nexus ", 60000);
         int kbs = back;
-        expect(f, &kbs, BOB, "Signal: <b>"); /* notices go on after it */
+        /* notices go on after it: the next signal comes when the market
+         * gives one (scalping on 15-minute candles at 5000x, one every
+         * few seconds to a minute of replay) */
+        expect_within(f, &kbs, BOB, "Signal: <b>", 120000);
     }
 
     /* a request that expired is refused */

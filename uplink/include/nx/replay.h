@@ -79,6 +79,7 @@ typedef struct nx_replay_stats {
     uint64_t position; /* live position */
     uint64_t sent;     /* frames written to clients */
     uint64_t drops, malformed, skipped, stalls, http429, rest_requests;
+    uint64_t sub_refused; /* Bybit subscribe requests refused: a topic already subscribed */
     uint64_t hostile;                                    /* hostile frames in the stream */
     uint64_t hostile_by_kind[NX_REPLAY_HOSTILE_KINDS];   /* ... by kind (0..7 above) */
     uint32_t clients;     /* WebSocket clients connected now */
