@@ -214,9 +214,14 @@ static void test_disk_full(void **state)
     char dir[] = "/tmp/nx-full-XXXXXX", spill[96], ballast[96], cmd[160];
     assert_non_null(mkdtemp(dir));
     if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) {
+        int e = errno;
         rmdir(dir);
-        fail_msg("cannot mount a 1 MiB tmpfs on %s (this test needs root, as CI has): %s", dir,
-                 strerror(errno));
+        if (geteuid() != 0) { /* a full disk is made with a small tmpfs: root only */
+            print_message("# SKIPPED: a full disk needs a tmpfs mount, which needs root (CI has "
+                          "it)\n");
+            skip();
+        }
+        fail_msg("cannot mount a 1 MiB tmpfs on %s: %s", dir, strerror(e));
     }
     snprintf(spill, sizeof spill, "%s/journal.spill", dir);
     snprintf(ballast, sizeof ballast, "%s/ballast", dir);
