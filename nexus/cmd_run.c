@@ -170,6 +170,14 @@ static void help(FILE *out)
 
 int nx_cmd_run(int argc, char **argv)
 {
+    /* The stop signals are blocked first (a stop asked for while the
+     * config loads is taken once the engine runs, as a clean stop), and
+     * before any thread exists, so all inherit it. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"duration", required_argument, 0, 'd'},
                                          {"events", no_argument, 0, 'e'},
@@ -235,12 +243,6 @@ int nx_cmd_run(int argc, char **argv)
     lo.debounce_ms = cfg.log.debounce_s * 1000;
 
     signal(SIGPIPE, SIG_IGN); /* a peer that hung up is an error return, not a death */
-    /* Block the stop signals before any thread exists so all inherit it. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     int rc = nx_log_start(&lo);
     if (rc) {

@@ -1038,6 +1038,11 @@ static void test_stop_at_random_moments(void **state)
                 nanosleep(&(struct timespec){0, 100000000L}, NULL);
         }
         child = done ? 0 : pid;
+        struct stat es;
+        int silent = stat(err_path, &es) == 0 && es.st_size == 0;
+        if (done && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM && silent)
+            continue; /* the signal came before nexus was running (a sanitizer's start is slow):
+                         its default action, nothing to stop */
         if (!done || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             snprintf(cmd, sizeof cmd, "tail -n 60 %s >&2", err_path);
             (void)system(cmd);
