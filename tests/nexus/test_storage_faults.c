@@ -32,9 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,10 +64,13 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
+/* Wait until fd (an inotify watch, a pidfd) has something, at most until
+ * the deadline: 1 if it came. */
+static int ready_by(int fd, int64_t end)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    int64_t left = end - now_ms();
+    struct pollfd p = {fd, POLLIN, 0};
+    return left > 0 && poll(&p, 1, (int)left) == 1;
 }
 
 /* The bundled candles over RUN_S seconds. */
@@ -175,34 +181,55 @@ static int fills(const char *out)
     return count(out, UPDATE, FILL);
 }
 
-/* Wait for a line holding text to appear in path (at most ms). */
+/* Wait (at most ms) until the file at path, as written by the run, holds
+ * at least n lines with a and b: checked each time the file changes
+ * (inotify), not on a timer. */
+static int wait_lines(const char *path, const char *a, const char *b, int n, int ms)
+{
+    int64_t end = now_ms() + ms;
+    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    assert_true(in >= 0);
+    int ok = 0;
+    while (!ok) {
+        if (inotify_add_watch(in, path, IN_MODIFY) < 0) { /* not made yet: its folder */
+            char dir[256];
+            snprintf(dir, sizeof dir, "%s", path);
+            *strrchr(dir, '/') = 0;
+            assert_true(inotify_add_watch(in, dir, IN_CREATE) >= 0);
+        }
+        if ((ok = count(path, a, b) >= n) || !ready_by(in, end))
+            break;
+        char ev[4096];
+        while (read(in, ev, sizeof ev) > 0)
+            ;
+    }
+    close(in);
+    return ok;
+}
+
 static int wait_text(const char *path, const char *text, int ms)
 {
-    for (int64_t end = now_ms() + ms; now_ms() < end; sleep_ms(50))
-        if (count(path, text, NULL))
-            return 1;
-    return 0;
+    return wait_lines(path, text, NULL, 1, ms);
 }
 
 static int wait_fills(const char *out, int n, int ms)
 {
-    for (int64_t end = now_ms() + ms; now_ms() < end; sleep_ms(50))
-        if (fills(out) >= n)
-            return 1;
-    return 0;
+    return wait_lines(out, UPDATE, FILL, n, ms);
 }
 
-/* The run's exit status, waiting at most ms; -1 if it is still running. */
+/* The run's exit status, waiting at most ms for it to end (its pidfd);
+ * -1 if it is still running. */
 static int wait_exit(int ms)
 {
-    for (int64_t end = now_ms() + ms; now_ms() < end; sleep_ms(20)) {
-        int st;
-        if (waitpid(run_pid, &st, WNOHANG) == run_pid) {
-            run_pid = 0;
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-    }
-    return -1;
+    int fd = (int)syscall(SYS_pidfd_open, run_pid, 0);
+    assert_true(fd >= 0);
+    int ended = ready_by(fd, now_ms() + ms);
+    close(fd);
+    int st;
+    if (!ended || waitpid(run_pid, &st, 0) != run_pid)
+        return -1;
+    run_pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* "fills: N" of `nexus db status`. */
@@ -305,7 +332,9 @@ static void disk_full(int second_sigterm)
     /* an entry refused for it (reason 21: storage down) */
     assert_true(wait_text(out, "\"reason\":21", 60000));
     int at_refusal = fills(out);
-    sleep_ms(3000); /* a negative check: candles come every ~90 ms */
+    /* a negative check: 40 more candles (10 hours of market) pass */
+    int candles = count(out, "\"type\":\"kline\"", "\"closed\":true");
+    assert_true(wait_lines(out, "\"type\":\"kline\"", "\"closed\":true", candles + 40, 60000));
     int after = fills(out) - at_refusal;
     print_message("# fills after the first refusal: %d (an open position's exit at most)\n", after);
     assert_true(after <= 1);

@@ -24,7 +24,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "tg_fake.h"
@@ -1025,18 +1027,22 @@ static void test_stop_at_random_moments(void **state)
             _exit(127);
         }
         child = pid;
+        /* the moment: at once, or right after the k-th request this run
+         * makes to the Bot API (its start, the owner's notice, replies) */
+        int from = tgf_nreq(f), k = rand() % 6, ms = k;
         tgf_push_text(f, OWNER, "boss", OWNER, "/status");
-        int ms = rand() % 2500; /* the moment is the point here: random, not awaited */
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        tgf_push_text(f, OWNER, "boss", OWNER, "/version");
-        kill(pid, SIGTERM);
-        int st = 0, done = 0;
-        for (int w = 0; w < 600 && !done; w++) { /* 60 s */
-            done = waitpid(pid, &st, WNOHANG) == pid;
-            if (!done)
-                nanosleep(&(struct timespec){0, 100000000L}, NULL);
+        if (k) {
+            int at = from;
+            for (int j = 0; j < k && tgf_wait_request(f, &at, NULL, 0, NULL, 20000) >= 0; j++)
+                ;
+            tgf_push_text(f, OWNER, "boss", OWNER, "/version");
         }
+        int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pfd >= 0);
+        kill(pid, SIGTERM);
+        struct pollfd pl = {pfd, POLLIN, 0};
+        int st = 0, done = poll(&pl, 1, 60000) == 1 && waitpid(pid, &st, 0) == pid;
+        close(pfd);
         child = done ? 0 : pid;
         struct stat es;
         int silent = stat(err_path, &es) == 0 && es.st_size == 0;
@@ -1046,7 +1052,7 @@ static void test_stop_at_random_moments(void **state)
         if (!done || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             snprintf(cmd, sizeof cmd, "tail -n 60 %s >&2", err_path);
             (void)system(cmd);
-            fail_msg("run %d, SIGTERM after %d ms: %s %d", i, ms,
+            fail_msg("run %d, SIGTERM after %d Bot API requests: %s %d", i, ms,
                      !done ? "still running after 60 s" : WIFEXITED(st) ? "exit" : "signal",
                      !done ? 0 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
         }
@@ -1055,7 +1061,7 @@ static void test_stop_at_random_moments(void **state)
         char line[1024];
         while (fgets(line, sizeof line, e))
             if (strstr(line, "AddressSanitizer") || strstr(line, "runtime error:"))
-                fail_msg("run %d, SIGTERM after %d ms: %s", i, ms, line);
+                fail_msg("run %d, SIGTERM after %d Bot API requests: %s", i, ms, line);
         fclose(e);
     }
     tgf_stop(f);

@@ -383,7 +383,7 @@ static inline int tgf_wait_request(tgf_t *f, int *from, const char *method, int6
     for (;;) {
         for (int i = *from; i < f->nreq; i++) {
             tgf_req_t *r = &f->req[i];
-            if (strcmp(r->method, method))
+            if (method && strcmp(r->method, method)) /* NULL: any method */
                 continue;
             if (chat && json_integer_value(json_object_get(r->body, "chat_id")) != chat)
                 continue;
