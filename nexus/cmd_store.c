@@ -1,6 +1,7 @@
 /*
  * cmd_store.c — the storage commands, on the database `nexus run` uses
- * (DATABASE_URL, else data_dir/nexus.db from --config, else ./nexus-data):
+ * (DATABASE_URL, else data_dir/nexus.db from --config — a replay config's
+ * data_dir/replay/nexus.db, what its last run left — else ./nexus-data):
  *
  *   nexus db migrate | status
  *   nexus users add CHAT_ID [--name N] [--role R] [--tz ZONE] | list
@@ -109,8 +110,14 @@ static int open_store(ctx_t *c, const char *cmd, int *argc, char ***argv)
             return NX_EXIT_CONFIG;
         }
     }
+    /* a replay's config: the database its last run left (data_dir/replay) */
+    int replaying = 0;
+    for (uint32_t i = 0; i < c->cfg.n_feeds; i++)
+        replaying |= c->cfg.feeds[i].replay[0] != 0;
+    char dir[NX_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s%s", c->cfg.data_dir, replaying ? "/replay" : "");
     char err[512];
-    if (nx_store_open(&c->st, getenv("DATABASE_URL"), c->cfg.data_dir, err, sizeof err)) {
+    if (nx_store_open(&c->st, getenv("DATABASE_URL"), dir, err, sizeof err)) {
         fprintf(stderr, "nexus %s: %s\n", cmd, err);
         return NX_EXIT_FAIL;
     }
@@ -140,13 +147,6 @@ static int parse_id(const char *s, int64_t *out)
     return 0;
 }
 
-/* Holes in the journal's sequence (sequences are given one after another
- * from 1, so each entry whose predecessor is missing starts one); the
- * entries missing are the last sequence less the entries there are. */
-static const char SQL_JOURNAL_GAPS[] =
-    "SELECT COUNT(*) FROM journal j WHERE j.seq > 1 AND NOT EXISTS "
-    "(SELECT 1 FROM journal k WHERE k.seq = j.seq - 1)";
-
 int nx_cmd_db(int argc, char **argv)
 {
     if (asks_help(argc, argv)) {
@@ -163,11 +163,12 @@ int nx_cmd_db(int argc, char **argv)
         return NX_EXIT_USAGE;
     }
     int v;
-    uint64_t last, entries = 0;
-    int64_t users = 0, sessions = 0, orders = 0, fills = 0, approvals = 0, gaps = 0;
+    uint64_t last, entries = 0, gaps = 0, pruned_to = 0, pruned = 0;
+    int64_t users = 0, sessions = 0, orders = 0, fills = 0, approvals = 0, cut_ns = 0;
     if ((rc = nx_store_version(c.st, &v)) || (rc = nx_store_journal_last(c.st, &last)) ||
         (rc = nx_store_journal_count(c.st, 0, last, &entries)) ||
-        (rc = nx_store_scalar(c.st, SQL_JOURNAL_GAPS, &gaps)) ||
+        (rc = nx_store_journal_gaps(c.st, &gaps)) ||
+        (rc = nx_store_pruned(c.st, &pruned_to, &pruned, &cut_ns)) ||
         (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM users", &users)) ||
         (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM sessions", &sessions)) ||
         (rc = nx_store_scalar(c.st, "SELECT COUNT(*) FROM orders", &orders)) ||
@@ -185,9 +186,16 @@ int nx_cmd_db(int argc, char **argv)
            "approvals: %lld\nusers: %lld\nsessions: %lld\nmaster key: %s\n",
            nx_store_kind_name(c.st), v, nx_store_latest_version(), (unsigned long long)entries,
            (unsigned long long)last, (long long)gaps, gaps == 1 ? "" : "s",
-           (unsigned long long)(last - entries), (long long)orders, (long long)fills,
+           (unsigned long long)(last - entries - pruned), (long long)orders, (long long)fills,
            (long long)approvals, (long long)users, (long long)sessions,
            nx_vault_needed(c.st) ? "set (keys are sealed)" : "not set yet");
+    if (pruned) {
+        char at[32];
+        nx_utc_format(cut_ns / NX_NS_PER_SEC, at, sizeof at);
+        printf("retention: %llu older entries pruned (market data, candles, signals, heartbeats, "
+               "saved states and plain decisions up to entry %llu, before %s UTC)\n",
+               (unsigned long long)pruned, (unsigned long long)pruned_to, at);
+    }
     if ((rc = nx_store_check(c.st)))
         return failed(&c, "db", rc);
     /* what start-up would find: recovery's own checks, by its own code */
@@ -205,9 +213,16 @@ int nx_cmd_db(int argc, char **argv)
                 l += n + (l[n] == '\n');
             }
         }
+        int bad_checkpoint = e.checkpoint_bad;
         nx_engine_verify_done(&e);
         if (rc)
             return failed(&c, "db", rc);
+        if (bad_checkpoint) {
+            nx_store_close(c.st);
+            printf("consistency: the stored fills do not add up to their checkpoint (table "
+                   "fill_sums): start-up could miss a position that disagrees with its fills\n");
+            return NX_EXIT_FAIL;
+        }
     } else {
         printf("recovery: not checked (the config names no symbols: pass the --config nexus "
                "run uses)\n");

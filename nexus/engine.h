@@ -78,6 +78,9 @@ typedef struct nx_engine {
     nx_desk_t *desk;     /* paper trading sessions, engine thread */
     nx_store_t *store;   /* durable state; service thread after start */
     nx_writer_t *writer; /* the journal ring's storage writer, service thread */
+    /* Service thread: the newest candle stored (market time), and when
+     * retention and the fill checkpoint run next (an hour of it later). */
+    int64_t stored_market_ns, next_upkeep_ns;
     uint32_t n_feeds;
     _Atomic int stop;
     int64_t start_mono_ns;
@@ -113,6 +116,7 @@ typedef struct nx_engine {
     char recovery_notes[1024]; /* reconciliation differences found at start, for the owner */
     int recovery_held;         /* sessions recovery paused (the desk disagrees with storage) */
     int verify_only;           /* nx_engine_verify: recovery's checks, nothing written */
+    int checkpoint_bad;        /* verify_only: the fill checkpoint disagrees with the fills */
     /* Calls from the service thread to the engine thread: a slot is queued,
      * the network thread (the market ring's one producer) publishes it as a
      * control event, the engine thread answers. */

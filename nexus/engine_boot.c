@@ -50,12 +50,27 @@ static int secret_register(const char *var)
     return 0;
 }
 
-static int secrets_register(void)
+/* The secrets this config uses: Alpaca's keys with an Alpaca feed, the
+ * webhook secret with a webhook bot. One it does not use is never read
+ * again, so it needs no redaction and stops nothing (it is said). */
+static int secrets_register(const nx_config_t *c)
 {
+    int alpaca = 0;
+    for (uint32_t i = 0; i < c->n_feeds; i++)
+        alpaca |= c->feeds[i].venue == NX_VENUE_ALPACA;
+    const char *token = getenv("NEXUS_TELEGRAM_TOKEN");
+    int bot = token && *token, webhook = bot && c->chat.webhook;
     static const char *const vars[] = {"NEXUS_ALPACA_KEY_ID", "NEXUS_ALPACA_SECRET_KEY",
                                        "NEXUS_TELEGRAM_TOKEN", "NEXUS_TELEGRAM_WEBHOOK_SECRET"};
+    const int used[] = {alpaca, alpaca, bot, webhook};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        int rc = secret_register(vars[i]);
+        const char *v = getenv(vars[i]);
+        if (v && *v && !used[i]) {
+            NX_INFO("main", "%s is set but not used (%s)", vars[i],
+                    i < 2 ? "no Alpaca feed" : "the bot polls: no webhook");
+            continue;
+        }
+        int rc = used[i] ? secret_register(vars[i]) : 0;
         if (rc)
             return rc;
     }
@@ -534,8 +549,9 @@ static int chat_start(nx_engine_t *e)
     const char *token = getenv("NEXUS_TELEGRAM_TOKEN");
     if (!token || !*token)
         return 0;
-    /* both registered for redaction by nx_engine_start (secrets_register) */
-    const char *secret = getenv("NEXUS_TELEGRAM_WEBHOOK_SECRET");
+    /* both registered for redaction by nx_engine_start (secrets_register);
+     * the secret only in webhook mode, the only one that reads it */
+    const char *secret = e->cfg->chat.webhook ? getenv("NEXUS_TELEGRAM_WEBHOOK_SECRET") : NULL;
     if (net_make(e))
         return NX_ESYSTEM;
     const nx_config_t *c = e->cfg;
@@ -558,7 +574,7 @@ static int chat_start(nx_engine_t *e)
 int nx_engine_start(nx_engine_t *e)
 {
     e->start_mono_ns = nx_mono_ns();
-    int src = secrets_register();
+    int src = secrets_register(e->cfg);
     if (src)
         return src;
     int frc = feeds_create(e);

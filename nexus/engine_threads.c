@@ -412,6 +412,8 @@ static void stats_line(nx_engine_t *e)
 void engine_journal_stored(void *ctx, const nx_event_t *ev)
 {
     nx_engine_t *e = ctx;
+    if (ev->hdr.type == NX_EV_KLINE && ev->hdr.exch_ns > e->stored_market_ns)
+        e->stored_market_ns = ev->hdr.exch_ns;
     if (e->chat)
         nx_chat_on_event(e->chat, ev);
 }
@@ -449,6 +451,36 @@ static void storage_watch(nx_engine_t *e)
     nx_chat_tell_owner(e->chat, html);
 }
 
+/* Service thread, once an hour of market time (the candles stored) while
+ * the database takes the journal: retention removes what recovery never
+ * needs once older than storage.retain_days, and the stored fills' sums
+ * become the new checkpoint, so neither the database nor a start-up's
+ * reading grows with the engine's age. A failure is logged and tried
+ * again an hour later: nothing depends on it at once. */
+static void storage_upkeep(nx_engine_t *e)
+{
+    if (e->stored_market_ns < e->next_upkeep_ns ||
+        nx_writer_state(e->writer) != NX_WRITER_STORING)
+        return;
+    e->next_upkeep_ns = e->stored_market_ns + 3600 * NX_NS_PER_SEC;
+    int64_t t0 = nx_mono_ns();
+    nx_store_pruned_t p = {0};
+    uint32_t days = e->cfg->storage.retain_days;
+    if (days && nx_store_prune(e->store, (int64_t)days * 86400 * NX_NS_PER_SEC, &p))
+        NX_LOGK(NX_LOG_WARN, "store", "store.retention", "retention did not run: %s",
+                nx_store_error(e->store));
+    uint64_t read = 0;
+    if (nx_store_fill_sums(e->store, e->symtab, NX_FILLS_CHECKPOINT, NULL, NULL, &read))
+        NX_LOGK(NX_LOG_WARN, "store", "store.checkpoint", "%s", nx_store_error(e->store));
+    if (p.entries || p.signals || p.equity)
+        NX_INFO("store",
+                "retention: %llu journal entries, %llu signals and %llu equity points older than "
+                "%u days removed (%lld ms)",
+                (unsigned long long)p.entries, (unsigned long long)p.signals,
+                (unsigned long long)p.equity, days,
+                (long long)((nx_mono_ns() - t0) / NX_NS_PER_MS));
+}
+
 /* Service thread: the storage writer, the scheduler and the chat layer. At
  * shutdown the journal ring is closed after the engine thread's last
  * entry; everything in it is stored before the thread ends. */
@@ -481,6 +513,7 @@ void *engine_service_main(void *arg)
             nx_chat_poll(e->chat);
         int n = nx_writer_step(e->writer, (e->chat ? 20 : 100) * NX_NS_PER_MS);
         storage_watch(e);
+        storage_upkeep(e);
         if (n > 0)
             atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);
         else if (n == 0 && nx_ring_is_closed(e->journal))

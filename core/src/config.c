@@ -318,6 +318,7 @@ void nx_config_defaults(nx_config_t *cfg)
     snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
     cfg->storage.catch_up_tasks = 1;
     cfg->storage.drain_s = 30;
+    cfg->storage.retain_days = 30;
     snprintf(cfg->chat.api_url, sizeof cfg->chat.api_url, "https://api.telegram.org");
     cfg->chat.poll_timeout_s = 25;
     cfg->chat.webhook_port = 8443;
@@ -803,6 +804,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         c->depth = 0;
         get_u32(sto, "batch", &cfg->storage.batch);
         get_u32(sto, "drain_s", &cfg->storage.drain_s);
+        get_u32(sto, "retain_days", &cfg->storage.retain_days);
         json_t *oc = json_object_get(sto, "owner_chat_id");
         if (json_is_integer(oc))
             cfg->storage.owner_chat_id = json_integer_value(oc);

@@ -345,6 +345,13 @@ static const nx_cnode_t storage_members[] = {
      "local spill file (data_dir/journal.spill) takes it; a second SIGTERM or SIGINT stops "
      "waiting at once.",
      "30", 0, 3600, 0, NULL, NULL},
+    {"retain_days", NX_CT_INT,
+     "How many days of market time the journal keeps what recovery never needs (market data, "
+     "candles, signals, heartbeats, feed status, saved states, decisions that asked no one); "
+     "older ones are removed once an hour of market time, and the equity curve keeps one value "
+     "a day. Orders, fills, commands, notices and approvals are kept for ever. 0 = keep "
+     "everything.",
+     "30", 0, 36500, 0, NULL, NULL},
     {"owner_chat_id", NX_CT_INT, "The owner's chat id (Telegram user id); 0 = no owner yet.", "0",
      0, 9007199254740991LL, 0, NULL, NULL},
     {"owner_name", NX_CT_STRING, "The owner's name.", "\"owner\"", 1, 63, 0, NULL, NULL},

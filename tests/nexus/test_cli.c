@@ -930,6 +930,63 @@ static void saved_sessions(const char *dir, const char *sessions, const char *mo
                      0);
 }
 
+/* Start-up reads the stored fills since the last checkpoint, not every
+ * fill ever stored (issue 16): a replay of the bundled 144 days trades and
+ * checkpoints the fills' sums as it goes; a start on its database reads
+ * only the fills after that checkpoint (counted here in SQL) and leaves a
+ * new one, so the start after it reads none. */
+static void test_start_reads_fills_since_checkpoint(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-ckpt-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *src = getenv("NX_SOURCE_DIR"), *N = nexus_bin;
+    unsetenv("DATABASE_URL");
+    assert_int_equal(shell(NULL, 0,
+                           "sed 's#\"../tests/data#\"%s/tests/data#; s#\"engine\": {#\"data_dir\": "
+                           "\"%s\", \"engine\": {#' %s/config/replay.example.json > %s/replay.json",
+                           src, dir, src, dir),
+                     0);
+    assert_int_equal(shell(NULL, 0, "%s run --config %s/replay.json > /dev/null", N, dir), 0);
+    char db[128], cfg[128], out[1 << 16], want[128];
+    snprintf(db, sizeof db, "%s/replay/nexus.db", dir);
+    int64_t total = sql1(db, "SELECT COUNT(*) FROM fills", NULL, 0);
+    int64_t since = sql1(db,
+                         "SELECT COUNT(*) FROM fills WHERE seq > (SELECT through_seq FROM marks"
+                         " WHERE name = 'fills')",
+                         NULL, 0);
+    assert_true(total > 500);
+    assert_true(since < total / 10);
+    /* the same users and sessions on that database, without a feed */
+    snprintf(cfg, sizeof cfg, "%s/again.json", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/replay\","
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
+            " \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\"}],"
+            " \"users\": [{\"id\": 1, \"chat_id\": 1001, \"name\": \"owner\", \"role\": \"owner\"},"
+            " {\"id\": 2, \"chat_id\": 1002, \"name\": \"alice\"},"
+            " {\"id\": 3, \"chat_id\": 1003, \"name\": \"bob\"}],"
+            " \"trading\": {\"sessions\": [{\"name\": \"owner\", \"user\": 1},"
+            " {\"name\": \"alice\", \"user\": 2}, {\"name\": \"bob\", \"user\": 3}]}}\n",
+            dir);
+    fclose(f);
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(
+            shell(out, sizeof out, "%s run --config %s --duration 1 > /dev/null", N, cfg), 0);
+        snprintf(want, sizeof want, "stored fills checked: %lld read since the last checkpoint",
+                 run ? 0LL : (long long)since);
+        if (!strstr(out, want))
+            fail_msg("run %d: wanted \"%s\" in:\n%s", run, want, out);
+        assert_int_equal(sql1(db, "SELECT through_seq FROM marks WHERE name = 'fills'", NULL, 0),
+                         sql1(db, "SELECT MAX(seq) FROM fills", NULL, 0));
+    }
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A daily report reaches the task's user in chat, and holds only that
  * user's own session (the owner's holds every session). */
 static void test_daily_report_in_chat(void **state)
@@ -1241,11 +1298,11 @@ static void test_active_session_not_stored(void **state)
 
 /* A secret the log cannot register for redaction is never used: the run
  * refuses to start, naming the variable, never the value (issue 16). */
-static void refused_secret(const char *var, const char *value)
+static void refused_secret(const char *cfg, const char *var, const char *value)
 {
     setenv(var, value, 1);
-    char *argv[] = {(char *)nexus_bin, "run",       "--config", (char *)example_cfg,
-                    "--duration",      (char *)"5", NULL};
+    char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)cfg, "--duration", (char *)"5",
+                    NULL};
     spawn(&P, argv);
     int rc = finish(&P);
     unsetenv(var);
@@ -1257,11 +1314,39 @@ static void refused_secret(const char *var, const char *value)
     assert_null(strstr(P.ebuf, " up: "));
 }
 
+/* A secret the log cannot redact stops a start that would use it; one
+ * this config does not use (Alpaca's keys without an Alpaca feed) is
+ * said and stops nothing. */
 static void test_unredactable_secret_refused(void **state)
 {
     (void)state;
-    refused_secret("NEXUS_TELEGRAM_TOKEN", "1:x"); /* 3 bytes: under the log's 4 */
-    refused_secret("NEXUS_ALPACA_SECRET_KEY", "abc");
+    refused_secret(example_cfg, "NEXUS_TELEGRAM_TOKEN", "1:x"); /* 3 bytes: under the log's 4 */
+    char dir[] = "/tmp/nx-cli-secret-XXXXXX", cfg[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg, sizeof cfg, "%s/alpaca.json", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"data_dir\": \"%s/data\", \"symbols\": [{\"venue\": \"alpaca\", \"symbol\": "
+            "\"AAPL\", \"tick_size\": \"0.01\", \"lot_size\": \"1\"}], \"feeds\": [{\"venue\": "
+            "\"alpaca\", \"ws_url\": \"ws://127.0.0.1:9\", \"rest_url\": \"http://127.0.0.1:9\","
+            " \"streams\": [\"trades\"]}]}\n",
+            dir);
+    fclose(f);
+    refused_secret(cfg, "NEXUS_ALPACA_SECRET_KEY", "abc");
+
+    setenv("NEXUS_ALPACA_SECRET_KEY", "abc", 1);
+    char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)example_cfg, "--duration",
+                    (char *)"1", NULL};
+    spawn(&P, argv);
+    int rc = finish(&P);
+    unsetenv("NEXUS_ALPACA_SECRET_KEY");
+    if (rc != 0 || !strstr(P.ebuf, "NEXUS_ALPACA_SECRET_KEY is set but not used (no Alpaca feed)"))
+        fail_msg("exit %d; stderr:\n%s", rc, P.ebuf);
+    assert_null(strstr(P.ebuf, "abc"));
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 int main(int argc, char **argv)
@@ -1286,6 +1371,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_daily_report_in_chat),
         cmocka_unit_test(test_reconcile_told_to_owner),
         cmocka_unit_test(test_db_status_runs_recovery_checks),
+        cmocka_unit_test(test_start_reads_fills_since_checkpoint),
         cmocka_unit_test(test_session_from_chat_survives_restart),
         cmocka_unit_test(test_unredactable_secret_refused),
         cmocka_unit_test(test_users_past_limit_reported),

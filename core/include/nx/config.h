@@ -166,6 +166,7 @@ typedef struct nx_config {
         char owner_name[64];
         int catch_up_tasks; /* missed scheduled runs run once at start */
         uint32_t drain_s;   /* at a stop, how long to wait for storage that is down */
+        uint32_t retain_days; /* what recovery never needs, kept (days); 0 = for ever */
     } storage;
     struct {
         char api_url[NX_PATH_MAX]; /* Bot API base, "https://api.telegram.org" */

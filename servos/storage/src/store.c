@@ -293,6 +293,23 @@ static const migration_t MIGRATIONS[] = {
      " max_sessions INTEGER NOT NULL CHECK (max_sessions BETWEEN 0 AND 64));"
      "INSERT INTO role_limits (role, max_leverage, max_sessions) VALUES"
      " ('subscriber', 5, 1), ('admin', 20, 4), ('owner', 20, 4);"},
+    {6, "journal retention; stored fills summed at a checkpoint",
+     "CREATE INDEX journal_candles ON journal (exch_ns) WHERE type = 3;"
+     "CREATE INDEX approvals_asked ON approvals (asked_seq);"
+     "CREATE INDEX approvals_decided ON approvals (decided_seq);"
+     "CREATE TABLE marks ("
+     " name TEXT PRIMARY KEY,"
+     " through_seq BIGINT NOT NULL,"
+     " before_ns BIGINT NOT NULL,"
+     " entries BIGINT NOT NULL,"
+     " at_ms BIGINT NOT NULL);"
+     "CREATE TABLE fill_sums ("
+     " session BIGINT NOT NULL,"
+     " venue SMALLINT NOT NULL,"
+     " symbol TEXT NOT NULL,"
+     " net TEXT NOT NULL,"
+     " last_seq BIGINT NOT NULL,"
+     " PRIMARY KEY (session, venue, symbol));"},
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -1462,4 +1479,281 @@ int nx_store_check(nx_store_t *st)
     if (rc)
         return rc;
     return k.bad ? store_fail(st, NX_ESTATE, "inconsistent: %s", k.first) : 0;
+}
+
+/* ---- marks: how far retention and the fill checkpoint have come --------- */
+
+static const char SQL_MARK_GET[] =
+    "SELECT through_seq, entries, before_ns FROM marks WHERE name = $1";
+static const char SQL_MARK_PUT[] =
+    "INSERT INTO marks (name, through_seq, before_ns, entries, at_ms) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (name) DO UPDATE SET through_seq = excluded.through_seq,"
+    " before_ns = excluded.before_ns, entries = excluded.entries, at_ms = excluded.at_ms";
+
+typedef struct mark {
+    uint64_t through, entries;
+    int64_t before_ns;
+} mark_t;
+
+static int mark_row(void *ctx, const sqlv_t *c, int n)
+{
+    mark_t *m = ctx;
+    if (n >= 3) {
+        m->through = (uint64_t)c[0].i;
+        m->entries = (uint64_t)c[1].i;
+        m->before_ns = c[2].i;
+    }
+    return 1;
+}
+
+static int mark_get(nx_store_t *st, const char *name, mark_t *m)
+{
+    memset(m, 0, sizeof *m);
+    sqlv_t p = sql_text(name);
+    return st->ops->exec(st, SQL_MARK_GET, &p, 1, mark_row, m);
+}
+
+static int mark_put(nx_store_t *st, const char *name, const mark_t *m)
+{
+    sqlv_t p[5] = {sql_text(name), sql_int((int64_t)m->through), sql_int(m->before_ns),
+                   sql_int((int64_t)m->entries), sql_int(now_ms())};
+    return st->ops->exec(st, SQL_MARK_PUT, p, 5, NULL, NULL);
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+/* The market's time in the journal is that of its newest candle (every
+ * timeframe's close is journaled); the cut is the earliest candle at that
+ * time less keep_ns: what was journaled before it is older. Both queries
+ * walk the partial index journal_candles (a few rows, not the journal). */
+static const char SQL_NEWEST_CANDLE[] =
+    "SELECT COALESCE(MAX(exch_ns), 0) FROM journal WHERE type = 3";
+static const char SQL_FIRST_KEPT[] = "SELECT seq FROM journal WHERE type = 3 AND exch_ns >= $1"
+                                     " ORDER BY exch_ns, seq LIMIT 1";
+/* What recovery and the records of money and people never need once old:
+ * market events, candles, signals, heartbeats, feed status, saved states
+ * (desk_state keeps each session's latest) and decisions that were no
+ * approval request or its outcome. Orders, fills, commands, notices and
+ * approvals stay. */
+static const char SQL_PRUNE_JOURNAL[] =
+    "DELETE FROM journal WHERE seq > $1 AND seq < $2 AND (type IN (1, 2, 3, 4, 5, 6, 10, 11, 13)"
+    " OR (type = 12 AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.asked_seq = journal.seq"
+    " OR a.decided_seq = journal.seq))) RETURNING seq";
+static const char SQL_PRUNE_SIGNALS[] =
+    "DELETE FROM signals WHERE seq > $1 AND seq < $2 RETURNING seq";
+/* the equity curve keeps each session's last value of each UTC day */
+static const char SQL_PRUNE_EQUITY[] =
+    "DELETE FROM equity WHERE at_ns < $1 AND (session, at_ns) NOT IN (SELECT session,"
+    " MAX(at_ns) FROM equity WHERE at_ns < $1 GROUP BY session, at_ns / 86400000000000)"
+    " RETURNING at_ns";
+
+static int count_row(void *ctx, const sqlv_t *c, int n)
+{
+    (void)c;
+    (void)n;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+int nx_store_prune(nx_store_t *st, int64_t keep_ns, nx_store_pruned_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (keep_ns <= 0)
+        return store_fail(st, NX_EINVAL, "retention must be positive");
+    int64_t newest = 0, first_kept = 0;
+    mark_t m;
+    int rc = st->ops->exec(st, SQL_NEWEST_CANDLE, NULL, 0, get_int, &newest);
+    if (!rc)
+        rc = mark_get(st, "journal", &m);
+    if (rc)
+        return rc;
+    out->through_seq = m.through;
+    out->before_ns = m.before_ns;
+    if (newest <= keep_ns)
+        return 0; /* nothing that old yet */
+    sqlv_t cut = sql_int(newest - keep_ns);
+    if ((rc = st->ops->exec(st, SQL_FIRST_KEPT, &cut, 1, get_int, &first_kept)))
+        return rc;
+    if (first_kept <= 1 || (uint64_t)first_kept - 1 <= m.through)
+        return 0; /* pruned up to there already */
+    sqlv_t range[2] = {sql_int((int64_t)m.through), sql_int(first_kept)};
+    if ((rc = nx_store_begin(st)))
+        return rc;
+    rc = st->ops->exec(st, SQL_PRUNE_JOURNAL, range, 2, count_row, &out->entries);
+    if (!rc)
+        rc = st->ops->exec(st, SQL_PRUNE_SIGNALS, range, 2, count_row, &out->signals);
+    if (!rc)
+        rc = st->ops->exec(st, SQL_PRUNE_EQUITY, &cut, 1, count_row, &out->equity);
+    mark_t now = {(uint64_t)first_kept - 1, m.entries + out->entries, cut.i};
+    if (!rc)
+        rc = mark_put(st, "journal", &now);
+    if (!rc)
+        rc = nx_store_commit(st);
+    if (rc) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", st->err);
+        nx_store_rollback(st);
+        memset(out, 0, sizeof *out);
+        return store_fail(st, rc, "pruning the journal failed, nothing removed: %s", why);
+    }
+    out->through_seq = now.through;
+    out->before_ns = now.before_ns;
+    return 0;
+}
+
+int nx_store_pruned(nx_store_t *st, uint64_t *through_seq, uint64_t *entries, int64_t *before_ns)
+{
+    mark_t m;
+    int rc = mark_get(st, "journal", &m);
+    *through_seq = m.through;
+    *entries = m.entries;
+    *before_ns = m.before_ns;
+    return rc;
+}
+
+/* Holes after what retention removed: each entry whose predecessor is
+ * missing starts one. */
+static const char SQL_JOURNAL_GAPS[] =
+    "SELECT COUNT(*) FROM journal j WHERE j.seq > $1 AND NOT EXISTS "
+    "(SELECT 1 FROM journal k WHERE k.seq = j.seq - 1)";
+
+int nx_store_journal_gaps(nx_store_t *st, uint64_t *gaps)
+{
+    mark_t m;
+    int64_t v = 0;
+    int rc = mark_get(st, "journal", &m);
+    sqlv_t after = sql_int((int64_t)m.through + 1);
+    if (!rc)
+        rc = st->ops->exec(st, SQL_JOURNAL_GAPS, &after, 1, get_int, &v);
+    *gaps = (uint64_t)v;
+    return rc;
+}
+
+/* ---- stored fills, summed at a checkpoint --------------------------------- */
+
+/* Start-up checks each session's saved positions against its stored fills.
+ * Reading every fill ever stored would make every start slower than the
+ * last; instead the sums per session and symbol are kept at a checkpoint
+ * (fill_sums, and the mark "fills": the highest fill sequence they hold),
+ * and only the fills stored after it are read one by one. */
+static const char SQL_SUMS[] = "SELECT session, venue, symbol, net, last_seq FROM fill_sums"
+                               " ORDER BY session, venue, symbol";
+static const char SQL_FILLS_AFTER[] =
+    "SELECT session, venue, symbol, side, qty, seq FROM fills WHERE seq > $1"
+    " ORDER BY session, symbol, seq";
+static const char SQL_SUMS_CLEAR[] = "DELETE FROM fill_sums";
+static const char SQL_SUM_PUT[] =
+    "INSERT INTO fill_sums (session, venue, symbol, net, last_seq) VALUES ($1, $2, $3, $4, $5)";
+
+typedef struct sums {
+    nx_store_fill_t *row;
+    int n, cap;
+    uint64_t through, read;
+    int bad; /* a row that could not be read: no new checkpoint */
+    const nx_symtab_t *t;
+} sums_t;
+
+static int sums_add(sums_t *s, const nx_store_fill_t *f)
+{
+    for (int i = 0; f->ok && i < s->n; i++) {
+        nx_store_fill_t *r = &s->row[i];
+        if (r->ok && r->session == f->session && r->symbol == f->symbol) {
+            if (__builtin_add_overflow(r->qty, f->qty, &r->qty))
+                r->ok = 0, s->bad = 1;
+            if (f->seq > r->seq)
+                r->seq = f->seq;
+            return 0;
+        }
+    }
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 16;
+        nx_store_fill_t *g = realloc(s->row, (size_t)cap * sizeof *g);
+        if (!g)
+            return 1;
+        s->row = g;
+        s->cap = cap;
+    }
+    s->row[s->n++] = *f;
+    s->bad |= !f->ok;
+    return 0;
+}
+
+static int sum_row(void *ctx, const sqlv_t *c, int n)
+{
+    sums_t *s = ctx;
+    if (n < 5)
+        return 1;
+    nx_store_fill_t f;
+    memset(&f, 0, sizeof f);
+    f.session = (uint32_t)c[0].i;
+    f.symbol = symbol_of(s->t, &c[1], &c[2]);
+    const nx_symbol_t *y = nx_symtab_get(s->t, f.symbol);
+    f.ok = y && units(&c[3], y->qty_scale, &f.qty) == 0;
+    f.seq = (uint64_t)c[4].i;
+    return sums_add(s, &f);
+}
+
+static int sum_fill(void *ctx, const nx_store_fill_t *f)
+{
+    sums_t *s = ctx;
+    s->read++;
+    if (f->seq > s->through)
+        s->through = f->seq;
+    return sums_add(s, f);
+}
+
+/* The sums as the new checkpoint, in one transaction. */
+static int sums_store(nx_store_t *st, const sums_t *s)
+{
+    int rc = nx_store_begin(st);
+    if (!rc)
+        rc = st->ops->exec(st, SQL_SUMS_CLEAR, NULL, 0, NULL, NULL);
+    for (int i = 0; !rc && i < s->n; i++) {
+        const nx_store_fill_t *r = &s->row[i];
+        const nx_symbol_t *y = nx_symtab_get(s->t, r->symbol);
+        char net[NX_FIXED_FMT_MAX];
+        nx_fixed_format(r->qty, y->qty_scale, net, sizeof net);
+        sqlv_t p[5] = {sql_int(r->session), sql_int(y->venue), sql_text(y->name), sql_text(net),
+                       sql_int((int64_t)r->seq)};
+        rc = st->ops->exec(st, SQL_SUM_PUT, p, 5, NULL, NULL);
+    }
+    mark_t m = {s->through, (uint64_t)s->n, 0};
+    if (!rc)
+        rc = mark_put(st, "fills", &m);
+    if (!rc)
+        rc = nx_store_commit(st);
+    if (rc) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", st->err);
+        nx_store_rollback(st);
+        store_fail(st, rc, "the fill checkpoint was not stored: %s", why);
+    }
+    return rc;
+}
+
+int nx_store_fill_sums(nx_store_t *st, const nx_symtab_t *t, nx_fill_sums_t how, nx_fill_row_cb cb,
+                       void *ctx, uint64_t *read)
+{
+    sums_t s = {.t = t};
+    mark_t m = {0, 0, 0};
+    int rc = 0;
+    if (how != NX_FILLS_ALL) { /* the checkpoint, then what came after it */
+        rc = mark_get(st, "fills", &m);
+        if (!rc)
+            rc = st->ops->exec(st, SQL_SUMS, NULL, 0, sum_row, &s);
+    }
+    s.through = m.through;
+    rows_ctx_t k = {.cb.fill = sum_fill, .ctx = &s, .t = t};
+    sqlv_t after = sql_int((int64_t)m.through);
+    if (!rc)
+        rc = st->ops->exec(st, SQL_FILLS_AFTER, &after, 1, fill_row, &k);
+    if (!rc && how == NX_FILLS_CHECKPOINT && !s.bad && (s.read || s.through != m.through))
+        rc = sums_store(st, &s);
+    for (int i = 0; !rc && cb && i < s.n; i++)
+        if (cb(ctx, &s.row[i]))
+            break;
+    if (read)
+        *read = s.read;
+    free(s.row);
+    return rc;
 }

@@ -877,6 +877,268 @@ static void test_meta_values(void **state)
     nx_store_close(st);
 }
 
+/* Retention (issue 16): 60 days of a journal, an hour at a time — a
+ * candle, a heartbeat, a signal, a refused decision and a part of the
+ * desk's saved state — and once a day an approval asked and granted, an
+ * order and its fill, a command and a notice; the equity curve hourly. Kept
+ * 30 days: everything of the hourly kinds from the candle 30 days before
+ * the newest on is kept (hours 719..1439: 721 of each), the daily record
+ * stays whole, the equity curve keeps each day's last value before the cut.
+ * The counts are worked out by hand from that layout. */
+#define HOUR_NS 3600000000000LL
+#define T0_NS   1621382400000000000LL /* 2021-05-19 00:00:00 UTC: hours align with days */
+
+static uint64_t journal_days(nx_store_t *st, int from_day, int days, uint64_t seq)
+{
+    nx_event_t ev[12];
+    nx_journal_entry_t je[12];
+    for (int h = from_day * 24; h < (from_day + days) * 24; h++) {
+        int64_t t = T0_NS + (int64_t)h * HOUR_NS;
+        int n = 0;
+        ev_init(&ev[n], NX_EV_KLINE, t);
+        ev[n].u.kline.close = 3554800;
+        ev[n++].u.kline.closed = 1;
+        ev_init(&ev[n], NX_EV_TIMER, t);
+        ev[n++].u.timer.tick = (uint64_t)h;
+        ev_init(&ev[n], NX_EV_SIGNAL, t);
+        ev[n].u.signal.side = NX_SIG_BUY;
+        ev[n].u.signal.confidence = 0.7;
+        snprintf(ev[n++].u.signal.reason, sizeof ev[0].u.signal.reason, "hourly");
+        ev_init(&ev[n], NX_EV_DECISION, t);
+        ev[n].u.decision.session = 1;
+        ev[n++].u.decision.verdict = 0; /* reject */
+        ev_init(&ev[n], NX_EV_STATE, t); /* the desk's own (session 0): one part */
+        ev[n].u.state.parts = 1;
+        ev[n].u.state.len = 2;
+        memcpy(ev[n++].u.state.data, "{}", 2);
+        if (h % 24 == 12) { /* the day's record of money and people */
+            uint32_t day = (uint32_t)(h / 24) + 1;
+            ev_init(&ev[n], NX_EV_DECISION, t);
+            ev[n].u.decision.session = 1;
+            ev[n].u.decision.verdict = 4; /* ask */
+            ev[n].u.decision.request = day;
+            ev[n].u.decision.side = NX_SIDE_BUY;
+            ev[n++].u.decision.qty = 1000;
+            ev_init(&ev[n], NX_EV_DECISION, t);
+            ev[n].u.decision = ev[n - 1].u.decision;
+            ev[n++].u.decision.verdict = 1; /* approved */
+            ev_init(&ev[n], NX_EV_ORDER_INTENT, t);
+            ev[n].u.intent.client_id = (1ULL << 40) | day;
+            ev[n].u.intent.session = 1;
+            ev[n].u.intent.side = NX_SIDE_BUY;
+            ev[n].u.intent.qty = 1000;
+            ev[n++].u.intent.order_type = NX_ORD_MARKET;
+            ev_init(&ev[n], NX_EV_ORDER_UPDATE, t);
+            ev[n].u.order.client_id = (1ULL << 40) | day;
+            ev[n].u.order.session = 1;
+            ev[n].u.order.status = NX_OS_FILLED;
+            ev[n].u.order.side = NX_SIDE_BUY;
+            ev[n].u.order.fill_id = day;
+            ev[n].u.order.last_px = 3554720;
+            ev[n++].u.order.last_qty = 1000;
+            ev_init(&ev[n], NX_EV_CONTROL, t);
+            ev[n].u.control.cmd = NX_CTL_PAUSE;
+            ev[n++].u.control.session = 1;
+            ev_init(&ev[n], NX_EV_NOTICE, t);
+            ev[n++].u.notice.kind = NX_NOTE_CLOSED;
+        }
+        for (int i = 0; i < n; i++)
+            je[i] = (nx_journal_entry_t){++seq, &ev[i]};
+        if (nx_store_journal_batch(st, &T, je, n))
+            fail_msg("%s", nx_store_error(st));
+    }
+    return seq;
+}
+
+static int64_t rows(nx_store_t *st, const char *sql)
+{
+    int64_t v = -1;
+    if (nx_store_scalar(st, sql, &v))
+        fail_msg("%s: %s", sql, nx_store_error(st));
+    return v;
+}
+
+static void test_retention(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    uint64_t last = journal_days(st, 0, 60, 0);
+    assert_int_equal(last, 60 * 24 * 5 + 60 * 6);
+    rows(st, "WITH RECURSIVE h(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM h WHERE i < 1439)"
+             " INSERT INTO equity (session, at_ns, balance, equity)"
+             " SELECT 1, 1621382400000000000 + i * 3600000000000, '100', '100' FROM h");
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM equity"), 1440);
+
+    nx_store_pruned_t p;
+    if (nx_store_prune(st, 30 * 24 * HOUR_NS, &p))
+        fail_msg("%s", nx_store_error(st));
+    /* the cut: the candle of hour 1439 - 720 = 719; hours 0..718 go */
+    assert_int_equal(p.before_ns, T0_NS + 719 * HOUR_NS);
+    assert_int_equal(p.entries, 719 * 5);
+    assert_int_equal(p.signals, 719);
+    assert_int_equal(p.equity, 719 - 30); /* days 0..28 keep hour 23, day 29 keeps hour 22 */
+    for (int type = NX_EV_KLINE; type <= NX_EV_STATE; type++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM journal WHERE type = %d", type);
+        int64_t want = type == NX_EV_KLINE || type == NX_EV_TIMER || type == NX_EV_SIGNAL ||
+                               type == NX_EV_STATE
+                           ? 721
+                       : type == NX_EV_DECISION ? 721 + 60 * 2 /* asks and outcomes stay */
+                       : type == NX_EV_ORDER_INTENT || type == NX_EV_ORDER_UPDATE ||
+                               type == NX_EV_CONTROL
+                           ? 60
+                           : 0;
+        if (rows(st, sql) != want)
+            fail_msg("journal type %d: %lld rows, want %lld", type, (long long)rows(st, sql),
+                     (long long)want);
+    }
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM journal WHERE type = 14"), 60); /* notices */
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM signals"), 721);
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM equity"), 1440 - (719 - 30));
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM equity WHERE at_ns < 1621382400000000000 +"
+                              " 24 * 3600000000000"),
+                     1); /* day 0: its last value only, */
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM equity WHERE at_ns = 1621382400000000000 +"
+                              " 23 * 3600000000000"),
+                     1); /* hour 23's */
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM fills"), 60);
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM orders"), 60);
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM approvals WHERE status = 'approved'"), 60);
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM desk_state"), 1); /* the latest state */
+    assert_int_equal(nx_store_check(st), 0); /* no order or fill lost its entry */
+    uint64_t gaps, through, pruned, n;
+    int64_t cut;
+    assert_int_equal(nx_store_journal_gaps(st, &gaps), 0);
+    assert_int_equal(gaps, 0);
+    assert_int_equal(nx_store_pruned(st, &through, &pruned, &cut), 0);
+    assert_int_equal(pruned, 719 * 5);
+    assert_int_equal(cut, T0_NS + 719 * HOUR_NS);
+    assert_int_equal(nx_store_journal_count(st, 0, last, &n), 0);
+    assert_int_equal(n + pruned, last); /* every entry either there or pruned */
+
+    /* again at once: nothing more */
+    assert_int_equal(nx_store_prune(st, 30 * 24 * HOUR_NS, &p), 0);
+    assert_int_equal(p.entries + p.signals + p.equity, 0);
+    /* a day later: that day's worth, no more */
+    last = journal_days(st, 60, 1, last);
+    assert_int_equal(nx_store_prune(st, 30 * 24 * HOUR_NS, &p), 0);
+    assert_int_equal(p.entries, 24 * 5);
+    assert_int_equal(p.signals, 24);
+    assert_int_equal(nx_store_journal_gaps(st, &gaps), 0);
+    assert_int_equal(gaps, 0);
+    /* a hole after the pruned part is still a gap */
+    char sql[96];
+    snprintf(sql, sizeof sql, "DELETE FROM journal WHERE seq = %llu", (unsigned long long)last - 2);
+    rows(st, sql);
+    assert_int_equal(nx_store_journal_gaps(st, &gaps), 0);
+    assert_int_equal(gaps, 1);
+    assert_int_equal(nx_store_prune(st, 0, &p), NX_EINVAL);
+    nx_store_close(st);
+}
+
+/* Stored fills summed at a checkpoint (issue 16): start-up reads the sums
+ * and only the fills stored after them. Sums worked out by hand. */
+typedef struct got_sums {
+    nx_store_fill_t row[8];
+    int n;
+} got_sums_t;
+
+static int got_sum(void *ctx, const nx_store_fill_t *f)
+{
+    got_sums_t *g = ctx;
+    if (g->n < 8)
+        g->row[g->n++] = *f;
+    return 0;
+}
+
+static uint64_t fill(nx_store_t *st, uint64_t seq, uint32_t session, uint32_t symbol,
+                     uint8_t side, int64_t qty)
+{
+    nx_event_t e;
+    ev_init(&e, NX_EV_ORDER_UPDATE, T0_NS + (int64_t)seq);
+    e.hdr.symbol = symbol;
+    e.u.order.client_id = ((uint64_t)session << 40) | seq;
+    e.u.order.session = session;
+    e.u.order.status = NX_OS_FILLED;
+    e.u.order.side = side;
+    e.u.order.fill_id = seq;
+    e.u.order.last_px = 3554720;
+    e.u.order.last_qty = qty;
+    nx_journal_entry_t j = {seq, &e};
+    if (nx_store_journal_batch(st, &T, &j, 1))
+        fail_msg("%s", nx_store_error(st));
+    return seq;
+}
+
+static void sums(nx_store_t *st, nx_fill_sums_t how, got_sums_t *g, uint64_t *read)
+{
+    memset(g, 0, sizeof *g);
+    if (nx_store_fill_sums(st, &T, how, got_sum, g, read))
+        fail_msg("%s", nx_store_error(st));
+}
+
+static void test_fill_sums_at_a_checkpoint(void **state)
+{
+    const backend_t *b = *state;
+    nx_store_t *st = migrated(b);
+    got_sums_t g;
+    uint64_t read;
+    /* session 1: +0.01000 +0.02500 -0.00700 (BTCUSDT, qty scale 5); session 2: -0.00300 */
+    fill(st, 1, 1, 0, NX_SIDE_BUY, 1000);
+    fill(st, 2, 2, 0, NX_SIDE_SELL, 300);
+    fill(st, 3, 1, 0, NX_SIDE_BUY, 2500);
+    fill(st, 4, 1, 0, NX_SIDE_SELL, 700);
+    sums(st, NX_FILLS_SINCE, &g, &read);
+    assert_int_equal(read, 4);
+    assert_int_equal(g.n, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(g.row[i].ok);
+        assert_int_equal(g.row[i].qty, g.row[i].session == 1 ? 2800 : -300);
+        assert_int_equal(g.row[i].seq, g.row[i].session == 1 ? 4 : 2);
+    }
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM fill_sums"), 0); /* SINCE changes nothing */
+    sums(st, NX_FILLS_CHECKPOINT, &g, &read);
+    assert_int_equal(read, 4);
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM fill_sums WHERE session = 1 AND net = "
+                              "'0.028' AND last_seq = 4"),
+                     1);
+    assert_int_equal(rows(st, "SELECT COUNT(*) FROM fill_sums WHERE session = 2 AND net = "
+                              "'-0.003' AND last_seq = 2"),
+                     1);
+    /* from the checkpoint: nothing read one by one, the same sums */
+    sums(st, NX_FILLS_SINCE, &g, &read);
+    assert_int_equal(read, 0);
+    assert_int_equal(g.n, 2);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(g.row[i].qty, g.row[i].session == 1 ? 2800 : -300);
+    /* two more: those two are read, added to the checkpoint's sums */
+    fill(st, 5, 1, 0, NX_SIDE_SELL, 2800);
+    fill(st, 6, 3, 0, NX_SIDE_BUY, 1);
+    sums(st, NX_FILLS_SINCE, &g, &read);
+    assert_int_equal(read, 2);
+    assert_int_equal(g.n, 3);
+    for (int i = 0; i < 3; i++) {
+        int64_t want = g.row[i].session == 1 ? 0 : g.row[i].session == 2 ? -300 : 1;
+        assert_int_equal(g.row[i].qty, want);
+        assert_int_equal(g.row[i].seq, g.row[i].session == 1 ? 5 : g.row[i].session == 2 ? 2 : 6);
+    }
+    sums(st, NX_FILLS_ALL, &g, &read); /* every fill: the same sums */
+    assert_int_equal(read, 6);
+    assert_int_equal(g.n, 3);
+    /* a fill that cannot be read (a symbol this config lacks) comes on its
+     * own, and the checkpoint does not move past it */
+    fill(st, 7, 1, 42, NX_SIDE_BUY, 5);
+    sums(st, NX_FILLS_CHECKPOINT, &g, &read);
+    assert_int_equal(read, 3);
+    int bad = 0;
+    for (int i = 0; i < g.n; i++)
+        bad += !g.row[i].ok && g.row[i].seq == 7;
+    assert_int_equal(bad, 1);
+    sums(st, NX_FILLS_SINCE, &g, &read);
+    assert_int_equal(read, 3); /* still from the old checkpoint */
+    nx_store_close(st);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -917,6 +1179,8 @@ int main(void)
         BOTH(test_saved_state),
         BOTH(test_scheduled_tasks),
         BOTH(test_meta_values),
+        BOTH(test_retention),
+        BOTH(test_fill_sums_at_a_checkpoint),
         cmocka_unit_test(test_master_key_sources),
     };
     if (getenv("NX_SKIP_PG")) {

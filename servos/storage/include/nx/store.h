@@ -235,6 +235,40 @@ typedef int (*nx_fill_row_cb)(void *ctx, const nx_store_fill_t *f);
 int nx_store_fills(nx_store_t *st, const nx_symtab_t *t, nx_fill_row_cb cb, void *ctx);
 int nx_store_last_fill_id(nx_store_t *st, uint64_t *id);
 
+/* The stored fills summed per session and symbol (qty signed, seq the last
+ * fill's journal sequence), for start-up's check of the saved positions:
+ * the sums kept at the last checkpoint plus each fill stored after it,
+ * read one by one, so a start reads what came since the last checkpoint,
+ * not every fill ever stored. A fill or sum that cannot be read comes as a
+ * row of its own with ok = 0. *read: fills read one by one (optional). */
+typedef enum nx_fill_sums {
+    NX_FILLS_SINCE = 0,  /* checkpoint + later fills; nothing changed */
+    NX_FILLS_CHECKPOINT, /* the same, then stored as the new checkpoint (if every row was read) */
+    NX_FILLS_ALL,        /* every fill, the checkpoint ignored (`nexus db status`) */
+} nx_fill_sums_t;
+int nx_store_fill_sums(nx_store_t *st, const nx_symtab_t *t, nx_fill_sums_t how, nx_fill_row_cb cb,
+                       void *ctx, uint64_t *read);
+
+/* Retention: journal entries recovery and the records of money and people
+ * never need — market events, candles, signals, heartbeats, feed status,
+ * saved states (desk_state keeps each session's latest) and decisions that
+ * were no approval request or its outcome — once older than keep_ns of
+ * market time (the newest journaled candle's), with their signals rows;
+ * the equity curve keeps each session's last value of each UTC day.
+ * Orders, fills, commands, notices, approvals are kept. One transaction;
+ * idempotent. */
+typedef struct nx_store_pruned {
+    uint64_t through_seq; /* prunable entries up to it are gone (all runs) */
+    int64_t before_ns;    /* market time of the cut */
+    uint64_t entries, signals, equity; /* rows this call removed */
+} nx_store_pruned_t;
+int nx_store_prune(nx_store_t *st, int64_t keep_ns, nx_store_pruned_t *out);
+/* What retention has removed so far: up to which sequence, how many
+ * journal entries, and the cut's market time (all 0: nothing). */
+int nx_store_pruned(nx_store_t *st, uint64_t *through_seq, uint64_t *entries, int64_t *before_ns);
+/* Holes in the journal's sequence after what retention removed. */
+int nx_store_journal_gaps(nx_store_t *st, uint64_t *gaps);
+
 /* One integer from a constant query (tests, `nexus db status`): never
  * pass text that came from a user. */
 int nx_store_scalar(nx_store_t *st, const char *sql, int64_t *out);
