@@ -459,8 +459,7 @@ static void storage_watch(nx_engine_t *e)
  * again an hour later: nothing depends on it at once. */
 static void storage_upkeep(nx_engine_t *e)
 {
-    if (e->stored_market_ns < e->next_upkeep_ns ||
-        nx_writer_state(e->writer) != NX_WRITER_STORING)
+    if (e->stored_market_ns < e->next_upkeep_ns || nx_writer_state(e->writer) != NX_WRITER_STORING)
         return;
     e->next_upkeep_ns = e->stored_market_ns + 3600 * NX_NS_PER_SEC;
     int64_t t0 = nx_mono_ns();

@@ -1301,8 +1301,8 @@ static void test_active_session_not_stored(void **state)
 static void refused_secret(const char *cfg, const char *var, const char *value)
 {
     setenv(var, value, 1);
-    char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)cfg, "--duration", (char *)"5",
-                    NULL};
+    char *argv[] = {(char *)nexus_bin, "run",       "--config", (char *)cfg,
+                    "--duration",      (char *)"5", NULL};
     spawn(&P, argv);
     int rc = finish(&P);
     unsetenv(var);
@@ -1336,8 +1336,8 @@ static void test_unredactable_secret_refused(void **state)
     refused_secret(cfg, "NEXUS_ALPACA_SECRET_KEY", "abc");
 
     setenv("NEXUS_ALPACA_SECRET_KEY", "abc", 1);
-    char *argv[] = {(char *)nexus_bin, "run", "--config", (char *)example_cfg, "--duration",
-                    (char *)"1", NULL};
+    char *argv[] = {(char *)nexus_bin, "run",       "--config", (char *)example_cfg,
+                    "--duration",      (char *)"1", NULL};
     spawn(&P, argv);
     int rc = finish(&P);
     unsetenv("NEXUS_ALPACA_SECRET_KEY");

@@ -906,7 +906,7 @@ static uint64_t journal_days(nx_store_t *st, int from_day, int days, uint64_t se
         snprintf(ev[n++].u.signal.reason, sizeof ev[0].u.signal.reason, "hourly");
         ev_init(&ev[n], NX_EV_DECISION, t);
         ev[n].u.decision.session = 1;
-        ev[n++].u.decision.verdict = 0; /* reject */
+        ev[n++].u.decision.verdict = 0;  /* reject */
         ev_init(&ev[n], NX_EV_STATE, t); /* the desk's own (session 0): one part */
         ev[n].u.state.parts = 1;
         ev[n].u.state.len = 2;
@@ -980,14 +980,13 @@ static void test_retention(void **state)
     for (int type = NX_EV_KLINE; type <= NX_EV_STATE; type++) {
         char sql[96];
         snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM journal WHERE type = %d", type);
-        int64_t want = type == NX_EV_KLINE || type == NX_EV_TIMER || type == NX_EV_SIGNAL ||
-                               type == NX_EV_STATE
-                           ? 721
-                       : type == NX_EV_DECISION ? 721 + 60 * 2 /* asks and outcomes stay */
-                       : type == NX_EV_ORDER_INTENT || type == NX_EV_ORDER_UPDATE ||
-                               type == NX_EV_CONTROL
-                           ? 60
-                           : 0;
+        int64_t want =
+            type == NX_EV_KLINE || type == NX_EV_TIMER || type == NX_EV_SIGNAL ||
+                    type == NX_EV_STATE
+                ? 721
+            : type == NX_EV_DECISION ? 721 + 60 * 2 /* asks and outcomes stay */
+            : type == NX_EV_ORDER_INTENT || type == NX_EV_ORDER_UPDATE || type == NX_EV_CONTROL ? 60
+                                                                                                : 0;
         if (rows(st, sql) != want)
             fail_msg("journal type %d: %lld rows, want %lld", type, (long long)rows(st, sql),
                      (long long)want);
@@ -1051,8 +1050,8 @@ static int got_sum(void *ctx, const nx_store_fill_t *f)
     return 0;
 }
 
-static uint64_t fill(nx_store_t *st, uint64_t seq, uint32_t session, uint32_t symbol,
-                     uint8_t side, int64_t qty)
+static uint64_t fill(nx_store_t *st, uint64_t seq, uint32_t session, uint32_t symbol, uint8_t side,
+                     int64_t qty)
 {
     nx_event_t e;
     ev_init(&e, NX_EV_ORDER_UPDATE, T0_NS + (int64_t)seq);

@@ -258,8 +258,8 @@ int nx_store_fill_sums(nx_store_t *st, const nx_symtab_t *t, nx_fill_sums_t how,
  * Orders, fills, commands, notices, approvals are kept. One transaction;
  * idempotent. */
 typedef struct nx_store_pruned {
-    uint64_t through_seq; /* prunable entries up to it are gone (all runs) */
-    int64_t before_ns;    /* market time of the cut */
+    uint64_t through_seq;              /* prunable entries up to it are gone (all runs) */
+    int64_t before_ns;                 /* market time of the cut */
     uint64_t entries, signals, equity; /* rows this call removed */
 } nx_store_pruned_t;
 int nx_store_prune(nx_store_t *st, int64_t keep_ns, nx_store_pruned_t *out);
