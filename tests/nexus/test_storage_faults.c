@@ -26,15 +26,14 @@
 #include <cmocka.h>
 
 #include "pg_fixture.h"
+#include "tmpfs_fixture.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
 #include <sys/inotify.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -290,35 +289,12 @@ static void test_postgresql_stopped_mid_run(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* Fill what is left of the file system at dir. */
-static void fill_up(const char *dir)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/ballast", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    static char block[4096];
-    while (fwrite(block, 1, sizeof block, f) == sizeof block && fflush(f) == 0)
-        ;
-    fclose(f);
-}
-
 /* A run whose disk fills up; stopped by one SIGTERM (drain_s 2) or by two
  * (drain_s 600). */
 static void disk_full(int second_sigterm)
 {
     char dir[] = "/tmp/nx-full-XXXXXX", cfg[96], out[96], err[96], cmd[512];
-    assert_non_null(mkdtemp(dir));
-    if (mount("tmpfs", dir, "tmpfs", 0, "size=8m") != 0) {
-        int e = errno;
-        rmdir(dir);
-        if (geteuid() != 0) { /* a full disk is made with a small tmpfs: root only */
-            print_message("# SKIPPED: a full disk needs a tmpfs mount, which needs root (CI has "
-                          "it)\n");
-            skip();
-        }
-        fail_msg("cannot mount a tmpfs on %s: %s", dir, strerror(e));
-    }
+    tmpfs_mount(dir, "8m");
     /* the config, the output and the log outside it */
     snprintf(cfg, sizeof cfg, "%s.json", dir);
     snprintf(out, sizeof out, "%s.jsonl", dir);
@@ -327,7 +303,7 @@ static void disk_full(int second_sigterm)
     write_config(cfg, dir, second_sigterm ? 600 : 2);
     run_start(cfg, NULL, out, err);
     assert_true(wait_fills(out, 3, 60000));
-    fill_up(dir);
+    tmpfs_fill_up(dir);
     assert_true(wait_text(err, "storage is down: no new entry", 60000));
     /* an entry refused for it (reason 21: storage down) */
     assert_true(wait_text(out, "\"reason\":21", 60000));
@@ -356,8 +332,8 @@ static void disk_full(int second_sigterm)
     assert_int_equal(rc, 1); /* what it could not store, it says */
     assert_true(count(err, "journal entries could not be stored (storage down)", NULL) == 1);
     stop_all();
-    assert_int_equal(umount(dir), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s", dir, cfg, out, err);
+    tmpfs_unmount(dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", cfg, out, err);
     assert_int_equal(system(cmd), 0);
 }
 

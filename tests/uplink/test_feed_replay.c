@@ -533,21 +533,29 @@ static void test_http429_honoured(void **state)
     replay_stop(&rp);
 }
 
-/* GET a path from the replay (fault commands), over a plain socket. */
-static void http_get(int port, const char *path)
+/* GET a path from the replay (fault commands, counters) over a plain
+ * socket, HTTP/1.0: the reply, headers and body, up to the replay closing
+ * the connection (at most 2 KiB), in a static buffer that the next call
+ * reuses. Fails the test unless some of the reply came and it has "200". */
+static const char *http_get(int port, const char *path)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    char req[256], buf[512];
+    char req[256];
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
     assert_int_equal(write(fd, req, (size_t)n), n);
-    ssize_t r = read(fd, buf, sizeof buf - 1);
-    assert_true(r > 0);
-    buf[r] = 0;
-    assert_non_null(strstr(buf, "200"));
+    static char buf[2048];
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = 0;
     close(fd);
+    assert_true(got > 0);
+    assert_non_null(strstr(buf, "200"));
+    return buf;
 }
 
 static int books_live(rig_t *r, void *arg)
@@ -783,22 +791,10 @@ static void test_bybit_unsubscribe_shared_topic(void **state)
 /* A number from the replay's GET /_replay/status. */
 static long replay_status(int port, const char *key)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    const char *req = "GET /_replay/status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-    char buf[2048];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    buf[got] = 0;
-    close(fd);
+    const char *reply = http_get(port, "/_replay/status");
     char want[64];
     snprintf(want, sizeof want, "\"%s\":", key);
-    const char *v = strstr(buf, want);
+    const char *v = strstr(reply, want);
     assert_non_null(v);
     return atol(v + strlen(want));
 }

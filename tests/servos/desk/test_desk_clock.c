@@ -69,13 +69,8 @@ static void on_journal(void *ctx, const nx_event_t *ev)
 
 static void trade(nx_desk_t *d, int64_t exch, int64_t rx, int64_t px)
 {
-    nx_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.hdr.type = NX_EV_TRADE;
-    ev.hdr.exch_ns = exch;
-    ev.hdr.recv_ns = J.clock = rx;
-    ev.u.trade = (nx_ev_trade_t){.price = px, .qty = 1000, .trade_id = (uint64_t)(exch / MS)};
-    nx_desk_on_market(d, &ev);
+    J.clock = rx;
+    fx_desk_trade(d, exch, rx, px);
 }
 
 static void heartbeat(nx_desk_t *d, int64_t rx)
@@ -91,52 +86,16 @@ static void heartbeat(nx_desk_t *d, int64_t rx)
 
 static void buy_signal(nx_desk_t *d, int64_t exch)
 {
-    nx_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.hdr.type = NX_EV_SIGNAL;
-    ev.hdr.exch_ns = exch;
-    ev.u.signal.confidence = 1;
-    ev.u.signal.side = NX_SIG_BUY;
-    ev.u.signal.sl_kind = NX_LEVEL_PRICE;
-    ev.u.signal.sl_price = P(49000);
-    ev.u.signal.ref_price = P(50000);
-    ev.u.signal.atr = P(500);
-    ev.u.signal.tf_s = 900;
-    snprintf(ev.u.signal.reason, sizeof ev.u.signal.reason, "ema_cross");
-    nx_desk_on_signal(d, &ev);
-}
-
-static int control(nx_desk_t *d, uint8_t cmd, int64_t arg, const char *text, nx_reject_t *why)
-{
-    nx_ev_control_t c;
-    memset(&c, 0, sizeof c);
-    c.cmd = cmd;
-    c.session = 1;
-    c.arg = arg;
-    if (text)
-        snprintf(c.text, sizeof c.text, "%s", text);
-    return nx_desk_control(d, &c, why);
-}
-
-static int64_t position(nx_desk_t *d)
-{
-    nx_desk_position_t p[4];
-    return nx_desk_positions(d, 1, p, 4) == 1 ? p[0].pos.qty : 0;
+    fx_desk_signal(d, (fx_desk_signal_t){.exch_ns = exch,
+                                         .side = NX_SIG_BUY,
+                                         .ref_price = P(50000),
+                                         .sl_price = P(49000),
+                                         .atr = P(500)});
 }
 
 static nx_desk_t *make(void)
 {
-    static nx_config_t cfg;
-    static nx_config_errors_t errs;
-    static nx_symtab_t t;
-    if (nx_config_load_string(CONFIG, strlen(CONFIG), "clock", &cfg, &errs)) {
-        nx_config_errors_print(&errs, stderr);
-        fail();
-    }
-    nx_symtab_init(&t);
-    assert_int_equal(nx_config_symbols_intern(&cfg, &t), 0);
-    nx_desk_t *d;
-    assert_int_equal(fx_desk_create(&d, &cfg, &t, on_journal, NULL), 0);
+    nx_desk_t *d = fx_desk_load(CONFIG, "clock", on_journal);
     memset(&J, 0, sizeof J);
     return d;
 }
@@ -160,19 +119,19 @@ static void test_silent_feed(void **state)
     assert_int_equal(J.expired, 0); /* 300 s waited, not more */
     nx_reject_t why = NX_REJ_NONE;
     /* silent for 300 s: a person's entry is refused as stale data */
-    assert_int_equal(control(d, NX_CTL_ENTER, 0, "long", &why), NX_ESTATE);
+    assert_int_equal(fx_desk_control(d, NX_CTL_ENTER, 0, "long", &why), NX_ESTATE);
     assert_int_equal(why, NX_REJ_STALE_DATA);
-    assert_int_equal(position(d), 0);
+    assert_int_equal(fx_desk_position(d), 0);
     heartbeat(d, CLOCK + 305 * SEC);
     assert_int_equal(J.expired, J.request);
     assert_int_equal(J.expired_at, CLOCK + 305 * SEC);
     /* the request is gone: approving it now says it expired */
-    assert_int_equal(control(d, NX_CTL_APPROVE, J.request, NULL, &why), NX_ESTATE);
+    assert_int_equal(fx_desk_control(d, NX_CTL_APPROVE, J.request, NULL, &why), NX_ESTATE);
     assert_int_equal(why, NX_REJ_EXPIRED);
     /* a price again: the entry is taken */
     trade(d, T0 + 306 * SEC, CLOCK + 306 * SEC, P(50000));
-    assert_int_equal(control(d, NX_CTL_ENTER, 0, "long", &why), 0);
-    assert_true(position(d) > 0);
+    assert_int_equal(fx_desk_control(d, NX_CTL_ENTER, 0, "long", &why), 0);
+    assert_true(fx_desk_position(d) > 0);
     nx_desk_destroy(d);
 }
 
@@ -191,8 +150,8 @@ static void test_replay_time_is_not_a_persons(void **state)
         trade(d, exch += HOUR, rx += 10 * MS, P(50000));
     assert_int_equal(J.expired, 0);
     nx_reject_t why = NX_REJ_NONE;
-    assert_int_equal(control(d, NX_CTL_APPROVE, asked, NULL, &why), 0);
-    assert_true(position(d) > 0);
+    assert_int_equal(fx_desk_control(d, NX_CTL_APPROVE, asked, NULL, &why), 0);
+    assert_true(fx_desk_position(d) > 0);
     nx_desk_destroy(d);
 }
 

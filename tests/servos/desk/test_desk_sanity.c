@@ -53,74 +53,39 @@ static void on_journal(void *ctx, const nx_event_t *ev)
     }
 }
 
-static int64_t now_ms = 1621400000000LL;
-
-static void trade(nx_desk_t *d, int64_t px)
-{
-    nx_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.hdr.type = NX_EV_TRADE;
-    ev.hdr.exch_ns = (now_ms += 1000) * 1000000;
-    ev.u.trade = (nx_ev_trade_t){.price = px, .qty = 1000, .trade_id = (uint64_t)now_ms};
-    nx_desk_on_market(d, &ev);
-}
-
+/* A signal at the last trade's time, its stop-loss 2% below ref. */
 static void signal(nx_desk_t *d, uint8_t side, int64_t ref)
 {
-    nx_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.hdr.type = NX_EV_SIGNAL;
-    ev.hdr.exch_ns = now_ms * 1000000;
-    ev.u.signal.confidence = 1;
-    ev.u.signal.side = side;
-    ev.u.signal.sl_kind = NX_LEVEL_PRICE;
-    ev.u.signal.sl_price = ref - ref / 50; /* 2% below */
-    ev.u.signal.ref_price = ref;
-    ev.u.signal.atr = ref / 100;
-    ev.u.signal.tf_s = 900;
-    snprintf(ev.u.signal.reason, sizeof ev.u.signal.reason, "ema_cross");
-    nx_desk_on_signal(d, &ev);
-}
-
-static int64_t position(nx_desk_t *d)
-{
-    nx_desk_position_t p[4];
-    return nx_desk_positions(d, 1, p, 4) == 1 ? p[0].pos.qty : 0;
+    fx_desk_signal(d, (fx_desk_signal_t){.exch_ns = fx_desk_now_ms * 1000000,
+                                         .side = side,
+                                         .ref_price = ref,
+                                         .sl_price = ref - ref / 50,
+                                         .atr = ref / 100});
 }
 
 static void test_prints_far_from_the_market_move_nothing(void **state)
 {
     (void)state;
-    static nx_config_t cfg;
-    static nx_config_errors_t errs;
-    if (nx_config_load_string(CONFIG, strlen(CONFIG), "sanity", &cfg, &errs)) {
-        nx_config_errors_print(&errs, stderr);
-        fail();
-    }
-    static nx_symtab_t t;
-    nx_symtab_init(&t);
-    assert_int_equal(nx_config_symbols_intern(&cfg, &t), 0);
-    nx_desk_t *d;
-    assert_int_equal(fx_desk_create(&d, &cfg, &t, on_journal, NULL), 0);
+    nx_desk_t *d = fx_desk_load(CONFIG, "sanity", on_journal);
     for (int i = 0; i < 5; i++)
-        trade(d, P(50000) + i);
+        fx_desk_trade_next(d, P(50000) + i);
     signal(d, NX_SIG_BUY, P(50004));
-    assert_true(position(d) > 0);
+    assert_true(fx_desk_position(d) > 0);
     assert_int_equal(J.fills, 1);
     int amends = J.amends, intents = J.intents;
     /* 100 times the price: the trailing stop would jump, the target fill */
-    trade(d, P(5000000));
+    fx_desk_trade_next(d, P(5000000));
     /* a hundredth: the stop would fill */
-    trade(d, P(500));
-    trade(d, P(0.01));
-    assert_true(position(d) > 0);
+    fx_desk_trade_next(d, P(500));
+    fx_desk_trade_next(d, P(0.01));
+    assert_true(fx_desk_position(d) > 0);
     assert_int_equal(J.fills, 1);
     assert_int_equal(J.amends, amends);
     assert_int_equal(J.intents, intents);
     /* a sane print moves the trailing stop up */
-    trade(d, P(51000));
+    fx_desk_trade_next(d, P(51000));
     assert_true(J.amends > amends);
-    assert_true(position(d) > 0);
+    assert_true(fx_desk_position(d) > 0);
     /* a signal priced ten times the market is refused, with its reason */
     intents = J.intents;
     signal(d, NX_SIG_SELL, P(510000));
@@ -128,10 +93,10 @@ static void test_prints_far_from_the_market_move_nothing(void **state)
     assert_int_equal(J.intents, intents); /* nothing ordered */
     /* a real fall of 30%: two prints that agree; the stop fills at the
      * second, the first having filled nothing */
-    trade(d, P(35700));
-    assert_true(position(d) > 0);
-    trade(d, P(35600));
-    assert_int_equal(position(d), 0);
+    fx_desk_trade_next(d, P(35700));
+    assert_true(fx_desk_position(d) > 0);
+    fx_desk_trade_next(d, P(35600));
+    assert_int_equal(fx_desk_position(d), 0);
     assert_int_equal(J.fills, 2);
     assert_int_equal(J.fill_lo, P(35600));
     assert_true(J.fill_hi <= P(51000));

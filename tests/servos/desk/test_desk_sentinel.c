@@ -46,53 +46,22 @@ static void on_journal(void *ctx, const nx_event_t *ev)
     }
 }
 
-static int64_t now_ms = 1621400000000LL;
-
-static void trade(nx_desk_t *d, int64_t px)
-{
-    nx_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.hdr.type = NX_EV_TRADE;
-    ev.hdr.exch_ns = (now_ms += 1000) * 1000000;
-    ev.u.trade = (nx_ev_trade_t){.price = px, .qty = 1000, .trade_id = (uint64_t)now_ms};
-    nx_desk_on_market(d, &ev);
-}
-
+/* A signal at the last trade's time, from 50,000, a buy's stop-loss at 49,000. */
 static void signal(nx_desk_t *d, uint16_t strategy, uint8_t side, const char *reason)
 {
-    nx_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.hdr.type = NX_EV_SIGNAL;
-    ev.hdr.exch_ns = now_ms * 1000000;
-    ev.u.signal.strategy = strategy;
-    ev.u.signal.confidence = 1;
-    ev.u.signal.side = side;
-    if (side == NX_SIG_BUY) {
-        ev.u.signal.sl_kind = NX_LEVEL_PRICE;
-        ev.u.signal.sl_price = P(49000);
-    }
-    ev.u.signal.ref_price = P(50000);
-    ev.u.signal.atr = P(500);
-    ev.u.signal.tf_s = 900;
-    snprintf(ev.u.signal.reason, sizeof ev.u.signal.reason, "%s", reason);
-    nx_desk_on_signal(d, &ev);
+    fx_desk_signal(d, (fx_desk_signal_t){.exch_ns = fx_desk_now_ms * 1000000,
+                                         .strategy = strategy,
+                                         .side = side,
+                                         .ref_price = P(50000),
+                                         .sl_price = side == NX_SIG_BUY ? P(49000) : 0,
+                                         .atr = P(500),
+                                         .reason = reason});
 }
 
 static int approve(nx_desk_t *d, uint32_t request)
 {
-    nx_ev_control_t c;
-    memset(&c, 0, sizeof c);
-    c.cmd = NX_CTL_APPROVE;
-    c.session = 1;
-    c.arg = request;
     nx_reject_t why;
-    return nx_desk_control(d, &c, &why);
-}
-
-static int64_t position(nx_desk_t *d)
-{
-    nx_desk_position_t p[4];
-    return nx_desk_positions(d, 1, p, 4) == 1 ? p[0].pos.qty : 0;
+    return fx_desk_control(d, NX_CTL_APPROVE, request, NULL, &why);
 }
 
 /* Open a long through an approved request. */
@@ -101,9 +70,9 @@ static void go_long(nx_desk_t *d)
     int asks = J.asks;
     signal(d, TREND, NX_SIG_BUY, "ema_cross");
     assert_int_equal(J.asks, asks + 1);
-    assert_int_equal(position(d), 0); /* asked, not done */
+    assert_int_equal(fx_desk_position(d), 0); /* asked, not done */
     assert_int_equal(approve(d, J.last_request), 0);
-    assert_true(position(d) > 0);
+    assert_true(fx_desk_position(d) > 0);
 }
 
 static nx_exit_reason_t last_exit(nx_desk_t *d)
@@ -116,40 +85,30 @@ static nx_exit_reason_t last_exit(nx_desk_t *d)
 static void test_only_sentinel_closes_without_asking(void **state)
 {
     (void)state;
-    static nx_config_t cfg;
-    static nx_config_errors_t errs;
-    if (nx_config_load_string(CONFIG, strlen(CONFIG), "sentinel", &cfg, &errs)) {
-        nx_config_errors_print(&errs, stderr);
-        fail();
-    }
-    static nx_symtab_t t;
-    nx_symtab_init(&t);
-    assert_int_equal(nx_config_symbols_intern(&cfg, &t), 0);
-    nx_desk_t *d;
-    assert_int_equal(fx_desk_create(&d, &cfg, &t, on_journal, NULL), 0);
+    nx_desk_t *d = fx_desk_load(CONFIG, "sentinel", on_journal);
     nx_desk_set_sentinel(d, 1ULL << SENTINEL);
     for (int i = 0; i < 5; i++)
-        trade(d, P(50000));
+        fx_desk_trade_next(d, P(50000));
 
     /* a trend plugin calling its exit "black_swan" is asked about */
     go_long(d);
     int asks = J.asks;
     signal(d, TREND, NX_SIG_EXIT_LONG, "black_swan");
     assert_int_equal(J.asks, asks + 1);
-    assert_true(position(d) > 0);
+    assert_true(fx_desk_position(d) > 0);
 
     /* approved by the person: a signal exit, not a Sentinel one */
     assert_int_equal(approve(d, J.last_request), 0);
-    assert_int_equal(position(d), 0);
+    assert_int_equal(fx_desk_position(d), 0);
     assert_int_equal(last_exit(d), NX_EXIT_SIGNAL);
 
     /* Sentinel's exit needs nobody, whatever it calls it */
-    trade(d, P(50000));
+    fx_desk_trade_next(d, P(50000));
     go_long(d);
     asks = J.asks;
     signal(d, SENTINEL, NX_SIG_EXIT_LONG, "volatility");
     assert_int_equal(J.asks, asks);
-    assert_int_equal(position(d), 0);
+    assert_int_equal(fx_desk_position(d), 0);
     assert_int_equal(last_exit(d), NX_EXIT_SENTINEL);
 
     nx_desk_info_t in;

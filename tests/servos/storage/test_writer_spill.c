@@ -22,17 +22,16 @@
 #include <cmocka.h>
 
 #include "pg_fixture.h"
+#include "tmpfs_fixture.h"
 
 #include "nx/error.h"
 #include "nx/ring.h"
 #include "nx/store.h"
 #include "nx/writer.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 static nx_symtab_t T;
@@ -101,11 +100,13 @@ static void stored_exactly(nx_store_t *st, uint64_t n)
     assert_int_equal(count, n); /* every sequence 1..n once: no gap, no double */
 }
 
-static nx_store_t *open_pg(const pg_fixture_t *pg)
+/* The store at url (PostgreSQL) or, with url NULL, SQLite in dir; its
+ * tables made. Fails the test, saying why, when it cannot be opened. */
+static nx_store_t *open_store(const char *url, const char *dir)
 {
     char err[512];
     nx_store_t *st;
-    if (nx_store_open(&st, pg->url, NULL, err, sizeof err))
+    if (nx_store_open(&st, url, dir, err, sizeof err))
         fail_msg("%s", err);
     int applied;
     assert_int_equal(nx_store_migrate(st, 0, &applied), 0);
@@ -121,7 +122,7 @@ static void test_postgresql_stopped_mid_run(void **state)
     char dir[] = "/tmp/nx-spill-XXXXXX", spill[96];
     assert_non_null(mkdtemp(dir));
     snprintf(spill, sizeof spill, "%s/journal.spill", dir);
-    nx_store_t *st = open_pg(&pg);
+    nx_store_t *st = open_store(pg.url, NULL);
     nx_ring_t *r = ring();
     nx_writer_t *w = writer(st, r, spill);
     next_id = 1;
@@ -172,7 +173,7 @@ static void test_postgresql_stopped_mid_run(void **state)
 
     /* back; a move was cut short after the file's first 8 entries */
     assert_int_equal(pgx_resume(&pg), 0);
-    st = open_pg(&pg);
+    st = open_store(pg.url, NULL);
     {
         r = ring();
         uint64_t saved = next_id;
@@ -211,38 +212,17 @@ static void test_postgresql_stopped_mid_run(void **state)
 static void test_disk_full(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/nx-full-XXXXXX", spill[96], ballast[96], cmd[160];
-    assert_non_null(mkdtemp(dir));
-    if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) {
-        int e = errno;
-        rmdir(dir);
-        if (geteuid() != 0) { /* a full disk is made with a small tmpfs: root only */
-            print_message("# SKIPPED: a full disk needs a tmpfs mount, which needs root (CI has "
-                          "it)\n");
-            skip();
-        }
-        fail_msg("cannot mount a 1 MiB tmpfs on %s: %s", dir, strerror(e));
-    }
+    char dir[] = "/tmp/nx-full-XXXXXX", spill[96];
+    tmpfs_mount(dir, "1m");
     snprintf(spill, sizeof spill, "%s/journal.spill", dir);
-    snprintf(ballast, sizeof ballast, "%s/ballast", dir);
-    char err[512];
-    nx_store_t *st;
-    if (nx_store_open(&st, NULL, dir, err, sizeof err))
-        fail_msg("%s", err);
-    int applied;
-    assert_int_equal(nx_store_migrate(st, 0, &applied), 0);
+    nx_store_t *st = open_store(NULL, dir);
     nx_ring_t *r = ring();
     nx_writer_t *w = writer(st, r, spill);
     next_id = 1;
     publish(r, 50);
     assert_int_equal(drain(w), 50);
     /* the rest of the disk taken */
-    FILE *f = fopen(ballast, "w");
-    assert_non_null(f);
-    static char block[4096];
-    while (fwrite(block, 1, sizeof block, f) == sizeof block && fflush(f) == 0)
-        ;
-    fclose(f);
+    tmpfs_fill_up(dir);
     /* entries keep coming until neither takes them */
     int published = 50, durable = 50, down = 0;
     for (int k = 0; k < 200 && !down; k++) {
@@ -261,7 +241,7 @@ static void test_disk_full(void **state)
     /* still down on the next tries: nothing released, nothing lost */
     assert_true(nx_writer_step(w, 0) < 0);
     /* space again */
-    assert_int_equal(unlink(ballast), 0);
+    tmpfs_free_up(dir);
     for (int i = 0; i < 300 && durable < published; i++) {
         int n = nx_writer_step(w, 10 * 1000000LL);
         durable += n > 0 ? n : 0;
@@ -274,16 +254,14 @@ static void test_disk_full(void **state)
     nx_writer_destroy(w);
     nx_store_close(st);
     nx_ring_destroy(r);
-    assert_int_equal(umount(dir), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    tmpfs_unmount(dir);
 }
 
 /* What is not a spill file of this build is refused, and left alone. */
 static void test_foreign_spill_refused(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/nx-foreign-XXXXXX", spill[96], err[512];
+    char dir[] = "/tmp/nx-foreign-XXXXXX", spill[96];
     assert_non_null(mkdtemp(dir));
     snprintf(spill, sizeof spill, "%s/journal.spill", dir);
     FILE *f = fopen(spill, "w");
@@ -291,11 +269,7 @@ static void test_foreign_spill_refused(void **state)
     static const char text[] = "NXSPILL0 written by some other version of the layout, not this one";
     fputs(text, f);
     fclose(f);
-    nx_store_t *st;
-    if (nx_store_open(&st, NULL, dir, err, sizeof err))
-        fail_msg("%s", err);
-    int applied;
-    assert_int_equal(nx_store_migrate(st, 0, &applied), 0);
+    nx_store_t *st = open_store(NULL, dir);
     nx_ring_t *r = ring();
     nx_writer_opts_t o = {st, &T, r, 0, 64, NULL, NULL, NULL, spill};
     nx_writer_t *w = NULL;
