@@ -326,10 +326,18 @@ static int pg_bulk(nx_store_t *st, const bulk_t *b, const sqlv_t *vals, int nrow
     if (PQputCopyEnd(st->db, rc ? "aborted" : NULL) != 1 && !rc)
         rc = store_fail(st, NX_EIO, "postgresql: copy end: %s", PQerrorMessage(st->db));
     while ((res = PQgetResult(st->db))) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+        ExecStatusType s = PQresultStatus(res);
+        if (s != PGRES_COMMAND_OK && !rc)
             rc = pg_error(st, res, "copy");
         else
             PQclear(res);
+        /* a connection lost in the middle of a COPY answers "copy in" for
+         * ever: the COPY is over, failed */
+        if (s == PGRES_COPY_IN || PQstatus(st->db) == CONNECTION_BAD) {
+            if (!rc)
+                rc = store_fail(st, NX_EIO, "postgresql: copy: %s", PQerrorMessage(st->db));
+            break;
+        }
     }
     return rc;
 }
@@ -351,6 +359,14 @@ static int pg_pipe(nx_store_t *st, int on)
         rc = store_fail(st, NX_EIO, "postgresql: sync: %s", PQerrorMessage(st->db));
     for (int synced = rc != 0; !synced;) {
         PGresult *r = PQgetResult(st->db);
+        if (!r && PQstatus(st->db) == CONNECTION_BAD) {
+            /* the server went away: no sync will ever come */
+            if (!rc)
+                rc = store_fail(st, NX_EIO, "postgresql: pipeline: %.*s",
+                                (int)strcspn(PQerrorMessage(st->db), "\n"),
+                                PQerrorMessage(st->db));
+            break;
+        }
         if (!r)
             continue; /* the end of one statement's results */
         ExecStatusType t = PQresultStatus(r);

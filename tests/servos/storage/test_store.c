@@ -17,15 +17,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "journal_mix.h"
 #include "pg_fixture.h"
 
 #include "nx/error.h"
 #include "nx/store.h"
 #include "nx/vault.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct backend {
     const char *name;
@@ -1138,6 +1143,95 @@ static void test_fill_sums_at_a_checkpoint(void **state)
     nx_store_close(st);
 }
 
+/* The server ends the writer's connection at 25 moments of a large batch
+ * (the journal's COPY, the pipelined statements after it, the commit): the
+ * batch ends with an error every time, never waits for ever (libpq answers
+ * "copy in" for ever on a connection lost in a COPY, and a pipeline's sync
+ * never comes: both hung the writer, seen when PostgreSQL was stopped
+ * mid-run), and the next batch on the same handle is stored once the
+ * connection is made again. */
+typedef struct batch_job {
+    nx_store_t *st;
+    const nx_journal_entry_t *je;
+    int n, rc;
+    atomic_int done;
+} batch_job_t;
+
+static void *run_batch(void *arg)
+{
+    batch_job_t *j = arg;
+    j->rc = nx_store_journal_batch(j->st, &T, j->je, j->n);
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+static void test_connection_killed_mid_batch(void **state)
+{
+    (void)state;
+    assert_true(pg_up);
+    assert_int_equal(pgx_reset(&PGX), 0);
+    char err[512];
+    nx_store_t *st = NULL, *killer = NULL;
+    int applied;
+    assert_int_equal(nx_store_open(&st, PGX.url, NULL, err, sizeof err), 0);
+    assert_int_equal(nx_store_migrate(st, 0, &applied), 0);
+    assert_int_equal(nx_store_open(&killer, PGX.url, NULL, err, sizeof err), 0);
+    enum { N = 20000 };
+    static nx_event_t ev[N];
+    static nx_journal_entry_t je[N];
+    uint64_t seq = 0;
+    int failed = 0;
+    for (int k = 0; k < 25; k++) {
+        for (int i = 0; i < N; i++) {
+            jm_entry(&ev[i], seq + (uint64_t)i, (uint64_t)k);
+            je[i] = (nx_journal_entry_t){seq + (uint64_t)i + 1, &ev[i]};
+        }
+        batch_job_t job = {st, je, N, 0, 0};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, run_batch, &job), 0);
+        struct timespec d = {0, (long)k * 12 * 1000000L}; /* 0..288 ms into the batch */
+        nanosleep(&d, NULL);
+        int64_t killed = 0;
+        assert_int_equal(nx_store_scalar(killer,
+                                         "SELECT COUNT(pg_terminate_backend(pid)) FROM "
+                                         "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                                         "backend_type = 'client backend'",
+                                         &killed),
+                         0);
+        for (int w = 0; w < 3000 && !atomic_load(&job.done); w++) {
+            struct timespec t = {0, 10 * 1000000L};
+            nanosleep(&t, NULL);
+        }
+        if (!atomic_load(&job.done))
+            fail_msg("the batch still runs 30 s after its connection was ended %d ms in", k * 12);
+        pthread_join(th, NULL);
+        failed += job.rc != 0;
+        if (job.rc == 0)
+            seq += N; /* stored before the end came */
+        /* the same handle stores the next batch once connected again */
+        nx_event_t one;
+        jm_entry(&one, seq, 200);
+        nx_journal_entry_t j1 = {seq + 1, &one};
+        int rc = NX_EIO;
+        for (int t = 0; t < 20 && rc; t++) { /* one reconnect try per half second */
+            rc = nx_store_journal_batch(st, &T, &j1, 1);
+            if (rc) {
+                struct timespec h = {0, 100 * 1000000L};
+                nanosleep(&h, NULL);
+            }
+        }
+        if (rc)
+            fail_msg("no batch stored after the end at %d ms: %s", k * 12, nx_store_error(st));
+        seq += 1;
+    }
+    assert_true(failed >= 10); /* most moments fell inside a batch */
+    uint64_t n;
+    assert_int_equal(nx_store_journal_count(st, 1, seq, &n), 0);
+    assert_int_equal(n, seq); /* what was acknowledged is there, once */
+    nx_store_close(killer);
+    nx_store_close(st);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1181,6 +1275,7 @@ int main(void)
         BOTH(test_retention),
         BOTH(test_fill_sums_at_a_checkpoint),
         cmocka_unit_test(test_master_key_sources),
+        cmocka_unit_test_prestate(test_connection_killed_mid_batch, &PG),
     };
     if (getenv("NX_SKIP_PG")) {
         struct CMUnitTest some[sizeof all / sizeof all[0]];
