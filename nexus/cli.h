@@ -35,5 +35,7 @@ int nx_cmd_db(int argc, char **argv);
 int nx_cmd_users(int argc, char **argv);
 int nx_cmd_tasks(int argc, char **argv);
 int nx_cmd_keys(int argc, char **argv);
+int nx_cmd_model(int argc, char **argv);
+int nx_cmd_train(int argc, char **argv);
 
 #endif

@@ -5,8 +5,8 @@
  *   nexus check-config FILE [--describe]
  *   nexus run --config FILE [--duration SECONDS]
  *
- * and decode, replay, indicators, plugin, db, users, keys; later ones
- * (backtest, train) join the table below.
+ * and decode, replay, indicators, model, train, plugin, db, users, keys;
+ * later ones (backtest) join the table below.
  */
 #include "cli.h"
 
@@ -25,6 +25,8 @@ static const subcommand_t commands[] = {
     {"decode", nx_cmd_decode, "decode raw venue frames into normalised events (JSON lines)"},
     {"replay", nx_cmd_replay, "serve recorded data on 127.0.0.1 in a venue's wire format"},
     {"indicators", nx_cmd_indicators, "candles CSV in, TA-Lib-exact indicators CSV out"},
+    {"model", nx_cmd_model, "regime classifier: features per candle, predict from a model"},
+    {"train", nx_cmd_train, "train the regime classifier on candle files (XGBoost)"},
     {"plugin", nx_cmd_plugin, "sign strategy plugins: keygen, sign, verify"},
     {"db", nx_cmd_db, "storage: migrate, status"},
     {"users", nx_cmd_users, "users and roles: add, list, role, ban"},

@@ -1,0 +1,277 @@
+/*
+ * regime_model.c — a trained regime model: its metadata checked, its
+ * XGBoost booster loaded through the C API, one row predicted at a time
+ * (see regime.h).
+ */
+#include "nx/error.h"
+#include "nx/log.h"
+#include "nx/regime.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <xgboost/c_api.h>
+
+struct nx_regime_model {
+    BoosterHandle b;
+    uint32_t nfeat, nclass;
+    char **feat, **cls;
+    double *center, *scale;
+    float *row;                    /* the scaled row, reused */
+    char array_if[160], conf[200]; /* XGBoosterPredictFromDense's inputs, made once */
+    char path[512];
+};
+
+static int fail(char *err, size_t cap, int rc, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int fail(char *err, size_t cap, int rc, const char *path, const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(err, cap, "%s: %s", path, what);
+    return rc;
+}
+
+void nx_regime_model_free(nx_regime_model_t *m)
+{
+    if (!m)
+        return;
+    if (m->b)
+        XGBoosterFree(m->b);
+    for (uint32_t i = 0; m->feat && i < m->nfeat; i++)
+        free(m->feat[i]);
+    for (uint32_t i = 0; m->cls && i < m->nclass; i++)
+        free(m->cls[i]);
+    free(m->feat);
+    free(m->cls);
+    free(m->center);
+    free(m->scale);
+    free(m->row);
+    free(m);
+}
+
+/* An array of strings from meta.json; its length in *n. */
+static int strings(json_t *a, char ***out, uint32_t *n)
+{
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > NX_REGIME_MAX_COLS)
+        return NX_EINVAL;
+    *n = (uint32_t)json_array_size(a);
+    if (!(*out = calloc(*n, sizeof **out)))
+        return NX_ENOMEM;
+    for (uint32_t i = 0; i < *n; i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (!s || !*s || !((*out)[i] = strdup(s)))
+            return NX_EINVAL;
+    }
+    return 0;
+}
+
+static int numbers(json_t *a, uint32_t n, double **out)
+{
+    if (!json_is_array(a) || json_array_size(a) != n)
+        return NX_EINVAL;
+    if (!(*out = calloc(n, sizeof **out)))
+        return NX_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(a, i);
+        if (!json_is_number(v))
+            return NX_EINVAL;
+        (*out)[i] = json_number_value(v);
+        if (!isfinite((*out)[i]))
+            return NX_EINVAL;
+    }
+    return 0;
+}
+
+/* The model file and its meta.json from a file or folder path. */
+static void paths(const char *path, char *model, char *meta, size_t cap)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(model, cap, "%s/model.json", path);
+        snprintf(meta, cap, "%s/meta.json", path);
+        return;
+    }
+    snprintf(model, cap, "%s", path);
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path) : 0;
+    snprintf(meta, cap, "%.*s%smeta.json", dir, path, slash ? "/" : "");
+}
+
+/* What the metadata says, checked. */
+static int read_meta(nx_regime_model_t *m, const char *meta, int engine, char *err, size_t cap)
+{
+    json_error_t je;
+    json_t *root = json_load_file(meta, 0, &je);
+    if (!root)
+        return fail(err, cap, NX_EINVAL, meta, "not readable as JSON (line %d: %s)", je.line,
+                    je.text);
+    int rc = 0;
+    const char *fmt = json_string_value(json_object_get(root, "format"));
+    json_t *sc = json_object_get(root, "scaler");
+    const char *kind = json_string_value(json_object_get(sc, "kind"));
+    if (!fmt || strcmp(fmt, NX_REGIME_META_FORMAT))
+        rc = fail(err, cap, NX_EINVAL, meta, "format is not \"%s\"", NX_REGIME_META_FORMAT);
+    else if (strings(json_object_get(root, "features"), &m->feat, &m->nfeat))
+        rc = fail(err, cap, NX_EINVAL, meta, "\"features\" is not a list of 1 to %d names",
+                  NX_REGIME_MAX_COLS);
+    else if (strings(json_object_get(root, "classes"), &m->cls, &m->nclass) || m->nclass < 2)
+        rc = fail(err, cap, NX_EINVAL, meta, "\"classes\" is not a list of 2 or more names");
+    else if (!kind || strcmp(kind, "robust") ||
+             numbers(json_object_get(sc, "center"), m->nfeat, &m->center) ||
+             numbers(json_object_get(sc, "scale"), m->nfeat, &m->scale))
+        rc = fail(err, cap, NX_EINVAL, meta,
+                  "\"scaler\" is not a robust scaler with a center and a scale per feature");
+    for (uint32_t i = 0; !rc && i < m->nfeat; i++)
+        if (m->scale[i] == 0)
+            rc = fail(err, cap, NX_EINVAL, meta, "the scale of %s is 0", m->feat[i]);
+    if (!rc && engine) {
+        if (m->nfeat != NX_RF_COUNT)
+            rc = fail(err, cap, NX_EINVAL, meta,
+                      "the model has %u features, this engine computes %d (%s .. %s)", m->nfeat,
+                      NX_RF_COUNT, nx_regime_feature_name(0),
+                      nx_regime_feature_name(NX_RF_COUNT - 1));
+        for (uint32_t i = 0; !rc && i < m->nfeat; i++)
+            if (strcmp(m->feat[i], nx_regime_feature_name((int)i)))
+                rc =
+                    fail(err, cap, NX_EINVAL, meta, "feature %u is \"%s\", this engine's is \"%s\"",
+                         i + 1, m->feat[i], nx_regime_feature_name((int)i));
+        if (!rc && m->nclass != NX_RC_COUNT)
+            rc = fail(err, cap, NX_EINVAL, meta,
+                      "the model has %u classes, the engine routes by %d (trend, scalping, "
+                      "mean_reversion, grid)",
+                      m->nclass, NX_RC_COUNT);
+        for (uint32_t i = 0; !rc && i < m->nclass; i++)
+            if (strcmp(m->cls[i], nx_regime_class_name((int)i)))
+                rc = fail(err, cap, NX_EINVAL, meta, "class %u is \"%s\", the engine's is \"%s\"",
+                          i + 1, m->cls[i], nx_regime_class_name((int)i));
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* The booster's own idea of its classes (learner_model_param.num_class). */
+static int booster_classes(BoosterHandle b, uint32_t *n)
+{
+    bst_ulong len = 0;
+    const char *conf = NULL;
+    if (XGBoosterSaveJsonConfig(b, &len, &conf))
+        return NX_EIO;
+    json_t *root = json_loadb(conf, len, 0, NULL);
+    const char *s = json_string_value(json_object_get(
+        json_object_get(json_object_get(root, "learner"), "learner_model_param"), "num_class"));
+    *n = s ? (uint32_t)strtoul(s, NULL, 10) : 0;
+    json_decref(root);
+    return 0;
+}
+
+int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, char *err,
+                         size_t cap)
+{
+    *out = NULL;
+    nx_regime_model_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return NX_ENOMEM;
+    char meta[512];
+    paths(path, m->path, meta, sizeof meta);
+    int rc = read_meta(m, meta, engine, err, cap);
+    struct stat sb;
+    if (!rc && stat(m->path, &sb) != 0)
+        rc = fail(err, cap, NX_ENOENT, m->path, "no such file");
+    if (!rc && (XGBoosterCreate(NULL, 0, &m->b) || XGBoosterLoadModel(m->b, m->path)))
+        rc = fail(err, cap, NX_EINVAL, m->path, "not an XGBoost model: %.200s", XGBGetLastError());
+    bst_ulong nf = 0;
+    uint32_t nc = 0;
+    if (!rc && (XGBoosterSetParam(m->b, "nthread", "1") || XGBoosterGetNumFeature(m->b, &nf) ||
+                booster_classes(m->b, &nc)))
+        rc =
+            fail(err, cap, NX_EINVAL, m->path, "XGBoost cannot read it: %.200s", XGBGetLastError());
+    if (!rc && nf != m->nfeat)
+        rc = fail(err, cap, NX_EINVAL, m->path,
+                  "the booster takes %llu features, its meta.json names %u", (unsigned long long)nf,
+                  m->nfeat);
+    if (!rc && nc != m->nclass)
+        rc = fail(err, cap, NX_EINVAL, m->path,
+                  "the booster has %u classes (multi:softprob), its meta.json names %u", nc,
+                  m->nclass);
+    /* feature names the booster carries must be the metadata's */
+    bst_ulong nn = 0;
+    const char **names = NULL;
+    if (!rc && XGBoosterGetStrFeatureInfo(m->b, "feature_name", &nn, &names) == 0 && nn) {
+        for (uint32_t i = 0; !rc && i < m->nfeat && i < nn; i++)
+            if (strcmp(names[i], m->feat[i]))
+                rc = fail(err, cap, NX_EINVAL, m->path,
+                          "the booster's feature %u is \"%s\", its meta.json says \"%s\"", i + 1,
+                          names[i], m->feat[i]);
+    }
+    if (!rc && !(m->row = calloc(m->nfeat, sizeof *m->row)))
+        rc = NX_ENOMEM;
+    if (rc) {
+        nx_regime_model_free(m);
+        return rc;
+    }
+    /* the row's array interface (its address never changes) and the
+     * prediction config: made once, not per prediction */
+    snprintf(m->array_if, sizeof m->array_if,
+             "{\"data\": [%llu, true], \"shape\": [1, %u], \"typestr\": \"<f4\", \"version\": 3}",
+             (unsigned long long)(uintptr_t)m->row, m->nfeat);
+    snprintf(m->conf, sizeof m->conf,
+             "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
+             "\"strict_shape\": false, \"cache_id\": 0, \"missing\": NaN}");
+    *out = m;
+    return 0;
+}
+
+uint32_t nx_regime_model_features(const nx_regime_model_t *m)
+{
+    return m->nfeat;
+}
+
+const char *nx_regime_model_feature(const nx_regime_model_t *m, uint32_t i)
+{
+    return i < m->nfeat ? m->feat[i] : NULL;
+}
+
+uint32_t nx_regime_model_classes(const nx_regime_model_t *m)
+{
+    return m->nclass;
+}
+
+const char *nx_regime_model_class(const nx_regime_model_t *m, uint32_t i)
+{
+    return i < m->nclass ? m->cls[i] : NULL;
+}
+
+const char *nx_regime_model_path(const nx_regime_model_t *m)
+{
+    return m->path;
+}
+
+int nx_regime_model_predict(nx_regime_model_t *m, const double *row, double *probs)
+{
+    for (uint32_t i = 0; i < m->nfeat; i++)
+        m->row[i] = (float)((row[i] - m->center[i]) / m->scale[i]);
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *res = NULL;
+    if (XGBoosterPredictFromDense(m->b, m->array_if, m->conf, NULL, &shape, &dim, &res)) {
+        NX_LOGK(NX_LOG_ERROR, "regime", "regime.predict", "%s: prediction failed: %s", m->path,
+                XGBGetLastError());
+        return NX_EIO;
+    }
+    bst_ulong got = 1;
+    for (bst_ulong d = 0; d < dim; d++)
+        got *= shape[d];
+    if (got != m->nclass)
+        return NX_EIO;
+    for (uint32_t c = 0; c < m->nclass; c++)
+        probs[c] = res[c];
+    return 0;
+}
