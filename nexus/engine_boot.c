@@ -300,6 +300,36 @@ static void plugin_dir(const nx_config_t *cfg, char *out, size_t cap)
         snprintf(out, cap, "%s/../lib/nexus/plugins", exe);
 }
 
+/* Routing by regime (cortex.regime): the model loaded and checked, the
+ * routes resolved. A model that does not load stops the start, or with
+ * on_error "rules" is logged and the rule-based read decides alone. */
+static int regime_init(nx_engine_t *e)
+{
+    const nx_config_t *c = e->cfg;
+    if (!c->cortex.regime.on)
+        return 0;
+    nx_cortex_regime_conf_t rc = {0};
+    rc.model = c->cortex.regime.model;
+    rc.tf_s = c->cortex.regime.tf_s;
+    rc.threshold = c->cortex.regime.threshold_pct / 100.0;
+    for (int k = 0; k < 4; k++) {
+        rc.routes[k] = c->cortex.regime.routes[k];
+        rc.n_routes[k] = c->cortex.regime.n_routes[k];
+    }
+    rc.always = c->cortex.regime.always;
+    rc.n_always = c->cortex.regime.n_always;
+    char err[600];
+    int r = nx_cortex_set_regime(e->cortex, &rc, err, sizeof err);
+    if (r && c->cortex.regime.rules_on_error && rc.model[0]) {
+        NX_ERROR("regime", "the regime model is not used (%s): the rule-based read decides", err);
+        rc.model = NULL;
+        r = nx_cortex_set_regime(e->cortex, &rc, err, sizeof err);
+    }
+    if (r)
+        NX_ERROR("regime", "cannot route strategies by regime: %s", err);
+    return r;
+}
+
 /* Create the cortex and load every configured strategy, Sentinel always.
  * A plugin that is refused is logged with its file and reason; the engine
  * runs on the others. Only a failure to create the cortex is fatal. */
@@ -313,8 +343,16 @@ static int cortex_init(nx_engine_t *e)
         keys[i] = c->cortex.trusted_keys[i];
     nx_cortex_opts_t o = {0};
     o.symtab = e->symtab;
-    o.tf_s = c->cortex.tf_s;
-    o.ntf = c->cortex.ntf;
+    /* the regime's timeframe is built whatever cortex.timeframes says */
+    uint32_t tfs[10], ntf = c->cortex.ntf, has = !c->cortex.regime.on;
+    for (uint32_t i = 0; i < ntf; i++) {
+        tfs[i] = c->cortex.tf_s[i];
+        has |= tfs[i] == c->cortex.regime.tf_s;
+    }
+    if (!has)
+        tfs[ntf++] = c->cortex.regime.tf_s;
+    o.tf_s = tfs;
+    o.ntf = ntf;
     o.candles_from_trades = c->cortex.candles_from_trades;
     o.allow_unsigned = c->cortex.allow_unsigned;
     o.trusted_keys = keys;
@@ -361,7 +399,7 @@ static int cortex_init(nx_engine_t *e)
         if (nx_cortex_add_strategy(e->cortex, &sc, err, sizeof err) < 0)
             NX_ERROR("cortex", "strategy %s not loaded: %s", s->name, err);
     }
-    return 0;
+    return regime_init(e);
 }
 
 /* Sentinel's exits are protective: the desk knows them by strategy id. */
@@ -666,12 +704,21 @@ void nx_engine_destroy(nx_engine_t *e)
                 (unsigned long long)cs.events, (unsigned long long)cs.candles_closed,
                 (unsigned long long)cs.candle_gaps, (unsigned long long)cs.signals,
                 (unsigned long long)cs.swaps, (unsigned long long)cs.reload_failures);
+        if (e->cfg->cortex.regime.on)
+            NX_INFO("regime",
+                    "candles read: %llu decided by the model, %llu by the rules; %llu entry "
+                    "signals not routed; model reloads %llu (refused %llu)",
+                    (unsigned long long)cs.regime_by_model, (unsigned long long)cs.regime_by_rules,
+                    (unsigned long long)cs.unrouted, (unsigned long long)cs.model_reloads,
+                    (unsigned long long)cs.model_reload_failures);
         for (uint32_t i = 0; i < cs.strategies; i++) {
             nx_strategy_info_t in;
             if (nx_cortex_strategy_info(e->cortex, (int)i, &in) == 0)
-                NX_INFO("cortex", "strategy %s (%s %s): candles=%llu signals=%llu swaps=%llu",
+                NX_INFO("cortex",
+                        "strategy %s (%s %s): candles=%llu signals=%llu not_routed=%llu swaps=%llu",
                         in.name, in.plugin, in.version, (unsigned long long)in.calls,
-                        (unsigned long long)in.signals, (unsigned long long)in.swaps);
+                        (unsigned long long)in.signals, (unsigned long long)in.unrouted,
+                        (unsigned long long)in.swaps);
         }
     }
     release(e);

@@ -330,6 +330,16 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->cortex.tf_s[1] = 900;
     cfg->cortex.tf_s[2] = 14400;
     cfg->cortex.watch = 1;
+    cfg->cortex.regime.tf_s = 900;
+    cfg->cortex.regime.threshold_pct = 70;
+    static const char *const route[4] = {"trend", "scalping", "mean_reversion", "grid"};
+    for (int k = 0; k < 4; k++) {
+        cfg->cortex.regime.n_routes[k] = 1;
+        snprintf(cfg->cortex.regime.routes[k][0], sizeof cfg->cortex.regime.routes[k][0], "%s",
+                 route[k]);
+    }
+    cfg->cortex.regime.n_always = 1;
+    snprintf(cfg->cortex.regime.always[0], sizeof cfg->cortex.regime.always[0], "sentinel");
     cfg->trading.slippage_bp = 2;
     cfg->trading.taker_fee_bp = 4;
     cfg->trading.maker_fee_bp = 2;
@@ -468,6 +478,63 @@ static int symbol_ids(vctx_t *c, const nx_config_t *cfg, json_t *names, uint32_t
     return bad;
 }
 
+/* A list of strategy names in cortex.regime (c->path set up to the list,
+ * depth d): each a configured strategy's name or plugin, or "sentinel". */
+static uint32_t regime_names(vctx_t *c, int d, const nx_config_t *cfg, json_t *arr,
+                             char out[][32])
+{
+    uint32_t n = 0;
+    for (size_t k = 0; k < json_array_size(arr) && n < NX_CONFIG_MAX_STRATEGIES; k++) {
+        const char *name = json_string_value(json_array_get(arr, k));
+        int found = name && !strcmp(name, "sentinel");
+        for (uint32_t j = 0; name && j < cfg->cortex.n_strategies && !found; j++)
+            found = !strcmp(cfg->cortex.strategies[j].name, name) ||
+                    !strcmp(cfg->cortex.strategies[j].plugin, name);
+        if (!found) {
+            c->path[d].key = NULL;
+            c->path[d].index = k;
+            c->depth = d + 1;
+            add_error(c, 0, "\"%s\" is not a configured strategy (cortex.strategies[].name)",
+                      name ? name : "");
+            continue;
+        }
+        snprintf(out[n++], 32, "%s", name);
+    }
+    return n;
+}
+
+static void extract_regime(vctx_t *c, json_t *rg, nx_config_t *cfg)
+{
+    if (!rg)
+        return;
+    cfg->cortex.regime.on = 1;
+    c->path[0].key = "cortex";
+    c->path[1].key = "regime";
+    c->depth = 2;
+    get_path(c, rg, "model", cfg->cortex.regime.model, sizeof cfg->cortex.regime.model);
+    json_t *v;
+    if ((v = json_object_get(rg, "timeframe")))
+        cfg->cortex.regime.tf_s = tf_seconds(json_string_value(v));
+    get_u32(rg, "threshold_pct", &cfg->cortex.regime.threshold_pct);
+    if ((v = json_object_get(rg, "on_error")))
+        cfg->cortex.regime.rules_on_error = !strcmp(json_string_value(v), "rules");
+    json_t *routes = json_object_get(rg, "routes");
+    static const char *const cls[4] = {"trend", "scalping", "mean_reversion", "grid"};
+    for (int k = 0; routes && k < 4; k++) {
+        json_t *a = json_object_get(routes, cls[k]);
+        if (!a)
+            continue;
+        c->path[2].key = "routes";
+        c->path[3].key = cls[k];
+        cfg->cortex.regime.n_routes[k] = regime_names(c, 4, cfg, a, cfg->cortex.regime.routes[k]);
+    }
+    if ((v = json_object_get(rg, "always"))) {
+        c->path[2].key = "always";
+        cfg->cortex.regime.n_always = regime_names(c, 3, cfg, v, cfg->cortex.regime.always);
+    }
+    c->depth = 0;
+}
+
 static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
 {
     json_t *cx = json_object_get(root, "cortex");
@@ -553,6 +620,7 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
             cfg->cortex.n_strategies++;
     }
     c->depth = 0;
+    extract_regime(c, json_object_get(cx, "regime"), cfg);
 }
 
 static const char *const session_modes[] = {"watcher", "copilot", "pilot", NULL};

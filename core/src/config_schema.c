@@ -166,6 +166,51 @@ static const nx_cnode_t strategy_members[] = {
 static const nx_cnode_t strategy_elem = {"", NX_CT_OBJECT, "One strategy instance.", NULL, 0, 0,
                                          0,  NULL,         strategy_members};
 
+static const char *const on_error_choices[] = {"fail", "rules", NULL};
+static const nx_cnode_t route_name_elem = {
+    "",   NX_CT_STRING, "A strategy's name or plugin (cortex.strategies[]), or \"sentinel\".",
+    NULL, 1,            31,
+    0,    NULL,         NULL};
+static const nx_cnode_t route_members[] = {
+    {"trend", NX_CT_ARRAY, "Strategies whose entries a trending market lets through.",
+     "[\"trend\"]", 0, 16, 0, NULL, &route_name_elem},
+    {"scalping", NX_CT_ARRAY, "The same, for a volatile market without direction.",
+     "[\"scalping\"]", 0, 16, 0, NULL, &route_name_elem},
+    {"mean_reversion", NX_CT_ARRAY, "The same, for a move turning back.",
+     "[\"mean_reversion\"]", 0, 16, 0, NULL, &route_name_elem},
+    {"grid", NX_CT_ARRAY, "The same, for a quiet market going nowhere.", "[\"grid\"]", 0, 16, 0,
+     NULL, &route_name_elem},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+static const nx_cnode_t regime_members[] = {
+    {"model", NX_CT_STRING,
+     "The trained regime model: its model.json or its folder (meta.json beside it; `nexus "
+     "train` writes both). A relative path is in the config file's folder; empty means the "
+     "rule-based read decides alone.",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"timeframe", NX_CT_ENUM,
+     "The candles the regime is read on, once per closed candle per symbol (built by the "
+     "cortex whatever cortex.timeframes says).",
+     "\"15m\"", 0, 0, 0, tf_choices, NULL},
+    {"threshold_pct", NX_CT_INT,
+     "The model decides when its most likely class has at least this probability (percent); "
+     "below it the rule-based read decides (trend up or down: trend; volatile: scalping; "
+     "range: grid; mixed: mean_reversion; still warming up: no filtering).",
+     "70", 0, 100, 0, NULL, NULL},
+    {"on_error", NX_CT_ENUM,
+     "A model that is missing or does not load: fail (refuse to start, naming the file and "
+     "the problem) or rules (log it, and let the rule-based read decide).",
+     "\"fail\"", 0, 0, 0, on_error_choices, NULL},
+    {"routes", NX_CT_OBJECT,
+     "Per regime, the strategies (instance names or plugins) whose entry signals reach the "
+     "sessions; the others' entries are counted as not routed (/plugins, the run summary). "
+     "Exits always pass, and a strategy named in no route is never filtered.",
+     NULL, 0, 0, 0, NULL, route_members},
+    {"always", NX_CT_ARRAY, "Strategies never filtered, whatever the regime.", "[\"sentinel\"]",
+     0, 16, 0, NULL, &route_name_elem},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t cortex_members[] = {
     {"timeframes", NX_CT_ARRAY,
      "Candle timeframes built per symbol (strategies' timeframes are added).",
@@ -188,6 +233,11 @@ static const nx_cnode_t cortex_members[] = {
     {"strategies", NX_CT_ARRAY,
      "Strategy instances. Sentinel always runs: it is added with its defaults if not listed.", "[]",
      0, 16, 0, NULL, &strategy_elem},
+    {"regime", NX_CT_OBJECT,
+     "Route strategies by market regime: the regime classifier (an XGBoost model, with the "
+     "rule-based read below its confidence threshold) picks which strategies' entry signals "
+     "reach the sessions. Without this object every strategy's signals reach them.",
+     NULL, 0, 0, 0, NULL, regime_members},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -261,6 +261,7 @@ static void on_close(void *ctx, uint32_t sym, const nx_candle_t *c)
     cx->last_px[sym] = c->close;
     for (uint32_t i = 0; i < cs->n_ind; i++)
         ind_update(cs->ind[i], b);
+    nx_route_on_candle(cx, sym, b); /* the regime first: it routes this candle's signals */
 
     nexus_view_t view;
     view.abi_version = NEXUS_PLUGIN_ABI_VERSION;
@@ -490,6 +491,8 @@ int nx_cortex_start(nx_cortex_t *cx)
                     return NX_ENOMEM;
         }
     }
+    if ((rc = nx_route_start(cx)))
+        return rc;
     for (uint32_t i = 0; i < cx->n_st; i++) {
         nx_strategy_t *st = cx->st[i];
         if ((rc = strategy_build_series(cx, st)))
@@ -506,6 +509,7 @@ int nx_cortex_start(nx_cortex_t *cx)
 int nx_cortex_poll(nx_cortex_t *cx)
 {
     int swapped = 0;
+    nx_route_poll(cx);
     for (uint32_t i = 0; i < cx->n_st; i++) {
         nx_strategy_t *st = cx->st[i];
         /* A1: pairs with the watcher's release store of a prepared version */
@@ -596,6 +600,7 @@ int nx_cortex_strategy_info(nx_cortex_t *cx, int id, nx_strategy_info_t *out)
     out->refused_signals = atomic_load_explicit(&st->refused, memory_order_relaxed);
     out->swaps = atomic_load_explicit(&st->swaps, memory_order_relaxed);
     out->reload_failures = atomic_load_explicit(&st->reload_failures, memory_order_relaxed);
+    out->unrouted = atomic_load_explicit(&st->unrouted, memory_order_relaxed);
     return 0;
 }
 
@@ -628,6 +633,12 @@ void nx_cortex_stats(const nx_cortex_t *cx, nx_cortex_stats_t *out)
     out->swaps = atomic_load_explicit(&cx->swaps, memory_order_relaxed);
     out->reload_failures = atomic_load_explicit(&cx->reload_failures, memory_order_relaxed);
     out->strategies = cx->n_st;
+    const nx_route_t *r = &cx->route;
+    out->regime_by_model = atomic_load_explicit(&r->by_model, memory_order_relaxed);
+    out->regime_by_rules = atomic_load_explicit(&r->by_rules, memory_order_relaxed);
+    out->unrouted = atomic_load_explicit(&r->unrouted, memory_order_relaxed);
+    out->model_reloads = atomic_load_explicit(&r->reloads, memory_order_relaxed);
+    out->model_reload_failures = atomic_load_explicit(&r->reload_failures, memory_order_relaxed);
 }
 
 nx_regime_t nx_regime_of(const nx_market_read_t *r)
@@ -703,6 +714,7 @@ void nx_cortex_destroy(nx_cortex_t *cx)
     if (!cx)
         return;
     nx_watch_stop(cx);
+    nx_route_free(cx);
     for (uint32_t i = 0; i < cx->n_st; i++) {
         nx_strategy_t *st = cx->st[i];
         nx_pver_free(atomic_load(&st->pending));

@@ -9,6 +9,7 @@
 #include "nx/clock.h"
 #include "nx/cortex.h"
 #include "nx/indicators.h"
+#include "nx/regime.h"
 
 #include "nexus_plugin.h"
 
@@ -104,12 +105,40 @@ typedef struct nx_strategy {
     const nx_cseries_t *ctx_series;
     int64_t ctx_exch_ns;
     /* counters: written by one thread, read relaxed by any */
-    _Atomic uint64_t calls, ticks, signals, refused, swaps, reload_failures;
+    _Atomic uint64_t calls, ticks, signals, refused, swaps, reload_failures, unrouted;
     pthread_mutex_t err_mu; /* guards last_error, version, cur_generation */
     char last_error[320];
     char version[32];        /* of the running version */
     uint32_t cur_generation; /* of the running version */
 } nx_strategy_t;
+
+/* The regime of one symbol (engine thread). */
+typedef struct nx_sym_regime {
+    nx_regime_feat_t feat;
+    double probs[NX_RC_COUNT];
+    int cls;       /* -1: no regime, nothing filtered */
+    int by_rules;
+    int has_probs;
+    int64_t open_ms;
+    uint64_t decided;
+} nx_sym_regime_t;
+
+/* Routing by regime (regime_route.c). */
+typedef struct nx_route {
+    int on;
+    uint32_t tf_s;
+    double threshold;
+    uint64_t active[NX_RC_COUNT]; /* per class: strategies whose entries pass */
+    uint64_t free;                /* never filtered: "always", or in no route */
+    nx_regime_model_t *model;     /* engine thread */
+    char model_path[512];         /* "" = rules only */
+    _Atomic(nx_regime_model_t *) pending, retired; /* watcher <-> engine, as plugins */
+    atomic_int reload_req;
+    pthread_mutex_t err_mu; /* guards last_error */
+    char last_error[320];
+    nx_sym_regime_t *sym; /* [nsym], from nx_cortex_start */
+    _Atomic uint64_t by_model, by_rules, unrouted, reloads, reload_failures;
+} nx_route_t;
 
 struct nx_cortex {
     nx_cortex_opts_t o;
@@ -132,6 +161,7 @@ struct nx_cortex {
     atomic_int stop;
     /* engine-thread counters, read relaxed */
     _Atomic uint64_t events, signals, swaps, reload_failures;
+    nx_route_t route;
 };
 
 /* plugin_host.c */
@@ -142,6 +172,16 @@ void nx_watch_stop(struct nx_cortex *cx);
 void nx_strategy_set_error(nx_strategy_t *st, const char *msg);
 void nx_strategy_set_running(nx_strategy_t *st, const nx_pver_t *v);
 extern const nexus_host_api_t nx_host_api;
+
+/* regime_route.c */
+int nx_route_start(struct nx_cortex *cx);
+void nx_route_on_candle(struct nx_cortex *cx, uint32_t sym, const nexus_bar_t *b);
+/* 1 when the regime keeps this signal of st on sym from the sessions
+ * (counted). */
+int nx_route_blocks(struct nx_cortex *cx, nx_strategy_t *st, uint32_t sym, int side);
+void nx_route_watch(struct nx_cortex *cx); /* watcher thread */
+void nx_route_poll(struct nx_cortex *cx);  /* engine thread */
+void nx_route_free(struct nx_cortex *cx);
 
 /* cortex.c */
 int nx_pver_activate(nx_pver_t *v);

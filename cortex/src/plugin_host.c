@@ -85,6 +85,8 @@ static int api_emit(nexus_host_t *h, const nexus_signal_t *sig)
     uint32_t first = sig->symbol == NEXUS_ALL_SYMBOLS ? 0 : sig->symbol;
     uint32_t last = sig->symbol == NEXUS_ALL_SYMBOLS ? cx->nsym - 1 : sig->symbol;
     for (uint32_t sym = first; sym <= last; sym++) {
+        if (nx_route_blocks(cx, st, sym, sig->side))
+            continue; /* the regime keeps this entry from the sessions (counted) */
         const nx_symbol_t *s = nx_symtab_get(cx->o.symtab, sym);
         /* the series of this symbol at the firing timeframe gives the ATR */
         const nx_cseries_t *as = NULL;
@@ -606,6 +608,7 @@ static void *watch_main(void *arg)
                 }
             }
         }
+        nx_route_watch(cx);
         for (uint32_t i = 0; i < cx->n_st; i++) {
             nx_strategy_t *st = cx->st[i];
             collect_retired(st);

@@ -144,6 +144,20 @@ typedef struct nx_config {
         int allow_unsigned, watch;
         uint32_t n_strategies;
         nx_config_strategy_t strategies[NX_CONFIG_MAX_STRATEGIES];
+        /* routing strategies by market regime (cortex.regime; regime.h) */
+        struct {
+            int on;                  /* the "regime" object is in the config */
+            char model[NX_PATH_MAX]; /* model file or folder; "" = the rules decide */
+            uint32_t tf_s;           /* the candles it reads */
+            uint32_t threshold_pct;  /* below this confidence the rules decide */
+            int rules_on_error;      /* a bad model: 1 = log it and let the rules decide */
+            /* per class (trend, scalping, mean_reversion, grid): strategy or
+             * plugin names whose entries that regime lets through */
+            uint32_t n_routes[4];
+            char routes[4][NX_CONFIG_MAX_STRATEGIES][32];
+            uint32_t n_always; /* never filtered */
+            char always[NX_CONFIG_MAX_STRATEGIES][32];
+        } regime;
     } cortex;
     struct {
         uint32_t band_bp;      /* bad-tick filter: suspect beyond this from the median, 0 = off */

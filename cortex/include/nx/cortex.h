@@ -1,8 +1,8 @@
 /*
  * cortex.h — events in, decisions out: multi-timeframe candles, incremental
  * indicators, the strategy host for the plugin .so files, and the market
- * read with its rule-based regime (the trained classifier comes next and
- * will fall back to it).
+ * read with its rule-based regime, and routing strategies by the regime
+ * the trained classifier (regime.h) reads, falling back to the rules.
  *
  * Public interface (runs on the engine thread, no allocation per event):
  *  - Candles per symbol for configured timeframes (1m 3m 5m 15m 30m 1h 2h 4h
@@ -13,7 +13,8 @@
  *    dlopen, hot-swaps them between two events, and turns their output into
  *    NX_EV_SIGNAL events for the shield.
  *
- * May use: core and the plugin ABI (plugins/nexus_plugin.h), nothing else.
+ * May use: core and the plugin ABI (plugins/nexus_plugin.h); libxgboost
+ * through regime.h.
  */
 #ifndef NX_CORTEX_H
 #define NX_CORTEX_H
@@ -93,11 +94,15 @@ typedef struct nx_strategy_info {
     char last_error[320]; /* last refusal (load or reload), "" if none */
     uint32_t n_series, generation;
     uint64_t calls, ticks, signals, refused_signals, swaps, reload_failures;
+    uint64_t unrouted; /* entry signals the regime kept from the sessions */
 } nx_strategy_info_t;
 
 typedef struct nx_cortex_stats {
     uint64_t events, candles_closed, candle_gaps, signals, swaps, reload_failures;
     uint32_t strategies;
+    /* routing by regime: candles decided by the model or by the rules,
+     * entries not routed, model reloads done and refused */
+    uint64_t regime_by_model, regime_by_rules, unrouted, model_reloads, model_reload_failures;
 } nx_cortex_stats_t;
 
 /* Create a cortex (start-up; allocates). Returns 0 or NX_EINVAL/NX_ENOMEM. */
@@ -197,6 +202,62 @@ const char *nx_regime_name(nx_regime_t r);
  * after the engine stopped. 0, NX_ENOENT (no such symbol), NX_ESTATE (not
  * started) or NX_EINVAL (the cortex was made without market_read). */
 int nx_cortex_market_read(nx_cortex_t *cx, uint32_t symbol, nx_market_read_t *out);
+
+/*
+ * Routing by market regime (regime.h): once per closed candle of the
+ * regime timeframe per symbol, on the engine thread, the regime model
+ * gives class probabilities; at or above the threshold its most likely
+ * class is the regime, below it (or with no model, or while a feature is
+ * warming up) the rule-based read above decides: trend up or down ->
+ * trend, volatile -> scalping, range -> grid, mixed -> mean_reversion,
+ * unknown -> no regime (nothing filtered). The regime lets through the
+ * entry signals (buy, sell) of the strategies its route names; exits, the
+ * "always" strategies (Sentinel) and strategies named in no route are
+ * never filtered. A signal kept back is counted per strategy (unrouted).
+ */
+typedef struct nx_cortex_regime_conf {
+    const char *model; /* model file or folder; NULL or "" = the rules decide alone */
+    uint32_t tf_s;     /* a timeframe the cortex builds */
+    double threshold;  /* 0..1 */
+    const char (*routes[4])[32]; /* per class: strategy instance or plugin names */
+    uint32_t n_routes[4];
+    const char (*always)[32];
+    uint32_t n_always;
+} nx_cortex_regime_conf_t;
+
+/* Start-up, after the strategies are added and before nx_cortex_start:
+ * load the model (its features and classes must be this build's) and
+ * resolve the routes. 0, or < 0 with "PATH: what is wrong" in err (the
+ * cortex then routes nothing: call again with no model to let the rules
+ * decide). */
+int nx_cortex_set_regime(nx_cortex_t *cx, const nx_cortex_regime_conf_t *c, char *err,
+                         size_t cap);
+
+/* The regime of one symbol, for /regime (engine thread, or after it stopped). */
+typedef struct nx_regime_read {
+    int on;           /* routing by regime is configured */
+    int has_model;    /* a model is loaded */
+    char model[256];  /* its path */
+    uint32_t tf_s;
+    double threshold;
+    uint64_t decided; /* candles the regime was read on */
+    int64_t open_ms;  /* of the last of them */
+    int cls;          /* the regime (nx_regime_class_t), -1 = none: nothing filtered */
+    int by_rules;     /* the rules decided (no model, warming up, or below the threshold) */
+    int has_probs;    /* the model gave probs for the last candle */
+    double probs[4];  /* per class (nx_regime_class_t order) */
+    int rule;         /* the rule-based read (nx_regime_t) */
+    uint64_t active;  /* strategies (bit = id) whose entries reach the sessions now */
+} nx_regime_read_t;
+int nx_cortex_regime_read(nx_cortex_t *cx, uint32_t symbol, nx_regime_read_t *out);
+
+/* Load the regime model again from its path (any thread): the watcher
+ * thread loads it, the next nx_cortex_poll swaps it in; a model that does
+ * not load leaves the running one (logged, counted, its error in *err of
+ * nx_cortex_model_error). 0, or NX_ENOENT when no model is configured. */
+int nx_cortex_reload_model(nx_cortex_t *cx);
+/* The last model reload's refusal ("" if none; any thread). */
+void nx_cortex_model_error(nx_cortex_t *cx, char *out, size_t cap);
 
 /* Stop the watcher, finalise and unload every plugin, free everything. */
 void nx_cortex_destroy(nx_cortex_t *cx);
