@@ -347,6 +347,8 @@ void *engine_engine_main(void *arg)
         if (n == 0) {
             if (nx_ring_is_closed(e->market))
                 break;
+            if (e->cortex) /* a quiet market still gets its hot swaps */
+                nx_cortex_poll(e->cortex);
             continue;
         }
         if (e->desk) /* nothing durable: no new entry (exits and stops run) */

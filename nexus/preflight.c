@@ -9,13 +9,16 @@
  * (nx_config_check_paths: data_dir, log.file, each replay file), each
  * replayed feed's data read and checked as the replay server will read it
  * (nx_replay_check: a bad line of a candle CSV is named by its number),
- * and a replay not pointed at a shared database (DATABASE_URL). Checking
+ * a replay not pointed at a shared database (DATABASE_URL), and the regime
+ * model loaded and checked as the cortex will (unless on_error is "rules",
+ * where the run goes on without it). Checking
  * reads each replay file once more than the run does: a few milliseconds
  * for the bundled 13,843 candles.
  */
 #include "cli.h"
 
 #include "nx/config.h"
+#include "nx/regime.h"
 #include "nx/replay.h"
 
 #include <stdio.h>
@@ -71,6 +74,14 @@ static void preflight(const nx_config_t *cfg, nx_config_errors_t *errs)
         nx_cli_replay_opts(f, &o);
         if (nx_replay_check(&o, why, sizeof why))
             nx_config_errors_add(errs, key, "%s", why);
+    }
+    const char *model = cfg->cortex.regime.model;
+    if (cfg->cortex.regime.on && model[0] && !cfg->cortex.regime.rules_on_error) {
+        nx_regime_model_t *m = NULL;
+        char why[600];
+        if (nx_regime_model_load(&m, model, 1, why, sizeof why))
+            nx_config_errors_add(errs, "cortex.regime.model", "%s", why);
+        nx_regime_model_free(m);
     }
 }
 

@@ -181,8 +181,9 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
         return NX_ENOMEM;
     char meta[512];
     paths(path, m->path, meta, sizeof meta);
-    int rc = read_meta(m, meta, engine, err, cap);
     struct stat sb;
+    int rc = stat(path, &sb) != 0 ? fail(err, cap, NX_ENOENT, path, "no such file or folder")
+                                  : read_meta(m, meta, engine, err, cap);
     if (!rc && stat(m->path, &sb) != 0)
         rc = fail(err, cap, NX_ENOENT, m->path, "no such file");
     if (!rc && (XGBoosterCreate(NULL, 0, &m->b) || XGBoosterLoadModel(m->b, m->path)))

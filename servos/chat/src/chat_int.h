@@ -144,6 +144,7 @@ enum {
     Q_CONFIG,
     Q_OPEN_SYMBOLS,
     Q_REGIME,
+    Q_MODELS, /* n = 1: reload the regime model first */
 };
 
 typedef struct query {

@@ -92,7 +92,7 @@ static void c_start(nx_chat_t *b, caller_t *who, char *args)
 
 static void c_query(nx_chat_t *b, caller_t *who, int what, long n)
 {
-    if (what != Q_STRATEGIES && what != Q_REGIME && !need_session(b, who))
+    if (what != Q_STRATEGIES && what != Q_REGIME && what != Q_MODELS && !need_session(b, who))
         return;
     query_t *q = malloc(sizeof *q);
     if (!q)
@@ -584,6 +584,18 @@ static void c_plugins(nx_chat_t *b, caller_t *who, char *a)
     c_query(b, who, Q_STRATEGIES, 0);
 }
 
+static void c_models(nx_chat_t *b, caller_t *who, char *a)
+{
+    int reload = a && !strncmp(a, "reload", 6);
+    if (a && *a && !reload) {
+        chat_reply(b, who, "Usage: /models, or /models reload");
+        return;
+    }
+    if (reload)
+        chat_audit(b, who, "models reload", "");
+    c_query(b, who, Q_MODELS, reload);
+}
+
 /* The latest lines of the log file: one bounded read from its end
  * (nx_log_tail), never the whole file on the service thread. Of those
  * lines, the latest that fit in one reply. */
@@ -678,6 +690,7 @@ static const cmd_t cmds[] = {
     {"ban", NX_ROLE_ADMIN, 0, c_ban, "USER_ID (admin)"},
     {"limits", NX_ROLE_ADMIN, 0, c_limits, "[ROLE leverage N sessions M] ceilings (admin)"},
     {"plugins", NX_ROLE_ADMIN, 0, c_plugins, "list|reload [NAME] (admin)"},
+    {"models", NX_ROLE_ADMIN, 0, c_models, "the regime model; reload it (admin)"},
     {"logs", NX_ROLE_OWNER, 0, c_logs, "[n] latest log lines (owner)"},
     {"killswitch", NX_ROLE_OWNER, 0, c_killswitch, "on|off for everyone (owner)"},
     {NULL, 0, 0, NULL, NULL},

@@ -11,6 +11,7 @@
 
 #include "nx/error.h"
 #include "nx/fixed.h"
+#include "nx/regime.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -154,6 +155,78 @@ static void grouped(query_t *q, const nx_desk_t *d, nx_trade_closed_t *t, int n,
     }
 }
 
+/* /regime's second half: the regime classifier and what it routes. */
+static void routing(query_t *q, nx_cortex_t *cx, uint32_t sym)
+{
+    nx_regime_read_t g;
+    if (nx_cortex_regime_read(cx, sym, &g) || !g.on) {
+        chat_put(&q->out, "Strategies are not routed by regime: every strategy's signals reach "
+                          "the sessions.");
+        return;
+    }
+    if (g.has_probs) {
+        chat_put(&q->out, "Model: ");
+        for (int c = 0; c < NX_RC_COUNT; c++)
+            chat_put(&q->out, "%s%s %.0f%%", c ? ", " : "", nx_regime_class_name(c),
+                     100.0 * g.probs[c]);
+        chat_put(&q->out, "\n");
+    } else if (!g.has_model) {
+        chat_put(&q->out, "No regime model is loaded.\n");
+    } else {
+        chat_put(&q->out, "Model: no prediction yet (its features are still warming up).\n");
+    }
+    if (g.cls < 0)
+        chat_put(&q->out, "Regime: none yet, so no strategy is filtered.\n");
+    else if (g.by_rules)
+        chat_put(&q->out, "Regime: <b>%s</b>, by the rules%s.\n", nx_regime_class_name(g.cls),
+                 g.has_probs ? " (the model was below its threshold)" : "");
+    else
+        chat_put(&q->out, "Regime: <b>%s</b>, by the model (at least %.0f%% sure).\n",
+                 nx_regime_class_name(g.cls), 100.0 * g.threshold);
+    chat_put(&q->out, "Active strategies:");
+    nx_strategy_info_t si;
+    int any = 0;
+    for (int i = 0; i < 64 && nx_cortex_strategy_info(cx, i, &si) == 0; i++)
+        if (g.active & (1ULL << i)) {
+            chat_put(&q->out, "%s %s", any ? "," : "", si.name);
+            any = 1;
+        }
+    chat_put(&q->out, "%s", any ? "." : " none.");
+}
+
+/* /models: the regime model, its reloads; a reload asked first (the
+ * watcher thread loads it, the engine swaps it in between two events). */
+static void models(query_t *q, nx_cortex_t *cx, int reload)
+{
+    nx_regime_read_t g;
+    if (!cx || nx_cortex_regime_read(cx, 0, &g) || !g.on) {
+        chat_put(&q->out, "Strategies are not routed by regime (no cortex.regime in the config).");
+        return;
+    }
+    if (reload) {
+        if (nx_cortex_reload_model(cx))
+            chat_put(&q->out, "No model is configured: the rule-based read decides.\n");
+        else
+            chat_put(&q->out, "Reload of the regime model asked; /models shows how it went.\n");
+    }
+    nx_cortex_stats_t cs;
+    nx_cortex_stats(cx, &cs);
+    char err[320];
+    nx_cortex_model_error(cx, err, sizeof err);
+    char esc[400];
+    nx_tg_escape(g.has_model ? g.model : "none (the rule-based read decides)", esc, sizeof esc);
+    chat_put(&q->out,
+             "<b>Regime model</b>: %s\nThreshold %.0f%%; candles decided by the model %llu, by "
+             "the rules %llu; entries not routed %llu; reloads %llu, refused %llu",
+             esc, 100.0 * g.threshold, (unsigned long long)cs.regime_by_model,
+             (unsigned long long)cs.regime_by_rules, (unsigned long long)cs.unrouted,
+             (unsigned long long)cs.model_reloads, (unsigned long long)cs.model_reload_failures);
+    if (err[0]) {
+        nx_tg_escape(err, esc, sizeof esc);
+        chat_put(&q->out, "\nLast reload refused: %s", esc);
+    }
+}
+
 /* /regime: the cortex's market read of one pair (engine thread). */
 static void regime(query_t *q, nx_cortex_t *cx, uint32_t sym)
 {
@@ -167,8 +240,9 @@ static void regime(query_t *q, nx_cortex_t *cx, uint32_t sym)
     const char *unit = r.tf_s >= 3600 ? "h" : "m";
     if (r.regime == NX_REGIME_UNKNOWN) {
         chat_put(&q->out,
-                 "<b>%s</b> %u%s: not enough candles yet (%llu closed; the read needs 100).", name,
-                 tf, unit, (unsigned long long)r.closed);
+                 "<b>%s</b> %u%s: not enough candles yet (%llu closed; the read needs 100).\n",
+                 name, tf, unit, (unsigned long long)r.closed);
+        routing(q, cx, sym);
         return;
     }
     chat_put(&q->out, "<b>%s</b> %u%s: <b>%s</b>\n", name, tf, unit, nx_regime_name(r.regime));
@@ -183,9 +257,9 @@ static void regime(query_t *q, nx_cortex_t *cx, uint32_t sym)
     else
         chat_put(&q->out, "EMA200 %.7g, ", r.ema200);
     chat_put(&q->out, "RSI %.1f\n", r.rsi14);
-    chat_put(&q->out,
-             "Rule-based read (trend: ADX &gt;= 25; range: ADX &lt; 20; volatile: ATR &gt;= 1.5x "
-             "its mean). No regime model is loaded, so the strategies run side by side.");
+    chat_put(&q->out, "Rule-based read (trend: ADX &gt;= 25; range: ADX &lt; 20; volatile: ATR "
+                      "&gt;= 1.5x its mean).\n");
+    routing(q, cx, sym);
 }
 
 static void render(const nx_chat_view_t *v, void *ctx, int rc, int why)
@@ -209,14 +283,19 @@ static void render(const nx_chat_view_t *v, void *ctx, int rc, int why)
         for (uint32_t i = 0; i < cs.strategies; i++) {
             nx_strategy_info_t si;
             if (nx_cortex_strategy_info(cx, (int)i, &si) == 0)
-                chat_put(&q->out, "%s (%s %s): %llu signals, %llu swaps%s%s\n", si.name, si.plugin,
-                         si.version, (unsigned long long)si.signals, (unsigned long long)si.swaps,
+                chat_put(&q->out, "%s (%s %s): %llu signals, %llu not routed, %llu swaps%s%s\n",
+                         si.name, si.plugin, si.version, (unsigned long long)si.signals,
+                         (unsigned long long)si.unrouted, (unsigned long long)si.swaps,
                          si.last_error[0] ? ", last error: " : "", si.last_error[0] ? "yes" : "");
         }
         return;
     }
     if (q->what == Q_REGIME) {
         regime(q, cx, (uint32_t)q->n);
+        return;
+    }
+    if (q->what == Q_MODELS) {
+        models(q, cx, q->n == 1);
         return;
     }
     if (!d || nx_desk_info(d, q->session, &in)) {
