@@ -312,7 +312,7 @@ static void train_help(FILE *out)
             "fitted on the training rows, TimeSeriesSplit cross-validation with K folds\n"
             "(default 5; each fold trains only on rows before its test range; accuracy, log\n"
             "loss and the confusion matrix printed and saved), then XGBoost (multi:softprob,\n"
-            "histogram trees, one thread; defaults: 100 rounds, depth 3, eta 0.05) on every row.\n"
+            "histogram trees, one thread; defaults: 40 rounds, depth 3, eta 0.12) on every row.\n"
             "Writes DIR/model.json and DIR/meta.json; the same input gives the same bytes.\n");
 }
 
@@ -325,7 +325,7 @@ int nx_cmd_train(int argc, char **argv)
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *files[16], *out = NULL;
     int nfiles = 0, c;
-    nx_regime_train_opts_t o = {5, 100, 3, 0.05, NULL};
+    nx_regime_train_opts_t o = {5, 40, 3, 0.12, NULL};
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:k:r:d:e:h", opts, NULL)) != -1) {
         char *end = NULL;

@@ -18,6 +18,7 @@
 
 struct nx_regime_model {
     BoosterHandle b;
+    DMatrixHandle proxy; /* reused by every prediction (no proxy made per call) */
     uint32_t nfeat, nclass;
     char **feat, **cls;
     double *center, *scale;
@@ -45,6 +46,8 @@ void nx_regime_model_free(nx_regime_model_t *m)
         return;
     if (m->b)
         XGBoosterFree(m->b);
+    if (m->proxy)
+        XGDMatrixFree(m->proxy);
     for (uint32_t i = 0; m->feat && i < m->nfeat; i++)
         free(m->feat[i]);
     for (uint32_t i = 0; m->cls && i < m->nclass; i++)
@@ -214,6 +217,8 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
     }
     if (!rc && !(m->row = calloc(m->nfeat, sizeof *m->row)))
         rc = NX_ENOMEM;
+    if (!rc && XGProxyDMatrixCreate(&m->proxy))
+        rc = fail(err, cap, NX_EIO, m->path, "XGBoost: %.200s", XGBGetLastError());
     if (rc) {
         nx_regime_model_free(m);
         return rc;
@@ -262,7 +267,7 @@ int nx_regime_model_predict(nx_regime_model_t *m, const double *row, double *pro
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *res = NULL;
-    if (XGBoosterPredictFromDense(m->b, m->array_if, m->conf, NULL, &shape, &dim, &res)) {
+    if (XGBoosterPredictFromDense(m->b, m->array_if, m->conf, m->proxy, &shape, &dim, &res)) {
         NX_LOGK(NX_LOG_ERROR, "regime", "regime.predict", "%s: prediction failed: %s", m->path,
                 XGBGetLastError());
         return NX_EIO;
