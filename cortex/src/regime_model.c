@@ -189,7 +189,10 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
                                   : read_meta(m, meta, engine, err, cap);
     if (!rc && stat(m->path, &sb) != 0)
         rc = fail(err, cap, NX_ENOENT, m->path, "no such file");
-    if (!rc && (XGBoosterCreate(NULL, 0, &m->b) || XGBoosterLoadModel(m->b, m->path)))
+    /* one thread from the start: loading too (its trees are otherwise read
+     * by an OpenMP team, which ThreadSanitizer cannot see into) */
+    if (!rc && (XGBoosterCreate(NULL, 0, &m->b) || XGBoosterSetParam(m->b, "nthread", "1") ||
+                XGBoosterLoadModel(m->b, m->path)))
         rc = fail(err, cap, NX_EINVAL, m->path, "not an XGBoost model: %.200s", XGBGetLastError());
     bst_ulong nf = 0;
     uint32_t nc = 0;

@@ -164,11 +164,12 @@ static void test_version_and_help(void **state)
         }
         n_cmds++;
     }
-    assert_int_equal(n_cmds, 10); /* run .. keys, as main.c lists them */
+    assert_int_equal(n_cmds, 12); /* run .. keys, as main.c lists them */
     static const char *const actions[][2] = {
         {"db", "status"},   {"db", "migrate"},  {"users", "add"},    {"users", "list"},
         {"tasks", "add"},   {"tasks", "list"},  {"keys", "set"},     {"keys", "rotate"},
-        {"keys", "genkey"}, {"plugin", "sign"}, {"plugin", "keygen"}};
+        {"keys", "genkey"}, {"plugin", "sign"}, {"plugin", "keygen"}, {"model", "features"},
+        {"model", "predict"}};
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         char want[64];
         snprintf(want, sizeof want, "usage: nexus %s", actions[i][0]);
@@ -943,7 +944,7 @@ static void test_start_reads_fills_since_checkpoint(void **state)
     const char *src = getenv("NX_SOURCE_DIR"), *N = nexus_bin;
     unsetenv("DATABASE_URL");
     assert_int_equal(shell(NULL, 0,
-                           "sed 's#\"../tests/data#\"%s/tests/data#; s#\"engine\": {#\"data_dir\": "
+                           "sed 's#\"\\.\\./#\"%s/#; s#\"engine\": {#\"data_dir\": "
                            "\"%s\", \"engine\": {#' %s/config/replay.example.json > %s/replay.json",
                            src, dir, src, dir),
                      0);
@@ -982,6 +983,62 @@ static void test_start_reads_fills_since_checkpoint(void **state)
         assert_int_equal(sql1(db, "SELECT through_seq FROM marks WHERE name = 'fills'", NULL, 0),
                          sql1(db, "SELECT MAX(seq) FROM fills", NULL, 0));
     }
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* /regime and /models with a regime model configured (issue 17): before
+ * any candle the pair has no regime, nothing is filtered and every
+ * strategy is active; /models names the shipped model; a reload asked
+ * from chat is done (the engine swaps it while the market is quiet). */
+static void test_regime_in_chat(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nx-cli-regime-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *src = getenv("NX_SOURCE_DIR");
+    char cfg[128], out[16384];
+    snprintf(cfg, sizeof cfg, "%s/regime.json", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"engine\": {\"stats_interval_s\": 0}, \"data_dir\": \"%s/data\","
+            " \"symbols\": [{\"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\","
+            " \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\"}],"
+            " \"cortex\": {\"plugin_dir\": \"%s\", \"allow_unsigned\": true,"
+            " \"strategies\": [{\"plugin\": \"trend\"}, {\"plugin\": \"grid\"}],"
+            " \"regime\": {\"model\": \"%s/models/regime-btc-15m\"}},"
+            " \"users\": [{\"id\": 1, \"chat_id\": 42, \"name\": \"boss\", \"role\": \"owner\"}],"
+            " \"trading\": {\"sessions\": [{\"name\": \"boss\", \"user\": 1}]},"
+            " \"storage\": {\"owner_chat_id\": 42, \"owner_name\": \"boss\"}}\n",
+            dir, NX_PLUGIN_DIR, src);
+    fclose(f);
+    unsetenv("DATABASE_URL");
+    snprintf(out, sizeof out, "%s/out", dir);
+    static char err[1 << 16];
+    assert_int_equal(shell(err, sizeof err,
+                           "printf '/regime BTCUSDT\\n/models reload\\n/models\\n' | %s run "
+                           "--config %s --console --duration 3 > %s",
+                           nexus_bin, cfg, out),
+                     0);
+    if (!strstr(err, "regime: model reloaded from"))
+        fail_msg("the model was not reloaded; stderr:\n%s", err);
+    char path[160];
+    snprintf(path, sizeof path, "%s/out", dir);
+    assert_true(slurp(path, out, sizeof out) > 0);
+    static const char *const want[] = {
+        "BTCUSDT 15m: not enough candles yet (0 closed",
+        "Model: no prediction yet (its features are still warming up).",
+        "Regime: none yet, so no strategy is filtered.",
+        "Active strategies: trend, grid, sentinel.",
+        "Reload of the regime model asked",
+        "models/regime-btc-15m/model.json",
+        "Threshold 70%; candles decided by the model 0, by the rules 0; entries not routed 0",
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+        if (!strstr(out, want[k]))
+            fail_msg("no \"%s\" in:\n%s", want[k], out);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -1372,6 +1429,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reconcile_told_to_owner),
         cmocka_unit_test(test_db_status_runs_recovery_checks),
         cmocka_unit_test(test_start_reads_fills_since_checkpoint),
+        cmocka_unit_test(test_regime_in_chat),
         cmocka_unit_test(test_session_from_chat_survives_restart),
         cmocka_unit_test(test_unredactable_secret_refused),
         cmocka_unit_test(test_users_past_limit_reported),
