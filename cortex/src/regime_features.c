@@ -68,9 +68,14 @@ int nx_regime_feat_update(nx_regime_feat_t *s, int64_t open_ms, double open, dou
 {
     (void)open;
     double *f = s->f;
-    f[NX_RF_EMA20_SLOPE] = slope(nx_ema_update(&s->ema20, close), s->ema20.value, &s->prev_ema20);
-    f[NX_RF_EMA50_SLOPE] = slope(nx_ema_update(&s->ema50, close), s->ema50.value, &s->prev_ema50);
+    /* each update in a statement of its own: the order in which a call's
+     * arguments are evaluated is unspecified, and slope() must see the
+     * value after the update */
+    int e20 = nx_ema_update(&s->ema20, close);
+    int e50 = nx_ema_update(&s->ema50, close);
     int e200 = nx_ema_update(&s->ema200, close);
+    f[NX_RF_EMA20_SLOPE] = slope(e20, s->ema20.value, &s->prev_ema20);
+    f[NX_RF_EMA50_SLOPE] = slope(e50, s->ema50.value, &s->prev_ema50);
     f[NX_RF_EMA200_SLOPE] = slope(e200, s->ema200.value, &s->prev_ema200);
     f[NX_RF_EMA_SPREAD] = e200 ? s->ema50.value / s->ema200.value - 1.0 : NAN;
     int rsi = nx_rsi_update(&s->rsi14, close);
