@@ -60,6 +60,15 @@ void nx_regime_model_free(nx_regime_model_t *m)
     free(m);
 }
 
+/* XGBoost's last error, its first line (the rest is a stack trace). */
+static const char *xgb_error(void)
+{
+    static __thread char line[240];
+    const char *e = XGBGetLastError();
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(e, "\n"), e);
+    return line;
+}
+
 /* An array of strings from meta.json; its length in *n. */
 static int strings(json_t *a, char ***out, uint32_t *n)
 {
@@ -111,6 +120,9 @@ static void paths(const char *path, char *model, char *meta, size_t cap)
 /* What the metadata says, checked. */
 static int read_meta(nx_regime_model_t *m, const char *meta, int engine, char *err, size_t cap)
 {
+    struct stat sb;
+    if (stat(meta, &sb) != 0)
+        return fail(err, cap, NX_ENOENT, meta, "no such file (a model's meta.json is beside it)");
     json_error_t je;
     json_t *root = json_load_file(meta, 0, &je);
     if (!root)
@@ -193,13 +205,12 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
      * by an OpenMP team, which ThreadSanitizer cannot see into) */
     if (!rc && (XGBoosterCreate(NULL, 0, &m->b) || XGBoosterSetParam(m->b, "nthread", "1") ||
                 XGBoosterLoadModel(m->b, m->path)))
-        rc = fail(err, cap, NX_EINVAL, m->path, "not an XGBoost model: %.200s", XGBGetLastError());
+        rc = fail(err, cap, NX_EINVAL, m->path, "not an XGBoost model: %s", xgb_error());
     bst_ulong nf = 0;
     uint32_t nc = 0;
     if (!rc && (XGBoosterSetParam(m->b, "nthread", "1") || XGBoosterGetNumFeature(m->b, &nf) ||
                 booster_classes(m->b, &nc)))
-        rc =
-            fail(err, cap, NX_EINVAL, m->path, "XGBoost cannot read it: %.200s", XGBGetLastError());
+        rc = fail(err, cap, NX_EINVAL, m->path, "XGBoost cannot read it: %s", xgb_error());
     if (!rc && nf != m->nfeat)
         rc = fail(err, cap, NX_EINVAL, m->path,
                   "the booster takes %llu features, its meta.json names %u", (unsigned long long)nf,
@@ -221,7 +232,7 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
     if (!rc && !(m->row = calloc(m->nfeat, sizeof *m->row)))
         rc = NX_ENOMEM;
     if (!rc && XGProxyDMatrixCreate(&m->proxy))
-        rc = fail(err, cap, NX_EIO, m->path, "XGBoost: %.200s", XGBGetLastError());
+        rc = fail(err, cap, NX_EIO, m->path, "XGBoost: %s", xgb_error());
     if (rc) {
         nx_regime_model_free(m);
         return rc;
@@ -272,7 +283,7 @@ int nx_regime_model_predict(nx_regime_model_t *m, const double *row, double *pro
     const float *res = NULL;
     if (XGBoosterPredictFromDense(m->b, m->array_if, m->conf, m->proxy, &shape, &dim, &res)) {
         NX_LOGK(NX_LOG_ERROR, "regime", "regime.predict", "%s: prediction failed: %s", m->path,
-                XGBGetLastError());
+                xgb_error());
         return NX_EIO;
     }
     bst_ulong got = 1;

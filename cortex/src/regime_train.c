@@ -3,9 +3,9 @@
  * (see regime.h): the RobustScaler, TimeSeriesSplit cross-validation, the
  * final fit on every row, model.json and meta.json.
  *
- * Determinism: one thread (nthread=1), the exact tree method, seed 0, no
- * subsampling, and a meta.json without clocks or hostnames: the same rows
- * give byte-identical files.
+ * Determinism: one thread (nthread=1), the histogram tree method, seed 0,
+ * no subsampling, and a meta.json without clocks or hostnames: the same
+ * rows give byte-identical files.
  */
 #include "nx/error.h"
 #include "nx/regime.h"
@@ -67,7 +67,8 @@ static void scale_rows(const double *x, uint32_t from, uint32_t to, const double
 #define XG(call)                                                                                   \
     do {                                                                                           \
         if ((call) != 0) {                                                                         \
-            snprintf(err, cap, "xgboost: %s", XGBGetLastError());                                  \
+            snprintf(err, cap, "xgboost: %.*s", (int)strcspn(XGBGetLastError(), "\n"),            \
+                     XGBGetLastError());                                                           \
             rc = NX_EIO;                                                                           \
             goto out;                                                                              \
         }                                                                                          \
@@ -191,7 +192,7 @@ static int write_meta(const char *dir, const double *center, const double *scale
     json_object_set_new(root, "params",
                         json_pack("{s:s, s:i, s:i, s:f, s:s, s:i}", "objective", "multi:softprob",
                                   "rounds", (json_int_t)o->rounds, "max_depth",
-                                  (json_int_t)o->max_depth, "eta", o->eta, "tree_method", "exact",
+                                  (json_int_t)o->max_depth, "eta", o->eta, "tree_method", "hist",
                                   "seed", (json_int_t)0));
     json_t *folds = json_array();
     double acc = 0, ll = 0;
@@ -256,6 +257,12 @@ int nx_regime_train(const double *x, const int *y, uint32_t n, int64_t first_ms,
             snprintf(err, cap, "row %u: label %d is not a class", i, y[i]);
             return NX_EINVAL;
         }
+        for (int f = 0; f < NX_RF_COUNT; f++)
+            if (!isfinite(x[(size_t)i * NX_RF_COUNT + f])) {
+                snprintf(err, cap, "row %u: %s is %g, not a finite number", i,
+                         nx_regime_feature_name(f), x[(size_t)i * NX_RF_COUNT + f]);
+                return NX_EINVAL;
+            }
         rep->per_class[y[i]]++;
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {

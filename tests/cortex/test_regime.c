@@ -702,7 +702,7 @@ static void test_bad_model_files(void **state)
     dir = model_copy("no_meta");
     snprintf(path, sizeof path, "%s/meta.json", dir);
     assert_int_equal(unlink(path), 0);
-    refused(dir, NX_EINVAL, "meta.json", "not readable", NULL);
+    refused(dir, NX_ENOENT, "meta.json", "no such file", NULL);
 
     /* model.json missing */
     dir = model_copy("no_model");
