@@ -1027,6 +1027,32 @@ static void test_regime_in_chat(void **state)
     char path[160];
     snprintf(path, sizeof path, "%s/out", dir);
     assert_true(slurp(path, out, sizeof out) > 0);
+    /* a model that does not load: run refuses to start, naming it; with
+     * on_error "rules" it starts, says so, and the rules decide */
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/bad", dir);
+    assert_int_equal(mkdir(bad, 0700), 0);
+    assert_int_equal(
+        shell(NULL, 0,
+              "cp %s/models/regime-btc-15m/meta.json %s/ && echo '{\"learner\"' > %s/model.json",
+              src, bad, bad),
+        0);
+    for (int rules = 0; rules < 2; rules++) {
+        char c2[160];
+        snprintf(c2, sizeof c2, "%s/bad%d.json", dir, rules);
+        assert_int_equal(shell(NULL, 0,
+                               "sed 's#\"model\": \"[^\"]*\"#\"model\": \"%s\"%s#' %s > %s", bad,
+                               rules ? ", \"on_error\": \"rules\"" : "", cfg, c2),
+                         0);
+        int rc =
+            shell(err, sizeof err, "%s run --config %s --duration 1 > /dev/null", nexus_bin, c2);
+        char want_err[200];
+        snprintf(want_err, sizeof want_err, "%s/model.json: not an XGBoost model", bad);
+        if (rc != (rules ? 0 : 2) || !strstr(err, want_err))
+            fail_msg("on_error %s: exit %d; stderr:\n%s", rules ? "rules" : "fail", rc, err);
+        if (rules)
+            assert_non_null(strstr(err, "the rule-based read decides"));
+    }
     static const char *const want[] = {
         "BTCUSDT 15m: not enough candles yet (0 closed",
         "Model: no prediction yet (its features are still warming up).",

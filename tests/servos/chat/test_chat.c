@@ -673,7 +673,7 @@ static void test_console_commands(void **state)
     typed(&con, "/plugins list", "scalping (scalping");
     typed(&con, "/plugins reload scalping", "Reload of scalping asked");
     /* the watcher prepares it, the engine swaps it between two events */
-    typed_until(&con, "/plugins list", "scalping (scalping", "signals, 1 swaps");
+    typed_until(&con, "/plugins list", "scalping (scalping", "not routed, 1 swaps");
     typed(&con, "/regime BTCUSDT", "BTCUSDT 15m: ");
     typed(&con, NULL, "of price|not enough candles yet"); /* the read, or its warm-up */
     typed(&con, "/regime NOPE", "NOPE is not a pair this engine follows (BTCUSDT).");
@@ -1016,11 +1016,16 @@ static void test_stop_at_random_moments(void **state)
     srand(seed);
     for (int i = 0; i < runs; i++) {
         snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+        /* made empty here, not in the child: a SIGTERM that ends the child
+         * before it opened the file must find it empty, not missing or
+         * holding the last run's lines */
+        int trunc = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_true(trunc >= 0);
+        close(trunc);
         pid_t pid = fork();
         if (pid == 0) {
             setenv("NEXUS_TELEGRAM_TOKEN", "4242:FAKE-token", 1);
-            int null = open("/dev/null", O_WRONLY), err = open(err_path, O_WRONLY | O_CREAT |
-                                                                          O_TRUNC, 0600);
+            int null = open("/dev/null", O_WRONLY), err = open(err_path, O_WRONLY);
             dup2(null, 1);
             dup2(err, 2);
             execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, (char *)NULL);
