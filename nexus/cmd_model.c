@@ -310,10 +310,12 @@ static void train_help(FILE *out)
             "order): the features per candle (as `nexus model features`), a label from the\n"
             "16 candles after it (the rule in meta.json: training only), a RobustScaler\n"
             "fitted on the training rows, TimeSeriesSplit cross-validation with K folds\n"
-            "(default 5; each fold trains only on rows before its test range; accuracy, log\n"
-            "loss and the confusion matrix printed and saved), then XGBoost (multi:softprob,\n"
+            "(default 5; each fold trains only on rows before its test range, less the 16\n"
+            "whose labels look into it; accuracy, log loss and the confusion matrix printed\n"
+            "and saved in DIR/cv.txt), then XGBoost (multi:softprob,\n"
             "histogram trees, one thread; defaults: 40 rounds, depth 3, eta 0.12) on every row.\n"
-            "Writes DIR/model.json and DIR/meta.json; the same input gives the same bytes.\n");
+            "Writes DIR/model.json, DIR/meta.json and DIR/cv.txt; the same input gives the\n"
+            "same bytes.\n");
 }
 
 int nx_cmd_train(int argc, char **argv)
@@ -433,24 +435,9 @@ int nx_cmd_train(int argc, char **argv)
     free(y);
     if (rc != NX_EXIT_OK)
         return rc;
-    printf("rows: %u (", rep.rows);
-    for (int k = 0; k < NX_RC_COUNT; k++)
-        printf("%s%s %u", k ? ", " : "", nx_regime_class_name(k), rep.per_class[k]);
-    printf(")\n");
-    double acc = 0, ll = 0;
-    for (uint32_t f = 0; f < rep.nfolds; f++) {
-        const nx_regime_fold_t *fo = &rep.fold[f];
-        printf("fold %u: train rows [0, %u), test rows [%u, %u): accuracy %.4f, log loss %.4f\n",
-               f + 1, fo->train_end, fo->test_begin, fo->test_end, fo->accuracy, fo->log_loss);
-        printf("  confusion (rows true, columns predicted: trend scalping mean_reversion grid)\n");
-        for (int t = 0; t < NX_RC_COUNT; t++)
-            printf("  %-15s %6u %6u %6u %6u\n", nx_regime_class_name(t), fo->confusion[t][0],
-                   fo->confusion[t][1], fo->confusion[t][2], fo->confusion[t][3]);
-        acc += fo->accuracy;
-        ll += fo->log_loss;
-    }
-    if (rep.nfolds)
-        printf("cv mean: accuracy %.4f, log loss %.4f\n", acc / rep.nfolds, ll / rep.nfolds);
-    printf("wrote %s/model.json and %s/meta.json in %.1f s\n", out, out, rep.seconds);
+    static char text[8192];
+    nx_regime_train_report_text(&rep, text, sizeof text);
+    fputs(text, stdout);
+    printf("wrote %s/model.json, meta.json and cv.txt in %.1f s\n", out, rep.seconds);
     return NX_EXIT_OK;
 }

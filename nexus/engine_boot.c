@@ -318,15 +318,16 @@ static int regime_init(nx_engine_t *e)
     }
     rc.always = c->cortex.regime.always;
     rc.n_always = c->cortex.regime.n_always;
+    rc.rules_on_error = c->cortex.regime.rules_on_error;
     char err[600];
     int r = nx_cortex_set_regime(e->cortex, &rc, err, sizeof err);
-    if (r && c->cortex.regime.rules_on_error && rc.model[0]) {
-        NX_ERROR("regime", "the regime model is not used (%s): the rule-based read decides", err);
-        rc.model = NULL;
-        r = nx_cortex_set_regime(e->cortex, &rc, err, sizeof err);
-    }
     if (r)
         NX_ERROR("regime", "cannot route strategies by regime: %s", err);
+    else if (err[0])
+        NX_ERROR("regime",
+                 "the regime model is not used (%s): the rule-based read decides; /models reload "
+                 "tries it again",
+                 err);
     return r;
 }
 
@@ -343,7 +344,8 @@ static int cortex_init(nx_engine_t *e)
         keys[i] = c->cortex.trusted_keys[i];
     nx_cortex_opts_t o = {0};
     o.symtab = e->symtab;
-    /* the regime's timeframe is built whatever cortex.timeframes says */
+    /* the regime's timeframe is built whatever cortex.timeframes says (the
+     * cortex closes it first: nx_cortex_set_regime) */
     uint32_t tfs[10], ntf = c->cortex.ntf, has = !c->cortex.regime.on;
     for (uint32_t i = 0; i < ntf; i++) {
         tfs[i] = c->cortex.tf_s[i];

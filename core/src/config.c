@@ -820,6 +820,30 @@ static void extract_users(vctx_t *c, json_t *root, nx_config_t *cfg)
     c->depth = 0;
 }
 
+/* The regime's candles are built from the feeds' closed klines (unless
+ * candles come from trades): coarser klines cannot build them, and the
+ * regime would never be read. */
+static void check_regime_candles(vctx_t *c, const nx_config_t *cfg)
+{
+    if (!cfg->cortex.regime.on || cfg->cortex.candles_from_trades)
+        return;
+    for (uint32_t i = 0; i < cfg->n_feeds; i++) {
+        const nx_config_feed_t *f = &cfg->feeds[i];
+        uint32_t iv = tf_seconds(f->kline_interval);
+        if (!(f->streams & (1u << 2)) || !iv || cfg->cortex.regime.tf_s % iv == 0)
+            continue;
+        c->path[0].key = "cortex";
+        c->path[1].key = "regime";
+        c->path[2].key = "timeframe";
+        c->depth = 3;
+        add_error(c, 0,
+                  "%us candles cannot be built from feeds[%u]'s %s klines: use a multiple of "
+                  "%s, or candles_from \"trades\"",
+                  cfg->cortex.regime.tf_s, i, f->kline_interval, f->kline_interval);
+        c->depth = 0;
+    }
+}
+
 static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
 {
     static const char *const wait_ch[] = {"spin", "spin_yield", "block", NULL};
@@ -999,6 +1023,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         c->depth = 0;
     }
     extract_cortex(c, root, cfg);
+    check_regime_candles(c, cfg);
     extract_users(c, root, cfg);
     extract_trading(c, root, cfg);
 }

@@ -186,27 +186,36 @@ static const nx_cnode_t regime_members[] = {
     {"model", NX_CT_STRING,
      "The trained regime model: its model.json or its folder (meta.json beside it; `nexus "
      "train` writes both). A relative path is in the config file's folder; empty means the "
-     "rule-based read decides alone.",
+     "rule-based read decides alone. Loaded at start and again on /models reload (not when "
+     "the file changes).",
      "\"\"", 0, 255, 0, NULL, NULL},
     {"timeframe", NX_CT_ENUM,
      "The candles the regime is read on, once per closed candle per symbol (built by the "
-     "cortex whatever cortex.timeframes says).",
+     "cortex whatever cortex.timeframes says, and closed first when candles of several "
+     "timeframes close together). With candles from klines, a multiple of every feed's "
+     "kline_interval.",
      "\"15m\"", 0, 0, 0, tf_choices, NULL},
     {"threshold_pct", NX_CT_INT,
      "The model decides when its most likely class has at least this probability (percent); "
      "below it the rule-based read decides (trend up or down: trend; volatile: scalping; "
-     "range: grid; mixed: mean_reversion; still warming up: no filtering).",
+     "range: grid; mixed: mean_reversion; still warming up: no filtering). At 25 or less the "
+     "model always decides (one of four classes always has a quarter); at 100 it almost never "
+     "does.",
      "70", 0, 100, 0, NULL, NULL},
     {"on_error", NX_CT_ENUM,
      "A model that is missing or does not load: fail (refuse to start, naming the file and "
-     "the problem) or rules (log it, and let the rule-based read decide).",
+     "the problem) or rules (log it, let the rule-based read decide, and try the file again "
+     "on /models reload).",
      "\"fail\"", 0, 0, 0, on_error_choices, NULL},
     {"routes", NX_CT_OBJECT,
      "Per regime, the strategies (instance names or plugins) whose entry signals reach the "
      "sessions; the others' entries are counted as not routed (/plugins, the run summary). "
      "Exits always pass, and a strategy named in no route is never filtered.",
      NULL, 0, 0, 0, NULL, route_members},
-    {"always", NX_CT_ARRAY, "Strategies never filtered, whatever the regime.", "[\"sentinel\"]",
+    {"always", NX_CT_ARRAY,
+     "Strategies never filtered, whatever the regime (Sentinel's protective signals are never "
+     "filtered, whatever this says).",
+     "[\"sentinel\"]",
      0, 16, 0, NULL, &route_name_elem},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };

@@ -508,8 +508,7 @@ int nx_cortex_start(nx_cortex_t *cx)
 
 int nx_cortex_poll(nx_cortex_t *cx)
 {
-    int swapped = 0;
-    nx_route_poll(cx);
+    int swapped = nx_route_poll(cx);
     for (uint32_t i = 0; i < cx->n_st; i++) {
         nx_strategy_t *st = cx->st[i];
         /* A1: pairs with the watcher's release store of a prepared version */

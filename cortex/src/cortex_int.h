@@ -180,7 +180,7 @@ void nx_route_on_candle(struct nx_cortex *cx, uint32_t sym, const nexus_bar_t *b
  * (counted). */
 int nx_route_blocks(struct nx_cortex *cx, nx_strategy_t *st, uint32_t sym, int side);
 void nx_route_watch(struct nx_cortex *cx); /* watcher thread */
-void nx_route_poll(struct nx_cortex *cx);  /* engine thread */
+int nx_route_poll(struct nx_cortex *cx);   /* engine thread: 1 if a model was swapped in */
 void nx_route_free(struct nx_cortex *cx);
 
 /* cortex.c */

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <xgboost/c_api.h>
 
 struct nx_regime_model {
+    char digest[65]; /* meta.json's model_blake2b ("" = not given) */
     BoosterHandle b;
     DMatrixHandle proxy; /* reused by every prediction (no proxy made per call) */
     uint32_t nfeat, nclass;
@@ -147,6 +149,10 @@ static int read_meta(nx_regime_model_t *m, const char *meta, int engine, char *e
     for (uint32_t i = 0; !rc && i < m->nfeat; i++)
         if (m->scale[i] == 0)
             rc = fail(err, cap, NX_EINVAL, meta, "the scale of %s is 0", m->feat[i]);
+    const char *dg = json_string_value(json_object_get(root, "model_blake2b"));
+    if (!rc && dg && strlen(dg) != 64)
+        rc = fail(err, cap, NX_EINVAL, meta, "\"model_blake2b\" is not 64 hex digits");
+    snprintf(m->digest, sizeof m->digest, "%s", !rc && dg ? dg : "");
     if (!rc && engine) {
         if (m->nfeat != NX_RF_COUNT)
             rc = fail(err, cap, NX_EINVAL, meta,
@@ -173,18 +179,44 @@ static int read_meta(nx_regime_model_t *m, const char *meta, int engine, char *e
 }
 
 /* The booster's own idea of its classes (learner_model_param.num_class). */
-static int booster_classes(BoosterHandle b, uint32_t *n)
+static int booster_classes(BoosterHandle b, uint32_t *n, char *objective, size_t cap)
 {
     bst_ulong len = 0;
     const char *conf = NULL;
     if (XGBoosterSaveJsonConfig(b, &len, &conf))
         return NX_EIO;
     json_t *root = json_loadb(conf, len, 0, NULL);
-    const char *s = json_string_value(json_object_get(
-        json_object_get(json_object_get(root, "learner"), "learner_model_param"), "num_class"));
+    json_t *learner = json_object_get(root, "learner");
+    const char *s = json_string_value(
+        json_object_get(json_object_get(learner, "learner_model_param"), "num_class"));
+    const char *obj =
+        json_string_value(json_object_get(json_object_get(learner, "objective"), "name"));
     *n = s ? (uint32_t)strtoul(s, NULL, 10) : 0;
+    snprintf(objective, cap, "%s", obj ? obj : "?");
     json_decref(root);
     return 0;
+}
+
+int nx_regime_model_digest(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f || sodium_init() < 0) {
+        if (f)
+            fclose(f);
+        return NX_EIO;
+    }
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    unsigned char buf[65536], out[32];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        crypto_generichash_update(&st, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    crypto_generichash_final(&st, out, sizeof out);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", out[i]);
+    return bad ? NX_EIO : 0;
 }
 
 int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, char *err,
@@ -201,6 +233,12 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
                                   : read_meta(m, meta, engine, err, cap);
     if (!rc && stat(m->path, &sb) != 0)
         rc = fail(err, cap, NX_ENOENT, m->path, "no such file");
+    /* the model meta.json describes, not another one written beside it */
+    char hex[65];
+    if (!rc && m->digest[0] && (nx_regime_model_digest(m->path, hex) || strcmp(hex, m->digest)))
+        rc = fail(err, cap, NX_EINVAL, m->path,
+                  "not the model its meta.json describes (BLAKE2b differs): retrain, or copy "
+                  "both files together");
     /* one thread from the start: loading too (its trees are otherwise read
      * by an OpenMP team, which ThreadSanitizer cannot see into) */
     if (!rc && (XGBoosterCreate(NULL, 0, &m->b) || XGBoosterSetParam(m->b, "nthread", "1") ||
@@ -208,9 +246,15 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
         rc = fail(err, cap, NX_EINVAL, m->path, "not an XGBoost model: %s", xgb_error());
     bst_ulong nf = 0;
     uint32_t nc = 0;
+    char objective[64] = "";
     if (!rc && (XGBoosterSetParam(m->b, "nthread", "1") || XGBoosterGetNumFeature(m->b, &nf) ||
-                booster_classes(m->b, &nc)))
+                booster_classes(m->b, &nc, objective, sizeof objective)))
         rc = fail(err, cap, NX_EINVAL, m->path, "XGBoost cannot read it: %s", xgb_error());
+    if (!rc && strcmp(objective, "multi:softprob"))
+        rc = fail(err, cap, NX_EINVAL, m->path,
+                  "its objective is %s; a regime model gives class probabilities "
+                  "(multi:softprob)",
+                  objective);
     if (!rc && nf != m->nfeat)
         rc = fail(err, cap, NX_EINVAL, m->path,
                   "the booster takes %llu features, its meta.json names %u", (unsigned long long)nf,
@@ -289,8 +333,11 @@ int nx_regime_model_predict(nx_regime_model_t *m, const double *row, double *pro
     bst_ulong got = 1;
     for (bst_ulong d = 0; d < dim; d++)
         got *= shape[d];
-    if (got != m->nclass)
+    if (got != m->nclass) {
+        NX_LOGK(NX_LOG_ERROR, "regime", "regime.predict", "%s: %llu values for one row, %u classes",
+                m->path, (unsigned long long)got, m->nclass);
         return NX_EIO;
+    }
     for (uint32_t c = 0; c < m->nclass; c++)
         probs[c] = res[c];
     return 0;

@@ -60,13 +60,26 @@ int nx_cortex_set_regime(nx_cortex_t *cx, const nx_cortex_regime_conf_t *c, char
         snprintf(err, cap, "the regime's timeframe (%us) is not one the cortex builds", c->tf_s);
         return NX_EINVAL;
     }
+    /* its candles close first when several close together (they close in
+     * this list's order): strategies on coarser candles closing at the
+     * same moment are routed by the regime of that moment */
+    for (int i = ti; i > 0; i--)
+        cx->tf_s[i] = cx->tf_s[i - 1];
+    cx->tf_s[0] = c->tf_s;
     nx_regime_model_free(r->model);
     r->model = NULL;
     r->model_path[0] = 0;
+    if (err && cap)
+        err[0] = 0;
+    if (!r->on)
+        pthread_mutex_init(&r->err_mu, NULL);
+    r->last_error[0] = 0;
     if (c->model && *c->model) {
         int rc = nx_regime_model_load(&r->model, c->model, 1, err, cap);
-        if (rc)
+        if (rc && !c->rules_on_error)
             return rc;
+        if (rc) /* the rules decide; a reload may bring the model */
+            snprintf(r->last_error, sizeof r->last_error, "%s", err);
         snprintf(r->model_path, sizeof r->model_path, "%s", c->model);
     }
     r->tf_s = c->tf_s;
@@ -77,12 +90,12 @@ int nx_cortex_set_regime(nx_cortex_t *cx, const nx_cortex_regime_conf_t *c, char
         listed |= r->active[k];
     }
     uint64_t all = cx->n_st >= 64 ? ~0ULL : (1ULL << cx->n_st) - 1;
-    r->free = named(cx, c->always, c->n_always) | (all & ~listed);
+    r->free = named(cx, c->always, c->n_always) | (all & ~listed) |
+              nx_cortex_strategies_of(cx, "sentinel"); /* protective: never filtered */
     for (uint32_t i = 0; i < cx->n_st && i < 64; i++)
         if (!(listed & (1ULL << i)) && !(named(cx, c->always, c->n_always) & (1ULL << i)))
             NX_INFO("regime", "strategy %s is in no regime route: its entries are not filtered",
                     cx->st[i]->name);
-    pthread_mutex_init(&r->err_mu, NULL);
     r->on = 1;
     NX_INFO("regime", "routing by regime on %us candles: %s, threshold %.2f", r->tf_s,
             r->model ? r->model_path : "no model (the rule-based read decides)", r->threshold);
@@ -131,7 +144,8 @@ void nx_route_on_candle(struct nx_cortex *cx, uint32_t sym, const nexus_bar_t *b
     }
     x->cls = rule_class(x->feat.rule);
     x->by_rules = 1;
-    atomic_fetch_add_explicit(&r->by_rules, 1, memory_order_relaxed);
+    if (x->cls >= 0) /* a regime the rules gave, not "none yet" */
+        atomic_fetch_add_explicit(&r->by_rules, 1, memory_order_relaxed);
 }
 
 int nx_route_blocks(struct nx_cortex *cx, nx_strategy_t *st, uint32_t sym, int side)
@@ -163,8 +177,8 @@ int nx_cortex_regime_read(nx_cortex_t *cx, uint32_t symbol, nx_regime_read_t *ou
     const nx_sym_regime_t *x = &r->sym[symbol];
     out->on = 1;
     out->has_model = r->model != NULL;
-    if (r->model)
-        snprintf(out->model, sizeof out->model, "%s", nx_regime_model_path(r->model));
+    snprintf(out->model, sizeof out->model, "%s",
+             r->model ? nx_regime_model_path(r->model) : r->model_path);
     out->tf_s = r->tf_s;
     out->threshold = r->threshold;
     out->decided = x->decided;
@@ -233,12 +247,12 @@ void nx_route_watch(struct nx_cortex *cx)
 
 /* Engine thread, between two events: a model the watcher loaded replaces
  * the running one, which goes back to the watcher to be freed. */
-void nx_route_poll(struct nx_cortex *cx)
+int nx_route_poll(struct nx_cortex *cx)
 {
     nx_route_t *r = &cx->route;
     nx_regime_model_t *m = atomic_load_explicit(&r->pending, memory_order_acquire);
     if (NX_LIKELY(!m) || atomic_load_explicit(&r->retired, memory_order_acquire))
-        return;
+        return 0;
     nx_regime_model_t *old = r->model;
     r->model = m;
     atomic_store_explicit(&r->pending, NULL, memory_order_relaxed);
@@ -246,6 +260,7 @@ void nx_route_poll(struct nx_cortex *cx)
         atomic_store_explicit(&r->retired, old, memory_order_release);
     atomic_fetch_add_explicit(&r->reloads, 1, memory_order_relaxed);
     NX_INFO("regime", "model reloaded from %s", r->model_path);
+    return 1;
 }
 
 void nx_route_free(struct nx_cortex *cx)

@@ -161,9 +161,12 @@ static void utc(int64_t ms, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static int write_cv(const char *dir, const nx_regime_train_report_t *rep, char *err, size_t cap);
+
 static int write_meta(const char *dir, const double *center, const double *scale, uint32_t n,
                       int64_t first_ms, int64_t last_ms, const nx_regime_train_opts_t *o,
-                      const nx_regime_train_report_t *rep, char *err, size_t cap)
+                      const nx_regime_train_report_t *rep, const char *digest, char *err,
+                      size_t cap)
 {
     json_t *root = json_object(), *feat = json_array(), *cls = json_array();
     for (int f = 0; f < NX_RF_COUNT; f++)
@@ -178,6 +181,7 @@ static int write_meta(const char *dir, const double *center, const double *scale
     utc(last_ms, to, sizeof to);
     json_object_set_new(root, "format", json_string(NX_REGIME_META_FORMAT));
     json_object_set_new(root, "model_file", json_string("model.json"));
+    json_object_set_new(root, "model_blake2b", json_string(digest));
     json_object_set_new(root, "xgboost_version", json_string(ver));
     json_object_set_new(root, "features", feat);
     json_object_set_new(root, "classes", cls);
@@ -223,12 +227,13 @@ static int write_meta(const char *dir, const double *center, const double *scale
                                   (json_int_t)rep->nfolds, "folds", folds, "mean_accuracy",
                                   rep->nfolds ? acc / rep->nfolds : 0.0, "mean_log_loss",
                                   rep->nfolds ? ll / rep->nfolds : 0.0));
-    char path[1024];
+    char path[1024], tmp[1040];
     snprintf(path, sizeof path, "%s/meta.json", dir);
+    snprintf(tmp, sizeof tmp, "%s/.meta.json.tmp", dir);
     int rc =
-        json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+        json_dump_file(root, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(root);
-    if (rc) {
+    if (rc || rename(tmp, path)) {
         snprintf(err, cap, "%s: cannot write: %s", path, strerror(errno));
         return NX_EIO;
     }
@@ -245,7 +250,7 @@ int nx_regime_train(const double *x, const int *y, uint32_t n, int64_t first_ms,
     rep->rows = n;
     uint32_t k = o->folds;
     if (k > sizeof rep->fold / sizeof rep->fold[0] || o->rounds == 0 || o->max_depth == 0 ||
-        !(o->eta > 0) || n < (k + 1) * 10) {
+        !(o->eta > 0) || n < (k + 1) * (10 + NX_REGIME_LABEL_H)) {
         snprintf(err, cap,
                  "bad training options (folds 0..16, rounds and depth >= 1, eta > 0) "
                  "or too few rows (%u)",
@@ -274,11 +279,14 @@ int nx_regime_train(const double *x, const int *y, uint32_t n, int64_t first_ms,
     float *mat = malloc((size_t)n * NX_RF_COUNT * sizeof *mat);
     int rc = tmp && mat ? 0 : NX_ENOMEM;
     /* TimeSeriesSplit as scikit-learn: k test blocks of n / (k + 1) rows at
-     * the end, each trained on everything before it */
+     * the end, each trained on the rows before it — less the last
+     * NX_REGIME_LABEL_H, whose labels are made from candles inside the
+     * test block (a purge gap, so no fold learns from its test rows) */
     uint32_t test = k ? n / (k + 1) : 0;
     for (uint32_t f = 0; !rc && f < k; f++) {
         nx_regime_fold_t *fo = &rep->fold[f];
-        fo->train_end = fo->test_begin = n - (k - f) * test;
+        fo->test_begin = n - (k - f) * test;
+        fo->train_end = fo->test_begin - NX_REGIME_LABEL_H;
         fo->test_end = fo->test_begin + test;
         BoosterHandle b = NULL;
         const float *p = NULL;
@@ -306,23 +314,84 @@ int nx_regime_train(const double *x, const int *y, uint32_t n, int64_t first_ms,
         if (b)
             XGBoosterFree(b);
     }
-    /* the model itself: every row */
+    /* the model itself: every row. Its files are written under temporary
+     * names and renamed into place, meta.json last and naming the model's
+     * BLAKE2b: a reader never pairs a new model with an old scaler. */
     BoosterHandle b = NULL;
     if (!rc)
         rc = fit(x, y, n, o, center, scale, tmp, mat, &b, err, cap);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/model.json", dir);
-    if (!rc && XGBoosterSaveModel(b, path)) {
-        snprintf(err, cap, "%s: %s", path, XGBGetLastError());
+    char model[1024], model_tmp[1040], digest[65] = "";
+    snprintf(model, sizeof model, "%s/model.json", dir);
+    snprintf(model_tmp, sizeof model_tmp, "%s/.model.tmp.json", dir); /* XGBoost picks JSON by the name */
+    if (!rc && XGBoosterSaveModel(b, model_tmp)) {
+        snprintf(err, cap, "%s: %.*s", model_tmp, (int)strcspn(XGBGetLastError(), "\n"),
+                 XGBGetLastError());
         rc = NX_EIO;
     }
     if (b)
         XGBoosterFree(b);
+    if (!rc && nx_regime_model_digest(model_tmp, digest)) {
+        snprintf(err, cap, "%s: cannot read it back", model_tmp);
+        rc = NX_EIO;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     rep->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (!rc && rename(model_tmp, model)) {
+        snprintf(err, cap, "%s: %s", model, strerror(errno));
+        rc = NX_EIO;
+    }
     if (!rc)
-        rc = write_meta(dir, center, scale, n, first_ms, last_ms, o, rep, err, cap);
+        rc = write_meta(dir, center, scale, n, first_ms, last_ms, o, rep, digest, err, cap);
+    if (!rc)
+        rc = write_cv(dir, rep, err, cap);
     free(tmp);
     free(mat);
     return rc;
+}
+
+size_t nx_regime_train_report_text(const nx_regime_train_report_t *rep, char *out, size_t cap)
+{
+    size_t k = 0;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int w = snprintf(out + k, k < cap ? cap - k : 0, __VA_ARGS__);                             \
+        k += w > 0 ? (size_t)w : 0;                                                                \
+    } while (0)
+    PUT("rows: %u (", rep->rows);
+    for (int c = 0; c < NX_RC_COUNT; c++)
+        PUT("%s%s %u", c ? ", " : "", nx_regime_class_name(c), rep->per_class[c]);
+    PUT(")\n");
+    double acc = 0, ll = 0;
+    for (uint32_t f = 0; f < rep->nfolds; f++) {
+        const nx_regime_fold_t *fo = &rep->fold[f];
+        PUT("fold %u: train rows [0, %u), test rows [%u, %u): accuracy %.4f, log loss %.4f\n",
+            f + 1, fo->train_end, fo->test_begin, fo->test_end, fo->accuracy, fo->log_loss);
+        PUT("  confusion (rows true, columns predicted: trend scalping mean_reversion grid)\n");
+        for (int t = 0; t < NX_RC_COUNT; t++)
+            PUT("  %-15s %6u %6u %6u %6u\n", nx_regime_class_name(t), fo->confusion[t][0],
+                fo->confusion[t][1], fo->confusion[t][2], fo->confusion[t][3]);
+        acc += fo->accuracy;
+        ll += fo->log_loss;
+    }
+    if (rep->nfolds)
+        PUT("cv mean: accuracy %.4f, log loss %.4f\n", acc / rep->nfolds, ll / rep->nfolds);
+#undef PUT
+    return k;
+}
+
+/* cv.txt: the report as people read it (no clock in it: reproducible). */
+static int write_cv(const char *dir, const nx_regime_train_report_t *rep, char *err, size_t cap)
+{
+    char path[1024], text[8192];
+    snprintf(path, sizeof path, "%s/cv.txt", dir);
+    size_t n = nx_regime_train_report_text(rep, text, sizeof text);
+    FILE *f = fopen(path, "w");
+    int ok = f && fwrite(text, 1, n < sizeof text ? n : sizeof text - 1, f) > 0;
+    if (f && fclose(f))
+        ok = 0;
+    if (!ok) {
+        snprintf(err, cap, "%s: cannot write: %s", path, strerror(errno));
+        return NX_EIO;
+    }
+    return 0;
 }

@@ -649,6 +649,31 @@ static void test_bad_model_files(void **state)
         fail_msg("the unedited copy: %s", err);
     nx_regime_model_free(m);
 
+    /* an objective that gives one class, not probabilities */
+    dir = model_copy("softmax");
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    char *sm = slurp(path, &len);
+    char *o = strstr(sm, "\"multi:softprob\"");
+    assert_non_null(o);
+    memcpy(o, "\"multi:softmax\" ", 16); /* same length: the JSON stays whole */
+    spill(path, sm, len);
+    free(sm);
+    refused(dir, NX_EINVAL, "model.json", "objective is multi:softmax", NULL);
+
+    /* a meta.json naming another model file's BLAKE2b */
+    dir = model_copy("other_model");
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    char *mt = slurp(path, &len);
+    char *brace = strrchr(mt, '}');
+    assert_non_null(brace);
+    char edited[8192];
+    assert_true(len < sizeof edited - 200);
+    int cut = (int)(brace - mt);
+    snprintf(edited, sizeof edited, "%.*s, \"model_blake2b\": \"%064d\"}\n", cut, mt, 7);
+    spill(path, edited, strlen(edited));
+    free(mt);
+    refused(dir, NX_EINVAL, "model.json", "not the model its meta.json describes", NULL);
+
     /* model.json cut to half its bytes */
     dir = model_copy("truncated");
     snprintf(path, sizeof path, "%s/model.json", dir);
@@ -763,7 +788,9 @@ static void test_train_deterministic_and_round_trip(void **state)
     assert_int_equal(json_array_size(folds), 3);
     for (int k = 0; k < 3; k++) {
         json_t *fo = json_array_get(folds, (size_t)k);
-        assert_int_equal(json_integer_value(json_object_get(fo, "train_end")), 446 * (k + 1));
+        /* the 16 rows before the test block, whose labels look into it, purged */
+        assert_int_equal(json_integer_value(json_object_get(fo, "train_end")),
+                         446 * (k + 1) - 16);
         assert_int_equal(json_integer_value(json_object_get(fo, "test_begin")), 446 * (k + 1));
         assert_int_equal(json_integer_value(json_object_get(fo, "test_end")), 446 * (k + 2));
     }
@@ -859,7 +886,7 @@ static void test_cv_never_trains_on_its_test_rows(void **state)
         assert_int_equal(begin, begin_by_hand[i]);
         assert_int_equal(fo->test_begin, begin);
         assert_int_equal(fo->test_end, begin + test_size);
-        assert_int_equal(fo->train_end, fo->test_begin);
+        assert_int_equal(fo->train_end, fo->test_begin - 16); /* the purge gap */
         if (i + 1 < K)
             assert_int_equal(fo->test_end, rep.fold[i + 1].test_begin); /* contiguous, ordered */
         uint32_t total = 0, right = 0;

@@ -33,6 +33,7 @@ static const char *const NAMES[NSTRAT] = {"trend", "scalping", "mean_reversion",
                                           "grid",  "sentinel", "extra"};
 
 static char DIR_[64];
+static int coarse; /* the emitters run on 1h candles: they send on every 4th 15m candle */
 static int entries[NSTRAT], exits[NSTRAT];
 
 static void on_signal(void *ctx, const nx_event_t *sig)
@@ -86,13 +87,15 @@ static int scrambled(uint32_t i, int seed)
     return (int)(z % NX_RC_COUNT);
 }
 
-static nx_cortex_t *routed_cortex(nx_symtab_t *t, const char *model)
+static nx_cortex_t *routed_cortex_ex(nx_symtab_t *t, const char *model, int rules_on_error,
+                                     char *why, size_t cap)
 {
-    static uint32_t tfs[] = {900};
+    /* 1h before 15m: the regime's 15m must still close first */
+    static uint32_t tfs[] = {900}, coarse_tfs[] = {3600, 900}, hour[] = {3600};
     nx_cortex_opts_t o = {0};
     o.symtab = t;
-    o.tf_s = tfs;
-    o.ntf = 1;
+    o.tf_s = coarse ? coarse_tfs : tfs;
+    o.ntf = coarse ? 2 : 1;
     o.allow_unsigned = 1;
     o.on_signal = on_signal;
     nx_cortex_t *cx;
@@ -102,6 +105,10 @@ static nx_cortex_t *routed_cortex(nx_symtab_t *t, const char *model)
         nx_strategy_conf_t sc = {0};
         sc.name = NAMES[k];
         sc.path = fx_fixture("emitter", path, sizeof path);
+        if (coarse) {
+            sc.tf_s = hour;
+            sc.ntf = 1;
+        }
         assert_int_equal(nx_cortex_add_strategy(cx, &sc, err, sizeof err), k);
     }
     static const char routes[4][1][32] = {{"trend"}, {"scalping"}, {"mean_reversion"}, {"grid"}};
@@ -116,10 +123,18 @@ static nx_cortex_t *routed_cortex(nx_symtab_t *t, const char *model)
     }
     rc.always = always;
     rc.n_always = 1;
+    rc.rules_on_error = rules_on_error;
     if (nx_cortex_set_regime(cx, &rc, err, sizeof err))
         fail_msg("%s", err);
+    if (why)
+        snprintf(why, cap, "%s", err);
     assert_int_equal(nx_cortex_start(cx), 0);
     return cx;
+}
+
+static nx_cortex_t *routed_cortex(nx_symtab_t *t, const char *model)
+{
+    return routed_cortex_ex(t, model, 0, NULL, 0);
 }
 
 /* The documented mapping of the rule-based read to a route. */
@@ -142,6 +157,8 @@ static int rule_route(int rule)
 
 typedef struct tally {
     int by_model, by_rules, none, blocked;
+    int rules_gave; /* by the rules, and a regime (not "none yet") */
+    int coarse_closes;
 } tally_t;
 
 /* Candles [from, to) through the cortex, each checked: the entries that
@@ -166,6 +183,7 @@ static void run(nx_cortex_t *cx, int from, int to, int want_cls, tally_t *t)
                 for (int c = 0; c < NX_RC_COUNT; c++)
                     assert_true(g.probs[c] < 0.70);
             t->by_rules++;
+            t->rules_gave += g.cls >= 0;
         } else {
             assert_true(g.has_probs);
             assert_true(g.probs[g.cls] >= 0.70);
@@ -178,11 +196,14 @@ static void run(nx_cortex_t *cx, int from, int to, int want_cls, tally_t *t)
         t->none += g.cls < 0;
         for (int k = 0; k < NSTRAT; k++) {
             int pass = g.cls < 0 || k == g.cls || k == 4 || k == 5;
+            if (coarse && !exits[k])
+                continue; /* its candle did not close with this one */
             if (entries[k] != pass)
                 fail_msg("candle %d, regime %d (%s): %s sent %d entries, want %d", i, g.cls,
                          g.by_rules ? "rules" : "model", NAMES[k], entries[k], pass);
             assert_int_equal(exits[k], 1);
             t->blocked += !pass;
+            t->coarse_closes += coarse;
             assert_int_equal(!!(g.active & (1ULL << k)), pass);
         }
     }
@@ -204,7 +225,7 @@ static void test_each_class_routes_its_strategy(void **state)
         nx_cortex_stats_t cs;
         nx_cortex_stats(cx, &cs);
         assert_int_equal(cs.regime_by_model, (uint64_t)tl.by_model);
-        assert_int_equal(cs.regime_by_rules, (uint64_t)tl.by_rules);
+        assert_int_equal(cs.regime_by_rules, (uint64_t)tl.rules_gave);
         assert_int_equal(cs.unrouted, (uint64_t)tl.blocked);
         uint64_t sum = 0;
         for (int k = 0; k < NSTRAT; k++) {
@@ -311,6 +332,62 @@ static void test_reload_swaps_the_model(void **state)
     free(t);
 }
 
+/* Strategies on 1h candles, whose close comes with a 15m close: routed by
+ * the regime read on that 15m candle, not the one before (the cortex closes
+ * the regime's timeframe first, though 1h is listed first). The rules
+ * change the regime often enough to tell. */
+static void test_coarser_strategies_routed_by_this_candle(void **state)
+{
+    (void)state;
+    nx_symtab_t *t = fx_symtab();
+    coarse = 1;
+    nx_cortex_t *cx = routed_cortex(t, NULL);
+    tally_t tl = {0};
+    run(cx, 0, NCANDLES, -1, &tl);
+    coarse = 0;
+    assert_true(tl.coarse_closes > NCANDLES / 4 * NSTRAT - NSTRAT * 2);
+    assert_true(tl.blocked > 0);
+    nx_cortex_destroy(cx);
+    free(t);
+}
+
+/* on_error "rules": a model that does not load at start leaves the rules
+ * deciding, says why, and a reload once the file is mended brings it in. */
+static void test_bad_model_at_start_then_reloaded(void **state)
+{
+    (void)state;
+    nx_symtab_t *t = fx_symtab();
+    char dir[128], good[128], why[600];
+    snprintf(dir, sizeof dir, "%s/mended", DIR_);
+    snprintf(good, sizeof good, "%s/good", DIR_);
+    train(good, constant, NX_RC_GRID);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/meta.json %s/ && echo broken > %s/model.json",
+             dir, good, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    nx_cortex_t *cx = routed_cortex_ex(t, dir, 1, why, sizeof why);
+    assert_non_null(strstr(why, dir));
+    nx_regime_read_t g;
+    assert_int_equal(nx_cortex_regime_read(cx, 0, &g), 0);
+    assert_false(g.has_model);
+    assert_string_equal(g.model, dir); /* kept for a reload */
+    char err[320];
+    nx_cortex_model_error(cx, err, sizeof err);
+    assert_non_null(strstr(err, dir));
+    tally_t tl = {0};
+    run(cx, 0, 1000, -1, &tl);
+    assert_int_equal(tl.by_model, 0);
+    copy(good, dir);
+    assert_int_equal(nx_cortex_reload_model(cx), 0);
+    wait_reloads(cx, 1, 0);
+    run(cx, 1000, 2000, NX_RC_GRID, &tl);
+    assert_true(tl.by_model > 900);
+    nx_cortex_model_error(cx, err, sizeof err);
+    assert_string_equal(err, "");
+    nx_cortex_destroy(cx);
+    free(t);
+}
+
 static void test_bad_config_refused(void **state)
 {
     (void)state;
@@ -358,6 +435,8 @@ int main(void)
         cmocka_unit_test(test_each_class_routes_its_strategy),
         cmocka_unit_test(test_below_threshold_the_rules_decide),
         cmocka_unit_test(test_reload_swaps_the_model),
+        cmocka_unit_test(test_coarser_strategies_routed_by_this_candle),
+        cmocka_unit_test(test_bad_model_at_start_then_reloaded),
         cmocka_unit_test(test_bad_config_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

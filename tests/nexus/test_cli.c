@@ -1047,7 +1047,7 @@ static void test_regime_in_chat(void **state)
         int rc =
             shell(err, sizeof err, "%s run --config %s --duration 1 > /dev/null", nexus_bin, c2);
         char want_err[200];
-        snprintf(want_err, sizeof want_err, "%s/model.json: not an XGBoost model", bad);
+        snprintf(want_err, sizeof want_err, "%s/model.json: not the model its meta.json", bad);
         if (rc != (rules ? 0 : 2) || !strstr(err, want_err))
             fail_msg("on_error %s: exit %d; stderr:\n%s", rules ? "rules" : "fail", rc, err);
         if (rules)
@@ -1056,7 +1056,7 @@ static void test_regime_in_chat(void **state)
     static const char *const want[] = {
         "BTCUSDT 15m: not enough candles yet (0 closed",
         "Model: no prediction yet (its features are still warming up).",
-        "Regime: none yet, so no strategy is filtered.",
+        "Regime (15m): none yet, so no strategy is filtered.",
         "Active strategies: trend, grid, sentinel.",
         "Reload of the regime model asked",
         "models/regime-btc-15m/model.json",

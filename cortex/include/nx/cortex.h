@@ -124,9 +124,9 @@ int nx_cortex_start(nx_cortex_t *cx);
  * nx_cortex_reload does. */
 void nx_cortex_on_event(nx_cortex_t *cx, const nx_event_t *ev);
 
-/* Between two events (engine thread): swap in any plugin version the
- * watcher has prepared, handing state over. Returns the swaps done. One
- * atomic load per strategy when there is nothing to do. */
+/* Between two events (engine thread): swap in any plugin version (and the
+ * regime model) the watcher has prepared, handing state over. Returns the
+ * swaps done. One atomic load per strategy when there is nothing to do. */
 int nx_cortex_poll(nx_cortex_t *cx);
 
 /* Ask for a reload of strategy `name` ("*" = all) as if its file changed
@@ -223,13 +223,18 @@ typedef struct nx_cortex_regime_conf {
     uint32_t n_routes[4];
     const char (*always)[32];
     uint32_t n_always;
+    /* a model that does not load: 0 = refuse (the call fails), 1 = route by
+     * the rules, keep the path for nx_cortex_reload_model, say why in err
+     * and in nx_cortex_model_error (the call returns 0) */
+    int rules_on_error;
 } nx_cortex_regime_conf_t;
 
 /* Start-up, after the strategies are added and before nx_cortex_start:
  * load the model (its features and classes must be this build's) and
- * resolve the routes. 0, or < 0 with "PATH: what is wrong" in err (the
- * cortex then routes nothing: call again with no model to let the rules
- * decide). */
+ * resolve the routes; Sentinel's strategies are never filtered, whatever
+ * the lists say. 0 (err set when the model was refused under
+ * rules_on_error), or < 0 with "PATH: what is wrong" in err (the cortex
+ * then routes nothing). */
 int nx_cortex_set_regime(nx_cortex_t *cx, const nx_cortex_regime_conf_t *c, char *err,
                          size_t cap);
 
@@ -237,7 +242,7 @@ int nx_cortex_set_regime(nx_cortex_t *cx, const nx_cortex_regime_conf_t *c, char
 typedef struct nx_regime_read {
     int on;           /* routing by regime is configured */
     int has_model;    /* a model is loaded */
-    char model[256];  /* its path */
+    char model[512];  /* its path, or the configured one ("" = none) */
     uint32_t tf_s;
     double threshold;
     uint64_t decided; /* candles the regime was read on */

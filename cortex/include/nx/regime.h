@@ -15,7 +15,8 @@
  * implementation.
  *
  * Model: a model folder holds model.json (XGBoost's JSON model format) and
- * meta.json: the format tag, the feature names in the model's column order,
+ * meta.json: the format tag, model.json's BLAKE2b (a meta.json never pairs
+ * with another model file), the feature names in the model's column order,
  * the classes, the RobustScaler's per-feature center (median) and scale
  * (IQR) fitted on the training rows, the label rule, the training range,
  * the cross-validation scores and the XGBoost version. A prediction scales
@@ -135,6 +136,10 @@ const char *nx_regime_model_class(const nx_regime_model_t *m, uint32_t i);
 /* The model file's path as loaded. */
 const char *nx_regime_model_path(const nx_regime_model_t *m);
 
+/* The BLAKE2b-256 of a file as 64 hex digits (meta.json's model_blake2b:
+ * a meta.json names the one model file it was written with). */
+int nx_regime_model_digest(const char *path, char hex[65]);
+
 /* Class probabilities of one row of raw (unscaled) features in the model's
  * column order; NaN = missing. probs has room for the model's classes.
  * Returns 0 or NX_EIO (XGBoost's message in the log). */
@@ -168,8 +173,9 @@ typedef struct nx_regime_train_opts {
 } nx_regime_train_opts_t;
 
 /* One cross-validation fold: rows [0, train_end) trained, [test_begin,
- * test_end) tested (train_end == test_begin: nothing at or after the test
- * range is trained on). */
+ * test_end) tested, with train_end = test_begin - NX_REGIME_LABEL_H: the
+ * rows just before the test range, whose labels look into it, are left
+ * out (a purge gap), and nothing at or after it is trained on. */
 typedef struct nx_regime_fold {
     uint32_t train_end, test_begin, test_end;
     double accuracy, log_loss;
@@ -183,15 +189,22 @@ typedef struct nx_regime_train_report {
     double seconds;
 } nx_regime_train_report_t;
 
-/* Train on n rows (features x[n][NX_RF_COUNT] in order, labels y[n], rows
- * in time order, first_ms/last_ms their candles' open times): cross-validate,
- * then fit the scaler and the model on every row and write model.json and
- * meta.json into dir (made if missing). Deterministic: the same rows give
- * byte-identical files. Returns 0 or a negative NX_E… code with the reason
- * in err. */
+/* Train on n rows (features x[n][NX_RF_COUNT] in order, all finite,
+ * labels y[n], rows in time order, first_ms/last_ms their candles' open
+ * times): cross-validate, then fit the scaler and the model on every row
+ * and write model.json, meta.json (naming model.json's BLAKE2b) and cv.txt
+ * (the report as nx_regime_train_report_text gives it) into dir (made if
+ * missing); each file is written under a temporary name and renamed into
+ * place. Deterministic: the same rows give byte-identical files. Returns
+ * 0 or a negative NX_E… code with the reason in err. */
 int nx_regime_train(const double *x, const int *y, uint32_t n, int64_t first_ms, int64_t last_ms,
                     const nx_regime_train_opts_t *o, const char *dir,
                     nx_regime_train_report_t *report, char *err, size_t cap);
+
+/* The report for people: class counts, then per fold its rows, accuracy,
+ * log loss and confusion matrix, then the means. Returns the length it
+ * needed (as snprintf). */
+size_t nx_regime_train_report_text(const nx_regime_train_report_t *rep, char *out, size_t cap);
 
 /* The RobustScaler's fit of one column (linear-interpolation percentiles,
  * as numpy and scikit-learn): center = median, scale = q75 - q25 (1 when

@@ -586,7 +586,7 @@ static void c_plugins(nx_chat_t *b, caller_t *who, char *a)
 
 static void c_models(nx_chat_t *b, caller_t *who, char *a)
 {
-    int reload = a && !strncmp(a, "reload", 6);
+    int reload = a && !strcmp(a, "reload");
     if (a && *a && !reload) {
         chat_reply(b, who, "Usage: /models, or /models reload");
         return;

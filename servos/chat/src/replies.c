@@ -175,20 +175,25 @@ static void routing(query_t *q, nx_cortex_t *cx, uint32_t sym)
     } else {
         chat_put(&q->out, "Model: no prediction yet (its features are still warming up).\n");
     }
+    unsigned tf = g.tf_s >= 3600 ? g.tf_s / 3600 : g.tf_s / 60;
+    const char *unit = g.tf_s >= 3600 ? "h" : "m";
     if (g.cls < 0)
-        chat_put(&q->out, "Regime: none yet, so no strategy is filtered.\n");
+        chat_put(&q->out, "Regime (%u%s): none yet, so no strategy is filtered.\n", tf, unit);
     else if (g.by_rules)
-        chat_put(&q->out, "Regime: <b>%s</b>, by the rules%s.\n", nx_regime_class_name(g.cls),
-                 g.has_probs ? " (the model was below its threshold)" : "");
+        chat_put(&q->out, "Regime (%u%s): <b>%s</b>, by the rules (%s)%s.\n", tf, unit,
+                 nx_regime_class_name(g.cls), nx_regime_name((nx_regime_t)g.rule),
+                 g.has_probs ? ", the model below its threshold" : "");
     else
-        chat_put(&q->out, "Regime: <b>%s</b>, by the model (at least %.0f%% sure).\n",
-                 nx_regime_class_name(g.cls), 100.0 * g.threshold);
+        chat_put(&q->out, "Regime (%u%s): <b>%s</b>, by the model (at least %.0f%% sure).\n", tf,
+                 unit, nx_regime_class_name(g.cls), 100.0 * g.threshold);
     chat_put(&q->out, "Active strategies:");
     nx_strategy_info_t si;
     int any = 0;
     for (int i = 0; i < 64 && nx_cortex_strategy_info(cx, i, &si) == 0; i++)
         if (g.active & (1ULL << i)) {
-            chat_put(&q->out, "%s %s", any ? "," : "", si.name);
+            char name[96];
+            nx_tg_escape(si.name, name, sizeof name);
+            chat_put(&q->out, "%s %s", any ? "," : "", name);
             any = 1;
         }
     chat_put(&q->out, "%s", any ? "." : " none.");
@@ -213,12 +218,14 @@ static void models(query_t *q, nx_cortex_t *cx, int reload)
     nx_cortex_stats(cx, &cs);
     char err[320];
     nx_cortex_model_error(cx, err, sizeof err);
-    char esc[400];
-    nx_tg_escape(g.has_model ? g.model : "none (the rule-based read decides)", esc, sizeof esc);
+    char esc[1100];
+    nx_tg_escape(g.model[0] ? g.model : "none (the rule-based read decides)", esc, sizeof esc);
+    chat_put(&q->out, "<b>Regime model</b>: %s%s\n", esc,
+             g.model[0] && !g.has_model ? " (not loaded: the rule-based read decides)" : "");
     chat_put(&q->out,
-             "<b>Regime model</b>: %s\nThreshold %.0f%%; candles decided by the model %llu, by "
+             "Threshold %.0f%%; candles decided by the model %llu, by "
              "the rules %llu; entries not routed %llu; reloads %llu, refused %llu",
-             esc, 100.0 * g.threshold, (unsigned long long)cs.regime_by_model,
+             100.0 * g.threshold, (unsigned long long)cs.regime_by_model,
              (unsigned long long)cs.regime_by_rules, (unsigned long long)cs.unrouted,
              (unsigned long long)cs.model_reloads, (unsigned long long)cs.model_reload_failures);
     if (err[0]) {
