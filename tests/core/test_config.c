@@ -219,6 +219,62 @@ static void test_cortex_section(void **state)
                "cortex.strategies[0]", "missing required key \"plugin\"");
 }
 
+/* Some error with this path and message (its position not checked). */
+static void expect_somewhere(const char *text, const char *path, const char *msg)
+{
+    int rc = load(text);
+    for (int i = 0; rc == NX_ECONFIG && i < errs.count; i++)
+        if (strstr(errs.e[i].path, path) && strstr(errs.e[i].message, msg))
+            return;
+    nx_config_errors_print(&errs, stderr);
+    fail_msg("rc=%d: wanted %s '%s'", rc, path, msg);
+}
+
+static void test_regime_section(void **state)
+{
+    (void)state;
+    assert_int_equal(load("{}"), 0);
+    assert_int_equal(cfg.cortex.regime.on, 0);
+    assert_int_equal(cfg.cortex.regime.threshold_pct, 70);
+    assert_int_equal(cfg.cortex.regime.tf_s, 900);
+    assert_string_equal(cfg.cortex.regime.routes[3][0], "grid");
+    assert_string_equal(cfg.cortex.regime.always[0], "sentinel");
+    assert_int_equal(
+        load(SYM " \"cortex\": {\"strategies\": [{\"plugin\": \"trend\", \"name\": \"t2\"}],\n"
+                 "  \"regime\": {\"model\": \"m\", \"timeframe\": \"1h\", \"threshold_pct\": 80,"
+                 " \"on_error\": \"rules\", \"routes\": {\"trend\": [\"t2\", \"sentinel\"],"
+                 " \"grid\": []}, \"always\": []}}}"),
+        0);
+    assert_int_equal(cfg.cortex.regime.on, 1);
+    assert_int_equal(cfg.cortex.regime.tf_s, 3600);
+    assert_int_equal(cfg.cortex.regime.threshold_pct, 80);
+    assert_int_equal(cfg.cortex.regime.rules_on_error, 1);
+    assert_int_equal(cfg.cortex.regime.n_routes[0], 2);
+    assert_string_equal(cfg.cortex.regime.routes[0][0], "t2");
+    assert_int_equal(cfg.cortex.regime.n_routes[1], 1); /* scalping: its default */
+    assert_int_equal(cfg.cortex.regime.n_routes[3], 0);
+    assert_int_equal(cfg.cortex.regime.n_always, 0);
+    expect_somewhere(SYM " \"cortex\": {\"regime\": {\"routes\": {\"trend\": [\"nope\"]}}}}",
+                     "cortex.regime.routes.trend[0]", "not a configured strategy");
+    expect_somewhere(SYM " \"cortex\": {\"regime\": {\"threshold_pct\": 101}}}",
+                     "cortex.regime.threshold_pct", "");
+    /* 5m candles cannot be built from 15m klines */
+    expect_somewhere(
+        SYM " \"feeds\": [{\"venue\": \"binance-usdm\", \"ws_url\": \"ws://x\","
+            " \"rest_url\": \"http://x\", \"streams\": [\"klines\"], \"kline_interval\": \"15m\"}],"
+            " \"cortex\": {\"regime\": {\"timeframe\": \"5m\"}}}",
+        "cortex.regime.timeframe", "cannot be built from feeds[0]'s 15m klines");
+    /* from trades they can */
+    assert_int_equal(
+        load(
+            SYM
+            " \"feeds\": [{\"venue\": \"binance-usdm\", \"ws_url\": \"ws://x\","
+            " \"rest_url\": \"http://x\", \"streams\": [\"klines\"], \"kline_interval\": \"15m\"}],"
+            " \"cortex\": {\"candles_from\": \"trades\","
+            " \"regime\": {\"timeframe\": \"5m\"}}}"),
+        0);
+}
+
 static void test_secrets_refused(void **state)
 {
     (void)state;
@@ -481,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_describe_lists_every_key),
         cmocka_unit_test(test_paths_relative_to_the_file),
         cmocka_unit_test(test_cortex_section),
+        cmocka_unit_test(test_regime_section),
         cmocka_unit_test(test_sessions_and_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

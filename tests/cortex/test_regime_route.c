@@ -34,6 +34,7 @@ static const char *const NAMES[NSTRAT] = {"trend", "scalping", "mean_reversion",
 
 static char DIR_[64];
 static int coarse; /* the emitters run on 1h candles: they send on every 4th 15m candle */
+static int no_always; /* "always" empty, instance 4 from a plugin named sentinel */
 static int entries[NSTRAT], exits[NSTRAT];
 
 static void on_signal(void *ctx, const nx_event_t *sig)
@@ -104,7 +105,8 @@ static nx_cortex_t *routed_cortex_ex(nx_symtab_t *t, const char *model, int rule
     for (int k = 0; k < NSTRAT; k++) {
         nx_strategy_conf_t sc = {0};
         sc.name = NAMES[k];
-        sc.path = fx_fixture("emitter", path, sizeof path);
+        sc.path =
+            fx_fixture(no_always && k == 4 ? "emitter_sentinel" : "emitter", path, sizeof path);
         if (coarse) {
             sc.tf_s = hour;
             sc.ntf = 1;
@@ -122,7 +124,7 @@ static nx_cortex_t *routed_cortex_ex(nx_symtab_t *t, const char *model, int rule
         rc.n_routes[k] = 1;
     }
     rc.always = always;
-    rc.n_always = 1;
+    rc.n_always = no_always ? 0 : 1;
     rc.rules_on_error = rules_on_error;
     if (nx_cortex_set_regime(cx, &rc, err, sizeof err))
         fail_msg("%s", err);
@@ -351,6 +353,26 @@ static void test_coarser_strategies_routed_by_this_candle(void **state)
     free(t);
 }
 
+/* Sentinel's signals are protective: never filtered, even when the config
+ * lists no "always" strategy. */
+static void test_sentinel_never_filtered(void **state)
+{
+    (void)state;
+    nx_symtab_t *t = fx_symtab();
+    no_always = 1;
+    nx_cortex_t *cx = routed_cortex(t, NULL);
+    tally_t tl = {0};
+    run(cx, 0, NCANDLES, -1, &tl); /* instance 4's entries must pass every candle */
+    no_always = 0;
+    assert_true(tl.blocked > 0);
+    nx_strategy_info_t si;
+    assert_int_equal(nx_cortex_strategy_info(cx, 4, &si), 0);
+    assert_string_equal(si.plugin, "sentinel");
+    assert_int_equal(si.unrouted, 0);
+    nx_cortex_destroy(cx);
+    free(t);
+}
+
 /* on_error "rules": a model that does not load at start leaves the rules
  * deciding, says why, and a reload once the file is mended brings it in. */
 static void test_bad_model_at_start_then_reloaded(void **state)
@@ -437,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_reload_swaps_the_model),
         cmocka_unit_test(test_coarser_strategies_routed_by_this_candle),
         cmocka_unit_test(test_bad_model_at_start_then_reloaded),
+        cmocka_unit_test(test_sentinel_never_filtered),
         cmocka_unit_test(test_bad_config_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

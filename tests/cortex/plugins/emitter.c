@@ -49,7 +49,11 @@ static void on_candle(void *p, const nexus_view_t *v)
 static const nexus_plugin_t desc = {
     .abi_version = NEXUS_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(nexus_plugin_t),
+#ifdef EMITTER_SENTINEL
+    .name = "sentinel", /* a plugin the cortex knows as Sentinel's */
+#else
     .name = "emitter",
+#endif
     .version = "1.0.0",
     .timeframes = "15m",
     .state_size = state_size,
