@@ -62,6 +62,20 @@ void nx_regime_model_free(nx_regime_model_t *m)
     free(m);
 }
 
+/* OpenMP's thread count for the calling thread: libxgboost brings libgomp
+ * and runs some of its work (reading a model's trees, making a matrix) on
+ * an OpenMP team sized to the machine. One thread instead: a model is small,
+ * the engine keeps no idle team threads, and ThreadSanitizer (which cannot
+ * see into libgomp) sees every access. Weak: a libxgboost built without
+ * OpenMP needs nothing. */
+extern void omp_set_num_threads(int n) __attribute__((weak));
+
+void nx_regime_one_thread(void)
+{
+    if (omp_set_num_threads)
+        omp_set_num_threads(1);
+}
+
 /* XGBoost's last error, its first line (the rest is a stack trace). */
 static const char *xgb_error(void)
 {
@@ -240,7 +254,8 @@ int nx_regime_model_load(nx_regime_model_t **out, const char *path, int engine, 
                   "not the model its meta.json describes (BLAKE2b differs): retrain, or copy "
                   "both files together");
     /* one thread from the start: loading too (its trees are otherwise read
-     * by an OpenMP team, which ThreadSanitizer cannot see into) */
+     * by an OpenMP team) */
+    nx_regime_one_thread();
     if (!rc && (XGBoosterCreate(NULL, 0, &m->b) || XGBoosterSetParam(m->b, "nthread", "1") ||
                 XGBoosterLoadModel(m->b, m->path)))
         rc = fail(err, cap, NX_EINVAL, m->path, "not an XGBoost model: %s", xgb_error());

@@ -274,6 +274,7 @@ int nx_regime_train(const double *x, const int *y, uint32_t n, int64_t first_ms,
         snprintf(err, cap, "%s: cannot make the folder: %s", dir, strerror(errno));
         return NX_EIO;
     }
+    nx_regime_one_thread(); /* no OpenMP team for XGBoost's matrices either */
     double center[NX_RF_COUNT], scale[NX_RF_COUNT];
     double *tmp = malloc((size_t)n * sizeof *tmp);
     float *mat = malloc((size_t)n * NX_RF_COUNT * sizeof *mat);

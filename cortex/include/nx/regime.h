@@ -24,9 +24,11 @@
  * booster for the class probabilities (multi:softprob).
  *
  * Threads: a feature state and a model handle belong to one thread at a
- * time (the engine thread in the engine). Nothing here allocates per
- * candle; nx_regime_model_predict reuses its row buffer (XGBoost's own
- * prediction may allocate inside the library: measured in bench_regime).
+ * time (the engine thread in the engine). XGBoost runs on the calling
+ * thread alone (nthread=1, and OpenMP's team size 1: nx_regime_one_thread),
+ * so it starts no threads of its own. Nothing here allocates per candle;
+ * nx_regime_model_predict reuses its row buffer (XGBoost's own prediction
+ * may allocate inside the library: measured in bench_regime).
  *
  * May use: core, the indicators, jansson and libxgboost.
  */
@@ -135,6 +137,10 @@ uint32_t nx_regime_model_classes(const nx_regime_model_t *m);
 const char *nx_regime_model_class(const nx_regime_model_t *m, uint32_t i);
 /* The model file's path as loaded. */
 const char *nx_regime_model_path(const nx_regime_model_t *m);
+
+/* XGBoost's OpenMP work on the calling thread runs on that thread alone
+ * (nx_regime_model_load and nx_regime_train call it themselves). */
+void nx_regime_one_thread(void);
 
 /* The BLAKE2b-256 of a file as 64 hex digits (meta.json's model_blake2b:
  * a meta.json names the one model file it was written with). */
