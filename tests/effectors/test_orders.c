@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nx/binance.h"
+#include "nx/hmac.h"
 #include "nx/oms.h"
 #include "nx/paper.h"
 #include "nx/error.h"
@@ -749,43 +750,142 @@ static void test_random_sequences_keep_invariants(void **state)
     }
 }
 
+/* HMAC-SHA256 under a prepared key against RFC 4231's vectors: case 2
+ * (a short key) and case 6 (a key longer than a block, hashed first). */
+static void test_hmac_rfc4231(void **state)
+{
+    (void)state;
+    nx_hmac_key_t *k = NULL;
+    char hex[NX_HMAC_HEX_LEN + 1] = {0};
+    assert_int_equal(nx_hmac_key_create(&k, "Jefe", 4), 0);
+    static const char m2[] = "what do ya want for nothing?";
+    nx_hmac_sha256_hex(k, m2, strlen(m2), hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assert_true(nx_hmac_sha256_verify(k, m2, strlen(m2), hex, 64));
+    /* Binance signatures are not case sensitive */
+    assert_true(nx_hmac_sha256_verify(
+        k, m2, strlen(m2), "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843", 64));
+    hex[5] = hex[5] == '0' ? '1' : '0';
+    assert_false(nx_hmac_sha256_verify(k, m2, strlen(m2), hex, 64));
+    assert_false(nx_hmac_sha256_verify(k, m2, strlen(m2), hex, 63));
+    nx_hmac_key_free(k);
+    uint8_t big[131];
+    memset(big, 0xaa, sizeof big);
+    assert_int_equal(nx_hmac_key_create(&k, big, sizeof big), 0);
+    static const char m6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    nx_hmac_sha256_hex(k, m6, strlen(m6), hex);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    nx_hmac_key_free(k);
+    assert_int_equal(nx_hmac_key_create(&k, "", 0), NX_EINVAL);
+    assert_null(k);
+}
+
+static const char bn_secret[] = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9";
+static const char bn_api_key[] = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83";
+
 /* Binance's official HMAC vector (spec/exchanges.md, "SIGNED Endpoint
  * Examples for POST /fapi/v1/order"), and a market order with our id. */
 static void test_binance_order_request_signature(void **state)
 {
     (void)state;
-    static const char secret[] = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9";
+    nx_hmac_key_t *key = NULL;
+    assert_int_equal(nx_hmac_key_create(&key, bn_secret, strlen(bn_secret)), 0);
     nx_ev_order_intent_t in;
     memset(&in, 0, sizeof in);
     in.side = NX_SIDE_BUY;
     in.order_type = NX_ORD_LIMIT;
     in.qty = 1;
     in.price = 9000;
-    char buf[512];
-    int n = nx_binance_order_request(buf, sizeof buf, "BTCUSDT", &in, 0, 0, 1591702613943LL, 5000,
-                                     secret, strlen(secret));
+    nx_binance_req_t r = {"BTCUSDT", 0, 0, 1591702613943LL, 5000, key, bn_api_key};
+    char buf[768];
+    int n = nx_binance_order_request(buf, sizeof buf, &r, &in);
     assert_true(n > 0);
     assert_string_equal(buf, "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&"
                              "timeInForce=GTC&recvWindow=5000&timestamp=1591702613943&signature="
                              "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9");
+    assert_int_equal(n, (int)strlen(buf));
     in.order_type = NX_ORD_MARKET;
     in.side = NX_SIDE_SELL;
     in.qty = Q(0.125);
     in.reduce_only = 1;
     in.client_id = nx_clid_make(7, 42);
-    n = nx_binance_order_request(buf, sizeof buf, "BTCUSDT", &in, 2, 3, 1700000000000LL, 0, secret,
-                                 strlen(secret));
+    nx_binance_req_t r2 = {"BTCUSDT", 2, 3, 1700000000000LL, 0, key, bn_api_key};
+    n = nx_binance_order_request(buf, sizeof buf, &r2, &in);
     assert_true(n > 0);
     assert_non_null(strstr(buf, "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.125&reduceOnly="
                                 "true&newClientOrderId=nx-7000000002a&timestamp=1700000000000&"
                                 "signature="));
     assert_int_equal(strlen(strstr(buf, "signature=")), 10 + 64);
     /* too small a buffer, or a stop order (the algo endpoint's job) */
-    assert_int_equal(nx_binance_order_request(buf, 40, "BTCUSDT", &in, 2, 3, 1, 0, secret, 3),
-                     NX_ETOOLONG);
+    assert_int_equal(nx_binance_order_request(buf, 40, &r2, &in), NX_ETOOLONG);
     in.order_type = NX_ORD_STOP_MARKET;
-    assert_int_equal(nx_binance_order_request(buf, sizeof buf, "BTCUSDT", &in, 2, 3, 1, 0, secret, 3),
-                     NX_EINVAL);
+    assert_int_equal(nx_binance_order_request(buf, sizeof buf, &r2, &in), NX_EINVAL);
+    nx_hmac_key_free(key);
+}
+
+/* The WebSocket API signs its parameters sorted by name (Binance's "WebSocket
+ * API General Info"); the expected signatures were computed outside Nexus:
+ *   echo -n '<payload>' | openssl dgst -sha256 -hmac <secret>
+ * with the official example's secret. */
+static void test_binance_ws_and_algo_signatures(void **state)
+{
+    (void)state;
+    nx_hmac_key_t *key = NULL;
+    assert_int_equal(nx_hmac_key_create(&key, bn_secret, strlen(bn_secret)), 0);
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.side = NX_SIDE_BUY;
+    in.order_type = NX_ORD_LIMIT;
+    in.qty = 1;
+    in.price = 9000;
+    nx_binance_req_t r = {"BTCUSDT", 0, 0, 1591702613943LL, 5000, key, bn_api_key};
+    char buf[1024];
+    int n = nx_binance_ws_order_place(buf, sizeof buf, &r, 17, &in);
+    assert_true(n > 0);
+    assert_string_equal(
+        buf, "{\"id\":17,\"method\":\"order.place\",\"params\":{\"apiKey\":\"dbefbc809e3e83c283a984c3a"
+             "1459732ea7db1360ca80c5c2c8867408d28cc83\",\"price\":\"9000\",\"quantity\":\"1\","
+             "\"recvWindow\":5000,\"side\":\"BUY\",\"symbol\":\"BTCUSDT\",\"timeInForce\":\"GTC\","
+             "\"timestamp\":1591702613943,\"type\":\"LIMIT\",\"signature\":\"5b8fe2b962b8e1b2b82fb"
+             "40e548d56147c2a8f835b5f1393ae4b4b90c38b527f\"}}");
+    /* REST algo order: a stop-loss on the whole position at the mark */
+    nx_binance_algo_t a = {nx_clid_make(7, 43), NX_SIDE_SELL, NX_ORD_STOP_MARKET, 6000050, 0, 0, 0};
+    nx_binance_req_t r2 = {"BTCUSDT", 2, 3, 1700000000000LL, 0, key, bn_api_key};
+    n = nx_binance_algo_request(buf, sizeof buf, &r2, &a);
+    assert_true(n > 0);
+    assert_string_equal(buf, "algoType=CONDITIONAL&clientAlgoId=nx-7000000002b&closePosition=true&"
+                             "side=SELL&symbol=BTCUSDT&timestamp=1700000000000&triggerPrice=60000.5&"
+                             "type=STOP_MARKET&workingType=MARK_PRICE&signature=7ab9bde847e777230977"
+                             "77c04bc49a2280eec8b2f22a5cf8635fb14db2f62625");
+    /* WebSocket API trailing stop: 1.5% behind, armed at 66000 */
+    nx_binance_algo_t t = {nx_clid_make(7, 44), NX_SIDE_SELL, NX_ORD_TRAILING_STOP, 0, Q(0.01),
+                           6600000, 150};
+    nx_binance_req_t r3 = {"BTCUSDT", 2, 3, 1700000000000LL, 5000, key, bn_api_key};
+    n = nx_binance_ws_algo_place(buf, sizeof buf, &r3, 18, &t);
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "\"method\":\"algoOrder.place\""));
+    assert_non_null(strstr(buf, "\"callbackRate\":\"1.5\""));
+    assert_non_null(strstr(buf, "\"signature\":\"8e8f2ee96b27db0aadac14b8944d4891227bba6f49c104e6c"
+                                "795290ecea5d971\"}}"));
+    /* a callback outside 0.1%..10%, a stop with no trigger */
+    t.callback_bp = 5;
+    assert_int_equal(nx_binance_ws_algo_place(buf, sizeof buf, &r3, 18, &t), NX_EINVAL);
+    a.trigger_price = 0;
+    assert_int_equal(nx_binance_algo_request(buf, sizeof buf, &r2, &a), NX_EINVAL);
+    /* cancel by client id over the WebSocket API */
+    n = nx_binance_ws_cancel(buf, sizeof buf, &r3, 19, nx_clid_make(7, 42), 0);
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "\"method\":\"order.cancel\",\"params\":{\"apiKey\":\"dbefbc"));
+    assert_non_null(strstr(buf, "\"origClientOrderId\":\"nx-7000000002a\",\"recvWindow\":5000,"
+                                "\"symbol\":\"BTCUSDT\",\"timestamp\":1700000000000,"));
+    /* client ids: ours round-trip, anyone else's are 0 */
+    char id[24];
+    assert_int_equal(nx_binance_clid_format(nx_clid_make(7, 42), id), 14);
+    assert_int_equal(nx_binance_clid_parse(id, 14), nx_clid_make(7, 42));
+    assert_int_equal(nx_binance_clid_parse("autoclose-1700", 14), 0);
+    assert_int_equal(nx_binance_clid_parse("nx-", 3), 0);
+    assert_int_equal(nx_binance_clid_parse("nx-12G", 6), 0);
+    nx_hmac_key_free(key);
 }
 
 int main(void)
@@ -801,7 +901,9 @@ int main(void)
         cmocka_unit_test(test_out_of_order_and_duplicate_updates),
         cmocka_unit_test(test_stop_failures),
         cmocka_unit_test(test_random_sequences_keep_invariants),
+        cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_binance_order_request_signature),
+        cmocka_unit_test(test_binance_ws_and_algo_signatures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
