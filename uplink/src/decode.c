@@ -4,14 +4,6 @@
  */
 #include "decode_impl.h"
 
-/* Bytes that may continue a bare JSON value: digits, sign, '.', exponent,
- * and the letters of true/false/null. */
-const uint8_t nx_js_bare[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1, ['t'] = 1,
-    ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1,
-};
-
 #include "nx/clock.h"
 
 #include <stdio.h>

@@ -4,10 +4,10 @@
 #ifndef NX_DECODE_IMPL_H
 #define NX_DECODE_IMPL_H
 
-#include "jscan.h"
 #include "nx/decode.h"
 #include "nx/error.h"
 #include "nx/fixed.h"
+#include "nx/jscan.h"
 
 /* Start a frame: remember where its events begin. */
 void nx__dec_begin(nx_decoder_t *d);

@@ -1,5 +1,11 @@
 /*
- * jscan.h — a forward-only JSON scanner for venue frames (private).
+ * jscan.h — a forward-only JSON scanner for venue frames.
+ *
+ * Part of core so that every biome reading a venue's JSON uses one scanner:
+ * uplink's market-data parsers and the effectors' user-data decoders. It
+ * is header-only (inline, for the hot path) except for the byte table
+ * nx_js_bare in core/src/jscan.c. Pure functions over caller-owned bytes:
+ * any thread may call them, nothing blocks, nothing allocates.
  *
  * Why not a DOM (jansson) or a token array (jsmn): a venue frame is 150-600
  * bytes with 8-20 keys, of which a parser needs 5-10; building a DOM costs
