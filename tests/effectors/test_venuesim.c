@@ -319,6 +319,15 @@ static void test_round_trip_money(void **state)
     int64_t w;
     assert_int_equal(nx_vsim_wallet(sim, KEY_A, &w), 0);
     assert_int_equal(w, 98852440000LL);
+    /* the fills as userTrades lists them, with their commissions */
+    assert_int_equal(rest("GET", "/fapi/v1/userTrades", "symbol=BTCUSDT", KEY_A, key_a, 0, 5000, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"price\":\"60000.00\",\"qty\":\"0.010\",\"realizedPnl\":"
+                                   "\"0.00000000\",\"commission\":\"0.24000000\""));
+    assert_non_null(strstr(r.body, "\"price\":\"58900.00\",\"qty\":\"0.010\",\"realizedPnl\":"
+                                   "\"-11.00000000\",\"commission\":\"0.23560000\""));
+    done(&r);
     /* B's account did not move */
     assert_int_equal(nx_vsim_wallet(sim, KEY_B, &w), 0);
     assert_int_equal(w, 100000000000LL);

@@ -521,6 +521,9 @@ static void paper_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t 
         f.rp_money = apply_fill(s, o->account, o->symbol, o->side, f.px, f.qty, f.fee_money);
         o->cum_qty += f.qty;
         o->cum_value += (__int128)f.px * f.qty;
+        s->trades[s->ntrades++ % VS_TRADES] =
+            (vs_trade_t){o->account, o->symbol, f.trade_id, o->order_id, o->side, (uint8_t)f.maker,
+                         f.px, f.qty, f.fee_money, f.rp_money, vs_now_ms(s)};
         o->update_ms = vs_now_ms(s);
         if (u->status == NX_OS_FILLED && o->parts)
             o->parts--;
@@ -1183,6 +1186,42 @@ static void op_balance(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
     vs_sbf(&out->result, ",\"marginAvailable\":true,\"updateTime\":%lld}]", (long long)vs_now_ms(s));
 }
 
+/* GET /fapi/v1/userTrades: symbol, and orderId or fromId */
+static void op_user_trades(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
+{
+    uint32_t symbol;
+    if (!symbol_of(s, r, out, &symbol))
+        return;
+    const vs_param_t *oid = vs_param(r, "orderId"), *from = vs_param(r, "fromId");
+    uint64_t want = oid ? strtoull(oid->v, NULL, 10) : 0, after = from ? strtoull(from->v, NULL, 10) : 0;
+    const nx_symbol_t *y = sym(s, symbol);
+    vs_sbf(&out->result, "[");
+    int n = 0;
+    uint64_t first = s->ntrades > VS_TRADES ? s->ntrades - VS_TRADES : 0;
+    for (uint64_t i = first; i < s->ntrades; i++) {
+        const vs_trade_t *t = &s->trades[i % VS_TRADES];
+        if (t->account != r->account || t->symbol != symbol || (oid && t->order_id != want) ||
+            (from && t->id < after))
+            continue;
+        vs_sbf(&out->result, "%s{\"symbol\":\"%s\",\"id\":%llu,\"orderId\":%llu,\"side\":\"%s\","
+               "\"price\":",
+               n++ ? "," : "", y->name, (unsigned long long)t->id, (unsigned long long)t->order_id,
+               side_s(t->side));
+        vs_sbfx(&out->result, t->px, y->price_scale);
+        vs_sbf(&out->result, ",\"qty\":");
+        vs_sbfx(&out->result, t->qty, y->qty_scale);
+        vs_sbf(&out->result, ",\"realizedPnl\":");
+        vs_sbfx(&out->result, t->rp_money, NX_VSIM_MONEY_SCALE);
+        vs_sbf(&out->result, ",\"commission\":");
+        vs_sbfx(&out->result, t->fee_money, NX_VSIM_MONEY_SCALE);
+        vs_sbf(&out->result, ",\"commissionAsset\":\"USDT\",\"time\":%lld,\"buyer\":%s,"
+               "\"maker\":%s,\"positionSide\":\"BOTH\"}",
+               (long long)t->time_ms, t->side == NX_SIDE_BUY ? "true" : "false",
+               t->maker ? "true" : "false");
+    }
+    vs_sbf(&out->result, "]");
+}
+
 static void op_leverage(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
 {
     uint32_t symbol;
@@ -1241,7 +1280,7 @@ static const struct {
     {"algoOrder.cancel", op_algo_cancel, 1},    {"algoOrder.status", op_algo_status, 1},
     {"openAlgoOrders", op_open_algos, 1},       {"algoOpenOrders.cancel", op_algo_cancel_all, 1},
     {"positionRisk", op_position_risk, 5},      {"balance", op_balance, 5},
-    {"leverage", op_leverage, 1},
+    {"leverage", op_leverage, 1},               {"userTrades", op_user_trades, 5},
 };
 
 uint32_t vs_weight(const char *op, const vs_req_t *r)

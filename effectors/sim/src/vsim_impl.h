@@ -82,6 +82,16 @@ typedef struct vs_algo {
     int64_t time_ms, update_ms, trigger_ms;
 } vs_algo_t;
 
+/* a fill, as GET /fapi/v1/userTrades reports it */
+typedef struct vs_trade {
+    uint32_t account, symbol;
+    uint64_t id, order_id;
+    uint8_t side, maker;
+    int64_t px, qty, fee_money, rp_money, time_ms;
+} vs_trade_t;
+
+#define VS_TRADES 16384
+
 /* One request, from REST or the WebSocket API, after authentication. */
 typedef struct vs_param {
     const char *k, *v;
@@ -124,6 +134,8 @@ struct nx_vsim {
     vs_account_t acc[VS_ACCOUNTS];
     vs_order_t orders[VS_ORDERS];
     vs_algo_t algos[VS_ALGOS];
+    vs_trade_t trades[VS_TRADES]; /* the last VS_TRADES fills, a ring */
+    uint64_t ntrades;
     uint64_t next_order_id, next_algo_id, next_trade_id, next_uid;
     int64_t skew_ms;
     /* quotas */

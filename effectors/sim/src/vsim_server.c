@@ -370,6 +370,7 @@ static const char *route(const char *m, const char *path)
         {"GET", "/fapi/v3/balance", "balance"},
         {"GET", "/fapi/v2/balance", "balance"},
         {"POST", "/fapi/v1/leverage", "leverage"},
+        {"GET", "/fapi/v1/userTrades", "userTrades"},
         {"POST", "/fapi/v1/listenKey", "listenKey.create"},
         {"PUT", "/fapi/v1/listenKey", "listenKey.keepalive"},
         {"DELETE", "/fapi/v1/listenKey", "listenKey.close"},
