@@ -18,7 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int wire_connect(int port)
+#define NX_TEST_UNUSED __attribute__((unused))
+
+NX_TEST_UNUSED static int wire_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
@@ -36,7 +38,7 @@ static int wire_connect(int port)
     return fd;
 }
 
-static int wire_send_all(int fd, const char *p, size_t n)
+NX_TEST_UNUSED static int wire_send_all(int fd, const char *p, size_t n)
 {
     while (n) {
         ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
@@ -49,7 +51,7 @@ static int wire_send_all(int fd, const char *p, size_t n)
 }
 
 /* Read exactly n bytes, waiting at most timeout_ms in all; 0 or -1. */
-static int wire_read_n(int fd, char *p, size_t n, int timeout_ms)
+NX_TEST_UNUSED static int wire_read_n(int fd, char *p, size_t n, int timeout_ms)
 {
     while (n) {
         struct pollfd pf = {fd, POLLIN, 0};
@@ -72,7 +74,7 @@ typedef struct wire_resp {
 } wire_resp_t;
 
 /* The value of a response header, or NULL (into a static buffer). */
-static const char *wire_header(const wire_resp_t *r, const char *name)
+NX_TEST_UNUSED static const char *wire_header(const wire_resp_t *r, const char *name)
 {
     static char v[128];
     size_t n = strlen(name);
@@ -93,7 +95,7 @@ static const char *wire_header(const wire_resp_t *r, const char *name)
 /* One request on a fresh connection: method, path?query, a form body or
  * NULL, the API key header or NULL. Returns 0 with the answer, or -1 when
  * nothing came back within timeout_ms (the answer was lost). */
-static int wire_http(int port, const char *method, const char *target, const char *body,
+NX_TEST_UNUSED static int wire_http(int port, const char *method, const char *target, const char *body,
                      const char *api_key, int timeout_ms, wire_resp_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -151,7 +153,7 @@ static int wire_http(int port, const char *method, const char *target, const cha
 
 /* ---- WebSocket (RFC 6455): client frames masked, text only ---- */
 
-static int wire_ws_open(int port, const char *path)
+NX_TEST_UNUSED static int wire_ws_open(int port, const char *path)
 {
     int fd = wire_connect(port);
     if (fd < 0)
@@ -182,7 +184,7 @@ static int wire_ws_open(int port, const char *path)
     return fd;
 }
 
-static int wire_ws_send(int fd, const char *text)
+NX_TEST_UNUSED static int wire_ws_send(int fd, const char *text)
 {
     size_t n = strlen(text), h = 2;
     unsigned char *f = malloc(n + 14);
@@ -206,7 +208,7 @@ static int wire_ws_send(int fd, const char *text)
 
 /* The next text frame (malloc'd, NUL-terminated), or NULL after
  * timeout_ms, on a close frame or a closed socket (*closed = 1 then). */
-static char *wire_ws_recv(int fd, int timeout_ms, int *closed)
+NX_TEST_UNUSED static char *wire_ws_recv(int fd, int timeout_ms, int *closed)
 {
     if (closed)
         *closed = 0;
