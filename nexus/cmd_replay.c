@@ -6,8 +6,12 @@
  */
 #include "cli.h"
 
+#include "nx/config.h"
+#include "nx/decode.h"
 #include "nx/error.h"
+#include "nx/fixed.h"
 #include "nx/replay.h"
+#include "nx/venuesim.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -45,13 +49,92 @@ static void help(FILE *out)
         "                       is above its high, a price far off, old, a repeated id)\n"
         "  --exit-when-done     stop once the stream has been sent to the end\n"
         "Faults on command: GET /_replay/fault?kind=drop|stall|skip|malformed|http429\n"
-        "Counters: GET /_replay/status\n");
+        "Counters: GET /_replay/status\n\n"
+        "The venue's trading side beside it (Binance USD-M only):\n"
+        "  --venue-sim PORT     serve REST orders, the WebSocket API and the user-data\n"
+        "                       stream on 127.0.0.1:PORT (0: any free port), matching\n"
+        "                       against the messages as they are sent\n"
+        "  --sim-config FILE    the symbols (scales, tick, lot, minimum notional) from\n"
+        "                       this Nexus config\n"
+        "  --sim-accounts FILE  one account per line: API_KEY SECRET [WALLET_USDT]\n"
+        "                       (secrets never on the command line)\n"
+        "Simulator faults: GET /_sim/fault?kind=reject|unknown|timeout|slow|drop_user|\n"
+        "  mute_user|expire_key|duplicate|reorder|cancel_stop|partial|liquidate|skew|http429\n"
+        "  [&n=N][&ms=MS][&code=C]; counters: GET /_sim/status\n");
 }
 
 static void *serve(void *arg)
 {
     nx_replay_run(arg);
     return NULL;
+}
+
+static void *serve_sim(void *arg)
+{
+    nx_vsim_run(arg);
+    return NULL;
+}
+
+/* The simulator's market: each replayed message decoded on the replay's
+ * thread (the decoder's ring has that one producer and consumer) and
+ * handed to the simulator. */
+typedef struct simfeed {
+    nx_vsim_t *sim;
+    nx_symtab_t symtab;
+    nx_decoder_t dec;
+    nx_ring_t *ring;
+    nx_ring_consumer_t *c;
+} simfeed_t;
+
+static void sim_message(void *ctx, const char *data, size_t len)
+{
+    simfeed_t *f = ctx;
+    uint64_t first, seq;
+    if (nx_decode_frame(&f->dec, data, len, &first) <= 0)
+        return;
+    uint32_t n;
+    while ((n = nx_ring_poll(f->ring, f->c, 64, &seq)) > 0) {
+        for (uint32_t i = 0; i < n; i++)
+            nx_vsim_on_market(f->sim, nx_bus_event(f->ring, seq + i));
+        nx_ring_release(f->c, seq + n);
+    }
+}
+
+/* "API_KEY SECRET [WALLET]" lines; '#' starts a comment. */
+static int sim_accounts(nx_vsim_t *sim, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "nexus replay: cannot read %s\n", path);
+        return NX_EIO;
+    }
+    char line[1024];
+    int n = 0, lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        char key[256], secret[600], wallet[64] = "10000";
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        int k = sscanf(line, "%255s %599s %63s", key, secret, wallet);
+        int64_t w = 0;
+        if (k < 2 || nx_fixed_parse(wallet, strlen(wallet), NX_VSIM_MONEY_SCALE, &w) || w <= 0) {
+            fprintf(stderr, "nexus replay: %s:%d: expected API_KEY SECRET [WALLET_USDT]\n", path,
+                    lineno);
+            rc = NX_ESYNTAX;
+        } else if ((rc = nx_vsim_add_account(sim, key, secret, w))) {
+            fprintf(stderr, "nexus replay: %s:%d: %s\n", path, lineno, nx_strerror(rc));
+        } else {
+            n++;
+        }
+        memset(secret, 0, sizeof secret);
+    }
+    memset(line, 0, sizeof line);
+    fclose(f);
+    if (!rc && !n) {
+        fprintf(stderr, "nexus replay: %s holds no account\n", path);
+        rc = NX_EINVAL;
+    }
+    return rc;
 }
 
 int nx_cmd_replay(int argc, char **argv)
@@ -74,6 +157,9 @@ int nx_cmd_replay(int argc, char **argv)
         O_RETRY,
         O_DONE,
         O_HOSTILE,
+        O_SIM,
+        O_SIM_CONFIG,
+        O_SIM_ACCOUNTS,
     };
     static const struct option opts[] = {{"venue", required_argument, 0, 'v'},
                                          {"frames", required_argument, 0, O_FRAMES},
@@ -93,12 +179,15 @@ int nx_cmd_replay(int argc, char **argv)
                                          {"retry-after", required_argument, 0, O_RETRY},
                                          {"exit-when-done", no_argument, 0, O_DONE},
                                          {"hostile-every", required_argument, 0, O_HOSTILE},
+                                         {"venue-sim", required_argument, 0, O_SIM},
+                                         {"sim-config", required_argument, 0, O_SIM_CONFIG},
+                                         {"sim-accounts", required_argument, 0, O_SIM_ACCOUNTS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     nx_replay_opts_t o;
     nx_replay_opts_default(&o);
-    const char *venue = NULL;
-    int exit_when_done = 0, c;
+    const char *venue = NULL, *sim_config = NULL, *sim_accts = NULL;
+    int exit_when_done = 0, c, sim_port = -1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
         switch (c) {
@@ -156,6 +245,15 @@ int nx_cmd_replay(int argc, char **argv)
         case O_HOSTILE:
             o.hostile_every = (uint32_t)atol(optarg);
             break;
+        case O_SIM:
+            sim_port = atoi(optarg);
+            break;
+        case O_SIM_CONFIG:
+            sim_config = optarg;
+            break;
+        case O_SIM_ACCOUNTS:
+            sim_accts = optarg;
+            break;
         case 'h':
             help(stdout);
             return NX_EXIT_OK;
@@ -172,6 +270,40 @@ int nx_cmd_replay(int argc, char **argv)
     if (o.venue == NX_VENUE_NONE || o.venue == NX_VENUE_PAPER) {
         fprintf(stderr, "nexus replay: unknown venue '%s'\n", venue);
         return NX_EXIT_USAGE;
+    }
+    if (sim_port >= 0 && (o.venue != NX_VENUE_BINANCE_USDM || !sim_config || !sim_accts)) {
+        fprintf(stderr, "nexus replay: --venue-sim serves Binance USD-M (--venue binance-usdm) "
+                        "and needs --sim-config and --sim-accounts\n");
+        return NX_EXIT_USAGE;
+    }
+    static simfeed_t feed; /* the replay's thread uses it until the end of this function */
+    static nx_config_t scfg;
+    if (sim_port >= 0) {
+        nx_config_errors_t errs;
+        if (nx_config_load(sim_config, &scfg, &errs)) {
+            nx_config_errors_print(&errs, stderr);
+            return NX_EXIT_CONFIG;
+        }
+        nx_symtab_init(&feed.symtab);
+        nx_vsim_opts_t so;
+        nx_vsim_opts_default(&so);
+        so.symtab = &feed.symtab;
+        so.port = sim_port;
+        int rc;
+        if ((rc = nx_config_symbols_intern(&scfg, &feed.symtab)) ||
+            (rc = nx_ring_create(&feed.ring, "sim", 1 << 12, sizeof(nx_event_t), 1,
+                                 NX_RING_NEVER_BLOCK, NX_WAIT_SPIN)) ||
+            (rc = nx_decoder_init(&feed.dec, o.venue, &feed.symtab, feed.ring)) ||
+            (rc = nx_vsim_create(&feed.sim, &so)) ||
+            (rc = sim_accounts(feed.sim, sim_accts))) {
+            fprintf(stderr, "nexus replay: the venue simulator cannot start: %s\n",
+                    nx_strerror(rc));
+            nx_vsim_destroy(feed.sim);
+            return NX_EXIT_CONFIG;
+        }
+        feed.c = nx_ring_consumer(feed.ring, 0);
+        o.on_message = sim_message;
+        o.on_message_ctx = &feed;
     }
     sigset_t set;
     sigemptyset(&set);
@@ -193,7 +325,13 @@ int nx_cmd_replay(int argc, char **argv)
     printf("nexus replay: listening on 127.0.0.1:%d (%s, %llu messages)\n", nx_replay_port(r),
            venue, (unsigned long long)st.messages);
     fflush(stdout);
-    pthread_t th;
+    pthread_t th, sth;
+    if (feed.sim) {
+        printf("nexus replay: venue simulator on 127.0.0.1:%d (REST, /ws-fapi/v1, /ws/<listenKey>)\n",
+               nx_vsim_port(feed.sim));
+        fflush(stdout);
+        pthread_create(&sth, NULL, serve_sim, feed.sim);
+    }
     pthread_create(&th, NULL, serve, r);
     for (;;) {
         struct timespec ts = {0, 100000000};
@@ -208,6 +346,23 @@ int nx_cmd_replay(int argc, char **argv)
     }
     nx_replay_stop(r);
     pthread_join(th, NULL);
+    if (feed.sim) {
+        nx_vsim_stop(feed.sim);
+        pthread_join(sth, NULL);
+        nx_vsim_stats_t vs;
+        nx_vsim_stats(feed.sim, &vs);
+        fprintf(stderr,
+                "{\"venue_sim\":{\"requests\":%llu,\"orders\":%llu,\"algo_orders\":%llu,"
+                "\"fills\":%llu,\"rejects\":%llu,\"bad_signature\":%llu,\"http429\":%llu,"
+                "\"max_weight_pct\":%u,\"max_orders_10s_pct\":%u}}\n",
+                (unsigned long long)vs.requests, (unsigned long long)vs.orders,
+                (unsigned long long)vs.algo_orders, (unsigned long long)vs.fills,
+                (unsigned long long)vs.rejects, (unsigned long long)vs.bad_signature,
+                (unsigned long long)vs.http429, vs.max_weight_pct, vs.max_orders_10s_pct);
+        nx_vsim_destroy(feed.sim);
+        nx_decoder_fini(&feed.dec);
+        nx_ring_destroy(feed.ring);
+    }
     nx_replay_stats(r, &st);
     fprintf(stderr,
             "{\"replay\":\"%s\",\"messages\":%llu,\"sent\":%llu,\"connections\":%u,\"drops\":%llu,"

@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "nx/binance_live.h"
 #include "nx/chat.h"
 #include "nx/clock.h"
 #include "nx/config.h"
@@ -75,7 +76,18 @@ typedef struct nx_engine {
     int64_t *bad_told_ns;  /* per symbol: when the owner was last told (engine clock) */
     uint32_t *bad_untold;  /* per symbol: quarantined since then */
     nx_cortex_t *cortex;   /* engine thread after start */
-    nx_desk_t *desk;     /* paper trading sessions, engine thread */
+    nx_desk_t *desk;     /* the trading sessions, engine thread */
+    /* Live venues (engine_live.c): one Binance USD-M adapter per endpoint
+     * set (indexed by nx_config_execution_t; [NX_EXEC_PAPER] unused), on
+     * the network thread's loop, and the sessions that trade on them. */
+    nx_bnlive_t *live[3];
+    struct {
+        uint32_t session;
+        int64_t user;
+        uint8_t exec;
+        char name[32];
+    } live_sessions[NX_CONFIG_MAX_SESSIONS];
+    uint32_t n_live;
     nx_store_t *store;   /* durable state; service thread after start */
     nx_writer_t *writer; /* the journal ring's storage writer, service thread */
     /* Service thread: the newest candle stored (market time), and when
@@ -195,6 +207,16 @@ uint64_t engine_follow_mask(nx_engine_t *e, const nx_config_session_t *x);
 /* engine_boot.c: the feeds close with the network thread's context
  * (network thread, at its end; destroys the context under call_mu). */
 void engine_feeds_stop(nx_engine_t *e);
+
+/* engine_live.c: the live venues. init (main thread, after the sessions
+ * are loaded, before recovery): each live session's keys opened from the
+ * vault into its adapter, the session routed to it; adopt (recovery): an
+ * order stored as open at a live venue; start (network thread); release
+ * (after the network loop is gone). */
+int engine_live_init(nx_engine_t *e);
+int engine_live_adopt(nx_engine_t *e, const nx_ev_order_intent_t *in, uint32_t symbol);
+void engine_live_start(nx_engine_t *e);
+void engine_live_release(nx_engine_t *e);
 
 /* engine_recovery.c: client-order and approval ids continue after the
  * stored ones; then the venue's book, each session's saved state and the

@@ -445,9 +445,18 @@ static int load_session(void *ctx, const nx_session_row_t *r)
         return 0;
     }
     if (r->id <= 0 || r->id > UINT32_MAX ||
-        (rc = nx_desk_add_session(e->desk, (uint32_t)r->id, &x, engine_follow_mask(e, &x))))
+        (rc = nx_desk_add_session(e->desk, (uint32_t)r->id, &x, engine_follow_mask(e, &x)))) {
         NX_ERROR("desk", "session %lld (%s) of user %lld not started: %s", (long long)r->id,
                  r->name, (long long)r->user_id, nx_strerror(rc ? rc : NX_EINVAL));
+        return 0;
+    }
+    if (x.execution != NX_EXEC_PAPER && e->n_live < NX_CONFIG_MAX_SESSIONS) {
+        e->live_sessions[e->n_live].session = (uint32_t)r->id;
+        e->live_sessions[e->n_live].user = r->user_id;
+        e->live_sessions[e->n_live].exec = (uint8_t)x.execution;
+        snprintf(e->live_sessions[e->n_live].name, sizeof e->live_sessions[0].name, "%s", r->name);
+        e->n_live++;
+    }
     return 0;
 }
 
@@ -487,6 +496,7 @@ static void release(nx_engine_t *e)
     e->tg = NULL;
     nx_net_destroy(e->net); /* when the network thread never ran */
     e->net = NULL;
+    engine_live_release(e); /* after the loop: its connections' callbacks ran on close */
     for (uint32_t i = 0; i < e->n_feeds; i++)
         nx_feed_destroy(e->feeds[i]);
     e->n_feeds = 0;
@@ -536,7 +546,8 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
         (rc = guard_init(e)) || (rc = storage_init(e)) || (rc = cortex_init(e)) ||
         (cfg->n_symbols &&
          ((rc = nx_desk_create(&e->desk, cfg, e->symtab, engine_desk_journal, e)) ||
-          (rc = desk_sentinel(e)) || (rc = sessions_load(e)) || (rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
+          (rc = desk_sentinel(e)) || (rc = sessions_load(e)) || (rc = engine_live_init(e)) ||
+          (rc = engine_resume_ids(e)) || (rc = engine_recover(e))))) {
         release(e); /* the desk too, when recovery failed after creating it */
         return rc;
     }

@@ -56,7 +56,11 @@ static void recovery_report(void *ctx, uint32_t session, const char *text)
 static int recover_order(void *ctx, const nx_store_order_t *o)
 {
     recovery_t *r = ctx;
-    int rc = o->ok ? nx_desk_restore_order(r->e->desk, &o->in, o->symbol) : NX_EINVAL;
+    /* a live session's order rests at its venue: its adapter follows it;
+     * a paper session's rests at the paper venue again */
+    int rc = !o->ok ? NX_EINVAL : engine_live_adopt(r->e, &o->in, o->symbol);
+    if (rc == NX_ENOENT)
+        rc = nx_desk_restore_order(r->e->desk, &o->in, o->symbol);
     if (rc) /* the venue lacks it: reconciliation holds its session */
         NX_ERROR("recovery", "stored order %llu (session %u) cannot rest at the venue again: %s",
                  (unsigned long long)o->in.client_id, o->in.session, nx_strerror(rc));

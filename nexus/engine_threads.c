@@ -47,6 +47,7 @@ void *engine_network_main(void *arg)
     pin("network", e->cfg->engine.network_cpu);
     for (uint32_t i = 0; i < e->n_feeds; i++)
         nx_feed_start(e->feeds[i]);
+    engine_live_start(e);
     nx_ring_consumer_t *oc = nx_ring_consumer(e->orders, 0);
     int64_t period = (int64_t)e->cfg->engine.heartbeat_ms * NX_NS_PER_MS;
     int64_t next = nx_mono_ns() + period;
@@ -325,6 +326,8 @@ static void on_event(nx_engine_t *e, const nx_event_t *ev)
         nx_cortex_on_event(e->cortex, ev);
     if (t == NX_EV_CONTROL)
         desk_command(e, &ev->u.control);
+    if (t == NX_EV_ORDER_UPDATE && e->desk) /* a live venue's answer */
+        nx_desk_on_order_update(e->desk, ev->hdr.symbol, &ev->u.order);
     /* a heartbeat a minute is kept (the journal shows the engine was alive
      * and when): 1,440 rows a day instead of 86,400 at the default 1 s */
     uint64_t keep_every = 60000 / (e->cfg->engine.heartbeat_ms ? e->cfg->engine.heartbeat_ms : 1);

@@ -624,6 +624,12 @@ static void extract_cortex(vctx_t *c, json_t *root, nx_config_t *cfg)
 }
 
 static const char *const session_modes[] = {"watcher", "copilot", "pilot", NULL};
+static const char *const executions[] = {"paper", "binance-usdm-testnet", "binance-usdm", NULL};
+
+const char *nx_config_execution_name(uint32_t execution)
+{
+    return execution <= NX_EXEC_BINANCE ? executions[execution] : "?";
+}
 
 /* One session object's values (its structure validated already), with the
  * defaults of what it leaves out, and the checks across keys: its symbols
@@ -681,6 +687,10 @@ static int extract_session(vctx_t *c, const nx_config_t *cfg, json_t *sj, nx_con
     get_str(sj, "max_symbol_exposure", x->max_symbol_exposure, sizeof x->max_symbol_exposure);
     get_str(sj, "max_total_exposure", x->max_total_exposure, sizeof x->max_total_exposure);
     get_str(sj, "low_profit_min", x->low_profit_min, sizeof x->low_profit_min);
+    v = json_object_get(sj, "execution");
+    x->execution = v ? (uint32_t)enum_index(v, executions) : NX_EXEC_PAPER;
+    v = json_object_get(sj, "live_confirmed");
+    x->live_confirmed = v && json_is_true(v);
     int depth = c->depth, bad = 0;
     /* the venue first: a symbol's name may be listed on several venues,
      * and the session's are its venue's */
@@ -725,6 +735,23 @@ static int extract_session(vctx_t *c, const nx_config_t *cfg, json_t *sj, nx_con
         c->depth = depth;
         bad = 1;
     }
+    if (x->execution != NX_EXEC_PAPER && x->venue != NX_VENUE_BINANCE_USDM) {
+        c->path[depth].key = "execution";
+        c->depth = depth + 1;
+        add_error(c, 0, "%s trades Binance USD-M symbols; this session's are on %s",
+                  executions[x->execution], nx_venue_name(x->venue));
+        c->depth = depth;
+        bad = 1;
+    }
+    if (x->execution == NX_EXEC_BINANCE && !x->live_confirmed) {
+        c->path[depth].key = "execution";
+        c->depth = depth + 1;
+        add_error(c, 0,
+                  "binance-usdm trades real money: set \"live_confirmed\": true in this session "
+                  "to confirm it (or use binance-usdm-testnet)");
+        c->depth = depth;
+        bad = 1;
+    }
     json_t *sts = json_object_get(sj, "strategies");
     for (size_t k = 0; sts && k < json_array_size(sts); k++) {
         const char *name = json_string_value(json_array_get(sts, k));
@@ -746,8 +773,40 @@ static int extract_session(vctx_t *c, const nx_config_t *cfg, json_t *sj, nx_con
     return bad;
 }
 
+static void endpoints(json_t *o, nx_config_endpoints_t *e, const char *rest, const char *api,
+                      const char *stream)
+{
+    snprintf(e->rest_url, sizeof e->rest_url, "%s", rest);
+    snprintf(e->ws_api_url, sizeof e->ws_api_url, "%s", api);
+    snprintf(e->stream_url, sizeof e->stream_url, "%s", stream);
+    if (!o)
+        return;
+    get_str(o, "rest_url", e->rest_url, sizeof e->rest_url);
+    get_str(o, "ws_api_url", e->ws_api_url, sizeof e->ws_api_url);
+    get_str(o, "stream_url", e->stream_url, sizeof e->stream_url);
+}
+
+/* live: the venues' endpoints (spec/exchanges.md §1.1) and the adapter's limits */
+static void extract_live(json_t *root, nx_config_t *cfg)
+{
+    json_t *lv = json_object_get(root, "live");
+    endpoints(json_object_get(lv, "binance_usdm"), &cfg->live.binance_usdm,
+              "https://fapi.binance.com", "wss://ws-fapi.binance.com/ws-fapi/v1",
+              "wss://fstream.binance.com");
+    endpoints(json_object_get(lv, "binance_usdm_testnet"), &cfg->live.binance_usdm_testnet,
+              "https://testnet.binancefuture.com", "wss://testnet.binancefuture.com/ws-fapi/v1",
+              "wss://fstream.binancefuture.com");
+    cfg->live.recv_window_ms = 5000;
+    cfg->live.answer_timeout_ms = 5000;
+    cfg->live.quota_pct = 80;
+    get_u32(lv, "recv_window_ms", &cfg->live.recv_window_ms);
+    get_u32(lv, "answer_timeout_ms", &cfg->live.answer_timeout_ms);
+    get_u32(lv, "quota_pct", &cfg->live.quota_pct);
+}
+
 static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
 {
+    extract_live(root, cfg);
     json_t *tr = json_object_get(root, "trading");
     if (!tr)
         return;
@@ -1336,6 +1395,8 @@ int nx_config_session_json(const nx_config_t *cfg, const nx_config_session_t *x,
     json_object_set_new(o, "max_symbol_exposure", json_string(x->max_symbol_exposure));
     json_object_set_new(o, "max_total_exposure", json_string(x->max_total_exposure));
     json_object_set_new(o, "low_profit_min", json_string(x->low_profit_min));
+    json_object_set_new(o, "execution", json_string(nx_config_execution_name(x->execution)));
+    json_object_set_new(o, "live_confirmed", json_boolean(x->live_confirmed));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!text)

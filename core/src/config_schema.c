@@ -251,6 +251,8 @@ static const nx_cnode_t cortex_members[] = {
 };
 
 static const char *const mode_choices[] = {"watcher", "copilot", "pilot", NULL};
+static const char *const execution_choices[] = {"paper", "binance-usdm-testnet", "binance-usdm",
+                                                NULL};
 static const nx_cnode_t strategy_name_elem = {
     "",
     NX_CT_STRING,
@@ -349,6 +351,15 @@ static const nx_cnode_t session_members[] = {
     {"approval_drift_bp", NX_CT_INT,
      "COPILOT: an approval is refused when the price moved more than this since the request.", "50",
      0, 10000, 0, NULL, NULL},
+    {"execution", NX_CT_ENUM,
+     "Where its orders go: paper (the paper venue), binance-usdm-testnet (Binance's testnet, "
+     "with the user's testnet keys) or binance-usdm (real money, with the user's keys: needs "
+     "live_confirmed). Keys are stored with `nexus keys set` or /keys.",
+     "\"paper\"", 0, 0, 0, execution_choices, NULL},
+    {"live_confirmed", NX_CT_BOOL,
+     "The owner's explicit yes to trading real money on binance-usdm; without it such a session "
+     "does not start.",
+     "false", 0, 0, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 static const nx_cnode_t session_elem = {"", NX_CT_OBJECT, "One trading session.", NULL, 0, 0,
@@ -463,6 +474,34 @@ static const nx_cnode_t user_members[] = {
 static const nx_cnode_t user_elem = {"", NX_CT_OBJECT, "One user.", NULL, 0, 0,
                                      0,  NULL,         user_members};
 
+static const nx_cnode_t endpoint_members[] = {
+    {"rest_url", NX_CT_STRING, "REST base (orders, queries, listen keys).", "(the venue's)", 1,
+     255, 0, NULL, NULL},
+    {"ws_api_url", NX_CT_STRING,
+     "WebSocket API (orders at the lowest latency); \"\" sends orders over REST only.",
+     "(the venue's)", 0, 255, 0, NULL, NULL},
+    {"stream_url", NX_CT_STRING, "WebSocket base of the user-data stream (/ws/<listenKey>).",
+     "(the venue's)", 1, 255, 0, NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+static const nx_cnode_t live_members[] = {
+    {"binance_usdm", NX_CT_OBJECT,
+     "Binance USD-M endpoints (default fapi.binance.com, ws-fapi.binance.com, "
+     "fstream.binance.com); a test points them at `nexus replay --venue-sim`.",
+     NULL, 0, 0, 0, NULL, endpoint_members},
+    {"binance_usdm_testnet", NX_CT_OBJECT,
+     "Binance USD-M testnet endpoints (default testnet.binancefuture.com).", NULL, 0, 0, 0, NULL,
+     endpoint_members},
+    {"recv_window_ms", NX_CT_INT, "recvWindow of signed requests.", "5000", 100, 60000, 0, NULL,
+     NULL},
+    {"answer_timeout_ms", NX_CT_INT,
+     "An order with no answer this long is queried by its client id (never sent again blindly).",
+     "5000", 100, 60000, 0, NULL, NULL},
+    {"quota_pct", NX_CT_INT, "Stay at or under this share of every venue quota.", "80", 10, 100, 0,
+     NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -485,6 +524,9 @@ static const nx_cnode_t root_members[] = {
      NULL, 0, 0, 0, NULL, market_members},
     {"trading", NX_CT_OBJECT, "Paper trading: the venue's costs and the sessions that trade.", NULL,
      0, 0, 0, NULL, trading_members},
+    {"live", NX_CT_OBJECT,
+     "Live venues: where sessions with execution binance-usdm(-testnet) send their orders.", NULL,
+     0, 0, 0, NULL, live_members},
     {"storage", NX_CT_OBJECT, "Durable state: users, sessions, the journal.", NULL, 0, 0, 0, NULL,
      storage_members},
     {"users", NX_CT_ARRAY,

@@ -333,9 +333,9 @@ static void fault(const char *kind, int n, int ms)
     assert_int_equal(nx_vsim_fault(sim, kind, n, ms, 0, why, sizeof why), 0);
 }
 
-/* The answer is lost (the order went in) while the user-data stream is
- * down too: the adapter asks once the recvWindow is over and learns it
- * was filled; it does not send it again. One order at the venue. */
+/* The answer is lost (the order went in) and the user-data stream says
+ * nothing of it either: the adapter asks once the recvWindow is over and
+ * learns it was filled; it does not send it again. One order at the venue. */
 static void test_lost_answer_is_queried_not_resent(void **state)
 {
     (void)state;
@@ -344,7 +344,7 @@ static void test_lost_answer_is_queried_not_resent(void **state)
     wait_streams(2);
     trade(6000000);
     fault("unknown", 1, 0);
-    fault("drop_user", 1, 0);
+    fault("mute_user", 1, 3000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     nx_ev_order_intent_t in = market(1, 1, NX_SIDE_BUY, 10);
     assert_int_equal(br->ops->place(br, &in, BTC), 0);

@@ -551,6 +551,8 @@ static void apply_until(nx_replay_t *r, uint64_t end)
 {
     for (; r->applied < end && r->applied < r->n; r->applied++) {
         msg_t *m = &r->msgs[r->applied];
+        if (r->o.on_message)
+            r->o.on_message(r->o.on_message_ctx, m->data, m->len);
         if (m->kind != K_DEPTH)
             continue;
         uint64_t first;

@@ -108,10 +108,32 @@ typedef struct nx_config_session {
     char low_profit_min[32]; /* decimal text, >= 0 */
     uint32_t approval_ttl_s, approval_drift_bp;
     uint32_t stop_bp; /* stop-loss when a signal gives none */
+    uint32_t execution; /* where its orders go: nx_config_execution_t */
+    uint32_t live_confirmed; /* 1 = its owner confirmed trading real money */
 } nx_config_session_t;
+
+/* Where a session's orders go. */
+typedef enum nx_config_execution {
+    NX_EXEC_PAPER = 0,        /* the paper venue, on the engine's own market events */
+    NX_EXEC_BINANCE_TESTNET,  /* Binance USD-M testnet, with the user's testnet keys */
+    NX_EXEC_BINANCE,          /* Binance USD-M: real money, confirmed by its owner */
+} nx_config_execution_t;
+
+const char *nx_config_execution_name(uint32_t execution);
+
+/* A live venue's endpoints. */
+typedef struct nx_config_endpoints {
+    char rest_url[256];   /* "https://fapi.binance.com" */
+    char ws_api_url[256]; /* "wss://ws-fapi.binance.com/ws-fapi/v1"; "" = REST only */
+    char stream_url[256]; /* "wss://fstream.binance.com" (user data at /ws/<listenKey>) */
+} nx_config_endpoints_t;
 
 typedef struct nx_config {
     char path[NX_PATH_MAX];
+    struct {
+        nx_config_endpoints_t binance_usdm, binance_usdm_testnet;
+        uint32_t recv_window_ms, answer_timeout_ms, quota_pct;
+    } live;
     struct {
         uint32_t market_ring;      /* events, power of two */
         uint32_t order_ring;       /* events, power of two */

@@ -151,6 +151,11 @@ static int64_t ref_px(const nx_vsim_t *s, uint32_t symbol)
 
 static void out_raw(nx_vsim_t *s, uint32_t account, char *p, size_t n)
 {
+    if (s->mute_until_ms && vs_now_ms(s) < s->mute_until_ms) {
+        free(p); /* the stream stays up; the event never comes */
+        s->st.user_drops++;
+        return;
+    }
     s->st.user_events++;
     if (s->user_out)
         s->user_out(s, account, p, n);
@@ -1469,6 +1474,13 @@ void nx_vsim_on_market(nx_vsim_t *s, const nx_event_t *ev)
     if (mark <= 0 || lo <= 0 || hi < lo)
         return;
     pthread_mutex_lock(&s->mu);
+    /* a print far from the market (the replay's hostile frames) is not the
+     * mark: no stop fires and no position is liquidated on it, as the
+     * paper venue fills nothing on it (pxband.h, 25%) */
+    if (!nx_pxband_take_range(&s->band[symbol], mark, hi, lo, mark, 2500)) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
     if (ev->hdr.type != NX_EV_MARK)
         nx_paper_on_market(s->paper, ev);
     s->mark[symbol] = mark;
@@ -1525,6 +1537,8 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
             if (s->acc[i].used && s->user_close)
                 s->user_close(s, i, 1);
         s->st.user_drops++;
+    } else if (!strcmp(kind, "mute_user")) {
+        s->mute_until_ms = vs_now_ms(s) + (ms > 0 ? ms : 1000);
     } else if (!strcmp(kind, "expire_key"))
         vs_expire_keys(s, 1);
     else if (!strcmp(kind, "duplicate"))
@@ -1552,7 +1566,7 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
         s->f_429_ms = ms > 0 ? ms : 1000;
     } else {
         snprintf(why, cap,
-                 "unknown fault '%s' (reject, unknown, timeout, slow, drop_user, expire_key, "
+                 "unknown fault '%s' (reject, unknown, timeout, slow, drop_user, mute_user, expire_key, "
                  "duplicate, reorder, cancel_stop, partial, liquidate, skew, http429)",
                  kind);
         rc = NX_EINVAL;
@@ -1649,7 +1663,8 @@ int nx_vsim_create(nx_vsim_t **out, const nx_vsim_opts_t *o)
     int rc = NX_ENOMEM;
     s->filters = calloc(s->nsym, sizeof *s->filters);
     s->mark = calloc(s->nsym, sizeof *s->mark);
-    if (!s->filters || !s->mark)
+    s->band = calloc(s->nsym, sizeof *s->band);
+    if (!s->filters || !s->mark || !s->band)
         goto fail;
     if ((rc = build_exchange_info(s)))
         goto fail;
@@ -1661,6 +1676,7 @@ int nx_vsim_create(nx_vsim_t **out, const nx_vsim_opts_t *o)
     po.on_update = paper_update;
     po.ctx = s;
     po.max_open_orders = 1000;
+    po.sanity_bp = 2500;
     rc = NX_ENOMEM;
     if (!(s->paper = nx_paper_create(&po, s->symtab)))
         goto fail;
@@ -1761,6 +1777,7 @@ void nx_vsim_destroy(nx_vsim_t *s)
     free(s->exchange_info);
     free(s->filters);
     free(s->mark);
+    free(s->band);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

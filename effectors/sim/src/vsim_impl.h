@@ -14,6 +14,7 @@
 #include "nx/binance_filters.h"
 #include "nx/bridge.h"
 #include "nx/hmac.h"
+#include "nx/pxband.h"
 #include "nx/venuesim.h"
 
 #define VS_ACCOUNTS 64
@@ -130,7 +131,8 @@ struct nx_vsim {
     char *exchange_info;      /* the GET /fapi/v1/exchangeInfo body */
     size_t exchange_info_len;
     nx_bridge_t *paper;
-    int64_t *mark, *low, *high; /* per symbol: the mark and the last event's range */
+    int64_t *mark;       /* per symbol: the mark price (last accepted trade, close or mark) */
+    nx_pxband_t *band;   /* per symbol: prices too far from the last accepted move nothing */
     vs_account_t acc[VS_ACCOUNTS];
     vs_order_t orders[VS_ORDERS];
     vs_algo_t algos[VS_ALGOS];
@@ -146,6 +148,7 @@ struct nx_vsim {
     /* faults pending */
     int64_t f_reject, f_unknown, f_timeout, f_slow, f_dup, f_reorder, f_partial, f_429;
     int64_t f_slow_ms, f_429_ms;
+    int64_t mute_until_ms; /* fault "mute_user": user-data events lost until then */
     int f_reject_code;
     char *held; /* fault "reorder": the event waiting for the next one */
     size_t held_len;

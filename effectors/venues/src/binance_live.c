@@ -50,8 +50,9 @@
 
 enum { CMD_PLACE = 1, CMD_CANCEL, CMD_CANCEL_ALL, CMD_AMEND };
 enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
-enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES };
-enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE };
+enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO };
+enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
+       R_EXINFO, R_LEVERAGE };
 
 typedef struct cmd {
     uint8_t op;
@@ -93,6 +94,11 @@ typedef struct account {
     struct lws *stream;
     int stream_state;     /* 0 down, 1 key asked, 2 connecting, 3 up */
     int had_stream;       /* a gap follows a first connection */
+    atomic_int stream_up; /* the engine thread reads it: no entry while the stream is down */
+    /* leverage set at the venue per symbol (0 = not yet), and a request
+     * for it in flight: an entry waits for its answer */
+    uint8_t *lev;
+    uint8_t *lev_pending;
     int64_t keepalive_at_ns, reconnect_at_ns;
     uint32_t attempts;
     /* own order sends, for the per-account quotas: times of the last ones */
@@ -155,6 +161,14 @@ struct nx_bnlive {
     int64_t blocked_until_ns; /* 429/418 in force */
     lws_sorted_usec_list_t tick;
     int started;
+    /* the symbols' filters: the caller's (opts.filters), or loaded from
+     * exchangeInfo at start by the network thread and published with
+     * filters_ready (release); the engine thread reads them after an
+     * acquire of it, and refuses orders until then */
+    nx_bn_filters_t *own_filters;
+    const nx_bn_filters_t *filters;
+    atomic_int filters_ready;
+    _Atomic uint64_t refused; /* engine thread: orders refused before sending */
     nx_bnlive_stats_t st;   /* network thread */
     pthread_mutex_t snap_mu; /* guards snap: what other threads read */
     nx_bnlive_stats_t snap;
@@ -821,6 +835,22 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         json_decref(j);
         return;
     }
+    if (kind == R_EXINFO) {
+        char why[256] = "";
+        int rc = transport_ok && status == 200
+                     ? nx_bn_filters_load(body, len, b->o.symtab, b->own_filters,
+                                          nx_symtab_count(b->o.symtab), why, sizeof why)
+                     : NX_EIO;
+        if (rc) {
+            NX_ERROR("binance", "exchangeInfo not usable (%s): no order is sent until it is",
+                     why[0] ? why : "no answer");
+            act(b, ACT_EXINFO, 0, 0, nx_mono_ns() + 5 * NX_NS_PER_SEC);
+        } else {
+            b->filters = b->own_filters;
+            atomic_store_explicit(&b->filters_ready, 1, memory_order_release);
+        }
+        return;
+    }
     if (kind == R_LISTEN || kind == R_KEEPALIVE) {
         if (!a)
             return;
@@ -845,6 +875,19 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
     }
     if (kind == R_CANCEL_ALL)
         return; /* the stream reports each cancel */
+    if (kind == R_LEVERAGE) {
+        if (!a || symbol >= nx_symtab_count(b->o.symtab))
+            return;
+        a->lev_pending[symbol] = 0;
+        if (transport_ok && status == 200)
+            a->lev[symbol] = (uint8_t)idx; /* the leverage asked for */
+        else {
+            a->lev[symbol] = (uint8_t)idx; /* not again for each order: the venue's own stays */
+            notice(b, session, "the venue refused leverage %ux on %s; its own applies", idx,
+                   sym(b, symbol)->name);
+        }
+        return;
+    }
     if (idx >= BL_ORDERS)
         return;
     order_t *o = &b->orders[idx];
@@ -901,6 +944,9 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         o->state = kind == R_PLACE ? ST_QUEUED : o->state;
         act(b, kind == R_PLACE ? ACT_SEND : kind == R_CANCEL ? ACT_CANCEL : ACT_QUERY, idx, 0,
             nx_mono_ns() + 200 * NX_NS_PER_MS);
+    } else if (kind == R_QUERY && code == -2013 && o->state != ST_UNKNOWN) {
+        /* asked about an order whose own answer is still to come (a
+         * reconciliation after the stream came up): that answer tells */
     } else if (kind == R_QUERY && code == -2013) {
         /* the venue does not have it, and can no longer accept the first
          * copy (its recvWindow has passed): send it again */
@@ -1110,7 +1156,6 @@ static void stream_frame(nx_bnlive_t *b, account_t *a, const char *text, size_t 
 /* After a gap in an account's stream: ask about every order not final. */
 static void reconcile(nx_bnlive_t *b, account_t *a)
 {
-    b->st.stream_gaps++;
     for (int i = 0; i < BL_ORDERS; i++) {
         order_t *o = &b->orders[i];
         if (o->session == a->session && (o->state == ST_OPEN || o->state == ST_UNKNOWN))
@@ -1139,8 +1184,12 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             b->st.stream_connects++;
             b->st.streams_up++;
             if (a->had_stream)
-                reconcile(b, a);
+                b->st.stream_gaps++;
+            /* the first connection too: orders sent before it (a restart's
+             * adopted ones) may have moved while nobody listened */
+            reconcile(b, a);
             a->had_stream = 1;
+            atomic_store_explicit(&a->stream_up, 1, memory_order_release);
         }
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE: {
@@ -1211,6 +1260,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
                 }
             }
         } else if (a) {
+            atomic_store_explicit(&a->stream_up, 0, memory_order_release);
             if (a->stream_state == 3 && b->st.streams_up)
                 b->st.streams_up--;
             a->stream = NULL;
@@ -1286,6 +1336,8 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
 {
     if (now < b->blocked_until_ns)
         return 0;
+    if (x->kind == ACT_EXINFO)
+        return send_plain(b, NULL, R_EXINFO, "GET", "/fapi/v1/exchangeInfo") == 0;
     if (x->kind == ACT_CANCEL_ALL) {
         account_t *a = account_of(b, x->idx);
         if (!a || !weight_ok(b, 2))
@@ -1304,6 +1356,18 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
     case ACT_SEND:
         if (o->state != ST_QUEUED)
             return 1;
+        if (!o->algo && !o->in.reduce_only && o->in.leverage && a->lev[o->symbol] != o->in.leverage) {
+            /* the session's leverage on this symbol, set at the venue first */
+            if (a->lev_pending[o->symbol] || !weight_ok(b, 1))
+                return 0;
+            char p[96];
+            snprintf(p, sizeof p, "symbol=%s&leverage=%u", sym(b, o->symbol)->name,
+                     (unsigned)o->in.leverage);
+            if (send_signed(b, a, R_LEVERAGE, o->in.leverage, o->symbol, "POST",
+                            "/fapi/v1/leverage", p) == 0)
+                a->lev_pending[o->symbol] = 1;
+            return 0;
+        }
         if (!order_quota_ok(b, a, now) || !weight_ok(b, 1)) {
             b->st.held_for_quota++;
             return 0;
@@ -1456,17 +1520,35 @@ static int bl_place(nx_bridge_t *br, const nx_ev_order_intent_t *in, uint32_t sy
     nx_bnlive_t *b = (nx_bnlive_t *)br;
     if (!in || symbol >= nx_symtab_count(b->o.symtab))
         return NX_EINVAL;
-    if (b->o.filters && b->o.filters[symbol].loaded) {
+    if (!atomic_load_explicit(&b->filters_ready, memory_order_acquire)) {
+        atomic_fetch_add_explicit(&b->refused, 1, memory_order_relaxed);
+        NX_WARN("binance", "session %u: order not sent: the venue's symbol rules are not loaded "
+                "yet", in->session);
+        return NX_ESTATE;
+    }
+    if (b->filters[symbol].loaded) {
         nx_ev_order_intent_t chk = *in;
         if (in->order_type == NX_ORD_TRAILING_STOP)
             chk.price = in->trail_activate;
         char why[200];
         int code = 0;
-        int rc = nx_bn_filters_check(&b->o.filters[symbol], &chk, 0, 0, &code, why, sizeof why);
+        int rc = nx_bn_filters_check(&b->filters[symbol], &chk, 0, 0, &code, why, sizeof why);
         if (rc && rc != NX_EINVAL) { /* EINVAL: a market order nobody can value yet */
-            b->st.local_refusals++;
+            atomic_fetch_add_explicit(&b->refused, 1, memory_order_relaxed);
             NX_WARN("binance", "session %u: order not sent: %s", in->session, why);
             return rc;
+        }
+    }
+    /* an entry is sent only while the venue can tell us what becomes of it
+     * (its account's user-data stream is up); exits and protective orders
+     * always go */
+    if (!in->reduce_only && !is_algo_type(in->order_type)) {
+        account_t *a = account_of(b, in->session);
+        if (!a || !atomic_load_explicit(&a->stream_up, memory_order_acquire)) {
+            atomic_fetch_add_explicit(&b->refused, 1, memory_order_relaxed);
+            NX_WARN("binance", "session %u: entry not sent: the account's user-data stream is "
+                    "not connected", in->session);
+            return NX_ESTATE;
         }
     }
     cmd_t c;
@@ -1530,7 +1612,8 @@ static const nx_bridge_ops_t ops = {"binance-usdm", bl_place, bl_cancel, bl_canc
 
 nx_bnlive_t *nx_bnlive_create(const nx_bnlive_opts_t *o)
 {
-    if (!o || !o->symtab || !o->ctx || !o->rest_url || !o->stream_url)
+    if (!o || !o->symtab || !o->ctx || !o->rest_url || !o->stream_url ||
+        !nx_symtab_count(o->symtab))
         return NULL;
     nx_bnlive_t *b = calloc(1, sizeof *b);
     if (!b)
@@ -1556,7 +1639,12 @@ nx_bnlive_t *nx_bnlive_create(const nx_bnlive_opts_t *o)
     if (parse_url(o->rest_url, &b->rest_u) || parse_url(o->stream_url, &b->stream_u) ||
         (o->ws_api_url && parse_url(o->ws_api_url, &b->api_u)))
         goto fail;
-    b->has_api = o->ws_api_url != NULL;
+    b->has_api = o->ws_api_url != NULL && o->ws_api_url[0];
+    if (o->filters) {
+        b->filters = o->filters;
+        atomic_store(&b->filters_ready, 1);
+    } else if (!(b->own_filters = calloc(nx_symtab_count(o->symtab) + 1, sizeof *b->own_filters)))
+        goto fail;
     if (nx_ring_create(&b->cmds, "binance-cmds", BL_CMDS, BL_SLOT, 1, NX_RING_NO_DROP,
                        NX_WAIT_SPIN))
         goto fail;
@@ -1593,6 +1681,16 @@ int nx_bnlive_add_account(nx_bnlive_t *b, uint32_t session, const char *api_key,
         int rc = nx_hmac_key_create(&a->key, secret, secret_len);
         if (rc)
             return rc;
+        uint32_t nsym = nx_symtab_count(b->o.symtab);
+        a->lev = calloc(nsym, 1);
+        a->lev_pending = calloc(nsym, 1);
+        if (!a->lev || !a->lev_pending) {
+            nx_hmac_key_free(a->key);
+            free(a->lev);
+            free(a->lev_pending);
+            memset(a, 0, sizeof *a);
+            return NX_ENOMEM;
+        }
         a->used = 1;
         a->session = session;
         snprintf(a->api_key, sizeof a->api_key, "%s", api_key);
@@ -1601,10 +1699,35 @@ int nx_bnlive_add_account(nx_bnlive_t *b, uint32_t session, const char *api_key,
     return NX_EFULL;
 }
 
+int nx_bnlive_adopt(nx_bnlive_t *b, const nx_ev_order_intent_t *in, uint32_t symbol)
+{
+    if (!b || !in || b->started || symbol >= nx_symtab_count(b->o.symtab) ||
+        !account_of(b, in->session))
+        return NX_EINVAL;
+    if (order_by_clid(b, in->client_id))
+        return NX_EEXIST;
+    order_t *o = order_new(b);
+    if (!o)
+        return NX_EFULL;
+    o->state = ST_OPEN;
+    o->session = in->session;
+    o->symbol = symbol;
+    o->clid = in->client_id;
+    o->in = *in;
+    o->algo = (uint8_t)is_algo_type(in->order_type);
+    return 0;
+}
+
 int nx_bnlive_start(nx_bnlive_t *b)
 {
     b->started = 1;
     send_plain(b, NULL, R_TIME, "GET", "/fapi/v1/time");
+    if (!atomic_load_explicit(&b->filters_ready, memory_order_acquire))
+        send_plain(b, NULL, R_EXINFO, "GET", "/fapi/v1/exchangeInfo");
+    /* what was open before the restart: how is it now? */
+    for (int i = 0; i < BL_ORDERS; i++)
+        if (b->orders[i].state == ST_OPEN)
+            act(b, ACT_QUERY, (uint32_t)i, 0, 0);
     lws_sul_schedule(b->ctx, 0, &b->tick, on_tick, 1);
     return 0;
 }
@@ -1620,6 +1743,7 @@ void nx_bnlive_stats(const nx_bnlive_t *b, nx_bnlive_stats_t *st)
     pthread_mutex_lock(&m->snap_mu);
     *st = b->snap;
     pthread_mutex_unlock(&m->snap_mu);
+    st->local_refusals = atomic_load_explicit(&m->refused, memory_order_relaxed);
 }
 
 void nx_bnlive_destroy(nx_bnlive_t *b)
@@ -1631,6 +1755,8 @@ void nx_bnlive_destroy(nx_bnlive_t *b)
     for (int i = 0; i < BL_ACCOUNTS; i++) {
         nx_hmac_key_free(b->acc[i].key);
         free(b->acc[i].rx);
+        free(b->acc[i].lev);
+        free(b->acc[i].lev_pending);
         OPENSSL_cleanse(b->acc[i].api_key, sizeof b->acc[i].api_key);
     }
     for (int i = 0; i < BL_REST; i++) {
@@ -1643,5 +1769,6 @@ void nx_bnlive_destroy(nx_bnlive_t *b)
     if (b->cmds)
         nx_ring_destroy(b->cmds);
     pthread_mutex_destroy(&b->snap_mu);
+    free(b->own_filters);
     free(b);
 }

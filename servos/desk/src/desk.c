@@ -51,6 +51,81 @@ static void on_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
         desk_sync_position(d, s, symbol);
 }
 
+/* ---------- the router: each session's orders to its venue ---------- */
+
+static nx_bridge_t *venue_of(nx_desk_t *d, uint32_t session)
+{
+    desk_session_t *s = desk_session(d, session);
+    return s && s->live ? s->live : d->venue;
+}
+
+static int r_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t symbol)
+{
+    nx_bridge_t *v = venue_of(((desk_router_t *)b)->d, in->session);
+    return v->ops->place(v, in, symbol);
+}
+
+static int r_cancel(nx_bridge_t *b, uint64_t clid, uint32_t symbol)
+{
+    nx_bridge_t *v = venue_of(((desk_router_t *)b)->d, nx_clid_session(clid));
+    return v->ops->cancel(v, clid, symbol);
+}
+
+static int r_cancel_all(nx_bridge_t *b, uint32_t session, uint32_t symbol)
+{
+    nx_desk_t *d = ((desk_router_t *)b)->d;
+    if (session != NX_SESSION_ALL) {
+        nx_bridge_t *v = venue_of(d, session);
+        return v->ops->cancel_all(v, session, symbol);
+    }
+    int rc = d->venue->ops->cancel_all(d->venue, session, symbol);
+    for (uint32_t i = 0; i < d->n; i++)
+        if (d->s[i].live) {
+            int r = d->s[i].live->ops->cancel_all(d->s[i].live, d->s[i].id, symbol);
+            rc = rc ? rc : r;
+        }
+    return rc;
+}
+
+static int r_amend(nx_bridge_t *b, uint64_t clid, int64_t price, int64_t qty)
+{
+    nx_bridge_t *v = venue_of(((desk_router_t *)b)->d, nx_clid_session(clid));
+    return v->ops->amend(v, clid, price, qty);
+}
+
+static int r_protective(nx_bridge_t *b, uint32_t session, uint32_t symbol, int64_t sl, int64_t tp)
+{
+    nx_bridge_t *v = venue_of(((desk_router_t *)b)->d, session);
+    return v->ops->set_protective(v, session, symbol, sl, tp);
+}
+
+static int r_query(nx_bridge_t *b, uint32_t session)
+{
+    nx_bridge_t *v = venue_of(((desk_router_t *)b)->d, session);
+    return v->ops->query(v, session);
+}
+
+static const nx_bridge_ops_t router_ops = {"desk", r_place, r_cancel, r_cancel_all,
+                                           r_amend, r_protective, r_query};
+
+int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live)
+{
+    desk_session_t *s = desk_session(d, session);
+    if (!s)
+        return NX_ENOENT;
+    s->live = live;
+    return 0;
+}
+
+void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_update_t *u)
+{
+    if (symbol >= d->nsym || !desk_session(d, u->session))
+        return;
+    on_update(d, symbol, u);
+    if (d->dirty)
+        desk_save_dirty(d);
+}
+
 /* Tell the session's person (through the journal, to the chat layer). */
 static void notice(nx_desk_t *d, const desk_session_t *s, uint32_t sym, nx_notice_kind_t kind,
                    uint8_t reason, int64_t until_ns, const nx_trade_closed_t *t)
@@ -162,7 +237,9 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
                           cfg->trading.sanity_bp};
     d->sanity_bp = cfg->trading.sanity_bp ? cfg->trading.sanity_bp : 2500;
     d->venue = nx_paper_create(&po, symtab);
-    nx_oms_opts_t oo = {symtab, d->venue, 40, on_closed, journal, d};
+    d->router.base.ops = &router_ops;
+    d->router.d = d;
+    nx_oms_opts_t oo = {symtab, &d->router.base, 40, on_closed, journal, d};
     d->oms = d->venue ? nx_oms_create(&oo) : NULL;
     d->trades = calloc(NX_DESK_TRADES, sizeof *d->trades);
     d->save = malloc(NX_STATE_TEXT_MAX);

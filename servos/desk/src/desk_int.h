@@ -26,6 +26,7 @@ typedef struct desk_session {
     uint64_t notifications, approvals, orders, by_reason[NX_REJ_COUNT];
     uint64_t approved, declined, expired;
     uint64_t exits_by[16];
+    nx_bridge_t *live; /* the live venue it trades on (nx_desk_set_venue); NULL = paper */
     uint8_t held; /* paused by recovery until a person resumes it */
     uint8_t restored; /* recovery: 0 no saved state, 1 restored, 2 present but unusable */
     int64_t saved_seq; /* recovery: the journal sequence of its saved state */
@@ -43,10 +44,18 @@ typedef struct pending {
     int64_t asked_ns, expires_ns;
 } pending_t;
 
+/* The bridge the order manager sends through: each order goes to its
+ * session's venue, the paper venue or a live adapter (desk.c). */
+typedef struct desk_router {
+    nx_bridge_t base; /* first: the bridge handle */
+    struct nx_desk *d;
+} desk_router_t;
+
 struct nx_desk {
     const nx_symtab_t *symtab;
     uint32_t nsym;
-    nx_bridge_t *venue;
+    nx_bridge_t *venue; /* the paper venue */
+    desk_router_t router;
     nx_oms_t *oms;
     nx_journal_cb journal;
     void *ctx;

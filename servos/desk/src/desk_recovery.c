@@ -21,6 +21,9 @@
 
 int nx_desk_restore_order(nx_desk_t *d, const nx_ev_order_intent_t *in, uint32_t symbol)
 {
+    desk_session_t *s = desk_session(d, in->session);
+    if (s && s->live)
+        return 0; /* the live venue holds its own book; the adapter adopts it (engine) */
     return nx_paper_restore_order(d->venue, in, symbol);
 }
 

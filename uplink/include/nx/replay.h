@@ -69,6 +69,11 @@ typedef struct nx_replay_opts {
     uint32_t http429_first;   /* answer the first N REST requests with 429 */
     uint32_t retry_after_s;   /* Retry-After on those answers (default 1) */
     uint32_t hostile_every;   /* a hostile frame after every N trades (0 = never) */
+    /* Each message once, as the live position passes it (just before a
+     * client gets it, or when a drop skips it): what a venue simulator
+     * beside the replay matches against. On the server's thread. */
+    void (*on_message)(void *ctx, const char *data, size_t len);
+    void *on_message_ctx;
     int quiet;
 } nx_replay_opts_t;
 

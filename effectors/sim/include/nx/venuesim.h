@@ -50,6 +50,7 @@
  *   timeout    the next n requests never answered and not executed
  *   slow       the next n answers delayed by ms
  *   drop_user  every user-data stream connection closed
+ *   mute_user  user-data events lost for ms, the connections left open
  *   expire_key every listen key expired (listenKeyExpired, then closed)
  *   duplicate  the next n user-data events sent twice
  *   reorder    the next n user-data events each sent after the one after it

@@ -59,7 +59,9 @@ typedef void (*nx_bnlive_notice_cb)(void *ctx, uint32_t session, const char *tex
 
 typedef struct nx_bnlive_opts {
     const nx_symtab_t *symtab;
-    const nx_bn_filters_t *filters; /* per symbol id, from exchangeInfo; NULL = no local check */
+    const nx_bn_filters_t *filters; /* per symbol id, from exchangeInfo; NULL = the adapter
+                                       loads GET /fapi/v1/exchangeInfo at start, and refuses
+                                       orders (NX_ESTATE) until it has */
     struct lws_context *ctx;        /* the network loop: the adapter adds its client vhost */
     const char *rest_url;           /* "https://fapi.binance.com", "http://127.0.0.1:8080" */
     const char *ws_api_url;         /* "wss://ws-fapi.binance.com/ws-fapi/v1"; NULL = REST only */
@@ -97,8 +99,14 @@ nx_bnlive_t *nx_bnlive_create(const nx_bnlive_opts_t *o);
  * Before nx_bnlive_start. 0, NX_EINVAL, NX_EEXIST, NX_EFULL, NX_ENOMEM. */
 int nx_bnlive_add_account(nx_bnlive_t *b, uint32_t session, const char *api_key,
                           const void *secret, size_t secret_len);
-/* Network thread: measure the clock offset, open the WebSocket API and
- * every account's user-data stream. */
+/* After a restart: an order the engine stored as open at the venue (its
+ * intent, as placed), so the venue's updates about it are followed; start
+ * asks the venue how each is now. Before nx_bnlive_start. 0, NX_EINVAL (no
+ * such account), NX_EEXIST, NX_EFULL. */
+int nx_bnlive_adopt(nx_bnlive_t *b, const nx_ev_order_intent_t *in, uint32_t symbol);
+/* Network thread: measure the clock offset, load the filters when the
+ * caller gave none, query adopted orders, open the WebSocket API and every
+ * account's user-data stream. */
 int nx_bnlive_start(nx_bnlive_t *b);
 /* The bridge (engine thread; nx/bridge.h). */
 nx_bridge_t *nx_bnlive_bridge(nx_bnlive_t *b);

@@ -61,6 +61,14 @@ void nx_desk_set_storage_down(nx_desk_t *d, int down);
 /* A market event, before the cortex sees it: fills, stops, trailing, marks;
  * COPILOT requests whose time ran out expire here. */
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev);
+/* A session trades on a live venue (a NexusBridge adapter, nx/bridge.h)
+ * instead of the paper venue: its orders go there, and the venue's
+ * answers come back through nx_desk_on_order_update. Start-up, after
+ * nx_desk_add_session. 0 or NX_ENOENT. */
+int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live);
+/* A live venue's order update (NX_EV_ORDER_UPDATE from the market ring):
+ * to the order manager, as the paper venue's come. Engine thread. */
+void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_update_t *u);
 /* A strategy signal: every session trading the symbol decides and acts. */
 void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig);
 
