@@ -11,6 +11,7 @@
 #include "nx/error.h"
 #include "nx/fixed.h"
 #include "nx/replay.h"
+#include "nx/vault.h"
 #include "nx/venuesim.h"
 
 #include <getopt.h>
@@ -126,9 +127,9 @@ static int sim_accounts(nx_vsim_t *sim, const char *path)
         } else {
             n++;
         }
-        memset(secret, 0, sizeof secret);
+        nx_secret_wipe(secret, sizeof secret);
     }
-    memset(line, 0, sizeof line);
+    nx_secret_wipe(line, sizeof line);
     fclose(f);
     if (!rc && !n) {
         fprintf(stderr, "nexus replay: %s holds no account\n", path);

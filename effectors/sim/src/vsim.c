@@ -922,6 +922,33 @@ static void op_open_orders(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
     vs_sbf(&out->result, "]");
 }
 
+/* GET /fapi/v1/allOrders: every order of the account on the symbol that
+ * the simulator still holds, oldest first */
+static void op_all_orders(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
+{
+    uint32_t symbol;
+    if (!symbol_of(s, r, out, &symbol))
+        return;
+    vs_sbf(&out->result, "[");
+    int n = 0;
+    for (uint64_t id = 0;;) { /* by order id: the array is not in order once slots recycle */
+        const vs_order_t *best = NULL;
+        for (int i = 0; i < VS_ORDERS; i++) {
+            const vs_order_t *o = &s->orders[i];
+            if (o->used && o->account == r->account && o->symbol == symbol && o->order_id > id &&
+                (!best || o->order_id < best->order_id))
+                best = o;
+        }
+        if (!best)
+            break;
+        if (n++)
+            vs_sbf(&out->result, ",");
+        order_json(s, &out->result, best);
+        id = best->order_id;
+    }
+    vs_sbf(&out->result, "]");
+}
+
 static void op_cancel_all(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
 {
     uint32_t symbol;
@@ -1286,6 +1313,7 @@ static const struct {
     {"openAlgoOrders", op_open_algos, 1},       {"algoOpenOrders.cancel", op_algo_cancel_all, 1},
     {"positionRisk", op_position_risk, 5},      {"balance", op_balance, 5},
     {"leverage", op_leverage, 1},               {"userTrades", op_user_trades, 5},
+    {"allOrders", op_all_orders, 5},
 };
 
 uint32_t vs_weight(const char *op, const vs_req_t *r)

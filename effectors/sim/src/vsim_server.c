@@ -371,6 +371,7 @@ static const char *route(const char *m, const char *path)
         {"GET", "/fapi/v2/balance", "balance"},
         {"POST", "/fapi/v1/leverage", "leverage"},
         {"GET", "/fapi/v1/userTrades", "userTrades"},
+        {"GET", "/fapi/v1/allOrders", "allOrders"},
         {"POST", "/fapi/v1/listenKey", "listenKey.create"},
         {"PUT", "/fapi/v1/listenKey", "listenKey.keepalive"},
         {"DELETE", "/fapi/v1/listenKey", "listenKey.close"},
@@ -414,12 +415,15 @@ static void http_request(nx_vsim_t *s, conn_t *c)
         nx_vsim_stats_t *t = &s->st;
         vs_sbf(&b, "{\"requests\":%llu,\"orders\":%llu,\"algo_orders\":%llu,\"fills\":%llu,"
                "\"rejects\":%llu,\"http429\":%llu,\"http418\":%llu,\"max_weight_pct\":%u,"
-               "\"max_orders_10s_pct\":%u,\"max_orders_1m_pct\":%u,\"user_events\":%llu}",
+               "\"max_orders_10s_pct\":%u,\"max_orders_1m_pct\":%u,\"user_events\":%llu,"
+               "\"bad_key\":%llu,\"bad_signature\":%llu,\"bad_timestamp\":%llu}",
                (unsigned long long)t->requests, (unsigned long long)t->orders,
                (unsigned long long)t->algo_orders, (unsigned long long)t->fills,
                (unsigned long long)t->rejects, (unsigned long long)t->http429,
                (unsigned long long)t->http418, t->max_weight_pct, t->max_orders_10s_pct,
-               t->max_orders_1m_pct, (unsigned long long)t->user_events);
+               t->max_orders_1m_pct, (unsigned long long)t->user_events,
+               (unsigned long long)t->bad_key, (unsigned long long)t->bad_signature,
+               (unsigned long long)t->bad_timestamp);
         answer(c, 200, b.p, b.n);
         return;
     }

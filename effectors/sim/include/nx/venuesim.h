@@ -8,7 +8,7 @@
  *    /fapi/v1/order, GET /fapi/v1/openOrders, DELETE /fapi/v1/allOpenOrders;
  *    POST/DELETE/GET /fapi/v1/algoOrder, GET /fapi/v1/openAlgoOrders,
  *    DELETE /fapi/v1/algoOpenOrders; GET /fapi/v3/positionRisk,
- *    /fapi/v3/balance, /fapi/v1/userTrades; POST /fapi/v1/leverage; POST/PUT/DELETE
+ *    /fapi/v3/balance, /fapi/v1/userTrades, /fapi/v1/allOrders; POST /fapi/v1/leverage; POST/PUT/DELETE
  *    /fapi/v1/listenKey.
  *  - WebSocket API at /ws-fapi/v1: order.place, order.cancel, order.status,
  *    algoOrder.place, algoOrder.cancel (answers {"id","status","result" |

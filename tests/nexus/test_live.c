@@ -1,0 +1,355 @@
+/*
+ * test_live — live trading end to end, as an operator runs it: `nexus
+ * replay --venue-sim` serves a replay's market data and the venue's
+ * trading side on loopback; users' keys are stored with `nexus keys set`
+ * (sealed); `nexus run` trades PILOT sessions live on the simulator. Then
+ * three records are compared to the smallest unit (10^-8 USDT): the
+ * journal's fills, the venue's own (GET /fapi/v1/userTrades, signed as any
+ * client would), and a recomputation from the venue's fills alone against
+ * the venue's wallet and the engine's balance.
+ *
+ * argv[1] = the nexus binary.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "nx/binance.h"
+#include "nx/fixed.h"
+#include "nx/hmac.h"
+#include "proc.h"
+#include "wire.h"
+
+static const char *nexus_bin;
+static char dir[256], cfg_tpl[300], run_cfg[300], accts[300], slice[300];
+static int port_r, port_s;
+static proc_t R; /* the replay and its simulator */
+
+static const struct {
+    const char *key, *secret;
+    int64_t chat;
+} users[2] = {{"liveKeyOwner0000000000000000000000000000000000000000000000000000",
+               "live-secret-owner-loopback-only-000000000000000000000000000000", 1001},
+              {"liveKeyAlice0000000000000000000000000000000000000000000000000000",
+               "live-secret-alice-loopback-only-111111111111111111111111111111", 1002}};
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+/* The first n candles of the bundled BTCUSDT 15-minute file. */
+static void write_slice(int n)
+{
+    char src[512], line[256];
+    snprintf(src, sizeof src, "%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv",
+             getenv("NX_SOURCE_DIR") ? getenv("NX_SOURCE_DIR") : NX_SOURCE_DIR_DEFAULT);
+    FILE *in = fopen(src, "r"), *out = fopen(slice, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    for (int i = 0; i <= n && fgets(line, sizeof line, in); i++)
+        fputs(line, out);
+    fclose(in);
+    fclose(out);
+}
+
+static void write_config(const char *path, int port_replay, int port_sim)
+{
+    char text[4096];
+    snprintf(
+        text, sizeof text,
+        "{\n"
+        "  \"engine\": { \"stats_interval_s\": 0 },\n"
+        "  \"log\": { \"level\": \"info\" },\n"
+        "  \"data_dir\": \"data\",\n"
+        "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
+        "                   \"tick_size\": \"0.01\", \"lot_size\": \"0.001\", \"min_notional\": \"5\" } ],\n"
+        "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"ws_url\": \"ws://127.0.0.1:%d\",\n"
+        "                 \"rest_url\": \"http://127.0.0.1:%d\", \"streams\": [\"trades\", \"klines\"],\n"
+        "                 \"kline_interval\": \"15m\", \"stale_s\": 0 } ],\n"
+        "  \"cortex\": { \"timeframes\": [\"15m\", \"1h\", \"4h\"], \"allow_unsigned\": true,\n"
+        "              \"plugin_dir\": \"%s\",\n"
+        "              \"strategies\": [ { \"plugin\": \"trend\", \"timeframes\": [\"15m\", \"4h\"] },\n"
+        "                               { \"plugin\": \"scalping\", \"timeframes\": [\"15m\"] } ] },\n"
+        "  \"live\": { \"recv_window_ms\": 1000, \"binance_usdm_testnet\": {\n"
+        "     \"rest_url\": \"http://127.0.0.1:%d\", \"ws_api_url\": \"ws://127.0.0.1:%d/ws-fapi/v1\",\n"
+        "     \"stream_url\": \"ws://127.0.0.1:%d\" } },\n"
+        "  \"storage\": { \"key_file\": \"master.key\" },\n"
+        "  \"users\": [ { \"id\": 1, \"chat_id\": 1001, \"name\": \"owner\", \"role\": \"owner\" },\n"
+        "             { \"id\": 2, \"chat_id\": 1002, \"name\": \"alice\", \"role\": \"subscriber\" } ],\n"
+        "  \"trading\": { \"sessions\": [\n"
+        "    { \"name\": \"owner\", \"user\": 1, \"mode\": \"pilot\", \"equity\": \"10000\",\n"
+        "      \"symbols\": [\"BTCUSDT\"], \"leverage\": 2, \"cooldown_s\": 0, \"breaker_losses\": 100,\n"
+        "      \"max_positions\": 1, \"execution\": \"binance-usdm-testnet\" },\n"
+        "    { \"name\": \"alice\", \"user\": 2, \"mode\": \"pilot\", \"equity\": \"5000\",\n"
+        "      \"symbols\": [\"BTCUSDT\"], \"leverage\": 3, \"size_bp\": 800, \"cooldown_s\": 0,\n"
+        "      \"breaker_losses\": 100, \"max_positions\": 1, \"strategies\": [\"scalping\"],\n"
+        "      \"execution\": \"binance-usdm-testnet\" } ] }\n"
+        "}\n",
+        port_replay, port_replay, NX_PLUGIN_DIR, port_sim, port_sim, port_sim);
+    write_file(path, text, 0644);
+}
+
+/* A shell line in the test's folder; its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    int n = snprintf(cmd, sizeof cmd, "cd '%s' && ", dir);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/nx-live-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg_tpl, sizeof cfg_tpl, "%s/symbols.json", dir);
+    snprintf(run_cfg, sizeof run_cfg, "%s/run.json", dir);
+    snprintf(accts, sizeof accts, "%s/accounts.txt", dir);
+    snprintf(slice, sizeof slice, "%s/slice.csv", dir);
+    write_config(cfg_tpl, 1, 1); /* the simulator reads only its symbols */
+    char a[1024];
+    snprintf(a, sizeof a, "%s %s 10000\n%s %s 5000\n", users[0].key, users[0].secret, users[1].key,
+             users[1].secret);
+    write_file(accts, a, 0600);
+    assert_int_equal(sh("'%s' keys genkey > master.key && chmod 600 master.key", nexus_bin), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (R.pid > 0) {
+        kill(R.pid, SIGTERM);
+        finish(&R);
+        R.pid = 0;
+    }
+    sh("cd / && rm -rf '%s'", dir);
+    return 0;
+}
+
+/* The replay with its simulator, paced so an order's round trip (well
+ * under a millisecond here) is a few seconds of market time. */
+static void start_venue(int candles, int speed)
+{
+    write_slice(candles);
+    char sp[16];
+    snprintf(sp, sizeof sp, "%d", speed);
+    char *argv[] = {(char *)nexus_bin, "replay", "--venue", "binance-usdm", "--candles", slice,
+                    "--symbol", "BTCUSDT", "--speed", sp, "--venue-sim", "0", "--sim-config",
+                    cfg_tpl, "--sim-accounts", accts, NULL};
+    spawn(&R, argv);
+    for (int i = 0; i < 200 && !strstr(R.obuf, "simulator on"); i++)
+        pump(&R, "(never)", 50);
+    char *a = strstr(R.obuf, "listening on 127.0.0.1:"), *b = strstr(R.obuf, "simulator on 127.0.0.1:");
+    assert_non_null(a);
+    assert_non_null(b);
+    port_r = atoi(a + 23);
+    port_s = atoi(b + 23);
+    write_config(run_cfg, port_r, port_s);
+}
+
+static int run_nexus(proc_t *p, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *argv[] = {(char *)nexus_bin, (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+    spawn(p, argv);
+    return finish(p);
+}
+
+/* Status of the replay: how far its stream has gone. */
+static int replay_done(void)
+{
+    wire_resp_t r;
+    if (wire_http(port_r, "GET", "/_replay/status", NULL, NULL, 2000, &r))
+        return 0;
+    int done = strstr(r.body, "\"done\":1") != NULL || strstr(r.body, "\"done\":true") != NULL;
+    free(r.body);
+    return done;
+}
+
+/* A signed GET to the simulator with a user's key; the JSON answer. */
+static json_t *venue_get(int u, const char *path, const char *params)
+{
+    nx_hmac_key_t *k;
+    assert_int_equal(nx_hmac_key_create(&k, users[u].secret, strlen(users[u].secret)), 0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char q[1024];
+    int n = snprintf(q, sizeof q, "%s&timestamp=%lld", params,
+                     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    assert_true(nx_binance_sign(q, (size_t)n, sizeof q, k) > 0);
+    nx_hmac_key_free(k);
+    char target[1400];
+    snprintf(target, sizeof target, "%s?%s", path, q);
+    wire_resp_t r;
+    assert_int_equal(wire_http(port_s, "GET", target, NULL, users[u].key, 5000, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loadb(r.body, r.body_n, 0, NULL);
+    free(r.body);
+    assert_non_null(j);
+    return j;
+}
+
+static int64_t money(const char *s)
+{
+    int64_t v = 0;
+    assert_int_equal(nx_fixed_parse(s, strlen(s), 8, &v), 0);
+    return v;
+}
+
+static int64_t jmoney(json_t *o, const char *k)
+{
+    return money(json_string_value(json_object_get(o, k)));
+}
+
+/* A PILOT session per user trades the replay live; journal, venue and a
+ * recomputation agree to 10^-8 USDT; each user's key signed only that
+ * user's orders. */
+static void test_two_users_trade_live_and_the_books_agree(void **state)
+{
+    (void)state;
+    start_venue(600, 30000);
+    proc_t P;
+    /* without keys a live session does not start, and says what to do */
+    assert_int_not_equal(run_nexus(&P, "run", "--config", run_cfg, NULL), 0);
+    assert_non_null(strstr(P.ebuf, "no Binance keys stored"));
+    assert_non_null(strstr(P.ebuf, "nexus keys set"));
+    for (int u = 0; u < 2; u++)
+        assert_int_equal(sh("printf '%%s\\n%%s\\n' '%s' '%s' | '%s' keys --config run.json set %lld "
+                            "binance-usdm >/dev/null",
+                            users[u].key, users[u].secret, nexus_bin, (long long)users[u].chat),
+                         0);
+    /* the whole stream, traded live; stopped once the replay has sent it all */
+    char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, NULL};
+    spawn(&P, argv);
+    assert_true(pump(&P, "trades on binance-usdm-testnet", 20000));
+    for (int i = 0; i < 1200 && !replay_done(); i++)
+        pump(&P, "(never)", 100);
+    assert_true(replay_done());
+    pump(&P, "(never)", 1500); /* the last answers of the venue come in */
+    kill(P.pid, SIGTERM);
+    assert_int_equal(finish(&P), 0);
+    assert_null(strstr(P.ebuf, "secret-"));
+    assert_null(strstr(P.ebuf, users[0].key));
+
+    char db[400];
+    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    for (int u = 0; u < 2; u++) {
+        json_t *trades = venue_get(u, "/fapi/v1/userTrades", "symbol=BTCUSDT");
+        size_t nt = json_array_size(trades);
+        assert_true(nt >= 4); /* at least two round trips each */
+        /* each venue fill is in the journal once, with its price, qty, fee;
+         * meanwhile the cash flow is recomputed from the venue's fills:
+         * sells - buys, price x qty, until the last time the position was
+         * flat (what is realised), and every commission */
+        int64_t cash = 0, cash_flat = 0, fees = 0, fees_flat = 0, rp = 0, qty = 0;
+        for (size_t i = 0; i < nt; i++) {
+            json_t *t = json_array_get(trades, i);
+            sqlite3_stmt *st;
+            assert_int_equal(sqlite3_prepare_v2(h,
+                                                "SELECT price, qty, fee, side, session FROM fills "
+                                                "WHERE fill_id = ?",
+                                                -1, &st, NULL),
+                             SQLITE_OK);
+            sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(t, "id")));
+            assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+            int64_t jp = money((const char *)sqlite3_column_text(st, 0)),
+                    jq = money((const char *)sqlite3_column_text(st, 1)),
+                    jf = money((const char *)sqlite3_column_text(st, 2));
+            assert_int_equal(sqlite3_column_int64(st, 4), u + 1); /* its own session */
+            assert_int_equal(jp, jmoney(t, "price"));
+            assert_int_equal(jq, jmoney(t, "qty"));
+            assert_int_equal(jf, jmoney(t, "commission"));
+            int buy = json_is_true(json_object_get(t, "buyer"));
+            assert_string_equal((const char *)sqlite3_column_text(st, 3), buy ? "buy" : "sell");
+            assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+            sqlite3_finalize(st);
+            /* price x qty at 10^-8 x 10^-8, back to 10^-8: exact here (the
+             * venue's grid is 0.01 x 0.001) */
+            __int128 v = (__int128)jmoney(t, "price") * jmoney(t, "qty");
+            assert_true(v % 100000000 == 0);
+            cash += (int64_t)(v / 100000000) * (buy ? -1 : 1);
+            fees += jmoney(t, "commission");
+            rp += jmoney(t, "realizedPnl");
+            qty += buy ? jmoney(t, "qty") : -jmoney(t, "qty");
+            if (qty == 0) {
+                cash_flat = cash;
+                fees_flat = fees;
+            }
+        }
+        /* the journal has no fill the venue does not */
+        char q[128];
+        snprintf(q, sizeof q, "SELECT count(*) FROM fills WHERE session = %d", u + 1);
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(h, q, -1, &st, NULL);
+        sqlite3_step(st);
+        assert_int_equal(sqlite3_column_int64(st, 0), (int64_t)nt);
+        sqlite3_finalize(st);
+        json_t *pos = venue_get(u, "/fapi/v3/positionRisk", "symbol=BTCUSDT");
+        int64_t open_qty = json_array_size(pos) ? jmoney(json_array_get(pos, 0), "positionAmt") : 0;
+        json_decref(pos);
+        assert_int_equal(open_qty, qty);
+        json_t *bal = venue_get(u, "/fapi/v3/balance", "");
+        int64_t wallet = jmoney(json_array_get(bal, 0), "balance");
+        json_decref(bal);
+        int64_t start = u ? 500000000000LL : 1000000000000LL;
+        /* the venue's wallet: its own realised P&L less every commission,
+         * and the recomputed cash flow of the closed round trips less every
+         * commission (an open position's entry fee is paid already) */
+        assert_int_equal(wallet - start, rp - fees);
+        assert_int_equal(wallet - start, cash_flat - fees);
+        /* the engine's balance counts a trade's fees when it closes */
+        snprintf(q, sizeof q,
+                 "SELECT balance FROM equity WHERE session = %d ORDER BY at_ns DESC LIMIT 1", u + 1);
+        sqlite3_prepare_v2(h, q, -1, &st, NULL);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        int64_t engine_balance = money((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        assert_int_equal(engine_balance, start + cash_flat - fees_flat);
+        print_message("user %d: %zu fills at the venue and in the journal, open %lld, wallet "
+                      "change %lld (1e-8 USDT) = recomputed %lld\n",
+                      u + 1, nt, (long long)open_qty, (long long)(wallet - start),
+                      (long long)(cash_flat - fees));
+        json_decref(trades);
+    }
+    sqlite3_close(h);
+    wire_resp_t r;
+    assert_int_equal(wire_http(port_s, "GET", "/_sim/status", NULL, NULL, 2000, &r), 0);
+    assert_non_null(strstr(r.body, "\"bad_signature\":0"));
+    assert_non_null(strstr(r.body, "\"bad_key\":0"));
+    free(r.body);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_live NEXUS_BINARY\n");
+        return 2;
+    }
+    nexus_bin = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_two_users_trade_live_and_the_books_agree, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
