@@ -59,7 +59,8 @@ static void help(FILE *out)
         "                       this Nexus config\n"
         "  --sim-accounts FILE  one account per line: API_KEY SECRET [WALLET_USDT]\n"
         "                       (secrets never on the command line)\n"
-        "Simulator faults: GET /_sim/fault?kind=reject|unknown|timeout|slow|drop_user|\n"
+        "Simulator faults: GET /_sim/fault?kind=reject|unknown|timeout|timeout_algo|slow|\n"
+        "  drop_user|\n"
         "  mute_user|expire_key|duplicate|reorder|cancel_stop|partial|liquidate|skew|http429\n"
         "  [&n=N][&ms=MS][&code=C]; counters: GET /_sim/status\n");
 }

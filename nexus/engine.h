@@ -139,6 +139,10 @@ typedef struct nx_engine {
 } nx_engine_t;
 
 #define NX_ENGINE_BACK_NS (60 * NX_NS_PER_SEC)
+/* Order ids a live session skips at each start: more than it can send
+ * between storing its last order and a crash (the journal is stored within
+ * milliseconds; a session sends a few orders a second). */
+#define NX_ENGINE_LIVE_ID_GAP 4096
 
 /* Build rings, storage, the cortex and the desk from a validated config,
  * and recover the saved state (start-up: allocates). Returns 0 or a

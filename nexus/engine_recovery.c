@@ -25,8 +25,15 @@ int engine_resume_ids(nx_engine_t *e)
     for (uint32_t i = 0; !rc && i < nx_desk_sessions(e->desk); i++) {
         uint32_t s = nx_desk_session_at(e->desk, i);
         uint64_t seq = 0;
-        if (!(rc = nx_store_last_client_seq(e->store, s, &seq)))
+        if (!(rc = nx_store_last_client_seq(e->store, s, &seq))) {
+            /* a live session's last orders may have reached the venue and
+             * not the database (a crash between the two): its ids continue
+             * after a gap, so no id the venue may hold is used again */
+            for (uint32_t k = 0; k < e->n_live; k++)
+                if (e->live_sessions[k].session == s)
+                    seq += NX_ENGINE_LIVE_ID_GAP;
             rc = nx_desk_resume_ids(e->desk, s, seq);
+        }
     }
     if (rc)
         NX_ERROR("store", "cannot read the last order and request ids: %s",

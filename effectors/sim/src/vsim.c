@@ -1557,6 +1557,8 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
         s->f_unknown += n;
     else if (!strcmp(kind, "timeout"))
         s->f_timeout += n;
+    else if (!strcmp(kind, "timeout_algo"))
+        s->f_timeout_algo += n;
     else if (!strcmp(kind, "slow")) {
         s->f_slow += n;
         s->f_slow_ms = ms > 0 ? ms : 1000;
@@ -1565,6 +1567,10 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
             if (s->acc[i].used && s->user_close)
                 s->user_close(s, i, 1);
         s->st.user_drops++;
+    } else if (!strcmp(kind, "clear")) {
+        s->f_reject = s->f_unknown = s->f_timeout = s->f_timeout_algo = s->f_slow = 0;
+        s->f_dup = s->f_reorder = s->f_partial = s->f_429 = 0;
+        s->mute_until_ms = 0;
     } else if (!strcmp(kind, "mute_user")) {
         s->mute_until_ms = vs_now_ms(s) + (ms > 0 ? ms : 1000);
     } else if (!strcmp(kind, "expire_key"))
@@ -1594,7 +1600,7 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
         s->f_429_ms = ms > 0 ? ms : 1000;
     } else {
         snprintf(why, cap,
-                 "unknown fault '%s' (reject, unknown, timeout, slow, drop_user, mute_user, expire_key, "
+                 "unknown fault '%s' (clear, reject, unknown, timeout, timeout_algo, slow, drop_user, mute_user, expire_key, "
                  "duplicate, reorder, cancel_stop, partial, liquidate, skew, http429)",
                  kind);
         rc = NX_EINVAL;

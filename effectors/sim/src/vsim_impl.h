@@ -146,6 +146,7 @@ struct nx_vsim {
     int64_t banned_until_ms; /* 429/418 in force until */
     int banned_418;
     /* faults pending */
+    int64_t f_timeout_algo; /* fault "timeout_algo": conditional orders only */
     int64_t f_reject, f_unknown, f_timeout, f_slow, f_dup, f_reorder, f_partial, f_429;
     int64_t f_slow_ms, f_429_ms;
     int64_t mute_until_ms; /* fault "mute_user": user-data events lost until then */

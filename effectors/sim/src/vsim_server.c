@@ -534,8 +534,12 @@ static void http_request(nx_vsim_t *s, conn_t *c)
             goto done;
         }
     }
-    if (is_place(r.op) && s->f_timeout > 0) {
-        s->f_timeout--;
+    if ((is_place(r.op) && s->f_timeout > 0) ||
+        (!strcmp(r.op, "algoOrder.place") && s->f_timeout_algo > 0)) {
+        if (!strcmp(r.op, "algoOrder.place") && s->f_timeout_algo > 0)
+            s->f_timeout_algo--;
+        else
+            s->f_timeout--;
         s->st.timeouts++;
         c->hang = 1;
         goto done;
@@ -721,6 +725,11 @@ static void ws_api(nx_vsim_t *s, conn_t *c, const char *text, size_t len)
         goto reply;
     if (charge(s, method, &r, 1, &out, &retry) && out.code)
         goto reply;
+    if (!strcmp(method, "algoOrder.place") && s->f_timeout_algo > 0) {
+        s->f_timeout_algo--;
+        s->st.timeouts++;
+        goto end;
+    }
     if (is_place(method) && s->f_timeout > 0) { /* never reaches the matching engine */
         s->f_timeout--;
         s->st.timeouts++;

@@ -799,6 +799,17 @@ static void order_result(nx_bnlive_t *b, order_t *o, json_t *res, uint8_t kind)
     }
     if (!st) { /* an algo order triggered or finished: the real order reports */
         o->state = ST_OPEN;
+        json_t *real = json_object_get(res, "actualOrderId");
+        uint64_t rid = json_is_string(real) ? strtoull(json_string_value(real), NULL, 10)
+                       : json_is_integer(real) ? (uint64_t)json_integer_value(real)
+                                               : 0;
+        if (kind == R_QUERY && rid) {
+            /* it fired while nobody listened: follow the market order it
+             * became (same client id) to its fills */
+            o->algo = 0;
+            o->venue_id = rid;
+            act(b, ACT_QUERY, idx_of(b, o), 0, 0);
+        }
         return;
     }
     if (kind == R_QUERY && !o->algo) {
@@ -1709,7 +1720,10 @@ int nx_bnlive_adopt(nx_bnlive_t *b, const nx_ev_order_intent_t *in, uint32_t sym
     order_t *o = order_new(b);
     if (!o)
         return NX_EFULL;
-    o->state = ST_OPEN;
+    /* whether it ever reached the venue is not known (a crash may have
+     * come between storing and sending it): asked once a recvWindow has
+     * passed since start, and sent if the venue does not have it */
+    o->state = ST_UNKNOWN;
     o->session = in->session;
     o->symbol = symbol;
     o->clid = in->client_id;
@@ -1725,9 +1739,10 @@ int nx_bnlive_start(nx_bnlive_t *b)
     if (!atomic_load_explicit(&b->filters_ready, memory_order_acquire))
         send_plain(b, NULL, R_EXINFO, "GET", "/fapi/v1/exchangeInfo");
     /* what was open before the restart: how is it now? */
+    int64_t after = nx_mono_ns() + ((int64_t)b->o.recv_window_ms + 1000) * NX_NS_PER_MS;
     for (int i = 0; i < BL_ORDERS; i++)
-        if (b->orders[i].state == ST_OPEN)
-            act(b, ACT_QUERY, (uint32_t)i, 0, 0);
+        if (b->orders[i].state == ST_UNKNOWN)
+            act(b, ACT_QUERY, (uint32_t)i, 0, after);
     lws_sul_schedule(b->ctx, 0, &b->tick, on_tick, 1);
     return 0;
 }

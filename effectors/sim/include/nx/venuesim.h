@@ -47,7 +47,8 @@
  *   reject     the next n orders refused with `code` (default -2019)
  *   unknown    the next n orders accepted, the answer lost: REST answers
  *              HTTP 503 "Unknown error", the WebSocket API answers nothing
- *   timeout    the next n requests never answered and not executed
+ *   timeout    the next n orders never answered and not executed
+ *   timeout_algo  the same for the next n conditional orders only
  *   slow       the next n answers delayed by ms
  *   drop_user  every user-data stream connection closed
  *   mute_user  user-data events lost for ms, the connections left open
@@ -59,6 +60,7 @@
  *   liquidate  every open position liquidated now ("autoclose-…")
  *   skew       the venue's clock moved by ms (may be negative)
  *   http429    the next n requests answered 429 with Retry-After ms/1000 s
+ *   clear      every pending fault above forgotten
  * GET /_sim/status reports the counters as JSON.
  *
  * Threads: the server runs its own libwebsockets context on the thread
