@@ -313,6 +313,14 @@ static void after(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_order_t *o
             place_protective(m, s, symbol, p, 0);
         return;
     }
+    /* a stop the venue refused or let expire after taking the request (a
+     * live venue answers later than the paper venue, inside place()): the
+     * position is not protected, so it is closed at market */
+    if (o->role == ROLE_SL && (o->status == NX_OS_REJECTED || o->status == NX_OS_EXPIRED) &&
+        p->qty && !p->closing && p->sl_clid == o->clid) {
+        exit_at_market(m, s, symbol, p, NX_EXIT_EMERGENCY);
+        return;
+    }
     /* the venue cancelled a protective order we did not ask to cancel */
     if ((o->role == ROLE_SL || o->role == ROLE_TP) && o->status == NX_OS_CANCELLED &&
         !o->cancel_asked && p->qty && !p->closing) {

@@ -621,6 +621,26 @@ static void test_stop_failures(void **state)
     assert_int_equal(closed[0].reason, NX_EXIT_EMERGENCY);
     nx_oms_destroy(M);
 
+    /* the stop is taken, then refused later (a live venue's -2021 "would
+     * immediately trigger"): the position is closed at market at once */
+    setup_script();
+    assert_int_equal(nx_oms_enter(M, 0, &in, 0, SEC), 0);
+    u = upd(&SC.sent[0], NX_OS_FILLED, 1, P(100), Q(0.1), Q(0.1));
+    nx_oms_on_update(M, 0, &u);
+    assert_int_equal(SC.sent[1].order_type, NX_ORD_STOP_MARKET);
+    int sent = SC.n;
+    nx_ev_order_update_t late = upd(&SC.sent[1], NX_OS_REJECTED, 0, 0, 0, 0);
+    nx_oms_on_update(M, 0, &late);
+    assert_int_equal(SC.n, sent + 1);
+    x = &SC.sent[SC.n - 1];
+    assert_int_equal(x->order_type, NX_ORD_MARKET);
+    assert_int_equal(x->reduce_only, 1);
+    f = upd(x, NX_OS_FILLED, 2, P(99), Q(0.1), Q(0.1));
+    nx_oms_on_update(M, 0, &f);
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_EMERGENCY);
+    nx_oms_destroy(M);
+
     /* the venue cancels the stop: it is placed again */
     setup_script();
     assert_int_equal(nx_oms_enter(M, 0, &in, 0, SEC), 0);
