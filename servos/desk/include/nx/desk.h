@@ -1,6 +1,8 @@
 /*
  * desk.h — the trading desk: where a strategy's signal meets each user
- * session's shield and becomes orders on the paper venue (engine thread).
+ * session's shield and becomes orders on its venue: the paper venue, or a
+ * live one the engine sets for the session (nx_desk_set_venue; engine
+ * thread).
  *
  * A person acts on the desk through control events (nx_desk_control): the
  * chat layer (chat.h) turns people's commands into them, the engine thread hands
@@ -11,7 +13,8 @@
  * symbols; its name is a label.
  *
  * The desk is servos' trading part: it uses core, the shield, the
- * effectors (order manager, paper venue) and its saved-state codec
+ * effectors (order manager, paper venue, the bridge live venues implement)
+ * and its saved-state codec
  * (desk_state.h), and knows nothing of chat, storage or the engine around
  * it — they call it, never the other way.
  *
