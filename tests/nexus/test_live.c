@@ -32,6 +32,7 @@ static const char *nexus_bin;
 static char dir[256], cfg_tpl[300], run_cfg[300], accts[300], slice[300];
 static int port_r, port_s;
 static proc_t R; /* the replay and its simulator */
+static pid_t engine_pid; /* the `nexus run` of a test in progress: killed by teardown */
 
 static const struct {
     const char *key, *secret;
@@ -138,6 +139,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (engine_pid > 0) { /* a test that failed mid-run leaves no engine behind */
+        kill(engine_pid, SIGKILL);
+        waitpid(engine_pid, NULL, 0);
+        engine_pid = 0;
+    }
     if (R.pid > 0) {
         kill(R.pid, SIGTERM);
         finish(&R);
@@ -241,6 +247,7 @@ static void test_two_users_trade_live_and_the_books_agree(void **state)
     /* the whole stream, traded live; stopped once the replay has sent it all */
     char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, NULL};
     spawn(&P, argv);
+    engine_pid = P.pid;
     assert_true(pump(&P, "trades on binance-usdm-testnet", 20000));
     for (int i = 0; i < 1200 && !replay_done(); i++)
         pump(&P, "(never)", 100);
@@ -248,6 +255,7 @@ static void test_two_users_trade_live_and_the_books_agree(void **state)
     pump(&P, "(never)", 1500); /* the last answers of the venue come in */
     kill(P.pid, SIGTERM);
     assert_int_equal(finish(&P), 0);
+    engine_pid = 0;
     assert_null(strstr(P.ebuf, "secret-"));
     assert_null(strstr(P.ebuf, users[0].key));
 
@@ -398,6 +406,7 @@ static void test_kill_9_cycles(void **state)
     char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, NULL};
     for (int c = 0; c < cycles; c++) {
         spawn(&P, argv);
+        engine_pid = P.pid;
         assert_true(pump(&P, "trades on binance-usdm-testnet", 30000));
         int64_t up = now_ms();
         /* after a restart: protected within the bound */
@@ -451,11 +460,13 @@ static void test_kill_9_cycles(void **state)
         }
         int st;
         waitpid(P.pid, &st, 0);
+        engine_pid = 0;
         assert_true(WIFSIGNALED(st));
         assert_true(replay_done() == 0); /* the market was still moving */
     }
     /* a last start, stopped cleanly, and the books compared */
     spawn(&P, argv);
+    engine_pid = P.pid;
     assert_true(pump(&P, "trades on binance-usdm-testnet", 30000));
     int64_t up = now_ms();
     for (int u = 0; u < 2; u++)
@@ -467,6 +478,7 @@ static void test_kill_9_cycles(void **state)
     pump(&P, "(never)", 2500); /* adopted orders are asked about after 2 s */
     kill(P.pid, SIGTERM);
     assert_int_equal(finish(&P), 0);
+    engine_pid = 0;
     char db[400];
     snprintf(db, sizeof db, "%s/data/nexus.db", dir);
     sqlite3 *h;
