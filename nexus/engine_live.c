@@ -39,6 +39,27 @@ static void live_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *
     nx_ring_publish(e->market, seq + 1);
 }
 
+/* Network thread: the venue's position of a session, as a notice on the
+ * market ring for the engine thread's desk to compare (not journaled). */
+static void live_position(void *ctx, uint32_t session, uint32_t symbol, int64_t qty)
+{
+    nx_engine_t *e = ctx;
+    uint64_t seq;
+    if (nx_bus_claim(e->market, 1, &seq) != 1)
+        return; /* the next reconnection asks again */
+    nx_event_t *ev = nx_bus_event(e->market, seq);
+    memset(&ev->u, 0, sizeof ev->u);
+    ev->hdr.type = NX_EV_NOTICE;
+    ev->hdr.venue = NX_VENUE_BINANCE_USDM;
+    ev->hdr.symbol = symbol;
+    ev->hdr.exch_ns = 0;
+    ev->hdr.recv_ns = nx_clock_now(&e->clock);
+    ev->u.notice.kind = NX_NOTE_VENUE_POSITION;
+    ev->u.notice.session = session;
+    ev->u.notice.qty = qty;
+    nx_ring_publish(e->market, seq + 1);
+}
+
 static void live_notice(void *ctx, uint32_t session, const char *text)
 {
     (void)ctx;
@@ -88,6 +109,7 @@ int engine_live_init(nx_engine_t *e)
             o.quota_pct = cfg->live.quota_pct;
             o.on_update = live_update;
             o.on_notice = live_notice;
+            o.on_position = live_position;
             o.ctx_cb = e;
             if (!(e->live[x] = nx_bnlive_create(&o))) {
                 NX_ERROR("binance", "cannot make the %s adapter (endpoints %s, %s)",

@@ -128,7 +128,9 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
         break;
     }
     case NX_EV_NOTICE: {
-        static const char *const kinds[] = {"?", "closed", "breaker", "lock", "bad_tick"};
+        static const char *const kinds[] = {"?",          "closed",         "breaker",
+                                            "lock",       "bad_tick",       "venue_position",
+                                            "position_mismatch"};
         const nx_ev_notice_t *n = &e->u.notice;
         put(&o, ",\"kind\":\"%s\",\"session\":%u,\"reason\":%u,\"dir\":%d",
             n->kind < sizeof kinds / sizeof kinds[0] ? kinds[n->kind] : "?", n->session,
@@ -142,6 +144,10 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
             dec(&o, "price", n->exit_px, ps);
             dec(&o, "median", n->entry_px, ps);
             put(&o, ",\"count\":%lld", (long long)n->qty);
+        } else if (n->kind == NX_NOTE_VENUE_POSITION || n->kind == NX_NOTE_POSITION_MISMATCH) {
+            dec(&o, "venue_qty", n->qty, qs);
+            if (n->kind == NX_NOTE_POSITION_MISMATCH)
+                dec(&o, "engine_qty", n->entry_px, qs);
         }
         break;
     }

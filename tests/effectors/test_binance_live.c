@@ -48,6 +48,40 @@ static nx_ev_order_update_t ups[MAXU];
 static int nups;
 static char notices[8][400];
 static int nnotices;
+typedef struct report {
+    uint32_t session, symbol;
+    int64_t qty;
+} report_t;
+static report_t reports[64];
+static int nreports;
+
+static void on_position(void *c, uint32_t session, uint32_t symbol, int64_t qty)
+{
+    (void)c;
+    pthread_mutex_lock(&mu);
+    if (nreports < 64)
+        reports[nreports++] = (report_t){session, symbol, qty};
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+/* a position report of the session with this qty, waiting up to ms */
+static int wait_report(uint32_t session, int64_t qty, int ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    pthread_mutex_lock(&mu);
+    int found = 0;
+    for (;;) {
+        for (int i = 0; i < nreports && !found; i++)
+            found = reports[i].session == session && reports[i].qty == qty;
+        if (found || pthread_cond_timedwait(&cv, &mu, &dl))
+            break;
+    }
+    pthread_mutex_unlock(&mu);
+    return found;
+}
 
 static void on_update(void *c, uint32_t symbol, const nx_ev_order_update_t *u)
 {
@@ -142,12 +176,13 @@ static void start(const setup_t *su)
     o.orders_10s = su->orders_10s;
     o.on_update = on_update;
     o.on_notice = on_notice;
+    o.on_position = on_position;
     bl = nx_bnlive_create(&o);
     assert_non_null(bl);
     assert_int_equal(nx_bnlive_add_account(bl, 1, KEY_A, SECRET_A, strlen(SECRET_A)), 0);
     assert_int_equal(nx_bnlive_add_account(bl, 2, KEY_B, SECRET_B, strlen(SECRET_B)), 0);
     assert_int_equal(nx_bnlive_add_account(bl, 2, KEY_B, SECRET_B, 3), NX_EEXIST);
-    nups = nnotices = 0;
+    nups = nnotices = nreports = 0;
     atomic_store(&net_stop, 0);
     pthread_create(&net_th, NULL, net_main, NULL);
     started = 1;
@@ -458,6 +493,11 @@ static void test_fill_during_stream_gap(void **state)
     nx_bnlive_stats_t st;
     nx_bnlive_stats(bl, &st);
     assert_true(st.stream_connects >= 3); /* both accounts, and A again */
+    /* after the gap, once the order is settled: the venue's position,
+     * for the engine to compare (flat at the first connection) */
+    assert_true(wait_report(1, 0, 5000));
+    assert_true(wait_report(1, 10, 5000));
+    assert_true(wait_report(2, 0, 5000));
     stop();
 }
 

@@ -286,6 +286,11 @@ typedef enum nx_notice_kind {
     NX_NOTE_BADTICK,    /* market data held out (session 0, for the owner): symbol in the
                          * header, reason = nx_bad_kind_t, exit_px = the price refused,
                          * entry_px = the recent reference, qty = how many since the last */
+    NX_NOTE_VENUE_POSITION, /* a live venue's position (network thread to engine thread, not
+                             * journaled): symbol in the header, qty = signed qty units */
+    NX_NOTE_POSITION_MISMATCH, /* the venue holds another position than the engine: symbol
+                                * in the header, qty = the venue's, entry_px = the engine's
+                                * (signed qty units); the session is held */
 } nx_notice_kind_t;
 
 typedef struct nx_ev_notice {

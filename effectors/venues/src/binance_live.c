@@ -52,7 +52,7 @@ enum { CMD_PLACE = 1, CMD_CANCEL, CMD_CANCEL_ALL, CMD_AMEND };
 enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
 enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO };
 enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
-       R_EXINFO, R_LEVERAGE };
+       R_EXINFO, R_LEVERAGE, R_POSITIONS };
 
 typedef struct cmd {
     uint8_t op;
@@ -68,6 +68,7 @@ _Static_assert(sizeof(cmd_t) <= BL_SLOT, "a command fits its ring slot");
 
 typedef struct order {
     uint8_t state, algo, amending, cancel_sent, sends, time_retries;
+    uint8_t adopted; /* stored before a restart, not sent by this process */
     uint32_t session, symbol;
     uint64_t clid, venue_id;
     uint64_t replaced_id;    /* an amended algo order's old id: its CANCELED is ours */
@@ -95,6 +96,7 @@ typedef struct account {
     int stream_state;     /* 0 down, 1 key asked, 2 connecting, 3 up */
     int had_stream;       /* a gap follows a first connection */
     atomic_int stream_up; /* the engine thread reads it: no entry while the stream is down */
+    int positions_due;    /* report the venue's positions once its orders are settled */
     /* leverage set at the venue per symbol (0 = not yet), and a request
      * for it in flight: an entry waits for its answer */
     uint8_t *lev;
@@ -886,6 +888,31 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
     }
     if (kind == R_CANCEL_ALL)
         return; /* the stream reports each cancel */
+    if (kind == R_POSITIONS) {
+        json_t *j = transport_ok && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
+        if (a && !json_is_array(j)) {
+            a->positions_due = 1; /* asked again */
+        } else if (a && b->o.on_position) {
+            for (uint32_t y = 0; y < nx_symtab_count(b->o.symtab); y++) {
+                const nx_symbol_t *z = sym(b, y);
+                if (z->venue != NX_VENUE_BINANCE_USDM)
+                    continue;
+                int64_t q = 0;
+                size_t i;
+                json_t *x;
+                json_array_foreach(j, i, x)
+                {
+                    const char *n = json_string_value(json_object_get(x, "symbol"));
+                    const char *amt = json_string_value(json_object_get(x, "positionAmt"));
+                    if (n && amt && !strcmp(n, z->name))
+                        nx_fixed_parse(amt, strlen(amt), z->qty_scale, &q);
+                }
+                b->o.on_position(b->o.ctx_cb, session, y, q);
+            }
+        }
+        json_decref(j);
+        return;
+    }
     if (kind == R_LEVERAGE) {
         if (!a || symbol >= nx_symtab_count(b->o.symtab))
             return;
@@ -964,6 +991,12 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         if (o->cancel_sent) {
             o->state = ST_FINAL;
             update(b, o, NX_OS_CANCELLED, 0);
+        } else if (o->adopted && is_entry(o)) {
+            /* an entry from before the restart that never reached the
+             * venue: sent now, it would open a position on a signal long
+             * gone; it expires instead (protective orders are sent) */
+            o->state = ST_FINAL;
+            update(b, o, NX_OS_EXPIRED, 0);
         } else if (o->sends < 3) {
             b->st.resent++;
             o->state = ST_QUEUED;
@@ -1200,6 +1233,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
              * adopted ones) may have moved while nobody listened */
             reconcile(b, a);
             a->had_stream = 1;
+            a->positions_due = 1;
             atomic_store_explicit(&a->stream_up, 1, memory_order_release);
         }
         break;
@@ -1429,6 +1463,25 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
     return 1;
 }
 
+/* Nothing of the account's is in flight or waiting to be asked about: its
+ * position at the venue is what its orders made it. */
+static int settled(const nx_bnlive_t *b, const account_t *a)
+{
+    for (int i = 0; i < BL_ORDERS; i++) {
+        const order_t *o = &b->orders[i];
+        if (o->session == a->session &&
+            (o->state == ST_QUEUED || o->state == ST_SENT || o->state == ST_UNKNOWN))
+            return 0;
+    }
+    for (uint32_t i = 0; i < b->nacts; i++) {
+        const action_t *x = &b->acts[i];
+        if ((x->kind == ACT_QUERY || x->kind == ACT_TRADES || x->kind == ACT_SEND) &&
+            b->orders[x->idx].session == a->session)
+            return 0;
+    }
+    return 1;
+}
+
 /* One pass: commands from the engine, answers that never came, the
  * actions whose time has come (in place; those run() appends land after
  * the old ones and are kept), and the connections to (re)open. */
@@ -1479,6 +1532,11 @@ static void service_all(nx_bnlive_t *b)
             ws_connect(b, &b->stream_u, path, &stream_tags[i], &a->stream);
             if (!a->stream)
                 a->stream_state = 0, a->reconnect_at_ns = now + NX_NS_PER_SEC;
+        }
+        if (a->positions_due && a->stream_state == 3 && settled(b, a) && weight_ok(b, 5)) {
+            a->positions_due = 0;
+            if (send_signed(b, a, R_POSITIONS, 0, 0, "GET", "/fapi/v3/positionRisk", ""))
+                a->positions_due = 1;
         }
         if (a->listen_key[0] && a->keepalive_at_ns && now >= a->keepalive_at_ns) {
             a->keepalive_at_ns = now + (int64_t)b->o.keepalive_s * NX_NS_PER_SEC;
@@ -1724,6 +1782,7 @@ int nx_bnlive_adopt(nx_bnlive_t *b, const nx_ev_order_intent_t *in, uint32_t sym
      * come between storing and sending it): asked once a recvWindow has
      * passed since start, and sent if the venue does not have it */
     o->state = ST_UNKNOWN;
+    o->adopted = 1;
     o->session = in->session;
     o->symbol = symbol;
     o->clid = in->client_id;

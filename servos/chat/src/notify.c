@@ -158,6 +158,17 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
         int64_t chat = chat_of_session(b, n->session);
         if (chat < 0)
             return;
+        if (n->kind == NX_NOTE_POSITION_MISMATCH) {
+            chat_qty(b, sym, n->qty, m1);
+            chat_qty(b, sym, n->entry_px, m2);
+            snprintf(html, sizeof html,
+                     "⚠️ Your %s position at the venue is %s, but Nexus holds %s. Nexus opens "
+                     "nothing new in this session until you have looked: check it on the venue, "
+                     "then /resume.",
+                     chat_sym_name(b, sym), m1, m2);
+            chat_say(b, chat, html, NULL, 0);
+            break;
+        }
         if (n->kind == NX_NOTE_CLOSED) {
             chat_px(b, sym, n->entry_px, m1);
             chat_px(b, sym, n->exit_px, m2);

@@ -117,6 +117,40 @@ int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live)
     return 0;
 }
 
+void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty)
+{
+    desk_session_t *s = desk_session(d, session);
+    if (!s || symbol >= d->nsym)
+        return;
+    nx_position_info_t pi;
+    int64_t mine = nx_oms_position(d->oms, session, symbol, &pi) == 0 ? pi.qty : 0;
+    if (mine == qty)
+        return;
+    /* nothing is invented: the engine does not take the venue's word for a
+     * position it never traded, nor drop one it holds; it stops opening
+     * new ones and asks a person */
+    s->risk.paused = 1;
+    s->held = 1;
+    NX_LOGK(NX_LOG_ERROR, "desk", "desk.mismatch",
+            "%s: the venue holds %lld on %s, the engine %lld (qty units): session held until a "
+            "person resumes it",
+            s->name, (long long)qty, nx_symtab_get(d->symtab, symbol)->name, (long long)mine);
+    if (d->journal) {
+        nx_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.hdr.type = NX_EV_NOTICE;
+        ev.hdr.symbol = symbol;
+        ev.hdr.venue = (uint8_t)nx_symtab_get(d->symtab, symbol)->venue;
+        ev.hdr.exch_ns = d->now;
+        ev.u.notice.session = session;
+        ev.u.notice.kind = NX_NOTE_POSITION_MISMATCH;
+        ev.u.notice.qty = qty;
+        ev.u.notice.entry_px = mine;
+        d->journal(d->ctx, &ev);
+    }
+    desk_dirty(d, session);
+}
+
 void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_update_t *u)
 {
     if (symbol >= d->nsym || !desk_session(d, u->session))

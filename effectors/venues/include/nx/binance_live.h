@@ -36,7 +36,9 @@
  *  - The user-data stream: a listen key per account, kept alive, a new one
  *    on expiry; after any gap the open orders are queried and what changed
  *    meanwhile is reported, fills with the venue's own trade ids (the order
- *    manager counts a fill once by its id).
+ *    manager counts a fill once by its id); then, once nothing is left to
+ *    ask about, the venue's positions (on_position) for the engine to
+ *    compare with its own.
  *
  * Keys: each account's secret is prepared into an HMAC key in locked
  * memory (nx/hmac.h); the API key is sent only as X-MBX-APIKEY or apiKey;
@@ -56,6 +58,9 @@ struct lws_context;
 typedef struct nx_bnlive nx_bnlive_t;
 
 typedef void (*nx_bnlive_notice_cb)(void *ctx, uint32_t session, const char *text);
+/* The venue's position of a session on a symbol (signed qty units; 0 when
+ * flat), for every symbol of the venue in the table. */
+typedef void (*nx_bnlive_position_cb)(void *ctx, uint32_t session, uint32_t symbol, int64_t qty);
 
 typedef struct nx_bnlive_opts {
     const nx_symtab_t *symtab;
@@ -75,6 +80,9 @@ typedef struct nx_bnlive_opts {
     uint32_t orders_1m;
     nx_order_update_cb on_update;   /* network thread */
     nx_bnlive_notice_cb on_notice;  /* network thread: something a person must know */
+    nx_bnlive_position_cb on_position; /* network thread: the venue's positions, after each
+                                          (re)connection of the account's stream once the
+                                          orders asked about are settled (may be NULL) */
     void *ctx_cb;
 } nx_bnlive_opts_t;
 

@@ -72,6 +72,12 @@ int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live);
 /* A live venue's order update (NX_EV_ORDER_UPDATE from the market ring):
  * to the order manager, as the paper venue's come. Engine thread. */
 void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_update_t *u);
+/* What a live venue says the session's position on a symbol is (signed
+ * qty units), once the orders it was asked about are settled: another
+ * figure than the order manager's holds the session (no new entry until a
+ * person resumes it) and journals a NX_NOTE_POSITION_MISMATCH notice for
+ * its person. Engine thread. */
+void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty);
 /* A strategy signal: every session trading the symbol decides and acts. */
 void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig);
 
