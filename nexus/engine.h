@@ -219,6 +219,11 @@ void engine_feeds_stop(nx_engine_t *e);
  * (after the network loop is gone). */
 int engine_live_init(nx_engine_t *e);
 int engine_live_adopt(nx_engine_t *e, const nx_ev_order_intent_t *in, uint32_t symbol);
+/* After recovery: a restored position's stop and target that storage did
+ * not hold as open orders (a crash between the desk's saved state and the
+ * order's row) are adopted from the position itself, so the adapter asks
+ * the venue about them and places what it lacks. */
+void engine_live_protect(nx_engine_t *e);
 void engine_live_start(nx_engine_t *e);
 void engine_live_release(nx_engine_t *e);
 

@@ -551,6 +551,8 @@ int nx_engine_init(nx_engine_t *e, const nx_config_t *cfg)
         release(e); /* the desk too, when recovery failed after creating it */
         return rc;
     }
+    if (e->n_live)
+        engine_live_protect(e);
     return 0;
 }
 

@@ -158,6 +158,41 @@ int engine_live_adopt(nx_engine_t *e, const nx_ev_order_intent_t *in, uint32_t s
     return NX_ENOENT;
 }
 
+void engine_live_protect(nx_engine_t *e)
+{
+    uint32_t nsym = nx_symtab_count(e->symtab);
+    for (uint32_t i = 0; i < e->n_live; i++) {
+        nx_bnlive_t *b = e->live[e->live_sessions[i].exec];
+        uint32_t session = e->live_sessions[i].session;
+        for (uint32_t y = 0; b && y < nsym; y++) {
+            nx_oms_pos_state_t p;
+            if (nx_desk_position_state(e->desk, session, y, &p) || !p.qty)
+                continue;
+            for (int k = 0; k < 2; k++) {
+                uint64_t clid = k ? p.tp_clid : p.sl_clid;
+                int64_t level = k ? p.tp : (p.trail_stop ? p.trail_stop : p.sl);
+                if (!clid || !level)
+                    continue;
+                nx_ev_order_intent_t in;
+                memset(&in, 0, sizeof in);
+                in.client_id = clid;
+                in.session = session;
+                in.side = p.qty > 0 ? NX_SIDE_SELL : NX_SIDE_BUY;
+                in.order_type = k ? NX_ORD_TAKE_PROFIT_MARKET : NX_ORD_STOP_MARKET;
+                in.price = level;
+                in.qty = p.qty < 0 ? -p.qty : p.qty;
+                in.reduce_only = 1;
+                in.leverage = p.leverage;
+                if (nx_bnlive_adopt(b, &in, y) == 0)
+                    NX_WARN("binance",
+                            "session %u: the %s of a restored position was not stored as an "
+                            "order; the venue is asked about it and it is placed if missing",
+                            session, k ? "take-profit" : "stop-loss");
+            }
+        }
+    }
+}
+
 void engine_live_start(nx_engine_t *e)
 {
     for (int x = 0; x < 3; x++)

@@ -117,6 +117,12 @@ int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live)
     return 0;
 }
 
+int nx_desk_position_state(const nx_desk_t *d, uint32_t session, uint32_t symbol,
+                           nx_oms_pos_state_t *out)
+{
+    return nx_oms_save_position(d->oms, session, symbol, out);
+}
+
 void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty)
 {
     desk_session_t *s = desk_session(d, session);

@@ -142,6 +142,10 @@ typedef struct nx_desk_position {
     int64_t last_px;        /* the latest price, price units */
 } nx_desk_position_t;
 int nx_desk_positions(const nx_desk_t *d, uint32_t session, nx_desk_position_t *out, int max);
+/* An open position whole, with the client ids of its protective orders
+ * (oms.h's nx_oms_save_position): 0, or NX_ENOENT when flat. */
+int nx_desk_position_state(const nx_desk_t *d, uint32_t session, uint32_t symbol,
+                           nx_oms_pos_state_t *out);
 /* The i-th setting a person may change (/config): its key, value now and
  * allowed range. NX_ENOENT past the last. */
 int nx_desk_setting(const nx_desk_t *d, uint32_t session, int i, const char **key, int64_t *value,
