@@ -893,6 +893,8 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         if (a && !json_is_array(j)) {
             a->positions_due = 1; /* asked again */
         } else if (a && b->o.on_position) {
+            NX_INFO("binance", "session %u: the venue's positions, for the desk to compare",
+                    a->session);
             for (uint32_t y = 0; y < nx_symtab_count(b->o.symtab); y++) {
                 const nx_symbol_t *z = sym(b, y);
                 if (z->venue != NX_VENUE_BINANCE_USDM)
@@ -1229,6 +1231,9 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             b->st.streams_up++;
             if (a->had_stream)
                 b->st.stream_gaps++;
+            NX_INFO("binance", "session %u: user-data stream %s", a->session,
+                    a->had_stream ? "connected again: orders not final are asked about"
+                                  : "connected");
             /* the first connection too: orders sent before it (a restart's
              * adopted ones) may have moved while nobody listened */
             reconcile(b, a);

@@ -117,6 +117,47 @@ int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live)
     return 0;
 }
 
+/* A position at the venue that the order manager does not hold (the
+ * user's own, or one a crash kept from storage): not booked, but not left
+ * unprotected either — a stop on the whole position (closePosition) at the
+ * session's default stop distance from the last price, under a client id
+ * of its own range (bit 39 of the sequence, never the order manager's:
+ * their updates are not the order manager's either). */
+static void protect_unknown(nx_desk_t *d, desk_session_t *s, uint32_t symbol, int64_t qty)
+{
+    const nx_symbol_t *y = nx_symtab_get(d->symtab, symbol);
+    int64_t px = d->last_px[symbol];
+    uint32_t bp = s->conf.default_stop_bp ? s->conf.default_stop_bp : 1000;
+    if (px <= 0 || !y) { /* placed at the first price (nx_desk_on_market) */
+        if (!s->unprotected[symbol])
+            d->n_unprotected++;
+        s->unprotected[symbol] = qty;
+        return;
+    }
+    if (s->unprotected[symbol]) {
+        s->unprotected[symbol] = 0;
+        d->n_unprotected--;
+    }
+    int64_t tick = y->tick_size > 0 ? y->tick_size : 1, d_px = (int64_t)((__int128)px * bp / 10000);
+    int64_t trigger = qty > 0 ? px - d_px : px + d_px;
+    trigger = qty > 0 ? trigger / tick * tick : (trigger + tick - 1) / tick * tick;
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.session = s->id;
+    in.client_id = nx_clid_make(s->id, (1ULL << 39) | ((uint64_t)(d->now / NX_NS_PER_MS) &
+                                                        ((1ULL << 39) - 1)));
+    in.side = qty > 0 ? NX_SIDE_SELL : NX_SIDE_BUY;
+    in.order_type = NX_ORD_STOP_MARKET;
+    in.price = trigger;
+    in.qty = 0; /* the whole position, whatever it is when it fires */
+    in.reduce_only = 1;
+    int rc = s->live->ops->place(s->live, &in, symbol);
+    NX_LOGK(rc ? NX_LOG_ERROR : NX_LOG_WARN, "desk", "desk.protect_unknown",
+            "%s: a stop for the whole %s position the engine does not hold %s, %u bp from the "
+            "last price",
+            s->name, y->name, rc ? "could not be placed" : "was placed", bp);
+}
+
 int nx_desk_position_state(const nx_desk_t *d, uint32_t session, uint32_t symbol,
                            nx_oms_pos_state_t *out)
 {
@@ -155,6 +196,8 @@ void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int
         d->journal(d->ctx, &ev);
     }
     desk_dirty(d, session);
+    if (qty && !mine && s->live)
+        protect_unknown(d, s, symbol, qty);
 }
 
 void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_update_t *u)
@@ -558,6 +601,9 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
     }
     d->last_ns[sym] = now;
     d->last_rx[sym] = d->clock_ns;
+    for (uint32_t i = 0; d->n_unprotected && i < d->n; i++) /* waiting for a price */
+        if (d->s[i].unprotected[sym])
+            protect_unknown(d, &d->s[i], sym, d->s[i].unprotected[sym]);
     if (d->dirty)
         desk_save_dirty(d);
 }

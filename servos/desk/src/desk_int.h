@@ -27,6 +27,8 @@ typedef struct desk_session {
     uint64_t approved, declined, expired;
     uint64_t exits_by[16];
     nx_bridge_t *live; /* the live venue it trades on (nx_desk_set_venue); NULL = paper */
+    int64_t unprotected[NX_SHIELD_MAX_SYMBOLS]; /* a venue position it does not hold, to be
+                                                   given a stop at the next price (0 = none) */
     uint8_t held; /* paused by recovery until a person resumes it */
     uint8_t restored; /* recovery: 0 no saved state, 1 restored, 2 present but unusable */
     int64_t saved_seq; /* recovery: the journal sequence of its saved state */
@@ -66,6 +68,7 @@ struct nx_desk {
     uint64_t sentinel; /* strategy ids that are Sentinel (nx_desk_set_sentinel) */
     int storage_down;  /* nx_desk_set_storage_down: entries refused */
     uint64_t insane; /* market prices and signals refused as outside the band */
+    uint32_t n_unprotected; /* venue positions waiting for a price to get a stop */
     int64_t now;
     /* The engine's clock (nx_desk_on_market: heartbeats and every event's
      * receive time), which a person's time runs on: approval requests
