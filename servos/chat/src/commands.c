@@ -453,6 +453,14 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
                    "deleted after reading.");
         return;
     }
+    if (nx_venue_parse(venue, strlen(venue)) == NX_VENUE_NONE) {
+        nx_secret_wipe(key, sizeof key);
+        nx_secret_wipe(secret, sizeof secret);
+        nx_secret_wipe(a, strlen(a));
+        chat_reply(b, who, "Your keys were not stored: %s is not a venue Nexus knows (%s).", venue,
+                   nx_venue_choices());
+        return;
+    }
     nx_vault_t *v = NULL;
     char err[256];
     int rc = nx_vault_load(&v, b->cfg->storage.key_file, err, sizeof err);
@@ -475,7 +483,9 @@ static void c_keys(nx_chat_t *b, caller_t *who, char *a)
                    rc == NX_ENOENT ? "no master key is set up (NEXUS_MASTER_KEY)"
                                    : nx_strerror(rc));
     else
-        chat_reply(b, who, "Keys for %s sealed and stored. The message that held them is deleted.",
+        chat_reply(b, who,
+                   "Keys for %s sealed and stored. The message that held them is deleted. A live "
+                   "session uses them from its next start.",
                    venue);
     chat_audit(b, who, "keys", rc ? "refused" : venue);
 }

@@ -445,6 +445,11 @@ static void telegram_session(int hold)
         kcarol = tgf_wait_request(f, &gc, "sendMessage", -1001234567890LL, "do not know", 0);
     (void)kv;
     assert_true(kcarol < 0);
+    /* a venue Nexus does not know: deleted all the same, and refused in words */
+    tgf_push_text(f, ALICE, "alice", ALICE, "/keys nowhere KEYnowhere SECnowhere");
+    kd = 0;
+    assert_true(tgf_wait_request(f, &kd, "deleteMessage", ALICE, NULL, 20000) >= 0);
+    expect(f, &at, ALICE, "is not a venue Nexus knows");
     tgf_push_text(f, ALICE, "alice", ALICE, "/keys binance-usdm KEYprivate SECprivate");
     kd = 0;
     assert_true(tgf_wait_request(f, &kd, "deleteMessage", ALICE, NULL, 20000) >= 0);
