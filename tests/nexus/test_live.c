@@ -66,6 +66,8 @@ static void write_slice(int n)
     fclose(out);
 }
 
+static const char *owner_mode = "pilot"; /* the owner's session: pilot, or copilot */
+
 static void write_config(const char *path, int port_replay, int port_sim)
 {
     char text[4096];
@@ -88,11 +90,11 @@ static void write_config(const char *path, int port_replay, int port_sim)
         "            \"binance_usdm_testnet\": {\n"
         "     \"rest_url\": \"http://127.0.0.1:%d\", \"ws_api_url\": \"ws://127.0.0.1:%d/ws-fapi/v1\",\n"
         "     \"stream_url\": \"ws://127.0.0.1:%d\" } },\n"
-        "  \"storage\": { \"key_file\": \"master.key\" },\n"
+        "  \"storage\": { \"key_file\": \"master.key\", \"owner_chat_id\": 1001 },\n"
         "  \"users\": [ { \"id\": 1, \"chat_id\": 1001, \"name\": \"owner\", \"role\": \"owner\" },\n"
         "             { \"id\": 2, \"chat_id\": 1002, \"name\": \"alice\", \"role\": \"subscriber\" } ],\n"
         "  \"trading\": { \"sessions\": [\n"
-        "    { \"name\": \"owner\", \"user\": 1, \"mode\": \"pilot\", \"equity\": \"10000\",\n"
+        "    { \"name\": \"owner\", \"user\": 1, \"mode\": \"%s\", \"equity\": \"10000\",\n"
         "      \"symbols\": [\"BTCUSDT\"], \"leverage\": 2, \"cooldown_s\": 0, \"breaker_losses\": 100,\n"
         "      \"max_positions\": 1, \"execution\": \"binance-usdm-testnet\" },\n"
         "    { \"name\": \"alice\", \"user\": 2, \"mode\": \"pilot\", \"equity\": \"5000\",\n"
@@ -100,7 +102,7 @@ static void write_config(const char *path, int port_replay, int port_sim)
         "      \"breaker_losses\": 100, \"max_positions\": 1, \"strategies\": [\"scalping\"],\n"
         "      \"execution\": \"binance-usdm-testnet\" } ] }\n"
         "}\n",
-        port_replay, port_replay, NX_PLUGIN_DIR, port_sim, port_sim, port_sim);
+        port_replay, port_replay, NX_PLUGIN_DIR, port_sim, port_sim, port_sim, owner_mode);
     write_file(path, text, 0644);
 }
 
@@ -139,6 +141,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    owner_mode = "pilot";
     if (engine_pid > 0) { /* a test that failed mid-run leaves no engine behind */
         kill(engine_pid, SIGKILL);
         waitpid(engine_pid, NULL, 0);
@@ -466,6 +469,69 @@ static void test_foreign_position_holds_the_session(void **state)
     sqlite3_close(h);
 }
 
+/* COPILOT: the owner is asked, approves on the console, and the approval
+ * becomes an order at the venue signed with the owner's key. */
+static void test_copilot_approval_becomes_a_live_order(void **state)
+{
+    (void)state;
+    owner_mode = "copilot";
+    start_venue(600, 20000);
+    proc_t P;
+    assert_int_not_equal(run_nexus(&P, "run", "--config", run_cfg, NULL), 0);
+    for (int u = 0; u < 2; u++)
+        assert_int_equal(sh("printf '%%s\\n%%s\\n' '%s' '%s' | '%s' keys --config run.json set "
+                            "%lld binance-usdm >/dev/null",
+                            users[u].key, users[u].secret, nexus_bin, (long long)users[u].chat),
+                         0);
+    /* the engine with its console on a pipe: the owner's terminal */
+    int in[2];
+    assert_int_equal(pipe(in), 0);
+    char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, "--console", NULL};
+    /* spawn() makes the output pipes; the child inherits stdin, so the
+     * pipe's read end stands in for it while spawn forks */
+    int saved = dup(0);
+    dup2(in[0], 0);
+    spawn(&P, argv);
+    dup2(saved, 0);
+    close(saved);
+    close(in[0]);
+    engine_pid = P.pid;
+    char *req = NULL;
+    int64_t t0 = now_ms();
+    while (!(req = strstr(P.obuf, "Request ")) && now_ms() - t0 < 30000)
+        pump(&P, "(never)", 50);
+    if (!req && getenv("NX_LIVE_LOGS")) {
+        write_file("/tmp/nx-live-copilot.out", P.obuf, 0644);
+        write_file("/tmp/nx-live-copilot.err", P.ebuf, 0644);
+    }
+    assert_non_null(req);
+    unsigned id = (unsigned)atoi(req + 8);
+    assert_true(id > 0);
+    char line[32];
+    int n = snprintf(line, sizeof line, "!ap:%u\n", id);
+    assert_int_equal(write(in[1], line, (size_t)n), n);
+    /* the approved order reaches the venue, from the owner's account */
+    int traded = 0;
+    for (t0 = now_ms(); !traded && now_ms() - t0 < 20000;) {
+        json_t *tr = venue_get(0, "/fapi/v1/userTrades", "symbol=BTCUSDT");
+        traded = json_array_size(tr) > 0;
+        json_decref(tr);
+        if (!traded)
+            pump(&P, "(never)", 100);
+    }
+    assert_true(traded);
+    close(in[1]);
+    kill(P.pid, SIGTERM);
+    assert_int_equal(finish(&P), 0);
+    engine_pid = 0;
+    /* the order is the owner's session's own: its client id names session 1 */
+    json_t *all = venue_get(0, "/fapi/v1/allOrders", "symbol=BTCUSDT");
+    assert_true(json_array_size(all) >= 1);
+    const char *ci = json_string_value(json_object_get(json_array_get(all, 0), "clientOrderId"));
+    assert_int_equal(nx_clid_session(nx_binance_clid_parse(ci, strlen(ci))), 1);
+    json_decref(all);
+}
+
 /* kill -9 at random moments while two sessions trade live, restart,
  * reconcile: after each restart every open position at the venue is
  * protected within a bound (a stop at the venue for its whole size, within
@@ -666,6 +732,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_two_users_trade_live_and_the_books_agree, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_foreign_position_holds_the_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copilot_approval_becomes_a_live_order, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_cycles, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
