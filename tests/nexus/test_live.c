@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "nx/binance.h"
+#include "nx/bridge.h"
 #include "nx/fixed.h"
 #include "nx/hmac.h"
 #include "proc.h"
@@ -96,7 +97,8 @@ static void write_config(const char *path, int port_replay, int port_sim)
         "  \"trading\": { \"sessions\": [\n"
         "    { \"name\": \"owner\", \"user\": 1, \"mode\": \"%s\", \"equity\": \"10000\",\n"
         "      \"symbols\": [\"BTCUSDT\"], \"leverage\": 2, \"cooldown_s\": 0, \"breaker_losses\": 100,\n"
-        "      \"max_positions\": 1, \"execution\": \"binance-usdm-testnet\" },\n"
+        "      \"max_positions\": 1, \"approval_drift_bp\": 1000,\n"
+        "      \"execution\": \"binance-usdm-testnet\" },\n"
         "    { \"name\": \"alice\", \"user\": 2, \"mode\": \"pilot\", \"equity\": \"5000\",\n"
         "      \"symbols\": [\"BTCUSDT\"], \"leverage\": 3, \"size_bp\": 800, \"cooldown_s\": 0,\n"
         "      \"breaker_losses\": 100, \"max_positions\": 1, \"strategies\": [\"scalping\"],\n"
@@ -475,7 +477,7 @@ static void test_copilot_approval_becomes_a_live_order(void **state)
 {
     (void)state;
     owner_mode = "copilot";
-    start_venue(600, 20000);
+    start_venue(600, 3000); /* a person's pace: the price must not run from the request */
     proc_t P;
     assert_int_not_equal(run_nexus(&P, "run", "--config", run_cfg, NULL), 0);
     for (int u = 0; u < 2; u++)
