@@ -1079,13 +1079,16 @@ static void test_stop_at_random_moments(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* argv[1] = the nexus binary; argv[2], if given, the tests to run, names
+ * separated by commas (CTest runs the file as two halves side by side:
+ * each test runs a whole engine and mostly waits on it) */
 int main(int argc, char **argv)
 {
     static char abs_bin[4096];
     nexus_bin = argc > 1 ? argv[1] : "nexus";
     if (realpath(nexus_bin, abs_bin)) /* a test changes directory */
         nexus_bin = abs_bin;
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest all[] = {
         cmocka_unit_test_teardown(test_telegram_session, kill_child),
         cmocka_unit_test_teardown(test_telegram_session_answered_at_once, kill_child),
         cmocka_unit_test_teardown(test_roles_and_commands, kill_child),
@@ -1094,5 +1097,23 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_console_tells_every_exit),
         cmocka_unit_test_teardown(test_stop_at_random_moments, kill_child),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    struct CMUnitTest tests[sizeof all / sizeof all[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const char *list = argc > 2 ? argv[2] : NULL, *p = list;
+        size_t len = strlen(all[i].name);
+        int take = !list;
+        while (p && !take) {
+            take = !strncmp(p, all[i].name, len) && (p[len] == ',' || p[len] == 0);
+            p = strchr(p, ',');
+            p = p ? p + 1 : NULL;
+        }
+        if (take)
+            tests[n++] = all[i];
+    }
+    if (!n) {
+        fprintf(stderr, "no test of that name\n");
+        return 2;
+    }
+    return _cmocka_run_group_tests("test_chat", tests, n, NULL, NULL);
 }
