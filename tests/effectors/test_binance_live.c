@@ -104,6 +104,7 @@ static void on_notice(void *c, uint32_t session, const char *text)
     pthread_mutex_lock(&mu);
     if (nnotices < 8)
         snprintf(notices[nnotices++], sizeof notices[0], "%s", text);
+    pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
 }
 
@@ -257,18 +258,48 @@ static int count_updates(uint64_t clid, uint8_t status)
     return n;
 }
 
-/* wait until the adapter's streams are up */
-static void wait_streams(uint32_t n)
+/* the adapter's streams are up: each account's first position report
+ * comes once its stream has connected and its orders are settled */
+static void wait_streams(void)
 {
-    for (int i = 0; i < 500; i++) {
-        nx_bnlive_stats_t st;
-        nx_bnlive_stats(bl, &st);
-        if (st.streams_up >= n)
-            return;
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL); /* polling a counter another thread sets; bounded */
+    assert_true(wait_report(1, 0, 10000));
+    assert_true(wait_report(2, 0, 10000));
+}
+
+/* an update of clid with this status under another venue id than old_id */
+static int wait_update_renewed(uint64_t clid, uint8_t status, uint64_t old_id, int ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    pthread_mutex_lock(&mu);
+    int found = 0;
+    for (;;) {
+        for (int i = 0; i < nups && !found; i++)
+            found = ups[i].client_id == clid && ups[i].status == status && ups[i].venue_id != old_id;
+        if (found || pthread_cond_timedwait(&cv, &mu, &dl))
+            break;
     }
-    fail_msg("the user-data streams did not come up");
+    pthread_mutex_unlock(&mu);
+    return found;
+}
+
+/* a notice containing text, waiting up to ms */
+static int wait_notice(const char *text, int ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    pthread_mutex_lock(&mu);
+    int found = 0;
+    for (;;) {
+        for (int i = 0; i < nnotices && !found; i++)
+            found = strstr(notices[i], text) != NULL;
+        if (found || pthread_cond_timedwait(&cv, &mu, &dl))
+            break;
+    }
+    pthread_mutex_unlock(&mu);
+    return found;
 }
 
 static nx_ev_order_intent_t market(uint32_t session, uint64_t seq, uint8_t side, int64_t qty)
@@ -290,7 +321,7 @@ static void test_entry_and_native_stop(void **state)
     (void)state;
     setup_t su = {0, 0, 0, 0};
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     nx_ev_order_intent_t in = market(1, 1, NX_SIDE_BUY, 10);
@@ -340,7 +371,7 @@ static void test_two_accounts_over_rest(void **state)
     (void)state;
     setup_t su = {1, 0, 0, 0};
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     nx_ev_order_intent_t a = market(1, 1, NX_SIDE_BUY, 10), b = market(2, 1, NX_SIDE_SELL, 20);
@@ -376,23 +407,16 @@ static void test_lost_answer_is_queried_not_resent(void **state)
     (void)state;
     setup_t su = {0, 300, 1000, 0};
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     fault("unknown", 1, 0);
     fault("mute_user", 1, 3000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     nx_ev_order_intent_t in = market(1, 1, NX_SIDE_BUY, 10);
     assert_int_equal(br->ops->place(br, &in, BTC), 0);
+    /* the fill comes from the query's answer: the counters that led to it
+     * are published before it is delivered */
     assert_true(wait_update(in.client_id, NX_OS_FILLED, 8000) >= 0);
-    /* wait for the query's answer too */
-    for (int i = 0; i < 400; i++) {
-        nx_bnlive_stats_t st;
-        nx_bnlive_stats(bl, &st);
-        if (st.queries >= 1 && st.unknown >= 1)
-            break;
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
     nx_bnlive_stats_t st;
     nx_bnlive_stats(bl, &st);
     assert_int_equal(st.unknown, 1);
@@ -414,7 +438,7 @@ static void test_timeout_is_resent_after_the_window(void **state)
     (void)state;
     setup_t su = {0, 300, 1000, 0};
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     fault("timeout", 1, 0);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
@@ -440,7 +464,7 @@ static void test_429_stops_sending(void **state)
     (void)state;
     setup_t su = {0, 0, 0, 0};
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     nx_ev_order_intent_t in = market(1, 1, NX_SIDE_BUY, 10);
@@ -472,7 +496,7 @@ static void test_fill_during_stream_gap(void **state)
     (void)state;
     setup_t su = {0, 0, 0, 0};
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     nx_ev_order_intent_t lim = market(1, 1, NX_SIDE_BUY, 10);
@@ -508,7 +532,7 @@ static void test_amend_stop(void **state)
     (void)state;
     setup_t su = {0, 0, 0, 0};
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     nx_ev_order_intent_t in = market(1, 1, NX_SIDE_BUY, 10);
@@ -526,17 +550,7 @@ static void test_amend_stop(void **state)
     /* the new one acknowledged: an ACKED of the same client id under the
      * venue's new algo id (each ACKED comes twice: the answer and the
      * stream; the order manager takes it once) */
-    int renewed = 0;
-    for (int i = 0; i < 500 && !renewed; i++) {
-        pthread_mutex_lock(&mu);
-        for (int j = 0; j < nups; j++)
-            renewed |= ups[j].client_id == sl.client_id && ups[j].status == NX_OS_ACKED &&
-                       ups[j].venue_id != old_id;
-        pthread_mutex_unlock(&mu);
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    assert_true(renewed);
+    assert_true(wait_update_renewed(sl.client_id, NX_OS_ACKED, old_id, 5000));
     assert_int_equal(count_updates(sl.client_id, NX_OS_CANCELLED), 0);
     nx_vsim_position_t p;
     nx_vsim_position(sim, KEY_A, BTC, &p);
@@ -555,7 +569,7 @@ static void test_quota_held_at_80_percent(void **state)
     (void)state;
     setup_t su = {0, 0, 0, 10}; /* 10 orders per 10 s: 8 may go */
     start(&su);
-    wait_streams(2);
+    wait_streams();
     trade(6000000);
     nx_bridge_t *br = nx_bnlive_bridge(bl);
     for (int i = 1; i <= 10; i++) {
@@ -566,14 +580,10 @@ static void test_quota_held_at_80_percent(void **state)
     }
     for (int i = 1; i <= 8; i++)
         assert_true(wait_update(nx_clid_make(1, (uint64_t)i), NX_OS_ACKED, 5000) >= 0);
+    /* the ninth is held, not sent, and that is said */
+    assert_true(wait_notice("held back", 5000));
     nx_bnlive_stats_t st;
-    for (int i = 0; i < 100; i++) { /* the ninth is held, not sent */
-        nx_bnlive_stats(bl, &st);
-        if (st.held_for_quota > 0)
-            break;
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    nx_bnlive_stats(bl, &st);
     assert_true(st.held_for_quota > 0);
     nx_vsim_stats_t vs;
     nx_vsim_stats(sim, &vs);

@@ -97,6 +97,7 @@ typedef struct account {
     int had_stream;       /* a gap follows a first connection */
     atomic_int stream_up; /* the engine thread reads it: no entry while the stream is down */
     int positions_due;    /* report the venue's positions once its orders are settled */
+    int quota_told;       /* orders are being held for the quota, and that was said */
     /* leverage set at the venue per symbol (0 = not yet), and a request
      * for it in flight: an entry waits for its answer */
     uint8_t *lev;
@@ -1420,8 +1421,16 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
         }
         if (!order_quota_ok(b, a, now) || !weight_ok(b, 1)) {
             b->st.held_for_quota++;
+            if (!a->quota_told) {
+                a->quota_told = 1;
+                notice(b, a->session,
+                       "orders are held back to stay within %u%% of the venue's quotas; they "
+                       "go as the quota frees",
+                       b->o.quota_pct);
+            }
             return 0;
         }
+        a->quota_told = 0;
         o->sends++;
         o->state = ST_SENT;
         order_sent(b, a, now);
