@@ -131,11 +131,10 @@ static int64_t value_money(const nx_symbol_t *y, __int128 v)
     return (int64_t)(e >= 0 ? v * p10(e) : v / p10(-e));
 }
 
-static int64_t avg_px(__int128 value, int64_t qty, const nx_symbol_t *y)
+static int64_t avg_px(__int128 value, int64_t qty)
 {
     if (!qty)
         return 0;
-    (void)y;
     if (value < 0)
         value = -value;
     return (int64_t)((value + qty / 2) / qty); /* price units, rounded */
@@ -271,7 +270,7 @@ static void order_trade_update(nx_vsim_t *s, const vs_order_t *o, const char *x,
     vs_sbf(&b, ",\"p\":");
     vs_sbfx(&b, o->type == VS_LIMIT ? o->price : 0, y->price_scale);
     vs_sbf(&b, ",\"ap\":");
-    vs_sbfx(&b, avg_px(o->cum_value, o->cum_qty, y), y->price_scale);
+    vs_sbfx(&b, avg_px(o->cum_value, o->cum_qty), y->price_scale);
     vs_sbf(&b, ",\"sp\":");
     vs_sbfx(&b, o->stop_price, y->price_scale);
     vs_sbf(&b, ",\"x\":\"%s\",\"X\":\"%s\",\"i\":%llu,\"l\":", x, status_s(o->status),
@@ -310,7 +309,7 @@ static void account_update(nx_vsim_t *s, uint32_t account, uint32_t symbol, cons
     vs_sbf(&b, ",\"bc\":\"0\"}],\"P\":[{\"s\":\"%s\",\"pa\":", y->name);
     vs_sbfx(&b, p->qty, y->qty_scale);
     int64_t aq = p->qty < 0 ? -p->qty : p->qty;
-    int64_t ep = avg_px(p->cost, aq, y);
+    int64_t ep = avg_px(p->cost, aq);
     vs_sbf(&b, ",\"ep\":");
     vs_sbfx(&b, ep, y->price_scale);
     vs_sbf(&b, ",\"bep\":");
@@ -363,7 +362,7 @@ static void order_json(nx_vsim_t *s, vs_sb_t *b, const vs_order_t *o)
            (unsigned long long)o->order_id, y->name, status_s(o->status), o->clid);
     vs_sbfx(b, o->type == VS_LIMIT ? o->price : 0, y->price_scale);
     vs_sbf(b, ",\"avgPrice\":");
-    vs_sbfx(b, avg_px(o->cum_value, o->cum_qty, y), y->price_scale);
+    vs_sbfx(b, avg_px(o->cum_value, o->cum_qty), y->price_scale);
     vs_sbf(b, ",\"origQty\":");
     vs_sbfx(b, o->qty, y->qty_scale);
     vs_sbf(b, ",\"executedQty\":");
@@ -391,8 +390,8 @@ static void algo_json(nx_vsim_t *s, vs_sb_t *b, const vs_algo_t *g)
            "\"timeInForce\":\"GTC\",\"quantity\":",
            (unsigned long long)g->algo_id, g->clid, type_s(g->type), y->name, side_s(g->side));
     vs_sbfx(b, g->qty, y->qty_scale);
-    vs_sbf(b, ",\"algoStatus\":\"%s\",\"actualOrderId\":\"%s%llu\",\"triggerPrice\":",
-           algo_status_s(g->status), g->order_id ? "" : "", (unsigned long long)g->order_id);
+    vs_sbf(b, ",\"algoStatus\":\"%s\",\"actualOrderId\":\"%llu\",\"triggerPrice\":",
+           algo_status_s(g->status), (unsigned long long)g->order_id);
     vs_sbfx(b, g->trigger, y->price_scale);
     vs_sbf(b, ",\"price\":\"0\",\"workingType\":\"MARK_PRICE\",\"closePosition\":%s,"
            "\"reduceOnly\":%s,\"activatePrice\":",
@@ -540,9 +539,7 @@ static void paper_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t 
         if (o->parts)
             o->parts--;
         if (!o->parts && open_status(o->status)) {
-            o->status = o->cum_qty ? VS_PARTIAL : VS_EXPIRED;
-            if (o->status == VS_PARTIAL)
-                o->status = VS_EXPIRED;
+            o->status = VS_EXPIRED;
             o->update_ms = vs_now_ms(s);
             order_trade_update(s, o, "EXPIRED", NULL);
         }
@@ -1183,7 +1180,7 @@ static void op_position_risk(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
             continue;
         const nx_symbol_t *y = sym(s, i);
         int64_t aq = p->qty < 0 ? -p->qty : p->qty;
-        int64_t ep = avg_px(p->cost, aq, y);
+        int64_t ep = avg_px(p->cost, aq);
         __int128 up = p->qty ? ((__int128)s->mark[i] * aq - p->cost) * (p->qty > 0 ? 1 : -1) : 0;
         if (n++)
             vs_sbf(&out->result, ",");
@@ -1776,7 +1773,7 @@ int nx_vsim_position(nx_vsim_t *s, const char *api_key, uint32_t symbol, nx_vsim
         vs_pos_t *p = &s->acc[i].pos[symbol];
         int64_t aq = p->qty < 0 ? -p->qty : p->qty;
         out->qty = p->qty;
-        out->entry_px = avg_px(p->cost, aq, sym(s, symbol));
+        out->entry_px = avg_px(p->cost, aq);
         out->realized = p->realized;
         out->fees = p->fees;
         out->leverage = p->leverage;

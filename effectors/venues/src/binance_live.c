@@ -381,9 +381,8 @@ static rest_t *rest_slot(nx_bnlive_t *b)
 
 /* Send: method, path (with its query for GET/DELETE), a form body for
  * POST/PUT (or NULL), keyed by the account. */
-static int rest_send(nx_bnlive_t *b, rest_t *r, account_t *a)
+static int rest_send(nx_bnlive_t *b, rest_t *r)
 {
-    (void)a;
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = b->ctx;
@@ -621,7 +620,7 @@ static int send_order_request(nx_bnlive_t *b, order_t *o, uint8_t kind)
         snprintf(r->path, sizeof r->path, "%s%s?%s", b->rest_u.base, ep, q);
     }
     o->deadline_ns = now + (int64_t)b->o.answer_timeout_ms * NX_NS_PER_MS;
-    if (rest_send(b, r, a)) {
+    if (rest_send(b, r)) {
         free(r->body);
         r->used = 0;
         return NX_EIO;
@@ -655,7 +654,7 @@ static int send_signed(nx_bnlive_t *b, account_t *a, uint8_t kind, uint32_t idx,
         r->body_n = (size_t)n;
     } else
         snprintf(r->path, sizeof r->path, "%s%s?%s", b->rest_u.base, path, q);
-    if (rest_send(b, r, a)) {
+    if (rest_send(b, r)) {
         free(r->body);
         r->used = 0;
         return NX_EIO;
@@ -678,7 +677,7 @@ static int send_plain(nx_bnlive_t *b, account_t *a, uint8_t kind, const char *me
         r->body = strdup("");
         r->body_n = 0;
     }
-    if (rest_send(b, r, a)) {
+    if (rest_send(b, r)) {
         free(r->body);
         r->used = 0;
         return NX_EIO;
@@ -821,7 +820,7 @@ static void order_result(nx_bnlive_t *b, order_t *o, json_t *res, uint8_t kind)
         if (ex)
             nx_fixed_parse(ex, strlen(ex), sym(b, o->symbol)->qty_scale, &done_qty);
         if (done_qty > o->cum_qty) { /* fills we have not reported: ask for them */
-            o->state = st == NX_OS_FILLED || st >= NX_OS_CANCELLED ? ST_OPEN : ST_OPEN;
+            o->state = ST_OPEN;
             act(b, ACT_TRADES, idx_of(b, o), 0, 0);
             if (st == NX_OS_FILLED)
                 return; /* the fills carry FILLED */
