@@ -107,6 +107,9 @@ int engine_live_init(nx_engine_t *e)
             o.recv_window_ms = cfg->live.recv_window_ms;
             o.answer_timeout_ms = cfg->live.answer_timeout_ms;
             o.quota_pct = cfg->live.quota_pct;
+            o.margin_type = cfg->live.margin_type == NX_MARGIN_ISOLATED ? "ISOLATED"
+                            : cfg->live.margin_type == NX_MARGIN_CROSS  ? "CROSSED"
+                                                                        : NULL;
             o.on_update = live_update;
             o.on_notice = live_notice;
             o.on_position = live_position;

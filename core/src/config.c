@@ -802,6 +802,10 @@ static void extract_live(json_t *root, nx_config_t *cfg)
     get_u32(lv, "recv_window_ms", &cfg->live.recv_window_ms);
     get_u32(lv, "answer_timeout_ms", &cfg->live.answer_timeout_ms);
     get_u32(lv, "quota_pct", &cfg->live.quota_pct);
+    static const char *const margin_types[] = {"keep", "isolated", "cross", NULL};
+    json_t *mt = json_object_get(lv, "margin_type");
+    int k = mt ? enum_index(mt, margin_types) : 0;
+    cfg->live.margin_type = k > 0 ? (uint32_t)k : NX_MARGIN_KEEP;
 }
 
 static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)

@@ -251,6 +251,7 @@ static const nx_cnode_t cortex_members[] = {
 };
 
 static const char *const mode_choices[] = {"watcher", "copilot", "pilot", NULL};
+static const char *const margin_type_choices[] = {"keep", "isolated", "cross", NULL};
 static const char *const execution_choices[] = {"paper", "binance-usdm-testnet", "binance-usdm",
                                                 NULL};
 static const nx_cnode_t strategy_name_elem = {
@@ -499,6 +500,11 @@ static const nx_cnode_t live_members[] = {
      "5000", 100, 60000, 0, NULL, NULL},
     {"quota_pct", NX_CT_INT, "Stay at or under this share of every venue quota.", "80", 10, 100, 0,
      NULL, NULL},
+    {"margin_type", NX_CT_ENUM,
+     "Margin type set on each symbol before a session's first entry: isolated, cross, or keep "
+     "(the account's own). The venue refuses a change while the symbol has a position or open "
+     "orders; the person is told and the account's own stays.",
+     "\"keep\"", 0, 0, 0, margin_type_choices, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

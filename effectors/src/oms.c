@@ -46,6 +46,8 @@ typedef struct oms_session {
     int64_t balance, realized, fees;
     uint32_t trades, wins;
     uint64_t duplicates, unknown;
+    uint64_t forced[8]; /* the venue's own fills seen last (liquidation, ADL), by fill id */
+    uint32_t nforced;
     oms_pos_t pos[NX_OMS_MAX_SYMBOLS];
     oms_order_t orders[NX_OMS_MAX_ORDERS];
 } oms_session_t;
@@ -59,7 +61,8 @@ struct nx_oms {
 };
 
 static const char *const exit_names[] = {"none",     "tp",     "sl",     "trailing", "time",
-                                         "sentinel", "signal", "manual", "panic",    "emergency"};
+                                         "sentinel", "signal", "manual", "panic",    "emergency",
+                                         "liquidation", "adl"};
 
 const char *nx_exit_reason_name(nx_exit_reason_t r)
 {
@@ -344,18 +347,61 @@ static int status_rank(uint8_t st)
     }
 }
 
+static void journal_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *u)
+{
+    if (!m->o.journal)
+        return;
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_ORDER_UPDATE;
+    ev.hdr.symbol = symbol;
+    ev.u.order = *u;
+    m->o.journal(m->o.ctx, &ev);
+}
+
+/* A fill the venue made on its own, with no order of ours (a liquidation,
+ * auto-deleveraging): it reduces the position, never past flat; the trade
+ * closes with that reason when nothing is left. */
+static void forced_fill(nx_oms_t *m, oms_session_t *s, uint32_t symbol,
+                        const nx_ev_order_update_t *u)
+{
+    oms_pos_t *p = &s->pos[symbol];
+    for (uint32_t i = 0; i < sizeof s->forced / sizeof s->forced[0]; i++)
+        if (s->forced[i] == u->fill_id) {
+            s->duplicates++;
+            return;
+        }
+    int buy = u->side == NX_SIDE_BUY;
+    if (!p->qty || buy != (p->qty < 0)) {
+        s->unknown++; /* nothing of ours to close: reconciliation compares the positions */
+        return;
+    }
+    s->forced[s->nforced++ % (sizeof s->forced / sizeof s->forced[0])] = u->fill_id;
+    int64_t open = p->qty < 0 ? -p->qty : p->qty, q = u->last_qty < open ? u->last_qty : open;
+    p->fees += u->fee;
+    s->fees += u->fee;
+    p->last_px = u->last_px;
+    p->qty += buy ? q : -q;
+    p->exit_value += (__int128)u->last_px * q;
+    p->exit_qty += q;
+    if (!p->qty)
+        close_position(m, s, symbol, p,
+                       u->reason == NX_OFORCED_ADL ? NX_EXIT_ADL : NX_EXIT_LIQUIDATION, m->now);
+}
+
 void nx_oms_on_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *u)
 {
+    if (!u->client_id && u->fill_id && u->last_qty > 0 &&
+        (u->reason == NX_OFORCED_LIQUIDATION || u->reason == NX_OFORCED_ADL)) {
+        oms_session_t *fs = session_of(m, u->session);
+        journal_update(m, symbol, u);
+        if (fs && symbol < NX_OMS_MAX_SYMBOLS)
+            forced_fill(m, fs, symbol, u);
+        return;
+    }
     oms_session_t *s = session_of(m, nx_clid_session(u->client_id));
     oms_order_t *o = s ? order_find(s, u->client_id) : NULL;
-    if (m->o.journal) {
-        nx_event_t ev;
-        memset(&ev, 0, sizeof ev);
-        ev.hdr.type = NX_EV_ORDER_UPDATE;
-        ev.hdr.symbol = symbol;
-        ev.u.order = *u;
-        m->o.journal(m->o.ctx, &ev);
-    }
+    journal_update(m, symbol, u);
     if (!o || symbol >= NX_OMS_MAX_SYMBOLS || o->symbol != symbol) {
         if (s)
             s->unknown++;

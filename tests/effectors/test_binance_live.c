@@ -1,325 +1,16 @@
 /*
  * test_binance_live — the live Binance USD-M adapter against the venue
- * simulator, both on real sockets on loopback: the test's main thread is
- * the engine thread (it calls the bridge), a second thread runs the
- * adapter's network loop, a third the simulator. Every wait is for an
- * update or a counter, with a deadline that only a failure reaches.
- * Money: BTCUSDT at price scale 2, qty scale 3, taker fee 4 bp; the fee in
- * an update is in quote units at the price scale (cents), rounded up.
+ * simulator on loopback (live_fixture.h): the bridge's calls and the
+ * updates, notices and position reports it gives back.
  */
-#include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <time.h>
-
-#include <cmocka.h>
-#include <libwebsockets.h>
-
-#include "nx/binance.h"
-#include "nx/binance_filters.h"
-#include "nx/binance_live.h"
-#include "nx/clock.h"
-#include "nx/error.h"
-#include "nx/venuesim.h"
-#include "wire.h"
-
-#define KEY_A    "liveAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-#define SECRET_A "live-secret-A-loopback-only-00000000000000000000000000000000000000"
-#define KEY_B    "liveBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-#define SECRET_B "live-secret-B-loopback-only-11111111111111111111111111111111111111"
-
-static nx_symtab_t symtab;
-static uint32_t BTC;
-static nx_vsim_t *sim;
-static pthread_t sim_th, net_th;
-static int port;
-static struct lws_context *ctx;
-static nx_bnlive_t *bl;
-static nx_bn_filters_t filters[4];
-static atomic_int net_stop;
-static int started;
-
-#define MAXU 4096
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static nx_ev_order_update_t ups[MAXU];
-static int nups;
-static char notices[8][400];
-static int nnotices;
-typedef struct report {
-    uint32_t session, symbol;
-    int64_t qty;
-} report_t;
-static report_t reports[64];
-static int nreports;
-
-static void on_position(void *c, uint32_t session, uint32_t symbol, int64_t qty)
-{
-    (void)c;
-    pthread_mutex_lock(&mu);
-    if (nreports < 64)
-        reports[nreports++] = (report_t){session, symbol, qty};
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
-
-/* a position report of the session with this qty, waiting up to ms */
-static int wait_report(uint32_t session, int64_t qty, int ms)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += ms / 1000;
-    pthread_mutex_lock(&mu);
-    int found = 0;
-    for (;;) {
-        for (int i = 0; i < nreports && !found; i++)
-            found = reports[i].session == session && reports[i].qty == qty;
-        if (found || pthread_cond_timedwait(&cv, &mu, &dl))
-            break;
-    }
-    pthread_mutex_unlock(&mu);
-    return found;
-}
-
-static void on_update(void *c, uint32_t symbol, const nx_ev_order_update_t *u)
-{
-    (void)c, (void)symbol;
-    pthread_mutex_lock(&mu);
-    if (nups < MAXU)
-        ups[nups++] = *u;
-    if (getenv("BL_DEBUG"))
-        fprintf(stderr, "UPD clid %llx st %d px %lld qty %lld fill %llu venue %llu\n",
-                (unsigned long long)u->client_id, u->status, (long long)u->last_px,
-                (long long)u->last_qty, (unsigned long long)u->fill_id,
-                (unsigned long long)u->venue_id);
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
-
-static void on_notice(void *c, uint32_t session, const char *text)
-{
-    (void)c, (void)session;
-    pthread_mutex_lock(&mu);
-    if (nnotices < 8)
-        snprintf(notices[nnotices++], sizeof notices[0], "%s", text);
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
-
-static void *sim_main(void *arg)
-{
-    nx_vsim_run(arg);
-    return NULL;
-}
-
-static void *net_main(void *arg)
-{
-    (void)arg;
-    nx_bnlive_start(bl);
-    while (!atomic_load(&net_stop))
-        lws_service(ctx, 0);
-    return NULL;
-}
-
-typedef struct setup {
-    int rest_only;
-    uint32_t answer_timeout_ms, recv_window_ms, orders_10s;
-} setup_t;
-
-static void start(const setup_t *su)
-{
-    nx_symtab_init(&symtab);
-    BTC = (uint32_t)nx_symtab_add(&symtab, NX_VENUE_BINANCE_USDM, "BTCUSDT", 2, 3, 10, 1, 10000,
-                                  NULL);
-    nx_vsim_opts_t so;
-    nx_vsim_opts_default(&so);
-    so.symtab = &symtab;
-    so.quiet = 1;
-    if (su->orders_10s)
-        so.orders_10s = su->orders_10s;
-    assert_int_equal(nx_vsim_create(&sim, &so), 0);
-    assert_int_equal(nx_vsim_add_account(sim, KEY_A, SECRET_A, 100000000000LL), 0);
-    assert_int_equal(nx_vsim_add_account(sim, KEY_B, SECRET_B, 100000000000LL), 0);
-    port = nx_vsim_port(sim);
-    pthread_create(&sim_th, NULL, sim_main, sim);
-    /* the filters, from the venue's own exchangeInfo */
-    wire_resp_t r;
-    assert_int_equal(wire_http(port, "GET", "/fapi/v1/exchangeInfo", NULL, NULL, 5000, &r), 0);
-    char why[200];
-    assert_int_equal(nx_bn_filters_load(r.body, r.body_n, &symtab, filters, 4, why, sizeof why), 0);
-    free(r.body);
-
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    lws_set_log_level(0, NULL);
-    ctx = lws_create_context(&info);
-    assert_non_null(ctx);
-    char rest[64], api[64];
-    snprintf(rest, sizeof rest, "http://127.0.0.1:%d", port);
-    snprintf(api, sizeof api, "ws://127.0.0.1:%d/ws-fapi/v1", port);
-    nx_bnlive_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.symtab = &symtab;
-    o.filters = filters;
-    o.ctx = ctx;
-    o.rest_url = rest;
-    o.ws_api_url = su->rest_only ? NULL : api;
-    o.stream_url = rest[0] ? "ws://127.0.0.1" : NULL;
-    char stream[64];
-    snprintf(stream, sizeof stream, "ws://127.0.0.1:%d", port);
-    o.stream_url = stream;
-    o.answer_timeout_ms = su->answer_timeout_ms;
-    o.recv_window_ms = su->recv_window_ms;
-    o.orders_10s = su->orders_10s;
-    o.on_update = on_update;
-    o.on_notice = on_notice;
-    o.on_position = on_position;
-    bl = nx_bnlive_create(&o);
-    assert_non_null(bl);
-    assert_int_equal(nx_bnlive_add_account(bl, 1, KEY_A, SECRET_A, strlen(SECRET_A)), 0);
-    assert_int_equal(nx_bnlive_add_account(bl, 2, KEY_B, SECRET_B, strlen(SECRET_B)), 0);
-    assert_int_equal(nx_bnlive_add_account(bl, 2, KEY_B, SECRET_B, 3), NX_EEXIST);
-    nups = nnotices = nreports = 0;
-    atomic_store(&net_stop, 0);
-    pthread_create(&net_th, NULL, net_main, NULL);
-    started = 1;
-}
-
-
-
-/* also the teardown: a failed test's threads must not run into the next */
-static void stop(void)
-{
-    if (!started)
-        return;
-    started = 0;
-    atomic_store(&net_stop, 1);
-    lws_cancel_service(ctx);
-    pthread_join(net_th, NULL);
-    lws_context_destroy(ctx);
-    nx_bnlive_destroy(bl);
-    nx_vsim_stop(sim);
-    pthread_join(sim_th, NULL);
-    nx_vsim_destroy(sim);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    stop();
-    return 0;
-}
-
-static void trade(int64_t price)
-{
-    nx_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.hdr.type = NX_EV_TRADE;
-    ev.hdr.symbol = BTC;
-    ev.u.trade.price = price;
-    ev.u.trade.qty = 1000;
-    nx_vsim_on_market(sim, &ev);
-}
-
-/* the index of the first update of clid with this status, waiting up to
- * ms; -1 if none came */
-static int wait_update(uint64_t clid, uint8_t status, int ms)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000)
-        dl.tv_sec++, dl.tv_nsec -= 1000000000;
-    pthread_mutex_lock(&mu);
-    int found = -1;
-    for (;;) {
-        for (int i = 0; i < nups && found < 0; i++)
-            if (ups[i].client_id == clid && ups[i].status == status)
-                found = i;
-        if (found >= 0 || pthread_cond_timedwait(&cv, &mu, &dl))
-            break;
-    }
-    pthread_mutex_unlock(&mu);
-    return found;
-}
-
-static int count_updates(uint64_t clid, uint8_t status)
-{
-    pthread_mutex_lock(&mu);
-    int n = 0;
-    for (int i = 0; i < nups; i++)
-        n += ups[i].client_id == clid && ups[i].status == status;
-    pthread_mutex_unlock(&mu);
-    return n;
-}
-
-/* the adapter's streams are up: each account's first position report
- * comes once its stream has connected and its orders are settled */
-static void wait_streams(void)
-{
-    assert_true(wait_report(1, 0, 10000));
-    assert_true(wait_report(2, 0, 10000));
-}
-
-/* an update of clid with this status under another venue id than old_id */
-static int wait_update_renewed(uint64_t clid, uint8_t status, uint64_t old_id, int ms)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += ms / 1000;
-    pthread_mutex_lock(&mu);
-    int found = 0;
-    for (;;) {
-        for (int i = 0; i < nups && !found; i++)
-            found = ups[i].client_id == clid && ups[i].status == status && ups[i].venue_id != old_id;
-        if (found || pthread_cond_timedwait(&cv, &mu, &dl))
-            break;
-    }
-    pthread_mutex_unlock(&mu);
-    return found;
-}
-
-/* a notice containing text, waiting up to ms */
-static int wait_notice(const char *text, int ms)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += ms / 1000;
-    pthread_mutex_lock(&mu);
-    int found = 0;
-    for (;;) {
-        for (int i = 0; i < nnotices && !found; i++)
-            found = strstr(notices[i], text) != NULL;
-        if (found || pthread_cond_timedwait(&cv, &mu, &dl))
-            break;
-    }
-    pthread_mutex_unlock(&mu);
-    return found;
-}
-
-static nx_ev_order_intent_t market(uint32_t session, uint64_t seq, uint8_t side, int64_t qty)
-{
-    nx_ev_order_intent_t in;
-    memset(&in, 0, sizeof in);
-    in.client_id = nx_clid_make(session, seq);
-    in.session = session;
-    in.side = side;
-    in.order_type = NX_ORD_MARKET;
-    in.qty = qty;
-    return in;
-}
+#include "live_fixture.h"
 
 /* An entry at market over the WebSocket API, its stop at the venue, the
  * stop fires: the updates the order manager gets, with the money. */
 static void test_entry_and_native_stop(void **state)
 {
     (void)state;
-    setup_t su = {0, 0, 0, 0};
+    setup_t su = {0};
     start(&su);
     wait_streams();
     trade(6000000);
@@ -369,7 +60,7 @@ static void test_entry_and_native_stop(void **state)
 static void test_two_accounts_over_rest(void **state)
 {
     (void)state;
-    setup_t su = {1, 0, 0, 0};
+    setup_t su = {.rest_only = 1};
     start(&su);
     wait_streams();
     trade(6000000);
@@ -393,19 +84,13 @@ static void test_two_accounts_over_rest(void **state)
     stop();
 }
 
-static void fault(const char *kind, int n, int ms)
-{
-    char why[200];
-    assert_int_equal(nx_vsim_fault(sim, kind, n, ms, 0, why, sizeof why), 0);
-}
-
 /* The answer is lost (the order went in) and the user-data stream says
  * nothing of it either: the adapter asks once the recvWindow is over and
  * learns it was filled; it does not send it again. One order at the venue. */
 static void test_lost_answer_is_queried_not_resent(void **state)
 {
     (void)state;
-    setup_t su = {0, 300, 1000, 0};
+    setup_t su = {.answer_timeout_ms = 300, .recv_window_ms = 1000};
     start(&su);
     wait_streams();
     trade(6000000);
@@ -436,7 +121,7 @@ static void test_lost_answer_is_queried_not_resent(void **state)
 static void test_timeout_is_resent_after_the_window(void **state)
 {
     (void)state;
-    setup_t su = {0, 300, 1000, 0};
+    setup_t su = {.answer_timeout_ms = 300, .recv_window_ms = 1000};
     start(&su);
     wait_streams();
     trade(6000000);
@@ -462,7 +147,7 @@ static void test_timeout_is_resent_after_the_window(void **state)
 static void test_429_stops_sending(void **state)
 {
     (void)state;
-    setup_t su = {0, 0, 0, 0};
+    setup_t su = {0};
     start(&su);
     wait_streams();
     trade(6000000);
@@ -494,7 +179,7 @@ static void test_429_stops_sending(void **state)
 static void test_fill_during_stream_gap(void **state)
 {
     (void)state;
-    setup_t su = {0, 0, 0, 0};
+    setup_t su = {0};
     start(&su);
     wait_streams();
     trade(6000000);
@@ -530,7 +215,7 @@ static void test_fill_during_stream_gap(void **state)
 static void test_amend_stop(void **state)
 {
     (void)state;
-    setup_t su = {0, 0, 0, 0};
+    setup_t su = {0};
     start(&su);
     wait_streams();
     trade(6000000);
@@ -567,7 +252,7 @@ static void test_amend_stop(void **state)
 static void test_quota_held_at_80_percent(void **state)
 {
     (void)state;
-    setup_t su = {0, 0, 0, 10}; /* 10 orders per 10 s: 8 may go */
+    setup_t su = {.orders_10s = 10}; /* 10 orders per 10 s: 8 may go */
     start(&su);
     wait_streams();
     trade(6000000);

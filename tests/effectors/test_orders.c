@@ -193,6 +193,65 @@ static void test_take_profit_and_stop_loss_prices(void **state)
     teardown_paper();
 }
 
+/* The venue liquidates (its own orders, "autoclose-...", no client id of
+ * ours): each of its fills reduces the position once, and the trade closes
+ * as a liquidation, its money by hand; the stop that rested is cancelled. */
+static void test_liquidation_closes_the_trade(void **state)
+{
+    (void)state;
+    setup_paper(0, 4);
+    assert_int_equal(nx_oms_add_session(M, 7, P(10000)), 0);
+    trade(0, P(50000), 1 * SEC);
+    assert_int_equal(enter(7, 0, NX_SIDE_BUY, Q(0.1), P(49700), 0, 0, 0, 0, 2 * SEC), 0);
+    assert_int_equal(nx_paper_open_orders(V, 7), 1);
+    nx_ev_order_update_t u;
+    memset(&u, 0, sizeof u);
+    u.session = 7;
+    u.side = NX_SIDE_SELL;
+    u.status = NX_OS_PARTIAL;
+    u.reason = NX_OFORCED_LIQUIDATION;
+    u.fill_id = 9001;
+    u.last_px = P(41000);
+    u.last_qty = Q(0.06);
+    u.fee = 123;
+    nx_oms_on_update(M, 0, &u);
+    nx_oms_on_update(M, 0, &u); /* the same fill again: once */
+    nx_position_info_t pi;
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.qty, Q(0.04));
+    assert_int_equal(nclosed, 0);
+    u.fill_id = 9002;
+    u.status = NX_OS_FILLED;
+    u.last_px = P(40900);
+    u.last_qty = Q(0.05); /* more than is left: never past flat */
+    u.fee = 82;
+    nx_oms_on_update(M, 0, &u);
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_LIQUIDATION);
+    /* 5000.00 in; 0.06 x 41000 + 0.04 x 40900 = 4096.00 out; fees 2.00
+     * (4 bp on entry) + 1.23 + 0.82 */
+    assert_int_equal(closed[0].fees, 200 + 123 + 82);
+    assert_int_equal(closed[0].pnl, P(4096) - P(5000) - 405);
+    assert_int_equal(closed[0].exit_px, (P(41000) * 60 + P(40900) * 40) / 100);
+    assert_int_equal(nx_paper_open_orders(V, 7), 0); /* its stop is cancelled */
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.qty, 0);
+    /* a forced fill with nothing open (a position Nexus does not hold) and
+     * an ADL fill of another session that has none: nothing moves */
+    u.fill_id = 9003;
+    nx_oms_on_update(M, 0, &u);
+    u.session = 8;
+    u.reason = NX_OFORCED_ADL;
+    nx_oms_on_update(M, 0, &u);
+    assert_int_equal(nclosed, 1);
+    nx_account_info_t ai;
+    nx_oms_account(M, 7, &ai);
+    assert_int_equal(ai.balance, P(10000) + P(4096) - P(5000) - 405);
+    assert_string_equal(nx_exit_reason_name(NX_EXIT_LIQUIDATION), "liquidation");
+    assert_string_equal(nx_exit_reason_name(NX_EXIT_ADL), "adl");
+    teardown_paper();
+}
+
 /* A price only to the paper venue (the order manager, behind the desk's
  * own sanity band in a run, does not see these). */
 static void paper_trade(uint32_t sym, int64_t px)
@@ -912,6 +971,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_profit_and_stop_loss_prices),
+        cmocka_unit_test(test_liquidation_closes_the_trade),
         cmocka_unit_test(test_open_order_limit),
         cmocka_unit_test(test_insane_prices_fill_nothing),
         cmocka_unit_test(test_trailing_and_time_limit),

@@ -122,6 +122,8 @@ typedef enum nx_config_execution {
 const char *nx_config_execution_name(uint32_t execution);
 
 /* A live venue's endpoints. */
+enum { NX_MARGIN_KEEP = 0, NX_MARGIN_ISOLATED, NX_MARGIN_CROSS };
+
 typedef struct nx_config_endpoints {
     char rest_url[256];   /* "https://fapi.binance.com" */
     char ws_api_url[256]; /* "wss://ws-fapi.binance.com/ws-fapi/v1"; "" = REST only */
@@ -133,6 +135,7 @@ typedef struct nx_config {
     struct {
         nx_config_endpoints_t binance_usdm, binance_usdm_testnet;
         uint32_t recv_window_ms, answer_timeout_ms, quota_pct;
+        uint32_t margin_type; /* NX_MARGIN_* */
     } live;
     struct {
         uint32_t market_ring;      /* events, power of two */

@@ -199,6 +199,11 @@ typedef enum nx_order_reject {
     NX_OREJ_BOOK_FULL, /* the venue holds no more resting orders */
     NX_OREJ_MAX_OPEN,  /* the account's open-order limit on the symbol is reached */
     NX_OREJ_VENUE,     /* the venue said no (its own code in the log) */
+    /* With client_id 0 and a fill: the venue closed the session's position
+     * on its own, with no order of ours (session, side, price, qty, fee and
+     * fill id are set). */
+    NX_OFORCED_LIQUIDATION = 32,
+    NX_OFORCED_ADL, /* auto-deleveraging */
 } nx_order_reject_t;
 
 typedef enum nx_control_cmd {

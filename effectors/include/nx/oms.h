@@ -47,6 +47,8 @@ typedef enum nx_exit_reason {
     NX_EXIT_MANUAL,
     NX_EXIT_PANIC,
     NX_EXIT_EMERGENCY, /* the stop could not be placed */
+    NX_EXIT_LIQUIDATION, /* the venue liquidated the position */
+    NX_EXIT_ADL,         /* the venue's auto-deleveraging closed it */
 } nx_exit_reason_t;
 
 const char *nx_exit_reason_name(nx_exit_reason_t r);
@@ -124,7 +126,10 @@ int nx_oms_exit(nx_oms_t *m, uint32_t session, uint32_t symbol, nx_exit_reason_t
                 int64_t now_ns);
 /* Close every position and cancel every order of a session, or of all. */
 int nx_oms_panic(nx_oms_t *m, uint32_t session, int64_t now_ns);
-/* A venue's order update (the bridge's callback lands here). */
+/* A venue's order update (the bridge's callback lands here). A fill with
+ * client_id 0 and reason NX_OFORCED_* is the venue's own (liquidation,
+ * auto-deleveraging): it reduces the session's position, once per fill
+ * id, and closes the trade with that reason when the position is flat. */
 void nx_oms_on_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *u);
 /* A price (trade or candle close; for a candle, its low and high too):
  * marks to market, moves trailing stops and fires them, ends time limits. */

@@ -1197,8 +1197,10 @@ static void op_position_risk(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
         vs_sbfx(&out->result, value_money(y, up), NX_VSIM_MONEY_SCALE);
         vs_sbf(&out->result, ",\"notional\":");
         vs_sbfx(&out->result, value_money(y, (__int128)s->mark[i] * p->qty), NX_VSIM_MONEY_SCALE);
-        vs_sbf(&out->result, ",\"marginAsset\":\"USDT\",\"leverage\":\"%u\",\"updateTime\":%lld}",
-               p->leverage, (long long)vs_now_ms(s));
+        vs_sbf(&out->result,
+               ",\"marginAsset\":\"USDT\",\"marginType\":\"%s\",\"leverage\":\"%u\","
+               "\"updateTime\":%lld}",
+               p->isolated ? "isolated" : "cross", p->leverage, (long long)vs_now_ms(s));
     }
     vs_sbf(&out->result, "]");
 }
@@ -1267,6 +1269,39 @@ static void op_leverage(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
            sym(s, symbol)->name);
 }
 
+/* POST /fapi/v1/marginType: ISOLATED or CROSSED, not while the symbol has
+ * a position or open orders (the venue's codes) */
+static void op_margin_type(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
+{
+    uint32_t symbol;
+    const vs_param_t *t;
+    if (!symbol_of(s, r, out, &symbol) || !need(r, "marginType", out, &t))
+        return;
+    int iso = is(t, "ISOLATED");
+    if (!iso && !is(t, "CROSSED")) {
+        vs_fail(out, 400, -1116, "Invalid marginType.");
+        return;
+    }
+    vs_pos_t *p = &s->acc[r->account].pos[symbol];
+    if (p->isolated == iso) {
+        vs_fail(out, 400, -4046, "No need to change margin type.");
+        return;
+    }
+    if (p->qty) {
+        vs_fail(out, 400, -4048, "Margin type cannot be changed if there exists position.");
+        return;
+    }
+    for (int i = 0; i < VS_ORDERS; i++) {
+        const vs_order_t *o = &s->orders[i];
+        if (o->used && o->account == r->account && o->symbol == symbol && open_status(o->status)) {
+            vs_fail(out, 400, -4047, "Margin type cannot be changed if there exists open orders.");
+            return;
+        }
+    }
+    p->isolated = (uint8_t)iso;
+    vs_sbf(&out->result, "{\"code\":200,\"msg\":\"success\"}");
+}
+
 static void op_listen_key(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out, int what)
 {
     vs_account_t *a = &s->acc[r->account];
@@ -1310,7 +1345,7 @@ static const struct {
     {"openAlgoOrders", op_open_algos, 1},       {"algoOpenOrders.cancel", op_algo_cancel_all, 1},
     {"positionRisk", op_position_risk, 5},      {"balance", op_balance, 5},
     {"leverage", op_leverage, 1},               {"userTrades", op_user_trades, 5},
-    {"allOrders", op_all_orders, 5},
+    {"allOrders", op_all_orders, 5},            {"marginType", op_margin_type, 1},
 };
 
 uint32_t vs_weight(const char *op, const vs_req_t *r)
@@ -1777,10 +1812,46 @@ int nx_vsim_position(nx_vsim_t *s, const char *api_key, uint32_t symbol, nx_vsim
         out->realized = p->realized;
         out->fees = p->fees;
         out->leverage = p->leverage;
+        out->isolated = p->isolated;
         count_open(s, (uint32_t)i, symbol, &out->open_orders, &out->open_algos);
+        uint8_t closing = p->qty > 0 ? NX_SIDE_SELL : NX_SIDE_BUY;
+        for (int k = 0; p->qty && k < VS_ALGOS; k++) {
+            const vs_algo_t *g = &s->algos[k];
+            if (g->used && g->account == (uint32_t)i && g->symbol == symbol &&
+                g->status == VS_A_NEW && g->side == closing && g->type != VS_TAKE_PROFIT_MARKET)
+                out->stop_qty += g->close_position ? aq : g->qty;
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* an order that counts: resting, or filled in part or whole */
+static int order_counts(const vs_order_t *o)
+{
+    return o->used && (open_status(o->status) || o->cum_qty > 0);
+}
+
+static int algo_counts(const vs_algo_t *g)
+{
+    return g->used && (g->status == VS_A_NEW || g->status == VS_A_TRIGGERED ||
+                       g->status == VS_A_FINISHED);
+}
+
+uint32_t nx_vsim_duplicates(nx_vsim_t *s)
+{
+    uint32_t n = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < VS_ORDERS; i++)
+        for (int k = i + 1; order_counts(&s->orders[i]) && k < VS_ORDERS; k++)
+            n += order_counts(&s->orders[k]) && s->orders[k].account == s->orders[i].account &&
+                 !strcmp(s->orders[k].clid, s->orders[i].clid);
+    for (int i = 0; i < VS_ALGOS; i++)
+        for (int k = i + 1; algo_counts(&s->algos[i]) && k < VS_ALGOS; k++)
+            n += algo_counts(&s->algos[k]) && s->algos[k].account == s->algos[i].account &&
+                 !strcmp(s->algos[k].clid, s->algos[i].clid);
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 int nx_vsim_wallet(nx_vsim_t *s, const char *api_key, int64_t *wallet)

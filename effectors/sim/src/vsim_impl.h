@@ -39,6 +39,7 @@ typedef struct vs_pos {
     int64_t rp_reported;   /* money reported as realised in this episode */
     int64_t realized, fees; /* money, all episodes */
     uint32_t leverage;
+    uint8_t isolated; /* margin type: 0 cross (the venue's default), 1 isolated */
 } vs_pos_t;
 
 typedef struct vs_account {

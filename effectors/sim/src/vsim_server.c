@@ -370,6 +370,7 @@ static const char *route(const char *m, const char *path)
         {"GET", "/fapi/v3/balance", "balance"},
         {"GET", "/fapi/v2/balance", "balance"},
         {"POST", "/fapi/v1/leverage", "leverage"},
+        {"POST", "/fapi/v1/marginType", "marginType"},
         {"GET", "/fapi/v1/userTrades", "userTrades"},
         {"GET", "/fapi/v1/allOrders", "allOrders"},
         {"POST", "/fapi/v1/listenKey", "listenKey.create"},

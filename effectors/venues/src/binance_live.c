@@ -52,7 +52,7 @@ enum { CMD_PLACE = 1, CMD_CANCEL, CMD_CANCEL_ALL, CMD_AMEND };
 enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
 enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO };
 enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
-       R_EXINFO, R_LEVERAGE, R_POSITIONS };
+       R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS };
 
 typedef struct cmd {
     uint8_t op;
@@ -98,10 +98,12 @@ typedef struct account {
     atomic_int stream_up; /* the engine thread reads it: no entry while the stream is down */
     int positions_due;    /* report the venue's positions once its orders are settled */
     int quota_told;       /* orders are being held for the quota, and that was said */
+    int setup_retries;    /* leverage and margin-type requests refused for the clock (-1021) */
     /* leverage set at the venue per symbol (0 = not yet), and a request
      * for it in flight: an entry waits for its answer */
     uint8_t *lev;
     uint8_t *lev_pending;
+    uint8_t *margin_type; /* per symbol: 0 not yet set, 1 asked, 2 settled (options.margin_type) */
     int64_t keepalive_at_ns, reconnect_at_ns;
     uint32_t attempts;
     /* own order sends, for the per-account quotas: times of the last ones */
@@ -242,6 +244,14 @@ static void publish_stats(nx_bnlive_t *b)
     pthread_mutex_lock(&b->snap_mu);
     b->snap = b->st;
     pthread_mutex_unlock(&b->snap_mu);
+}
+
+/* A commission in 10^-8 of the quote asset, in the symbol's price units
+ * (quote units at the price scale), rounded up. */
+static int64_t fee_units(int64_t fee_e8, uint8_t price_scale)
+{
+    __int128 num = (__int128)fee_e8 * nx_pow10[price_scale];
+    return (int64_t)(num / 100000000 + (num % 100000000 > 0));
 }
 
 static void deliver(nx_bnlive_t *b, uint32_t symbol, const nx_ev_order_update_t *u)
@@ -771,8 +781,7 @@ static void fills_from_trades(nx_bnlive_t *b, order_t *o, json_t *arr)
         u.last_px = px;
         u.last_qty = qty;
         /* commission (10^-8 USDT) to quote units at the price scale, up */
-        __int128 num = (__int128)fee * nx_pow10[y->price_scale];
-        u.fee = (int64_t)(num / 100000000 + (num % 100000000 > 0));
+        u.fee = fee_units(fee, y->price_scale);
         u.maker = json_is_true(json_object_get(t, "maker"));
         o->cum_qty += qty;
         u.cum_qty = o->cum_qty;
@@ -915,17 +924,34 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         json_decref(j);
         return;
     }
-    if (kind == R_LEVERAGE) {
+    if (kind == R_MARGIN_TYPE || kind == R_LEVERAGE) {
         if (!a || symbol >= nx_symtab_count(b->o.symtab))
             return;
-        a->lev_pending[symbol] = 0;
-        if (transport_ok && status == 200)
-            a->lev[symbol] = (uint8_t)idx; /* the leverage asked for */
-        else {
-            a->lev[symbol] = (uint8_t)idx; /* not again for each order: the venue's own stays */
-            notice(b, session, "the venue refused leverage %ux on %s; its own applies", idx,
-                   sym(b, symbol)->name);
+        json_t *j = transport_ok && len ? json_loadb(body, len, 0, NULL) : NULL;
+        json_int_t code = j ? json_integer_value(json_object_get(j, "code")) : 0;
+        const char *msg = j ? json_string_value(json_object_get(j, "msg")) : NULL;
+        int ok = transport_ok && status == 200;
+        if (code == -1021 && a->setup_retries < 3) {
+            /* not applied: measure the clock again; the next order asks again */
+            a->setup_retries++;
+            send_plain(b, NULL, R_TIME, "GET", "/fapi/v1/time");
+            if (kind == R_LEVERAGE)
+                a->lev_pending[symbol] = 0;
+            else
+                a->margin_type[symbol] = 0;
+        } else if (kind == R_MARGIN_TYPE) {
+            a->margin_type[symbol] = 2; /* settled either way: not asked for each order */
+            if (!ok && code != -4046) /* -4046: it is that already */
+                notice(b, session, "the venue kept its own margin type on %s (%s)",
+                       sym(b, symbol)->name, msg ? msg : "no answer");
+        } else {
+            a->lev_pending[symbol] = 0;
+            a->lev[symbol] = (uint8_t)idx; /* asked for; if refused, not again for each order */
+            if (!ok)
+                notice(b, session, "the venue refused leverage %ux on %s (%s); its own applies",
+                       idx, sym(b, symbol)->name, msg ? msg : "no answer");
         }
+        json_decref(j);
         return;
     }
     if (idx >= BL_ORDERS)
@@ -1122,8 +1148,30 @@ static void stream_frame(nx_bnlive_t *b, account_t *a, const char *text, size_t 
     }
     if (m.kind == NX_BNU_ORDER) {
         const nx_bnu_order_t *x = &m.u.order;
-        if (x->flags & NX_BNU_F_LIQUIDATION) {
-            notice(b, a->session, "Binance liquidated the %s position.", x->sym.name);
+        if (x->flags & (NX_BNU_F_LIQUIDATION | NX_BNU_F_ADL)) {
+            /* the venue closed the position itself: each fill goes to the
+             * order manager, which closes the trade; the person is told once */
+            int liq = (x->flags & NX_BNU_F_LIQUIDATION) != 0;
+            if (x->nx_status == NX_OS_FILLED)
+                notice(b, a->session,
+                       liq ? "Binance liquidated the %s position."
+                           : "Binance's auto-deleveraging closed the %s position.",
+                       x->sym.name);
+            if ((x->exec == NX_BNU_X_TRADE || x->exec == NX_BNU_X_CALCULATED) && x->last_qty > 0) {
+                nx_ev_order_update_t u;
+                memset(&u, 0, sizeof u);
+                u.venue_id = x->order_id;
+                u.session = a->session;
+                u.side = x->side;
+                u.status = x->nx_status;
+                u.cum_qty = x->cum_qty;
+                u.fill_id = x->trade_id;
+                u.last_px = x->last_price;
+                u.last_qty = x->last_qty;
+                u.fee = fee_units(x->fee, x->sym.price_scale);
+                u.reason = liq ? NX_OFORCED_LIQUIDATION : NX_OFORCED_ADL;
+                deliver(b, x->sym.id, &u);
+            }
             return;
         }
         uint64_t clid = nx_binance_clid_parse(x->client_id, strlen(x->client_id));
@@ -1142,8 +1190,7 @@ static void stream_frame(nx_bnlive_t *b, account_t *a, const char *text, size_t 
             u.fill_id = x->trade_id;
             u.last_px = x->last_price;
             u.last_qty = x->last_qty;
-            __int128 num = (__int128)x->fee * nx_pow10[x->sym.price_scale];
-            u.fee = (int64_t)(num / 100000000 + (num % 100000000 > 0));
+            u.fee = fee_units(x->fee, x->sym.price_scale);
             u.maker = x->maker;
         } else if (x->exec == NX_BNU_X_NEW && o && o->algo) {
             return; /* the triggered order opening: its fill reports */
@@ -1406,6 +1453,18 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
     case ACT_SEND:
         if (o->state != ST_QUEUED)
             return 1;
+        if (!o->algo && !o->in.reduce_only && b->o.margin_type && a->margin_type[o->symbol] != 2) {
+            /* the margin type asked for, set at the venue before the first entry */
+            if (a->margin_type[o->symbol] == 1 || !weight_ok(b, 1))
+                return 0;
+            char p[96];
+            snprintf(p, sizeof p, "symbol=%s&marginType=%s", sym(b, o->symbol)->name,
+                     b->o.margin_type);
+            if (send_signed(b, a, R_MARGIN_TYPE, 0, o->symbol, "POST", "/fapi/v1/marginType",
+                            p) == 0)
+                a->margin_type[o->symbol] = 1;
+            return 0;
+        }
         if (!o->algo && !o->in.reduce_only && o->in.leverage && a->lev[o->symbol] != o->in.leverage) {
             /* the session's leverage on this symbol, set at the venue first */
             if (a->lev_pending[o->symbol] || !weight_ok(b, 1))
@@ -1697,11 +1756,17 @@ nx_bnlive_t *nx_bnlive_create(const nx_bnlive_opts_t *o)
     if (!o || !o->symtab || !o->ctx || !o->rest_url || !o->stream_url ||
         !nx_symtab_count(o->symtab))
         return NULL;
+    const char *mt = NULL; /* the caller's string need not outlive the call */
+    if (o->margin_type && !(mt = !strcmp(o->margin_type, "ISOLATED")  ? "ISOLATED"
+                                 : !strcmp(o->margin_type, "CROSSED") ? "CROSSED"
+                                                                      : NULL))
+        return NULL;
     nx_bnlive_t *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
     b->base.ops = &ops;
     b->o = *o;
+    b->o.margin_type = mt;
     pthread_mutex_init(&b->snap_mu, NULL);
     if (!b->o.recv_window_ms)
         b->o.recv_window_ms = 5000;
@@ -1766,10 +1831,12 @@ int nx_bnlive_add_account(nx_bnlive_t *b, uint32_t session, const char *api_key,
         uint32_t nsym = nx_symtab_count(b->o.symtab);
         a->lev = calloc(nsym, 1);
         a->lev_pending = calloc(nsym, 1);
-        if (!a->lev || !a->lev_pending) {
+        a->margin_type = calloc(nsym, 1);
+        if (!a->lev || !a->lev_pending || !a->margin_type) {
             nx_hmac_key_free(a->key);
             free(a->lev);
             free(a->lev_pending);
+            free(a->margin_type);
             memset(a, 0, sizeof *a);
             return NX_ENOMEM;
         }
@@ -1844,6 +1911,7 @@ void nx_bnlive_destroy(nx_bnlive_t *b)
         free(b->acc[i].rx);
         free(b->acc[i].lev);
         free(b->acc[i].lev_pending);
+        free(b->acc[i].margin_type);
         OPENSSL_cleanse(b->acc[i].api_key, sizeof b->acc[i].api_key);
     }
     for (int i = 0; i < BL_REST; i++) {

@@ -81,8 +81,10 @@ const char *chat_exit_words(int reason)
         [NX_EXIT_MANUAL] = "manual",
         [NX_EXIT_PANIC] = "close all",
         [NX_EXIT_EMERGENCY] = "emergency: the stop could not be placed",
+        [NX_EXIT_LIQUIDATION] = "liquidated by the venue",
+        [NX_EXIT_ADL] = "closed by the venue's auto-deleveraging",
     };
-    return reason >= 0 && reason <= NX_EXIT_EMERGENCY && words[reason] ? words[reason] : "closed";
+    return reason >= 0 && reason <= NX_EXIT_ADL && words[reason] ? words[reason] : "closed";
 }
 
 /* What a protection lock is for, for people. */

@@ -8,7 +8,8 @@
  *    /fapi/v1/order, GET /fapi/v1/openOrders, DELETE /fapi/v1/allOpenOrders;
  *    POST/DELETE/GET /fapi/v1/algoOrder, GET /fapi/v1/openAlgoOrders,
  *    DELETE /fapi/v1/algoOpenOrders; GET /fapi/v3/positionRisk,
- *    /fapi/v3/balance, /fapi/v1/userTrades, /fapi/v1/allOrders; POST /fapi/v1/leverage; POST/PUT/DELETE
+ *    /fapi/v3/balance, /fapi/v1/userTrades, /fapi/v1/allOrders; POST /fapi/v1/leverage,
+ *    /fapi/v1/marginType; POST/PUT/DELETE
  *    /fapi/v1/listenKey.
  *  - WebSocket API at /ws-fapi/v1: order.place, order.cancel, order.status,
  *    algoOrder.place, algoOrder.cancel (answers {"id","status","result" |
@@ -118,6 +119,9 @@ typedef struct nx_vsim_position {
     uint32_t open_orders;   /* resting plain orders */
     uint32_t open_algos;    /* resting conditional orders */
     uint32_t leverage;
+    uint8_t isolated;       /* margin type ISOLATED (else CROSSED, the venue's default) */
+    int64_t stop_qty;       /* what resting stops on the closing side would close: a
+                               closePosition stop counts as the whole position */
 } nx_vsim_position_t;
 
 void nx_vsim_opts_default(nx_vsim_opts_t *o);
@@ -142,6 +146,10 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
 void nx_vsim_stats(nx_vsim_t *s, nx_vsim_stats_t *st);
 /* An account's position and money on a symbol; 0 or NX_ENOENT. */
 int nx_vsim_position(nx_vsim_t *s, const char *api_key, uint32_t symbol, nx_vsim_position_t *out);
+/* Client ids the venue executed twice: pairs of orders (or of conditional
+ * orders) of one account under one client id that both rest or have
+ * filled. An amended stop (the old one cancelled) does not count. */
+uint32_t nx_vsim_duplicates(nx_vsim_t *s);
 /* An account's wallet balance (money units); 0 or NX_ENOENT. */
 int nx_vsim_wallet(nx_vsim_t *s, const char *api_key, int64_t *wallet);
 

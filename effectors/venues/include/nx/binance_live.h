@@ -78,6 +78,8 @@ typedef struct nx_bnlive_opts {
     uint32_t weight_1m;             /* the venue's limits (defaults 2400, 300, 1200) */
     uint32_t orders_10s;
     uint32_t orders_1m;
+    const char *margin_type;        /* "ISOLATED" or "CROSSED", set on each symbol before its
+                                       first entry; NULL = the account's own stays */
     nx_order_update_cb on_update;   /* network thread */
     nx_bnlive_notice_cb on_notice;  /* network thread: something a person must know */
     nx_bnlive_position_cb on_position; /* network thread: the venue's positions, after each
