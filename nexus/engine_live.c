@@ -39,14 +39,14 @@ static void live_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *
     nx_ring_publish(e->market, seq + 1);
 }
 
-/* Network thread: the venue's position of a session, as a notice on the
- * market ring for the engine thread's desk to compare (not journaled). */
-static void live_position(void *ctx, uint32_t session, uint32_t symbol, int64_t qty)
+/* Network thread: a notice on the market ring for the engine thread; 0 if
+ * the ring is full. */
+static int live_publish(nx_engine_t *e, uint32_t session, uint32_t symbol, uint8_t kind,
+                        uint8_t reason, int64_t qty)
 {
-    nx_engine_t *e = ctx;
     uint64_t seq;
     if (nx_bus_claim(e->market, 1, &seq) != 1)
-        return; /* the next reconnection asks again */
+        return 0;
     nx_event_t *ev = nx_bus_event(e->market, seq);
     memset(&ev->u, 0, sizeof ev->u);
     ev->hdr.type = NX_EV_NOTICE;
@@ -54,16 +54,36 @@ static void live_position(void *ctx, uint32_t session, uint32_t symbol, int64_t 
     ev->hdr.symbol = symbol;
     ev->hdr.exch_ns = 0;
     ev->hdr.recv_ns = nx_clock_now(&e->clock);
-    ev->u.notice.kind = NX_NOTE_VENUE_POSITION;
+    ev->u.notice.kind = kind;
+    ev->u.notice.reason = reason;
     ev->u.notice.session = session;
     ev->u.notice.qty = qty;
     nx_ring_publish(e->market, seq + 1);
+    return 1;
 }
 
-static void live_notice(void *ctx, uint32_t session, const char *text)
+/* The venue's position of a session, for the engine thread's desk to
+ * compare (not journaled); lost on a full ring, the next reconnection
+ * asks again. */
+static void live_position(void *ctx, uint32_t session, uint32_t symbol, int64_t qty)
 {
-    (void)ctx;
-    NX_LOGK(NX_LOG_WARN, "binance", "binance.notice", "session %u: %s", session, text);
+    live_publish(ctx, session, symbol, NX_NOTE_VENUE_POSITION, 0, qty);
+}
+
+/* The venue's wallet of a session's account, for the desk to compare. */
+static void live_balance(void *ctx, uint32_t session, int64_t wallet_e8)
+{
+    live_publish(ctx, session, NX_SYMBOL_NONE, NX_NOTE_VENUE_BALANCE, 0, wallet_e8);
+}
+
+/* Something the session's person should know (the adapter logged it):
+ * told in words through the journal. */
+static void live_notice(void *ctx, uint32_t session, uint8_t what, uint32_t symbol, int64_t value,
+                        const char *text)
+{
+    if (!live_publish(ctx, session, symbol, NX_NOTE_VENUE, what, value))
+        NX_WARN("binance", "session %u: the market ring is full; \"%s\" is only in the log",
+                session, text);
 }
 
 static const char *exec_name(uint8_t exec)
@@ -113,6 +133,7 @@ int engine_live_init(nx_engine_t *e)
             o.on_update = live_update;
             o.on_notice = live_notice;
             o.on_position = live_position;
+            o.on_balance = live_balance;
             o.ctx_cb = e;
             if (!(e->live[x] = nx_bnlive_create(&o))) {
                 NX_ERROR("binance", "cannot make the %s adapter (endpoints %s, %s)",

@@ -330,6 +330,10 @@ static void on_event(nx_engine_t *e, const nx_event_t *ev)
         nx_desk_on_order_update(e->desk, ev->hdr.symbol, &ev->u.order);
     if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE_POSITION && e->desk)
         nx_desk_venue_position(e->desk, ev->u.notice.session, ev->hdr.symbol, ev->u.notice.qty);
+    if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE_BALANCE && e->desk)
+        nx_desk_venue_balance(e->desk, ev->u.notice.session, ev->u.notice.qty);
+    if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE)
+        journal_put(e, ev); /* for the session's person, in words (chat) */
     /* a heartbeat a minute is kept (the journal shows the engine was alive
      * and when): 1,440 rows a day instead of 86,400 at the default 1 s */
     uint64_t keep_every = 60000 / (e->cfg->engine.heartbeat_ms ? e->cfg->engine.heartbeat_ms : 1);

@@ -128,9 +128,9 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
         break;
     }
     case NX_EV_NOTICE: {
-        static const char *const kinds[] = {"?",          "closed",         "breaker",
-                                            "lock",       "bad_tick",       "venue_position",
-                                            "position_mismatch"};
+        static const char *const kinds[] = {
+            "?",          "closed",          "breaker",          "lock",          "bad_tick",
+            "venue_position", "position_mismatch", "venue_balance", "balance_short", "venue"};
         const nx_ev_notice_t *n = &e->u.notice;
         put(&o, ",\"kind\":\"%s\",\"session\":%u,\"reason\":%u,\"dir\":%d",
             n->kind < sizeof kinds / sizeof kinds[0] ? kinds[n->kind] : "?", n->session,
@@ -148,6 +148,13 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
             dec(&o, "venue_qty", n->qty, qs);
             if (n->kind == NX_NOTE_POSITION_MISMATCH)
                 dec(&o, "engine_qty", n->entry_px, qs);
+        } else if (n->kind == NX_NOTE_BALANCE_SHORT) {
+            dec(&o, "venue_wallet", n->qty, ps);
+            dec(&o, "engine_balance", n->entry_px, ps);
+        } else if (n->kind == NX_NOTE_VENUE_BALANCE) {
+            dec(&o, "venue_wallet", n->qty, 8);
+        } else if (n->kind == NX_NOTE_VENUE) {
+            put(&o, ",\"value\":%lld", (long long)n->qty);
         }
         break;
     }

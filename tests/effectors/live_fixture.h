@@ -66,7 +66,9 @@ static nx_ev_order_update_t ups[MAXU];
 static uint32_t up_symbol[MAXU];
 static int nups, fed; /* fed: the updates given to the order manager so far */
 static char notices[16][400];
+static uint8_t notice_what[16]; /* nx_venue_note_t of each */
 static int nnotices;
+static int64_t wallet_seen[4]; /* the last wallet reported per session, 10^-8 USDT (-1 none) */
 typedef struct report {
     uint32_t session, symbol;
     int64_t qty;
@@ -101,12 +103,25 @@ static void on_update(void *c, uint32_t symbol, const nx_ev_order_update_t *u)
     pthread_mutex_unlock(&mu);
 }
 
-static void on_notice(void *c, uint32_t session, const char *text)
+static void on_notice(void *c, uint32_t session, uint8_t what, uint32_t symbol, int64_t value,
+                      const char *text)
 {
-    (void)c, (void)session;
+    (void)c, (void)session, (void)symbol, (void)value;
     pthread_mutex_lock(&mu);
-    if (nnotices < 16)
+    if (nnotices < 16) {
+        notice_what[nnotices] = what;
         snprintf(notices[nnotices++], sizeof notices[0], "%s", text);
+    }
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_balance(void *c, uint32_t session, int64_t wallet_e8)
+{
+    (void)c;
+    pthread_mutex_lock(&mu);
+    if (session >= 1 && session <= 4)
+        wallet_seen[session - 1] = wallet_e8;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
 }
@@ -304,6 +319,7 @@ static void start(const setup_t *su)
     o.on_update = on_update;
     o.on_notice = on_notice;
     o.on_position = on_position;
+    o.on_balance = on_balance;
     bl = nx_bnlive_create(&o);
     assert_non_null(bl);
     for (int i = 0; i < naccounts; i++)
@@ -311,6 +327,8 @@ static void start(const setup_t *su)
             nx_bnlive_add_account(bl, (uint32_t)i + 1, KEY[i], SECRET[i], strlen(SECRET[i])), 0);
     assert_int_equal(nx_bnlive_add_account(bl, 2, KEY_B, SECRET[1], 3), NX_EEXIST);
     nups = fed = nnotices = nreports = nclosed = 0;
+    for (int i = 0; i < 4; i++)
+        wallet_seen[i] = -1;
     oms = NULL;
     if (su->with_oms) {
         nx_oms_opts_t mo;

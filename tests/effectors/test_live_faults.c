@@ -133,6 +133,35 @@ static void money_agrees(uint32_t session)
     assert_int_equal(vp.realized, gross * 1000000);
 }
 
+typedef struct want_wallet {
+    uint32_t session;
+    int64_t wallet;
+} want_wallet_t;
+
+static int has_wallet(const void *arg)
+{
+    const want_wallet_t *w = arg;
+    return wallet_seen[w->session - 1] == w->wallet;
+}
+
+/* the venue's wallet of the session reported as it is now, up to ms */
+static int wait_wallet(uint32_t session, int ms)
+{
+    want_wallet_t w = {session, 0};
+    assert_int_equal(nx_vsim_wallet(sim, KEY[session - 1], &w.wallet), 0);
+    return wait_for(has_wallet, &w, ms);
+}
+
+static int told(uint8_t what)
+{
+    pthread_mutex_lock(&mu);
+    int n = 0;
+    for (int i = 0; i < nnotices; i++)
+        n += notice_what[i] == what;
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
 /* An entry the venue refuses (-2019, margin): the order manager forgets
  * it; the next one goes and is protected. */
 static void test_reject(void **state)
@@ -140,6 +169,8 @@ static void test_reject(void **state)
     (void)state;
     start(&FAST);
     wait_streams();
+    assert_true(wait_wallet(1, 5000)); /* reconciled: the wallet with the positions */
+    assert_int_equal(wallet_seen[0], 100000000000LL);
     trade(PX);
     fault("reject", 1, 0);
     enter(1, NX_SIDE_BUY, SL, TP);
@@ -273,6 +304,9 @@ static void test_stream_drop_while_the_stop_fires(void **state)
     assert_int_equal(t->reason, NX_EXIT_SL);
     books(1, 0, 3000);
     money_agrees(1);
+    /* after the gap the wallet is asked for too: the venue's, after the loss */
+    assert_true(wait_wallet(1, 5000));
+    assert_true(wallet_seen[0] < 100000000000LL);
     stop();
 }
 
@@ -387,6 +421,7 @@ static void test_liquidation(void **state)
     const nx_trade_closed_t *t = wait_closed(1, 5000);
     assert_int_equal(t->reason, NX_EXIT_LIQUIDATION);
     assert_true(wait_notice("liquidated", 2000));
+    assert_int_equal(told(NX_VN_LIQUIDATED), 1);
     books(1, 0, 3000);
     money_agrees(1);
     stop();
@@ -481,6 +516,7 @@ static void test_margin_type(void **state)
     enter(2, NX_SIDE_BUY, SL, TP);
     books(1, QTY, PROTECT_MS);
     assert_true(wait_notice("kept its own margin type on BTCUSDT", 5000));
+    assert_int_equal(told(NX_VN_MARGIN_KEPT), 1); /* B's only */
     nx_vsim_position_t vp;
     nx_vsim_position(sim, KEY_A, BTC, &vp);
     assert_int_equal(vp.isolated, 1);

@@ -68,6 +68,7 @@ static void write_slice(int n)
 }
 
 static const char *owner_mode = "pilot"; /* the owner's session: pilot, or copilot */
+static const char *margin_type = "keep"; /* live.margin_type */
 
 static void write_config(const char *path, int port_replay, int port_sim)
 {
@@ -87,7 +88,7 @@ static void write_config(const char *path, int port_replay, int port_sim)
         "              \"plugin_dir\": \"%s\",\n"
         "              \"strategies\": [ { \"plugin\": \"trend\", \"timeframes\": [\"15m\", \"4h\"] },\n"
         "                               { \"plugin\": \"scalping\", \"timeframes\": [\"15m\"] } ] },\n"
-        "  \"live\": { \"recv_window_ms\": 1000, \"answer_timeout_ms\": 1000,\n"
+        "  \"live\": { \"recv_window_ms\": 1000, \"answer_timeout_ms\": 1000, \"margin_type\": \"%s\",\n"
         "            \"binance_usdm_testnet\": {\n"
         "     \"rest_url\": \"http://127.0.0.1:%d\", \"ws_api_url\": \"ws://127.0.0.1:%d/ws-fapi/v1\",\n"
         "     \"stream_url\": \"ws://127.0.0.1:%d\" } },\n"
@@ -104,7 +105,8 @@ static void write_config(const char *path, int port_replay, int port_sim)
         "      \"breaker_losses\": 100, \"max_positions\": 1, \"strategies\": [\"scalping\"],\n"
         "      \"execution\": \"binance-usdm-testnet\" } ] }\n"
         "}\n",
-        port_replay, port_replay, NX_PLUGIN_DIR, port_sim, port_sim, port_sim, owner_mode);
+        port_replay, port_replay, NX_PLUGIN_DIR, margin_type, port_sim, port_sim, port_sim,
+        owner_mode);
     write_file(path, text, 0644);
 }
 
@@ -144,6 +146,7 @@ static int teardown(void **state)
 {
     (void)state;
     owner_mode = "pilot";
+    margin_type = "keep";
     if (engine_pid > 0) { /* a test that failed mid-run leaves no engine behind */
         kill(engine_pid, SIGKILL);
         waitpid(engine_pid, NULL, 0);
@@ -534,6 +537,91 @@ static void test_copilot_approval_becomes_a_live_order(void **state)
     json_decref(all);
 }
 
+/* At start the venue's wallets are compared too: the owner's holds 4000
+ * USDT where the session counts on 10000 — the session is held and the
+ * owner told in words at the console. Alice's account has an open order
+ * of her own, so the venue keeps its margin type when Nexus asks for
+ * isolated: she is told (the journal's notice), and her session trades on. */
+static void test_short_wallet_and_venue_notices(void **state)
+{
+    (void)state;
+    margin_type = "isolated";
+    char a[1024];
+    snprintf(a, sizeof a, "%s %s 4000\n%s %s 5000\n", users[0].key, users[0].secret, users[1].key,
+             users[1].secret);
+    write_file(accts, a, 0600);
+    start_venue(600, 3000);
+    proc_t P;
+    assert_int_not_equal(run_nexus(&P, "run", "--config", run_cfg, NULL), 0);
+    for (int u = 0; u < 2; u++)
+        assert_int_equal(sh("printf '%%s\\n%%s\\n' '%s' '%s' | '%s' keys --config run.json set "
+                            "%lld binance-usdm >/dev/null",
+                            users[u].key, users[u].secret, nexus_bin, (long long)users[u].chat),
+                         0);
+    wire_resp_t r;
+    assert_int_equal(venue_post(1, "/fapi/v1/order",
+                                "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&"
+                                "quantity=0.010&price=20000&newClientOrderId=web_manual_2",
+                                &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    int in[2];
+    assert_int_equal(pipe(in), 0);
+    char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, "--console", NULL};
+    int saved = dup(0);
+    dup2(in[0], 0);
+    spawn(&P, argv);
+    dup2(saved, 0);
+    close(saved);
+    close(in[0]);
+    engine_pid = P.pid;
+    int64_t t0 = now_ms();
+    while (!strstr(P.obuf, "Your wallet at the venue holds 4000 USDT, less than this "
+                           "session's balance of 10000.") &&
+           now_ms() - t0 < 20000)
+        pump(&P, "(never)", 50);
+    if (getenv("NX_LIVE_LOGS")) {
+        write_file("/tmp/nx-live-wallet.out", P.obuf, 0644);
+        write_file("/tmp/nx-live-wallet.err", P.ebuf, 0644);
+    }
+    assert_non_null(strstr(P.obuf, "Your wallet at the venue holds 4000 USDT"));
+    assert_non_null(strstr(P.ebuf, "owner: the venue's wallet holds 4000 USDT"));
+    /* alice's session trades on under the venue's margin type */
+    int traded = 0;
+    for (t0 = now_ms(); !traded && now_ms() - t0 < 30000;) {
+        json_t *tr = venue_get(1, "/fapi/v1/userTrades", "symbol=BTCUSDT");
+        traded = json_array_size(tr) > 0;
+        json_decref(tr);
+        if (!traded)
+            pump(&P, "(never)", 100);
+    }
+    assert_true(traded);
+    assert_non_null(strstr(P.ebuf, "kept its own margin type on BTCUSDT"));
+    close(in[1]);
+    kill(P.pid, SIGTERM);
+    assert_int_equal(finish(&P), 0);
+    engine_pid = 0;
+    /* the owner's session sent nothing: held from the start */
+    json_t *all = venue_get(0, "/fapi/v1/allOrders", "symbol=BTCUSDT");
+    assert_int_equal(json_array_size(all), 0);
+    json_decref(all);
+    char db[400];
+    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT count(*) FROM journal WHERE type = 14 AND data "
+                                        "LIKE '%\"kind\":\"venue\",\"session\":2,\"reason\":3%'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
 /* kill -9 at random moments while two sessions trade live, restart,
  * reconcile: after each restart every open position at the venue is
  * protected within a bound (a stop at the venue for its whole size, within
@@ -736,6 +824,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_foreign_position_holds_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copilot_approval_becomes_a_live_order, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_short_wallet_and_venue_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_cycles, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

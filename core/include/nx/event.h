@@ -296,7 +296,26 @@ typedef enum nx_notice_kind {
     NX_NOTE_POSITION_MISMATCH, /* the venue holds another position than the engine: symbol
                                 * in the header, qty = the venue's, entry_px = the engine's
                                 * (signed qty units); the session is held */
+    NX_NOTE_VENUE_BALANCE, /* a live venue's wallet (network thread to engine thread, not
+                            * journaled): qty = USDT at 10^-8 */
+    NX_NOTE_BALANCE_SHORT, /* the venue's wallet holds less than the session's balance:
+                            * qty = the venue's, entry_px = the engine's (the session's money
+                            * units); the session is held */
+    NX_NOTE_VENUE,         /* something a live venue did that the person should know:
+                            * reason = nx_venue_note_t, symbol in the header (NX_SYMBOL_NONE if
+                            * none), qty = the leverage for NX_VN_LEVERAGE_REFUSED */
 } nx_notice_kind_t;
+
+/* What a live venue did (NX_NOTE_VENUE's reason). */
+typedef enum nx_venue_note {
+    NX_VN_LIQUIDATED = 1,   /* the venue liquidated the position */
+    NX_VN_ADL,              /* its auto-deleveraging closed the position */
+    NX_VN_MARGIN_KEPT,      /* it refused the margin type asked for; its own stays */
+    NX_VN_LEVERAGE_REFUSED, /* it refused the leverage asked for; its own applies */
+    NX_VN_SLOWED_DOWN,      /* it answered 429/418: a new entry was not sent */
+    NX_VN_NOT_PLACED,       /* an order could not be placed after three tries */
+    NX_VN_QUOTA_HELD,       /* orders are held back to stay within the quotas */
+} nx_venue_note_t;
 
 typedef struct nx_ev_notice {
     int64_t qty;       /* closed: qty units */

@@ -52,7 +52,7 @@ enum { CMD_PLACE = 1, CMD_CANCEL, CMD_CANCEL_ALL, CMD_AMEND };
 enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
 enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO };
 enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
-       R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS };
+       R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS, R_BALANCE };
 
 typedef struct cmd {
     uint8_t op;
@@ -222,9 +222,10 @@ static const nx_symbol_t *sym(const nx_bnlive_t *b, uint32_t id)
     return nx_symtab_get(b->o.symtab, id);
 }
 
-static void notice(nx_bnlive_t *b, uint32_t session, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void notice(nx_bnlive_t *b, uint32_t session, const char *fmt, ...)
+static void notice(nx_bnlive_t *b, uint32_t session, uint8_t what, uint32_t symbol,
+                   int64_t value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void notice(nx_bnlive_t *b, uint32_t session, uint8_t what, uint32_t symbol,
+                   int64_t value, const char *fmt, ...)
 {
     char text[400];
     va_list ap;
@@ -233,7 +234,7 @@ static void notice(nx_bnlive_t *b, uint32_t session, const char *fmt, ...)
     va_end(ap);
     NX_WARN("binance", "session %u: %s", session, text);
     if (b->o.on_notice)
-        b->o.on_notice(b->o.ctx_cb, session, text);
+        b->o.on_notice(b->o.ctx_cb, session, what, symbol, value, text);
 }
 
 /* The counters as other threads see them: copied before every update
@@ -897,6 +898,22 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
     }
     if (kind == R_CANCEL_ALL)
         return; /* the stream reports each cancel */
+    if (kind == R_BALANCE) {
+        json_t *j = transport_ok && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
+        size_t i;
+        json_t *x;
+        json_array_foreach(j, i, x)
+        {
+            const char *asset = json_string_value(json_object_get(x, "asset"));
+            const char *bal = json_string_value(json_object_get(x, "balance"));
+            int64_t w;
+            if (a && asset && bal && !strcmp(asset, "USDT") &&
+                nx_fixed_parse(bal, strlen(bal), 8, &w) == 0)
+                b->o.on_balance(b->o.ctx_cb, session, w);
+        }
+        json_decref(j); /* no answer: the next reconciliation asks again */
+        return;
+    }
     if (kind == R_POSITIONS) {
         json_t *j = transport_ok && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
         if (a && !json_is_array(j)) {
@@ -942,13 +959,15 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         } else if (kind == R_MARGIN_TYPE) {
             a->margin_type[symbol] = 2; /* settled either way: not asked for each order */
             if (!ok && code != -4046) /* -4046: it is that already */
-                notice(b, session, "the venue kept its own margin type on %s (%s)",
+                notice(b, session, NX_VN_MARGIN_KEPT, symbol, 0,
+                       "the venue kept its own margin type on %s (%s)",
                        sym(b, symbol)->name, msg ? msg : "no answer");
         } else {
             a->lev_pending[symbol] = 0;
             a->lev[symbol] = (uint8_t)idx; /* asked for; if refused, not again for each order */
             if (!ok)
-                notice(b, session, "the venue refused leverage %ux on %s (%s); its own applies",
+                notice(b, session, NX_VN_LEVERAGE_REFUSED, symbol, idx,
+                       "the venue refused leverage %ux on %s (%s); its own applies",
                        idx, sym(b, symbol)->name, msg ? msg : "no answer");
         }
         json_decref(j);
@@ -998,7 +1017,8 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
             if (is_entry(o)) { /* no new risk while the venue says stop */
                 o->state = ST_FINAL;
                 update(b, o, NX_OS_REJECTED, NX_OREJ_VENUE);
-                notice(b, o->session, "Binance asked Nexus to slow down; a new entry was not sent.");
+                notice(b, o->session, NX_VN_SLOWED_DOWN, o->symbol, 0,
+                       "Binance asked Nexus to slow down; a new entry was not sent.");
             } else
                 act(b, ACT_SEND, idx, 0, b->blocked_until_ns);
         } else
@@ -1032,7 +1052,8 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         } else {
             o->state = ST_FINAL;
             update(b, o, NX_OS_REJECTED, NX_OREJ_VENUE);
-            notice(b, o->session, "an order could not be placed after three tries.");
+            notice(b, o->session, NX_VN_NOT_PLACED, o->symbol, 0,
+                   "an order could not be placed after three tries.");
         }
     } else if (kind == R_CANCEL && (code == -2011 || code == -2013)) {
         act(b, ACT_QUERY, idx, 0, 0); /* not open: learn how it ended */
@@ -1153,7 +1174,7 @@ static void stream_frame(nx_bnlive_t *b, account_t *a, const char *text, size_t 
              * order manager, which closes the trade; the person is told once */
             int liq = (x->flags & NX_BNU_F_LIQUIDATION) != 0;
             if (x->nx_status == NX_OS_FILLED)
-                notice(b, a->session,
+                notice(b, a->session, liq ? NX_VN_LIQUIDATED : NX_VN_ADL, x->sym.id, 0,
                        liq ? "Binance liquidated the %s position."
                            : "Binance's auto-deleveraging closed the %s position.",
                        x->sym.name);
@@ -1481,7 +1502,7 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
             b->st.held_for_quota++;
             if (!a->quota_told) {
                 a->quota_told = 1;
-                notice(b, a->session,
+                notice(b, a->session, NX_VN_QUOTA_HELD, o->symbol, 0,
                        "orders are held back to stay within %u%% of the venue's quotas; they "
                        "go as the quota frees",
                        b->o.quota_pct);
@@ -1605,10 +1626,12 @@ static void service_all(nx_bnlive_t *b)
             if (!a->stream)
                 a->stream_state = 0, a->reconnect_at_ns = now + NX_NS_PER_SEC;
         }
-        if (a->positions_due && a->stream_state == 3 && settled(b, a) && weight_ok(b, 5)) {
+        if (a->positions_due && a->stream_state == 3 && settled(b, a) && weight_ok(b, 10)) {
             a->positions_due = 0;
             if (send_signed(b, a, R_POSITIONS, 0, 0, "GET", "/fapi/v3/positionRisk", ""))
                 a->positions_due = 1;
+            else if (b->o.on_balance) /* and the wallet, for the desk to compare too */
+                send_signed(b, a, R_BALANCE, 0, 0, "GET", "/fapi/v3/balance", "");
         }
         if (a->listen_key[0] && a->keepalive_at_ns && now >= a->keepalive_at_ns) {
             a->keepalive_at_ns = now + (int64_t)b->o.keepalive_s * NX_NS_PER_SEC;

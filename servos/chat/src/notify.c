@@ -169,6 +169,60 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
             chat_say(b, chat, html, NULL, 0);
             break;
         }
+        if (n->kind == NX_NOTE_BALANCE_SHORT) {
+            snprintf(html, sizeof html,
+                     "⚠️ Your wallet at the venue holds %s USDT, less than this session's "
+                     "balance of %s. Nexus opens nothing new in this session until you have "
+                     "looked: check the account, then /resume.",
+                     chat_money(b, n->qty, m1), chat_money(b, n->entry_px, m2));
+            chat_say(b, chat, html, NULL, 0);
+            break;
+        }
+        if (n->kind == NX_NOTE_VENUE) {
+            const char *on = sym == NX_SYMBOL_NONE ? "your account" : chat_sym_name(b, sym);
+            switch (n->reason) {
+            case NX_VN_LIQUIDATED:
+                snprintf(html, sizeof html, "⚠️ The venue liquidated your %s position.", on);
+                break;
+            case NX_VN_ADL:
+                snprintf(html, sizeof html,
+                         "⚠️ The venue's auto-deleveraging closed your %s position.", on);
+                break;
+            case NX_VN_MARGIN_KEPT:
+                snprintf(html, sizeof html,
+                         "The venue kept its own margin type on %s (there was a position or an "
+                         "open order on it); Nexus trades on under it.",
+                         on);
+                break;
+            case NX_VN_LEVERAGE_REFUSED:
+                snprintf(html, sizeof html,
+                         "The venue refused leverage %lldx on %s; its own leverage applies.",
+                         (long long)n->qty, on);
+                break;
+            case NX_VN_SLOWED_DOWN:
+                snprintf(html, sizeof html,
+                         "The venue asked Nexus to slow down: a new entry on %s was not sent. "
+                         "Exits and stops still go.",
+                         on);
+                break;
+            case NX_VN_NOT_PLACED:
+                snprintf(html, sizeof html,
+                         "⚠️ An order on %s could not be placed after three tries; check the "
+                         "position on the venue.",
+                         on);
+                break;
+            case NX_VN_QUOTA_HELD:
+                snprintf(html, sizeof html,
+                         "Orders on %s are held back a moment to stay within the venue's "
+                         "quotas; they go as the quota frees.",
+                         on);
+                break;
+            default:
+                return;
+            }
+            chat_say(b, chat, html, NULL, 0);
+            break;
+        }
         if (n->kind == NX_NOTE_CLOSED) {
             chat_px(b, sym, n->entry_px, m1);
             chat_px(b, sym, n->exit_px, m2);

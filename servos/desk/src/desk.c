@@ -200,6 +200,51 @@ void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int
         protect_unknown(d, s, symbol, qty);
 }
 
+void nx_desk_venue_balance(nx_desk_t *d, uint32_t session, int64_t wallet_e8)
+{
+    desk_session_t *s = desk_session(d, session);
+    nx_account_info_t ai;
+    if (!s || nx_oms_account(d->oms, session, &ai))
+        return;
+    const nx_symbol_t *first = nx_symtab_get(d->symtab, 0);
+    unsigned ps = first ? first->price_scale : 8;
+    if (ps > 8)
+        return;
+    int64_t open_fees = 0; /* paid at the venue already, booked by the engine at the close */
+    for (uint32_t k = 0; k < d->nsym; k++) {
+        nx_position_info_t pi;
+        if (nx_oms_position(d->oms, session, k, &pi) == 0 && pi.qty)
+            open_fees += pi.fees;
+    }
+    /* the venue's wallet in the session's money units (floor) */
+    int64_t wallet = wallet_e8 / nx_pow10[8 - ps] - (wallet_e8 % nx_pow10[8 - ps] < 0);
+    int64_t need = ai.balance - open_fees;
+    if (wallet >= need - need / 100)
+        return;
+    s->risk.paused = 1;
+    s->held = 1;
+    char w[32], n[32];
+    nx_fixed_format(wallet, ps, w, sizeof w);
+    nx_fixed_format(ai.balance, ps, n, sizeof n);
+    NX_LOGK(NX_LOG_ERROR, "desk", "desk.balance_short",
+            "%s: the venue's wallet holds %s USDT, the session's balance is %s: session held "
+            "until a person resumes it",
+            s->name, w, n);
+    if (d->journal) {
+        nx_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.hdr.type = NX_EV_NOTICE;
+        ev.hdr.symbol = NX_SYMBOL_NONE;
+        ev.hdr.exch_ns = d->now;
+        ev.u.notice.session = session;
+        ev.u.notice.kind = NX_NOTE_BALANCE_SHORT;
+        ev.u.notice.qty = wallet;
+        ev.u.notice.entry_px = ai.balance;
+        d->journal(d->ctx, &ev);
+    }
+    desk_dirty(d, session);
+}
+
 void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_update_t *u)
 {
     if (symbol >= d->nsym || !desk_session(d, u->session))

@@ -57,7 +57,13 @@
 struct lws_context;
 typedef struct nx_bnlive nx_bnlive_t;
 
-typedef void (*nx_bnlive_notice_cb)(void *ctx, uint32_t session, const char *text);
+/* Something a person must know: what (nx_venue_note_t), the symbol
+ * (NX_SYMBOL_NONE if none), a number that goes with it (the leverage
+ * refused), and the adapter's words for the log. */
+typedef void (*nx_bnlive_notice_cb)(void *ctx, uint32_t session, uint8_t what, uint32_t symbol,
+                                    int64_t value, const char *text);
+/* The venue's USDT wallet balance of a session's account, 10^-8 USDT. */
+typedef void (*nx_bnlive_balance_cb)(void *ctx, uint32_t session, int64_t wallet_e8);
 /* The venue's position of a session on a symbol (signed qty units; 0 when
  * flat), for every symbol of the venue in the table. */
 typedef void (*nx_bnlive_position_cb)(void *ctx, uint32_t session, uint32_t symbol, int64_t qty);
@@ -85,6 +91,8 @@ typedef struct nx_bnlive_opts {
     nx_bnlive_position_cb on_position; /* network thread: the venue's positions, after each
                                           (re)connection of the account's stream once the
                                           orders asked about are settled (may be NULL) */
+    nx_bnlive_balance_cb on_balance; /* network thread: the account's wallet, asked with
+                                        the positions (may be NULL) */
     void *ctx_cb;
 } nx_bnlive_opts_t;
 

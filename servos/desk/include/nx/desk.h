@@ -78,6 +78,13 @@ void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_up
  * person resumes it) and journals a NX_NOTE_POSITION_MISMATCH notice for
  * its person. Engine thread. */
 void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty);
+/* A live venue's wallet for a session's account (10^-8 USDT), compared
+ * with the session's balance less the fees its open positions paid (the
+ * venue takes them at the fill, the engine when the trade closes). Short
+ * by more than 1% of the balance (a deposit is not a problem, and funding
+ * payments the engine does not book are small): the session is held and
+ * its person told (NX_NOTE_BALANCE_SHORT). Engine thread. */
+void nx_desk_venue_balance(nx_desk_t *d, uint32_t session, int64_t wallet_e8);
 /* A strategy signal: every session trading the symbol decides and acts. */
 void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig);
 
