@@ -62,7 +62,10 @@ static void help(FILE *out)
         "Simulator faults: GET /_sim/fault?kind=reject|unknown|timeout|timeout_algo|slow|\n"
         "  drop_user|\n"
         "  mute_user|expire_key|duplicate|reorder|cancel_stop|partial|liquidate|skew|http429\n"
-        "  [&n=N][&ms=MS][&code=C]; counters: GET /_sim/status\n");
+        "  [&n=N][&ms=MS][&code=C]; with &every=MS on a schedule until kind=clear;\n"
+        "  counters: GET /_sim/status\n"
+        "  --sim-fault-every KIND:EVERY_MS[:N[:MS]]   a fault on a schedule from the start\n"
+        "                       (repeatable, up to 16)\n");
 }
 
 static void *serve(void *arg)
@@ -162,6 +165,7 @@ int nx_cmd_replay(int argc, char **argv)
         O_SIM,
         O_SIM_CONFIG,
         O_SIM_ACCOUNTS,
+        O_SIM_EVERY,
     };
     static const struct option opts[] = {{"venue", required_argument, 0, 'v'},
                                          {"frames", required_argument, 0, O_FRAMES},
@@ -184,11 +188,14 @@ int nx_cmd_replay(int argc, char **argv)
                                          {"venue-sim", required_argument, 0, O_SIM},
                                          {"sim-config", required_argument, 0, O_SIM_CONFIG},
                                          {"sim-accounts", required_argument, 0, O_SIM_ACCOUNTS},
+                                         {"sim-fault-every", required_argument, 0, O_SIM_EVERY},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     nx_replay_opts_t o;
     nx_replay_opts_default(&o);
     const char *venue = NULL, *sim_config = NULL, *sim_accts = NULL;
+    const char *sim_every[16];
+    int n_every = 0;
     int exit_when_done = 0, c, sim_port = -1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
@@ -253,6 +260,13 @@ int nx_cmd_replay(int argc, char **argv)
         case O_SIM_CONFIG:
             sim_config = optarg;
             break;
+        case O_SIM_EVERY:
+            if (n_every == 16) {
+                fprintf(stderr, "nexus replay: at most 16 --sim-fault-every\n");
+                return NX_EXIT_USAGE;
+            }
+            sim_every[n_every++] = optarg;
+            break;
         case O_SIM_ACCOUNTS:
             sim_accts = optarg;
             break;
@@ -302,6 +316,19 @@ int nx_cmd_replay(int argc, char **argv)
                     nx_strerror(rc));
             nx_vsim_destroy(feed.sim);
             return NX_EXIT_CONFIG;
+        }
+        for (int i = 0; i < n_every; i++) { /* KIND:MS[:N[:ARG_MS]] */
+            char kind[32] = "", why[256];
+            long long every = 0, n = 1, ms = 0;
+            if (sscanf(sim_every[i], "%31[a-z_0-9]:%lld:%lld:%lld", kind, &every, &n, &ms) < 2 ||
+                nx_vsim_schedule(feed.sim, kind, every, n, ms, 0, why, sizeof why)) {
+                fprintf(stderr,
+                        "nexus replay: --sim-fault-every %s: want KIND:EVERY_MS[:N[:MS]] with a "
+                        "fault kind and EVERY_MS >= 10\n",
+                        sim_every[i]);
+                nx_vsim_destroy(feed.sim);
+                return NX_EXIT_USAGE;
+            }
         }
         feed.c = nx_ring_consumer(feed.ring, 0);
         o.on_message = sim_message;

@@ -247,6 +247,59 @@ static void test_amend_stop(void **state)
     stop();
 }
 
+static int venue_modified(const void *arg)
+{
+    (void)arg;
+    nx_vsim_stats_t vs;
+    nx_vsim_stats(sim, &vs);
+    return vs.amendments == 1;
+}
+
+/* A resting limit order modified in place (order.modify over the
+ * WebSocket API, then PUT /fapi/v1/order over REST): one order at the
+ * venue, never cancelled, filled at its new price. */
+static void test_modify_limit(void **state)
+{
+    (void)state;
+    for (int rest_only = 0; rest_only <= 1; rest_only++) {
+        setup_t su = {.rest_only = rest_only};
+        start(&su);
+        wait_streams();
+        trade(6000000);
+        nx_bridge_t *br = nx_bnlive_bridge(bl);
+        nx_ev_order_intent_t lim = market(1, 1, NX_SIDE_BUY, 10);
+        lim.order_type = NX_ORD_LIMIT;
+        lim.price = 5950000;
+        assert_int_equal(br->ops->place(br, &lim, BTC), 0);
+        assert_true(wait_update(lim.client_id, NX_OS_ACKED, 5000) >= 0);
+        int acks = count_updates(lim.client_id, NX_OS_ACKED);
+        assert_int_equal(br->ops->amend(br, lim.client_id, 5990000, 20), 0);
+        /* acknowledged again (the answer, the stream's AMENDMENT): looked
+         * at after each update, the venue has modified it */
+        assert_true(wait_for(venue_modified, NULL, 5000));
+        assert_true(count_updates(lim.client_id, NX_OS_ACKED) > acks);
+        nx_vsim_stats_t vs;
+        trade(5992000); /* above the new price: nothing */
+        trade(5985000); /* below the new price, above the old: fills 0.020 */
+        int f = wait_update(lim.client_id, NX_OS_FILLED, 5000);
+        assert_true(f >= 0);
+        assert_int_equal(count_updates(lim.client_id, NX_OS_CANCELLED), 0);
+        nx_vsim_position_t p;
+        nx_vsim_position(sim, KEY_A, BTC, &p);
+        assert_int_equal(p.qty, 20);
+        nx_vsim_stats(sim, &vs);
+        assert_int_equal(vs.orders, 1);
+        assert_int_equal(vs.cancels, 0);
+        nx_bnlive_stats_t st;
+        nx_bnlive_stats(bl, &st);
+        if (rest_only)
+            assert_int_equal(st.sent_ws, 0);
+        else
+            assert_true(st.sent_ws >= 2);
+        stop();
+    }
+}
+
 /* A burst past 80% of the orders-per-10 s quota: the adapter holds the
  * rest; the venue never sees more than 80%. */
 static void test_quota_held_at_80_percent(void **state)
@@ -288,6 +341,7 @@ int main(void)
         cmocka_unit_test_teardown(test_429_stops_sending, teardown),
         cmocka_unit_test_teardown(test_fill_during_stream_gap, teardown),
         cmocka_unit_test_teardown(test_amend_stop, teardown),
+        cmocka_unit_test_teardown(test_modify_limit, teardown),
         cmocka_unit_test_teardown(test_quota_held_at_80_percent, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

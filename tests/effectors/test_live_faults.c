@@ -393,6 +393,32 @@ static void test_venue_cancels_the_stop(void **state)
     stop();
 }
 
+/* Faults on a schedule: the venue cancels the resting orders every 300 ms
+ * and sends every event twice now and then; each time both go back; once
+ * the schedule is cleared the books agree. */
+static void test_faults_on_a_schedule(void **state)
+{
+    (void)state;
+    start(&FAST);
+    wait_streams();
+    trade(PX);
+    char why[200];
+    assert_int_equal(nx_vsim_schedule(sim, "cancel_stop", 300, 1, 0, 0, why, sizeof why), 0);
+    assert_int_equal(nx_vsim_schedule(sim, "duplicate", 200, 5, 0, 0, why, sizeof why), 0);
+    assert_int_equal(nx_vsim_schedule(sim, "clear", 200, 1, 0, 0, why, sizeof why), NX_EINVAL);
+    enter(1, NX_SIDE_BUY, SL, TP);
+    /* six cancellations reported (some twice: the duplicates), the
+     * orders placed again each time */
+    assert_true(wait_status(1, NX_OS_CANCELLED, 6, 8000));
+    fault("clear", 1, 0);
+    books(1, QTY, PROTECT_MS);
+    nx_vsim_stats_t vs;
+    nx_vsim_stats(sim, &vs);
+    assert_true(vs.scheduled_faults >= 2);
+    assert_true(vs.venue_cancels >= 3);
+    stop();
+}
+
 /* The entry fills in two parts: the stop covers the whole position. */
 static void test_partial_fills(void **state)
 {
@@ -576,6 +602,7 @@ int main(void)
         cmocka_unit_test_teardown(test_duplicate_events, teardown),
         cmocka_unit_test_teardown(test_reordered_events, teardown),
         cmocka_unit_test_teardown(test_venue_cancels_the_stop, teardown),
+        cmocka_unit_test_teardown(test_faults_on_a_schedule, teardown),
         cmocka_unit_test_teardown(test_partial_fills, teardown),
         cmocka_unit_test_teardown(test_liquidation, teardown),
         cmocka_unit_test_teardown(test_clock_skew, teardown),

@@ -382,6 +382,47 @@ static void test_refusals(void **state)
     assert_int_equal(rest("POST", "/fapi/v1/order", lim, KEY_A, key_a, 0, 5000, &r), 0);
     assert_int_equal(code_of(&r), -4116);
     done(&r);
+    /* modify (PUT /fapi/v1/order): the venue's refusals, then a new price */
+    static const struct {
+        int b; /* account B's key */
+        const char *params;
+        int code;
+    } mods[] = {
+        {0, "symbol=BTCUSDT&side=BUY&quantity=0.010&price=59000&origClientOrderId=nx-77", -5027},
+        {0, "symbol=BTCUSDT&side=SELL&quantity=0.010&price=59500&origClientOrderId=nx-77", -1102},
+        {1, "symbol=BTCUSDT&side=BUY&quantity=0.010&price=59500&origClientOrderId=nx-77", -2013},
+        {0, "symbol=BTCUSDT&side=BUY&quantity=0.010&price=59500.05&origClientOrderId=nx-77",
+         -4014},
+    };
+    for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) {
+        assert_int_equal(rest("PUT", "/fapi/v1/order", mods[i].params, mods[i].b ? KEY_B : KEY_A,
+                              mods[i].b ? key_b : key_a, 0, 5000, &r),
+                         0);
+        if (code_of(&r) != mods[i].code)
+            fprintf(stderr, "modify case %zu: %s\n", i, r.body);
+        assert_int_equal(code_of(&r), mods[i].code);
+        done(&r);
+    }
+    assert_int_equal(rest("PUT", "/fapi/v1/order",
+                          "symbol=BTCUSDT&side=BUY&quantity=0.020&price=59500&"
+                          "origClientOrderId=nx-77",
+                          KEY_A, key_a, 0, 5000, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"price\":\"59500.00\""));
+    assert_non_null(strstr(r.body, "\"origQty\":\"0.020\""));
+    done(&r);
+    /* the margin type cannot change while an order rests */
+    assert_int_equal(rest("POST", "/fapi/v1/marginType", "symbol=BTCUSDT&marginType=ISOLATED",
+                          KEY_A, key_a, 0, 5000, &r),
+                     0);
+    assert_int_equal(code_of(&r), -4047);
+    done(&r);
+    assert_int_equal(rest("POST", "/fapi/v1/marginType", "symbol=BTCUSDT&marginType=CROSSED",
+                          KEY_A, key_a, 0, 5000, &r),
+                     0);
+    assert_int_equal(code_of(&r), -4046); /* cross is the default */
+    done(&r);
     /* B cannot see or cancel A's order */
     assert_int_equal(rest("DELETE", "/fapi/v1/order", "symbol=BTCUSDT&origClientOrderId=nx-77",
                           KEY_B, key_b, 0, 5000, &r),

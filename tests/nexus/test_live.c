@@ -537,6 +537,48 @@ static void test_copilot_approval_becomes_a_live_order(void **state)
     json_decref(all);
 }
 
+/* `nexus replay --sim-fault-every KIND:MS`: the simulator injects the
+ * fault on that schedule from the start (its counters say so); a spec it
+ * cannot use is refused before anything starts. */
+static void test_sim_faults_on_a_schedule(void **state)
+{
+    (void)state;
+    write_slice(50);
+    proc_t P;
+    char *bad[] = {(char *)nexus_bin, "replay", "--venue", "binance-usdm", "--candles", slice,
+                   "--symbol", "BTCUSDT", "--venue-sim", "0", "--sim-config", cfg_tpl,
+                   "--sim-accounts", accts, "--sim-fault-every", "meteor:100", NULL};
+    spawn(&P, bad);
+    assert_int_equal(finish(&P), 64); /* a usage error */
+    assert_non_null(strstr(P.ebuf, "--sim-fault-every meteor:100: want KIND:EVERY_MS"));
+    char *argv[] = {(char *)nexus_bin, "replay", "--venue", "binance-usdm", "--candles", slice,
+                    "--symbol", "BTCUSDT", "--venue-sim", "0", "--sim-config", cfg_tpl,
+                    "--sim-accounts", accts, "--sim-fault-every", "duplicate:50:3",
+                    "--sim-fault-every", "cancel_stop:80", NULL};
+    spawn(&R, argv);
+    for (int i = 0; i < 200 && !strstr(R.obuf, "simulator on"); i++)
+        pump(&R, "(never)", 50);
+    char *b = strstr(R.obuf, "simulator on 127.0.0.1:");
+    assert_non_null(b);
+    port_s = atoi(b + 23);
+    int64_t t0 = now_ms(), n = 0;
+    while (n < 4 && now_ms() - t0 < 10000) { /* the status after each poll's answer */
+        wire_resp_t r;
+        assert_int_equal(wire_http(port_s, "GET", "/_sim/status", NULL, NULL, 2000, &r), 0);
+        char *f = strstr(r.body, "\"scheduled_faults\":");
+        n = f ? atoll(f + 19) : 0;
+        free(r.body);
+    }
+    assert_true(n >= 4);
+    wire_resp_t r; /* cleared: the schedule stops */
+    assert_int_equal(wire_http(port_s, "GET", "/_sim/fault?kind=clear", NULL, NULL, 2000, &r), 0);
+    free(r.body);
+    assert_int_equal(
+        wire_http(port_s, "GET", "/_sim/fault?kind=skew&every=5", NULL, NULL, 2000, &r), 0);
+    assert_int_equal(r.status, 400); /* at least 10 ms */
+    free(r.body);
+}
+
 /* At start the venue's wallets are compared too: the owner's holds 4000
  * USDT where the session counts on 10000 — the session is held and the
  * owner told in words at the console. Alice's account has an open order
@@ -824,6 +866,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_foreign_position_holds_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copilot_approval_becomes_a_live_order, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_sim_faults_on_a_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_wallet_and_venue_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_cycles, setup, teardown),
     };

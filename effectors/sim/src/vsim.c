@@ -881,6 +881,73 @@ static void op_order_cancel(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
     order_json(s, &out->result, o);
 }
 
+/* PUT /fapi/v1/order, order.modify: a resting LIMIT order's price and
+ * quantity (symbol, side, quantity, price, and orderId or
+ * origClientOrderId); it loses its place in the queue, as on the venue. */
+static void op_order_modify(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
+{
+    uint32_t symbol;
+    uint8_t side;
+    const vs_param_t *q, *p;
+    if (!symbol_of(s, r, out, &symbol) || !side_of(r, out, &side))
+        return;
+    if (!vs_param(r, "orderId") && !vs_param(r, "origClientOrderId")) {
+        vs_fail(out, 400, -1102, "Either orderId or origClientOrderId must be sent.");
+        return;
+    }
+    const nx_symbol_t *y = sym(s, symbol);
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.side = side;
+    in.order_type = NX_ORD_LIMIT;
+    if (!need(r, "quantity", out, &q) || !decimal(q, y->qty_scale, &in.qty, out, "quantity") ||
+        !need(r, "price", out, &p) || !decimal(p, y->price_scale, &in.price, out, "price"))
+        return;
+    vs_order_t *o = find_order(s, r->account, symbol, r);
+    if (!o || !open_status(o->status)) {
+        vs_fail(out, 400, -2013, "Order does not exist.");
+        return;
+    }
+    if (o->type != VS_LIMIT || o->side != side) {
+        vs_fail(out, 400, -1102, "Only a LIMIT order of the same side can be modified.");
+        return;
+    }
+    if (in.price == o->price && in.qty == o->qty) {
+        vs_fail(out, 400, -5027, "No need to modify the order.");
+        return;
+    }
+    if (in.qty <= o->cum_qty) {
+        vs_fail(out, 400, -2027, "Quantity less than or equal to the executed quantity.");
+        return;
+    }
+    in.reduce_only = o->reduce_only;
+    if (!filters_ok(s, symbol, &in, out))
+        return;
+    for (int k = 0; k < 2; k++) /* out of the book; back at the end of the queue */
+        if (o->paper_uid[k])
+            s->paper->ops->cancel(s->paper, o->paper_uid[k], o->symbol);
+    o->price = in.price;
+    o->qty = in.qty;
+    o->update_ms = vs_now_ms(s);
+    s->st.amendments++;
+    out->is_order = 1;
+    vs_order_t ack = *o;
+    order_trade_update(s, o, "AMENDMENT", NULL);
+    o->paper_uid[0] = ++s->next_uid;
+    o->paper_uid[1] = 0;
+    o->parts = 1;
+    nx_ev_order_intent_t pin;
+    memset(&pin, 0, sizeof pin);
+    pin.client_id = o->paper_uid[0];
+    pin.session = o->account + 1;
+    pin.side = o->side;
+    pin.order_type = NX_ORD_LIMIT;
+    pin.price = o->price;
+    pin.qty = o->qty - o->cum_qty;
+    s->paper->ops->place(s->paper, &pin, o->symbol);
+    order_json(s, &out->result, &ack);
+}
+
 static void op_order_status(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
 {
     uint32_t symbol;
@@ -1339,6 +1406,7 @@ static const struct {
     uint32_t weight;
 } ops[] = {
     {"order.place", op_order_place, 0},         {"order.cancel", op_order_cancel, 1},
+    {"order.modify", op_order_modify, 0},
     {"order.status", op_order_status, 1},       {"openOrders", op_open_orders, 1},
     {"allOpenOrders.cancel", op_cancel_all, 1}, {"algoOrder.place", op_algo_place, 0},
     {"algoOrder.cancel", op_algo_cancel, 1},    {"algoOrder.status", op_algo_status, 1},
@@ -1571,17 +1639,13 @@ void vs_expire_keys(nx_vsim_t *s, int all)
     }
 }
 
-int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int code, char *why,
-                  size_t cap)
+/* the mutex held */
+static int fault_locked(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int code,
+                        char *why, size_t cap)
 {
-    if (!kind) {
-        snprintf(why, cap, "no fault kind");
-        return NX_EINVAL;
-    }
     if (n <= 0)
         n = 1;
     int rc = 0;
-    pthread_mutex_lock(&s->mu);
     if (!strcmp(kind, "reject")) {
         s->f_reject += n;
         s->f_reject_code = code;
@@ -1603,6 +1667,7 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
         s->f_reject = s->f_unknown = s->f_timeout = s->f_timeout_algo = s->f_slow = 0;
         s->f_dup = s->f_reorder = s->f_partial = s->f_429 = 0;
         s->mute_until_ms = 0;
+        s->nsched = 0;
     } else if (!strcmp(kind, "mute_user")) {
         s->mute_until_ms = vs_now_ms(s) + (ms > 0 ? ms : 1000);
     } else if (!strcmp(kind, "expire_key"))
@@ -1637,8 +1702,73 @@ int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int cod
                  kind);
         rc = NX_EINVAL;
     }
+    return rc;
+}
+
+int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int code, char *why,
+                  size_t cap)
+{
+    if (!kind) {
+        snprintf(why, cap, "no fault kind");
+        return NX_EINVAL;
+    }
+    pthread_mutex_lock(&s->mu);
+    int rc = fault_locked(s, kind, n, ms, code, why, cap);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int nx_vsim_schedule(nx_vsim_t *s, const char *kind, int64_t every_ms, int64_t n, int64_t ms,
+                     int code, char *why, size_t cap)
+{
+    static const char *const kinds[] = {"reject",      "unknown",   "timeout",   "timeout_algo",
+                                        "slow",        "drop_user", "mute_user", "expire_key",
+                                        "duplicate",   "reorder",   "cancel_stop", "partial",
+                                        "liquidate",   "skew",      "http429",   NULL};
+    int known = 0;
+    for (int i = 0; kind && kinds[i]; i++)
+        known |= !strcmp(kind, kinds[i]);
+    if (!known || every_ms < 10) {
+        snprintf(why, cap, "a schedule needs a fault kind (not clear) and every >= 10 ms");
+        return NX_EINVAL;
+    }
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    if (s->nsched >= VS_SCHEDULES) {
+        snprintf(why, cap, "at most %d faults on a schedule", VS_SCHEDULES);
+        rc = NX_EFULL;
+    } else {
+        __typeof__(s->sched[0]) *x = &s->sched[s->nsched++];
+        snprintf(x->kind, sizeof x->kind, "%s", kind);
+        x->every_ms = every_ms;
+        x->next_ms = mono_ms() + every_ms;
+        x->n = n;
+        x->ms = ms;
+        x->code = code;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void vs_run_schedule(nx_vsim_t *s)
+{
+    int64_t now = mono_ms();
+    for (int i = 0; i < s->nsched; i++) {
+        __typeof__(s->sched[0]) *x = &s->sched[i];
+        if (now < x->next_ms)
+            continue;
+        x->next_ms = now + x->every_ms;
+        char why[200];
+        s->st.scheduled_faults++;
+        fault_locked(s, x->kind, x->n, x->ms, x->code, why, sizeof why);
+    }
 }
 
 void nx_vsim_opts_default(nx_vsim_opts_t *o)

@@ -101,6 +101,7 @@ typedef struct vs_param {
 } vs_param_t;
 
 #define VS_PARAMS 40
+#define VS_SCHEDULES 16
 typedef struct vs_req {
     const char *op; /* "order.place", "openOrders", "listenKey.create", ... */
     int ws;         /* from the WebSocket API */
@@ -152,6 +153,12 @@ struct nx_vsim {
     int64_t f_slow_ms, f_429_ms;
     int64_t mute_until_ms; /* fault "mute_user": user-data events lost until then */
     int f_reject_code;
+    struct { /* faults on a schedule: kind every every_ms, from next_ms (local clock) */
+        char kind[16];
+        int64_t every_ms, next_ms, n, ms;
+        int code;
+    } sched[VS_SCHEDULES];
+    int nsched;
     char *held; /* fault "reorder": the event waiting for the next one */
     size_t held_len;
     uint32_t held_account;
@@ -164,6 +171,9 @@ struct nx_vsim {
 };
 
 int64_t vs_now_ms(const struct nx_vsim *s);
+/* Inject the faults of the schedule that are due (the server's tick, the
+ * mutex held). */
+void vs_run_schedule(struct nx_vsim *s);
 /* an account by API key, or -1 */
 int vs_account_find(const struct nx_vsim *s, const char *key, size_t n);
 /* a parameter's value, or NULL */

@@ -173,7 +173,8 @@ static void pct(uint32_t *max, uint32_t used, uint32_t limit)
 
 static int is_place(const char *op)
 {
-    return !strcmp(op, "order.place") || !strcmp(op, "algoOrder.place");
+    return !strcmp(op, "order.place") || !strcmp(op, "algoOrder.place") ||
+           !strcmp(op, "order.modify"); /* a modify counts as an order */
 }
 
 /* Charge a request: keyed = 0, its IP weight (before anything else);
@@ -357,6 +358,7 @@ static const char *route(const char *m, const char *path)
     } t[] = {
         {"POST", "/fapi/v1/order", "order.place"},
         {"DELETE", "/fapi/v1/order", "order.cancel"},
+        {"PUT", "/fapi/v1/order", "order.modify"},
         {"GET", "/fapi/v1/order", "order.status"},
         {"GET", "/fapi/v1/openOrders", "openOrders"},
         {"DELETE", "/fapi/v1/allOpenOrders", "allOpenOrders.cancel"},
@@ -417,14 +419,16 @@ static void http_request(nx_vsim_t *s, conn_t *c)
         vs_sbf(&b, "{\"requests\":%llu,\"orders\":%llu,\"algo_orders\":%llu,\"fills\":%llu,"
                "\"rejects\":%llu,\"http429\":%llu,\"http418\":%llu,\"max_weight_pct\":%u,"
                "\"max_orders_10s_pct\":%u,\"max_orders_1m_pct\":%u,\"user_events\":%llu,"
-               "\"bad_key\":%llu,\"bad_signature\":%llu,\"bad_timestamp\":%llu}",
+               "\"bad_key\":%llu,\"bad_signature\":%llu,\"bad_timestamp\":%llu,"
+               "\"venue_cancels\":%llu,\"liquidations\":%llu,\"scheduled_faults\":%llu}",
                (unsigned long long)t->requests, (unsigned long long)t->orders,
                (unsigned long long)t->algo_orders, (unsigned long long)t->fills,
                (unsigned long long)t->rejects, (unsigned long long)t->http429,
                (unsigned long long)t->http418, t->max_weight_pct, t->max_orders_10s_pct,
                t->max_orders_1m_pct, (unsigned long long)t->user_events,
                (unsigned long long)t->bad_key, (unsigned long long)t->bad_signature,
-               (unsigned long long)t->bad_timestamp);
+               (unsigned long long)t->bad_timestamp, (unsigned long long)t->venue_cancels,
+               (unsigned long long)t->liquidations, (unsigned long long)t->scheduled_faults);
         answer(c, 200, b.p, b.n);
         return;
     }
@@ -433,14 +437,17 @@ static void http_request(nx_vsim_t *s, conn_t *c)
         memset(&r, 0, sizeof r);
         parse_form(c->query, strlen(c->query), &r);
         const vs_param_t *k = vs_param(&r, "kind"), *n = vs_param(&r, "n"),
-                         *ms = vs_param(&r, "ms"), *code = vs_param(&r, "code");
+                         *ms = vs_param(&r, "ms"), *code = vs_param(&r, "code"),
+                         *every = vs_param(&r, "every");
         char kind[32] = "", why[256] = "";
         if (k)
             snprintf(kind, sizeof kind, "%.*s", (int)k->vn, k->v);
         pthread_mutex_unlock(&s->mu); /* nx_vsim_fault takes it */
-        int rc = nx_vsim_fault(s, kind, n ? strtoll(n->v, NULL, 10) : 1,
-                               ms ? strtoll(ms->v, NULL, 10) : 0,
-                               code ? (int)strtol(code->v, NULL, 10) : 0, why, sizeof why);
+        int64_t nn = n ? strtoll(n->v, NULL, 10) : 1, mm = ms ? strtoll(ms->v, NULL, 10) : 0;
+        int cc = code ? (int)strtol(code->v, NULL, 10) : 0;
+        int rc = every ? nx_vsim_schedule(s, kind, strtoll(every->v, NULL, 10), nn, mm, cc, why,
+                                          sizeof why)
+                       : nx_vsim_fault(s, kind, nn, mm, cc, why, sizeof why);
         pthread_mutex_lock(&s->mu);
         if (rc)
             vs_sbf(&b, "{\"code\":-1,\"msg\":\"%s\"}", why);
@@ -687,6 +694,7 @@ static void ws_api(nx_vsim_t *s, conn_t *c, const char *text, size_t len)
         r.p[r.np++] = (vs_param_t){k, val, strlen(k), strlen(val)};
     }
     if (strcmp(method, "order.place") && strcmp(method, "order.cancel") &&
+        strcmp(method, "order.modify") &&
         strcmp(method, "order.status") && strcmp(method, "algoOrder.place") &&
         strcmp(method, "algoOrder.cancel")) {
         vs_fail(&out, 400, -1, "Unknown method.");
@@ -1014,6 +1022,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
         v->last_expiry_check = now;
         vs_expire_keys(s, 0);
     }
+    vs_run_schedule(s);
     pthread_mutex_unlock(&s->mu);
     lws_sul_schedule(v->ctx, 0, &v->tick, on_tick, 5000);
 }

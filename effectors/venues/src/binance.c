@@ -411,3 +411,49 @@ int nx_binance_ws_cancel(char *buf, size_t cap, const nx_binance_req_t *r, uint6
     cancel_params(&ps, r, client_id, algo, 1);
     return ws(buf, cap, algo ? "algoOrder.cancel" : "order.cancel", req_id, &ps, r->key);
 }
+
+/* order.modify's parameters, sorted (the WebSocket API signs them in that
+ * order; REST takes any order, so both use it). */
+static void modify_params(params_t *ps, const nx_binance_req_t *r,
+                          const nx_ev_order_intent_t *in, int with_key)
+{
+    if (with_key)
+        add_str(ps, K("apiKey"), r->api_key);
+    add_clid(ps, K("origClientOrderId"), in->client_id);
+    add_fixed(ps, K("price"), in->price, r->price_scale);
+    add_fixed(ps, K("quantity"), in->qty, r->qty_scale);
+    if (r->recv_window_ms)
+        add_int(ps, K("recvWindow"), r->recv_window_ms);
+    add_str(ps, K("side"), side_name(in->side));
+    add_str(ps, K("symbol"), r->symbol);
+    add_int(ps, K("timestamp"), r->timestamp_ms);
+}
+
+static int modify_ok(const nx_binance_req_t *r, const nx_ev_order_intent_t *in)
+{
+    return intent_ok(r, in) && in->order_type == NX_ORD_LIMIT && in->client_id;
+}
+
+int nx_binance_modify_request(char *buf, size_t cap, const nx_binance_req_t *r,
+                              const nx_ev_order_intent_t *in)
+{
+    if (!buf || !cap || !modify_ok(r, in))
+        return NX_EINVAL;
+    params_t ps;
+    ps.n = ps.over = 0;
+    ps.used = 0;
+    modify_params(&ps, r, in, 0);
+    return rest(buf, cap, &ps, r->key);
+}
+
+int nx_binance_ws_modify(char *buf, size_t cap, const nx_binance_req_t *r, uint64_t req_id,
+                         const nx_ev_order_intent_t *in)
+{
+    if (!buf || !cap || !modify_ok(r, in) || !r->api_key)
+        return NX_EINVAL;
+    params_t ps;
+    ps.n = ps.over = 0;
+    ps.used = 0;
+    modify_params(&ps, r, in, 1);
+    return ws(buf, cap, "order.modify", req_id, &ps, r->key);
+}

@@ -50,9 +50,9 @@
 
 enum { CMD_PLACE = 1, CMD_CANCEL, CMD_CANCEL_ALL, CMD_AMEND };
 enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
-enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO };
+enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO, ACT_MODIFY };
 enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
-       R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS, R_BALANCE };
+       R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS, R_BALANCE, R_MODIFY };
 
 typedef struct cmd {
     uint8_t op;
@@ -68,7 +68,8 @@ _Static_assert(sizeof(cmd_t) <= BL_SLOT, "a command fits its ring slot");
 
 typedef struct order {
     uint8_t state, algo, amending, cancel_sent, sends, time_retries;
-    uint8_t adopted; /* stored before a restart, not sent by this process */
+    uint8_t adopted;   /* stored before a restart, not sent by this process */
+    uint8_t modifying; /* a LIMIT order's new price or quantity to send (order.modify) */
     uint32_t session, symbol;
     uint64_t clid, venue_id;
     uint64_t replaced_id;    /* an amended algo order's old id: its CANCELED is ours */
@@ -579,6 +580,10 @@ static int send_order_request(nx_bnlive_t *b, order_t *o, uint8_t kind)
                 n = nx_binance_ws_algo_place(frame, 1024, &rq, id, &al);
             } else
                 n = nx_binance_ws_order_place(frame, 1024, &rq, id, &o->in);
+        } else if (kind == R_MODIFY) {
+            nx_ev_order_intent_t in = o->in;
+            in.client_id = o->clid;
+            n = nx_binance_ws_modify(frame, 1024, &rq, id, &in);
         } else
             n = nx_binance_ws_cancel(frame, 1024, &rq, id, o->clid, o->algo);
         if (n < 0) {
@@ -601,8 +606,12 @@ static int send_order_request(nx_bnlive_t *b, order_t *o, uint8_t kind)
     char q[1024];
     int n;
     const char *ep = o->algo ? "/fapi/v1/algoOrder" : "/fapi/v1/order";
-    if (kind == R_PLACE) {
-        if (o->algo) {
+    if (kind == R_PLACE || kind == R_MODIFY) {
+        nx_ev_order_intent_t in = o->in;
+        in.client_id = o->clid;
+        if (kind == R_MODIFY) {
+            n = nx_binance_modify_request(q, sizeof q, &rq, &in);
+        } else if (o->algo) {
             nx_binance_algo_t al;
             algo_of(o, &al);
             n = nx_binance_algo_request(q, sizeof q, &rq, &al);
@@ -612,7 +621,7 @@ static int send_order_request(nx_bnlive_t *b, order_t *o, uint8_t kind)
             r->used = 0;
             return n;
         }
-        snprintf(r->method, sizeof r->method, "POST");
+        snprintf(r->method, sizeof r->method, kind == R_MODIFY ? "PUT" : "POST");
         snprintf(r->path, sizeof r->path, "%s%s", b->rest_u.base, ep);
         r->body = malloc((size_t)n + 1);
         if (!r->body) {
@@ -988,6 +997,29 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         json_decref(j);
         return;
     }
+    if (kind == R_MODIFY) {
+        /* the stream's AMENDMENT (or fill) says the same; the answer only
+         * settles whether it must go again */
+        json_int_t code = j ? json_integer_value(json_object_get(j, "code")) : 0;
+        o->modifying = 0;
+        if (transport_ok && status == 200 && j)
+            order_result(b, o, j, kind);
+        else if (code == -1021 && o->time_retries < 2) {
+            o->time_retries++;
+            o->modifying = 1;
+            send_plain(b, NULL, R_TIME, "GET", "/fapi/v1/time");
+            act(b, ACT_MODIFY, idx, 0, nx_mono_ns() + 200 * NX_NS_PER_MS);
+        } else if (!transport_ok || status >= 500)
+            act(b, ACT_QUERY, idx, 0, nx_mono_ns() + NX_NS_PER_SEC); /* where is it now? */
+        else if (code != -5027 && code != -2013) { /* unchanged / filled or gone meanwhile */
+            const char *msg = j ? json_string_value(json_object_get(j, "msg")) : NULL;
+            NX_WARN("binance", "session %u: the venue did not modify order %llx (%lld: %s); "
+                    "it rests as it was", o->session, (unsigned long long)o->clid,
+                    (long long)code, msg ? msg : "?");
+        }
+        json_decref(j);
+        return;
+    }
     if (!transport_ok || status == 503 || status == 408 || (status >= 500 && !j)) {
         if (kind == R_PLACE)
             unknown(b, o);
@@ -1136,7 +1168,7 @@ static void api_frame(nx_bnlive_t *b, const char *text, size_t len)
             break;
         }
     if (o) {
-        uint8_t kind = o->cancel_sent ? R_CANCEL : R_PLACE;
+        uint8_t kind = o->cancel_sent ? R_CANCEL : o->modifying ? R_MODIFY : R_PLACE;
         o->req_id = 0;
         json_t *res = json_object_get(j, "result"), *err = json_object_get(j, "error");
         int retry = 0;
@@ -1429,7 +1461,18 @@ static void take_commands(nx_bnlive_t *b)
                     act(b, ACT_CANCEL, idx_of(b, o), 0, 0);
                 break;
             case CMD_AMEND:
-                if (o && o->state != ST_FINAL) {
+                if (o && o->state != ST_FINAL && !o->algo && o->in.order_type == NX_ORD_LIMIT) {
+                    /* a resting limit order is modified in place (order.modify) */
+                    if (c->price > 0)
+                        o->in.price = c->price;
+                    if (c->qty > 0)
+                        o->in.qty = c->qty;
+                    o->modifying = 1;
+                    b->st.amends++;
+                    act(b, ACT_MODIFY, idx_of(b, o), 0, 0);
+                } else if (o && o->state != ST_FINAL) {
+                    /* a conditional order cannot be modified: cancelled and
+                     * placed again under the same client id */
                     if (c->price > 0)
                         o->in.price = c->price;
                     if (c->qty > 0)
@@ -1536,6 +1579,17 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
             return 0;
         o->cancel_sent = 1;
         return send_order_request(b, o, R_CANCEL) == 0;
+    case ACT_MODIFY:
+        if (o->state == ST_FINAL || o->state == ST_QUEUED || !o->modifying) {
+            o->modifying = 0; /* gone, or not sent yet: it goes at the new price */
+            return 1;
+        }
+        if (o->state != ST_OPEN || o->req_id)
+            return 0; /* after the placement's answer */
+        if (!order_quota_ok(b, a, now) || !weight_ok(b, 1))
+            return 0;
+        order_sent(b, a, now); /* a modify counts as an order */
+        return send_order_request(b, o, R_MODIFY) == 0;
     case ACT_QUERY:
         if (o->state == ST_FINAL || o->state == ST_QUEUED)
             return 1;

@@ -4,14 +4,14 @@
  * does not have. Tests never touch Binance; they trade against this.
  *
  * It speaks the venue's documented wire formats (spec/exchanges.md §1):
- *  - REST: GET /fapi/v1/time, /fapi/v1/exchangeInfo; POST/DELETE/GET
+ *  - REST: GET /fapi/v1/time, /fapi/v1/exchangeInfo; POST/PUT/DELETE/GET
  *    /fapi/v1/order, GET /fapi/v1/openOrders, DELETE /fapi/v1/allOpenOrders;
  *    POST/DELETE/GET /fapi/v1/algoOrder, GET /fapi/v1/openAlgoOrders,
  *    DELETE /fapi/v1/algoOpenOrders; GET /fapi/v3/positionRisk,
  *    /fapi/v3/balance, /fapi/v1/userTrades, /fapi/v1/allOrders; POST /fapi/v1/leverage,
  *    /fapi/v1/marginType; POST/PUT/DELETE
  *    /fapi/v1/listenKey.
- *  - WebSocket API at /ws-fapi/v1: order.place, order.cancel, order.status,
+ *  - WebSocket API at /ws-fapi/v1: order.place, order.modify, order.cancel, order.status,
  *    algoOrder.place, algoOrder.cancel (answers {"id","status","result" |
  *    "error","rateLimits"}).
  *  - User-data stream at /ws/<listenKey> and /private/ws?listenKey=<k>:
@@ -61,7 +61,9 @@
  *   liquidate  every open position liquidated now ("autoclose-…")
  *   skew       the venue's clock moved by ms (may be negative)
  *   http429    the next n requests answered 429 with Retry-After ms/1000 s
- *   clear      every pending fault above forgotten
+ *   clear      every pending fault above forgotten, and every schedule
+ * On a schedule, by nx_vsim_schedule or the same request with &every=MS:
+ * the fault injected every MS milliseconds until "clear".
  * GET /_sim/status reports the counters as JSON.
  *
  * Threads: the server runs its own libwebsockets context on the thread
@@ -101,7 +103,7 @@ typedef struct nx_vsim_stats {
     uint64_t requests, ws_requests, orders, algo_orders, cancels, fills, rejects;
     uint64_t bad_key, bad_signature, bad_timestamp, http429, http418;
     uint64_t unknown_answers, timeouts, user_events, user_drops, keys_expired;
-    uint64_t venue_cancels, liquidations;
+    uint64_t venue_cancels, liquidations, scheduled_faults, amendments;
     uint32_t max_weight_pct;     /* the highest request weight seen, % of the quota */
     uint32_t max_orders_10s_pct; /* the highest order count of any account, % of quota */
     uint32_t max_orders_1m_pct;
@@ -143,6 +145,10 @@ void nx_vsim_on_market(nx_vsim_t *s, const nx_event_t *ev);
 /* Inject a fault (kinds above). 0, or NX_EINVAL with why. Any thread. */
 int nx_vsim_fault(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, int code, char *why,
                   size_t cap);
+/* The same fault, injected every every_ms (>= 10) from every_ms on, until
+ * "clear"; at most 16. 0, NX_EINVAL, NX_EFULL. Any thread. */
+int nx_vsim_schedule(nx_vsim_t *s, const char *kind, int64_t every_ms, int64_t n, int64_t ms,
+                     int code, char *why, size_t cap);
 void nx_vsim_stats(nx_vsim_t *s, nx_vsim_stats_t *st);
 /* An account's position and money on a symbol; 0 or NX_ENOENT. */
 int nx_vsim_position(nx_vsim_t *s, const char *api_key, uint32_t symbol, nx_vsim_position_t *out);

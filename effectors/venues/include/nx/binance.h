@@ -66,20 +66,27 @@ int nx_binance_algo_request(char *buf, size_t cap, const nx_binance_req_t *r,
  * /fapi/v1/algoOrder's query for the same order. */
 int nx_binance_cancel_request(char *buf, size_t cap, const nx_binance_req_t *r,
                               uint64_t client_id, int algo);
+/* PUT /fapi/v1/order body: a resting LIMIT order's new price and quantity
+ * (in->price, in->qty, in->side; in->client_id as origClientOrderId). */
+int nx_binance_modify_request(char *buf, size_t cap, const nx_binance_req_t *r,
+                              const nx_ev_order_intent_t *in);
 /* Append "&signature=<hex>" (or "signature=<hex>" to an empty query) to the
  * query buf[0..len) under key: any other signed endpoint's parameters,
  * written by the caller. Returns the new length. */
 int nx_binance_sign(char *buf, size_t len, size_t cap, const nx_hmac_key_t *key);
 
 /* WebSocket API frames: {"id":<req_id>,"method":"…","params":{…,
- * "signature":"<hex>"}}. order.place (LIMIT/MARKET), algoOrder.place, and
- * order.cancel / algoOrder.cancel by client id. */
+ * "signature":"<hex>"}}. order.place (LIMIT/MARKET), algoOrder.place,
+ * order.cancel / algoOrder.cancel by client id, and order.modify. */
 int nx_binance_ws_order_place(char *buf, size_t cap, const nx_binance_req_t *r, uint64_t req_id,
                               const nx_ev_order_intent_t *in);
 int nx_binance_ws_algo_place(char *buf, size_t cap, const nx_binance_req_t *r, uint64_t req_id,
                              const nx_binance_algo_t *a);
 int nx_binance_ws_cancel(char *buf, size_t cap, const nx_binance_req_t *r, uint64_t req_id,
                          uint64_t client_id, int algo);
+/* order.modify: the same as nx_binance_modify_request. */
+int nx_binance_ws_modify(char *buf, size_t cap, const nx_binance_req_t *r, uint64_t req_id,
+                         const nx_ev_order_intent_t *in);
 
 /* "nx-<hex>" for a client id into out (≥ 20 bytes); returns its length. */
 int nx_binance_clid_format(uint64_t client_id, char *out);
