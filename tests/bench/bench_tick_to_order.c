@@ -57,6 +57,7 @@ static double *shield_t, *guard_t;
 static uint64_t n_shield, orders, bytes;
 static char request[768];
 static nx_hmac_key_t *key;
+static nx_hmac_key_t *ws_key; /* the key with the request's first block absorbed */
 static uint64_t req_id;
 static uint64_t rejects[NX_REJ_COUNT];
 
@@ -74,7 +75,7 @@ static int bb_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t sym
     (void)b;
     const nx_symbol_t *s = nx_symtab_get(&symtab, symbol);
     nx_binance_req_t r = {s->name, s->price_scale, s->qty_scale, 1626992741575LL, 5000, key,
-                          api_key};
+                          api_key, ws_key};
     int n = nx_binance_ws_order_place(request, sizeof request, &r, ++req_id, in);
     if (n > 0) {
         bytes += (uint64_t)n;
@@ -187,7 +188,8 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s/tests/data", src ? src : NX_SOURCE_DIR_DEFAULT);
     load(argc > 1 ? argv[1] : dir);
     calibrate();
-    if (nx_hmac_key_create(&key, secret, sizeof secret - 1))
+    if (nx_hmac_key_create(&key, secret, sizeof secret - 1) ||
+        nx_binance_ws_key(&ws_key, key, api_key))
         return 1;
     shield_t = calloc(N, sizeof *shield_t);
     guard_t = calloc(N, sizeof *guard_t);

@@ -927,6 +927,18 @@ static void test_binance_ws_and_algo_signatures(void **state)
              "\"recvWindow\":5000,\"side\":\"BUY\",\"symbol\":\"BTCUSDT\",\"timeInForce\":\"GTC\","
              "\"timestamp\":1591702613943,\"type\":\"LIMIT\",\"signature\":\"5b8fe2b962b8e1b2b82fb"
              "40e548d56147c2a8f835b5f1393ae4b4b90c38b527f\"}}");
+    /* the same frame, signed under the key with its first block absorbed
+     * (the signature computed independently above: openssl dgst) */
+    nx_hmac_key_t *wk = NULL;
+    assert_int_equal(nx_binance_ws_key(&wk, key, bn_api_key), 0);
+    r.ws_key = wk;
+    char buf2[1024];
+    assert_int_equal(nx_binance_ws_order_place(buf2, sizeof buf2, &r, 17, &in), n);
+    assert_string_equal(buf2, buf);
+    r.ws_key = NULL;
+    nx_hmac_key_free(wk);
+    assert_int_equal(nx_binance_ws_key(&wk, key, "short"), NX_EINVAL);
+    assert_int_equal(nx_hmac_key_prefixed(&wk, key, "apiKey=", 7), NX_EINVAL);
     /* REST algo order: a stop-loss on the whole position at the mark */
     nx_binance_algo_t a = {nx_clid_make(7, 43), NX_SIDE_SELL, NX_ORD_STOP_MARKET, 6000050, 0, 0, 0};
     nx_binance_req_t r2 = {"BTCUSDT", 2, 3, 1700000000000LL, 0, key, bn_api_key};

@@ -195,7 +195,7 @@ static int rest(char *buf, size_t cap, const params_t *ps, const nx_hmac_key_t *
 
 /* The sorted query is signed, the frame carries the same pairs as JSON. */
 static int ws(char *buf, size_t cap, const char *method, uint64_t req_id, const params_t *ps,
-              const nx_hmac_key_t *key)
+              const nx_binance_req_t *r)
 {
     if (ps->over)
         return NX_ETOOLONG;
@@ -205,7 +205,11 @@ static int ws(char *buf, size_t cap, const char *method, uint64_t req_id, const 
     if (oq.over)
         return NX_ETOOLONG;
     char sig[NX_HMAC_HEX_LEN];
-    nx_hmac_sha256_hex(key, q, oq.n, sig);
+    /* the query opens with "apiKey=<key>&": its first block is in ws_key */
+    if (r->ws_key && oq.n > NX_BINANCE_WS_PREFIX && !memcmp(q, "apiKey=", 7))
+        nx_hmac_sha256_hex(r->ws_key, q + NX_BINANCE_WS_PREFIX, oq.n - NX_BINANCE_WS_PREFIX, sig);
+    else
+        nx_hmac_sha256_hex(r->key, q, oq.n, sig);
     out_t o = {buf, cap, 0, 0};
     buf[0] = 0;
     char id[21];
@@ -296,7 +300,7 @@ int nx_binance_ws_order_place(char *buf, size_t cap, const nx_binance_req_t *r, 
         add_str(&ps, K("timeInForce"), "GTC");
     add_int(&ps, K("timestamp"), r->timestamp_ms);
     add_str(&ps, K("type"), in->order_type == NX_ORD_MARKET ? "MARKET" : "LIMIT");
-    return ws(buf, cap, "order.place", req_id, &ps, r->key);
+    return ws(buf, cap, "order.place", req_id, &ps, r);
 }
 
 static int algo_ok(const nx_binance_req_t *r, const nx_binance_algo_t *a)
@@ -370,7 +374,7 @@ int nx_binance_ws_algo_place(char *buf, size_t cap, const nx_binance_req_t *r, u
     ps.n = ps.over = 0;
     ps.used = 0;
     algo_params(&ps, r, a, 1);
-    return ws(buf, cap, "algoOrder.place", req_id, &ps, r->key);
+    return ws(buf, cap, "algoOrder.place", req_id, &ps, r);
 }
 
 static void cancel_params(params_t *ps, const nx_binance_req_t *r, uint64_t clid, int algo,
@@ -409,7 +413,7 @@ int nx_binance_ws_cancel(char *buf, size_t cap, const nx_binance_req_t *r, uint6
     ps.n = ps.over = 0;
     ps.used = 0;
     cancel_params(&ps, r, client_id, algo, 1);
-    return ws(buf, cap, algo ? "algoOrder.cancel" : "order.cancel", req_id, &ps, r->key);
+    return ws(buf, cap, algo ? "algoOrder.cancel" : "order.cancel", req_id, &ps, r);
 }
 
 /* order.modify's parameters, sorted (the WebSocket API signs them in that
@@ -455,5 +459,16 @@ int nx_binance_ws_modify(char *buf, size_t cap, const nx_binance_req_t *r, uint6
     ps.n = ps.over = 0;
     ps.used = 0;
     modify_params(&ps, r, in, 1);
-    return ws(buf, cap, "order.modify", req_id, &ps, r->key);
+    return ws(buf, cap, "order.modify", req_id, &ps, r);
+}
+
+int nx_binance_ws_key(nx_hmac_key_t **out, const nx_hmac_key_t *key, const char *api_key)
+{
+    *out = NULL;
+    char prefix[NX_BINANCE_WS_PREFIX + 1];
+    if (!key || !api_key || strlen(api_key) < NX_BINANCE_WS_PREFIX - 7)
+        return NX_EINVAL;
+    memcpy(prefix, "apiKey=", 7);
+    memcpy(prefix + 7, api_key, NX_BINANCE_WS_PREFIX - 7);
+    return nx_hmac_key_prefixed(out, key, prefix, NX_BINANCE_WS_PREFIX);
 }

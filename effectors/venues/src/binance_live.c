@@ -92,6 +92,7 @@ typedef struct account {
     uint32_t session;
     char api_key[96];
     nx_hmac_key_t *key;
+    nx_hmac_key_t *ws_key; /* key with the WebSocket API's first signed block absorbed */
     char listen_key[NX_BNU_KEY_MAX + 1];
     struct lws *stream;
     int stream_state;     /* 0 down, 1 key asked, 2 connecting, 3 up */
@@ -541,6 +542,7 @@ static void req_of(nx_bnlive_t *b, const order_t *o, account_t *a, nx_binance_re
     rq->recv_window_ms = b->o.recv_window_ms;
     rq->key = a->key;
     rq->api_key = a->api_key;
+    rq->ws_key = a->ws_key;
 }
 
 static void ws_api_queue(nx_bnlive_t *b, char *frame, size_t n)
@@ -1905,12 +1907,15 @@ int nx_bnlive_add_account(nx_bnlive_t *b, uint32_t session, const char *api_key,
         int rc = nx_hmac_key_create(&a->key, secret, secret_len);
         if (rc)
             return rc;
+        /* the WebSocket API's first signed block, once (a short key: none) */
+        nx_binance_ws_key(&a->ws_key, a->key, api_key);
         uint32_t nsym = nx_symtab_count(b->o.symtab);
         a->lev = calloc(nsym, 1);
         a->lev_pending = calloc(nsym, 1);
         a->margin_type = calloc(nsym, 1);
         if (!a->lev || !a->lev_pending || !a->margin_type) {
             nx_hmac_key_free(a->key);
+            nx_hmac_key_free(a->ws_key);
             free(a->lev);
             free(a->lev_pending);
             free(a->margin_type);
@@ -1985,6 +1990,7 @@ void nx_bnlive_destroy(nx_bnlive_t *b)
         lws_sul_cancel(&b->tick);
     for (int i = 0; i < BL_ACCOUNTS; i++) {
         nx_hmac_key_free(b->acc[i].key);
+        nx_hmac_key_free(b->acc[i].ws_key);
         free(b->acc[i].rx);
         free(b->acc[i].lev);
         free(b->acc[i].lev_pending);

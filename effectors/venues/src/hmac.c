@@ -53,6 +53,22 @@ int nx_hmac_key_create(nx_hmac_key_t **out, const void *secret, size_t len)
     return 0;
 }
 
+int nx_hmac_key_prefixed(nx_hmac_key_t **out, const nx_hmac_key_t *k, const void *prefix,
+                         size_t len)
+{
+    *out = NULL;
+    if (!k || !prefix || !len || len % SHA256_CBLOCK)
+        return NX_EINVAL;
+    nx_hmac_key_t *p = sodium_malloc(sizeof *p);
+    if (!p)
+        return NX_ENOMEM;
+    *p = *k;
+    SHA256_Update(&p->inner, prefix, len); /* whole blocks: nothing left buffered */
+    sodium_mprotect_readonly(p);
+    *out = p;
+    return 0;
+}
+
 void nx_hmac_key_free(nx_hmac_key_t *k)
 {
     if (k)

@@ -36,7 +36,18 @@ typedef struct nx_binance_req {
     uint32_t recv_window_ms;    /* 0 = not sent (the venue's default, 5000) */
     const nx_hmac_key_t *key;   /* the account's secret, prepared */
     const char *api_key;        /* WebSocket API only: sent as apiKey */
+    const nx_hmac_key_t *ws_key; /* WebSocket API, optional: the key with the signed query's
+                                    first block ("apiKey=" and the API key's first 57
+                                    characters) absorbed, from nx_binance_ws_key */
 } nx_binance_req_t;
+
+/* The WebSocket API signs the sorted parameters, which open with apiKey: the
+ * first SHA-256 block of every request of an account is the same. */
+#define NX_BINANCE_WS_PREFIX 64
+/* That block absorbed once into a copy of the key (nx_hmac_key_free it):
+ * each signature then hashes one block less. NX_EINVAL if the API key is
+ * shorter than 57 characters (Binance's are 64). */
+int nx_binance_ws_key(nx_hmac_key_t **out, const nx_hmac_key_t *key, const char *api_key);
 
 /* A conditional (algo) order: the stop-loss, take-profit or trailing stop
  * that rests at the venue and fires on the mark price. */

@@ -28,6 +28,12 @@ typedef struct nx_hmac_key nx_hmac_key_t;
  * (no secret), NX_ENOMEM (no locked memory left: RLIMIT_MEMLOCK). Any
  * thread; allocates. */
 int nx_hmac_key_create(nx_hmac_key_t **out, const void *secret, size_t len);
+/* A key for messages that all begin with the same `len` bytes (a multiple
+ * of 64, SHA-256's block): the prefix is absorbed once, so
+ * nx_hmac_sha256(*out, rest) = nx_hmac_sha256(k, prefix || rest), one
+ * compression less per block of prefix. 0, NX_EINVAL, NX_ENOMEM. */
+int nx_hmac_key_prefixed(nx_hmac_key_t **out, const nx_hmac_key_t *k, const void *prefix,
+                         size_t len);
 /* Wipe and free (NULL is fine). */
 void nx_hmac_key_free(nx_hmac_key_t *k);
 
