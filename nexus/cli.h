@@ -37,5 +37,6 @@ int nx_cmd_tasks(int argc, char **argv);
 int nx_cmd_keys(int argc, char **argv);
 int nx_cmd_model(int argc, char **argv);
 int nx_cmd_train(int argc, char **argv);
+int nx_cmd_backtest(int argc, char **argv);
 
 #endif

@@ -5,8 +5,8 @@
  *   nexus check-config FILE [--describe]
  *   nexus run --config FILE [--duration SECONDS]
  *
- * and decode, replay, indicators, model, train, plugin, db, users, keys;
- * later ones (backtest) join the table below.
+ * and decode, replay, backtest, indicators, model, train, plugin, db,
+ * users, keys (the table below).
  */
 #include "cli.h"
 
@@ -24,6 +24,7 @@ static const subcommand_t commands[] = {
     {"check-config", nx_cmd_check_config, "validate a config file and summarise it"},
     {"decode", nx_cmd_decode, "decode raw venue frames into normalised events (JSON lines)"},
     {"replay", nx_cmd_replay, "serve recorded data on 127.0.0.1 in a venue's wire format"},
+    {"backtest", nx_cmd_backtest, "history through the engine in process, the same every run"},
     {"indicators", nx_cmd_indicators, "candles CSV in, TA-Lib-exact indicators CSV out"},
     {"model", nx_cmd_model, "regime classifier: features per candle, predict from a model"},
     {"train", nx_cmd_train, "train the regime classifier on candle files (XGBoost)"},

@@ -35,6 +35,7 @@ typedef struct msg {
     uint8_t kind;
     uint32_t symbol; /* server symtab id, NX_SYMBOL_NONE if none */
     int64_t ts_ms;   /* exchange time, for pacing */
+    int64_t raw_ts_ms; /* as read (frames: 0 when the frame carries none), before filling */
     int64_t open_ms; /* klines: candle open time */
     char stream[64]; /* Binance stream name or Bybit topic */
 } msg_t;
@@ -124,7 +125,7 @@ static int push(nx_replay_t *r, char *data, size_t len, uint8_t kind, int64_t ts
     m->data = data;
     m->len = (uint32_t)len;
     m->kind = kind;
-    m->ts_ms = ts_ms;
+    m->ts_ms = m->raw_ts_ms = ts_ms;
     m->open_ms = open_ms;
     m->symbol = NX_SYMBOL_NONE;
     if (stream)
@@ -1299,6 +1300,30 @@ fail:
         snprintf(why, cap, "out of memory");
     nx_replay_destroy(r);
     return rc;
+}
+
+int nx_replay_load(nx_replay_t **out, const nx_replay_opts_t *o, char *why, size_t cap)
+{
+    int rc = load(out, o, 1, why, cap);
+    if (!rc)
+        memset(&(*out)->dec.st, 0, sizeof (*out)->dec.st);
+    return rc;
+}
+
+uint64_t nx_replay_count(const nx_replay_t *r)
+{
+    return r ? r->n : 0;
+}
+
+int nx_replay_msg(const nx_replay_t *r, uint64_t i, nx_replay_msg_t *m)
+{
+    if (!r || i >= r->n)
+        return NX_EINVAL;
+    m->data = r->msgs[i].data;
+    m->len = r->msgs[i].len;
+    m->ts_ms = r->msgs[i].ts_ms;
+    m->raw_ts_ms = r->msgs[i].raw_ts_ms;
+    return 0;
 }
 
 int nx_replay_check(const nx_replay_opts_t *o, char *why, size_t cap)

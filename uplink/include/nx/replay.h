@@ -108,6 +108,21 @@ int nx_replay_create(nx_replay_t **out, const nx_replay_opts_t *o);
  * before. Allocates while it runs (the whole source); any thread. */
 int nx_replay_check(const nx_replay_opts_t *o, char *why, size_t cap);
 
+/* The messages a replay would stream, without serving them (`nexus
+ * backtest` feeds them to the engine's decoder in process): the source
+ * read and turned into messages as nx_replay_create does, no socket.
+ * 0 or nx_replay_check's codes with why. nx_replay_destroy frees it. */
+int nx_replay_load(nx_replay_t **out, const nx_replay_opts_t *o, char *why, size_t cap);
+typedef struct nx_replay_msg {
+    const char *data; /* the venue's payload (not the combined-stream envelope) */
+    size_t len;
+    int64_t ts_ms;     /* its exchange time, filled forward where a frame has none */
+    int64_t raw_ts_ms; /* the time it carries (0: none) */
+} nx_replay_msg_t;
+uint64_t nx_replay_count(const nx_replay_t *r);
+/* Message i (0 <= i < count). 0 or NX_EINVAL. */
+int nx_replay_msg(const nx_replay_t *r, uint64_t i, nx_replay_msg_t *m);
+
 /* The bound port. */
 int nx_replay_port(const nx_replay_t *r);
 

@@ -1,0 +1,766 @@
+/*
+ * cmd_backtest.c — `nexus backtest`: history through the engine's own
+ * trading code in one process, on one thread, driven by event time.
+ *
+ *   nexus backtest --config C [--from T] [--to T] [--venue V] [--symbol S]
+ *                  [--orders FILE] [--stats FILE] DATA...
+ *
+ * Each DATA file is read as `nexus replay` would serve it (a *.csv is the
+ * bundled candle format, turned into the venue's trade and closed-kline
+ * messages; anything else is recorded frames, one per line), the files'
+ * messages are merged in time order (ties: the order of the files), and
+ * every message goes through the venue's decoder, the bad-tick filter, the
+ * desk (paper venue: fills, stops, trailing) and the cortex (candles,
+ * indicators, strategies, regime routing), whose signals reach the desk —
+ * the same calls, in the same order, as the engine thread of `nexus run`
+ * makes. No socket, no thread, no wall clock: every time is the data's, so
+ * the same inputs give the same order stream byte for byte.
+ *
+ * The sessions are the config's (trading.sessions, ids 1..n, as a fresh
+ * database would number them); a COPILOT session's requests expire
+ * unanswered (nobody is there to approve them); nothing is stored.
+ * Before --from the market warms the cortex's indicators up but the desk
+ * does not trade; the run stops at --to.
+ */
+#include "cli.h"
+#include "parts.h"
+
+#include "nx/decode.h"
+#include "nx/desk.h"
+#include "nx/event_json.h"
+#include "nx/shield.h"
+#include "nx/error.h"
+#include "nx/fixed.h"
+#include "nx/log.h"
+#include "nx/oms.h"
+#include "nx/replay.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BT_MAX_INPUTS 16
+#define BT_MAX_SESSIONS NX_CONFIG_MAX_SESSIONS
+
+typedef struct bt_trade {
+    uint32_t session, symbol;
+    int8_t dir;
+    uint8_t reason;
+    uint16_t strategy; /* the strategy whose signal opened it (0xffff: a person's, unknown) */
+    int64_t qty, entry_px, exit_px, pnl, opened_ns, closed_ns;
+} bt_trade_t;
+
+typedef struct bt_point {
+    int64_t t_ns;
+    int64_t equity; /* the session's money units: balance + open positions' P&L */
+} bt_point_t;
+
+typedef struct bt_session {
+    uint32_t id;
+    int64_t start_equity;
+    bt_point_t *curve; /* one point per UTC day end and per closed trade */
+    size_t npts, cap;
+    int64_t open_ns;     /* since when a position has been open (0: flat) */
+    int64_t exposed_ns;  /* total time with a position open */
+    uint32_t open_count; /* positions open now */
+} bt_session_t;
+
+typedef struct bt {
+    nx_config_t cfg; /* a copy: the backtest's own settings (no plugin watching) */
+    nx_symtab_t symtab;
+    nx_cortex_t *cx;
+    nx_desk_t *desk;
+    nx_tickguard_t *guard;
+    nx_ring_t *ring;
+    FILE *orders;
+    int64_t from_ns, to_ns, first_ns, last_ns, day_end_ns;
+    uint64_t events, signals, orders_n, fills;
+    bt_session_t s[BT_MAX_SESSIONS];
+    uint32_t ns;
+    bt_trade_t *trades;
+    size_t ntrades, tcap;
+    /* the strategy of the latest entry decision per session and symbol */
+    uint16_t entry_strategy[BT_MAX_SESSIONS][NX_OMS_MAX_SYMBOLS];
+    int trading; /* past --from */
+    int failed;
+} bt_t;
+
+static bt_session_t *bt_session(bt_t *b, uint32_t id)
+{
+    for (uint32_t i = 0; i < b->ns; i++)
+        if (b->s[i].id == id)
+            return &b->s[i];
+    return NULL;
+}
+
+static int push_point(bt_session_t *s, int64_t t, int64_t eq)
+{
+    if (s->npts == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        bt_point_t *p = realloc(s->curve, cap * sizeof *p);
+        if (!p)
+            return NX_ENOMEM;
+        s->curve = p;
+        s->cap = cap;
+    }
+    s->curve[s->npts++] = (bt_point_t){t, eq};
+    return 0;
+}
+
+/* A session's equity now: balance plus its open positions at the last price. */
+static int64_t equity_of(bt_t *b, uint32_t session)
+{
+    nx_desk_info_t in;
+    if (nx_desk_info(b->desk, session, &in))
+        return 0;
+    nx_desk_position_t pos[NX_OMS_MAX_SYMBOLS];
+    int n = nx_desk_positions(b->desk, session, pos, NX_OMS_MAX_SYMBOLS);
+    int64_t eq = in.balance;
+    for (int i = 0; i < n; i++)
+        eq += pos[i].pos.unrealized;
+    return eq;
+}
+
+static void write_json(bt_t *b, const nx_event_t *ev)
+{
+    if (!b->orders)
+        return;
+    char json[1024];
+    if (nx_event_json(ev, &b->symtab, json, sizeof json) > 0)
+        fprintf(b->orders, "%s\n", json);
+}
+
+/* The desk's journal: orders, fills, decisions, notices, saved states. */
+static void bt_journal(void *ctx, const nx_event_t *ev)
+{
+    bt_t *b = ctx;
+    switch (ev->hdr.type) {
+    case NX_EV_ORDER_INTENT:
+        b->orders_n++;
+        write_json(b, ev);
+        break;
+    case NX_EV_ORDER_UPDATE: {
+        const nx_ev_order_update_t *u = &ev->u.order;
+        write_json(b, ev);
+        bt_session_t *s = bt_session(b, u->session);
+        if (u->last_qty > 0) {
+            b->fills++;
+            if (s && !s->open_count++)
+                s->open_ns = ev->hdr.exch_ns ? ev->hdr.exch_ns : b->last_ns;
+        }
+        break;
+    }
+    case NX_EV_DECISION: {
+        const nx_ev_decision_t *d = &ev->u.decision;
+        if ((d->verdict == NX_V_APPROVE || d->verdict == NX_V_RESIZE) &&
+            (d->signal_side == NX_SIG_BUY || d->signal_side == NX_SIG_SELL) &&
+            d->session <= BT_MAX_SESSIONS && d->session &&
+            ev->hdr.symbol < NX_OMS_MAX_SYMBOLS)
+            b->entry_strategy[d->session - 1][ev->hdr.symbol] = d->strategy;
+        write_json(b, ev);
+        break;
+    }
+    case NX_EV_NOTICE: {
+        const nx_ev_notice_t *n = &ev->u.notice;
+        write_json(b, ev);
+        if (n->kind != NX_NOTE_CLOSED)
+            break;
+        bt_session_t *s = bt_session(b, n->session);
+        if (!s)
+            break;
+        int64_t t = ev->hdr.exch_ns ? ev->hdr.exch_ns : b->last_ns;
+        if (b->ntrades == b->tcap) {
+            size_t cap = b->tcap ? b->tcap * 2 : 1024;
+            bt_trade_t *p = realloc(b->trades, cap * sizeof *p);
+            if (!p) {
+                b->failed = NX_ENOMEM;
+                break;
+            }
+            b->trades = p;
+            b->tcap = cap;
+        }
+        uint32_t y = ev->hdr.symbol;
+        bt_trade_t *tr = &b->trades[b->ntrades++];
+        *tr = (bt_trade_t){n->session, y, n->dir, n->reason, 0xffff, n->qty, n->entry_px,
+                           n->exit_px, n->pnl, s->open_ns, t};
+        if (n->session <= BT_MAX_SESSIONS && y < NX_OMS_MAX_SYMBOLS)
+            tr->strategy = b->entry_strategy[n->session - 1][y];
+        /* the time with a position open: from its first fill to its close */
+        if (s->open_count) {
+            s->open_count = 0;
+            if (s->open_ns && t > s->open_ns)
+                s->exposed_ns += t - s->open_ns;
+            s->open_ns = 0;
+        }
+        if (push_point(s, t, equity_of(b, n->session)))
+            b->failed = NX_ENOMEM;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void bt_signal(void *ctx, const nx_event_t *sig)
+{
+    bt_t *b = ctx;
+    b->signals++;
+    if (b->trading)
+        nx_desk_on_signal(b->desk, sig);
+}
+
+static void bt_candle(void *ctx, const nx_event_t *k)
+{
+    (void)ctx, (void)k;
+}
+
+static void bt_bad_tick(void *ctx, const nx_event_t *ev, nx_bad_kind_t why, int64_t ref_px)
+{
+    (void)ctx, (void)ref_px;
+    NX_DEBUG("backtest", "a %s held out by the bad-tick filter: %s",
+             nx_event_type_name((nx_event_type_t)ev->hdr.type), nx_bad_name(why));
+}
+
+/* Each session's equity at the end of every UTC day the data crossed. */
+static void day_ends(bt_t *b, int64_t t)
+{
+    const int64_t day = 86400 * NX_NS_PER_SEC;
+    if (!b->day_end_ns)
+        b->day_end_ns = (t / day + 1) * day;
+    while (t >= b->day_end_ns) {
+        for (uint32_t i = 0; i < b->ns; i++)
+            if (push_point(&b->s[i], b->day_end_ns, equity_of(b, b->s[i].id)))
+                b->failed = NX_ENOMEM;
+        b->day_end_ns += day;
+    }
+}
+
+/* One event the guard let through: the desk, then the cortex (whose
+ * signals reach the desk), as the engine thread does. */
+static void on_event(bt_t *b, const nx_event_t *ev)
+{
+    int64_t t = ev->hdr.exch_ns;
+    if (t) {
+        if (!b->first_ns)
+            b->first_ns = t;
+        if (t > b->last_ns)
+            b->last_ns = t;
+    }
+    if (!b->trading && t && t >= b->from_ns) {
+        b->trading = 1;
+        for (uint32_t i = 0; i < b->ns; i++)
+            push_point(&b->s[i], t, b->s[i].start_equity);
+        b->first_ns = t;
+        b->day_end_ns = 0;
+    }
+    if (b->trading) {
+        if (t)
+            day_ends(b, t);
+        nx_desk_on_market(b->desk, ev);
+    }
+    nx_cortex_on_event(b->cx, ev);
+    b->events++;
+}
+
+/* "2021-03-01", "2021-03-01T12:30:00" (UTC) or milliseconds since the
+ * epoch, to ns; -1 if it is none of them. */
+static int64_t parse_time(const char *s)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    char tail;
+    if (sscanf(s, "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &se, &tail) == 6 ||
+        sscanf(s, "%d-%d-%d%c", &y, &mo, &d, &tail) == 3) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+        tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
+        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+            return -1;
+        return (int64_t)timegm(&tm) * NX_NS_PER_SEC;
+    }
+    char *end;
+    long long ms = strtoll(s, &end, 10);
+    return *s && !*end && ms >= 0 ? (int64_t)ms * NX_NS_PER_MS : -1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nexus backtest --config FILE [--from T] [--to T] [--venue V] [--symbol S]\n"
+            "                      [--orders FILE] [--stats FILE] DATA...\n\n"
+            "History through the engine's own cortex, regime routing, shield, desk and paper\n"
+            "venue, in this process, driven by the data's time: the same inputs give the same\n"
+            "orders every run.\n\n"
+            "  DATA           a candle CSV (open_time_ms,open,high,low,close,volume) or recorded\n"
+            "                 frames (one per line, the venue's own format); several are merged\n"
+            "                 in time order\n"
+            "  --config FILE  the sessions, strategies, symbols and fees (as for `nexus run`)\n"
+            "  --from T       trade from T on (before it the indicators warm up); T is\n"
+            "                 2021-03-01, 2021-03-01T12:00:00 (UTC) or ms since the epoch\n"
+            "  --to T         stop at T\n"
+            "  --venue V      the data's venue (default: the config's first feed's, or first\n"
+            "                 symbol's)\n"
+            "  --symbol S     a candle CSV's symbol (default: the first feed's replay_symbol,\n"
+            "                 or the first symbol)\n"
+            "  --orders FILE  every decision, order, fill and closed trade as JSON lines\n"
+            "  --stats FILE   the statistics, daily equity and trades of each session as JSON\n");
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+typedef struct bt_stats {
+    double total_return, annual_return, sharpe, sortino, calmar, max_dd;
+    double max_dd_days, win_rate, profit_factor, expectancy, exposure;
+    int64_t final_equity, gross_win, gross_loss;
+    uint32_t trades, wins;
+} bt_stats_t;
+
+static void stats_of(const bt_t *b, const bt_session_t *s, bt_stats_t *st)
+{
+    memset(st, 0, sizeof *st);
+    double e0 = (double)s->start_equity;
+    st->final_equity = s->npts ? s->curve[s->npts - 1].equity : s->start_equity;
+    double span_days = (double)(b->last_ns - b->first_ns) / (86400.0 * NX_NS_PER_SEC);
+    st->total_return = (double)st->final_equity / e0 - 1;
+    st->annual_return =
+        span_days > 0 ? pow((double)st->final_equity / e0, 365.0 / span_days) - 1 : 0;
+    /* daily returns from the day-end points (and the start) */
+    double prev = e0, sum = 0, sum2 = 0, down2 = 0;
+    int nd = 0;
+    const int64_t day = 86400 * NX_NS_PER_SEC;
+    for (size_t i = 0; i < s->npts; i++) {
+        if (s->curve[i].t_ns % day)
+            continue; /* a trade's point */
+        double r = (double)s->curve[i].equity / prev - 1;
+        prev = (double)s->curve[i].equity;
+        sum += r, sum2 += r * r, down2 += r < 0 ? r * r : 0;
+        nd++;
+    }
+    if (nd > 1) {
+        double mean = sum / nd, var = (sum2 - nd * mean * mean) / (nd - 1);
+        st->sharpe = var > 0 ? mean / sqrt(var) * sqrt(365.0) : 0;
+        st->sortino = down2 > 0 ? mean / sqrt(down2 / nd) * sqrt(365.0) : 0;
+    }
+    /* drawdown over every point, and the longest time under a peak (from
+     * the peak to the first point back at or above it, or to the end) */
+    double peak = e0;
+    int64_t peak_t = b->first_ns, longest = 0;
+    int under = 0;
+    for (size_t i = 0; i < s->npts; i++) {
+        double eq = (double)s->curve[i].equity;
+        if (eq >= peak) {
+            if (under && s->curve[i].t_ns - peak_t > longest)
+                longest = s->curve[i].t_ns - peak_t;
+            peak = eq, peak_t = s->curve[i].t_ns, under = 0;
+        } else {
+            under = 1;
+            if (1 - eq / peak > st->max_dd)
+                st->max_dd = 1 - eq / peak;
+        }
+    }
+    if (under && b->last_ns - peak_t > longest)
+        longest = b->last_ns - peak_t;
+    st->max_dd_days = (double)longest / (86400.0 * NX_NS_PER_SEC);
+    st->calmar = st->max_dd > 0 ? st->annual_return / st->max_dd : 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < b->ntrades; i++) {
+        const bt_trade_t *t = &b->trades[i];
+        if (t->session != s->id)
+            continue;
+        st->trades++;
+        total += t->pnl;
+        if (t->pnl > 0)
+            st->wins++, st->gross_win += t->pnl;
+        else
+            st->gross_loss -= t->pnl;
+    }
+    st->win_rate = st->trades ? (double)st->wins / st->trades : 0;
+    st->profit_factor = st->gross_loss ? (double)st->gross_win / (double)st->gross_loss : 0;
+    st->expectancy = st->trades ? (double)total / st->trades : 0;
+    int64_t exposed = s->exposed_ns + (s->open_count && s->open_ns ? b->last_ns - s->open_ns : 0);
+    st->exposure = b->last_ns > b->first_ns ? (double)exposed / (double)(b->last_ns - b->first_ns)
+                                            : 0;
+}
+
+static const char *strategy_name(const bt_t *b, uint16_t id, char *buf, size_t cap)
+{
+    nx_strategy_info_t si;
+    if (id != 0xffff && nx_cortex_strategy_info(b->cx, id, &si) == 0)
+        snprintf(buf, cap, "%s", si.name);
+    else
+        snprintf(buf, cap, "manual");
+    return buf;
+}
+
+static void print_stats(const bt_t *b, unsigned ps, FILE *js)
+{
+    if (js)
+        fprintf(js, "{\"sessions\":[");
+    for (uint32_t i = 0; i < b->ns; i++) {
+        const bt_session_t *s = &b->s[i];
+        nx_desk_info_t in;
+        nx_desk_info(b->desk, s->id, &in);
+        bt_stats_t st;
+        stats_of(b, s, &st);
+        char e0[32], e1[32], ex[32], gw[32], gl[32];
+        nx_fixed_format(s->start_equity, ps, e0, sizeof e0);
+        nx_fixed_format(st.final_equity, ps, e1, sizeof e1);
+        nx_fixed_format((int64_t)llround(st.expectancy), ps, ex, sizeof ex);
+        nx_fixed_format(st.gross_win, ps, gw, sizeof gw);
+        nx_fixed_format(st.gross_loss, ps, gl, sizeof gl);
+        printf("session %u (%s): equity %s -> %s, return %.2f%% (%.2f%% a year)\n", s->id,
+               in.name, e0, e1, st.total_return * 100, st.annual_return * 100);
+        printf("  sharpe %.2f, sortino %.2f, calmar %.2f; max drawdown %.2f%%, longest %.1f "
+               "days under a peak\n",
+               st.sharpe, st.sortino, st.calmar, st.max_dd * 100, st.max_dd_days);
+        printf("  %u trades, %u won (%.1f%%), profit factor %.2f, expectancy %s a trade, "
+               "exposure %.1f%%\n",
+               st.trades, st.wins, st.win_rate * 100, st.profit_factor, ex, st.exposure * 100);
+        /* by exit reason and by strategy */
+        for (int pass = 0; pass < 2; pass++) {
+            printf("  %s:", pass ? "by strategy" : "by exit");
+            for (int k = 0; k < (pass ? 64 : 16); k++) {
+                int n = 0;
+                int64_t pnl = 0;
+                for (size_t j = 0; j < b->ntrades; j++) {
+                    const bt_trade_t *t = &b->trades[j];
+                    int key = pass ? (t->strategy == 0xffff ? 63 : t->strategy) : t->reason;
+                    if (t->session == s->id && key == k)
+                        n++, pnl += t->pnl;
+                }
+                if (!n)
+                    continue;
+                char p[32], nm[48];
+                nx_fixed_format(pnl, ps, p, sizeof p);
+                printf(" %s %d (%s)",
+                       pass ? strategy_name(b, k == 63 ? 0xffff : (uint16_t)k, nm, sizeof nm)
+                            : nx_exit_reason_name((nx_exit_reason_t)k),
+                       n, p);
+            }
+            printf("\n");
+        }
+        if (!js)
+            continue;
+        fprintf(js,
+                "%s{\"id\":%u,\"name\":\"%s\",\"start_equity\":\"%s\",\"final_equity\":\"%s\","
+                "\"total_return\":%.6f,\"annual_return\":%.6f,\"sharpe\":%.4f,\"sortino\":%.4f,"
+                "\"calmar\":%.4f,\"max_drawdown\":%.6f,\"max_drawdown_days\":%.3f,"
+                "\"trade_count\":%u,\"wins\":%u,\"win_rate\":%.6f,\"profit_factor\":%.4f,"
+                "\"expectancy\":\"%s\",\"gross_win\":\"%s\",\"gross_loss\":\"%s\","
+                "\"exposure\":%.6f,\"equity\":[",
+                i ? "," : "", s->id, in.name, e0, e1, st.total_return, st.annual_return,
+                st.sharpe, st.sortino, st.calmar, st.max_dd, st.max_dd_days, st.trades, st.wins,
+                st.win_rate, st.profit_factor, ex, gw, gl, st.exposure);
+        for (size_t k = 0; k < s->npts; k++) {
+            char q[32];
+            nx_fixed_format(s->curve[k].equity, ps, q, sizeof q);
+            fprintf(js, "%s[%lld,\"%s\"]", k ? "," : "", (long long)(s->curve[k].t_ns / NX_NS_PER_MS),
+                    q);
+        }
+        fprintf(js, "],\"trades\":[");
+        int first = 1;
+        for (size_t j = 0; j < b->ntrades; j++) {
+            const bt_trade_t *t = &b->trades[j];
+            if (t->session != s->id)
+                continue;
+            const nx_symbol_t *y = nx_symtab_get(&b->symtab, t->symbol);
+            char en[32], xp[32], pn[32], q[32], nm[48];
+            nx_fixed_format(t->entry_px, y ? y->price_scale : ps, en, sizeof en);
+            nx_fixed_format(t->exit_px, y ? y->price_scale : ps, xp, sizeof xp);
+            nx_fixed_format(t->pnl, ps, pn, sizeof pn);
+            nx_fixed_format(t->qty, y ? y->qty_scale : 8, q, sizeof q);
+            fprintf(js,
+                    "%s{\"symbol\":\"%s\",\"dir\":%d,\"qty\":\"%s\",\"entry\":\"%s\",\"exit\":"
+                    "\"%s\",\"pnl\":\"%s\",\"reason\":\"%s\",\"strategy\":\"%s\",\"opened_ms\":"
+                    "%lld,\"closed_ms\":%lld}",
+                    first ? "" : ",", y ? y->name : "?", t->dir, q, en, xp, pn,
+                    nx_exit_reason_name((nx_exit_reason_t)t->reason),
+                    strategy_name(b, t->strategy, nm, sizeof nm),
+                    (long long)(t->opened_ns / NX_NS_PER_MS),
+                    (long long)(t->closed_ns / NX_NS_PER_MS));
+            first = 0;
+        }
+        fprintf(js, "]}");
+    }
+    if (js)
+        fprintf(js, "],\"events\":%llu,\"signals\":%llu,\"orders\":%llu,\"fills\":%llu}\n",
+                (unsigned long long)b->events, (unsigned long long)b->signals,
+                (unsigned long long)b->orders_n, (unsigned long long)b->fills);
+}
+
+/* ---- the run ------------------------------------------------------------- */
+
+typedef struct bt_input {
+    nx_replay_t *r;
+    nx_decoder_t dec;
+    uint64_t next, n;
+    const char *path;
+} bt_input_t;
+
+static int drain(bt_t *b, nx_ring_consumer_t *c)
+{
+    uint64_t seq;
+    uint32_t n;
+    while ((n = nx_ring_poll(b->ring, c, 256, &seq)) > 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            const nx_event_t *ev = nx_bus_event(b->ring, seq + i);
+            if (b->to_ns && ev->hdr.exch_ns > b->to_ns) {
+                nx_ring_release(c, seq + n);
+                return 1;
+            }
+            const nx_event_t *use[NX_TG_HOLD + 1];
+            uint32_t k = nx_tickguard_filter(b->guard, ev, use);
+            for (uint32_t j = 0; j < k; j++)
+                on_event(b, use[j]);
+        }
+        nx_ring_release(c, seq + n);
+    }
+    return 0;
+}
+
+int nx_cmd_backtest(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"from", required_argument, 0, 'f'},
+        {"to", required_argument, 0, 't'},     {"venue", required_argument, 0, 'v'},
+        {"symbol", required_argument, 0, 's'}, {"orders", required_argument, 0, 'o'},
+        {"stats", required_argument, 0, 'S'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *config = NULL, *venue_s = NULL, *symbol = NULL, *orders = NULL, *stats = NULL;
+    static bt_t b; /* large; one backtest per process */
+    memset(&b, 0, sizeof b);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'f':
+        case 't': {
+            int64_t t = parse_time(optarg);
+            if (t < 0) {
+                fprintf(stderr, "nexus backtest: --%s %s: want 2021-03-01, 2021-03-01T12:00:00 "
+                                "or ms since the epoch\n",
+                        c == 'f' ? "from" : "to", optarg);
+                return NX_EXIT_USAGE;
+            }
+            *(c == 'f' ? &b.from_ns : &b.to_ns) = t;
+            break;
+        }
+        case 'v':
+            venue_s = optarg;
+            break;
+        case 's':
+            symbol = optarg;
+            break;
+        case 'o':
+            orders = optarg;
+            break;
+        case 'S':
+            stats = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return NX_EXIT_OK;
+        default:
+            usage(stderr);
+            return NX_EXIT_USAGE;
+        }
+    }
+    int ninputs = argc - optind;
+    if (!config || ninputs < 1 || ninputs > BT_MAX_INPUTS) {
+        usage(stderr);
+        return NX_EXIT_USAGE;
+    }
+    if (b.to_ns && b.to_ns <= b.from_ns) {
+        fprintf(stderr, "nexus backtest: --to must be after --from\n");
+        return NX_EXIT_USAGE;
+    }
+    if (nx_cli_config_load(config, &b.cfg))
+        return NX_EXIT_CONFIG;
+    b.cfg.cortex.watch = 0; /* no hot swap: the plugins are what they were at the start */
+    const nx_config_t *cfg = &b.cfg;
+    if (!cfg->n_symbols || !cfg->trading.n_sessions) {
+        fprintf(stderr, "nexus backtest: %s: the config has no %s to trade\n", config,
+                cfg->n_symbols ? "sessions (trading.sessions)" : "symbols");
+        return NX_EXIT_CONFIG;
+    }
+    nx_venue_t venue = cfg->n_feeds ? cfg->feeds[0].venue : cfg->symbols[0].venue;
+    if (venue_s && (venue = nx_venue_parse(venue_s, strlen(venue_s))) <= NX_VENUE_NONE) {
+        fprintf(stderr, "nexus backtest: unknown venue '%s'\n", venue_s);
+        return NX_EXIT_USAGE;
+    }
+    if (!symbol)
+        symbol = cfg->n_feeds && cfg->feeds[0].replay_symbol[0] ? cfg->feeds[0].replay_symbol
+                                                                : cfg->symbols[0].symbol;
+    int rc = NX_EXIT_FAIL;
+    bt_input_t in[BT_MAX_INPUTS];
+    memset(in, 0, sizeof in);
+    nx_symtab_init(&b.symtab);
+    nx_ring_consumer_t *rc_cons = NULL;
+    if (nx_config_symbols_intern(cfg, &b.symtab) ||
+        nx_ring_create(&b.ring, "backtest", 1 << 14, sizeof(nx_event_t), 1, NX_RING_NO_DROP,
+                       NX_WAIT_SPIN)) {
+        fprintf(stderr, "nexus backtest: out of memory\n");
+        goto out;
+    }
+    rc_cons = nx_ring_consumer(b.ring, 0);
+    for (int i = 0; i < ninputs; i++) {
+        const char *path = argv[optind + i];
+        size_t n = strlen(path);
+        nx_replay_opts_t o;
+        nx_replay_opts_default(&o);
+        o.venue = venue;
+        o.symbol = symbol;
+        o.quiet = 1;
+        if (n > 4 && !strcmp(path + n - 4, ".csv"))
+            o.candles_path = path;
+        else
+            o.frames_path = path;
+        char why[320];
+        int e = nx_replay_load(&in[i].r, &o, why, sizeof why);
+        if (!e)
+            e = nx_decoder_init(&in[i].dec, venue, &b.symtab, b.ring);
+        if (e) {
+            fprintf(stderr, "nexus backtest: %s: %s\n", path, e == NX_ENOMEM ? "out of memory" : why);
+            rc = NX_EXIT_CONFIG;
+            goto out;
+        }
+        in[i].n = nx_replay_count(in[i].r);
+        in[i].path = path;
+        /* time never goes back within a file: a recording out of order is
+         * not what happened, and would not replay as it did */
+        int64_t last = 0;
+        for (uint64_t k = 0; k < in[i].n; k++) {
+            nx_replay_msg_t m;
+            nx_replay_msg(in[i].r, k, &m);
+            if (m.raw_ts_ms && m.raw_ts_ms < last) {
+                fprintf(stderr,
+                        "nexus backtest: %s: message %llu is at %lld ms, before the one ahead of "
+                        "it (%lld ms): the file is not in time order\n",
+                        path, (unsigned long long)k + 1, (long long)m.raw_ts_ms, (long long)last);
+                rc = NX_EXIT_CONFIG;
+                goto out;
+            }
+            if (m.raw_ts_ms)
+                last = m.raw_ts_ms;
+        }
+    }
+    nx_tickguard_opts_t go;
+    nx_parts_guard_opts(cfg, &go);
+    go.on_bad = bt_bad_tick;
+    go.ctx = &b;
+    if (!(b.guard = nx_tickguard_create(&go, nx_symtab_count(&b.symtab))) ||
+        nx_parts_cortex(cfg, &b.symtab, bt_signal, bt_candle, &b, 0, &b.cx) ||
+        nx_desk_create(&b.desk, cfg, &b.symtab, bt_journal, &b)) {
+        fprintf(stderr, "nexus backtest: cannot set the engine up (see the log above)\n");
+        goto out;
+    }
+    if (nx_cortex_start(b.cx)) {
+        fprintf(stderr, "nexus backtest: cannot start the cortex: out of memory\n");
+        goto out;
+    }
+    nx_desk_set_sentinel(b.desk, nx_cortex_strategies_of(b.cx, "sentinel"));
+    for (uint32_t i = 0; i < cfg->trading.n_sessions && i < BT_MAX_SESSIONS; i++) {
+        const nx_config_session_t *x = &cfg->trading.sessions[i];
+        int e = nx_desk_add_session(b.desk, i + 1, x, nx_parts_follow_mask(b.cx, x));
+        if (e) {
+            fprintf(stderr, "nexus backtest: session %s: %s\n", x->name, nx_strerror(e));
+            rc = NX_EXIT_CONFIG;
+            goto out;
+        }
+        nx_desk_info_t di;
+        nx_desk_info(b.desk, i + 1, &di);
+        b.s[b.ns].id = i + 1;
+        b.s[b.ns++].start_equity = di.start_equity;
+    }
+    if (orders && !(b.orders = fopen(orders, "w"))) {
+        fprintf(stderr, "nexus backtest: cannot write %s\n", orders);
+        rc = NX_EXIT_CONFIG;
+        goto out;
+    }
+    /* the inputs merged by time; ties keep the order of the files */
+    for (;;) {
+        int pick = -1;
+        int64_t best = 0;
+        for (int i = 0; i < ninputs; i++) {
+            if (in[i].next >= in[i].n)
+                continue;
+            nx_replay_msg_t m;
+            nx_replay_msg(in[i].r, in[i].next, &m);
+            if (pick < 0 || m.ts_ms < best)
+                pick = i, best = m.ts_ms;
+        }
+        if (pick < 0)
+            break;
+        nx_replay_msg_t m;
+        nx_replay_msg(in[pick].r, in[pick].next++, &m);
+        in[pick].dec.recv_ns = m.ts_ms * NX_NS_PER_MS; /* the data's time, not the machine's */
+        uint64_t first;
+        nx_decode_frame(&in[pick].dec, m.data, m.len, &first);
+        if (drain(&b, rc_cons) || b.failed)
+            break;
+    }
+    if (b.failed) {
+        fprintf(stderr, "nexus backtest: out of memory\n");
+        goto out;
+    }
+    /* the end: each session's equity as it stands */
+    for (uint32_t i = 0; i < b.ns && b.trading; i++)
+        push_point(&b.s[i], b.last_ns, equity_of(&b, b.s[i].id));
+    uint64_t unknown = 0, bad = 0;
+    for (int i = 0; i < ninputs; i++) {
+        unknown += in[i].dec.st.unknown_symbol;
+        bad += in[i].dec.st.errors;
+    }
+    char t0[32] = "-", t1[32] = "-";
+    if (b.first_ns)
+        nx_utc_format(b.first_ns / NX_NS_PER_SEC, t0, sizeof t0);
+    if (b.last_ns)
+        nx_utc_format(b.last_ns / NX_NS_PER_SEC, t1, sizeof t1);
+    printf("backtest: %llu events from %s to %s UTC, %llu signals, %llu orders, %llu fills\n",
+           (unsigned long long)b.events, t0, t1, (unsigned long long)b.signals,
+           (unsigned long long)b.orders_n, (unsigned long long)b.fills);
+    if (unknown || bad)
+        printf("backtest: %llu messages for symbols the config does not have, %llu not "
+               "understood (left out)\n",
+               (unsigned long long)unknown, (unsigned long long)bad);
+    if (!b.events) {
+        fprintf(stderr, "nexus backtest: no market event of the config's symbols in the data%s\n",
+                b.from_ns || b.to_ns ? " between --from and --to" : "");
+        rc = NX_EXIT_CONFIG;
+        goto out;
+    }
+    FILE *js = stats ? fopen(stats, "w") : NULL;
+    if (stats && !js) {
+        fprintf(stderr, "nexus backtest: cannot write %s\n", stats);
+        rc = NX_EXIT_CONFIG;
+        goto out;
+    }
+    print_stats(&b, nx_symtab_get(&b.symtab, 0)->price_scale, js);
+    if (js)
+        fclose(js);
+    rc = NX_EXIT_OK;
+out:
+    if (b.orders && fclose(b.orders) && rc == NX_EXIT_OK) {
+        fprintf(stderr, "nexus backtest: cannot write %s\n", orders);
+        rc = NX_EXIT_FAIL;
+    }
+    nx_desk_destroy(b.desk);
+    nx_cortex_destroy(b.cx);
+    nx_tickguard_destroy(b.guard);
+    for (int i = 0; i < ninputs; i++) {
+        if (in[i].r)
+            nx_decoder_fini(&in[i].dec);
+        nx_replay_destroy(in[i].r);
+    }
+    nx_ring_destroy(b.ring);
+    for (uint32_t i = 0; i < b.ns; i++)
+        free(b.s[i].curve);
+    free(b.trades);
+    return rc;
+}

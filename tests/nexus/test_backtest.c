@@ -1,0 +1,353 @@
+/*
+ * test_backtest — `nexus backtest` as a trader runs it, on the bundled
+ * BTCUSDT 15m candles (13,843, real) with the built-in trend, scalping and
+ * grid plugins:
+ *  - the same inputs give byte-identical orders and statistics, run after run;
+ *  - the statistics agree with a recomputation from the order stream's
+ *    fills alone (each trade's P&L from its cash flow and fees, then win
+ *    rate, profit factor, expectancy, the final equity) and with the
+ *    textbook formulas applied to the equity it reports (drawdown, Sharpe,
+ *    Sortino) — written here, not taken from the engine;
+ *  - --from/--to bound the trading;
+ *  - bad inputs are refused with a clear message: a recording out of time
+ *    order, a truncated CSV, data of no configured symbol, a missing file.
+ *
+ * argv[1] = the nexus binary.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "nx/fixed.h"
+#include "proc.h"
+
+static const char *nexus_bin;
+static char dir[256], cfg[300], csv[512];
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/nx-bt-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg, sizeof cfg, "%s/bt.json", dir);
+    snprintf(csv, sizeof csv, "%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv",
+             getenv("NX_SOURCE_DIR") ? getenv("NX_SOURCE_DIR") : NX_SOURCE_DIR_DEFAULT);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{ \"log\": { \"level\": \"warn\" },\n"
+             "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
+             "                   \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\" } ],\n"
+             "  \"cortex\": { \"timeframes\": [\"15m\", \"1h\", \"4h\"], \"allow_unsigned\": true,\n"
+             "    \"plugin_dir\": \"%s\",\n"
+             "    \"strategies\": [ { \"plugin\": \"trend\", \"timeframes\": [\"15m\", \"4h\"] },\n"
+             "                     { \"plugin\": \"scalping\", \"timeframes\": [\"15m\"] },\n"
+             "                     { \"plugin\": \"grid\", \"timeframes\": [\"15m\"] } ] },\n"
+             "  \"users\": [ { \"id\": 1, \"chat_id\": 1001, \"name\": \"owner\", \"role\": \"owner\" } ],\n"
+             "  \"trading\": { \"slippage_bp\": 2, \"taker_fee_bp\": 4, \"maker_fee_bp\": 2,\n"
+             "    \"sessions\": [ { \"name\": \"owner\", \"user\": 1, \"mode\": \"pilot\",\n"
+             "      \"equity\": \"10000\", \"symbols\": [\"BTCUSDT\"], \"leverage\": 2,\n"
+             "      \"trail_bp\": 150, \"cooldown_s\": 3600, \"breaker_halt_s\": 86400 } ] } }\n",
+             NX_PLUGIN_DIR);
+    write_file(cfg, text);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* nexus backtest with these arguments after --config; its exit status. */
+static int backtest(proc_t *p, const char *a1, const char *a2, const char *a3, const char *a4,
+                    const char *a5, const char *a6, const char *a7)
+{
+    char *argv[12] = {(char *)nexus_bin, "backtest", "--config", cfg};
+    int n = 4;
+    const char *more[] = {a1, a2, a3, a4, a5, a6, a7};
+    for (int i = 0; i < 7 && more[i]; i++)
+        argv[n++] = (char *)more[i];
+    argv[n] = NULL;
+    spawn(p, argv);
+    return finish(p);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void test_same_answer_every_run(void **state)
+{
+    (void)state;
+    char o[2][400], s[2][400];
+    proc_t P;
+    for (int i = 0; i < 2; i++) {
+        snprintf(o[i], sizeof o[i], "%s/orders%d.jsonl", dir, i);
+        snprintf(s[i], sizeof s[i], "%s/stats%d.json", dir, i);
+        assert_int_equal(backtest(&P, "--orders", o[i], "--stats", s[i], csv, NULL, NULL), 0);
+    }
+    assert_non_null(strstr(P.obuf, "backtest: 69195 events from 2021-01-12T00:00:00 to "
+                                   "2021-06-05T14:30:00 UTC"));
+    for (int k = 0; k < 2; k++) {
+        size_t n0, n1;
+        char *a = slurp(k ? s[0] : o[0], &n0), *b = slurp(k ? s[1] : o[1], &n1);
+        assert_true(n0 > 1000);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(a, b, n0);
+        free(a);
+        free(b);
+    }
+}
+
+static int64_t money(const char *s)
+{
+    int64_t v = 0;
+    assert_int_equal(nx_fixed_parse(s, strlen(s), 8, &v), 0);
+    return v;
+}
+
+static int64_t jmoney(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    assert_non_null(s);
+    return money(s);
+}
+
+static int64_t floor_div(__int128 a, int64_t b)
+{
+    __int128 q = a / b;
+    if (a % b && (a < 0) != (b < 0))
+        q--;
+    return (int64_t)q;
+}
+
+/* The statistics against a recomputation from the fills. Money at 10^-8
+ * of the quote (the session's money scale: the symbol's price scale). */
+static void test_statistics_recomputed_from_the_fills(void **state)
+{
+    (void)state;
+    char o[400], s[400];
+    snprintf(o, sizeof o, "%s/orders.jsonl", dir);
+    snprintf(s, sizeof s, "%s/stats.json", dir);
+    proc_t P;
+    assert_int_equal(backtest(&P, "--orders", o, "--stats", s, csv, NULL, NULL), 0);
+    /* each trade from the fills: position, cash flow (sells - buys, price x
+     * qty at 10^-8 x 10^-8) and fees, closed when the position is flat */
+    FILE *f = fopen(o, "r");
+    assert_non_null(f);
+    char line[4096];
+    int64_t pos = 0, fees = 0, pnls[4096];
+    __int128 cash = 0;
+    int ntr = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        assert_non_null(j);
+        const char *px = json_string_value(json_object_get(j, "fill_px"));
+        if (px && json_integer_value(json_object_get(j, "session")) == 1) {
+            int64_t p = money(px), q = jmoney(j, "fill_qty"), fee = jmoney(j, "fee");
+            int buy = !strcmp(json_string_value(json_object_get(j, "side")), "buy");
+            cash += (__int128)p * q * (buy ? -1 : 1);
+            pos += buy ? q : -q;
+            fees += fee;
+            if (pos == 0) { /* back to 10^-8 of the quote: floor, as money is kept */
+                assert_true(ntr < 4096);
+                pnls[ntr++] = floor_div(cash, 100000000LL) - fees;
+                cash = 0, fees = 0;
+            }
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    /* a position still open at the end, at the data's last price (the last
+     * candle's close, its last trade) */
+    f = fopen(csv, "r");
+    assert_non_null(f);
+    char last_line[4096] = "";
+    while (fgets(line, sizeof line, f))
+        snprintf(last_line, sizeof last_line, "%s", line);
+    fclose(f);
+    char *c4 = last_line;
+    for (int k = 0; k < 4; k++)
+        c4 = strchr(c4, ',') + 1;
+    int64_t last_px = 0;
+    assert_int_equal(nx_fixed_parse(c4, (size_t)(strchr(c4, ',') - c4), 8, &last_px), 0);
+    int64_t open_pnl = pos ? floor_div(cash + (__int128)last_px * pos, 100000000LL) - fees : 0;
+    size_t n;
+    char *text = slurp(s, &n);
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(root);
+    json_t *ss = json_array_get(json_object_get(root, "sessions"), 0);
+    json_t *trades = json_object_get(ss, "trades");
+    assert_int_equal(json_array_size(trades), (size_t)ntr);
+    int wins = 0;
+    int64_t gw = 0, gl = 0, total = 0;
+    for (int i = 0; i < ntr; i++) {
+        int64_t p = jmoney(json_array_get(trades, (size_t)i), "pnl");
+        if (p != pnls[i])
+            fail_msg("trade %d: the engine says %lld, the fills %lld (10^-8)", i, (long long)p,
+                     (long long)pnls[i]);
+        wins += pnls[i] > 0;
+        total += pnls[i];
+        if (pnls[i] > 0)
+            gw += pnls[i];
+        else
+            gl -= pnls[i];
+    }
+    assert_true(ntr > 100);
+    assert_int_equal(json_integer_value(json_object_get(ss, "trade_count")), ntr);
+    assert_int_equal(json_integer_value(json_object_get(ss, "wins")), wins);
+    assert_true(fabs(json_real_value(json_object_get(ss, "win_rate")) - (double)wins / ntr) < 1e-6);
+    assert_true(fabs(json_real_value(json_object_get(ss, "profit_factor")) - (double)gw / gl) <
+                1e-4);
+    assert_int_equal(jmoney(ss, "gross_win"), gw);
+    assert_int_equal(jmoney(ss, "gross_loss"), gl);
+    /* expectancy: the mean P&L a trade, rounded to 10^-8 */
+    assert_int_equal(jmoney(ss, "expectancy"), (int64_t)llround((double)total / ntr));
+    int64_t e0 = jmoney(ss, "start_equity"), e1 = jmoney(ss, "final_equity");
+    assert_int_equal(e1, e0 + total + open_pnl);
+    if (pos)
+        print_message("open at the end: %lld (qty units), worth %lld (10^-8 USDT)\n",
+                      (long long)pos, (long long)open_pnl);
+    assert_true(fabs(json_real_value(json_object_get(ss, "total_return")) -
+                     ((double)e1 / (double)e0 - 1)) < 1e-6);
+    /* the equity points: drawdown from the peak, and the daily returns'
+     * Sharpe and Sortino (sample deviation; 365 days a year) */
+    json_t *eq = json_object_get(ss, "equity");
+    double peak = (double)e0, dd = 0, prev = (double)e0, sum = 0, sum2 = 0, down = 0;
+    int days = 0;
+    for (size_t i = 0; i < json_array_size(eq); i++) {
+        json_t *pt = json_array_get(eq, i);
+        double v = (double)money(json_string_value(json_array_get(pt, 1)));
+        peak = v > peak ? v : peak;
+        dd = 1 - v / peak > dd ? 1 - v / peak : dd;
+        if (json_integer_value(json_array_get(pt, 0)) % 86400000 == 0) {
+            double r = v / prev - 1;
+            prev = v;
+            sum += r;
+            sum2 += r * r;
+            down += r < 0 ? r * r : 0;
+            days++;
+        }
+    }
+    assert_true(days >= 140); /* 12 Jan .. 5 Jun */
+    double m = sum / days, sd = sqrt((sum2 - days * m * m) / (days - 1));
+    assert_true(fabs(json_real_value(json_object_get(ss, "max_drawdown")) - dd) < 1e-6);
+    assert_true(fabs(json_real_value(json_object_get(ss, "sharpe")) - m / sd * sqrt(365.0)) < 1e-3);
+    assert_true(fabs(json_real_value(json_object_get(ss, "sortino")) -
+                     m / sqrt(down / days) * sqrt(365.0)) < 1e-3);
+    print_message("%d trades recomputed from their fills; final equity %lld (10^-8 USDT)\n", ntr,
+                  (long long)e1);
+    json_decref(root);
+}
+
+/* Trading only between --from and --to; the indicators warm up before. */
+static void test_from_and_to(void **state)
+{
+    (void)state;
+    char s[400];
+    snprintf(s, sizeof s, "%s/stats.json", dir);
+    proc_t P;
+    assert_int_equal(backtest(&P, "--from", "2021-03-01", "--to", "2021-04-01", "--stats", s, csv),
+                     0);
+    size_t n;
+    char *text = slurp(s, &n);
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    json_t *trades = json_object_get(json_array_get(json_object_get(root, "sessions"), 0), "trades");
+    assert_true(json_array_size(trades) > 5);
+    for (size_t i = 0; i < json_array_size(trades); i++) {
+        json_t *t = json_array_get(trades, i);
+        assert_true(json_integer_value(json_object_get(t, "opened_ms")) >= 1614556800000LL);
+        assert_true(json_integer_value(json_object_get(t, "closed_ms")) <= 1617235200000LL);
+    }
+    json_decref(root);
+    assert_int_equal(backtest(&P, "--from", "2021-04-01", "--to", "2021-03-01", csv, NULL, NULL),
+                     64);
+    assert_non_null(strstr(P.ebuf, "--to must be after --from"));
+    assert_int_equal(backtest(&P, "--from", "yesterday", csv, NULL, NULL, NULL, NULL), 64);
+    assert_non_null(strstr(P.ebuf, "--from yesterday: want 2021-03-01"));
+}
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    proc_t P;
+    char path[400];
+    /* recorded frames out of time order */
+    snprintf(path, sizeof path, "%s/unsorted.jsonl", dir);
+    write_file(path,
+               "{\"e\":\"aggTrade\",\"E\":1626912000100,\"s\":\"BTCUSDT\",\"a\":1,\"p\":\"32000.10\","
+               "\"q\":\"0.010\",\"f\":1,\"l\":1,\"T\":1626912000100,\"m\":false}\n"
+               "{\"e\":\"aggTrade\",\"E\":1626912000050,\"s\":\"BTCUSDT\",\"a\":2,\"p\":\"32000.20\","
+               "\"q\":\"0.010\",\"f\":2,\"l\":2,\"T\":1626912000050,\"m\":false}\n");
+    assert_int_equal(backtest(&P, path, NULL, NULL, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(P.ebuf, "message 2 is at 1626912000050 ms, before the one ahead of it "
+                                   "(1626912000100 ms): the file is not in time order"));
+    /* a CSV cut in the middle of a line */
+    snprintf(path, sizeof path, "%s/cut.csv", dir);
+    write_file(path, "open_time_ms,open,high,low,close,volume\n"
+                     "1610409600000,35410.37,35547.19,34702.65,34771.31,2309.12384\n"
+                     "1610410500000,34771.31,349");
+    assert_int_equal(backtest(&P, path, NULL, NULL, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(P.ebuf, "cut.csv:3"));
+    /* frames of a symbol the config does not trade */
+    snprintf(path, sizeof path, "%s/eth.jsonl", dir);
+    write_file(path,
+               "{\"e\":\"aggTrade\",\"E\":1626912000100,\"s\":\"ETHUSDT\",\"a\":1,\"p\":\"2000.10\","
+               "\"q\":\"0.010\",\"f\":1,\"l\":1,\"T\":1626912000100,\"m\":false}\n");
+    assert_int_equal(backtest(&P, path, NULL, NULL, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(P.obuf, "1 messages for symbols the config does not have"));
+    assert_non_null(strstr(P.ebuf, "no market event of the config's symbols in the data"));
+    /* a file that is not there, and no file at all */
+    snprintf(path, sizeof path, "%s/none.csv", dir);
+    assert_int_equal(backtest(&P, path, NULL, NULL, NULL, NULL, NULL, NULL), 2);
+    assert_non_null(strstr(P.ebuf, "none.csv"));
+    assert_int_equal(backtest(&P, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 64);
+    assert_non_null(strstr(P.ebuf, "usage: nexus backtest"));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_backtest NEXUS_BINARY\n");
+        return 2;
+    }
+    nexus_bin = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_same_answer_every_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statistics_recomputed_from_the_fills, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_from_and_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
