@@ -42,6 +42,9 @@ void nx_cli_replay_opts(const nx_config_feed_t *f, nx_replay_opts_t *o)
     o->symbol = f->replay_symbol;
     o->speed = f->replay_speed;
     o->quiet = 1;
+    /* the feed fetches each hole in the candles over REST: the stream waits
+     * for it, so every run trades the same */
+    o->wait_backfill_ms = 10000;
 }
 
 static int has_problem(const nx_config_errors_t *errs, const char *key)

@@ -64,6 +64,7 @@ typedef struct pss {
     size_t body_len;
     int status;
     int retry_after;
+    int klines; /* a klines request: its connection's close is the client's backfill done */
 } pss_t;
 
 struct nx_replay {
@@ -78,6 +79,12 @@ struct nx_replay {
     uint64_t *kline_msg; /* candles: index of each candle's kline message */
     /* live state */
     uint64_t pos;     /* next message the live stream would send */
+    /* wait_backfill_ms: the kline after each hole in the candles, where a
+     * client backfills; the stream waits there for that backfill */
+    uint64_t *holds;
+    uint64_t nholds, next_hold;
+    uint64_t klines_closed, closed_at_hold; /* klines connections closed, in all / at the hold */
+    int64_t held_since_ns;
     uint64_t applied; /* messages applied to the server's books */
     int64_t t0_wall_ns, t0_msg_ms;
     pss_t *clients[MAX_CLIENTS];
@@ -543,6 +550,13 @@ static int build_candle_msgs(nx_replay_t *r)
             return NX_ENOMEM;
         r->kline_msg[i] = r->n - 1;
     }
+    /* where a client finds a hole before a candle and fetches it */
+    r->holds = calloc(r->ncandles ? r->ncandles : 1, sizeof *r->holds);
+    if (!r->holds)
+        return NX_ENOMEM;
+    for (uint64_t i = 1; i < r->ncandles; i++)
+        if (r->candles[i].open_ms != r->candles[i - 1].open_ms + ivms)
+            r->holds[r->nholds++] = r->kline_msg[i];
     return 0;
 }
 
@@ -566,11 +580,35 @@ static void apply_until(nx_replay_t *r, uint64_t end)
     }
 }
 
+/* With wait_backfill_ms, the end stops after the kline that follows a
+ * hole until the client's klines request made after it has closed (it
+ * read the answer and published the backfill) or the wait runs out: what
+ * the client gets after it no longer depends on how fast it fetched. */
+static uint64_t hold_end(nx_replay_t *r, uint64_t e)
+{
+    while (r->o.wait_backfill_ms && r->next_hold < r->nholds) {
+        uint64_t h = r->holds[r->next_hold];
+        if (e <= h + 1 || r->pos <= h)
+            return e < h + 1 ? e : h + 1; /* up to the kline, which goes */
+        int64_t now = nx_mono_ns();
+        if (!r->held_since_ns) /* sent before its client asked: see ws_writable */
+            r->held_since_ns = now;
+        int done = r->klines_closed > r->closed_at_hold;
+        if (!done && now - r->held_since_ns < (int64_t)r->o.wait_backfill_ms * NX_NS_PER_MS)
+            return h + 1;
+        if (!done)
+            r->st.backfill_waits_expired++;
+        r->next_hold++;
+        r->held_since_ns = 0;
+    }
+    return e;
+}
+
 /* Upper bound of what may be sent now. */
 static uint64_t live_end(nx_replay_t *r)
 {
     if (r->o.speed <= 0)
-        return r->n;
+        return hold_end(r, r->n);
     if (r->n == 0)
         return 0;
     int64_t el_ms = (int64_t)((double)(nx_mono_ns() - r->t0_wall_ns) / 1e6 * r->o.speed);
@@ -578,7 +616,7 @@ static uint64_t live_end(nx_replay_t *r)
     uint64_t e = r->pos;
     while (e < r->n && r->msgs[e].ts_ms <= now)
         e++;
-    return e;
+    return hold_end(r, e);
 }
 
 static int wants(const pss_t *p, const msg_t *m)
@@ -825,8 +863,10 @@ static int http_request(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *p
             body = rest_fault(r, wsi, &len, &status);
         else if (!strcmp(path, "/fapi/v1/klines") || !strcmp(path, "/api/v3/klines") ||
                  !strcmp(path, "/v5/market/kline") ||
-                 (!strncmp(path, "/v2/stocks/", 11) && strstr(path, "/bars")))
+                 (!strncmp(path, "/v2/stocks/", 11) && strstr(path, "/bars"))) {
             body = rest_klines(r, wsi, &len, &status);
+            p->klines = status == 200;
+        }
         else if (!strcmp(path, "/fapi/v1/depth") || !strcmp(path, "/api/v3/depth"))
             body = rest_depth(r, wsi, &len, &status);
         else if (!strcmp(path, "/fapi/v1/time") || !strcmp(path, "/api/v3/time"))
@@ -1089,6 +1129,10 @@ static int ws_writable(nx_replay_t *r, struct lws *wsi, pss_t *p)
     if (p->cursor >= end)
         return 0;
     msg_t *m = &r->msgs[p->cursor];
+    if (r->o.wait_backfill_ms && r->next_hold < r->nholds && p->cursor == r->holds[r->next_hold]) {
+        r->closed_at_hold = r->klines_closed; /* the client asks after it has this kline */
+        r->held_since_ns = nx_mono_ns();
+    }
     apply_until(r, p->cursor + 1);
     if (m->kind == K_DEPTH) {
         r->depth_seen++;
@@ -1170,6 +1214,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         p->body = NULL;
         if (n < 0)
             return -1;
+        if (p->klines && r->o.wait_backfill_ms)
+            return 0; /* the client closes it once it has read and used the answer */
         if (lws_http_transaction_completed(wsi))
             return -1;
         return 0;
@@ -1177,6 +1223,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
         free(p->body);
         p->body = NULL;
+        if (p->klines) { /* the client has what it fetched: the stream may go on */
+            p->klines = 0;
+            r->klines_closed++;
+            for (int i = 0; i < MAX_CLIENTS; i++)
+                if (r->clients[i])
+                    lws_callback_on_writable(r->clients[i]->wsi);
+        }
         break;
     case LWS_CALLBACK_ESTABLISHED: {
         memset(p, 0, sizeof *p);
@@ -1416,6 +1469,7 @@ void nx_replay_destroy(nx_replay_t *r)
     free(r->msgs);
     free(r->candles);
     free(r->kline_msg);
+    free(r->holds);
     nx_bookset_free(&r->books);
     nx_decoder_fini(&r->dec);
     if (r->ring)

@@ -69,6 +69,10 @@ typedef struct nx_replay_opts {
     uint32_t http429_first;   /* answer the first N REST requests with 429 */
     uint32_t retry_after_s;   /* Retry-After on those answers (default 1) */
     uint32_t hostile_every;   /* a hostile frame after every N trades (0 = never) */
+    uint32_t wait_backfill_ms; /* candles: after the kline that follows a hole in the data, send
+                                  nothing more until a klines request made since has closed
+                                  (the client fetched the hole) or this long has passed; so a
+                                  client that backfills sees the same order every run (0 = no) */
     /* Each message once, as the live position passes it (just before a
      * client gets it, or when a drop skips it): what a venue simulator
      * beside the replay matches against. On the server's thread. */
@@ -86,6 +90,7 @@ typedef struct nx_replay_stats {
     uint64_t drops, malformed, skipped, stalls, http429, rest_requests;
     uint64_t sub_refused; /* Bybit subscribe requests refused: a topic already subscribed */
     uint64_t hostile;                                    /* hostile frames in the stream */
+    uint64_t backfill_waits_expired; /* holds released by wait_backfill_ms, not by a backfill */
     uint64_t hostile_by_kind[NX_REPLAY_HOSTILE_KINDS];   /* ... by kind (0..7 above) */
     uint32_t clients;     /* WebSocket clients connected now */
     uint32_t connections; /* WebSocket connections accepted in all */
