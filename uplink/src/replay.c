@@ -46,6 +46,7 @@ typedef struct candle {
 } candle_t;
 
 #define MAX_CLIENTS 16
+#define NX_REPLAY_BACKFILL_SETTLE_MS 200
 #define CTL_SLOTS   8
 
 typedef struct pss {
@@ -84,6 +85,7 @@ struct nx_replay {
     uint64_t *holds;
     uint64_t nholds, next_hold;
     uint64_t klines_closed, closed_at_hold; /* klines connections closed, in all / at the hold */
+    int64_t klines_closed_ns;               /* when the last one closed */
     int64_t held_since_ns;
     uint64_t applied; /* messages applied to the server's books */
     int64_t t0_wall_ns, t0_msg_ms;
@@ -593,7 +595,12 @@ static uint64_t hold_end(nx_replay_t *r, uint64_t e)
         int64_t now = nx_mono_ns();
         if (!r->held_since_ns) /* sent before its client asked: see ws_writable */
             r->held_since_ns = now;
-        int done = r->klines_closed > r->closed_at_hold;
+        /* the answer written and its connection closed, then a moment for
+         * the client, whose stream is quiet meanwhile, to read and use it
+         * (the client closes after the server here: its close cannot be
+         * waited for) */
+        int done = r->klines_closed > r->closed_at_hold &&
+                   now - r->klines_closed_ns >= NX_REPLAY_BACKFILL_SETTLE_MS * NX_NS_PER_MS;
         if (!done && now - r->held_since_ns < (int64_t)r->o.wait_backfill_ms * NX_NS_PER_MS)
             return h + 1;
         if (!done)
@@ -1214,8 +1221,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         p->body = NULL;
         if (n < 0)
             return -1;
-        if (p->klines && r->o.wait_backfill_ms)
-            return 0; /* the client closes it once it has read and used the answer */
         if (lws_http_transaction_completed(wsi))
             return -1;
         return 0;
@@ -1223,9 +1228,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
         free(p->body);
         p->body = NULL;
-        if (p->klines) { /* the client has what it fetched: the stream may go on */
+        if (p->klines) { /* the answer is out: the stream may go on shortly */
             p->klines = 0;
             r->klines_closed++;
+            r->klines_closed_ns = nx_mono_ns();
             for (int i = 0; i < MAX_CLIENTS; i++)
                 if (r->clients[i])
                     lws_callback_on_writable(r->clients[i]->wsi);

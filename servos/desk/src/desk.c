@@ -200,6 +200,11 @@ void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int
         protect_unknown(d, s, symbol, qty);
 }
 
+void nx_desk_set_saving(nx_desk_t *d, int on)
+{
+    d->no_saves = !on;
+}
+
 void nx_desk_venue_balance(nx_desk_t *d, uint32_t session, int64_t wallet_e8)
 {
     desk_session_t *s = desk_session(d, session);

@@ -67,6 +67,7 @@ struct nx_desk {
     uint32_t sanity_bp;
     uint64_t sentinel; /* strategy ids that are Sentinel (nx_desk_set_sentinel) */
     int storage_down;  /* nx_desk_set_storage_down: entries refused */
+    int no_saves;      /* nx_desk_set_saving(d, 0): no state is journaled */
     uint64_t insane; /* market prices and signals refused as outside the band */
     uint32_t n_unprotected; /* venue positions waiting for a price to get a stop */
     int64_t now;

@@ -206,6 +206,10 @@ void desk_save_dirty(nx_desk_t *d)
 {
     uint64_t dirty = d->dirty;
     d->dirty = 0;
+    if (d->no_saves) {
+        d->dirty_global = 0;
+        return;
+    }
     size_t len = 0;
     for (uint32_t i = 0; dirty && i < d->n; i++) {
         if (!(dirty & (1ULL << i)))

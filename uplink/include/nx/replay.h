@@ -70,8 +70,9 @@ typedef struct nx_replay_opts {
     uint32_t retry_after_s;   /* Retry-After on those answers (default 1) */
     uint32_t hostile_every;   /* a hostile frame after every N trades (0 = never) */
     uint32_t wait_backfill_ms; /* candles: after the kline that follows a hole in the data, send
-                                  nothing more until a klines request made since has closed
-                                  (the client fetched the hole) or this long has passed; so a
+                                  nothing more until a klines request made since has been
+                                  answered and closed, and 200 ms more for the client (whose
+                                  stream is quiet) to use it — or this long has passed; so a
                                   client that backfills sees the same order every run (0 = no) */
     /* Each message once, as the live position passes it (just before a
      * client gets it, or when a drop skips it): what a venue simulator

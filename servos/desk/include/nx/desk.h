@@ -61,6 +61,9 @@ void nx_desk_set_sentinel(nx_desk_t *d, uint64_t strategies);
  * down every new entry is refused (NX_REJ_STORAGE); exits, stops, targets
  * and trailing run as ever. Engine thread. */
 void nx_desk_set_storage_down(nx_desk_t *d, int down);
+/* Whether each change journals the session's state (the default, for
+ * recovery); a backtest, which stores nothing, turns it off. */
+void nx_desk_set_saving(nx_desk_t *d, int on);
 /* A market event, before the cortex sees it: fills, stops, trailing, marks;
  * COPILOT requests whose time ran out expire here. */
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev);
