@@ -38,6 +38,8 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,7 +293,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nexus backtest --config FILE [--from T] [--to T] [--venue V] [--symbol S]\n"
-            "                      [--orders FILE] [--stats FILE] DATA...\n\n"
+            "                      [--orders FILE] [--stats FILE] DATA...\n"
+            "       nexus backtest --config FILE --sweep KEY=FROM:TO:STEP [--sweep ...]\n"
+            "                      [--metric M] [--workers N] [--walk-forward N] DATA...\n\n"
             "History through the engine's own cortex, regime routing, shield, desk and paper\n"
             "venue, in this process, driven by the data's time: the same inputs give the same\n"
             "orders every run.\n\n"
@@ -307,7 +311,15 @@ static void usage(FILE *out)
             "  --symbol S     a candle CSV's symbol (default: the first feed's replay_symbol,\n"
             "                 or the first symbol)\n"
             "  --orders FILE  every decision, order, fill and closed trade as JSON lines\n"
-            "  --stats FILE   the statistics, daily equity and trades of each session as JSON\n");
+            "  --stats FILE   the statistics, daily equity and trades of each session as JSON\n"
+            "  --sweep KEY=FROM:TO:STEP   run the grid of a session setting (a /config key:\n"
+            "                 leverage, size_bp, stop_bp, trail_bp, cooldown_s, ...; up to 4)\n"
+            "                 and print session 1's results sorted by --metric\n"
+            "  --metric M     sharpe (default), sortino, calmar, return, profit_factor,\n"
+            "                 win_rate, max_drawdown\n"
+            "  --workers N    runs at once (default: one per core)\n"
+            "  --walk-forward N   cut the data in N+1 windows; optimise the sweep on each and\n"
+            "                 trade its best on the next; print only those out-of-sample runs\n");
 }
 
 /* ---- statistics ---------------------------------------------------------- */
@@ -522,118 +534,56 @@ static int drain(bt_t *b, nx_ring_consumer_t *c)
     return 0;
 }
 
-int nx_cmd_backtest(int argc, char **argv)
+/* A session setting a sweep varies: a /config key (nx_desk_setting), from
+ * lo to hi by step. */
+#define BT_MAX_SWEEPS 4
+typedef struct bt_sweep {
+    char key[32];
+    int64_t lo, hi, step;
+} bt_sweep_t;
+
+typedef struct bt_opts {
+    const char *config, *venue_s, *symbol, *orders, *stats, *metric;
+    int64_t from_ns, to_ns;
+    bt_sweep_t sweep[BT_MAX_SWEEPS];
+    int nsweep, workers, walk;
+    const char **inputs;
+    int ninputs;
+} bt_opts_t;
+
+/* The data, read once (shared by every run of a sweep, forked after). */
+static int load_inputs(const bt_opts_t *o, const nx_config_t *cfg, bt_input_t *in)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"from", required_argument, 0, 'f'},
-        {"to", required_argument, 0, 't'},     {"venue", required_argument, 0, 'v'},
-        {"symbol", required_argument, 0, 's'}, {"orders", required_argument, 0, 'o'},
-        {"stats", required_argument, 0, 'S'},  {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *config = NULL, *venue_s = NULL, *symbol = NULL, *orders = NULL, *stats = NULL;
-    static bt_t b; /* large; one backtest per process */
-    memset(&b, 0, sizeof b);
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config = optarg;
-            break;
-        case 'f':
-        case 't': {
-            int64_t t = parse_time(optarg);
-            if (t < 0) {
-                fprintf(stderr, "nexus backtest: --%s %s: want 2021-03-01, 2021-03-01T12:00:00 "
-                                "or ms since the epoch\n",
-                        c == 'f' ? "from" : "to", optarg);
-                return NX_EXIT_USAGE;
-            }
-            *(c == 'f' ? &b.from_ns : &b.to_ns) = t;
-            break;
-        }
-        case 'v':
-            venue_s = optarg;
-            break;
-        case 's':
-            symbol = optarg;
-            break;
-        case 'o':
-            orders = optarg;
-            break;
-        case 'S':
-            stats = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return NX_EXIT_OK;
-        default:
-            usage(stderr);
-            return NX_EXIT_USAGE;
-        }
-    }
-    int ninputs = argc - optind;
-    if (!config || ninputs < 1 || ninputs > BT_MAX_INPUTS) {
-        usage(stderr);
-        return NX_EXIT_USAGE;
-    }
-    if (b.to_ns && b.to_ns <= b.from_ns) {
-        fprintf(stderr, "nexus backtest: --to must be after --from\n");
-        return NX_EXIT_USAGE;
-    }
-    if (nx_cli_config_load(config, &b.cfg))
-        return NX_EXIT_CONFIG;
-    b.cfg.cortex.watch = 0; /* no hot swap: the plugins are what they were at the start */
-    const nx_config_t *cfg = &b.cfg;
-    if (!cfg->n_symbols || !cfg->trading.n_sessions) {
-        fprintf(stderr, "nexus backtest: %s: the config has no %s to trade\n", config,
-                cfg->n_symbols ? "sessions (trading.sessions)" : "symbols");
-        return NX_EXIT_CONFIG;
-    }
     nx_venue_t venue = cfg->n_feeds ? cfg->feeds[0].venue : cfg->symbols[0].venue;
-    if (venue_s && (venue = nx_venue_parse(venue_s, strlen(venue_s))) <= NX_VENUE_NONE) {
-        fprintf(stderr, "nexus backtest: unknown venue '%s'\n", venue_s);
+    if (o->venue_s && (venue = nx_venue_parse(o->venue_s, strlen(o->venue_s))) <= NX_VENUE_NONE) {
+        fprintf(stderr, "nexus backtest: unknown venue '%s'\n", o->venue_s);
         return NX_EXIT_USAGE;
     }
+    const char *symbol = o->symbol;
     if (!symbol)
         symbol = cfg->n_feeds && cfg->feeds[0].replay_symbol[0] ? cfg->feeds[0].replay_symbol
                                                                 : cfg->symbols[0].symbol;
-    int rc = NX_EXIT_FAIL;
-    bt_input_t in[BT_MAX_INPUTS];
-    memset(in, 0, sizeof in);
-    nx_symtab_init(&b.symtab);
-    nx_ring_consumer_t *rc_cons = NULL;
-    if (nx_config_symbols_intern(cfg, &b.symtab) ||
-        nx_ring_create(&b.ring, "backtest", 1 << 14, sizeof(nx_event_t), 1, NX_RING_NO_DROP,
-                       NX_WAIT_SPIN)) {
-        fprintf(stderr, "nexus backtest: out of memory\n");
-        goto out;
-    }
-    rc_cons = nx_ring_consumer(b.ring, 0);
-    int64_t t_load = nx_mono_ns();
-    for (int i = 0; i < ninputs; i++) {
-        const char *path = argv[optind + i];
+    for (int i = 0; i < o->ninputs; i++) {
+        const char *path = o->inputs[i];
         size_t n = strlen(path);
-        nx_replay_opts_t o;
-        nx_replay_opts_default(&o);
-        o.venue = venue;
-        o.symbol = symbol;
-        o.quiet = 1;
+        nx_replay_opts_t ro;
+        nx_replay_opts_default(&ro);
+        ro.venue = venue;
+        ro.symbol = symbol;
+        ro.quiet = 1;
         if (n > 4 && !strcmp(path + n - 4, ".csv"))
-            o.candles_path = path;
+            ro.candles_path = path;
         else
-            o.frames_path = path;
+            ro.frames_path = path;
         char why[320];
-        int e = nx_replay_load(&in[i].r, &o, why, sizeof why);
-        if (!e)
-            e = nx_decoder_init(&in[i].dec, venue, &b.symtab, b.ring);
+        int e = nx_replay_load(&in[i].r, &ro, why, sizeof why);
         if (e) {
             fprintf(stderr, "nexus backtest: %s: %s\n", path, e == NX_ENOMEM ? "out of memory" : why);
-            rc = NX_EXIT_CONFIG;
-            goto out;
+            return NX_EXIT_CONFIG;
         }
         in[i].n = nx_replay_count(in[i].r);
         in[i].path = path;
+        in[i].dec.venue = venue;
         /* time never goes back within a file: a recording out of order is
          * not what happened, and would not replay as it did */
         int64_t last = 0;
@@ -645,45 +595,119 @@ int nx_cmd_backtest(int argc, char **argv)
                         "nexus backtest: %s: message %llu is at %lld ms, before the one ahead of "
                         "it (%lld ms): the file is not in time order\n",
                         path, (unsigned long long)k + 1, (long long)m.raw_ts_ms, (long long)last);
-                rc = NX_EXIT_CONFIG;
-                goto out;
+                return NX_EXIT_CONFIG;
             }
             if (m.raw_ts_ms)
                 last = m.raw_ts_ms;
         }
     }
-    t_load = nx_mono_ns() - t_load;
+    return NX_EXIT_OK;
+}
+
+/* The time the data spans, ms (the first and last message). */
+static void data_span(const bt_input_t *in, int n, int64_t *t0, int64_t *t1)
+{
+    *t0 = INT64_MAX, *t1 = 0;
+    for (int i = 0; i < n; i++) {
+        nx_replay_msg_t m;
+        if (!in[i].n)
+            continue;
+        nx_replay_msg(in[i].r, 0, &m);
+        if (m.ts_ms < *t0)
+            *t0 = m.ts_ms;
+        nx_replay_msg(in[i].r, in[i].n - 1, &m);
+        if (m.ts_ms > *t1)
+            *t1 = m.ts_ms;
+    }
+}
+
+static void run_free(bt_t *b, bt_input_t *in, int n)
+{
+    nx_desk_destroy(b->desk);
+    nx_cortex_destroy(b->cx);
+    nx_tickguard_destroy(b->guard);
+    for (int i = 0; i < n; i++) {
+        nx_decoder_fini(&in[i].dec);
+        in[i].next = 0;
+    }
+    nx_ring_destroy(b->ring);
+    for (uint32_t i = 0; i < b->ns; i++)
+        free(b->s[i].curve);
+    free(b->trades);
+    b->desk = NULL, b->cx = NULL, b->guard = NULL, b->ring = NULL, b->trades = NULL;
+    b->ns = 0;
+}
+
+/* One backtest over the loaded data, between from and to, with the sweep's
+ * settings (vals[k] for sweep[k]) on every session. NX_EXIT_OK or a code
+ * with the reason on stderr; the results stay in b (run_free after). */
+static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, int64_t to,
+                    const int64_t *vals, int quiet_log)
+{
+    const nx_config_t *cfg = &b->cfg;
+    nx_config_t keep = b->cfg;
+    memset(b, 0, sizeof *b);
+    b->cfg = keep;
+    b->from_ns = from, b->to_ns = to;
+    nx_symtab_init(&b->symtab);
+    if (nx_config_symbols_intern(cfg, &b->symtab) ||
+        nx_ring_create(&b->ring, "backtest", 1 << 14, sizeof(nx_event_t), 1, NX_RING_NO_DROP,
+                       NX_WAIT_SPIN)) {
+        fprintf(stderr, "nexus backtest: out of memory\n");
+        return NX_EXIT_FAIL;
+    }
+    nx_ring_consumer_t *cons = nx_ring_consumer(b->ring, 0);
+    for (int i = 0; i < o->ninputs; i++)
+        if (nx_decoder_init(&in[i].dec, in[i].dec.venue, &b->symtab, b->ring)) {
+            fprintf(stderr, "nexus backtest: out of memory\n");
+            return NX_EXIT_FAIL;
+        }
+    int level = atomic_load_explicit(&nx_log__level, memory_order_relaxed);
+    if (quiet_log) /* a sweep's runs: the set-up is logged once, by the first */
+        nx_log_set_level(NX_LOG_WARN);
     nx_tickguard_opts_t go;
     nx_parts_guard_opts(cfg, &go);
     go.on_bad = bt_bad_tick;
-    go.ctx = &b;
-    if (!(b.guard = nx_tickguard_create(&go, nx_symtab_count(&b.symtab))) ||
-        nx_parts_cortex(cfg, &b.symtab, bt_signal, bt_candle, &b, 0, &b.cx) ||
-        nx_desk_create(&b.desk, cfg, &b.symtab, bt_journal, &b)) {
+    go.ctx = b;
+    int rc = NX_EXIT_FAIL;
+    if (!(b->guard = nx_tickguard_create(&go, nx_symtab_count(&b->symtab))) ||
+        nx_parts_cortex(cfg, &b->symtab, bt_signal, bt_candle, b, 0, &b->cx) ||
+        nx_desk_create(&b->desk, cfg, &b->symtab, bt_journal, b) || nx_cortex_start(b->cx)) {
         fprintf(stderr, "nexus backtest: cannot set the engine up (see the log above)\n");
         goto out;
     }
-    if (nx_cortex_start(b.cx)) {
-        fprintf(stderr, "nexus backtest: cannot start the cortex: out of memory\n");
-        goto out;
-    }
-    nx_desk_set_sentinel(b.desk, nx_cortex_strategies_of(b.cx, "sentinel"));
-    nx_desk_set_saving(b.desk, 0); /* nothing is stored: no state to journal */
+    nx_desk_set_sentinel(b->desk, nx_cortex_strategies_of(b->cx, "sentinel"));
+    nx_desk_set_saving(b->desk, 0); /* nothing is stored: no state to journal */
     for (uint32_t i = 0; i < cfg->trading.n_sessions && i < BT_MAX_SESSIONS; i++) {
         const nx_config_session_t *x = &cfg->trading.sessions[i];
-        int e = nx_desk_add_session(b.desk, i + 1, x, nx_parts_follow_mask(b.cx, x));
+        int e = nx_desk_add_session(b->desk, i + 1, x, nx_parts_follow_mask(b->cx, x));
         if (e) {
             fprintf(stderr, "nexus backtest: session %s: %s\n", x->name, nx_strerror(e));
             rc = NX_EXIT_CONFIG;
             goto out;
         }
+        for (int k = 0; k < o->nsweep; k++) {
+            nx_ev_control_t c;
+            memset(&c, 0, sizeof c);
+            c.cmd = NX_CTL_SET;
+            c.session = i + 1;
+            c.arg = vals[k];
+            snprintf(c.text, sizeof c.text, "%s", o->sweep[k].key);
+            if (nx_desk_control(b->desk, &c, NULL)) {
+                fprintf(stderr, "nexus backtest: --sweep %s=%lld: not a setting of session %s, or "
+                                "outside what it allows (see /config)\n",
+                        o->sweep[k].key, (long long)vals[k], x->name);
+                rc = NX_EXIT_USAGE;
+                goto out;
+            }
+        }
         nx_desk_info_t di;
-        nx_desk_info(b.desk, i + 1, &di);
-        b.s[b.ns].id = i + 1;
-        b.s[b.ns++].start_equity = di.start_equity;
+        nx_desk_info(b->desk, i + 1, &di);
+        b->s[b->ns].id = i + 1;
+        b->s[b->ns++].start_equity = di.start_equity;
     }
-    if (orders && !(b.orders = fopen(orders, "w"))) {
-        fprintf(stderr, "nexus backtest: cannot write %s\n", orders);
+    if (o->orders && !quiet_log && !(b->orders = fopen(o->orders, "w"))) {
+        fprintf(stderr, "nexus backtest: cannot write %s\n", o->orders);
         rc = NX_EXIT_CONFIG;
         goto out;
     }
@@ -693,7 +717,7 @@ int nx_cmd_backtest(int argc, char **argv)
     for (;;) {
         int pick = -1;
         int64_t best = 0;
-        for (int i = 0; i < ninputs; i++) {
+        for (int i = 0; i < o->ninputs; i++) {
             if (in[i].next >= in[i].n)
                 continue;
             nx_replay_msg_t m;
@@ -708,70 +732,395 @@ int nx_cmd_backtest(int argc, char **argv)
         in[pick].dec.recv_ns = m.ts_ms * NX_NS_PER_MS; /* the data's time, not the machine's */
         uint64_t first;
         nx_decode_frame(&in[pick].dec, m.data, m.len, &first);
-        if (drain(&b, rc_cons) || b.failed)
+        if (drain(b, cons) || b->failed)
             break;
     }
     t_run = nx_mono_ns() - t_run;
-    if (b.failed) {
+    if (b->failed) {
         fprintf(stderr, "nexus backtest: out of memory\n");
         goto out;
     }
-    NX_INFO("backtest", "%llu events through the engine in %.1f ms (%.0f events/s), after %.1f ms "
-            "reading the data",
-            (unsigned long long)b.events, (double)t_run / 1e6,
-            t_run ? (double)b.events * 1e9 / (double)t_run : 0.0, (double)(t_load) / 1e6);
+    if (!quiet_log)
+        NX_INFO("backtest", "%llu events through the engine in %.1f ms (%.0f events/s)",
+                (unsigned long long)b->events, (double)t_run / 1e6,
+                t_run ? (double)b->events * 1e9 / (double)t_run : 0.0);
     /* the end: each session's equity as it stands */
-    for (uint32_t i = 0; i < b.ns && b.trading; i++)
-        push_point(&b.s[i], b.last_ns, equity_of(&b, b.s[i].id));
-    uint64_t unknown = 0, bad = 0;
-    for (int i = 0; i < ninputs; i++) {
-        unknown += in[i].dec.st.unknown_symbol;
-        bad += in[i].dec.st.errors;
-    }
-    char t0[32] = "-", t1[32] = "-";
-    if (b.first_ns)
-        nx_utc_format(b.first_ns / NX_NS_PER_SEC, t0, sizeof t0);
-    if (b.last_ns)
-        nx_utc_format(b.last_ns / NX_NS_PER_SEC, t1, sizeof t1);
-    printf("backtest: %llu events from %s to %s UTC, %llu signals, %llu orders, %llu fills\n",
-           (unsigned long long)b.events, t0, t1, (unsigned long long)b.signals,
-           (unsigned long long)b.orders_n, (unsigned long long)b.fills);
-    if (unknown || bad)
-        printf("backtest: %llu messages for symbols the config does not have, %llu not "
-               "understood (left out)\n",
-               (unsigned long long)unknown, (unsigned long long)bad);
-    if (!b.events) {
+    for (uint32_t i = 0; i < b->ns && b->trading; i++)
+        push_point(&b->s[i], b->last_ns, equity_of(b, b->s[i].id));
+    if (!b->events) {
         fprintf(stderr, "nexus backtest: no market event of the config's symbols in the data%s\n",
-                b.from_ns || b.to_ns ? " between --from and --to" : "");
+                from || to ? " between --from and --to" : "");
         rc = NX_EXIT_CONFIG;
         goto out;
     }
-    FILE *js = stats ? fopen(stats, "w") : NULL;
-    if (stats && !js) {
-        fprintf(stderr, "nexus backtest: cannot write %s\n", stats);
-        rc = NX_EXIT_CONFIG;
-        goto out;
-    }
-    print_stats(&b, nx_symtab_get(&b.symtab, 0)->price_scale, js);
-    if (js)
-        fclose(js);
     rc = NX_EXIT_OK;
 out:
-    if (b.orders && fclose(b.orders) && rc == NX_EXIT_OK) {
-        fprintf(stderr, "nexus backtest: cannot write %s\n", orders);
+    if (b->orders && fclose(b->orders) && rc == NX_EXIT_OK) {
+        fprintf(stderr, "nexus backtest: cannot write %s\n", o->orders);
         rc = NX_EXIT_FAIL;
     }
-    nx_desk_destroy(b.desk);
-    nx_cortex_destroy(b.cx);
-    nx_tickguard_destroy(b.guard);
-    for (int i = 0; i < ninputs; i++) {
-        if (in[i].r)
-            nx_decoder_fini(&in[i].dec);
-        nx_replay_destroy(in[i].r);
+    b->orders = NULL;
+    nx_log_set_level((nx_log_level_t)level);
+    return rc;
+}
+
+/* ---- sweeps and walk-forward --------------------------------------------- */
+
+static const char *const metrics[] = {"sharpe", "sortino", "calmar", "return", "profit_factor",
+                                      "win_rate", "max_drawdown", NULL};
+
+/* The statistic a sweep sorts by (larger is better; the drawdown negated). */
+static double metric_of(const bt_stats_t *st, const char *m)
+{
+    return !strcmp(m, "sortino")         ? st->sortino
+           : !strcmp(m, "calmar")        ? st->calmar
+           : !strcmp(m, "return")        ? st->total_return
+           : !strcmp(m, "profit_factor") ? st->profit_factor
+           : !strcmp(m, "win_rate")      ? st->win_rate
+           : !strcmp(m, "max_drawdown")  ? -st->max_dd
+                                         : st->sharpe;
+}
+
+typedef struct bt_point_res {
+    int idx, ok;
+    int64_t vals[BT_MAX_SWEEPS];
+    bt_stats_t st;
+} bt_point_res_t;
+
+static int grid_size(const bt_opts_t *o)
+{
+    int n = 1;
+    for (int k = 0; k < o->nsweep; k++)
+        n *= (int)((o->sweep[k].hi - o->sweep[k].lo) / o->sweep[k].step + 1);
+    return n;
+}
+
+static void grid_point(const bt_opts_t *o, int idx, int64_t *vals)
+{
+    for (int k = o->nsweep - 1; k >= 0; k--) {
+        int n = (int)((o->sweep[k].hi - o->sweep[k].lo) / o->sweep[k].step + 1);
+        vals[k] = o->sweep[k].lo + (idx % n) * o->sweep[k].step;
+        idx /= n;
     }
-    nx_ring_destroy(b.ring);
-    for (uint32_t i = 0; i < b.ns; i++)
-        free(b.s[i].curve);
-    free(b.trades);
+}
+
+/* Every point of the grid between from and to, on up to o->workers
+ * processes at once (each a fork with the data already read); session 1's
+ * statistics per point into res (in grid order, whatever finished first). */
+static int run_grid(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, int64_t to,
+                    bt_point_res_t *res, int npts)
+{
+    int next = 0, running = 0, failed = 0;
+    struct {
+        pid_t pid;
+        int fd, idx;
+    } kids[64];
+    fflush(stdout);
+    fflush(stderr);
+    while ((next < npts || running) && !failed) {
+        while (next < npts && running < o->workers) {
+            int fds[2];
+            if (pipe(fds))
+                return NX_EXIT_FAIL;
+            res[next].idx = next;
+            grid_point(o, next, res[next].vals);
+            pid_t pid = fork();
+            if (pid < 0)
+                return NX_EXIT_FAIL;
+            if (pid == 0) {
+                close(fds[0]);
+                int rc = run_once(b, o, in, from, to, res[next].vals, 1);
+                bt_stats_t st;
+                memset(&st, 0, sizeof st);
+                if (!rc && b->ns)
+                    stats_of(b, &b->s[0], &st);
+                ssize_t w = write(fds[1], &st, sizeof st);
+                _exit(rc ? rc : w == (ssize_t)sizeof st ? 0 : NX_EXIT_FAIL);
+            }
+            close(fds[1]);
+            kids[running].pid = pid, kids[running].fd = fds[0], kids[running].idx = next;
+            running++, next++;
+        }
+        int st;
+        pid_t done = wait(&st);
+        for (int k = 0; k < running; k++) {
+            if (kids[k].pid != done)
+                continue;
+            bt_point_res_t *r = &res[kids[k].idx];
+            r->ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+                    read(kids[k].fd, &r->st, sizeof r->st) == (ssize_t)sizeof r->st;
+            if (!r->ok)
+                failed = WIFEXITED(st) ? WEXITSTATUS(st) : NX_EXIT_FAIL;
+            close(kids[k].fd);
+            kids[k] = kids[--running];
+            break;
+        }
+    }
+    while (running) { /* after a failure: the others are waited for */
+        wait(NULL);
+        close(kids[--running].fd);
+    }
+    return failed;
+}
+
+static int by_metric(const bt_point_res_t *a, const bt_point_res_t *b, const char *m)
+{
+    double x = metric_of(&a->st, m), y = metric_of(&b->st, m);
+    if (x != y)
+        return x > y ? -1 : 1;
+    return a->idx - b->idx; /* ties: the grid's order, so the table is the same every run */
+}
+
+static const char *sort_metric;
+static int cmp_points(const void *a, const void *b)
+{
+    return by_metric(a, b, sort_metric);
+}
+
+static void print_row(const bt_opts_t *o, const bt_point_res_t *r, const char *prefix)
+{
+    printf("%s", prefix);
+    for (int k = 0; k < o->nsweep; k++)
+        printf("%s=%-8lld ", o->sweep[k].key, (long long)r->vals[k]);
+    printf("return %7.2f%%  sharpe %6.2f  sortino %6.2f  calmar %6.2f  max dd %6.2f%%  "
+           "trades %4u  win %5.1f%%  pf %5.2f\n",
+           r->st.total_return * 100, r->st.sharpe, r->st.sortino, r->st.calmar,
+           r->st.max_dd * 100, r->st.trades, r->st.win_rate * 100, r->st.profit_factor);
+}
+
+static int sweep(bt_t *b, const bt_opts_t *o, bt_input_t *in)
+{
+    int npts = grid_size(o);
+    bt_point_res_t *res = calloc((size_t)npts, sizeof *res);
+    if (!res)
+        return NX_EXIT_FAIL;
+    sort_metric = o->metric;
+    int rc;
+    if (!o->walk) {
+        printf("sweep: %d runs of session 1 on %d worker%s, sorted by %s\n", npts, o->workers,
+               o->workers == 1 ? "" : "s", o->metric);
+        if ((rc = run_grid(b, o, in, o->from_ns, o->to_ns, res, npts)) == 0) {
+            qsort(res, (size_t)npts, sizeof *res, cmp_points);
+            for (int i = 0; i < npts; i++)
+                print_row(o, &res[i], "  ");
+        }
+        free(res);
+        return rc;
+    }
+    /* walk-forward: the span cut in walk + 1 windows; the grid's best on
+     * each window is traded on the next; only those results are shown */
+    int64_t t0, t1;
+    data_span(in, o->ninputs, &t0, &t1);
+    if (o->from_ns)
+        t0 = o->from_ns / NX_NS_PER_MS;
+    if (o->to_ns && o->to_ns / NX_NS_PER_MS < t1)
+        t1 = o->to_ns / NX_NS_PER_MS;
+    int64_t w = (t1 - t0) / (o->walk + 1);
+    printf("walk-forward: %d windows of %.1f days; each optimised on its %d-run grid by %s, "
+           "then traded on the next (out of sample)\n",
+           o->walk + 1, (double)w / 86400000.0, npts, o->metric);
+    double growth = 1;
+    rc = 0;
+    for (int i = 0; i < o->walk && !rc; i++) {
+        int64_t a = t0 + w * i, z = a + w, zz = z + w;
+        if ((rc = run_grid(b, o, in, a * NX_NS_PER_MS, z * NX_NS_PER_MS, res, npts)))
+            break;
+        qsort(res, (size_t)npts, sizeof *res, cmp_points);
+        bt_point_res_t best = res[0];
+        if ((rc = run_once(b, o, in, z * NX_NS_PER_MS, zz * NX_NS_PER_MS, best.vals, 1)))
+            break;
+        if (b->ns)
+            stats_of(b, &b->s[0], &best.st);
+        run_free(b, in, o->ninputs);
+        char from_s[32], to_s[32], prefix[96];
+        nx_utc_format(z / 1000, from_s, sizeof from_s);
+        nx_utc_format(zz / 1000, to_s, sizeof to_s);
+        snprintf(prefix, sizeof prefix, "  %.10s .. %.10s  ", from_s, to_s);
+        print_row(o, &best, prefix);
+        growth *= 1 + best.st.total_return;
+    }
+    if (!rc)
+        printf("out of sample, compounded: %.2f%%\n", (growth - 1) * 100);
+    free(res);
+    return rc;
+}
+
+/* "key=from:to:step" */
+static int parse_sweep(const char *s, bt_sweep_t *out)
+{
+    const char *eq = strchr(s, '=');
+    long long lo, hi, step;
+    if (!eq || (size_t)(eq - s) >= sizeof out->key ||
+        sscanf(eq + 1, "%lld:%lld:%lld", &lo, &hi, &step) != 3 || step <= 0 || hi < lo ||
+        (hi - lo) / step > 1000)
+        return -1;
+    snprintf(out->key, sizeof out->key, "%.*s", (int)(eq - s), s);
+    out->lo = lo, out->hi = hi, out->step = step;
+    return 0;
+}
+
+int nx_cmd_backtest(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},  {"from", required_argument, 0, 'f'},
+        {"to", required_argument, 0, 't'},      {"venue", required_argument, 0, 'v'},
+        {"symbol", required_argument, 0, 's'},  {"orders", required_argument, 0, 'o'},
+        {"stats", required_argument, 0, 'S'},   {"sweep", required_argument, 0, 'w'},
+        {"metric", required_argument, 0, 'm'},  {"workers", required_argument, 0, 'j'},
+        {"walk-forward", required_argument, 0, 'W'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    static bt_t b; /* large; one backtest per process */
+    memset(&b, 0, sizeof b);
+    bt_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.metric = "sharpe";
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o.workers = ncpu > 0 ? (int)(ncpu < 64 ? ncpu : 64) : 1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            o.config = optarg;
+            break;
+        case 'f':
+        case 't': {
+            int64_t t = parse_time(optarg);
+            if (t < 0) {
+                fprintf(stderr, "nexus backtest: --%s %s: want 2021-03-01, 2021-03-01T12:00:00 "
+                                "or ms since the epoch\n",
+                        c == 'f' ? "from" : "to", optarg);
+                return NX_EXIT_USAGE;
+            }
+            *(c == 'f' ? &o.from_ns : &o.to_ns) = t;
+            break;
+        }
+        case 'v':
+            o.venue_s = optarg;
+            break;
+        case 's':
+            o.symbol = optarg;
+            break;
+        case 'o':
+            o.orders = optarg;
+            break;
+        case 'S':
+            o.stats = optarg;
+            break;
+        case 'w':
+            if (o.nsweep == BT_MAX_SWEEPS || parse_sweep(optarg, &o.sweep[o.nsweep])) {
+                fprintf(stderr, "nexus backtest: --sweep %s: want KEY=FROM:TO:STEP (a /config "
+                                "key, whole numbers, at most 1001 values and %d sweeps)\n",
+                        optarg, BT_MAX_SWEEPS);
+                return NX_EXIT_USAGE;
+            }
+            o.nsweep++;
+            break;
+        case 'm': {
+            int ok = 0;
+            for (int i = 0; metrics[i]; i++)
+                ok |= !strcmp(optarg, metrics[i]);
+            if (!ok) {
+                fprintf(stderr, "nexus backtest: --metric %s: one of sharpe, sortino, calmar, "
+                                "return, profit_factor, win_rate, max_drawdown\n",
+                        optarg);
+                return NX_EXIT_USAGE;
+            }
+            o.metric = optarg;
+            break;
+        }
+        case 'j':
+        case 'W': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64) {
+                fprintf(stderr, "nexus backtest: --%s %s: want 1..64\n",
+                        c == 'j' ? "workers" : "walk-forward", optarg);
+                return NX_EXIT_USAGE;
+            }
+            *(c == 'j' ? &o.workers : &o.walk) = (int)v;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return NX_EXIT_OK;
+        default:
+            usage(stderr);
+            return NX_EXIT_USAGE;
+        }
+    }
+    o.ninputs = argc - optind;
+    o.inputs = (const char **)(argv + optind);
+    if (!o.config || o.ninputs < 1 || o.ninputs > BT_MAX_INPUTS) {
+        usage(stderr);
+        return NX_EXIT_USAGE;
+    }
+    if (o.to_ns && o.to_ns <= o.from_ns) {
+        fprintf(stderr, "nexus backtest: --to must be after --from\n");
+        return NX_EXIT_USAGE;
+    }
+    if (o.walk && !o.nsweep) {
+        fprintf(stderr, "nexus backtest: --walk-forward optimises a --sweep: give one\n");
+        return NX_EXIT_USAGE;
+    }
+    if (o.nsweep && grid_size(&o) > 100000) {
+        fprintf(stderr, "nexus backtest: the sweep's grid is over 100,000 runs\n");
+        return NX_EXIT_USAGE;
+    }
+    if (nx_cli_config_load(o.config, &b.cfg))
+        return NX_EXIT_CONFIG;
+    b.cfg.cortex.watch = 0; /* no hot swap: the plugins are what they were at the start */
+    const nx_config_t *cfg = &b.cfg;
+    if (!cfg->n_symbols || !cfg->trading.n_sessions) {
+        fprintf(stderr, "nexus backtest: %s: the config has no %s to trade\n", o.config,
+                cfg->n_symbols ? "sessions (trading.sessions)" : "symbols");
+        return NX_EXIT_CONFIG;
+    }
+    bt_input_t in[BT_MAX_INPUTS];
+    memset(in, 0, sizeof in);
+    int rc = load_inputs(&o, cfg, in);
+    if (rc == NX_EXIT_OK && o.nsweep)
+        rc = sweep(&b, &o, in);
+    else if (rc == NX_EXIT_OK && (rc = run_once(&b, &o, in, o.from_ns, o.to_ns, NULL, 0)) == 0) {
+        uint64_t unknown = 0, bad = 0;
+        for (int i = 0; i < o.ninputs; i++) {
+            unknown += in[i].dec.st.unknown_symbol;
+            bad += in[i].dec.st.errors;
+        }
+        char t0[32] = "-", t1[32] = "-";
+        if (b.first_ns)
+            nx_utc_format(b.first_ns / NX_NS_PER_SEC, t0, sizeof t0);
+        if (b.last_ns)
+            nx_utc_format(b.last_ns / NX_NS_PER_SEC, t1, sizeof t1);
+        printf("backtest: %llu events from %s to %s UTC, %llu signals, %llu orders, %llu fills\n",
+               (unsigned long long)b.events, t0, t1, (unsigned long long)b.signals,
+               (unsigned long long)b.orders_n, (unsigned long long)b.fills);
+        if (unknown || bad)
+            printf("backtest: %llu messages for symbols the config does not have, %llu not "
+                   "understood (left out)\n",
+                   (unsigned long long)unknown, (unsigned long long)bad);
+        FILE *js = o.stats ? fopen(o.stats, "w") : NULL;
+        if (o.stats && !js) {
+            fprintf(stderr, "nexus backtest: cannot write %s\n", o.stats);
+            rc = NX_EXIT_CONFIG;
+        } else {
+            print_stats(&b, nx_symtab_get(&b.symtab, 0)->price_scale, js);
+            if (js && fclose(js)) {
+                fprintf(stderr, "nexus backtest: cannot write %s\n", o.stats);
+                rc = NX_EXIT_FAIL;
+            }
+        }
+    } else if (rc == NX_EXIT_CONFIG && !o.nsweep) {
+        /* what was counted before it stopped: symbols the config lacks */
+        uint64_t unknown = 0;
+        for (int i = 0; i < o.ninputs; i++)
+            unknown += in[i].dec.st.unknown_symbol;
+        if (unknown)
+            printf("backtest: %llu messages for symbols the config does not have\n",
+                   (unsigned long long)unknown);
+    }
+    run_free(&b, in, o.ninputs);
+    for (int i = 0; i < o.ninputs; i++)
+        nx_replay_destroy(in[i].r);
     return rc;
 }

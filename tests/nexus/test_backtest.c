@@ -490,6 +490,74 @@ static void test_backtest_equals_the_live_replay(void **state)
     free_stream(l2, n2);
 }
 
+/* The rows of a sweep's table (its header says how many workers ran). */
+static const char *rows_of(const char *out)
+{
+    const char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    return nl + 1;
+}
+
+/* A sweep gives the same table on one worker and on two, sorted by its
+ * statistic; the config's own value gives the plain run's figures; a
+ * walk-forward shows only its out-of-sample runs. */
+static void test_sweeps(void **state)
+{
+    (void)state;
+    static proc_t P1, P2, P0;
+    assert_int_equal(backtest(&P1, "--sweep", "trail_bp=100:200:50", "--workers", "1", csv, NULL,
+                              NULL),
+                     0);
+    assert_int_equal(backtest(&P2, "--sweep", "trail_bp=100:200:50", "--workers", "2", csv, NULL,
+                              NULL),
+                     0);
+    assert_non_null(strstr(P1.obuf, "sweep: 3 runs of session 1 on 1 worker, sorted by sharpe"));
+    assert_non_null(strstr(P2.obuf, "sweep: 3 runs of session 1 on 2 workers, sorted by sharpe"));
+    assert_string_equal(rows_of(P1.obuf), rows_of(P2.obuf));
+    /* sorted: each row's sharpe no higher than the one above */
+    double prev = 1e9;
+    int rows = 0;
+    for (const char *r = strstr(P1.obuf, "sharpe "); r; r = strstr(r + 1, "sharpe ")) {
+        if (r < rows_of(P1.obuf))
+            continue;
+        double v = atof(r + 7);
+        assert_true(v <= prev);
+        prev = v;
+        rows++;
+    }
+    assert_int_equal(rows, 3);
+    /* trail_bp 150 is the config's: its return is the plain run's */
+    assert_int_equal(backtest(&P0, csv, NULL, NULL, NULL, NULL, NULL, NULL), 0);
+    const char *ret = strstr(P0.obuf, "return ");
+    const char *row = strstr(P1.obuf, "trail_bp=150");
+    assert_non_null(ret);
+    assert_non_null(row);
+    char want[32];
+    snprintf(want, sizeof want, "%.2f%%", atof(ret + 7));
+    char line[256];
+    snprintf(line, sizeof line, "%.*s", (int)(strchr(row, '\n') - row), row);
+    if (!strstr(line, want))
+        fail_msg("the sweep's row \"%s\" is not the plain run's return %s", line, want);
+    /* walk-forward: three windows, two out-of-sample rows, compounded */
+    assert_int_equal(backtest(&P1, "--sweep", "trail_bp=100:200:100", "--walk-forward", "2", csv,
+                              NULL, NULL),
+                     0);
+    assert_non_null(strstr(P1.obuf, "walk-forward: 3 windows of "));
+    int oos = 0;
+    for (const char *r = strstr(P1.obuf, "  20"); r; r = strstr(r + 1, "\n  20"))
+        oos++;
+    assert_int_equal(oos, 2);
+    assert_non_null(strstr(P1.obuf, "out of sample, compounded: "));
+    /* what is refused */
+    assert_int_equal(backtest(&P1, "--sweep", "colour=1:3:1", csv, NULL, NULL, NULL, NULL), 64);
+    assert_non_null(strstr(P1.ebuf, "--sweep colour=1: not a setting of session owner"));
+    assert_int_equal(backtest(&P1, "--sweep", "trail_bp=300:100:1", csv, NULL, NULL, NULL, NULL),
+                     64);
+    assert_non_null(strstr(P1.ebuf, "want KEY=FROM:TO:STEP"));
+    assert_int_equal(backtest(&P1, "--walk-forward", "2", csv, NULL, NULL, NULL, NULL), 64);
+    assert_non_null(strstr(P1.ebuf, "--walk-forward optimises a --sweep"));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -503,6 +571,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_from_and_to, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backtest_equals_the_live_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweeps, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
