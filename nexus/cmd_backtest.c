@@ -81,6 +81,9 @@ typedef struct bt {
     FILE *orders;
     int64_t from_ns, to_ns, first_ns, last_ns, day_end_ns;
     uint64_t events, signals, orders_n, fills;
+    bt_point_t *px; /* symbol 0's candle closes (the shortest timeframe), for the report */
+    size_t npx, pxcap;
+    uint32_t px_iv;
     bt_session_t s[BT_MAX_SESSIONS];
     uint32_t ns;
     bt_trade_t *trades;
@@ -88,6 +91,7 @@ typedef struct bt {
     /* the strategy of the latest entry decision per session and symbol */
     uint16_t entry_strategy[BT_MAX_SESSIONS][NX_OMS_MAX_SYMBOLS];
     int trading; /* past --from */
+    int report;  /* keep what the HTML report draws */
     int failed;
 } bt_t;
 
@@ -263,6 +267,22 @@ static void on_event(bt_t *b, const nx_event_t *ev)
         if (t)
             day_ends(b, t);
         nx_desk_on_market(b->desk, ev);
+        if (b->report && ev->hdr.type == NX_EV_KLINE && ev->u.kline.closed && ev->hdr.symbol == 0 &&
+            (!b->px_iv || ev->u.kline.interval_s <= b->px_iv)) {
+            if (ev->u.kline.interval_s < b->px_iv)
+                b->npx = 0; /* a shorter timeframe came: that one */
+            b->px_iv = ev->u.kline.interval_s;
+            if (b->npx == b->pxcap) {
+                size_t cap = b->pxcap ? b->pxcap * 2 : 4096;
+                bt_point_t *p = realloc(b->px, cap * sizeof *p);
+                if (!p)
+                    b->failed = NX_ENOMEM;
+                else
+                    b->px = p, b->pxcap = cap;
+            }
+            if (b->npx < b->pxcap)
+                b->px[b->npx++] = (bt_point_t){t, ev->u.kline.close};
+        }
     }
     nx_cortex_on_event(b->cx, ev);
     b->events++;
@@ -293,7 +313,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nexus backtest --config FILE [--from T] [--to T] [--venue V] [--symbol S]\n"
-            "                      [--orders FILE] [--stats FILE] DATA...\n"
+            "                      [--orders FILE] [--stats FILE] [--report FILE] DATA...\n"
             "       nexus backtest --config FILE --sweep KEY=FROM:TO:STEP [--sweep ...]\n"
             "                      [--metric M] [--workers N] [--walk-forward N] DATA...\n\n"
             "History through the engine's own cortex, regime routing, shield, desk and paper\n"
@@ -312,6 +332,8 @@ static void usage(FILE *out)
             "                 or the first symbol)\n"
             "  --orders FILE  every decision, order, fill and closed trade as JSON lines\n"
             "  --stats FILE   the statistics, daily equity and trades of each session as JSON\n"
+            "  --report FILE  one HTML page that opens offline: statistics, equity and drawdown,\n"
+            "                 the price with entries and exits, monthly returns, the trades\n"
             "  --sweep KEY=FROM:TO:STEP   run the grid of a session setting (a /config key:\n"
             "                 leverage, size_bp, stop_bp, trail_bp, cooldown_s, ...; up to 4)\n"
             "                 and print session 1's results sorted by --metric\n"
@@ -504,6 +526,263 @@ static void print_stats(const bt_t *b, unsigned ps, FILE *js)
                 (unsigned long long)b->orders_n, (unsigned long long)b->fills);
 }
 
+/* ---- the HTML report ----------------------------------------------------- */
+
+/* One self-contained page (inline SVG and CSS, no script, nothing fetched):
+ * per session its statistics, equity and drawdown curves, the price with
+ * its entries and exits, monthly returns and the trades. */
+
+static void html_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '"')
+            fputs("&quot;", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+#define SVG_W 960
+#define SVG_H 240
+#define SVG_PAD 40
+
+typedef struct plot {
+    int64_t t0, t1;
+    double lo, hi;
+} plot_t;
+
+static double px_x(const plot_t *p, int64_t t)
+{
+    return SVG_PAD + (double)(t - p->t0) / (double)(p->t1 > p->t0 ? p->t1 - p->t0 : 1) *
+                         (SVG_W - 2 * SVG_PAD);
+}
+
+static double px_y(const plot_t *p, double v)
+{
+    return SVG_H - SVG_PAD / 2.0 -
+           (v - p->lo) / (p->hi > p->lo ? p->hi - p->lo : 1) * (SVG_H - SVG_PAD);
+}
+
+static void svg_open(FILE *f, const char *cls, const plot_t *p, const char *label, int decimals)
+{
+    fprintf(f, "<svg class=\"%s\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\">", cls, SVG_W,
+            SVG_H, SVG_W, SVG_H);
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>", SVG_PAD,
+            SVG_PAD / 2, SVG_W - 2 * SVG_PAD, SVG_H - SVG_PAD);
+    fprintf(f, "<text x=\"%d\" y=\"14\" class=\"label\">", SVG_PAD);
+    html_text(f, label);
+    fprintf(f, "</text><text x=\"%d\" y=\"%.1f\" class=\"tick\">%.*f</text>", 2,
+            px_y(p, p->hi) + 4, decimals, p->hi);
+    fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"tick\">%.*f</text>", 2, px_y(p, p->lo), decimals,
+            p->lo);
+    char a[32], z[32];
+    nx_utc_format(p->t0 / NX_NS_PER_SEC, a, sizeof a);
+    nx_utc_format(p->t1 / NX_NS_PER_SEC, z, sizeof z);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"tick\">%.10s</text>", SVG_PAD, SVG_H - 2, a);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">%.10s</text>",
+            SVG_W - SVG_PAD, SVG_H - 2, z);
+}
+
+/* the session's equity (money units to a double in the quote) */
+static double eq_of(const bt_point_t *q, unsigned ps)
+{
+    return (double)q->equity / (double)nx_pow10[ps];
+}
+
+static void report_session(FILE *f, const bt_t *b, const bt_session_t *s, unsigned ps)
+{
+    nx_desk_info_t in;
+    nx_desk_info(b->desk, s->id, &in);
+    bt_stats_t st;
+    stats_of(b, s, &st);
+    fprintf(f, "<section class=\"session\" id=\"session-%u\"><h2>Session %u: ", s->id, s->id);
+    html_text(f, in.name);
+    fprintf(f, "</h2>\n<table class=\"stats\"><tr>");
+    char e0[32], e1[32], ex[32];
+    nx_fixed_format(s->start_equity, ps, e0, sizeof e0);
+    nx_fixed_format(st.final_equity, ps, e1, sizeof e1);
+    nx_fixed_format((int64_t)llround(st.expectancy), ps, ex, sizeof ex);
+    fprintf(f,
+            "<th>equity</th><td>%s &rarr; %s</td><th>return</th><td>%.2f%%</td>"
+            "<th>a year</th><td>%.2f%%</td><th>max drawdown</th><td>%.2f%%</td></tr><tr>"
+            "<th>Sharpe</th><td>%.2f</td><th>Sortino</th><td>%.2f</td><th>Calmar</th><td>%.2f</td>"
+            "<th>longest under a peak</th><td>%.1f days</td></tr><tr>"
+            "<th>trades</th><td>%u</td><th>won</th><td>%.1f%%</td><th>profit factor</th><td>%.2f</td>"
+            "<th>expectancy</th><td>%s</td></tr><tr><th>exposure</th><td>%.1f%%</td></tr></table>\n",
+            e0, e1, st.total_return * 100, st.annual_return * 100, st.max_dd * 100, st.sharpe,
+            st.sortino, st.calmar, st.max_dd_days, st.trades, st.win_rate * 100,
+            st.profit_factor, ex, st.exposure * 100);
+    if (!s->npts) {
+        fprintf(f, "</section>\n");
+        return;
+    }
+    /* equity and drawdown */
+    plot_t p = {s->curve[0].t_ns, s->curve[s->npts - 1].t_ns, 1e300, -1e300};
+    for (size_t i = 0; i < s->npts; i++) {
+        double v = eq_of(&s->curve[i], ps);
+        p.lo = v < p.lo ? v : p.lo;
+        p.hi = v > p.hi ? v : p.hi;
+    }
+    svg_open(f, "equity", &p, "equity", 2);
+    fprintf(f, "<polyline class=\"line\" points=\"");
+    for (size_t i = 0; i < s->npts; i++)
+        fprintf(f, "%.1f,%.1f ", px_x(&p, s->curve[i].t_ns), px_y(&p, eq_of(&s->curve[i], ps)));
+    fprintf(f, "\"/></svg>\n");
+    plot_t d = p;
+    d.lo = -st.max_dd * 100;
+    d.hi = 0;
+    svg_open(f, "drawdown", &d, "drawdown, % below the peak", 2);
+    fprintf(f, "<polygon class=\"area\" points=\"%.1f,%.1f ", px_x(&d, s->curve[0].t_ns),
+            px_y(&d, 0));
+    double peak = 0;
+    for (size_t i = 0; i < s->npts; i++) {
+        double v = eq_of(&s->curve[i], ps);
+        peak = v > peak ? v : peak;
+        fprintf(f, "%.1f,%.1f ", px_x(&d, s->curve[i].t_ns), px_y(&d, (v / peak - 1) * 100));
+    }
+    fprintf(f, "%.1f,%.1f\"/></svg>\n", px_x(&d, s->curve[s->npts - 1].t_ns), px_y(&d, 0));
+    /* the price, with this session's entries and exits */
+    if (b->npx) {
+        const nx_symbol_t *y = nx_symtab_get(&b->symtab, 0);
+        double div = (double)nx_pow10[y->price_scale];
+        plot_t q = {b->px[0].t_ns, b->px[b->npx - 1].t_ns, 1e300, -1e300};
+        for (size_t i = 0; i < b->npx; i++) {
+            double v = (double)b->px[i].equity / div;
+            q.lo = v < q.lo ? v : q.lo;
+            q.hi = v > q.hi ? v : q.hi;
+        }
+        char label[96];
+        snprintf(label, sizeof label, "%s: entries (triangles) and exits (circles)", y->name);
+        svg_open(f, "price", &q, label, 2);
+        size_t step = b->npx > 2000 ? (b->npx + 1999) / 2000 : 1;
+        fprintf(f, "<polyline class=\"line\" points=\"");
+        for (size_t i = 0; i < b->npx; i += step)
+            fprintf(f, "%.1f,%.1f ", px_x(&q, b->px[i].t_ns),
+                    px_y(&q, (double)b->px[i].equity / div));
+        fprintf(f, "\"/>");
+        for (size_t i = 0; i < b->ntrades; i++) {
+            const bt_trade_t *t = &b->trades[i];
+            if (t->session != s->id || t->symbol != 0)
+                continue;
+            double ex0 = px_x(&q, t->opened_ns ? t->opened_ns : t->closed_ns),
+                   ey0 = px_y(&q, (double)t->entry_px / div);
+            fprintf(f, "<path class=\"entry %s\" d=\"M%.1f,%.1f l-4,%d l8,0 z\"/>",
+                    t->dir > 0 ? "long" : "short", ex0, ey0, t->dir > 0 ? 7 : -7);
+            fprintf(f, "<circle class=\"exit %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>",
+                    t->pnl > 0 ? "win" : "loss", px_x(&q, t->closed_ns),
+                    px_y(&q, (double)t->exit_px / div));
+        }
+        fprintf(f, "</svg>\n");
+    }
+    /* monthly returns: equity at each month's last point against the one before */
+    fprintf(f, "<h3>Monthly returns</h3><table class=\"monthly\"><tr><th></th>");
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (int m = 0; m < 12; m++)
+        fprintf(f, "<th>%s</th>", mon[m]);
+    fprintf(f, "</tr>");
+    double prev = (double)s->start_equity;
+    int cur_y = -1, cur_m = -1;
+    double last = prev;
+    for (size_t i = 0; i <= s->npts; i++) {
+        int y = 0, m = 0;
+        if (i < s->npts) {
+            time_t tt = (time_t)(s->curve[i].t_ns / NX_NS_PER_SEC);
+            struct tm tm;
+            gmtime_r(&tt, &tm);
+            y = tm.tm_year + 1900, m = tm.tm_mon;
+        }
+        if (cur_y >= 0 && (i == s->npts || y != cur_y || m != cur_m)) {
+            double r = last / prev - 1;
+            fprintf(f, "<td class=\"%s\">%.2f%%</td>", r >= 0 ? "up" : "down", r * 100);
+            prev = last;
+            if (i < s->npts && y != cur_y)
+                fprintf(f, "</tr>");
+        }
+        if (i == s->npts)
+            break;
+        if (y != cur_y) {
+            fprintf(f, "<tr><th>%d</th>", y);
+            for (int k = 0; k < m; k++)
+                fprintf(f, "<td></td>");
+        } else if (m > cur_m + 1) {
+            for (int k = cur_m + 1; k < m; k++)
+                fprintf(f, "<td></td>");
+        }
+        cur_y = y, cur_m = m;
+        last = (double)s->curve[i].equity;
+    }
+    fprintf(f, "</tr></table>\n");
+    /* the trades */
+    fprintf(f, "<h3>Trades</h3><table class=\"trades\"><tr><th>opened (UTC)</th><th>closed</th>"
+               "<th>side</th><th>qty</th><th>entry</th><th>exit</th><th>P&amp;L</th><th>exit "
+               "by</th><th>strategy</th></tr>\n");
+    int shown = 0;
+    for (size_t i = 0; i < b->ntrades && shown < 2000; i++) {
+        const bt_trade_t *t = &b->trades[i];
+        if (t->session != s->id)
+            continue;
+        const nx_symbol_t *y = nx_symtab_get(&b->symtab, t->symbol);
+        char o[32], c[32], q[32], en[32], xp[32], pn[32], nm[48];
+        nx_utc_format(t->opened_ns / NX_NS_PER_SEC, o, sizeof o);
+        nx_utc_format(t->closed_ns / NX_NS_PER_SEC, c, sizeof c);
+        nx_fixed_format(t->qty, y->qty_scale, q, sizeof q);
+        nx_fixed_format(t->entry_px, y->price_scale, en, sizeof en);
+        nx_fixed_format(t->exit_px, y->price_scale, xp, sizeof xp);
+        nx_fixed_format(t->pnl, ps, pn, sizeof pn);
+        fprintf(f,
+                "<tr class=\"trade\"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                "<td>%s</td><td class=\"%s\">%s</td><td>%s</td><td>",
+                o, c, t->dir > 0 ? "long" : "short", q, en, xp, t->pnl > 0 ? "up" : "down", pn,
+                nx_exit_reason_name((nx_exit_reason_t)t->reason));
+        html_text(f, strategy_name(b, t->strategy, nm, sizeof nm));
+        fprintf(f, "</td></tr>\n");
+        shown++;
+    }
+    fprintf(f, "</table>%s</section>\n",
+            shown == 2000 ? "<p>The first 2000 trades are shown; --stats has them all.</p>" : "");
+}
+
+static int write_report(const bt_t *b, const char *path, const char *config, unsigned ps)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    char t0[32], t1[32];
+    nx_utc_format(b->first_ns / NX_NS_PER_SEC, t0, sizeof t0);
+    nx_utc_format(b->last_ns / NX_NS_PER_SEC, t1, sizeof t1);
+    fprintf(f,
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"generator\" content=\"nexus backtest\"><title>Nexus backtest</title>\n"
+            "<style>body{font:14px system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}"
+            "h1{font-size:20px}h2{font-size:17px;margin-top:32px}h3{font-size:15px}"
+            "table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 8px;text-align:right;"
+            "border-bottom:1px solid #e3e6ec}th{color:#596275;font-weight:600}"
+            "svg{display:block;margin:10px 0}.frame{fill:#fafbfd;stroke:#d5d9e2}"
+            ".line{fill:none;stroke:#2f6fd6;stroke-width:1.2}.area{fill:#e05a5a;opacity:.55}"
+            ".label{font-size:12px;fill:#1d2330}.tick{font-size:10px;fill:#6b7385}"
+            ".entry.long{fill:#1f9d55}.entry.short{fill:#c0392b}.exit.win{fill:#1f9d55}"
+            ".exit.loss{fill:#c0392b}.up{color:#1f9d55}.down{color:#c0392b}"
+            "table.trades{font-size:12px}</style></head><body>\n"
+            "<h1>Backtest</h1><p>Config ");
+    html_text(f, config);
+    fprintf(f,
+            ", %llu market events from %s to %s UTC; %llu signals, %llu orders, %llu fills. "
+            "Every time is the data's; the same inputs give this same page.</p>\n",
+            (unsigned long long)b->events, t0, t1, (unsigned long long)b->signals,
+            (unsigned long long)b->orders_n, (unsigned long long)b->fills);
+    for (uint32_t i = 0; i < b->ns; i++)
+        report_session(f, b, &b->s[i], ps);
+    fprintf(f, "</body></html>\n");
+    return fclose(f);
+}
+
 /* ---- the run ------------------------------------------------------------- */
 
 typedef struct bt_input {
@@ -543,7 +822,7 @@ typedef struct bt_sweep {
 } bt_sweep_t;
 
 typedef struct bt_opts {
-    const char *config, *venue_s, *symbol, *orders, *stats, *metric;
+    const char *config, *venue_s, *symbol, *orders, *stats, *metric, *report;
     int64_t from_ns, to_ns;
     bt_sweep_t sweep[BT_MAX_SWEEPS];
     int nsweep, workers, walk;
@@ -634,7 +913,9 @@ static void run_free(bt_t *b, bt_input_t *in, int n)
     for (uint32_t i = 0; i < b->ns; i++)
         free(b->s[i].curve);
     free(b->trades);
+    free(b->px);
     b->desk = NULL, b->cx = NULL, b->guard = NULL, b->ring = NULL, b->trades = NULL;
+    b->px = NULL, b->npx = b->pxcap = 0;
     b->ns = 0;
 }
 
@@ -649,6 +930,7 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
     memset(b, 0, sizeof *b);
     b->cfg = keep;
     b->from_ns = from, b->to_ns = to;
+    b->report = o->report && !quiet_log;
     nx_symtab_init(&b->symtab);
     if (nx_config_symbols_intern(cfg, &b->symtab) ||
         nx_ring_create(&b->ring, "backtest", 1 << 14, sizeof(nx_event_t), 1, NX_RING_NO_DROP,
@@ -967,7 +1249,8 @@ int nx_cmd_backtest(int argc, char **argv)
         {"symbol", required_argument, 0, 's'},  {"orders", required_argument, 0, 'o'},
         {"stats", required_argument, 0, 'S'},   {"sweep", required_argument, 0, 'w'},
         {"metric", required_argument, 0, 'm'},  {"workers", required_argument, 0, 'j'},
-        {"walk-forward", required_argument, 0, 'W'}, {"help", no_argument, 0, 'h'},
+        {"walk-forward", required_argument, 0, 'W'}, {"report", required_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     static bt_t b; /* large; one backtest per process */
     memset(&b, 0, sizeof b);
@@ -1006,6 +1289,9 @@ int nx_cmd_backtest(int argc, char **argv)
             break;
         case 'S':
             o.stats = optarg;
+            break;
+        case 'R':
+            o.report = optarg;
             break;
         case 'w':
             if (o.nsweep == BT_MAX_SWEEPS || parse_sweep(optarg, &o.sweep[o.nsweep])) {
@@ -1104,9 +1390,14 @@ int nx_cmd_backtest(int argc, char **argv)
             fprintf(stderr, "nexus backtest: cannot write %s\n", o.stats);
             rc = NX_EXIT_CONFIG;
         } else {
-            print_stats(&b, nx_symtab_get(&b.symtab, 0)->price_scale, js);
+            unsigned ps = nx_symtab_get(&b.symtab, 0)->price_scale;
+            print_stats(&b, ps, js);
             if (js && fclose(js)) {
                 fprintf(stderr, "nexus backtest: cannot write %s\n", o.stats);
+                rc = NX_EXIT_FAIL;
+            }
+            if (o.report && write_report(&b, o.report, o.config, ps)) {
+                fprintf(stderr, "nexus backtest: cannot write %s\n", o.report);
                 rc = NX_EXIT_FAIL;
             }
         }
