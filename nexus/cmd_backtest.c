@@ -34,6 +34,7 @@
 #include "nx/fixed.h"
 #include "nx/log.h"
 #include "nx/oms.h"
+#include "nx/regime.h"
 #include "nx/replay.h"
 
 #include <getopt.h>
@@ -53,6 +54,7 @@ typedef struct bt_trade {
     int8_t dir;
     uint8_t reason;
     uint16_t strategy; /* the strategy whose signal opened it (0xffff: a person's, unknown) */
+    int8_t regime;     /* the market regime when it was decided (bt_regime_name), -1 unknown */
     int64_t qty, entry_px, exit_px, pnl, opened_ns, closed_ns;
 } bt_trade_t;
 
@@ -90,6 +92,7 @@ typedef struct bt {
     size_t ntrades, tcap;
     /* the strategy of the latest entry decision per session and symbol */
     uint16_t entry_strategy[BT_MAX_SESSIONS][NX_OMS_MAX_SYMBOLS];
+    int8_t entry_regime[BT_MAX_SESSIONS][NX_OMS_MAX_SYMBOLS]; /* and the regime then */
     int trading; /* past --from */
     int report;  /* keep what the HTML report draws */
     int failed;
@@ -140,6 +143,31 @@ static void write_json(bt_t *b, const nx_event_t *ev)
         fprintf(b->orders, "%s\n", json);
 }
 
+/* The market regime of a symbol now: with routing by regime, the class it
+ * routes by (0..3, nx_regime_class_t; -1 none yet); without, the rules'
+ * read (4 + nx_regime_t). */
+static int8_t regime_now(bt_t *b, uint32_t symbol)
+{
+    nx_regime_read_t r;
+    if (!b->cx || nx_cortex_regime_read(b->cx, symbol, &r))
+        return -1;
+    if (r.on)
+        return (int8_t)(r.cls >= 0 && r.cls < NX_RC_COUNT ? r.cls : -1);
+    nx_market_read_t m;
+    if (nx_cortex_market_read(b->cx, symbol, &m) || m.regime == NX_REGIME_UNKNOWN)
+        return -1;
+    return (int8_t)(4 + m.regime);
+}
+
+static const char *bt_regime_name(int8_t r)
+{
+    if (r < 0)
+        return "unknown";
+    if (r < 4)
+        return nx_regime_class_name(r);
+    return nx_regime_name((nx_regime_t)(r - 4));
+}
+
 /* The desk's journal: orders, fills, decisions, notices, saved states. */
 static void bt_journal(void *ctx, const nx_event_t *ev)
 {
@@ -166,7 +194,10 @@ static void bt_journal(void *ctx, const nx_event_t *ev)
             (d->signal_side == NX_SIG_BUY || d->signal_side == NX_SIG_SELL) &&
             d->session <= BT_MAX_SESSIONS && d->session &&
             ev->hdr.symbol < NX_OMS_MAX_SYMBOLS)
+        {
             b->entry_strategy[d->session - 1][ev->hdr.symbol] = d->strategy;
+            b->entry_regime[d->session - 1][ev->hdr.symbol] = regime_now(b, ev->hdr.symbol);
+        }
         write_json(b, ev);
         break;
     }
@@ -191,10 +222,13 @@ static void bt_journal(void *ctx, const nx_event_t *ev)
         }
         uint32_t y = ev->hdr.symbol;
         bt_trade_t *tr = &b->trades[b->ntrades++];
-        *tr = (bt_trade_t){n->session, y, n->dir, n->reason, 0xffff, n->qty, n->entry_px,
+        *tr = (bt_trade_t){n->session, y, n->dir, n->reason, 0xffff, -1, n->qty, n->entry_px,
                            n->exit_px, n->pnl, s->open_ns, t};
         if (n->session <= BT_MAX_SESSIONS && y < NX_OMS_MAX_SYMBOLS)
+        {
             tr->strategy = b->entry_strategy[n->session - 1][y];
+            tr->regime = b->entry_regime[n->session - 1][y];
+        }
         /* the time with a position open: from its first fill to its close */
         if (s->open_count) {
             s->open_count = 0;
@@ -454,15 +488,18 @@ static void print_stats(const bt_t *b, unsigned ps, FILE *js)
         printf("  %u trades, %u won (%.1f%%), profit factor %.2f, expectancy %s a trade, "
                "exposure %.1f%%\n",
                st.trades, st.wins, st.win_rate * 100, st.profit_factor, ex, st.exposure * 100);
-        /* by exit reason and by strategy */
-        for (int pass = 0; pass < 2; pass++) {
-            printf("  %s:", pass ? "by strategy" : "by exit");
-            for (int k = 0; k < (pass ? 64 : 16); k++) {
+        /* by exit reason, by strategy and by the regime at the entry */
+        static const char *const by[] = {"by exit", "by strategy", "by regime"};
+        for (int pass = 0; pass < 3; pass++) {
+            printf("  %s:", by[pass]);
+            for (int k = 0; k < (pass == 1 ? 64 : 16); k++) {
                 int n = 0;
                 int64_t pnl = 0;
                 for (size_t j = 0; j < b->ntrades; j++) {
                     const bt_trade_t *t = &b->trades[j];
-                    int key = pass ? (t->strategy == 0xffff ? 63 : t->strategy) : t->reason;
+                    int key = pass == 1   ? (t->strategy == 0xffff ? 63 : t->strategy)
+                              : pass == 2 ? t->regime + 1
+                                          : t->reason;
                     if (t->session == s->id && key == k)
                         n++, pnl += t->pnl;
                 }
@@ -471,8 +508,9 @@ static void print_stats(const bt_t *b, unsigned ps, FILE *js)
                 char p[32], nm[48];
                 nx_fixed_format(pnl, ps, p, sizeof p);
                 printf(" %s %d (%s)",
-                       pass ? strategy_name(b, k == 63 ? 0xffff : (uint16_t)k, nm, sizeof nm)
-                            : nx_exit_reason_name((nx_exit_reason_t)k),
+                       pass == 1   ? strategy_name(b, k == 63 ? 0xffff : (uint16_t)k, nm, sizeof nm)
+                       : pass == 2 ? bt_regime_name((int8_t)(k - 1))
+                                   : nx_exit_reason_name((nx_exit_reason_t)k),
                        n, p);
             }
             printf("\n");
@@ -509,11 +547,11 @@ static void print_stats(const bt_t *b, unsigned ps, FILE *js)
             nx_fixed_format(t->qty, y ? y->qty_scale : 8, q, sizeof q);
             fprintf(js,
                     "%s{\"symbol\":\"%s\",\"dir\":%d,\"qty\":\"%s\",\"entry\":\"%s\",\"exit\":"
-                    "\"%s\",\"pnl\":\"%s\",\"reason\":\"%s\",\"strategy\":\"%s\",\"opened_ms\":"
-                    "%lld,\"closed_ms\":%lld}",
+                    "\"%s\",\"pnl\":\"%s\",\"reason\":\"%s\",\"strategy\":\"%s\",\"regime\":"
+                    "\"%s\",\"opened_ms\":%lld,\"closed_ms\":%lld}",
                     first ? "" : ",", y ? y->name : "?", t->dir, q, en, xp, pn,
                     nx_exit_reason_name((nx_exit_reason_t)t->reason),
-                    strategy_name(b, t->strategy, nm, sizeof nm),
+                    strategy_name(b, t->strategy, nm, sizeof nm), bt_regime_name(t->regime),
                     (long long)(t->opened_ns / NX_NS_PER_MS),
                     (long long)(t->closed_ns / NX_NS_PER_MS));
             first = 0;
@@ -722,7 +760,7 @@ static void report_session(FILE *f, const bt_t *b, const bt_session_t *s, unsign
     /* the trades */
     fprintf(f, "<h3>Trades</h3><table class=\"trades\"><tr><th>opened (UTC)</th><th>closed</th>"
                "<th>side</th><th>qty</th><th>entry</th><th>exit</th><th>P&amp;L</th><th>exit "
-               "by</th><th>strategy</th></tr>\n");
+               "by</th><th>strategy</th><th>regime</th></tr>\n");
     int shown = 0;
     for (size_t i = 0; i < b->ntrades && shown < 2000; i++) {
         const bt_trade_t *t = &b->trades[i];
@@ -742,7 +780,7 @@ static void report_session(FILE *f, const bt_t *b, const bt_session_t *s, unsign
                 o, c, t->dir > 0 ? "long" : "short", q, en, xp, t->pnl > 0 ? "up" : "down", pn,
                 nx_exit_reason_name((nx_exit_reason_t)t->reason));
         html_text(f, strategy_name(b, t->strategy, nm, sizeof nm));
-        fprintf(f, "</td></tr>\n");
+        fprintf(f, "</td><td>%s</td></tr>\n", bt_regime_name(t->regime));
         shown++;
     }
     fprintf(f, "</table>%s</section>\n",
@@ -953,7 +991,7 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
     go.ctx = b;
     int rc = NX_EXIT_FAIL;
     if (!(b->guard = nx_tickguard_create(&go, nx_symtab_count(&b->symtab))) ||
-        nx_parts_cortex(cfg, &b->symtab, bt_signal, bt_candle, b, 0, &b->cx) ||
+        nx_parts_cortex(cfg, &b->symtab, bt_signal, bt_candle, b, 1, &b->cx) ||
         nx_desk_create(&b->desk, cfg, &b->symtab, bt_journal, b) || nx_cortex_start(b->cx)) {
         fprintf(stderr, "nexus backtest: cannot set the engine up (see the log above)\n");
         goto out;
