@@ -38,6 +38,7 @@
 #include "nx/replay.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -369,8 +370,9 @@ static void usage(FILE *out)
             "  --report FILE  one HTML page that opens offline: statistics, equity and drawdown,\n"
             "                 the price with entries and exits, monthly returns, the trades\n"
             "  --sweep KEY=FROM:TO:STEP   run the grid of a session setting (a /config key:\n"
-            "                 leverage, size_bp, stop_bp, trail_bp, cooldown_s, ...; up to 4)\n"
-            "                 and print session 1's results sorted by --metric\n"
+            "                 leverage, size_bp, stop_bp, trail_bp, cooldown_s, ...) or of a\n"
+            "                 strategy's parameter (NAME.param: trend.ema_fast=10:30:5); up to 4;\n"
+            "                 print session 1's results sorted by --metric\n"
             "  --metric M     sharpe (default), sortino, calmar, return, profit_factor,\n"
             "                 win_rate, max_drawdown\n"
             "  --workers N    runs at once (default: one per core)\n"
@@ -851,13 +853,19 @@ static int drain(bt_t *b, nx_ring_consumer_t *c)
     return 0;
 }
 
-/* A session setting a sweep varies: a /config key (nx_desk_setting), from
- * lo to hi by step. */
+/* What a sweep varies, from lo to hi by step: a session setting (a
+ * /config key, nx_desk_setting: whole numbers) or, as "NAME.param", a
+ * parameter of the config's strategy NAME (any number). */
 #define BT_MAX_SWEEPS 4
 typedef struct bt_sweep {
-    char key[32];
-    int64_t lo, hi, step;
+    char key[64];
+    int strategy; /* the strategy's index in cortex.strategies, -1: a session setting */
+    char param[48];
+    double lo, hi, step;
+    int n; /* values */
 } bt_sweep_t;
+
+static int set_param(nx_config_strategy_t *st, const char *key, double v);
 
 typedef struct bt_opts {
     const char *config, *venue_s, *symbol, *orders, *stats, *metric, *report;
@@ -961,9 +969,17 @@ static void run_free(bt_t *b, bt_input_t *in, int n)
  * settings (vals[k] for sweep[k]) on every session. NX_EXIT_OK or a code
  * with the reason on stderr; the results stay in b (run_free after). */
 static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, int64_t to,
-                    const int64_t *vals, int quiet_log)
+                    const double *vals, int quiet_log)
 {
     const nx_config_t *cfg = &b->cfg;
+    for (int k = 0; k < o->nsweep; k++) /* a strategy's parameter, into its params text */
+        if (o->sweep[k].strategy >= 0 &&
+            set_param(&b->cfg.cortex.strategies[o->sweep[k].strategy], o->sweep[k].param,
+                      vals[k])) {
+            fprintf(stderr, "nexus backtest: --sweep %s: the strategy's params cannot take it\n",
+                    o->sweep[k].key);
+            return NX_EXIT_USAGE;
+        }
     nx_config_t keep = b->cfg;
     memset(b, 0, sizeof *b);
     b->cfg = keep;
@@ -1007,16 +1023,19 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
             goto out;
         }
         for (int k = 0; k < o->nsweep; k++) {
+            if (o->sweep[k].strategy >= 0)
+                continue;
             nx_ev_control_t c;
             memset(&c, 0, sizeof c);
             c.cmd = NX_CTL_SET;
             c.session = i + 1;
-            c.arg = vals[k];
+            c.arg = llround(vals[k]);
             snprintf(c.text, sizeof c.text, "%s", o->sweep[k].key);
-            if (nx_desk_control(b->desk, &c, NULL)) {
-                fprintf(stderr, "nexus backtest: --sweep %s=%lld: not a setting of session %s, or "
-                                "outside what it allows (see /config)\n",
-                        o->sweep[k].key, (long long)vals[k], x->name);
+            if (vals[k] != (double)c.arg || nx_desk_control(b->desk, &c, NULL)) {
+                fprintf(stderr, "nexus backtest: --sweep %s=%g: not a setting of session %s, or "
+                                "outside what it allows (see /config; a strategy's parameter is "
+                                "STRATEGY.param)\n",
+                        o->sweep[k].key, vals[k], x->name);
                 rc = NX_EXIT_USAGE;
                 goto out;
             }
@@ -1103,7 +1122,7 @@ static double metric_of(const bt_stats_t *st, const char *m)
 
 typedef struct bt_point_res {
     int idx, ok;
-    int64_t vals[BT_MAX_SWEEPS];
+    double vals[BT_MAX_SWEEPS];
     bt_stats_t st;
 } bt_point_res_t;
 
@@ -1111,14 +1130,14 @@ static int grid_size(const bt_opts_t *o)
 {
     int n = 1;
     for (int k = 0; k < o->nsweep; k++)
-        n *= (int)((o->sweep[k].hi - o->sweep[k].lo) / o->sweep[k].step + 1);
+        n *= o->sweep[k].n;
     return n;
 }
 
-static void grid_point(const bt_opts_t *o, int idx, int64_t *vals)
+static void grid_point(const bt_opts_t *o, int idx, double *vals)
 {
     for (int k = o->nsweep - 1; k >= 0; k--) {
-        int n = (int)((o->sweep[k].hi - o->sweep[k].lo) / o->sweep[k].step + 1);
+        int n = o->sweep[k].n;
         vals[k] = o->sweep[k].lo + (idx % n) * o->sweep[k].step;
         idx /= n;
     }
@@ -1201,7 +1220,7 @@ static void print_row(const bt_opts_t *o, const bt_point_res_t *r, const char *p
 {
     printf("%s", prefix);
     for (int k = 0; k < o->nsweep; k++)
-        printf("%s=%-8lld ", o->sweep[k].key, (long long)r->vals[k]);
+        printf("%s=%-8g ", o->sweep[k].key, r->vals[k]);
     printf("return %7.2f%%  sharpe %6.2f  sortino %6.2f  calmar %6.2f  max dd %6.2f%%  "
            "trades %4u  win %5.1f%%  pf %5.2f\n",
            r->st.total_return * 100, r->st.sharpe, r->st.sortino, r->st.calmar,
@@ -1269,14 +1288,60 @@ static int sweep(bt_t *b, const bt_opts_t *o, bt_input_t *in)
 static int parse_sweep(const char *s, bt_sweep_t *out)
 {
     const char *eq = strchr(s, '=');
-    long long lo, hi, step;
+    double lo, hi, step;
+    char tail;
     if (!eq || (size_t)(eq - s) >= sizeof out->key ||
-        sscanf(eq + 1, "%lld:%lld:%lld", &lo, &hi, &step) != 3 || step <= 0 || hi < lo ||
-        (hi - lo) / step > 1000)
+        sscanf(eq + 1, "%lf:%lf:%lf%c", &lo, &hi, &step, &tail) != 3 || !(step > 0) ||
+        !(hi >= lo) || (hi - lo) / step > 1000)
         return -1;
     snprintf(out->key, sizeof out->key, "%.*s", (int)(eq - s), s);
     out->lo = lo, out->hi = hi, out->step = step;
+    out->n = (int)floor((hi - lo) / step + 1e-9) + 1;
+    out->strategy = -1;
     return 0;
+}
+
+/* "NAME.param": the config's strategy NAME (its index), else -1 (then the
+ * key is a session setting). */
+static int resolve_sweep(const nx_config_t *cfg, bt_sweep_t *w)
+{
+    const char *dot = strchr(w->key, '.');
+    if (!dot)
+        return 0;
+    for (uint32_t i = 0; i < cfg->cortex.n_strategies; i++)
+        if (strlen(cfg->cortex.strategies[i].name) == (size_t)(dot - w->key) &&
+            !strncmp(cfg->cortex.strategies[i].name, w->key, (size_t)(dot - w->key)) && dot[1]) {
+            w->strategy = (int)i;
+            snprintf(w->param, sizeof w->param, "%s", dot + 1);
+            if (!strstr(cfg->cortex.strategies[i].params, w->param))
+                fprintf(stderr,
+                        "nexus backtest: note: %s is not in strategy %s's params in the config; "
+                        "a plugin takes only the parameters it knows (its README lists them)\n",
+                        w->param, cfg->cortex.strategies[i].name);
+            return 0;
+        }
+    fprintf(stderr, "nexus backtest: --sweep %s: the config has no strategy named %.*s\n", w->key,
+            (int)(dot - w->key), w->key);
+    return -1;
+}
+
+/* A strategy's params text with key set to v (a number). */
+static int set_param(nx_config_strategy_t *st, const char *key, double v)
+{
+    json_t *j = json_loads(st->params[0] ? st->params : "{}", 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return -1;
+    }
+    json_object_set_new(j, key, v == floor(v) && fabs(v) < 1e15 ? json_integer((json_int_t)v)
+                                                                 : json_real(v));
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    int ok = text && strlen(text) < sizeof st->params;
+    if (ok)
+        snprintf(st->params, sizeof st->params, "%s", text);
+    free(text);
+    return ok ? 0 : -1;
 }
 
 int nx_cmd_backtest(int argc, char **argv)
@@ -1393,6 +1458,9 @@ int nx_cmd_backtest(int argc, char **argv)
     }
     if (nx_cli_config_load(o.config, &b.cfg))
         return NX_EXIT_CONFIG;
+    for (int k = 0; k < o.nsweep; k++)
+        if (resolve_sweep(&b.cfg, &o.sweep[k]))
+            return NX_EXIT_USAGE;
     b.cfg.cortex.watch = 0; /* no hot swap: the plugins are what they were at the start */
     const nx_config_t *cfg = &b.cfg;
     if (!cfg->n_symbols || !cfg->trading.n_sessions) {

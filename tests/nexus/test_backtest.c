@@ -546,6 +546,22 @@ static void test_sweeps(void **state)
     snprintf(line, sizeof line, "%.*s", (int)(strchr(row, '\n') - row), row);
     if (!strstr(line, want))
         fail_msg("the sweep's row \"%s\" is not the plain run's return %s", line, want);
+    /* a strategy's parameter: trend's ema_fast (20 by default, which the
+     * config leaves as it is) */
+    assert_int_equal(backtest(&P2, "--sweep", "trend.ema_fast=10:30:10", "--workers", "2", csv,
+                              NULL, NULL),
+                     0);
+    assert_non_null(strstr(P2.ebuf, "note: ema_fast is not in strategy trend's params"));
+    row = strstr(P2.obuf, "trend.ema_fast=20 ");
+    assert_non_null(row);
+    snprintf(line, sizeof line, "%.*s", (int)(strchr(row, '\n') - row), row);
+    if (!strstr(line, want))
+        fail_msg("the sweep's row \"%s\" is not the plain run's return %s", line, want);
+    assert_non_null(strstr(P2.obuf, "trend.ema_fast=10 "));
+    assert_non_null(strstr(P2.obuf, "trend.ema_fast=30 "));
+    assert_int_equal(backtest(&P1, "--sweep", "breakout.window=1:2:1", csv, NULL, NULL, NULL, NULL),
+                     64);
+    assert_non_null(strstr(P1.ebuf, "the config has no strategy named breakout"));
     /* walk-forward: three windows, two out-of-sample rows, compounded */
     assert_int_equal(backtest(&P1, "--sweep", "trail_bp=100:200:100", "--walk-forward", "2", csv,
                               NULL, NULL),
