@@ -1030,7 +1030,7 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
             c.cmd = NX_CTL_SET;
             c.session = i + 1;
             c.arg = llround(vals[k]);
-            snprintf(c.text, sizeof c.text, "%s", o->sweep[k].key);
+            snprintf(c.text, sizeof c.text, "%.47s", o->sweep[k].key); /* a /config key: short */
             if (vals[k] != (double)c.arg || nx_desk_control(b->desk, &c, NULL)) {
                 fprintf(stderr, "nexus backtest: --sweep %s=%g: not a setting of session %s, or "
                                 "outside what it allows (see /config; a strategy's parameter is "
