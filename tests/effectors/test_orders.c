@@ -247,6 +247,23 @@ static void test_liquidation_closes_the_trade(void **state)
     nx_account_info_t ai;
     nx_oms_account(M, 7, &ai);
     assert_int_equal(ai.balance, P(10000) + P(4096) - P(5000) - 405);
+    /* auto-deleveraging closes a short the same way, as "adl" */
+    assert_int_equal(enter(7, 0, NX_SIDE_SELL, Q(0.02), P(42000), 0, 0, 0, 0, 3 * SEC), 0);
+    memset(&u, 0, sizeof u);
+    u.session = 7;
+    u.side = NX_SIDE_BUY;
+    u.status = NX_OS_FILLED;
+    u.reason = NX_OFORCED_ADL;
+    u.fill_id = 9101;
+    u.last_px = P(40000);
+    u.last_qty = Q(0.02);
+    u.fee = 32;
+    nx_oms_on_update(M, 0, &u);
+    assert_int_equal(nclosed, 2);
+    assert_int_equal(closed[1].reason, NX_EXIT_ADL);
+    assert_int_equal(closed[1].dir, -1);
+    assert_int_equal(closed[1].exit_px, P(40000));
+    assert_int_equal(nx_paper_open_orders(V, 7), 0);
     assert_string_equal(nx_exit_reason_name(NX_EXIT_LIQUIDATION), "liquidation");
     assert_string_equal(nx_exit_reason_name(NX_EXIT_ADL), "adl");
     teardown_paper();
