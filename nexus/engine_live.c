@@ -42,7 +42,7 @@ static void live_update(void *ctx, uint32_t symbol, const nx_ev_order_update_t *
 /* Network thread: a notice on the market ring for the engine thread; 0 if
  * the ring is full. */
 static int live_publish(nx_engine_t *e, uint32_t session, uint32_t symbol, uint8_t kind,
-                        uint8_t reason, int64_t qty)
+                        uint8_t reason, int64_t qty, int64_t px)
 {
     uint64_t seq;
     if (nx_bus_claim(e->market, 1, &seq) != 1)
@@ -58,22 +58,24 @@ static int live_publish(nx_engine_t *e, uint32_t session, uint32_t symbol, uint8
     ev->u.notice.reason = reason;
     ev->u.notice.session = session;
     ev->u.notice.qty = qty;
+    ev->u.notice.entry_px = px;
     nx_ring_publish(e->market, seq + 1);
     return 1;
 }
 
-/* The venue's position of a session, for the engine thread's desk to
- * compare (not journaled); lost on a full ring, the next reconnection
- * asks again. */
-static void live_position(void *ctx, uint32_t session, uint32_t symbol, int64_t qty)
+/* The venue's position of a session and its entry price, for the engine
+ * thread's desk to compare (not journaled); lost on a full ring, the next
+ * reconnection asks again. */
+static void live_position(void *ctx, uint32_t session, uint32_t symbol, int64_t qty,
+                          int64_t entry_px)
 {
-    live_publish(ctx, session, symbol, NX_NOTE_VENUE_POSITION, 0, qty);
+    live_publish(ctx, session, symbol, NX_NOTE_VENUE_POSITION, 0, qty, entry_px);
 }
 
 /* The venue's wallet of a session's account, for the desk to compare. */
 static void live_balance(void *ctx, uint32_t session, int64_t wallet_e8)
 {
-    live_publish(ctx, session, NX_SYMBOL_NONE, NX_NOTE_VENUE_BALANCE, 0, wallet_e8);
+    live_publish(ctx, session, NX_SYMBOL_NONE, NX_NOTE_VENUE_BALANCE, 0, wallet_e8, 0);
 }
 
 /* Something the session's person should know (the adapter logged it):
@@ -81,7 +83,7 @@ static void live_balance(void *ctx, uint32_t session, int64_t wallet_e8)
 static void live_notice(void *ctx, uint32_t session, uint8_t what, uint32_t symbol, int64_t value,
                         const char *text)
 {
-    if (!live_publish(ctx, session, symbol, NX_NOTE_VENUE, what, value))
+    if (!live_publish(ctx, session, symbol, NX_NOTE_VENUE, what, value, 0))
         NX_WARN("binance", "session %u: the market ring is full; \"%s\" is only in the log",
                 session, text);
 }
@@ -112,6 +114,7 @@ int engine_live_init(nx_engine_t *e)
         nx_vault_free(v);
         return NX_ESYSTEM;
     }
+    nx_desk_set_foreign(e->desk, (int)cfg->live.foreign_adopt);
     for (uint32_t i = 0; i < e->n_live && !rc; i++) {
         uint8_t x = e->live_sessions[i].exec;
         if (!e->live[x]) {

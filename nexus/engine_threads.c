@@ -329,11 +329,18 @@ static void on_event(nx_engine_t *e, const nx_event_t *ev)
     if (t == NX_EV_ORDER_UPDATE && e->desk) /* a live venue's answer */
         nx_desk_on_order_update(e->desk, ev->hdr.symbol, &ev->u.order);
     if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE_POSITION && e->desk)
-        nx_desk_venue_position(e->desk, ev->u.notice.session, ev->hdr.symbol, ev->u.notice.qty);
+        nx_desk_venue_position(e->desk, ev->u.notice.session, ev->hdr.symbol, ev->u.notice.qty,
+                               ev->u.notice.entry_px);
     if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE_BALANCE && e->desk)
         nx_desk_venue_balance(e->desk, ev->u.notice.session, ev->u.notice.qty);
-    if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE)
+    if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE &&
+        ev->u.notice.reason == NX_VN_FOREIGN_ORDER && e->desk) {
+        nx_event_t told = *ev; /* whether the session was held, for the words */
+        told.u.notice.qty = nx_desk_foreign_order(e->desk, ev->u.notice.session, ev->hdr.symbol);
+        journal_put(e, &told);
+    } else if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE) {
         journal_put(e, ev); /* for the session's person, in words (chat) */
+    }
     /* a heartbeat a minute is kept (the journal shows the engine was alive
      * and when): 1,440 rows a day instead of 86,400 at the default 1 s */
     uint64_t keep_every = 60000 / (e->cfg->engine.heartbeat_ms ? e->cfg->engine.heartbeat_ms : 1);

@@ -806,6 +806,9 @@ static void extract_live(json_t *root, nx_config_t *cfg)
     json_t *mt = json_object_get(lv, "margin_type");
     int k = mt ? enum_index(mt, margin_types) : 0;
     cfg->live.margin_type = k > 0 ? (uint32_t)k : NX_MARGIN_KEEP;
+    static const char *const foreign[] = {"hold", "adopt", NULL};
+    json_t *fo = json_object_get(lv, "foreign");
+    cfg->live.foreign_adopt = fo && enum_index(fo, foreign) == 1;
 }
 
 static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)

@@ -252,6 +252,7 @@ static const nx_cnode_t cortex_members[] = {
 
 static const char *const mode_choices[] = {"watcher", "copilot", "pilot", NULL};
 static const char *const margin_type_choices[] = {"keep", "isolated", "cross", NULL};
+static const char *const foreign_choices[] = {"hold", "adopt", NULL};
 static const char *const execution_choices[] = {"paper", "binance-usdm-testnet", "binance-usdm",
                                                 NULL};
 static const nx_cnode_t strategy_name_elem = {
@@ -505,6 +506,13 @@ static const nx_cnode_t live_members[] = {
      "(the account's own). The venue refuses a change while the symbol has a position or open "
      "orders; the person is told and the account's own stays.",
      "\"keep\"", 0, 0, 0, margin_type_choices, NULL},
+    {"foreign", NX_CT_ENUM,
+     "What a live session does with an order or position on its account that Nexus did not "
+     "make (found at start, after a stream gap, or when it fills): hold (stop opening new "
+     "trades and tell the person; such a position gets a stop at the venue) or adopt (tell the "
+     "person, leave such orders alone, and take such a position over as the session's own "
+     "trade, with its default stop).",
+     "\"hold\"", 0, 0, 0, foreign_choices, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

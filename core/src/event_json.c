@@ -130,7 +130,8 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
     case NX_EV_NOTICE: {
         static const char *const kinds[] = {
             "?",          "closed",          "breaker",          "lock",          "bad_tick",
-            "venue_position", "position_mismatch", "venue_balance", "balance_short", "venue"};
+            "venue_position", "position_mismatch", "venue_balance", "balance_short", "venue",
+            "position_adopted"};
         const nx_ev_notice_t *n = &e->u.notice;
         put(&o, ",\"kind\":\"%s\",\"session\":%u,\"reason\":%u,\"dir\":%d",
             n->kind < sizeof kinds / sizeof kinds[0] ? kinds[n->kind] : "?", n->session,
@@ -155,6 +156,10 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
             dec(&o, "venue_wallet", n->qty, 8);
         } else if (n->kind == NX_NOTE_VENUE) {
             put(&o, ",\"value\":%lld", (long long)n->qty);
+        } else if (n->kind == NX_NOTE_POSITION_ADOPTED) {
+            dec(&o, "venue_qty", n->qty, qs);
+            dec(&o, "entry", n->entry_px, ps);
+            dec(&o, "stop", n->exit_px, ps);
         }
         break;
     }

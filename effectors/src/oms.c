@@ -758,6 +758,37 @@ int nx_oms_restore_position(nx_oms_t *m, uint32_t session, uint32_t symbol,
     return 0;
 }
 
+int nx_oms_adopt_position(nx_oms_t *m, uint32_t session, uint32_t symbol, int64_t qty,
+                          int64_t entry_px, int64_t sl, uint8_t leverage, int64_t now_ns)
+{
+    oms_session_t *s = session_of(m, session);
+    if (!s)
+        return NX_ENOENT;
+    if (symbol >= NX_OMS_MAX_SYMBOLS || symbol >= nx_symtab_count(m->o.symtab) || !qty ||
+        entry_px <= 0 || sl <= 0)
+        return NX_EINVAL;
+    oms_pos_t *p = &s->pos[symbol];
+    if (p->qty || p->pending_entry || p->closing)
+        return NX_ESTATE;
+    int64_t open = qty < 0 ? -qty : qty;
+    m->now = now_ns;
+    memset(p, 0, sizeof *p);
+    p->qty = qty;
+    p->dir = qty > 0 ? 1 : -1;
+    p->entry_value = (__int128)entry_px * open;
+    p->entry_qty = open;
+    p->sl = sl;
+    p->leverage = leverage ? leverage : 1;
+    p->opened_ns = now_ns;
+    p->last_px = m->last_px[symbol] > 0 ? m->last_px[symbol] : entry_px;
+    if (m->last_px[symbol] <= 0)
+        m->last_px[symbol] = entry_px;
+    int rc = place_protective(m, s, symbol, p, 1);
+    if (rc) /* not left bare: closed, as an entry whose stop fails is */
+        exit_at_market(m, s, symbol, p, NX_EXIT_EMERGENCY);
+    return rc;
+}
+
 int nx_oms_restore_account(nx_oms_t *m, uint32_t session, int64_t balance, int64_t realized,
                            int64_t fees, uint32_t trades, uint32_t wins)
 {

@@ -135,6 +135,20 @@ static void test_out_of_range(void **state)
         1, 65, "symbols[0].tick_size", "malformed input");
 }
 
+/* live.foreign: hold by default, adopt when asked, anything else named. */
+static void test_live_foreign(void **state)
+{
+    (void)state;
+    assert_int_equal(load("{}"), 0);
+    assert_int_equal(cfg.live.foreign_adopt, 0);
+    assert_int_equal(load("{\"live\": {\"foreign\": \"hold\"}}"), 0);
+    assert_int_equal(cfg.live.foreign_adopt, 0);
+    assert_int_equal(load("{\"live\": {\"foreign\": \"adopt\"}}"), 0);
+    assert_int_equal(cfg.live.foreign_adopt, 1);
+    expect_one("{\"live\": {\"foreign\": \"ignore\"}}", 1, 22, "live.foreign",
+               "expected one of \"hold\", \"adopt\"");
+}
+
 static void test_missing_and_semantic(void **state)
 {
     (void)state;
@@ -531,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_missing_and_semantic),
+        cmocka_unit_test(test_live_foreign),
         cmocka_unit_test(test_secrets_refused),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_missing_file),

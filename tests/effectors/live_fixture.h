@@ -67,21 +67,22 @@ static uint32_t up_symbol[MAXU];
 static int nups, fed; /* fed: the updates given to the order manager so far */
 static char notices[16][400];
 static uint8_t notice_what[16]; /* nx_venue_note_t of each */
+static uint32_t notice_session[16];
 static int nnotices;
 static int64_t wallet_seen[4]; /* the last wallet reported per session, 10^-8 USDT (-1 none) */
 typedef struct report {
     uint32_t session, symbol;
-    int64_t qty;
+    int64_t qty, entry_px;
 } report_t;
 static report_t reports[64];
 static int nreports;
 
-static void on_position(void *c, uint32_t session, uint32_t symbol, int64_t qty)
+static void on_position(void *c, uint32_t session, uint32_t symbol, int64_t qty, int64_t entry_px)
 {
     (void)c;
     pthread_mutex_lock(&mu);
     if (nreports < 64)
-        reports[nreports++] = (report_t){session, symbol, qty};
+        reports[nreports++] = (report_t){session, symbol, qty, entry_px};
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
 }
@@ -106,10 +107,11 @@ static void on_update(void *c, uint32_t symbol, const nx_ev_order_update_t *u)
 static void on_notice(void *c, uint32_t session, uint8_t what, uint32_t symbol, int64_t value,
                       const char *text)
 {
-    (void)c, (void)session, (void)symbol, (void)value;
+    (void)c, (void)symbol, (void)value;
     pthread_mutex_lock(&mu);
     if (nnotices < 16) {
         notice_what[nnotices] = what;
+        notice_session[nnotices] = session;
         snprintf(notices[nnotices++], sizeof notices[0], "%s", text);
     }
     pthread_cond_broadcast(&cv);

@@ -552,6 +552,74 @@ static void test_margin_type(void **state)
     stop();
 }
 
+/* The entry price of the session's latest position report with this qty
+ * (0 if none). */
+static int64_t reported_entry(uint32_t session, int64_t qty)
+{
+    pthread_mutex_lock(&mu);
+    int64_t px = 0;
+    for (int i = 0; i < nreports; i++)
+        if (reports[i].session == session && reports[i].qty == qty)
+            px = reports[i].entry_px;
+    pthread_mutex_unlock(&mu);
+    return px;
+}
+
+/* Orders on the account that Nexus did not place (the person's own, from
+ * the venue's site): each open one is reported once, a plain order and an
+ * algo order alike, and only for its own account; one that fills on the
+ * stream has the positions asked for again at once, with the venue's
+ * entry price. */
+static void test_foreign_orders(void **state)
+{
+    (void)state;
+    start(&FAST);
+    wait_streams();
+    trade(PX);
+    wire_resp_t r;
+    venue_post(0, "/fapi/v1/order",
+               "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&"
+               "price=50000&newClientOrderId=web_manual_1",
+               &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    venue_post(0, "/fapi/v1/algoOrder",
+               "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&"
+               "triggerPrice=65000&quantity=0.020&clientAlgoId=web_algo_1",
+               &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    assert_true(wait_notice("an order Nexus did not place is open at the venue: BTCUSDT BUY "
+                            "LIMIT 0.010 at 50000",
+                            5000));
+    assert_true(wait_notice("an order Nexus did not place is open at the venue: BTCUSDT BUY "
+                            "STOP_MARKET 0.020 at 65000",
+                            5000));
+    /* the person fills an order of their own at the market: the stream
+     * says so, and the venue's position comes at once with its entry */
+    venue_post(0, "/fapi/v1/order",
+               "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.005&newClientOrderId=web_manual_2",
+               &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    assert_true(wait_report(1, 5, 5000));
+    assert_int_equal(reported_entry(1, 5), PX);
+    /* a third order: its list holds the first two as well, told once */
+    venue_post(0, "/fapi/v1/order",
+               "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=0.005&"
+               "price=70000&newClientOrderId=web_manual_3",
+               &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    assert_true(wait_notice("BTCUSDT SELL LIMIT 0.005 at 70000", 5000));
+    assert_int_equal(told(NX_VN_FOREIGN_ORDER), 3);
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < nnotices; i++) /* B's account holds nothing foreign */
+        assert_true(notice_what[i] != NX_VN_FOREIGN_ORDER || notice_session[i] == 1);
+    pthread_mutex_unlock(&mu);
+    stop();
+}
+
 /* A burst of signals for four users at once, on a venue with small
  * quotas: no quota is ever taken above 80%, nothing is answered 429, and
  * every order goes in the end. */
@@ -609,6 +677,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cancel_all_both_kinds, teardown),
         cmocka_unit_test_teardown(test_margin_type, teardown),
         cmocka_unit_test_teardown(test_quota_burst_many_users, teardown),
+        cmocka_unit_test_teardown(test_foreign_orders, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,55 @@ static void test_take_profit_and_stop_loss_prices(void **state)
     teardown_paper();
 }
 
+/* A position the person opened themselves (an order the order manager
+ * did not send) is adopted: booked at the venue's entry price, its stop
+ * at the venue at once, and closed at that stop as the session's own
+ * trade, its money by hand (no entry fee: the venue took it before). */
+static void test_adopted_position(void **state)
+{
+    (void)state;
+    setup_paper(0, 4);
+    assert_int_equal(nx_oms_add_session(M, 7, P(10000)), 0);
+    trade(0, P(50000), 1 * SEC);
+    nx_ev_order_intent_t own;
+    memset(&own, 0, sizeof own);
+    own.client_id = nx_clid_make(7, 1ULL << 39 | 1); /* not the order manager's */
+    own.session = 7;
+    own.side = NX_SIDE_BUY;
+    own.order_type = NX_ORD_MARKET;
+    own.qty = Q(0.1);
+    own.leverage = 5;
+    assert_int_equal(V->ops->place(V, &own, 0), 0);
+    nx_position_info_t pi;
+    assert_int_equal(nx_oms_position(M, 7, 0, &pi) == 0 ? pi.qty : 0, 0); /* not booked */
+    assert_int_equal(nx_oms_adopt_position(M, 7, 0, 0, P(50000), P(49000), 5, 2 * SEC),
+                     NX_EINVAL);
+    assert_int_equal(nx_oms_adopt_position(M, 7, 0, Q(0.1), P(50000), 0, 5, 2 * SEC), NX_EINVAL);
+    assert_int_equal(nx_oms_adopt_position(M, 9, 0, Q(0.1), P(50000), P(49000), 5, 2 * SEC),
+                     NX_ENOENT);
+    assert_int_equal(nx_oms_adopt_position(M, 7, 0, Q(0.1), P(50000), P(49000), 5, 2 * SEC), 0);
+    assert_int_equal(nx_oms_adopt_position(M, 7, 0, Q(0.1), P(50000), P(49000), 5, 2 * SEC),
+                     NX_ESTATE);
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.qty, Q(0.1));
+    assert_int_equal(pi.avg_px, P(50000));
+    assert_int_equal(pi.protected_sl, 1);
+    assert_int_equal(nx_paper_open_orders(V, 7), 1);
+    candle(0, P(50000), P(50100), P(48900), P(49100), 3 * SEC);
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_SL);
+    assert_int_equal(closed[0].entry_px, P(50000));
+    assert_int_equal(closed[0].exit_px, P(49000));
+    /* 0.1 x -1000 = -100.00; the exit's fee 4 bp of 4900.00 = 1.96 */
+    assert_int_equal(closed[0].fees, 196);
+    assert_int_equal(closed[0].pnl, -P(100) - 196);
+    nx_account_info_t ai;
+    nx_oms_account(M, 7, &ai);
+    assert_int_equal(ai.balance, P(10000) - P(100) - 196);
+    assert_int_equal(nx_paper_open_orders(V, 7), 0);
+    teardown_paper();
+}
+
 /* The venue liquidates (its own orders, "autoclose-...", no client id of
  * ours): each of its fills reduces the position once, and the trade closes
  * as a liquidation, its money by hand; the stop that rested is cancelled. */
@@ -1001,6 +1050,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_profit_and_stop_loss_prices),
         cmocka_unit_test(test_liquidation_closes_the_trade),
+        cmocka_unit_test(test_adopted_position),
         cmocka_unit_test(test_open_order_limit),
         cmocka_unit_test(test_insane_prices_fill_nothing),
         cmocka_unit_test(test_trailing_and_time_limit),

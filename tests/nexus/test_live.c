@@ -69,6 +69,7 @@ static void write_slice(int n)
 
 static const char *owner_mode = "pilot"; /* the owner's session: pilot, or copilot */
 static const char *margin_type = "keep"; /* live.margin_type */
+static const char *foreign = "hold";     /* live.foreign */
 
 static void write_config(const char *path, int port_replay, int port_sim)
 {
@@ -89,6 +90,7 @@ static void write_config(const char *path, int port_replay, int port_sim)
         "              \"strategies\": [ { \"plugin\": \"trend\", \"timeframes\": [\"15m\", \"4h\"] },\n"
         "                               { \"plugin\": \"scalping\", \"timeframes\": [\"15m\"] } ] },\n"
         "  \"live\": { \"recv_window_ms\": 1000, \"answer_timeout_ms\": 1000, \"margin_type\": \"%s\",\n"
+        "            \"foreign\": \"%s\",\n"
         "            \"binance_usdm_testnet\": {\n"
         "     \"rest_url\": \"http://127.0.0.1:%d\", \"ws_api_url\": \"ws://127.0.0.1:%d/ws-fapi/v1\",\n"
         "     \"stream_url\": \"ws://127.0.0.1:%d\" } },\n"
@@ -105,7 +107,7 @@ static void write_config(const char *path, int port_replay, int port_sim)
         "      \"breaker_losses\": 100, \"max_positions\": 1, \"strategies\": [\"scalping\"],\n"
         "      \"execution\": \"binance-usdm-testnet\" } ] }\n"
         "}\n",
-        port_replay, port_replay, NX_PLUGIN_DIR, margin_type, port_sim, port_sim, port_sim,
+        port_replay, port_replay, NX_PLUGIN_DIR, margin_type, foreign, port_sim, port_sim, port_sim,
         owner_mode);
     write_file(path, text, 0644);
 }
@@ -147,6 +149,7 @@ static int teardown(void **state)
     (void)state;
     owner_mode = "pilot";
     margin_type = "keep";
+    foreign = "hold";
     if (engine_pid > 0) { /* a test that failed mid-run leaves no engine behind */
         kill(engine_pid, SIGKILL);
         waitpid(engine_pid, NULL, 0);
@@ -233,6 +236,21 @@ static int64_t money(const char *s)
 static int64_t jmoney(json_t *o, const char *k)
 {
     return money(json_string_value(json_object_get(o, k)));
+}
+
+/* Rows of the journal's notices whose JSON is LIKE the pattern. */
+static int64_t journal_count(sqlite3 *h, const char *like)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM journal WHERE type = 14 AND "
+                                           "data LIKE ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 /* A PILOT session per user trades the replay live; journal, venue and a
@@ -406,8 +424,10 @@ static int64_t now_ms(void)
 
 /* A position at the venue that Nexus never traded (the user's own, from
  * the venue's site): at start the venue's positions are compared with the
- * engine's; this one is not adopted, the session is held (no new entry)
- * and its person is told. */
+ * engine's; under live.foreign "hold" (the default) this one is not
+ * adopted, the session is held (no new entry) and its person is told. An
+ * order of the other user's own, resting on the venue, holds that user's
+ * session the same way. */
 static void test_foreign_position_holds_the_session(void **state)
 {
     (void)state;
@@ -436,10 +456,21 @@ static void test_foreign_position_holds_the_session(void **state)
                      0);
     assert_int_equal(r.status, 200);
     free(r.body);
+    assert_int_equal(venue_post(1, "/fapi/v1/order",
+                                "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&"
+                                "quantity=0.010&price=20000&newClientOrderId=web_manual_2",
+                                &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
     char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, NULL};
     spawn(&P, argv);
     engine_pid = P.pid;
-    int seen = pump(&P, "the venue holds 1000000 on BTCUSDT, the engine 0", 20000);
+    assert_true(pump(&P, "alice: an order Nexus did not place is open at the venue on BTCUSDT: "
+                         "session held",
+                     20000));
+    int seen = strstr(P.ebuf, "the venue holds 1000000 on BTCUSDT, the engine 0") ||
+               pump(&P, "the venue holds 1000000 on BTCUSDT, the engine 0", 20000);
     if (!seen && getenv("NX_LIVE_LOGS"))
         write_file("/tmp/nx-live-foreign.log", P.ebuf, 0644);
     assert_true(seen);
@@ -471,6 +502,128 @@ static void test_foreign_position_holds_the_session(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_true(sqlite3_column_int64(st, 0) >= 1);
     sqlite3_finalize(st);
+    /* alice is told of her order, and that her session was held for it */
+    assert_int_equal(journal_count(h, "%\"kind\":\"venue\",\"session\":2,\"reason\":8,"
+                                      "\"dir\":0,\"value\":1%"),
+                     1);
+    sqlite3_close(h);
+}
+
+/* live.foreign "adopt": a position the person opened on the venue's site
+ * before Nexus started becomes the session's trade — booked at the
+ * venue's entry price, a stop of its own at the venue, the person told in
+ * words — and the person's resting order is reported and left alone, the
+ * session not held. When the person then closes the position on the
+ * venue's site, the stream's fill has the positions compared at once (not
+ * at the next gap): the venue is flat, the engine is not, the session is
+ * held. */
+static void test_foreign_position_adopted(void **state)
+{
+    (void)state;
+    foreign = "adopt";
+    owner_mode = "copilot"; /* nothing approved: the owner's only orders are the adoption's */
+    start_venue(400, 2000);
+    proc_t P;
+    assert_int_not_equal(run_nexus(&P, "run", "--config", run_cfg, NULL), 0);
+    for (int u = 0; u < 2; u++)
+        assert_int_equal(sh("printf '%%s\\n%%s\\n' '%s' '%s' | '%s' keys --config run.json set "
+                            "%lld binance-usdm >/dev/null",
+                            users[u].key, users[u].secret, nexus_bin, (long long)users[u].chat),
+                         0);
+    int ws = wire_ws_open(port_r, "/stream?streams=btcusdt@aggTrade");
+    assert_true(ws >= 0);
+    free(wire_ws_recv(ws, 5000, NULL));
+    close(ws);
+    wire_resp_t r;
+    assert_int_equal(venue_post(0, "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=1", &r), 0);
+    free(r.body);
+    assert_int_equal(venue_post(0, "/fapi/v1/order",
+                                "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.010&"
+                                "newClientOrderId=web_manual_1",
+                                &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    assert_int_equal(venue_post(0, "/fapi/v1/order",
+                                "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&"
+                                "quantity=0.010&price=20000&newClientOrderId=web_manual_2",
+                                &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    json_t *pos = venue_get(0, "/fapi/v3/positionRisk", "symbol=BTCUSDT");
+    int64_t entry = jmoney(json_array_get(pos, 0), "entryPrice");
+    json_decref(pos);
+    assert_true(entry > 0);
+    int in[2];
+    assert_int_equal(pipe(in), 0);
+    char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, "--console", NULL};
+    int saved = dup(0);
+    dup2(in[0], 0);
+    spawn(&P, argv);
+    dup2(saved, 0);
+    close(saved);
+    close(in[0]);
+    engine_pid = P.pid;
+    int64_t t0 = now_ms();
+    while (!(strstr(P.obuf, "has taken it over") && strstr(P.obuf, "Nexus leaves it alone")) &&
+           now_ms() - t0 < 20000)
+        pump(&P, "(never)", 50);
+    if (getenv("NX_LIVE_LOGS")) {
+        write_file("/tmp/nx-live-adopt.out", P.obuf, 0644);
+        write_file("/tmp/nx-live-adopt.err", P.ebuf, 0644);
+    }
+    assert_non_null(strstr(P.obuf, "Nexus found a long 0.01 BTCUSDT position at the venue that "
+                                   "it did not open and has taken it over: entry "));
+    assert_non_null(strstr(P.obuf, "An order Nexus did not place is open on BTCUSDT at the "
+                                   "venue. Nexus leaves it alone and takes over the position if "
+                                   "it fills."));
+    assert_non_null(strstr(P.ebuf, "is taken over as the session's own, its stop at "));
+    /* protected at the venue by the session's own stop */
+    for (t0 = now_ms(); !protected_now(0);) {
+        if (now_ms() - t0 > 5000)
+            fail_msg("the adopted position was left without a stop");
+        pump(&P, "(never)", 50);
+    }
+    assert_null(strstr(P.ebuf, "owner: the venue holds"));
+    assert_null(strstr(P.ebuf, "session held"));
+    /* the person closes it on the venue's site */
+    assert_int_equal(venue_post(0, "/fapi/v1/order",
+                                "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.010&"
+                                "reduceOnly=true&newClientOrderId=web_manual_3",
+                                &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    int held = pump(&P, "owner: the venue holds 0 on BTCUSDT, the engine 1000000 ", 10000);
+    if (!held && getenv("NX_LIVE_LOGS"))
+        write_file("/tmp/nx-live-adopt.err", P.ebuf, 0644);
+    assert_true(held);
+    close(in[1]);
+    kill(P.pid, SIGTERM);
+    assert_int_equal(finish(&P), 0);
+    engine_pid = 0;
+    /* the journal: the adoption at the venue's entry price */
+    char db[400];
+    snprintf(db, sizeof db, "%s/data/nexus.db", dir);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT data FROM journal WHERE type = 14 AND data "
+                                           "LIKE '%\"kind\":\"position_adopted\"%'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    json_t *j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(jmoney(j, "entry"), entry);
+    assert_int_equal(jmoney(j, "venue_qty"), 1000000); /* 0.010 at 10^-8 */
+    json_decref(j);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE); /* once */
+    sqlite3_finalize(st);
+    assert_int_equal(journal_count(h, "%\"kind\":\"venue\",\"session\":1,\"reason\":8,"
+                                      "\"dir\":0,\"value\":0%"),
+                     1);
     sqlite3_close(h);
 }
 
@@ -588,6 +741,7 @@ static void test_short_wallet_and_venue_notices(void **state)
 {
     (void)state;
     margin_type = "isolated";
+    foreign = "adopt"; /* alice's own order is reported, and she trades on beside it */
     char a[1024];
     snprintf(a, sizeof a, "%s %s 4000\n%s %s 5000\n", users[0].key, users[0].secret, users[1].key,
              users[1].secret);
@@ -864,6 +1018,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_two_users_trade_live_and_the_books_agree, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_foreign_position_holds_the_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_position_adopted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copilot_approval_becomes_a_live_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sim_faults_on_a_schedule, setup, teardown),

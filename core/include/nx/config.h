@@ -136,6 +136,7 @@ typedef struct nx_config {
         nx_config_endpoints_t binance_usdm, binance_usdm_testnet;
         uint32_t recv_window_ms, answer_timeout_ms, quota_pct;
         uint32_t margin_type; /* NX_MARGIN_* */
+        uint32_t foreign_adopt; /* live.foreign: 0 hold, 1 adopt */
     } live;
     struct {
         uint32_t market_ring;      /* events, power of two */

@@ -303,7 +303,12 @@ typedef enum nx_notice_kind {
                             * units); the session is held */
     NX_NOTE_VENUE,         /* something a live venue did that the person should know:
                             * reason = nx_venue_note_t, symbol in the header (NX_SYMBOL_NONE if
-                            * none), qty = the leverage for NX_VN_LEVERAGE_REFUSED */
+                            * none), qty = the leverage for NX_VN_LEVERAGE_REFUSED, 1 for
+                            * NX_VN_FOREIGN_ORDER if the session was held for it */
+    NX_NOTE_POSITION_ADOPTED, /* a venue position Nexus did not open became the session's
+                               * trade (live.foreign "adopt"): symbol in the header, qty =
+                               * signed qty units, entry_px = the venue's entry price,
+                               * exit_px = the stop placed */
 } nx_notice_kind_t;
 
 /* What a live venue did (NX_NOTE_VENUE's reason). */
@@ -315,6 +320,7 @@ typedef enum nx_venue_note {
     NX_VN_SLOWED_DOWN,      /* it answered 429/418: a new entry was not sent */
     NX_VN_NOT_PLACED,       /* an order could not be placed after three tries */
     NX_VN_QUOTA_HELD,       /* orders are held back to stay within the quotas */
+    NX_VN_FOREIGN_ORDER,    /* an order Nexus did not place is open on the account */
 } nx_venue_note_t;
 
 typedef struct nx_ev_notice {

@@ -163,6 +163,17 @@ int nx_oms_save_position(const nx_oms_t *m, uint32_t session, uint32_t symbol,
  * NX_ESTATE if the symbol is not flat, NX_EINVAL, NX_ENOENT, NX_EFULL. */
 int nx_oms_restore_position(nx_oms_t *m, uint32_t session, uint32_t symbol,
                             const nx_oms_pos_state_t *st);
+/* Take over a position the venue holds and the order manager does not (a
+ * person's own, with live.foreign "adopt"): booked as opened at the venue's
+ * average entry price `entry_px` for `qty` (signed qty units; no fee, the
+ * venue took it before Nexus knew), then protected as any entry fill is: a
+ * reduce-only stop-loss at `sl` goes to the venue at once, and a stop that
+ * cannot be placed closes the position at market (NX_EXIT_EMERGENCY). From
+ * then on it is the session's trade: stops, exits, panic and its closing
+ * P&L as for its own. 0, NX_ESTATE (the symbol is not flat), NX_EINVAL,
+ * NX_ENOENT, or the venue's error for the stop. */
+int nx_oms_adopt_position(nx_oms_t *m, uint32_t session, uint32_t symbol, int64_t qty,
+                          int64_t entry_px, int64_t sl, uint8_t leverage, int64_t now_ns);
 /* The session's money as saved: balance, realised P&L, fees, trade counts. */
 int nx_oms_restore_account(nx_oms_t *m, uint32_t session, int64_t balance, int64_t realized,
                            int64_t fees, uint32_t trades, uint32_t wins);

@@ -47,12 +47,14 @@
 #define BL_WSQ      256
 #define BL_RXMAX    (1u << 20)
 #define BL_CMDS     4096
+#define BL_FOREIGN  64
 
 enum { CMD_PLACE = 1, CMD_CANCEL, CMD_CANCEL_ALL, CMD_AMEND };
 enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
 enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO, ACT_MODIFY };
 enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
-       R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS, R_BALANCE, R_MODIFY };
+       R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS, R_BALANCE, R_MODIFY,
+       R_OPEN_ORDERS, R_OPEN_ALGOS };
 
 typedef struct cmd {
     uint8_t op;
@@ -100,6 +102,10 @@ typedef struct account {
     atomic_int stream_up; /* the engine thread reads it: no entry while the stream is down */
     int positions_due;    /* report the venue's positions once its orders are settled */
     int quota_told;       /* orders are being held for the quota, and that was said */
+    /* venue ids of open orders Nexus did not place that were reported
+     * (a ring: each is told once, not at every reconciliation) */
+    uint64_t foreign[BL_FOREIGN];
+    uint32_t nforeign;
     int setup_retries;    /* leverage and margin-type requests refused for the clock (-1021) */
     /* leverage set at the venue per symbol (0 = not yet), and a request
      * for it in flight: an entry waits for its answer */
@@ -416,6 +422,55 @@ static int rest_send(nx_bnlive_t *b, rest_t *r)
         return -1;
     }
     return 0;
+}
+
+/* A price the venue averaged (entryPrice: more decimals than the tick)
+ * in price units, the digits past the symbol's scale dropped. */
+static int price_cut(const char *s, unsigned scale, int64_t *out)
+{
+    char t[48];
+    size_t n = strlen(s);
+    const char *dot = strchr(s, '.');
+    if (dot && (size_t)(dot - s) + 1 + scale < n)
+        n = (size_t)(dot - s) + 1 + scale;
+    if (n >= sizeof t)
+        return NX_EOVERFLOW;
+    memcpy(t, s, n);
+    t[n] = 0;
+    if (n && t[n - 1] == '.')
+        t[--n] = 0;
+    return nx_fixed_parse(t, n, scale, out);
+}
+
+/* An open order or algo order of the account from the venue's list: one
+ * whose client id is not this session's was not placed by Nexus, and its
+ * person is told once (by venue id). */
+static void foreign_order(nx_bnlive_t *b, account_t *a, json_t *x, int algo)
+{
+    const char *cid = json_string_value(json_object_get(x, algo ? "clientAlgoId" : "clientOrderId"));
+    uint64_t clid = cid ? nx_binance_clid_parse(cid, strlen(cid)) : 0;
+    if (clid && nx_clid_session(clid) == a->session)
+        return;
+    json_t *idv = json_object_get(x, algo ? "algoId" : "orderId");
+    uint64_t id = json_is_integer(idv) ? (uint64_t)json_integer_value(idv) : 0;
+    id = id << 1 | (uint64_t)(algo != 0); /* the two kinds number apart */
+    for (uint32_t k = 0; k < BL_FOREIGN && k < a->nforeign; k++)
+        if (a->foreign[k] == id)
+            return;
+    a->foreign[a->nforeign++ % BL_FOREIGN] = id;
+    const char *name = json_string_value(json_object_get(x, "symbol"));
+    const char *side = json_string_value(json_object_get(x, "side"));
+    const char *type = json_string_value(json_object_get(x, algo ? "orderType" : "type"));
+    const char *qty = json_string_value(json_object_get(x, algo ? "quantity" : "origQty"));
+    const char *px = json_string_value(json_object_get(x, algo ? "triggerPrice" : "price"));
+    uint32_t symbol = NX_SYMBOL_NONE;
+    for (uint32_t y = 0; name && y < nx_symtab_count(b->o.symtab); y++)
+        if (sym(b, y)->venue == NX_VENUE_BINANCE_USDM && !strcmp(sym(b, y)->name, name))
+            symbol = y;
+    notice(b, a->session, NX_VN_FOREIGN_ORDER, symbol, 0,
+           "an order Nexus did not place is open at the venue: %s %s %s %s at %s",
+           name ? name : "?", side ? side : "?", type ? type : "?", qty ? qty : "?",
+           px ? px : "?");
 }
 
 static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session, uint32_t symbol,
@@ -936,20 +991,36 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
                 const nx_symbol_t *z = sym(b, y);
                 if (z->venue != NX_VENUE_BINANCE_USDM)
                     continue;
-                int64_t q = 0;
+                int64_t q = 0, px = 0;
                 size_t i;
                 json_t *x;
                 json_array_foreach(j, i, x)
                 {
                     const char *n = json_string_value(json_object_get(x, "symbol"));
                     const char *amt = json_string_value(json_object_get(x, "positionAmt"));
-                    if (n && amt && !strcmp(n, z->name))
+                    const char *ep = json_string_value(json_object_get(x, "entryPrice"));
+                    if (n && amt && !strcmp(n, z->name)) {
                         nx_fixed_parse(amt, strlen(amt), z->qty_scale, &q);
+                        if (!ep || price_cut(ep, z->price_scale, &px))
+                            px = 0;
+                    }
                 }
-                b->o.on_position(b->o.ctx_cb, session, y, q);
+                b->o.on_position(b->o.ctx_cb, session, y, q, q ? px : 0);
             }
         }
         json_decref(j);
+        return;
+    }
+    if (kind == R_OPEN_ORDERS || kind == R_OPEN_ALGOS) {
+        json_t *j = transport_ok && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
+        size_t i;
+        json_t *x;
+        json_array_foreach(j, i, x)
+        {
+            if (a)
+                foreign_order(b, a, x, kind == R_OPEN_ALGOS);
+        }
+        json_decref(j); /* no answer: the next reconciliation asks again */
         return;
     }
     if (kind == R_MARGIN_TYPE || kind == R_LEVERAGE) {
@@ -1231,8 +1302,21 @@ static void stream_frame(nx_bnlive_t *b, account_t *a, const char *text, size_t 
         }
         uint64_t clid = nx_binance_clid_parse(x->client_id, strlen(x->client_id));
         order_t *o = clid ? order_by_clid(b, clid) : NULL;
-        if (!clid || nx_clid_session(clid) != a->session)
-            return; /* not ours: reconciliation reports it */
+        if (!clid || nx_clid_session(clid) != a->session) {
+            /* not ours: an order opening or filling on the account asks
+             * for the positions and open orders again, so the person is
+             * told and the desk compares at once, not after the next gap */
+            if (x->exec == NX_BNU_X_NEW || x->exec == NX_BNU_X_TRADE ||
+                x->exec == NX_BNU_X_CALCULATED) {
+                if (!a->positions_due)
+                    NX_INFO("binance", "session %u: an order Nexus did not place %s on %s: the "
+                            "account's positions and orders are asked for again",
+                            a->session, x->exec == NX_BNU_X_NEW ? "opened" : "filled",
+                            x->sym.name);
+                a->positions_due = 1;
+            }
+            return;
+        }
         nx_ev_order_update_t u;
         memset(&u, 0, sizeof u);
         u.client_id = clid;
@@ -1682,12 +1766,26 @@ static void service_all(nx_bnlive_t *b)
             if (!a->stream)
                 a->stream_state = 0, a->reconnect_at_ns = now + NX_NS_PER_SEC;
         }
-        if (a->positions_due && a->stream_state == 3 && settled(b, a) && weight_ok(b, 10)) {
+        /* positions 5, balance 5, open orders and algo orders 1 each per symbol */
+        if (a->positions_due && a->stream_state == 3 && settled(b, a) &&
+            weight_ok(b, 10 + 2 * nx_symtab_count(b->o.symtab))) {
             a->positions_due = 0;
             if (send_signed(b, a, R_POSITIONS, 0, 0, "GET", "/fapi/v3/positionRisk", ""))
                 a->positions_due = 1;
-            else if (b->o.on_balance) /* and the wallet, for the desk to compare too */
-                send_signed(b, a, R_BALANCE, 0, 0, "GET", "/fapi/v3/balance", "");
+            else {
+                if (b->o.on_balance) /* and the wallet, for the desk to compare too */
+                    send_signed(b, a, R_BALANCE, 0, 0, "GET", "/fapi/v3/balance", "");
+                /* and what is open that Nexus did not place, per symbol
+                 * (weight 1 each; the whole account's list weighs 40) */
+                for (uint32_t y = 0; b->o.on_notice && y < nx_symtab_count(b->o.symtab); y++) {
+                    if (sym(b, y)->venue != NX_VENUE_BINANCE_USDM)
+                        continue;
+                    char q[64];
+                    snprintf(q, sizeof q, "symbol=%s", sym(b, y)->name);
+                    send_signed(b, a, R_OPEN_ORDERS, 0, y, "GET", "/fapi/v1/openOrders", q);
+                    send_signed(b, a, R_OPEN_ALGOS, 0, y, "GET", "/fapi/v1/openAlgoOrders", q);
+                }
+            }
         }
         if (a->listen_key[0] && a->keepalive_at_ns && now >= a->keepalive_at_ns) {
             a->keepalive_at_ns = now + (int64_t)b->o.keepalive_s * NX_NS_PER_SEC;

@@ -169,6 +169,17 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
             chat_say(b, chat, html, NULL, 0);
             break;
         }
+        if (n->kind == NX_NOTE_POSITION_ADOPTED) {
+            chat_qty(b, sym, n->qty < 0 ? -n->qty : n->qty, m1);
+            chat_px(b, sym, n->entry_px, m2);
+            chat_px(b, sym, n->exit_px, m3);
+            snprintf(html, sizeof html,
+                     "Nexus found a %s %s %s position at the venue that it did not open and has "
+                     "taken it over: entry %s, stop at %s. It manages it as its own from now.",
+                     n->qty > 0 ? "long" : "short", m1, chat_sym_name(b, sym), m2, m3);
+            chat_say(b, chat, html, NULL, 0);
+            break;
+        }
         if (n->kind == NX_NOTE_BALANCE_SHORT) {
             snprintf(html, sizeof html,
                      "⚠️ Your wallet at the venue holds %s USDT, less than this session's "
@@ -210,6 +221,19 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
                          "⚠️ An order on %s could not be placed after three tries; check the "
                          "position on the venue.",
                          on);
+                break;
+            case NX_VN_FOREIGN_ORDER:
+                if (n->qty)
+                    snprintf(html, sizeof html,
+                             "⚠️ An order Nexus did not place is open on %s at the venue. Nexus "
+                             "opens nothing new in this session until you have looked: cancel "
+                             "it or keep it, then /resume.",
+                             on);
+                else
+                    snprintf(html, sizeof html,
+                             "An order Nexus did not place is open on %s at the venue. Nexus "
+                             "leaves it alone and takes over the position if it fills.",
+                             on);
                 break;
             case NX_VN_QUOTA_HELD:
                 snprintf(html, sizeof html,

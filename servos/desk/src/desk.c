@@ -117,18 +117,60 @@ int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live)
     return 0;
 }
 
-/* A position at the venue that the order manager does not hold (the
- * user's own, or one a crash kept from storage): not booked, but not left
- * unprotected either — a stop on the whole position (closePosition) at the
- * session's default stop distance from the last price, under a client id
- * of its own range (bit 39 of the sequence, never the order manager's:
- * their updates are not the order manager's either). */
-static void protect_unknown(nx_desk_t *d, desk_session_t *s, uint32_t symbol, int64_t qty)
+/* A notice for the session's person, in the journal. */
+static void desk_notice(nx_desk_t *d, uint32_t session, uint32_t symbol, uint8_t kind,
+                        int64_t qty, int64_t entry_px, int64_t exit_px)
+{
+    if (!d->journal)
+        return;
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_NOTICE;
+    ev.hdr.symbol = symbol;
+    ev.hdr.venue = (uint8_t)nx_symtab_get(d->symtab, symbol)->venue;
+    ev.hdr.exch_ns = d->now;
+    ev.u.notice.session = session;
+    ev.u.notice.kind = kind;
+    ev.u.notice.qty = qty;
+    ev.u.notice.entry_px = entry_px;
+    ev.u.notice.exit_px = exit_px;
+    d->journal(d->ctx, &ev);
+}
+
+/* Holds a session: no new entry until a person resumes it. */
+static void desk_hold(nx_desk_t *d, desk_session_t *s)
+{
+    s->risk.paused = 1;
+    s->held = 1;
+    desk_dirty(d, s->id);
+}
+
+/* The session's default stop for a position of signed `qty` on a symbol:
+ * default_stop_bp (10% if none) from the last price, on the tick. */
+static int64_t default_stop(const nx_desk_t *d, const desk_session_t *s, uint32_t symbol,
+                            int64_t qty, uint32_t *bp_out)
 {
     const nx_symbol_t *y = nx_symtab_get(d->symtab, symbol);
     int64_t px = d->last_px[symbol];
     uint32_t bp = s->conf.default_stop_bp ? s->conf.default_stop_bp : 1000;
-    if (px <= 0 || !y) { /* placed at the first price (nx_desk_on_market) */
+    *bp_out = bp;
+    int64_t tick = y->tick_size > 0 ? y->tick_size : 1, d_px = (int64_t)((__int128)px * bp / 10000);
+    int64_t trigger = qty > 0 ? px - d_px : px + d_px;
+    return qty > 0 ? trigger / tick * tick : (trigger + tick - 1) / tick * tick;
+}
+
+/* A position at the venue that the order manager does not hold (the
+ * user's own, or one a crash kept from storage). Adopted (adopt_px set,
+ * nx_desk_set_foreign): booked as the session's trade with a stop of its
+ * own. Otherwise not booked, but not left unprotected either — a stop on
+ * the whole position (closePosition) at the session's default stop
+ * distance from the last price, under a client id of its own range (bit
+ * 39 of the sequence, never the order manager's: their updates are not the
+ * order manager's either). Both wait for a price if there is none yet. */
+static void protect_unknown(nx_desk_t *d, desk_session_t *s, uint32_t symbol, int64_t qty)
+{
+    const nx_symbol_t *y = nx_symtab_get(d->symtab, symbol);
+    if (d->last_px[symbol] <= 0 || !y) { /* placed at the first price (nx_desk_on_market) */
         if (!s->unprotected[symbol])
             d->n_unprotected++;
         s->unprotected[symbol] = qty;
@@ -138,9 +180,35 @@ static void protect_unknown(nx_desk_t *d, desk_session_t *s, uint32_t symbol, in
         s->unprotected[symbol] = 0;
         d->n_unprotected--;
     }
-    int64_t tick = y->tick_size > 0 ? y->tick_size : 1, d_px = (int64_t)((__int128)px * bp / 10000);
-    int64_t trigger = qty > 0 ? px - d_px : px + d_px;
-    trigger = qty > 0 ? trigger / tick * tick : (trigger + tick - 1) / tick * tick;
+    uint32_t bp;
+    int64_t trigger = default_stop(d, s, symbol, qty, &bp);
+    int64_t entry = s->adopt_px[symbol];
+    s->adopt_px[symbol] = 0;
+    if (entry > 0) {
+        int rc = nx_oms_adopt_position(d->oms, s->id, symbol, qty, entry, trigger,
+                                       (uint8_t)(s->conf.leverage ? s->conf.leverage : 1), d->now);
+        char q[32], e[32], t[32];
+        nx_fixed_format(qty, y->qty_scale, q, sizeof q);
+        nx_fixed_format(entry, y->price_scale, e, sizeof e);
+        nx_fixed_format(trigger, y->price_scale, t, sizeof t);
+        if (rc)
+            NX_LOGK(NX_LOG_ERROR, "desk", "desk.adopt",
+                    "%s: the venue's %s %s position from %s could not be taken over "
+                    "(live.foreign adopt): %s",
+                    s->name, q, y->name, e, nx_strerror(rc));
+        else
+            NX_LOGK(NX_LOG_WARN, "desk", "desk.adopt",
+                    "%s: the venue's %s %s position from %s is taken over as the session's own, "
+                    "its stop at %s (live.foreign adopt)",
+                    s->name, q, y->name, e, t);
+        if (rc == NX_ESTATE || rc == NX_EINVAL) { /* held, as without adoption */
+            desk_hold(d, s);
+            return;
+        }
+        desk_notice(d, s->id, symbol, NX_NOTE_POSITION_ADOPTED, qty, entry, trigger);
+        desk_dirty(d, s->id);
+        return;
+    }
     nx_ev_order_intent_t in;
     memset(&in, 0, sizeof in);
     in.session = s->id;
@@ -164,7 +232,8 @@ int nx_desk_position_state(const nx_desk_t *d, uint32_t session, uint32_t symbol
     return nx_oms_save_position(d->oms, session, symbol, out);
 }
 
-void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty)
+void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty,
+                            int64_t entry_px)
 {
     desk_session_t *s = desk_session(d, session);
     if (!s || symbol >= d->nsym)
@@ -173,31 +242,42 @@ void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int
     int64_t mine = nx_oms_position(d->oms, session, symbol, &pi) == 0 ? pi.qty : 0;
     if (mine == qty)
         return;
+    if (d->adopt_foreign && qty && !mine && entry_px > 0 && s->live) {
+        /* the person's own position, which the session takes over */
+        s->adopt_px[symbol] = entry_px;
+        protect_unknown(d, s, symbol, qty);
+        return;
+    }
     /* nothing is invented: the engine does not take the venue's word for a
      * position it never traded, nor drop one it holds; it stops opening
      * new ones and asks a person */
-    s->risk.paused = 1;
-    s->held = 1;
+    desk_hold(d, s);
     NX_LOGK(NX_LOG_ERROR, "desk", "desk.mismatch",
             "%s: the venue holds %lld on %s, the engine %lld (qty units): session held until a "
             "person resumes it",
             s->name, (long long)qty, nx_symtab_get(d->symtab, symbol)->name, (long long)mine);
-    if (d->journal) {
-        nx_event_t ev;
-        memset(&ev, 0, sizeof ev);
-        ev.hdr.type = NX_EV_NOTICE;
-        ev.hdr.symbol = symbol;
-        ev.hdr.venue = (uint8_t)nx_symtab_get(d->symtab, symbol)->venue;
-        ev.hdr.exch_ns = d->now;
-        ev.u.notice.session = session;
-        ev.u.notice.kind = NX_NOTE_POSITION_MISMATCH;
-        ev.u.notice.qty = qty;
-        ev.u.notice.entry_px = mine;
-        d->journal(d->ctx, &ev);
-    }
-    desk_dirty(d, session);
+    desk_notice(d, session, symbol, NX_NOTE_POSITION_MISMATCH, qty, mine, 0);
     if (qty && !mine && s->live)
         protect_unknown(d, s, symbol, qty);
+}
+
+void nx_desk_set_foreign(nx_desk_t *d, int adopt)
+{
+    d->adopt_foreign = adopt != 0;
+}
+
+int nx_desk_foreign_order(nx_desk_t *d, uint32_t session, uint32_t symbol)
+{
+    desk_session_t *s = desk_session(d, session);
+    if (!s || d->adopt_foreign)
+        return 0;
+    desk_hold(d, s);
+    NX_LOGK(NX_LOG_ERROR, "desk", "desk.foreign_order",
+            "%s: an order Nexus did not place is open at the venue%s%s: session held until a "
+            "person resumes it (live.foreign \"adopt\" trades on beside such orders)",
+            s->name, symbol < d->nsym ? " on " : "",
+            symbol < d->nsym ? nx_symtab_get(d->symtab, symbol)->name : "");
+    return 1;
 }
 
 void nx_desk_set_saving(nx_desk_t *d, int on)

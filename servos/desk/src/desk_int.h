@@ -29,6 +29,8 @@ typedef struct desk_session {
     nx_bridge_t *live; /* the live venue it trades on (nx_desk_set_venue); NULL = paper */
     int64_t unprotected[NX_SHIELD_MAX_SYMBOLS]; /* a venue position it does not hold, to be
                                                    given a stop at the next price (0 = none) */
+    int64_t adopt_px[NX_SHIELD_MAX_SYMBOLS]; /* with it: the venue's entry price, to adopt it
+                                                 at the next price (nx_desk_set_foreign) */
     uint8_t held; /* paused by recovery until a person resumes it */
     uint8_t restored; /* recovery: 0 no saved state, 1 restored, 2 present but unusable */
     int64_t saved_seq; /* recovery: the journal sequence of its saved state */
@@ -68,6 +70,7 @@ struct nx_desk {
     uint64_t sentinel; /* strategy ids that are Sentinel (nx_desk_set_sentinel) */
     int storage_down;  /* nx_desk_set_storage_down: entries refused */
     int no_saves;      /* nx_desk_set_saving(d, 0): no state is journaled */
+    int adopt_foreign; /* nx_desk_set_foreign: adopt venue positions instead of holding */
     uint64_t insane; /* market prices and signals refused as outside the band */
     uint32_t n_unprotected; /* venue positions waiting for a price to get a stop */
     int64_t now;

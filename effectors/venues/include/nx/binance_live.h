@@ -38,7 +38,10 @@
  *    meanwhile is reported, fills with the venue's own trade ids (the order
  *    manager counts a fill once by its id); then, once nothing is left to
  *    ask about, the venue's positions (on_position) for the engine to
- *    compare with its own.
+ *    compare with its own, its wallet (on_balance), and its open orders
+ *    and algo orders: one whose client id is not this session's is
+ *    reported once (on_notice, NX_VN_FOREIGN_ORDER). An order Nexus did not
+ *    place that opens or fills on the stream asks for all of it again.
  *
  * Keys: each account's secret is prepared into an HMAC key in locked
  * memory (nx/hmac.h); the API key is sent only as X-MBX-APIKEY or apiKey;
@@ -65,8 +68,10 @@ typedef void (*nx_bnlive_notice_cb)(void *ctx, uint32_t session, uint8_t what, u
 /* The venue's USDT wallet balance of a session's account, 10^-8 USDT. */
 typedef void (*nx_bnlive_balance_cb)(void *ctx, uint32_t session, int64_t wallet_e8);
 /* The venue's position of a session on a symbol (signed qty units; 0 when
- * flat), for every symbol of the venue in the table. */
-typedef void (*nx_bnlive_position_cb)(void *ctx, uint32_t session, uint32_t symbol, int64_t qty);
+ * flat) and its average entry price (price units; 0 when flat), for every
+ * symbol of the venue in the table. */
+typedef void (*nx_bnlive_position_cb)(void *ctx, uint32_t session, uint32_t symbol, int64_t qty,
+                                      int64_t entry_px);
 
 typedef struct nx_bnlive_opts {
     const nx_symtab_t *symtab;

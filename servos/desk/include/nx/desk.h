@@ -76,11 +76,26 @@ int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live);
  * to the order manager, as the paper venue's come. Engine thread. */
 void nx_desk_on_order_update(nx_desk_t *d, uint32_t symbol, const nx_ev_order_update_t *u);
 /* What a live venue says the session's position on a symbol is (signed
- * qty units), once the orders it was asked about are settled: another
- * figure than the order manager's holds the session (no new entry until a
- * person resumes it) and journals a NX_NOTE_POSITION_MISMATCH notice for
- * its person. Engine thread. */
-void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty);
+ * qty units; `entry_px` its average entry, price units, 0 if unknown),
+ * once the orders it was asked about are settled. Another figure than the
+ * order manager's holds the session (no new entry until a person resumes
+ * it) and journals a NX_NOTE_POSITION_MISMATCH notice for its person; a
+ * position the session does not hold at all is given a stop at the venue
+ * either way. With nx_desk_set_foreign(d, 1) such a position (the engine
+ * flat on the symbol) is adopted instead: booked as the session's trade at
+ * the venue's entry price with the session's default stop distance from
+ * the last price (nx_oms_adopt_position), a NX_NOTE_POSITION_ADOPTED
+ * notice journaled, and the session not held. Engine thread. */
+void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int64_t qty,
+                            int64_t entry_px);
+/* An order open at a live venue that Nexus did not place (live.foreign):
+ * 0 (the default) holds the session when one is found; 1 leaves it to the
+ * person and adopts the positions it makes (nx_desk_venue_position). */
+void nx_desk_set_foreign(nx_desk_t *d, int adopt);
+/* A live venue reports an order open on the session's account that Nexus
+ * did not place: under the default policy the session is held until a
+ * person resumes it. 1 if it was held, 0 if it trades on. Engine thread. */
+int nx_desk_foreign_order(nx_desk_t *d, uint32_t session, uint32_t symbol);
 /* A live venue's wallet for a session's account (10^-8 USDT), compared
  * with the session's balance less the fees its open positions paid (the
  * venue takes them at the fill, the engine when the trade closes). Short
