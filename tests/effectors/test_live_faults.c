@@ -453,6 +453,60 @@ static void test_liquidation(void **state)
     stop();
 }
 
+static int stream_down(const void *arg)
+{
+    (void)arg;
+    nx_bnlive_stats_t st;
+    nx_bnlive_stats(bl, &st);
+    return st.streams_up < (uint32_t)naccounts;
+}
+
+typedef struct want_later_report {
+    int after;
+    uint32_t session;
+    int64_t qty;
+} want_later_report_t;
+
+static int later_report(const void *arg)
+{
+    const want_later_report_t *w = arg;
+    for (int i = w->after; i < nreports; i++)
+        if (reports[i].session == w->session && reports[i].qty == w->qty)
+            return 1;
+    return 0;
+}
+
+/* The venue liquidates while the account's stream is down and no stream
+ * can connect (its events are lost, as on the venue): after the gap the
+ * adapter asks for the venue's own orders since the last event it saw and
+ * for their fills, so the trade closes as a liquidation with the venue's
+ * prices and fees, the person is told, and the positions compared after
+ * agree. */
+static void test_liquidation_during_a_stream_gap(void **state)
+{
+    (void)state;
+    start(&FAST);
+    wait_streams();
+    trade(PX);
+    enter(1, NX_SIDE_BUY, SL, TP);
+    books(1, QTY, PROTECT_MS);
+    fault("drop_user", 1, 1500);
+    assert_true(wait_for(stream_down, NULL, 3000));
+    pthread_mutex_lock(&mu);
+    int before = nreports;
+    pthread_mutex_unlock(&mu);
+    fault("liquidate", 1, 0);
+    const nx_trade_closed_t *t = wait_closed(1, 8000);
+    assert_int_equal(t->reason, NX_EXIT_LIQUIDATION);
+    assert_true(wait_notice("liquidated the BTCUSDT position while the stream was down", 2000));
+    assert_int_equal(told(NX_VN_LIQUIDATED), 1);
+    books(1, 0, 3000);
+    money_agrees(1);
+    want_later_report_t w = {before, 1, 0};
+    assert_true(wait_for(later_report, &w, 5000));
+    stop();
+}
+
 /* The venue's clock jumps 5 s ahead, past the recvWindow: the first order
  * is refused with -1021, the offset is measured again, the order goes
  * once. */
@@ -673,6 +727,7 @@ int main(void)
         cmocka_unit_test_teardown(test_faults_on_a_schedule, teardown),
         cmocka_unit_test_teardown(test_partial_fills, teardown),
         cmocka_unit_test_teardown(test_liquidation, teardown),
+        cmocka_unit_test_teardown(test_liquidation_during_a_stream_gap, teardown),
         cmocka_unit_test_teardown(test_clock_skew, teardown),
         cmocka_unit_test_teardown(test_cancel_all_both_kinds, teardown),
         cmocka_unit_test_teardown(test_margin_type, teardown),

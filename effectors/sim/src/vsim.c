@@ -986,6 +986,31 @@ static void op_open_orders(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
     vs_sbf(&out->result, "]");
 }
 
+/* GET /fapi/v1/forceOrders: the account's liquidation orders (the venue's
+ * own, "autoclose-..."), on the symbol if given, from startTime; the
+ * simulator makes no auto-deleveraging orders, so autoCloseType=ADL lists
+ * none. */
+static void op_force_orders(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
+{
+    uint32_t symbol;
+    if (!symbol_opt(s, r, out, &symbol))
+        return;
+    const vs_param_t *ty = vs_param(r, "autoCloseType"), *from = vs_param(r, "startTime");
+    int64_t since = from ? strtoll(from->v, NULL, 10) : 0;
+    vs_sbf(&out->result, "[");
+    int n = 0;
+    for (int i = 0; !(ty && !strcmp(ty->v, "ADL")) && i < VS_ORDERS; i++) {
+        const vs_order_t *o = &s->orders[i];
+        if (o->used && o->account == r->account && o->orig_type == VS_LIQ &&
+            o->time_ms >= since && (symbol == NX_SYMBOL_NONE || o->symbol == symbol)) {
+            if (n++)
+                vs_sbf(&out->result, ",");
+            order_json(s, &out->result, o);
+        }
+    }
+    vs_sbf(&out->result, "]");
+}
+
 /* GET /fapi/v1/allOrders: every order of the account on the symbol that
  * the simulator still holds, oldest first */
 static void op_all_orders(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
@@ -1414,12 +1439,15 @@ static const struct {
     {"positionRisk", op_position_risk, 5},      {"balance", op_balance, 5},
     {"leverage", op_leverage, 1},               {"userTrades", op_user_trades, 5},
     {"allOrders", op_all_orders, 5},            {"marginType", op_margin_type, 1},
+    {"forceOrders", op_force_orders, 20},
 };
 
 uint32_t vs_weight(const char *op, const vs_req_t *r)
 {
     if (!strcmp(op, "openOrders") && !vs_param(r, "symbol"))
         return 40;
+    if (!strcmp(op, "forceOrders") && !vs_param(r, "symbol"))
+        return 50;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (!strcmp(ops[i].op, op))
             return ops[i].weight;
@@ -1659,6 +1687,7 @@ static int fault_locked(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, i
         s->f_slow += n;
         s->f_slow_ms = ms > 0 ? ms : 1000;
     } else if (!strcmp(kind, "drop_user")) {
+        s->user_down_until_ms = ms > 0 ? vs_now_ms(s) + ms : 0;
         for (uint32_t i = 0; i < VS_ACCOUNTS; i++)
             if (s->acc[i].used && s->user_close)
                 s->user_close(s, i, 1);
@@ -1666,7 +1695,7 @@ static int fault_locked(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, i
     } else if (!strcmp(kind, "clear")) {
         s->f_reject = s->f_unknown = s->f_timeout = s->f_timeout_algo = s->f_slow = 0;
         s->f_dup = s->f_reorder = s->f_partial = s->f_429 = 0;
-        s->mute_until_ms = 0;
+        s->mute_until_ms = s->user_down_until_ms = 0;
         s->nsched = 0;
     } else if (!strcmp(kind, "mute_user")) {
         s->mute_until_ms = vs_now_ms(s) + (ms > 0 ? ms : 1000);

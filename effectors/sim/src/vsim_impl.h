@@ -152,6 +152,7 @@ struct nx_vsim {
     int64_t f_reject, f_unknown, f_timeout, f_slow, f_dup, f_reorder, f_partial, f_429;
     int64_t f_slow_ms, f_429_ms;
     int64_t mute_until_ms; /* fault "mute_user": user-data events lost until then */
+    int64_t user_down_until_ms; /* fault "drop_user" with ms: no stream connects until then */
     int f_reject_code;
     struct { /* faults on a schedule: kind every every_ms, from next_ms (local clock) */
         char kind[16];

@@ -375,6 +375,7 @@ static const char *route(const char *m, const char *path)
         {"POST", "/fapi/v1/marginType", "marginType"},
         {"GET", "/fapi/v1/userTrades", "userTrades"},
         {"GET", "/fapi/v1/allOrders", "allOrders"},
+        {"GET", "/fapi/v1/forceOrders", "forceOrders"},
         {"POST", "/fapi/v1/listenKey", "listenKey.create"},
         {"PUT", "/fapi/v1/listenKey", "listenKey.keepalive"},
         {"DELETE", "/fapi/v1/listenKey", "listenKey.close"},
@@ -843,6 +844,8 @@ static int established(nx_vsim_t *s, struct lws *wsi, conn_t *c)
         }
     }
     int64_t now = vs_now_ms(s);
+    if (key && s->user_down_until_ms && now < s->user_down_until_ms)
+        return -1; /* fault "drop_user" with a time: the stream stays down until then */
     for (int i = 0; key && i < VS_ACCOUNTS; i++) {
         vs_account_t *a = &s->acc[i];
         if (a->used && a->listen_expiry_ms > now && !strcmp(a->listen_key, key)) {

@@ -54,7 +54,7 @@ enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
 enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO, ACT_MODIFY };
 enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
        R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS, R_BALANCE, R_MODIFY,
-       R_OPEN_ORDERS, R_OPEN_ALGOS };
+       R_OPEN_ORDERS, R_OPEN_ALGOS, R_FORCE_ORDERS, R_FORCE_TRADES };
 
 typedef struct cmd {
     uint8_t op;
@@ -101,6 +101,11 @@ typedef struct account {
     int had_stream;       /* a gap follows a first connection */
     atomic_int stream_up; /* the engine thread reads it: no entry while the stream is down */
     int positions_due;    /* report the venue's positions once its orders are settled */
+    /* after a gap: the venue's own orders (liquidation, ADL) since the last
+     * event seen are asked for (force_due), then their fills; the
+     * positions wait until none is in flight (forced_pending) */
+    int force_due, forced_pending;
+    int64_t last_event_ms; /* venue time of the stream's latest event */
     int quota_told;       /* orders are being held for the quota, and that was said */
     /* venue ids of open orders Nexus did not place that were reported
      * (a ring: each is told once, not at every reconciliation) */
@@ -422,6 +427,74 @@ static int rest_send(nx_bnlive_t *b, rest_t *r)
         return -1;
     }
     return 0;
+}
+
+static int send_signed(nx_bnlive_t *b, account_t *a, uint8_t kind, uint32_t idx, uint32_t symbol,
+                       const char *method, const char *path, const char *params);
+
+/* The venue's own orders on a symbol during a stream gap (GET
+ * /fapi/v1/forceOrders since the last event): each that traded is told to
+ * the person and its fills are asked for (idx 1 = auto-deleveraging). */
+static void forced_orders(nx_bnlive_t *b, account_t *a, uint32_t symbol, json_t *arr)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        const char *cid = json_string_value(json_object_get(x, "clientOrderId"));
+        const char *ex = json_string_value(json_object_get(x, "executedQty"));
+        json_t *idv = json_object_get(x, "orderId");
+        int64_t q = 0;
+        if (!json_is_integer(idv) || !ex ||
+            nx_fixed_parse(ex, strlen(ex), sym(b, symbol)->qty_scale, &q) || q <= 0)
+            continue;
+        int adl = cid && !strncmp(cid, "adl_", 4);
+        notice(b, a->session, adl ? NX_VN_ADL : NX_VN_LIQUIDATED, symbol, 0,
+               adl ? "Binance's auto-deleveraging closed the %s position while the stream was "
+                     "down."
+                   : "Binance liquidated the %s position while the stream was down.",
+               sym(b, symbol)->name);
+        char q2[96];
+        snprintf(q2, sizeof q2, "symbol=%s&orderId=%llu", sym(b, symbol)->name,
+                 (unsigned long long)json_integer_value(idv));
+        if (send_signed(b, a, R_FORCE_TRADES, (uint32_t)adl, symbol, "GET", "/fapi/v1/userTrades",
+                        q2) == 0)
+            a->forced_pending++;
+    }
+}
+
+/* The fills of a venue's own order, as its stream would have given them:
+ * to the order manager under no client id, with the venue's trade ids
+ * (a fill the stream did give is counted once). */
+static void forced_fills(nx_bnlive_t *b, account_t *a, uint32_t symbol, uint32_t adl, json_t *arr)
+{
+    const nx_symbol_t *y = sym(b, symbol);
+    size_t i;
+    json_t *t;
+    json_array_foreach(arr, i, t)
+    {
+        int64_t px, qty, fee;
+        const char *ps = json_string_value(json_object_get(t, "price")),
+                   *qs = json_string_value(json_object_get(t, "qty")),
+                   *fs = json_string_value(json_object_get(t, "commission")),
+                   *sd = json_string_value(json_object_get(t, "side"));
+        if (!ps || !qs || !fs || !sd || nx_fixed_parse(ps, strlen(ps), y->price_scale, &px) ||
+            nx_fixed_parse(qs, strlen(qs), y->qty_scale, &qty) ||
+            nx_fixed_parse(fs, strlen(fs), NX_BNU_MONEY_SCALE, &fee))
+            continue;
+        nx_ev_order_update_t u;
+        memset(&u, 0, sizeof u);
+        u.venue_id = (uint64_t)json_integer_value(json_object_get(t, "orderId"));
+        u.session = a->session;
+        u.side = !strcmp(sd, "BUY") ? NX_SIDE_BUY : NX_SIDE_SELL;
+        u.status = NX_OS_FILLED;
+        u.fill_id = (uint64_t)json_integer_value(json_object_get(t, "id"));
+        u.last_px = px;
+        u.last_qty = qty;
+        u.fee = fee_units(fee, y->price_scale);
+        u.reason = adl ? NX_OFORCED_ADL : NX_OFORCED_LIQUIDATION;
+        deliver(b, symbol, &u);
+    }
 }
 
 /* A price the venue averaged (entryPrice: more decimals than the tick)
@@ -1011,6 +1084,22 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         json_decref(j);
         return;
     }
+    if (kind == R_FORCE_ORDERS || kind == R_FORCE_TRADES) {
+        if (a && a->forced_pending)
+            a->forced_pending--;
+        json_t *j = transport_ok && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
+        if (a && symbol < nx_symtab_count(b->o.symtab) && json_is_array(j)) {
+            if (kind == R_FORCE_ORDERS)
+                forced_orders(b, a, symbol, j);
+            else
+                forced_fills(b, a, symbol, idx, j);
+        } else if (a && !json_is_array(j)) {
+            NX_WARN("binance", "session %u: the venue's liquidation orders could not be read; "
+                    "the positions are compared without them", a->session);
+        }
+        json_decref(j);
+        return;
+    }
     if (kind == R_OPEN_ORDERS || kind == R_OPEN_ALGOS) {
         json_t *j = transport_ok && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
         size_t i;
@@ -1266,6 +1355,8 @@ static void stream_frame(nx_bnlive_t *b, account_t *a, const char *text, size_t 
                 m.err.key, m.err.what);
         return;
     }
+    if (m.event_ms > a->last_event_ms)
+        a->last_event_ms = m.event_ms;
     if (m.kind == NX_BNU_KEY_EXPIRED) {
         a->stream_state = 0; /* a new key, a new connection, then a reconciliation */
         a->reconnect_at_ns = 0;
@@ -1423,6 +1514,8 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             /* the first connection too: orders sent before it (a restart's
              * adopted ones) may have moved while nobody listened */
             reconcile(b, a);
+            if (a->had_stream && a->last_event_ms)
+                a->force_due = 1; /* the venue's own orders meanwhile */
             a->had_stream = 1;
             a->positions_due = 1;
             atomic_store_explicit(&a->stream_up, 1, memory_order_release);
@@ -1700,6 +1793,8 @@ static int run(nx_bnlive_t *b, const action_t *x, int64_t now)
  * position at the venue is what its orders made it. */
 static int settled(const nx_bnlive_t *b, const account_t *a)
 {
+    if (a->force_due || a->forced_pending)
+        return 0;
     for (int i = 0; i < BL_ORDERS; i++) {
         const order_t *o = &b->orders[i];
         if (o->session == a->session &&
@@ -1765,6 +1860,23 @@ static void service_all(nx_bnlive_t *b)
             ws_connect(b, &b->stream_u, path, &stream_tags[i], &a->stream);
             if (!a->stream)
                 a->stream_state = 0, a->reconnect_at_ns = now + NX_NS_PER_SEC;
+        }
+        /* after a gap: liquidation and ADL orders since the last event
+         * (weight 20 per symbol), then the fills of each (5) */
+        if (a->force_due && a->stream_state == 3 &&
+            weight_ok(b, 20 * nx_symtab_count(b->o.symtab))) {
+            a->force_due = 0;
+            for (uint32_t y = 0; y < nx_symtab_count(b->o.symtab); y++) {
+                if (sym(b, y)->venue != NX_VENUE_BINANCE_USDM)
+                    continue;
+                char q[96];
+                snprintf(q, sizeof q, "symbol=%s&startTime=%lld", sym(b, y)->name,
+                         (long long)a->last_event_ms);
+                if (send_signed(b, a, R_FORCE_ORDERS, 0, y, "GET", "/fapi/v1/forceOrders", q))
+                    a->force_due = 1; /* asked again */
+                else
+                    a->forced_pending++;
+            }
         }
         /* positions 5, balance 5, open orders and algo orders 1 each per symbol */
         if (a->positions_due && a->stream_state == 3 && settled(b, a) &&

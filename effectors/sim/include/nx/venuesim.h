@@ -8,7 +8,8 @@
  *    /fapi/v1/order, GET /fapi/v1/openOrders, DELETE /fapi/v1/allOpenOrders;
  *    POST/DELETE/GET /fapi/v1/algoOrder, GET /fapi/v1/openAlgoOrders,
  *    DELETE /fapi/v1/algoOpenOrders; GET /fapi/v3/positionRisk,
- *    /fapi/v3/balance, /fapi/v1/userTrades, /fapi/v1/allOrders; POST /fapi/v1/leverage,
+ *    /fapi/v3/balance, /fapi/v1/userTrades, /fapi/v1/allOrders,
+ *    /fapi/v1/forceOrders; POST /fapi/v1/leverage,
  *    /fapi/v1/marginType; POST/PUT/DELETE
  *    /fapi/v1/listenKey.
  *  - WebSocket API at /ws-fapi/v1: order.place, order.modify, order.cancel, order.status,
@@ -51,7 +52,8 @@
  *   timeout    the next n orders never answered and not executed
  *   timeout_algo  the same for the next n conditional orders only
  *   slow       the next n answers delayed by ms
- *   drop_user  every user-data stream connection closed
+ *   drop_user  every user-data stream connection closed (with ms: none
+ *              connects again for ms, and what happens meanwhile is lost)
  *   mute_user  user-data events lost for ms, the connections left open
  *   expire_key every listen key expired (listenKeyExpired, then closed)
  *   duplicate  the next n user-data events sent twice
