@@ -710,6 +710,60 @@ static void test_quota_burst_many_users(void **state)
     stop();
 }
 
+/* Orders with the session's own client ids that no order here has — sent
+ * before a crash kept them from storage — are cancelled at the next
+ * reconciliation (a forgotten stop would close a later position); an id
+ * of another session on another account is left alone. */
+static void test_own_orders_lost_in_a_crash(void **state)
+{
+    (void)state;
+    start(&FAST);
+    wait_streams();
+    trade(PX);
+    char id1[40], id2[40], id3[40], q[400];
+    nx_binance_clid_format(nx_clid_make(1, 900), id1);
+    nx_binance_clid_format(nx_clid_make(1, 901), id2);
+    nx_binance_clid_format(nx_clid_make(1, 902), id3);
+    wire_resp_t r;
+    snprintf(q, sizeof q,
+             "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price=50000&"
+             "newClientOrderId=%s",
+             id1);
+    venue_post(0, "/fapi/v1/order", q, &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    snprintf(q, sizeof q,
+             "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=STOP_MARKET&triggerPrice=50000&"
+             "closePosition=true&clientAlgoId=%s",
+             id2);
+    venue_post(0, "/fapi/v1/algoOrder", q, &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    /* on B's account, an id of A's session: not B's, so never B's to cancel */
+    snprintf(q, sizeof q,
+             "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price=50000&"
+             "newClientOrderId=%s",
+             id3);
+    venue_post(1, "/fapi/v1/order", q, &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    nx_vsim_position_t vp;
+    nx_vsim_position(sim, KEY_A, BTC, &vp);
+    assert_int_equal(vp.open_orders + vp.open_algos, 2);
+    fault("drop_user", 1, 0); /* a gap: the reconciliation after it */
+    int64_t until = nx_mono_ns() + 8 * NX_NS_PER_SEC;
+    do {
+        nx_vsim_position(sim, KEY_A, BTC, &vp);
+        if (vp.open_orders + vp.open_algos == 0)
+            break;
+        usleep(5000);
+    } while (nx_mono_ns() < until);
+    assert_int_equal(vp.open_orders + vp.open_algos, 0);
+    nx_vsim_position(sim, KEY_B, BTC, &vp);
+    assert_int_equal(vp.open_orders, 1);
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +787,7 @@ int main(void)
         cmocka_unit_test_teardown(test_margin_type, teardown),
         cmocka_unit_test_teardown(test_quota_burst_many_users, teardown),
         cmocka_unit_test_teardown(test_foreign_orders, teardown),
+        cmocka_unit_test_teardown(test_own_orders_lost_in_a_crash, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,7 +54,7 @@ enum { ST_FREE = 0, ST_QUEUED, ST_SENT, ST_OPEN, ST_UNKNOWN, ST_FINAL };
 enum { ACT_SEND = 1, ACT_CANCEL, ACT_QUERY, ACT_CANCEL_ALL, ACT_TRADES, ACT_EXINFO, ACT_MODIFY };
 enum { R_PLACE = 1, R_CANCEL, R_QUERY, R_CANCEL_ALL, R_TRADES, R_TIME, R_LISTEN, R_KEEPALIVE,
        R_EXINFO, R_LEVERAGE, R_MARGIN_TYPE, R_POSITIONS, R_BALANCE, R_MODIFY,
-       R_OPEN_ORDERS, R_OPEN_ALGOS, R_FORCE_ORDERS, R_FORCE_TRADES };
+       R_OPEN_ORDERS, R_OPEN_ALGOS, R_FORCE_ORDERS, R_FORCE_TRADES, R_ORPHAN };
 
 typedef struct cmd {
     uint8_t op;
@@ -517,13 +517,33 @@ static int price_cut(const char *s, unsigned scale, int64_t *out)
 
 /* An open order or algo order of the account from the venue's list: one
  * whose client id is not this session's was not placed by Nexus, and its
- * person is told once (by venue id). */
+ * person is told once (by venue id). One with this session's client id
+ * that no order here has was sent before a crash that kept it from
+ * storage: nothing here follows it, and a forgotten stop would close a
+ * later position, so it is cancelled (a restored position's protection is
+ * placed again under ids of its own). */
 static void foreign_order(nx_bnlive_t *b, account_t *a, json_t *x, int algo)
 {
     const char *cid = json_string_value(json_object_get(x, algo ? "clientAlgoId" : "clientOrderId"));
     uint64_t clid = cid ? nx_binance_clid_parse(cid, strlen(cid)) : 0;
-    if (clid && nx_clid_session(clid) == a->session)
+    if (clid && nx_clid_session(clid) == a->session) {
+        const char *name = json_string_value(json_object_get(x, "symbol"));
+        uint32_t y = 0, ny = nx_symtab_count(b->o.symtab);
+        while (name && y < ny &&
+               (sym(b, y)->venue != NX_VENUE_BINANCE_USDM || strcmp(sym(b, y)->name, name)))
+            y++;
+        if (order_by_clid(b, clid) || !name || y == ny)
+            return;
+        char q[128], id[NX_BNU_CLID_MAX + 1];
+        nx_binance_clid_format(clid, id);
+        snprintf(q, sizeof q, "symbol=%s&%s=%s", sym(b, y)->name,
+                 algo ? "clientAlgoId" : "origClientOrderId", id);
+        NX_WARN("binance", "session %u: order %s on %s rests at the venue, sent before a crash "
+                "that kept it from storage: cancelled", a->session, id, sym(b, y)->name);
+        send_signed(b, a, R_ORPHAN, 0, y, "DELETE", algo ? "/fapi/v1/algoOrder" : "/fapi/v1/order",
+                    q);
         return;
+    }
     json_t *idv = json_object_get(x, algo ? "algoId" : "orderId");
     uint64_t id = json_is_integer(idv) ? (uint64_t)json_integer_value(idv) : 0;
     id = id << 1 | (uint64_t)(algo != 0); /* the two kinds number apart */
@@ -1098,6 +1118,13 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
                     "the positions are compared without them", a->session);
         }
         json_decref(j);
+        return;
+    }
+    if (kind == R_ORPHAN) { /* not cancelled: the next reconciliation finds it again */
+        if (!transport_ok || status != 200)
+            NX_WARN("binance", "session %u: an order left from before a crash could not be "
+                    "cancelled (HTTP %d); asked again at the next reconciliation",
+                    a ? a->session : 0, status);
         return;
     }
     if (kind == R_OPEN_ORDERS || kind == R_OPEN_ALGOS) {
