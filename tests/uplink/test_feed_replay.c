@@ -975,6 +975,46 @@ static void venue_round_trip(nx_venue_t v, const char *venue, const char *iv, co
     replay_stop(&rp);
 }
 
+/* Connections that close before their request is whole — a client killed
+ * while connecting, a reset half-way through the headers — leave the
+ * replay server up and answering (it once crashed freeing the answer of a
+ * request that never came). */
+static void test_replay_survives_cut_connections(void **state)
+{
+    (void)state;
+    replay_t rp;
+    const char *args[] = {"--venue", "binance-usdm", "--candles",
+                          src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv"),
+                          NULL};
+    replay_start(&rp, args);
+    for (int i = 0; i < 60; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)rp.port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+        const char *part[] = {"", "GET /fapi/v1/kli", "GET /fapi/v1/klines?symbol=BTCUSDT HTTP/1.1\r\nHo",
+                              "GET /ws/btcusdt@aggTrade HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"};
+        const char *w = part[i % 4];
+        if (*w)
+            assert_int_equal(write(fd, w, strlen(w)), (ssize_t)strlen(w));
+        if (i % 2) { /* a reset, as from a killed process's socket */
+            struct linger lg = {1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        close(fd);
+    }
+    http_get(rp.port, "/fapi/v1/time"); /* still answering */
+    assert_int_equal(kill(rp.pid, SIGTERM), 0);
+    int st;
+    assert_int_equal(waitpid(rp.pid, &st, 0), rp.pid);
+    for (int i = 0; i < nchildren; i++)
+        if (children[i] == rp.pid)
+            children[i] = 0;
+    if (WIFSIGNALED(st))
+        fail_msg("the replay server died of signal %d", WTERMSIG(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_bybit(void **state)
 {
     (void)state;
@@ -1905,6 +1945,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_control_queue_drops_counted),
         cmocka_unit_test(test_kline_stash_drops_counted),
         cmocka_unit_test(test_rest_oversize_counted),
+        cmocka_unit_test(test_replay_survives_cut_connections),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

@@ -1209,7 +1209,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return http_request(r, wsi, p, path);
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!p->body)
+        if (!p || !p->body)
             return -1;
         unsigned char *buf = malloc(LWS_PRE + p->body_len + 1);
         if (!buf)
@@ -1226,6 +1226,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (!p) /* closed before a request came: nothing of it was kept */
+            break;
         free(p->body);
         p->body = NULL;
         if (p->klines) { /* the answer is out: the stream may go on shortly */
