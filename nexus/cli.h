@@ -39,4 +39,21 @@ int nx_cmd_model(int argc, char **argv);
 int nx_cmd_train(int argc, char **argv);
 int nx_cmd_backtest(int argc, char **argv);
 
+/* bt_lookahead.c: `nexus backtest --check-lookahead`. The backtest's own
+ * options are passed through to each run; replays[i] holds the messages
+ * of inputs[i] as loaded (in time order), which the cut runs are given
+ * as recorded frames. Prints each strategy's verdict; returns
+ * NX_EXIT_OK when all pass, NX_EXIT_FAIL when one looks ahead (or a run
+ * failed, said on stderr). */
+#define NX_LOOKAHEAD_MAX_INPUTS 16
+typedef struct nx_lookahead_opts {
+    const char *config, *venue, *symbol;
+    int64_t from_ns, to_ns;
+    int cuts, workers; /* cut points (1..64); runs at once */
+    const char *const *inputs;
+    const nx_replay_t *const *replays;
+    int ninputs; /* 1..NX_LOOKAHEAD_MAX_INPUTS */
+} nx_lookahead_opts_t;
+int nx_backtest_lookahead(const nx_lookahead_opts_t *o);
+
 #endif

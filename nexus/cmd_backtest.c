@@ -37,6 +37,7 @@
 #include "nx/regime.h"
 #include "nx/replay.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -82,7 +83,9 @@ typedef struct bt {
     nx_tickguard_t *guard;
     nx_ring_t *ring;
     FILE *orders;
+    FILE *sigs; /* --signals: every strategy signal as a JSON line */
     int64_t from_ns, to_ns, first_ns, last_ns, day_end_ns;
+    int64_t ev_ns; /* the time of the event going through the engine now */
     uint64_t events, signals, orders_n, fills;
     bt_point_t *px; /* symbol 0's candle closes (the shortest timeframe), for the report */
     size_t npx, pxcap;
@@ -98,6 +101,8 @@ typedef struct bt {
     int report;  /* keep what the HTML report draws */
     int failed;
 } bt_t;
+
+static const char *strategy_name(const bt_t *b, uint16_t id, char *buf, size_t cap);
 
 static bt_session_t *bt_session(bt_t *b, uint32_t id)
 {
@@ -246,10 +251,39 @@ static void bt_journal(void *ctx, const nx_event_t *ev)
     }
 }
 
+/* One strategy signal as a JSON line, its numbers exact (%.17g): t_ms is
+ * the signal's own time (a candle's end, or its trade's), at_ms the time
+ * of the market event that made it. The look-ahead check compares these
+ * line for line between runs. */
+static void signal_json(bt_t *b, const nx_event_t *sig)
+{
+    static const char *const sides[] = {"?", "buy", "sell", "exit_long", "exit_short"};
+    const nx_ev_signal_t *g = &sig->u.signal;
+    const nx_symbol_t *sy = nx_symtab_get(&b->symtab, sig->hdr.symbol);
+    char nm[64], why[24];
+    size_t k = 0;
+    for (; k < sizeof why - 1 && g->reason[k]; k++) /* a plugin's tag: nothing to escape */
+        why[k] = isalnum((unsigned char)g->reason[k]) || strchr("_-.:", g->reason[k])
+                     ? g->reason[k]
+                     : '_';
+    why[k] = 0;
+    int64_t t = sig->hdr.exch_ns ? sig->hdr.exch_ns : b->last_ns;
+    fprintf(b->sigs,
+            "{\"t_ms\":%lld,\"at_ms\":%lld,\"strategy\":\"%s\",\"symbol\":\"%s\",\"tf_s\":%u,\"side\":\"%s\","
+            "\"confidence\":%.17g,\"sl_kind\":%u,\"sl\":%.17g,\"sl_px\":%lld,\"tp_kind\":%u,"
+            "\"tp\":%.17g,\"tp_px\":%lld,\"ref_px\":%lld,\"reason\":\"%.23s\"}\n",
+            (long long)(t / NX_NS_PER_MS), (long long)(b->ev_ns / NX_NS_PER_MS), strategy_name(b, g->strategy, nm, sizeof nm),
+            sy ? sy->name : "?", g->tf_s, sides[g->side <= 4 ? g->side : 0], g->confidence,
+            g->sl_kind, g->sl_value, (long long)g->sl_price, g->tp_kind, g->tp_value,
+            (long long)g->tp_price, (long long)g->ref_price, why);
+}
+
 static void bt_signal(void *ctx, const nx_event_t *sig)
 {
     bt_t *b = ctx;
     b->signals++;
+    if (b->sigs)
+        signal_json(b, sig);
     if (b->trading)
         nx_desk_on_signal(b->desk, sig);
 }
@@ -319,6 +353,7 @@ static void on_event(bt_t *b, const nx_event_t *ev)
                 b->px[b->npx++] = (bt_point_t){t, ev->u.kline.close};
         }
     }
+    b->ev_ns = t ? t : b->last_ns;
     nx_cortex_on_event(b->cx, ev);
     b->events++;
 }
@@ -350,7 +385,8 @@ static void usage(FILE *out)
             "usage: nexus backtest --config FILE [--from T] [--to T] [--venue V] [--symbol S]\n"
             "                      [--orders FILE] [--stats FILE] [--report FILE] DATA...\n"
             "       nexus backtest --config FILE --sweep KEY=FROM:TO:STEP [--sweep ...]\n"
-            "                      [--metric M] [--workers N] [--walk-forward N] DATA...\n\n"
+            "                      [--metric M] [--workers N] [--walk-forward N] DATA...\n"
+            "       nexus backtest --config FILE --check-lookahead [--cuts N] [--workers N] DATA...\n\n"
             "History through the engine's own cortex, regime routing, shield, desk and paper\n"
             "venue, in this process, driven by the data's time: the same inputs give the same\n"
             "orders every run.\n\n"
@@ -377,7 +413,12 @@ static void usage(FILE *out)
             "                 win_rate, max_drawdown\n"
             "  --workers N    runs at once (default: one per core)\n"
             "  --walk-forward N   cut the data in N+1 windows; optimise the sweep on each and\n"
-            "                 trade its best on the next; print only those out-of-sample runs\n");
+            "                 trade its best on the next; print only those out-of-sample runs\n"
+            "  --signals FILE every strategy signal as a JSON line\n"
+            "  --check-lookahead  run once on all the data, then on the data cut at --cuts\n"
+            "                 points (default 20), each run a process given only the data up\n"
+            "                 to its cut; a strategy whose signals up to a cut change without\n"
+            "                 the data after it looks ahead; exit 1 if one does\n");
 }
 
 /* ---- statistics ---------------------------------------------------------- */
@@ -868,10 +909,10 @@ typedef struct bt_sweep {
 static int set_param(nx_config_strategy_t *st, const char *key, double v);
 
 typedef struct bt_opts {
-    const char *config, *venue_s, *symbol, *orders, *stats, *metric, *report;
+    const char *config, *venue_s, *symbol, *orders, *stats, *metric, *report, *signals;
     int64_t from_ns, to_ns;
     bt_sweep_t sweep[BT_MAX_SWEEPS];
-    int nsweep, workers, walk;
+    int nsweep, workers, walk, lookahead, cuts;
     const char **inputs;
     int ninputs;
 } bt_opts_t;
@@ -1050,6 +1091,11 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
         rc = NX_EXIT_CONFIG;
         goto out;
     }
+    if (o->signals && !quiet_log && !(b->sigs = fopen(o->signals, "w"))) {
+        fprintf(stderr, "nexus backtest: cannot write %s\n", o->signals);
+        rc = NX_EXIT_CONFIG;
+        goto out;
+    }
     /* the inputs merged by time; ties keep the order of the files. Timed
      * for the log only (the machine's clock decides nothing here) */
     int64_t t_run = nx_mono_ns();
@@ -1099,6 +1145,11 @@ out:
         rc = NX_EXIT_FAIL;
     }
     b->orders = NULL;
+    if (b->sigs && fclose(b->sigs) && rc == NX_EXIT_OK) {
+        fprintf(stderr, "nexus backtest: cannot write %s\n", o->signals);
+        rc = NX_EXIT_FAIL;
+    }
+    b->sigs = NULL;
     nx_log_set_level((nx_log_level_t)level);
     return rc;
 }
@@ -1353,6 +1404,8 @@ int nx_cmd_backtest(int argc, char **argv)
         {"stats", required_argument, 0, 'S'},   {"sweep", required_argument, 0, 'w'},
         {"metric", required_argument, 0, 'm'},  {"workers", required_argument, 0, 'j'},
         {"walk-forward", required_argument, 0, 'W'}, {"report", required_argument, 0, 'R'},
+        {"signals", required_argument, 0, 'G'}, {"check-lookahead", no_argument, 0, 'L'},
+        {"cuts", required_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     static bt_t b; /* large; one backtest per process */
@@ -1360,6 +1413,7 @@ int nx_cmd_backtest(int argc, char **argv)
     bt_opts_t o;
     memset(&o, 0, sizeof o);
     o.metric = "sharpe";
+    o.cuts = 20;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = ncpu > 0 ? (int)(ncpu < 64 ? ncpu : 64) : 1;
     int c;
@@ -1396,6 +1450,12 @@ int nx_cmd_backtest(int argc, char **argv)
         case 'R':
             o.report = optarg;
             break;
+        case 'G':
+            o.signals = optarg;
+            break;
+        case 'L':
+            o.lookahead = 1;
+            break;
         case 'w':
             if (o.nsweep == BT_MAX_SWEEPS || parse_sweep(optarg, &o.sweep[o.nsweep])) {
                 fprintf(stderr, "nexus backtest: --sweep %s: want KEY=FROM:TO:STEP (a /config "
@@ -1419,15 +1479,16 @@ int nx_cmd_backtest(int argc, char **argv)
             break;
         }
         case 'j':
-        case 'W': {
+        case 'W':
+        case 'C': {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 64) {
                 fprintf(stderr, "nexus backtest: --%s %s: want 1..64\n",
-                        c == 'j' ? "workers" : "walk-forward", optarg);
+                        c == 'j' ? "workers" : c == 'W' ? "walk-forward" : "cuts", optarg);
                 return NX_EXIT_USAGE;
             }
-            *(c == 'j' ? &o.workers : &o.walk) = (int)v;
+            *(c == 'j' ? &o.workers : c == 'W' ? &o.walk : &o.cuts) = (int)v;
             break;
         }
         case 'h':
@@ -1446,6 +1507,12 @@ int nx_cmd_backtest(int argc, char **argv)
     }
     if (o.to_ns && o.to_ns <= o.from_ns) {
         fprintf(stderr, "nexus backtest: --to must be after --from\n");
+        return NX_EXIT_USAGE;
+    }
+    if (o.lookahead && (o.nsweep || o.orders || o.stats || o.report || o.signals)) {
+        fprintf(stderr, "nexus backtest: --check-lookahead runs the backtest many times and "
+                        "reports only its verdicts: no --sweep, --orders, --stats, --report or "
+                        "--signals with it\n");
         return NX_EXIT_USAGE;
     }
     if (o.walk && !o.nsweep) {
@@ -1471,6 +1538,19 @@ int nx_cmd_backtest(int argc, char **argv)
     bt_input_t in[BT_MAX_INPUTS];
     memset(in, 0, sizeof in);
     int rc = load_inputs(&o, cfg, in);
+    if (rc == NX_EXIT_OK && o.lookahead) {
+        const nx_replay_t *rp[BT_MAX_INPUTS];
+        for (int i = 0; i < o.ninputs; i++)
+            rp[i] = in[i].r;
+        nx_lookahead_opts_t lo = {.config = o.config, .venue = o.venue_s, .symbol = o.symbol,
+                                  .from_ns = o.from_ns, .to_ns = o.to_ns, .cuts = o.cuts,
+                                  .workers = o.workers, .inputs = o.inputs,
+                                  .replays = rp, .ninputs = o.ninputs};
+        rc = nx_backtest_lookahead(&lo);
+        for (int i = 0; i < o.ninputs; i++)
+            nx_replay_destroy(in[i].r);
+        return rc;
+    }
     if (rc == NX_EXIT_OK && o.nsweep)
         rc = sweep(&b, &o, in);
     else if (rc == NX_EXIT_OK && (rc = run_once(&b, &o, in, o.from_ns, o.to_ns, NULL, 0)) == 0) {

@@ -10,7 +10,9 @@
  *    Sortino) — written here, not taken from the engine;
  *  - --from/--to bound the trading;
  *  - bad inputs are refused with a clear message: a recording out of time
- *    order, a truncated CSV, data of no configured symbol, a missing file.
+ *    order, a truncated CSV, data of no configured symbol, a missing file;
+ *  - the look-ahead check passes the built-in strategies and catches one
+ *    that reads the next candle from the data file.
  *
  * argv[1] = the nexus binary.
  */
@@ -582,6 +584,82 @@ static void test_sweeps(void **state)
     assert_non_null(strstr(P1.ebuf, "--walk-forward optimises a --sweep"));
 }
 
+/* The look-ahead check: the five built-in strategies pass it; a plugin
+ * that reads the next candle from the data file (tests/cortex/plugins/
+ * peek.c) is caught, with the time of a signal it could not have made. */
+static void test_lookahead_check(void **state)
+{
+    (void)state;
+    char cfg2[320], text[2048];
+    snprintf(cfg2, sizeof cfg2, "%s/la.json", dir);
+    const char *head =
+        "{ \"log\": { \"level\": \"warn\" },\n"
+        "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
+        "                   \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\" } ],\n"
+        "  \"cortex\": { \"timeframes\": [\"15m\", \"1h\", \"4h\"], \"allow_unsigned\": true,\n"
+        "    \"plugin_dir\": \"%s\",\n"
+        "    \"strategies\": [ %s ] },\n"
+        "  \"users\": [ { \"id\": 1, \"chat_id\": 1001, \"name\": \"owner\", \"role\": \"owner\" } ],\n"
+        "  \"trading\": { \"sessions\": [ { \"name\": \"owner\", \"user\": 1, \"mode\": \"pilot\",\n"
+        "      \"equity\": \"10000\", \"symbols\": [\"BTCUSDT\"] } ] } }\n";
+    snprintf(text, sizeof text, head, NX_PLUGIN_DIR,
+             "{ \"plugin\": \"trend\", \"timeframes\": [\"15m\", \"4h\"] },"
+             "{ \"plugin\": \"scalping\", \"timeframes\": [\"15m\"] },"
+             "{ \"plugin\": \"mean_reversion\", \"timeframes\": [\"15m\"] },"
+             "{ \"plugin\": \"grid\", \"timeframes\": [\"15m\"] },"
+             "{ \"plugin\": \"sentinel\", \"timeframes\": [\"15m\"] }");
+    write_file(cfg2, text);
+    static proc_t P;
+    char *argv[] = {(char *)nexus_bin, "backtest", "--config", cfg2, "--check-lookahead",
+                    "--cuts", "6", csv, NULL};
+    spawn(&P, argv);
+    int rc = finish(&P);
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", P.obuf, P.ebuf);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(P.obuf, "look-ahead check: 6 cuts between "));
+    assert_non_null(strstr(P.obuf, "look-ahead check: every strategy passes"));
+    assert_null(strstr(P.obuf, "LOOKS AHEAD"));
+    /* the built-ins that signal on this data are each named as passing,
+     * having had signals to compare */
+    for (const char *name = "trend\0scalping\0grid\0"; *name; name += strlen(name) + 1) {
+        char want[64];
+        snprintf(want, sizeof want, "  %-16s passes: its signals up to each cut (", name);
+        const char *at = strstr(P.obuf, want);
+        assert_non_null(at);
+        assert_true(atol(at + strlen(want)) > 0);
+    }
+
+    /* trend and the peeking fixture, side by side in one plugin directory */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp '%s/trend.so' '%s/trend.so'", NX_PLUGIN_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(text, sizeof text, head, dir,
+             "{ \"plugin\": \"trend\", \"timeframes\": [\"15m\", \"4h\"] },"
+             "{ \"plugin\": \"peek\", \"timeframes\": [\"15m\"] }");
+    write_file(cfg2, text);
+    snprintf(cmd, sizeof cmd, "cp '%s/peek.so' '%s/peek.so'", NX_TEST_PLUGIN_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    spawn(&P, argv);
+    rc = finish(&P);
+    if (rc != 1)
+        fprintf(stderr, "%s\n%s\n", P.obuf, P.ebuf);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(P.obuf, "look-ahead check: FAILED"));
+    const char *bad = strstr(P.obuf, "  peek             LOOKS AHEAD: its signals change at ");
+    assert_non_null(bad);
+    /* it peeks at every candle, so at every cut */
+    assert_non_null(strstr(bad, "at 6 of 6 cuts"));
+    assert_non_null(strstr(bad, "is there only with the data after "));
+    assert_non_null(strstr(P.obuf, "  trend            passes: "));
+    /* the check refuses what it cannot honour */
+    char *argv2[] = {(char *)nexus_bin, "backtest", "--config", cfg2, "--check-lookahead",
+                     "--orders", "x.jsonl", csv, NULL};
+    spawn(&P, argv2);
+    assert_int_equal(finish(&P), 64);
+    assert_non_null(strstr(P.ebuf, "--check-lookahead runs the backtest many times"));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -596,6 +674,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backtest_equals_the_live_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweeps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookahead_check, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
