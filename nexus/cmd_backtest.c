@@ -7,8 +7,10 @@
  *
  * Each DATA file is read as `nexus replay` would serve it (a *.csv is the
  * bundled candle format, turned into the venue's trade and closed-kline
- * messages; anything else is recorded frames, one per line), the files'
- * messages are merged in time order (ties: the order of the files), and
+ * messages; anything else is recorded frames, one per line) unless it is
+ * an event file (nx/evfile.h: `nexus record`), whose events go to the
+ * engine as they were recorded, with no decoding. The files are merged in
+ * time order (ties: the order of the files), and
  * every message goes through the venue's decoder, the bad-tick filter, the
  * desk (paper venue: fills, stops, trailing) and the cortex (candles,
  * indicators, strategies, regime routing), whose signals reach the desk —
@@ -29,6 +31,7 @@
 #include "nx/decode.h"
 #include "nx/desk.h"
 #include "nx/event_json.h"
+#include "nx/evfile.h"
 #include "nx/shield.h"
 #include "nx/error.h"
 #include "nx/fixed.h"
@@ -390,9 +393,10 @@ static void usage(FILE *out)
             "History through the engine's own cortex, regime routing, shield, desk and paper\n"
             "venue, in this process, driven by the data's time: the same inputs give the same\n"
             "orders every run.\n\n"
-            "  DATA           a candle CSV (open_time_ms,open,high,low,close,volume) or recorded\n"
-            "                 frames (one per line, the venue's own format); several are merged\n"
-            "                 in time order\n"
+            "  DATA           a candle CSV (open_time_ms,open,high,low,close,volume), recorded\n"
+            "                 frames (one per line, the venue's own format) or an event file\n"
+            "                 (nexus record, or nexus run's recorder); several are merged in\n"
+            "                 time order\n"
             "  --config FILE  the sessions, strategies, symbols and fees (as for `nexus run`)\n"
             "  --from T       trade from T on (before it the indicators warm up); T is\n"
             "                 2021-03-01, 2021-03-01T12:00:00 (UTC) or ms since the epoch\n"
@@ -867,7 +871,8 @@ static int write_report(const bt_t *b, const char *path, const char *config, uns
 /* ---- the run ------------------------------------------------------------- */
 
 typedef struct bt_input {
-    nx_replay_t *r;
+    nx_replay_t *r;  /* a candle CSV or recorded frames ... */
+    nx_evr_t *evr;   /* ... or an event file (nexus record): events as they are */
     nx_decoder_t dec;
     uint64_t next, n;
     const char *path;
@@ -929,9 +934,33 @@ static int load_inputs(const bt_opts_t *o, const nx_config_t *cfg, bt_input_t *i
     if (!symbol)
         symbol = cfg->n_feeds && cfg->feeds[0].replay_symbol[0] ? cfg->feeds[0].replay_symbol
                                                                 : cfg->symbols[0].symbol;
+    nx_symtab_t *st = NULL; /* the config's symbols, for an event file's */
     for (int i = 0; i < o->ninputs; i++) {
         const char *path = o->inputs[i];
         size_t n = strlen(path);
+        if (nx_evr_is_evfile(path)) {
+            char why[320];
+            if (!st && (!(st = malloc(sizeof *st)) || (nx_symtab_init(st), 0) ||
+                        nx_config_symbols_intern(cfg, st))) {
+                fprintf(stderr, "nexus backtest: out of memory\n");
+                free(st);
+                return NX_EXIT_FAIL;
+            }
+            int e = nx_evr_open(&in[i].evr, path, st, why, sizeof why);
+            if (e) {
+                fprintf(stderr, "nexus backtest: %s: %s\n", path,
+                        e == NX_ENOMEM ? "out of memory" : why);
+                free(st);
+                return NX_EXIT_CONFIG;
+            }
+            if (!nx_evr_complete(in[i].evr))
+                fprintf(stderr, "nexus backtest: %s: no end mark (the recording was cut short, "
+                                "by a crash or a full disk): its %llu whole events are used\n",
+                        path, (unsigned long long)nx_evr_count(in[i].evr));
+            in[i].path = path;
+            in[i].dec.venue = venue;
+            continue;
+        }
         nx_replay_opts_t ro;
         nx_replay_opts_default(&ro);
         ro.venue = venue;
@@ -945,6 +974,7 @@ static int load_inputs(const bt_opts_t *o, const nx_config_t *cfg, bt_input_t *i
         int e = nx_replay_load(&in[i].r, &ro, why, sizeof why);
         if (e) {
             fprintf(stderr, "nexus backtest: %s: %s\n", path, e == NX_ENOMEM ? "out of memory" : why);
+            free(st);
             return NX_EXIT_CONFIG;
         }
         in[i].n = nx_replay_count(in[i].r);
@@ -961,12 +991,14 @@ static int load_inputs(const bt_opts_t *o, const nx_config_t *cfg, bt_input_t *i
                         "nexus backtest: %s: message %llu is at %lld ms, before the one ahead of "
                         "it (%lld ms): the file is not in time order\n",
                         path, (unsigned long long)k + 1, (long long)m.raw_ts_ms, (long long)last);
+                free(st);
                 return NX_EXIT_CONFIG;
             }
             if (m.raw_ts_ms)
                 last = m.raw_ts_ms;
         }
     }
+    free(st);
     return NX_EXIT_OK;
 }
 
@@ -976,6 +1008,15 @@ static void data_span(const bt_input_t *in, int n, int64_t *t0, int64_t *t1)
     *t0 = INT64_MAX, *t1 = 0;
     for (int i = 0; i < n; i++) {
         nx_replay_msg_t m;
+        if (in[i].evr && nx_evr_count(in[i].evr)) {
+            int64_t a, z;
+            nx_evr_span(in[i].evr, &a, &z);
+            if (a / NX_NS_PER_MS < *t0)
+                *t0 = a / NX_NS_PER_MS;
+            if (z / NX_NS_PER_MS > *t1)
+                *t1 = z / NX_NS_PER_MS;
+            continue;
+        }
         if (!in[i].n)
             continue;
         nx_replay_msg(in[i].r, 0, &m);
@@ -993,7 +1034,10 @@ static void run_free(bt_t *b, bt_input_t *in, int n)
     nx_cortex_destroy(b->cx);
     nx_tickguard_destroy(b->guard);
     for (int i = 0; i < n; i++) {
-        nx_decoder_fini(&in[i].dec);
+        if (in[i].evr)
+            nx_evr_rewind(in[i].evr);
+        else
+            nx_decoder_fini(&in[i].dec);
         in[i].next = 0;
     }
     nx_ring_destroy(b->ring);
@@ -1035,7 +1079,7 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
     }
     nx_ring_consumer_t *cons = nx_ring_consumer(b->ring, 0);
     for (int i = 0; i < o->ninputs; i++)
-        if (nx_decoder_init(&in[i].dec, in[i].dec.venue, &b->symtab, b->ring)) {
+        if (!in[i].evr && nx_decoder_init(&in[i].dec, in[i].dec.venue, &b->symtab, b->ring)) {
             fprintf(stderr, "nexus backtest: out of memory\n");
             return NX_EXIT_FAIL;
         }
@@ -1103,15 +1147,38 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
         int pick = -1;
         int64_t best = 0;
         for (int i = 0; i < o->ninputs; i++) {
-            if (in[i].next >= in[i].n)
-                continue;
-            nx_replay_msg_t m;
-            nx_replay_msg(in[i].r, in[i].next, &m);
-            if (pick < 0 || m.ts_ms < best)
-                pick = i, best = m.ts_ms;
+            int64_t t;
+            if (in[i].evr) {
+                if ((t = nx_evr_peek_ns(in[i].evr)) == INT64_MAX)
+                    continue;
+            } else {
+                if (in[i].next >= in[i].n)
+                    continue;
+                nx_replay_msg_t m;
+                nx_replay_msg(in[i].r, in[i].next, &m);
+                t = m.ts_ms * NX_NS_PER_MS;
+            }
+            if (pick < 0 || t < best)
+                pick = i, best = t;
         }
         if (pick < 0)
             break;
+        if (in[pick].evr) { /* an event as the engine saw it, no decoding */
+            uint64_t seq;
+            if (nx_bus_claim(b->ring, 1, &seq) != 1) {
+                b->failed = NX_EFULL;
+                break;
+            }
+            nx_event_t *ev = nx_bus_event(b->ring, seq);
+            nx_evr_next(in[pick].evr, ev);
+            /* the data's time, as for the other inputs: the recorded
+             * receive time is the machine's, and no decision takes it */
+            ev->hdr.recv_ns = ev->hdr.exch_ns;
+            nx_ring_publish(b->ring, seq + 1);
+            if (drain(b, cons) || b->failed)
+                break;
+            continue;
+        }
         nx_replay_msg_t m;
         nx_replay_msg(in[pick].r, in[pick].next++, &m);
         in[pick].dec.recv_ns = m.ts_ms * NX_NS_PER_MS; /* the data's time, not the machine's */
@@ -1538,6 +1605,13 @@ int nx_cmd_backtest(int argc, char **argv)
     bt_input_t in[BT_MAX_INPUTS];
     memset(in, 0, sizeof in);
     int rc = load_inputs(&o, cfg, in);
+    for (int i = 0; rc == NX_EXIT_OK && o.lookahead && i < o.ninputs; i++)
+        if (in[i].evr) {
+            fprintf(stderr, "nexus backtest: %s: --check-lookahead cuts candle CSVs and recorded "
+                            "frames; give it those (an event file is not cut yet)\n",
+                    o.inputs[i]);
+            rc = NX_EXIT_USAGE;
+        }
     if (rc == NX_EXIT_OK && o.lookahead) {
         const nx_replay_t *rp[BT_MAX_INPUTS];
         for (int i = 0; i < o.ninputs; i++)
@@ -1556,8 +1630,8 @@ int nx_cmd_backtest(int argc, char **argv)
     else if (rc == NX_EXIT_OK && (rc = run_once(&b, &o, in, o.from_ns, o.to_ns, NULL, 0)) == 0) {
         uint64_t unknown = 0, bad = 0;
         for (int i = 0; i < o.ninputs; i++) {
-            unknown += in[i].dec.st.unknown_symbol;
-            bad += in[i].dec.st.errors;
+            unknown += in[i].evr ? nx_evr_unknown(in[i].evr) : in[i].dec.st.unknown_symbol;
+            bad += in[i].evr ? 0 : in[i].dec.st.errors;
         }
         char t0[32] = "-", t1[32] = "-";
         if (b.first_ns)
@@ -1591,13 +1665,15 @@ int nx_cmd_backtest(int argc, char **argv)
         /* what was counted before it stopped: symbols the config lacks */
         uint64_t unknown = 0;
         for (int i = 0; i < o.ninputs; i++)
-            unknown += in[i].dec.st.unknown_symbol;
+            unknown += in[i].evr ? nx_evr_unknown(in[i].evr) : in[i].dec.st.unknown_symbol;
         if (unknown)
             printf("backtest: %llu messages for symbols the config does not have\n",
                    (unsigned long long)unknown);
     }
     run_free(&b, in, o.ninputs);
-    for (int i = 0; i < o.ninputs; i++)
+    for (int i = 0; i < o.ninputs; i++) {
         nx_replay_destroy(in[i].r);
+        nx_evr_close(in[i].evr);
+    }
     return rc;
 }

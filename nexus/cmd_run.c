@@ -165,7 +165,70 @@ static void help(FILE *out)
                  "      --console          read chat commands from the terminal as the owner\n"
                  "                         (the same commands and replies as the Telegram bot,\n"
                  "                         which runs when NEXUS_TELEGRAM_TOKEN is set)\n"
+                 "      --record FILE      write every market event the engine takes to FILE,\n"
+                 "                         an event file `nexus backtest` reads\n"
                  "  -h, --help             this text\n");
+}
+
+static void record_help(FILE *out)
+{
+    fprintf(out, "usage: nexus record --config FILE --out FILE [--duration SECONDS]\n\n"
+                 "Connect the config's feeds (live, or its replays) and write every market event\n"
+                 "the engine takes, with the time it came, to an event file that `nexus backtest`\n"
+                 "reads; nothing trades (the config's sessions and strategies are left out).\n"
+                 "Stops on SIGINT or SIGTERM, after --duration, or at the end of replayed data.\n");
+}
+
+static int run_main(const char *path, double duration, int print_events, int console,
+                    const char *record, int record_only);
+
+/* `nexus record`: `nexus run` that only records. */
+int nx_cmd_record(int argc, char **argv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"duration", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *path = NULL, *out = NULL;
+    double duration = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:o:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'd': {
+            char *end;
+            duration = strtod(optarg, &end);
+            if (*end || duration <= 0) {
+                fprintf(stderr, "nexus record: --duration wants a positive number of seconds\n");
+                return NX_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h':
+            record_help(stdout);
+            return NX_EXIT_OK;
+        default:
+            record_help(stderr);
+            return NX_EXIT_USAGE;
+        }
+    }
+    if (!path || !out || optind != argc) {
+        record_help(stderr);
+        return NX_EXIT_USAGE;
+    }
+    return run_main(path, duration, 0, 0, out, 1);
 }
 
 int nx_cmd_run(int argc, char **argv)
@@ -183,8 +246,9 @@ int nx_cmd_run(int argc, char **argv)
                                          {"events", no_argument, 0, 'e'},
                                          {"help", no_argument, 0, 'h'},
                                          {"console", no_argument, 0, 'C'},
+                                         {"record", required_argument, 0, 'r'},
                                          {0, 0, 0, 0}};
-    const char *path = NULL;
+    const char *path = NULL, *record = NULL;
     double duration = 0;
     int c, print_events = 0, console = 0;
     optind = 1;
@@ -208,6 +272,9 @@ int nx_cmd_run(int argc, char **argv)
         case 'C':
             console = 1;
             break;
+        case 'r':
+            record = optarg;
+            break;
         case 'h':
             help(stdout);
             return NX_EXIT_OK;
@@ -220,11 +287,26 @@ int nx_cmd_run(int argc, char **argv)
         help(stderr);
         return NX_EXIT_USAGE;
     }
+    return run_main(path, duration, print_events, console, record, 0);
+}
 
+static int run_main(const char *path, double duration, int print_events, int console,
+                    const char *record, int record_only)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int rc;
     static nx_config_t cfg;
     int bad = nx_cli_config_load(path, &cfg); /* what check-config checks, word for word */
     if (bad)
         return bad;
+    if (record_only) { /* the market only: nothing trades, no strategy runs */
+        cfg.trading.n_sessions = 0;
+        cfg.cortex.n_strategies = 0;
+        cfg.cortex.regime.on = 0;
+    }
 
     int log_fd = 2;
     if (cfg.log.file[0]) {
@@ -244,7 +326,7 @@ int nx_cmd_run(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN); /* a peer that hung up is an error return, not a death */
 
-    int rc = nx_log_start(&lo);
+    rc = nx_log_start(&lo);
     if (rc) {
         fprintf(stderr, "nexus run: cannot start the logger: %s\n", nx_strerror(rc));
         return NX_EXIT_FAIL;
@@ -269,6 +351,7 @@ int nx_cmd_run(int argc, char **argv)
     }
     eng.print_events = print_events;
     eng.console = console;
+    eng.record_path = record;
     if ((rc = nx_engine_start(&eng))) {
         replays_stop(&rp);
         NX_ERROR("main", "cannot start the engine threads: %s", nx_strerror(rc));

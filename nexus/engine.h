@@ -70,6 +70,12 @@ typedef struct nx_engine {
     pthread_t th_network, th_engine, th_service;
     int started;
     int print_events; /* --events: the engine prints each event as a JSON line */
+    /* --record FILE (engine_record.c): the market events, to an event file */
+    const char *record_path;
+    struct nx_evw *evw;
+    nx_ring_t *rec_ring;
+    pthread_t th_rec;
+    int rec_failed;
     nx_net_t *net;    /* network thread: every venue connection */
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
     nx_tickguard_t *guard; /* the bad-tick filter, engine thread */
@@ -182,6 +188,14 @@ void *engine_network_main(void *arg);
 void *engine_engine_main(void *arg);
 void *engine_service_main(void *arg);
 void engine_sleep_ns(int64_t ns);
+
+/* engine_record.c: start the recorder (record_path set; before the
+ * engine thread), one event from the engine thread, the engine thread's
+ * end, and the recorder's (after the engine thread is joined). */
+int engine_record_start(nx_engine_t *e);
+void engine_record_put(nx_engine_t *e, const nx_event_t *ev);
+void engine_record_close(nx_engine_t *e);
+void engine_record_join(nx_engine_t *e);
 /* Engine thread: a strategy signal, a closed candle (the cortex's
  * callbacks) and the desk's orders, fills and decisions, into the journal. */
 void engine_on_signal(void *ctx, const nx_event_t *sig);

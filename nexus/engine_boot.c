@@ -513,8 +513,13 @@ int nx_engine_start(nx_engine_t *e)
             return rc;
         }
     }
-    if (pthread_create(&e->th_service, NULL, engine_service_main, e))
+    int rrc = engine_record_start(e);
+    if (rrc)
+        return rrc;
+    if (pthread_create(&e->th_service, NULL, engine_service_main, e)) {
+        engine_record_join(e);
         return NX_ESYSTEM;
+    }
     if (pthread_create(&e->th_engine, NULL, engine_engine_main, e))
         goto fail_engine;
     if (pthread_create(&e->th_network, NULL, engine_network_main, e))
@@ -528,6 +533,7 @@ fail_network:
 fail_engine:
     nx_ring_close(e->journal);
     pthread_join(e->th_service, NULL);
+    engine_record_join(e);
     return NX_ESYSTEM;
 }
 
@@ -542,6 +548,7 @@ void nx_engine_join(nx_engine_t *e)
         return;
     pthread_join(e->th_network, NULL);
     pthread_join(e->th_engine, NULL);
+    engine_record_join(e);
     pthread_join(e->th_service, NULL);
     e->started = 0;
 }

@@ -373,6 +373,8 @@ void *engine_engine_main(void *arg)
                                                   NX_WRITER_DOWN);
         for (uint32_t i = 0; i < n; i++) {
             const nx_event_t *ev = nx_bus_event(e->market, seq + i);
+            if (e->rec_ring) /* as it came, before the filter */
+                engine_record_put(e, ev);
             if (NX_UNLIKELY(ev->hdr.flags & NX_EVF_GAP)) {
                 atomic_fetch_add_explicit(&e->engine_gaps, 1, memory_order_relaxed);
                 NX_LOGK(NX_LOG_WARN, "engine", "engine.gap",
@@ -398,6 +400,7 @@ void *engine_engine_main(void *arg)
         publish_totals(e);
     }
     engine_calls_close(e); /* a call still waiting is told no */
+    engine_record_close(e);
     nx_ring_close(e->orders);
     nx_ring_close(e->journal);
     return NULL;

@@ -10,12 +10,14 @@
  *               as `nexus backtest` times it (reading the file apart);
  *   json_plain  the same without the regime model (trend, scalping, grid):
  *               what the rest of the engine costs;
+ *   bin, bin_plain  both again from the event file `nexus record` writes of
+ *               the same series (recorded here first, through the loopback
+ *               replay): no JSON decoded;
  *   replay      the reference: `nexus run` on the same file through its
  *               loopback replay (WebSocket and REST on 127.0.0.1, three
  *               threads, the journal stored in SQLite), events over the
  *               process's wall time.
- * Best of three runs each, in this process's run. No binary event format
- * exists yet (`nexus record`): bin_events_per_s is null.
+ * Best of three runs each, in this process's run.
  *
  *   bench_backtest
  */
@@ -95,9 +97,20 @@ int main(void)
             "      \"equity\": \"10000\", \"symbols\": [\"BTCUSDT\"], \"leverage\": 2,\n"
             "      \"trail_bp\": 150, \"cooldown_s\": 3600, \"breaker_halt_s\": 86400 } ] } }\n");
     fclose(f);
-    double ms_json = 0, ms_plain = 0;
+    double ms_json = 0, ms_plain = 0, ms_bin = 0, ms_bin_plain = 0;
     double json = backtest_rate(ex, csv, &ms_json);
     double json_plain = backtest_rate(plain, csv, &ms_plain);
+    char nxev[600], rec[2048];
+    static char rout[1 << 20];
+    snprintf(nxev, sizeof nxev, "%s/series.nxev", tmp);
+    snprintf(rec, sizeof rec, "cd '%s/config' && '%s' record --config replay.example.json --out '%s' 2>&1",
+             src, NX_NEXUS_BIN, nxev);
+    if (run(rec, rout, sizeof rout)) {
+        fprintf(stderr, "bench_backtest: nexus record failed:\n%.2000s\n", rout);
+        return 1;
+    }
+    double bin = backtest_rate(ex, nxev, &ms_bin);
+    double bin_plain = backtest_rate(plain, nxev, &ms_bin_plain);
     /* the reference: nexus run through the loopback replay, in a scratch
      * copy of the example config's folder layout (its data_dir is its own) */
     static char out[1 << 22];
@@ -133,10 +146,14 @@ int main(void)
            ms_json);
     printf("json, no regime model:                  %.0f events/s, %.1f ms for the series\n",
            json_plain, ms_plain);
+    printf("event file, example config:             %.0f events/s, %.1f ms for the series\n", bin,
+           ms_bin);
+    printf("event file, no regime model:            %.0f events/s, %.1f ms for the series\n",
+           bin_plain, ms_bin_plain);
     printf("loopback replay (nexus run):            %.0f events/s\n", replay);
-    printf("{\"bench\":\"backtest\",\"bin_events_per_s\":null,\"json_events_per_s\":%.0f,"
-           "\"json_plain_events_per_s\":%.0f,\"replay_events_per_s\":%.0f,\"series_ms\":%.1f,"
-           "\"ratio_vs_replay\":%.2f}\n",
-           json, json_plain, replay, ms_json, replay > 0 ? json / replay : 0);
+    printf("{\"bench\":\"backtest\",\"bin_events_per_s\":%.0f,\"bin_plain_events_per_s\":%.0f,"
+           "\"json_events_per_s\":%.0f,\"json_plain_events_per_s\":%.0f,"
+           "\"replay_events_per_s\":%.0f,\"series_ms\":%.1f,\"ratio_vs_replay\":%.2f}\n",
+           bin, bin_plain, json, json_plain, replay, ms_json, replay > 0 ? json / replay : 0);
     return 0;
 }
