@@ -76,6 +76,11 @@ typedef struct nx_engine {
     nx_ring_t *rec_ring;
     pthread_t th_rec;
     int rec_failed;
+    /* or the config's flight recorder (recorder.dir): rotating files */
+    int rec_rotating;
+    uint32_t rec_seq;
+    uint64_t rec_done; /* events in the files already closed */
+    char rec_cur[NX_PATH_MAX + 64];
     nx_net_t *net;    /* network thread: every venue connection */
     nx_feed_t *feeds[NX_CONFIG_MAX_FEEDS];
     nx_tickguard_t *guard; /* the bad-tick filter, engine thread */

@@ -314,6 +314,8 @@ void nx_config_defaults(nx_config_t *cfg)
     cfg->log.format = NX_LOG_TEXT;
     cfg->log.debounce_s = 10;
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "./nexus-data");
+    cfg->recorder.max_mb = 1024;
+    cfg->recorder.files = 8;
     cfg->storage.batch = 4096;
     snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
     cfg->storage.catch_up_tasks = 1;
@@ -945,6 +947,17 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         c->depth = 0;
     }
     get_path(c, root, "data_dir", cfg->data_dir, sizeof cfg->data_dir);
+    json_t *rec = json_object_get(root, "recorder");
+    if (rec) {
+        c->path[0].key = "recorder";
+        c->depth = 1;
+        json_t *d = json_object_get(rec, "dir");
+        if (d && json_string_length(d))
+            get_path(c, rec, "dir", cfg->recorder.dir, sizeof cfg->recorder.dir);
+        c->depth = 0;
+        get_u32(rec, "max_mb", &cfg->recorder.max_mb);
+        get_u32(rec, "files", &cfg->recorder.files);
+    }
     json_t *mk = json_object_get(root, "market");
     if (mk) {
         json_t *bp = json_object_get(mk, "band_pct");

@@ -516,6 +516,19 @@ static const nx_cnode_t live_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
+static const nx_cnode_t recorder_members[] = {
+    {"dir", NX_CT_STRING,
+     "Folder for the recordings (made if missing; its parent must exist); relative to the "
+     "config file's folder. \"\" records nothing.",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"max_mb", NX_CT_INT,
+     "Megabytes the recordings may take together: each file is max_mb / files, and the oldest "
+     "goes when a new one starts.",
+     "1024", 1, 1048576, 0, NULL, NULL},
+    {"files", NX_CT_INT, "Files kept (the newest).", "8", 2, 1000, 0, NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -548,6 +561,10 @@ static const nx_cnode_t root_members[] = {
      "the main job's replay). A user already stored keeps what the database says.",
      "[]", 0, 64, 0, NULL, &user_elem},
     {"chat", NX_CT_OBJECT, "The Telegram bot.", NULL, 0, 0, 0, NULL, chat_members},
+    {"recorder", NX_CT_OBJECT,
+     "The flight recorder: `nexus run` keeps every market event it takes in rotating event "
+     "files, so any run can be re-run through `nexus backtest`.",
+     NULL, 0, 0, 0, NULL, recorder_members},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

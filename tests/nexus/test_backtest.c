@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -408,9 +409,9 @@ static void free_stream(char **s, int n)
 /* `nexus run` on the same candles served by its loopback replay (the
  * main job's way: the WebSocket and REST wire format, the feed, its
  * backfill of the data's four holes), with --events, into out. */
-static void live_config(char *rcfg, size_t cap)
+static void live_config_with(char *rcfg, size_t cap, const char *more)
 {
-    char text[2048];
+    char text[2560];
     snprintf(rcfg, cap, "%s/run.json", dir);
     size_t n;
     char *base = slurp(cfg, &n);
@@ -421,16 +422,21 @@ static void live_config(char *rcfg, size_t cap)
              "%.*s\"data_dir\": \"%s/data\",\n"
              "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"ws_url\": \"wss://fstream.binance.com\",\n"
              "    \"rest_url\": \"https://fapi.binance.com\", \"streams\": [\"trades\", \"klines\"],\n"
-             "    \"kline_interval\": \"15m\", \"stale_s\": 0, \"replay\": \"%s\" } ],\n  %s",
-             (int)(at - base), base, dir, csv, at);
+             "    \"kline_interval\": \"15m\", \"stale_s\": 0, \"replay\": \"%s\" } ],\n  %s%s",
+             (int)(at - base), base, dir, csv, more, at);
     free(base);
     write_file(rcfg, text);
 }
 
-static void run_live(const char *out)
+static void live_config(char *rcfg, size_t cap)
+{
+    live_config_with(rcfg, cap, "");
+}
+
+static void run_live_with(const char *out, const char *more)
 {
     char rcfg[400];
-    live_config(rcfg, sizeof rcfg);
+    live_config_with(rcfg, sizeof rcfg, more);
     char *argv[] = {(char *)nexus_bin, "run", "--config", rcfg, "--events", NULL};
     proc_t *P = calloc(1, sizeof *P);
     assert_non_null(P);
@@ -471,6 +477,11 @@ static void run_live(const char *out)
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s/data'", dir); /* the next run starts empty too */
     assert_int_equal(system(cmd), 0);
+}
+
+static void run_live(const char *out)
+{
+    run_live_with(out, "");
 }
 
 /* The backtest's orders are the live replay's, decision for decision and
@@ -551,6 +562,77 @@ static void test_record_then_backtest(void **state)
     spawn(&P, argv2);
     assert_int_equal(finish(&P), 64);
     assert_non_null(strstr(P.ebuf, "an event file is not cut yet"));
+}
+
+/* The flight recorder: `nexus run` keeps its market input, and the
+ * backtest of what it kept reaches the run's very decisions, orders and
+ * fills; with small files it keeps only the newest, each complete. */
+static void test_flight_recorder(void **state)
+{
+    (void)state;
+    char more[600], live[400], o[400], rec[400];
+    snprintf(rec, sizeof rec, "%s/rec", dir);
+    snprintf(more, sizeof more, "\"recorder\": { \"dir\": \"%s\", \"max_mb\": 64, \"files\": 2 },\n  ",
+             rec);
+    snprintf(live, sizeof live, "%s/live.jsonl", dir);
+    snprintf(o, sizeof o, "%s/orders.jsonl", dir);
+    run_live_with(live, more);
+    DIR *d = opendir(rec);
+    assert_non_null(d);
+    struct dirent *de;
+    char file[800] = "";
+    int n = 0;
+    while ((de = readdir(d)))
+        if (strstr(de->d_name, ".nxev"))
+            snprintf(file, sizeof file, "%s/%s", rec, de->d_name), n++;
+    closedir(d);
+    assert_int_equal(n, 1); /* 3.7 MB: one file of 32 */
+    static proc_t P;
+    assert_int_equal(backtest(&P, "--orders", o, file, NULL, NULL, NULL, NULL), 0);
+    assert_null(strstr(P.ebuf, "no end mark"));
+    int nb, nl;
+    char **b = stream_of(o, &nb), **l = stream_of(live, &nl);
+    assert_true(nb > (getenv("NX_BT_CANDLES") ? 100 : 1000));
+    for (int i = 0; i < nb && i < nl; i++)
+        if (strcmp(b[i], l[i]))
+            fail_msg("entry %d differs:\nbacktest of the recording %s\nthe run               %s",
+                     i, b[i], l[i]);
+    assert_int_equal(nb, nl);
+    free_stream(b, nb);
+    free_stream(l, nl);
+    /* 1 MB in 3 files: the run's 3.7 MB rotate through them, the newest
+     * three are kept, each whole, none over a third of a megabyte (and
+     * its last event) */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", rec);
+    assert_int_equal(system(cmd), 0);
+    snprintf(more, sizeof more, "\"recorder\": { \"dir\": \"%s\", \"max_mb\": 1, \"files\": 3 },\n  ",
+             rec);
+    run_live_with(live, more);
+    d = opendir(rec);
+    assert_non_null(d);
+    char *names[16];
+    n = 0;
+    while ((de = readdir(d)))
+        if (strstr(de->d_name, ".nxev") && n < 16)
+            names[n++] = strdup(de->d_name);
+    closedir(d);
+    assert_int_equal(n, 3);
+    int seqs[3];
+    for (int i = 0; i < n; i++)
+        seqs[i] = atoi(strstr(names[i], ".nxev") - 4);
+    for (int i = 0; i < n; i++) /* the newest: three in a row, the first ones gone */
+        assert_true(seqs[i] >= 2 && (seqs[i] == seqs[0] || abs(seqs[i] - seqs[0]) <= 2));
+    for (int i = 0; i < n; i++) {
+        snprintf(file, sizeof file, "%s/%s", rec, names[i]);
+        struct stat st;
+        assert_int_equal(stat(file, &st), 0);
+        assert_true(st.st_size <= 1048576 / 3 + 200);
+        /* the last one was closed at the end: each has its end mark */
+        assert_int_equal(backtest(&P, file, NULL, NULL, NULL, NULL, NULL, NULL), 0);
+        assert_null(strstr(P.ebuf, "no end mark"));
+        free(names[i]);
+    }
 }
 
 /* The rows of a sweep's table (its header says how many workers ran). */
@@ -729,6 +811,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_sweeps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookahead_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_then_backtest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flight_recorder, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,13 @@ typedef struct nx_config {
         uint32_t margin_type; /* NX_MARGIN_* */
         uint32_t foreign_adopt; /* live.foreign: 0 hold, 1 adopt */
     } live;
+    /* The flight recorder: `nexus run` keeps its market input in rotating
+     * event files (dir "" = off). */
+    struct {
+        char dir[NX_PATH_MAX];
+        uint32_t max_mb; /* all files together */
+        uint32_t files;  /* kept: the newest */
+    } recorder;
     struct {
         uint32_t market_ring;      /* events, power of two */
         uint32_t order_ring;       /* events, power of two */
