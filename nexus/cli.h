@@ -39,6 +39,7 @@ int nx_cmd_model(int argc, char **argv);
 int nx_cmd_train(int argc, char **argv);
 int nx_cmd_backtest(int argc, char **argv);
 int nx_cmd_record(int argc, char **argv);
+int nx_cmd_data(int argc, char **argv);
 
 /* bt_lookahead.c: `nexus backtest --check-lookahead`. The backtest's own
  * options are passed through to each run; replays[i] holds the messages

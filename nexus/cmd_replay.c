@@ -44,6 +44,8 @@ static void help(FILE *out)
         "  --skip-after N       ... none of the first N (let clients sync first)\n"
         "  --stall-every N --stall-ms MS   pause the stream every N messages\n"
         "  --http429-first N    answer the first N REST requests with 429\n"
+        "  --history            REST klines serve every candle of the file, as a venue's\n"
+        "                       history does (without it, those the stream has passed)\n"
         "  --retry-after S      Retry-After seconds on 429 answers (default 1)\n"
         "  --hostile-every N    candles: a frame nobody should trade on after every N\n"
         "                       trades (price 0 or below, no quantity, a candle whose low\n"
@@ -166,6 +168,7 @@ int nx_cmd_replay(int argc, char **argv)
         O_SIM_CONFIG,
         O_SIM_ACCOUNTS,
         O_SIM_EVERY,
+        O_HISTORY,
     };
     static const struct option opts[] = {{"venue", required_argument, 0, 'v'},
                                          {"frames", required_argument, 0, O_FRAMES},
@@ -189,6 +192,7 @@ int nx_cmd_replay(int argc, char **argv)
                                          {"sim-config", required_argument, 0, O_SIM_CONFIG},
                                          {"sim-accounts", required_argument, 0, O_SIM_ACCOUNTS},
                                          {"sim-fault-every", required_argument, 0, O_SIM_EVERY},
+                                         {"history", no_argument, 0, O_HISTORY},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     nx_replay_opts_t o;
@@ -250,6 +254,9 @@ int nx_cmd_replay(int argc, char **argv)
             break;
         case O_DONE:
             exit_when_done = 1;
+            break;
+        case O_HISTORY:
+            o.history = 1;
             break;
         case O_HOSTILE:
             o.hostile_every = (uint32_t)atol(optarg);

@@ -26,6 +26,7 @@ static const subcommand_t commands[] = {
     {"replay", nx_cmd_replay, "serve recorded data on 127.0.0.1 in a venue's wire format"},
     {"backtest", nx_cmd_backtest, "history through the engine in process, the same every run"},
     {"record", nx_cmd_record, "write the feeds' market events to an event file for backtests"},
+    {"data", nx_cmd_data, "download candles from a venue's REST klines into a CSV"},
     {"indicators", nx_cmd_indicators, "candles CSV in, TA-Lib-exact indicators CSV out"},
     {"model", nx_cmd_model, "regime classifier: features per candle, predict from a model"},
     {"train", nx_cmd_train, "train the regime classifier on candle files (XGBoost)"},

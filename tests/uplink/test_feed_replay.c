@@ -1015,6 +1015,111 @@ static void test_replay_survives_cut_connections(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* nexus data download ARGS... against the replay on port; its exit status,
+ * stderr in err (cap bytes), and the seconds it took. */
+static int data_download(int port, const char *venue, const char *from, const char *to,
+                         const char *out, char *err, size_t cap, double *secs)
+{
+    char base[64], cmd[1400];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    snprintf(cmd, sizeof cmd,
+             "'%s' data download --venue %s --symbol BTCUSDT --tf 15m --from %s --to %s "
+             "--out '%s' --base %s 2>&1",
+             nexus_bin, venue, from, to, out, base);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(err, 1, cap - 1, p);
+    err[n] = 0;
+    int st = pclose(p);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The downloaded CSV's candles are the source file's, line for line (the
+ * replay serves the bundled CSV; the header is the bundled format's). */
+static void same_as_source(const char *out, const char *src)
+{
+    FILE *a = fopen(out, "r"), *b = fopen(src, "r");
+    assert_non_null(a);
+    assert_non_null(b);
+    char la[256], lb[256];
+    int n = 0;
+    while (fgets(lb, sizeof lb, b)) {
+        if (!fgets(la, sizeof la, a))
+            fail_msg("%s ends after %d lines", out, n);
+        if (strcmp(la, lb))
+            fail_msg("line %d: downloaded %s, the source %s", n + 1, la, lb);
+        n++;
+    }
+    assert_null(fgets(la, sizeof la, a));
+    assert_true(n > 13000);
+    fclose(a);
+    fclose(b);
+}
+
+/* `nexus data download` pages through each venue's REST klines (Binance
+ * USD-M 1500 a page, Bybit 1000 listed newest first, Alpaca's bars with
+ * their times and numbers) and writes the very candles the replay serves;
+ * a 429 is waited out for its Retry-After; a range with no candles leaves
+ * no file. */
+static void test_data_download(void **state)
+{
+    (void)state;
+    const char *src = src_path("tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv");
+    char out[] = "/tmp/nx-dl-XXXXXX";
+    int fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(out);
+    static char err[65536];
+    double secs;
+    setenv("NEXUS_ALPACA_KEY_ID", "test-key", 1); /* the replay does not check them */
+    setenv("NEXUS_ALPACA_SECRET_KEY", "test-secret", 1);
+    const char *venues[] = {"binance-usdm", "bybit-linear", "alpaca"};
+    for (int v = 0; v < 3; v++) {
+        replay_t rp;
+        const char *args[] = {"--venue", venues[v], "--candles", src, "--history", NULL};
+        replay_start(&rp, args);
+        int rc = data_download(rp.port, venues[v], "2021-01-01", "2021-07-01", out, err,
+                               sizeof err, &secs);
+        if (rc)
+            fail_msg("%s: exit %d: %s", venues[v], rc, err);
+        assert_non_null(strstr(err, "downloaded 13843 BTCUSDT 15m candles"));
+        same_as_source(out, src);
+        unlink(out);
+        replay_stop(&rp);
+    }
+    /* two 429s, each with Retry-After: 1 s: waited out, then the same page */
+    replay_t rp;
+    const char *args[] = {"--venue",    "binance-usdm",  "--candles", src, "--history",
+                          "--http429-first", "2",    "--retry-after", "1", NULL};
+    replay_start(&rp, args);
+    assert_int_equal(data_download(rp.port, "binance-usdm", "2021-01-01", "2021-07-01", out, err,
+                                   sizeof err, &secs),
+                     0);
+    assert_non_null(strstr(err, "the venue asks to wait (HTTP 429): 1 s"));
+    assert_true(secs >= 1.9);
+    same_as_source(out, src);
+    unlink(out);
+    /* nothing in the range: no file, and why */
+    assert_int_equal(data_download(rp.port, "binance-usdm", "2019-01-01", "2019-02-01", out, err,
+                                   sizeof err, &secs),
+                     2);
+    assert_non_null(strstr(err, "the venue has no BTCUSDT 15m candles between --from and --to"));
+    assert_int_equal(access(out, F_OK), -1);
+    char part[64];
+    snprintf(part, sizeof part, "%s.part", out);
+    assert_int_equal(access(part, F_OK), -1);
+    /* --to before --from */
+    assert_int_equal(data_download(rp.port, "binance-usdm", "2021-02-01", "2021-01-01", out, err,
+                                   sizeof err, &secs),
+                     64);
+    replay_stop(&rp);
+}
+
 static void test_bybit(void **state)
 {
     (void)state;
@@ -1946,6 +2051,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_kline_stash_drops_counted),
         cmocka_unit_test(test_rest_oversize_counted),
         cmocka_unit_test(test_replay_survives_cut_connections),
+        cmocka_unit_test(test_data_download),
         cmocka_unit_test(test_bybit),
         cmocka_unit_test(test_alpaca),
         cmocka_unit_test(test_nexus_run_all_venues),

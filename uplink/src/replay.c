@@ -708,7 +708,7 @@ static char *rest_klines(nx_replay_t *r, struct lws *wsi, size_t *len, int *stat
         *status = 400;
         return fmt(len, "{\"code\":-1121,\"msg\":\"no kline source on this replay\"}");
     }
-    uint64_t closed = closed_candles(r);
+    uint64_t closed = r->o.history ? r->ncandles : closed_candles(r);
     size_t cap = 256 + (size_t)limit * 200, o = 0;
     char *out = malloc(cap);
     if (!out)

@@ -80,6 +80,8 @@ typedef struct nx_replay_opts {
     void (*on_message)(void *ctx, const char *data, size_t len);
     void *on_message_ctx;
     int quiet;
+    int history; /* REST klines serve every candle (the data's end is now), not only those
+                    the stream has passed */
 } nx_replay_opts_t;
 
 typedef struct nx_replay nx_replay_t;
