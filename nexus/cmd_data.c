@@ -636,7 +636,10 @@ int nx_cmd_data(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "download"))
         return download(argc - 1, argv + 1);
-    fprintf(stderr, "usage: nexus data download ... (nexus data download --help)\n");
-    return argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? NX_EXIT_OK
-                                                                                 : NX_EXIT_USAGE;
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return NX_EXIT_OK;
+    }
+    usage(stderr);
+    return NX_EXIT_USAGE;
 }

@@ -823,6 +823,7 @@ static void extract_trading(vctx_t *c, json_t *root, nx_config_t *cfg)
     get_u32(tr, "taker_fee_bp", &cfg->trading.taker_fee_bp);
     get_u32(tr, "maker_fee_bp", &cfg->trading.maker_fee_bp);
     get_u32(tr, "max_open_orders", &cfg->trading.max_open_orders);
+    get_u32(tr, "latency_ms", &cfg->trading.latency_ms);
     json_t *sp = json_object_get(tr, "sanity_pct");
     if (sp)
         cfg->trading.sanity_bp = (uint32_t)json_integer_value(sp) * 100;

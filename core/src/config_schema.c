@@ -380,6 +380,11 @@ static const nx_cnode_t trading_members[] = {
      "from the last accepted price; a stop that would fill there waits for a sane print (two "
      "prints in a row that agree move the reference).",
      "25", 1, 1000, 0, NULL, NULL},
+    {"latency_ms", NX_CT_INT,
+     "Paper venue: an order reaches the venue this long after it is sent, in market time (a "
+     "market order fills at the first trade or candle open from then, a resting order can "
+     "fill only from then); 0 = at once.",
+     "0", 0, 60000, 0, NULL, NULL},
     {"sessions", NX_CT_ARRAY, "Trading sessions on the paper venue.", "[]", 0, 64, 0, NULL,
      &session_elem},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},

@@ -1045,6 +1045,92 @@ static void test_binance_ws_and_algo_signatures(void **state)
     nx_hmac_key_free(key);
 }
 
+/* ---- the paper venue's order latency ------------------------------------ */
+
+static nx_ev_order_update_t lat_u[16];
+static int lat_n;
+
+static void lat_cb(void *ctx, uint32_t symbol, const nx_ev_order_update_t *u)
+{
+    (void)ctx, (void)symbol;
+    if (lat_n < 16)
+        lat_u[lat_n++] = *u;
+}
+
+static void lat_trade(nx_bridge_t *b, int64_t px, int64_t t_ms)
+{
+    nx_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.hdr.type = NX_EV_TRADE;
+    ev.hdr.symbol = 0;
+    ev.hdr.exch_ns = t_ms * 1000000;
+    ev.u.trade.price = px;
+    ev.u.trade.qty = 1;
+    nx_paper_on_market(b, &ev);
+}
+
+static nx_ev_order_intent_t lat_order(uint64_t clid, uint8_t type, int64_t px)
+{
+    nx_ev_order_intent_t in;
+    memset(&in, 0, sizeof in);
+    in.client_id = clid;
+    in.session = 1;
+    in.side = NX_SIDE_BUY;
+    in.order_type = type;
+    in.qty = Q(1);
+    in.price = px;
+    return in;
+}
+
+/* With trading.latency_ms = 100 an order reaches the paper venue 100 ms
+ * of market time after it is sent: a market order fills at the first
+ * trade from then (not the price when it was sent), a limit order cannot
+ * fill on a trade before then. Without a latency the market order fills
+ * at once at the last price. */
+static void test_paper_latency(void **state)
+{
+    (void)state;
+    nx_symtab_init(&T);
+    assert_int_equal(nx_symtab_add(&T, NX_VENUE_PAPER, "BTCUSDT", 2, 3, 1, 1, 0, NULL), 0);
+    nx_paper_opts_t po = {0, 0, 0, lat_cb, NULL, 0, 0, 100};
+    nx_bridge_t *b = nx_paper_create(&po, &T);
+    assert_non_null(b);
+    lat_n = 0;
+    lat_trade(b, P(100), 1000);
+    nx_ev_order_intent_t mk = lat_order(1, NX_ORD_MARKET, 0);
+    assert_int_equal(b->ops->place(b, &mk, 0), 0);
+    assert_int_equal(lat_n, 1);
+    assert_int_equal(lat_u[0].status, NX_OS_ACKED);
+    lat_trade(b, P(101), 1050); /* 50 ms: still on its way */
+    assert_int_equal(lat_n, 1);
+    lat_trade(b, P(102), 1100); /* 100 ms: there, at this trade's price */
+    assert_int_equal(lat_n, 2);
+    assert_int_equal(lat_u[1].status, NX_OS_FILLED);
+    assert_int_equal(lat_u[1].last_px, P(102));
+    assert_int_equal(lat_u[1].last_qty, Q(1));
+    nx_ev_order_intent_t lim = lat_order(2, NX_ORD_LIMIT, P(100));
+    assert_int_equal(b->ops->place(b, &lim, 0), 0); /* sent at 1100: there at 1200 */
+    assert_int_equal(lat_n, 3);
+    lat_trade(b, P(99), 1150); /* through the limit, but before it arrived */
+    assert_int_equal(lat_n, 3);
+    lat_trade(b, P(99.5), 1250);
+    assert_int_equal(lat_n, 4);
+    assert_int_equal(lat_u[3].status, NX_OS_FILLED);
+    assert_int_equal(lat_u[3].last_px, P(99.5));
+    nx_paper_destroy(b);
+    /* no latency: at once, at the last price */
+    po.latency_ms = 0;
+    b = nx_paper_create(&po, &T);
+    lat_n = 0;
+    lat_trade(b, P(100), 1000);
+    mk.client_id = 3;
+    assert_int_equal(b->ops->place(b, &mk, 0), 0);
+    assert_int_equal(lat_n, 2);
+    assert_int_equal(lat_u[1].status, NX_OS_FILLED);
+    assert_int_equal(lat_u[1].last_px, P(100));
+    nx_paper_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1052,6 +1138,7 @@ int main(void)
         cmocka_unit_test(test_liquidation_closes_the_trade),
         cmocka_unit_test(test_adopted_position),
         cmocka_unit_test(test_open_order_limit),
+        cmocka_unit_test(test_paper_latency),
         cmocka_unit_test(test_insane_prices_fill_nothing),
         cmocka_unit_test(test_trailing_and_time_limit),
         cmocka_unit_test(test_trailing_on_candles_fires_at_its_level),

@@ -200,6 +200,7 @@ typedef struct nx_config {
     } market;
     struct {
         uint32_t slippage_bp, taker_fee_bp, maker_fee_bp, max_open_orders;
+        uint32_t latency_ms; /* paper venue: orders reach it this late (market time) */
         uint32_t sanity_bp; /* paper venue and desk: no fill or sizing this far from the market */
         uint32_t n_sessions;
         nx_config_session_t sessions[NX_CONFIG_MAX_SESSIONS];

@@ -10,6 +10,7 @@
  * fees in quote units (price units of the symbol's price scale).
  */
 #include "nx/paper.h"
+#include "nx/clock.h"
 #include "nx/error.h"
 #include "nx/fixed.h"
 #include "nx/pxband.h"
@@ -22,6 +23,7 @@ typedef struct paper_order {
     uint32_t session, symbol;
     int64_t price, qty; /* limit or trigger price; qty units */
     uint8_t side, type, reduce_only, live;
+    int64_t due_ns; /* with a latency: when it reaches the venue (0: it has) */
 } paper_order_t;
 
 typedef struct paper_px {
@@ -39,6 +41,7 @@ typedef struct paper {
     uint32_t hw; /* slots at or above hw are all free */
     uint64_t next_venue_id, next_fill_id;
     uint64_t refused; /* insane prices */
+    int64_t now_ns;   /* the latest market event's exchange time */
 } paper_t;
 
 static const nx_symbol_t *sym_of(const paper_t *p, uint32_t symbol)
@@ -125,7 +128,9 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
         if (p->orders[i].live && p->orders[i].clid == in->client_id)
             return NX_EEXIST; /* a retry of a live order: idempotent */
     int buy = in->side == NX_SIDE_BUY;
-    if (in->order_type == NX_ORD_MARKET) {
+    if (p->o.latency_ms && in->order_type == NX_ORD_MARKET)
+        tmp.due_ns = p->now_ns + (int64_t)p->o.latency_ms * NX_NS_PER_MS;
+    if (in->order_type == NX_ORD_MARKET && !tmp.due_ns) {
         int64_t px = market_px(p, symbol, buy);
         if (px <= 0) {
             emit(p, &tmp, NX_OS_REJECTED, 0, 0, 0, 0, NX_OREJ_NO_PRICE);
@@ -136,10 +141,12 @@ static int paper_place(nx_bridge_t *b, const nx_ev_order_intent_t *in, uint32_t 
         return 0;
     }
     if (in->order_type != NX_ORD_LIMIT && in->order_type != NX_ORD_STOP_MARKET &&
-        in->order_type != NX_ORD_TAKE_PROFIT_MARKET)
+        in->order_type != NX_ORD_TAKE_PROFIT_MARKET && !tmp.due_ns)
         return NX_EINVAL;
-    if (in->price <= 0)
+    if (in->price <= 0 && in->order_type != NX_ORD_MARKET)
         return NX_EINVAL;
+    if (p->o.latency_ms) /* on its way to the venue until then */
+        tmp.due_ns = p->now_ns + (int64_t)p->o.latency_ms * NX_NS_PER_MS;
     uint32_t open = 0;
     for (uint32_t i = 0; i < p->hw; i++)
         open += p->orders[i].live && p->orders[i].session == in->session &&
@@ -296,10 +303,12 @@ static void sweep(paper_t *p, uint32_t symbol, int64_t open, int64_t lo, int64_t
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < p->hw; i++) {
             paper_order_t *o = &p->orders[i];
-            if (!o->live || o->symbol != symbol)
+            if (!o->live || o->symbol != symbol || o->due_ns > p->now_ns)
                 continue;
             int buy = o->side == NX_SIDE_BUY;
-            if (pass == 0 && o->type == NX_ORD_STOP_MARKET) {
+            if (pass == 0 && o->type == NX_ORD_MARKET) { /* arrived: the price now */
+                fill(p, o, slip(s, open, buy, p->o.slippage_bp), 0);
+            } else if (pass == 0 && o->type == NX_ORD_STOP_MARKET) {
                 /* sell stop below the market triggers when price falls to it */
                 if (!buy && lo <= o->price)
                     fill(p, o, slip(s, open < o->price ? open : o->price, 0, p->o.slippage_bp), 0);
@@ -329,6 +338,8 @@ void nx_paper_on_market(nx_bridge_t *b, const nx_event_t *ev)
         return;
     paper_px_t *x = &p->px[sym];
     uint32_t bp = p->o.sanity_bp;
+    if (ev->hdr.exch_ns > p->now_ns)
+        p->now_ns = ev->hdr.exch_ns;
     switch (ev->hdr.type) {
     case NX_EV_TRADE:
         if (!nx_pxband_take(&x->band, ev->u.trade.price, bp)) {

@@ -447,7 +447,8 @@ int nx_desk_create(nx_desk_t **out, const nx_config_t *cfg, const nx_symtab_t *s
                           on_update,
                           d,
                           cfg->trading.max_open_orders,
-                          cfg->trading.sanity_bp};
+                          cfg->trading.sanity_bp,
+                          cfg->trading.latency_ms};
     d->sanity_bp = cfg->trading.sanity_bp ? cfg->trading.sanity_bp : 2500;
     d->venue = nx_paper_create(&po, symtab);
     d->router.base.ops = &router_ops;

@@ -43,6 +43,11 @@ typedef struct nx_paper_opts {
      * more are rejected with NX_OREJ_MAX_OPEN. 0 = 200. */
     uint32_t max_open_orders;
     uint32_t sanity_bp; /* refuse prices this far from the last accepted; 0 = 2500 (25%) */
+    /* An order reaches the venue this long after it is sent (market time:
+     * the exchange times of the market events): a market order fills at
+     * the first price from then on, a resting order can fill only from
+     * then. 0 = at once. */
+    uint32_t latency_ms;
 } nx_paper_opts_t;
 
 #define NX_PAPER_MAX_ORDERS 4096
