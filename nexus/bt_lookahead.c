@@ -17,7 +17,7 @@
  * How a file is cut: the messages the backtest reads from it — a candle
  * CSV's trades and closed klines as `nexus replay` serves them, a
  * recording's frames — are written, one per line, up to the cut's
- * millisecond. A cut may so fall inside a candle: the run sees its first
+ * millisecond; an event file's events, to an event file. A cut may so fall inside a candle: the run sees its first
  * trades and not its close, as a live engine would at that moment (a CSV
  * row, cut whole, would hold a candle's close before its time). The
  * signals compared are those made by market events at or before the cut
@@ -28,6 +28,7 @@
 
 #include "nx/clock.h"
 #include "nx/error.h"
+#include "nx/evfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +69,23 @@ static int write_cut(const nx_replay_t *r, int64_t t_ms, const char *path)
         fputc('\n', o);
     }
     return fclose(o) ? NX_EIO : 0;
+}
+
+/* An event file's events up to t_ms (by the reader's clock, the order the
+ * backtest merges in) into a new event file at path. */
+static int write_cut_events(nx_evr_t *r, const nx_symtab_t *t, int64_t t_ms, const char *path)
+{
+    nx_evw_t *w;
+    int rc = nx_evw_open(&w, path, t);
+    if (rc)
+        return rc;
+    nx_evr_rewind(r);
+    nx_event_t ev;
+    while (nx_evr_peek_ns(r) / NX_NS_PER_MS <= t_ms && nx_evr_next(r, &ev))
+        if (nx_evw_put(w, &ev) < 0)
+            rc = NX_EIO;
+    int c = nx_evw_close(w);
+    return rc ? rc : c;
 }
 
 /* slurp: a whole file, NUL-terminated (a failed run's stderr). */
@@ -326,6 +344,17 @@ int nx_backtest_lookahead(const nx_lookahead_opts_t *o)
     /* the span to cut in: the data's, within --from and --to */
     int64_t t0 = INT64_MAX, t1 = INT64_MIN;
     for (int i = 0; i < n; i++) {
+        if (!o->replays[i]) { /* an event file */
+            int64_t a, z;
+            if (!nx_evr_count(o->evrs[i]))
+                continue;
+            nx_evr_span(o->evrs[i], &a, &z);
+            if (a / NX_NS_PER_MS < t0)
+                t0 = a / NX_NS_PER_MS;
+            if (z / NX_NS_PER_MS > t1)
+                t1 = z / NX_NS_PER_MS;
+            continue;
+        }
         uint64_t c = nx_replay_count(o->replays[i]);
         nx_replay_msg_t m;
         if (!c)
@@ -354,9 +383,10 @@ int nx_backtest_lookahead(const nx_lookahead_opts_t *o)
         for (int i = 0; i < n; i++) {
             char *p = names + ((size_t)k * (size_t)n + (size_t)i) * PATH_MAX;
             const char *base = strrchr(o->inputs[i], '/');
-            snprintf(p, PATH_MAX, "%s/cut%d_%d_%.200s.jsonl", dpath, k, i,
-                     base ? base + 1 : o->inputs[i]);
-            if (write_cut(o->replays[i], cut_ms[k], p)) {
+            snprintf(p, PATH_MAX, "%s/cut%d_%d_%.200s.%s", dpath, k, i,
+                     base ? base + 1 : o->inputs[i], o->replays[i] ? "jsonl" : "nxev");
+            if (o->replays[i] ? write_cut(o->replays[i], cut_ms[k], p)
+                              : write_cut_events(o->evrs[i], o->symtab, cut_ms[k], p)) {
                 fprintf(stderr, "nexus backtest: cannot write %s: %s\n", p, strerror(errno));
                 goto out;
             }

@@ -44,7 +44,8 @@ int nx_cmd_data(int argc, char **argv);
 /* bt_lookahead.c: `nexus backtest --check-lookahead`. The backtest's own
  * options are passed through to each run; replays[i] holds the messages
  * of inputs[i] as loaded (in time order), which the cut runs are given
- * as recorded frames. Prints each strategy's verdict; returns
+ * as recorded frames, or evrs[i] its events (an event file), given as an
+ * event file of those up to the cut. Prints each strategy's verdict; returns
  * NX_EXIT_OK when all pass, NX_EXIT_FAIL when one looks ahead (or a run
  * failed, said on stderr). */
 #define NX_LOOKAHEAD_MAX_INPUTS 16
@@ -53,7 +54,9 @@ typedef struct nx_lookahead_opts {
     int64_t from_ns, to_ns;
     int cuts, workers; /* cut points (1..64); runs at once */
     const char *const *inputs;
-    const nx_replay_t *const *replays;
+    const nx_replay_t *const *replays; /* or, where NULL, ... */
+    struct nx_evr *const *evrs;        /* an event file (cut into event files) */
+    const nx_symtab_t *symtab;         /* the config's symbols, for those */
     int ninputs; /* 1..NX_LOOKAHEAD_MAX_INPUTS */
 } nx_lookahead_opts_t;
 int nx_backtest_lookahead(const nx_lookahead_opts_t *o);

@@ -1605,24 +1605,22 @@ int nx_cmd_backtest(int argc, char **argv)
     bt_input_t in[BT_MAX_INPUTS];
     memset(in, 0, sizeof in);
     int rc = load_inputs(&o, cfg, in);
-    for (int i = 0; rc == NX_EXIT_OK && o.lookahead && i < o.ninputs; i++)
-        if (in[i].evr) {
-            fprintf(stderr, "nexus backtest: %s: --check-lookahead cuts candle CSVs and recorded "
-                            "frames; give it those (an event file is not cut yet)\n",
-                    o.inputs[i]);
-            rc = NX_EXIT_USAGE;
-        }
     if (rc == NX_EXIT_OK && o.lookahead) {
         const nx_replay_t *rp[BT_MAX_INPUTS];
+        nx_evr_t *ev[BT_MAX_INPUTS];
+        static nx_symtab_t st;
+        nx_symtab_init(&st);
         for (int i = 0; i < o.ninputs; i++)
-            rp[i] = in[i].r;
+            rp[i] = in[i].r, ev[i] = in[i].evr;
         nx_lookahead_opts_t lo = {.config = o.config, .venue = o.venue_s, .symbol = o.symbol,
                                   .from_ns = o.from_ns, .to_ns = o.to_ns, .cuts = o.cuts,
-                                  .workers = o.workers, .inputs = o.inputs,
-                                  .replays = rp, .ninputs = o.ninputs};
-        rc = nx_backtest_lookahead(&lo);
-        for (int i = 0; i < o.ninputs; i++)
+                                  .workers = o.workers, .inputs = o.inputs, .replays = rp,
+                                  .evrs = ev, .symtab = &st, .ninputs = o.ninputs};
+        rc = nx_config_symbols_intern(cfg, &st) ? NX_EXIT_FAIL : nx_backtest_lookahead(&lo);
+        for (int i = 0; i < o.ninputs; i++) {
             nx_replay_destroy(in[i].r);
+            nx_evr_close(in[i].evr);
+        }
         return rc;
     }
     if (rc == NX_EXIT_OK && o.nsweep)

@@ -46,6 +46,9 @@ static void help(FILE *out)
         "  --http429-first N    answer the first N REST requests with 429\n"
         "  --history            REST klines serve every candle of the file, as a venue's\n"
         "                       history does (without it, those the stream has passed)\n"
+        "  --wait-backfill MS   after a hole in the candles, hold the stream until the\n"
+        "                       client's klines request has been answered (at most MS):\n"
+        "                       every run the same, as `nexus run`'s own replay does\n"
         "  --retry-after S      Retry-After seconds on 429 answers (default 1)\n"
         "  --hostile-every N    candles: a frame nobody should trade on after every N\n"
         "                       trades (price 0 or below, no quantity, a candle whose low\n"
@@ -169,6 +172,7 @@ int nx_cmd_replay(int argc, char **argv)
         O_SIM_ACCOUNTS,
         O_SIM_EVERY,
         O_HISTORY,
+        O_WAIT_BACKFILL,
     };
     static const struct option opts[] = {{"venue", required_argument, 0, 'v'},
                                          {"frames", required_argument, 0, O_FRAMES},
@@ -193,6 +197,7 @@ int nx_cmd_replay(int argc, char **argv)
                                          {"sim-accounts", required_argument, 0, O_SIM_ACCOUNTS},
                                          {"sim-fault-every", required_argument, 0, O_SIM_EVERY},
                                          {"history", no_argument, 0, O_HISTORY},
+                                         {"wait-backfill", required_argument, 0, O_WAIT_BACKFILL},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     nx_replay_opts_t o;
@@ -257,6 +262,9 @@ int nx_cmd_replay(int argc, char **argv)
             break;
         case O_HISTORY:
             o.history = 1;
+            break;
+        case O_WAIT_BACKFILL:
+            o.wait_backfill_ms = (uint32_t)atoi(optarg);
             break;
         case O_HOSTILE:
             o.hostile_every = (uint32_t)atol(optarg);
