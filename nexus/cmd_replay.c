@@ -70,7 +70,10 @@ static void help(FILE *out)
         "  [&n=N][&ms=MS][&code=C]; with &every=MS on a schedule until kind=clear;\n"
         "  counters: GET /_sim/status\n"
         "  --sim-fault-every KIND:EVERY_MS[:N[:MS]]   a fault on a schedule from the start\n"
-        "                       (repeatable, up to 16)\n");
+        "                       (repeatable, up to 16)\n"
+        "  --sim-quotas W:O10:O60   the simulator's quotas: request weight per minute (all\n"
+        "                       accounts), orders per 10 s and per minute (each account);\n"
+        "                       Binance's 2400:300:1200 by default\n");
 }
 
 static void *serve(void *arg)
@@ -173,6 +176,7 @@ int nx_cmd_replay(int argc, char **argv)
         O_SIM_EVERY,
         O_HISTORY,
         O_WAIT_BACKFILL,
+        O_SIM_QUOTAS,
     };
     static const struct option opts[] = {{"venue", required_argument, 0, 'v'},
                                          {"frames", required_argument, 0, O_FRAMES},
@@ -198,6 +202,7 @@ int nx_cmd_replay(int argc, char **argv)
                                          {"sim-fault-every", required_argument, 0, O_SIM_EVERY},
                                          {"history", no_argument, 0, O_HISTORY},
                                          {"wait-backfill", required_argument, 0, O_WAIT_BACKFILL},
+                                         {"sim-quotas", required_argument, 0, O_SIM_QUOTAS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     nx_replay_opts_t o;
@@ -206,6 +211,7 @@ int nx_cmd_replay(int argc, char **argv)
     const char *sim_every[16];
     int n_every = 0;
     int exit_when_done = 0, c, sim_port = -1;
+    unsigned quota_w = 0, quota_10s = 0, quota_1m = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
         switch (c) {
@@ -266,6 +272,14 @@ int nx_cmd_replay(int argc, char **argv)
         case O_WAIT_BACKFILL:
             o.wait_backfill_ms = (uint32_t)atoi(optarg);
             break;
+        case O_SIM_QUOTAS:
+            if (sscanf(optarg, "%u:%u:%u", &quota_w, &quota_10s, &quota_1m) != 3 || !quota_w ||
+                !quota_10s || !quota_1m) {
+                fprintf(stderr, "nexus replay: --sim-quotas %s: want WEIGHT_1M:ORDERS_10S:"
+                                "ORDERS_1M, each above 0\n", optarg);
+                return NX_EXIT_USAGE;
+            }
+            break;
         case O_HOSTILE:
             o.hostile_every = (uint32_t)atol(optarg);
             break;
@@ -320,6 +334,11 @@ int nx_cmd_replay(int argc, char **argv)
         nx_vsim_opts_default(&so);
         so.symtab = &feed.symtab;
         so.port = sim_port;
+        if (quota_w) { /* --sim-quotas: smaller than Binance's, for a test to reach */
+            so.weight_1m = quota_w;
+            so.orders_10s = quota_10s;
+            so.orders_1m = quota_1m;
+        }
         int rc;
         if ((rc = nx_config_symbols_intern(&scfg, &feed.symtab)) ||
             (rc = nx_ring_create(&feed.ring, "sim", 1 << 12, sizeof(nx_event_t), 1,

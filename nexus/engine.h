@@ -78,7 +78,7 @@ typedef struct nx_engine {
     int rec_failed;
     /* or the config's flight recorder (recorder.dir): rotating files */
     int rec_rotating;
-    uint32_t rec_seq;
+    uint32_t rec_seq, rec_first; /* the next file's number; this run's first */
     uint64_t rec_done; /* events in the files already closed */
     char rec_cur[NX_PATH_MAX + 64];
     nx_net_t *net;    /* network thread: every venue connection */

@@ -6,10 +6,13 @@
  * the same way), in an event file (nx/evfile.h) that `nexus backtest`
  * reads.
  *
- * The flight recorder writes recorder.dir/market-<UTC start>-<n>.nxev,
+ * The flight recorder writes recorder.dir/market-<n>-<UTC start>.nxev,
  * each up to max_mb / files megabytes; when one is full it is closed (with
  * its end mark) and the next begun, and the oldest beyond `files` are
  * deleted: the last stretch of market input is always on disk, bounded.
+ * n continues after the highest in the folder, across runs, so the names
+ * sort in the order the files were written (two runs in the same second
+ * included).
  *
  * The engine thread copies each market event into a ring of the
  * recorder's own (128 bytes, a few ns); a thread of its own writes them.
@@ -89,8 +92,8 @@ static int open_next(nx_engine_t *e)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(at, sizeof at, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(e->rec_cur, sizeof e->rec_cur, "%s/market-%s-%04u.nxev", e->cfg->recorder.dir, at,
-             e->rec_seq++);
+    snprintf(e->rec_cur, sizeof e->rec_cur, "%s/market-%06u-%s.nxev", e->cfg->recorder.dir,
+             e->rec_seq++, at);
     int rc = nx_evw_open(&e->evw, e->rec_cur, e->symtab);
     if (rc)
         NX_ERROR("record", "cannot write %s: %s", e->rec_cur, nx_strerror(rc));
@@ -151,6 +154,16 @@ int engine_record_start(nx_engine_t *e)
         }
         e->rec_rotating = 1;
         e->record_path = e->rec_cur;
+        DIR *d = opendir(e->cfg->recorder.dir); /* the numbers go on after the highest */
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            unsigned n;
+            if (sscanf(de->d_name, "market-%6u-", &n) == 1 && n >= e->rec_seq)
+                e->rec_seq = n + 1;
+        }
+        if (d)
+            closedir(d);
+        e->rec_first = e->rec_seq;
         if ((rc = open_next(e)))
             return rc;
     } else if (!e->record_path) {
@@ -224,7 +237,8 @@ void engine_record_join(nx_engine_t *e)
     else if (e->rec_rotating)
         NX_INFO("record", "flight recorder: %llu events in %u files (the newest %u kept), the "
                 "last %s: every market event the engine took",
-                (unsigned long long)n, e->rec_seq, e->cfg->recorder.files, e->rec_cur);
+                (unsigned long long)n, e->rec_seq - e->rec_first, e->cfg->recorder.files,
+                e->rec_cur);
     else
         NX_INFO("record", "%s: %llu events, %llu bytes, every market event the engine took",
                 e->record_path, (unsigned long long)n, (unsigned long long)bytes);

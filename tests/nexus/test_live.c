@@ -70,6 +70,7 @@ static void write_slice(int n)
 static const char *owner_mode = "pilot"; /* the owner's session: pilot, or copilot */
 static const char *margin_type = "keep"; /* live.margin_type */
 static const char *foreign = "hold";     /* live.foreign */
+static const char *sim_quotas;           /* --sim-quotas for the next start_venue, or NULL */
 
 static void write_config(const char *path, int port_replay, int port_sim)
 {
@@ -150,6 +151,7 @@ static int teardown(void **state)
     owner_mode = "pilot";
     margin_type = "keep";
     foreign = "hold";
+    sim_quotas = NULL;
     if (engine_pid > 0) { /* a test that failed mid-run leaves no engine behind */
         kill(engine_pid, SIGKILL);
         waitpid(engine_pid, NULL, 0);
@@ -173,7 +175,8 @@ static void start_venue(int candles, int speed)
     snprintf(sp, sizeof sp, "%d", speed);
     char *argv[] = {(char *)nexus_bin, "replay", "--venue", "binance-usdm", "--candles", slice,
                     "--symbol", "BTCUSDT", "--speed", sp, "--venue-sim", "0", "--sim-config",
-                    cfg_tpl, "--sim-accounts", accts, NULL};
+                    cfg_tpl, "--sim-accounts", accts, sim_quotas ? "--sim-quotas" : NULL,
+                    (char *)sim_quotas, NULL};
     spawn(&R, argv);
     for (int i = 0; i < 200 && !strstr(R.obuf, "simulator on"); i++)
         pump(&R, "(never)", 50);
@@ -1007,6 +1010,128 @@ static void test_kill_9_cycles(void **state)
     assert_true(with_position >= cycles / 4); /* the crashes did hit open positions */
 }
 
+/* Four users whose sessions follow the same strategies: each signal is a
+ * burst of entries, stops and targets on four accounts at once, through
+ * the whole engine (cortex, shield, desk, order manager, adapter), against
+ * a simulator whose quotas are small enough to reach (120 weight a minute
+ * for all, 3 orders per 10 s and 20 a minute per account: an entry with its
+ * stop and target alone would be 100%). The engine takes the quotas from
+ * the venue's exchangeInfo; no quota is ever above 80%, nothing is
+ * answered 429 or 418, and every user trades. */
+static void test_signal_burst_many_users(void **state)
+{
+    (void)state;
+    static const char *const keys[4][2] = {
+        {"burstKey1000000000000000000000000000000000000000000000000000000", "burst-secret-1-loopback-only-0000000000000000000000000000000"},
+        {"burstKey2000000000000000000000000000000000000000000000000000000", "burst-secret-2-loopback-only-0000000000000000000000000000000"},
+        {"burstKey3000000000000000000000000000000000000000000000000000000", "burst-secret-3-loopback-only-0000000000000000000000000000000"},
+        {"burstKey4000000000000000000000000000000000000000000000000000000", "burst-secret-4-loopback-only-0000000000000000000000000000000"}};
+    char a[2048];
+    size_t o = 0;
+    for (int u = 0; u < 4; u++)
+        o += (size_t)snprintf(a + o, sizeof a - o, "%s %s 10000\n", keys[u][0], keys[u][1]);
+    write_file(accts, a, 0600);
+    sim_quotas = "120:3:20";
+    start_venue(500, 30000);
+    /* the run's config: four users, a PILOT session each on the same
+     * strategies, all on the testnet (the simulator) */
+    char text[6000];
+    o = (size_t)snprintf(
+        text, sizeof text,
+        "{\n  \"engine\": { \"stats_interval_s\": 0 },\n  \"log\": { \"level\": \"info\" },\n"
+        "  \"data_dir\": \"data\",\n"
+        "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
+        "     \"tick_size\": \"0.01\", \"lot_size\": \"0.001\", \"min_notional\": \"5\" } ],\n"
+        "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"ws_url\": \"ws://127.0.0.1:%d\",\n"
+        "     \"rest_url\": \"http://127.0.0.1:%d\", \"streams\": [\"trades\", \"klines\"],\n"
+        "     \"kline_interval\": \"15m\", \"stale_s\": 0 } ],\n"
+        "  \"cortex\": { \"timeframes\": [\"15m\", \"1h\", \"4h\"], \"allow_unsigned\": true,\n"
+        "     \"plugin_dir\": \"%s\",\n"
+        "     \"strategies\": [ { \"plugin\": \"scalping\", \"timeframes\": [\"15m\"] } ] },\n"
+        "  \"live\": { \"recv_window_ms\": 1000, \"answer_timeout_ms\": 1000,\n"
+        "     \"binance_usdm_testnet\": { \"rest_url\": \"http://127.0.0.1:%d\",\n"
+        "       \"ws_api_url\": \"ws://127.0.0.1:%d/ws-fapi/v1\", \"stream_url\": \"ws://127.0.0.1:%d\" } },\n"
+        "  \"storage\": { \"key_file\": \"master.key\", \"owner_chat_id\": 2001 },\n"
+        "  \"users\": [",
+        port_r, port_r, NX_PLUGIN_DIR, port_s, port_s, port_s);
+    for (int u = 0; u < 4; u++)
+        o += (size_t)snprintf(text + o, sizeof text - o,
+                              "%s{ \"id\": %d, \"chat_id\": %d, \"name\": \"u%d\", \"role\": \"%s\" }",
+                              u ? ", " : "", u + 1, 2001 + u, u + 1, u ? "subscriber" : "owner");
+    o += (size_t)snprintf(text + o, sizeof text - o, " ],\n  \"trading\": { \"sessions\": [");
+    for (int u = 0; u < 4; u++)
+        o += (size_t)snprintf(
+            text + o, sizeof text - o,
+            "%s{ \"name\": \"u%d\", \"user\": %d, \"mode\": \"pilot\", \"equity\": \"10000\",\n"
+            "  \"symbols\": [\"BTCUSDT\"], \"leverage\": 2, \"cooldown_s\": 0, \"breaker_losses\": 100,\n"
+            "  \"max_positions\": 1, \"execution\": \"binance-usdm-testnet\" }",
+            u ? ",\n" : "", u + 1, u + 1);
+    snprintf(text + o, sizeof text - o, " ] }\n}\n");
+    write_file(run_cfg, text, 0644);
+    proc_t P;
+    /* a first start makes the users (and says no keys are stored) */
+    assert_int_not_equal(run_nexus(&P, "run", "--config", run_cfg, NULL), 0);
+    assert_non_null(strstr(P.ebuf, "no Binance keys stored"));
+    for (int u = 0; u < 4; u++)
+        assert_int_equal(sh("printf '%%s\\n%%s\\n' '%s' '%s' | '%s' keys --config run.json set %d "
+                            "binance-usdm >/dev/null",
+                            keys[u][0], keys[u][1], nexus_bin, 2001 + u),
+                         0);
+    char *argv[] = {(char *)nexus_bin, "run", "--config", run_cfg, NULL};
+    spawn(&P, argv);
+    engine_pid = P.pid;
+    assert_true(pump(&P, "trades on binance-usdm-testnet", 20000));
+    for (int i = 0; i < 1200 && !replay_done(); i++)
+        pump(&P, "(never)", 100);
+    assert_true(replay_done());
+    pump(&P, "(never)", 1500);
+    kill(P.pid, SIGTERM);
+    assert_int_equal(finish(&P), 0);
+    engine_pid = 0;
+    assert_non_null(strstr(P.ebuf, "the venue's ORDERS quota per 10 SECOND is 3"));
+    wire_resp_t r;
+    assert_int_equal(wire_http(port_s, "GET", "/_sim/status", NULL, NULL, 2000, &r), 0);
+    json_t *st = json_loadb(r.body, r.body_n, 0, NULL);
+    free(r.body);
+    assert_non_null(st);
+    long long orders = json_integer_value(json_object_get(st, "orders")) +
+                       json_integer_value(json_object_get(st, "algo_orders"));
+    long long w = json_integer_value(json_object_get(st, "max_weight_pct"));
+    long long o10 = json_integer_value(json_object_get(st, "max_orders_10s_pct"));
+    long long o60 = json_integer_value(json_object_get(st, "max_orders_1m_pct"));
+    print_message("signal bursts for 4 users: %lld orders at the venue; highest weight %lld%%, "
+                  "orders per 10 s %lld%%, per minute %lld%% of the quotas\n",
+                  orders, w, o10, o60);
+    assert_true(orders >= 4 * 3); /* each account entered and was protected */
+    assert_true(w <= 80);
+    assert_true(o10 <= 80);
+    assert_true(o60 <= 80);
+    assert_int_equal(json_integer_value(json_object_get(st, "http429")), 0);
+    assert_int_equal(json_integer_value(json_object_get(st, "http418")), 0);
+    assert_int_equal(json_integer_value(json_object_get(st, "bad_signature")), 0);
+    json_decref(st);
+    /* every user traded at the venue */
+    for (int u = 0; u < 4; u++) {
+        nx_hmac_key_t *k;
+        assert_int_equal(nx_hmac_key_create(&k, keys[u][1], strlen(keys[u][1])), 0);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        char q[512];
+        int n = snprintf(q, sizeof q, "symbol=BTCUSDT&timestamp=%lld",
+                         (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        assert_true(nx_binance_sign(q, (size_t)n, sizeof q, k) > 0);
+        nx_hmac_key_free(k);
+        char target[800];
+        snprintf(target, sizeof target, "/fapi/v1/userTrades?%s", q);
+        assert_int_equal(wire_http(port_s, "GET", target, NULL, keys[u][0], 5000, &r), 0);
+        json_t *t = json_loadb(r.body, r.body_n, 0, NULL);
+        free(r.body);
+        if (json_array_size(t) < 1)
+            fail_msg("user %d made no fill", u + 1);
+        json_decref(t);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -1023,6 +1148,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sim_faults_on_a_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_wallet_and_venue_notices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signal_burst_many_users, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_cycles, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -569,6 +569,39 @@ static void foreign_order(nx_bnlive_t *b, account_t *a, json_t *x, int algo)
 static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session, uint32_t symbol,
                    int transport_ok, int status, const char *body, size_t len, int retry_after_s);
 
+/* The venue's quotas, as exchangeInfo's rateLimits gives them (request
+ * weight a minute, orders per 10 s and per minute): what the 80% is of.
+ * Where the list lacks one, the one known stays (Binance's by default). */
+static void rate_limits(nx_bnlive_t *b, const char *body, size_t len)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    json_t *rl = j ? json_object_get(j, "rateLimits") : NULL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(rl, i, x)
+    {
+        const char *type = json_string_value(json_object_get(x, "rateLimitType"));
+        const char *iv = json_string_value(json_object_get(x, "interval"));
+        json_int_t n = json_integer_value(json_object_get(x, "intervalNum"));
+        json_int_t lim = json_integer_value(json_object_get(x, "limit"));
+        if (!type || !iv || lim <= 0 || lim > 1000000)
+            continue;
+        uint32_t *to = !strcmp(type, "REQUEST_WEIGHT") && !strcmp(iv, "MINUTE") && n == 1
+                           ? &b->o.weight_1m
+                       : !strcmp(type, "ORDERS") && !strcmp(iv, "SECOND") && n == 10
+                           ? &b->o.orders_10s
+                       : !strcmp(type, "ORDERS") && !strcmp(iv, "MINUTE") && n == 1
+                           ? &b->o.orders_1m
+                           : NULL;
+        if (to && *to != (uint32_t)lim) {
+            NX_INFO("binance", "the venue's %s quota per %lld %s is %lld (was %u)", type,
+                    (long long)n, iv, (long long)lim, *to);
+            *to = (uint32_t)lim;
+        }
+    }
+    json_decref(j);
+}
+
 static void rest_finish(rest_t *r, int ok)
 {
     nx_bnlive_t *b = r->b;
@@ -1030,6 +1063,7 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         } else {
             b->filters = b->own_filters;
             atomic_store_explicit(&b->filters_ready, 1, memory_order_release);
+            rate_limits(b, body, len);
         }
         return;
     }

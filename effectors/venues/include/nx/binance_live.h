@@ -86,7 +86,8 @@ typedef struct nx_bnlive_opts {
     uint32_t answer_timeout_ms;     /* no answer this long: outcome unknown (default 5000) */
     uint32_t keepalive_s;           /* listen key keep-alive period (default 1800) */
     uint32_t quota_pct;             /* stay at or under this % of every quota (default 80) */
-    uint32_t weight_1m;             /* the venue's limits (defaults 2400, 300, 1200) */
+    uint32_t weight_1m;             /* the venue's limits (defaults 2400, 300, 1200), replaced by
+                                       exchangeInfo's rateLimits when it gives them */
     uint32_t orders_10s;
     uint32_t orders_1m;
     const char *margin_type;        /* "ISOLATED" or "CROSSED", set on each symbol before its
