@@ -122,6 +122,7 @@ typedef struct account {
     /* own order sends, for the per-account quotas: times of the last ones */
     int64_t sent10[BL_CMDS], sent60[BL_CMDS];
     uint32_t h10, t10, h60, t60;
+    uint32_t answered; /* sends (in t10's count) whose answer has come */
     char *rx;
     size_t rx_n, rx_cap;
 } account_t;
@@ -373,6 +374,23 @@ static void order_sent(nx_bnlive_t *b, account_t *a, int64_t now)
         b->st.max_orders_10s_pct = p10;
     if (p60 > b->st.max_orders_1m_pct)
         b->st.max_orders_1m_pct = p60;
+}
+
+/* An order's answer came: the oldest send not yet answered counts in the
+ * windows from now, not from when it left. The venue counts an order when
+ * it arrives, somewhere between the two; counting from the answer keeps
+ * what the venue counts inside what is counted here, however long a send
+ * took on the way (a 10 s window measured from the sends alone once let a
+ * slow first order and a fast third land in one venue window: 100%). */
+static void order_answered(account_t *a, int64_t now)
+{
+    if (a->answered >= a->t10)
+        return;
+    uint32_t i = a->answered++;
+    if (i >= a->h10 && now > a->sent10[i % BL_CMDS])
+        a->sent10[i % BL_CMDS] = now;
+    if (i >= a->h60 && now > a->sent60[i % BL_CMDS])
+        a->sent60[i % BL_CMDS] = now;
 }
 
 static int weight_ok(nx_bnlive_t *b, uint32_t w)
@@ -1039,6 +1057,8 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
 {
     b->st.answers++;
     account_t *a = account_of(b, session);
+    if (a && (kind == R_PLACE || kind == R_MODIFY))
+        order_answered(a, nx_mono_ns());
     if (kind == R_TIME) {
         json_t *j = transport_ok ? json_loadb(body, len, 0, NULL) : NULL;
         json_t *t = j ? json_object_get(j, "serverTime") : NULL;
