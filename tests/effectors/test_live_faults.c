@@ -162,6 +162,23 @@ static int told(uint8_t what)
     return n;
 }
 
+/* wait_for's predicate: at least want[1] notices of kind want[0] (under mu) */
+static int has_told(const void *arg)
+{
+    const int *want = arg;
+    int n = 0;
+    for (int i = 0; i < nnotices; i++)
+        n += notice_what[i] == want[0];
+    return n >= want[1];
+}
+
+/* n notices of this kind, waiting up to ms */
+static int wait_notices(uint8_t what, int n, int ms)
+{
+    int want[2] = {what, n};
+    return wait_for(has_told, want, ms);
+}
+
 /* An entry the venue refuses (-2019, margin): the order manager forgets
  * it; the next one goes and is protected. */
 static void test_reject(void **state)
@@ -751,13 +768,9 @@ static void test_own_orders_lost_in_a_crash(void **state)
     nx_vsim_position(sim, KEY_A, BTC, &vp);
     assert_int_equal(vp.open_orders + vp.open_algos, 2);
     fault("drop_user", 1, 0); /* a gap: the reconciliation after it */
-    int64_t until = nx_mono_ns() + 8 * NX_NS_PER_SEC;
-    do {
-        nx_vsim_position(sim, KEY_A, BTC, &vp);
-        if (vp.open_orders + vp.open_algos == 0)
-            break;
-        usleep(5000);
-    } while (nx_mono_ns() < until);
+    /* each cancelled, and the person told once it is (the venue's answer) */
+    assert_true(wait_notices(NX_VN_ORPHAN_CANCELLED, 2, 8000));
+    nx_vsim_position(sim, KEY_A, BTC, &vp);
     assert_int_equal(vp.open_orders + vp.open_algos, 0);
     nx_vsim_position(sim, KEY_B, BTC, &vp);
     assert_int_equal(vp.open_orders, 1);

@@ -321,6 +321,7 @@ typedef enum nx_venue_note {
     NX_VN_NOT_PLACED,       /* an order could not be placed after three tries */
     NX_VN_QUOTA_HELD,       /* orders are held back to stay within the quotas */
     NX_VN_FOREIGN_ORDER,    /* an order Nexus did not place is open on the account */
+    NX_VN_ORPHAN_CANCELLED, /* an order Nexus sent but never stored (a crash) was cancelled */
 } nx_venue_note_t;
 
 typedef struct nx_ev_notice {

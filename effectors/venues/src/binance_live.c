@@ -1179,6 +1179,11 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
             NX_WARN("binance", "session %u: an order left from before a crash could not be "
                     "cancelled (HTTP %d); asked again at the next reconciliation",
                     a ? a->session : 0, status);
+        else if (a)
+            notice(b, a->session, NX_VN_ORPHAN_CANCELLED, symbol, 0,
+                   "an order Nexus sent on %s just before a crash, and did not store, was "
+                   "cancelled at the venue",
+                   symbol < nx_symtab_count(b->o.symtab) ? sym(b, symbol)->name : "?");
         return;
     }
     if (kind == R_OPEN_ORDERS || kind == R_OPEN_ALGOS) {

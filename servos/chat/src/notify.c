@@ -235,6 +235,13 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
                              "leaves it alone and takes over the position if it fills.",
                              on);
                 break;
+            case NX_VN_ORPHAN_CANCELLED:
+                snprintf(html, sizeof html,
+                         "An order Nexus sent on %s just before a restart, and had not saved, "
+                         "was still at the venue: Nexus cancelled it (the position keeps its "
+                         "own stop).",
+                         on);
+                break;
             case NX_VN_QUOTA_HELD:
                 snprintf(html, sizeof html,
                          "Orders on %s are held back a moment to stay within the venue's "
