@@ -25,6 +25,10 @@ int nx_cli_config_load(const char *path, nx_config_t *cfg);
  * else recorded frames). */
 void nx_cli_replay_opts(const nx_config_feed_t *f, nx_replay_opts_t *o);
 
+/* preflight.c: "2021-03-01", "2021-03-01T12:30:00" (UTC) or milliseconds
+ * since the epoch, to ns; -1 if it is none of them (backtest, data). */
+int64_t nx_cli_parse_time(const char *s);
+
 int nx_cmd_check_config(int argc, char **argv);
 int nx_cmd_run(int argc, char **argv);
 int nx_cmd_decode(int argc, char **argv);

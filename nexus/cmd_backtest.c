@@ -361,26 +361,6 @@ static void on_event(bt_t *b, const nx_event_t *ev)
     b->events++;
 }
 
-/* "2021-03-01", "2021-03-01T12:30:00" (UTC) or milliseconds since the
- * epoch, to ns; -1 if it is none of them. */
-static int64_t parse_time(const char *s)
-{
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    char tail;
-    if (sscanf(s, "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &se, &tail) == 6 ||
-        sscanf(s, "%d-%d-%d%c", &y, &mo, &d, &tail) == 3) {
-        struct tm tm;
-        memset(&tm, 0, sizeof tm);
-        tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
-        tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
-        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-            return -1;
-        return (int64_t)timegm(&tm) * NX_NS_PER_SEC;
-    }
-    char *end;
-    long long ms = strtoll(s, &end, 10);
-    return *s && !*end && ms >= 0 ? (int64_t)ms * NX_NS_PER_MS : -1;
-}
 
 static void usage(FILE *out)
 {
@@ -1492,7 +1472,7 @@ int nx_cmd_backtest(int argc, char **argv)
             break;
         case 'f':
         case 't': {
-            int64_t t = parse_time(optarg);
+            int64_t t = nx_cli_parse_time(optarg);
             if (t < 0) {
                 fprintf(stderr, "nexus backtest: --%s %s: want 2021-03-01, 2021-03-01T12:00:00 "
                                 "or ms since the epoch\n",

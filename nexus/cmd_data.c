@@ -251,12 +251,12 @@ static const char *binance_iv(uint32_t s, char *buf, size_t cap)
     return buf;
 }
 
+/* Alpaca's RFC 3339 times: "2021-03-01T12:00:00Z" */
 static void rfc3339(int64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int n = nx_utc_format(ms / 1000, out, cap);
+    if (n > 0 && (size_t)n + 1 < cap)
+        out[n] = 'Z', out[n + 1] = 0;
 }
 
 static void request_path(const venue_api_t *a, const char *sym, uint32_t tf_s, int64_t from_ms,
@@ -394,20 +394,6 @@ static int by_time(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
-static int64_t parse_when(const char *s)
-{
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    char tail;
-    if (sscanf(s, "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &se, &tail) >= 3 ||
-        sscanf(s, "%d-%d-%d", &y, &mo, &d) == 3) {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                        .tm_min = mi, .tm_sec = se};
-        return (int64_t)timegm(&tm) * 1000;
-    }
-    char *end;
-    long long ms = strtoll(s, &end, 10);
-    return *s && !*end && ms >= 0 ? ms : -1;
-}
 
 static uint32_t parse_tf(const char *s)
 {
@@ -474,7 +460,9 @@ static int download(int argc, char **argv)
         return NX_EXIT_USAGE;
     }
     uint32_t tf = parse_tf(tf_s);
-    int64_t from = parse_when(from_s), to = parse_when(to_s);
+    int64_t from = nx_cli_parse_time(from_s), to = nx_cli_parse_time(to_s);
+    from = from < 0 ? -1 : from / NX_NS_PER_MS;
+    to = to < 0 ? -1 : to / NX_NS_PER_MS;
     if (!tf) {
         fprintf(stderr, "nexus data download: --tf %s: want 1m, 15m, 1h, 4h, 1d ... (a day at "
                         "most)\n", tf_s);

@@ -179,17 +179,37 @@ static void record_help(FILE *out)
                  "Stops on SIGINT or SIGTERM, after --duration, or at the end of replayed data.\n");
 }
 
-static int run_main(const char *path, double duration, int print_events, int console,
-                    const char *record, int record_only);
+static int run_main(const sigset_t *set, const char *path, double duration, int print_events,
+                    int console, const char *record, int record_only);
+
+/* The stop signals are blocked first (a stop asked for while the config
+ * loads is taken once the engine runs, as a clean stop), and before any
+ * thread exists, so all inherit it. */
+static void block_stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* --duration's seconds into *out; 0, or -1 with the reason on stderr. */
+static int parse_duration(const char *cmd, const char *arg, double *out)
+{
+    char *end;
+    *out = strtod(arg, &end);
+    if (*end || *out <= 0) {
+        fprintf(stderr, "nexus %s: --duration wants a positive number of seconds\n", cmd);
+        return -1;
+    }
+    return 0;
+}
 
 /* `nexus record`: `nexus run` that only records. */
 int nx_cmd_record(int argc, char **argv)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    block_stop_signals(&set);
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"out", required_argument, 0, 'o'},
                                          {"duration", required_argument, 0, 'd'},
@@ -207,15 +227,10 @@ int nx_cmd_record(int argc, char **argv)
         case 'o':
             out = optarg;
             break;
-        case 'd': {
-            char *end;
-            duration = strtod(optarg, &end);
-            if (*end || duration <= 0) {
-                fprintf(stderr, "nexus record: --duration wants a positive number of seconds\n");
+        case 'd':
+            if (parse_duration("record", optarg, &duration))
                 return NX_EXIT_USAGE;
-            }
             break;
-        }
         case 'h':
             record_help(stdout);
             return NX_EXIT_OK;
@@ -228,19 +243,13 @@ int nx_cmd_record(int argc, char **argv)
         record_help(stderr);
         return NX_EXIT_USAGE;
     }
-    return run_main(path, duration, 0, 0, out, 1);
+    return run_main(&set, path, duration, 0, 0, out, 1);
 }
 
 int nx_cmd_run(int argc, char **argv)
 {
-    /* The stop signals are blocked first (a stop asked for while the
-     * config loads is taken once the engine runs, as a clean stop), and
-     * before any thread exists, so all inherit it. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    block_stop_signals(&set);
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"duration", required_argument, 0, 'd'},
                                          {"events", no_argument, 0, 'e'},
@@ -257,15 +266,10 @@ int nx_cmd_run(int argc, char **argv)
         case 'c':
             path = optarg;
             break;
-        case 'd': {
-            char *end;
-            duration = strtod(optarg, &end);
-            if (*end || duration <= 0) {
-                fprintf(stderr, "nexus run: --duration wants a positive number of seconds\n");
+        case 'd':
+            if (parse_duration("run", optarg, &duration))
                 return NX_EXIT_USAGE;
-            }
             break;
-        }
         case 'e':
             print_events = 1;
             break;
@@ -287,16 +291,12 @@ int nx_cmd_run(int argc, char **argv)
         help(stderr);
         return NX_EXIT_USAGE;
     }
-    return run_main(path, duration, print_events, console, record, 0);
+    return run_main(&set, path, duration, print_events, console, record, 0);
 }
 
-static int run_main(const char *path, double duration, int print_events, int console,
-                    const char *record, int record_only)
+static int run_main(const sigset_t *set, const char *path, double duration, int print_events,
+                    int console, const char *record, int record_only)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
     int rc;
     static nx_config_t cfg;
     int bad = nx_cli_config_load(path, &cfg); /* what check-config checks, word for word */
@@ -375,7 +375,7 @@ static int run_main(const char *path, double duration, int print_events, int con
         if (left > NX_NS_PER_SEC / 4)
             left = NX_NS_PER_SEC / 4;
         struct timespec ts = {left / NX_NS_PER_SEC, left % NX_NS_PER_SEC};
-        int sig = sigtimedwait(&set, NULL, &ts);
+        int sig = sigtimedwait(set, NULL, &ts);
         if (sig == SIGINT || sig == SIGTERM) {
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
             break;
@@ -406,7 +406,7 @@ static int run_main(const char *path, double duration, int print_events, int con
      * second SIGTERM or SIGINT ends the wait at once */
     while (!atomic_load(&eng.service_done)) {
         struct timespec ts = {0, 250 * 1000000L};
-        int sig = sigtimedwait(&set, NULL, &ts);
+        int sig = sigtimedwait(set, NULL, &ts);
         if ((sig == SIGINT || sig == SIGTERM) && !atomic_exchange(&eng.give_up, 1))
             NX_WARN("main", "%s again: not waiting for storage any longer",
                     sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -17,6 +17,7 @@
  */
 #include "cli.h"
 
+#include "nx/clock.h"
 #include "nx/config.h"
 #include "nx/regime.h"
 #include "nx/replay.h"
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int ends_with(const char *s, const char *tail)
 {
@@ -99,4 +101,25 @@ int nx_cli_config_load(const char *path, nx_config_t *cfg)
     fprintf(stderr, "%s: %d problem%s; nothing was started\n", path, errs.count,
             errs.count == 1 ? "" : "s");
     return NX_EXIT_CONFIG;
+}
+
+/* "2021-03-01", "2021-03-01T12:30:00" (UTC) or milliseconds since the
+ * epoch, to ns; -1 if it is none of them. */
+int64_t nx_cli_parse_time(const char *s)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    char tail;
+    if (sscanf(s, "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &se, &tail) == 6 ||
+        sscanf(s, "%d-%d-%d%c", &y, &mo, &d, &tail) == 3) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+        tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
+        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+            return -1;
+        return (int64_t)timegm(&tm) * NX_NS_PER_SEC;
+    }
+    char *end;
+    long long ms = strtoll(s, &end, 10);
+    return *s && !*end && ms >= 0 ? (int64_t)ms * NX_NS_PER_MS : -1;
 }
