@@ -654,15 +654,17 @@ static void test_foreign_orders(void **state)
                &r);
     assert_int_equal(r.status, 200);
     free(r.body);
+    assert_true(wait_notice("an order Nexus did not place is open at the venue: BTCUSDT BUY "
+                            "LIMIT 0.010 at 50000",
+                            5000));
+    /* a stop of the person's own, after the open orders were asked for:
+     * its ALGO_UPDATE is what makes the adapter ask again */
     venue_post(0, "/fapi/v1/algoOrder",
                "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&"
                "triggerPrice=65000&quantity=0.020&clientAlgoId=web_algo_1",
                &r);
     assert_int_equal(r.status, 200);
     free(r.body);
-    assert_true(wait_notice("an order Nexus did not place is open at the venue: BTCUSDT BUY "
-                            "LIMIT 0.010 at 50000",
-                            5000));
     assert_true(wait_notice("an order Nexus did not place is open at the venue: BTCUSDT BUY "
                             "STOP_MARKET 0.020 at 65000",
                             5000));

@@ -1529,7 +1529,20 @@ static void stream_frame(nx_bnlive_t *b, account_t *a, const char *text, size_t 
     if (m.kind == NX_BNU_ALGO) {
         const nx_bnu_algo_t *x = &m.u.algo;
         uint64_t clid = nx_binance_clid_parse(x->client_algo_id, strlen(x->client_algo_id));
-        order_t *o = clid ? order_by_clid(b, clid) : NULL;
+        if (!clid || nx_clid_session(clid) != a->session) {
+            /* not ours: a conditional order opening on the account (a stop
+             * the person set in the venue's app) asks for the open orders
+             * again, as an ORDER_TRADE_UPDATE of one does */
+            if (x->status == NX_BNU_AS_NEW) {
+                if (!a->positions_due)
+                    NX_INFO("binance", "session %u: a conditional order Nexus did not place "
+                            "opened on %s: the account's positions and orders are asked for "
+                            "again", a->session, x->sym.name);
+                a->positions_due = 1;
+            }
+            return;
+        }
+        order_t *o = order_by_clid(b, clid);
         if (!o || o->session != a->session)
             return;
         uint8_t st = 0;
