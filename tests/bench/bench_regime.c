@@ -3,19 +3,22 @@
  *
  *  - step: what the engine does per closed candle of the regime timeframe
  *    per symbol — the 22 features updated from their incremental
- *    indicators, the row scaled, one prediction through XGBoost's C API
- *    (XGBoosterPredictFromDense) — timed per candle over the real 15m
- *    file with the shipped model (models/regime-btc-15m), p50/p99;
- *  - predict: the prediction alone (scaling and the C API call) on the
- *    same rows, p50/p99: the reference in the same run, so step/predict
- *    says what the features add;
+ *    indicators, the row scaled, one prediction (the booster's trees
+ *    walked in process) — timed per candle over the real 15m file with
+ *    the shipped model (models/regime-btc-15m), p50/p99;
+ *  - predict: the prediction alone (scaling and the walk) on the same
+ *    rows, p50/p99, so step/predict says what the features add;
+ *  - xgb: the same rows asked of XGBoost's C API
+ *    (XGBoosterPredictFromDense): the reference in the same run, and
+ *    xgb/predict what the walk saves;
  *  - train: `nexus train`'s work on the 13,843 bundled candles (features,
  *    labels, 5-fold TimeSeriesSplit, the final fit), seconds.
  *
  * `bench_regime [MODEL]` measures another model (the shipped one by default).
  *
  * Last line: {"bench":"regime","step_p50_ns":..,"step_p99_ns":..,
- * "predict_p50_ns":..,"predict_p99_ns":..,"ratio_step_predict":..,"train_s":..}
+ * "predict_p50_ns":..,"predict_p99_ns":..,"xgb_p50_ns":..,"xgb_p99_ns":..,
+ * "ratio_step_predict":..,"ratio_xgb_predict":..,"train_s":..}
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +34,7 @@ static int64_t t_[MAXC];
 static double o_[MAXC], h_[MAXC], l_[MAXC], c_[MAXC], v_[MAXC];
 static int n_;
 static double rows_[MAXC][NX_RF_COUNT];
-static double step_ns[MAXC], pred_ns[MAXC];
+static double step_ns[MAXC], pred_ns[MAXC], xgb_ns[MAXC];
 
 static void load(void)
 {
@@ -105,13 +108,23 @@ int main(int argc, char **argv)
             pred_ns[preds++] = (double)(b - a) * ns_per_tick;
         }
     }
+    /* the same rows through XGBoost's C API: the reference */
+    for (int pass = 0; pass < 3; pass++)
+        for (int i = 0; i < nrows; i++) {
+            uint64_t a = ticks();
+            nx_regime_model_predict_booster(m, rows_[i], probs);
+            uint64_t b = ticks();
+            xgb_ns[i] = (double)(b - a) * ns_per_tick;
+        }
     double s50 = pct(step_ns, steps, 0.50), s99 = pct(step_ns, steps, 0.99);
     double p50 = pct(pred_ns, preds, 0.50), p99 = pct(pred_ns, preds, 0.99);
+    double x50 = pct(xgb_ns, nrows, 0.50), x99 = pct(xgb_ns, nrows, 0.99);
     nx_regime_model_free(m);
     printf("candles %d, predicted %d (the rest warm the features up)\n", n_, steps);
     printf("step (features + scaling + predict): p50 %.0f ns, p99 %.0f ns\n", s50, s99);
-    printf("predict alone (scaling + XGBoosterPredictFromDense): p50 %.0f ns, p99 %.0f ns\n",
-           p50, p99);
+    printf("predict alone (scaling + the trees walked): p50 %.0f ns, p99 %.0f ns\n", p50, p99);
+    printf("the same through XGBoost (XGBoosterPredictFromDense): p50 %.0f ns, p99 %.0f ns\n",
+           x50, x99);
 
     /* training, as `nexus train` with its defaults */
     int64_t t0 = nx_mono_ns();
@@ -149,7 +162,8 @@ int main(int argc, char **argv)
         return 1;
     printf("train: %u rows, 5 folds + the final fit: %.2f s\n", n, train_s);
     printf("{\"bench\":\"regime\",\"step_p50_ns\":%.0f,\"step_p99_ns\":%.0f,\"predict_p50_ns\":%.0f,"
-           "\"predict_p99_ns\":%.0f,\"ratio_step_predict\":%.2f,\"train_s\":%.2f}\n",
-           s50, s99, p50, p99, s50 / p50, train_s);
+           "\"predict_p99_ns\":%.0f,\"xgb_p50_ns\":%.0f,\"xgb_p99_ns\":%.0f,"
+           "\"ratio_step_predict\":%.2f,\"ratio_xgb_predict\":%.1f,\"train_s\":%.2f}\n",
+           s50, s99, p50, p99, x50, x99, s50 / p50, x50 / p50, train_s);
     return 0;
 }

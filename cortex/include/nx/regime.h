@@ -20,15 +20,16 @@
  * the classes, the RobustScaler's per-feature center (median) and scale
  * (IQR) fitted on the training rows, the label rule, the training range,
  * the cross-validation scores and the XGBoost version. A prediction scales
- * a feature row ((x - center) / scale in double, then float) and asks the
- * booster for the class probabilities (multi:softprob).
+ * a feature row ((x - center) / scale in double, then float) and walks the
+ * booster's trees for the class probabilities (multi:softprob).
  *
  * Threads: a feature state and a model handle belong to one thread at a
  * time (the engine thread in the engine). XGBoost runs on the calling
  * thread alone (nthread=1, and OpenMP's team size 1: nx_regime_one_thread),
  * so it starts no threads of its own. Nothing here allocates per candle;
- * nx_regime_model_predict reuses its row buffer (XGBoost's own prediction
- * may allocate inside the library: measured in bench_regime).
+ * nx_regime_model_predict reuses its row and margin buffers (XGBoost's own
+ * prediction, nx_regime_model_predict_booster, may allocate inside the
+ * library: measured in bench_regime).
  *
  * May use: core, the indicators, jansson and libxgboost.
  */
@@ -148,8 +149,15 @@ int nx_regime_model_digest(const char *path, char hex[65]);
 
 /* Class probabilities of one row of raw (unscaled) features in the model's
  * column order; NaN = missing. probs has room for the model's classes.
- * Returns 0 or NX_EIO (XGBoost's message in the log). */
+ * The booster's trees are walked here, summed as XGBoost's CPU predictor
+ * sums them (a model with categorical splits or another booster than
+ * gbtree is asked of XGBoost instead). Returns 0 or NX_EIO (XGBoost's
+ * message in the log). */
 int nx_regime_model_predict(nx_regime_model_t *m, const double *row, double *probs);
+
+/* The same, always asked of XGBoost (XGBoosterPredictFromDense): the
+ * reference the walk is measured and checked against. */
+int nx_regime_model_predict_booster(nx_regime_model_t *m, const double *row, double *probs);
 
 /* ---- training ------------------------------------------------------------------ */
 
