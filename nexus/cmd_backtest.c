@@ -76,6 +76,8 @@ typedef struct bt_session {
     int64_t open_ns;     /* since when a position has been open (0: flat) */
     int64_t exposed_ns;  /* total time with a position open */
     uint32_t open_count; /* positions open now */
+    int64_t funding;     /* funding received (< 0: paid), quote units */
+    uint32_t fundings;   /* settlements that paid or charged it */
 } bt_session_t;
 
 typedef struct bt {
@@ -213,10 +215,12 @@ static void bt_journal(void *ctx, const nx_event_t *ev)
     case NX_EV_NOTICE: {
         const nx_ev_notice_t *n = &ev->u.notice;
         write_json(b, ev);
-        if (n->kind != NX_NOTE_CLOSED)
-            break;
         bt_session_t *s = bt_session(b, n->session);
-        if (!s)
+        if (s && n->kind == NX_NOTE_FUNDING) {
+            s->funding += n->pnl;
+            s->fundings++;
+        }
+        if (n->kind != NX_NOTE_CLOSED || !s)
             break;
         int64_t t = ev->hdr.exch_ns ? ev->hdr.exch_ns : b->last_ns;
         if (b->ntrades == b->tcap) {
@@ -515,6 +519,11 @@ static void print_stats(const bt_t *b, unsigned ps, FILE *js)
         printf("  %u trades, %u won (%.1f%%), profit factor %.2f, expectancy %s a trade, "
                "exposure %.1f%%\n",
                st.trades, st.wins, st.win_rate * 100, st.profit_factor, ex, st.exposure * 100);
+        char fu[32];
+        nx_fixed_format(s->funding, ps, fu, sizeof fu);
+        if (s->fundings) /* the data had a perpetual's funding */
+            printf("  funding: %s %s over %u settlements\n", s->funding < 0 ? "paid" : "received",
+                   s->funding < 0 ? fu + 1 : fu, s->fundings);
         /* by exit reason, by strategy and by the regime at the entry */
         static const char *const by[] = {"by exit", "by strategy", "by regime"};
         for (int pass = 0; pass < 3; pass++) {
@@ -550,10 +559,11 @@ static void print_stats(const bt_t *b, unsigned ps, FILE *js)
                 "\"calmar\":%.4f,\"max_drawdown\":%.6f,\"max_drawdown_days\":%.3f,"
                 "\"trade_count\":%u,\"wins\":%u,\"win_rate\":%.6f,\"profit_factor\":%.4f,"
                 "\"expectancy\":\"%s\",\"gross_win\":\"%s\",\"gross_loss\":\"%s\","
-                "\"exposure\":%.6f,\"equity\":[",
+                "\"exposure\":%.6f,\"funding\":\"%s\",\"funding_settlements\":%u,"
+                "\"equity\":[",
                 i ? "," : "", s->id, in.name, e0, e1, st.total_return, st.annual_return,
                 st.sharpe, st.sortino, st.calmar, st.max_dd, st.max_dd_days, st.trades, st.wins,
-                st.win_rate, st.profit_factor, ex, gw, gl, st.exposure);
+                st.win_rate, st.profit_factor, ex, gw, gl, st.exposure, fu, s->fundings);
         for (size_t k = 0; k < s->npts; k++) {
             char q[32];
             nx_fixed_format(s->curve[k].equity, ps, q, sizeof q);

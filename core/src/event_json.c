@@ -131,7 +131,7 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
         static const char *const kinds[] = {
             "?",          "closed",          "breaker",          "lock",          "bad_tick",
             "venue_position", "position_mismatch", "venue_balance", "balance_short", "venue",
-            "position_adopted"};
+            "position_adopted", "funding"};
         const nx_ev_notice_t *n = &e->u.notice;
         put(&o, ",\"kind\":\"%s\",\"session\":%u,\"reason\":%u,\"dir\":%d",
             n->kind < sizeof kinds / sizeof kinds[0] ? kinds[n->kind] : "?", n->session,
@@ -156,6 +156,11 @@ size_t nx_event_json(const nx_event_t *e, const nx_symtab_t *t, char *buf, size_
             dec(&o, "venue_wallet", n->qty, 8);
         } else if (n->kind == NX_NOTE_VENUE) {
             put(&o, ",\"value\":%lld", (long long)n->qty);
+        } else if (n->kind == NX_NOTE_FUNDING) {
+            dec(&o, "qty", n->qty, qs);
+            dec(&o, "mark", n->entry_px, ps);
+            dec(&o, "rate", n->exit_px, 8);
+            dec(&o, "received", n->pnl, ps);
         } else if (n->kind == NX_NOTE_POSITION_ADOPTED) {
             dec(&o, "venue_qty", n->qty, qs);
             dec(&o, "entry", n->entry_px, ps);

@@ -32,6 +32,7 @@ typedef struct oms_pos {
     __int128 exit_value;
     int64_t exit_qty;
     int64_t fees;
+    int64_t funding; /* quote units paid (< 0: received) */
     int64_t sl, tp, trail_offset, trail_activate, trail_best, trail_stop;
     int64_t deadline_ns, opened_ns, last_px;
     uint64_t entry_clid, sl_clid, tp_clid, exit_clid;
@@ -230,7 +231,8 @@ static void close_position(nx_oms_t *m, oms_session_t *s, uint32_t symbol, oms_p
     t.entry_px = p->entry_qty ? (int64_t)(p->entry_value / p->entry_qty) : 0;
     t.exit_px = p->exit_qty ? (int64_t)(p->exit_value / p->exit_qty) : 0;
     t.fees = p->fees;
-    t.pnl = floor_div(cash_of(p), scale) - p->fees;
+    t.funding = p->funding;
+    t.pnl = floor_div(cash_of(p), scale) - p->fees - p->funding;
     t.opened_ns = p->opened_ns;
     t.closed_ns = now_ns;
     s->balance += t.pnl;
@@ -436,10 +438,11 @@ void nx_oms_on_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *
     after(m, s, symbol, o, filled_now && o->status == NX_OS_FILLED, m->now);
 }
 
-/* An open position's P&L if closed at its last price, after its fees. */
+/* An open position's P&L if closed at its last price, after its fees and
+ * funding. */
 static int64_t unrealized_of(const oms_pos_t *p, int64_t qty_div)
 {
-    return floor_div(cash_of(p) + (__int128)p->last_px * p->qty, qty_div) - p->fees;
+    return floor_div(cash_of(p) + (__int128)p->last_px * p->qty, qty_div) - p->fees - p->funding;
 }
 
 /* Margin held by a session's open positions (entry notional / leverage)
@@ -637,6 +640,7 @@ int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_pos
     out->tp = p->tp;
     out->trail_stop = p->trail_on ? p->trail_stop : 0;
     out->fees = p->fees;
+    out->funding = p->funding;
     out->leverage = p->leverage;
     if (p->entry_qty)
         out->avg_px = (int64_t)(p->entry_value / p->entry_qty);
@@ -654,6 +658,27 @@ int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_pos
         out->protected_tp = tpo && !is_final(tpo->status);
     }
     return 0;
+}
+
+int64_t nx_oms_funding(nx_oms_t *m, uint32_t session, uint32_t symbol, int64_t mark_px,
+                       int64_t rate_e8)
+{
+    oms_session_t *s = session_of(m, session);
+    const nx_symbol_t *sym = nx_symtab_get(m->o.symtab, symbol);
+    if (!s || !sym || symbol >= NX_OMS_MAX_SYMBOLS || !s->pos[symbol].qty || mark_px <= 0)
+        return 0;
+    oms_pos_t *p = &s->pos[symbol];
+    /* qty x mark is price x qty units; / 10^qty_scale is quote units, and
+     * the rate's 10^8 comes off with it: one division, rounded against the
+     * session (a payment up, a receipt down) */
+    __int128 v = (__int128)p->qty * mark_px * rate_e8;
+    __int128 div = (__int128)nx_pow10[sym->qty_scale] * 100000000;
+    __int128 q = v / div; /* toward zero; up when a payment has a remainder */
+    if (v % div != 0 && v > 0)
+        q++;
+    int64_t paid = q > INT64_MAX / 4 ? INT64_MAX / 4 : q < -INT64_MAX / 4 ? -INT64_MAX / 4 : (int64_t)q;
+    p->funding += paid;
+    return paid;
 }
 
 void nx_oms_clock(nx_oms_t *m, int64_t now_ns)
@@ -675,7 +700,7 @@ int nx_oms_save_position(const nx_oms_t *m, uint32_t session, uint32_t symbol,
                                 p->trail_activate, p->trail_best,   p->trail_stop,
                                 p->deadline_ns,  p->opened_ns,      p->last_px,
                                 0,               0,                 p->leverage,
-                                p->trail_on,     p->trail_at_venue};
+                                p->trail_on,     p->trail_at_venue, p->funding};
     /* only orders still live at the venue count as its protection */
     const oms_order_t *o = p->sl_clid ? order_find(s, p->sl_clid) : NULL;
     out->sl_clid = o && !is_final(o->status) ? o->clid : 0;
@@ -728,6 +753,7 @@ int nx_oms_restore_position(nx_oms_t *m, uint32_t session, uint32_t symbol,
     p->exit_value = st->exit_value;
     p->exit_qty = st->exit_qty;
     p->fees = st->fees;
+    p->funding = st->funding;
     p->sl = st->sl;
     p->tp = st->tp;
     p->trail_offset = st->trail_offset;

@@ -193,6 +193,56 @@ static void test_take_profit_and_stop_loss_prices(void **state)
     teardown_paper();
 }
 
+/* Funding on an open position, by hand: qty x mark x rate, a payment
+ * rounded up and a receipt down (a fraction of a cent never favours the
+ * session), kept with the position through a save and a restore, and off
+ * the trade's P&L when it closes. */
+static void test_funding(void **state)
+{
+    (void)state;
+    setup_paper(0, 0); /* no fees, no slippage: the P&L is the move and the funding */
+    assert_int_equal(nx_oms_add_session(M, 7, P(10000)), 0);
+    assert_int_equal(nx_oms_funding(M, 7, 0, P(50000), 10000), 0); /* flat: nothing */
+    trade(0, P(50000), 1 * SEC);
+    assert_int_equal(enter(7, 0, NX_SIDE_BUY, Q(0.1), P(49000), P(52000), 0, 0, 0, 2 * SEC), 0);
+    /* 0.1 x 50000 x 0.0001 = 0.50 USDT, 50 cents */
+    assert_int_equal(nx_oms_funding(M, 7, 0, P(50000), 10000), 50);
+    /* 0.1 x 50100 x -0.00012345 = -0.61848...: 61 cents received, not 62 */
+    assert_int_equal(nx_oms_funding(M, 7, 0, P(50100), -12345), -61);
+    /* 0.1 x 50000 x 0.00000123 = 0.00615: 1 cent paid, not 0 */
+    assert_int_equal(nx_oms_funding(M, 7, 0, P(50000), 123), 1);
+    nx_position_info_t pi;
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.funding, 50 - 61 + 1);
+    trade(0, P(50000), 3 * SEC);
+    nx_oms_position(M, 7, 0, &pi);
+    assert_int_equal(pi.unrealized, 10); /* flat price: the 10 cents received */
+    /* saved and opened again: the funding goes with it */
+    nx_oms_pos_state_t st;
+    assert_int_equal(nx_oms_save_position(M, 7, 0, &st), 0);
+    assert_int_equal(st.funding, -10);
+    nx_oms_t *m2 = nx_oms_create(&(nx_oms_opts_t){&T, V, 40, on_closed, journal, NULL});
+    assert_int_equal(nx_oms_add_session(m2, 7, P(10000)), 0);
+    assert_int_equal(nx_oms_restore_position(m2, 7, 0, &st), 0);
+    nx_oms_position(m2, 7, 0, &pi);
+    assert_int_equal(pi.funding, -10);
+    nx_oms_destroy(m2);
+    /* the target: 0.1 x 2000 = 200.00, and the 10 cents received */
+    candle(0, P(50000), P(52100), P(49900), P(52050), 4 * SEC);
+    assert_int_equal(nclosed, 1);
+    assert_int_equal(closed[0].reason, NX_EXIT_TP);
+    assert_int_equal(closed[0].funding, -10);
+    assert_int_equal(closed[0].pnl, P(200) + 10);
+    nx_account_info_t ai;
+    nx_oms_account(M, 7, &ai);
+    assert_int_equal(ai.balance, P(10000) + P(200) + 10);
+    /* a short receives a positive rate: 0.2 x 51000 x 0.0001 = 1.02 */
+    assert_int_equal(enter(7, 0, NX_SIDE_SELL, Q(0.2), P(53000), P(50000), 0, 0, 0, 5 * SEC), 0);
+    assert_int_equal(nx_oms_funding(M, 7, 0, P(51000), 10000), -102);
+    assert_int_equal(nx_oms_funding(M, 8, 0, P(51000), 10000), 0); /* no such session */
+    teardown_paper();
+}
+
 /* A position the person opened themselves (an order the order manager
  * did not send) is adopted: booked at the venue's entry price, its stop
  * at the venue at once, and closed at that stop as the session's own
@@ -1137,6 +1187,7 @@ int main(void)
         cmocka_unit_test(test_take_profit_and_stop_loss_prices),
         cmocka_unit_test(test_liquidation_closes_the_trade),
         cmocka_unit_test(test_adopted_position),
+        cmocka_unit_test(test_funding),
         cmocka_unit_test(test_open_order_limit),
         cmocka_unit_test(test_paper_latency),
         cmocka_unit_test(test_insane_prices_fill_nothing),

@@ -297,6 +297,142 @@ static void test_statistics_recomputed_from_the_fills(void **state)
     json_decref(root);
 }
 
+/* Funding on a perpetual, where the data has it: the candles with a
+ * SYNTHETIC series of Binance markPriceUpdate frames (written here, not
+ * recorded: the bundled data has no funding) — every 8 h a settlement, its
+ * rate announced in the frame before it (r, with T its time), cycling
+ * through negative, zero and positive rates, the mark at the settlement
+ * the candle's close. Each trade's P&L must be its fills' cash flow and
+ * fees less the funding worked out here: at each settlement, the
+ * position the fills had built by then x the mark x the rate (Binance's
+ * definition), a payment rounded up to 10^-8, a receipt down. */
+static void test_funding_from_mark_frames(void **state)
+{
+    (void)state;
+    /* the candles: open times and closes */
+    FILE *f = fopen(csv, "r");
+    assert_non_null(f);
+    char line[4096];
+    static int64_t open_ms[20000];
+    static char close_s[20000][32];
+    int nc = 0;
+    while (fgets(line, sizeof line, f) && nc < 20000) {
+        long long t;
+        char c[32];
+        if (sscanf(line, "%lld,%*[^,],%*[^,],%*[^,],%31[^,],", &t, c) == 2) {
+            open_ms[nc] = t;
+            snprintf(close_s[nc], sizeof close_s[nc], "%s", c);
+            nc++;
+        }
+    }
+    fclose(f);
+    assert_true(nc > 1000);
+    /* settlements every 8 h from the first whole day; the frame after
+     * each comes 7.013 s past it (no candle's trade is at that time) */
+    const int64_t H8 = 8 * 3600 * 1000LL, AFTER = 7013;
+    int64_t first = (open_ms[0] / 86400000 + 1) * 86400000;
+    static int64_t st_ms[1000], st_mark[1000], st_rate[1000];
+    int ns = 0;
+    for (int64_t t = first; t + H8 < open_ms[nc - 1] && ns < 1000; t += H8) {
+        int k = 0;
+        while (k + 1 < nc && open_ms[k + 1] <= t)
+            k++;
+        st_ms[ns] = t;
+        st_mark[ns] = money(close_s[k]);
+        st_rate[ns] = 10000LL * (ns % 7 - 2) + 37 * (ns % 3); /* -0.0002 .. +0.00040074 */
+        ns++;
+    }
+    char marks[400];
+    snprintf(marks, sizeof marks, "%s/marks_SYNTHETIC.jsonl", dir);
+    f = fopen(marks, "w");
+    assert_non_null(f);
+    for (int i = -1; i < ns - 1; i++) {
+        int64_t e = i < 0 ? st_ms[0] - 1800000 : st_ms[i] + AFTER;
+        const char *p = close_s[0];
+        char pbuf[40], rbuf[40];
+        if (i >= 0) {
+            nx_fixed_format(st_mark[i], 8, pbuf, sizeof pbuf);
+            p = pbuf;
+        }
+        nx_fixed_format(st_rate[i + 1], 8, rbuf, sizeof rbuf);
+        fprintf(f,
+                "{\"stream\":\"btcusdt@markPrice@1s\",\"data\":{\"e\":\"markPriceUpdate\","
+                "\"E\":%lld,\"s\":\"BTCUSDT\",\"p\":\"%s\",\"i\":\"%s\",\"P\":\"%s\","
+                "\"r\":\"%s\",\"T\":%lld}}\n",
+                (long long)e, p, p, p, rbuf, (long long)st_ms[i + 1]);
+    }
+    fclose(f);
+    char o[400], s[400];
+    snprintf(o, sizeof o, "%s/orders.jsonl", dir);
+    snprintf(s, sizeof s, "%s/stats.json", dir);
+    proc_t P;
+    assert_int_equal(backtest(&P, "--orders", o, "--stats", s, csv, marks, NULL), 0);
+
+    /* the trades from the fills, with the funding worked out here */
+    f = fopen(o, "r");
+    assert_non_null(f);
+    int64_t pos = 0, fees = 0, funding = 0, pnls[4096], total_funding = 0;
+    __int128 cash = 0;
+    int ntr = 0, k = 0, charged = 0, told = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        assert_non_null(j);
+        int64_t t_ms = json_integer_value(json_object_get(j, "exch_ns")) / 1000000;
+        /* the settlements before this event, on the position built so far */
+        while (k < ns - 1 && st_ms[k] + AFTER <= t_ms) {
+            __int128 v = (__int128)pos * st_mark[k] * st_rate[k], div = (__int128)10000000000000000LL;
+            __int128 q = v / div;
+            if (v % div && v > 0)
+                q++;
+            funding += (int64_t)q;
+            total_funding += (int64_t)q;
+            charged += q != 0;
+            k++;
+        }
+        const char *kind = json_string_value(json_object_get(j, "kind"));
+        told += kind && !strcmp(kind, "funding");
+        const char *px = json_string_value(json_object_get(j, "fill_px"));
+        if (px && json_integer_value(json_object_get(j, "session")) == 1) {
+            int64_t p = money(px), q = jmoney(j, "fill_qty"), fee = jmoney(j, "fee");
+            int buy = !strcmp(json_string_value(json_object_get(j, "side")), "buy");
+            cash += (__int128)p * q * (buy ? -1 : 1);
+            pos += buy ? q : -q;
+            fees += fee;
+            if (pos == 0) {
+                assert_true(ntr < 4096);
+                pnls[ntr++] = floor_div(cash, 100000000LL) - fees - funding;
+                cash = 0, fees = 0, funding = 0;
+            }
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    size_t n;
+    char *text = slurp(s, &n);
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(root);
+    json_t *ss = json_array_get(json_object_get(root, "sessions"), 0);
+    json_t *trades = json_object_get(ss, "trades");
+    assert_int_equal(json_array_size(trades), (size_t)ntr);
+    int with_funding = 0;
+    for (int i = 0; i < ntr; i++) {
+        int64_t p = jmoney(json_array_get(trades, (size_t)i), "pnl");
+        if (p != pnls[i])
+            fail_msg("trade %d: the engine says %lld, the fills and funding %lld (10^-8)", i,
+                     (long long)p, (long long)pnls[i]);
+    }
+    (void)with_funding;
+    assert_true(charged > 20);
+    assert_int_equal(told, charged); /* one journal notice a payment */
+    assert_int_equal(json_integer_value(json_object_get(ss, "funding_settlements")), charged);
+    assert_int_equal(jmoney(ss, "funding"), -total_funding);
+    print_message("%d settlements (synthetic rates), %d charged a position, %lld received "
+                  "(10^-8 USDT); %d trades agree with their fills and funding\n",
+                  ns, charged, (long long)-total_funding, ntr);
+    json_decref(root);
+}
+
 /* Trading only between --from and --to; the indicators warm up before. */
 static void test_from_and_to(void **state)
 {
@@ -816,6 +952,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_same_answer_every_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statistics_recomputed_from_the_fills, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_funding_from_mark_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_and_to, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backtest_equals_the_live_replay, setup, teardown),

@@ -309,6 +309,10 @@ typedef enum nx_notice_kind {
                                * trade (live.foreign "adopt"): symbol in the header, qty =
                                * signed qty units, entry_px = the venue's entry price,
                                * exit_px = the stop placed */
+    NX_NOTE_FUNDING,          /* a perpetual's funding settled on a paper position: symbol in
+                               * the header, qty = the position (signed qty units), entry_px =
+                               * the mark price, exit_px = the rate x 10^8, pnl = what the
+                               * session received (< 0: paid), quote units */
 } nx_notice_kind_t;
 
 /* What a live venue did (NX_NOTE_VENUE's reason). */

@@ -31,8 +31,9 @@
  *    like any stop (emulated, with an exit at market, on a venue that
  *    cannot amend); time limits exit at market.
  *  - Money: a position's P&L is its cash flow (sum of sells minus buys,
- *    price x qty) converted to quote units once, floor, minus its fees —
- *    exact to the smallest unit and independent of fill order.
+ *    price x qty) converted to quote units once, floor, minus its fees and
+ *    the funding it paid — exact to the smallest unit and independent of
+ *    fill order.
  * Engine thread; no allocation after create. The restore and resume calls
  * below run at start-up, before the engine thread.
  */
@@ -65,8 +66,9 @@ typedef struct nx_trade_closed {
     int8_t dir;       /* +1 long, -1 short */
     int64_t entry_px; /* average, price units */
     int64_t exit_px;  /* average, price units */
-    int64_t pnl;      /* quote units, after fees */
+    int64_t pnl;      /* quote units, after fees and funding */
     int64_t fees;
+    int64_t funding;  /* quote units paid in funding while it was open (< 0: received) */
     int64_t opened_ns, closed_ns;
 } nx_trade_closed_t;
 
@@ -85,8 +87,9 @@ typedef struct nx_position_info {
     int64_t sl, tp;     /* protective levels, 0 = none */
     int64_t trail_stop; /* current trailing stop, 0 = not active */
     int64_t liq_px;     /* approximate liquidation price, 0 = none */
-    int64_t unrealized; /* quote units at the last price */
+    int64_t unrealized; /* quote units at the last price, after fees and funding */
     int64_t fees;
+    int64_t funding; /* quote units paid so far (< 0: received) */
     uint8_t leverage;
     uint8_t protected_sl; /* a live stop-loss order is at the venue */
     uint8_t protected_tp; /* a live take-profit order is at the venue */
@@ -136,6 +139,15 @@ void nx_oms_on_update(nx_oms_t *m, uint32_t symbol, const nx_ev_order_update_t *
 void nx_oms_on_price(nx_oms_t *m, uint32_t symbol, int64_t price, int64_t low, int64_t high,
                      int64_t now_ns);
 int nx_oms_position(const nx_oms_t *m, uint32_t session, uint32_t symbol, nx_position_info_t *out);
+/* A perpetual's funding settles on the session's open position on the
+ * symbol: it pays qty x mark x rate (rate_e8 = the rate x 10^8; a long
+ * pays a positive rate, a short receives it), in quote units rounded
+ * down, so a fraction of a unit always goes against the session. The sum
+ * is the position's (nx_position_info_t.funding) and comes off its P&L
+ * when it closes, as its fees do. Returns what was paid (< 0: received),
+ * 0 if the session holds nothing on the symbol. */
+int64_t nx_oms_funding(nx_oms_t *m, uint32_t session, uint32_t symbol, int64_t mark_px,
+                       int64_t rate_e8);
 /* The time of the market event about to reach the venue: a fill it causes
  * (a stop, a target) closes its trade at this time. */
 void nx_oms_clock(nx_oms_t *m, int64_t now_ns);
@@ -152,6 +164,7 @@ typedef struct nx_oms_pos_state {
     int64_t deadline_ns, opened_ns, last_px;
     uint64_t sl_clid, tp_clid;
     uint8_t leverage, trail_on, trail_at_venue;
+    int64_t funding;
 } nx_oms_pos_state_t;
 
 /* 0 with the state of an open position, NX_ENOENT if flat (or no session). */

@@ -685,6 +685,50 @@ static void expire_due(nx_desk_t *d)
     }
 }
 
+/* A perpetual's mark event: once one comes at or after the settlement
+ * time the venue announced, funding settles at that event's mark price and
+ * the rate the venue gave before the time, on every paper session's open
+ * position on the symbol (a live venue books its own: the engine learns of
+ * it from the wallet). Each settlement time is paid once, whatever the
+ * marks repeat; a journal notice (NX_NOTE_FUNDING) holds each payment. */
+static void funding(nx_desk_t *d, uint32_t sym, const nx_ev_mark_t *mk, int64_t at_ns)
+{
+    desk_funding_t *f = &d->fund[sym];
+    int64_t at_ms = at_ns / 1000000;
+    if (f->next_ms && at_ms >= f->next_ms && f->rate_e8 != INT64_MIN && mk->mark_px > 0) {
+        d->now = at_ns > d->now ? at_ns : d->now;
+        for (uint32_t i = 0; i < d->n; i++) {
+            desk_session_t *s = &d->s[i];
+            if (s->live)
+                continue;
+            int64_t paid = nx_oms_funding(d->oms, s->id, sym, mk->mark_px, f->rate_e8);
+            if (!paid)
+                continue;
+            nx_position_info_t pi;
+            nx_oms_position(d->oms, s->id, sym, &pi);
+            if (d->journal) {
+                nx_event_t ev;
+                memset(&ev, 0, sizeof ev);
+                ev.hdr.type = NX_EV_NOTICE;
+                ev.hdr.symbol = sym;
+                ev.hdr.venue = (uint8_t)nx_symtab_get(d->symtab, sym)->venue;
+                ev.hdr.exch_ns = at_ns;
+                ev.u.notice = (nx_ev_notice_t){.qty = pi.qty, .entry_px = mk->mark_px,
+                                               .exit_px = f->rate_e8, .pnl = -paid,
+                                               .session = s->id, .kind = NX_NOTE_FUNDING};
+                d->journal(d->ctx, &ev);
+            }
+            desk_dirty(d, s->id);
+        }
+        f->settled_ms = f->next_ms;
+        f->next_ms = 0;
+    }
+    if (mk->next_funding_ms > f->settled_ms)
+        f->next_ms = mk->next_funding_ms;
+    if (mk->funding_rate_e8 != INT64_MIN)
+        f->rate_e8 = mk->funding_rate_e8;
+}
+
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
 {
     int64_t rx = ev->hdr.recv_ns ? ev->hdr.recv_ns : ev->hdr.exch_ns;
@@ -697,6 +741,10 @@ void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev)
     uint32_t sym = ev->hdr.symbol;
     if (sym >= d->nsym)
         return; /* a heartbeat: the clock only */
+    if (ev->hdr.type == NX_EV_MARK) {
+        funding(d, sym, &ev->u.mark, ev->hdr.exch_ns ? ev->hdr.exch_ns : ev->hdr.recv_ns);
+        return;
+    }
     int trade = ev->hdr.type == NX_EV_TRADE;
     int candle = ev->hdr.type == NX_EV_KLINE && ev->u.kline.closed;
     if (!trade && !candle && ev->hdr.type != NX_EV_BBO)

@@ -55,6 +55,13 @@ typedef struct desk_router {
     struct nx_desk *d;
 } desk_router_t;
 
+/* A perpetual's funding as its mark events give it (desk.c funding()). */
+typedef struct desk_funding {
+    int64_t next_ms;    /* the next settlement time the venue gave, 0 = none known */
+    int64_t rate_e8;    /* the rate that applies there (INT64_MIN = not known) */
+    int64_t settled_ms; /* the last settlement paid */
+} desk_funding_t;
+
 struct nx_desk {
     const nx_symtab_t *symtab;
     uint32_t nsym;
@@ -66,6 +73,9 @@ struct nx_desk {
     int64_t last_px[NX_SHIELD_MAX_SYMBOLS], last_ns[NX_SHIELD_MAX_SYMBOLS];
     int64_t last_atr[NX_SHIELD_MAX_SYMBOLS]; /* from the latest signal, for cooldowns */
     nx_pxband_t band[NX_SHIELD_MAX_SYMBOLS];  /* sanity band: last accepted price per symbol */
+    /* a perpetual's funding from its mark events: the settlement time and
+     * the rate that applies there, and the last settlement paid */
+    desk_funding_t fund[NX_SHIELD_MAX_SYMBOLS];
     uint32_t sanity_bp;
     uint64_t sentinel; /* strategy ids that are Sentinel (nx_desk_set_sentinel) */
     int storage_down;  /* nx_desk_set_storage_down: entries refused */

@@ -109,6 +109,7 @@ static int restore_position(nx_desk_t *d, desk_session_t *s, const nx_state_posi
     p.entry_qty = v->entry_qty;
     p.exit_qty = v->exit_qty;
     p.fees = v->fees;
+    p.funding = v->funding;
     p.sl = v->sl;
     p.tp = v->tp;
     p.trail_offset = v->trail_offset;

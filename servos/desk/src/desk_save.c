@@ -36,6 +36,7 @@ static void position_of(const nx_desk_t *d, uint32_t y, const nx_oms_pos_state_t
     o->entry_qty = p->entry_qty;
     o->exit_qty = p->exit_qty;
     o->fees = p->fees;
+    o->funding = p->funding;
     o->sl = p->sl;
     o->tp = p->tp;
     o->trail_offset = p->trail_offset;

@@ -124,6 +124,8 @@ static void put_position(out_t *o, const nx_state_position_t *p)
         (long long)p->trail_best, (long long)p->trail_stop, p->trail_on, p->trail_at_venue,
         (long long)p->deadline_ns, (long long)p->opened_ns, (long long)p->last_px, p->leverage,
         (unsigned long long)p->sl_clid, (unsigned long long)p->tp_clid);
+    if (p->funding) /* written only once there is some: older states read the same */
+        put(o, ",\"funding\":%lld", (long long)p->funding);
     put_text(o, "qty_dec", p->qty_dec, sizeof p->qty_dec);
     put_text(o, "avg_px", p->avg_px, sizeof p->avg_px);
     put_text(o, "sl_dec", p->sl_dec, sizeof p->sl_dec);
@@ -309,6 +311,7 @@ static void read_position(const json_t *v, nx_state_position_t *p)
     p->entry_qty = gi(v, "entry_qty");
     p->exit_qty = gi(v, "exit_qty");
     p->fees = gi(v, "fees");
+    p->funding = gi(v, "funding"); /* absent: none paid */
     p->sl = gi(v, "sl");
     p->tp = gi(v, "tp");
     p->trail_offset = ai(t, 0);

@@ -65,7 +65,9 @@ void nx_desk_set_storage_down(nx_desk_t *d, int down);
  * recovery); a backtest, which stores nothing, turns it off. */
 void nx_desk_set_saving(nx_desk_t *d, int on);
 /* A market event, before the cortex sees it: fills, stops, trailing, marks;
- * COPILOT requests whose time ran out expire here. */
+ * COPILOT requests whose time ran out expire here. A perpetual's mark
+ * event settles its funding on the paper sessions' positions once its
+ * settlement time has come (nx_oms_funding; a NX_NOTE_FUNDING notice each). */
 void nx_desk_on_market(nx_desk_t *d, const nx_event_t *ev);
 /* A session trades on a live venue (a NexusBridge adapter, nx/bridge.h)
  * instead of the paper venue: its orders go there, and the venue's
@@ -99,8 +101,8 @@ int nx_desk_foreign_order(nx_desk_t *d, uint32_t session, uint32_t symbol);
 /* A live venue's wallet for a session's account (10^-8 USDT), compared
  * with the session's balance less the fees its open positions paid (the
  * venue takes them at the fill, the engine when the trade closes). Short
- * by more than 1% of the balance (a deposit is not a problem, and funding
- * payments the engine does not book are small): the session is held and
+ * by more than 1% of the balance (a deposit is not a problem, and a live
+ * venue's funding payments, which the engine does not book, are small): the session is held and
  * its person told (NX_NOTE_BALANCE_SHORT). Engine thread. */
 void nx_desk_venue_balance(nx_desk_t *d, uint32_t session, int64_t wallet_e8);
 /* A strategy signal: every session trading the symbol decides and acts. */

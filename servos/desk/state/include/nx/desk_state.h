@@ -26,7 +26,7 @@
  *                  "entry_qty","exit_qty","fees","sl","tp",
  *                  "trail":[offset, activate, best, stop, on, at_venue],
  *                  "deadline","opened","last_px","lev","sl_id","tp_id",
- *                  "qty_dec","avg_px","sl_dec","tp_dec"}...],
+ *                  "funding" (only when not 0),"qty_dec","avg_px","sl_dec","tp_dec"}...],
  *    "approvals":[{"id","sym","venue","asked_ns","expires_ns",
  *                  "dec":[verdict, reason, side, reduce_only, leverage, qty,
  *                         price, stop_loss, take_profit],
@@ -111,6 +111,7 @@ typedef struct nx_state_position {
     int64_t qty;                      /* signed qty units */
     __int128 entry_value, exit_value; /* price x qty */
     int64_t entry_qty, exit_qty, fees, sl, tp;
+    int64_t funding; /* quote units paid (< 0: received); "funding", written when not 0 */
     int64_t trail_offset, trail_activate, trail_best, trail_stop;
     uint8_t trail_on, trail_at_venue, leverage;
     int64_t deadline_ns, opened_ns, last_px;
