@@ -44,16 +44,20 @@ struct nx_regime_model {
     uint32_t *root;  /* each tree's first node */
     uint32_t *group; /* each tree's class */
     uint32_t ntree;
+    uint32_t depth; /* the deepest tree's: the steps of every walk */
     float base;   /* base_score: every class's margin starts there */
     float *margin; /* one per class, reused */
 };
 
 /* A node: an inner one sends a row left when its feature is below cond
- * (a missing one where dleft says); a leaf (left < 0) holds its value in
- * cond, as XGBoost's JSON does. */
+ * (a missing one where dleft says); a leaf holds its value in cond, as
+ * XGBoost's JSON does, and leads to itself (both children its own index),
+ * so every tree is walked the same number of steps (the deepest tree's)
+ * with no test for the end: several trees go down side by side, each step
+ * a select, not a branch the processor must guess. */
 struct rm_node {
     float cond;
-    int32_t left, right;
+    int32_t child[2]; /* left, right: picked by index, not by a branch */
     uint16_t feat;
     uint8_t dleft;
 };
@@ -322,19 +326,34 @@ static int load_trees(nx_regime_model_t *m)
             o->cond = (float)json_number_value(json_array_get(c, i));
             o->dleft = json_integer_value(json_array_get(d, i)) != 0;
             if (li < 0) { /* a leaf */
-                o->left = o->right = -1;
+                o->child[0] = o->child[1] = (int32_t)(at + i);
                 continue;
             }
             /* children after their parent (XGBoost numbers them so): a walk
              * always ends */
             ok &= li > (json_int_t)i && li < (json_int_t)n && ri > (json_int_t)i &&
                   ri < (json_int_t)n && fi >= 0 && fi < (json_int_t)m->nfeat;
-            o->left = (int32_t)(at + (size_t)li);
-            o->right = (int32_t)(at + (size_t)ri);
+            o->child[0] = (int32_t)(at + (size_t)li);
+            o->child[1] = (int32_t)(at + (size_t)ri);
             o->feat = (uint16_t)fi;
         }
         at += n;
     }
+    /* each node's depth (children come after their parent): the deepest
+     * leaf is how many steps a walk takes */
+    uint32_t *dep = ok && !rc ? calloc(total ? total : 1, sizeof *dep) : NULL;
+    if (ok && !rc && !dep)
+        rc = NX_ENOMEM;
+    for (size_t i = 0; dep && i < total; i++) {
+        const struct rm_node *o = &m->node[i];
+        if (o->child[0] != (int32_t)i) {
+            dep[o->child[0]] = dep[o->child[1]] = dep[i] + 1;
+            if (dep[i] + 1 > m->depth)
+                m->depth = dep[i] + 1;
+        }
+    }
+    free(dep);
+    ok &= m->depth <= 64;
     if (ok && !rc) {
         m->ntree = (uint32_t)nt;
         m->base = strtof(bs, NULL);
@@ -484,15 +503,37 @@ int nx_regime_model_predict(nx_regime_model_t *m, const double *row, double *pro
         m->row[i] = (float)((row[i] - m->center[i]) / m->scale[i]);
     for (uint32_t c = 0; c < m->nclass; c++)
         m->margin[c] = m->base;
-    for (uint32_t t = 0; t < m->ntree; t++) {
-        const struct rm_node *o = &m->node[m->root[t]];
-        while (o->left >= 0) {
-            float v = m->row[o->feat];
-            int left = isnan(v) ? o->dleft : v < o->cond;
-            o = &m->node[left ? o->left : o->right];
+    /* four trees down side by side, then their leaves added in tree order
+     * (the float sum's order is XGBoost's) */
+    const struct rm_node *nd = m->node;
+    const float *x = m->row;
+#define RM_STEP(i)                                                                                 \
+    do {                                                                                           \
+        const struct rm_node *o_ = &nd[i];                                                         \
+        float v_ = x[o_->feat];                                                                    \
+        i = (uint32_t)o_->child[!((v_ < o_->cond) | (isnan(v_) & o_->dleft))];                     \
+    } while (0)
+    uint32_t t = 0;
+    for (; t + 4 <= m->ntree; t += 4) {
+        uint32_t a = m->root[t], b = m->root[t + 1], c = m->root[t + 2], e = m->root[t + 3];
+        for (uint32_t k = 0; k < m->depth; k++) {
+            RM_STEP(a);
+            RM_STEP(b);
+            RM_STEP(c);
+            RM_STEP(e);
         }
-        m->margin[m->group[t]] += o->cond; /* a float sum, in tree order */
+        m->margin[m->group[t]] += nd[a].cond;
+        m->margin[m->group[t + 1]] += nd[b].cond;
+        m->margin[m->group[t + 2]] += nd[c].cond;
+        m->margin[m->group[t + 3]] += nd[e].cond;
     }
+    for (; t < m->ntree; t++) {
+        uint32_t a = m->root[t];
+        for (uint32_t k = 0; k < m->depth; k++)
+            RM_STEP(a);
+        m->margin[m->group[t]] += nd[a].cond;
+    }
+#undef RM_STEP
     /* softmax: a float maximum, a double sum of float exponentials, each
      * divided by that sum as a float */
     float wmax = m->margin[0];
