@@ -8,7 +8,7 @@ RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libjansson-dev libcmocka-dev libck-dev libwebsockets-dev libssl-dev libsodium-dev \
-      libpq-dev libsqlite3-dev libxgboost-dev \
+      libpq-dev libsqlite3-dev libxgboost-dev libsystemd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -24,7 +24,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNX_WERROR=
 FROM debian:12-slim AS runtime
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libjansson4 libwebsockets17 libssl3 libsodium23 libpq5 libsqlite3-0 libxgboost0 ca-certificates tzdata \
+      libjansson4 libwebsockets17 libssl3 libsodium23 libpq5 libsqlite3-0 libxgboost0 libsystemd0 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/nexus --shell /usr/sbin/nologin nexus
 COPY --from=build /out/bin/nexus /usr/local/bin/nexus

@@ -40,6 +40,7 @@
 #include "nx/desk.h"
 #include "nx/event.h"
 #include "nx/feed.h"
+#include "nx/prom.h"
 #include "nx/ring.h"
 #include "nx/store.h"
 #include "nx/symtab.h"
@@ -61,6 +62,15 @@ typedef struct nx_engine_call_slot {
     nx_call_state_t state; /* under call_mu */
     int rc, why;
 } nx_engine_call_slot_t;
+
+/* An order sent, for its round trip to a live venue (engine_web.c). */
+#define NX_ENGINE_RTT   64
+#define NX_OPS_OREJ     8 /* order reject reasons counted (nx_order_reject_t below 8) */
+#define NX_OPS_VERDICTS 5
+typedef struct engine_rtt {
+    uint64_t clid;
+    int64_t sent_ns;
+} engine_rtt_t;
 
 typedef struct nx_engine {
     const nx_config_t *cfg;
@@ -130,6 +140,26 @@ typedef struct nx_engine {
     _Atomic uint64_t signals;                /* strategy signals emitted by the cortex */
     _Atomic int64_t desk_pnl;                /* every session's balance - starting equity */
     _Atomic uint32_t desk_open, desk_trades; /* open positions, closed trades */
+
+    /* Operations (engine_web.c): the HTTP server and what it reads. */
+    struct nx_web *web;
+    _Atomic int64_t beat_mono_ns;         /* engine thread: each pass of its loop */
+    int64_t watchdog_ns, watchdog_next;   /* systemd's WATCHDOG=1 period (0: none), engine thread */
+    int64_t cur_recv_ns;                  /* engine thread: the market event it is on */
+    nx_prom_hist_t tick_to_order, order_rtt; /* engine thread observes */
+    engine_rtt_t rtt[NX_ENGINE_RTT];      /* orders sent, waiting for a live venue's answer */
+    uint32_t rtt_next;
+    _Atomic uint32_t sessions_by_mode[3]; /* engine thread (publish_totals) */
+    _Atomic int64_t feed_change_ns[NX_CONFIG_MAX_FEEDS]; /* service thread: a feed's last event */
+    uint64_t feed_events_seen[NX_CONFIG_MAX_FEEDS];       /* service thread */
+    struct { /* what the journal carried (service thread) */
+        _Atomic uint64_t orders[2]; /* new, amend */
+        _Atomic uint64_t fills;
+        _Atomic uint64_t order_rejects[NX_OPS_OREJ];
+        _Atomic uint64_t decisions[NX_OPS_VERDICTS];
+        _Atomic uint64_t risk_rejects[NX_REJ_COUNT];
+        _Atomic uint64_t closed[16];
+    } ops;
 
     /* Chat: the Telegram client (network thread's context; created before
      * the threads start) and the chat layer (service thread). */
@@ -212,6 +242,28 @@ void engine_on_bad_tick(void *ctx, const nx_event_t *ev, nx_bad_kind_t why, int6
 /* Service thread: a journal entry was stored (the writer's tap): the chat
  * layer tells whoever must know. */
 void engine_journal_stored(void *ctx, const nx_event_t *ev);
+
+/* engine_web.c: operations — /metrics, /health, systemd's notifications.
+ *   engine_ops_init      start-up: histograms, clocks, systemd's watchdog period
+ *   engine_web_start/stop  the HTTP server (main thread, around the threads)
+ *   engine_ops_ready / engine_ops_stopping   READY=1 / STOPPING=1 to systemd
+ *   engine_ops_beat      engine thread, each pass of its loop: the heartbeat
+ *                        /health reads, and WATCHDOG=1 when due
+ *   engine_ops_order     engine thread: an order intent (tick-to-order; its
+ *                        send time for the round trip)
+ *   engine_ops_answer    engine thread: a live venue's order update
+ *   engine_ops_journal   service thread: a stored journal entry, counted
+ *   engine_ops_watch     service thread: each feed's last event, watched */
+void engine_ops_init(nx_engine_t *e);
+void engine_web_start(nx_engine_t *e);
+void engine_web_stop(nx_engine_t *e);
+void engine_ops_ready(nx_engine_t *e);
+void engine_ops_stopping(nx_engine_t *e);
+void engine_ops_beat(nx_engine_t *e);
+void engine_ops_order(nx_engine_t *e, const nx_event_t *intent);
+void engine_ops_answer(nx_engine_t *e, const nx_ev_order_update_t *u, int64_t recv_ns);
+void engine_ops_journal(nx_engine_t *e, const nx_event_t *ev);
+void engine_ops_watch(nx_engine_t *e);
 
 /* engine_calls.c: a person's command or question for the desk, carried in
  * order with the market data (the chat host's call). The network thread

@@ -495,6 +495,7 @@ static int chat_start(nx_engine_t *e)
 int nx_engine_start(nx_engine_t *e)
 {
     e->start_mono_ns = nx_mono_ns();
+    engine_ops_init(e);
     int src = secrets_register(e->cfg);
     if (src)
         return src;
@@ -525,6 +526,8 @@ int nx_engine_start(nx_engine_t *e)
     if (pthread_create(&e->th_network, NULL, engine_network_main, e))
         goto fail_network;
     e->started = 1;
+    engine_web_start(e);
+    engine_ops_ready(e);
     return 0;
 
 fail_network:
@@ -539,7 +542,8 @@ fail_engine:
 
 void nx_engine_request_stop(nx_engine_t *e)
 {
-    atomic_store_explicit(&e->stop, 1, memory_order_release);
+    if (!atomic_exchange_explicit(&e->stop, 1, memory_order_acq_rel))
+        engine_ops_stopping(e);
 }
 
 void nx_engine_join(nx_engine_t *e)
@@ -550,6 +554,7 @@ void nx_engine_join(nx_engine_t *e)
     pthread_join(e->th_engine, NULL);
     engine_record_join(e);
     pthread_join(e->th_service, NULL);
+    engine_web_stop(e);
     e->started = 0;
 }
 

@@ -185,6 +185,8 @@ void engine_on_candle(void *ctx, const nx_event_t *kline)
 void engine_desk_journal(void *ctx, const nx_event_t *ev)
 {
     nx_engine_t *e = ctx;
+    if (ev->hdr.type == NX_EV_ORDER_INTENT)
+        engine_ops_order(e, ev);
     if (e->print_events && ev->hdr.type != NX_EV_ORDER_INTENT) {
         char json[1024];
         if (nx_event_json(ev, e->symtab, json, sizeof json))
@@ -220,11 +222,13 @@ static void desk_command(nx_engine_t *e, const nx_ev_control_t *c)
 static void publish_totals(nx_engine_t *e)
 {
     int64_t pnl = 0;
-    uint32_t open = 0, trades = 0;
+    uint32_t open = 0, trades = 0, by_mode[3] = {0};
     for (uint32_t i = 0; i < nx_desk_sessions(e->desk); i++) {
         nx_desk_info_t in;
         if (nx_desk_info(e->desk, nx_desk_session_at(e->desk, i), &in))
             continue;
+        if ((unsigned)in.mode < 3)
+            by_mode[in.mode]++;
         pnl += in.balance - in.start_equity;
         open += in.open_positions;
         trades += in.trades;
@@ -232,6 +236,8 @@ static void publish_totals(nx_engine_t *e)
     atomic_store_explicit(&e->desk_pnl, pnl, memory_order_relaxed);
     atomic_store_explicit(&e->desk_open, open, memory_order_relaxed);
     atomic_store_explicit(&e->desk_trades, trades, memory_order_relaxed);
+    for (int m = 0; m < 3; m++)
+        atomic_store_explicit(&e->sessions_by_mode[m], by_mode[m], memory_order_relaxed);
 }
 
 void engine_on_bad_tick(void *ctx, const nx_event_t *ev, nx_bad_kind_t why, int64_t ref_px)
@@ -317,6 +323,7 @@ static void on_event(nx_engine_t *e, const nx_event_t *ev)
             puts(json);
     }
     atomic_fetch_add_explicit(&e->engine_by_type[t], 1, memory_order_relaxed);
+    e->cur_recv_ns = ev->hdr.recv_ns; /* an order from here: tick-to-order */
     /* a candle backfilled from before the restored state is history for
      * the indicators, not a price the saved stops have not seen */
     int history = (ev->hdr.flags & NX_EVF_BACKFILL) && ev->hdr.exch_ns < e->saved_ns;
@@ -326,8 +333,10 @@ static void on_event(nx_engine_t *e, const nx_event_t *ev)
         nx_cortex_on_event(e->cortex, ev);
     if (t == NX_EV_CONTROL)
         desk_command(e, &ev->u.control);
-    if (t == NX_EV_ORDER_UPDATE && e->desk) /* a live venue's answer */
+    if (t == NX_EV_ORDER_UPDATE && e->desk) { /* a live venue's answer */
+        engine_ops_answer(e, &ev->u.order, ev->hdr.recv_ns);
         nx_desk_on_order_update(e->desk, ev->hdr.symbol, &ev->u.order);
+    }
     if (t == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_VENUE_POSITION && e->desk)
         nx_desk_venue_position(e->desk, ev->u.notice.session, ev->hdr.symbol, ev->u.notice.qty,
                                ev->u.notice.entry_px);
@@ -360,6 +369,7 @@ void *engine_engine_main(void *arg)
     for (;;) {
         uint64_t seq;
         uint32_t n = nx_ring_wait(e->market, c, BATCH, &seq, 100 * NX_NS_PER_MS);
+        engine_ops_beat(e); /* /health's heartbeat, systemd's watchdog */
         if (n == 0) {
             if (nx_ring_is_closed(e->market))
                 break;
@@ -435,6 +445,7 @@ void engine_journal_stored(void *ctx, const nx_event_t *ev)
     nx_engine_t *e = ctx;
     if (ev->hdr.type == NX_EV_KLINE && ev->hdr.exch_ns > e->stored_market_ns)
         e->stored_market_ns = ev->hdr.exch_ns;
+    engine_ops_journal(e, ev);
     if (e->chat)
         nx_chat_on_event(e->chat, ev);
 }
@@ -534,6 +545,7 @@ void *engine_service_main(void *arg)
         int n = nx_writer_step(e->writer, (e->chat ? 20 : 100) * NX_NS_PER_MS);
         storage_watch(e);
         storage_upkeep(e);
+        engine_ops_watch(e);
         if (n > 0)
             atomic_fetch_add_explicit(&e->journal_written, (uint64_t)n, memory_order_relaxed);
         else if (n == 0 && nx_ring_is_closed(e->journal))

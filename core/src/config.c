@@ -316,6 +316,9 @@ void nx_config_defaults(nx_config_t *cfg)
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "./nexus-data");
     cfg->recorder.max_mb = 1024;
     cfg->recorder.files = 8;
+    snprintf(cfg->web.host, sizeof cfg->web.host, "127.0.0.1");
+    cfg->web.port = 8080;
+    cfg->web.health_stale_s = 60;
     cfg->storage.batch = 4096;
     snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
     cfg->storage.catch_up_tasks = 1;
@@ -958,6 +961,30 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         c->depth = 0;
         get_u32(rec, "max_mb", &cfg->recorder.max_mb);
         get_u32(rec, "files", &cfg->recorder.files);
+    }
+    json_t *web = json_object_get(root, "web");
+    if (web) {
+        const char *ls = json_string_value(json_object_get(web, "listen"));
+        if (ls && !*ls) {
+            cfg->web.host[0] = 0; /* off */
+        } else if (ls) {
+            const char *colon = strrchr(ls, ':');
+            char *end = NULL;
+            long port = colon ? strtol(colon + 1, &end, 10) : -1;
+            if (!colon || colon == ls || (size_t)(colon - ls) >= sizeof cfg->web.host ||
+                !end || *end || colon[1] == 0 || port < 0 || port > 65535) {
+                c->path[0].key = "web";
+                c->path[1].key = "listen";
+                c->depth = 2;
+                add_error(c, 0, "\"%s\" is not HOST:PORT (\"127.0.0.1:8080\"; port 0: any free "
+                          "port; \"\": no server)", ls);
+                c->depth = 0;
+            } else {
+                snprintf(cfg->web.host, sizeof cfg->web.host, "%.*s", (int)(colon - ls), ls);
+                cfg->web.port = (uint32_t)port;
+            }
+        }
+        get_u32(web, "health_stale_s", &cfg->web.health_stale_s);
     }
     json_t *mk = json_object_get(root, "market");
     if (mk) {

@@ -534,6 +534,19 @@ static const nx_cnode_t recorder_members[] = {
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
+static const nx_cnode_t web_members[] = {
+    {"listen", NX_CT_STRING,
+     "Where the engine serves /metrics (Prometheus) and /health: HOST:PORT. Loopback by "
+     "default: put a proxy with TLS and authentication in front before opening it to a network. "
+     "Port 0 takes any free port (the log says which); \"\" serves nothing. A port in use is "
+     "logged and the engine trades on without it.",
+     "\"127.0.0.1:8080\"", 0, 80, 0, NULL, NULL},
+    {"health_stale_s", NX_CT_INT,
+     "/health says not ready (503) while a feed has brought no market event for this long.",
+     "60", 1, 86400, 0, NULL, NULL},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const nx_cnode_t root_members[] = {
     {"engine", NX_CT_OBJECT, "Threads, rings and clock.", NULL, 0, 0, 0, NULL, engine_members},
     {"log", NX_CT_OBJECT, "Logging.", NULL, 0, 0, 0, NULL, log_members},
@@ -566,6 +579,8 @@ static const nx_cnode_t root_members[] = {
      "the main job's replay). A user already stored keeps what the database says.",
      "[]", 0, 64, 0, NULL, &user_elem},
     {"chat", NX_CT_OBJECT, "The Telegram bot.", NULL, 0, 0, 0, NULL, chat_members},
+    {"web", NX_CT_OBJECT, "The engine's HTTP server: Prometheus metrics and health.", NULL, 0, 0,
+     0, NULL, web_members},
     {"recorder", NX_CT_OBJECT,
      "The flight recorder: `nexus run` keeps every market event it takes in rotating event "
      "files, so any run can be re-run through `nexus backtest`.",

@@ -145,6 +145,12 @@ typedef struct nx_config {
         uint32_t max_mb; /* all files together */
         uint32_t files;  /* kept: the newest */
     } recorder;
+    /* The engine's HTTP server (servos/web): /metrics and /health. */
+    struct {
+        char host[64]; /* "" = no server */
+        uint32_t port; /* 0 = any free port (the log says which) */
+        uint32_t health_stale_s; /* a feed quiet this long is not ready */
+    } web;
     struct {
         uint32_t market_ring;      /* events, power of two */
         uint32_t order_ring;       /* events, power of two */

@@ -1,0 +1,424 @@
+/*
+ * engine_web.c — the engine's operations surface: /metrics in the
+ * Prometheus text format and /health, served by nx_web on its own thread,
+ * and systemd's notifications (READY, WATCHDOG from the engine thread's
+ * loop, STOPPING).
+ *
+ * What the web thread reads, it reads from counters other threads publish:
+ * the feeds' and rings' own relaxed statistics, the cortex's per-strategy
+ * counters (any thread), and the engine's atomics (engine.h): the engine
+ * thread's heartbeat and histograms, the service thread's counts of what
+ * the journal carried (orders, fills, rejections, decisions, closed
+ * trades) and its watch of each feed's last event. Nothing here runs on
+ * the engine thread but engine_ops_beat (a clock read per pass of its
+ * loop, and a datagram to systemd when its watchdog is due) and the
+ * tick-to-order observation at an order (a clock read).
+ *
+ * No label carries a user's name, a chat id or anything secret: venues,
+ * feed numbers, strategy names, reasons and modes, all bounded.
+ */
+#include "engine.h"
+
+#include "nx/error.h"
+#include "nx/log.h"
+#include "nx/prom.h"
+#include "nx/shield.h"
+#include "nx/web.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+/* Seconds: tick-to-order is microseconds, an order's round trip to a venue
+ * milliseconds. */
+static const double TTO_LE[] = {1e-6,   2e-6,   5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4,
+                                5e-4,   1e-3,   5e-3, 1e-2, 0.1,  1.0};
+static const double RTT_LE[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                0.1,    0.2,   0.5,   1.0,   2.0,  5.0};
+
+void engine_ops_init(nx_engine_t *e)
+{
+    nx_prom_hist_init(&e->tick_to_order, TTO_LE, sizeof TTO_LE / sizeof TTO_LE[0]);
+    nx_prom_hist_init(&e->order_rtt, RTT_LE, sizeof RTT_LE / sizeof RTT_LE[0]);
+    int64_t now = nx_mono_ns();
+    atomic_store_explicit(&e->beat_mono_ns, now, memory_order_relaxed);
+    for (uint32_t i = 0; i < NX_CONFIG_MAX_FEEDS; i++)
+        atomic_store_explicit(&e->feed_change_ns[i], now, memory_order_relaxed);
+    uint64_t usec = 0;
+    /* WATCHDOG_USEC from systemd (Type=notify, WatchdogSec=): a ping at
+     * half of it */
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec)
+        e->watchdog_ns = (int64_t)usec * 1000 / 2;
+}
+
+/* ---- engine thread ------------------------------------------------------------------- */
+
+void engine_ops_beat(nx_engine_t *e)
+{
+    int64_t now = nx_mono_ns();
+    atomic_store_explicit(&e->beat_mono_ns, now, memory_order_relaxed);
+    if (e->watchdog_ns && now >= e->watchdog_next) {
+        sd_notify(0, "WATCHDOG=1");
+        e->watchdog_next = now + e->watchdog_ns;
+    }
+}
+
+void engine_ops_order(nx_engine_t *e, const nx_event_t *intent)
+{
+    /* from the market event being handled to its order, on the engine's
+     * real clock (a simulated clock's times are the data's) */
+    if (e->clock.kind == NX_CLOCK_LIVE && e->cur_recv_ns > 0 && !intent->u.intent.amend)
+        nx_prom_hist_observe(&e->tick_to_order, nx_real_ns() - e->cur_recv_ns);
+    if (intent->u.intent.client_id) { /* a live venue's answer closes the round trip */
+        engine_rtt_t *r = &e->rtt[e->rtt_next++ % NX_ENGINE_RTT];
+        r->clid = intent->u.intent.client_id;
+        r->sent_ns = nx_real_ns();
+    }
+}
+
+void engine_ops_answer(nx_engine_t *e, const nx_ev_order_update_t *u, int64_t recv_ns)
+{
+    for (uint32_t i = 0; u->client_id && i < NX_ENGINE_RTT; i++) {
+        engine_rtt_t *r = &e->rtt[i];
+        if (r->clid == u->client_id) {
+            if (recv_ns > r->sent_ns)
+                nx_prom_hist_observe(&e->order_rtt, recv_ns - r->sent_ns);
+            r->clid = 0;
+            return;
+        }
+    }
+}
+
+/* ---- service thread ------------------------------------------------------------------ */
+
+void engine_ops_journal(nx_engine_t *e, const nx_event_t *ev)
+{
+#define BUMP(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+    switch (ev->hdr.type) {
+    case NX_EV_ORDER_INTENT:
+        BUMP(e->ops.orders[ev->u.intent.amend ? 1 : 0]);
+        break;
+    case NX_EV_ORDER_UPDATE: {
+        const nx_ev_order_update_t *u = &ev->u.order;
+        if (u->last_qty > 0)
+            BUMP(e->ops.fills);
+        if (u->status == NX_OS_REJECTED)
+            BUMP(e->ops.order_rejects[u->reason < 5 ? u->reason : 0]);
+        break;
+    }
+    case NX_EV_DECISION: {
+        const nx_ev_decision_t *d = &ev->u.decision;
+        BUMP(e->ops.decisions[d->verdict < NX_OPS_VERDICTS ? d->verdict : 0]);
+        if (d->verdict == NX_V_REJECT && d->reason < NX_REJ_COUNT)
+            BUMP(e->ops.risk_rejects[d->reason]);
+        break;
+    }
+    case NX_EV_NOTICE:
+        if (ev->u.notice.kind == NX_NOTE_CLOSED && ev->u.notice.reason < 16)
+            BUMP(e->ops.closed[ev->u.notice.reason]);
+        break;
+    default:
+        break;
+    }
+#undef BUMP
+}
+
+void engine_ops_watch(nx_engine_t *e)
+{
+    int64_t now = nx_mono_ns();
+    for (uint32_t i = 0; i < e->n_feeds; i++) {
+        nx_feed_stats_t st;
+        nx_feed_stats(e->feeds[i], &st);
+        if (st.events != e->feed_events_seen[i]) {
+            e->feed_events_seen[i] = st.events;
+            atomic_store_explicit(&e->feed_change_ns[i], now, memory_order_relaxed);
+        }
+    }
+}
+
+/* ---- web thread ---------------------------------------------------------------------- */
+
+static const char *const VERDICTS[NX_OPS_VERDICTS] = {"reject", "approve", "resize", "notify",
+                                                      "ask"};
+static const char *const MODES[3] = {"watcher", "copilot", "pilot"};
+static const char *const RINGS[3] = {"market", "orders", "journal"};
+/* label values are identifiers, not the words people are told */
+static const char *const BAD[7] = {"none", "price", "qty", "kline", "band", "time", "duplicate"};
+static const char *const OREJ[5] = {"other", "no_price", "book_full", "max_open", "venue"};
+
+static int feed_connected(const nx_feed_stats_t *st)
+{
+    return st->connects > st->disconnects;
+}
+
+static double age_s(int64_t since_ns, int64_t now)
+{
+    return since_ns && now > since_ns ? (double)(now - since_ns) / 1e9 : 0;
+}
+
+static int render_metrics(void *ctx, char *buf, size_t cap, const char **type)
+{
+    nx_engine_t *e = ctx;
+    *type = "text/plain; version=0.0.4; charset=utf-8";
+    nx_prom_t p;
+    nx_prom_init(&p, buf, cap);
+    int64_t now = nx_mono_ns();
+    char num[16];
+
+    nx_prom_family(&p, "nexus_build_info", "gauge", "The running Nexus (always 1).");
+    nx_prom_sample(&p, "nexus_build_info", (const char *[]){"version", NX_VERSION_STRING, NULL}, 1);
+    nx_prom_family(&p, "nexus_uptime_seconds", "gauge", "Seconds since the engine started.");
+    nx_prom_sample(&p, "nexus_uptime_seconds", NULL, age_s(e->start_mono_ns, now));
+
+    /* feeds */
+    static const struct {
+        const char *name, *type, *help;
+    } FEED[] = {
+        {"nexus_feed_connected", "gauge", "1 while the feed's connection is up."},
+        {"nexus_feed_frames_total", "counter", "WebSocket frames received."},
+        {"nexus_feed_events_total", "counter", "Market events decoded from them."},
+        {"nexus_feed_parse_errors_total", "counter", "Frames that could not be decoded."},
+        {"nexus_feed_connects_total", "counter", "Connections made (the first and reconnects)."},
+        {"nexus_feed_disconnects_total", "counter", "Connections lost or closed."},
+        {"nexus_feed_backfill_requests_total", "counter", "REST backfill requests after a gap."},
+        {"nexus_feed_backfill_klines_total", "counter", "Candles the backfills brought."},
+        {"nexus_feed_book_gaps_total", "counter", "Order-book sequence gaps (each resynced)."},
+        {"nexus_feed_http_429_total", "counter", "REST answers 429 (slow down)."},
+        {"nexus_feed_last_event_age_seconds", "gauge", "Seconds since the feed's last event."},
+    };
+    nx_feed_stats_t fs[NX_CONFIG_MAX_FEEDS];
+    for (uint32_t i = 0; i < e->n_feeds; i++)
+        nx_feed_stats(e->feeds[i], &fs[i]);
+    for (size_t m = 0; m < sizeof FEED / sizeof FEED[0]; m++) {
+        nx_prom_family(&p, FEED[m].name, FEED[m].type, FEED[m].help);
+        for (uint32_t i = 0; i < e->n_feeds; i++) {
+            const nx_feed_stats_t *st = &fs[i];
+            snprintf(num, sizeof num, "%u", i);
+            const char *lab[] = {"venue", nx_venue_name(e->cfg->feeds[i].venue), "feed", num,
+                                 NULL};
+            double v = m == 0   ? feed_connected(st)
+                       : m == 1 ? (double)st->frames
+                       : m == 2 ? (double)st->events
+                       : m == 3 ? (double)st->errors
+                       : m == 4 ? (double)st->connects
+                       : m == 5 ? (double)st->disconnects
+                       : m == 6 ? (double)st->backfill_requests
+                       : m == 7 ? (double)st->backfill_klines
+                       : m == 8 ? (double)st->book_gaps
+                       : m == 9 ? (double)st->http429
+                                : age_s(atomic_load_explicit(&e->feed_change_ns[i],
+                                                             memory_order_relaxed),
+                                        now);
+            nx_prom_sample(&p, FEED[m].name, lab, v);
+        }
+    }
+    nx_prom_family(&p, "nexus_market_quarantined_total", "counter",
+                   "Market events the bad-tick filter held out, by why.");
+    for (int k = 1; k < NX_BAD_COUNT && k < 7; k++)
+        nx_prom_sample(&p, "nexus_market_quarantined_total", (const char *[]){"kind", BAD[k], NULL},
+                       (double)atomic_load_explicit(&e->quarantined[k], memory_order_relaxed));
+
+    /* rings */
+    nx_ring_t *rings[3] = {e->market, e->orders, e->journal};
+    nx_ring_stats_t rs[3];
+    for (int r = 0; r < 3; r++)
+        nx_ring_stats(rings[r], &rs[r]);
+    nx_prom_family(&p, "nexus_ring_published_total", "counter", "Events published on the ring.");
+    for (int r = 0; r < 3; r++)
+        nx_prom_sample(&p, "nexus_ring_published_total", (const char *[]){"ring", RINGS[r], NULL},
+                       (double)rs[r].published);
+    nx_prom_family(&p, "nexus_ring_overruns_total", "counter",
+                   "Events dropped because the ring was full (market data only).");
+    for (int r = 0; r < 3; r++)
+        nx_prom_sample(&p, "nexus_ring_overruns_total", (const char *[]){"ring", RINGS[r], NULL},
+                       (double)rs[r].overruns);
+    nx_prom_family(&p, "nexus_ring_fill_ratio", "gauge",
+                   "Events published and not yet consumed, over the ring's capacity.");
+    for (int r = 0; r < 3; r++)
+        nx_prom_sample(&p, "nexus_ring_fill_ratio", (const char *[]){"ring", RINGS[r], NULL},
+                       rs[r].capacity ? (double)rs[r].max_lag / (double)rs[r].capacity : 0);
+
+    /* the engine thread */
+    nx_prom_family(&p, "nexus_engine_events_total", "counter",
+                   "Market events the engine thread took.");
+    nx_prom_sample(&p, "nexus_engine_events_total", NULL,
+                   (double)atomic_load_explicit(&e->engine_events, memory_order_relaxed));
+    nx_prom_family(&p, "nexus_engine_heartbeat_age_seconds", "gauge",
+                   "Seconds since the engine thread's loop last went round.");
+    nx_prom_sample(&p, "nexus_engine_heartbeat_age_seconds", NULL,
+                   age_s(atomic_load_explicit(&e->beat_mono_ns, memory_order_relaxed), now));
+    nx_prom_family(&p, "nexus_tick_to_order_seconds", "histogram",
+                   "From a market event's receipt to the order it caused.");
+    nx_prom_hist_write(&p, "nexus_tick_to_order_seconds", NULL, &e->tick_to_order);
+    nx_prom_family(&p, "nexus_order_round_trip_seconds", "histogram",
+                   "From an order sent to a live venue to the venue's first answer.");
+    nx_prom_hist_write(&p, "nexus_order_round_trip_seconds", NULL, &e->order_rtt);
+
+    /* strategies (nx_cortex_strategy_info: any thread) */
+    if (e->cortex) {
+        nx_strategy_info_t in[64];
+        int ns = 0;
+        while (ns < 64 && !nx_cortex_strategy_info(e->cortex, ns, &in[ns]))
+            ns++;
+        nx_prom_family(&p, "nexus_signals_total", "counter", "Signals a strategy made.");
+        for (int i = 0; i < ns; i++)
+            nx_prom_sample(&p, "nexus_signals_total", (const char *[]){"strategy", in[i].name, NULL},
+                           (double)in[i].signals);
+        nx_prom_family(&p, "nexus_signals_refused_total", "counter",
+                       "Signals the cortex refused (malformed, or routed away by regime).");
+        for (int i = 0; i < ns; i++)
+            nx_prom_sample(&p, "nexus_signals_refused_total",
+                           (const char *[]){"strategy", in[i].name, NULL},
+                           (double)(in[i].refused_signals + in[i].unrouted));
+    }
+
+    /* what the journal carried */
+    nx_prom_family(&p, "nexus_orders_total", "counter", "Orders sent, and amends of them.");
+    nx_prom_sample(&p, "nexus_orders_total", (const char *[]){"kind", "new", NULL},
+                   (double)atomic_load(&e->ops.orders[0]));
+    nx_prom_sample(&p, "nexus_orders_total", (const char *[]){"kind", "amend", NULL},
+                   (double)atomic_load(&e->ops.orders[1]));
+    nx_prom_family(&p, "nexus_fills_total", "counter", "Fills of orders.");
+    nx_prom_sample(&p, "nexus_fills_total", NULL, (double)atomic_load(&e->ops.fills));
+    nx_prom_family(&p, "nexus_order_rejections_total", "counter",
+                   "Orders a venue refused, by why.");
+    for (int r = 0; r < 5; r++)
+        nx_prom_sample(&p, "nexus_order_rejections_total", (const char *[]){"reason", OREJ[r], NULL},
+                       (double)atomic_load(&e->ops.order_rejects[r]));
+    nx_prom_family(&p, "nexus_decisions_total", "counter",
+                   "The risk shield's decisions on signals, by verdict.");
+    for (int v = 0; v < NX_OPS_VERDICTS; v++)
+        nx_prom_sample(&p, "nexus_decisions_total", (const char *[]){"verdict", VERDICTS[v], NULL},
+                       (double)atomic_load(&e->ops.decisions[v]));
+    nx_prom_family(&p, "nexus_risk_rejections_total", "counter",
+                   "Signals the risk shield refused, by why.");
+    for (int r = 1; r < NX_REJ_COUNT; r++)
+        nx_prom_sample(&p, "nexus_risk_rejections_total",
+                       (const char *[]){"reason", nx_reject_name((nx_reject_t)r), NULL},
+                       (double)atomic_load(&e->ops.risk_rejects[r]));
+    nx_prom_family(&p, "nexus_trades_closed_total", "counter", "Trades closed, by exit reason.");
+    for (int r = 1; r <= NX_EXIT_ADL; r++)
+        nx_prom_sample(&p, "nexus_trades_closed_total",
+                       (const char *[]){"reason", nx_exit_reason_name((nx_exit_reason_t)r), NULL},
+                       (double)atomic_load(&e->ops.closed[r]));
+
+    /* sessions */
+    nx_prom_family(&p, "nexus_sessions", "gauge", "Trading sessions, by mode.");
+    for (int m = 0; m < 3; m++)
+        nx_prom_sample(&p, "nexus_sessions", (const char *[]){"mode", MODES[m], NULL},
+                       (double)atomic_load(&e->sessions_by_mode[m]));
+    nx_prom_family(&p, "nexus_open_positions", "gauge", "Positions open, every session.");
+    nx_prom_sample(&p, "nexus_open_positions", NULL,
+                   (double)atomic_load_explicit(&e->desk_open, memory_order_relaxed));
+
+    /* storage */
+    static const char *const ST[3] = {"storing", "spilling", "down"};
+    int sst = atomic_load_explicit(&e->storage_state, memory_order_relaxed);
+    nx_prom_family(&p, "nexus_storage_state", "gauge",
+                   "1 for the storage writer's state: storing, spilling (the store fails, "
+                   "entries go to the spill file), down.");
+    for (int s = 0; s < 3; s++)
+        nx_prom_sample(&p, "nexus_storage_state", (const char *[]){"state", ST[s], NULL},
+                       sst == s);
+    nx_prom_family(&p, "nexus_journal_written_total", "counter", "Journal entries made durable.");
+    nx_prom_sample(&p, "nexus_journal_written_total", NULL,
+                   (double)atomic_load(&e->journal_written));
+    nx_prom_family(&p, "nexus_journal_queue", "gauge",
+                   "Journal entries published and not yet made durable.");
+    nx_prom_sample(&p, "nexus_journal_queue", NULL,
+                   (double)(rs[2].published - atomic_load(&e->journal_written) > rs[2].published
+                                ? 0
+                                : rs[2].published - atomic_load(&e->journal_written)));
+    nx_prom_family(&p, "nexus_journal_dropped_total", "counter",
+                   "Journal entries left out while storage was down: shed (heartbeats, candles) "
+                   "or lost (essential).");
+    nx_prom_sample(&p, "nexus_journal_dropped_total", (const char *[]){"kind", "shed", NULL},
+                   (double)atomic_load(&e->journal_shed));
+    nx_prom_sample(&p, "nexus_journal_dropped_total", (const char *[]){"kind", "lost", NULL},
+                   (double)atomic_load(&e->journal_lost));
+    return p.full ? 500 : 200;
+}
+
+static int render_health(void *ctx, char *buf, size_t cap, const char **type)
+{
+    nx_engine_t *e = ctx;
+    *type = "application/json";
+    int64_t now = nx_mono_ns();
+    int64_t stale = (int64_t)e->cfg->web.health_stale_s * NX_NS_PER_SEC;
+    int ready = !atomic_load_explicit(&e->stop, memory_order_relaxed) &&
+                !atomic_load_explicit(&e->halted, memory_order_relaxed);
+    size_t n = 0;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int k_ = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__);                            \
+        n += k_ > 0 ? (size_t)k_ : 0;                                                              \
+    } while (0)
+    PUT("{\"feeds\":[");
+    for (uint32_t i = 0; i < e->n_feeds; i++) {
+        nx_feed_stats_t st;
+        nx_feed_stats(e->feeds[i], &st);
+        double age = age_s(atomic_load_explicit(&e->feed_change_ns[i], memory_order_relaxed), now);
+        int up = feed_connected(&st), fresh = age * 1e9 < (double)stale;
+        ready &= up && fresh;
+        PUT("%s{\"feed\":%u,\"venue\":\"%s\",\"connected\":%s,\"fresh\":%s,"
+            "\"last_event_age_s\":%.3f}",
+            i ? "," : "", i, nx_venue_name(e->cfg->feeds[i].venue), up ? "true" : "false",
+            fresh ? "true" : "false", age);
+    }
+    int sst = atomic_load_explicit(&e->storage_state, memory_order_relaxed);
+    double beat = age_s(atomic_load_explicit(&e->beat_mono_ns, memory_order_relaxed), now);
+    int alive = beat < 2.0; /* the loop goes round at least every 100 ms */
+    ready &= sst != NX_WRITER_DOWN && alive;
+    PUT("],\"storage\":{\"writable\":%s,\"state\":\"%s\"},"
+        "\"engine\":{\"alive\":%s,\"heartbeat_age_s\":%.3f,\"halted\":%s},"
+        "\"status\":\"%s\"}\n",
+        sst != NX_WRITER_DOWN ? "true" : "false",
+        sst == NX_WRITER_STORING ? "storing" : sst == NX_WRITER_SPILLING ? "spilling" : "down",
+        alive ? "true" : "false", beat,
+        atomic_load_explicit(&e->halted, memory_order_relaxed) ? "true" : "false",
+        ready ? "ready" : "not_ready");
+#undef PUT
+    if (n >= cap)
+        return 500;
+    return ready ? 200 : 503;
+}
+
+/* ---- life cycle (main thread) ---------------------------------------------------------- */
+
+void engine_web_start(nx_engine_t *e)
+{
+    if (!e->cfg->web.host[0])
+        return;
+    nx_web_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.host = e->cfg->web.host;
+    o.port = (int)e->cfg->web.port;
+    o.routes[0] = (nx_web_route_t){"/metrics", render_metrics};
+    o.routes[1] = (nx_web_route_t){"/health", render_health};
+    o.ctx = e;
+    char err[256];
+    if (nx_web_start(&e->web, &o, err, sizeof err)) {
+        NX_WARN("web", "no /metrics and /health: %s (web.listen); the engine trades on", err);
+        e->web = NULL;
+        return;
+    }
+    NX_INFO("web", "serving /metrics and /health on http://%s:%d", o.host, nx_web_port(e->web));
+}
+
+void engine_web_stop(nx_engine_t *e)
+{
+    nx_web_stop(e->web);
+    e->web = NULL;
+}
+
+void engine_ops_ready(nx_engine_t *e)
+{
+    (void)e;
+    sd_notify(0, "READY=1");
+}
+
+void engine_ops_stopping(nx_engine_t *e)
+{
+    (void)e;
+    sd_notify(0, "STOPPING=1");
+}
