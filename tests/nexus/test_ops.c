@@ -14,7 +14,10 @@
  *    them for Type=notify, WatchdogSec=), READY=1 comes, then WATCHDOG=1
  *    pings; a strategy that blocks the engine thread (the stall test
  *    plugin) stops the pings for as long as it blocks; they come back
- *    after; SIGTERM sends STOPPING=1.
+ *    after; SIGTERM sends STOPPING=1;
+ *  - the deploy files: the compose file's Nexus config passes check-config
+ *    and its Prometheus config promtool (no container engine here to run
+ *    docker compose itself).
  *
  * argv[1] = the nexus binary.
  */
@@ -490,19 +493,58 @@ static void test_systemd_watchdog(void **state)
     notify_fd = -1;
 }
 
+/* What docker-compose.yml runs is checked as far as this machine can
+ * without a container engine: the Nexus config it mounts passes `nexus
+ * check-config`, and the Prometheus config it mounts passes `promtool check
+ * config`; the compose file names both and publishes on loopback only. */
+static void test_deploy_files(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' check-config deploy/nexus.compose.json > /dev/null",
+             src_dir(), nexus_bin);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "promtool check config '%s/deploy/prometheus.yml' > /dev/null",
+             src_dir());
+    assert_int_equal(system(cmd), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/docker-compose.yml", src_dir());
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[16384];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    assert_non_null(strstr(text, "./deploy/nexus.compose.json:/etc/nexus/compose.json"));
+    assert_non_null(strstr(text, "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml"));
+    assert_non_null(strstr(text, "\"127.0.0.1:8080:8080\""));
+    assert_null(strstr(text, "\"8080:8080\""));
+    /* the unit file asks systemd for what the engine sends */
+    snprintf(path, sizeof path, "%s/deploy/nexus.service", src_dir());
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    assert_non_null(strstr(text, "\nType=notify\n"));
+    assert_non_null(strstr(text, "\nWatchdogSec="));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: test_ops NEXUS_BINARY\n");
         return 2;
     }
-    nexus_bin = argv[1];
+    static char bin[4096];
+    nexus_bin = realpath(argv[1], bin) ? bin : argv[1];
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_on_the_main_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prometheus_scrapes_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_follows_the_feed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_systemd_watchdog, setup, teardown),
+        cmocka_unit_test(test_deploy_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

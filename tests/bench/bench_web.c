@@ -1,0 +1,399 @@
+/*
+ * bench_web — the engine's HTTP surface under load, and what that load
+ * costs the engine (issue 20). It runs `nexus run` on the main job's
+ * market (the bundled BTCUSDT 15m candles on loopback, 150,000x: ~10
+ * orders a second on the paper venue) and measures, in this one run:
+ *
+ *   scrape       GET /metrics alone, 200 times in a row: p50/p99;
+ *   idle         10 s with nobody asking: the engine's tick-to-order (its
+ *                own histogram's delta, p50/p90 interpolated in a bucket);
+ *   load         10 s with 100 clients on keep-alive connections asking
+ *                GET /health as fast as they are answered and a scraper
+ *                asking GET /metrics every second: the answers' p50/p99,
+ *                requests a second, the scrapes' p99, and tick-to-order
+ *                again — its ratio to the idle figure is the load's cost;
+ *   lost         market events dropped on the way (the market ring's
+ *                overruns, and the feed's events against the engine's).
+ *
+ *   bench_web
+ *
+ * Last line: {"bench":"web","scrape_p50_ms":..,"scrape_p99_ms":..,
+ * "health_p50_us":..,"health_p99_us":..,"requests_per_s":..,
+ * "load_scrape_p99_ms":..,"tto_p50_us_idle":..,"tto_p50_us_load":..,
+ * "tto_p90_us_idle":..,"tto_p90_us_load":..,"ratio_tto_load_idle":..,"overruns":..}
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLIENTS 100
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int web_port;
+
+static int dial(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)web_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* One GET on a keep-alive connection: the status; the body into buf (cap)
+ * when given. -1 if the connection failed. */
+static int get(int fd, const char *path, char *buf, size_t cap)
+{
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n)
+        return -1;
+    static __thread char in[1 << 20];
+    size_t len = 0;
+    char *end = NULL;
+    while (!(end = strstr(in, "\r\n\r\n"))) {
+        ssize_t k = read(fd, in + len, sizeof in - 1 - len);
+        if (k <= 0)
+            return -1;
+        len += (size_t)k;
+        in[len] = 0;
+    }
+    int status = 0;
+    sscanf(in, "HTTP/1.%*d %d", &status);
+    const char *cl = strcasestr(in, "content-length:");
+    size_t want = cl ? (size_t)atol(cl + 15) : 0, head = (size_t)(end + 4 - in);
+    while (len < head + want) {
+        ssize_t k = read(fd, in + len, sizeof in - 1 - len);
+        if (k <= 0)
+            return -1;
+        len += (size_t)k;
+    }
+    in[len] = 0;
+    if (buf) {
+        size_t b = want < cap - 1 ? want : cap - 1;
+        memcpy(buf, in + head, b);
+        buf[b] = 0;
+    }
+    /* what came after this answer (nothing: one request at a time) */
+    in[0] = 0;
+    return status;
+}
+
+/* GET /metrics on a connection of its own (an idle keep-alive connection
+ * is closed by the server after a while): 0, or -1 if it failed. */
+static int scrape(char *buf, size_t cap)
+{
+    int fd = dial();
+    int st = fd >= 0 ? get(fd, "/metrics", buf, cap) : -1;
+    if (fd >= 0)
+        close(fd);
+    return st == 200 ? 0 : -1;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof *v, cmp);
+    return v[(size_t)(p * (double)(n - 1))];
+}
+
+/* ---- the engine's tick-to-order histogram ---- */
+
+#define NB 32
+typedef struct hist {
+    double le[NB], cum[NB];
+    int n;
+} hist_t;
+
+static void read_hist(const char *m, hist_t *h)
+{
+    h->n = 0;
+    const char *k = "nexus_tick_to_order_seconds_bucket{le=\"";
+    for (const char *p = strstr(m, k); p && h->n < NB; p = strstr(p + 1, k)) {
+        const char *v = p + strlen(k);
+        h->le[h->n] = strncmp(v, "+Inf", 4) ? atof(v) : 1e9;
+        h->cum[h->n] = atof(strchr(v, ' ') + 1);
+        h->n++;
+    }
+}
+
+/* The q-quantile of the observations between two readings, linear inside
+ * its bucket (microseconds). */
+static double quantile(const hist_t *a, const hist_t *b, double q)
+{
+    double total = b->cum[b->n - 1] - a->cum[a->n - 1];
+    if (total <= 0)
+        return 0;
+    double want = q * total, lo = 0, below = 0;
+    for (int i = 0; i < b->n; i++) {
+        double c = b->cum[i] - a->cum[i];
+        if (c >= want) {
+            double hi = b->le[i] > 1e8 ? lo * 2 : b->le[i];
+            double in = c - below;
+            return (lo + (hi - lo) * (in > 0 ? (want - below) / in : 0)) * 1e6;
+        }
+        below = c;
+        lo = b->le[i];
+    }
+    return lo * 1e6;
+}
+
+/* A sample's value: its line starts with the name (not # HELP / # TYPE). */
+static double series(const char *m, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *l = m; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l, name, nl) && l[nl] == ' ')
+            return atof(l + nl + 1);
+    return -1;
+}
+
+/* ---- the load ---- */
+
+static _Atomic int stop_load;
+static double pace_s; /* 0: as fast as answered */
+static _Atomic unsigned long long answered;
+static double *lat[CLIENTS];
+static size_t nlat[CLIENTS];
+#define LAT_MAX 200000
+
+static void *client(void *arg)
+{
+    long id = (long)arg;
+    int fd = dial();
+    lat[id] = malloc(LAT_MAX * sizeof(double));
+    while (fd >= 0 && !atomic_load(&stop_load)) {
+        double t0 = now_s();
+        if (get(fd, "/health", NULL, 0) < 0) {
+            close(fd);
+            fd = dial();
+            continue;
+        }
+        double took = now_s() - t0;
+        if (nlat[id] < LAT_MAX)
+            lat[id][nlat[id]++] = took;
+        atomic_fetch_add(&answered, 1);
+        if (pace_s > took) /* a dashboard's pace: PACE requests a second each */
+            usleep((useconds_t)((pace_s - took) * 1e6));
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+static double scrape_load[64];
+static int nscrape_load;
+
+static void *scraper(void *arg)
+{
+    (void)arg;
+    static char body[1 << 20];
+    int fd = dial();
+    while (fd >= 0 && !atomic_load(&stop_load) && nscrape_load < 64) {
+        double t0 = now_s();
+        if (get(fd, "/metrics", body, sizeof body) != 200)
+            break;
+        scrape_load[nscrape_load++] = now_s() - t0;
+        double left = 1.0 - (now_s() - t0);
+        while (left > 0 && !atomic_load(&stop_load)) {
+            usleep(20000);
+            left -= 0.02;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char dir[] = "/tmp/bench-web-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    char cfg[128], err_path[128];
+    snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
+    snprintf(err_path, sizeof err_path, "%s/nexus.err", dir);
+    FILE *f = fopen(cfg, "w");
+    if (!f)
+        return 1;
+    fprintf(f,
+            "{ \"log\": { \"level\": \"info\" }, \"data_dir\": \"%s/data\",\n"
+            "  \"web\": { \"listen\": \"127.0.0.1:0\" },\n"
+            "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
+            "                   \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\" } ],\n"
+            "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"streams\": [\"trades\", \"klines\"],\n"
+            "      \"ws_url\": \"wss://fstream.binance.com\", \"rest_url\": \"https://fapi.binance.com\",\n"
+            "      \"kline_interval\": \"15m\", \"stale_s\": 0, \"replay_speed\": 150000,\n"
+            "      \"replay\": \"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\" } ],\n"
+            "  \"cortex\": { \"timeframes\": [\"15m\", \"1h\", \"4h\"], \"allow_unsigned\": true,\n"
+            "    \"plugin_dir\": \"%s\",\n"
+            "    \"strategies\": [ { \"plugin\": \"trend\", \"timeframes\": [\"15m\", \"4h\"] },\n"
+            "                     { \"plugin\": \"scalping\", \"timeframes\": [\"15m\"] },\n"
+            "                     { \"plugin\": \"grid\", \"timeframes\": [\"15m\"] } ] },\n"
+            "  \"users\": [ { \"id\": 1, \"chat_id\": 1, \"name\": \"owner\", \"role\": \"owner\" } ],\n"
+            "  \"trading\": { \"sessions\": [ { \"name\": \"owner\", \"user\": 1, \"mode\": \"pilot\",\n"
+            "      \"equity\": \"10000\", \"cooldown_s\": 0, \"breaker_halt_s\": 3600,\n"
+            "      \"max_drawdown_bp\": 10000, \"weekly_loss_bp\": 10000 } ] } }\n",
+            dir, NX_SOURCE_DIR_DEFAULT, NX_PLUGIN_DIR);
+    fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *e = freopen(err_path, "w", stderr);
+        (void)e;
+        FILE *o = freopen("/dev/null", "w", stdout);
+        (void)o;
+        execl(NX_NEXUS_BIN, NX_NEXUS_BIN, "run", "--config", cfg, (char *)NULL);
+        _exit(127);
+    }
+    /* the port, from the log */
+    for (double t0 = now_s(); !web_port && now_s() - t0 < 20;) {
+        usleep(50000);
+        FILE *e = fopen(err_path, "r");
+        char line[1024];
+        while (e && fgets(line, sizeof line, e)) {
+            const char *p = strstr(line, "on http://127.0.0.1:");
+            if (p)
+                web_port = atoi(p + strlen("on http://127.0.0.1:"));
+        }
+        if (e)
+            fclose(e);
+    }
+    if (!web_port) {
+        fprintf(stderr, "bench_web: nexus did not serve\n");
+        kill(pid, SIGKILL);
+        return 1;
+    }
+    static char m[1 << 20];
+    for (double t0 = now_s(); now_s() - t0 < 20; usleep(100000)) /* ready: trading */
+        if (!scrape(m, sizeof m) && series(m, "nexus_tick_to_order_seconds_count") > 0)
+            break;
+    /* scrape time alone, on one keep-alive connection */
+    static double sc[200];
+    int fd = dial();
+    for (int i = 0; i < 200; i++) {
+        double t0 = now_s();
+        if (get(fd, "/metrics", m, sizeof m) != 200) {
+            fprintf(stderr, "bench_web: a scrape failed\n");
+            return 1;
+        }
+        sc[i] = now_s() - t0;
+    }
+    close(fd);
+    size_t mlen = strlen(m);
+    double s50 = pct(sc, 200, 0.5) * 1e3, s99 = pct(sc, 200, 0.99) * 1e3;
+    printf("scrape alone (%zu bytes): p50 %.3f ms, p99 %.3f ms\n", mlen, s50, s99);
+    /* idle */
+    hist_t h0, h1;
+    if (scrape(m, sizeof m))
+        return 1;
+    read_hist(m, &h0);
+    sleep(10);
+    if (scrape(m, sizeof m))
+        return 1;
+    read_hist(m, &h1);
+    /* load: paced (each client 10 requests a second), then a flood (as fast
+     * as answered); tick-to-order over each */
+    double h50[2], h99[2], rps[2], ls99[2], l50[2], l90[2];
+    hist_t hs[3];
+    hs[0] = h1;
+    for (int phase = 0; phase < 2; phase++) {
+        pace_s = phase == 0 ? 0.1 : 0;
+        pthread_t th[CLIENTS], sth;
+        atomic_store(&answered, 0);
+        atomic_store(&stop_load, 0);
+        nscrape_load = 0;
+        memset(nlat, 0, sizeof nlat);
+        double l0 = now_s();
+        for (long i = 0; i < CLIENTS; i++)
+            pthread_create(&th[i], NULL, client, (void *)i);
+        pthread_create(&sth, NULL, scraper, NULL);
+        sleep(10);
+        if (scrape(m, sizeof m))
+            return 1;
+        read_hist(m, &hs[phase + 1]);
+        atomic_store(&stop_load, 1);
+        for (int i = 0; i < CLIENTS; i++)
+            pthread_join(th[i], NULL);
+        pthread_join(sth, NULL);
+        double secs = now_s() - l0;
+        size_t total = 0;
+        for (int i = 0; i < CLIENTS; i++)
+            total += nlat[i];
+        double *all = malloc((total ? total : 1) * sizeof *all);
+        size_t k = 0;
+        for (int i = 0; i < CLIENTS; i++) {
+            memcpy(all + k, lat[i], nlat[i] * sizeof *all);
+            k += nlat[i];
+            free(lat[i]);
+        }
+        h50[phase] = pct(all, total, 0.5) * 1e6;
+        h99[phase] = pct(all, total, 0.99) * 1e6;
+        rps[phase] = (double)atomic_load(&answered) / secs;
+        ls99[phase] = pct(scrape_load, (size_t)nscrape_load, 0.99) * 1e3;
+        free(all);
+        l50[phase] = quantile(&hs[phase], &hs[phase + 1], 0.5);
+        l90[phase] = quantile(&hs[phase], &hs[phase + 1], 0.9);
+        printf("%s: %d clients on /health, %.0f answers/s, p50 %.0f us, p99 %.0f us; %d scrapes, "
+               "p99 %.3f ms; tick-to-order (%.0f orders) p50 %.1f us, p90 %.1f us\n",
+               phase == 0 ? "paced (10/s each)" : "flood", CLIENTS, rps[phase], h50[phase],
+               h99[phase], nscrape_load, ls99[phase],
+               hs[phase + 1].cum[hs[phase + 1].n - 1] - hs[phase].cum[hs[phase].n - 1], l50[phase],
+               l90[phase]);
+    }
+    double i50 = quantile(&h0, &h1, 0.5), i90 = quantile(&h0, &h1, 0.9);
+    printf("tick-to-order idle (%.0f orders): p50 %.1f us, p90 %.1f us\n",
+           h1.cum[h1.n - 1] - h0.cum[h0.n - 1], i50, i90);
+    if (scrape(m, sizeof m))
+        return 1;
+    double over = series(m, "nexus_ring_overruns_total{ring=\"market\"}");
+    double fe = series(m, "nexus_feed_events_total{venue=\"binance-usdm\",feed=\"0\"}");
+    double ee = series(m, "nexus_engine_events_total");
+    printf("market events: feed %.0f, engine %.0f, ring overruns %.0f\n", fe, ee, over);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (getenv("NX_BENCH_KEEP"))
+        printf("kept: %s\n", dir);
+    else if (system(cmd))
+        return 1;
+    printf("{\"bench\":\"web\",\"scrape_p50_ms\":%.3f,\"scrape_p99_ms\":%.3f,"
+           "\"health_p50_us\":%.0f,\"health_p99_us\":%.0f,\"load_scrape_p99_ms\":%.3f,"
+           "\"flood_requests_per_s\":%.0f,\"flood_health_p99_us\":%.0f,"
+           "\"tto_p50_us_idle\":%.1f,\"tto_p50_us_load\":%.1f,\"tto_p50_us_flood\":%.1f,"
+           "\"tto_p90_us_idle\":%.1f,\"tto_p90_us_load\":%.1f,\"ratio_tto_load_idle\":%.2f,"
+           "\"ratio_tto_flood_idle\":%.2f,\"overruns\":%.0f}\n",
+           s50, s99, h50[0], h99[0], ls99[0], rps[1], h99[1], i50, l50[0], l50[1], i90, l90[0],
+           i50 > 0 ? l50[0] / i50 : 0, i50 > 0 ? l50[1] / i50 : 0, over);
+    return 0;
+}
