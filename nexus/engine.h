@@ -143,6 +143,8 @@ typedef struct nx_engine {
 
     /* Operations (engine_web.c): the HTTP server and what it reads. */
     struct nx_web *web;
+    struct nx_web_auth *web_auth; /* sign-in links and sessions (any thread, its own lock) */
+    int web_port;
     _Atomic int64_t beat_mono_ns;         /* engine thread: each pass of its loop */
     int64_t watchdog_ns, watchdog_next;   /* systemd's WATCHDOG=1 period (0: none), engine thread */
     int64_t cur_recv_ns;                  /* engine thread: the market event it is on */
@@ -264,6 +266,9 @@ void engine_ops_order(nx_engine_t *e, const nx_event_t *intent);
 void engine_ops_answer(nx_engine_t *e, const nx_ev_order_update_t *u, int64_t recv_ns);
 void engine_ops_journal(nx_engine_t *e, const nx_event_t *ev);
 void engine_ops_watch(nx_engine_t *e);
+/* A one-time sign-in link for user (role) into url (the chat layer's
+ * /dashboard, service thread): 0 or NX_ENOENT (no web server). */
+int engine_web_link(nx_engine_t *e, int64_t user, int role, char *url, size_t cap);
 
 /* engine_calls.c: a person's command or question for the desk, carried in
  * order with the market data (the chat host's call). The network thread

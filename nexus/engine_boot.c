@@ -517,8 +517,11 @@ int nx_engine_start(nx_engine_t *e)
     int rrc = engine_record_start(e);
     if (rrc)
         return rrc;
+    /* before the threads: the chat layer's /dashboard reads what it makes */
+    engine_web_start(e);
     if (pthread_create(&e->th_service, NULL, engine_service_main, e)) {
         engine_record_join(e);
+        engine_web_stop(e);
         return NX_ESYSTEM;
     }
     if (pthread_create(&e->th_engine, NULL, engine_engine_main, e))
@@ -526,7 +529,6 @@ int nx_engine_start(nx_engine_t *e)
     if (pthread_create(&e->th_network, NULL, engine_network_main, e))
         goto fail_network;
     e->started = 1;
-    engine_web_start(e);
     engine_ops_ready(e);
     return 0;
 
@@ -537,6 +539,7 @@ fail_engine:
     nx_ring_close(e->journal);
     pthread_join(e->th_service, NULL);
     engine_record_join(e);
+    engine_web_stop(e);
     return NX_ESYSTEM;
 }
 

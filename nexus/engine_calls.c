@@ -214,8 +214,13 @@ static int host_session_add(void *ctx, uint32_t id, const nx_config_session_t *c
     return rc ? rc : a.rc;
 }
 
+static int host_dashboard_link(void *ctx, int64_t user, int role, char *url, size_t cap)
+{
+    return engine_web_link(ctx, user, role, url, cap);
+}
+
 nx_chat_host_t engine_chat_host(nx_engine_t *e)
 {
-    return (nx_chat_host_t){
-        e, host_call, host_health, host_stopping, host_strategy, host_session_add};
+    return (nx_chat_host_t){e,           host_call,        host_health,        host_stopping,
+                            host_strategy, host_session_add, host_dashboard_link};
 }

@@ -24,7 +24,9 @@
 #include "nx/prom.h"
 #include "nx/shield.h"
 #include "nx/web.h"
+#include "nx/web_auth.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -254,6 +256,66 @@ static int render_metrics(void *ctx, char *buf, size_t cap, const char **type)
                    "From an order sent to a live venue to the venue's first answer.");
     nx_prom_hist_write(&p, "nexus_order_round_trip_seconds", NULL, &e->order_rtt);
 
+    /* live venues (nx_bnlive_stats: any thread) */
+    {
+        static const struct {
+            const char *name, *type, *help;
+        } LV[] = {
+            {"nexus_venue_orders_sent_total", "counter",
+             "Requests sent to a live venue, by path (WebSocket API or REST)."},
+            {"nexus_venue_rejects_total", "counter", "Orders a live venue refused."},
+            {"nexus_venue_rate_limited_total", "counter", "Answers 429 or 418 from a live venue."},
+            {"nexus_venue_held_for_quota_total", "counter",
+             "Requests held back to stay within the venue's quotas."},
+            {"nexus_venue_request_weight_used", "gauge",
+             "The venue's last reported request weight of the minute (X-MBX-USED-WEIGHT-1M)."},
+            {"nexus_venue_quota_peak_ratio", "gauge",
+             "The highest share of each quota used so far (request weight a minute, orders "
+             "per 10 s and per minute)."},
+            {"nexus_venue_user_streams_up", "gauge", "Accounts whose user-data stream is up."},
+        };
+        nx_bnlive_stats_t ls[3];
+        int have[3] = {0};
+        for (int x = 1; x < 3; x++)
+            if (e->live[x]) {
+                nx_bnlive_stats(e->live[x], &ls[x]);
+                have[x] = 1;
+            }
+        for (size_t k = 0; k < sizeof LV / sizeof LV[0]; k++) {
+            nx_prom_family(&p, LV[k].name, LV[k].type, LV[k].help);
+            for (int x = 1; x < 3; x++) {
+                if (!have[x])
+                    continue;
+                const char *v = nx_config_execution_name((uint32_t)x);
+                const nx_bnlive_stats_t *st = &ls[x];
+                if (k == 0) {
+                    nx_prom_sample(&p, LV[k].name, (const char *[]){"venue", v, "path", "ws", NULL},
+                                   (double)st->sent_ws);
+                    nx_prom_sample(&p, LV[k].name,
+                                   (const char *[]){"venue", v, "path", "rest", NULL},
+                                   (double)st->sent_rest);
+                } else if (k == 5) {
+                    nx_prom_sample(&p, LV[k].name,
+                                   (const char *[]){"venue", v, "quota", "weight_1m", NULL},
+                                   st->max_weight_pct / 100.0);
+                    nx_prom_sample(&p, LV[k].name,
+                                   (const char *[]){"venue", v, "quota", "orders_10s", NULL},
+                                   st->max_orders_10s_pct / 100.0);
+                    nx_prom_sample(&p, LV[k].name,
+                                   (const char *[]){"venue", v, "quota", "orders_1m", NULL},
+                                   st->max_orders_1m_pct / 100.0);
+                } else {
+                    double val = k == 1   ? (double)st->rejects
+                                 : k == 2 ? (double)st->rate_limited
+                                 : k == 3 ? (double)st->held_for_quota
+                                 : k == 4 ? (double)st->used_weight
+                                          : (double)st->streams_up;
+                    nx_prom_sample(&p, LV[k].name, (const char *[]){"venue", v, NULL}, val);
+                }
+            }
+        }
+    }
+
     /* strategies (nx_cortex_strategy_info: any thread) */
     if (e->cortex) {
         nx_strategy_info_t in[64];
@@ -383,6 +445,139 @@ static int render_health(void *ctx, char *buf, size_t cap, const char **type)
     return ready ? 200 : 503;
 }
 
+/* ---- signing in (web thread; the link from chat, service thread) ----------------------- */
+
+/* name=value out of a Cookie header or a URL's arguments (sep ';' or '&'). */
+static int pick(const char *s, const char *name, char sep, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (const char *p = s; p && *p;) {
+        while (*p == ' ' || *p == sep)
+            p++;
+        const char *end = strchr(p, sep);
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+            size_t v = len - nl - 1;
+            if (v >= cap)
+                return -1;
+            memcpy(out, p + nl + 1, v);
+            out[v] = 0;
+            return 0;
+        }
+        p = end;
+    }
+    return -1;
+}
+
+/* The caller's session from its cookie: 0 with who, or NX_ENOENT. */
+static int signed_in(nx_engine_t *e, const nx_web_req_t *rq, nx_web_identity_t *who)
+{
+    char sid[NX_WEB_TOKEN_MAX];
+    if (pick(rq->cookie, "nx_session", ';', sid, sizeof sid))
+        return NX_ENOENT;
+    return nx_web_auth_session(e->web_auth, sid, nx_mono_ns(), who);
+}
+
+static int json_error(nx_web_resp_t *rs, int status, const char *what)
+{
+    rs->type = "application/json";
+    snprintf(rs->body, rs->cap, "{\"error\":\"%s\"}\n", what);
+    return status;
+}
+
+/* GET /login?t=TOKEN: a one-time link becomes a session cookie. */
+static int h_login(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    rs->type = "text/plain; charset=utf-8";
+    if (strcmp(rq->method, "GET")) {
+        snprintf(rs->body, rs->cap, "open the link you were sent\n");
+        return 405;
+    }
+    char t[NX_WEB_TOKEN_MAX], sid[NX_WEB_TOKEN_MAX];
+    nx_web_identity_t who;
+    int rc = pick(rq->query, "t", '&', t, sizeof t)
+                 ? NX_ENOENT
+                 : nx_web_auth_login(e->web_auth, t, nx_mono_ns(), sid, &who);
+    if (rc == NX_ETIMEDOUT) {
+        snprintf(rs->body, rs->cap,
+                 "This sign-in link has expired. Ask for a new one with /dashboard in chat.\n");
+        return 403;
+    }
+    if (rc) {
+        snprintf(rs->body, rs->cap,
+                 "This sign-in link is not valid: it was used already, or never made. Ask for a "
+                 "new one with /dashboard in chat.\n");
+        return 403;
+    }
+    snprintf(rs->headers, sizeof rs->headers,
+             "Set-Cookie: nx_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s\r\n"
+             "Location: /api/me\r\n",
+             sid, e->cfg->web.session_ttl_s,
+             !strncmp(e->cfg->web.public_url, "https:", 6) ? "; Secure" : "");
+    snprintf(rs->body, rs->cap, "Signed in.\n");
+    NX_INFO("web", "user %lld signed in to the web pages", (long long)who.user);
+    return 303;
+}
+
+/* GET /api/me: who is signed in, and the CSRF token its actions carry. */
+static int h_me(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    nx_web_identity_t who;
+    if (strcmp(rq->method, "GET"))
+        return json_error(rs, 405, "GET only");
+    if (signed_in(e, rq, &who))
+        return json_error(rs, 401, "not signed in");
+    rs->type = "application/json";
+    snprintf(rs->body, rs->cap, "{\"user\":%lld,\"role\":\"%s\",\"csrf\":\"%s\"}\n",
+             (long long)who.user, nx_role_name((nx_role_t)who.role), who.csrf);
+    return 200;
+}
+
+/* POST /logout, with the session's X-CSRF-Token: the session ends. */
+static int h_logout(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    nx_web_identity_t who;
+    if (strcmp(rq->method, "POST"))
+        return json_error(rs, 405, "POST only");
+    if (signed_in(e, rq, &who))
+        return json_error(rs, 401, "not signed in");
+    if (!rq->csrf[0] || strlen(rq->csrf) != strlen(who.csrf) ||
+        sodium_memcmp(rq->csrf, who.csrf, strlen(who.csrf)))
+        return json_error(rs, 403, "the X-CSRF-Token header is missing or wrong");
+    char sid[NX_WEB_TOKEN_MAX];
+    if (!pick(rq->cookie, "nx_session", ';', sid, sizeof sid))
+        nx_web_auth_logout(e->web_auth, sid);
+    snprintf(rs->headers, sizeof rs->headers,
+             "Set-Cookie: nx_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n");
+    rs->type = "application/json";
+    snprintf(rs->body, rs->cap, "{\"signed_out\":true}\n");
+    return 200;
+}
+
+int engine_web_link(nx_engine_t *e, int64_t user, int role, char *url, size_t cap)
+{
+    if (!e->web_auth || !e->web)
+        return NX_ENOENT;
+    char t[NX_WEB_TOKEN_MAX];
+    int rc = nx_web_auth_link(e->web_auth, user, (uint8_t)role, nx_mono_ns(), t);
+    if (rc)
+        return rc;
+    if (e->cfg->web.public_url[0]) {
+        size_t n = strlen(e->cfg->web.public_url);
+        snprintf(url, cap, "%.*s/login?t=%s", (int)(n && e->cfg->web.public_url[n - 1] == '/'
+                                                        ? n - 1
+                                                        : n),
+                 e->cfg->web.public_url, t);
+    } else {
+        snprintf(url, cap, "http://%s:%d/login?t=%s", e->cfg->web.host, e->web_port, t);
+    }
+    sodium_memzero(t, sizeof t);
+    return 0;
+}
+
 /* ---- life cycle (main thread) ---------------------------------------------------------- */
 
 void engine_web_start(nx_engine_t *e)
@@ -393,15 +588,24 @@ void engine_web_start(nx_engine_t *e)
     memset(&o, 0, sizeof o);
     o.host = e->cfg->web.host;
     o.port = (int)e->cfg->web.port;
-    o.routes[0] = (nx_web_route_t){"/metrics", render_metrics};
-    o.routes[1] = (nx_web_route_t){"/health", render_health};
+    o.routes[0] = (nx_web_route_t){"/metrics", render_metrics, NULL};
+    o.routes[1] = (nx_web_route_t){"/health", render_health, NULL};
+    o.routes[2] = (nx_web_route_t){"/login", NULL, h_login};
+    o.routes[3] = (nx_web_route_t){"/api/me", NULL, h_me};
+    o.routes[4] = (nx_web_route_t){"/logout", NULL, h_logout};
     o.ctx = e;
+    e->web_auth = nx_web_auth_create(e->cfg->web.link_ttl_s, e->cfg->web.session_ttl_s);
     char err[256];
-    if (nx_web_start(&e->web, &o, err, sizeof err)) {
+    if (!e->web_auth || nx_web_start(&e->web, &o, err, sizeof err)) {
+        if (!e->web_auth)
+            snprintf(err, sizeof err, "out of memory");
         NX_WARN("web", "no /metrics and /health: %s (web.listen); the engine trades on", err);
+        nx_web_auth_destroy(e->web_auth);
+        e->web_auth = NULL;
         e->web = NULL;
         return;
     }
+    e->web_port = nx_web_port(e->web);
     NX_INFO("web", "serving /metrics and /health on http://%s:%d", o.host, nx_web_port(e->web));
 }
 
@@ -409,6 +613,8 @@ void engine_web_stop(nx_engine_t *e)
 {
     nx_web_stop(e->web);
     e->web = NULL;
+    nx_web_auth_destroy(e->web_auth);
+    e->web_auth = NULL;
 }
 
 void engine_ops_ready(nx_engine_t *e)

@@ -319,6 +319,8 @@ void nx_config_defaults(nx_config_t *cfg)
     snprintf(cfg->web.host, sizeof cfg->web.host, "127.0.0.1");
     cfg->web.port = 8080;
     cfg->web.health_stale_s = 60;
+    cfg->web.link_ttl_s = 600;
+    cfg->web.session_ttl_s = 8 * 3600;
     cfg->storage.batch = 4096;
     snprintf(cfg->storage.owner_name, sizeof cfg->storage.owner_name, "owner");
     cfg->storage.catch_up_tasks = 1;
@@ -985,6 +987,9 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
             }
         }
         get_u32(web, "health_stale_s", &cfg->web.health_stale_s);
+        get_str(web, "public_url", cfg->web.public_url, sizeof cfg->web.public_url);
+        get_u32(web, "link_ttl_s", &cfg->web.link_ttl_s);
+        get_u32(web, "session_ttl_s", &cfg->web.session_ttl_s);
     }
     json_t *mk = json_object_get(root, "market");
     if (mk) {

@@ -544,6 +544,16 @@ static const nx_cnode_t web_members[] = {
     {"health_stale_s", NX_CT_INT,
      "/health says not ready (503) while a feed has brought no market event for this long.",
      "60", 1, 86400, 0, NULL, NULL},
+    {"public_url", NX_CT_STRING,
+     "The address people open the web pages at, as sign-in links give it (behind a proxy: "
+     "its https:// address). \"\" gives http://HOST:PORT of listen.",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"link_ttl_s", NX_CT_INT,
+     "A sign-in link (chat's /dashboard) works once, within this many seconds.", "600", 1, 86400,
+     0, NULL, NULL},
+    {"session_ttl_s", NX_CT_INT,
+     "A signed-in browser stays signed in this long after its last request.", "28800", 60,
+     2592000, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

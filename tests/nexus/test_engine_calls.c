@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "nx/error.h"
 
 #include <stdlib.h>
 
@@ -22,6 +23,12 @@
 void engine_sleep_ns(int64_t ns)
 {
     (void)ns;
+}
+
+int engine_web_link(nx_engine_t *e, int64_t user, int role, char *url, size_t cap)
+{
+    (void)e, (void)user, (void)role, (void)url, (void)cap;
+    return NX_ENOENT;
 }
 
 uint64_t engine_follow_mask(nx_engine_t *e, const nx_config_session_t *x)

@@ -1039,7 +1039,7 @@ static void test_signal_burst_many_users(void **state)
     o = (size_t)snprintf(
         text, sizeof text,
         "{\n  \"engine\": { \"stats_interval_s\": 0 },\n  \"log\": { \"level\": \"info\" },\n"
-        "  \"data_dir\": \"data\",\n"
+        "  \"data_dir\": \"data\", \"web\": { \"listen\": \"127.0.0.1:0\" },\n"
         "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
         "     \"tick_size\": \"0.01\", \"lot_size\": \"0.001\", \"min_notional\": \"5\" } ],\n"
         "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"ws_url\": \"ws://127.0.0.1:%d\",\n"
@@ -1081,10 +1081,35 @@ static void test_signal_burst_many_users(void **state)
     spawn(&P, argv);
     engine_pid = P.pid;
     assert_true(pump(&P, "trades on binance-usdm-testnet", 20000));
+    assert_true(pump(&P, "serving /metrics and /health on http://127.0.0.1:", 20000));
+    int web = atoi(strstr(P.ebuf, "serving /metrics and /health on http://127.0.0.1:") +
+                   strlen("serving /metrics and /health on http://127.0.0.1:"));
     for (int i = 0; i < 1200 && !replay_done(); i++)
         pump(&P, "(never)", 100);
     assert_true(replay_done());
     pump(&P, "(never)", 1500);
+    /* the operator sees the same: the quotas' peaks in /metrics, none above 80% */
+    wire_resp_t mr;
+    assert_int_equal(wire_http(web, "GET", "/metrics", NULL, NULL, 5000, &mr), 0);
+    assert_int_equal(mr.status, 200);
+    char *mt = strndup(mr.body, mr.body_n);
+    free(mr.body);
+    static const char *const quotas[] = {"weight_1m", "orders_10s", "orders_1m"};
+    double peak[3];
+    for (int q = 0; q < 3; q++) {
+        char name[160];
+        snprintf(name, sizeof name,
+                 "nexus_venue_quota_peak_ratio{venue=\"binance-usdm-testnet\",quota=\"%s\"} ",
+                 quotas[q]);
+        const char *at = strstr(mt, name);
+        assert_non_null(at);
+        peak[q] = atof(at + strlen(name));
+        assert_true(peak[q] <= 0.80);
+    }
+    assert_true(peak[1] > 0); /* orders went: the 10 s quota was used */
+    assert_non_null(
+        strstr(mt, "nexus_venue_rate_limited_total{venue=\"binance-usdm-testnet\"} 0\n"));
+    free(mt);
     kill(P.pid, SIGTERM);
     assert_int_equal(finish(&P), 0);
     engine_pid = 0;

@@ -15,6 +15,9 @@
  *    pings; a strategy that blocks the engine thread (the stall test
  *    plugin) stops the pings for as long as it blocks; they come back
  *    after; SIGTERM sends STOPPING=1;
+ *  - signing in: a one-time link from the console's /dashboard becomes an
+ *    HttpOnly, SameSite=Strict session cookie; reused or expired links are
+ *    refused; signing out needs the session's CSRF token;
  *  - the deploy files: the compose file's Nexus config passes check-config
  *    and its Prometheus config promtool (no container engine here to run
  *    docker compose itself).
@@ -44,6 +47,7 @@ static const char *nexus_bin;
 static char dir[256], cfg[300];
 static proc_t P;
 static int web_port, replay_port;
+static int link_ttl_s = 600; /* web.link_ttl_s of the next config */
 
 static int64_t now_ms(void)
 {
@@ -68,7 +72,7 @@ static void write_config(int stale_s, int stall)
     fprintf(f,
             "{ \"log\": { \"level\": \"info\" }, \"data_dir\": \"%s/data\",\n"
             "  \"engine\": { \"clock\": \"live\" },\n"
-            "  \"web\": { \"listen\": \"127.0.0.1:0\", \"health_stale_s\": %d },\n"
+            "  \"web\": { \"listen\": \"127.0.0.1:0\", \"health_stale_s\": %d, \"link_ttl_s\": %d },\n"
             "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
             "                   \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\" } ],\n"
             "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"streams\": [\"trades\", \"klines\"],\n"
@@ -83,7 +87,7 @@ static void write_config(int stale_s, int stall)
             "\"owner\" } ],\n"
             "  \"trading\": { \"sessions\": [ { \"name\": \"zelda-session\", \"user\": 1,\n"
             "      \"mode\": \"pilot\", \"equity\": \"10000\", \"cooldown_s\": 0 } ] } }\n",
-            dir, stale_s, src_dir(), dir,
+            dir, stale_s, link_ttl_s, src_dir(), dir,
             stall ? ", { \"plugin\": \"stall\", \"timeframes\": [\"15m\"] }" : "");
     fclose(f);
     char cmd[1024];
@@ -116,12 +120,27 @@ static int teardown(void **state)
 
 /* nexus run on the config, extra environment in env (NULL-ended NAME=VALUE
  * pairs); waits for the web server's port and the replay's. */
-static void start(char *const env[])
+static int console_in = -1; /* the console's standard input (start_console) */
+
+static void start_with(char *const env[], int console)
 {
-    char *argv[] = {(char *)nexus_bin, "run", "--config", cfg, NULL};
+    char *argv[] = {(char *)nexus_bin, "run", "--config", cfg, console ? "--console" : NULL,
+                    NULL};
     for (int i = 0; env && env[i]; i++)
         putenv(env[i]);
+    int in[2] = {-1, -1}, saved = -1;
+    if (console) { /* the owner's terminal: a pipe on its standard input */
+        assert_int_equal(pipe(in), 0);
+        saved = dup(0);
+        dup2(in[0], 0);
+    }
     spawn(&P, argv);
+    if (console) {
+        dup2(saved, 0);
+        close(saved);
+        close(in[0]);
+        console_in = in[1];
+    }
     for (int i = 0; env && env[i]; i++) {
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(env[i], "="), env[i]);
@@ -137,8 +156,25 @@ static void start(char *const env[])
     assert_true(web_port > 0 && replay_port > 0);
 }
 
+static void start(char *const env[])
+{
+    start_with(env, 0);
+}
+
+/* One HTTP request on loopback with extra header lines (NULL: none); the
+ * status, the headers and the body in *head and *body (malloc'd; NULL:
+ * not wanted). */
+static int http_full(int port, const char *method, const char *path, const char *extra,
+                     char **head, char **body);
+
 /* One HTTP request on loopback; the status, the body in *body (malloc'd). */
 static int http(int port, const char *method, const char *path, char **body)
+{
+    return http_full(port, method, path, NULL, NULL, body);
+}
+
+static int http_full(int port, const char *method, const char *path, const char *extra,
+                     char **head, char **body)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -148,11 +184,11 @@ static int http(int port, const char *method, const char *path, char **body)
         close(fd);
         return -1;
     }
-    char req[512];
+    char req[2048];
     int n = snprintf(req, sizeof req,
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     "Content-Length: 0\r\n\r\n",
-                     method, path);
+                     "%sContent-Length: 0\r\n\r\n",
+                     method, path, extra ? extra : "");
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t cap = 1 << 20, len = 0;
     char *buf = malloc(cap);
@@ -167,6 +203,8 @@ static int http(int port, const char *method, const char *path, char **body)
     char *b = strstr(buf, "\r\n\r\n");
     if (body)
         *body = strdup(b ? b + 4 : "");
+    if (head)
+        *head = strndup(buf, b ? (size_t)(b - buf) : len);
     free(buf);
     return status;
 }
@@ -493,6 +531,107 @@ static void test_systemd_watchdog(void **state)
     notify_fd = -1;
 }
 
+/* Signing in to the web pages: the owner asks for a link at the console
+ * (chat's /dashboard), the link becomes an HttpOnly, SameSite=Strict
+ * session cookie once, a second use and an expired link are refused, the
+ * session's actions need its CSRF token, and signing out ends it. */
+static const char *console_link(void)
+{
+    long seen = (long)P.olen;
+    assert_int_equal(write(console_in, "/dashboard\n", 11), 11);
+    int64_t t0 = now_ms();
+    while (!strstr(P.obuf + seen, "/login?t=") && now_ms() - t0 < 20000)
+        pump(&P, "(never)", 50);
+    const char *at = strstr(P.obuf + seen, "/login?t=");
+    if (!at)
+        fail_msg("no link at the console:\n%s", P.obuf + seen);
+    static char path[128];
+    size_t n = strcspn(at, " \n\r<\"");
+    assert_true(n < sizeof path);
+    memcpy(path, at, n);
+    path[n] = 0;
+    return path;
+}
+
+static void test_sign_in_by_link(void **state)
+{
+    (void)state;
+    link_ttl_s = 4;
+    write_config(60, 0);
+    link_ttl_s = 600;
+    start_with(NULL, 1);
+    /* nobody is signed in yet */
+    char *b = NULL, *h = NULL;
+    assert_int_equal(http(web_port, "GET", "/api/me", &b), 401);
+    free(b);
+    char link[128];
+    snprintf(link, sizeof link, "%s", console_link());
+    assert_int_equal(http_full(web_port, "GET", link, NULL, &h, &b), 303);
+    free(b);
+    const char *sc = strcasestr(h, "set-cookie: nx_session=");
+    assert_non_null(sc);
+    char cookie[160];
+    size_t cn = strcspn(sc + 12, ";\r\n");
+    assert_true(cn < sizeof cookie);
+    memcpy(cookie, sc + 12, cn);
+    cookie[cn] = 0;
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(sc, "\r\n"), sc);
+    assert_non_null(strstr(line, "HttpOnly"));
+    assert_non_null(strstr(line, "SameSite=Strict"));
+    assert_non_null(strstr(line, "Path=/"));
+    assert_non_null(strcasestr(h, "location: /api/me"));
+    free(h);
+    /* the cookie is the owner (user 1), with a CSRF token for actions */
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "Cookie: %s\r\n", cookie);
+    assert_int_equal(http_full(web_port, "GET", "/api/me", hdr, NULL, &b), 200);
+    json_t *me = json_loads(b, 0, NULL);
+    free(b);
+    assert_non_null(me);
+    assert_int_equal(json_integer_value(json_object_get(me, "user")), 1);
+    assert_string_equal(json_string_value(json_object_get(me, "role")), "owner");
+    char csrf[80];
+    snprintf(csrf, sizeof csrf, "%s", json_string_value(json_object_get(me, "csrf")));
+    assert_true(strlen(csrf) >= 40);
+    json_decref(me);
+    /* the same link again: refused, it was used */
+    assert_int_equal(http(web_port, "GET", link, &b), 403);
+    assert_non_null(strstr(b, "used already"));
+    free(b);
+    /* a cookie nobody was given, and none */
+    assert_int_equal(http_full(web_port, "GET", "/api/me",
+                               "Cookie: nx_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n",
+                               NULL, NULL),
+                     401);
+    /* an action without the CSRF token (a cross-site form would send the
+     * cookie, never the header): refused, still signed in */
+    assert_int_equal(http_full(web_port, "POST", "/logout", hdr, NULL, NULL), 403);
+    char bad[400];
+    snprintf(bad, sizeof bad, "%sX-CSRF-Token: %.20sWRONGWRONGWRONGWRONGWRONGWRONG\r\n", hdr,
+             csrf);
+    assert_int_equal(http_full(web_port, "POST", "/logout", bad, NULL, NULL), 403);
+    assert_int_equal(http_full(web_port, "GET", "/api/me", hdr, NULL, NULL), 200);
+    /* with it: signed out, the cookie no longer opens anything */
+    char good[400];
+    snprintf(good, sizeof good, "%sX-CSRF-Token: %s\r\n", hdr, csrf);
+    assert_int_equal(http_full(web_port, "POST", "/logout", good, NULL, NULL), 200);
+    assert_int_equal(http_full(web_port, "GET", "/api/me", hdr, NULL, NULL), 401);
+    /* a link left past its 4 s: refused as expired */
+    snprintf(link, sizeof link, "%s", console_link());
+    int64_t t0 = now_ms();
+    while (now_ms() - t0 < 4500)
+        pump(&P, "(never)", 100);
+    assert_int_equal(http(web_port, "GET", link, &b), 403);
+    assert_non_null(strstr(b, "expired"));
+    free(b);
+    /* the link never reached the log */
+    assert_null(strstr(P.ebuf, link + strlen("/login?t=")));
+    close(console_in);
+    console_in = -1;
+    stop_engine();
+}
+
 /* What docker-compose.yml runs is checked as far as this machine can
  * without a container engine: the Nexus config it mounts passes `nexus
  * check-config`, and the Prometheus config it mounts passes `promtool check
@@ -544,6 +683,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_prometheus_scrapes_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_follows_the_feed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_systemd_watchdog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sign_in_by_link, setup, teardown),
         cmocka_unit_test(test_deploy_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,6 +150,9 @@ typedef struct nx_config {
         char host[64]; /* "" = no server */
         uint32_t port; /* 0 = any free port (the log says which) */
         uint32_t health_stale_s; /* a feed quiet this long is not ready */
+        char public_url[256];    /* sign-in links start with it ("" = http://host:port) */
+        uint32_t link_ttl_s;     /* a sign-in link is good this long, once */
+        uint32_t session_ttl_s;  /* a signed-in browser stays so this long unused */
     } web;
     struct {
         uint32_t market_ring;      /* events, power of two */

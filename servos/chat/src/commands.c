@@ -532,6 +532,25 @@ static void c_version(nx_chat_t *b, caller_t *who, char *a)
     chat_reply(b, who, "Nexus %s", NX_VERSION_STRING);
 }
 
+/* A sign-in link for the web pages, in private chat only: whoever has it
+ * is this user until it is used (once) or expires. */
+static void c_dashboard(nx_chat_t *b, caller_t *who, char *a)
+{
+    (void)a;
+    char url[512], esc[600];
+    if (!b->host.dashboard_link ||
+        b->host.dashboard_link(b->host.ctx, who->u.id, (int)who->u.role, url, sizeof url)) {
+        chat_reply(b, who, "This engine serves no web pages (web.listen is off).");
+        return;
+    }
+    nx_tg_escape(url, esc, sizeof esc);
+    chat_reply(b, who,
+               "Your sign-in link for the web pages — it works once, for %u minutes, and signs in "
+               "whoever opens it, so keep it to yourself:\n%s",
+               b->cfg->web.link_ttl_s / 60 ? b->cfg->web.link_ttl_s / 60 : 1, esc);
+    chat_audit(b, who, "dashboard", "link");
+}
+
 static void c_users(nx_chat_t *b, caller_t *who, char *a)
 {
     (void)a;
@@ -695,6 +714,7 @@ static const cmd_t cmds[] = {
     {"keys", NX_ROLE_SUBSCRIBER, 1, c_keys, "VENUE KEY SECRET (private chat)"},
     {"health", NX_ROLE_SUBSCRIBER, 0, c_health, "feeds and engine"},
     {"version", NX_ROLE_SUBSCRIBER, 0, c_version, "version"},
+    {"dashboard", NX_ROLE_SUBSCRIBER, 1, c_dashboard, "a sign-in link to the web pages"},
     {"users", NX_ROLE_ADMIN, 0, c_users, "every user (admin)"},
     {"approve", NX_ROLE_ADMIN, 0, c_approve, "USER_ID let a user in (admin)"},
     {"ban", NX_ROLE_ADMIN, 0, c_ban, "USER_ID (admin)"},

@@ -6,8 +6,12 @@
 #include "nx/error.h"
 #include "nx/log.h"
 
+#include <arpa/inet.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,51 +28,120 @@ struct nx_web {
     char *render; /* the render buffer (web thread) */
 };
 
-/* One HTTP connection's answer, kept until it is written. */
+/* One HTTP connection's request (a POST waits for its body's end) and
+ * answer, kept until it is written. */
 typedef struct pss {
     char *body;
     size_t len;
-    int head; /* HEAD: the headers only */
+    int head;     /* HEAD: the headers only */
+    int waiting;  /* a POST whose body is still coming */
+    size_t taken; /* of that body */
+    char method[8], path[256], query[512], cookie[1024], csrf[128];
 } pss_t;
 
 static int answer(nx_web_t *w, struct lws *wsi, pss_t *p, int status, const char *type,
-                  const char *body, size_t len)
+                  const char *body, size_t len, const char *extra)
 {
     p->body = malloc(LWS_PRE + len + 1);
     if (!p->body)
         return -1;
     memcpy(p->body + LWS_PRE, body, len);
     p->len = len;
-    uint8_t hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *q = start, *end = &hdr[sizeof hdr - 1];
+    uint8_t hdr[LWS_PRE + 2048], *start = &hdr[LWS_PRE], *q = start, *end = &hdr[sizeof hdr - 1];
     if (lws_add_http_common_headers(wsi, (unsigned)status, type, (lws_filepos_t)len, &q, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &q, end) ||
-        lws_finalize_write_http_header(wsi, start, &q, end))
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                    (const unsigned char *)"nosniff", 7, &q, end))
+        return -1;
+    /* the handler's own lines: "Name: value\r\n" each */
+    for (const char *l = extra; l && *l;) {
+        const char *colon = strchr(l, ':'), *eol = strstr(l, "\r\n");
+        if (!colon || !eol || colon > eol)
+            break;
+        char name[64];
+        size_t nl = (size_t)(colon - l) + 1;
+        if (nl >= sizeof name)
+            break;
+        memcpy(name, l, nl);
+        name[nl] = 0;
+        for (char *c = name; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                        (const unsigned char *)v, (int)(eol - v), &q, end))
+            return -1;
+        l = eol + 2;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &q, end))
         return -1;
     atomic_fetch_add_explicit(&w->requests, 1, memory_order_relaxed);
     lws_callback_on_writable(wsi);
     return 0;
 }
 
-static int on_request(nx_web_t *w, struct lws *wsi, pss_t *p, const char *path)
+/* The request, answered: a route's render (GET, HEAD) or handler. */
+static int serve(nx_web_t *w, struct lws *wsi, pss_t *p)
 {
-    int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
-    int head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
-    if (!get && !head) {
-        static const char m[] = "only GET and HEAD are served here\n";
-        return answer(w, wsi, p, 405, "text/plain", m, sizeof m - 1);
-    }
-    p->head = head;
+    p->head = !strcmp(p->method, "HEAD");
     for (int i = 0; i < NX_WEB_MAX_ROUTES && w->o.routes[i].path; i++) {
-        if (strcmp(path, w->o.routes[i].path))
+        const nx_web_route_t *r = &w->o.routes[i];
+        if (strcmp(p->path, r->path))
             continue;
-        const char *type = "text/plain; charset=utf-8";
         w->render[0] = 0;
-        int status = w->o.routes[i].render(w->o.ctx, w->render, w->o.body_max, &type);
-        return answer(w, wsi, p, status, type, w->render, strlen(w->render));
+        if (r->handle) {
+            nx_web_req_t rq = {p->method, p->path, p->query, p->cookie, p->csrf};
+            nx_web_resp_t rs;
+            memset(&rs, 0, sizeof rs);
+            rs.type = "text/plain; charset=utf-8";
+            rs.body = w->render;
+            rs.cap = w->o.body_max;
+            int status = r->handle(w->o.ctx, &rq, &rs);
+            return answer(w, wsi, p, status, rs.type, w->render, strlen(w->render), rs.headers);
+        }
+        if (strcmp(p->method, "GET") && !p->head) {
+            static const char m[] = "only GET and HEAD are served here\n";
+            return answer(w, wsi, p, 405, "text/plain", m, sizeof m - 1, NULL);
+        }
+        const char *type = "text/plain; charset=utf-8";
+        int status = r->render(w->o.ctx, w->render, w->o.body_max, &type);
+        return answer(w, wsi, p, status, type, w->render, strlen(w->render), NULL);
     }
     static const char nf[] = "not found\n";
-    return answer(w, wsi, p, 404, "text/plain", nf, sizeof nf - 1);
+    return answer(w, wsi, p, 404, "text/plain", nf, sizeof nf - 1, NULL);
+}
+
+static int on_request(nx_web_t *w, struct lws *wsi, pss_t *p, const char *path)
+{
+    snprintf(p->path, sizeof p->path, "%s", path);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+        snprintf(p->method, sizeof p->method, "GET");
+    else if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+        snprintf(p->method, sizeof p->method, "HEAD");
+    else if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+        snprintf(p->method, sizeof p->method, "POST");
+    else {
+        static const char m[] = "method not served here\n";
+        return answer(w, wsi, p, 405, "text/plain", m, sizeof m - 1, NULL);
+    }
+    if (lws_hdr_copy(wsi, p->query, sizeof p->query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
+        p->query[0] = 0;
+    if (lws_hdr_copy(wsi, p->cookie, sizeof p->cookie, WSI_TOKEN_HTTP_COOKIE) < 0)
+        p->cookie[0] = 0;
+    if (lws_hdr_custom_copy(wsi, p->csrf, sizeof p->csrf, "x-csrf-token:", 13) < 0)
+        p->csrf[0] = 0;
+    if (!strcmp(p->method, "POST") && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)) {
+        char cl[24] = "";
+        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        if (atol(cl) > 0) {
+            p->waiting = 1; /* answered at the body's end */
+            return 0;
+        }
+    }
+    return serve(w, wsi, p);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -76,7 +149,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     nx_web_t *w = lws_context_user(lws_get_context(wsi));
     pss_t *p = user;
-    (void)len;
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
         memset(p, 0, sizeof *p);
@@ -84,6 +156,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         snprintf(path, sizeof path, "%s", (const char *)in);
         return on_request(w, wsi, p, path);
     }
+    case LWS_CALLBACK_HTTP_BODY:
+        if (p && p->waiting) {
+            p->taken += len;
+            if (p->taken > (64u << 10))
+                return -1; /* nothing here takes a body that large */
+        }
+        break;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p && p->waiting) {
+            p->waiting = 0;
+            return serve(w, wsi, p);
+        }
+        break;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!p || !p->body)
             return -1;
@@ -123,6 +208,24 @@ static void *web_main(void *arg)
     return NULL;
 }
 
+/* Whether host:port can be bound now. libwebsockets leaks a little of a
+ * context whose listening socket cannot be bound (72 bytes, ASan shows it):
+ * a port in use (another engine on the machine) is found here first. An
+ * address that is not an IPv4 literal is left to libwebsockets. */
+static int bindable(const char *host, int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (port <= 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1)
+        return 1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
 int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
 {
     *out = NULL;
@@ -140,6 +243,11 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
     memset(&info, 0, sizeof info);
     info.port = o->port; /* 0: lws binds any free port */
     info.iface = o->host && *o->host ? o->host : "127.0.0.1";
+    if (!bindable(info.iface, o->port)) {
+        snprintf(err, cap, "cannot listen on %s:%d: the port is in use", info.iface, o->port);
+        nx_web_stop(w);
+        return NX_ESYSTEM;
+    }
     info.protocols = protocols;
     info.user = w;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6;

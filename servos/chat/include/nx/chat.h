@@ -92,6 +92,10 @@ typedef struct nx_chat_host {
      * the next market event: 0, or NX_EFULL / NX_EEXIST / NX_EINVAL /
      * NX_ECLOSED. */
     int (*session_add)(void *ctx, uint32_t id, const nx_config_session_t *c);
+    /* A one-time sign-in link to the web pages for this user (role:
+     * nx_role_t) into url: 0, or NX_ENOENT when the engine serves no web
+     * pages (web.listen ""). May be NULL. */
+    int (*dashboard_link)(void *ctx, int64_t user, int role, char *url, size_t cap);
 } nx_chat_host_t;
 
 typedef struct nx_chat_opts {

@@ -3,13 +3,15 @@
  * libwebsockets context, so nothing it does (a slow client, a hundred
  * scrapes) runs on the network or the engine thread.
  *
- * It serves GET on the routes its caller gives, each answered by a render
- * callback called on the web thread: the callback writes the body into
- * the buffer it is given and returns the HTTP status (the routes read
- * only what other threads publish for them: relaxed counters and
- * snapshots). Anything else is 404 (405 for another method than GET or
- * HEAD). The listen address is loopback unless configured otherwise;
- * a body larger than the buffer is a 500, never a cut answer.
+ * It serves the routes its caller gives, each answered on the web thread by
+ * a render callback (GET and HEAD: the body and the status) or a handler
+ * (any method, with the request's arguments, cookie and X-CSRF-Token
+ * header, and header lines of its own in the answer). The routes read only
+ * what other threads publish for them: relaxed counters, snapshots, tables
+ * under their own lock. Anything else is 404. A POST's body is read and
+ * left aside (at most 64 KiB; actions carry their arguments in the URL).
+ * The listen address is loopback unless configured otherwise; a body
+ * larger than the buffer is a 500, never a cut answer.
  */
 #ifndef NX_WEB_H
 #define NX_WEB_H
@@ -23,10 +25,33 @@ typedef struct nx_web nx_web_t;
  * when it did not fit. */
 typedef int (*nx_web_render_cb)(void *ctx, char *buf, size_t cap, const char **type);
 
+/* A request, for a handler: what it may read of it. */
+typedef struct nx_web_req {
+    const char *method; /* "GET", "HEAD" or "POST" */
+    const char *path;
+    const char *query;  /* the URL's arguments, "a=1&b=2" ("" if none) */
+    const char *cookie; /* the Cookie header ("" if none) */
+    const char *csrf;   /* the X-CSRF-Token header ("" if none) */
+} nx_web_req_t;
+
+/* The answer a handler writes: the body into body (at most cap bytes,
+ * NUL-terminated), its media type, and header lines of its own
+ * ("Name: value\r\n" each: Set-Cookie, Location). */
+typedef struct nx_web_resp {
+    const char *type;
+    char *body;
+    size_t cap;
+    char headers[1024];
+} nx_web_resp_t;
+
+/* Returns the HTTP status. */
+typedef int (*nx_web_handler_cb)(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs);
+
 #define NX_WEB_MAX_ROUTES 8
 typedef struct nx_web_route {
-    const char *path; /* exact, e.g. "/metrics" */
-    nx_web_render_cb render;
+    const char *path;         /* exact, e.g. "/metrics" */
+    nx_web_render_cb render;  /* GET and HEAD only (405 for the rest), or: */
+    nx_web_handler_cb handle; /* any method, with the request's details */
 } nx_web_route_t;
 
 typedef struct nx_web_opts {
