@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire.h"
+
 #define CLIENTS 100
 
 static double now_s(void)
@@ -49,17 +51,7 @@ static int web_port;
 
 static int dial(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)web_port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+    return wire_connect(web_port);
 }
 
 /* One GET on a keep-alive connection: the status; the body into buf (cap)
@@ -177,9 +169,79 @@ static double series(const char *m, const char *name)
     return -1;
 }
 
+/* ---- waiting: on an event (the port logged, the load told to stop) with
+ * a deadline, never for a fixed time ---- */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv;
+static _Atomic int stop_load;
+
+static void cv_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+/* Until the deadline (now_s() time) or the load is told to stop. */
+static void wait_until(double deadline)
+{
+    struct timespec ts = {(time_t)deadline, (long)((deadline - (double)(time_t)deadline) * 1e9)};
+    pthread_mutex_lock(&mu);
+    while (!atomic_load(&stop_load) && now_s() < deadline)
+        if (pthread_cond_timedwait(&cv, &mu, &ts))
+            break;
+    pthread_mutex_unlock(&mu);
+}
+
+static void stop_loads(int stop)
+{
+    pthread_mutex_lock(&mu);
+    atomic_store(&stop_load, stop);
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+/* nexus's standard error, read as it comes (the pipe never fills), kept in
+ * a file, and the web server's port taken from it. */
+static int err_fd = -1;
+static char err_path[128];
+
+static void *read_log(void *arg)
+{
+    (void)arg;
+    FILE *keep = fopen(err_path, "w");
+    char buf[8192], line[2048];
+    size_t ll = 0;
+    ssize_t n;
+    while ((n = read(err_fd, buf, sizeof buf)) > 0) {
+        if (keep)
+            fwrite(buf, 1, (size_t)n, keep);
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != '\n' && ll < sizeof line - 1) {
+                line[ll++] = buf[i];
+                continue;
+            }
+            line[ll] = 0;
+            ll = 0;
+            const char *p = strstr(line, "on http://127.0.0.1:");
+            if (p && !web_port) {
+                pthread_mutex_lock(&mu);
+                web_port = atoi(p + strlen("on http://127.0.0.1:"));
+                pthread_cond_broadcast(&cv);
+                pthread_mutex_unlock(&mu);
+            }
+        }
+    }
+    if (keep)
+        fclose(keep);
+    return NULL;
+}
+
 /* ---- the load ---- */
 
-static _Atomic int stop_load;
 static double pace_s; /* 0: as fast as answered */
 static _Atomic unsigned long long answered;
 static double *lat[CLIENTS];
@@ -202,8 +264,8 @@ static void *client(void *arg)
         if (nlat[id] < LAT_MAX)
             lat[id][nlat[id]++] = took;
         atomic_fetch_add(&answered, 1);
-        if (pace_s > took) /* a dashboard's pace: PACE requests a second each */
-            usleep((useconds_t)((pace_s - took) * 1e6));
+        if (pace_s > took) /* a dashboard's pace: one request every pace_s */
+            wait_until(t0 + pace_s);
     }
     if (fd >= 0)
         close(fd);
@@ -223,11 +285,7 @@ static void *scraper(void *arg)
         if (get(fd, "/metrics", body, sizeof body) != 200)
             break;
         scrape_load[nscrape_load++] = now_s() - t0;
-        double left = 1.0 - (now_s() - t0);
-        while (left > 0 && !atomic_load(&stop_load)) {
-            usleep(20000);
-            left -= 0.02;
-        }
+        wait_until(t0 + 1.0); /* a scrape a second */
     }
     if (fd >= 0)
         close(fd);
@@ -240,9 +298,10 @@ int main(void)
     char dir[] = "/tmp/bench-web-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    char cfg[128], err_path[128];
+    char cfg[128];
     snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
     snprintf(err_path, sizeof err_path, "%s/nexus.err", dir);
+    cv_init();
     FILE *f = fopen(cfg, "w");
     if (!f)
         return 1;
@@ -266,35 +325,39 @@ int main(void)
             "      \"max_drawdown_bp\": 10000, \"weekly_loss_bp\": 10000 } ] } }\n",
             dir, NX_SOURCE_DIR_DEFAULT, NX_PLUGIN_DIR);
     fclose(f);
+    int ep[2];
+    if (pipe(ep))
+        return 1;
     pid_t pid = fork();
     if (pid == 0) {
-        FILE *e = freopen(err_path, "w", stderr);
-        (void)e;
+        dup2(ep[1], 2);
+        close(ep[0]);
+        close(ep[1]);
         FILE *o = freopen("/dev/null", "w", stdout);
         (void)o;
         execl(NX_NEXUS_BIN, NX_NEXUS_BIN, "run", "--config", cfg, (char *)NULL);
         _exit(127);
     }
-    /* the port, from the log */
-    for (double t0 = now_s(); !web_port && now_s() - t0 < 20;) {
-        usleep(50000);
-        FILE *e = fopen(err_path, "r");
-        char line[1024];
-        while (e && fgets(line, sizeof line, e)) {
-            const char *p = strstr(line, "on http://127.0.0.1:");
-            if (p)
-                web_port = atoi(p + strlen("on http://127.0.0.1:"));
-        }
-        if (e)
-            fclose(e);
-    }
+    close(ep[1]);
+    err_fd = ep[0];
+    pthread_t log_th;
+    pthread_create(&log_th, NULL, read_log, NULL);
+    /* the port, once the log says it (20 s at most) */
+    double deadline = now_s() + 20;
+    struct timespec ts = {(time_t)deadline, 0};
+    pthread_mutex_lock(&mu);
+    while (!web_port && now_s() < deadline)
+        pthread_cond_timedwait(&cv, &mu, &ts);
+    pthread_mutex_unlock(&mu);
     if (!web_port) {
         fprintf(stderr, "bench_web: nexus did not serve\n");
         kill(pid, SIGKILL);
         return 1;
     }
     static char m[1 << 20];
-    for (double t0 = now_s(); now_s() - t0 < 20; usleep(100000)) /* ready: trading */
+    /* trading: the engine's metrics are read, not pushed, so asked every
+     * 100 ms until its first order (20 s at most) */
+    for (double t0 = now_s(); now_s() - t0 < 20; wait_until(now_s() + 0.1))
         if (!scrape(m, sizeof m) && series(m, "nexus_tick_to_order_seconds_count") > 0)
             break;
     /* scrape time alone, on one keep-alive connection */
@@ -330,7 +393,7 @@ int main(void)
         pace_s = phase == 0 ? 0.1 : 0;
         pthread_t th[CLIENTS], sth;
         atomic_store(&answered, 0);
-        atomic_store(&stop_load, 0);
+        stop_loads(0);
         nscrape_load = 0;
         memset(nlat, 0, sizeof nlat);
         double l0 = now_s();
@@ -341,7 +404,7 @@ int main(void)
         if (scrape(m, sizeof m))
             return 1;
         read_hist(m, &hs[phase + 1]);
-        atomic_store(&stop_load, 1);
+        stop_loads(1);
         for (int i = 0; i < CLIENTS; i++)
             pthread_join(th[i], NULL);
         pthread_join(sth, NULL);
@@ -381,6 +444,8 @@ int main(void)
     printf("market events: feed %.0f, engine %.0f, ring overruns %.0f\n", fe, ee, over);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+    pthread_join(log_th, NULL);
+    close(err_fd);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (getenv("NX_BENCH_KEEP"))
