@@ -198,20 +198,16 @@ static int render_metrics(void *ctx, char *buf, size_t cap, const char **type)
             snprintf(num, sizeof num, "%u", i);
             const char *lab[] = {"venue", nx_venue_name(e->cfg->feeds[i].venue), "feed", num,
                                  NULL};
-            double v = m == 0   ? feed_connected(st)
-                       : m == 1 ? (double)st->frames
-                       : m == 2 ? (double)st->events
-                       : m == 3 ? (double)st->errors
-                       : m == 4 ? (double)st->connects
-                       : m == 5 ? (double)st->disconnects
-                       : m == 6 ? (double)st->backfill_requests
-                       : m == 7 ? (double)st->backfill_klines
-                       : m == 8 ? (double)st->book_gaps
-                       : m == 9 ? (double)st->http429
-                                : age_s(atomic_load_explicit(&e->feed_change_ns[i],
-                                                             memory_order_relaxed),
-                                        now);
-            nx_prom_sample(&p, FEED[m].name, lab, v);
+            const double v[] = {
+                feed_connected(st),         (double)st->frames,
+                (double)st->events,         (double)st->errors,
+                (double)st->connects,       (double)st->disconnects,
+                (double)st->backfill_requests, (double)st->backfill_klines,
+                (double)st->book_gaps,      (double)st->http429,
+                age_s(atomic_load_explicit(&e->feed_change_ns[i], memory_order_relaxed), now)};
+            _Static_assert(sizeof v / sizeof v[0] == sizeof FEED / sizeof FEED[0],
+                           "a value per feed metric");
+            nx_prom_sample(&p, FEED[m].name, lab, v[m]);
         }
     }
     nx_prom_family(&p, "nexus_market_quarantined_total", "counter",

@@ -169,6 +169,41 @@ static int64_t floor_div(__int128 a, int64_t b)
     return (int64_t)q;
 }
 
+/* A trade of session 1 as its fills build it: the cash flow (sells -
+ * buys, price x qty at 10^-8 x 10^-8), the position and the fees. */
+typedef struct fill_trade {
+    __int128 cash;
+    int64_t pos, fees;
+} fill_trade_t;
+
+/* One line of the order stream: a fill of session 1 goes into t; 1 when
+ * it left the position flat (the trade closed; t->cash and t->fees are
+ * its, for the caller to take and clear). */
+static int add_fill(json_t *j, fill_trade_t *t)
+{
+    const char *px = json_string_value(json_object_get(j, "fill_px"));
+    if (!px || json_integer_value(json_object_get(j, "session")) != 1)
+        return 0;
+    int64_t p = money(px), q = jmoney(j, "fill_qty");
+    int buy = !strcmp(json_string_value(json_object_get(j, "side")), "buy");
+    t->cash += (__int128)p * q * (buy ? -1 : 1);
+    t->pos += buy ? q : -q;
+    t->fees += jmoney(j, "fee");
+    return t->pos == 0;
+}
+
+/* The --stats file: its root (the caller frees it) and its first session. */
+static json_t *stats_of(const char *path, json_t **ss)
+{
+    size_t n;
+    char *text = slurp(path, &n);
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(root);
+    *ss = json_array_get(json_object_get(root, "sessions"), 0);
+    return root;
+}
+
 /* The statistics against a recomputation from the fills. Money at 10^-8
  * of the quote (the session's money scale: the symbol's price scale). */
 static void test_statistics_recomputed_from_the_fills(void **state)
@@ -184,28 +219,22 @@ static void test_statistics_recomputed_from_the_fills(void **state)
     FILE *f = fopen(o, "r");
     assert_non_null(f);
     char line[4096];
-    int64_t pos = 0, fees = 0, pnls[4096];
-    __int128 cash = 0;
+    int64_t pnls[4096];
+    fill_trade_t tr = {0};
     int ntr = 0;
     while (fgets(line, sizeof line, f)) {
         json_t *j = json_loads(line, 0, NULL);
         assert_non_null(j);
-        const char *px = json_string_value(json_object_get(j, "fill_px"));
-        if (px && json_integer_value(json_object_get(j, "session")) == 1) {
-            int64_t p = money(px), q = jmoney(j, "fill_qty"), fee = jmoney(j, "fee");
-            int buy = !strcmp(json_string_value(json_object_get(j, "side")), "buy");
-            cash += (__int128)p * q * (buy ? -1 : 1);
-            pos += buy ? q : -q;
-            fees += fee;
-            if (pos == 0) { /* back to 10^-8 of the quote: floor, as money is kept */
-                assert_true(ntr < 4096);
-                pnls[ntr++] = floor_div(cash, 100000000LL) - fees;
-                cash = 0, fees = 0;
-            }
+        if (add_fill(j, &tr)) { /* back to 10^-8 of the quote: floor, as money is kept */
+            assert_true(ntr < 4096);
+            pnls[ntr++] = floor_div(tr.cash, 100000000LL) - tr.fees;
+            tr.cash = 0, tr.fees = 0;
         }
         json_decref(j);
     }
     fclose(f);
+    __int128 cash = tr.cash;
+    int64_t pos = tr.pos, fees = tr.fees;
     /* a position still open at the end, at the data's last price (the last
      * candle's close, its last trade) */
     f = fopen(csv, "r");
@@ -220,12 +249,7 @@ static void test_statistics_recomputed_from_the_fills(void **state)
     int64_t last_px = 0;
     assert_int_equal(nx_fixed_parse(c4, (size_t)(strchr(c4, ',') - c4), 8, &last_px), 0);
     int64_t open_pnl = pos ? floor_div(cash + (__int128)last_px * pos, 100000000LL) - fees : 0;
-    size_t n;
-    char *text = slurp(s, &n);
-    json_t *root = json_loads(text, 0, NULL);
-    free(text);
-    assert_non_null(root);
-    json_t *ss = json_array_get(json_object_get(root, "sessions"), 0);
+    json_t *ss, *root = stats_of(s, &ss);
     json_t *trades = json_object_get(ss, "trades");
     assert_int_equal(json_array_size(trades), (size_t)ntr);
     int wins = 0;
@@ -371,8 +395,8 @@ static void test_funding_from_mark_frames(void **state)
     /* the trades from the fills, with the funding worked out here */
     f = fopen(o, "r");
     assert_non_null(f);
-    int64_t pos = 0, fees = 0, funding = 0, pnls[4096], total_funding = 0;
-    __int128 cash = 0;
+    int64_t funding = 0, pnls[4096], total_funding = 0;
+    fill_trade_t tr = {0};
     int ntr = 0, k = 0, charged = 0, told = 0;
     while (fgets(line, sizeof line, f)) {
         json_t *j = json_loads(line, 0, NULL);
@@ -380,7 +404,8 @@ static void test_funding_from_mark_frames(void **state)
         int64_t t_ms = json_integer_value(json_object_get(j, "exch_ns")) / 1000000;
         /* the settlements before this event, on the position built so far */
         while (k < ns - 1 && st_ms[k] + AFTER <= t_ms) {
-            __int128 v = (__int128)pos * st_mark[k] * st_rate[k], div = (__int128)10000000000000000LL;
+            __int128 v = (__int128)tr.pos * st_mark[k] * st_rate[k];
+            __int128 div = (__int128)10000000000000000LL;
             __int128 q = v / div;
             if (v % div && v > 0)
                 q++;
@@ -391,38 +416,23 @@ static void test_funding_from_mark_frames(void **state)
         }
         const char *kind = json_string_value(json_object_get(j, "kind"));
         told += kind && !strcmp(kind, "funding");
-        const char *px = json_string_value(json_object_get(j, "fill_px"));
-        if (px && json_integer_value(json_object_get(j, "session")) == 1) {
-            int64_t p = money(px), q = jmoney(j, "fill_qty"), fee = jmoney(j, "fee");
-            int buy = !strcmp(json_string_value(json_object_get(j, "side")), "buy");
-            cash += (__int128)p * q * (buy ? -1 : 1);
-            pos += buy ? q : -q;
-            fees += fee;
-            if (pos == 0) {
-                assert_true(ntr < 4096);
-                pnls[ntr++] = floor_div(cash, 100000000LL) - fees - funding;
-                cash = 0, fees = 0, funding = 0;
-            }
+        if (add_fill(j, &tr)) {
+            assert_true(ntr < 4096);
+            pnls[ntr++] = floor_div(tr.cash, 100000000LL) - tr.fees - funding;
+            tr.cash = 0, tr.fees = 0, funding = 0;
         }
         json_decref(j);
     }
     fclose(f);
-    size_t n;
-    char *text = slurp(s, &n);
-    json_t *root = json_loads(text, 0, NULL);
-    free(text);
-    assert_non_null(root);
-    json_t *ss = json_array_get(json_object_get(root, "sessions"), 0);
+    json_t *ss, *root = stats_of(s, &ss);
     json_t *trades = json_object_get(ss, "trades");
     assert_int_equal(json_array_size(trades), (size_t)ntr);
-    int with_funding = 0;
     for (int i = 0; i < ntr; i++) {
         int64_t p = jmoney(json_array_get(trades, (size_t)i), "pnl");
         if (p != pnls[i])
             fail_msg("trade %d: the engine says %lld, the fills and funding %lld (10^-8)", i,
                      (long long)p, (long long)pnls[i]);
     }
-    (void)with_funding;
     assert_true(charged > 20);
     assert_int_equal(told, charged); /* one journal notice a payment */
     assert_int_equal(json_integer_value(json_object_get(ss, "funding_settlements")), charged);
@@ -442,11 +452,8 @@ static void test_from_and_to(void **state)
     proc_t P;
     assert_int_equal(backtest(&P, "--from", "2021-01-20", "--to", "2021-02-10", "--stats", s, csv),
                      0);
-    size_t n;
-    char *text = slurp(s, &n);
-    json_t *root = json_loads(text, 0, NULL);
-    free(text);
-    json_t *trades = json_object_get(json_array_get(json_object_get(root, "sessions"), 0), "trades");
+    json_t *ss, *root = stats_of(s, &ss);
+    json_t *trades = json_object_get(ss, "trades");
     assert_true(json_array_size(trades) > 5);
     for (size_t i = 0; i < json_array_size(trades); i++) {
         json_t *t = json_array_get(trades, i);

@@ -245,6 +245,26 @@ static int health(char **body)
     return http(web_port, "GET", "/health", body);
 }
 
+/* Wait until /health answers `want` (timeout_ms at most): the status it
+ * last gave, its body (parsed; the caller frees it) in *h when given. */
+static int wait_health(int want, int timeout_ms, json_t **h)
+{
+    int64_t t0 = now_ms();
+    char *b = NULL;
+    int st;
+    while ((st = health(&b)) != want && now_ms() - t0 < timeout_ms) {
+        free(b);
+        b = NULL;
+        pump(&P, "(never)", 100);
+    }
+    if (h) {
+        *h = json_loads(b ? b : "", 0, NULL);
+        assert_non_null(*h);
+    }
+    free(b);
+    return st;
+}
+
 static void stop_engine(void)
 {
     kill(P.pid, SIGTERM);
@@ -258,22 +278,12 @@ static void test_metrics_on_the_main_job(void **state)
     write_config(60, 0);
     start(NULL);
     /* ready once the feed flows */
-    int64_t t0 = now_ms();
-    char *b = NULL;
-    int st;
-    while ((st = health(&b)) != 200 && now_ms() - t0 < 20000) {
-        free(b);
-        b = NULL;
-        pump(&P, "(never)", 100);
-    }
-    assert_int_equal(st, 200);
-    json_t *h = json_loads(b, 0, NULL);
-    assert_non_null(h);
+    json_t *h = NULL;
+    assert_int_equal(wait_health(200, 20000, &h), 200);
     assert_string_equal(json_string_value(json_object_get(h, "status")), "ready");
     assert_true(json_is_true(json_object_get(json_array_get(json_object_get(h, "feeds"), 0),
                                              "connected")));
     json_decref(h);
-    free(b);
     /* the engine trades: events, orders and tick-to-order move */
     wait_metric("nexus_feed_events_total{venue=\"binance-usdm\",feed=\"0\"}", 1000, 30000);
     wait_metric("nexus_orders_total{kind=\"new\"}", 1, 60000);
@@ -314,6 +324,26 @@ static void test_metrics_on_the_main_job(void **state)
     assert_int_equal(http(web_port, "GET", "/nothing-here", NULL), 404);
     assert_int_equal(http(web_port, "POST", "/metrics", NULL), 405);
     stop_engine();
+}
+
+/* The value of the first series a PromQL query (URL-encoded) returns from
+ * Prometheus's HTTP API on port; -1 if none (yet). */
+static double promql(int port, const char *query)
+{
+    char path[512], *b = NULL;
+    snprintf(path, sizeof path, "/api/v1/query?query=%s", query);
+    double v = -1;
+    if (http(port, "GET", path, &b) == 200) {
+        json_t *j = json_loads(b, 0, NULL);
+        json_t *r = json_object_get(json_object_get(j, "data"), "result");
+        const char *s = json_string_value(json_array_get(
+            json_object_get(json_array_get(r, 0), "value"), 1));
+        if (s)
+            v = atof(s);
+        json_decref(j);
+    }
+    free(b);
+    return v;
 }
 
 /* A real Prometheus server scrapes the engine every second; a PromQL query
@@ -359,39 +389,13 @@ static void test_prometheus_scrapes_it(void **state)
         _exit(127);
     }
     /* the query: the engine's events as Prometheus scraped them */
-    char q[256];
-    snprintf(q, sizeof q, "/api/v1/query?query=nexus_engine_events_total%%7Bjob%%3D%%22nexus%%22%%7D");
     double got = -1;
     int64_t t0 = now_ms();
-    while (got <= 0 && now_ms() - t0 < 60000) {
-        char *b = NULL;
-        if (http(prom_port, "GET", q, &b) == 200) {
-            json_t *j = json_loads(b, 0, NULL);
-            json_t *r = json_object_get(json_object_get(j, "data"), "result");
-            const char *v = json_string_value(json_array_get(
-                json_object_get(json_array_get(r, 0), "value"), 1));
-            if (v)
-                got = atof(v);
-            json_decref(j);
-        }
-        free(b);
-        if (got <= 0)
-            pump(&P, "(never)", 250);
-    }
+    while ((got = promql(prom_port, "nexus_engine_events_total%7Bjob%3D%22nexus%22%7D")) <= 0 &&
+           now_ms() - t0 < 60000)
+        pump(&P, "(never)", 250);
     /* and the scrape itself was healthy: up == 1 */
-    char *b = NULL;
-    double up = -1;
-    if (http(prom_port, "GET", "/api/v1/query?query=up%7Bjob%3D%22nexus%22%7D", &b) == 200) {
-        json_t *j = json_loads(b, 0, NULL);
-        const char *v = json_string_value(json_array_get(
-            json_object_get(json_array_get(json_object_get(json_object_get(j, "data"), "result"),
-                                           0),
-                            "value"),
-            1));
-        up = v ? atof(v) : -1;
-        json_decref(j);
-    }
-    free(b);
+    double up = promql(prom_port, "up%7Bjob%3D%22nexus%22%7D");
     kill(prom, SIGTERM);
     waitpid(prom, NULL, 0);
     print_message("# Prometheus scraped nexus_engine_events_total = %.0f, up = %.0f\n", got, up);
@@ -407,37 +411,22 @@ static void test_health_follows_the_feed(void **state)
     (void)state;
     write_config(2, 0);
     start(NULL);
-    int64_t t0 = now_ms();
-    while (health(NULL) != 200 && now_ms() - t0 < 20000)
-        pump(&P, "(never)", 100);
-    assert_int_equal(health(NULL), 200);
+    assert_int_equal(wait_health(200, 20000, NULL), 200);
     char path[128];
     snprintf(path, sizeof path, "/_replay/fault?kind=stall&ms=8000");
     assert_int_equal(http(replay_port, "GET", path, NULL), 200);
-    char *b = NULL;
-    int st = 0;
-    t0 = now_ms();
-    while ((st = health(&b)) != 503 && now_ms() - t0 < 7000) {
-        free(b);
-        b = NULL;
-        pump(&P, "(never)", 100);
-    }
-    assert_int_equal(st, 503);
-    json_t *h = json_loads(b, 0, NULL);
-    assert_non_null(h);
+    int64_t t0 = now_ms();
+    json_t *h = NULL;
+    assert_int_equal(wait_health(503, 7000, &h), 503);
     assert_string_equal(json_string_value(json_object_get(h, "status")), "not_ready");
     json_t *fd = json_array_get(json_object_get(h, "feeds"), 0);
     assert_true(json_is_false(json_object_get(fd, "fresh")));
     assert_true(json_real_value(json_object_get(fd, "last_event_age_s")) >= 2.0);
     assert_true(json_is_true(json_object_get(json_object_get(h, "engine"), "alive")));
     json_decref(h);
-    free(b);
     print_message("# 503 after %lld ms of stall\n", (long long)(now_ms() - t0));
     /* the stream comes back: ready again */
-    t0 = now_ms();
-    while ((st = health(NULL)) != 200 && now_ms() - t0 < 20000)
-        pump(&P, "(never)", 100);
-    assert_int_equal(st, 200);
+    assert_int_equal(wait_health(200, 20000, NULL), 200);
     stop_engine();
 }
 

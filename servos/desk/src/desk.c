@@ -119,7 +119,7 @@ int nx_desk_set_venue(nx_desk_t *d, uint32_t session, nx_bridge_t *live)
 
 /* A notice for the session's person, in the journal. */
 static void desk_notice(nx_desk_t *d, uint32_t session, uint32_t symbol, uint8_t kind,
-                        int64_t qty, int64_t entry_px, int64_t exit_px)
+                        int64_t qty, int64_t entry_px, int64_t exit_px, int64_t pnl)
 {
     if (!d->journal)
         return;
@@ -134,6 +134,7 @@ static void desk_notice(nx_desk_t *d, uint32_t session, uint32_t symbol, uint8_t
     ev.u.notice.qty = qty;
     ev.u.notice.entry_px = entry_px;
     ev.u.notice.exit_px = exit_px;
+    ev.u.notice.pnl = pnl;
     d->journal(d->ctx, &ev);
 }
 
@@ -205,7 +206,7 @@ static void protect_unknown(nx_desk_t *d, desk_session_t *s, uint32_t symbol, in
             desk_hold(d, s);
             return;
         }
-        desk_notice(d, s->id, symbol, NX_NOTE_POSITION_ADOPTED, qty, entry, trigger);
+        desk_notice(d, s->id, symbol, NX_NOTE_POSITION_ADOPTED, qty, entry, trigger, 0);
         desk_dirty(d, s->id);
         return;
     }
@@ -256,7 +257,7 @@ void nx_desk_venue_position(nx_desk_t *d, uint32_t session, uint32_t symbol, int
             "%s: the venue holds %lld on %s, the engine %lld (qty units): session held until a "
             "person resumes it",
             s->name, (long long)qty, nx_symtab_get(d->symtab, symbol)->name, (long long)mine);
-    desk_notice(d, session, symbol, NX_NOTE_POSITION_MISMATCH, qty, mine, 0);
+    desk_notice(d, session, symbol, NX_NOTE_POSITION_MISMATCH, qty, mine, 0, 0);
     if (qty && !mine && s->live)
         protect_unknown(d, s, symbol, qty);
 }
@@ -706,18 +707,7 @@ static void funding(nx_desk_t *d, uint32_t sym, const nx_ev_mark_t *mk, int64_t 
                 continue;
             nx_position_info_t pi;
             nx_oms_position(d->oms, s->id, sym, &pi);
-            if (d->journal) {
-                nx_event_t ev;
-                memset(&ev, 0, sizeof ev);
-                ev.hdr.type = NX_EV_NOTICE;
-                ev.hdr.symbol = sym;
-                ev.hdr.venue = (uint8_t)nx_symtab_get(d->symtab, sym)->venue;
-                ev.hdr.exch_ns = at_ns;
-                ev.u.notice = (nx_ev_notice_t){.qty = pi.qty, .entry_px = mk->mark_px,
-                                               .exit_px = f->rate_e8, .pnl = -paid,
-                                               .session = s->id, .kind = NX_NOTE_FUNDING};
-                d->journal(d->ctx, &ev);
-            }
+            desk_notice(d, s->id, sym, NX_NOTE_FUNDING, pi.qty, mk->mark_px, f->rate_e8, -paid);
             desk_dirty(d, s->id);
         }
         f->settled_ms = f->next_ms;

@@ -24,7 +24,6 @@ struct nx_web {
     int started;
     int port;
     _Atomic int stop;
-    _Atomic unsigned long long requests;
     char *render; /* the render buffer (web thread) */
 };
 
@@ -39,7 +38,7 @@ typedef struct pss {
     char method[8], path[256], query[512], cookie[1024], csrf[128];
 } pss_t;
 
-static int answer(nx_web_t *w, struct lws *wsi, pss_t *p, int status, const char *type,
+static int answer(struct lws *wsi, pss_t *p, int status, const char *type,
                   const char *body, size_t len, const char *extra)
 {
     p->body = malloc(LWS_PRE + len + 1);
@@ -78,7 +77,6 @@ static int answer(nx_web_t *w, struct lws *wsi, pss_t *p, int status, const char
     }
     if (lws_finalize_write_http_header(wsi, start, &q, end))
         return -1;
-    atomic_fetch_add_explicit(&w->requests, 1, memory_order_relaxed);
     lws_callback_on_writable(wsi);
     return 0;
 }
@@ -100,18 +98,18 @@ static int serve(nx_web_t *w, struct lws *wsi, pss_t *p)
             rs.body = w->render;
             rs.cap = w->o.body_max;
             int status = r->handle(w->o.ctx, &rq, &rs);
-            return answer(w, wsi, p, status, rs.type, w->render, strlen(w->render), rs.headers);
+            return answer(wsi, p, status, rs.type, w->render, strlen(w->render), rs.headers);
         }
         if (strcmp(p->method, "GET") && !p->head) {
             static const char m[] = "only GET and HEAD are served here\n";
-            return answer(w, wsi, p, 405, "text/plain", m, sizeof m - 1, NULL);
+            return answer(wsi, p, 405, "text/plain", m, sizeof m - 1, NULL);
         }
         const char *type = "text/plain; charset=utf-8";
         int status = r->render(w->o.ctx, w->render, w->o.body_max, &type);
-        return answer(w, wsi, p, status, type, w->render, strlen(w->render), NULL);
+        return answer(wsi, p, status, type, w->render, strlen(w->render), NULL);
     }
     static const char nf[] = "not found\n";
-    return answer(w, wsi, p, 404, "text/plain", nf, sizeof nf - 1, NULL);
+    return answer(wsi, p, 404, "text/plain", nf, sizeof nf - 1, NULL);
 }
 
 static int on_request(nx_web_t *w, struct lws *wsi, pss_t *p, const char *path)
@@ -125,7 +123,7 @@ static int on_request(nx_web_t *w, struct lws *wsi, pss_t *p, const char *path)
         snprintf(p->method, sizeof p->method, "POST");
     else {
         static const char m[] = "method not served here\n";
-        return answer(w, wsi, p, 405, "text/plain", m, sizeof m - 1, NULL);
+        return answer(wsi, p, 405, "text/plain", m, sizeof m - 1, NULL);
     }
     if (lws_hdr_copy(wsi, p->query, sizeof p->query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
         p->query[0] = 0;
@@ -273,11 +271,6 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
 int nx_web_port(const nx_web_t *w)
 {
     return w->port;
-}
-
-unsigned long long nx_web_requests(const nx_web_t *w)
-{
-    return atomic_load_explicit(&((nx_web_t *)w)->requests, memory_order_relaxed);
 }
 
 void nx_web_stop(nx_web_t *w)

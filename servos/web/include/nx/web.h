@@ -67,8 +67,6 @@ typedef struct nx_web_opts {
 int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap);
 /* The port it listens on. */
 int nx_web_port(const nx_web_t *w);
-/* Requests answered so far (any thread). */
-unsigned long long nx_web_requests(const nx_web_t *w);
 /* Stops the thread, closes every connection and frees it (NULL: nothing). */
 void nx_web_stop(nx_web_t *w);
 
