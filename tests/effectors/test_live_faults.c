@@ -528,6 +528,31 @@ static void test_liquidation_during_a_stream_gap(void **state)
     stop();
 }
 
+/* During a stream gap the venue cancels the stop and the target, and then
+ * forgets them, as it does days later with cancelled orders that never
+ * filled (a query answers -2013). Acknowledged once and no longer known,
+ * each is taken as cancelled after three answers a second apart, and the
+ * position is protected again. */
+static void test_venue_forgets_a_cancelled_stop(void **state)
+{
+    (void)state;
+    start(&FAST);
+    wait_streams();
+    trade(PX);
+    enter(1, NX_SIDE_BUY, SL, TP);
+    books(1, QTY, PROTECT_MS);
+    fault("drop_user", 1, 1000);
+    assert_true(wait_for(stream_down, NULL, 3000));
+    fault("cancel_stop", 1, 0);
+    fault("purge", 1, 0);
+    assert_true(wait_status(1, NX_OS_CANCELLED, 2, 8000));
+    books(1, QTY, PROTECT_MS);
+    nx_vsim_position_t vp;
+    nx_vsim_position(sim, KEY_A, BTC, &vp);
+    assert_int_equal(vp.open_algos, 2); /* the target too */
+    stop();
+}
+
 /* The venue's clock jumps 5 s ahead, past the recvWindow: the first order
  * is refused with -1021, the offset is measured again, the order goes
  * once. */
@@ -783,8 +808,10 @@ static void test_own_orders_lost_in_a_crash(void **state)
     stop();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]); /* one case, for a run over and over */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_reject, teardown),
         cmocka_unit_test_teardown(test_reject_of_the_stop_closes_at_market, teardown),
@@ -801,6 +828,7 @@ int main(void)
         cmocka_unit_test_teardown(test_partial_fills, teardown),
         cmocka_unit_test_teardown(test_liquidation, teardown),
         cmocka_unit_test_teardown(test_liquidation_during_a_stream_gap, teardown),
+        cmocka_unit_test_teardown(test_venue_forgets_a_cancelled_stop, teardown),
         cmocka_unit_test_teardown(test_clock_skew, teardown),
         cmocka_unit_test_teardown(test_cancel_all_both_kinds, teardown),
         cmocka_unit_test_teardown(test_margin_type, teardown),

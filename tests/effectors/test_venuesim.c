@@ -726,13 +726,61 @@ static void test_stream_faults(void **state)
     stop();
 }
 
+/* A cancelled conditional order stays queryable when the next one takes a
+ * slot (as on the venue); "purge" forgets it as the venue does days
+ * later: "does not exist". */
+static void test_finished_orders_stay_queryable(void **state)
+{
+    (void)state;
+    start(0, 0);
+    trade(6000000);
+    wire_resp_t r;
+    assert_int_equal(rest("POST", "/fapi/v1/algoOrder",
+                          "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=STOP_MARKET&"
+                          "triggerPrice=50000&closePosition=true&clientAlgoId=a1",
+                          KEY_A, key_a, 0, 5000, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    done(&r);
+    assert_int_equal(
+        rest("DELETE", "/fapi/v1/algoOrder", "clientAlgoId=a1", KEY_A, key_a, 0, 5000, &r), 0);
+    assert_int_equal(r.status, 200);
+    done(&r);
+    assert_int_equal(rest("POST", "/fapi/v1/algoOrder",
+                          "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=STOP_MARKET&"
+                          "triggerPrice=51000&closePosition=true&clientAlgoId=a2",
+                          KEY_A, key_a, 0, 5000, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    done(&r);
+    assert_int_equal(
+        rest("GET", "/fapi/v1/algoOrder", "clientAlgoId=a1", KEY_A, key_a, 0, 5000, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"algoStatus\":\"CANCELED\""));
+    done(&r);
+    fault("purge", 1, 0);
+    assert_int_equal(
+        rest("GET", "/fapi/v1/algoOrder", "clientAlgoId=a1", KEY_A, key_a, 0, 5000, &r), 0);
+    assert_int_equal(code_of(&r), -2013);
+    done(&r);
+    assert_int_equal(
+        rest("GET", "/fapi/v1/algoOrder", "clientAlgoId=a2", KEY_A, key_a, 0, 5000, &r), 0);
+    assert_non_null(strstr(r.body, "\"algoStatus\":\"NEW\""));
+    done(&r);
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_authentication), cmocka_unit_test(test_round_trip_money),
-        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_ws_api),
-        cmocka_unit_test(test_quotas),         cmocka_unit_test(test_lost_answers),
+        cmocka_unit_test(test_authentication),
+        cmocka_unit_test(test_round_trip_money),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_ws_api),
+        cmocka_unit_test(test_quotas),
+        cmocka_unit_test(test_lost_answers),
         cmocka_unit_test(test_stream_faults),
+        cmocka_unit_test(test_finished_orders_stay_queryable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

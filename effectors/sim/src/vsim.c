@@ -1165,10 +1165,20 @@ static void op_algo_place(nx_vsim_t *s, vs_req_t *r, vs_resp_t *out)
         vs_fail(out, 400, s->f_reject_code ? s->f_reject_code : -2019, "Margin is insufficient.");
         return;
     }
+    /* a free slot, else the one finished longest ago: as on the venue, a
+     * cancelled or finished algo order stays queryable for a while (taking
+     * the first finished one forgot a stop cancelled a moment before, and
+     * its query said "does not exist") */
     vs_algo_t *slot = NULL;
-    for (int i = 0; i < VS_ALGOS && !slot; i++)
-        if (!s->algos[i].used || s->algos[i].status != VS_A_NEW)
-            slot = &s->algos[i];
+    for (int i = 0; i < VS_ALGOS; i++) {
+        vs_algo_t *o = &s->algos[i];
+        if (!o->used) {
+            slot = o;
+            break;
+        }
+        if (o->status != VS_A_NEW && (!slot || o->update_ms < slot->update_ms))
+            slot = o;
+    }
     if (!slot) {
         vs_fail(out, 503, -1008, "Server is currently overloaded with other requests.");
         return;
@@ -1712,6 +1722,20 @@ static int fault_locked(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, i
                 algo_cancelled(s, &s->algos[i], "Order cancelled by the system.");
             }
         flush_held(s);
+    } else if (!strcmp(kind, "purge")) {
+        /* what the venue drops after days: cancelled or expired orders
+         * with no fill, and conditional orders cancelled or expired */
+        for (int i = 0; i < VS_ORDERS; i++) {
+            vs_order_t *o = &s->orders[i];
+            if (o->used && (o->status == VS_CANCELED || o->status == VS_EXPIRED) && !o->cum_qty)
+                o->used = 0;
+        }
+        for (int i = 0; i < VS_ALGOS; i++) {
+            vs_algo_t *g = &s->algos[i];
+            if (g->used && (g->status == VS_A_CANCELED || g->status == VS_A_EXPIRED ||
+                            g->status == VS_A_REJECTED))
+                g->used = 0;
+        }
     } else if (!strcmp(kind, "partial"))
         s->f_partial += n;
     else if (!strcmp(kind, "liquidate")) {
@@ -1726,8 +1750,9 @@ static int fault_locked(nx_vsim_t *s, const char *kind, int64_t n, int64_t ms, i
         s->f_429_ms = ms > 0 ? ms : 1000;
     } else {
         snprintf(why, cap,
-                 "unknown fault '%s' (clear, reject, unknown, timeout, timeout_algo, slow, drop_user, mute_user, expire_key, "
-                 "duplicate, reorder, cancel_stop, partial, liquidate, skew, http429)",
+                 "unknown fault '%s' (clear, reject, unknown, timeout, timeout_algo, slow, "
+                 "drop_user, mute_user, expire_key, "
+                 "duplicate, reorder, cancel_stop, purge, partial, liquidate, skew, http429)",
                  kind);
         rc = NX_EINVAL;
     }
@@ -1757,10 +1782,10 @@ static int64_t mono_ms(void)
 int nx_vsim_schedule(nx_vsim_t *s, const char *kind, int64_t every_ms, int64_t n, int64_t ms,
                      int code, char *why, size_t cap)
 {
-    static const char *const kinds[] = {"reject",      "unknown",   "timeout",   "timeout_algo",
-                                        "slow",        "drop_user", "mute_user", "expire_key",
-                                        "duplicate",   "reorder",   "cancel_stop", "partial",
-                                        "liquidate",   "skew",      "http429",   NULL};
+    static const char *const kinds[] = {
+        "reject",    "unknown",    "timeout",   "timeout_algo", "slow",        "drop_user",
+        "mute_user", "expire_key", "duplicate", "reorder",      "cancel_stop", "purge",
+        "partial",   "liquidate",  "skew",      "http429",      NULL};
     int known = 0;
     for (int i = 0; kind && kinds[i]; i++)
         known |= !strcmp(kind, kinds[i]);

@@ -71,6 +71,7 @@ _Static_assert(sizeof(cmd_t) <= BL_SLOT, "a command fits its ring slot");
 typedef struct order {
     uint8_t state, algo, amending, cancel_sent, sends, time_retries;
     uint8_t adopted;   /* stored before a restart, not sent by this process */
+    uint8_t missing;   /* queries in a row the venue answered "does not exist" */
     uint8_t modifying; /* a LIMIT order's new price or quantity to send (order.modify) */
     uint32_t session, symbol;
     uint64_t clid, venue_id;
@@ -1005,6 +1006,7 @@ static void fills_from_trades(nx_bnlive_t *b, order_t *o, json_t *arr)
  * adapter sent or queried. */
 static void order_result(nx_bnlive_t *b, order_t *o, json_t *res, uint8_t kind)
 {
+    o->missing = 0;
     uint8_t st = o->algo ? algo_status_of(json_string_value(json_object_get(res, "algoStatus")))
                          : status_of(json_string_value(json_object_get(res, "status")));
     json_t *id = json_object_get(res, o->algo ? "algoId" : "orderId");
@@ -1310,6 +1312,22 @@ static void answer(nx_bnlive_t *b, uint8_t kind, uint32_t idx, uint32_t session,
         o->state = kind == R_PLACE ? ST_QUEUED : o->state;
         act(b, kind == R_PLACE ? ACT_SEND : kind == R_CANCEL ? ACT_CANCEL : ACT_QUERY, idx, 0,
             nx_mono_ns() + 200 * NX_NS_PER_MS);
+    } else if (kind == R_QUERY && code == -2013 && o->state == ST_OPEN && o->venue_id) {
+        /* acknowledged once, and the venue no longer has it: Binance drops
+         * a cancelled or expired order without fills from its records
+         * after days, so a stop it cancelled during a long gap is not
+         * found. Asked three times, a second apart (a query may lag the
+         * order), it is taken as cancelled; a stop is then placed again. */
+        if (++o->missing < 3) {
+            act(b, ACT_QUERY, idx, 0, nx_mono_ns() + NX_NS_PER_SEC);
+        } else {
+            NX_WARN("binance",
+                    "session %u: order %llx is no longer known to the venue: taken "
+                    "as cancelled",
+                    o->session, (unsigned long long)o->clid);
+            o->state = ST_FINAL;
+            update(b, o, NX_OS_CANCELLED, 0);
+        }
     } else if (kind == R_QUERY && code == -2013 && o->state != ST_UNKNOWN) {
         /* asked about an order whose own answer is still to come (a
          * reconciliation after the stream came up): that answer tells */

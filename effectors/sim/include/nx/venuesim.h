@@ -59,6 +59,9 @@
  *   duplicate  the next n user-data events sent twice
  *   reorder    the next n user-data events each sent after the one after it
  *   cancel_stop every resting conditional order cancelled by the venue
+ *   purge      what the venue forgets after days: cancelled or expired
+ *              orders with no fill and cancelled conditional orders, so
+ *              a query for one answers -2013 "Order does not exist."
  *   partial    the next n orders filled in two parts
  *   liquidate  every open position liquidated now ("autoclose-…")
  *   skew       the venue's clock moved by ms (may be negative)
