@@ -913,6 +913,54 @@ typedef struct bt_opts {
 } bt_opts_t;
 
 /* The data, read once (shared by every run of a sweep, forked after). */
+/* Each stream of a file (its name, kind of message and symbol) in time
+ * order; else the first message out of it, with its reason on stderr. */
+static int check_streams(const bt_input_t *in, const char *path)
+{
+    typedef struct {
+        const char *stream;
+        uint8_t kind;
+        uint32_t symbol;
+        int64_t last;
+    } seen_t;
+    seen_t *seen = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (uint64_t k = 0; k < in->n && !rc; k++) {
+        nx_replay_msg_t m;
+        nx_replay_msg(in->r, k, &m);
+        if (!m.raw_ts_ms)
+            continue;
+        size_t j = 0;
+        while (j < n && (seen[j].kind != m.kind || seen[j].symbol != m.symbol ||
+                         strcmp(seen[j].stream, m.stream)))
+            j++;
+        if (j == n) {
+            if (n == cap) {
+                seen_t *g = realloc(seen, (cap = cap ? cap * 2 : 16) * sizeof *seen);
+                if (!g) {
+                    fprintf(stderr, "nexus backtest: out of memory\n");
+                    rc = NX_ENOMEM;
+                    break;
+                }
+                seen = g;
+            }
+            seen[n++] = (seen_t){m.stream, m.kind, m.symbol, m.raw_ts_ms};
+        } else if (m.raw_ts_ms < seen[j].last) {
+            fprintf(stderr,
+                    "nexus backtest: %s: message %llu is at %lld ms, before an earlier one of "
+                    "its stream (%lld ms): the file is not in time order\n",
+                    path, (unsigned long long)k + 1, (long long)m.raw_ts_ms,
+                    (long long)seen[j].last);
+            rc = NX_EINVAL;
+        } else {
+            seen[j].last = m.raw_ts_ms;
+        }
+    }
+    free(seen);
+    return rc;
+}
+
 static int load_inputs(const bt_opts_t *o, const nx_config_t *cfg, bt_input_t *in)
 {
     nx_venue_t venue = cfg->n_feeds ? cfg->feeds[0].venue : cfg->symbols[0].venue;
@@ -970,22 +1018,15 @@ static int load_inputs(const bt_opts_t *o, const nx_config_t *cfg, bt_input_t *i
         in[i].n = nx_replay_count(in[i].r);
         in[i].path = path;
         in[i].dec.venue = venue;
-        /* time never goes back within a file: a recording out of order is
-         * not what happened, and would not replay as it did */
-        int64_t last = 0;
-        for (uint64_t k = 0; k < in[i].n; k++) {
-            nx_replay_msg_t m;
-            nx_replay_msg(in[i].r, k, &m);
-            if (m.raw_ts_ms && m.raw_ts_ms < last) {
-                fprintf(stderr,
-                        "nexus backtest: %s: message %llu is at %lld ms, before the one ahead of "
-                        "it (%lld ms): the file is not in time order\n",
-                        path, (unsigned long long)k + 1, (long long)m.raw_ts_ms, (long long)last);
-                free(st);
-                return NX_EXIT_CONFIG;
-            }
-            if (m.raw_ts_ms)
-                last = m.raw_ts_ms;
+        /* time never goes back on one of the file's streams: a recording
+         * out of order is not what happened, and would not replay as it
+         * did. Different streams may: a venue's topics arrive up to
+         * seconds apart (a Bybit ticker snapshot carries the time it was
+         * built, older than the trade sent before it), and are taken in
+         * the order they came, as the live path takes them. */
+        if (check_streams(&in[i], path)) {
+            free(st);
+            return NX_EXIT_CONFIG;
         }
     }
     free(st);

@@ -22,6 +22,7 @@
 #include "nx/log.h"
 
 #include <libwebsockets.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -693,7 +694,10 @@ static void send_subscriptions(nx_feed_t *f, leg_t *l)
 {
     char msg[4096];
     if (is_bybit(f)) {
-        /* At most 10 topics per request. */
+        /* Spot takes at most 10 topics per request; linear any number, up
+         * to 21,000 characters per connection (one request while it fits
+         * the message). */
+        int most = f->o.venue == NX_VENUE_BYBIT_SPOT ? 10 : INT_MAX;
         size_t o = 0;
         int n = 0;
         for (uint32_t s = 0; s < nx_symtab_count(f->symtab); s++) {
@@ -705,12 +709,17 @@ static void send_subscriptions(nx_feed_t *f, leg_t *l)
                 if (!(w & b) || !stream_name(f, s, b, name, sizeof name) ||
                     bybit_topic_shared(f, s, b, w, name))
                     continue;
+                if (n && o + strlen(name) + 8 > sizeof l->out[0]) { /* full: send it */
+                    snprintf(msg + o, sizeof msg - o, "]}");
+                    queue_out(l, msg);
+                    n = 0;
+                }
                 if (n == 0)
                     o = (size_t)snprintf(msg, sizeof msg,
                                          "{\"op\":\"subscribe\",\"req_id\":\"%llu\",\"args\":[",
                                          (unsigned long long)++f->req_id);
                 o += (size_t)snprintf(msg + o, sizeof msg - o, "%s\"%s\"", n ? "," : "", name);
-                if (++n == 10) {
+                if (++n == most) {
                     snprintf(msg + o, sizeof msg - o, "]}");
                     queue_out(l, msg);
                     n = 0;
@@ -943,8 +952,11 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             return -1;
         /* Binance drops a connection that sends more than 10 messages a
          * second: keep control messages at most one per 150 ms (the 50 ms
-         * tick asks again while the queue is not empty). */
-        if (l->out_head != l->out_tail && now_ns(f) - l->last_tx_ns < 150 * NX_NS_PER_MS)
+         * tick asks again while the queue is not empty). Bybit and Alpaca
+         * have no such rule: theirs go back to back, so a subscription of
+         * several requests is whole at once. */
+        if (is_binance(f) && l->out_head != l->out_tail &&
+            now_ns(f) - l->last_tx_ns < 150 * NX_NS_PER_MS)
             break;
         if (l->out_head != l->out_tail) {
             l->last_tx_ns = now_ns(f);

@@ -47,6 +47,7 @@ typedef struct candle {
 
 #define MAX_CLIENTS 16
 #define NX_REPLAY_BACKFILL_SETTLE_MS 200
+#define NX_REPLAY_SUB_SETTLE_MS      100
 #define CTL_SLOTS   8
 
 typedef struct pss {
@@ -57,6 +58,7 @@ typedef struct pss {
     int closing;
     int authed;           /* Alpaca */
     int streaming;        /* sending market messages */
+    int64_t stream_from_ns; /* Bybit: not before the subscription is whole */
     char filter[1024];    /* "|stream1|stream2|" requested; empty = all */
     char *ctl[CTL_SLOTS]; /* queued control replies */
     uint32_t ctl_head, ctl_tail;
@@ -1051,6 +1053,9 @@ static void ws_receive(nx_replay_t *r, struct lws *wsi, pss_t *p, const char *in
                                 req, sub ? "subscribe" : "unsubscribe"));
             }
             p->streaming = 1;
+            /* a subscription of several requests (spot: 10 topics each)
+             * comes back to back; none of it misses the data's start */
+            p->stream_from_ns = nx_mono_ns() + NX_REPLAY_SUB_SETTLE_MS * NX_NS_PER_MS;
         }
     } else {
         /* Binance live SUBSCRIBE: acknowledge; the URL already chose streams. */
@@ -1087,8 +1092,8 @@ static int ws_writable(nx_replay_t *r, struct lws *wsi, pss_t *p)
         lws_callback_on_writable(wsi);
         return rc;
     }
-    if (!p->streaming)
-        return 0;
+    if (!p->streaming || nx_mono_ns() < p->stream_from_ns)
+        return 0; /* (the tick wakes us) */
     if (nx_mono_ns() < r->stall_until_ns)
         return 0; /* the tick timer wakes us */
     uint64_t end = live_end(r);
@@ -1384,6 +1389,9 @@ int nx_replay_msg(const nx_replay_t *r, uint64_t i, nx_replay_msg_t *m)
     m->len = r->msgs[i].len;
     m->ts_ms = r->msgs[i].ts_ms;
     m->raw_ts_ms = r->msgs[i].raw_ts_ms;
+    m->stream = r->msgs[i].stream;
+    m->kind = r->msgs[i].kind;
+    m->symbol = r->msgs[i].symbol;
     return 0;
 }
 

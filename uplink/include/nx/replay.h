@@ -126,6 +126,13 @@ typedef struct nx_replay_msg {
     size_t len;
     int64_t ts_ms;     /* its exchange time, filled forward where a frame has none */
     int64_t raw_ts_ms; /* the time it carries (0: none) */
+    /* the stream it came on: a Binance stream name or Bybit topic ("" if
+     * the frame names none), the kind of message and its symbol (ids of
+     * the replay's own table, NX_SYMBOL_NONE if none); one stream's times
+     * never go back, while a venue's streams may arrive seconds apart */
+    const char *stream;
+    uint8_t kind;
+    uint32_t symbol;
 } nx_replay_msg_t;
 uint64_t nx_replay_count(const nx_replay_t *r);
 /* Message i (0 <= i < count). 0 or NX_EINVAL. */
