@@ -1,4 +1,5 @@
-# Nexus container image: multi-stage Debian 12 build, non-root runtime.
+# Nexus container image: multi-stage Debian 12 build (the engine; the
+# dashboard's pages with npm), non-root runtime.
 #   docker build -t nexus .
 #   docker run --rm nexus                      # runs the example config
 #   docker run --rm -v $PWD/my.json:/etc/nexus/nexus.json nexus run --config /etc/nexus/nexus.json
@@ -21,6 +22,17 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNX_WERROR=
  && cp -r config /out/share/nexus/ \
  && mkdir -p /out/share/nexus/tests && cp -r tests/data /out/share/nexus/tests/data
 
+# the dashboard's pages: its npm packages (lock file pinned) and web/dist
+FROM debian:12 AS web
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      nodejs npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /web
+COPY web/package.json web/package-lock.json web/build.mjs ./
+COPY web/src ./src
+RUN npm ci --no-audit --no-fund --loglevel=error && npm run build
+
 FROM debian:12-slim AS runtime
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -30,6 +42,7 @@ RUN apt-get update -qq \
 COPY --from=build /out/bin/nexus /usr/local/bin/nexus
 COPY --from=build /out/lib/nexus /usr/local/lib/nexus
 COPY --from=build /out/share/nexus /usr/local/share/nexus
+COPY --from=web /web/dist /usr/local/share/nexus/web
 RUN mkdir -p /etc/nexus && cp /usr/local/share/nexus/config/nexus.example.json /etc/nexus/nexus.json
 USER nexus
 WORKDIR /var/lib/nexus

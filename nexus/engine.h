@@ -145,6 +145,8 @@ typedef struct nx_engine {
     struct nx_web *web;
     struct nx_web_auth *web_auth; /* sign-in links and sessions (any thread, its own lock) */
     int web_port;
+    struct engine_dash *dash;     /* the dashboard's snapshot and actions (engine_dash.c) */
+    char web_files[512];          /* the folder of its pages, "" if not built */
     _Atomic int64_t beat_mono_ns;         /* engine thread: each pass of its loop */
     int64_t watchdog_ns, watchdog_next;   /* systemd's WATCHDOG=1 period (0: none), engine thread */
     int64_t cur_recv_ns;                  /* engine thread: the market event it is on */
@@ -266,6 +268,31 @@ void engine_ops_order(nx_engine_t *e, const nx_event_t *intent);
 void engine_ops_answer(nx_engine_t *e, const nx_ev_order_update_t *u, int64_t recv_ns);
 void engine_ops_journal(nx_engine_t *e, const nx_event_t *ev);
 void engine_ops_watch(nx_engine_t *e);
+/* engine_dash.c: the dashboard's data and actions.
+ *   engine_dash_publish  engine thread (publish_totals): the sessions' state
+ *   engine_dash_overview web thread: those who may see, as JSON (length or -1)
+ *   engine_dash_act      web thread: an action, run by the service thread
+ *                        as the person's chat command; waits for its answer
+ *   engine_dash_jobs     service thread, each pass: the queued actions */
+typedef struct engine_dash engine_dash_t;
+struct nx_web_identity;
+engine_dash_t *engine_dash_create(uint32_t nsym);
+void engine_dash_destroy(engine_dash_t *d);
+void engine_dash_publish(nx_engine_t *e);
+uint64_t engine_dash_version(nx_engine_t *e);
+int engine_dash_overview(nx_engine_t *e, const struct nx_web_identity *who, char *buf, size_t cap);
+int engine_dash_act(nx_engine_t *e, const struct nx_web_identity *who, uint32_t session,
+                    const char *act, const char *arg, char *said, size_t cap);
+void engine_dash_jobs(nx_engine_t *e);
+/*   engine_dash_candle   engine thread: a closed candle, for the chart
+ *   engine_dash_chart    web thread: a symbol's candles, EMAs, trade marks
+ *   engine_dash_trades   web thread: the closed trades, JSON or CSV */
+void engine_dash_candle(nx_engine_t *e, const nx_event_t *kline);
+int engine_dash_chart(nx_engine_t *e, const struct nx_web_identity *who, const char *symbol,
+                      char *buf, size_t cap);
+int engine_dash_trades(nx_engine_t *e, const struct nx_web_identity *who, uint32_t session,
+                       const char *q, int csv, char *buf, size_t cap);
+
 /* A one-time sign-in link for user (role) into url (the chat layer's
  * /dashboard, service thread): 0 or NX_ENOENT (no web server). */
 int engine_web_link(nx_engine_t *e, int64_t user, int role, char *url, size_t cap);

@@ -178,6 +178,7 @@ void engine_on_candle(void *ctx, const nx_event_t *kline)
             puts(json);
     }
     journal_put(e, kline);
+    engine_dash_candle(e, kline); /* the dashboard's chart */
 }
 
 /* Orders, fills, decisions and approval requests of the desk: to the
@@ -238,6 +239,7 @@ static void publish_totals(nx_engine_t *e)
     atomic_store_explicit(&e->desk_trades, trades, memory_order_relaxed);
     for (int m = 0; m < 3; m++)
         atomic_store_explicit(&e->sessions_by_mode[m], by_mode[m], memory_order_relaxed);
+    engine_dash_publish(e); /* the dashboard's copy */
 }
 
 void engine_on_bad_tick(void *ctx, const nx_event_t *ev, nx_bad_kind_t why, int64_t ref_px)
@@ -375,6 +377,10 @@ void *engine_engine_main(void *arg)
                 break;
             if (e->cortex) /* a quiet market still gets its hot swaps */
                 nx_cortex_poll(e->cortex);
+            if (e->desk && e->dash && nx_mono_ns() >= next_totals) {
+                publish_totals(e); /* the dashboard sees a quiet market too */
+                next_totals = nx_mono_ns() + 200 * NX_NS_PER_MS;
+            }
             continue;
         }
         if (e->desk) /* nothing durable: no new entry (exits and stops run) */
@@ -518,7 +524,7 @@ static void storage_upkeep(nx_engine_t *e)
 void *engine_service_main(void *arg)
 {
     nx_engine_t *e = arg;
-    if (e->tg || e->console) {
+    if (e->tg || e->console || e->dash) { /* the web pages' actions run as chat commands */
         nx_chat_opts_t o = {e->cfg, e->symtab, e->store, e->tg, e->console, engine_chat_host(e)};
         e->chat = nx_chat_create(&o);
         if (e->chat && e->recovery_notes[0]) {
@@ -542,6 +548,7 @@ void *engine_service_main(void *arg)
         }
         if (e->chat)
             nx_chat_poll(e->chat);
+        engine_dash_jobs(e); /* the web pages' actions */
         int n = nx_writer_step(e->writer, (e->chat ? 20 : 100) * NX_NS_PER_MS);
         storage_watch(e);
         storage_upkeep(e);

@@ -26,8 +26,10 @@
 #include "nx/web.h"
 #include "nx/web_auth.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
@@ -508,7 +510,7 @@ static int h_login(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
     }
     snprintf(rs->headers, sizeof rs->headers,
              "Set-Cookie: nx_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s\r\n"
-             "Location: /api/me\r\n",
+             "Location: /ui/\r\n",
              sid, e->cfg->web.session_ttl_s,
              !strncmp(e->cfg->web.public_url, "https:", 6) ? "; Secure" : "");
     snprintf(rs->body, rs->cap, "Signed in.\n");
@@ -553,6 +555,126 @@ static int h_logout(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
     return 200;
 }
 
+/* GET /api/overview: the caller's sessions (owner and admins: everyone's)
+ * with their positions and pending requests, as JSON. */
+static int h_overview(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    nx_web_identity_t who;
+    if (strcmp(rq->method, "GET"))
+        return json_error(rs, 405, "GET only");
+    if (signed_in(e, rq, &who))
+        return json_error(rs, 401, "not signed in");
+    rs->type = "application/json";
+    return engine_dash_overview(e, &who, rs->body, rs->cap) < 0 ? 500 : 200;
+}
+
+/* POST /api/act?session=S&do=ACTION[&arg=WORD], with the session's
+ * X-CSRF-Token: an action on one of the caller's own sessions, as their
+ * chat command would do it; the answer is what chat would have said. */
+static int h_act(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    nx_web_identity_t who;
+    if (strcmp(rq->method, "POST"))
+        return json_error(rs, 405, "POST only");
+    if (signed_in(e, rq, &who))
+        return json_error(rs, 401, "not signed in");
+    if (!rq->csrf[0] || strlen(rq->csrf) != strlen(who.csrf) ||
+        sodium_memcmp(rq->csrf, who.csrf, strlen(who.csrf)))
+        return json_error(rs, 403, "the X-CSRF-Token header is missing or wrong");
+    char sess[16] = "", act[16] = "", arg[32] = "";
+    pick(rq->query, "session", '&', sess, sizeof sess);
+    pick(rq->query, "arg", '&', arg, sizeof arg);
+    if (pick(rq->query, "do", '&', act, sizeof act))
+        return json_error(rs, 400, "say what to do: do=approve, reject, pause, ...");
+    char said[1024] = "";
+    int rc = engine_dash_act(e, &who, (uint32_t)strtoul(sess, NULL, 10), act, arg, said,
+                             sizeof said);
+    if (rc == NX_EPERM)
+        return json_error(rs, 403, "that session is not yours");
+    if (rc == NX_EINVAL)
+        return json_error(rs, 400, "no such action, or its argument is not one word");
+    if (rc)
+        return json_error(rs, 503, "the engine did not answer; try again");
+    json_t *o = json_pack("{s:b, s:s}", "done", 1, "said", said);
+    size_t n = o ? json_dumpb(o, rs->body, rs->cap - 1, JSON_COMPACT) : 0;
+    json_decref(o);
+    if (!n || n >= rs->cap)
+        return 500;
+    rs->body[n] = 0;
+    rs->type = "application/json";
+    return 200;
+}
+
+/* GET /api/chart?symbol=S: candles, EMAs and the caller's trade marks. */
+static int h_chart(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    nx_web_identity_t who;
+    if (strcmp(rq->method, "GET"))
+        return json_error(rs, 405, "GET only");
+    if (signed_in(e, rq, &who))
+        return json_error(rs, 401, "not signed in");
+    char sym[32] = "";
+    pick(rq->query, "symbol", '&', sym, sizeof sym);
+    rs->type = "application/json";
+    int n = engine_dash_chart(e, &who, sym, rs->body, rs->cap);
+    return n == -2 ? json_error(rs, 404, "no such symbol") : n < 0 ? 500 : 200;
+}
+
+/* GET /api/trades[?session=S][&q=TEXT][&format=csv]: the trade journal. */
+static int h_trades(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    nx_web_identity_t who;
+    if (strcmp(rq->method, "GET"))
+        return json_error(rs, 405, "GET only");
+    if (signed_in(e, rq, &who))
+        return json_error(rs, 401, "not signed in");
+    char sess[16] = "", q[64] = "", fmt[8] = "";
+    pick(rq->query, "session", '&', sess, sizeof sess);
+    pick(rq->query, "q", '&', q, sizeof q);
+    pick(rq->query, "format", '&', fmt, sizeof fmt);
+    int csv = !strcmp(fmt, "csv");
+    rs->type = csv ? "text/csv; charset=utf-8" : "application/json";
+    if (csv)
+        snprintf(rs->headers, sizeof rs->headers,
+                 "Content-Disposition: attachment; filename=\"nexus-trades.csv\"\r\n");
+    int n = engine_dash_trades(e, &who, (uint32_t)strtoul(sess, NULL, 10), q, csv, rs->body,
+                               rs->cap);
+    if (n == -2) {
+        rs->headers[0] = 0;
+        return json_error(rs, 403, "that session is not yours");
+    }
+    return n < 0 ? 500 : 200;
+}
+
+/* GET /: the dashboard. */
+static int h_root(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    (void)ctx, (void)rq;
+    snprintf(rs->headers, sizeof rs->headers, "Location: /ui/\r\n");
+    snprintf(rs->body, rs->cap, "The dashboard is at /ui/\n");
+    return 302;
+}
+
+/* The live page (WebSocket): the overview again whenever it changes. */
+static int live_overview(void *ctx, const char *cookie, char *buf, size_t cap)
+{
+    nx_engine_t *e = ctx;
+    nx_web_req_t rq = {"GET", "/live", "", cookie, ""};
+    nx_web_identity_t who;
+    if (signed_in(e, &rq, &who))
+        return -1;
+    return engine_dash_overview(e, &who, buf, cap);
+}
+
+static uint64_t live_version(void *ctx)
+{
+    return engine_dash_version(ctx);
+}
+
 int engine_web_link(nx_engine_t *e, int64_t user, int role, char *url, size_t cap)
 {
     if (!e->web_auth || !e->web)
@@ -576,6 +698,40 @@ int engine_web_link(nx_engine_t *e, int64_t user, int role, char *url, size_t ca
 
 /* ---- life cycle (main thread) ---------------------------------------------------------- */
 
+/* The dashboard's built pages: web.files, else the build's (the source
+ * tree's web/dist), else an installation's (../share/nexus/web beside the
+ * binary). NULL, logged, when none holds index.html. */
+static const char *web_files(const nx_config_t *cfg, char *out, size_t cap)
+{
+    char exe[512] = "", cand[3][512];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    snprintf(cand[0], sizeof cand[0], "%s", cfg->web.files);
+    snprintf(cand[1], sizeof cand[1], "%s", cfg->web.files[0] ? "" : NX_WEB_FILES_DIR);
+    snprintf(cand[2], sizeof cand[2], "%s", cfg->web.files[0] ? "" : exe);
+    if (!cfg->web.files[0])
+        snprintf(cand[2] + strlen(cand[2]), sizeof cand[2] - strlen(cand[2]),
+                 "/../share/nexus/web");
+    for (int i = 0; i < 3; i++) {
+        char index[600];
+        if (!cand[i][0] || strlen(cand[i]) >= cap ||
+            (size_t)snprintf(index, sizeof index, "%.*s/index.html", (int)(sizeof index - 12),
+                             cand[i]) >= sizeof index)
+            continue;
+        if (access(index, R_OK) == 0) {
+            memcpy(out, cand[i], strlen(cand[i]) + 1);
+            return out;
+        }
+    }
+    NX_WARN("web", "the dashboard's pages are not built (%s has no index.html): scripts/dev "
+            "builds them with npm; /metrics, /health and the API are served",
+            cfg->web.files[0] ? cfg->web.files : NX_WEB_FILES_DIR);
+    return NULL;
+}
+
 void engine_web_start(nx_engine_t *e)
 {
     if (!e->cfg->web.host[0])
@@ -589,12 +745,23 @@ void engine_web_start(nx_engine_t *e)
     o.routes[2] = (nx_web_route_t){"/login", NULL, h_login};
     o.routes[3] = (nx_web_route_t){"/api/me", NULL, h_me};
     o.routes[4] = (nx_web_route_t){"/logout", NULL, h_logout};
+    o.routes[5] = (nx_web_route_t){"/api/overview", NULL, h_overview};
+    o.routes[6] = (nx_web_route_t){"/api/act", NULL, h_act};
+    o.routes[7] = (nx_web_route_t){"/", NULL, h_root};
+    o.routes[8] = (nx_web_route_t){"/api/chart", NULL, h_chart};
+    o.routes[9] = (nx_web_route_t){"/api/trades", NULL, h_trades};
     o.ctx = e;
+    o.files_dir = web_files(e->cfg, e->web_files, sizeof e->web_files);
+    o.live = live_overview;
+    o.version = live_version;
+    e->dash = engine_dash_create(nx_symtab_count(e->symtab));
     e->web_auth = nx_web_auth_create(e->cfg->web.link_ttl_s, e->cfg->web.session_ttl_s);
     char err[256];
-    if (!e->web_auth || nx_web_start(&e->web, &o, err, sizeof err)) {
-        if (!e->web_auth)
+    if (!e->web_auth || !e->dash || nx_web_start(&e->web, &o, err, sizeof err)) {
+        if (!e->web_auth || !e->dash)
             snprintf(err, sizeof err, "out of memory");
+        engine_dash_destroy(e->dash);
+        e->dash = NULL;
         NX_WARN("web", "no /metrics and /health: %s (web.listen); the engine trades on", err);
         nx_web_auth_destroy(e->web_auth);
         e->web_auth = NULL;
@@ -602,7 +769,8 @@ void engine_web_start(nx_engine_t *e)
         return;
     }
     e->web_port = nx_web_port(e->web);
-    NX_INFO("web", "serving /metrics and /health on http://%s:%d", o.host, nx_web_port(e->web));
+    NX_INFO("web", "serving /metrics and /health on http://%s:%d (and the dashboard at /ui/)",
+            o.host, nx_web_port(e->web));
 }
 
 void engine_web_stop(nx_engine_t *e)
@@ -611,6 +779,8 @@ void engine_web_stop(nx_engine_t *e)
     e->web = NULL;
     nx_web_auth_destroy(e->web_auth);
     e->web_auth = NULL;
+    engine_dash_destroy(e->dash);
+    e->dash = NULL;
 }
 
 void engine_ops_ready(nx_engine_t *e)

@@ -990,6 +990,7 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         get_str(web, "public_url", cfg->web.public_url, sizeof cfg->web.public_url);
         get_u32(web, "link_ttl_s", &cfg->web.link_ttl_s);
         get_u32(web, "session_ttl_s", &cfg->web.session_ttl_s);
+        get_str(web, "files", cfg->web.files, sizeof cfg->web.files);
     }
     json_t *mk = json_object_get(root, "market");
     if (mk) {

@@ -554,6 +554,10 @@ static const nx_cnode_t web_members[] = {
     {"session_ttl_s", NX_CT_INT,
      "A signed-in browser stays signed in this long after its last request.", "28800", 60,
      2592000, 0, NULL, NULL},
+    {"files", NX_CT_STRING,
+     "The folder of the dashboard's built pages (index.html, app.js, the chart library), served "
+     "under /ui/. \"\" takes the build's own (scripts/dev builds them with npm).",
+     "\"\"", 0, 255, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -589,7 +593,7 @@ static const nx_cnode_t root_members[] = {
      "the main job's replay). A user already stored keeps what the database says.",
      "[]", 0, 64, 0, NULL, &user_elem},
     {"chat", NX_CT_OBJECT, "The Telegram bot.", NULL, 0, 0, 0, NULL, chat_members},
-    {"web", NX_CT_OBJECT, "The engine's HTTP server: Prometheus metrics and health.", NULL, 0, 0,
+    {"web", NX_CT_OBJECT, "The engine's HTTP server: the dashboard, Prometheus metrics and health.", NULL, 0, 0,
      0, NULL, web_members},
     {"recorder", NX_CT_OBJECT,
      "The flight recorder: `nexus run` keeps every market event it takes in rotating event "

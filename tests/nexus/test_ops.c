@@ -569,7 +569,7 @@ static void test_sign_in_by_link(void **state)
     assert_non_null(strstr(line, "HttpOnly"));
     assert_non_null(strstr(line, "SameSite=Strict"));
     assert_non_null(strstr(line, "Path=/"));
-    assert_non_null(strcasestr(h, "location: /api/me"));
+    assert_non_null(strcasestr(h, "location: /ui/"));
     free(h);
     /* the cookie is the owner (user 1), with a CSRF token for actions */
     char hdr[256];

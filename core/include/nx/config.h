@@ -153,6 +153,7 @@ typedef struct nx_config {
         char public_url[256];    /* sign-in links start with it ("" = http://host:port) */
         uint32_t link_ttl_s;     /* a sign-in link is good this long, once */
         uint32_t session_ttl_s;  /* a signed-in browser stays so this long unused */
+        char files[256];         /* the dashboard's built pages ("" = the build's own) */
     } web;
     struct {
         uint32_t market_ring;      /* events, power of two */

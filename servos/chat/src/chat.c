@@ -7,6 +7,7 @@
  */
 #include "chat_int.h"
 
+#include "nx/error.h"
 #include "nx/log.h"
 
 #include <stdio.h>
@@ -107,6 +108,53 @@ void nx_chat_poll(nx_chat_t *b)
             handle_text(b, &who, line);
         free(line);
     }
+}
+
+int nx_chat_web_act(nx_chat_t *b, int64_t user, uint32_t session, const char *act,
+                    const char *arg, char *said, size_t cap)
+{
+    caller_t who = {0};
+    who.chat = CHAT_WEB;
+    who.is_private = 1;
+    who.known = nx_store_user_get(b->store, 0, user, &who.u) == 0;
+    if (!who.known || who.u.role == NX_ROLE_PENDING || who.u.role == NX_ROLE_BANNED)
+        return NX_EPERM;
+    who.user_chat = who.u.chat_id;
+    who.session = session;
+    /* the argument is a word (a request id, a mode, a pair, on/off): no
+     * way to slip another command in */
+    size_t n = arg ? strlen(arg) : 0;
+    if (n > 23)
+        return NX_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!((arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= 'A' && arg[i] <= 'Z') ||
+              (arg[i] >= '0' && arg[i] <= '9')))
+            return NX_EINVAL;
+    static const struct {
+        const char *act, *line;
+        int takes; /* 1: the argument is needed */
+    } acts[] = {{"approve", "ap:", 1},   {"reject", "rj:", 1},          {"pause", "/pause", 0},
+                {"resume", "/resume", 0}, {"reset", "/reset", 0},        {"mode", "/mode ", 1},
+                {"close", "/forceexit ", 1}, {"closeall", "/forceexit all", 0},
+                {"killswitch", "/killswitch ", 1}};
+    char line[64] = "";
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0] && !line[0]; i++)
+        if (!strcmp(act, acts[i].act) && (!acts[i].takes || n))
+            snprintf(line, sizeof line, "%s%s", acts[i].line, acts[i].takes ? arg : "");
+    if (!line[0])
+        return NX_EINVAL;
+    b->web_out = said;
+    b->web_cap = cap;
+    b->web_len = 0;
+    if (cap)
+        said[0] = 0;
+    if (line[0] == '/')
+        handle_text(b, &who, line);
+    else
+        handle_button(b, &who, NULL, line);
+    b->web_out = NULL;
+    b->web_cap = b->web_len = 0;
+    return 0;
 }
 
 nx_chat_t *nx_chat_create(const nx_chat_opts_t *o)

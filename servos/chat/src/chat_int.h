@@ -79,7 +79,13 @@ struct nx_chat {
     nx_event_t *deferred; /* [CHAT_DEFERRED] */
     uint32_t n_deferred;
     uint64_t deferred_lost;
+    /* a web page's action: what would go to the person's chat, as text */
+    char *web_out;
+    size_t web_cap, web_len;
 };
+
+/* the chat a web page's action answers to (never a Telegram chat id) */
+#define CHAT_WEB INT64_MIN
 
 #define CHAT_DEFERRED 1024
 
@@ -190,6 +196,8 @@ int chat_console_start(nx_chat_t *b);
 void chat_console_stop(nx_chat_t *b);
 /* The next line typed, or NULL; the caller frees it. */
 char *chat_console_line(nx_chat_t *b);
+/* HTML as plain text: tags dropped, the four entities undone. */
+void chat_plain(const char *html, char *out, size_t cap);
 void chat_print_plain(const char *html);
 
 #endif /* NX_CHAT_INT_H */

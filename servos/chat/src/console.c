@@ -13,11 +13,10 @@
 #include <unistd.h>
 
 /* Console: HTML to plain text (tags dropped, entities back). */
-void chat_print_plain(const char *html)
+void chat_plain(const char *html, char *out, size_t cap)
 {
-    char out[CHAT_OUT * 2];
     size_t o = 0;
-    for (const char *p = html; *p && o < sizeof out - 2; p++) {
+    for (const char *p = html; cap && *p && o < cap - 2; p++) {
         if (*p == '<') {
             const char *q = strchr(p, '>');
             if (q) {
@@ -42,7 +41,14 @@ void chat_print_plain(const char *html)
         }
         out[o++] = *p;
     }
-    out[o] = 0;
+    if (cap)
+        out[o] = 0;
+}
+
+void chat_print_plain(const char *html)
+{
+    char out[CHAT_OUT * 2];
+    chat_plain(html, out, sizeof out);
     printf("%s\n", out);
     fflush(stdout);
 }

@@ -26,6 +26,15 @@ void chat_put(text_t *t, const char *fmt, ...)
 /* chat 0 is the console, where buttons become lines to type. */
 void chat_say(nx_chat_t *b, int64_t chat, const char *html, const char *keyboard, uint64_t tag)
 {
+    if (chat == CHAT_WEB) { /* a web page's action: its answer, as text */
+        if (b->web_out && b->web_len + 2 < b->web_cap) {
+            if (b->web_len)
+                b->web_out[b->web_len++] = '\n';
+            chat_plain(html, b->web_out + b->web_len, b->web_cap - b->web_len);
+            b->web_len += strlen(b->web_out + b->web_len);
+        }
+        return;
+    }
     if (chat == 0) {
         chat_print_plain(html);
         if (keyboard) { /* buttons become lines to type */

@@ -25,7 +25,16 @@ struct nx_web {
     int port;
     _Atomic int stop;
     char *render; /* the render buffer (web thread) */
+    struct lws_http_mount mount;
+    lws_sorted_usec_list_t tick; /* the live page's look at version() */
+    uint64_t version;
 };
+
+/* A live page's connection: the Cookie header it came with. */
+typedef struct live {
+    char cookie[1024];
+    int sent_once;
+} live_t;
 
 /* One HTTP connection's request (a POST waits for its body's end) and
  * answer, kept until it is written. */
@@ -125,8 +134,19 @@ static int on_request(nx_web_t *w, struct lws *wsi, pss_t *p, const char *path)
         static const char m[] = "method not served here\n";
         return answer(wsi, p, 405, "text/plain", m, sizeof m - 1, NULL);
     }
-    if (lws_hdr_copy(wsi, p->query, sizeof p->query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
-        p->query[0] = 0;
+    /* the arguments, one fragment each (lws_hdr_copy runs them together
+     * with no separator): joined with '&' again */
+    size_t qn = 0;
+    p->query[0] = 0;
+    for (int i = 0; qn + 1 < sizeof p->query; i++) {
+        char frag[512];
+        int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n <= 0)
+            break;
+        qn += (size_t)snprintf(p->query + qn, sizeof p->query - qn, "%s%s", qn ? "&" : "", frag);
+    }
+    if (qn >= sizeof p->query)
+        p->query[0] = 0; /* too long to be one of ours */
     if (lws_hdr_copy(wsi, p->cookie, sizeof p->cookie, WSI_TOKEN_HTTP_COOKIE) < 0)
         p->cookie[0] = 0;
     if (lws_hdr_custom_copy(wsi, p->csrf, sizeof p->csrf, "x-csrf-token:", 13) < 0)
@@ -192,10 +212,55 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return 0;
 }
 
+static int live_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+    (void)in, (void)len;
+    nx_web_t *w = lws_context_user(lws_get_context(wsi));
+    live_t *l = user;
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        if (!w->o.live)
+            return -1;
+        memset(l, 0, sizeof *l);
+        if (lws_hdr_copy(wsi, l->cookie, sizeof l->cookie, WSI_TOKEN_HTTP_COOKIE) < 0)
+            l->cookie[0] = 0;
+        lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        /* the web thread's buffer: connections are written one at a time */
+        char *buf = w->render;
+        int n = w->o.live(w->o.ctx, l->cookie, buf + LWS_PRE, w->o.body_max - LWS_PRE);
+        if (n < 0)
+            return -1; /* not signed in (any more) */
+        l->sent_once = 1;
+        if (lws_write(wsi, (unsigned char *)buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
+            return -1;
+        break;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(pss_t), 4096, 0, NULL, 0},
+    {"nx-live", live_cb, sizeof(live_t), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
+
+/* Every 250 ms: something new for the live pages? */
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    nx_web_t *w = lws_container_of(sul, nx_web_t, tick);
+    uint64_t v = w->o.version ? w->o.version(w->o.ctx) : 0;
+    if (v != w->version) {
+        w->version = v;
+        lws_callback_on_writable_all_protocol(w->ctx, &protocols[1]);
+    }
+    lws_sul_schedule(w->ctx, 0, &w->tick, on_tick, 250 * LWS_US_PER_MS);
+}
 
 static void *web_main(void *arg)
 {
@@ -248,6 +313,14 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
     }
     info.protocols = protocols;
     info.user = w;
+    if (o->files_dir && *o->files_dir) {
+        w->mount.mountpoint = "/ui";
+        w->mount.mountpoint_len = 3;
+        w->mount.origin = o->files_dir;
+        w->mount.def = "index.html";
+        w->mount.origin_protocol = LWSMPRO_FILE;
+        info.mounts = &w->mount;
+    }
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
     w->ctx = lws_create_context(&info);
     struct lws_vhost *vh = w->ctx ? lws_get_vhost_by_name(w->ctx, "default") : NULL;
@@ -258,6 +331,8 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
         nx_web_stop(w);
         return NX_ESYSTEM;
     }
+    if (o->live)
+        lws_sul_schedule(w->ctx, 0, &w->tick, on_tick, 250 * LWS_US_PER_MS);
     if (pthread_create(&w->th, NULL, web_main, w)) {
         snprintf(err, cap, "cannot start its thread");
         nx_web_stop(w);

@@ -115,6 +115,18 @@ nx_chat_t *nx_chat_create(const nx_chat_opts_t *o);
 void nx_chat_poll(nx_chat_t *c);
 /* A stored journal entry: what a person must be told. */
 void nx_chat_on_event(nx_chat_t *c, const nx_event_t *ev);
+/* A web page's action for a signed-in user on one of their sessions
+ * (service thread): approve or reject (arg: the request id), pause,
+ * resume, reset (the breaker), mode (arg: watcher, copilot or pilot),
+ * close (arg: the pair), closeall, killswitch (arg: on or off; the
+ * owner's). It runs as the person's own chat command or button would,
+ * with the same checks; an approval request's chat message is edited to
+ * show the outcome (the first answer, from either place, wins); what the
+ * chat would have replied goes into said as plain text. 0, NX_EPERM (not
+ * a user who may act), NX_EINVAL (no such action, or an argument that is
+ * not one word). */
+int nx_chat_web_act(nx_chat_t *c, int64_t user, uint32_t session, const char *act,
+                    const char *arg, char *said, size_t cap);
 /* Something for the owner (reconciliation differences found at start). */
 void nx_chat_tell_owner(nx_chat_t *c, const char *html);
 void nx_chat_destroy(nx_chat_t *c);

@@ -6,7 +6,8 @@
  * It serves the routes its caller gives, each answered on the web thread by
  * a render callback (GET and HEAD: the body and the status) or a handler
  * (any method, with the request's arguments, cookie and X-CSRF-Token
- * header, and header lines of its own in the answer). The routes read only
+ * header, and header lines of its own in the answer), files from a folder,
+ * and a live page over WebSocket. The routes read only
  * what other threads publish for them: relaxed counters, snapshots, tables
  * under their own lock. Anything else is 404. A POST's body is read and
  * left aside (at most 64 KiB; actions carry their arguments in the URL).
@@ -17,6 +18,7 @@
 #define NX_WEB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct nx_web nx_web_t;
 
@@ -47,12 +49,17 @@ typedef struct nx_web_resp {
 /* Returns the HTTP status. */
 typedef int (*nx_web_handler_cb)(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs);
 
-#define NX_WEB_MAX_ROUTES 8
+#define NX_WEB_MAX_ROUTES 12
 typedef struct nx_web_route {
     const char *path;         /* exact, e.g. "/metrics" */
     nx_web_render_cb render;  /* GET and HEAD only (405 for the rest), or: */
     nx_web_handler_cb handle; /* any method, with the request's details */
 } nx_web_route_t;
+
+/* A live page over WebSocket (subprotocol "nx-live"): its text for the
+ * connection whose upgrade request carried this Cookie header; the length
+ * written, or -1 (not signed in, or no longer: the connection closes). */
+typedef int (*nx_web_live_cb)(void *ctx, const char *cookie, char *buf, size_t cap);
 
 typedef struct nx_web_opts {
     const char *host;     /* address to bind, "127.0.0.1" */
@@ -60,6 +67,13 @@ typedef struct nx_web_opts {
     size_t body_max;      /* the render buffer, bytes (0: 1 MiB) */
     nx_web_route_t routes[NX_WEB_MAX_ROUTES]; /* up to the first with path NULL */
     void *ctx;            /* for every render */
+    /* files (a built front end) served as they are under /ui/, index.html
+     * for /ui/ itself (libwebsockets' file mount); NULL: none */
+    const char *files_dir;
+    /* the live page: each connection is sent live()'s text when it opens
+     * and again whenever version() changes (looked at every 250 ms) */
+    nx_web_live_cb live;
+    uint64_t (*version)(void *ctx);
 } nx_web_opts_t;
 
 /* Binds and starts the thread. 0, or NX_ESYSTEM with the reason in err
