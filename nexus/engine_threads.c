@@ -333,8 +333,10 @@ static void on_event(nx_engine_t *e, const nx_event_t *ev)
         nx_desk_on_market(e->desk, ev); /* fills and stops first, then new signals */
     if (e->cortex)
         nx_cortex_on_event(e->cortex, ev);
-    if (t == NX_EV_CONTROL)
+    if (t == NX_EV_CONTROL) {
         desk_command(e, &ev->u.control);
+        e->dash_due = 1;
+    }
     if (t == NX_EV_ORDER_UPDATE && e->desk) { /* a live venue's answer */
         engine_ops_answer(e, &ev->u.order, ev->hdr.recv_ns);
         nx_desk_on_order_update(e->desk, ev->hdr.symbol, &ev->u.order);
@@ -404,7 +406,10 @@ void *engine_engine_main(void *arg)
         }
         if (e->cortex)
             nx_cortex_poll(e->cortex); /* hot swaps happen here, between two batches */
-        if (e->desk && nx_mono_ns() >= next_totals) { /* for the progress line */
+        /* for the progress line and the dashboard; at once after a
+         * person's command (an approval shows within the next page push) */
+        if (e->desk && (nx_mono_ns() >= next_totals || e->dash_due)) {
+            e->dash_due = 0;
             publish_totals(e);
             next_totals = nx_mono_ns() + 200 * NX_NS_PER_MS;
         }

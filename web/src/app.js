@@ -19,6 +19,12 @@ function row(cells, head) {
   return tr;
 }
 
+// money as people read it: two decimals (the engine's own has eight)
+function money(v) {
+  const n = parseFloat(v);
+  return Number.isFinite(n) ? n.toFixed(2) : v;
+}
+
 function say(text) {
   document.getElementById('said').textContent = text || '';
 }
@@ -44,6 +50,8 @@ function button(text, cls, fn) {
 function renderSession(s) {
   const box = el('section', null, 'session');
   box.id = 'session-' + s.id;
+  box.dataset.trades = String(s.trades);
+  box.dataset.positions = String(s.positions.length);
   const h = el('h2');
   h.appendChild(el('span', s.name, 'name'));
   h.appendChild(document.createTextNode(' · session ' + s.id + ' · '));
@@ -54,7 +62,7 @@ function renderSession(s) {
   box.appendChild(h);
   const facts = el('div', null, 'facts');
   const pnl = parseFloat(s.pnl);
-  for (const [k, v, c] of [['Equity', s.equity], ['P&L', s.pnl, pnl >= 0 ? 'up' : 'down'],
+  for (const [k, v, c] of [['Equity', money(s.equity)], ['P&L', money(s.pnl), pnl >= 0 ? 'up' : 'down'],
     ['Trades', s.trades], ['Won', s.wins]]) {
     const f = el('span');
     f.appendChild(el('b', k + ': '));
@@ -67,7 +75,7 @@ function renderSession(s) {
     t.appendChild(row(['Pair', 'Side', 'Qty', 'Entry', 'Stop', 'Target', 'Last', 'Unrealised'], true));
     for (const p of s.positions) {
       const tr = row([p.symbol, p.side, p.qty, p.entry, p.stop ?? '—', p.target ?? '—', p.last ?? '—',
-        p.unrealized]);
+        money(p.unrealized)]);
       if (s.mine) {
         const td = el('td');
         td.appendChild(button('Close', 'stop', () => act(s.id, 'close', p.symbol,
@@ -81,7 +89,7 @@ function renderSession(s) {
     box.appendChild(el('p', 'No open position.'));
   }
   if (s.approvals.length) {
-    box.appendChild(el('h3', 'Waiting for your approval'));
+    box.appendChild(el('h3', s.mine ? 'Waiting for your approval' : 'Waiting for its owner\'s approval'));
     for (const a of s.approvals) {
       const line = el('div', null, 'approval');
       line.id = 'approval-' + a.id;
@@ -167,7 +175,8 @@ async function drawJournal() {
   const t = document.getElementById('trades');
   const rows = [row(['Session', 'Pair', 'Side', 'Qty', 'Entry', 'Exit', 'P&L', 'Fees', 'Reason', 'Opened', 'Closed'], true)];
   for (const x of d.trades.slice(0, 500)) {
-    const tr = row([x.session, x.pair, x.side, x.qty, x.entry, x.exit, x.pnl, x.fees, x.reason, x.opened, x.closed]);
+    const tr = row([x.session, x.pair, x.side, x.qty, x.entry, x.exit, money(x.pnl), money(x.fees), x.reason,
+      x.opened, x.closed]);
     tr.className = 'trade ' + (parseFloat(x.pnl) >= 0 ? 'up' : 'down');
     rows.push(tr);
   }

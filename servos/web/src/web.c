@@ -188,8 +188,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         break;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!p || !p->body)
-            return -1;
+        if (!p || !p->body) /* not an answer of ours: a file being sent */
+            return lws_callback_http_dummy(wsi, reason, user, in, len);
         int n = p->head || !p->len
                     ? 0
                     : lws_write(wsi, (unsigned char *)p->body + LWS_PRE, p->len,
@@ -207,7 +207,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         break;
     default:
-        break;
+        /* the file mount's steps (a file sent whole ends its transaction,
+         * so the connection serves the next request) are libwebsockets' */
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
     return 0;
 }
@@ -250,7 +252,7 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* Every 250 ms: something new for the live pages? */
+/* Every 100 ms: something new for the live pages? */
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     nx_web_t *w = lws_container_of(sul, nx_web_t, tick);
@@ -259,7 +261,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
         w->version = v;
         lws_callback_on_writable_all_protocol(w->ctx, &protocols[1]);
     }
-    lws_sul_schedule(w->ctx, 0, &w->tick, on_tick, 250 * LWS_US_PER_MS);
+    lws_sul_schedule(w->ctx, 0, &w->tick, on_tick, 100 * LWS_US_PER_MS);
 }
 
 static void *web_main(void *arg)
@@ -332,7 +334,7 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
         return NX_ESYSTEM;
     }
     if (o->live)
-        lws_sul_schedule(w->ctx, 0, &w->tick, on_tick, 250 * LWS_US_PER_MS);
+        lws_sul_schedule(w->ctx, 0, &w->tick, on_tick, 100 * LWS_US_PER_MS);
     if (pthread_create(&w->th, NULL, web_main, w)) {
         snprintf(err, cap, "cannot start its thread");
         nx_web_stop(w);

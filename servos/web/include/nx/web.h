@@ -71,7 +71,7 @@ typedef struct nx_web_opts {
      * for /ui/ itself (libwebsockets' file mount); NULL: none */
     const char *files_dir;
     /* the live page: each connection is sent live()'s text when it opens
-     * and again whenever version() changes (looked at every 250 ms) */
+     * and again whenever version() changes (looked at every 100 ms) */
     nx_web_live_cb live;
     uint64_t (*version)(void *ctx);
 } nx_web_opts_t;

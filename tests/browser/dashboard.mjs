@@ -1,0 +1,203 @@
+// dashboard.mjs — the dashboard in a real browser (Debian's chromium,
+// driven by playwright-core) on the main job: `nexus run` replaying the
+// bundled BTCUSDT candles, the owner's session in COPILOT mode, the
+// owner's chat on the console (standard input and output).
+//
+//  - signing in: /dashboard at the console gives a one-time link; the link
+//    opens the dashboard, and used again it is refused (403);
+//  - the overview shows the config's three sessions (the owner sees
+//    everyone's); a session named with a <script> tag shows it as text;
+//  - an action without the CSRF token is refused (403), and so is one on
+//    another person's session;
+//  - a COPILOT request approved on the web executes (a position appears)
+//    and the chat's request message is edited to say so; one approved in
+//    the chat leaves the page's queue within 1 s (live over WebSocket);
+//  - the chart draws candles, and entry and exit marks once a trade has
+//    closed; the journal lists it and its CSV has the same rows;
+//  - the page fits a phone's width, and says nothing on its console.
+// A screenshot is kept as the test's artefact.
+//
+//   node dashboard.mjs NEXUS_BINARY SOURCE_DIR PLUGIN_DIR OUT_DIR
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [nexus, src, plugins, out] = process.argv.slice(2);
+if (!out) {
+  console.error('usage: node dashboard.mjs NEXUS_BINARY SOURCE_DIR PLUGIN_DIR OUT_DIR');
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+const dir = mkdtempSync('/tmp/nx-dash-');
+const NAME = '<script>x=1</script>mine';
+const config = {
+  engine: { stats_interval_s: 0 },
+  log: { level: 'info' },
+  data_dir: join(dir, 'data'),
+  web: { listen: '127.0.0.1:0' },
+  symbols: [{ venue: 'binance-usdm', symbol: 'BTCUSDT', tick_size: '0.01', lot_size: '0.00001' }],
+  feeds: [{
+    venue: 'binance-usdm', ws_url: 'wss://fstream.binance.com', rest_url: 'https://fapi.binance.com',
+    streams: ['trades', 'klines'], kline_interval: '15m', stale_s: 0, replay_speed: 20000,
+    replay: join(src, 'tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv'),
+  }],
+  cortex: {
+    timeframes: ['15m', '1h', '4h'], allow_unsigned: true, plugin_dir: plugins,
+    strategies: [{ plugin: 'trend', timeframes: ['15m', '4h'] }, { plugin: 'scalping', timeframes: ['15m'] }],
+  },
+  users: [
+    { id: 1, chat_id: 1001, name: 'owner', role: 'owner' },
+    { id: 2, chat_id: 1002, name: 'alice', role: 'subscriber' },
+    { id: 3, chat_id: 1003, name: 'bob', role: 'subscriber' },
+  ],
+  trading: {
+    slippage_bp: 2, taker_fee_bp: 4, maker_fee_bp: 2,
+    sessions: [
+      { name: NAME, user: 1, mode: 'copilot', equity: '10000', symbols: ['BTCUSDT'], leverage: 2,
+        approval_ttl_s: 86400, approval_drift_bp: 10000, trail_bp: 150 },
+      { name: 'alice', user: 2, mode: 'copilot', equity: '5000', symbols: ['BTCUSDT'] },
+      { name: 'bob', user: 3, mode: 'watcher', equity: '2000' },
+    ],
+  },
+};
+const cfg = join(dir, 'dash.json');
+writeFileSync(cfg, JSON.stringify(config, null, 1));
+
+let failed = 0;
+const fail = (msg) => { console.error(`FAIL: ${msg}`); failed++; };
+const check = (ok, msg) => { if (!ok) fail(msg); };
+
+// nexus, its console on our pipes; what it says, kept to wait on
+const P = spawn(nexus, ['run', '--config', cfg, '--console'], { stdio: ['pipe', 'pipe', 'pipe'] });
+const said = { out: '', err: '' };
+const waiters = [];
+const wake = () => { for (const w of waiters.splice(0)) w(); };
+P.stdout.on('data', (b) => { said.out += b; wake(); });
+P.stderr.on('data', (b) => { said.err += b; wake(); });
+const exited = new Promise((res) => P.on('exit', res));
+
+// Wait until what(said) gives something (the event, not a time); null at the deadline.
+async function until(what, ms, from = 0) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = what(said, from);
+    if (v) return v;
+    const left = end - Date.now();
+    if (left <= 0) return null;
+    await new Promise((res) => { waiters.push(res); setTimeout(res, Math.min(left, 500)); });
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.NX_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+try {
+  const port = await until((s) => s.err.match(/serving \/metrics and \/health on http:\/\/127\.0\.0\.1:(\d+)/)?.[1], 30000);
+  if (!port) throw new Error(`no web server; nexus said:\n${said.err}`);
+  const from = said.out.length;
+  P.stdin.write('/dashboard\n');
+  const link = await until((s) => s.out.slice(from).match(/(http:\/\/127\.0\.0\.1:\d+\/login\?t=[\w-]+)/)?.[1], 20000);
+  if (!link) throw new Error(`no sign-in link at the console:\n${said.out}`);
+
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('requestfailed', (r) => problems.push(`${r.url()}: ${r.failure()?.errorText}`));
+  // (the refusals this test asks for are not the page's)
+  page.on('response', (r) => { if (r.status() >= 400 && !r.url().includes('/api/act')) problems.push(`${r.url()}: ${r.status()}`); });
+  await page.goto(link);
+  check(page.url().endsWith('/ui/'), `signed in at ${page.url()}, not /ui/`);
+  await page.waitForSelector('#session-3', { timeout: 20000 });
+  check(await page.locator('#sessions .session').count() === 3, 'the owner does not see the three sessions');
+  check(await page.locator('#session-1 .name').textContent() === NAME, 'the session name is not shown as written');
+  check(await page.evaluate(() => document.querySelectorAll('#sessions script').length) === 0,
+    'a <script> element came from a session name');
+  check(await page.evaluate(() => typeof window.x) === 'undefined', 'a session name ran as a script');
+  await page.waitForFunction(() => document.getElementById('live').textContent === 'live', null, { timeout: 10000 });
+
+  // the link again: refused
+  const other = await browser.newPage();
+  const again = await other.goto(link);
+  check(again.status() === 403, `a used link answered ${again.status()}`);
+  check((await other.textContent('body')).includes('not valid'), 'a used link is not explained');
+  await other.close();
+
+  // an action without the CSRF token, and one on someone else's session
+  const noToken = await page.evaluate(async () =>
+    (await fetch('/api/act?session=1&do=pause', { method: 'POST' })).status);
+  check(noToken === 403, `an action without its CSRF token answered ${noToken}`);
+  const notMine = await page.evaluate(async () => {
+    const me = await (await fetch('/api/me')).json();
+    const r = await fetch('/api/act?session=2&do=pause', { method: 'POST', headers: { 'X-CSRF-Token': me.csrf } });
+    return r.status;
+  });
+  check(notMine === 403, `an action on another person's session answered ${notMine}`);
+
+  // approved on the web: it executes, and the chat's message says so
+  const first = page.locator('#session-1 .approval').first();
+  await first.waitFor({ timeout: 90000 });
+  const id1 = (await first.getAttribute('id')).replace('approval-', '');
+  const before = said.out.length;
+  await first.locator('button.go').click();
+  await page.waitForFunction(() => document.getElementById('said').textContent.includes('Approved'), null,
+    { timeout: 10000 });
+  check(await until((s) => s.out.slice(before).includes('Approved: the order is on its way'), 10000),
+    'the chat was not told the web approved the request');
+  await page.waitForFunction(() => { // a position, or (at this pace) a trade already closed
+    const b = document.getElementById('session-1');
+    return b && (Number(b.dataset.positions) > 0 || Number(b.dataset.trades) > 0);
+  }, null, { timeout: 20000 });
+  check(await page.locator(`#approval-${id1}`).count() === 0, 'the approved request is still in the queue');
+
+  // approved in the chat: it leaves the page within 1 s
+  const next = page.locator(`#session-1 .approval:not(#approval-${id1})`).first();
+  await next.waitFor({ timeout: 120000 });
+  const id2 = (await next.getAttribute('id')).replace('approval-', '');
+  const t0 = Date.now();
+  P.stdin.write(`!ap:${id2}\n`);
+  await page.locator(`#approval-${id2}`).waitFor({ state: 'detached', timeout: 5000 });
+  const gone = Date.now() - t0;
+  // within 1 s; the sanitizer builds run the engine several times slower
+  const bound = process.env.TSAN_OPTIONS || process.env.ASAN_OPTIONS ? 3000 : 1000;
+  check(gone <= bound, `approved in chat, the page showed it after ${gone} ms`);
+  console.log(`approved in chat: gone from the page after ${gone} ms`);
+
+  // the chart: candles, and a closed trade's entry and exit
+  await page.waitForFunction(() => Number(document.getElementById('chartbox').dataset.markers || 0) >= 2, null,
+    { timeout: 120000 });
+  const candles = Number(await page.getAttribute('#chartbox', 'data-candles'));
+  check(candles >= 50, `the chart has ${candles} candles`);
+  check(await page.locator('#chartbox canvas').count() > 0, 'the chart drew nothing');
+  // the journal: the trade, and its CSV with the same rows
+  await page.waitForSelector('#trades tr.trade', { timeout: 10000 });
+  const rows = await page.locator('#trades tr.trade').count();
+  const csv = await page.evaluate(async () => (await (await fetch('/api/trades?format=csv')).text()));
+  const lines = csv.trim().split('\r\n');
+  check(lines[0].startsWith('session,pair,side,qty,entry,exit,pnl'), `the CSV starts ${lines[0]}`);
+  check(lines.length - 1 >= rows, `the CSV has ${lines.length - 1} trades, the page ${rows}`);
+  await page.screenshot({ path: join(out, 'dashboard.png'), fullPage: true });
+
+  // a phone's width: nothing wider than the screen
+  await page.setViewportSize({ width: 390, height: 844 });
+  // (the chart follows its box once the browser has told it the new size)
+  const fits = await page.waitForFunction(() => document.documentElement.scrollWidth <= 392, null,
+    { timeout: 5000 }).then(() => true, () => false);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(fits, `at 390 px wide the page is ${wide} px wide`);
+  await page.screenshot({ path: join(out, 'dashboard-phone.png'), fullPage: true });
+  const own = problems.filter((m) => !m.includes('status of 403'));
+  check(own.length === 0, `the page said: ${own.join(' | ')}`);
+  console.log(`dashboard: ${candles} candles, ${rows} journal rows; screenshots in ${out}`);
+} catch (e) {
+  fail(e.stack || String(e));
+  console.error(`the console said (last part):\n${said.out.slice(-3000)}`);
+} finally {
+  await browser.close();
+  P.kill('SIGTERM');
+  await exited;
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exitCode = failed ? 1 : 0;
