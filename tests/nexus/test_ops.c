@@ -42,6 +42,7 @@
 #include <sys/un.h>
 
 #include "proc.h"
+#include "../http_client.h"
 
 static const char *nexus_bin;
 static char dir[256], cfg[300];
@@ -159,54 +160,6 @@ static void start_with(char *const env[], int console)
 static void start(char *const env[])
 {
     start_with(env, 0);
-}
-
-/* One HTTP request on loopback with extra header lines (NULL: none); the
- * status, the headers and the body in *head and *body (malloc'd; NULL:
- * not wanted). */
-static int http_full(int port, const char *method, const char *path, const char *extra,
-                     char **head, char **body);
-
-/* One HTTP request on loopback; the status, the body in *body (malloc'd). */
-static int http(int port, const char *method, const char *path, char **body)
-{
-    return http_full(port, method, path, NULL, NULL, body);
-}
-
-static int http_full(int port, const char *method, const char *path, const char *extra,
-                     char **head, char **body)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
-        close(fd);
-        return -1;
-    }
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     "%sContent-Length: 0\r\n\r\n",
-                     method, path, extra ? extra : "");
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    ssize_t k;
-    while ((k = read(fd, buf + len, cap - 1 - len)) > 0)
-        len += (size_t)k;
-    close(fd);
-    buf[len] = 0;
-    int status = 0;
-    sscanf(buf, "HTTP/1.%*d %d", &status);
-    char *b = strstr(buf, "\r\n\r\n");
-    if (body)
-        *body = strdup(b ? b + 4 : "");
-    if (head)
-        *head = strndup(buf, b ? (size_t)(b - buf) : len);
-    free(buf);
-    return status;
 }
 
 /* The value of one series (its full name with labels as written), -1 if absent. */

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 
 #include "tg_fake.h"
+#include "../../http_client.h"
 
 #define OWNER  1000
 #define ALICE  2001
@@ -1082,6 +1083,208 @@ static void test_stop_at_random_moments(void **state)
 /* argv[1] = the nexus binary; argv[2], if given, the tests to run, names
  * separated by commas (CTest runs the file as two halves side by side:
  * each test runs a whole engine and mostly waits on it) */
+/* The web port from the engine's log (dir/nexus.log), waiting for it. */
+static int web_port_of(const char *dir)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/nexus.log", dir);
+    static const char needle[] = "serving /metrics and /health on http://127.0.0.1:";
+    for (int i = 0; i < 2000; i++) {
+        FILE *f = fopen(path, "r");
+        static char buf[1 << 16];
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        const char *at = strstr(buf, needle);
+        if (at)
+            return atoi(at + sizeof needle - 1);
+        usleep(10000);
+    }
+    fail_msg("no web server in %s", path);
+    return -1;
+}
+
+/* GET /api/overview as cookie: the parsed JSON (the caller frees it). */
+static json_t *overview(int port, const char *hdr)
+{
+    char *b = NULL;
+    assert_int_equal(http_full(port, "GET", "/api/overview", hdr, NULL, &b), 200);
+    json_t *o = json_loads(b, 0, NULL);
+    free(b);
+    assert_non_null(o);
+    return o;
+}
+
+/* The overview's session id: 1 if request req is still waiting, 0 if not. */
+static int waiting(json_t *o, json_int_t session, json_int_t req)
+{
+    size_t i, k;
+    json_t *s, *a;
+    json_array_foreach(json_object_get(o, "sessions"), i, s)
+    {
+        if (json_integer_value(json_object_get(s, "id")) != session)
+            continue;
+        json_array_foreach(json_object_get(s, "approvals"), k, a)
+        if (json_integer_value(json_object_get(a, "id")) == req)
+            return 1;
+    }
+    return 0;
+}
+
+/* The request id its Telegram message's Approve button carries. */
+static unsigned request_of(tgf_t *f, int k, int64_t *msg)
+{
+    json_t *btn = json_array_get(
+        json_array_get(
+            json_object_get(json_object_get(f->req[k].body, "reply_markup"), "inline_keyboard"), 0),
+        0);
+    const char *data = json_string_value(json_object_get(btn, "callback_data"));
+    assert_non_null(data);
+    assert_int_equal(strncmp(data, "ap:", 3), 0);
+    *msg = f->req[k].result_id;
+    return (unsigned)strtoul(data + 3, NULL, 10);
+}
+
+/* The dashboard from Telegram: a subscriber's /dashboard in her private
+ * chat gives a one-time link; signed in, she sees her own session only,
+ * and another's trades and actions are refused (403) over raw HTTP; a
+ * COPILOT request she approves on the web executes and its Telegram
+ * message is edited to the outcome; one she approves with the chat's
+ * button leaves the web's queue (within 1 s: the live page's bound). */
+static void test_dashboard_from_telegram(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    tgf_t *f = tgf_start();
+    assert_non_null(f);
+    char dir[] = "/tmp/nx_dash_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg_path[256], cmd[1024], rest[2048];
+    snprintf(cmd, sizeof cmd, "mkdir %s/plugins && cp %s/scalping.so %s/sentinel.so %s/plugins/",
+             dir, NX_PLUGIN_DIR, NX_PLUGIN_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(rest, sizeof rest,
+             ",\"web\":{\"listen\":\"127.0.0.1:0\"},"
+             "\"cortex\":{\"timeframes\":[\"15m\",\"1h\"],\"plugin_dir\":\"%s/plugins\","
+             "\"allow_unsigned\":true,\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":"
+             "[\"15m\"],\"params\":{\"sl_atr\":20,\"tp_atr\":30}}]},"
+             "\"users\":[{\"id\":1,\"chat_id\":%d,\"name\":\"boss\",\"role\":\"owner\"},"
+             "{\"id\":2,\"chat_id\":%d,\"name\":\"alice\",\"role\":\"subscriber\"}],"
+             "\"trading\":{\"sessions\":[{\"name\":\"boss\",\"user\":1,\"mode\":\"pilot\"},"
+             "{\"name\":\"alice\",\"user\":2,\"mode\":\"copilot\",\"approval_ttl_s\":86400,"
+             "\"approval_drift_bp\":10000,\"cooldown_s\":0}]},"
+             "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
+             "\"chat\":{\"api_url\":\"http://127.0.0.1:%d\",\"poll_timeout_s\":1,\"chat_per_s\":30,"
+             "\"global_per_s\":1000}}",
+             dir, OWNER, ALICE, OWNER, f->port);
+    replay_config(dir, 5000, "", rest, cfg_path, sizeof cfg_path);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("NEXUS_TELEGRAM_TOKEN", "4242:FAKE-token", 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execl(nexus_bin, nexus_bin, "run", "--config", cfg_path, (char *)NULL);
+        _exit(127);
+    }
+    child = pid;
+    int at = 0;
+    assert_true(tgf_wait_request(f, &at, "setMyCommands", 0, NULL, 20000) >= 0);
+    int port = web_port_of(dir);
+
+    /* her link, in her private chat; it becomes her cookie */
+    tgf_push_text(f, ALICE, "alice", ALICE, "/dashboard");
+    int kl = expect(f, &at, ALICE, "/login?t=");
+    const char *l = strstr(text_of(f, kl), "/login?t=");
+    char link[128];
+    snprintf(link, sizeof link, "%.*s", (int)strcspn(l, " \n\r<\"'"), l);
+    char *h = NULL;
+    assert_int_equal(http_full(port, "GET", link, NULL, &h, NULL), 303);
+    const char *sc = strcasestr(h, "set-cookie: nx_session=");
+    assert_non_null(sc);
+    char hdr[512], act[700], path[128];
+    snprintf(hdr, sizeof hdr, "Cookie: %.*s\r\n", (int)strcspn(sc + 12, ";\r\n"), sc + 12);
+    free(h);
+    char *b = NULL;
+    assert_int_equal(http_full(port, "GET", "/api/me", hdr, NULL, &b), 200);
+    json_t *me = json_loads(b, 0, NULL);
+    free(b);
+    assert_string_equal(json_string_value(json_object_get(me, "role")), "subscriber");
+    snprintf(act, sizeof act, "%sX-CSRF-Token: %s\r\n", hdr,
+             json_string_value(json_object_get(me, "csrf")));
+    json_decref(me);
+
+    /* her own session only; the owner's is not hers to read or touch */
+    json_t *o = overview(port, hdr);
+    json_t *ss = json_object_get(o, "sessions");
+    assert_int_equal(json_array_size(ss), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ss, 0), "name")),
+                        "alice");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ss, 0), "id")), 2);
+    json_decref(o);
+    assert_int_equal(http_full(port, "GET", "/api/trades?session=1", hdr, NULL, NULL), 403);
+    assert_int_equal(http_full(port, "GET", "/api/trades?session=2", hdr, NULL, NULL), 200);
+    assert_int_equal(http_full(port, "POST", "/api/act?session=1&do=pause", act, NULL, NULL), 403);
+    assert_int_equal(http_full(port, "POST", "/api/act?session=1&do=closeall", act, NULL, NULL),
+                     403);
+    /* her own, without the CSRF token: refused too */
+    assert_int_equal(http_full(port, "POST", "/api/act?session=2&do=pause", hdr, NULL, NULL), 403);
+
+    /* a request approved on the web: the order goes, the chat's message says so */
+    int ar = 0; /* (it may have come before the link) */
+    int kr = expect(f, &ar, ALICE, "Approve <b>");
+    int64_t msg;
+    unsigned id = request_of(f, kr, &msg);
+    snprintf(path, sizeof path, "/api/act?session=2&do=approve&arg=%u", id);
+    assert_int_equal(http_full(port, "POST", path, act, NULL, &b), 200);
+    assert_non_null(strstr(b, "Approved: the order is on its way"));
+    free(b);
+    int ke = 0;
+    ke = tgf_wait_request(f, &ke, "editMessageText", ALICE, "Approved: the order is on its way",
+                          20000);
+    assert_true(ke >= 0);
+    assert_int_equal(json_integer_value(json_object_get(f->req[ke].body, "message_id")), msg);
+    expect(f, &at, ALICE, "Filled:");
+    /* the same request again, from the web: the first answer won */
+    assert_int_equal(http_full(port, "POST", path, act, NULL, &b), 200);
+    assert_non_null(strstr(b, "no longer open"));
+    free(b);
+
+    /* approved with the chat's button: gone from the web's queue */
+    unsigned id2 = 0;
+    for (int tries = 0; tries < 5 && !id2; tries++) {
+        int k2 = expect_within(f, &ar, ALICE, "Approve <b>", 120000);
+        id2 = request_of(f, k2, &msg);
+        o = overview(port, hdr);
+        if (!waiting(o, 2, id2)) /* a newer signal took its place: that one */
+            id2 = 0;
+        json_decref(o);
+    }
+    assert_true(id2 > 0);
+    char data[32];
+    snprintf(data, sizeof data, "ap:%u", id2);
+    int64_t t0 = tgf_now();
+    tgf_push_button(f, ALICE, "alice", ALICE, msg, data);
+    int still = 1;
+    while (still && tgf_now() - t0 < 5000000000LL) {
+        o = overview(port, hdr);
+        still = waiting(o, 2, id2);
+        json_decref(o);
+        if (still)
+            usleep(10000);
+    }
+    assert_false(still);
+    printf("# approved in chat: off the web's queue %lld ms after the press\n",
+           (long long)((tgf_now() - t0) / 1000000));
+    kill(child, SIGTERM);
+    int st;
+    waitpid(child, &st, 0);
+    child = 0;
+    tgf_stop(f);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     static char abs_bin[4096];
@@ -1096,6 +1299,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_feed_problems_to_owner, kill_child),
         cmocka_unit_test(test_console_tells_every_exit),
         cmocka_unit_test_teardown(test_stop_at_random_moments, kill_child),
+        cmocka_unit_test_teardown(test_dashboard_from_telegram, kill_child),
     };
     struct CMUnitTest tests[sizeof all / sizeof all[0]];
     size_t n = 0;
