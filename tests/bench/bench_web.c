@@ -13,14 +13,20 @@
  *                requests a second, the scrapes' p99, and tick-to-order
  *                again — its ratio to the idle figure is the load's cost;
  *   lost         market events dropped on the way (the market ring's
- *                overruns, and the feed's events against the engine's).
+ *                overruns, and the feed's events against the engine's);
+ *   updates      with the paced load again, a signed-in dashboard (the
+ *                link from the console's /dashboard, the live page over
+ *                WebSocket): pause and resume the session 20 times each,
+ *                the time from the click (POST /api/act) to the live page
+ *                showing it: p50/p99 (target: p99 within 1 s).
  *
  *   bench_web
  *
  * Last line: {"bench":"web","scrape_p50_ms":..,"scrape_p99_ms":..,
  * "health_p50_us":..,"health_p99_us":..,"requests_per_s":..,
  * "load_scrape_p99_ms":..,"tto_p50_us_idle":..,"tto_p50_us_load":..,
- * "tto_p90_us_idle":..,"tto_p90_us_load":..,"ratio_tto_load_idle":..,"overruns":..}
+ * "tto_p90_us_idle":..,"tto_p90_us_load":..,"ratio_tto_load_idle":..,"overruns":..,
+ * "update_p50_ms":..,"update_p99_ms":..}
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -240,6 +246,62 @@ static void *read_log(void *arg)
     return NULL;
 }
 
+/* nexus's standard output (its console), read as it comes: the sign-in
+ * link /dashboard prints. */
+static int out_fd = -1;
+static char link_path[160];
+
+static void *read_out(void *arg)
+{
+    (void)arg;
+    static char all[1 << 16];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(out_fd, all + len, sizeof all - 1 - len)) > 0) {
+        len += (size_t)n;
+        all[len] = 0;
+        const char *p = strstr(all, "/login?t=");
+        if (p && !link_path[0] && strcspn(p, " \r\n") < strlen(p)) {
+            pthread_mutex_lock(&mu);
+            snprintf(link_path, sizeof link_path, "%.*s", (int)strcspn(p, " \r\n"), p);
+            pthread_cond_broadcast(&cv);
+            pthread_mutex_unlock(&mu);
+        }
+        if (len > sizeof all / 2) { /* keep the tail */
+            memmove(all, all + len / 2, len - len / 2 + 1);
+            len -= len / 2;
+        }
+    }
+    return NULL;
+}
+
+/* One request on a new connection with header lines of ours; the status,
+ * the headers into head (cap). */
+static int once(const char *method, const char *path, const char *extra, char *head, size_t cap)
+{
+    int fd = dial();
+    if (fd < 0)
+        return -1;
+    char req[1024];
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+                     "Content-Length: 0\r\n\r\n",
+                     method, path, extra ? extra : "");
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t len = 0;
+    ssize_t k;
+    while (len < cap - 1 && (k = read(fd, head + len, cap - 1 - len)) > 0)
+        len += (size_t)k;
+    head[len] = 0;
+    close(fd);
+    int status = 0;
+    sscanf(head, "HTTP/1.%*d %d", &status);
+    return status;
+}
+
 /* ---- the load ---- */
 
 static double pace_s; /* 0: as fast as answered */
@@ -325,23 +387,25 @@ int main(void)
             "      \"max_drawdown_bp\": 10000, \"weekly_loss_bp\": 10000 } ] } }\n",
             dir, NX_SOURCE_DIR_DEFAULT, NX_PLUGIN_DIR);
     fclose(f);
-    int ep[2];
-    if (pipe(ep))
+    int ep[2], op[2], ip[2];
+    if (pipe(ep) || pipe(op) || pipe(ip))
         return 1;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(ep[1], 2);
-        close(ep[0]);
-        close(ep[1]);
-        FILE *o = freopen("/dev/null", "w", stdout);
-        (void)o;
-        execl(NX_NEXUS_BIN, NX_NEXUS_BIN, "run", "--config", cfg, (char *)NULL);
+        dup2(op[1], 1);
+        dup2(ip[0], 0);
+        close(ep[0]), close(ep[1]), close(op[0]), close(op[1]), close(ip[0]), close(ip[1]);
+        execl(NX_NEXUS_BIN, NX_NEXUS_BIN, "run", "--config", cfg, "--console", (char *)NULL);
         _exit(127);
     }
-    close(ep[1]);
+    close(ep[1]), close(op[1]), close(ip[0]);
     err_fd = ep[0];
-    pthread_t log_th;
+    out_fd = op[0];
+    int console = ip[1];
+    pthread_t log_th, out_th;
     pthread_create(&log_th, NULL, read_log, NULL);
+    pthread_create(&out_th, NULL, read_out, NULL);
     /* the port, once the log says it (20 s at most) */
     double deadline = now_s() + 20;
     struct timespec ts = {(time_t)deadline, 0};
@@ -442,10 +506,86 @@ int main(void)
     double fe = series(m, "nexus_feed_events_total{venue=\"binance-usdm\",feed=\"0\"}");
     double ee = series(m, "nexus_engine_events_total");
     printf("market events: feed %.0f, engine %.0f, ring overruns %.0f\n", fe, ee, over);
+    /* updates: signed in, the live page open, with the paced load */
+    double u50 = -1, u99 = -1;
+    if (write(console, "/dashboard\n", 11) == 11) {
+        deadline = now_s() + 20;
+        struct timespec lts = {(time_t)deadline, 0};
+        pthread_mutex_lock(&mu);
+        while (!link_path[0] && now_s() < deadline)
+            pthread_cond_timedwait(&cv, &mu, &lts);
+        pthread_mutex_unlock(&mu);
+    }
+    static char head[1 << 16];
+    char *setc = link_path[0] && once("GET", link_path, NULL, head, sizeof head) == 303
+                     ? strcasestr(head, "set-cookie: nx_session=")
+                     : NULL;
+    char cookie[256] = "", act[512] = "";
+    if (setc)
+        snprintf(cookie, sizeof cookie, "Cookie: %.*s\r\n", (int)strcspn(setc + 12, ";\r\n"),
+                 setc + 12);
+    const char *tok = cookie[0] && once("GET", "/api/me", cookie, head, sizeof head) == 200
+                          ? strstr(head, "\"csrf\":\"")
+                          : NULL;
+    if (tok)
+        snprintf(act, sizeof act, "%sX-CSRF-Token: %.*s\r\n", cookie, (int)strcspn(tok + 8, "\""),
+                 tok + 8);
+    char wsh[512];
+    snprintf(wsh, sizeof wsh, "%sSec-WebSocket-Protocol: nx-live\r\n", cookie);
+    int ws = act[0] ? wire_ws_open_with(web_port, "/live", wsh) : -1;
+    if (ws >= 0) {
+        pace_s = 0.1;
+        pthread_t th[CLIENTS];
+        stop_loads(0);
+        memset(nlat, 0, sizeof nlat);
+        for (long i = 0; i < CLIENTS; i++)
+            pthread_create(&th[i], NULL, client, (void *)i);
+        static double up[40];
+        int nup = 0;
+        for (int i = 0; i < 40; i++) {
+            int pause = i % 2 == 0;
+            double t0 = now_s();
+            if (once("POST", pause ? "/api/act?session=1&do=pause" : "/api/act?session=1&do=resume",
+                     act, head, sizeof head) != 200)
+                break;
+            const char *want = pause ? "\"paused\":true" : "\"paused\":false";
+            int seen = 0;
+            while (!seen && now_s() - t0 < 10) {
+                char *frame = wire_ws_recv(ws, 10000, NULL);
+                if (!frame)
+                    break;
+                seen = strstr(frame, want) != NULL;
+                free(frame);
+            }
+            if (!seen)
+                break;
+            up[nup++] = now_s() - t0;
+        }
+        stop_loads(1);
+        for (int i = 0; i < CLIENTS; i++) {
+            pthread_join(th[i], NULL);
+            free(lat[i]);
+        }
+        close(ws);
+        if (nup == 40) {
+            u50 = pct(up, 40, 0.5) * 1e3;
+            u99 = pct(up, 40, 0.99) * 1e3;
+            printf("updates (%d clients paced, the live page open): click to page p50 %.1f ms, "
+                   "p99 %.1f ms\n",
+                   CLIENTS, u50, u99);
+        } else {
+            printf("updates: only %d of 40 seen on the live page\n", nup);
+        }
+    } else {
+        printf("updates: could not sign in or open the live page\n");
+    }
+    close(console);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     pthread_join(log_th, NULL);
+    pthread_join(out_th, NULL);
     close(err_fd);
+    close(out_fd);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (getenv("NX_BENCH_KEEP"))
@@ -457,8 +597,9 @@ int main(void)
            "\"flood_requests_per_s\":%.0f,\"flood_health_p99_us\":%.0f,"
            "\"tto_p50_us_idle\":%.1f,\"tto_p50_us_load\":%.1f,\"tto_p50_us_flood\":%.1f,"
            "\"tto_p90_us_idle\":%.1f,\"tto_p90_us_load\":%.1f,\"ratio_tto_load_idle\":%.2f,"
-           "\"ratio_tto_flood_idle\":%.2f,\"overruns\":%.0f}\n",
+           "\"ratio_tto_flood_idle\":%.2f,\"overruns\":%.0f,\"update_p50_ms\":%.1f,"
+           "\"update_p99_ms\":%.1f}\n",
            s50, s99, h50[0], h99[0], ls99[0], rps[1], h99[1], i50, l50[0], l50[1], i90, l90[0],
-           i50 > 0 ? l50[0] / i50 : 0, i50 > 0 ? l50[1] / i50 : 0, over);
+           i50 > 0 ? l50[0] / i50 : 0, i50 > 0 ? l50[1] / i50 : 0, over, u50, u99);
     return 0;
 }

@@ -153,17 +153,19 @@ NX_TEST_UNUSED static int wire_http(int port, const char *method, const char *ta
 
 /* ---- WebSocket (RFC 6455): client frames masked, text only ---- */
 
-NX_TEST_UNUSED static int wire_ws_open(int port, const char *path)
+/* The upgrade, with header lines of the caller's (extra: "Name: v\r\n"
+ * each, or NULL). */
+NX_TEST_UNUSED static int wire_ws_open_with(int port, const char *path, const char *extra)
 {
     int fd = wire_connect(port);
     if (fd < 0)
         return -1;
-    char req[1024];
+    char req[2048];
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n",
-                     path);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     path, extra ? extra : "");
     wire_send_all(fd, req, (size_t)n);
     char buf[2048];
     size_t len = 0;
@@ -182,6 +184,11 @@ NX_TEST_UNUSED static int wire_ws_open(int port, const char *path)
         return -1;
     }
     return fd;
+}
+
+NX_TEST_UNUSED static int wire_ws_open(int port, const char *path)
+{
+    return wire_ws_open_with(port, path, NULL);
 }
 
 NX_TEST_UNUSED static int wire_ws_send(int fd, const char *text)
