@@ -42,6 +42,8 @@ typedef struct dash_session {
     int npos, nappr;
     nx_desk_position_t pos[DASH_POS];
     nx_desk_approval_t appr[DASH_APPR];
+    int nlocks;
+    nx_lock_t locks[8];
     nx_trade_closed_t *tr; /* [DASH_TRADES], a ring: the newest tr_n */
     uint32_t tr_n, tr_head, tr_seen; /* tr_seen: the desk's trade count taken */
 } dash_session_t;
@@ -61,7 +63,7 @@ typedef struct dash_job {
     uint32_t session;
     char act[16], arg[24];
     int rc;
-    char said[1024];
+    char said[16384];
 } dash_job_t;
 
 struct engine_dash {
@@ -142,6 +144,7 @@ void engine_dash_publish(nx_engine_t *e)
             continue;
         s->npos = nx_desk_positions(e->desk, id, s->pos, DASH_POS);
         s->nappr = nx_desk_approvals(e->desk, id, s->appr, DASH_APPR);
+        s->nlocks = nx_desk_locks(e->desk, id, s->locks, 8);
         if (s->in.trades > s->tr_seen) { /* the trades closed since the last copy */
             uint32_t want = s->in.trades - s->tr_seen;
             int got = nx_desk_trades(e->desk, id, d->tmp,
@@ -274,6 +277,24 @@ int engine_dash_overview(nx_engine_t *e, const nx_web_identity_t *who, char *buf
             json_object_set_new(x, "expires_ms", json_integer(a->expires_ns / NX_NS_PER_MS));
             json_array_append_new(ap, x);
         }
+        json_t *lk = json_array();
+        for (int k = 0; k < s->nlocks; k++) {
+            const nx_lock_t *l = &s->locks[k];
+            json_t *x = json_object();
+            json_object_set_new(x, "symbol", json_string(l->symbol == NX_SYMBOL_NONE
+                                                             ? "every pair"
+                                                             : sym_name(e, l->symbol)));
+            char why[48]; /* words, not the code: max_positions -> max positions */
+            snprintf(why, sizeof why, "%s", nx_reject_name((nx_reject_t)l->reason));
+            for (char *c = why; *c; c++)
+                *c = *c == '_' ? ' ' : *c;
+            json_object_set_new(x, "why", json_string(why));
+            json_object_set_new(x, "until_ms", l->until_ns == INT64_MAX
+                                                   ? json_null()
+                                                   : json_integer(l->until_ns / NX_NS_PER_MS));
+            json_array_append_new(lk, x);
+        }
+        json_object_set_new(o, "locks", lk);
         json_object_set_new(o, "positions", pos);
         json_object_set_new(o, "approvals", ap);
         json_array_append_new(arr, o);
@@ -307,8 +328,14 @@ int engine_dash_act(nx_engine_t *e, const nx_web_identity_t *who, uint32_t sessi
                     const char *act, const char *arg, char *said, size_t cap)
 {
     engine_dash_t *d = e->dash;
-    /* only one's own sessions; the kill switch for everyone is the owner's */
-    if (strcmp(act, "killswitch") && owner_of(d, session) != who->user)
+    /* only one's own sessions; what is not a session's (the kill switch
+     * for everyone, the feeds, the users, the log) is for the roles chat
+     * gives it to, and chat checks them */
+    static const char *const whole[] = {"killswitch", "health", "users", "logs", NULL};
+    int of_session = 1;
+    for (int i = 0; whole[i]; i++)
+        of_session &= strcmp(act, whole[i]) != 0;
+    if (of_session && owner_of(d, session) != who->user)
         return NX_EPERM;
     pthread_mutex_lock(&d->jmu);
     int k = -1;
@@ -355,7 +382,8 @@ void engine_dash_jobs(nx_engine_t *e)
         }
         if (j->state != 1)
             continue;
-        dash_job_t run = *j;
+        static dash_job_t run; /* (16 KiB: the service thread's, one at a time) */
+        run = *j;
         pthread_mutex_unlock(&d->jmu);
         run.rc = e->chat ? nx_chat_web_act(e->chat, run.user, run.session, run.act, run.arg,
                                            run.said, sizeof run.said)

@@ -19,6 +19,7 @@
  */
 #include "engine.h"
 
+#include "nx/clock.h"
 #include "nx/error.h"
 #include "nx/log.h"
 #include "nx/prom.h"
@@ -28,6 +29,9 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
@@ -512,7 +516,9 @@ static int h_login(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
              "Set-Cookie: nx_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s\r\n"
              "Location: /ui/\r\n",
              sid, e->cfg->web.session_ttl_s,
-             !strncmp(e->cfg->web.public_url, "https:", 6) ? "; Secure" : "");
+             !strncmp(e->cfg->web.public_url, "https:", 6) || e->cfg->web.tls_cert[0]
+                 ? "; Secure"
+                 : "");
     snprintf(rs->body, rs->cap, "Signed in.\n");
     NX_INFO("web", "user %lld signed in to the web pages", (long long)who.user);
     return 303;
@@ -588,7 +594,8 @@ static int h_act(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
     pick(rq->query, "arg", '&', arg, sizeof arg);
     if (pick(rq->query, "do", '&', act, sizeof act))
         return json_error(rs, 400, "say what to do: do=approve, reject, pause, ...");
-    char said[1024] = "";
+    static char said[16384]; /* the web thread's, one request at a time */
+    said[0] = 0;
     int rc = engine_dash_act(e, &who, (uint32_t)strtoul(sess, NULL, 10), act, arg, said,
                              sizeof said);
     if (rc == NX_EPERM)
@@ -650,6 +657,90 @@ static int h_trades(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
     return n < 0 ? 500 : 200;
 }
 
+/* A report's file name as the dashboard may open it: letters, digits,
+ * '.', '-' and '_', ending .html, not starting with '.'. */
+static int report_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len < 6 || len > 200 || n[0] == '.' || strcmp(n + len - 5, ".html"))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)n[i]) && !strchr(".-_", n[i]))
+            return 0;
+    return 1;
+}
+
+/* GET /api/reports: the backtest reports of web.reports, newest first.
+ * GET /api/reports?name=N.html: that report (signed in, either). */
+static int h_reports(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
+{
+    nx_engine_t *e = ctx;
+    nx_web_identity_t who;
+    if (strcmp(rq->method, "GET"))
+        return json_error(rs, 405, "GET only");
+    if (signed_in(e, rq, &who))
+        return json_error(rs, 401, "not signed in");
+    const char *dir = e->cfg->web.reports;
+    char name[256] = "";
+    pick(rq->query, "name", '&', name, sizeof name);
+    if (name[0]) {
+        if (!dir[0] || !report_name_ok(name))
+            return json_error(rs, 404, "no such report");
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return json_error(rs, 404, "no such report");
+        size_t n = fread(rs->body, 1, rs->cap - 1, f);
+        int whole = feof(f);
+        fclose(f);
+        if (!whole)
+            return json_error(rs, 500, "the report is larger than the server sends");
+        rs->body[n] = 0;
+        rs->type = "text/html; charset=utf-8";
+        return 200;
+    }
+    json_t *arr = json_array();
+    DIR *d = dir[0] ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!report_name_ok(de->d_name))
+            continue;
+        char path[600];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &st) || !S_ISREG(st.st_mode))
+            continue;
+        char at[32];
+        nx_utc_format((int64_t)st.st_mtime, at, sizeof at);
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:I}", "name", de->d_name, "bytes",
+                                             (json_int_t)st.st_size, "written", at, "t",
+                                             (json_int_t)st.st_mtime));
+    }
+    if (d)
+        closedir(d);
+    /* newest first */
+    size_t n = json_array_size(arr);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0; j--) {
+            json_t *a = json_array_get(arr, j - 1), *b = json_array_get(arr, j);
+            if (json_integer_value(json_object_get(a, "t")) >=
+                json_integer_value(json_object_get(b, "t")))
+                break;
+            json_incref(a);
+            json_array_set(arr, j - 1, b);
+            json_array_set_new(arr, j, a);
+        }
+    json_t *root = json_pack("{s:o}", "reports", arr);
+    size_t len = json_dumpb(root, rs->body, rs->cap - 1, JSON_COMPACT);
+    json_decref(root);
+    if (!len || len >= rs->cap)
+        return 500;
+    rs->body[len] = 0;
+    rs->type = "application/json";
+    return 200;
+}
+
 /* GET /: the dashboard. */
 static int h_root(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
@@ -690,7 +781,8 @@ int engine_web_link(nx_engine_t *e, int64_t user, int role, char *url, size_t ca
                                                         : n),
                  e->cfg->web.public_url, t);
     } else {
-        snprintf(url, cap, "http://%s:%d/login?t=%s", e->cfg->web.host, e->web_port, t);
+        snprintf(url, cap, "%s://%s:%d/login?t=%s", e->cfg->web.tls_cert[0] ? "https" : "http",
+                 e->cfg->web.host, e->web_port, t);
     }
     sodium_memzero(t, sizeof t);
     return 0;
@@ -750,6 +842,10 @@ void engine_web_start(nx_engine_t *e)
     o.routes[7] = (nx_web_route_t){"/", NULL, h_root};
     o.routes[8] = (nx_web_route_t){"/api/chart", NULL, h_chart};
     o.routes[9] = (nx_web_route_t){"/api/trades", NULL, h_trades};
+    o.routes[10] = (nx_web_route_t){"/api/reports", NULL, h_reports};
+    o.body_max = 8u << 20; /* a backtest report whole */
+    o.tls_cert = e->cfg->web.tls_cert;
+    o.tls_key = e->cfg->web.tls_key;
     o.ctx = e;
     o.files_dir = web_files(e->cfg, e->web_files, sizeof e->web_files);
     o.live = live_overview;
@@ -769,8 +865,8 @@ void engine_web_start(nx_engine_t *e)
         return;
     }
     e->web_port = nx_web_port(e->web);
-    NX_INFO("web", "serving /metrics and /health on http://%s:%d (and the dashboard at /ui/)",
-            o.host, nx_web_port(e->web));
+    NX_INFO("web", "serving /metrics and /health on %s://%s:%d (and the dashboard at /ui/)",
+            e->cfg->web.tls_cert[0] ? "https" : "http", o.host, nx_web_port(e->web));
 }
 
 void engine_web_stop(nx_engine_t *e)

@@ -990,7 +990,19 @@ static void extract(vctx_t *c, json_t *root, nx_config_t *cfg)
         get_str(web, "public_url", cfg->web.public_url, sizeof cfg->web.public_url);
         get_u32(web, "link_ttl_s", &cfg->web.link_ttl_s);
         get_u32(web, "session_ttl_s", &cfg->web.session_ttl_s);
-        get_str(web, "files", cfg->web.files, sizeof cfg->web.files);
+        /* paths: a relative one is in the config's folder */
+        static const char *const paths[] = {"files", "reports", "tls_cert", "tls_key"};
+        char *dst[] = {cfg->web.files, cfg->web.reports, cfg->web.tls_cert, cfg->web.tls_key};
+        c->path[0].key = "web";
+        c->depth = 1;
+        for (int i = 0; i < 4; i++) {
+            json_t *v = json_object_get(web, paths[i]);
+            if (v && json_string_length(v))
+                get_path(c, web, paths[i], dst[i], sizeof cfg->web.files);
+        }
+        if (!cfg->web.tls_cert[0] != !cfg->web.tls_key[0])
+            add_error(c, 0, "tls_cert and tls_key go together: both (HTTPS) or neither");
+        c->depth = 0;
     }
     json_t *mk = json_object_get(root, "market");
     if (mk) {

@@ -558,6 +558,16 @@ static const nx_cnode_t web_members[] = {
      "The folder of the dashboard's built pages (index.html, app.js, the chart library), served "
      "under /ui/. \"\" takes the build's own (scripts/dev builds them with npm).",
      "\"\"", 0, 255, 0, NULL, NULL},
+    {"reports", NX_CT_STRING,
+     "A folder of backtest reports (nexus backtest --report DIR/NAME.html): the dashboard lists "
+     "them and opens them for anyone signed in. \"\" lists none.",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"tls_cert", NX_CT_STRING,
+     "With tls_key: serve HTTPS with this certificate (PEM; the chain after it). Sign-in links "
+     "then start https:// and the cookie is Secure. \"\" serves plain HTTP.",
+     "\"\"", 0, 255, 0, NULL, NULL},
+    {"tls_key", NX_CT_STRING, "The certificate's private key (PEM), read once at start.",
+     "\"\"", 0, 255, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 

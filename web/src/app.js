@@ -29,7 +29,7 @@ function say(text) {
   document.getElementById('said').textContent = text || '';
 }
 
-async function act(session, what, arg, ask) {
+async function act(session, what, arg, ask, out) {
   if (ask && !window.confirm(ask)) return;
   const q = new URLSearchParams({ session: String(session), do: what });
   if (arg !== undefined) q.set('arg', String(arg));
@@ -37,7 +37,8 @@ async function act(session, what, arg, ask) {
     method: 'POST', headers: { 'X-CSRF-Token': csrf }, credentials: 'same-origin',
   });
   const j = await r.json().catch(() => ({}));
-  say(r.ok ? j.said : (j.error || ('refused (' + r.status + ')')));
+  const text = r.ok ? j.said : (j.error || ('refused (' + r.status + ')'));
+  if (out) out.textContent = text; else say(text);
 }
 
 function button(text, cls, fn) {
@@ -87,6 +88,14 @@ function renderSession(s) {
     box.appendChild(t);
   } else {
     box.appendChild(el('p', 'No open position.'));
+  }
+  for (const l of s.locks || []) {
+    const line = el('div', null, 'controls lock');
+    line.appendChild(el('span', 'Locked: ' + l.symbol + ' (' + l.why + ')' +
+      (l.until_ms ? ' until ' + new Date(l.until_ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '')));
+    if (s.mine && l.symbol !== 'every pair')
+      line.appendChild(button('Unlock', '', () => act(s.id, 'unlock', l.symbol, 'Unlock ' + l.symbol + '?')));
+    box.appendChild(line);
   }
   if (s.approvals.length) {
     box.appendChild(el('h3', s.mine ? 'Waiting for your approval' : 'Waiting for its owner\'s approval'));
@@ -217,6 +226,27 @@ function connect() {
   };
 }
 
+async function drawReports() {
+  const r = await fetch('/api/reports', { credentials: 'same-origin' });
+  if (!r.ok) return;
+  const d = await r.json();
+  const ul = document.getElementById('reportlist');
+  if (!d.reports.length) {
+    ul.replaceChildren(el('li', 'None yet: nexus backtest --report into the folder web.reports names.'));
+    return;
+  }
+  ul.replaceChildren(...d.reports.map((x) => {
+    const li = el('li');
+    const a = el('a', x.name);
+    a.href = '/api/reports?name=' + encodeURIComponent(x.name);
+    a.target = '_blank';
+    a.rel = 'noopener';
+    li.appendChild(a);
+    li.appendChild(document.createTextNode(' — ' + x.written + ', ' + Math.round(x.bytes / 1024) + ' KiB'));
+    return li;
+  }));
+}
+
 async function main() {
   const r = await fetch('/api/me', { credentials: 'same-origin' });
   if (!r.ok) {
@@ -231,6 +261,22 @@ async function main() {
     await fetch('/logout', { method: 'POST', headers: { 'X-CSRF-Token': csrf } });
     location.reload();
   });
+  if (me.role === 'owner' || me.role === 'admin') {
+    document.getElementById('ops').hidden = false;
+    document.getElementById('opslink').hidden = false;
+    const out = document.getElementById('opsout');
+    document.getElementById('ops-health').addEventListener('click', () => act(0, 'health', undefined, null, out));
+    document.getElementById('ops-users').addEventListener('click', () => act(0, 'users', undefined, null, out));
+    document.getElementById('ops-logs').addEventListener('click', () => act(0, 'logs', undefined, null, out));
+    if (me.role === 'owner') {
+      const on = document.getElementById('ks-on'), off = document.getElementById('ks-off');
+      on.hidden = off.hidden = false;
+      on.addEventListener('click', () => act(0, 'killswitch', 'on',
+        'Turn the kill switch on: no new entry for anyone, exits still run?', out));
+      off.addEventListener('click', () => act(0, 'killswitch', 'off', 'Turn the kill switch off?', out));
+    }
+  }
+  drawReports();
   document.getElementById('symbol').addEventListener('change', () => drawChart(true));
   document.getElementById('q').addEventListener('input', drawJournal);
   document.getElementById('jsession').addEventListener('change', drawJournal);

@@ -154,6 +154,8 @@ typedef struct nx_config {
         uint32_t link_ttl_s;     /* a sign-in link is good this long, once */
         uint32_t session_ttl_s;  /* a signed-in browser stays so this long unused */
         char files[256];         /* the dashboard's built pages ("" = the build's own) */
+        char reports[256];       /* backtest reports listed on the dashboard ("" = none) */
+        char tls_cert[256], tls_key[256]; /* PEM files: HTTPS ("" = plain HTTP) */
     } web;
     struct {
         uint32_t market_ring;      /* events, power of two */

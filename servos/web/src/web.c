@@ -315,6 +315,11 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
     }
     info.protocols = protocols;
     info.user = w;
+    if (o->tls_cert && *o->tls_cert && o->tls_key && *o->tls_key) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = o->tls_cert;
+        info.ssl_private_key_filepath = o->tls_key;
+    }
     if (o->files_dir && *o->files_dir) {
         w->mount.mountpoint = "/ui";
         w->mount.mountpoint_len = 3;
@@ -323,7 +328,7 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
         w->mount.origin_protocol = LWSMPRO_FILE;
         info.mounts = &w->mount;
     }
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     w->ctx = lws_create_context(&info);
     struct lws_vhost *vh = w->ctx ? lws_get_vhost_by_name(w->ctx, "default") : NULL;
     w->port = vh ? lws_get_vhost_listen_port(vh) : 0;

@@ -118,8 +118,10 @@ void nx_chat_on_event(nx_chat_t *c, const nx_event_t *ev);
 /* A web page's action for a signed-in user on one of their sessions
  * (service thread): approve or reject (arg: the request id), pause,
  * resume, reset (the breaker), mode (arg: watcher, copilot or pilot),
- * close (arg: the pair), closeall, killswitch (arg: on or off; the
- * owner's). It runs as the person's own chat command or button would,
+ * close (arg: the pair), closeall, unlock (arg: the pair), locks; and
+ * what is not a session's: killswitch (arg: on or off; the owner's),
+ * health, users (admins), logs (the owner's latest 40 lines). It runs as
+ * the person's own chat command or button would,
  * with the same checks; an approval request's chat message is edited to
  * show the outcome (the first answer, from either place, wins); what the
  * chat would have replied goes into said as plain text. 0, NX_EPERM (not

@@ -74,6 +74,9 @@ typedef struct nx_web_opts {
      * and again whenever version() changes (looked at every 100 ms) */
     nx_web_live_cb live;
     uint64_t (*version)(void *ctx);
+    /* HTTPS with the project's OpenSSL: a PEM certificate (chain) and its
+     * key; NULL or "": plain HTTP */
+    const char *tls_cert, *tls_key;
 } nx_web_opts_t;
 
 /* Binds and starts the thread. 0, or NX_ESYSTEM with the reason in err
