@@ -44,6 +44,9 @@
 #include "proc.h"
 #include "../http_client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 static const char *nexus_bin;
 static char dir[256], cfg[300];
 static proc_t P;
@@ -65,6 +68,8 @@ static const char *src_dir(void)
 /* The main job's config, its paths absolute, with the web server on any
  * free port and a feed called stale after `stale_s`; `stall` adds the
  * stall test plugin beside scalping. */
+static const char *web_extra = ""; /* more keys of "web" (", \"k\": v") */
+
 static void write_config(int stale_s, int stall)
 {
     snprintf(cfg, sizeof cfg, "%s/nexus.json", dir);
@@ -73,7 +78,7 @@ static void write_config(int stale_s, int stall)
     fprintf(f,
             "{ \"log\": { \"level\": \"info\" }, \"data_dir\": \"%s/data\",\n"
             "  \"engine\": { \"clock\": \"live\" },\n"
-            "  \"web\": { \"listen\": \"127.0.0.1:0\", \"health_stale_s\": %d, \"link_ttl_s\": %d },\n"
+            "  \"web\": { \"listen\": \"127.0.0.1:0\", \"health_stale_s\": %d, \"link_ttl_s\": %d%s },\n"
             "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
             "                   \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\" } ],\n"
             "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"streams\": [\"trades\", \"klines\"],\n"
@@ -88,7 +93,7 @@ static void write_config(int stale_s, int stall)
             "\"owner\" } ],\n"
             "  \"trading\": { \"sessions\": [ { \"name\": \"zelda-session\", \"user\": 1,\n"
             "      \"mode\": \"pilot\", \"equity\": \"10000\", \"cooldown_s\": 0 } ] } }\n",
-            dir, stale_s, link_ttl_s, src_dir(), dir,
+            dir, stale_s, link_ttl_s, web_extra, src_dir(), dir,
             stall ? ", { \"plugin\": \"stall\", \"timeframes\": [\"15m\"] }" : "");
     fclose(f);
     char cmd[1024];
@@ -147,10 +152,13 @@ static void start_with(char *const env[], int console)
         snprintf(name, sizeof name, "%.*s", (int)strcspn(env[i], "="), env[i]);
         unsetenv(name);
     }
-    if (!pump(&P, "serving /metrics and /health on http://127.0.0.1:", 20000))
+    if (!pump(&P, "serving /metrics and /health on http", 20000))
         fail_msg("no web server; nexus said:\n%s", P.ebuf);
-    const char *w = strstr(P.ebuf, "serving /metrics and /health on http://127.0.0.1:");
-    web_port = atoi(w + strlen("serving /metrics and /health on http://127.0.0.1:"));
+    const char *w = strstr(P.ebuf, "serving /metrics and /health on http");
+    pump(&P, "127.0.0.1:", 5000); /* (the rest of the line) */
+    w = strstr(w, "://127.0.0.1:");
+    assert_non_null(w);
+    web_port = atoi(w + strlen("://127.0.0.1:"));
     const char *r = strstr(P.ebuf, " served on 127.0.0.1:");
     assert_non_null(r);
     replay_port = atoi(r + strlen(" served on 127.0.0.1:"));
@@ -574,6 +582,102 @@ static void test_sign_in_by_link(void **state)
     stop_engine();
 }
 
+/* One HTTPS request on loopback, the server's certificate checked against
+ * ca (a PEM file) for the address 127.0.0.1; the status (-1: no TLS), the
+ * headers into *head (malloc'd, or NULL). */
+static int https_full(int port, const char *ca, const char *method, const char *path,
+                      const char *extra, char **head)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(ctx);
+    assert_int_equal(SSL_CTX_load_verify_locations(ctx, ca, NULL), 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(ctx), "127.0.0.1");
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        close(fd);
+        fd = -1;
+    }
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (fd >= 0 && SSL_connect(ssl) == 1) {
+        char req[1024];
+        int n = snprintf(req, sizeof req,
+                         "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+                         "Content-Length: 0\r\n\r\n",
+                         method, path, extra ? extra : "");
+        SSL_write(ssl, req, n);
+        static char buf[1 << 16];
+        size_t len = 0;
+        int k;
+        while (len < sizeof buf - 1 && (k = SSL_read(ssl, buf + len, (int)(sizeof buf - 1 - len))) > 0)
+            len += (size_t)k;
+        buf[len] = 0;
+        sscanf(buf, "HTTP/1.%*d %d", &status);
+        if (head) {
+            char *b = strstr(buf, "\r\n\r\n");
+            *head = strndup(buf, b ? (size_t)(b - buf) : len);
+        }
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    if (fd >= 0)
+        close(fd);
+    return status;
+}
+
+/* HTTPS (web.tls_cert/tls_key, a certificate made here for 127.0.0.1):
+ * the server answers over TLS with that certificate and not in the clear,
+ * the sign-in link starts https:// and its cookie is Secure. */
+static void test_https(void **state)
+{
+    (void)state;
+    char cert[300], key[300], cmd[1200], extra[800];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' 2>/dev/null",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    snprintf(extra, sizeof extra, ", \"tls_cert\": \"%s\", \"tls_key\": \"%s\"", cert, key);
+    web_extra = extra;
+    write_config(60, 0);
+    web_extra = "";
+    start_with(NULL, 1);
+    assert_non_null(strstr(P.ebuf, "serving /metrics and /health on https://127.0.0.1:"));
+    char *h = NULL;
+    assert_int_equal(https_full(web_port, cert, "GET", "/metrics", NULL, &h), 200);
+    free(h);
+    /* in the clear: no answer a browser would take */
+    assert_true(http(web_port, "GET", "/metrics", NULL) != 200);
+    /* the link, and its cookie */
+    long seen = (long)P.olen;
+    assert_int_equal(write(console_in, "/dashboard\n", 11), 11);
+    int64_t t0 = now_ms();
+    while (!strstr(P.obuf + seen, "/login?t=") && now_ms() - t0 < 20000)
+        pump(&P, "(never)", 50);
+    const char *l = strstr(P.obuf + seen, "https://127.0.0.1:");
+    assert_non_null(l);
+    const char *at = strstr(l, "/login?t=");
+    assert_non_null(at);
+    char path[128];
+    snprintf(path, sizeof path, "%.*s", (int)strcspn(at, " \n\r<\""), at);
+    assert_int_equal(https_full(web_port, cert, "GET", path, NULL, &h), 303);
+    const char *sc = strcasestr(h, "set-cookie: nx_session=");
+    assert_non_null(sc);
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(sc, "\r\n"), sc);
+    assert_non_null(strstr(line, "; Secure"));
+    assert_non_null(strstr(line, "HttpOnly"));
+    free(h);
+    close(console_in);
+    console_in = -1;
+    stop_engine();
+}
+
 /* What docker-compose.yml runs is checked as far as this machine can
  * without a container engine: the Nexus config it mounts passes `nexus
  * check-config`, and the Prometheus config it mounts passes `promtool check
@@ -626,6 +730,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_health_follows_the_feed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_systemd_watchdog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_in_by_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https, setup, teardown),
         cmocka_unit_test(test_deploy_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
