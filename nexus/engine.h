@@ -145,9 +145,9 @@ typedef struct nx_engine {
     struct nx_web *web;
     struct nx_web_auth *web_auth; /* sign-in links and sessions (any thread, its own lock) */
     int web_port;
-    struct engine_dash *dash;     /* the dashboard's snapshot and actions (engine_dash.c) */
-    char web_files[512];          /* the folder of its pages, "" if not built */
-    int dash_due;                 /* engine thread: a command came, copy for it now */
+    struct engine_dash *dash;             /* the dashboard's snapshot and actions (engine_dash.c) */
+    char web_files[512];                  /* the folder of its pages, "" if not built */
+    int dash_due;                         /* engine thread: a command came, copy for it now */
     _Atomic int64_t beat_mono_ns;         /* engine thread: each pass of its loop */
     int64_t watchdog_ns, watchdog_next;   /* systemd's WATCHDOG=1 period (0: none), engine thread */
     int64_t cur_recv_ns;                  /* engine thread: the market event it is on */

@@ -44,7 +44,7 @@ typedef struct dash_session {
     nx_desk_approval_t appr[DASH_APPR];
     int nlocks;
     nx_lock_t locks[8];
-    nx_trade_closed_t *tr; /* [DASH_TRADES], a ring: the newest tr_n */
+    nx_trade_closed_t *tr;           /* [DASH_TRADES], a ring: the newest tr_n */
     uint32_t tr_n, tr_head, tr_seen; /* tr_seen: the desk's trade count taken */
 } dash_session_t;
 
@@ -70,8 +70,8 @@ struct engine_dash {
     pthread_mutex_t mu; /* the snapshot */
     uint64_t version;
     uint32_t n;
-    int64_t at_ns;      /* the desk's clock when taken */
-    dash_session_t *s;  /* [NX_CONFIG_MAX_SESSIONS] */
+    int64_t at_ns;          /* the desk's clock when taken */
+    dash_session_t *s;      /* [NX_CONFIG_MAX_SESSIONS] */
     nx_trade_closed_t *tmp; /* [DASH_TRADES]: the engine thread's */
     pthread_mutex_t cmu;    /* the candles */
     dash_series_t *series;  /* [nseries]: one per symbol */
@@ -147,8 +147,8 @@ void engine_dash_publish(nx_engine_t *e)
         s->nlocks = nx_desk_locks(e->desk, id, s->locks, 8);
         if (s->in.trades > s->tr_seen) { /* the trades closed since the last copy */
             uint32_t want = s->in.trades - s->tr_seen;
-            int got = nx_desk_trades(e->desk, id, d->tmp,
-                                     (int)(want < DASH_TRADES ? want : DASH_TRADES));
+            int got =
+                nx_desk_trades(e->desk, id, d->tmp, (int)(want < DASH_TRADES ? want : DASH_TRADES));
             for (int t = 0; t < got; t++) {
                 s->tr[(s->tr_head + s->tr_n) % DASH_TRADES] = d->tmp[t];
                 if (s->tr_n < DASH_TRADES)
@@ -237,8 +237,8 @@ int engine_dash_overview(nx_engine_t *e, const nx_web_identity_t *who, char *buf
         json_object_set_new(o, "name", json_string(s->in.name));
         json_object_set_new(o, "user", json_integer(s->in.user));
         json_object_set_new(o, "mine", json_boolean(s->in.user == who->user));
-        json_object_set_new(o, "mode", json_string((unsigned)s->in.mode < 3 ? MODES[s->in.mode]
-                                                                             : "?"));
+        json_object_set_new(o, "mode",
+                            json_string((unsigned)s->in.mode < 3 ? MODES[s->in.mode] : "?"));
         json_object_set_new(o, "paused", json_boolean(s->in.paused || s->in.held));
         json_object_set_new(o, "kill", json_boolean(s->in.kill || s->in.global_kill));
         json_object_set_new(o, "breaker", json_boolean(s->in.breaker_tripped));
@@ -252,12 +252,11 @@ int engine_dash_overview(nx_engine_t *e, const nx_web_identity_t *who, char *buf
             json_t *x = json_object();
             json_object_set_new(x, "symbol", json_string(sym_name(e, p->symbol)));
             json_object_set_new(x, "side", json_string(p->pos.qty > 0 ? "long" : "short"));
-            json_object_set_new(x, "qty", qty(e, p->symbol, p->pos.qty < 0 ? -p->pos.qty
-                                                                           : p->pos.qty));
+            json_object_set_new(x, "qty",
+                                qty(e, p->symbol, p->pos.qty < 0 ? -p->pos.qty : p->pos.qty));
             json_object_set_new(x, "entry", price(e, p->symbol, p->pos.avg_px));
-            json_object_set_new(x, "stop", price(e, p->symbol, p->pos.trail_stop
-                                                                   ? p->pos.trail_stop
-                                                                   : p->pos.sl));
+            json_object_set_new(
+                x, "stop", price(e, p->symbol, p->pos.trail_stop ? p->pos.trail_stop : p->pos.sl));
             json_object_set_new(x, "target", price(e, p->symbol, p->pos.tp));
             json_object_set_new(x, "last", price(e, p->symbol, p->last_px));
             json_object_set_new(x, "unrealized", money(e, p->pos.unrealized));
@@ -268,8 +267,8 @@ int engine_dash_overview(nx_engine_t *e, const nx_web_identity_t *who, char *buf
             json_t *x = json_object();
             json_object_set_new(x, "id", json_integer(a->id));
             json_object_set_new(x, "symbol", json_string(sym_name(e, a->symbol)));
-            json_object_set_new(x, "side", json_string(a->asked.side == NX_SIDE_BUY ? "buy"
-                                                                                    : "sell"));
+            json_object_set_new(x, "side",
+                                json_string(a->asked.side == NX_SIDE_BUY ? "buy" : "sell"));
             json_object_set_new(x, "qty", qty(e, a->symbol, a->asked.qty));
             json_object_set_new(x, "price", price(e, a->symbol, a->asked.price));
             json_object_set_new(x, "stop", price(e, a->symbol, a->asked.stop_loss));
@@ -281,17 +280,17 @@ int engine_dash_overview(nx_engine_t *e, const nx_web_identity_t *who, char *buf
         for (int k = 0; k < s->nlocks; k++) {
             const nx_lock_t *l = &s->locks[k];
             json_t *x = json_object();
-            json_object_set_new(x, "symbol", json_string(l->symbol == NX_SYMBOL_NONE
-                                                             ? "every pair"
-                                                             : sym_name(e, l->symbol)));
+            json_object_set_new(
+                x, "symbol",
+                json_string(l->symbol == NX_SYMBOL_NONE ? "every pair" : sym_name(e, l->symbol)));
             char why[48]; /* words, not the code: max_positions -> max positions */
             snprintf(why, sizeof why, "%s", nx_reject_name((nx_reject_t)l->reason));
             for (char *c = why; *c; c++)
                 *c = *c == '_' ? ' ' : *c;
             json_object_set_new(x, "why", json_string(why));
-            json_object_set_new(x, "until_ms", l->until_ns == INT64_MAX
-                                                   ? json_null()
-                                                   : json_integer(l->until_ns / NX_NS_PER_MS));
+            json_object_set_new(
+                x, "until_ms",
+                l->until_ns == INT64_MAX ? json_null() : json_integer(l->until_ns / NX_NS_PER_MS));
             json_array_append_new(lk, x);
         }
         json_object_set_new(o, "locks", lk);
@@ -324,8 +323,8 @@ static int64_t owner_of(engine_dash_t *d, uint32_t id)
 }
 
 /* Web thread: queue the action, wait for the service thread's answer. */
-int engine_dash_act(nx_engine_t *e, const nx_web_identity_t *who, uint32_t session,
-                    const char *act, const char *arg, char *said, size_t cap)
+int engine_dash_act(nx_engine_t *e, const nx_web_identity_t *who, uint32_t session, const char *act,
+                    const char *arg, char *said, size_t cap)
 {
     engine_dash_t *d = e->dash;
     /* only one's own sessions; what is not a session's (the kill switch
@@ -471,11 +470,11 @@ int engine_dash_chart(nx_engine_t *e, const nx_web_identity_t *who, const char *
         json_array_append_new(cs, x);
         double close = px_of(e, sym, c->c);
         if (nx_ema_update(&a, close))
-            json_array_append_new(e20, json_pack("{s:I, s:f}", "t", (json_int_t)(c->t_ms / 1000),
-                                                 "v", a.value));
+            json_array_append_new(
+                e20, json_pack("{s:I, s:f}", "t", (json_int_t)(c->t_ms / 1000), "v", a.value));
         if (nx_ema_update(&b, close))
-            json_array_append_new(e50, json_pack("{s:I, s:f}", "t", (json_int_t)(c->t_ms / 1000),
-                                                 "v", b.value));
+            json_array_append_new(
+                e50, json_pack("{s:I, s:f}", "t", (json_int_t)(c->t_ms / 1000), "v", b.value));
     }
     pthread_mutex_unlock(&d->cmu);
     pthread_mutex_lock(&d->mu);
@@ -487,16 +486,16 @@ int engine_dash_chart(nx_engine_t *e, const nx_web_identity_t *who, const char *
             const nx_trade_closed_t *t = &ss->tr[(ss->tr_head + k) % DASH_TRADES];
             if (t->symbol != sym || t->closed_ns / NX_NS_PER_MS < first_ms)
                 continue;
-            json_array_append_new(
-                mk, json_pack("{s:I, s:s, s:s, s:f, s:I}", "t",
-                              (json_int_t)(t->opened_ns / NX_NS_PER_SEC), "kind", "entry", "side",
-                              t->dir > 0 ? "long" : "short", "price", px_of(e, sym, t->entry_px),
-                              "session", (json_int_t)ss->id));
-            json_array_append_new(
-                mk, json_pack("{s:I, s:s, s:s, s:f, s:I}", "t",
-                              (json_int_t)(t->closed_ns / NX_NS_PER_SEC), "kind", "exit", "side",
-                              t->dir > 0 ? "long" : "short", "price", px_of(e, sym, t->exit_px),
-                              "session", (json_int_t)ss->id));
+            json_array_append_new(mk, json_pack("{s:I, s:s, s:s, s:f, s:I}", "t",
+                                                (json_int_t)(t->opened_ns / NX_NS_PER_SEC), "kind",
+                                                "entry", "side", t->dir > 0 ? "long" : "short",
+                                                "price", px_of(e, sym, t->entry_px), "session",
+                                                (json_int_t)ss->id));
+            json_array_append_new(mk, json_pack("{s:I, s:s, s:s, s:f, s:I}", "t",
+                                                (json_int_t)(t->closed_ns / NX_NS_PER_SEC), "kind",
+                                                "exit", "side", t->dir > 0 ? "long" : "short",
+                                                "price", px_of(e, sym, t->exit_px), "session",
+                                                (json_int_t)ss->id));
         }
     }
     pthread_mutex_unlock(&d->mu);
@@ -549,8 +548,8 @@ int engine_dash_trades(nx_engine_t *e, const nx_web_identity_t *who, uint32_t se
             const nx_symbol_t *y = nx_symtab_get(e->symtab, t->symbol);
             char qt[NX_FIXED_FMT_MAX], en[NX_FIXED_FMT_MAX], ex[NX_FIXED_FMT_MAX],
                 pn[NX_FIXED_FMT_MAX], fe[NX_FIXED_FMT_MAX], fu[NX_FIXED_FMT_MAX], t0[32], t1[32];
-            unsigned ms = nx_symtab_get(e->symtab, 0) ? nx_symtab_get(e->symtab, 0)->price_scale
-                                                      : 8;
+            unsigned ms =
+                nx_symtab_get(e->symtab, 0) ? nx_symtab_get(e->symtab, 0)->price_scale : 8;
             nx_fixed_format(t->qty, y ? y->qty_scale : 8, qt, sizeof qt);
             nx_fixed_format(t->entry_px, y ? y->price_scale : 8, en, sizeof en);
             nx_fixed_format(t->exit_px, y ? y->price_scale : 8, ex, sizeof ex);

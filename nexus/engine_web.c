@@ -516,9 +516,8 @@ static int h_login(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
              "Set-Cookie: nx_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s\r\n"
              "Location: /ui/\r\n",
              sid, e->cfg->web.session_ttl_s,
-             !strncmp(e->cfg->web.public_url, "https:", 6) || e->cfg->web.tls_cert[0]
-                 ? "; Secure"
-                 : "");
+             !strncmp(e->cfg->web.public_url, "https:", 6) || e->cfg->web.tls_cert[0] ? "; Secure"
+                                                                                      : "");
     snprintf(rs->body, rs->cap, "Signed in.\n");
     NX_INFO("web", "user %lld signed in to the web pages", (long long)who.user);
     return 303;
@@ -596,8 +595,8 @@ static int h_act(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
         return json_error(rs, 400, "say what to do: do=approve, reject, pause, ...");
     static char said[16384]; /* the web thread's, one request at a time */
     said[0] = 0;
-    int rc = engine_dash_act(e, &who, (uint32_t)strtoul(sess, NULL, 10), act, arg, said,
-                             sizeof said);
+    int rc =
+        engine_dash_act(e, &who, (uint32_t)strtoul(sess, NULL, 10), act, arg, said, sizeof said);
     if (rc == NX_EPERM)
         return json_error(rs, 403, "that session is not yours");
     if (rc == NX_EINVAL)
@@ -648,8 +647,8 @@ static int h_trades(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
     if (csv)
         snprintf(rs->headers, sizeof rs->headers,
                  "Content-Disposition: attachment; filename=\"nexus-trades.csv\"\r\n");
-    int n = engine_dash_trades(e, &who, (uint32_t)strtoul(sess, NULL, 10), q, csv, rs->body,
-                               rs->cap);
+    int n =
+        engine_dash_trades(e, &who, (uint32_t)strtoul(sess, NULL, 10), q, csv, rs->body, rs->cap);
     if (n == -2) {
         rs->headers[0] = 0;
         return json_error(rs, 403, "that session is not yours");
@@ -818,7 +817,8 @@ static const char *web_files(const nx_config_t *cfg, char *out, size_t cap)
             return out;
         }
     }
-    NX_WARN("web", "the dashboard's pages are not built (%s has no index.html): scripts/dev "
+    NX_WARN("web",
+            "the dashboard's pages are not built (%s has no index.html): scripts/dev "
             "builds them with npm; /metrics, /health and the API are served",
             cfg->web.files[0] ? cfg->web.files : NX_WEB_FILES_DIR);
     return NULL;

@@ -16,8 +16,8 @@
 /* The request with extra header lines (NULL: none); the status (-1: no
  * connection), the headers and the body in *head and *body (malloc'd;
  * NULL: not wanted). */
-static int http_full(int port, const char *method, const char *path, const char *extra,
-                     char **head, char **body)
+static int http_full(int port, const char *method, const char *path, const char *extra, char **head,
+                     char **body)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)

@@ -542,18 +542,18 @@ static const nx_cnode_t web_members[] = {
      "logged and the engine trades on without it.",
      "\"127.0.0.1:8080\"", 0, 80, 0, NULL, NULL},
     {"health_stale_s", NX_CT_INT,
-     "/health says not ready (503) while a feed has brought no market event for this long.",
-     "60", 1, 86400, 0, NULL, NULL},
+     "/health says not ready (503) while a feed has brought no market event for this long.", "60",
+     1, 86400, 0, NULL, NULL},
     {"public_url", NX_CT_STRING,
      "The address people open the web pages at, as sign-in links give it (behind a proxy: "
      "its https:// address). \"\" gives http://HOST:PORT of listen.",
      "\"\"", 0, 255, 0, NULL, NULL},
     {"link_ttl_s", NX_CT_INT,
-     "A sign-in link (chat's /dashboard) works once, within this many seconds.", "600", 1, 86400,
-     0, NULL, NULL},
+     "A sign-in link (chat's /dashboard) works once, within this many seconds.", "600", 1, 86400, 0,
+     NULL, NULL},
     {"session_ttl_s", NX_CT_INT,
-     "A signed-in browser stays signed in this long after its last request.", "28800", 60,
-     2592000, 0, NULL, NULL},
+     "A signed-in browser stays signed in this long after its last request.", "28800", 60, 2592000,
+     0, NULL, NULL},
     {"files", NX_CT_STRING,
      "The folder of the dashboard's built pages (index.html, app.js, the chart library), served "
      "under /ui/. \"\" takes the build's own (scripts/dev builds them with npm).",
@@ -566,8 +566,8 @@ static const nx_cnode_t web_members[] = {
      "With tls_key: serve HTTPS with this certificate (PEM; the chain after it). Sign-in links "
      "then start https:// and the cookie is Secure. \"\" serves plain HTTP.",
      "\"\"", 0, 255, 0, NULL, NULL},
-    {"tls_key", NX_CT_STRING, "The certificate's private key (PEM), read once at start.",
-     "\"\"", 0, 255, 0, NULL, NULL},
+    {"tls_key", NX_CT_STRING, "The certificate's private key (PEM), read once at start.", "\"\"", 0,
+     255, 0, NULL, NULL},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -603,8 +603,8 @@ static const nx_cnode_t root_members[] = {
      "the main job's replay). A user already stored keeps what the database says.",
      "[]", 0, 64, 0, NULL, &user_elem},
     {"chat", NX_CT_OBJECT, "The Telegram bot.", NULL, 0, 0, 0, NULL, chat_members},
-    {"web", NX_CT_OBJECT, "The engine's HTTP server: the dashboard, Prometheus metrics and health.", NULL, 0, 0,
-     0, NULL, web_members},
+    {"web", NX_CT_OBJECT, "The engine's HTTP server: the dashboard, Prometheus metrics and health.",
+     NULL, 0, 0, 0, NULL, web_members},
     {"recorder", NX_CT_OBJECT,
      "The flight recorder: `nexus run` keeps every market event it takes in rotating event "
      "files, so any run can be re-run through `nexus backtest`.",

@@ -726,15 +726,22 @@ static void test_bybit_recording_several_symbols(void **state)
     /* the backtest's config, and the same with a feed replaying the file */
     const char *body =
         "  \"symbols\": [\n"
-        "    { \"venue\": \"bybit-linear\", \"symbol\": \"BTCUSDT\", \"tick_size\": \"0.10\", \"lot_size\": \"0.001\" },\n"
-        "    { \"venue\": \"bybit-linear\", \"symbol\": \"ETHUSDT\", \"tick_size\": \"0.01\", \"lot_size\": \"0.01\" },\n"
-        "    { \"venue\": \"bybit-linear\", \"symbol\": \"SOLUSDT\", \"tick_size\": \"0.010\", \"lot_size\": \"0.1\" },\n"
-        "    { \"venue\": \"bybit-linear\", \"symbol\": \"DOGEUSDT\", \"tick_size\": \"0.00001\", \"lot_size\": \"1\" } ],\n"
-        "  \"cortex\": { \"timeframes\": [\"1m\"], \"allow_unsigned\": true, \"plugin_dir\": \"%s\",\n"
+        "    { \"venue\": \"bybit-linear\", \"symbol\": \"BTCUSDT\", \"tick_size\": \"0.10\", "
+        "\"lot_size\": \"0.001\" },\n"
+        "    { \"venue\": \"bybit-linear\", \"symbol\": \"ETHUSDT\", \"tick_size\": \"0.01\", "
+        "\"lot_size\": \"0.01\" },\n"
+        "    { \"venue\": \"bybit-linear\", \"symbol\": \"SOLUSDT\", \"tick_size\": \"0.010\", "
+        "\"lot_size\": \"0.1\" },\n"
+        "    { \"venue\": \"bybit-linear\", \"symbol\": \"DOGEUSDT\", \"tick_size\": \"0.00001\", "
+        "\"lot_size\": \"1\" } ],\n"
+        "  \"cortex\": { \"timeframes\": [\"1m\"], \"allow_unsigned\": true, \"plugin_dir\": "
+        "\"%s\",\n"
         "    \"strategies\": [ { \"plugin\": \"ticker\", \"timeframes\": [\"1m\"] } ] },\n"
-        "  \"users\": [ { \"id\": 1, \"chat_id\": 1001, \"name\": \"owner\", \"role\": \"owner\" } ],\n"
+        "  \"users\": [ { \"id\": 1, \"chat_id\": 1001, \"name\": \"owner\", \"role\": \"owner\" } "
+        "],\n"
         "  \"trading\": { \"slippage_bp\": 2, \"taker_fee_bp\": 5, \"maker_fee_bp\": 2,\n"
-        "    \"sessions\": [ { \"name\": \"owner\", \"user\": 1, \"mode\": \"pilot\", \"equity\": \"10000\",\n"
+        "    \"sessions\": [ { \"name\": \"owner\", \"user\": 1, \"mode\": \"pilot\", \"equity\": "
+        "\"10000\",\n"
         "      \"venue\": \"bybit-linear\", \"leverage\": 2 } ] } }\n";
     char text[4096], part[2048];
     snprintf(part, sizeof part, body, plug);
@@ -748,7 +755,8 @@ static void test_bybit_recording_several_symbols(void **state)
              "\"wss://stream.bybit.com/v5/public/linear\",\n"
              "    \"rest_url\": \"https://api.bybit.com\", \"streams\": [\"trades\", \"bbo\", "
              "\"klines\", \"book\", \"mark\"],\n"
-             "    \"kline_interval\": \"1\", \"book_depth\": 200, \"stale_s\": 0, \"replay\": \"%s\" } ],\n%s",
+             "    \"kline_interval\": \"1\", \"book_depth\": 200, \"stale_s\": 0, \"replay\": "
+             "\"%s\" } ],\n%s",
              dir, rec, part);
     write_file(rcfg, text);
     snprintf(o, sizeof o, "%s/bybit_orders.jsonl", dir);
@@ -784,8 +792,8 @@ static void test_bybit_recording_several_symbols(void **state)
                 filled++;
                 double v = atof(fp); /* slippage 2 bp, a tick of rounding: within 0.1% */
                 if (v < lo[k] * 0.999 || v > hi[k] * 1.001)
-                    fail_msg("%s filled at %s, outside %g..%g, the prices of its data", syms[k],
-                             fp, lo[k], hi[k]);
+                    fail_msg("%s filled at %s, outside %g..%g, the prices of its data", syms[k], fp,
+                             lo[k], hi[k]);
             }
             json_decref(j);
         }

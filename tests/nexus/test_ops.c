@@ -78,11 +78,13 @@ static void write_config(int stale_s, int stall)
     fprintf(f,
             "{ \"log\": { \"level\": \"info\" }, \"data_dir\": \"%s/data\",\n"
             "  \"engine\": { \"clock\": \"live\" },\n"
-            "  \"web\": { \"listen\": \"127.0.0.1:0\", \"health_stale_s\": %d, \"link_ttl_s\": %d%s },\n"
+            "  \"web\": { \"listen\": \"127.0.0.1:0\", \"health_stale_s\": %d, \"link_ttl_s\": "
+            "%d%s },\n"
             "  \"symbols\": [ { \"venue\": \"binance-usdm\", \"symbol\": \"BTCUSDT\",\n"
             "                   \"tick_size\": \"0.01\", \"lot_size\": \"0.00001\" } ],\n"
             "  \"feeds\": [ { \"venue\": \"binance-usdm\", \"streams\": [\"trades\", \"klines\"],\n"
-            "      \"ws_url\": \"wss://fstream.binance.com\", \"rest_url\": \"https://fapi.binance.com\",\n"
+            "      \"ws_url\": \"wss://fstream.binance.com\", \"rest_url\": "
+            "\"https://fapi.binance.com\",\n"
             "      \"kline_interval\": \"15m\", \"stale_s\": 0, \"replay_speed\": 40000,\n"
             "      \"replay\": \"%s/tests/data/candles/"
             "binance_spot_BTCUSDT_15m_20210112_20210605.csv\" } ],\n"
@@ -612,7 +614,8 @@ static int https_full(int port, const char *ca, const char *method, const char *
         static char buf[1 << 16];
         size_t len = 0;
         int k;
-        while (len < sizeof buf - 1 && (k = SSL_read(ssl, buf + len, (int)(sizeof buf - 1 - len))) > 0)
+        while (len < sizeof buf - 1 &&
+               (k = SSL_read(ssl, buf + len, (int)(sizeof buf - 1 - len))) > 0)
             len += (size_t)k;
         buf[len] = 0;
         sscanf(buf, "HTTP/1.%*d %d", &status);

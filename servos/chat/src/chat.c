@@ -110,8 +110,8 @@ void nx_chat_poll(nx_chat_t *b)
     }
 }
 
-int nx_chat_web_act(nx_chat_t *b, int64_t user, uint32_t session, const char *act,
-                    const char *arg, char *said, size_t cap)
+int nx_chat_web_act(nx_chat_t *b, int64_t user, uint32_t session, const char *act, const char *arg,
+                    char *said, size_t cap)
 {
     caller_t who = {0};
     who.chat = CHAT_WEB;
@@ -133,12 +133,20 @@ int nx_chat_web_act(nx_chat_t *b, int64_t user, uint32_t session, const char *ac
     static const struct {
         const char *act, *line;
         int takes; /* 1: the argument is needed */
-    } acts[] = {{"approve", "ap:", 1},   {"reject", "rj:", 1},          {"pause", "/pause", 0},
-                {"resume", "/resume", 0}, {"reset", "/reset", 0},        {"mode", "/mode ", 1},
-                {"close", "/forceexit ", 1}, {"closeall", "/forceexit all", 0},
-                {"killswitch", "/killswitch ", 1}, {"unlock", "/unlock ", 1},
-                {"locks", "/locks", 0}, {"health", "/health", 0},
-                {"users", "/users", 0}, {"logs", "/logs 40", 0}};
+    } acts[] = {{"approve", "ap:", 1},
+                {"reject", "rj:", 1},
+                {"pause", "/pause", 0},
+                {"resume", "/resume", 0},
+                {"reset", "/reset", 0},
+                {"mode", "/mode ", 1},
+                {"close", "/forceexit ", 1},
+                {"closeall", "/forceexit all", 0},
+                {"killswitch", "/killswitch ", 1},
+                {"unlock", "/unlock ", 1},
+                {"locks", "/locks", 0},
+                {"health", "/health", 0},
+                {"users", "/users", 0},
+                {"logs", "/logs 40", 0}};
     char line[64] = "";
     for (size_t i = 0; i < sizeof acts / sizeof acts[0] && !line[0]; i++)
         if (!strcmp(act, acts[i].act) && (!acts[i].takes || n))

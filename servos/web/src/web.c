@@ -318,7 +318,8 @@ int nx_web_start(nx_web_t **out, const nx_web_opts_t *o, char *err, size_t cap)
     if (o->tls_cert && *o->tls_cert && o->tls_key && *o->tls_key) {
         /* a server: no client certificates to check against the OS's CA
          * store, so it need not be loaded */
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+        info.options |=
+            LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
         info.ssl_cert_filepath = o->tls_cert;
         info.ssl_private_key_filepath = o->tls_key;
     }

@@ -1125,9 +1125,8 @@ static int waiting(json_t *o, json_int_t session, json_int_t req)
     {
         if (json_integer_value(json_object_get(s, "id")) != session)
             continue;
-        json_array_foreach(json_object_get(s, "approvals"), k, a)
-        if (json_integer_value(json_object_get(a, "id")) == req)
-            return 1;
+        json_array_foreach(json_object_get(s, "approvals"), k,
+                           a) if (json_integer_value(json_object_get(a, "id")) == req) return 1;
     }
     return 0;
 }
@@ -1218,8 +1217,7 @@ static void test_dashboard_from_telegram(void **state)
     json_t *o = overview(port, hdr);
     json_t *ss = json_object_get(o, "sessions");
     assert_int_equal(json_array_size(ss), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(ss, 0), "name")),
-                        "alice");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ss, 0), "name")), "alice");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(ss, 0), "id")), 2);
     json_decref(o);
     assert_int_equal(http_full(port, "GET", "/api/trades?session=1", hdr, NULL, NULL), 403);

@@ -127,8 +127,8 @@ void nx_chat_on_event(nx_chat_t *c, const nx_event_t *ev);
  * chat would have replied goes into said as plain text. 0, NX_EPERM (not
  * a user who may act), NX_EINVAL (no such action, or an argument that is
  * not one word). */
-int nx_chat_web_act(nx_chat_t *c, int64_t user, uint32_t session, const char *act,
-                    const char *arg, char *said, size_t cap);
+int nx_chat_web_act(nx_chat_t *c, int64_t user, uint32_t session, const char *act, const char *arg,
+                    char *said, size_t cap);
 /* Something for the owner (reconciliation differences found at start). */
 void nx_chat_tell_owner(nx_chat_t *c, const char *html);
 void nx_chat_destroy(nx_chat_t *c);
