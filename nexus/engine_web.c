@@ -487,6 +487,18 @@ static int json_error(nx_web_resp_t *rs, int status, const char *what)
     return status;
 }
 
+/* The caller of a route taking method, signed in: 0 with who, or the
+ * status of the refusal written into rs (405, 401). */
+static int caller(nx_engine_t *e, const nx_web_req_t *rq, nx_web_resp_t *rs, const char *method,
+                  nx_web_identity_t *who)
+{
+    if (strcmp(rq->method, method))
+        return json_error(rs, 405, !strcmp(method, "GET") ? "GET only" : "POST only");
+    if (signed_in(e, rq, who))
+        return json_error(rs, 401, "not signed in");
+    return 0;
+}
+
 /* GET /login?t=TOKEN: a one-time link becomes a session cookie. */
 static int h_login(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
@@ -528,10 +540,9 @@ static int h_me(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
     nx_engine_t *e = ctx;
     nx_web_identity_t who;
-    if (strcmp(rq->method, "GET"))
-        return json_error(rs, 405, "GET only");
-    if (signed_in(e, rq, &who))
-        return json_error(rs, 401, "not signed in");
+    int refused = caller(e, rq, rs, "GET", &who);
+    if (refused)
+        return refused;
     rs->type = "application/json";
     snprintf(rs->body, rs->cap, "{\"user\":%lld,\"role\":\"%s\",\"csrf\":\"%s\"}\n",
              (long long)who.user, nx_role_name((nx_role_t)who.role), who.csrf);
@@ -543,10 +554,9 @@ static int h_logout(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
     nx_engine_t *e = ctx;
     nx_web_identity_t who;
-    if (strcmp(rq->method, "POST"))
-        return json_error(rs, 405, "POST only");
-    if (signed_in(e, rq, &who))
-        return json_error(rs, 401, "not signed in");
+    int refused = caller(e, rq, rs, "POST", &who);
+    if (refused)
+        return refused;
     if (!rq->csrf[0] || strlen(rq->csrf) != strlen(who.csrf) ||
         sodium_memcmp(rq->csrf, who.csrf, strlen(who.csrf)))
         return json_error(rs, 403, "the X-CSRF-Token header is missing or wrong");
@@ -566,10 +576,9 @@ static int h_overview(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
     nx_engine_t *e = ctx;
     nx_web_identity_t who;
-    if (strcmp(rq->method, "GET"))
-        return json_error(rs, 405, "GET only");
-    if (signed_in(e, rq, &who))
-        return json_error(rs, 401, "not signed in");
+    int refused = caller(e, rq, rs, "GET", &who);
+    if (refused)
+        return refused;
     rs->type = "application/json";
     return engine_dash_overview(e, &who, rs->body, rs->cap) < 0 ? 500 : 200;
 }
@@ -581,10 +590,9 @@ static int h_act(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
     nx_engine_t *e = ctx;
     nx_web_identity_t who;
-    if (strcmp(rq->method, "POST"))
-        return json_error(rs, 405, "POST only");
-    if (signed_in(e, rq, &who))
-        return json_error(rs, 401, "not signed in");
+    int refused = caller(e, rq, rs, "POST", &who);
+    if (refused)
+        return refused;
     if (!rq->csrf[0] || strlen(rq->csrf) != strlen(who.csrf) ||
         sodium_memcmp(rq->csrf, who.csrf, strlen(who.csrf)))
         return json_error(rs, 403, "the X-CSRF-Token header is missing or wrong");
@@ -618,10 +626,9 @@ static int h_chart(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
     nx_engine_t *e = ctx;
     nx_web_identity_t who;
-    if (strcmp(rq->method, "GET"))
-        return json_error(rs, 405, "GET only");
-    if (signed_in(e, rq, &who))
-        return json_error(rs, 401, "not signed in");
+    int refused = caller(e, rq, rs, "GET", &who);
+    if (refused)
+        return refused;
     char sym[32] = "";
     pick(rq->query, "symbol", '&', sym, sizeof sym);
     rs->type = "application/json";
@@ -634,10 +641,9 @@ static int h_trades(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
     nx_engine_t *e = ctx;
     nx_web_identity_t who;
-    if (strcmp(rq->method, "GET"))
-        return json_error(rs, 405, "GET only");
-    if (signed_in(e, rq, &who))
-        return json_error(rs, 401, "not signed in");
+    int refused = caller(e, rq, rs, "GET", &who);
+    if (refused)
+        return refused;
     char sess[16] = "", q[64] = "", fmt[8] = "";
     pick(rq->query, "session", '&', sess, sizeof sess);
     pick(rq->query, "q", '&', q, sizeof q);
@@ -675,10 +681,9 @@ static int h_reports(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
 {
     nx_engine_t *e = ctx;
     nx_web_identity_t who;
-    if (strcmp(rq->method, "GET"))
-        return json_error(rs, 405, "GET only");
-    if (signed_in(e, rq, &who))
-        return json_error(rs, 401, "not signed in");
+    int refused = caller(e, rq, rs, "GET", &who);
+    if (refused)
+        return refused;
     const char *dir = e->cfg->web.reports;
     char name[256] = "";
     pick(rq->query, "name", '&', name, sizeof name);
