@@ -14,6 +14,8 @@
 //    the chat leaves the page's queue within 1 s (live over WebSocket);
 //  - the chart draws candles, and entry and exit marks once a trade has
 //    closed; the journal lists it and its CSV has the same rows;
+//  - the controls ask first (a dismissed dialog does nothing), then pause,
+//    resume, change the mode and close everything;
 //  - backtest reports are listed and open, nothing outside their folder;
 //    the owner's operations section tells the feeds and the engine;
 //  - the page fits a phone's width, and says nothing on its console.
@@ -189,6 +191,31 @@ try {
   const lines = csv.trim().split('\r\n');
   check(lines[0].startsWith('session,pair,side,qty,entry,exit,pnl'), `the CSV starts ${lines[0]}`);
   check(lines.length - 1 >= rows, `the CSV has ${lines.length - 1} trades, the page ${rows}`);
+  // the controls, each confirmed in a dialog first: a dismissed one does
+  // nothing; pause and resume, the mode, close everything
+  const s1 = (q) => page.locator(`#session-1 ${q}`);
+  let acts = 0;
+  page.on('request', (r) => { if (r.url().includes('/api/act')) acts++; });
+  const acts0 = acts;
+  page.once('dialog', (d) => d.dismiss());
+  await s1('button:has-text("Pause")').click();
+  page.on('dialog', (d) => d.accept());
+  await s1('button:has-text("Pause")').click();
+  await s1('.badge.warn:has-text("paused")').waitFor({ timeout: 10000 });
+  // the dismissed click sent nothing: only the accepted one went
+  check(acts - acts0 === 1, `${acts - acts0} actions sent for one dismissed and one accepted click`);
+  check((await page.textContent('#said')).includes('ause'), `pausing said: ${await page.textContent('#said')}`);
+  await s1('button:has-text("Resume")').click();
+  await s1('.badge.warn:has-text("paused")').waitFor({ state: 'detached', timeout: 10000 });
+  await s1('button:has-text("Mode: pilot")').click();
+  await s1('.badge.mode:has-text("pilot")').waitFor({ timeout: 10000 });
+  await s1('button:has-text("Mode: copilot")').click();
+  await s1('.badge.mode:has-text("copilot")').waitFor({ timeout: 10000 });
+  await s1('button:has-text("Close everything")').click();
+  await page.waitForFunction(() => /Clos|No open position/.test(document.getElementById('said').textContent),
+    null, { timeout: 10000 });
+  page.removeAllListeners('dialog');
+
   // backtest reports: listed, opened; a name outside the folder is not served
   const rep = page.locator('#reportlist a', { hasText: 'btc-15m.html' });
   await rep.waitFor({ timeout: 10000 });
