@@ -31,6 +31,7 @@
 
 #include "tg_fake.h"
 #include "../../http_client.h"
+#include "../../effectors/wire.h"
 
 #define OWNER  1000
 #define ALICE  2001
@@ -1259,18 +1260,25 @@ static void test_dashboard_from_telegram(void **state)
         json_decref(o);
     }
     assert_true(id2 > 0);
-    char data[32];
+    char data[32], wsh[600];
     snprintf(data, sizeof data, "ap:%u", id2);
+    /* the live page, as the dashboard opens it: each push is the event */
+    snprintf(wsh, sizeof wsh, "%sSec-WebSocket-Protocol: nx-live\r\n", hdr);
+    int ws = wire_ws_open_with(port, "/live", wsh);
+    assert_true(ws >= 0);
     int64_t t0 = tgf_now();
     tgf_push_button(f, ALICE, "alice", ALICE, msg, data);
     int still = 1;
-    while (still && tgf_now() - t0 < 10000000000LL) {
-        o = overview(port, hdr);
+    char *frame;
+    while (still && tgf_now() - t0 < 10000000000LL &&
+           (frame = wire_ws_recv(ws, (int)(10000 - (tgf_now() - t0) / 1000000), NULL))) {
+        o = json_loads(frame, 0, NULL);
+        free(frame);
+        assert_non_null(o);
         still = waiting(o, 2, id2);
         json_decref(o);
-        if (still)
-            usleep(10000);
     }
+    close(ws);
     assert_false(still);
     printf("# approved in chat: off the web's queue %lld ms after the press\n",
            (long long)((tgf_now() - t0) / 1000000));
