@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "wire.h"
+#include "../http_client.h"
 
 #define CLIENTS 100
 
@@ -275,33 +276,6 @@ static void *read_out(void *arg)
     return NULL;
 }
 
-/* One request on a new connection with header lines of ours; the status,
- * the headers into head (cap). */
-static int once(const char *method, const char *path, const char *extra, char *head, size_t cap)
-{
-    int fd = dial();
-    if (fd < 0)
-        return -1;
-    char req[1024];
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
-                     "Content-Length: 0\r\n\r\n",
-                     method, path, extra ? extra : "");
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return -1;
-    }
-    size_t len = 0;
-    ssize_t k;
-    while (len < cap - 1 && (k = read(fd, head + len, cap - 1 - len)) > 0)
-        len += (size_t)k;
-    head[len] = 0;
-    close(fd);
-    int status = 0;
-    sscanf(head, "HTTP/1.%*d %d", &status);
-    return status;
-}
-
 /* ---- the load ---- */
 
 static double pace_s; /* 0: as fast as answered */
@@ -516,20 +490,22 @@ int main(void)
             pthread_cond_timedwait(&cv, &mu, &lts);
         pthread_mutex_unlock(&mu);
     }
-    static char head[1 << 16];
-    char *setc = link_path[0] && once("GET", link_path, NULL, head, sizeof head) == 303
+    char *head = NULL, *me = NULL;
+    char *setc = link_path[0] && http_full(web_port, "GET", link_path, NULL, &head, NULL) == 303
                      ? strcasestr(head, "set-cookie: nx_session=")
                      : NULL;
     char cookie[256] = "", act[512] = "";
     if (setc)
         snprintf(cookie, sizeof cookie, "Cookie: %.*s\r\n", (int)strcspn(setc + 12, ";\r\n"),
                  setc + 12);
-    const char *tok = cookie[0] && once("GET", "/api/me", cookie, head, sizeof head) == 200
-                          ? strstr(head, "\"csrf\":\"")
+    free(head);
+    const char *tok = cookie[0] && http_full(web_port, "GET", "/api/me", cookie, NULL, &me) == 200
+                          ? strstr(me, "\"csrf\":\"")
                           : NULL;
     if (tok)
         snprintf(act, sizeof act, "%sX-CSRF-Token: %.*s\r\n", cookie, (int)strcspn(tok + 8, "\""),
                  tok + 8);
+    free(me);
     char wsh[512];
     snprintf(wsh, sizeof wsh, "%sSec-WebSocket-Protocol: nx-live\r\n", cookie);
     int ws = act[0] ? wire_ws_open_with(web_port, "/live", wsh) : -1;
@@ -545,8 +521,9 @@ int main(void)
         for (int i = 0; i < 40; i++) {
             int pause = i % 2 == 0;
             double t0 = now_s();
-            if (once("POST", pause ? "/api/act?session=1&do=pause" : "/api/act?session=1&do=resume",
-                     act, head, sizeof head) != 200)
+            if (http_full(web_port, "POST",
+                          pause ? "/api/act?session=1&do=pause" : "/api/act?session=1&do=resume",
+                          act, NULL, NULL) != 200)
                 break;
             const char *want = pause ? "\"paused\":true" : "\"paused\":false";
             int seen = 0;
