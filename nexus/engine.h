@@ -276,6 +276,9 @@ void engine_ops_watch(nx_engine_t *e);
  *                        as the person's chat command; waits for its answer
  *   engine_dash_jobs     service thread, each pass: the queued actions */
 typedef struct engine_dash engine_dash_t;
+struct json_t;
+/* JSON text of root into buf (root released): its length, or -1 (too large) */
+int engine_json_text(struct json_t *root, size_t flags, char *buf, size_t cap);
 struct nx_web_identity;
 engine_dash_t *engine_dash_create(uint32_t nsym);
 void engine_dash_destroy(engine_dash_t *d);

@@ -127,6 +127,18 @@ void engine_dash_destroy(engine_dash_t *d)
     free(d);
 }
 
+/* root as JSON text into buf (cap bytes, NUL-terminated), root released:
+ * its length, or -1 when it does not fit. */
+int engine_json_text(json_t *root, size_t flags, char *buf, size_t cap)
+{
+    size_t n = root && cap ? json_dumpb(root, buf, cap - 1, flags) : 0;
+    json_decref(root);
+    if (!n || n >= cap)
+        return -1;
+    buf[n] = 0;
+    return (int)n;
+}
+
 /* Engine thread (publish_totals). */
 void engine_dash_publish(nx_engine_t *e)
 {
@@ -302,12 +314,7 @@ int engine_dash_overview(nx_engine_t *e, const nx_web_identity_t *who, char *buf
     json_object_set_new(root, "sessions", arr);
     /* names are text: the page puts them in with textContent, and JSON
      * escapes what would end a script */
-    size_t n = json_dumpb(root, buf, cap ? cap - 1 : 0, JSON_COMPACT | JSON_ESCAPE_SLASH);
-    json_decref(root);
-    if (!n || n >= cap)
-        return -1;
-    buf[n] = 0;
-    return (int)n;
+    return engine_json_text(root, JSON_COMPACT | JSON_ESCAPE_SLASH, buf, cap);
 }
 
 /* The owner of session id in the snapshot (0: none). */
@@ -504,12 +511,7 @@ int engine_dash_chart(nx_engine_t *e, const nx_web_identity_t *who, const char *
     json_object_set_new(root, "ema50", e50);
     json_object_set_new(root, "markers", mk);
     /* prices to 12 significant digits: the double's noise left out */
-    size_t n = json_dumpb(root, buf, cap ? cap - 1 : 0, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(root);
-    if (!n || n >= cap)
-        return -1;
-    buf[n] = 0;
-    return (int)n;
+    return engine_json_text(root, JSON_COMPACT | JSON_REAL_PRECISION(12), buf, cap);
 }
 
 /* GET /api/trades[?session=S&q=TEXT][&csv=1]: the closed trades who may
@@ -576,10 +578,5 @@ int engine_dash_trades(nx_engine_t *e, const nx_web_identity_t *who, uint32_t se
     if (csv)
         return o < cap ? (int)o : -1;
     json_t *root = json_pack("{s:o}", "trades", arr);
-    size_t n = json_dumpb(root, buf, cap ? cap - 1 : 0, JSON_COMPACT);
-    json_decref(root);
-    if (!n || n >= cap)
-        return -1;
-    buf[n] = 0;
-    return (int)n;
+    return engine_json_text(root, JSON_COMPACT, buf, cap);
 }

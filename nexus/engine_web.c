@@ -611,14 +611,11 @@ static int h_act(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
         return json_error(rs, 400, "no such action, or its argument is not one word");
     if (rc)
         return json_error(rs, 503, "the engine did not answer; try again");
-    json_t *o = json_pack("{s:b, s:s}", "done", 1, "said", said);
-    size_t n = o ? json_dumpb(o, rs->body, rs->cap - 1, JSON_COMPACT) : 0;
-    json_decref(o);
-    if (!n || n >= rs->cap)
-        return 500;
-    rs->body[n] = 0;
     rs->type = "application/json";
-    return 200;
+    return engine_json_text(json_pack("{s:b, s:s}", "done", 1, "said", said), JSON_COMPACT,
+                            rs->body, rs->cap) < 0
+               ? 500
+               : 200;
 }
 
 /* GET /api/chart?symbol=S: candles, EMAs and the caller's trade marks. */
@@ -735,14 +732,10 @@ static int h_reports(void *ctx, const nx_web_req_t *rq, nx_web_resp_t *rs)
             json_array_set(arr, j - 1, b);
             json_array_set_new(arr, j, a);
         }
-    json_t *root = json_pack("{s:o}", "reports", arr);
-    size_t len = json_dumpb(root, rs->body, rs->cap - 1, JSON_COMPACT);
-    json_decref(root);
-    if (!len || len >= rs->cap)
-        return 500;
-    rs->body[len] = 0;
     rs->type = "application/json";
-    return 200;
+    return engine_json_text(json_pack("{s:o}", "reports", arr), JSON_COMPACT, rs->body, rs->cap) < 0
+               ? 500
+               : 200;
 }
 
 /* GET /: the dashboard. */
