@@ -5,7 +5,7 @@
 //
 //  - signing in: /dashboard at the console gives a one-time link; the link
 //    opens the dashboard, and used again it is refused (403);
-//  - the overview shows the config's three sessions (the owner sees
+//  - the overview shows the config's four sessions (the owner sees
 //    everyone's); a session named with a <script> tag shows it as text;
 //  - an action without the CSRF token is refused (403), and so is one on
 //    another person's session;
@@ -15,7 +15,9 @@
 //  - the chart draws candles, and entry and exit marks once a trade has
 //    closed; the journal lists it and its CSV has the same rows;
 //  - the controls ask first (a dismissed dialog does nothing), then pause,
-//    resume, change the mode and close everything;
+//    resume, change the mode and close everything; on the owner's PILOT
+//    session, reset the tripped breaker, unlock the locked pair and close
+//    one position, each seen to take effect;
 //  - backtest reports are listed and open, nothing outside their folder;
 //    the owner's operations section tells the feeds and the engine;
 //  - the page fits a phone's width, and says nothing on its console.
@@ -40,9 +42,16 @@ const config = {
   log: { level: 'info' },
   data_dir: join(dir, 'data'),
   web: { listen: '127.0.0.1:0', reports: join(dir, 'reports') },
-  symbols: [{ venue: 'binance-usdm', symbol: 'BTCUSDT', tick_size: '0.01', lot_size: '0.00001' }],
+  symbols: [
+    { venue: 'binance-usdm', symbol: 'BTCUSDT', tick_size: '0.01', lot_size: '0.00001' },
+    { venue: 'binance-spot', symbol: 'BTCUSDT', tick_size: '0.01', lot_size: '0.00001' },
+  ],
   feeds: [{
     venue: 'binance-usdm', ws_url: 'wss://fstream.binance.com', rest_url: 'https://fapi.binance.com',
+    streams: ['trades', 'klines'], kline_interval: '15m', stale_s: 0, replay_speed: 20000,
+    replay: join(src, 'tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv'),
+  }, { // the same candles again, for the owner's second session (one per venue)
+    venue: 'binance-spot', ws_url: 'wss://stream.binance.com:9443', rest_url: 'https://api.binance.com',
     streams: ['trades', 'klines'], kline_interval: '15m', stale_s: 0, replay_speed: 20000,
     replay: join(src, 'tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv'),
   }],
@@ -62,6 +71,11 @@ const config = {
         approval_ttl_s: 86400, approval_drift_bp: 10000, trail_bp: 150 },
       { name: 'alice', user: 2, mode: 'copilot', equity: '5000', symbols: ['BTCUSDT'] },
       { name: 'bob', user: 3, mode: 'watcher', equity: '2000' },
+      // the owner's second session (one per venue) trades alone; a losing
+      // trade trips its breaker and locks the pair, both until someone
+      // lifts them: the controls for those have something to do
+      { name: 'pilot', user: 1, venue: 'binance-spot', mode: 'pilot', equity: '10000', symbols: ['BTCUSDT'],
+        breaker_losses: 1, low_profit_trades: 1, low_profit_lock_s: 31536000 },
     ],
   },
 };
@@ -123,8 +137,8 @@ try {
   });
   await page.goto(link);
   check(page.url().endsWith('/ui/'), `signed in at ${page.url()}, not /ui/`);
-  await page.waitForSelector('#session-3', { timeout: 20000 });
-  check(await page.locator('#sessions .session').count() === 3, 'the owner does not see the three sessions');
+  await page.waitForSelector('#session-4', { timeout: 20000 });
+  check(await page.locator('#sessions .session').count() === 4, 'the owner does not see the four sessions');
   check(await page.locator('#session-1 .name').textContent() === NAME, 'the session name is not shown as written');
   check(await page.evaluate(() => document.querySelectorAll('#sessions script').length) === 0,
     'a <script> element came from a session name');
@@ -214,6 +228,58 @@ try {
   await s1('button:has-text("Close everything")').click();
   await page.waitForFunction(() => /Clos|No open position/.test(document.getElementById('said').textContent),
     null, { timeout: 10000 });
+
+  // the PILOT session: its breaker reset, its pair unlocked, one position
+  // closed, in whatever order they come; each is seen on the page
+  const s4 = (q) => page.locator(`#session-4 ${q}`);
+  const said4 = async (what) => page.waitForFunction((w) => document.getElementById('said').textContent.includes(w),
+    what, { timeout: 10000 }).catch(async () => {
+    throw new Error(`waited for "${what}"; the page said "${await page.textContent('#said')}"`);
+  });
+  const done = { reset: false, unlock: false, close: false };
+  // a click that may miss: the button can go with the next push (a stop
+  // hit, a new lock) between finding it and clicking it
+  const tryClick = async (q) => await s4(q).count() > 0 &&
+    s4(q).first().click({ timeout: 1000 }).then(() => true, () => false);
+  const t4 = Date.now(), end4 = t4 + 240000;
+  while (!(done.reset && done.unlock && done.close) && Date.now() < end4) {
+    // a losing trade trips the breaker and locks the pair: each lifted (as
+    // often as it comes, so that the session can open a position again)
+    if (await tryClick('button:has-text("Reset breaker")')) {
+      await said4('Circuit breaker reset');
+      // the badge goes, and stays gone until the next losing trade (the
+      // lock keeps new entries out, or the breaker was the last left)
+      await s4('.badge.warn:has-text("breaker tripped")').waitFor({ state: 'detached', timeout: 5000 });
+      done.reset = true;
+    } else if (await tryClick('.lock button:has-text("Unlock")')) {
+      await said4('Unlocked');
+      await s4('.lock').first().waitFor({ state: 'detached', timeout: 5000 });
+      done.unlock = true;
+    } else if (!done.close) {
+      const trades = Number(await page.getAttribute('#session-4', 'data-trades'));
+      if (await tryClick('table.positions button:has-text("Close")')) {
+        // it may have closed on its own in between: then there is nothing to close
+        await page.waitForFunction(() => /Closing 1 position at market|No open position/.test(
+          document.getElementById('said').textContent), null, { timeout: 10000 });
+        if ((await page.textContent('#said')).includes('Closing 1 position')) {
+          // closed: one more trade in the session's count
+          await page.waitForFunction((n) => Number(document.getElementById('session-4').dataset.trades) > n,
+            trades, { timeout: 10000 });
+          done.close = true;
+        }
+      }
+    }
+    // until one of them has something to do (each push re-renders the session)
+    await page.waitForFunction((d) => {
+      const b = document.getElementById('session-4');
+      const has = (q, t) => [...b.querySelectorAll(q)].some((x) => x.textContent === t);
+      return has('button', 'Reset breaker') || has('.lock button', 'Unlock') ||
+        (!d.close && has('table.positions button', 'Close')) || (d.reset && d.unlock && d.close);
+    }, done, { timeout: Math.max(1, end4 - Date.now()) }).catch(() => {});
+  }
+  console.log(`PILOT session: breaker reset, pair unlocked, position closed in ${Date.now() - t4} ms`);
+  check(done.reset && done.unlock && done.close,
+    `on the PILOT session: breaker reset ${done.reset}, unlocked ${done.unlock}, closed ${done.close}`);
   page.removeAllListeners('dialog');
 
   // backtest reports: listed, opened; a name outside the folder is not served

@@ -171,7 +171,9 @@ const char *chat_plural(long n, const char *one, const char *many);
 int chat_ask(nx_chat_t *b, query_t *q, int what, uint32_t session, long n);
 int chat_command(nx_chat_t *b, uint32_t session, int cmd, int64_t arg, const char *text, int *why);
 const char *chat_sym_name(const nx_chat_t *b, uint32_t s);
-uint32_t chat_symbol_arg(const nx_chat_t *b, const char *s);
+/* The symbol a person typed (any case): the one on the session's venue
+ * when several venues list the name; NX_SYMBOL_NONE if none does. */
+uint32_t chat_symbol_arg(nx_chat_t *b, int64_t session, const char *s);
 void chat_px(const nx_chat_t *b, uint32_t sym, int64_t v, char *buf);
 void chat_qty(const nx_chat_t *b, uint32_t sym, int64_t v, char *buf);
 const char *chat_money(const nx_chat_t *b, int64_t v, char *buf);

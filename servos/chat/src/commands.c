@@ -206,7 +206,7 @@ static void c_mode(nx_chat_t *b, caller_t *who, char *a)
 
 static void c_unlock(nx_chat_t *b, caller_t *who, char *a)
 {
-    uint32_t s = a && *a && strcmp(a, "all") ? chat_symbol_arg(b, a) : NX_SYMBOL_NONE;
+    uint32_t s = a && *a && strcmp(a, "all") ? chat_symbol_arg(b, who->session, a) : NX_SYMBOL_NONE;
     if (a && *a && strcmp(a, "all") && s == NX_SYMBOL_NONE) {
         chat_reply(b, who, "Unknown pair. Usage: /unlock PAIR");
         return;
@@ -227,7 +227,7 @@ static void c_forceexit(nx_chat_t *b, caller_t *who, char *a)
         return;
     chat_ask(b, q, Q_OPEN_SYMBOLS, who->session, 0);
     int closed = 0, asked = 0, all = !strcmp(a, "all");
-    uint32_t only = all ? NX_SYMBOL_NONE : chat_symbol_arg(b, a);
+    uint32_t only = all ? NX_SYMBOL_NONE : chat_symbol_arg(b, who->session, a);
     for (int i = 0; i < q->nsyms; i++) {
         if (!all && q->syms[i] != only)
             continue;
@@ -248,7 +248,7 @@ static void c_force(nx_chat_t *b, caller_t *who, char *a, const char *dir)
 {
     if (!need_session(b, who))
         return;
-    uint32_t s = chat_symbol_arg(b, a);
+    uint32_t s = chat_symbol_arg(b, who->session, a);
     if (s == NX_SYMBOL_NONE) {
         chat_reply(b, who, "Usage: /force%s PAIR", dir);
         return;
@@ -351,7 +351,7 @@ static void c_watch(nx_chat_t *b, caller_t *who, char *a)
     char verb[16] = "", arg[32] = "";
     if (a)
         sscanf(a, "%15s %31s", verb, arg);
-    uint32_t s = chat_symbol_arg(b, arg);
+    uint32_t s = chat_symbol_arg(b, who->session, arg);
     if (!strcmp(verb, "list") || !verb[0]) {
         chat_reply(b, who, "Watching: %s", list[0] ? list : "nothing (/watch add PAIR)");
         return;
@@ -380,7 +380,7 @@ static void c_watch(nx_chat_t *b, caller_t *who, char *a)
 
 static void c_regime(nx_chat_t *b, caller_t *who, char *a)
 {
-    uint32_t s = chat_symbol_arg(b, a);
+    uint32_t s = chat_symbol_arg(b, who->session, a);
     if (!a || !*a) {
         chat_reply(b, who, "Usage: /regime PAIR");
         return;
@@ -388,9 +388,14 @@ static void c_regime(nx_chat_t *b, caller_t *who, char *a)
     if (s == NX_SYMBOL_NONE) {
         char esc[64], list[256] = "";
         nx_tg_escape(a, esc, sizeof esc);
-        for (uint32_t k = 0; k < nx_symtab_count(b->symtab) && strlen(list) < 200; k++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
-                     chat_sym_name(b, k));
+        for (uint32_t k = 0; k < nx_symtab_count(b->symtab) && strlen(list) < 200; k++) {
+            uint32_t j = 0; /* each name once, though several venues list it */
+            while (j < k && strcmp(chat_sym_name(b, j), chat_sym_name(b, k)))
+                j++;
+            if (j == k)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                         list[0] ? ", " : "", chat_sym_name(b, k));
+        }
         chat_reply(b, who, "%s is not a pair this engine follows (%s).", esc, list);
         return;
     }

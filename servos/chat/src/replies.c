@@ -467,15 +467,26 @@ int chat_command(nx_chat_t *b, uint32_t session, int cmd, int64_t arg, const cha
 }
 
 /* A pair named by a person, any case; NX_SYMBOL_NONE if unknown. */
-uint32_t chat_symbol_arg(const nx_chat_t *b, const char *s)
+uint32_t chat_symbol_arg(nx_chat_t *b, int64_t session, const char *s)
 {
     char up[32];
     size_t i = 0;
     for (; s && s[i] && i < sizeof up - 1; i++)
         up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
     up[i] = 0;
-    for (uint32_t k = 0; k < nx_symtab_count(b->symtab); k++)
-        if (!strcmp(nx_symtab_get(b->symtab, k)->name, up))
+    /* a name can be listed on several venues (BTCUSDT on Binance futures
+     * and spot): the session's own venue's first */
+    const chat_session_t *cs = session ? chat_session_get(b, session) : NULL;
+    nx_venue_t v = cs ? nx_venue_parse(cs->venue, strlen(cs->venue)) : NX_VENUE_NONE;
+    uint32_t first = NX_SYMBOL_NONE;
+    for (uint32_t k = 0; k < nx_symtab_count(b->symtab); k++) {
+        const nx_symbol_t *sym = nx_symtab_get(b->symtab, k);
+        if (strcmp(sym->name, up))
+            continue;
+        if (sym->venue == v)
             return k;
-    return NX_SYMBOL_NONE;
+        if (first == NX_SYMBOL_NONE)
+            first = k;
+    }
+    return first;
 }

@@ -87,24 +87,31 @@ static int expect(tgf_t *f, int *at, int64_t chat, const char *needle)
 
 /* dir/nexus.json: the bundled candles replayed as Binance USD-M at `speed`
  * (feed_extra: more feed keys), the log in dir/nexus.log, data in dir, and
- * the rest of the config after it (",\"cortex\":...}" with the closing brace). */
-static void replay_config(const char *dir, int speed, const char *feed_extra, const char *rest,
-                          char *cfg_path, size_t cap)
+ * the rest of the config after it (",\"cortex\":...}" with the closing brace);
+ * symbols_before (objects, each followed by a comma) listed ahead of BTCUSDT. */
+static void replay_config_with(const char *dir, const char *symbols_before, int speed,
+                               const char *feed_extra, const char *rest, char *cfg_path, size_t cap)
 {
     snprintf(cfg_path, cap, "%s/nexus.json", dir);
     FILE *c = fopen(cfg_path, "w");
     assert_non_null(c);
     fprintf(c,
             "{\"engine\":{\"stats_interval_s\":0},\"log\":{\"file\":\"%s/nexus.log\"},"
-            "\"data_dir\":\"%s\",\"symbols\":[{\"venue\":\"binance-usdm\",\"symbol\":"
+            "\"data_dir\":\"%s\",\"symbols\":[%s{\"venue\":\"binance-usdm\",\"symbol\":"
             "\"BTCUSDT\",\"tick_size\":\"0.01\",\"lot_size\":\"0.00001\"}],"
             "\"feeds\":[{\"venue\":\"binance-usdm\",\"ws_url\":\"wss://fstream.binance.com\","
             "\"rest_url\":\"https://fapi.binance.com\",\"streams\":[\"trades\",\"klines\"],"
             "\"kline_interval\":\"15m\",\"stale_s\":0,\"replay_speed\":%d%s,"
             "\"replay\":\"%s/tests/data/candles/binance_spot_BTCUSDT_15m_20210112_20210605.csv\"}]"
             "%s",
-            dir, dir, speed, feed_extra, src_dir(), rest);
+            dir, dir, symbols_before, speed, feed_extra, src_dir(), rest);
     fclose(c);
+}
+
+static void replay_config(const char *dir, int speed, const char *feed_extra, const char *rest,
+                          char *cfg_path, size_t cap)
+{
+    replay_config_with(dir, "", speed, feed_extra, rest, cfg_path, cap);
 }
 
 /* nexus run --console on cfg, its standard output into out_path; returns
@@ -606,12 +613,18 @@ static void test_console_commands(void **state)
              "\"strategies\":[{\"plugin\":\"scalping\",\"timeframes\":[\"15m\"]}]},"
              "\"users\":[{\"id\":1,\"chat_id\":%d,\"name\":\"boss\",\"role\":\"owner\"}],"
              "\"trading\":{\"slippage_bp\":1000,\"sessions\":[{\"name\":\"boss\",\"user\":1,"
-             "\"mode\":\"watcher\",\"cooldown_s\":0,\"stale_s\":0,\"breaker_losses\":1,"
+             "\"venue\":\"binance-usdm\",\"mode\":\"watcher\",\"cooldown_s\":0,\"stale_s\":0,"
+             "\"breaker_losses\":1,"
              "\"low_profit_trades\":1,\"low_profit_min\":\"1\",\"low_profit_lock_s\":3600}]},"
              "\"storage\":{\"owner_chat_id\":%d,\"owner_name\":\"boss\"},"
              "\"chat\":{\"confirm_s\":2}}",
              NX_PLUGIN_DIR, OWNER, OWNER);
-    replay_config(dir, 2000, "", rest, cfg_path, sizeof cfg_path);
+    /* BTCUSDT on Binance spot too, listed first: what the session's pair
+     * commands name is the session's venue's BTCUSDT */
+    replay_config_with(dir,
+                       "{\"venue\":\"binance-spot\",\"symbol\":\"BTCUSDT\",\"tick_size\":"
+                       "\"0.01\",\"lot_size\":\"0.00001\"},",
+                       2000, "", rest, cfg_path, sizeof cfg_path);
     console_t con = {0};
     snprintf(con.out_path, sizeof con.out_path, "%s/out", dir);
     con.in = spawn_console(cfg_path, con.out_path);
