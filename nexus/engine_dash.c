@@ -6,7 +6,8 @@
  *    publish_totals, every 200 ms at most; it only tries the lock, so a
  *    page being written never holds it up. The web thread reads the
  *    snapshot, keeps the rows the caller may see (their own sessions;
- *    owner and admins everyone's) and writes them as JSON with jansson.
+ *    owner and admins everyone's) and writes them as JSON (the overview
+ *    with jansson; the chart and the journal, the big ones, by hand).
  *  - An action (approve, reject, pause, resume, reset, mode, close,
  *    closeall, killswitch) goes to the service thread, which runs it as
  *    the person's own chat command or button (nx_chat_web_act: the same
@@ -26,6 +27,7 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,16 +439,51 @@ void engine_dash_candle(nx_engine_t *e, const nx_event_t *kline)
     pthread_mutex_unlock(&d->cmu);
 }
 
-static double px_of(const nx_engine_t *e, uint32_t sym, int64_t v)
+/* The chart and the journal are the dashboard's big answers (500 candles
+ * with two EMAs: ~50 KB; a journal of 1024 trades: ~200 KB), asked by
+ * every open page. Written with snprintf, not jansson: built as jansson
+ * values and dumped they cost 2.5 ms (chart) and 1 ms (journal) each,
+ * capping a dashboard at ~400 charts a second (bench_web); written here,
+ * see PERFORMANCE.md. Every string in them is a symbol name (letters,
+ * digits and - _ / . only: nx_symtab_add refuses anything else), an exit
+ * reason's name or a number: nothing that needs escaping. */
+typedef struct text {
+    char *b;
+    size_t cap, n;
+} text_t;
+
+static void put(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(text_t *t, const char *fmt, ...)
+{
+    if (t->n >= t->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(t->b + t->n, t->cap - t->n, fmt, ap);
+    va_end(ap);
+    t->n = k < 0 ? t->cap : t->n + (size_t)k;
+}
+
+/* The length written, or -1 if it did not fit. */
+static int text_len(const text_t *t)
+{
+    return t->n < t->cap ? (int)t->n : -1;
+}
+
+/* A price (at the symbol's scale) as an exact decimal. */
+static const char *px_text(const nx_engine_t *e, uint32_t sym, int64_t v, char *buf)
 {
     const nx_symbol_t *y = nx_symtab_get(e->symtab, sym);
-    return (double)v / (double)nx_pow10[y ? y->price_scale : 8];
+    nx_fixed_format(v, y ? y->price_scale : 8, buf, NX_FIXED_FMT_MAX);
+    return buf;
 }
 
 /* GET /api/chart?symbol=S: the symbol's latest closed candles, the EMAs
  * the trend strategies read (20 and 50, the engine's own TA-Lib-exact
  * ones) and the entries and exits of the trades who may see. The length
- * of the JSON in buf, -1 (too large) or -2 (no such symbol). */
+ * in buf, -1 (too large) or -2 (no such symbol). The candles are copied
+ * under the lock the engine thread takes to add one, and written after:
+ * the engine thread waits at most for that copy (~20 KB). */
 int engine_dash_chart(nx_engine_t *e, const nx_web_identity_t *who, const char *symbol, char *buf,
                       size_t cap)
 {
@@ -457,61 +494,64 @@ int engine_dash_chart(nx_engine_t *e, const nx_web_identity_t *who, const char *
             sym = i;
     if (sym == NX_SYMBOL_NONE || sym >= d->nseries)
         return -2;
-    json_t *root = json_object(), *cs = json_array(), *e20 = json_array(), *e50 = json_array(),
-           *mk = json_array();
-    json_object_set_new(root, "symbol", json_string(symbol));
-    nx_ema_t a, b;
-    nx_ema_init(&a, 20);
-    nx_ema_init(&b, 50);
+    dash_candle_t *c = malloc(DASH_CANDLES * sizeof *c);
+    if (!c)
+        return -1;
     pthread_mutex_lock(&d->cmu);
     const dash_series_t *s = &d->series[sym];
-    json_object_set_new(root, "interval_s", json_integer(s->interval_s));
-    int64_t first_ms = 0;
-    for (uint32_t i = 0; i < s->n; i++) {
-        const dash_candle_t *c = &s->c[(s->head + i) % DASH_CANDLES];
-        if (!i)
-            first_ms = c->t_ms;
-        json_t *x = json_pack("{s:I, s:f, s:f, s:f, s:f}", "t", (json_int_t)(c->t_ms / 1000), "o",
-                              px_of(e, sym, c->o), "h", px_of(e, sym, c->h), "l",
-                              px_of(e, sym, c->l), "c", px_of(e, sym, c->c));
-        json_array_append_new(cs, x);
-        double close = px_of(e, sym, c->c);
-        if (nx_ema_update(&a, close))
-            json_array_append_new(
-                e20, json_pack("{s:I, s:f}", "t", (json_int_t)(c->t_ms / 1000), "v", a.value));
-        if (nx_ema_update(&b, close))
-            json_array_append_new(
-                e50, json_pack("{s:I, s:f}", "t", (json_int_t)(c->t_ms / 1000), "v", b.value));
-    }
+    uint32_t n = s->n, interval_s = s->interval_s;
+    for (uint32_t i = 0; i < n; i++)
+        c[i] = s->c[(s->head + i) % DASH_CANDLES];
     pthread_mutex_unlock(&d->cmu);
+    const nx_symbol_t *y = nx_symtab_get(e->symtab, sym);
+    unsigned scale = y ? y->price_scale : 8;
+    text_t t = {buf, cap, 0};
+    char o[NX_FIXED_FMT_MAX], h[NX_FIXED_FMT_MAX], l[NX_FIXED_FMT_MAX], x[NX_FIXED_FMT_MAX];
+    put(&t, "{\"symbol\":\"%s\",\"interval_s\":%u,\"candles\":[", symbol, interval_s);
+    for (uint32_t i = 0; i < n; i++)
+        put(&t, "%s{\"t\":%lld,\"o\":%s,\"h\":%s,\"l\":%s,\"c\":%s}", i ? "," : "",
+            (long long)(c[i].t_ms / 1000), px_text(e, sym, c[i].o, o), px_text(e, sym, c[i].h, h),
+            px_text(e, sym, c[i].l, l), px_text(e, sym, c[i].c, x));
+    for (int k = 0; k < 2; k++) { /* EMA 20, then 50: to the price's decimals */
+        nx_ema_t a;
+        nx_ema_init(&a, k ? 50 : 20);
+        put(&t, "],\"ema%d\":[", k ? 50 : 20);
+        int first = 1;
+        for (uint32_t i = 0; i < n; i++)
+            if (nx_ema_update(&a, (double)c[i].c / (double)nx_pow10[scale])) {
+                double v = a.value * (double)nx_pow10[scale];
+                put(&t, "%s{\"t\":%lld,\"v\":%s}", first ? "" : ",", (long long)(c[i].t_ms / 1000),
+                    px_text(e, sym, (int64_t)(v < 0 ? v - 0.5 : v + 0.5), o));
+                first = 0;
+            }
+    }
+    int64_t first_ms = n ? c[0].t_ms : 0;
+    free(c);
+    put(&t, "],\"markers\":[");
+    int any = 0;
     pthread_mutex_lock(&d->mu);
     for (uint32_t i = 0; i < d->n; i++) {
         const dash_session_t *ss = &d->s[i];
         if (!may_see(who, ss))
             continue;
         for (uint32_t k = 0; k < ss->tr_n; k++) {
-            const nx_trade_closed_t *t = &ss->tr[(ss->tr_head + k) % DASH_TRADES];
-            if (t->symbol != sym || t->closed_ns / NX_NS_PER_MS < first_ms)
+            const nx_trade_closed_t *tr = &ss->tr[(ss->tr_head + k) % DASH_TRADES];
+            if (tr->symbol != sym || tr->closed_ns / NX_NS_PER_MS < first_ms)
                 continue;
-            json_array_append_new(mk, json_pack("{s:I, s:s, s:s, s:f, s:I}", "t",
-                                                (json_int_t)(t->opened_ns / NX_NS_PER_SEC), "kind",
-                                                "entry", "side", t->dir > 0 ? "long" : "short",
-                                                "price", px_of(e, sym, t->entry_px), "session",
-                                                (json_int_t)ss->id));
-            json_array_append_new(mk, json_pack("{s:I, s:s, s:s, s:f, s:I}", "t",
-                                                (json_int_t)(t->closed_ns / NX_NS_PER_SEC), "kind",
-                                                "exit", "side", t->dir > 0 ? "long" : "short",
-                                                "price", px_of(e, sym, t->exit_px), "session",
-                                                (json_int_t)ss->id));
+            const char *side = tr->dir > 0 ? "long" : "short";
+            put(&t,
+                "%s{\"t\":%lld,\"kind\":\"entry\",\"side\":\"%s\",\"price\":%s,\"session\":%u},"
+                "{\"t\":%lld,\"kind\":\"exit\",\"side\":\"%s\",\"price\":%s,\"session\":%u}",
+                any ? "," : "", (long long)(tr->opened_ns / NX_NS_PER_SEC), side,
+                px_text(e, sym, tr->entry_px, o), ss->id,
+                (long long)(tr->closed_ns / NX_NS_PER_SEC), side, px_text(e, sym, tr->exit_px, x),
+                ss->id);
+            any = 1;
         }
     }
     pthread_mutex_unlock(&d->mu);
-    json_object_set_new(root, "candles", cs);
-    json_object_set_new(root, "ema20", e20);
-    json_object_set_new(root, "ema50", e50);
-    json_object_set_new(root, "markers", mk);
-    /* prices to 12 significant digits: the double's noise left out */
-    return engine_json_text(root, JSON_COMPACT | JSON_REAL_PRECISION(12), buf, cap);
+    put(&t, "]}\n");
+    return text_len(&t);
 }
 
 /* GET /api/trades[?session=S&q=TEXT][&csv=1]: the closed trades who may
@@ -531,18 +571,19 @@ int engine_dash_trades(nx_engine_t *e, const nx_web_identity_t *who, uint32_t se
         if (!ok)
             return -2;
     }
-    size_t o = 0;
-    json_t *arr = csv ? NULL : json_array();
+    text_t o = {buf, cap, 0};
     if (csv)
-        o = (size_t)snprintf(buf, cap,
-                             "session,pair,side,qty,entry,exit,pnl,fees,funding,reason,opened_utc,"
-                             "closed_utc\r\n");
+        put(&o,
+            "session,pair,side,qty,entry,exit,pnl,fees,funding,reason,opened_utc,closed_utc\r\n");
+    else
+        put(&o, "{\"trades\":[");
+    int any = 0;
     pthread_mutex_lock(&d->mu);
-    for (uint32_t i = 0; i < d->n && o < cap; i++) {
+    for (uint32_t i = 0; i < d->n && o.n < cap; i++) {
         const dash_session_t *s = &d->s[i];
         if (!may_see(who, s) || (session && s->id != session))
             continue;
-        for (uint32_t k = s->tr_n; k-- > 0 && o < cap;) {
+        for (uint32_t k = s->tr_n; k-- > 0 && o.n < cap;) {
             const nx_trade_closed_t *t = &s->tr[(s->tr_head + k) % DASH_TRADES];
             const char *pair = sym_name(e, t->symbol), *why = nx_exit_reason_name(t->reason);
             if (q && *q && !strcasestr(pair, q) && !strcasestr(why, q))
@@ -560,23 +601,21 @@ int engine_dash_trades(nx_engine_t *e, const nx_web_identity_t *who, uint32_t se
             nx_fixed_format(t->funding, ms, fu, sizeof fu);
             nx_utc_format(t->opened_ns / NX_NS_PER_SEC, t0, sizeof t0);
             nx_utc_format(t->closed_ns / NX_NS_PER_SEC, t1, sizeof t1);
-            if (csv) {
-                o += (size_t)snprintf(buf + o, cap - o, "%u,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\r\n",
-                                      s->id, pair, t->dir > 0 ? "long" : "short", qt, en, ex, pn,
-                                      fe, fu, why, t0, t1);
-            } else {
-                json_array_append_new(
-                    arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                                   "session", (json_int_t)s->id, "pair", pair, "side",
-                                   t->dir > 0 ? "long" : "short", "qty", qt, "entry", en, "exit",
-                                   ex, "pnl", pn, "fees", fe, "funding", fu, "reason", why,
-                                   "opened", t0, "closed", t1));
-            }
+            const char *side = t->dir > 0 ? "long" : "short";
+            if (csv)
+                put(&o, "%u,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\r\n", s->id, pair, side, qt, en, ex,
+                    pn, fe, fu, why, t0, t1);
+            else /* the amounts as strings: exact decimals, as the chat writes them */
+                put(&o,
+                    "%s{\"session\":%u,\"pair\":\"%s\",\"side\":\"%s\",\"qty\":\"%s\","
+                    "\"entry\":\"%s\",\"exit\":\"%s\",\"pnl\":\"%s\",\"fees\":\"%s\","
+                    "\"funding\":\"%s\",\"reason\":\"%s\",\"opened\":\"%s\",\"closed\":\"%s\"}",
+                    any ? "," : "", s->id, pair, side, qt, en, ex, pn, fe, fu, why, t0, t1);
+            any = 1;
         }
     }
     pthread_mutex_unlock(&d->mu);
-    if (csv)
-        return o < cap ? (int)o : -1;
-    json_t *root = json_pack("{s:o}", "trades", arr);
-    return engine_json_text(root, JSON_COMPACT, buf, cap);
+    if (!csv)
+        put(&o, "]}\n");
+    return text_len(&o);
 }

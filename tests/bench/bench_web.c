@@ -7,24 +7,27 @@
  *   scrape       GET /metrics alone, 200 times in a row: p50/p99;
  *   idle         10 s with nobody asking: the engine's tick-to-order (its
  *                own histogram's delta, p50/p90 interpolated in a bucket);
- *   load         10 s with 100 clients on keep-alive connections asking
- *                GET /health as fast as they are answered and a scraper
- *                asking GET /metrics every second: the answers' p50/p99,
- *                requests a second, the scrapes' p99, and tick-to-order
- *                again — its ratio to the idle figure is the load's cost;
+ *   load         10 s with 100 signed-in dashboards on keep-alive
+ *                connections, each asking in turn the overview, the chart,
+ *                the journal and (when web/dist is built) the page and its
+ *                script, 10 times a second each (paced) and then as fast
+ *                as answered (flood), and a scraper asking GET /metrics
+ *                every second: the API's and the page's p50/p99, requests
+ *                a second, the scrapes' p99, and tick-to-order again — its
+ *                ratio to the idle figure is the load's cost;
  *   lost         market events dropped on the way (the market ring's
  *                overruns, and the feed's events against the engine's);
- *   updates      with the paced load again, a signed-in dashboard (the
- *                link from the console's /dashboard, the live page over
- *                WebSocket): pause and resume the session 20 times each,
+ *   updates      with the paced load again, the live page open over
+ *                WebSocket (signed in with the link from the console's
+ *                /dashboard): pause and resume the session 20 times each,
  *                the time from the click (POST /api/act) to the live page
  *                showing it: p50/p99 (target: p99 within 1 s).
  *
  *   bench_web
  *
  * Last line: {"bench":"web","scrape_p50_ms":..,"scrape_p99_ms":..,
- * "health_p50_us":..,"health_p99_us":..,"requests_per_s":..,
- * "load_scrape_p99_ms":..,"tto_p50_us_idle":..,"tto_p50_us_load":..,
+ * "api_p50_us":..,"api_p99_us":..,"page_p50_us":..,"page_p99_us":..,
+ * "load_scrape_p99_ms":..,"flood_requests_per_s":..,"flood_api_p99_us":..,"tto_p50_us_idle":..,"tto_p50_us_load":..,
  * "tto_p90_us_idle":..,"tto_p90_us_load":..,"ratio_tto_load_idle":..,"overruns":..,
  * "update_p50_ms":..,"update_p99_ms":..}
  */
@@ -61,12 +64,13 @@ static int dial(void)
     return wire_connect(web_port);
 }
 
-/* One GET on a keep-alive connection: the status; the body into buf (cap)
- * when given. -1 if the connection failed. */
-static int get(int fd, const char *path, char *buf, size_t cap)
+/* One GET on a keep-alive connection, with the header lines hdr (each
+ * ending in CRLF, or ""): the status; the body into buf (cap) when given.
+ * -1 if the connection failed. */
+static int get_with(int fd, const char *path, const char *hdr, char *buf, size_t cap)
 {
-    char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+    char req[768];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path, hdr);
     if (write(fd, req, (size_t)n) != n)
         return -1;
     static __thread char in[1 << 20];
@@ -98,6 +102,11 @@ static int get(int fd, const char *path, char *buf, size_t cap)
     /* what came after this answer (nothing: one request at a time) */
     in[0] = 0;
     return status;
+}
+
+static int get(int fd, const char *path, char *buf, size_t cap)
+{
+    return get_with(fd, path, "", buf, cap);
 }
 
 /* GET /metrics on a connection of its own (an idle keep-alive connection
@@ -279,26 +288,40 @@ static void *read_out(void *arg)
 /* ---- the load ---- */
 
 static double pace_s; /* 0: as fast as answered */
-static _Atomic unsigned long long answered;
-static double *lat[CLIENTS];
-static size_t nlat[CLIENTS];
+static _Atomic unsigned long long answered, refused;
+static double *lat[CLIENTS], *plat[CLIENTS]; /* the API's answers, the page's */
+static size_t nlat[CLIENTS], nplat[CLIENTS];
 #define LAT_MAX 200000
+static char cookie[256]; /* "Cookie: nx_session=...\r\n", once signed in */
+static int pages;        /* 1: the engine serves the page (web/dist built) */
+
+/* A signed-in dashboard's requests, in turn: the overview, the chart, the
+ * journal and, when served, the page itself (its HTML and script). */
+static const char *const routes[] = {"/api/overview", "/api/chart?symbol=BTCUSDT", "/api/trades",
+                                     "/ui/", "/ui/app.js"};
 
 static void *client(void *arg)
 {
     long id = (long)arg;
     int fd = dial();
     lat[id] = malloc(LAT_MAX * sizeof(double));
-    while (fd >= 0 && !atomic_load(&stop_load)) {
+    plat[id] = malloc(LAT_MAX * sizeof(double));
+    for (unsigned turn = (unsigned)id; fd >= 0 && !atomic_load(&stop_load); turn++) {
+        unsigned r = turn % (pages ? 5 : 3);
         double t0 = now_s();
-        if (get(fd, "/health", NULL, 0) < 0) {
+        int st = get_with(fd, routes[r], cookie, NULL, 0);
+        if (st < 0) {
             close(fd);
             fd = dial();
             continue;
         }
         double took = now_s() - t0;
-        if (nlat[id] < LAT_MAX)
+        if (st != 200)
+            atomic_fetch_add(&refused, 1);
+        if (r < 3 && nlat[id] < LAT_MAX)
             lat[id][nlat[id]++] = took;
+        else if (r >= 3 && nplat[id] < LAT_MAX)
+            plat[id][nplat[id]++] = took;
         atomic_fetch_add(&answered, 1);
         if (pace_s > took) /* a dashboard's pace: one request every pace_s */
             wait_until(t0 + pace_s);
@@ -398,6 +421,46 @@ int main(void)
     for (double t0 = now_s(); now_s() - t0 < 20; wait_until(now_s() + 0.1))
         if (!scrape(m, sizeof m) && series(m, "nexus_tick_to_order_seconds_count") > 0)
             break;
+    /* signed in as a dashboard is: the link from the console's /dashboard,
+     * its cookie, the CSRF token from /api/me */
+    if (write(console, "/dashboard\n", 11) == 11) {
+        deadline = now_s() + 20;
+        struct timespec lts = {(time_t)deadline, 0};
+        pthread_mutex_lock(&mu);
+        while (!link_path[0] && now_s() < deadline)
+            pthread_cond_timedwait(&cv, &mu, &lts);
+        pthread_mutex_unlock(&mu);
+    }
+    char *head = NULL, *me = NULL;
+    char *setc = link_path[0] && http_full(web_port, "GET", link_path, NULL, &head, NULL) == 303
+                     ? strcasestr(head, "set-cookie: nx_session=")
+                     : NULL;
+    char act[512] = "";
+    if (setc)
+        snprintf(cookie, sizeof cookie, "Cookie: %.*s\r\n", (int)strcspn(setc + 12, ";\r\n"),
+                 setc + 12);
+    free(head);
+    const char *tok = cookie[0] && http_full(web_port, "GET", "/api/me", cookie, NULL, &me) == 200
+                          ? strstr(me, "\"csrf\":\"")
+                          : NULL;
+    if (tok)
+        snprintf(act, sizeof act, "%sX-CSRF-Token: %.*s\r\n", cookie, (int)strcspn(tok + 8, "\""),
+                 tok + 8);
+    free(me);
+    if (!act[0]) {
+        fprintf(stderr, "bench_web: could not sign in\n");
+        kill(pid, SIGKILL);
+        return 1;
+    }
+    {
+        int pf = dial();
+        pages = pf >= 0 && get_with(pf, "/ui/", cookie, NULL, 0) == 200;
+        if (pf >= 0)
+            close(pf);
+        if (!pages)
+            printf("the page is not served (web/dist not built: scripts/dev web_build): API "
+                   "routes only\n");
+    }
     /* scrape time alone, on one keep-alive connection */
     static double sc[200];
     int fd = dial();
@@ -424,7 +487,7 @@ int main(void)
     read_hist(m, &h1);
     /* load: paced (each client 10 requests a second), then a flood (as fast
      * as answered); tick-to-order over each */
-    double h50[2], h99[2], rps[2], ls99[2], l50[2], l90[2];
+    double h50[2], h99[2], p50[2], p99[2], rps[2], ls99[2], l50[2], l90[2];
     hist_t hs[3];
     hs[0] = h1;
     for (int phase = 0; phase < 2; phase++) {
@@ -434,6 +497,8 @@ int main(void)
         stop_loads(0);
         nscrape_load = 0;
         memset(nlat, 0, sizeof nlat);
+        memset(nplat, 0, sizeof nplat);
+        atomic_store(&refused, 0);
         double l0 = now_s();
         for (long i = 0; i < CLIENTS; i++)
             pthread_create(&th[i], NULL, client, (void *)i);
@@ -447,27 +512,35 @@ int main(void)
             pthread_join(th[i], NULL);
         pthread_join(sth, NULL);
         double secs = now_s() - l0;
-        size_t total = 0;
+        size_t total = 0, ptotal = 0;
         for (int i = 0; i < CLIENTS; i++)
-            total += nlat[i];
+            total += nlat[i], ptotal += nplat[i];
         double *all = malloc((total ? total : 1) * sizeof *all);
-        size_t k = 0;
+        double *pall = malloc((ptotal ? ptotal : 1) * sizeof *pall);
+        size_t k = 0, pk = 0;
         for (int i = 0; i < CLIENTS; i++) {
             memcpy(all + k, lat[i], nlat[i] * sizeof *all);
-            k += nlat[i];
+            memcpy(pall + pk, plat[i], nplat[i] * sizeof *pall);
+            k += nlat[i], pk += nplat[i];
             free(lat[i]);
+            free(plat[i]);
         }
         h50[phase] = pct(all, total, 0.5) * 1e6;
         h99[phase] = pct(all, total, 0.99) * 1e6;
+        p50[phase] = ptotal ? pct(pall, ptotal, 0.5) * 1e6 : -1;
+        p99[phase] = ptotal ? pct(pall, ptotal, 0.99) * 1e6 : -1;
+        free(pall);
         rps[phase] = (double)atomic_load(&answered) / secs;
         ls99[phase] = pct(scrape_load, (size_t)nscrape_load, 0.99) * 1e3;
         free(all);
         l50[phase] = quantile(&hs[phase], &hs[phase + 1], 0.5);
         l90[phase] = quantile(&hs[phase], &hs[phase + 1], 0.9);
-        printf("%s: %d clients on /health, %.0f answers/s, p50 %.0f us, p99 %.0f us; %d scrapes, "
-               "p99 %.3f ms; tick-to-order (%.0f orders) p50 %.1f us, p90 %.1f us\n",
-               phase == 0 ? "paced (10/s each)" : "flood", CLIENTS, rps[phase], h50[phase],
-               h99[phase], nscrape_load, ls99[phase],
+        printf("%s: %d dashboards, %.0f answers/s (%llu not 200); API p50 %.0f us, p99 %.0f us; "
+               "page p50 %.0f us, p99 %.0f us; %d scrapes, p99 %.3f ms; tick-to-order (%.0f "
+               "orders) p50 %.1f us, p90 %.1f us\n",
+               phase == 0 ? "paced (10/s each)" : "flood", CLIENTS, rps[phase],
+               (unsigned long long)atomic_load(&refused), h50[phase], h99[phase], p50[phase],
+               p99[phase], nscrape_load, ls99[phase],
                hs[phase + 1].cum[hs[phase + 1].n - 1] - hs[phase].cum[hs[phase].n - 1], l50[phase],
                l90[phase]);
     }
@@ -480,32 +553,8 @@ int main(void)
     double fe = series(m, "nexus_feed_events_total{venue=\"binance-usdm\",feed=\"0\"}");
     double ee = series(m, "nexus_engine_events_total");
     printf("market events: feed %.0f, engine %.0f, ring overruns %.0f\n", fe, ee, over);
-    /* updates: signed in, the live page open, with the paced load */
+    /* updates: the live page open, with the paced load */
     double u50 = -1, u99 = -1;
-    if (write(console, "/dashboard\n", 11) == 11) {
-        deadline = now_s() + 20;
-        struct timespec lts = {(time_t)deadline, 0};
-        pthread_mutex_lock(&mu);
-        while (!link_path[0] && now_s() < deadline)
-            pthread_cond_timedwait(&cv, &mu, &lts);
-        pthread_mutex_unlock(&mu);
-    }
-    char *head = NULL, *me = NULL;
-    char *setc = link_path[0] && http_full(web_port, "GET", link_path, NULL, &head, NULL) == 303
-                     ? strcasestr(head, "set-cookie: nx_session=")
-                     : NULL;
-    char cookie[256] = "", act[512] = "";
-    if (setc)
-        snprintf(cookie, sizeof cookie, "Cookie: %.*s\r\n", (int)strcspn(setc + 12, ";\r\n"),
-                 setc + 12);
-    free(head);
-    const char *tok = cookie[0] && http_full(web_port, "GET", "/api/me", cookie, NULL, &me) == 200
-                          ? strstr(me, "\"csrf\":\"")
-                          : NULL;
-    if (tok)
-        snprintf(act, sizeof act, "%sX-CSRF-Token: %.*s\r\n", cookie, (int)strcspn(tok + 8, "\""),
-                 tok + 8);
-    free(me);
     char wsh[512];
     snprintf(wsh, sizeof wsh, "%sSec-WebSocket-Protocol: nx-live\r\n", cookie);
     int ws = act[0] ? wire_ws_open_with(web_port, "/live", wsh) : -1;
@@ -514,6 +563,7 @@ int main(void)
         pthread_t th[CLIENTS];
         stop_loads(0);
         memset(nlat, 0, sizeof nlat);
+        memset(nplat, 0, sizeof nplat);
         for (long i = 0; i < CLIENTS; i++)
             pthread_create(&th[i], NULL, client, (void *)i);
         static double up[40];
@@ -542,6 +592,7 @@ int main(void)
         for (int i = 0; i < CLIENTS; i++) {
             pthread_join(th[i], NULL);
             free(lat[i]);
+            free(plat[i]);
         }
         close(ws);
         if (nup == 40) {
@@ -570,13 +621,13 @@ int main(void)
     else if (system(cmd))
         return 1;
     printf("{\"bench\":\"web\",\"scrape_p50_ms\":%.3f,\"scrape_p99_ms\":%.3f,"
-           "\"health_p50_us\":%.0f,\"health_p99_us\":%.0f,\"load_scrape_p99_ms\":%.3f,"
-           "\"flood_requests_per_s\":%.0f,\"flood_health_p99_us\":%.0f,"
+           "\"api_p50_us\":%.0f,\"api_p99_us\":%.0f,\"page_p50_us\":%.0f,\"page_p99_us\":%.0f,"
+           "\"load_scrape_p99_ms\":%.3f,\"flood_requests_per_s\":%.0f,\"flood_api_p99_us\":%.0f,"
            "\"tto_p50_us_idle\":%.1f,\"tto_p50_us_load\":%.1f,\"tto_p50_us_flood\":%.1f,"
            "\"tto_p90_us_idle\":%.1f,\"tto_p90_us_load\":%.1f,\"ratio_tto_load_idle\":%.2f,"
            "\"ratio_tto_flood_idle\":%.2f,\"overruns\":%.0f,\"update_p50_ms\":%.1f,"
            "\"update_p99_ms\":%.1f}\n",
-           s50, s99, h50[0], h99[0], ls99[0], rps[1], h99[1], i50, l50[0], l50[1], i90, l90[0],
-           i50 > 0 ? l50[0] / i50 : 0, i50 > 0 ? l50[1] / i50 : 0, over, u50, u99);
+           s50, s99, h50[0], h99[0], p50[0], p99[0], ls99[0], rps[1], h99[1], i50, l50[0], l50[1],
+           i90, l90[0], i50 > 0 ? l50[0] / i50 : 0, i50 > 0 ? l50[1] / i50 : 0, over, u50, u99);
     return 0;
 }

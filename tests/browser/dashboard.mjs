@@ -26,7 +26,7 @@
 //   node dashboard.mjs NEXUS_BINARY SOURCE_DIR PLUGIN_DIR OUT_DIR
 import { chromium } from 'playwright-core';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [nexus, src, plugins, out] = process.argv.slice(2);
@@ -198,6 +198,27 @@ try {
   const candles = Number(await page.getAttribute('#chartbox', 'data-candles'));
   check(candles >= 50, `the chart has ${candles} candles`);
   check(await page.locator('#chartbox canvas').count() > 0, 'the chart drew nothing');
+  // the chart's data: each candle is the bundled file's (its open time's
+  // row), and each EMA point the one computed here the TA-Lib way (the
+  // mean of the first n closes, then k = 2 / (n + 1)), to the price's cent
+  const chart = await page.evaluate(async () => (await fetch('/api/chart?symbol=BTCUSDT')).json());
+  const rowsCsv = new Map(readFileSync(config.feeds[0].replay, 'utf8').trim().split('\n').slice(1)
+    .map((l) => l.split(',')).map((f) => [Number(f[0]) / 1000, f.slice(1, 5).map(Number)]));
+  const offCandles = chart.candles.filter((c) => {
+    const r = rowsCsv.get(c.t);
+    return !r || r[0] !== c.o || r[1] !== c.h || r[2] !== c.l || r[3] !== c.c;
+  });
+  check(offCandles.length === 0, `${offCandles.length} chart candles differ from the file's, the first ${
+    JSON.stringify(offCandles[0])}`);
+  for (const n of [20, 50]) {
+    const closes = chart.candles.map((c) => c.c), want = [];
+    let v = closes.slice(0, n).reduce((a, b) => a + b, 0) / n;
+    want.push(v);
+    for (let i = n; i < closes.length; i++) want.push(v = v + (2 / (n + 1)) * (closes[i] - v));
+    const got = chart[`ema${n}`];
+    check(got.length === want.length && got.every((p, i) => Math.abs(p.v - want[i]) <= 0.011 &&
+      p.t === chart.candles[i + n - 1].t), `the chart's EMA ${n} is not the one computed here`);
+  }
   // the journal: the trade, and its CSV with the same rows
   await page.waitForSelector('#trades tr.trade', { timeout: 10000 });
   const rows = await page.locator('#trades tr.trade').count();
@@ -205,6 +226,15 @@ try {
   const lines = csv.trim().split('\r\n');
   check(lines[0].startsWith('session,pair,side,qty,entry,exit,pnl'), `the CSV starts ${lines[0]}`);
   check(lines.length - 1 >= rows, `the CSV has ${lines.length - 1} trades, the page ${rows}`);
+  // session 1's journal in JSON and in CSV, asked one after the other: the same
+  // trades (the CSV may have one more, closed in between), field by field
+  const jt = await page.evaluate(async () => (await (await fetch('/api/trades?session=1')).json()).trades);
+  const csv2 = (await page.evaluate(async () => (await (await fetch('/api/trades?session=1&format=csv')).text())))
+    .trim().split('\r\n').slice(1).map((l) => l.split(','));
+  const keys = ['session', 'pair', 'side', 'qty', 'entry', 'exit', 'pnl', 'fees', 'funding', 'reason'];
+  const at = csv2.length - jt.length;
+  check(jt.length > 0 && at >= 0 && at <= 1 && jt.every((t, i) => keys.every((k, j) => String(t[k]) === csv2[i + at][j])),
+    `the journal's JSON and CSV differ: ${JSON.stringify(jt[0])} | ${csv2[at]}`);
   // the controls, each confirmed in a dialog first: a dismissed one does
   // nothing; pause and resume, the mode, close everything
   const s1 = (q) => page.locator(`#session-1 ${q}`);
