@@ -46,6 +46,15 @@ typedef struct nx_symtab {
 
 void nx_symtab_init(nx_symtab_t *t);
 
+/* A symbol as a venue's message named it, and as the table knows it (the
+ * records venue decoders fill). */
+typedef struct nx_sym_ref {
+    char name[NX_SYMBOL_NAME_MAX + 1]; /* as sent (cut at 23 bytes), NUL-terminated */
+    uint32_t id;                       /* symtab id; NX_SYMBOL_NONE if not in the table */
+    uint8_t price_scale;               /* the scales the record's prices and quantities use */
+    uint8_t qty_scale;
+} nx_sym_ref_t;
+
 /* Add a symbol (writer thread only). `name` is copied; tick/lot/min are in
  * the given scales. Returns the new id (>= 0), or NX_EEXIST (with the
  * existing id in *existing if not NULL), NX_EINVAL (bad name, scale, tick,

@@ -184,12 +184,7 @@ typedef enum nx_bnu_other {
 #define NX_BNU_F_ADL         0x02 /* client id starts with "adl_autoclose": auto-deleveraging */
 
 /* A symbol as sent and as the caller's table knows it. */
-typedef struct nx_bnu_sym {
-    char name[NX_SYMBOL_NAME_MAX + 1]; /* as sent (cut at 23 bytes), NUL-terminated */
-    uint32_t id;                       /* symtab id; NX_SYMBOL_NONE if not in the table */
-    uint8_t price_scale;               /* the scales the record's prices and quantities use */
-    uint8_t qty_scale;
-} nx_bnu_sym_t;
+typedef nx_sym_ref_t nx_bnu_sym_t;
 
 /* ORDER_TRADE_UPDATE, the "o" object. */
 typedef struct nx_bnu_order {
