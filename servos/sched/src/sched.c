@@ -309,6 +309,56 @@ int nx_nyse_open(int64_t utc_ms)
     return minute >= 9 * 60 + 30 && minute < close;
 }
 
+/* Days from 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Trading days from 1970-01-01 to day number n (days since the epoch),
+ * n included: the weekdays (1970-01-01 was a Thursday) less the listed
+ * holidays up to it. */
+static int32_t trading_index(int64_t n)
+{
+    static const int pre[7] = {0, 1, 2, 2, 2, 3, 4}; /* weekdays in the first r days from a Thu */
+    int64_t k = n + 1;
+    int64_t count = k / 7 * 5 + pre[k % 7];
+    for (size_t i = 0; i < sizeof HOLIDAYS / sizeof HOLIDAYS[0]; i++)
+        count -=
+            days_from_civil(HOLIDAYS[i] / 10000, HOLIDAYS[i] / 100 % 100, HOLIDAYS[i] % 100) <= n;
+    return (int32_t)count;
+}
+
+int nx_nyse_day(int64_t utc_ms, nx_nyse_day_t *out)
+{
+    memset(out, 0, sizeof *out);
+    nx_tz_t ny;
+    if (nx_tz_load(&ny, "America/New_York"))
+        return NX_EINVAL;
+    struct tm lt;
+    local_tm(&ny, utc_ms / 1000 - (utc_ms % 1000 < 0), &lt);
+    int y = lt.tm_year + 1900, m = lt.tm_mon + 1, d = lt.tm_mday;
+    int64_t n = days_from_civil(y, m, d);
+    int64_t midnight = n * 86400; /* the day's wall-clock seconds, as if UTC */
+    out->start_ms = wall(&ny, midnight) * 1000;
+    out->end_ms = wall(&ny, midnight + 86400) * 1000;
+    out->trading = nx_nyse_trading_day(y, m, d);
+    out->index = trading_index(n);
+    if (out->trading) {
+        out->open_ms = wall(&ny, midnight + (9 * 60 + 30) * 60) * 1000;
+        out->close_ms =
+            wall(&ny, midnight + (nx_nyse_early_close(y, m, d) ? 13 : 16) * 3600) * 1000;
+    }
+    nx_tz_free(&ny);
+    return 0;
+}
+
 /* ---- the runner ----------------------------------------------------------- */
 
 int nx_sched_add(nx_store_t *st, int64_t user_id, const char *cron, const char *tz,

@@ -252,6 +252,49 @@ static void test_nyse_calendar(void **state)
                      utc(2026, 11, 30, 21, 15)); /* past the weekend */
 }
 
+/* The New York day: session times in UTC across DST and an early close,
+ * trading-day indices (the expected ones counted independently: Python's
+ * datetime over every day from 1970-01-01, weekdays less the same holiday
+ * list), and the day's bounds. */
+static void test_nyse_day(void **state)
+{
+    (void)state;
+    nx_nyse_day_t d;
+    assert_int_equal(nx_nyse_day(utc(2026, 11, 27, 15, 0), &d), 0); /* the day after Thanksgiving */
+    assert_true(d.trading);
+    assert_int_equal(d.open_ms, utc(2026, 11, 27, 14, 30)); /* 09:30 EST */
+    assert_int_equal(d.close_ms, utc(2026, 11, 27, 18, 0)); /* 13:00: early close */
+    assert_int_equal(d.index, 14827);
+    assert_int_equal(d.start_ms, utc(2026, 11, 27, 5, 0)); /* New York midnight */
+    assert_int_equal(d.end_ms, utc(2026, 11, 28, 5, 0));
+    assert_int_equal(nx_nyse_day(utc(2026, 11, 26, 16, 0), &d), 0); /* Thanksgiving */
+    assert_false(d.trading);
+    assert_int_equal(d.open_ms, 0);
+    assert_int_equal(d.index, 14826); /* the Wednesday's */
+    assert_int_equal(nx_nyse_day(utc(2026, 11, 30, 15, 0), &d), 0);
+    assert_int_equal(d.index, 14828);
+    assert_int_equal(nx_nyse_day(utc(2026, 12, 7, 23, 0), &d), 0); /* 18:00 New York */
+    assert_int_equal(d.index, 14833);
+    assert_int_equal(d.close_ms, utc(2026, 12, 7, 21, 0));
+    assert_int_equal(nx_nyse_day(utc(2026, 12, 8, 4, 59), &d), 0); /* still the 7th there */
+    assert_int_equal(d.index, 14833);
+    assert_int_equal(nx_nyse_day(utc(2026, 12, 5, 15, 0), &d), 0); /* a Saturday */
+    assert_false(d.trading);
+    assert_int_equal(d.index, 14832);
+    /* summer time, and the Friday holiday before a Monday */
+    assert_int_equal(nx_nyse_day(utc(2026, 7, 6, 12, 0), &d), 0);
+    assert_int_equal(d.open_ms, utc(2026, 7, 6, 13, 30)); /* 09:30 EDT */
+    assert_int_equal(d.close_ms, utc(2026, 7, 6, 20, 0));
+    assert_int_equal(d.index, 14725);
+    assert_int_equal(nx_nyse_day(utc(2026, 7, 2, 15, 0), &d), 0);
+    assert_int_equal(d.index, 14724);
+    /* the spring-forward day is 23 hours long */
+    assert_int_equal(nx_nyse_day(utc(2026, 3, 8, 15, 0), &d), 0);
+    assert_int_equal(d.end_ms - d.start_ms, 23 * 3600 * 1000LL);
+    assert_int_equal(nx_nyse_day(utc(2024, 12, 31, 15, 0), &d), 0);
+    assert_int_equal(d.index, 14349);
+}
+
 static int runs;
 static int64_t last_task;
 
@@ -326,11 +369,9 @@ static void test_runner(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_new_york_across_dst),
-        cmocka_unit_test(test_zone_offsets),
-        cmocka_unit_test(test_tz_untouched),
-        cmocka_unit_test(test_nyse_calendar),
+        cmocka_unit_test(test_parse),         cmocka_unit_test(test_new_york_across_dst),
+        cmocka_unit_test(test_zone_offsets),  cmocka_unit_test(test_tz_untouched),
+        cmocka_unit_test(test_nyse_calendar), cmocka_unit_test(test_nyse_day),
         cmocka_unit_test(test_runner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,6 +68,23 @@ int nx_nyse_trading_day(int year, int month, int day);
 /* Is the regular session open at utc_ms? */
 int nx_nyse_open(int64_t utc_ms);
 
+/* The New York day of an instant, as the US-stock rules need it: whether
+ * it is a trading day, its regular session in UTC ms (09:30 to 16:00, or
+ * 13:00 on an early close; 0 and 0 on a closed day), its trading-day index
+ * (trading days from 1970-01-01 to that day, itself included: on a closed
+ * day, the last trading day's index), so that two trading days are n
+ * business days apart when their indices are, holidays skipped; and the
+ * day's bounds in UTC ms (New York midnight to midnight), for the caller
+ * to reuse the answer until the day is over. */
+typedef struct nx_nyse_day {
+    int trading;
+    int64_t open_ms, close_ms;
+    int32_t index;
+    int64_t start_ms, end_ms;
+} nx_nyse_day_t;
+/* 0, or NX_EINVAL when the zone database lacks America/New_York. */
+int nx_nyse_day(int64_t utc_ms, nx_nyse_day_t *out);
+
 /* The runner. An action is a name the caller knows ("daily_report",
  * ...); it returns 0 and a one-line result, or an error code. */
 typedef int (*nx_task_fn)(void *ctx, int64_t task_id, int64_t user_id, const char *action,
