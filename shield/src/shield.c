@@ -7,7 +7,8 @@
  * bench_tick_to_order. The order of the checks is the order a trader reads
  * a refusal in: exits first (always allowed, whatever the limits), then the
  * switches a person set (kill, pause), the automatic stops (breaker, locks,
- * cooldown), data quality, the counting limits, and last the sizing, which
+ * cooldown), data quality, the market's hours (US stocks), the counting
+ * limits (the pattern-day-trader rule among them), and last the sizing, which
  * may shrink the order to fit an exposure limit (RESIZE) or find it below
  * the venue's minimum (MIN_NOTIONAL).
  */
@@ -23,11 +24,11 @@
 #define NS_PER_MS  1000000LL
 
 static const char *const reject_names[NX_REJ_COUNT] = {
-    "none",          "kill_switch",  "breaker",    "cooldown",    "locked",
-    "max_positions", "exposure",     "daily_loss", "weekly_loss", "drawdown",
-    "stale_data",    "min_notional", "paused",     "watcher",     "max_trades",
-    "no_position",   "has_position", "expired",    "price_drift", "bad_signal",
-    "declined",      "storage_down",
+    "none",          "kill_switch",  "breaker",       "cooldown",    "locked",
+    "max_positions", "exposure",     "daily_loss",    "weekly_loss", "drawdown",
+    "stale_data",    "min_notional", "paused",        "watcher",     "max_trades",
+    "no_position",   "has_position", "expired",       "price_drift", "bad_signal",
+    "declined",      "storage_down", "market_closed", "near_close",  "pattern_day_trader",
 };
 
 const char *nx_reject_name(nx_reject_t r)
@@ -56,7 +57,8 @@ int nx_risk_conf_check(const nx_risk_conf_t *c)
     if (c->mode > NX_MODE_PILOT || c->leverage < 1 || c->leverage > 20 || c->size_pct_bp == 0 ||
         c->size_pct_bp > 10000 || c->risk_pct_bp > 10000 || c->weekly_loss_bp > 10000 ||
         c->max_drawdown_bp > 10000 || c->breaker_losses == 0 || c->approval_drift_bp > 10000 ||
-        c->daily_loss_stop < 0 || c->cooldown_ns < 0 || c->default_stop_bp >= 10000)
+        c->daily_loss_stop < 0 || c->cooldown_ns < 0 || c->default_stop_bp >= 10000 ||
+        c->close_buffer_ns < 0 || c->pdt_min_equity < 0)
         return NX_EINVAL;
     return 0;
 }
@@ -140,6 +142,19 @@ int nx_shield_unlock(nx_risk_state_t *s, uint32_t symbol)
             s->locks[i].active = 0;
             n++;
         }
+    return n;
+}
+
+void nx_shield_on_day_trade(nx_risk_state_t *s, int32_t trading_day)
+{
+    s->day_trades[s->n_day_trades++ % NX_SHIELD_DAY_TRADES] = trading_day;
+}
+
+uint32_t nx_shield_day_trades(const nx_risk_state_t *s, int32_t trading_day)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < NX_SHIELD_DAY_TRADES && i < s->n_day_trades; i++)
+        n += s->day_trades[i] > trading_day - NX_PDT_DAYS && s->day_trades[i] <= trading_day;
     return n;
 }
 
@@ -286,12 +301,23 @@ void nx_shield_decide(const nx_risk_conf_t *c, nx_risk_state_t *s, const nx_shie
         return reject(out, NX_REJ_COOLDOWN);
     if (c->stale_ns && in->data_age_ns > c->stale_ns)
         return reject(out, NX_REJ_STALE_DATA);
+    if (c->market_hours && in->market_closed)
+        return reject(out, NX_REJ_MARKET_CLOSED);
+    if (c->market_hours && c->close_buffer_ns && in->to_close_ns > 0 &&
+        in->to_close_ns <= c->close_buffer_ns)
+        return reject(out, NX_REJ_NEAR_CLOSE);
     if (rs->position != 0)
         return reject(out, NX_REJ_HAS_POSITION);
     if (c->max_positions && s->open_positions >= c->max_positions)
         return reject(out, NX_REJ_MAX_POSITIONS);
     if (c->max_trades_day && s->trades_today >= c->max_trades_day)
         return reject(out, NX_REJ_MAX_TRADES);
+    /* the position this entry opens may close today (its stop, its
+     * target): with the rule's count already reached that would be one
+     * day trade too many */
+    if (c->pdt_min_equity && s->equity < c->pdt_min_equity && in->trading_day &&
+        nx_shield_day_trades(s, in->trading_day) >= NX_PDT_DAY_TRADES)
+        return reject(out, NX_REJ_PDT);
     if (c->daily_loss_stop && -s->day_pnl >= c->daily_loss_stop)
         return reject(out, NX_REJ_DAILY_LOSS);
     if (c->weekly_loss_bp &&

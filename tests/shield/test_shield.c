@@ -391,6 +391,91 @@ static void test_kill_switch_lets_only_exits_through(void **state)
     assert_int_equal(D.reason, NX_REJ_KILL_SWITCH);
 }
 
+/* US stocks: entries only while the market is open and not in the last
+ * minutes before the close; exits whenever. */
+static void test_market_hours(void **state)
+{
+    (void)state;
+    setup_all(USD(10000));
+    C.market_hours = 1;
+    C.close_buffer_ns = 15 * MIN;
+    IN.market_closed = 1;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_REJECT);
+    assert_int_equal(D.reason, NX_REJ_MARKET_CLOSED);
+    assert_string_equal(nx_reject_name(D.reason), "market_closed");
+    IN.market_closed = 0;
+    IN.to_close_ns = 15 * MIN; /* 15:45 in New York: inside the window */
+    decide(T0);
+    assert_int_equal(D.reason, NX_REJ_NEAR_CLOSE);
+    IN.to_close_ns = 15 * MIN + 1;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+    /* an exit while closed: allowed (the broker queues it, or it waits) */
+    nx_shield_on_position(&S, 0, BTC(0.01), USD(500));
+    IN.market_closed = 1;
+    G.side = NX_SIG_EXIT_LONG;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+    /* crypto sessions: no market hours, whatever the input says */
+    setup_all(USD(10000));
+    IN.market_closed = 1;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+}
+
+/* The pattern-day-trader rule: under $25,000, three day trades in the last
+ * five business days stop new entries (a fourth could follow); the fourth
+ * business day later one of them has left the window; at $25,000 or more
+ * the rule does not apply. */
+static void test_pattern_day_trader(void **state)
+{
+    (void)state;
+    setup_all(USD(20000));
+    C.pdt_min_equity = USD(25000);
+    const int32_t mon = 14828; /* trading-day indices, consecutive business days */
+    IN.trading_day = mon + 4;  /* Friday */
+    nx_shield_on_day_trade(&S, mon);
+    nx_shield_on_day_trade(&S, mon + 2);
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE); /* two: a third is allowed */
+    nx_shield_on_day_trade(&S, mon + 4);
+    assert_int_equal(nx_shield_day_trades(&S, mon + 4), 3);
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_REJECT);
+    assert_int_equal(D.reason, NX_REJ_PDT);
+    assert_string_equal(nx_reject_name(D.reason), "pattern_day_trader");
+    /* next Monday (mon + 5): Monday's day trade is six business days old */
+    IN.trading_day = mon + 5;
+    assert_int_equal(nx_shield_day_trades(&S, mon + 5), 2);
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+    /* with $25,000 the rule does not count */
+    IN.trading_day = mon + 4;
+    nx_shield_on_trade_closed(&C, &S, 0, USD(5000), 0, 0, USD(50000), T0);
+    assert_int_equal(S.equity, USD(25000));
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+    /* an unknown trading day refuses nothing; the rule off neither */
+    setup_all(USD(20000));
+    C.pdt_min_equity = USD(25000);
+    for (int i = 0; i < 3; i++)
+        nx_shield_on_day_trade(&S, mon + 4);
+    IN.trading_day = 0;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+    C.pdt_min_equity = 0;
+    IN.trading_day = mon + 4;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+    /* exits are never held back by it */
+    C.pdt_min_equity = USD(25000);
+    nx_shield_on_position(&S, 0, BTC(0.01), USD(500));
+    G.side = NX_SIG_EXIT_LONG;
+    decide(T0);
+    assert_int_equal(D.verdict, NX_V_APPROVE);
+}
+
 static void test_modes_and_approvals(void **state)
 {
     (void)state;
@@ -472,6 +557,8 @@ int main(void)
         cmocka_unit_test(test_cooldown_scales_with_atr),
         cmocka_unit_test(test_protections_lock_and_unlock),
         cmocka_unit_test(test_kill_switch_lets_only_exits_through),
+        cmocka_unit_test(test_market_hours),
+        cmocka_unit_test(test_pattern_day_trader),
         cmocka_unit_test(test_modes_and_approvals),
         cmocka_unit_test(test_conf_check),
     };

@@ -63,6 +63,11 @@ const char *chat_reject_words(int why)
         [NX_REJ_DECLINED] = "you rejected it",
         [NX_REJ_STORAGE] = "storage is down, so nothing new is opened until it is back (exits "
                            "and stops still run)",
+        [NX_REJ_MARKET_CLOSED] = "the US market is closed: new entries wait for the next session",
+        [NX_REJ_NEAR_CLOSE] = "the US market closes soon: no new entries in the session's last "
+                              "minutes",
+        [NX_REJ_PDT] = "the pattern-day-trader rule: with equity under $25,000, a fourth day "
+                       "trade within five business days is not allowed",
     };
     return why >= 0 && why < NX_REJ_COUNT && words[why] ? words[why] : "a limit applies";
 }

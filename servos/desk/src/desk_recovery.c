@@ -50,6 +50,8 @@ static void restore_risk(desk_session_t *s, const nx_state_risk_t *r)
     x->paused = r->paused;
     s->held = r->held;
     x->halt_until = r->halt_until;
+    x->n_day_trades = r->n_day_trades;
+    memcpy(x->day_trades, r->day_trades, sizeof x->day_trades);
 }
 
 static int restore_desk(desk_session_t *s, const nx_state_desk_t *k)

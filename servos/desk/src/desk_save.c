@@ -136,7 +136,10 @@ static void snapshot(const nx_desk_t *d, const desk_session_t *s, nx_state_sessi
         .kill = r->kill,
         .paused = r->paused,
         .held = s->held,
+        .n_day_trades = r->n_day_trades,
     };
+    _Static_assert(NX_STATE_DAY_TRADES == NX_SHIELD_DAY_TRADES, "the ring saved whole");
+    memcpy(o->risk.day_trades, r->day_trades, sizeof o->risk.day_trades);
     o->n_locks = 0;
     for (int i = 0; i < NX_SHIELD_MAX_LOCKS; i++) {
         const nx_lock_t *l = &r->locks[i];

@@ -183,10 +183,17 @@ int nx_state_encode(const nx_state_session_t *s, char *buf, size_t cap, size_t *
         "},\"risk\":{\"equity\":%lld,\"peak\":%lld,\"day_ms\":%lld,\"week_ms\":%lld,"
         "\"week_equity\":%lld,\"day_pnl\":%lld,\"week_pnl\":%lld,\"trades_today\":%u,"
         "\"losses\":%u,\"halts\":%u,\"tripped\":%u,\"kill\":%u,\"paused\":%u,\"held\":%u,"
-        "\"halt_until\":%lld},\"locks\":[",
+        "\"halt_until\":%lld",
         (long long)r->equity, (long long)r->peak, (long long)r->day_ms, (long long)r->week_ms,
         (long long)r->week_equity, (long long)r->day_pnl, (long long)r->week_pnl, r->trades_today,
         r->losses, r->halts, r->tripped, r->kill, r->paused, r->held, (long long)r->halt_until);
+    if (r->n_day_trades) {
+        put(&o, ",\"day_trades\":[%u", r->n_day_trades);
+        for (int i = 0; i < NX_STATE_DAY_TRADES; i++)
+            put(&o, ",%d", r->day_trades[i]);
+        put(&o, "]");
+    }
+    put(&o, "},\"locks\":[");
     for (uint32_t i = 0; i < s->n_locks && i < NX_STATE_MAX_LOCKS; i++) {
         const nx_state_lock_t *l = &s->locks[i];
         put(&o, "%s[%lld,%u,%lld]", i ? "," : "", (long long)l->symbol, l->reason,
@@ -406,6 +413,12 @@ static void read_risk(const json_t *r, nx_state_risk_t *x)
     x->paused = gi(r, "paused") != 0;
     x->held = gi(r, "held") != 0;
     x->halt_until = gi(r, "halt_until");
+    const json_t *dt = json_object_get(r, "day_trades");
+    if (json_is_array(dt) && json_array_size(dt) == 1 + NX_STATE_DAY_TRADES) {
+        x->n_day_trades = (uint32_t)json_integer_value(json_array_get(dt, 0));
+        for (size_t i = 0; i < NX_STATE_DAY_TRADES; i++)
+            x->day_trades[i] = (int32_t)json_integer_value(json_array_get(dt, i + 1));
+    }
 }
 
 int nx_state_decode(const char *text, size_t len, nx_state_session_t *out, char *err, size_t cap)

@@ -47,14 +47,18 @@ typedef enum nx_reject {
     NX_REJ_PAUSED,
     NX_REJ_WATCHER,
     NX_REJ_MAX_TRADES,
-    NX_REJ_NO_POSITION,  /* an exit for a position the user does not hold */
-    NX_REJ_HAS_POSITION, /* an entry while a position on the symbol is open */
-    NX_REJ_EXPIRED,      /* COPILOT: approved after the request expired */
-    NX_REJ_DRIFT,        /* COPILOT: the price moved beyond the allowed drift */
-    NX_REJ_BAD_SIGNAL,   /* no price, no ATR for an ATR stop, unknown side; the desk: a
-                          * signal priced outside its sanity band of the market */
-    NX_REJ_DECLINED,     /* COPILOT: the user rejected the request */
-    NX_REJ_STORAGE,      /* nothing can be made durable now (storage down): no new entry */
+    NX_REJ_NO_POSITION,   /* an exit for a position the user does not hold */
+    NX_REJ_HAS_POSITION,  /* an entry while a position on the symbol is open */
+    NX_REJ_EXPIRED,       /* COPILOT: approved after the request expired */
+    NX_REJ_DRIFT,         /* COPILOT: the price moved beyond the allowed drift */
+    NX_REJ_BAD_SIGNAL,    /* no price, no ATR for an ATR stop, unknown side; the desk: a
+                           * signal priced outside its sanity band of the market */
+    NX_REJ_DECLINED,      /* COPILOT: the user rejected the request */
+    NX_REJ_STORAGE,       /* nothing can be made durable now (storage down): no new entry */
+    NX_REJ_MARKET_CLOSED, /* US stocks: the market is closed (night, weekend, holiday) */
+    NX_REJ_NEAR_CLOSE,    /* US stocks: within the no-new-entries window before the close */
+    NX_REJ_PDT,           /* pattern-day-trader rule: a fourth day trade in five business days
+                             with equity under the rule's minimum */
     NX_REJ_COUNT
 } nx_reject_t;
 
@@ -72,6 +76,9 @@ typedef enum nx_verdict {
 #define NX_SHIELD_MAX_SYMBOLS 64
 #define NX_SHIELD_MAX_LOCKS   32
 #define NX_SHIELD_RING        16 /* stop-outs and trade results kept per symbol */
+#define NX_SHIELD_DAY_TRADES  8  /* day trades remembered (the rule looks at the last 5 days) */
+#define NX_PDT_DAY_TRADES     3  /* day trades allowed in 5 business days under the minimum */
+#define NX_PDT_DAYS           5
 
 typedef struct nx_risk_conf {
     nx_mode_t mode;
@@ -101,6 +108,13 @@ typedef struct nx_risk_conf {
     int64_t low_profit_lock_ns;   /* ... locks the pair this long (0 = off) */
     int64_t approval_ttl_ns;      /* COPILOT request lifetime (5 minutes) */
     uint32_t approval_drift_bp;   /* COPILOT: refuse when price moved more than this */
+    uint8_t market_hours;         /* entries only while the venue's market is open (US stocks:
+                                     the input's market_closed and to_close_ns say when) */
+    int64_t close_buffer_ns;      /* with market_hours: no new entry this close to the close */
+    int64_t pdt_min_equity;       /* pattern-day-trader rule: under this equity (quote units;
+                                     FINRA's $25,000), no entry once NX_PDT_DAY_TRADES day
+                                     trades were made in the last NX_PDT_DAYS business days
+                                     (a fourth could follow); 0 = off */
 } nx_risk_conf_t;
 
 typedef struct nx_lock {
@@ -136,6 +150,8 @@ typedef struct nx_risk_state {
     int64_t total_exposure;
     nx_lock_t locks[NX_SHIELD_MAX_LOCKS];
     nx_risk_symbol_t sym[NX_SHIELD_MAX_SYMBOLS];
+    int32_t day_trades[NX_SHIELD_DAY_TRADES]; /* trading-day index of each day trade (a ring) */
+    uint32_t n_day_trades;                    /* written so far (ring index = n % size) */
 } nx_risk_state_t;
 
 typedef struct nx_shield_input {
@@ -146,6 +162,10 @@ typedef struct nx_shield_input {
     int global_kill;     /* the owner's global kill switch */
     int storage_down;    /* nothing can be made durable: entries refused, exits pass */
     int sentinel;        /* from the Sentinel strategy (by its id): its exits need no approval */
+    int market_closed;   /* with conf market_hours: the venue's market is closed now */
+    int64_t to_close_ns; /* with conf market_hours: time left to today's close, 0 = unknown */
+    int32_t trading_day; /* with the PDT rule: today's trading-day index (nx_nyse_day), 0 =
+                            unknown (the rule then refuses nothing) */
 } nx_shield_input_t;
 
 typedef struct nx_decision {
@@ -195,6 +215,12 @@ void nx_shield_on_trade_closed(const nx_risk_conf_t *c, nx_risk_state_t *s, uint
 /* Mark-to-market equity (for the drawdown guard). */
 void nx_shield_on_equity(const nx_risk_conf_t *c, nx_risk_state_t *s, int64_t equity,
                          int64_t now_ns);
+
+/* A day trade was made (a position opened and closed on one trading day,
+ * trading_day its index): counted for the pattern-day-trader rule. */
+void nx_shield_on_day_trade(nx_risk_state_t *s, int32_t trading_day);
+/* Day trades in the NX_PDT_DAYS business days ending at trading_day. */
+uint32_t nx_shield_day_trades(const nx_risk_state_t *s, int32_t trading_day);
 
 void nx_shield_reset_breaker(nx_risk_state_t *s);
 /* Remove the locks of `symbol` (NX_SYMBOL_NONE: the global ones). Returns how many. */

@@ -17,6 +17,9 @@
 #include <string.h>
 
 #include "nx/chat.h"
+#include "nx/shield.h"
+
+#include "chat_int.h" /* chat_reject_words */
 
 static void test_escaped(void **state)
 {
@@ -71,11 +74,23 @@ static void test_real_list(void **state)
     json_decref(a);
 }
 
+/* Every reason the shield can refuse with has words for people: the
+ * fallback ("a limit applies") is for a code from a newer engine only. */
+static void test_every_refusal_has_words(void **state)
+{
+    (void)state;
+    for (int r = 1; r < NX_REJ_COUNT; r++)
+        if (!strcmp(chat_reject_words(r), "a limit applies"))
+            fail_msg("refusal %d (%s) has no words", r, nx_reject_name((nx_reject_t)r));
+    assert_string_equal(chat_reject_words(NX_REJ_COUNT), "a limit applies");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escaped),
         cmocka_unit_test(test_real_list),
+        cmocka_unit_test(test_every_refusal_has_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,31 @@ static void test_golden_round_trip(void **state)
     assert_memory_equal(out, text, len);
 }
 
+/* The pattern-day-trader count (issue 21) is saved with the risk state,
+ * and only once there is one: a state without day trades is the bytes it
+ * always was (the round trip above), one with them reads back whole. */
+static void test_day_trades_saved(void **state)
+{
+    (void)state;
+    static nx_state_session_t s, back;
+    static char out[NX_STATE_TEXT_MAX];
+    char err[160];
+    size_t len, n;
+    const char *text = golden(1, &len);
+    assert_int_equal(nx_state_decode(text, len, &s, err, sizeof err), 0);
+    assert_int_equal(s.risk.n_day_trades, 0);
+    s.risk.n_day_trades = 9; /* the ring has wrapped once */
+    for (int i = 0; i < NX_STATE_DAY_TRADES; i++)
+        s.risk.day_trades[i] = 14828 + i;
+    assert_int_equal(nx_state_encode(&s, out, sizeof out, &n), 0);
+    assert_non_null(
+        strstr(out, "\"day_trades\":[9,14828,14829,14830,14831,14832,14833,14834,14835]"));
+    assert_int_equal(nx_state_decode(out, n, &back, err, sizeof err), 0);
+    assert_int_equal(back.risk.n_day_trades, 9);
+    assert_memory_equal(back.risk.day_trades, s.risk.day_trades, sizeof s.risk.day_trades);
+    assert_int_equal(back.risk.halts, s.risk.halts);
+}
+
 static void test_decoded_values(void **state)
 {
     (void)state;
@@ -334,9 +359,8 @@ static void test_refused_and_marked(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden_round_trip),
-        cmocka_unit_test(test_decoded_values),
-        cmocka_unit_test(test_desk_saves_the_same_bytes),
+        cmocka_unit_test(test_golden_round_trip),  cmocka_unit_test(test_decoded_values),
+        cmocka_unit_test(test_day_trades_saved),   cmocka_unit_test(test_desk_saves_the_same_bytes),
         cmocka_unit_test(test_refused_and_marked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,8 @@
  *            "exits":[16 counts by exit reason],"rejects":[counts by reason]},
  *    "risk":{"equity","peak","day_ms","week_ms","week_equity","day_pnl",
  *            "week_pnl","trades_today","losses","halts","tripped","kill",
- *            "paused","held","halt_until"},
+ *            "paused","held","halt_until",
+ *            "day_trades":[count, 8 trading-day indices] (only when count > 0)},
  *    "locks":[[symbol id or -1 (every symbol), reason, until_ns]...],
  *    "symbols":[[id, cooldown_until, n_stopouts, n_results,
  *                [16 stop-out times], [16 trade results]]...],
@@ -66,6 +67,7 @@
 #define NX_STATE_MAX_SYMBOLS   64          /* = NX_SHIELD_MAX_SYMBOLS (the desk checks) */
 #define NX_STATE_MAX_LOCKS     32          /* = NX_SHIELD_MAX_LOCKS */
 #define NX_STATE_RING          16          /* = NX_SHIELD_RING */
+#define NX_STATE_DAY_TRADES    8           /* = NX_SHIELD_DAY_TRADES */
 #define NX_STATE_MAX_APPROVALS 256         /* pending requests of the whole desk */
 #define NX_STATE_EXITS         16          /* exit reasons counted */
 #define NX_STATE_MAX_REJECTS   64          /* reject reasons counted (>= NX_REJ_COUNT) */
@@ -90,6 +92,8 @@ typedef struct nx_state_risk {
     int64_t equity, peak, day_ms, week_ms, week_equity, day_pnl, week_pnl, halt_until;
     uint32_t trades_today, losses, halts;
     uint8_t tripped, kill, paused, held;
+    uint32_t n_day_trades;                   /* day trades counted so far (the PDT rule) */
+    int32_t day_trades[NX_STATE_DAY_TRADES]; /* their trading-day indices, a ring */
 } nx_state_risk_t;
 
 typedef struct nx_state_lock {
