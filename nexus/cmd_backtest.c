@@ -85,6 +85,7 @@ typedef struct bt {
     nx_symtab_t symtab;
     nx_cortex_t *cx;
     nx_desk_t *desk;
+    nx_desk_market_day_t *market_days; /* the US market's days (parts.h), or NULL */
     nx_tickguard_t *guard;
     nx_ring_t *ring;
     FILE *orders;
@@ -1062,6 +1063,7 @@ static void data_span(const bt_input_t *in, int n, int64_t *t0, int64_t *t1)
 static void run_free(bt_t *b, bt_input_t *in, int n)
 {
     nx_desk_destroy(b->desk);
+    free(b->market_days);
     nx_cortex_destroy(b->cx);
     nx_tickguard_destroy(b->guard);
     for (int i = 0; i < n; i++) {
@@ -1129,6 +1131,9 @@ static int run_once(bt_t *b, const bt_opts_t *o, bt_input_t *in, int64_t from, i
         goto out;
     }
     nx_desk_set_sentinel(b->desk, nx_cortex_strategies_of(b->cx, "sentinel"));
+    uint32_t ndays;
+    b->market_days = nx_parts_market_days(cfg, &ndays);
+    nx_desk_set_market_days(b->desk, b->market_days, ndays);
     nx_desk_set_saving(b->desk, 0); /* nothing is stored: no state to journal */
     for (uint32_t i = 0; i < cfg->trading.n_sessions && i < BT_MAX_SESSIONS; i++) {
         const nx_config_session_t *x = &cfg->trading.sessions[i];

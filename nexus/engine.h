@@ -98,6 +98,7 @@ typedef struct nx_engine {
     uint32_t *bad_untold;  /* per symbol: quarantined since then */
     nx_cortex_t *cortex;   /* engine thread after start */
     nx_desk_t *desk;     /* the trading sessions, engine thread */
+    nx_desk_market_day_t *market_days; /* the US market's days (parts.h), or NULL */
     /* Live venues (engine_live.c): one Binance USD-M adapter per endpoint
      * set (indexed by nx_config_execution_t; [NX_EXEC_PAPER] unused), on
      * the network thread's loop, and the sessions that trade on them. */

@@ -292,6 +292,9 @@ static int desk_sentinel(nx_engine_t *e)
 {
     if (e->cortex)
         nx_desk_set_sentinel(e->desk, nx_cortex_strategies_of(e->cortex, "sentinel"));
+    uint32_t n;
+    e->market_days = nx_parts_market_days(e->cfg, &n);
+    nx_desk_set_market_days(e->desk, e->market_days, n);
     return 0;
 }
 
@@ -369,6 +372,8 @@ static void release(nx_engine_t *e)
         nx_feed_destroy(e->feeds[i]);
     e->n_feeds = 0;
     nx_desk_destroy(e->desk);
+    free(e->market_days);
+    e->market_days = NULL;
     e->desk = NULL;
     nx_tickguard_destroy(e->guard);
     e->guard = NULL;

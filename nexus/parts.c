@@ -5,8 +5,10 @@
 
 #include "nx/error.h"
 #include "nx/log.h"
+#include "nx/sched.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -165,4 +167,31 @@ void nx_parts_guard_opts(const nx_config_t *c, nx_tickguard_opts_t *o)
     o->window = c->market.band_window;
     o->confirm = c->market.confirm;
     o->backwards_ms = c->market.backwards_ms;
+}
+
+nx_desk_market_day_t *nx_parts_market_days(const nx_config_t *c, uint32_t *n)
+{
+    *n = 0;
+    int stocks = 0;
+    for (uint32_t i = 0; i < c->n_symbols; i++)
+        stocks |= c->symbols[i].venue == NX_VENUE_ALPACA;
+    if (!stocks)
+        return NULL;
+    enum { DAYS = 7671 };                    /* 2015-01-01 .. 2035-12-31 */
+    const int64_t from_ms = 1420113600000LL; /* 2015-01-01T12:00Z */
+    nx_nyse_day_t *ny = malloc(DAYS * sizeof *ny);
+    nx_desk_market_day_t *out = malloc(DAYS * sizeof *out);
+    if (!ny || !out || nx_nyse_days(from_ms, DAYS, ny)) {
+        NX_ERROR("engine", "cannot build the US market calendar (is tzdata installed?): US-stock "
+                           "entries are refused as if the market were closed");
+        free(ny);
+        free(out);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < DAYS; i++)
+        out[i] = (nx_desk_market_day_t){ny[i].start_ms, ny[i].end_ms, ny[i].open_ms,
+                                        ny[i].close_ms, ny[i].index,  (uint8_t)ny[i].trading};
+    free(ny);
+    *n = DAYS;
+    return out;
 }

@@ -11,6 +11,7 @@
 
 #include "nx/config.h"
 #include "nx/cortex.h"
+#include "nx/desk.h"
 #include "nx/tickguard.h"
 
 /* The cortex with every configured strategy loaded (Sentinel always) and
@@ -23,6 +24,14 @@ int nx_parts_cortex(const nx_config_t *c, const nx_symtab_t *symtab, nx_signal_c
 /* The strategies a session follows, as the desk's mask: 0 = all; Sentinel's
  * protective exits always. */
 uint64_t nx_parts_follow_mask(nx_cortex_t *cx, const nx_config_session_t *x);
+
+/* The US stock market's days for the desk (nx_desk_set_market_days) when
+ * the config lists US stocks (a symbol on alpaca): New York days from 2015
+ * to 2035, from the scheduler's NYSE calendar, so the engine thread never
+ * reads the zone file. Allocated (free it after the desk); NULL with *n 0
+ * when no symbol needs it, or when the zone database lacks New York (then
+ * logged: the desk refuses US-stock entries as the market closed). */
+nx_desk_market_day_t *nx_parts_market_days(const nx_config_t *c, uint32_t *n);
 
 /* The bad-tick filter's options from the config's market section. */
 void nx_parts_guard_opts(const nx_config_t *c, nx_tickguard_opts_t *o);

@@ -698,6 +698,8 @@ static int extract_session(vctx_t *c, const nx_config_t *cfg, json_t *sj, nx_con
     x->execution = v ? (uint32_t)enum_index(v, executions) : NX_EXEC_PAPER;
     v = json_object_get(sj, "live_confirmed");
     x->live_confirmed = v && json_is_true(v);
+    x->close_buffer_s = 300;
+    get_u32(sj, "close_buffer_s", &x->close_buffer_s);
     int depth = c->depth, bad = 0;
     /* the venue first: a symbol's name may be listed on several venues,
      * and the session's are its venue's */
@@ -715,6 +717,11 @@ static int extract_session(vctx_t *c, const nx_config_t *cfg, json_t *sj, nx_con
                 break;
             }
     }
+    /* US stocks keep market hours and the day-trade rule unless told otherwise */
+    v = json_object_get(sj, "market_hours");
+    x->market_hours = v ? json_is_true(v) : x->venue == NX_VENUE_ALPACA;
+    v = json_object_get(sj, "pdt");
+    x->pdt = v ? json_is_true(v) : x->venue == NX_VENUE_ALPACA;
     for (size_t k = 0; names && k < json_array_size(names); k++) {
         const char *name = json_string_value(json_array_get(names, k));
         int found = 0, elsewhere = -1;
@@ -1454,6 +1461,7 @@ int nx_config_session_json(const nx_config_t *cfg, const nx_config_session_t *x,
         {"low_profit_lock_s", x->low_profit_lock_s},
         {"approval_ttl_s", x->approval_ttl_s},
         {"approval_drift_bp", x->approval_drift_bp},
+        {"close_buffer_s", x->close_buffer_s},
     };
     for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
         json_object_set_new(o, ints[k].key, json_integer(ints[k].v));
@@ -1463,6 +1471,8 @@ int nx_config_session_json(const nx_config_t *cfg, const nx_config_session_t *x,
     json_object_set_new(o, "low_profit_min", json_string(x->low_profit_min));
     json_object_set_new(o, "execution", json_string(nx_config_execution_name(x->execution)));
     json_object_set_new(o, "live_confirmed", json_boolean(x->live_confirmed));
+    json_object_set_new(o, "market_hours", json_boolean(x->market_hours));
+    json_object_set_new(o, "pdt", json_boolean(x->pdt));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!text)

@@ -353,6 +353,18 @@ static const nx_cnode_t session_members[] = {
     {"approval_drift_bp", NX_CT_INT,
      "COPILOT: an approval is refused when the price moved more than this since the request.", "50",
      0, 10000, 0, NULL, NULL},
+    {"market_hours", NX_CT_BOOL,
+     "Entries only while the venue's market is open: for US stocks the NYSE's regular session "
+     "(09:30-16:00 New York, 13:00 on early closes; weekends and holidays closed). Exits, stops "
+     "and targets run at any time.",
+     "true for alpaca, else false", 0, 0, 0, NULL, NULL},
+    {"close_buffer_s", NX_CT_INT,
+     "With market_hours: no new entries in the session's last seconds before the close.", "300", 0,
+     23400, 0, NULL, NULL},
+    {"pdt", NX_CT_BOOL,
+     "Pattern-day-trader rule (FINRA): with equity under $25,000, no new entry once three day "
+     "trades (opened and closed on one trading day) were made in five business days.",
+     "true for alpaca, else false", 0, 0, 0, NULL, NULL},
     {"execution", NX_CT_ENUM,
      "Where its orders go: paper (the paper venue), binance-usdm-testnet (Binance's testnet, "
      "with the user's testnet keys) or binance-usdm (real money, with the user's keys: needs "

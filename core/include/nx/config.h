@@ -110,6 +110,9 @@ typedef struct nx_config_session {
     uint32_t stop_bp; /* stop-loss when a signal gives none */
     uint32_t execution; /* where its orders go: nx_config_execution_t */
     uint32_t live_confirmed; /* 1 = its owner confirmed trading real money */
+    uint32_t market_hours;   /* 1 = entries only while the venue's market is open */
+    uint32_t close_buffer_s; /* with it: no entries this long before the close */
+    uint32_t pdt;            /* 1 = the pattern-day-trader rule applies */
 } nx_config_session_t;
 
 /* Where a session's orders go. */

@@ -375,6 +375,23 @@ static int active_locks(const desk_session_t *s, int64_t now)
     return n;
 }
 
+/* The market day holding ms, or NULL outside the table (a binary search:
+ * 13 steps over thirty years). */
+static const nx_desk_market_day_t *market_day(const nx_desk_t *d, int64_t ms)
+{
+    uint32_t lo = 0, hi = d->ndays;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ms < d->days[mid].start_ms)
+            hi = mid;
+        else if (ms >= d->days[mid].end_ms)
+            lo = mid + 1;
+        else
+            return &d->days[mid];
+    }
+    return NULL;
+}
+
 static void on_closed(void *ctx, const nx_trade_closed_t *t)
 {
     nx_desk_t *d = ctx;
@@ -388,6 +405,12 @@ static void on_closed(void *ctx, const nx_trade_closed_t *t)
     int locks_before = active_locks(s, when);
     nx_shield_on_trade_closed(&s->conf, &s->risk, t->symbol, t->pnl, t->reason == NX_EXIT_SL, atr,
                               t->exit_px, when);
+    if (s->conf.pdt_min_equity && t->opened_ns) { /* opened and closed on one trading day */
+        const nx_desk_market_day_t *a = market_day(d, t->opened_ns / NX_NS_PER_MS),
+                                   *b = market_day(d, when / NX_NS_PER_MS);
+        if (a && a == b && a->trading)
+            nx_shield_on_day_trade(&s->risk, a->index);
+    }
     notice(d, s, t->symbol, NX_NOTE_CLOSED, (uint8_t)t->reason, 0, t);
     if (s->risk.tripped && !was_tripped)
         notice(d, s, NX_SYMBOL_NONE, NX_NOTE_BREAKER, 0, s->risk.halt_until, NULL);
@@ -514,6 +537,10 @@ int nx_desk_add_session(nx_desk_t *d, uint32_t id, const nx_config_session_t *c,
     int bad = 0;
     for (int k = 0; k < 5; k++)
         bad |= nx_fixed_parse(money[k], strlen(money[k]), ps, to[k]) != 0;
+    s->conf.market_hours = (uint8_t)(c->market_hours != 0);
+    s->conf.close_buffer_ns = (int64_t)c->close_buffer_s * NX_NS_PER_SEC;
+    /* FINRA's pattern-day-trader minimum: $25,000 of equity */
+    s->conf.pdt_min_equity = c->pdt && ps <= 12 ? 25000 * nx_pow10[ps] : 0;
     if (bad || eq <= 0 || nx_risk_conf_check(&s->conf)) {
         NX_ERROR("desk", "session %u (%s): equity %s or a limit cannot be used", id, c->name,
                  c->equity);
@@ -786,6 +813,12 @@ void nx_desk_set_storage_down(nx_desk_t *d, int down)
     d->storage_down = down;
 }
 
+void nx_desk_set_market_days(nx_desk_t *d, const nx_desk_market_day_t *days, uint32_t n)
+{
+    d->days = days;
+    d->ndays = days ? n : 0;
+}
+
 void nx_desk_set_sentinel(nx_desk_t *d, uint64_t strategies)
 {
     d->sentinel = strategies;
@@ -799,7 +832,14 @@ static void shield_input(const nx_desk_t *d, uint32_t sym, const nx_ev_signal_t 
     in->sym = nx_symtab_get(d->symtab, sym);
     in->price = d->last_px[sym];
     in->data_age_ns = d->clock_ns - d->last_rx[sym]; /* silence on the engine clock */
-    (void)now;
+    if (in->sym && in->sym->venue == NX_VENUE_ALPACA) { /* US stocks: the market's hours */
+        int64_t ms = now / NX_NS_PER_MS;
+        const nx_desk_market_day_t *day = market_day(d, ms);
+        int open = day && day->trading && ms >= day->open_ms && ms < day->close_ms;
+        in->market_closed = !open;
+        in->to_close_ns = open ? (day->close_ms - ms) * NX_NS_PER_MS : 0;
+        in->trading_day = day ? day->index : 0;
+    }
     in->global_kill = d->global_kill;
     in->storage_down = d->storage_down;
     in->sentinel = g->strategy < 64 && (d->sentinel >> g->strategy & 1);

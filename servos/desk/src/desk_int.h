@@ -81,6 +81,8 @@ struct nx_desk {
     int storage_down;  /* nx_desk_set_storage_down: entries refused */
     int no_saves;      /* nx_desk_set_saving(d, 0): no state is journaled */
     int adopt_foreign; /* nx_desk_set_foreign: adopt venue positions instead of holding */
+    const nx_desk_market_day_t *days; /* nx_desk_set_market_days: the US market's days */
+    uint32_t ndays;
     uint64_t insane; /* market prices and signals refused as outside the band */
     uint32_t n_unprotected; /* venue positions waiting for a price to get a stop */
     int64_t now;

@@ -335,28 +335,43 @@ static int32_t trading_index(int64_t n)
     return (int32_t)count;
 }
 
-int nx_nyse_day(int64_t utc_ms, nx_nyse_day_t *out)
+/* The New York day of civil date (y, m, d), day number n, in zone ny. */
+static void nyse_day_of(const nx_tz_t *ny, int y, int m, int d, int64_t n, nx_nyse_day_t *out)
 {
     memset(out, 0, sizeof *out);
-    nx_tz_t ny;
-    if (nx_tz_load(&ny, "America/New_York"))
-        return NX_EINVAL;
-    struct tm lt;
-    local_tm(&ny, utc_ms / 1000 - (utc_ms % 1000 < 0), &lt);
-    int y = lt.tm_year + 1900, m = lt.tm_mon + 1, d = lt.tm_mday;
-    int64_t n = days_from_civil(y, m, d);
     int64_t midnight = n * 86400; /* the day's wall-clock seconds, as if UTC */
-    out->start_ms = wall(&ny, midnight) * 1000;
-    out->end_ms = wall(&ny, midnight + 86400) * 1000;
+    out->start_ms = wall(ny, midnight) * 1000;
+    out->end_ms = wall(ny, midnight + 86400) * 1000;
     out->trading = nx_nyse_trading_day(y, m, d);
     out->index = trading_index(n);
     if (out->trading) {
-        out->open_ms = wall(&ny, midnight + (9 * 60 + 30) * 60) * 1000;
-        out->close_ms =
-            wall(&ny, midnight + (nx_nyse_early_close(y, m, d) ? 13 : 16) * 3600) * 1000;
+        out->open_ms = wall(ny, midnight + (9 * 60 + 30) * 60) * 1000;
+        out->close_ms = wall(ny, midnight + (nx_nyse_early_close(y, m, d) ? 13 : 16) * 3600) * 1000;
+    }
+}
+
+int nx_nyse_days(int64_t from_ms, uint32_t count, nx_nyse_day_t *out)
+{
+    nx_tz_t ny;
+    if (!out || nx_tz_load(&ny, "America/New_York"))
+        return NX_EINVAL;
+    struct tm lt;
+    local_tm(&ny, from_ms / 1000 - (from_ms % 1000 < 0), &lt);
+    int64_t n = days_from_civil(lt.tm_year + 1900, lt.tm_mon + 1, lt.tm_mday);
+    for (uint32_t i = 0; i < count; i++, n++) {
+        time_t t = (time_t)(n * 86400); /* the civil date of day number n */
+        struct tm c;
+        gmtime_r(&t, &c);
+        nyse_day_of(&ny, c.tm_year + 1900, c.tm_mon + 1, c.tm_mday, n, &out[i]);
     }
     nx_tz_free(&ny);
     return 0;
+}
+
+int nx_nyse_day(int64_t utc_ms, nx_nyse_day_t *out)
+{
+    memset(out, 0, sizeof *out);
+    return nx_nyse_days(utc_ms, 1, out);
 }
 
 /* ---- the runner ----------------------------------------------------------- */

@@ -293,6 +293,18 @@ static void test_nyse_day(void **state)
     assert_int_equal(d.end_ms - d.start_ms, 23 * 3600 * 1000LL);
     assert_int_equal(nx_nyse_day(utc(2024, 12, 31, 15, 0), &d), 0);
     assert_int_equal(d.index, 14349);
+    /* the table: the same days, one after another, across the DST change */
+    static nx_nyse_day_t t[400];
+    assert_int_equal(nx_nyse_days(utc(2026, 1, 1, 12, 0), 400, t), 0);
+    for (int i = 1; i < 400; i++)
+        assert_int_equal(t[i].start_ms, t[i - 1].end_ms);
+    nx_nyse_day_t one;
+    for (int i = 0; i < 400; i += 37) {
+        assert_int_equal(nx_nyse_day(t[i].start_ms + 3600000, &one), 0);
+        assert_memory_equal(&one, &t[i], sizeof one);
+    }
+    assert_int_equal(t[0].index, 14599); /* 2026-01-01, a holiday: the 2025-12-31 index */
+    assert_false(t[0].trading);
 }
 
 static int runs;

@@ -57,6 +57,22 @@ int nx_desk_add_session(nx_desk_t *d, uint32_t id, const nx_config_session_t *c,
  * stamps on it (nx_cortex_strategies_of), never its reason text: no other
  * plugin can pass for Sentinel. Start-up; none until set. */
 void nx_desk_set_sentinel(nx_desk_t *d, uint64_t strategies);
+/* A day of the US stock market (New York), in UTC ms: the scheduler's
+ * NYSE calendar (nx_nyse_days) as a table the desk looks days up in on the
+ * engine thread, where no file is read. */
+typedef struct nx_desk_market_day {
+    int64_t start_ms, end_ms;  /* New York midnight to midnight */
+    int64_t open_ms, close_ms; /* the regular session; 0 on a closed day */
+    int32_t index;             /* trading-day index: business days, holidays skipped */
+    uint8_t trading;
+} nx_desk_market_day_t;
+/* The table, days in order each starting where the one before ends; the
+ * caller's, kept until the desk is destroyed. Sessions with market_hours
+ * enter US stocks only inside a day's session (and not within their
+ * close_buffer_s of its close); sessions with pdt count their day trades
+ * by it. A moment outside the table, or no table, reads as the market
+ * closed (no entry; exits run). Start-up. */
+void nx_desk_set_market_days(nx_desk_t *d, const nx_desk_market_day_t *days, uint32_t n);
 /* Storage is down (1: nothing can be made durable) or back (0): while
  * down every new entry is refused (NX_REJ_STORAGE); exits, stops, targets
  * and trailing run as ever. Engine thread. */

@@ -84,6 +84,10 @@ typedef struct nx_nyse_day {
 } nx_nyse_day_t;
 /* 0, or NX_EINVAL when the zone database lacks America/New_York. */
 int nx_nyse_day(int64_t utc_ms, nx_nyse_day_t *out);
+/* n consecutive New York days from the day of from_ms, into out[n] (the
+ * zone read once): a table to look days up in where reading files is not
+ * allowed (the engine thread). 0 or NX_EINVAL. */
+int nx_nyse_days(int64_t from_ms, uint32_t n, nx_nyse_day_t *out);
 
 /* The runner. An action is a name the caller knows ("daily_report",
  * ...); it returns 0 and a one-line result, or an error code. */
