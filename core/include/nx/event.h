@@ -285,34 +285,37 @@ typedef struct nx_ev_state {
 /* What a person is told about their session (the chat layer's notifications;
  * journal). */
 typedef enum nx_notice_kind {
-    NX_NOTE_CLOSED = 1, /* a trade closed: reason = nx_exit_reason_t (oms.h) */
-    NX_NOTE_BREAKER,    /* the circuit breaker tripped: until_ns (INT64_MAX = manual reset) */
-    NX_NOTE_LOCK,       /* a protection lock: symbol in the header, reason = nx_reject_t */
-    NX_NOTE_BADTICK,    /* market data held out (session 0, for the owner): symbol in the
-                         * header, reason = nx_bad_kind_t, exit_px = the price refused,
-                         * entry_px = the recent reference, qty = how many since the last */
+    NX_NOTE_CLOSED = 1,     /* a trade closed: reason = nx_exit_reason_t (oms.h) */
+    NX_NOTE_BREAKER,        /* the circuit breaker tripped: until_ns (INT64_MAX = manual reset) */
+    NX_NOTE_LOCK,           /* a protection lock: symbol in the header, reason = nx_reject_t */
+    NX_NOTE_BADTICK,        /* market data held out (session 0, for the owner): symbol in the
+                             * header, reason = nx_bad_kind_t, exit_px = the price refused,
+                             * entry_px = the recent reference, qty = how many since the last */
     NX_NOTE_VENUE_POSITION, /* a live venue's position (network thread to engine thread, not
                              * journaled): symbol in the header, qty = signed qty units */
     NX_NOTE_POSITION_MISMATCH, /* the venue holds another position than the engine: symbol
                                 * in the header, qty = the venue's, entry_px = the engine's
                                 * (signed qty units); the session is held */
-    NX_NOTE_VENUE_BALANCE, /* a live venue's wallet (network thread to engine thread, not
-                            * journaled): qty = USDT at 10^-8 */
-    NX_NOTE_BALANCE_SHORT, /* the venue's wallet holds less than the session's balance:
-                            * qty = the venue's, entry_px = the engine's (the session's money
-                            * units); the session is held */
-    NX_NOTE_VENUE,         /* something a live venue did that the person should know:
-                            * reason = nx_venue_note_t, symbol in the header (NX_SYMBOL_NONE if
-                            * none), qty = the leverage for NX_VN_LEVERAGE_REFUSED, 1 for
-                            * NX_VN_FOREIGN_ORDER if the session was held for it */
-    NX_NOTE_POSITION_ADOPTED, /* a venue position Nexus did not open became the session's
-                               * trade (live.foreign "adopt"): symbol in the header, qty =
-                               * signed qty units, entry_px = the venue's entry price,
-                               * exit_px = the stop placed */
-    NX_NOTE_FUNDING,          /* a perpetual's funding settled on a paper position: symbol in
-                               * the header, qty = the position (signed qty units), entry_px =
-                               * the mark price, exit_px = the rate x 10^8, pnl = what the
-                               * session received (< 0: paid), quote units */
+    NX_NOTE_VENUE_BALANCE,     /* a live venue's wallet (network thread to engine thread, not
+                                * journaled): qty = USDT at 10^-8 */
+    NX_NOTE_BALANCE_SHORT,     /* the venue's wallet holds less than the session's balance:
+                                * qty = the venue's, entry_px = the engine's (the session's money
+                                * units); the session is held */
+    NX_NOTE_VENUE,             /* something a live venue did that the person should know:
+                                * reason = nx_venue_note_t, symbol in the header (NX_SYMBOL_NONE if
+                                * none), qty = the leverage for NX_VN_LEVERAGE_REFUSED, 1 for
+                                * NX_VN_FOREIGN_ORDER if the session was held for it */
+    NX_NOTE_POSITION_ADOPTED,  /* a venue position Nexus did not open became the session's
+                                * trade (live.foreign "adopt"): symbol in the header, qty =
+                                * signed qty units, entry_px = the venue's entry price,
+                                * exit_px = the stop placed */
+    NX_NOTE_FUNDING,           /* a perpetual's funding settled on a paper position: symbol in
+                                * the header, qty = the position (signed qty units), entry_px =
+                                * the mark price, exit_px = the rate x 10^8, pnl = what the
+                                * session received (< 0: paid), quote units */
+    NX_NOTE_REFUSED,           /* an entry refused by a rule the person should hear of even
+                                * unasked (the pattern-day-trader rule, once a trading day):
+                                * symbol in the header, reason = nx_reject_t */
 } nx_notice_kind_t;
 
 /* What a live venue did (NX_NOTE_VENUE's reason). */

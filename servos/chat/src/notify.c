@@ -3,9 +3,9 @@
  * an entry is stored (the writer's tap calls nx_chat_on_event): signals
  * for WATCHER sessions and for pairs a user watches, approval requests
  * with Approve / Reject buttons (COPILOT) and their expiry, fills, closed
- * trades with their reason, orders the venue rejected, breaker trips and
- * protection locks; to the owner: feed problems (each kind once a minute
- * however often it recurs) and plugins that failed to reload.
+ * trades with their reason, orders the venue rejected, breaker trips,
+ * protection locks and the pattern-day-trader rule holding entries back; to the owner: feed
+ * problems (each kind once a minute however often it recurs) and plugins that failed to reload.
  *
  * Workload: a notification per fill or closed trade, a few per minute in a
  * busy replay; each looks its chat up in the users kept in memory.
@@ -265,6 +265,10 @@ void nx_chat_on_event(nx_chat_t *b, const nx_event_t *ev)
                      "Circuit breaker tripped after losing trades: no new "
                      "entries %s.",
                      n->until_ns == INT64_MAX ? "until /reset" : "for a while");
+        } else if (n->kind == NX_NOTE_REFUSED) {
+            snprintf(html, sizeof html, "Not entering %s: %s.",
+                     sym == NX_SYMBOL_NONE ? "a pair" : chat_sym_name(b, sym),
+                     chat_reject_words(n->reason));
         } else if (n->kind == NX_NOTE_LOCK) {
             snprintf(html, sizeof html, "Protection lock on %s (%s)%s.",
                      sym == NX_SYMBOL_NONE ? "every pair" : chat_sym_name(b, sym),

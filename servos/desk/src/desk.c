@@ -880,6 +880,11 @@ void nx_desk_on_signal(nx_desk_t *d, const nx_event_t *sig)
         switch (dec.verdict) {
         case NX_V_REJECT:
             s->by_reason[dec.reason < NX_REJ_COUNT ? dec.reason : 0]++;
+            if (dec.reason == NX_REJ_PDT && s->pdt_told != in.trading_day) {
+                /* a rule that holds entries for days: said once a day */
+                s->pdt_told = in.trading_day;
+                notice(d, s, sym, NX_NOTE_REFUSED, NX_REJ_PDT, 0, NULL);
+            }
             break;
         case NX_V_NOTIFY:
             s->notifications++;

@@ -32,6 +32,7 @@ typedef struct desk_session {
     int64_t adopt_px[NX_SHIELD_MAX_SYMBOLS]; /* with it: the venue's entry price, to adopt it
                                                  at the next price (nx_desk_set_foreign) */
     uint8_t held; /* paused by recovery until a person resumes it */
+    int32_t pdt_told; /* the trading day the person was last told of the PDT rule */
     uint8_t restored; /* recovery: 0 no saved state, 1 restored, 2 present but unusable */
     int64_t saved_seq; /* recovery: the journal sequence of its saved state */
 } desk_session_t;

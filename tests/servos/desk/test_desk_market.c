@@ -8,7 +8,8 @@
  *    close the day after Thanksgiving); one 20 minutes before that early
  *    close is taken;
  *  - the pattern-day-trader rule with $20,000: three day trades (Monday,
- *    Tuesday, Wednesday) and the Friday's entry is refused, and the next
+ *    Tuesday, Wednesday) and the Friday's entry is refused (the person is
+ *    told, once that day however many signals come), and the next
  *    Monday's too (Thursday was a holiday: still within five business
  *    days); on Tuesday Monday's has left the window and an entry is taken;
  *    a position held overnight is not a day trade;
@@ -42,12 +43,15 @@ static const char CONFIG[] =
     "\"stale_s\":0,\"close_buffer_s\":900,\"breaker_losses\":100}]}}";
 
 static struct {
-    int closed, near, pdt, other;
+    int closed, near, pdt, other, told;
 } J;
 
 static void on_journal(void *ctx, const nx_event_t *ev)
 {
     (void)ctx;
+    if (ev->hdr.type == NX_EV_NOTICE && ev->u.notice.kind == NX_NOTE_REFUSED &&
+        ev->u.notice.reason == NX_REJ_PDT)
+        J.told++;
     if (ev->hdr.type != NX_EV_DECISION || ev->u.decision.verdict != NX_V_REJECT)
         return;
     switch (ev->u.decision.reason) {
@@ -137,11 +141,16 @@ static void test_pattern_day_trader(void **state)
     assert_int_equal(J.pdt, 0);
     at(d, utc_ms(2026, 11, 27, 15, 0), NX_SIG_BUY); /* Friday: a fourth could follow */
     assert_int_equal(J.pdt, 1);
+    assert_int_equal(J.told, 1); /* and the person is told */
     assert_int_equal(fx_desk_position(d), 0);
+    at(d, utc_ms(2026, 11, 27, 16, 0), NX_SIG_BUY); /* again that day: told once a day */
+    assert_int_equal(J.pdt, 2);
+    assert_int_equal(J.told, 1);
     at(d, utc_ms(2026, 11, 30, 15, 0), NX_SIG_BUY); /* Monday: Mon-Wed still in five days */
-    assert_int_equal(J.pdt, 2);
+    assert_int_equal(J.pdt, 3);
+    assert_int_equal(J.told, 2);
     at(d, utc_ms(2026, 12, 1, 15, 0), NX_SIG_BUY); /* Tuesday: the first has left */
-    assert_int_equal(J.pdt, 2);
+    assert_int_equal(J.pdt, 3);
     assert_true(fx_desk_position(d) > 0);
     /* held overnight, closed Wednesday: not a day trade, so on Thursday
      * (Tue and Wed's trades in the window) an entry is taken */
@@ -149,7 +158,7 @@ static void test_pattern_day_trader(void **state)
     assert_int_equal(fx_desk_position(d), 0);
     at(d, utc_ms(2026, 12, 3, 15, 0), NX_SIG_BUY);
     assert_true(fx_desk_position(d) > 0);
-    assert_int_equal(J.pdt, 2);
+    assert_int_equal(J.pdt, 3);
     assert_int_equal(J.closed + J.near + J.other, 0);
     nx_desk_destroy(d);
 }
