@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nx/clock.h"
 #include "nx/book.h"
 #include "nx/decode.h"
 #include "nx/error.h"

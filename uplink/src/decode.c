@@ -201,17 +201,6 @@ int nx__rest_kline_list(const nx_jspan_t *list, const nx_symbol_t *sym, uint32_t
     return 0;
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned dd)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int digits(const char *s, int n, int *out)
 {
     int v = 0;
@@ -222,56 +211,6 @@ static int digits(const char *s, int n, int *out)
         v = v * 10 + (int)d;
     }
     *out = v;
-    return 0;
-}
-
-int nx_rfc3339_ns(const char *s, size_t len, int64_t *out)
-{
-    int Y, M, D, h, m, sec;
-    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        s[13] != ':' || s[16] != ':' || digits(s, 4, &Y) || digits(s + 5, 2, &M) ||
-        digits(s + 8, 2, &D) || digits(s + 11, 2, &h) || digits(s + 14, 2, &m) ||
-        digits(s + 17, 2, &sec) || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
-        sec > 60)
-        return NX_ESYNTAX;
-    size_t i = 19;
-    int64_t frac = 0;
-    if (i < len && s[i] == '.') {
-        i++;
-        int nd = 0;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            if (nd < 9) {
-                frac = frac * 10 + (s[i] - '0');
-                nd++;
-            }
-            i++;
-        }
-        if (nd == 0)
-            return NX_ESYNTAX;
-        while (nd < 9) {
-            frac *= 10;
-            nd++;
-        }
-    }
-    int64_t off = 0;
-    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-        int oh, om;
-        if (digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om))
-            return NX_ESYNTAX;
-        off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-        i += 6;
-    } else {
-        return NX_ESYNTAX;
-    }
-    if (i != len)
-        return NX_ESYNTAX;
-    int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
-    int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - off;
-    if (secs > INT64_MAX / NX_NS_PER_SEC - 1 || secs < -(INT64_MAX / NX_NS_PER_SEC) + 1)
-        return NX_ESYNTAX; /* beyond what int64 ns can hold: found by fuzz_alpaca */
-    *out = secs * NX_NS_PER_SEC + frac;
     return 0;
 }
 

@@ -98,4 +98,12 @@ NX_INLINE int64_t nx_real_ns(void)
  * rand(): one thread at a time (the network thread's clients). */
 int64_t nx_backoff_ms(int64_t min_ms, int64_t max_ms, uint32_t attempt);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+int64_t nx_days_from_civil(int64_t y, int m, int d);
+
+/* An RFC 3339 timestamp ("2023-04-06T11:54:26.838232225Z", offsets such
+ * as "-04:00" allowed) to ns since the epoch. 0 or NX_ESYNTAX. */
+int nx_rfc3339_ns(const char *s, size_t len, int64_t *out);
+
 #endif /* NX_CLOCK_H */

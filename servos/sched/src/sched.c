@@ -8,6 +8,7 @@
  */
 #include "nx/sched.h"
 
+#include "nx/clock.h"
 #include "nx/error.h"
 #include "tzif.h"
 
@@ -188,7 +189,7 @@ static int64_t wall(const nx_tz_t *tz, int64_t L)
 
 static int64_t local_seconds(int y, int m, int d, int h, int mi)
 {
-    return nx_tz_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60;
+    return nx_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60;
 }
 
 int nx_tz_utc_offset(const char *zone, int64_t utc_sec, int32_t *offset_sec)
@@ -309,18 +310,6 @@ int nx_nyse_open(int64_t utc_ms)
     return minute >= 9 * 60 + 30 && minute < close;
 }
 
-/* Days from 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* Trading days from 1970-01-01 to day number n (days since the epoch),
  * n included: the weekdays (1970-01-01 was a Thursday) less the listed
  * holidays up to it. */
@@ -330,8 +319,8 @@ static int32_t trading_index(int64_t n)
     int64_t k = n + 1;
     int64_t count = k / 7 * 5 + pre[k % 7];
     for (size_t i = 0; i < sizeof HOLIDAYS / sizeof HOLIDAYS[0]; i++)
-        count -=
-            days_from_civil(HOLIDAYS[i] / 10000, HOLIDAYS[i] / 100 % 100, HOLIDAYS[i] % 100) <= n;
+        count -= nx_days_from_civil(HOLIDAYS[i] / 10000, HOLIDAYS[i] / 100 % 100,
+                                    HOLIDAYS[i] % 100) <= n;
     return (int32_t)count;
 }
 
@@ -357,7 +346,7 @@ int nx_nyse_days(int64_t from_ms, uint32_t count, nx_nyse_day_t *out)
         return NX_EINVAL;
     struct tm lt;
     local_tm(&ny, from_ms / 1000 - (from_ms % 1000 < 0), &lt);
-    int64_t n = days_from_civil(lt.tm_year + 1900, lt.tm_mon + 1, lt.tm_mday);
+    int64_t n = nx_days_from_civil(lt.tm_year + 1900, lt.tm_mon + 1, lt.tm_mday);
     for (uint32_t i = 0; i < count; i++, n++) {
         time_t t = (time_t)(n * 86400); /* the civil date of day number n */
         struct tm c;

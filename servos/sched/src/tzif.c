@@ -19,6 +19,7 @@
  */
 #include "tzif.h"
 
+#include "nx/clock.h"
 #include "nx/error.h"
 
 #include <ctype.h>
@@ -36,17 +37,6 @@ static int64_t be(const unsigned char *p, int n)
     if (n == 4)
         return (int32_t)(uint32_t)v;
     return (int64_t)v;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant). */
-int64_t nx_tz_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 static int leap(int64_t y)
@@ -156,12 +146,12 @@ static int posix_parse(const char *s, nx_tz_t *tz)
 /* Local midnight (seconds as if UTC) of the rule's day in year y. */
 static int64_t rule_day(const nx_tz_rule_t *r, int64_t y)
 {
-    int64_t jan1 = nx_tz_days_from_civil(y, 1, 1);
+    int64_t jan1 = nx_days_from_civil(y, 1, 1);
     if (r->kind == 'J') /* 1..365, Feb 29 never counted */
         return (jan1 + r->d - 1 + (leap(y) && r->d >= 60)) * 86400;
     if (r->kind == 'N')
         return (jan1 + r->d) * 86400;
-    int64_t first = nx_tz_days_from_civil(y, r->m, 1);
+    int64_t first = nx_days_from_civil(y, r->m, 1);
     int wd_first = (int)(((first % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
     int64_t day = first + (r->d - wd_first + 7) % 7 + (r->w - 1) * 7;
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -178,9 +168,9 @@ static int32_t posix_offset(const nx_tz_t *tz, int64_t t)
     int64_t days = (t + tz->std_off) / 86400 - ((t + tz->std_off) % 86400 < 0);
     /* the civil year of that day */
     int64_t y = 1970 + days / 366;
-    while (nx_tz_days_from_civil(y + 1, 1, 1) <= days)
+    while (nx_days_from_civil(y + 1, 1, 1) <= days)
         y++;
-    while (nx_tz_days_from_civil(y, 1, 1) > days)
+    while (nx_days_from_civil(y, 1, 1) > days)
         y--;
     /* a rule's time is local time in the offset in force before it */
     int64_t start = rule_day(&tz->start, y) + tz->start.time - tz->std_off;

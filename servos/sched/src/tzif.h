@@ -32,6 +32,5 @@ void nx_tz_free(nx_tz_t *tz);
 /* The zone's offset (s east of UTC) at instant t (UTC s). */
 int32_t nx_tz_offset(const nx_tz_t *tz, int64_t t);
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
-int64_t nx_tz_days_from_civil(int64_t y, int m, int d);
 
 #endif /* NX_SCHED_TZIF_H */

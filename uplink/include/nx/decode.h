@@ -116,9 +116,7 @@ int nx_decode_binance_depth_snapshot(nx_decoder_t *d, uint32_t symbol, const cha
 int nx_decode_status(nx_decoder_t *d, uint32_t symbol, nx_status_code_t code, uint64_t count,
                      const char *detail);
 
-/* RFC 3339 timestamp ("2023-04-06T11:54:26.838232225Z", offsets allowed)
- * to ns since the epoch. Returns 0 or NX_ESYNTAX. */
-int nx_rfc3339_ns(const char *s, size_t len, int64_t *out);
+/* nx_rfc3339_ns, RFC 3339 timestamps to ns: nx/clock.h. */
 
 /* Kline interval name to seconds: Binance "1m".."1M", Bybit "1".."D","W","M".
  * 0 if unknown. Months count as 30 days. */
