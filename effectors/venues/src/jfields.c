@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "nx/clock.h"
 #include "nx/event.h"
 #include "nx/error.h"
 #include "nx/fixed.h"
@@ -167,6 +168,10 @@ int jf_convert_one(const field_t *f, const nx_jspan_t *v, char *dst, const nx_sy
     case C_MS:
         if ((v->type != NX_J_NUM && v->type != NX_J_STR) || nx_js_i64(v, (int64_t *)(void *)dst))
             return jf_fail(x, NX_ESYNTAX, f->path, "bad time");
+        return 0;
+    case C_TIME:
+        if (v->type != NX_J_STR || nx_rfc3339_ns(v->p, v->n, (int64_t *)(void *)dst))
+            return jf_fail(x, v->type == NX_J_STR ? NX_ESYNTAX : NX_ETYPE, f->path, "bad time");
         return 0;
     case C_BOOL:
         if (v->type != NX_J_TRUE && v->type != NX_J_FALSE)

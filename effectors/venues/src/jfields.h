@@ -35,11 +35,12 @@ enum conv {
     C_PRICE, /* decimal at the symbol's price scale, exact */
     C_AVG,   /* decimal at the price scale, rounded (an average the venue computed) */
     C_QTY,   /* decimal at the symbol's quantity scale, exact */
-    C_MONEY, /* decimal at NX_BNU_MONEY_SCALE, exact */
+    C_MONEY, /* decimal at the context's money scale, exact */
     C_U64,   /* unsigned integer, a number or a string of digits */
     C_MS,    /* epoch milliseconds, int64 */
     C_BOOL,  /* true or false, to uint8 1 or 0 */
     C_ENUM,  /* a string from a name list, to uint8 (its index) */
+    C_TIME,  /* an RFC 3339 string ("2022-04-19T13:45:04.98-04:00"), ns since the epoch */
 };
 
 /* Names of an enumeration, by value; v[0] is unused (0 = unknown). With
