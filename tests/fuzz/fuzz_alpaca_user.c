@@ -13,15 +13,9 @@
 
 #include "nx/alpaca_user.h"
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
-
-#define TERMINATED(a) CHECK(memchr((a), '\0', sizeof(a)) != NULL)
 
 static void check_order(const nx_symtab_t *t, const nx_alu_order_t *o)
 {

@@ -13,24 +13,9 @@
 
 #include "nx/binance_user.h"
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
-
-#define TERMINATED(a) CHECK(memchr((a), '\0', sizeof(a)) != NULL)
-
-static void check_sym(const nx_symtab_t *t, const nx_bnu_sym_t *s)
-{
-    TERMINATED(s->name);
-    const nx_symbol_t *e = nx_symtab_get(t, s->id);
-    CHECK(s->id == NX_SYMBOL_NONE ||
-          (e && e->price_scale == s->price_scale && e->qty_scale == s->qty_scale &&
-           strcmp(e->name, s->name) == 0));
-}
 
 static void check(const nx_symtab_t *t, const nx_bnu_msg_t *m)
 {

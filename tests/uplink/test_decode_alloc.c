@@ -18,33 +18,7 @@
 #include "nx/book.h"
 #include "nx/decode.h"
 
-static long allocs;
-#ifdef NX_NO_WRAP
-#define __real_malloc  malloc
-#define __real_calloc  calloc
-#define __real_realloc realloc
-#endif
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n)
-{
-    allocs++;
-    return __real_malloc(n);
-}
-void *__wrap_calloc(size_t a, size_t b)
-{
-    allocs++;
-    return __real_calloc(a, b);
-}
-void *__wrap_realloc(void *p, size_t n)
-{
-    allocs++;
-    return __real_realloc(p, n);
-}
+#include "../alloc_count.h"
 
 typedef struct file {
     char **line;

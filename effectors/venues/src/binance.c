@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#include "wbuf.h"
+
 #define MAX_PARAMS 16
 
 typedef struct kv {
@@ -136,25 +138,6 @@ static void add_clid(params_t *ps, const char *k, size_t kn, uint64_t clid)
 }
 
 /* ---- writing ---- */
-
-typedef struct out {
-    char *p;
-    size_t cap, n;
-    int over;
-} out_t;
-
-static void put(out_t *o, const char *s, size_t len)
-{
-    if (o->over || o->n + len >= o->cap) {
-        o->over = 1;
-        return;
-    }
-    memcpy(o->p + o->n, s, len);
-    o->n += len;
-    o->p[o->n] = 0;
-}
-
-#define PUT_LIT(o, lit) put((o), (lit), sizeof(lit) - 1)
 
 static void put_query(out_t *o, const params_t *ps)
 {

@@ -18,29 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct out {
-    char *p;
-    size_t cap, n;
-    int over;
-} out_t;
-
-static void put(out_t *o, const char *s, size_t len)
-{
-    if (o->over || o->n + len >= o->cap) {
-        o->over = 1;
-        return;
-    }
-    memcpy(o->p + o->n, s, len);
-    o->n += len;
-    o->p[o->n] = 0;
-}
-
-#define PUT_LIT(o, lit) put((o), (lit), sizeof(lit) - 1)
-
-static void put_s(out_t *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
+#include "wbuf.h"
 
 static void put_i64(out_t *o, int64_t v)
 {
