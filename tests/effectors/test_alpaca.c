@@ -29,26 +29,10 @@
 #include "nx/bridge.h"
 #include "nx/error.h"
 
+#include "../sample_line.h"
+
 static const nx_alpaca_req_t SPY = {"SPY", 2, 0};   /* whole shares */
 static const nx_alpaca_req_t AAPL = {"AAPL", 2, 4}; /* fractional shares to 0.0001 */
-
-static const char *sample(int k)
-{
-    static char line[4096];
-    char path[512];
-    const char *src = getenv("NX_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/data/samples/alpaca_rest.jsonl",
-             src ? src : NX_SOURCE_DIR_DEFAULT);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    for (int i = 0; i < k; i++)
-        if (!fgets(line, sizeof line, f))
-            fail_msg("no line %d", k);
-    fclose(f);
-    line[strcspn(line, "\n")] = 0;
-    return line;
-}
 
 static void body_is(const nx_alpaca_req_t *r, const nx_alpaca_order_t *o, const char *want)
 {
@@ -74,13 +58,13 @@ static void test_documented_bodies(void **state)
                            .take_profit = 30100,
                            .stop_loss = 29900,
                            .stop_limit = 29850};
-    body_is(&SPY, &o, sample(1));
+    body_is(&SPY, &o, sample_line("alpaca_rest.jsonl", 1));
     o = (nx_alpaca_order_t){.side = NX_SIDE_SELL,
                             .type = NX_ALP_TRAILING_STOP,
                             .qty = 100,
                             .tif = NX_ALP_DAY,
                             .trail_price = 615};
-    body_is(&SPY, &o, sample(2));
+    body_is(&SPY, &o, sample_line("alpaca_rest.jsonl", 2));
 }
 
 static void test_other_orders(void **state)

@@ -27,6 +27,8 @@
 #include "nx/alpaca_user.h"
 #include "nx/error.h"
 
+#include "../sample_line.h"
+
 #include "../alloc_count.h"
 
 static nx_symtab_t T;
@@ -44,24 +46,6 @@ static int setup(void **state)
     return SOL == 1 && AAPL == 2 && SPY == 3 ? 0 : -1;
 }
 
-static const char *sample(const char *name, int k)
-{
-    static char line[8192];
-    char path[512];
-    const char *src = getenv("NX_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/data/samples/%s", src ? src : NX_SOURCE_DIR_DEFAULT,
-             name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    for (int i = 0; i < k; i++)
-        if (!fgets(line, sizeof line, f))
-            fail_msg("%s has no line %d", name, k);
-    fclose(f);
-    line[strcspn(line, "\n")] = 0;
-    return line;
-}
-
 static nx_alu_msg_t M;
 
 static void decode(const char *text, nx_alu_kind_t kind)
@@ -77,11 +61,11 @@ static void decode(const char *text, nx_alu_kind_t kind)
 static void test_stream_answers(void **state)
 {
     (void)state;
-    decode(sample("alpaca_trade_updates.jsonl", 1), NX_ALU_AUTH);
+    decode(sample_line("alpaca_trade_updates.jsonl", 1), NX_ALU_AUTH);
     assert_int_equal(M.authorized, 1);
-    decode(sample("alpaca_trade_updates.jsonl", 4), NX_ALU_AUTH);
+    decode(sample_line("alpaca_trade_updates.jsonl", 4), NX_ALU_AUTH);
     assert_int_equal(M.authorized, 0);
-    decode(sample("alpaca_trade_updates.jsonl", 2), NX_ALU_LISTENING);
+    decode(sample_line("alpaca_trade_updates.jsonl", 2), NX_ALU_LISTENING);
     assert_int_equal(M.trade_updates, 1);
     decode("{\"stream\":\"listening\",\"data\":{\"streams\":[]}}", NX_ALU_LISTENING);
     assert_int_equal(M.trade_updates, 0);
@@ -90,7 +74,7 @@ static void test_stream_answers(void **state)
 static void test_captured_fill(void **state)
 {
     (void)state;
-    decode(sample("alpaca_trade_updates.jsonl", 3), NX_ALU_UPDATE);
+    decode(sample_line("alpaca_trade_updates.jsonl", 3), NX_ALU_UPDATE);
     const nx_alu_update_t *u = &M.update;
     assert_int_equal(u->event, NX_ALU_E_FILL);
     assert_string_equal(u->execution_id, "2f63ea93-423d-4169-b3f6-3fdafc10c418");
@@ -120,7 +104,7 @@ static void test_captured_fill(void **state)
 static void test_rest_order(void **state)
 {
     (void)state;
-    const char *t = sample("alpaca_rest.jsonl", 3);
+    const char *t = sample_line("alpaca_rest.jsonl", 3);
     nx_alu_order_t o;
     nx_alu_error_t err;
     long before = allocs;

@@ -29,6 +29,8 @@
 #include "nx/bybit_user.h"
 #include "nx/error.h"
 
+#include "../sample_line.h"
+
 /* ---------- allocation counting ---------- */
 
 #include "../alloc_count.h"
@@ -48,25 +50,6 @@ static int setup(void **state)
     BTC = (uint32_t)nx_symtab_add(&T, NX_VENUE_BYBIT_LINEAR, "BTCUSDT", 2, 3, 1, 1, 0, NULL);
     ETH = (uint32_t)nx_symtab_add(&T, NX_VENUE_BYBIT_SPOT, "ETHUSDT", 2, 4, 1, 1, 0, NULL);
     return BTC == 1 && ETH == 2 ? 0 : -1;
-}
-
-/* Line k (1-based) of a sample file, into a static buffer. */
-static const char *sample(const char *name, int k)
-{
-    static char line[8192];
-    char path[512];
-    const char *src = getenv("NX_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/data/samples/%s", src ? src : NX_SOURCE_DIR_DEFAULT,
-             name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    for (int i = 0; i < k; i++)
-        if (!fgets(line, sizeof line, f))
-            fail_msg("%s has no line %d", name, k);
-    fclose(f);
-    line[strcspn(line, "\n")] = 0;
-    return line;
 }
 
 static nx_bbu_msg_t M;
@@ -98,7 +81,7 @@ static void test_orders(void **state)
 {
     (void)state;
     /* the docs' option order: decoded, no symbol id, nothing at a scale */
-    decode(sample("bybit_private_order.jsonl", 1), NX_BBU_ORDER);
+    decode(sample_line("bybit_private_order.jsonl", 1), NX_BBU_ORDER);
     assert_string_equal(M.topic, "order");
     assert_int_equal(M.creation_ms, 1672364262474);
     next();
@@ -113,7 +96,7 @@ static void test_orders(void **state)
     assert_int_equal(R.order.cancelled_after_fill, 0);
     assert_int_equal(nx_bbu_next(&M, &R), 0);
     /* a captured linear market order, filled */
-    decode(sample("bybit_private_order.jsonl", 2), NX_BBU_ORDER);
+    decode(sample_line("bybit_private_order.jsonl", 2), NX_BBU_ORDER);
     next();
     assert_int_equal(R.order.sym.id, BTC);
     assert_string_equal(R.order.order_id, "b49d6860-3062-4295-aa1f-c6471f3c9b20");
@@ -132,7 +115,7 @@ static void test_orders(void **state)
     assert_string_equal(R.order.cancel_type, "UNKNOWN");
     assert_string_equal(R.order.reject_reason, "EC_NoError");
     /* the categorised minimal one: partly filled, the average rounded */
-    decode(sample("bybit_private_order.jsonl", 3), NX_BBU_ORDER);
+    decode(sample_line("bybit_private_order.jsonl", 3), NX_BBU_ORDER);
     next();
     assert_int_equal(R.order.status, NX_BBU_S_PARTIALLY_FILLED);
     assert_int_equal(R.order.nx_status, NX_OS_PARTIAL);
@@ -167,7 +150,7 @@ static void test_race_and_ours(void **state)
 static void test_executions(void **state)
 {
     (void)state;
-    decode(sample("bybit_private_execution.jsonl", 1), NX_BBU_EXECUTION);
+    decode(sample_line("bybit_private_execution.jsonl", 1), NX_BBU_EXECUTION);
     next();
     assert_int_equal(R.exec.sym.id, BTC);
     assert_string_equal(R.exec.exec_id, "0ab1bdf7-4219-438b-b30a-32ec863018f7");
@@ -186,7 +169,7 @@ static void test_executions(void **state)
     assert_int_equal(R.exec.seq, 140612148849382ull);
     assert_int_equal(nx_bbu_next(&M, &R), 0);
     /* the fill of the captured order above */
-    decode(sample("bybit_private_execution.jsonl", 2), NX_BBU_EXECUTION);
+    decode(sample_line("bybit_private_execution.jsonl", 2), NX_BBU_EXECUTION);
     next();
     assert_string_equal(R.exec.order_id, "b49d6860-3062-4295-aa1f-c6471f3c9b20");
     assert_int_equal(R.exec.price, 5185000);
@@ -194,7 +177,7 @@ static void test_executions(void **state)
     assert_int_equal(R.exec.fee, 8555250);
     assert_int_equal(R.exec.stop_type, NX_BBU_ST_NONE); /* "UNKNOWN" */
     /* the minimal categorised one: no execType, a fill; a maker */
-    decode(sample("bybit_private_execution.jsonl", 3), NX_BBU_EXECUTION);
+    decode(sample_line("bybit_private_execution.jsonl", 3), NX_BBU_EXECUTION);
     assert_string_equal(M.topic, "execution.linear");
     next();
     assert_int_equal(R.exec.exec_type, NX_BBU_X_TRADE);
@@ -245,7 +228,7 @@ static void test_several_fills(void **state)
 static void test_positions(void **state)
 {
     (void)state;
-    decode(sample("bybit_private_position.jsonl", 1), NX_BBU_POSITION);
+    decode(sample_line("bybit_private_position.jsonl", 1), NX_BBU_POSITION);
     next();
     assert_int_equal(R.position.sym.id, BTC);
     assert_int_equal(R.position.side, 0); /* flat: "" */
@@ -258,7 +241,7 @@ static void test_positions(void **state)
     assert_string_equal(R.position.status, "Normal");
     assert_int_equal(R.position.seq, 8327597863ull);
     assert_int_equal(R.position.updated_ms, 1697682317038);
-    decode(sample("bybit_private_position.jsonl", 2), NX_BBU_POSITION);
+    decode(sample_line("bybit_private_position.jsonl", 2), NX_BBU_POSITION);
     next();
     assert_int_equal(R.position.side, NX_SIDE_BUY);
     assert_int_equal(R.position.size, 10);
@@ -307,12 +290,12 @@ static void test_answers(void **state)
     static const char *const ops[] = {"subscribe", "ping",      "pong",
                                       "auth",      "subscribe", "subscribe"};
     for (int i = 0; i < 6; i++) {
-        decode(sample("bybit_ws_control.jsonl", i + 1), NX_BBU_CONTROL);
+        decode(sample_line("bybit_ws_control.jsonl", i + 1), NX_BBU_CONTROL);
         assert_string_equal(M.u.ctl.op, ops[i]);
         assert_int_equal(M.u.ctl.success, 1);
     }
     assert_string_equal(M.u.ctl.req_id, "10001");
-    decode(sample("bybit_ws_control.jsonl", 2), NX_BBU_CONTROL);
+    decode(sample_line("bybit_ws_control.jsonl", 2), NX_BBU_CONTROL);
     assert_string_equal(M.u.ctl.ret_msg, "pong");
     /* a failed auth (shape unverified by the spec: success false) */
     decode("{\"success\":false,\"ret_msg\":\"Params Error\",\"op\":\"auth\",\"conn_id\":\"c\"}",
