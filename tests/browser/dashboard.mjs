@@ -287,15 +287,21 @@ try {
       done.unlock = true;
     } else if (!done.close) {
       const trades = Number(await page.getAttribute('#session-4', 'data-trades'));
+      // the action's own answer (what the page then shows)
+      const answer = page.waitForResponse((r) => r.url().includes('/api/act') && r.request().method() === 'POST',
+        { timeout: 20000 }).then(async (r) => (await r.json().catch(() => ({}))).said || `HTTP ${r.status()}`,
+        () => 'no answer');
       if (await tryClick('table.positions button:has-text("Close")')) {
-        // it may have closed on its own in between: then there is nothing to close
-        await page.waitForFunction(() => /Closing 1 position at market|No open position/.test(
-          document.getElementById('said').textContent), null, { timeout: 10000 });
-        if ((await page.textContent('#said')).includes('Closing 1 position')) {
+        // it may have closed on its own in between ("No open position",
+        // "Closing 0 positions"): then the loop waits for the next one
+        const said = await answer;
+        if (said.includes('Closing 1 position')) {
           // closed: one more trade in the session's count
           await page.waitForFunction((n) => Number(document.getElementById('session-4').dataset.trades) > n,
-            trades, { timeout: 10000 });
+            trades, { timeout: 15000 });
           done.close = true;
+        } else {
+          console.log(`closing the PILOT session's position: "${said}"; waiting for another`);
         }
       }
     }
