@@ -75,6 +75,7 @@ const config = {
       // trade trips its breaker and locks the pair, both until someone
       // lifts them: the controls for those have something to do
       { name: 'pilot', user: 1, venue: 'binance-spot', mode: 'pilot', equity: '10000', symbols: ['BTCUSDT'],
+        strategies: ['trend'], // its trades last hours of market time: seconds here, long enough to click
         breaker_losses: 1, low_profit_trades: 1, low_profit_lock_s: 31536000 },
     ],
   },
@@ -163,12 +164,31 @@ try {
   });
   check(notMine === 403, `an action on another person's session answered ${notMine}`);
 
-  // approved on the web: it executes, and the chat's message says so
-  const first = page.locator('#session-1 .approval').first();
-  await first.waitFor({ timeout: 90000 });
-  const id1 = (await first.getAttribute('id')).replace('approval-', '');
-  const before = said.out.length;
-  await first.locator('button.go').click();
+  // approved on the web: it executes, and the chat's message says so. A
+  // request lives a day of market time, a few seconds at this pace: one
+  // that expires before the click has gone through is passed over for the
+  // next (the answer says so)
+  let id1 = null, before = 0;
+  const seen = [];
+  for (let tries = 0; !id1 && tries < 10; tries++) {
+    const id = await (await page.waitForFunction((s) => {
+      const a = [...document.querySelectorAll('#session-1 .approval')].find((x) => !s.includes(x.id));
+      return a ? a.id : null;
+    }, seen, { timeout: 90000 })).jsonValue();
+    seen.push(id);
+    const answer = page.waitForResponse((r) => r.url().includes('/api/act') && r.request().method() === 'POST',
+      { timeout: 20000 }).then(async (r) => (await r.json().catch(() => ({}))).said || `HTTP ${r.status()}`,
+      () => 'no answer');
+    before = said.out.length;
+    if (!await page.locator(`#${id} button.go`).click({ timeout: 2000 }).then(() => true, () => false))
+      continue; /* gone (expired) before the click */
+    const text = await answer;
+    if (text.includes('Approved'))
+      id1 = id.replace('approval-', '');
+    else
+      console.log(`approving ${id} on the web: "${text}"; taking the next`);
+  }
+  if (!id1) throw new Error(`no request could be approved on the web (tried ${seen.join(', ')})`);
   await page.waitForFunction(() => document.getElementById('said').textContent.includes('Approved'), null,
     { timeout: 10000 });
   check(await until((s) => s.out.slice(before).includes('Approved: the order is on its way'), 10000),
