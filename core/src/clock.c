@@ -73,7 +73,7 @@ int64_t nx_days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static int rfc_digits(const char *s, int n, int *out)
+int nx_digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
@@ -90,9 +90,9 @@ int nx_rfc3339_ns(const char *s, size_t len, int64_t *out)
 {
     int Y, M, D, h, m, sec;
     if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        s[13] != ':' || s[16] != ':' || rfc_digits(s, 4, &Y) || rfc_digits(s + 5, 2, &M) ||
-        rfc_digits(s + 8, 2, &D) || rfc_digits(s + 11, 2, &h) || rfc_digits(s + 14, 2, &m) ||
-        rfc_digits(s + 17, 2, &sec) || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
+        s[13] != ':' || s[16] != ':' || nx_digits(s, 4, &Y) || nx_digits(s + 5, 2, &M) ||
+        nx_digits(s + 8, 2, &D) || nx_digits(s + 11, 2, &h) || nx_digits(s + 14, 2, &m) ||
+        nx_digits(s + 17, 2, &sec) || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
         sec > 60)
         return NX_ESYNTAX;
     size_t i = 19;
@@ -119,7 +119,7 @@ int nx_rfc3339_ns(const char *s, size_t len, int64_t *out)
         i++;
     } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
         int oh, om;
-        if (rfc_digits(s + i + 1, 2, &oh) || rfc_digits(s + i + 4, 2, &om))
+        if (nx_digits(s + i + 1, 2, &oh) || nx_digits(s + i + 4, 2, &om))
             return NX_ESYNTAX;
         off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
         i += 6;

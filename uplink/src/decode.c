@@ -201,19 +201,6 @@ int nx__rest_kline_list(const nx_jspan_t *list, const nx_symbol_t *sym, uint32_t
     return 0;
 }
 
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        unsigned d = (unsigned char)s[i] - '0';
-        if (d > 9)
-            return -1;
-        v = v * 10 + (int)d;
-    }
-    *out = v;
-    return 0;
-}
-
 uint32_t nx_interval_seconds(nx_venue_t venue, const char *s, size_t len)
 {
     if (len == 0 || len > 4)
@@ -226,12 +213,12 @@ uint32_t nx_interval_seconds(nx_venue_t venue, const char *s, size_t len)
         if (len == 1 && s[0] == 'M')
             return 30 * 86400;
         int v;
-        if (digits(s, (int)len, &v) || v <= 0)
+        if (nx_digits(s, (int)len, &v) || v <= 0)
             return 0;
         return (uint32_t)v * 60;
     }
     int v;
-    if (len < 2 || digits(s, (int)len - 1, &v) || v <= 0)
+    if (len < 2 || nx_digits(s, (int)len - 1, &v) || v <= 0)
         return 0;
     switch (s[len - 1]) {
     case 's':

@@ -102,6 +102,10 @@ int64_t nx_backoff_ms(int64_t min_ms, int64_t max_ms, uint32_t attempt);
  * days_from_civil). */
 int64_t nx_days_from_civil(int64_t y, int m, int d);
 
+/* n ASCII digits at s (no sign, no space) to *out: 0, or -1 if any is not
+ * a digit. For the fixed-width fields of timestamps and interval names. */
+int nx_digits(const char *s, int n, int *out);
+
 /* An RFC 3339 timestamp ("2023-04-06T11:54:26.838232225Z", offsets such
  * as "-04:00" allowed) to ns since the epoch. 0 or NX_ESYNTAX. */
 int nx_rfc3339_ns(const char *s, size_t len, int64_t *out);
