@@ -21,7 +21,9 @@
 //  - backtest reports are listed and open, nothing outside their folder;
 //    the owner's operations section tells the feeds and the engine;
 //  - the page fits a phone's width, and says nothing on its console.
-// A screenshot is kept as the test's artefact.
+// A screenshot is kept as the test's artefact. Waits for what the engine
+// does are generous (30 s): CI runs this beside the heaviest tests, and a
+// wait only ends early when the event comes.
 //
 //   node dashboard.mjs NEXUS_BINARY SOURCE_DIR PLUGIN_DIR OUT_DIR
 import { chromium } from 'playwright-core';
@@ -144,7 +146,7 @@ try {
   check(await page.evaluate(() => document.querySelectorAll('#sessions script').length) === 0,
     'a <script> element came from a session name');
   check(await page.evaluate(() => typeof window.x) === 'undefined', 'a session name ran as a script');
-  await page.waitForFunction(() => document.getElementById('live').textContent === 'live', null, { timeout: 10000 });
+  await page.waitForFunction(() => document.getElementById('live').textContent === 'live', null, { timeout: 30000 });
 
   // the link again: refused
   const other = await browser.newPage();
@@ -190,7 +192,7 @@ try {
   }
   if (!id1) throw new Error(`no request could be approved on the web (tried ${seen.join(', ')})`);
   await page.waitForFunction(() => document.getElementById('said').textContent.includes('Approved'), null,
-    { timeout: 10000 });
+    { timeout: 30000 });
   check(await until((s) => s.out.slice(before).includes('Approved: the order is on its way'), 10000),
     'the chat was not told the web approved the request');
   await page.waitForFunction(() => { // a position, or (at this pace) a trade already closed
@@ -240,7 +242,7 @@ try {
       p.t === chart.candles[i + n - 1].t), `the chart's EMA ${n} is not the one computed here`);
   }
   // the journal: the trade, and its CSV with the same rows
-  await page.waitForSelector('#trades tr.trade', { timeout: 10000 });
+  await page.waitForSelector('#trades tr.trade', { timeout: 30000 });
   const rows = await page.locator('#trades tr.trade').count();
   const csv = await page.evaluate(async () => (await (await fetch('/api/trades?format=csv')).text()));
   const lines = csv.trim().split('\r\n');
@@ -265,25 +267,25 @@ try {
   await s1('button:has-text("Pause")').click();
   page.on('dialog', (d) => d.accept());
   await s1('button:has-text("Pause")').click();
-  await s1('.badge.warn:has-text("paused")').waitFor({ timeout: 10000 });
+  await s1('.badge.warn:has-text("paused")').waitFor({ timeout: 30000 });
   // the dismissed click sent nothing: only the accepted one went
   check(acts - acts0 === 1, `${acts - acts0} actions sent for one dismissed and one accepted click`);
   check((await page.textContent('#said')).includes('ause'), `pausing said: ${await page.textContent('#said')}`);
   await s1('button:has-text("Resume")').click();
-  await s1('.badge.warn:has-text("paused")').waitFor({ state: 'detached', timeout: 10000 });
+  await s1('.badge.warn:has-text("paused")').waitFor({ state: 'detached', timeout: 30000 });
   await s1('button:has-text("Mode: pilot")').click();
-  await s1('.badge.mode:has-text("pilot")').waitFor({ timeout: 10000 });
+  await s1('.badge.mode:has-text("pilot")').waitFor({ timeout: 30000 });
   await s1('button:has-text("Mode: copilot")').click();
-  await s1('.badge.mode:has-text("copilot")').waitFor({ timeout: 10000 });
+  await s1('.badge.mode:has-text("copilot")').waitFor({ timeout: 30000 });
   await s1('button:has-text("Close everything")').click();
   await page.waitForFunction(() => /Clos|No open position/.test(document.getElementById('said').textContent),
-    null, { timeout: 10000 });
+    null, { timeout: 30000 });
 
   // the PILOT session: its breaker reset, its pair unlocked, one position
   // closed, in whatever order they come; each is seen on the page
   const s4 = (q) => page.locator(`#session-4 ${q}`);
   const said4 = async (what) => page.waitForFunction((w) => document.getElementById('said').textContent.includes(w),
-    what, { timeout: 10000 }).catch(async () => {
+    what, { timeout: 30000 }).catch(async () => {
     throw new Error(`waited for "${what}"; the page said "${await page.textContent('#said')}"`);
   });
   const done = { reset: false, unlock: false, close: false };
@@ -299,11 +301,11 @@ try {
       await said4('Circuit breaker reset');
       // the badge goes, and stays gone until the next losing trade (the
       // lock keeps new entries out, or the breaker was the last left)
-      await s4('.badge.warn:has-text("breaker tripped")').waitFor({ state: 'detached', timeout: 5000 });
+      await s4('.badge.warn:has-text("breaker tripped")').waitFor({ state: 'detached', timeout: 15000 });
       done.reset = true;
     } else if (await tryClick('.lock button:has-text("Unlock")')) {
       await said4('Unlocked');
-      await s4('.lock').first().waitFor({ state: 'detached', timeout: 5000 });
+      await s4('.lock').first().waitFor({ state: 'detached', timeout: 15000 });
       done.unlock = true;
     } else if (!done.close) {
       const trades = Number(await page.getAttribute('#session-4', 'data-trades'));
@@ -318,7 +320,7 @@ try {
         if (said.includes('Closing 1 position')) {
           // closed: one more trade in the session's count
           await page.waitForFunction((n) => Number(document.getElementById('session-4').dataset.trades) > n,
-            trades, { timeout: 15000 });
+            trades, { timeout: 30000 });
           done.close = true;
         } else {
           console.log(`closing the PILOT session's position: "${said}"; waiting for another`);
@@ -340,7 +342,7 @@ try {
 
   // backtest reports: listed, opened; a name outside the folder is not served
   const rep = page.locator('#reportlist a', { hasText: 'btc-15m.html' });
-  await rep.waitFor({ timeout: 10000 });
+  await rep.waitFor({ timeout: 30000 });
   const opened = await page.evaluate(async (href) => {
     const r = await fetch(href);
     return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
@@ -353,7 +355,7 @@ try {
   check(await page.locator('#ops').isVisible(), 'the owner has no operations section');
   await page.click('#ops-health');
   await page.waitForFunction(() => document.getElementById('opsout').textContent.includes('binance-usdm'),
-    null, { timeout: 10000 });
+    null, { timeout: 30000 });
   await page.screenshot({ path: join(out, 'dashboard.png'), fullPage: true });
 
   // a phone's width: nothing wider than the screen

@@ -2,8 +2,9 @@
  * alpaca_user.h — Alpaca's trade_updates stream, decoded: the
  * authorization and listening answers, and each order event (new, fill,
  * partial_fill, canceled, replaced, rejected, …) with its order — and a
- * bracket's legs, so that the stop and the target resting with the broker
- * are tracked to their own fills. Wire format: spec/exchanges.md §3.4;
+ * bracket's legs (each leg's id, type and status: what is needed to follow
+ * the stop and the target resting with the broker to their own fills; no
+ * live adapter does that yet). Wire format: spec/exchanges.md §3.4;
  * captures in tests/data/samples/alpaca_trade_updates.jsonl. The same
  * order object is what REST answers (POST /v2/orders, GET /v2/orders/{id}):
  * nx_alu_order_decode reads one alone.

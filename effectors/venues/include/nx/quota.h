@@ -1,6 +1,7 @@
 /*
  * quota.h — staying inside a venue's request limits, at or under a share
- * of them (80% by default), for the Bybit and Alpaca adapters:
+ * of them (80% by default). Nothing uses it yet: it is written for the
+ * Bybit and Alpaca live adapters, which do not exist yet. Two kinds:
  *
  *  - a limit the client counts itself: n requests per sliding window
  *    (Bybit: 600 per 5 s per IP; Alpaca: 200 per minute per key). Each
